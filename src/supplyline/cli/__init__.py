@@ -1,0 +1,73 @@
+"""The `supplyline` command: thin wrappers that parse, call the library and print.
+
+Exit codes: 0 ok; 1 error; 2 usage error; 3 store problem; 4 unreadable input; 5 case problems;
+6 engine failure; 7 missing optional dependency; 10 monitor raised alerts (only with --fail-on-alert).
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import typer
+
+from supplyline.cli._common import err_console
+from supplyline.errors import CaseError, SupplylineError
+
+app = typer.Typer(
+    name="supplyline",
+    help=(
+        "Monitor shipments between ports from public evidence.\n\n"
+        "Typical flow: ingest AIS -> detect events -> add evidence -> estimate -> monitor -> report.\n"
+        "Start with `supplyline demo`, which runs all of it on the bundled dprk-russia case."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+# Each module registers its own commands; one module per verb group keeps this file thin.
+_MODULES = (
+    "_store",
+    "_places",
+    "_detect",
+    "_simulate",
+    "_case",
+    "_evidence",
+    "_estimate",
+    "_monitor",
+    "_report",
+    "_demo",
+)
+for _name in _MODULES:
+    try:
+        _mod = importlib.import_module(f"supplyline.cli.{_name}")
+    except ModuleNotFoundError as _exc:  # a module not written yet
+        if _exc.name != f"supplyline.cli.{_name}":
+            raise
+        continue
+    _mod.register(app)
+
+
+def main() -> None:
+    """Entry point: run the app, turning SupplylineError into a message and its exit code."""
+    try:
+        app(standalone_mode=False)
+    except SupplylineError as exc:
+        err_console.print(f"[bold red]error:[/] {exc}")
+        if isinstance(exc, CaseError):
+            for file, line, message in exc.problems:
+                where = f"{file}:{line}" if line else file
+                err_console.print(f"  {where}: {message}")
+        raise SystemExit(exc.exit_code) from None
+    except typer.Abort:
+        err_console.print("aborted")
+        raise SystemExit(130) from None
+    except Exception as exc:
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            raise SystemExit(exc.exit_code) from None
+        if isinstance(exc, click.exceptions.Exit):
+            raise SystemExit(exc.exit_code) from None
+        raise

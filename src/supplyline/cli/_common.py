@@ -1,0 +1,61 @@
+"""Options and output helpers shared by every command, so each is declared once."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import pyarrow as pa
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from supplyline.store import ENV_VAR
+
+console = Console()
+err_console = Console(stderr=True)
+
+StoreOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--store",
+        "-s",
+        envvar=ENV_VAR,
+        help=f"Store folder (default ./supplyline-store; or set ${ENV_VAR}).",
+        show_default=False,
+    ),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON instead of tables.")]
+
+
+def progress(transient: bool = True) -> Progress:
+    """A rich progress bar on stderr; silent when stderr is not a terminal."""
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=transient,
+        disable=not sys.stderr.isatty(),
+    )
+
+
+def print_json(obj: Any) -> None:
+    """Print one JSON document to stdout (dates and numpy scalars stringified)."""
+    sys.stdout.write(json.dumps(obj, default=str, indent=2) + "\n")
+
+
+def print_arrow(table: pa.Table, title: str | None = None, limit: int = 50) -> None:
+    """Render an Arrow table as a rich table (first ``limit`` rows)."""
+    out = Table(title=title, show_lines=False)
+    for name in table.column_names:
+        out.add_column(name, overflow="fold")
+    for row in table.slice(0, limit).to_pylist():
+        out.add_row(*("" if v is None else str(v) for v in row.values()))
+    console.print(out)
+    if table.num_rows > limit:
+        console.print(f"... {table.num_rows - limit} more rows (use --json or `supplyline export`)")

@@ -1,0 +1,308 @@
+"""Every table's Arrow schema, declared once.
+
+Ingest, both engines, tests and exports use these. Units are in the column names where they could be
+ambiguous (``sog_kn``, ``draught_m``, ``dist_km``, ``duration_h``). Times are UTC, microsecond precision.
+Kernels see times as int64 microseconds since the Unix epoch (``ts.cast(int64)``).
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+TS = pa.timestamp("us", tz="UTC")
+
+# --- raw, as ingested -------------------------------------------------------------------------------------
+
+POSITIONS = pa.schema(
+    [
+        pa.field("mmsi", pa.int64(), nullable=False),
+        pa.field("ts", TS, nullable=False),
+        pa.field("lat", pa.float64(), nullable=False),
+        pa.field("lon", pa.float64(), nullable=False),
+        pa.field("sog_kn", pa.float32()),  # null = not available (102.3)
+        pa.field("cog_deg", pa.float32()),  # null = not available (360)
+        pa.field("heading_deg", pa.float32()),  # null = not available (511)
+        pa.field("nav_status", pa.int8()),  # 0..15, null when the source has none
+        pa.field("msg_type", pa.int8()),  # AIS message type; 0 for CSV sources that do not say
+        pa.field("source", pa.string()),  # receiver / tag-block source / CSV format name
+        pa.field("input_id", pa.string()),  # manifest id (content hash prefix) of the file it came from
+    ]
+)
+
+STATICS = pa.schema(
+    [
+        pa.field("mmsi", pa.int64(), nullable=False),
+        pa.field("ts", TS, nullable=False),
+        pa.field("imo", pa.int64()),
+        pa.field("name", pa.string()),
+        pa.field("callsign", pa.string()),
+        pa.field("ship_type", pa.int16()),
+        pa.field("length_m", pa.float32()),
+        pa.field("width_m", pa.float32()),
+        pa.field("draught_m", pa.float32()),
+        pa.field("destination", pa.string()),
+        pa.field("eta", pa.string()),  # as reported (MM-DD HH:MM, no year in AIS)
+        pa.field("msg_type", pa.int8()),
+        pa.field("source", pa.string()),
+        pa.field("input_id", pa.string()),
+    ]
+)
+
+QUARANTINE = pa.schema(
+    [
+        pa.field("input_id", pa.string(), nullable=False),
+        pa.field("file", pa.string(), nullable=False),
+        pa.field("line", pa.int64()),  # 1-based line (NMEA) or data row (CSV, header = line 1)
+        pa.field("raw", pa.string()),
+        pa.field("reason", pa.string(), nullable=False),  # one of QUARANTINE_REASONS
+        pa.field("detail", pa.string()),
+    ]
+)
+
+QUARANTINE_REASONS = (
+    "bad_checksum",
+    "unparsable",
+    "empty_payload",
+    "incomplete_multipart",
+    "unsupported_type",
+    "position_out_of_range",
+    "position_not_available",
+    "no_time",
+    "bad_mmsi",
+    "bad_value",
+)
+
+MANIFEST = pa.schema(
+    [
+        pa.field("input_id", pa.string(), nullable=False),
+        pa.field("sha256", pa.string(), nullable=False),
+        pa.field("path", pa.string(), nullable=False),
+        pa.field("format", pa.string(), nullable=False),
+        pa.field("bytes", pa.int64()),
+        pa.field("read", pa.int64()),
+        pa.field("kept", pa.int64()),
+        pa.field("duplicate", pa.int64()),
+        pa.field("quarantined", pa.int64()),
+        pa.field("positions", pa.int64()),
+        pa.field("statics", pa.int64()),
+        pa.field("synthetic", pa.bool_()),
+        pa.field("ingested_at", TS),
+    ]
+)
+
+# --- places -----------------------------------------------------------------------------------------------
+
+PLACES = pa.schema(
+    [
+        pa.field("place_id", pa.string(), nullable=False),  # e.g. "wpi:12345", "case:rajin", "gfw:<s2>"
+        pa.field("name", pa.string(), nullable=False),
+        pa.field("kind", pa.string()),  # port, anchorage, berth, terminal, rail, depot, area
+        pa.field("country", pa.string()),
+        pa.field("locode", pa.string()),
+        pa.field("lat", pa.float64(), nullable=False),
+        pa.field("lon", pa.float64(), nullable=False),
+        pa.field("r_in_m", pa.float64(), nullable=False),  # enter a visit within this radius
+        pa.field("r_out_m", pa.float64(), nullable=False),  # leave beyond this radius (hysteresis)
+        pa.field("watched", pa.bool_()),
+        pa.field("source", pa.string()),
+    ]
+)
+
+# --- detected events (stable ids: hash of kind + mmsi + start time [+ place]) --------------------------------
+
+SEGMENTS = pa.schema(
+    [
+        pa.field("segment_id", pa.string(), nullable=False),
+        pa.field("mmsi", pa.int64(), nullable=False),
+        pa.field("start_ts", TS),
+        pa.field("end_ts", TS),
+        pa.field("n_positions", pa.int64()),
+        pa.field("n_noise", pa.int64()),
+        pa.field("start_lat", pa.float64()),
+        pa.field("start_lon", pa.float64()),
+        pa.field("end_lat", pa.float64()),
+        pa.field("end_lon", pa.float64()),
+        pa.field("dist_km", pa.float64()),
+        pa.field("split_reason", pa.string()),  # why this segment began: first, gap, speed
+    ]
+)
+
+VISITS = pa.schema(
+    [
+        pa.field("visit_id", pa.string(), nullable=False),
+        pa.field("mmsi", pa.int64(), nullable=False),
+        pa.field("place_id", pa.string(), nullable=False),
+        pa.field("place_name", pa.string()),
+        pa.field("arrival_ts", TS),
+        pa.field("departure_ts", TS),
+        pa.field("dwell_h", pa.float64()),
+        pa.field("stopped_h", pa.float64()),
+        pa.field("n_positions", pa.int64()),
+        pa.field("max_gap_h", pa.float64()),
+        pa.field("draught_arrival_m", pa.float32()),
+        pa.field("draught_departure_m", pa.float32()),
+        pa.field("confidence", pa.float32()),  # 0..1
+        pa.field("open", pa.bool_()),  # still in port at the end of the data
+    ]
+)
+
+VOYAGES = pa.schema(
+    [
+        pa.field("voyage_id", pa.string(), nullable=False),
+        pa.field("mmsi", pa.int64(), nullable=False),
+        pa.field("origin_id", pa.string()),
+        pa.field("origin_name", pa.string()),
+        pa.field("destination_id", pa.string()),
+        pa.field("destination_name", pa.string()),
+        pa.field("departure_ts", TS),
+        pa.field("arrival_ts", TS),
+        pa.field("duration_h", pa.float64()),
+        pa.field("dist_km", pa.float64()),
+        pa.field("max_gap_h", pa.float64()),
+        pa.field("draught_departure_m", pa.float32()),
+        pa.field("draught_arrival_m", pa.float32()),
+        pa.field("draught_change_m", pa.float32()),
+        pa.field("route", pa.string()),  # name of the case route of interest, null if none
+    ]
+)
+
+GAPS = pa.schema(
+    [
+        pa.field("gap_id", pa.string(), nullable=False),
+        pa.field("mmsi", pa.int64(), nullable=False),
+        pa.field("start_ts", TS),
+        pa.field("end_ts", TS),
+        pa.field("duration_h", pa.float64()),
+        pa.field("start_lat", pa.float64()),
+        pa.field("start_lon", pa.float64()),
+        pa.field("end_lat", pa.float64()),
+        pa.field("end_lon", pa.float64()),
+        pa.field("dist_km", pa.float64()),
+        pa.field("implied_speed_kn", pa.float64()),
+        pa.field("near_start_place", pa.string()),  # watched place within the watch radius, else null
+        pa.field("near_end_place", pa.string()),
+        pa.field("others_received", pa.int64()),  # positions of other vessels nearby during the gap
+        pa.field("likely", pa.string()),  # "coverage" | "disabled" | "unknown"
+    ]
+)
+
+LOITERING = pa.schema(
+    [
+        pa.field("loiter_id", pa.string(), nullable=False),
+        pa.field("mmsi", pa.int64(), nullable=False),
+        pa.field("start_ts", TS),
+        pa.field("end_ts", TS),
+        pa.field("duration_h", pa.float64()),
+        pa.field("mean_speed_kn", pa.float64()),
+        pa.field("lat", pa.float64()),
+        pa.field("lon", pa.float64()),
+        pa.field("dist_to_place_km", pa.float64()),
+    ]
+)
+
+ENCOUNTERS = pa.schema(
+    [
+        pa.field("encounter_id", pa.string(), nullable=False),
+        pa.field("mmsi_a", pa.int64(), nullable=False),  # mmsi_a < mmsi_b
+        pa.field("mmsi_b", pa.int64(), nullable=False),
+        pa.field("start_ts", TS),
+        pa.field("end_ts", TS),
+        pa.field("duration_h", pa.float64()),
+        pa.field("median_dist_km", pa.float64()),
+        pa.field("median_speed_kn", pa.float64()),
+        pa.field("lat", pa.float64()),
+        pa.field("lon", pa.float64()),
+    ]
+)
+
+DRAUGHT_CHANGES = pa.schema(
+    [
+        pa.field("change_id", pa.string(), nullable=False),
+        pa.field("mmsi", pa.int64(), nullable=False),
+        pa.field("ts", TS),
+        pa.field("draught_before_m", pa.float32()),
+        pa.field("draught_after_m", pa.float32()),
+        pa.field("change_m", pa.float32()),
+        pa.field("place_id", pa.string()),  # where the change was reported, if in a visit
+        pa.field("state", pa.string()),  # "laden" | "ballast" after the change
+    ]
+)
+
+# --- evidence, estimates, alerts --------------------------------------------------------------------------
+
+CLAIMS = pa.schema(
+    [
+        pa.field("claim_id", pa.string(), nullable=False),
+        pa.field("claimant", pa.string()),
+        pa.field("outlet", pa.string()),
+        pa.field("published", pa.date32()),
+        pa.field("period_start", pa.date32()),
+        pa.field("period_end", pa.date32()),
+        pa.field("quantity", pa.float64()),
+        pa.field("quantity_low", pa.float64()),
+        pa.field("quantity_high", pa.float64()),
+        pa.field("unit", pa.string()),  # normalised: containers, teu, tonnes, shells, trips, shipments, railcars
+        pa.field("qualifier", pa.string()),  # at_least, about, up_to, exactly
+        pa.field("subject", pa.string()),
+        pa.field("quote", pa.string()),
+        pa.field("url", pa.string()),
+    ]
+)
+
+OBSERVATIONS = pa.schema(
+    [
+        pa.field("obs_id", pa.string(), nullable=False),
+        pa.field("date", pa.date32()),
+        pa.field("place_id", pa.string()),
+        pa.field("kind", pa.string()),  # imagery, rail, trade, statement
+        pa.field("quantity", pa.float64()),
+        pa.field("unit", pa.string()),
+        pa.field("description", pa.string()),
+        pa.field("source", pa.string()),
+        pa.field("url", pa.string()),
+    ]
+)
+
+ESTIMATES = pa.schema(
+    [
+        pa.field("estimate_id", pa.string(), nullable=False),
+        pa.field("route", pa.string()),
+        pa.field("period_start", pa.date32()),
+        pa.field("period_end", pa.date32()),
+        pa.field("unit", pa.string()),
+        pa.field("p05", pa.float64()),
+        pa.field("p50", pa.float64()),
+        pa.field("p95", pa.float64()),
+        pa.field("method", pa.string()),
+        pa.field("inputs", pa.string()),  # JSON: voyage ids, observation ids, parameters with sources
+    ]
+)
+
+ALERTS = pa.schema(
+    [
+        pa.field("alert_id", pa.string(), nullable=False),
+        pa.field("kind", pa.string(), nullable=False),  # halt, resumption, new_vessel, dark_near_place, sanctioned, identity_change
+        pa.field("ts", TS),  # when the condition became true (data time, not wall-clock)
+        pa.field("mmsi", pa.int64()),
+        pa.field("route", pa.string()),
+        pa.field("place_id", pa.string()),
+        pa.field("probability", pa.float64()),  # e.g. P(silence this long | cadence) for a halt
+        pa.field("message", pa.string()),
+        pa.field("details", pa.string()),  # JSON
+    ]
+)
+
+EVENT_TABLES: dict[str, pa.Schema] = {
+    "segments": SEGMENTS,
+    "visits": VISITS,
+    "voyages": VOYAGES,
+    "gaps": GAPS,
+    "loitering": LOITERING,
+    "encounters": ENCOUNTERS,
+    "draught_changes": DRAUGHT_CHANGES,
+}
+
+
+def empty(schema: pa.Schema) -> pa.Table:
+    """An empty table of ``schema`` (kernels return this when a shard has nothing to report)."""
+    return schema.empty_table()

@@ -1,0 +1,274 @@
+"""The store: one folder of Parquet files, with DuckDB views over it.
+
+Layout (readable by Spark and DuckDB as it is)::
+
+    STORE/
+      positions/day=YYYY-MM-DD/part-<input_id>.parquet   raw positions, sorted by (mmsi, ts) in each file
+      statics/day=YYYY-MM-DD/part-<input_id>.parquet     static/voyage reports (identity history source)
+      quarantine/part-<input_id>.parquet                 every rejected line/row with its reason
+      manifest/<input_id>.parquet                        one row per ingested input (hash, counts, time)
+      tables/<name>/<part>.parquet                       derived tables (events, places, claims, alerts...)
+      _staging/, _journal/                               in-flight transactions (never read by views)
+
+Writes are transactions: files are written complete under ``_staging``, a journal listing every move is
+written atomically, then files are renamed into place and the journal removed. A run killed at any moment
+leaves either no journal (nothing visible, staging is garbage) or a journal (redone on the next open). A
+rename is atomic, so no reader ever sees a partial Parquet file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from supplyline import schema
+from supplyline.errors import StoreError
+
+ENV_VAR = "SUPPLYLINE_STORE"
+DEFAULT_PATH = "supplyline-store"
+_MARKER = "SUPPLYLINE_STORE"
+
+RAW_TABLES: dict[str, pa.Schema] = {
+    "positions": schema.POSITIONS,
+    "statics": schema.STATICS,
+    "quarantine": schema.QUARANTINE,
+    "manifest": schema.MANIFEST,
+}
+_HIVE = {"positions", "statics"}
+
+
+def default_path() -> Path:
+    """The store path from ``$SUPPLYLINE_STORE`` or ``./supplyline-store``."""
+    return Path(os.environ.get(ENV_VAR) or DEFAULT_PATH)
+
+
+def write_parquet(table: pa.Table, path: Path) -> None:
+    """Write one Parquet file the way every store file is written (zstd, statistics on)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(table, path, compression="zstd", row_group_size=1 << 20)
+
+
+class Transaction:
+    """Files staged for one atomic commit; created by :meth:`Store.transaction`."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.txn_id = uuid.uuid4().hex
+        self.staging = store.root / "_staging" / self.txn_id
+        self.moves: list[tuple[str, str]] = []  # (staged, final), relative to the store root
+        self.deletes: list[str] = []
+
+    def put(self, relpath: str, table: pa.Table) -> None:
+        """Stage ``table`` to appear at ``relpath`` (relative to the store root) on commit."""
+        staged = self.staging / f"{len(self.moves):06d}.parquet"
+        write_parquet(table, staged)
+        self.moves.append((str(staged.relative_to(self.store.root)), relpath))
+
+    def delete(self, relpath: str) -> None:
+        """Remove ``relpath`` on commit (used when a derived table's partition is rewritten away)."""
+        self.deletes.append(relpath)
+
+    def _commit(self) -> None:
+        journal_dir = self.store.root / "_journal"
+        journal_dir.mkdir(exist_ok=True)
+        tmp = journal_dir / f".{self.txn_id}.tmp"
+        tmp.write_text(json.dumps({"moves": self.moves, "deletes": self.deletes}))
+        _fsync_file(tmp)
+        os.replace(tmp, journal_dir / f"{self.txn_id}.json")
+        self.store._apply_journal(journal_dir / f"{self.txn_id}.json")
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class Store:
+    """A supplyline store folder. Open with :meth:`open` (existing) or :meth:`create`."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    # --- opening ------------------------------------------------------------------------------------------
+    @classmethod
+    def create(cls, root: Path | str | None = None) -> Store:
+        """Open the store at ``root``, creating an empty one if the folder does not exist yet."""
+        path = Path(root) if root is not None else default_path()
+        if path.exists() and any(path.iterdir()) and not (path / _MARKER).exists():
+            raise StoreError(
+                f"{path} exists and is not a supplyline store; choose an empty or new folder with --store"
+            )
+        path.mkdir(parents=True, exist_ok=True)
+        (path / _MARKER).write_text("supplyline store v1\n")
+        store = cls(path)
+        store.recover()
+        return store
+
+    @classmethod
+    def open(cls, root: Path | str | None = None) -> Store:
+        """Open an existing store; a clear error if there is none."""
+        path = Path(root) if root is not None else default_path()
+        if not (path / _MARKER).exists():
+            raise StoreError(
+                f"no supplyline store at {path}; run `supplyline ingest FILE --store {path}` first "
+                f"or point --store / ${ENV_VAR} at an existing store"
+            )
+        store = cls(path)
+        store.recover()
+        return store
+
+    # --- transactions -------------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """Exclusive writer lock (released by the OS if the process dies)."""
+        fh = open(self.root / ".lock", "a+")  # noqa: SIM115 - held for the duration of the context
+        try:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError as exc:
+                raise StoreError(
+                    f"another supplyline process is writing to {self.root}; wait for it to finish"
+                ) from exc
+            yield
+        finally:
+            fh.close()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        """Stage files; they all become visible together when the block exits without error."""
+        txn = Transaction(self)
+        try:
+            yield txn
+            txn._commit()
+        finally:
+            shutil.rmtree(txn.staging, ignore_errors=True)
+
+    def _apply_journal(self, journal: Path) -> None:
+        plan = json.loads(journal.read_text())
+        for staged, final in plan["moves"]:
+            src, dst = self.root / staged, self.root / final
+            if src.exists():
+                dst.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(src, dst)
+        for rel in plan.get("deletes", []):
+            (self.root / rel).unlink(missing_ok=True)
+        journal.unlink()
+
+    def recover(self) -> None:
+        """Finish committed transactions and drop uncommitted staging left by a killed run."""
+        journal_dir = self.root / "_journal"
+        if journal_dir.exists():
+            for tmp in journal_dir.glob(".*.tmp"):
+                tmp.unlink(missing_ok=True)
+            for journal in sorted(journal_dir.glob("*.json")):
+                self._apply_journal(journal)
+        staging = self.root / "_staging"
+        if staging.exists():
+            for leftover in staging.iterdir():
+                shutil.rmtree(leftover, ignore_errors=True)
+
+    # --- derived tables -----------------------------------------------------------------------------------
+    def table_dir(self, name: str) -> Path:
+        return self.root / "tables" / name
+
+    def write_table(self, name: str, table: pa.Table, part: str = "all") -> None:
+        """Replace one part of derived table ``name`` atomically."""
+        with self.transaction() as txn:
+            txn.put(f"tables/{name}/{part}.parquet", table)
+
+    def replace_table(self, name: str, parts: dict[str, pa.Table]) -> None:
+        """Replace every part of derived table ``name`` with ``parts`` in one transaction."""
+        existing = {p.stem for p in self.table_dir(name).glob("*.parquet")}
+        with self.transaction() as txn:
+            for part, table in parts.items():
+                txn.put(f"tables/{name}/{part}.parquet", table)
+            for stale in existing - set(parts):
+                txn.delete(f"tables/{name}/{stale}.parquet")
+
+    def read_table(self, name: str, schema_: pa.Schema | None = None) -> pa.Table:
+        """Read a raw or derived table whole (for small tables: events, manifest, claims, alerts)."""
+        files = self._files(name)
+        if not files:
+            known = schema_ or RAW_TABLES.get(name) or schema.EVENT_TABLES.get(name)
+            if known is None:
+                raise StoreError(f"the store has no table {name!r}; run the command that builds it first")
+            return known.empty_table()
+        tables = [pq.read_table(f) for f in files]
+        return pa.concat_tables(tables, promote_options="default")
+
+    def _files(self, name: str) -> list[Path]:
+        if name in _HIVE:
+            return sorted((self.root / name).glob("day=*/*.parquet"))
+        if name in RAW_TABLES:
+            return sorted((self.root / name).glob("*.parquet"))
+        return sorted(self.table_dir(name).glob("*.parquet"))
+
+    def table_names(self) -> list[str]:
+        derived = sorted(p.name for p in (self.root / "tables").glob("*") if p.is_dir())
+        return [*RAW_TABLES, *derived]
+
+    # --- DuckDB -------------------------------------------------------------------------------------------
+    def connect(self, memory_limit: str | None = None, threads: int | None = None) -> duckdb.DuckDBPyConnection:
+        """An in-memory DuckDB connection with one view per table of the store (empty tables included)."""
+        con = duckdb.connect(":memory:")
+        con.execute("SET TimeZone = 'UTC'")
+        if memory_limit:
+            con.execute(f"SET memory_limit = '{memory_limit}'")
+        if threads:
+            con.execute(f"SET threads = {int(threads)}")
+        for name in self.table_names():
+            files = self._files(name)
+            if files:
+                glob = str(self.root / name / "day=*" / "*.parquet") if name in _HIVE else None
+                if glob is None:
+                    base = self.root / name if name in RAW_TABLES else self.table_dir(name)
+                    glob = str(base / "*.parquet")
+                hive = "true" if name in _HIVE else "false"
+                con.execute(
+                    f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{glob}', "
+                    f"hive_partitioning={hive}, union_by_name=true)"
+                )
+            else:
+                known = RAW_TABLES.get(name) or schema.EVENT_TABLES.get(name)
+                if known is not None:
+                    empty = known.empty_table()  # noqa: F841 - referenced by name in the SQL below
+                    con.execute(f"CREATE TABLE {name} AS SELECT * FROM empty")
+        self._identity_view(con)
+        return con
+
+    @staticmethod
+    def _identity_view(con: duckdb.DuckDBPyConnection) -> None:
+        """``vessels``: the identity history, one row per distinct identity of an MMSI with first/last seen."""
+        con.execute(
+            """
+            CREATE VIEW vessels AS
+            SELECT mmsi, imo, name, callsign, ship_type, length_m, width_m,
+                   min(ts) AS first_seen, max(ts) AS last_seen, count(*) AS n_reports,
+                   arg_max(draught_m, ts) AS last_draught_m, arg_max(destination, ts) AS last_destination,
+                   arg_max(eta, ts) AS last_eta
+            FROM (
+              SELECT s.*, sum(changed) OVER (PARTITION BY mmsi ORDER BY ts) AS identity_no FROM (
+                SELECT *, CASE WHEN (imo, name, callsign, ship_type, length_m, width_m)
+                   IS NOT DISTINCT FROM lag((imo, name, callsign, ship_type, length_m, width_m))
+                   OVER (PARTITION BY mmsi ORDER BY ts) THEN 0 ELSE 1 END AS changed
+                FROM statics) s)
+            GROUP BY mmsi, identity_no, imo, name, callsign, ship_type, length_m, width_m
+            """
+        )
+
+    def manifest_ids(self) -> set[str]:
+        """Content hashes (sha256) of every input already ingested."""
+        return {p.stem for p in (self.root / "manifest").glob("*.parquet")}

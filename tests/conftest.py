@@ -1,0 +1,27 @@
+"""Shared fixtures: the real datasets in ../shared/data, skipped cleanly when that folder is absent."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("SUPPLYLINE_SHARED_DATA", REPO.parent / "shared" / "data"))
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """Path of ../shared/data; the test is skipped with a clear message when it is missing."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"real datasets not found at {SHARED_DATA} (set SUPPLYLINE_SHARED_DATA to their folder)")
+    return SHARED_DATA
+
+
+def data_file(shared_data: Path, relpath: str) -> Path:
+    """One file under ../shared/data, or a skip naming it."""
+    path = shared_data / relpath
+    if not path.exists():
+        pytest.skip(f"dataset file missing: {path}")
+    return path
