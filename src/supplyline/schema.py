@@ -105,6 +105,8 @@ PLACES = pa.schema(
         pa.field("r_out_m", pa.float64(), nullable=False),  # leave beyond this radius (hysteresis)
         pa.field("watched", pa.bool_()),
         pa.field("source", pa.string()),
+        pa.field("aliases", pa.string()),  # other names, "|"-separated (searched by `places search`)
+        pa.field("geometry_wkb", pa.binary()),  # polygon (WKB, lon/lat) for polygon places, else null
     ]
 )
 
