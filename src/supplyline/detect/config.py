@@ -1,0 +1,137 @@
+"""Detector thresholds and routes of interest.
+
+Defaults follow Global Fishing Watch's published pipelines (port visits, gaps, encounters, loitering,
+gpsdio-segment) unless noted; every value can be overridden in the case file's ``[thresholds]`` table
+(see :meth:`Thresholds.from_mapping`). Units are in the names.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from supplyline.errors import CaseError
+
+# Thresholds that are counts rather than real quantities (validated as positive integers).
+_INT_FIELDS = frozenset({"segment_lookback", "min_segment_positions", "coverage_min_others"})
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Every detector threshold, with units in the names.
+
+    Segments (gpsdio-segment idea):
+      ``max_gap_h`` split a segment when a vessel is silent longer than this;
+      ``max_implied_speed_kn`` a position that would need more than this speed to reach from the open
+      segment starts a new one (GFW uses 25 kn; 30 keeps fast harbour ferries whole);
+      ``noise_dist_km`` GPS jitter allowed on top of ``speed x time`` (so 0 s apart is not "infinite speed");
+      ``segment_lookback`` how many earlier positions a position may attach to (interleaved ships);
+      ``min_segment_positions`` shorter segments of a vessel that also has a longer one are noise.
+    Port visits (GFW): enter within the place's ``r_in_m``, leave beyond ``r_out_m``; ``stop_speed_kn``
+      and ``move_speed_kn`` give the stopped/moving hysteresis; a silence of ``visit_gap_h`` inside the
+      port counts as a port gap (raises confidence, does not end the visit).
+    Dark gaps (GFW): ``dark_gap_h`` reported; ``dark_disabled_h`` long enough to call "disabled" when
+      other vessels were still heard nearby (at least ``coverage_min_others`` positions in the
+      ``coverage_cell_deg`` grid cells around the start and end); ``watch_radius_km`` "near" a watched place.
+    Encounters (GFW): two vessels within ``encounter_dist_km`` on an ``encounter_bucket_min`` time grid for
+      at least ``encounter_min_h``, median speed below ``encounter_speed_kn``, at least ``encounter_port_km``
+      from any place; close buckets up to ``encounter_max_gap_h`` apart belong to the same encounter.
+    Loitering (GFW): speed below ``loiter_speed_kn`` for ``loiter_min_h`` or more, at least
+      ``loiter_port_km`` from any place.
+    Draught: a reported change of at least ``draught_min_change_m`` is an event (AIS steps are 0.1 m).
+    """
+
+    max_gap_h: float = 24.0
+    max_implied_speed_kn: float = 30.0
+    noise_dist_km: float = 0.2
+    segment_lookback: int = 8
+    min_segment_positions: int = 3
+    stop_speed_kn: float = 0.2
+    move_speed_kn: float = 0.5
+    visit_gap_h: float = 4.0
+    dark_gap_h: float = 6.0
+    dark_disabled_h: float = 12.0
+    watch_radius_km: float = 30.0
+    coverage_cell_deg: float = 0.5
+    coverage_min_others: int = 1
+    encounter_dist_km: float = 0.5
+    encounter_min_h: float = 2.0
+    encounter_speed_kn: float = 2.0
+    encounter_port_km: float = 10.0
+    encounter_bucket_min: float = 10.0
+    encounter_max_gap_h: float = 1.0
+    loiter_speed_kn: float = 2.0
+    loiter_min_h: float = 2.0
+    loiter_port_km: float = 10.0
+    draught_min_change_m: float = 0.3
+
+    def __post_init__(self) -> None:
+        problems = []
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if f.name in _INT_FIELDS:
+                if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                    problems.append(f"{f.name} must be a whole number >= 1, got {value!r}")
+            elif (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or not math.isfinite(value)
+                or value < 0
+            ):
+                problems.append(f"{f.name} must be a finite number >= 0, got {value!r}")
+        if not problems and self.move_speed_kn < self.stop_speed_kn:
+            problems.append("move_speed_kn must be >= stop_speed_kn (hysteresis)")
+        if not problems and (self.encounter_bucket_min <= 0 or self.coverage_cell_deg <= 0):
+            problems.append("encounter_bucket_min and coverage_cell_deg must be > 0")
+        if problems:
+            raise CaseError(
+                "invalid detector thresholds: " + "; ".join(problems),
+                [("thresholds", None, p) for p in problems],
+            )
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any]) -> Thresholds:
+        """Defaults overridden by ``values`` (the case file's ``[thresholds]``); unknown keys are an error."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            problems = [
+                ("thresholds", None, f"unknown threshold {k!r}; known: {', '.join(sorted(known))}")
+                for k in unknown
+            ]
+            raise CaseError(f"unknown detector threshold(s): {', '.join(unknown)}", problems)
+        coerced: dict[str, Any] = {}
+        for key, value in values.items():
+            # TOML gives ints for "4"; accept them for float fields, keep counts as ints.
+            if key not in _INT_FIELDS and isinstance(value, int) and not isinstance(value, bool):
+                value = float(value)
+            coerced[key] = value
+        return cls(**coerced)
+
+    def to_dict(self) -> dict[str, float | int]:
+        """Plain dict (for JSON output and provenance)."""
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class Route:
+    """A route of interest: a voyage from any of ``origins`` to any of ``destinations`` (place ids)."""
+
+    name: str
+    origins: tuple[str, ...]
+    destinations: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        if not self.name:
+            raise CaseError("a route needs a name", [("routes", None, "route without a name")])
+        if not self.origins or not self.destinations:
+            raise CaseError(
+                f"route {self.name!r} needs at least one origin and one destination place id",
+                [("routes", None, f"route {self.name!r} has no origins or no destinations")],
+            )
+        # Accept lists from TOML without making callers convert.
+        object.__setattr__(self, "origins", tuple(self.origins))
+        object.__setattr__(self, "destinations", tuple(self.destinations))
