@@ -1,0 +1,303 @@
+"""The evidence ledger: claims and observations read from CSV or YAML, validated, and stored with provenance.
+
+Every problem is reported as ``(file, line, message)`` with what to fix, all at once (``CaseError``). Rows
+are stored in the store tables ``claims`` and ``observations``, one part per imported source file, so
+re-importing a file replaces its rows and other files' rows are kept.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import re
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from supplyline import schema
+from supplyline.errors import CaseError, InputError
+from supplyline.evidence.units import (
+    BASE_UNITS,
+    CLAIM_UNITS,
+    QUALIFIERS,
+    is_known_unit,
+    normalise_qualifier,
+    normalise_unit,
+)
+from supplyline.ids import stable_id
+
+Problem = tuple[str, int | None, str]
+OBSERVATION_KINDS = ("imagery", "rail", "trade", "statement", "ais")
+
+_DATE_FIELDS = {"published", "period_start", "period_end", "date"}
+_FLOAT_FIELDS = {"quantity", "quantity_low", "quantity_high"}
+
+
+def _rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line, row) pairs from a CSV (header = line 1) or YAML file (a list of mappings, or {claims: [...]})."""
+    suffix = path.suffix.lower()
+    if suffix in (".yaml", ".yml"):
+        yield from _yaml_rows(path)
+        return
+    if suffix not in (".csv", ".tsv", ".txt"):
+        raise InputError(f"{path}: expected a .csv or .yaml file, got {suffix or 'no extension'!r}")
+    with path.open(newline="", encoding="utf-8-sig") as fh:
+        reader = csv.DictReader(fh, delimiter="\t" if suffix == ".tsv" else ",")
+        line = reader.line_num + 1
+        for row in reader:
+            yield line, {k.strip(): v for k, v in row.items() if k is not None}
+            line = reader.line_num + 1
+
+
+def _yaml_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    import yaml
+
+    try:
+        root = yaml.compose(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise CaseError(
+            f"{path} is not valid YAML",
+            [(str(path), mark.line + 1 if mark else None, f"fix the YAML syntax: {exc}")],
+        ) from exc
+    if root is None:
+        return
+    if isinstance(root, yaml.MappingNode) and len(root.value) == 1:
+        root = root.value[0][1]
+    if not isinstance(root, yaml.SequenceNode):
+        raise CaseError(
+            f"{path}: expected a list of records",
+            [(str(path), root.start_mark.line + 1, "write a YAML list of mappings (- claimant: ...)")],
+        )
+    loader = yaml.SafeLoader("")
+    for node in root.value:
+        value = loader.construct_document(node)
+        if not isinstance(value, dict):
+            raise CaseError(
+                f"{path}: expected a mapping per record",
+                [(str(path), node.start_mark.line + 1, "each list item must be a mapping of column: value")],
+            )
+        yield node.start_mark.line + 1, value
+
+
+def _blank(v: Any) -> bool:
+    return v is None or (isinstance(v, str) and not v.strip())
+
+
+def _parse_date(v: Any) -> dt.date:
+    if isinstance(v, dt.datetime):
+        return v.date()
+    if isinstance(v, dt.date):
+        return v
+    return dt.date.fromisoformat(str(v).strip())
+
+
+def _parse_float(v: Any) -> float:
+    if isinstance(v, int | float):
+        return float(v)
+    return float(str(v).strip().replace(",", "").replace("_", ""))
+
+
+class _Checker:
+    """Collects problems for one file and converts typed fields."""
+
+    def __init__(self, path: Path, columns: Iterable[str]) -> None:
+        self.path = str(path)
+        self.columns = set(columns)
+        self.problems: list[Problem] = []
+
+    def add(self, line: int | None, message: str) -> None:
+        self.problems.append((self.path, line, message))
+
+    def convert(self, line: int, row: dict[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, value in row.items():
+            if key not in self.columns:
+                self.add(line, f"unknown column {key!r}; allowed: {', '.join(sorted(self.columns))}")
+                continue
+            if _blank(value):
+                out[key] = None
+            elif key in _DATE_FIELDS:
+                try:
+                    out[key] = _parse_date(value)
+                except ValueError:
+                    self.add(line, f"{key} {value!r} is not a date; write YYYY-MM-DD")
+                    out[key] = None
+            elif key in _FLOAT_FIELDS:
+                try:
+                    out[key] = _parse_float(value)
+                except ValueError:
+                    self.add(line, f"{key} {value!r} is not a number; write digits like 6700 or 1.6e6")
+                    out[key] = None
+            else:
+                out[key] = str(value).strip()
+        return out
+
+
+def _place_id(value: str, place_ids: set[str] | None) -> str:
+    """Case places may be referenced by their short id (``tumangang`` -> ``case:tumangang``)."""
+    if ":" in value or place_ids is None:
+        return value
+    return f"case:{value}" if f"case:{value}" in place_ids else value
+
+
+def check_claims(path: Path | str) -> tuple[pa.Table, list[Problem]]:
+    """Read and validate a claims file; returns the table (valid rows) and every problem found."""
+    path = Path(path)
+    chk = _Checker(path, schema.CLAIMS.names)
+    records: list[dict[str, Any]] = []
+    seen: dict[str, int] = {}
+    for line, raw in _rows(path):
+        row = chk.convert(line, raw)
+        n_before = len(chk.problems)
+        for req, hint in (
+            ("claimant", "who made the claim (the original source, e.g. 'ROK Ministry of National Defense')"),
+            ("unit", f"one of {', '.join(CLAIM_UNITS)}"),
+            ("url", "the address of the copy that was read"),
+        ):
+            if row.get(req) is None and _blank(raw.get(req)):
+                chk.add(line, f"{req} is empty; fill in {hint}")
+        if row.get("unit") is not None:
+            unit = normalise_unit(row["unit"])
+            if unit is None or not is_known_unit(unit, CLAIM_UNITS):
+                chk.add(
+                    line,
+                    f"unit {row['unit']!r} is unknown; use one of {', '.join(CLAIM_UNITS)} (shells_152mm etc.)",
+                )
+            else:
+                row["unit"] = unit
+        if row.get("qualifier") is not None:
+            q = normalise_qualifier(row["qualifier"])
+            if q is None:
+                chk.add(
+                    line, f"qualifier {row['qualifier']!r} is unknown; use one of {', '.join(QUALIFIERS)}"
+                )
+            row["qualifier"] = q
+        q, lo, hi = row.get("quantity"), row.get("quantity_low"), row.get("quantity_high")
+        if q is None and lo is None and hi is None:
+            chk.add(line, "no quantity; fill in quantity (or quantity_low / quantity_high for a range)")
+        if lo is not None and hi is not None and lo > hi:
+            chk.add(line, f"quantity_low {lo:g} > quantity_high {hi:g}; swap them")
+        for v, name in ((q, "quantity"), (lo, "quantity_low"), (hi, "quantity_high")):
+            if v is not None and v < 0:
+                chk.add(line, f"{name} is negative; quantities are counts or masses >= 0")
+        ps, pe = row.get("period_start"), row.get("period_end")
+        if ps is not None and pe is not None and ps > pe:
+            chk.add(line, f"period_start {ps} is after period_end {pe}; swap them")
+        if pe is not None and row.get("published") is not None and pe > row["published"]:
+            chk.add(
+                line, f"period_end {pe} is after the publication date {row['published']}; check both dates"
+            )
+        if row.get("claim_id") is None:
+            row["claim_id"] = stable_id(
+                "claim",
+                row.get("claimant"),
+                row.get("published"),
+                q,
+                lo,
+                hi,
+                row.get("unit"),
+                row.get("subject"),
+            )
+        if row["claim_id"] in seen:
+            chk.add(
+                line, f"claim_id {row['claim_id']} repeats line {seen[row['claim_id']]}; ids must be unique"
+            )
+        seen.setdefault(row["claim_id"], line)
+        if len(chk.problems) == n_before:
+            records.append(row)
+    return pa.Table.from_pylist(records, schema=schema.CLAIMS), chk.problems
+
+
+def check_observations(path: Path | str, place_ids: set[str] | None = None) -> tuple[pa.Table, list[Problem]]:
+    """Read and validate an observations file; ``place_ids`` (when given) are the places it may name."""
+    path = Path(path)
+    chk = _Checker(path, schema.OBSERVATIONS.names)
+    records: list[dict[str, Any]] = []
+    seen: dict[str, int] = {}
+    for line, raw in _rows(path):
+        row = chk.convert(line, raw)
+        n_before = len(chk.problems)
+        for req, hint in (
+            ("date", "the date observed, YYYY-MM-DD"),
+            ("kind", f"one of {', '.join(OBSERVATION_KINDS)}"),
+            ("source", "who observed it (e.g. 'CSIS Beyond Parallel')"),
+            ("url", "the address of the copy that was read"),
+        ):
+            if row.get(req) is None and _blank(raw.get(req)):
+                chk.add(line, f"{req} is empty; fill in {hint}")
+        if row.get("kind") is not None and row["kind"] not in OBSERVATION_KINDS:
+            chk.add(line, f"kind {row['kind']!r} is unknown; use one of {', '.join(OBSERVATION_KINDS)}")
+        if row.get("place_id") is not None:
+            row["place_id"] = _place_id(row["place_id"], place_ids)
+            if place_ids is not None and row["place_id"] not in place_ids:
+                chk.add(
+                    line,
+                    f"place_id {raw.get('place_id')!r} is not a case place; use one of "
+                    f"{', '.join(sorted(p.removeprefix('case:') for p in place_ids))}",
+                )
+        if row.get("unit") is not None:
+            unit = normalise_unit(row["unit"])
+            if unit is None or not is_known_unit(unit, BASE_UNITS):
+                chk.add(line, f"unit {row['unit']!r} is unknown; use one of {', '.join(BASE_UNITS)}")
+            else:
+                row["unit"] = unit
+        if row.get("quantity") is not None and row.get("unit") is None:
+            chk.add(line, "quantity without a unit; fill in unit")
+        if row.get("obs_id") is None:
+            row["obs_id"] = stable_id(
+                "obs",
+                row.get("date"),
+                row.get("place_id"),
+                row.get("kind"),
+                row.get("quantity"),
+                row.get("unit"),
+            )
+        if row["obs_id"] in seen:
+            chk.add(line, f"obs_id {row['obs_id']} repeats line {seen[row['obs_id']]}; ids must be unique")
+        seen.setdefault(row["obs_id"], line)
+        if len(chk.problems) == n_before:
+            records.append(row)
+    return pa.Table.from_pylist(records, schema=schema.OBSERVATIONS), chk.problems
+
+
+def _raise_if(problems: list[Problem], what: str, path: Path | str) -> None:
+    if problems:
+        raise CaseError(f"{path}: {len(problems)} problem(s) in the {what}; fix them and retry", problems)
+
+
+def read_claims(path: Path | str) -> pa.Table:
+    """A validated claims table (schema.CLAIMS); raises CaseError listing every problem."""
+    table, problems = check_claims(path)
+    _raise_if(problems, "claims", path)
+    return table
+
+
+def read_observations(path: Path | str, place_ids: set[str] | None = None) -> pa.Table:
+    """A validated observations table (schema.OBSERVATIONS); raises CaseError listing every problem."""
+    table, problems = check_observations(path, place_ids)
+    _raise_if(problems, "observations", path)
+    return table
+
+
+def source_part(path: Path | str) -> str:
+    """The store part name for an imported file: its stem plus a hash of its resolved path (provenance)."""
+    p = Path(path).resolve()
+    stem = re.sub(r"[^A-Za-z0-9_-]+", "-", p.stem)[:40] or "ledger"
+    return f"{stem}-{stable_id('source', p)[:8]}"
+
+
+def store_ledger(store: Any, name: str, table: pa.Table, part: str) -> None:
+    """Write ``table`` as part ``part`` of ledger table ``name`` (claims / observations), replacing that part."""
+    if name not in ("claims", "observations"):
+        raise ValueError(f"not a ledger table: {name}")
+    store.write_table(name, table, part=part)
+
+
+def read_ledger(store: Any, name: str) -> pa.Table:
+    """The whole ledger table ``name`` from the store (empty with the right schema if nothing imported)."""
+    schema_ = schema.CLAIMS if name == "claims" else schema.OBSERVATIONS
+    table: pa.Table = store.read_table(name, schema_)
+    return table
