@@ -98,7 +98,7 @@ class Thresholds:
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:
-            problems = [
+            problems: list[tuple[str, int | None, str]] = [
                 ("thresholds", None, f"unknown threshold {k!r}; known: {', '.join(sorted(known))}")
                 for k in unknown
             ]

@@ -1,0 +1,121 @@
+"""Vectorised building blocks shared by the kernels: forward fills, run reductions, time units.
+
+Everything works on flat NumPy arrays where groups (vessels, tracks, runs) are contiguous and marked by a
+boolean "starts here" mask, so no kernel needs a per-point Python loop.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from supplyline.geo import KM_PER_NM
+
+US_PER_H = 3_600_000_000
+"""Microseconds per hour (kernel times are int64 microseconds since the epoch)."""
+
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+
+
+def ts_us(column: pa.ChunkedArray | pa.Array) -> IntArray:
+    """A timestamp column as int64 microseconds since the epoch (what every kernel computes with)."""
+    if pa.types.is_timestamp(column.type) and column.type.unit != "us":
+        column = pc.cast(column, pa.timestamp("us", tz=column.type.tz))
+    return np.asarray(pc.cast(column, pa.int64()).to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+def to_ts(us: IntArray) -> pa.Array:
+    """int64 microseconds back to the store's ``timestamp[us, UTC]``."""
+    return pa.array(np.asarray(us, dtype=np.int64), pa.int64()).cast(pa.timestamp("us", tz="UTC"))
+
+
+def floats(column: pa.ChunkedArray | pa.Array) -> FloatArray:
+    """A numeric column as float64 with nulls as NaN."""
+    return np.asarray(pc.cast(column, pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64)
+
+
+def group_starts(keys: npt.NDArray[np.generic]) -> BoolArray:
+    """True where a new group of equal consecutive ``keys`` begins (first element always True)."""
+    out = np.ones(len(keys), dtype=bool)
+    if len(keys) > 1:
+        out[1:] = keys[1:] != keys[:-1]
+    return out
+
+
+def start_index(starts: BoolArray) -> IntArray:
+    """For every element, the index where its group (as marked by ``starts``) begins."""
+    idx = np.where(starts, np.arange(len(starts), dtype=np.int64), 0)
+    return np.maximum.accumulate(idx) if len(idx) else idx
+
+
+def last_true_index(mask: BoolArray) -> IntArray:
+    """For every element, the index of the latest True in ``mask`` at or before it (-1 if none)."""
+    idx = np.where(mask, np.arange(len(mask), dtype=np.int64), -1)
+    return np.maximum.accumulate(idx) if len(idx) else idx
+
+
+def prev_diff(values: IntArray, starts: BoolArray, fill: int = 0) -> IntArray:
+    """``values[i] - values[i-1]`` inside each group, ``fill`` at group starts."""
+    out = np.empty_like(values)
+    if len(values):
+        out[0] = fill
+        out[1:] = values[1:] - values[:-1]
+        out[starts] = fill
+    return out
+
+
+def run_bounds(mask: BoolArray, starts: BoolArray) -> tuple[IntArray, IntArray]:
+    """(first, last) inclusive indices of the maximal runs of True in ``mask`` that do not cross a group
+    start (a True at a group start begins a new run)."""
+    n = len(mask)
+    if n == 0:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    prev = np.zeros(n, dtype=bool)
+    prev[1:] = mask[:-1]
+    begin = mask & (~prev | starts)
+    nxt_begins = np.zeros(n, dtype=bool)
+    nxt_begins[:-1] = starts[1:] | ~mask[1:]
+    nxt_begins[-1] = True
+    end = mask & nxt_begins
+    return np.flatnonzero(begin).astype(np.int64), np.flatnonzero(end).astype(np.int64)
+
+
+def run_reduce(
+    ufunc: np.ufunc, values: npt.NDArray[Any], first: IntArray, last: IntArray
+) -> npt.NDArray[Any]:
+    """``ufunc.reduce(values[first[k]:last[k]+1])`` for every run k (runs sorted, non-overlapping, non-empty)."""
+    if len(first) == 0:
+        return np.empty(0, dtype=values.dtype)
+    padded = np.append(values, values[:1])  # sentinel so last+1 may equal len(values)
+    bounds = np.empty(2 * len(first), dtype=np.int64)
+    bounds[0::2] = first
+    bounds[1::2] = last + 1
+    return np.asarray(ufunc.reduceat(padded, bounds)[0::2])
+
+
+def interval_sum(values: FloatArray, first: IntArray, stop: IntArray) -> FloatArray:
+    """``values[first[k]:stop[k]].sum()`` for every k, via a prefix sum (runs may overlap or be empty)."""
+    prefix = np.concatenate([[0.0], np.cumsum(values, dtype=np.float64)])
+    return np.asarray(prefix[stop] - prefix[first], dtype=np.float64)
+
+
+def speed_kn(step_km: FloatArray, dt_us: IntArray) -> FloatArray:
+    """Implied speed in knots of each step (NaN where no time passed)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        v = step_km / KM_PER_NM / (dt_us / US_PER_H)
+    v[dt_us <= 0] = np.nan
+    return np.asarray(v, dtype=np.float64)
+
+
+def circular_mean_lon(lon: FloatArray, first: IntArray, last: IntArray) -> FloatArray:
+    """Mean longitude of each run, antimeridian-safe (mean of unit vectors)."""
+    r = np.radians(lon)
+    s = run_reduce(np.add, np.sin(r), first, last)
+    c = run_reduce(np.add, np.cos(r), first, last)
+    return np.asarray(np.degrees(np.arctan2(s, c)), dtype=np.float64)

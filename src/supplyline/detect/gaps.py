@@ -1,0 +1,124 @@
+"""Dark gaps: silences of at least ``dark_gap_h`` between two positions of one MMSI (noise excluded).
+
+The per-vessel kernel reports each gap with its end points, distance, implied speed and the watched place
+(if any) within ``watch_radius_km`` of its start and end. Whether *other* vessels were still heard nearby
+during the silence is cross-vessel, so :func:`annotate_coverage` answers it afterwards with one DuckDB
+query: a grid-cell x time join (cells of ``coverage_cell_deg`` around both end points), never all pairs.
+``likely`` is then "coverage" (nobody else was heard: a reception hole), "disabled" (others were heard and
+the silence lasted ``dark_disabled_h`` or more: transmitter likely switched off) or "unknown".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from supplyline import schema
+from supplyline.detect._arrays import US_PER_H, BoolArray, FloatArray, IntArray, to_ts
+from supplyline.detect.config import Thresholds
+from supplyline.geo import KM_PER_NM, haversine_km
+from supplyline.ids import stable_ids
+
+NearWatched = Callable[[FloatArray, FloatArray], list[str | None]]
+
+
+def gaps_table(
+    mmsi: IntArray,
+    ts: IntArray,
+    lat: FloatArray,
+    lon: FloatArray,
+    noise: BoolArray,
+    th: Thresholds,
+    near_watched: NearWatched,
+) -> pa.Table:
+    """Gaps of positions sorted by (mmsi, ts); ``near_watched`` names the watched place near each point."""
+    keep = np.flatnonzero(~noise)
+    if len(keep) < 2:
+        return schema.empty(schema.GAPS)
+    m, t = mmsi[keep], ts[keep]
+    dt = t[1:] - t[:-1]
+    hit = (m[1:] == m[:-1]) & (dt >= th.dark_gap_h * US_PER_H)
+    i = np.flatnonzero(hit)
+    if len(i) == 0:
+        return schema.empty(schema.GAPS)
+    a, b = keep[i], keep[i + 1]
+    dur_h = (ts[b] - ts[a]) / US_PER_H
+    dist = haversine_km(lat[a], lon[a], lat[b], lon[b])
+    near = near_watched(np.concatenate([lat[a], lat[b]]), np.concatenate([lon[a], lon[b]]))
+    k = len(a)
+    return pa.table(
+        {
+            "gap_id": stable_ids("gap", mmsi[a], ts[a]),
+            "mmsi": pa.array(mmsi[a], pa.int64()),
+            "start_ts": to_ts(ts[a]),
+            "end_ts": to_ts(ts[b]),
+            "duration_h": pa.array(dur_h, pa.float64()),
+            "start_lat": pa.array(lat[a]),
+            "start_lon": pa.array(lon[a]),
+            "end_lat": pa.array(lat[b]),
+            "end_lon": pa.array(lon[b]),
+            "dist_km": pa.array(dist),
+            "implied_speed_kn": pa.array(dist / KM_PER_NM / dur_h),
+            "near_start_place": pa.array(near[:k], pa.string()),
+            "near_end_place": pa.array(near[k:], pa.string()),
+            "others_received": pa.nulls(k, pa.int64()),
+            "likely": pa.array(["unknown"] * k, pa.string()),
+        },
+        schema=schema.GAPS,
+    )
+
+
+def annotate_coverage(
+    con: duckdb.DuckDBPyConnection, gaps: pa.Table, th: Thresholds, positions: str = "positions"
+) -> pa.Table:
+    """Fill ``others_received`` and ``likely`` of ``gaps`` from the positions view ``positions`` of ``con``.
+
+    Each gap contributes the 3 x 3 grid cells around its start and its end; positions of other MMSIs in
+    those cells with ``start_ts < ts < end_ts`` are counted (a hash join on the cell, then a time filter).
+    """
+    if gaps.num_rows == 0:
+        return gaps
+    cell = float(th.coverage_cell_deg)
+    ncol = int(np.ceil(360.0 / cell))
+    con.register(
+        "_gaps_in",
+        gaps.select(["gap_id", "mmsi", "start_ts", "end_ts", "start_lat", "start_lon", "end_lat", "end_lon"]),
+    )
+    counts = con.execute(
+        f"""
+        WITH ends AS (
+            SELECT gap_id, mmsi, start_ts, end_ts, start_lat AS lat, start_lon AS lon FROM _gaps_in
+            UNION ALL
+            SELECT gap_id, mmsi, start_ts, end_ts, end_lat, end_lon FROM _gaps_in
+        ), cells AS (
+            SELECT DISTINCT gap_id, mmsi, start_ts, end_ts,
+                   CAST(floor(lat / {cell}) AS BIGINT) + dy AS cy,
+                   (CAST(floor((lon + 180) / {cell}) AS BIGINT) + dx + {ncol}) % {ncol} AS cx
+            FROM ends, range(-1, 2) r1(dy), range(-1, 2) r2(dx)
+        ), pos AS (
+            SELECT mmsi, ts, CAST(floor(lat / {cell}) AS BIGINT) AS cy,
+                   CAST(floor((lon + 180) / {cell}) AS BIGINT) % {ncol} AS cx
+            FROM {positions}
+        )
+        SELECT c.gap_id, count(p.ts) AS others
+        FROM cells c LEFT JOIN pos p
+          ON p.cy = c.cy AND p.cx = c.cx AND p.mmsi <> c.mmsi AND p.ts > c.start_ts AND p.ts < c.end_ts
+        GROUP BY c.gap_id
+        """
+    ).to_arrow_table()
+    assert counts is not None
+    con.unregister("_gaps_in")
+    lookup = dict(zip(counts.column("gap_id").to_pylist(), counts.column("others").to_pylist(), strict=True))
+    others = np.array([lookup.get(g, 0) for g in gaps.column("gap_id").to_pylist()], dtype=np.int64)
+    dur = gaps.column("duration_h").to_numpy(zero_copy_only=False)
+    heard = others >= th.coverage_min_others
+    likely = np.where(~heard, "coverage", np.where(dur >= th.dark_disabled_h, "disabled", "unknown"))
+    out = gaps.set_column(
+        gaps.schema.get_field_index("others_received"), "others_received", pa.array(others, pa.int64())
+    )
+    return out.set_column(
+        out.schema.get_field_index("likely"), "likely", pa.array(likely.tolist(), pa.string())
+    )

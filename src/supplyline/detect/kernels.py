@@ -1,0 +1,200 @@
+"""run_vessel_kernels: every per-vessel detector over one shard of positions, in one pass.
+
+Pure function of Arrow tables (positions sorted by mmsi, ts; many vessels per call), so the local engine's
+process pool and Spark's ``mapInArrow`` run it unchanged. Output tables are sorted deterministically
+(mmsi, start time, id), so both engines produce identical files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal, Protocol
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+
+from supplyline import schema
+from supplyline.detect._arrays import FloatArray, IntArray, floats, group_starts, ts_us
+from supplyline.detect.config import Route, Thresholds
+from supplyline.detect.draught import DraughtReports, draught_changes_table
+from supplyline.detect.gaps import gaps_table
+from supplyline.detect.loitering import loitering_table
+from supplyline.detect.segments import segment
+from supplyline.detect.visits import PlaceArrays, stopped_state, visit_runs, visits_table
+from supplyline.detect.voyages import voyages_table
+from supplyline.errors import EngineError
+
+KERNEL_TABLES = ("segments", "visits", "voyages", "gaps", "loitering", "draught_changes")
+"""Tables produced per vessel shard (encounters need all vessels: see detect.encounters)."""
+
+_SORT_KEYS = {
+    "segments": ("mmsi", "start_ts", "segment_id"),
+    "visits": ("mmsi", "arrival_ts", "visit_id"),
+    "voyages": ("mmsi", "departure_ts", "voyage_id"),
+    "gaps": ("mmsi", "start_ts", "gap_id"),
+    "loitering": ("mmsi", "start_ts", "loiter_id"),
+    "draught_changes": ("mmsi", "ts", "change_id"),
+}
+
+
+class PlaceLookup(Protocol):
+    """What the kernels need of :class:`supplyline.places.PlaceIndex`."""
+
+    places: pa.Table
+
+    def assign(
+        self, lat: npt.ArrayLike, lon: npt.ArrayLike, radius: Literal["r_in", "r_out"] = "r_in"
+    ) -> IntArray: ...
+
+    def nearest(
+        self, lat: npt.ArrayLike, lon: npt.ArrayLike, max_m: float = np.inf
+    ) -> tuple[IntArray, FloatArray]: ...
+
+
+class _NoPlaces:
+    """Lookup over an empty places table (no visits, every point is "away")."""
+
+    def __init__(self, places: pa.Table) -> None:
+        self.places = places
+
+    def assign(
+        self, lat: npt.ArrayLike, lon: npt.ArrayLike, radius: Literal["r_in", "r_out"] = "r_in"
+    ) -> IntArray:
+        return np.full(np.size(lat), -1, dtype=np.int64)
+
+    def nearest(
+        self, lat: npt.ArrayLike, lon: npt.ArrayLike, max_m: float = np.inf
+    ) -> tuple[IntArray, FloatArray]:
+        n = np.size(lat)
+        return np.full(n, -1, dtype=np.int64), np.full(n, np.inf)
+
+
+_CACHE: list[tuple[pa.Table, PlaceLookup, PlaceLookup]] = []
+
+
+def place_indexes(places: pa.Table) -> tuple[PlaceLookup, PlaceLookup]:
+    """(index over all places, index over watched places), cached for the last places table seen, so a
+    worker that runs many shards builds them once."""
+    for table, idx, watched in _CACHE:
+        if table is places:
+            return idx, watched
+    from supplyline.places import PlaceIndex
+
+    def build(t: pa.Table) -> PlaceLookup:
+        return PlaceIndex(t) if t.num_rows else _NoPlaces(t)
+
+    idx = build(places)
+    conformed = idx.places
+    w = conformed.column("watched").fill_null(False) if "watched" in conformed.column_names else None
+    watched = build(conformed.filter(w)) if w is not None else _NoPlaces(conformed.slice(0, 0))
+    _CACHE[:] = [(places, idx, watched)]
+    return idx, watched
+
+
+def _sorted_positions(positions: pa.Table) -> pa.Table:
+    """Positions sorted by (mmsi, ts) with ties broken by (lat, lon) so every engine sees the same order."""
+    m = positions.column("mmsi").to_numpy()
+    t = ts_us(positions.column("ts"))
+    if len(m) < 2:
+        return positions
+    dm, dt = np.diff(m), np.diff(t)
+    ordered = np.all((dm > 0) | ((dm == 0) & (dt > 0)))
+    if ordered:
+        return positions
+    return positions.sort_by(
+        [("mmsi", "ascending"), ("ts", "ascending"), ("lat", "ascending"), ("lon", "ascending")]
+    )
+
+
+def _check_columns(positions: pa.Table) -> None:
+    missing = {"mmsi", "ts", "lat", "lon"} - set(positions.column_names)
+    if missing:
+        raise EngineError(f"positions lack column(s) {sorted(missing)}; pass a table with schema.POSITIONS")
+
+
+def run_vessel_kernels(
+    positions: pa.Table,
+    places: pa.Table,
+    thresholds: Thresholds,
+    routes: Sequence[Route] = (),
+    *,
+    statics: pa.Table | None = None,
+    index: tuple[PlaceLookup, PlaceLookup] | None = None,
+) -> dict[str, pa.Table]:
+    """Segments, visits, voyages, gaps, loitering and draught changes of every vessel in ``positions``.
+
+    ``positions`` holds whole vessels (all of a vessel's rows in this call), ideally sorted by (mmsi, ts);
+    ``statics`` (optional, same vessels) gives draught; ``index`` overrides the place indexes
+    (all places, watched places) built from ``places``. Gaps come without coverage: run
+    :func:`supplyline.detect.gaps.annotate_coverage` over all positions afterwards.
+    """
+    _check_columns(positions)
+    th = thresholds
+    pos = _sorted_positions(positions)
+    mmsi = np.asarray(pos.column("mmsi").to_numpy(), dtype=np.int64)
+    ts = ts_us(pos.column("ts"))
+    lat = floats(pos.column("lat"))
+    lon = floats(pos.column("lon"))
+    sog = floats(pos.column("sog_kn")) if "sog_kn" in pos.column_names else np.full(len(mmsi), np.nan)
+    idx, watched_idx = index if index is not None else place_indexes(places)
+    pl = PlaceArrays.from_table(idx.places)
+
+    tr = segment(mmsi, ts, lat, lon, sog, th)
+
+    inner = idx.assign(tr.lat, tr.lon, "r_in")
+    outer = idx.assign(tr.lat, tr.lon, "r_out") if pl.has_polygons else None
+    reports = DraughtReports(statics)
+    draught_at = reports.asof(tr.mmsi, tr.ts)
+    vessel_last = np.append(group_starts(mmsi)[1:], True)[tr.orig]
+    runs = visit_runs(tr, inner, pl, outer)
+    visits = visits_table(tr, runs, pl, stopped_state(tr, th), draught_at, vessel_last, th)
+    voyages = voyages_table(tr, visits, pl, routes)
+
+    def near_watched(la: FloatArray, lo: FloatArray) -> list[str | None]:
+        j, _ = watched_idx.nearest(la, lo, th.watch_radius_km * 1000.0)
+        ids = watched_idx.places.column("place_id").to_pylist() if len(watched_idx.places) else []
+        return [ids[k] if k >= 0 else None for k in j.tolist()]
+
+    gaps = gaps_table(mmsi, ts, lat, lon, tr.noise, th, near_watched)
+    loitering = loitering_table(tr, th, idx.nearest)
+    draught = draught_changes_table(reports, th, _change_places(reports, th, visits.table))
+    out = {
+        "segments": tr.segments,
+        "visits": visits.table,
+        "voyages": voyages,
+        "gaps": gaps,
+        "loitering": loitering,
+        "draught_changes": draught,
+    }
+    return {name: _sort(name, t) for name, t in out.items()}
+
+
+def _change_places(reports: DraughtReports, th: Thresholds, visits: pa.Table) -> list[str | None]:
+    """Place id of the visit each draught change was reported in (None when at sea or unknown)."""
+    mmsi, ts, _, _ = reports.changes(th)
+    if len(mmsi) == 0 or visits.num_rows == 0:
+        return [None] * len(mmsi)
+    v = visits.sort_by([("mmsi", "ascending"), ("arrival_ts", "ascending")])
+    vm = np.asarray(v.column("mmsi").to_numpy(), dtype=np.int64)
+    va, vd = ts_us(v.column("arrival_ts")), ts_us(v.column("departure_ts"))
+    pid = v.column("place_id").to_pylist()
+    # Index of the latest visit of the same vessel that arrived at or before the change.
+    order = np.lexsort((va, vm))
+    keys = np.rec.fromarrays([vm[order], va[order]])
+    q = np.rec.fromarrays([mmsi, ts])
+    k = np.searchsorted(keys, q, side="right") - 1
+    out: list[str | None] = []
+    for kk, m, t in zip(k.tolist(), mmsi.tolist(), ts.tolist(), strict=True):  # per event, not per point
+        j = int(order[kk]) if kk >= 0 else -1
+        out.append(pid[j] if j >= 0 and vm[j] == m and va[j] <= t <= vd[j] else None)
+    return out
+
+
+def _sort(name: str, table: pa.Table) -> pa.Table:
+    keys = _SORT_KEYS[name]
+    table = table.sort_by([(k, "ascending") for k in keys]) if table.num_rows > 1 else table
+    return table.cast(schema.EVENT_TABLES[name])
+
+
+__all__ = ["KERNEL_TABLES", "PlaceLookup", "place_indexes", "run_vessel_kernels"]

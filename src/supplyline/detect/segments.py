@@ -1,0 +1,247 @@
+"""Segmentation: split each vessel's positions into physically possible tracks (gpsdio-segment idea).
+
+A position joins the open segment it can be reached from: the nearest earlier position of the same MMSI,
+among the previous ``segment_lookback``, from which it is reachable at ``max_implied_speed_kn`` (plus
+``noise_dist_km`` of GPS jitter). Positions reachable from nothing open a new *track*. This vectorised
+approximation of gpsdio-segment's "best-fitting open segment" handles two ships sharing one MMSI
+(interleaved positions form two tracks), GPS jumps and spoofed positions (a short track beside a longer
+one is *noise*: flagged, counted, never deleted). Tracks are then cut into *segments* where the vessel was
+silent longer than ``max_gap_h``. Downstream detectors (visits, voyages, loitering) run per track on the
+non-noise positions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+
+from supplyline import schema
+from supplyline.detect._arrays import (
+    US_PER_H,
+    BoolArray,
+    FloatArray,
+    IntArray,
+    group_starts,
+    prev_diff,
+    run_reduce,
+    speed_kn,
+    start_index,
+    to_ts,
+)
+from supplyline.detect.config import Thresholds
+from supplyline.geo import KM_PER_NM, haversine_km
+from supplyline.ids import stable_ids
+
+
+@dataclass
+class Tracks:
+    """Non-noise positions reordered by track (vessel, then track, then time), plus per-point helpers.
+
+    ``orig`` maps every row back to the input row; ``track_start``/``seg_start`` mark where a track or
+    segment begins; ``step_km``/``dt_us`` are the distance/time from the previous row of the same track
+    (0 at track starts); ``speed_kn`` is reported SOG where present, else derived from positions.
+    """
+
+    orig: IntArray
+    mmsi: IntArray
+    ts: IntArray
+    lat: FloatArray
+    lon: FloatArray
+    speed_kn: FloatArray
+    track_start: BoolArray
+    seg_start: BoolArray
+    step_km: FloatArray
+    dt_us: IntArray
+    noise: BoolArray  # per input row
+    segments: pa.Table
+
+    def __len__(self) -> int:
+        return len(self.orig)
+
+
+def _parents(mmsi: IntArray, ts: IntArray, lat: FloatArray, lon: FloatArray, th: Thresholds) -> IntArray:
+    """For each position, the earlier position of the same vessel it continues from (-1: starts a track)."""
+    n = len(mmsi)
+    parent = np.full(n, -1, dtype=np.int64)
+    km_per_us = th.max_implied_speed_kn * KM_PER_NM / US_PER_H
+    todo = np.arange(1, n, dtype=np.int64)
+    for lag in range(1, th.segment_lookback + 1):  # few lags; each is vectorised over the points left
+        todo = todo[todo >= lag]
+        if len(todo) == 0:
+            break
+        j = todo - lag
+        same = mmsi[j] == mmsi[todo]
+        todo, j = todo[same], j[same]
+        d = haversine_km(lat[j], lon[j], lat[todo], lon[todo])
+        ok = d <= km_per_us * (ts[todo] - ts[j]) + th.noise_dist_km
+        parent[todo[ok]] = j[ok]
+        todo = todo[~ok]
+    return parent
+
+
+def _resolve_forks(parent: IntArray) -> IntArray:
+    """Keep one child per parent so tracks are chains: prefer a child that continues, then the later one."""
+    child = np.flatnonzero(parent >= 0)
+    if len(child) == 0:
+        return parent
+    par = parent[child]
+    if np.all(par[1:] > par[:-1]):  # common case: no position has two children
+        return parent
+    has_child = np.zeros(len(parent), dtype=bool)
+    has_child[par] = True
+    score = has_child[child].astype(np.int64) * len(parent) + child
+    order = np.lexsort((score, par))
+    par_sorted = par[order]
+    keep_sorted = np.ones(len(order), dtype=bool)
+    keep_sorted[:-1] = par_sorted[1:] != par_sorted[:-1]  # last of each parent group wins
+    out = parent.copy()
+    out[child[order[~keep_sorted]]] = -1
+    return out
+
+
+def _roots(parent: IntArray) -> IntArray:
+    """The first position of each position's track (pointer jumping over runs of lag-1 links)."""
+    n = len(parent)
+    idx = np.arange(n, dtype=np.int64)
+    head = parent != idx - 1  # a run of consecutive lag-1 links starts here
+    run_id = np.cumsum(head) - 1
+    heads = np.flatnonzero(head)
+    hp = parent[heads]
+    run_parent = np.where(hp >= 0, run_id[np.maximum(hp, 0)], np.arange(len(heads)))
+    while True:  # converges in log2(chain of runs) steps; runs are few
+        nxt = run_parent[run_parent]
+        if np.array_equal(nxt, run_parent):
+            break
+        run_parent = nxt
+    return np.asarray(heads[run_parent[run_id]], dtype=np.int64)
+
+
+def segment(
+    mmsi: IntArray,
+    ts: IntArray,
+    lat: FloatArray,
+    lon: FloatArray,
+    sog_kn: FloatArray,
+    th: Thresholds,
+) -> Tracks:
+    """Segment positions sorted by (mmsi, ts); see the module docstring for the rules."""
+    n = len(mmsi)
+    parent = _resolve_forks(_parents(mmsi, ts, lat, lon, th))
+    root = _roots(parent) if n else np.empty(0, np.int64)
+    if n and np.any(root[1:] < root[:-1]):
+        perm = np.argsort(root, kind="stable")  # interleaved tracks: group each track's rows together
+    else:
+        perm = np.arange(n, dtype=np.int64)
+    root_p = root[perm]
+    t_start = group_starts(root_p)
+    t_first = np.flatnonzero(t_start)
+    t_len = np.diff(np.append(t_first, n))
+    # A short track is noise when its vessel also has a track of at least min_segment_positions.
+    t_mmsi = mmsi[perm[t_first]] if n else np.empty(0, np.int64)
+    v_first = np.flatnonzero(group_starts(t_mmsi))
+    v_max = np.maximum.reduceat(t_len, v_first) if len(v_first) else np.empty(0, np.int64)
+    t_vmax = np.repeat(v_max, np.diff(np.append(v_first, len(t_first))))
+    t_noise = (t_len < th.min_segment_positions) & (t_vmax >= th.min_segment_positions)
+    noise_p = np.repeat(t_noise, t_len)
+    noise = np.zeros(n, dtype=bool)
+    noise[perm] = noise_p
+
+    keep = perm[~noise_p]
+    k_mmsi, k_ts, k_lat, k_lon = mmsi[keep], ts[keep], lat[keep], lon[keep]
+    track_start = np.zeros(len(keep), dtype=bool)
+    kept_first = np.cumsum(np.append(0, t_len[~t_noise]))[:-1]
+    track_start[kept_first] = True
+    dt = prev_diff(k_ts, track_start, 0)
+    step = np.zeros(len(keep))
+    if len(keep) > 1:
+        step[1:] = haversine_km(k_lat[:-1], k_lon[:-1], k_lat[1:], k_lon[1:])
+        step[track_start] = 0.0
+    seg_start = track_start | (dt > th.max_gap_h * US_PER_H)
+
+    # Speed: reported SOG, else the implied speed of the step into the point (out of it at track starts).
+    derived = speed_kn(step, dt)
+    derived[track_start] = np.nan
+    if len(keep) > 1:
+        nxt = np.append(derived[1:], np.nan)
+        nxt[np.append(track_start[1:], True)] = np.nan
+        derived = np.where(track_start, nxt, derived)
+    sog = sog_kn[keep]
+    spd = np.where(np.isnan(sog), derived, sog)
+
+    segs = _segments_table(
+        mmsi, ts, noise, keep, k_mmsi, k_ts, k_lat, k_lon, step, track_start, seg_start, th
+    )
+    return Tracks(keep, k_mmsi, k_ts, k_lat, k_lon, spd, track_start, seg_start, step, dt, noise, segs)
+
+
+def _segments_table(
+    mmsi: IntArray,
+    ts: IntArray,
+    noise: BoolArray,
+    keep: IntArray,
+    k_mmsi: IntArray,
+    k_ts: IntArray,
+    k_lat: FloatArray,
+    k_lon: FloatArray,
+    step: FloatArray,
+    track_start: BoolArray,
+    seg_start: BoolArray,
+    th: Thresholds,
+) -> pa.Table:
+    m = len(keep)
+    if m == 0:
+        return schema.empty(schema.SEGMENTS)
+    first = np.flatnonzero(seg_start)
+    last = np.append(first[1:] - 1, m - 1)
+    # Noise rows count towards the segment of the latest kept row of the same vessel before them (or the
+    # first after them when the vessel starts with noise).
+    seg_of_kept = np.cumsum(seg_start) - 1
+    seg_at = np.full(len(mmsi), -1, dtype=np.int64)
+    seg_at[keep] = seg_of_kept
+    n_noise = np.zeros(len(first), dtype=np.int64)
+    if noise.any():
+        v_start = group_starts(mmsi)
+        vs = start_index(v_start)
+        has = np.where(seg_at >= 0, np.arange(len(mmsi)), -1)
+        prev_kept = np.maximum.accumulate(has)
+        rev = np.where(seg_at >= 0, np.arange(len(mmsi)), len(mmsi))
+        next_kept = np.minimum.accumulate(rev[::-1])[::-1]
+        nz = np.flatnonzero(noise)
+        use_prev = prev_kept[nz] >= vs[nz]
+        owner = np.where(use_prev, prev_kept[nz], next_kept[nz])
+        np.add.at(n_noise, seg_at[owner], 1)
+    # Why each segment began: the vessel's first, a silence over max_gap_h, or an impossible jump.
+    f_orig = keep[first]
+    vessel_first = np.ones(len(first), dtype=bool)
+    has_prev = f_orig > 0
+    vessel_first[has_prev] = mmsi[f_orig[has_prev] - 1] != mmsi[f_orig[has_prev]]
+    reason = np.where(track_start[first], "speed", "gap").astype(object)
+    # A track start after a long silence is reported as a gap (the silence is what users look for).
+    prev_gap = np.zeros(len(first), dtype=bool)
+    prev_gap[has_prev] = (ts[f_orig[has_prev]] - ts[f_orig[has_prev] - 1]) > th.max_gap_h * US_PER_H
+    reason[track_start[first] & prev_gap] = "gap"
+    reason[vessel_first] = "first"
+    step_in = np.where(seg_start, 0.0, step)
+    dist = run_reduce(np.add, step_in, first, last)
+    n_pos = last - first + 1
+    seg_mmsi = k_mmsi[first]
+    start_us = k_ts[first]
+    return pa.table(
+        {
+            "segment_id": stable_ids("segment", seg_mmsi, start_us),
+            "mmsi": pa.array(seg_mmsi, pa.int64()),
+            "start_ts": to_ts(start_us),
+            "end_ts": to_ts(k_ts[last]),
+            "n_positions": pa.array(n_pos, pa.int64()),
+            "n_noise": pa.array(n_noise, pa.int64()),
+            "start_lat": pa.array(k_lat[first]),
+            "start_lon": pa.array(k_lon[first]),
+            "end_lat": pa.array(k_lat[last]),
+            "end_lon": pa.array(k_lon[last]),
+            "dist_km": pa.array(dist, pa.float64()),
+            "split_reason": pa.array(reason.tolist(), pa.string()),
+        },
+        schema=schema.SEGMENTS,
+    )
