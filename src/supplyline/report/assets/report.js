@@ -1,0 +1,465 @@
+/* supplyline report: renders the embedded payload (map, timeline, estimates, tables, sources). */
+(function () {
+  "use strict";
+  const P = JSON.parse(document.getElementById("payload").textContent);
+  const LAND = JSON.parse(document.getElementById("land").textContent);
+  const meta = P.meta;
+  const T = P.tables;
+  const HOUR = 3600 * 1000;
+  const palette = ["#1f77b4", "#2a9d8f", "#e76f51", "#6a4c93", "#588157", "#d62828", "#457b9d", "#bc6c25",
+    "#8338ec", "#3a86ff", "#ff006e", "#606c38"];
+
+  // ---------- helpers ----------------------------------------------------------------------------------
+  const el = (tag, attrs, text) => {
+    const e = document.createElement(tag);
+    if (attrs) for (const k in attrs) e.setAttribute(k, attrs[k]);
+    if (text !== undefined && text !== null) e.textContent = text;
+    return e;
+  };
+  const pad = (n) => String(n).padStart(2, "0");
+  const fmtTs = (ms) => { if (ms == null) return ""; const d = new Date(ms);
+    return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}`; };
+  const fmtDate = (ms) => (ms == null ? "" : fmtTs(ms).slice(0, 10));
+  const fmtNum = (v) => (v == null ? "" : Math.abs(v) >= 1000 ? Math.round(v).toLocaleString("en-US")
+    : v !== 0 && Math.abs(v) < 0.1 ? String(Number(v.toPrecision(2)))
+    : (Math.round(v * 100) / 100).toLocaleString("en-US", { maximumFractionDigits: 2 }));
+  const fmt = (v, type) => {
+    if (v == null) return "";
+    if (type === "ts") return fmtTs(v);
+    if (type === "date") return fmtDate(v);
+    if (type === "num") return fmtNum(v);
+    if (type === "bool") return v ? "yes" : "no";
+    return String(v);
+  };
+  // Rows of a payload table as objects (tables are small: events, claims, alerts).
+  const records = (name) => {
+    const t = T[name];
+    if (!t || !t.present) return [];
+    return t.rows.map((r) => { const o = {}; t.columns.forEach((c, i) => { o[c] = r[i]; }); return o; });
+  };
+  const parseJSON = (s) => { if (!s) return null; try { return JSON.parse(s); } catch (e) { return null; } };
+  const anyTime = (v) => {
+    if (v == null) return null;
+    if (typeof v === "number") return v < 1e11 ? v * 1000 : v;  // seconds or ms
+    const t = Date.parse(String(v).replace(" ", "T"));
+    return Number.isNaN(t) ? null : t;
+  };
+
+  const visits = records("visits"), voyages = records("voyages"), gaps = records("gaps"),
+    encounters = records("encounters"), alerts = records("alerts"), claims = records("claims"),
+    estimates = records("estimates"), places = records("places"), observations = records("observations"),
+    claimTests = records("claim_tests");
+
+  // ---------- header, banner, stats ----------------------------------------------------------------------
+  if (meta.synthetic) document.getElementById("synthetic-banner").hidden = false;
+  document.getElementById("subtitle").textContent =
+    `Store ${meta.store} \u00b7 generated ${fmtTs(meta.generated_ms)} UTC`;
+  const stats = [
+    [meta.n_positions.toLocaleString("en-US"), "positions"],
+    [meta.n_vessels.toLocaleString("en-US"), "vessels"],
+    [places.length, "places"], [visits.length, "port visits"], [voyages.length, "voyages"],
+    [gaps.length, "dark gaps"], [encounters.length, "encounters"], [alerts.length, "alerts"],
+    [claims.length, "claims"], [estimates.length, "estimates"],
+  ];
+  const statBox = document.getElementById("stats");
+  for (const [v, k] of stats) {
+    const d = el("div", { class: "stat" }); d.append(el("div", { class: "v" }, String(v)), el("div", { class: "k" }, k));
+    statBox.append(d);
+  }
+
+  // ---------- tracks: decode delta-encoded integer arrays ----------------------------------------------
+  const S = meta.coord_scale;
+  const tracks = P.tracks.map((tr, i) => {
+    const n = tr.t.length, t = new Float64Array(n), lat = new Float64Array(n), lon = new Float64Array(n);
+    let a = 0, b = 0, c = 0;
+    for (let k = 0; k < n; k++) { a += tr.t[k]; b += tr.y[k]; c += tr.x[k]; t[k] = a * 1000; lat[k] = b / S; lon[k] = c / S; }
+    return { mmsi: tr.mmsi, name: tr.name, t, lat, lon, color: palette[i % palette.length] };
+  });
+  const byMmsi = new Map(tracks.map((tr) => [tr.mmsi, tr]));
+
+  // ---------- map --------------------------------------------------------------------------------------
+  const R2D = 180 / Math.PI;
+  const mercY = (lat) => -R2D * Math.log(Math.tan(Math.PI / 4 + Math.max(-85, Math.min(85, lat)) / (2 * R2D)));
+  const f2 = (v) => Math.round(v * 1e4) / 1e4;
+  const svg = d3.select("#map");
+  const root = svg.append("g").attr("class", "root");
+  const overlay = svg.append("g").attr("class", "overlay");
+
+  // Coastlines: compact delta-encoded rings, one path, evenodd fill draws lakes as holes.
+  let landD = "";
+  for (const ring of LAND.rings) {
+    let x = 0, y = 0;
+    for (let k = 0; k < ring.length; k += 2) {
+      x += ring[k]; y += ring[k + 1];
+      landD += (k === 0 ? "M" : "L") + f2(x / LAND.scale) + " " + f2(mercY(y / LAND.scale));
+    }
+    landD += "Z";
+  }
+  root.append("path").attr("class", "land").attr("d", landD);
+
+  // Tracks: one path per vessel; a silence over break_h or an antimeridian jump restarts the line.
+  const breakMs = meta.break_h * HOUR;
+  const trackPath = (tr, i0, i1) => {
+    let d = "";
+    for (let k = i0; k < i1; k++) {
+      const brk = k === i0 || tr.t[k] - tr.t[k - 1] > breakMs || Math.abs(tr.lon[k] - tr.lon[k - 1]) > 180;
+      d += (brk ? "M" : "L") + f2(tr.lon[k]) + " " + f2(mercY(tr.lat[k]));
+    }
+    return d;
+  };
+  const tip = document.getElementById("tooltip");
+  const showTip = (ev, html) => {
+    const box = svg.node().getBoundingClientRect();
+    tip.innerHTML = html; tip.hidden = false;
+    tip.style.left = `${ev.clientX - box.left + 12}px`; tip.style.top = `${ev.clientY - box.top + 12}px`;
+  };
+  const esc = (s) => String(s == null ? "" : s).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
+  const hideTip = () => { tip.hidden = true; };
+
+  const gTracks = root.append("g").attr("class", "tracks");
+  for (const tr of tracks) {
+    gTracks.append("path").attr("class", "track").attr("stroke", tr.color).attr("d", trackPath(tr, 0, tr.t.length))
+      .attr("data-mmsi", tr.mmsi)
+      .on("mousemove", (ev) => showTip(ev, `<b>${esc(tr.name || "MMSI " + tr.mmsi)}</b><br>MMSI ${tr.mmsi}<br>` +
+        `${fmtTs(tr.t[0])} \u2192 ${fmtTs(tr.t[tr.t.length - 1])}<br>${tr.t.length} points shown`))
+      .on("mouseleave", hideTip);
+  }
+
+  // Voyages on watched routes: the vessel's track between departure and arrival, drawn over the tracks.
+  const routeVoyages = voyages.filter((v) => v.route);
+  const gVoy = root.append("g").attr("class", "voyages");
+  for (const v of routeVoyages) {
+    const tr = byMmsi.get(v.mmsi);
+    if (!tr || v.departure_ts == null || v.arrival_ts == null) continue;
+    const i0 = d3.bisectLeft(tr.t, v.departure_ts), i1 = d3.bisectRight(tr.t, v.arrival_ts);
+    if (i1 - i0 < 2) continue;
+    gVoy.append("path").attr("class", "voyage").attr("d", trackPath(tr, i0, i1))
+      .on("mousemove", (ev) => showTip(ev, `<b>Voyage on ${esc(v.route)}</b><br>${esc(v.origin_name)} \u2192 ${esc(v.destination_name)}` +
+        `<br>MMSI ${v.mmsi}<br>${fmtTs(v.departure_ts)} \u2192 ${fmtTs(v.arrival_ts)}`))
+      .on("mouseleave", hideTip);
+  }
+  gVoy.lower(); gTracks.lower(); root.select(".land").lower();
+
+  // Dark gaps: dashed straight line from the last position before the silence to the first after.
+  const gGaps = root.append("g").attr("class", "gaps");
+  for (const g of gaps) {
+    if (g.start_lat == null || g.end_lat == null) continue;
+    gGaps.append("line").attr("class", "gap")
+      .attr("x1", g.start_lon).attr("y1", mercY(g.start_lat)).attr("x2", g.end_lon).attr("y2", mercY(g.end_lat))
+      .on("mousemove", (ev) => showTip(ev, `<b>Dark gap</b> ${fmtNum(g.duration_h)} h<br>MMSI ${g.mmsi}<br>` +
+        `${fmtTs(g.start_ts)} \u2192 ${fmtTs(g.end_ts)}<br>likely: ${esc(g.likely || "unknown")}`))
+      .on("mouseleave", hideTip);
+  }
+
+  // Places: true-size entry circle (r_in) in map units, plus a fixed-size marker and label in the overlay.
+  const gAreas = root.insert("g", ".tracks").attr("class", "areas");
+  for (const p of places) {
+    const rDeg = (p.r_in_m || 0) / 111320 / Math.cos((p.lat * Math.PI) / 180);
+    gAreas.append("circle").attr("class", "place-area").attr("cx", p.lon).attr("cy", mercY(p.lat)).attr("r", rDeg);
+  }
+  const placeMarks = overlay.append("g").attr("class", "places").selectAll("circle").data(places).join("circle")
+    .attr("class", (p) => (p.watched ? "place watched" : "place")).attr("r", (p) => (p.watched ? 5.5 : 4))
+    .on("mousemove", (ev, p) => showTip(ev, `<b>${esc(p.name)}</b> (${esc(p.kind || "place")})<br>${esc(p.place_id)}` +
+      `<br>entry radius ${fmtNum(p.r_in_m)} m${p.watched ? "<br>watched" : ""}`))
+    .on("mouseleave", hideTip);
+  const labelled = places.filter((p) => p.watched || places.length <= 25);
+  const placeLabels = overlay.append("g").selectAll("text").data(labelled).join("text")
+    .attr("class", "place-label").attr("dx", 8).attr("dy", 4).text((p) => p.name);
+  const sym = d3.symbol().type(d3.symbolDiamond).size(90)();
+  const encMarks = overlay.append("g").attr("class", "encounters").selectAll("path").data(encounters.filter((e) => e.lat != null))
+    .join("path").attr("class", "encounter").attr("d", sym)
+    .on("mousemove", (ev, e) => showTip(ev, `<b>Encounter</b><br>MMSI ${e.mmsi_a} & ${e.mmsi_b}<br>` +
+      `${fmtTs(e.start_ts)} \u2192 ${fmtTs(e.end_ts)} (${fmtNum(e.duration_h)} h)<br>median ${fmtNum(e.median_dist_km)} km apart`))
+    .on("mouseleave", hideTip);
+
+  // Fit the view to the data (tracks, places, gaps), not the whole world.
+  const xs = [], ys = [];
+  for (const tr of tracks) { const e1 = d3.extent(tr.lon), e2 = d3.extent(tr.lat); xs.push(...e1); ys.push(...e2.map(mercY)); }
+  for (const p of places) { xs.push(p.lon); ys.push(mercY(p.lat)); }
+  for (const e of encounters) if (e.lat != null) { xs.push(e.lon); ys.push(mercY(e.lat)); }
+  const W = svg.node().clientWidth || 1000, H = svg.node().clientHeight || 560;
+  let x0 = d3.min(xs), x1 = d3.max(xs), y0 = d3.min(ys), y1 = d3.max(ys);
+  if (x0 === undefined) { x0 = -180; x1 = 180; y0 = mercY(75); y1 = mercY(-60); }
+  const spanX = Math.max(x1 - x0, 0.02), spanY = Math.max(y1 - y0, 0.02);
+  const k0 = 0.88 * Math.min(W / spanX, H / spanY);
+  const fit = d3.zoomIdentity.translate(W / 2 - (k0 * (x0 + x1)) / 2, H / 2 - (k0 * (y0 + y1)) / 2).scale(k0);
+  const place = (t) => {
+    placeMarks.attr("transform", (p) => `translate(${t.applyX(p.lon)},${t.applyY(mercY(p.lat))})`);
+    placeLabels.attr("transform", (p) => `translate(${t.applyX(p.lon)},${t.applyY(mercY(p.lat))})`);
+    encMarks.attr("transform", (e) => `translate(${t.applyX(e.lon)},${t.applyY(mercY(e.lat))})`);
+  };
+  const zoom = d3.zoom().scaleExtent([k0 / 200, k0 * 400]).on("zoom", (ev) => {
+    root.attr("transform", ev.transform); place(ev.transform); hideTip();
+  });
+  svg.call(zoom).call(zoom.transform, fit);
+  document.getElementById("map-reset").addEventListener("click", () => svg.transition().duration(400).call(zoom.transform, fit));
+  svg.attr("data-tracks", tracks.length).attr("data-places", places.length).attr("data-voyages", gVoy.selectAll("path").size())
+    .attr("data-gaps", gGaps.selectAll("line").size()).attr("data-encounters", encMarks.size());
+
+  // Legend.
+  const legend = document.getElementById("map-legend");
+  const legendRow = (svgInner, label) => {
+    const r = el("div", { class: "row" });
+    r.innerHTML = `<svg width="26" height="12">${svgInner}</svg>`; r.append(el("span", null, label)); legend.append(r);
+  };
+  legend.append(el("div", { class: "title" }, "Legend"));
+  const shown = tracks.slice(0, 6);
+  for (const tr of shown) legendRow(`<line x1="1" y1="6" x2="25" y2="6" stroke="${tr.color}" stroke-width="2"/>`, tr.name ? `${tr.name} (${tr.mmsi})` : `MMSI ${tr.mmsi}`);
+  if (tracks.length > shown.length) legend.append(el("div", { class: "hint" }, `+ ${tracks.length - shown.length} more vessels`));
+  legendRow('<line x1="1" y1="6" x2="25" y2="6" stroke="#e8590c" stroke-width="4" stroke-opacity=".75"/>', "voyage on a watched route");
+  legendRow('<line x1="1" y1="6" x2="25" y2="6" stroke="#b3261e" stroke-width="1.6" stroke-dasharray="5 4"/>', "dark gap (AIS silent)");
+  legendRow('<circle cx="13" cy="6" r="4.5" fill="#1f5fa8" stroke="#fff"/>', "watched place (entry radius shaded)");
+  legendRow('<circle cx="13" cy="6" r="3.5" fill="#fff" stroke="#1f5fa8" stroke-width="1.5"/>', "other place");
+  legendRow('<path transform="translate(13,6) scale(.8)" d="' + sym + '" fill="#7b2cbf"/>', "encounter");
+  legend.append(el("div", { class: "hint" }, `${meta.n_points.toLocaleString("en-US")} of ${meta.n_positions.toLocaleString("en-US")} positions drawn`));
+
+  // ---------- timeline ---------------------------------------------------------------------------------
+  const routeNames = Array.from(new Set([...voyages.map((v) => v.route), ...alerts.map((a) => a.route), ...estimates.map((e) => e.route)]
+    .filter((r) => r))).sort();
+  const tlSvg = d3.select("#timeline");
+  const times = [];
+  for (const tr of tracks) if (tr.t.length) times.push(tr.t[0], tr.t[tr.t.length - 1]);
+  for (const v of voyages) times.push(v.departure_ts, v.arrival_ts);
+  for (const a of alerts) times.push(a.ts);
+  for (const c of claims) times.push(c.period_start, c.period_end);
+  const tDomain = d3.extent(times.filter((t) => t != null));
+  const haltAlerts = alerts.filter((a) => a.kind === "halt");
+  const lanes = routeNames.slice();
+  if (haltAlerts.some((a) => !a.route) || alerts.some((a) => !a.route && a.kind !== "halt")) lanes.push("(no route)");
+  if (!lanes.length || tDomain[0] === undefined) {
+    document.getElementById("timeline-wrap").prepend(el("div", { class: "empty" }, "none \u2014 no voyages, alerts or estimates on a watched route in this store"));
+    tlSvg.attr("height", 0);
+  } else {
+    const laneH = 54, claimH = 18 * Math.max(claims.length, 1) + 20, top = 10, left = 170, right = 24;
+    const Wt = tlSvg.node().clientWidth || 1000;
+    const Ht = top + lanes.length * laneH + claimH + 46;
+    tlSvg.attr("height", Ht).attr("viewBox", `0 0 ${Wt} ${Ht}`);
+    const padMs = Math.max((tDomain[1] - tDomain[0]) * 0.02, HOUR);
+    const x = d3.scaleUtc().domain([tDomain[0] - padMs, tDomain[1] + padMs]).range([left, Wt - right]);
+    const end = x.domain()[1];
+    lanes.forEach((route, i) => {
+      const y = top + i * laneH;
+      const g = tlSvg.append("g").attr("class", "lane").attr("data-route", route);
+      g.append("rect").attr("class", "lane-bg").attr("x", left).attr("y", y).attr("width", Wt - right - left).attr("height", laneH - 8);
+      g.append("text").attr("class", "lane-label").attr("x", left - 10).attr("y", y + laneH / 2).attr("text-anchor", "end").text(route);
+      const match = (r) => (route === "(no route)" ? !r : r === route);
+      const deps = voyages.filter((v) => match(v.route) && v.departure_ts != null);
+      g.append("text").attr("class", "axis-title").attr("x", left - 10).attr("y", y + laneH / 2 + 14).attr("text-anchor", "end")
+        .text(`${deps.length} departures`);
+      // Halts: from the alert (or the silence start it reports) to the next resumption on the route.
+      for (const h of haltAlerts.filter((a) => match(a.route))) {
+        const det = parseJSON(h.details) || {};
+        const s = anyTime(det.silence_start ?? det.since ?? det.last_departure ?? det.last_departure_ts) ?? h.ts;
+        const res = alerts.filter((a) => a.kind === "resumption" && match(a.route) && a.ts > h.ts).map((a) => a.ts);
+        const e = res.length ? d3.min(res) : end;
+        g.append("rect").attr("class", "halt").attr("x", x(s)).attr("y", y + 2).attr("width", Math.max(x(e) - x(s), 2)).attr("height", laneH - 12)
+          .append("title").text(`halt from ${fmtDate(s)} to ${res.length ? fmtDate(e) : "end of data"}${h.probability != null ? `, p = ${h.probability.toPrecision(2)}` : ""}\n${h.message || ""}`);
+        g.append("text").attr("class", "halt-label").attr("x", x(s) + 4).attr("y", y + 14)
+          .text(`halt${h.probability != null ? ` (p=${h.probability.toPrecision(2)})` : ""}`);
+      }
+      g.selectAll("line.departure").data(deps).join("line").attr("class", "departure")
+        .attr("x1", (v) => x(v.departure_ts)).attr("x2", (v) => x(v.departure_ts)).attr("y1", y + 18).attr("y2", y + laneH - 12)
+        .append("title").text((v) => `departure ${fmtTs(v.departure_ts)}: ${v.origin_name || ""} \u2192 ${v.destination_name || ""} (MMSI ${v.mmsi})`);
+      const other = alerts.filter((a) => match(a.route) && a.kind !== "halt" && a.ts != null);
+      g.selectAll("path.alert").data(other).join("path").attr("class", "alert")
+        .attr("d", d3.symbol().type(d3.symbolTriangle).size(60)).attr("transform", (a) => `translate(${x(a.ts)},${y + 8}) rotate(180)`)
+        .append("title").text((a) => `${a.kind} ${fmtTs(a.ts)}: ${a.message || ""}`);
+    });
+    // Public claims: the period each claim covers, with its claimant and figure.
+    const cy0 = top + lanes.length * laneH + 6;
+    tlSvg.append("text").attr("class", "lane-label").attr("x", left - 10).attr("y", cy0 + 12).attr("text-anchor", "end").text("Public claims");
+    if (!claims.length) tlSvg.append("text").attr("class", "empty").attr("x", left).attr("y", cy0 + 12).text("none");
+    claims.forEach((c, i) => {
+      const s = c.period_start ?? c.published, e = c.period_end ?? c.published ?? s;
+      if (s == null) return;
+      const y = cy0 + i * 18;
+      const xa = x(s), xb = Math.max(x(e + 86400000), xa + 3);
+      tlSvg.append("rect").attr("class", "claim-bar").attr("x", xa).attr("y", y + 2).attr("width", xb - xa).attr("height", 12)
+        .append("title").text(`${c.claimant || ""} (${c.outlet || ""}, ${fmtDate(c.published)}): ${c.quote || ""}`);
+      const label = `${c.claimant || "claim"}: ${c.qualifier && c.qualifier !== "exactly" ? c.qualifier.replace("_", " ") + " " : ""}${fmtNum(c.quantity)} ${c.unit || ""}`;
+      // Label after the bar when it fits, else inside the bar, else before it.
+      const wLabel = label.length * 6.2, xl = xb + 6 + wLabel < Wt - right ? [xb + 6, "start"]
+        : xb - xa > wLabel + 8 ? [xa + 4, "start"] : [xa - 6, "end"];
+      tlSvg.append("text").attr("class", "claim-label").attr("x", xl[0]).attr("text-anchor", xl[1]).attr("y", y + 12).text(label);
+    });
+    const axisY = Ht - 36;
+    tlSvg.append("g").attr("class", "axis").attr("transform", `translate(0,${axisY})`).call(d3.axisBottom(x).ticks(Math.max(3, Wt / 110)));
+    tlSvg.append("text").attr("class", "axis-title").attr("x", (left + Wt - right) / 2).attr("y", Ht - 4).attr("text-anchor", "middle").text("Date (UTC)");
+  }
+
+  // ---------- estimates vs claims, verdicts, evidence -----------------------------------------------------
+  const verdictCol = claimTests.length ? ["verdict", "result", "outcome"].find((c) => c in claimTests[0]) : null;
+  const verdictOf = new Map();
+  for (const ct of claimTests) if (ct.claim_id != null) verdictOf.set(ct.claim_id, ct);
+  const vClass = (v) => { const s = String(v || "none").toLowerCase();
+    return s.startsWith("consist") ? "v-consistent" : s.startsWith("high") ? "v-higher" : s.startsWith("low") ? "v-lower" : "v-none"; };
+  const vColor = { "v-consistent": "#2b8a3e", "v-higher": "#c92a2a", "v-lower": "#e67700", "v-none": "#868e96" };
+  const estBox = document.getElementById("estimates");
+  if (!estimates.length) estBox.append(el("div", { class: "empty" }, "none \u2014 run `supplyline estimate` to add estimates"));
+  const units = Array.from(new Set(estimates.map((e) => e.unit)));
+  for (const unit of units) {
+    const rows = estimates.filter((e) => e.unit === unit);
+    const cl = claims.filter((c) => c.unit === unit && (c.quantity != null || c.quantity_high != null));
+    const vals = [];
+    for (const e of rows) vals.push(e.p05, e.p95, e.p50);
+    for (const c of cl) vals.push(c.quantity_low, c.quantity_high, c.quantity);
+    const vmax = d3.max(vals.filter((v) => v != null)) || 1;
+    const rowH = 26, left = 330, Wc = estBox.clientWidth || 1000, Hc = (rows.length + cl.length) * rowH + 56;
+    const s = d3.select(estBox).append("svg").attr("class", "est-chart").attr("width", "100%").attr("viewBox", `0 0 ${Wc} ${Hc}`);
+    const x = d3.scaleLinear().domain([0, vmax * 1.08]).nice().range([left, Wc - 30]);
+    rows.forEach((e, i) => {
+      const y = 10 + i * rowH;
+      s.append("text").attr("class", "row-label").attr("x", left - 10).attr("y", y + 13).attr("text-anchor", "end")
+        .text(`estimate \u00b7 ${e.route || "all routes"} \u00b7 ${fmtDate(e.period_start)} \u2013 ${fmtDate(e.period_end)}`);
+      if (e.p05 != null && e.p95 != null) s.append("rect").attr("class", "interval").attr("x", x(e.p05)).attr("y", y + 3)
+        .attr("width", Math.max(x(e.p95) - x(e.p05), 1)).attr("height", 14).append("title").text(`5%: ${fmtNum(e.p05)}  50%: ${fmtNum(e.p50)}  95%: ${fmtNum(e.p95)} ${unit}`);
+      if (e.p50 != null) s.append("line").attr("class", "median").attr("x1", x(e.p50)).attr("x2", x(e.p50)).attr("y1", y + 1).attr("y2", y + 19);
+    });
+    cl.forEach((c, j) => {
+      const y = 10 + (rows.length + j) * rowH, vt = verdictOf.get(c.claim_id), col = vColor[vClass(vt && verdictCol ? vt[verdictCol] : null)];
+      s.append("text").attr("class", "row-label").attr("x", left - 10).attr("y", y + 13).attr("text-anchor", "end").text(`claim \u00b7 ${c.claimant || c.claim_id}`);
+      if (c.quantity_low != null && c.quantity_high != null) s.append("line").attr("x1", x(c.quantity_low)).attr("x2", x(c.quantity_high))
+        .attr("y1", y + 10).attr("y2", y + 10).attr("stroke", col).attr("stroke-width", 2);
+      const q = c.quantity ?? c.quantity_high ?? c.quantity_low;
+      s.append("circle").attr("class", "claim-mark").attr("cx", x(q)).attr("cy", y + 10).attr("r", 6).attr("fill", col)
+        .append("title").text(`${c.claimant}: ${c.qualifier || ""} ${fmtNum(q)} ${unit} \u2014 ${c.quote || ""}`);
+    });
+    s.append("g").attr("class", "axis").attr("transform", `translate(0,${Hc - 40})`).call(d3.axisBottom(x).ticks(8, "~s"));
+    s.append("text").attr("class", "axis-title").attr("x", (left + Wc - 30) / 2).attr("y", Hc - 6).attr("text-anchor", "middle").text(`quantity (${unit})`);
+  }
+  const verdictBox = document.getElementById("verdicts");
+  if (!claims.length) verdictBox.append(el("div", { class: "empty" }, "none \u2014 no claims in the store"));
+  else {
+    const tbl = el("table", { class: "data" }), head = el("tr");
+    for (const h of ["claim", "claimant", "published", "period", "figure", "verdict", "detail"]) head.append(el("th", null, h));
+    tbl.append(head);
+    for (const c of claims) {
+      const vt = verdictOf.get(c.claim_id), v = vt && verdictCol ? vt[verdictCol] : null, tr = el("tr");
+      tr.append(el("td", null, c.claim_id), el("td", null, c.claimant), el("td", null, fmtDate(c.published)),
+        el("td", null, `${fmtDate(c.period_start)} \u2013 ${fmtDate(c.period_end)}`),
+        el("td", null, `${c.qualifier ? c.qualifier.replace("_", " ") + " " : ""}${fmtNum(c.quantity)} ${c.unit || ""}`));
+      const td = el("td"); td.append(el("span", { class: `verdict ${vClass(v)}` }, v || "not tested")); tr.append(td);
+      const detail = vt ? Object.entries(vt).filter(([k, val]) => !["claim_id", verdictCol].includes(k) && val != null)
+        .map(([k, val]) => `${k}: ${typeof val === "number" ? fmtNum(val) : val}`).join("; ") : "";
+      const dtd = el("td", { title: detail }, detail); tr.append(dtd);
+      tbl.append(tr);
+    }
+    const wrap = el("div", { class: "tbl-scroll" }); wrap.append(tbl); verdictBox.append(wrap);
+  }
+  const evBox = document.getElementById("evidence");
+  if (!estimates.length) evBox.append(el("div", { class: "empty" }, "none"));
+  const voyById = new Map(voyages.map((v) => [v.voyage_id, v]));
+  const obsById = new Map(observations.map((o) => [o.obs_id, o]));
+  for (const e of estimates) {
+    const d = el("details", { class: "evidence" });
+    d.append(el("summary", null, `${e.route || "all routes"} \u00b7 ${fmtDate(e.period_start)}\u2013${fmtDate(e.period_end)} \u00b7 ` +
+      `${fmtNum(e.p50)} ${e.unit} (5\u201395%: ${fmtNum(e.p05)}\u2013${fmtNum(e.p95)}) \u00b7 ${e.method || ""}`));
+    const inp = parseJSON(e.inputs) || {};
+    const vIds = inp.voyages || inp.voyage_ids || [], oIds = inp.observations || inp.observation_ids || [];
+    const params = inp.parameters || inp.params || {};
+    d.append(el("div", null, `Voyages (${vIds.length}):`));
+    const ul = el("ul");
+    for (const id of vIds) { const v = voyById.get(id);
+      ul.append(el("li", null, v ? `${id}: MMSI ${v.mmsi} ${v.origin_name || ""} \u2192 ${v.destination_name || ""}, departed ${fmtTs(v.departure_ts)}` : String(id))); }
+    d.append(ul);
+    d.append(el("div", null, `Observations (${oIds.length}):`));
+    const ul2 = el("ul");
+    for (const id of oIds) { const o = obsById.get(id);
+      ul2.append(el("li", null, o ? `${id}: ${fmtDate(o.date)} ${o.kind || ""} \u2014 ${o.description || ""} (${o.source || ""})` : String(id))); }
+    d.append(ul2);
+    d.append(el("div", null, "Parameters:"));
+    const ul3 = el("ul");
+    const pItems = Array.isArray(params) ? params.map((p, i) => [p.name || String(i), p]) : Object.entries(params);
+    for (const [k, v] of pItems) ul3.append(el("li", null, `${k}: ${typeof v === "object" ? JSON.stringify(v) : v}`));
+    if (!pItems.length) ul3.append(el("li", null, "none listed"));
+    d.append(ul3);
+    evBox.append(d);
+  }
+
+  // ---------- sortable, filterable tables -------------------------------------------------------------------
+  const MAX_ROWS = 1000;  // rows rendered at once; the count shows how many match
+  const tablesBox = document.getElementById("tables");
+  const shownTables = ["visits", "voyages", "gaps", "encounters", "alerts", "claims", "observations", "places", "estimates", "claim_tests"];
+  for (const name of shownTables) {
+    const t = T[name];
+    const block = el("div", { class: "tbl-block", id: `table-${name}`, "data-table": name });
+    const head = el("div", { class: "tbl-head" });
+    head.append(el("h3", null, name.replace("_", " ")));
+    block.append(head);
+    tablesBox.append(block);
+    if (!t || !t.present || !t.rows.length) {
+      block.append(el("div", { class: "empty" }, t && t.present ? "none (table is empty)" : "none (not in the store)"));
+      block.setAttribute("data-rows", "0");
+      continue;
+    }
+    const input = el("input", { type: "search", class: "filter", placeholder: `filter ${t.rows.length} rows\u2026`, "aria-label": `filter ${name}` });
+    const count = el("span", { class: "count" });
+    head.append(input, count);
+    const text = t.rows.map((r) => r.map((v, i) => fmt(v, t.types[i])).join("\u0001").toLowerCase());
+    const scroll = el("div", { class: "tbl-scroll" });
+    const table = el("table", { class: "data" });
+    const thead = el("thead"), hr = el("tr");
+    t.columns.forEach((c) => hr.append(el("th", null, c)));
+    thead.append(hr); table.append(thead);
+    const tbody = el("tbody"); table.append(tbody); scroll.append(table); block.append(scroll);
+    let order = t.rows.map((_, i) => i), sortCol = -1, sortDir = 1;
+    const render = () => {
+      const q = input.value.trim().toLowerCase();
+      const idx = q ? order.filter((i) => text[i].includes(q)) : order;
+      tbody.textContent = "";
+      const frag = document.createDocumentFragment();
+      for (const i of idx.slice(0, MAX_ROWS)) {
+        const tr = el("tr");
+        t.rows[i].forEach((v, j) => {
+          const typ = t.types[j], s = fmt(v, typ);
+          const td = el("td", typ === "num" || typ === "int" ? { class: "num" } : null);
+          if (typeof v === "string" && /^https?:\/\//.test(v)) { const a = el("a", { href: v, rel: "noopener noreferrer" }, s); td.append(a); }
+          else td.textContent = s;
+          if (s.length > 40) td.title = s;
+          tr.append(td);
+        });
+        frag.append(tr);
+      }
+      tbody.append(frag);
+      count.textContent = `${idx.length} of ${t.rows.length} rows${idx.length > MAX_ROWS ? ` (first ${MAX_ROWS} shown)` : ""}`;
+      block.setAttribute("data-rows", String(idx.length));
+    };
+    hr.querySelectorAll("th").forEach((th, j) => th.addEventListener("click", () => {
+      sortDir = sortCol === j ? -sortDir : 1; sortCol = j;
+      const cmp = (a, b) => { const va = t.rows[a][j], vb = t.rows[b][j];
+        if (va == null) return 1; if (vb == null) return -1; return (va < vb ? -1 : va > vb ? 1 : 0) * sortDir; };
+      order = order.slice().sort(cmp);
+      hr.querySelectorAll("th").forEach((h) => h.classList.remove("sorted-asc", "sorted-desc"));
+      th.classList.add(sortDir > 0 ? "sorted-asc" : "sorted-desc");
+      render();
+    }));
+    input.addEventListener("input", render);
+    render();
+  }
+
+  // ---------- sources -------------------------------------------------------------------------------------
+  const srcBox = document.getElementById("source-list");
+  if (!meta.sources.length) srcBox.append(el("div", { class: "empty" }, "none \u2014 no ingested inputs recorded in the manifest"));
+  else {
+    const tbl = el("table", { class: "data src" }), hr = el("tr");
+    for (const h of ["input", "format", "positions", "data from", "data to", "ingested", "synthetic"]) hr.append(el("th", null, h));
+    tbl.append(hr);
+    for (const s of meta.sources) {
+      const tr = el("tr");
+      tr.append(el("td", null, s.path), el("td", null, s.format), el("td", { class: "num" }, fmtNum(s.positions)),
+        el("td", null, fmtTs(s.first_ms)), el("td", null, fmtTs(s.last_ms)), el("td", null, fmtTs(s.ingested_ms)),
+        el("td", null, s.synthetic ? "SYNTHETIC" : "no"));
+      tbl.append(tr);
+    }
+    srcBox.append(tbl);
+  }
+  const pubs = claims.filter((c) => c.outlet || c.url);
+  if (pubs.length) {
+    srcBox.append(el("h3", null, "Public claims cited"));
+    const ul = el("ul");
+    for (const c of pubs) { const li = el("li", null, `${c.claimant || ""}, ${c.outlet || ""}, ${fmtDate(c.published)} `);
+      if (c.url) li.append(el("a", { href: c.url, rel: "noopener noreferrer" }, c.url)); ul.append(li); }
+    srcBox.append(ul);
+  }
+  document.body.setAttribute("data-ready", "1");
+})();

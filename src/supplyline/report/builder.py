@@ -1,0 +1,96 @@
+"""The HTML report: one self-contained file (vendored d3, Natural Earth coastlines, one JSON payload).
+
+Nothing is fetched at view time: the JavaScript, CSS, coastlines and data are inlined, so the file can be
+mailed, archived or opened on an air-gapped machine.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from supplyline.report.data import (
+    COORD_SCALE,
+    DEFAULT_MAX_POINTS,
+    REPORT_TABLES,
+    decimate_tracks,
+    dumps,
+    encode_tracks,
+    is_synthetic,
+    sources,
+    table_arrow,
+    table_json,
+    vessel_names,
+)
+from supplyline.store import Store
+
+BREAK_H = 6.0  # hours: a longer silence breaks the drawn track (GFW dark-gap threshold)
+
+
+def _asset(name: str) -> str:
+    return resources.files("supplyline.report").joinpath("assets", name).read_text(encoding="utf-8")
+
+
+def build_payload(
+    store: Store, max_points: int = DEFAULT_MAX_POINTS, title: str | None = None
+) -> dict[str, Any]:
+    """Everything the page shows, as one JSON-ready dict (see docs/report.md for its layout)."""
+    con = store.connect()
+    try:
+        tracks = decimate_tracks(con, max_points)
+        names = vessel_names(con)
+        srcs = sources(con)
+        tables = {name: table_json(table_arrow(con, name)) for name in REPORT_TABLES}
+        synthetic = is_synthetic(con, srcs)
+    finally:
+        con.close()
+    encoded = encode_tracks(tracks, names)
+    return {
+        "meta": {
+            "title": title or "supplyline report",
+            "store": str(store.root),
+            "generated_ms": int(dt.datetime.now(dt.UTC).timestamp() * 1000),
+            "synthetic": synthetic,
+            "n_positions": tracks.n_positions,
+            "n_points": len(tracks.mmsi),
+            "n_vessels": len(encoded),
+            "coord_scale": COORD_SCALE,
+            "break_h": BREAK_H,
+            "sources": srcs,
+        },
+        "tracks": encoded,
+        "tables": tables,
+    }
+
+
+def render_html(payload: dict[str, Any]) -> str:
+    """Inline the assets and the payload into the page template."""
+    page = _asset("report.html")
+    parts = {
+        "/*__CSS__*/": _asset("report.css"),
+        "/*__D3__*/": _asset("d3.min.js").replace("</script", "<\\/script"),
+        "/*__JS__*/": _asset("report.js").replace("</script", "<\\/script"),
+        "__LAND__": _asset("land-50m.json").replace("<", "\\u003c"),
+        "__PAYLOAD__": dumps(payload),
+        "__TITLE__": str(payload["meta"]["title"]).replace("&", "&amp;").replace("<", "&lt;"),
+    }
+    # One pass, so text inside the payload that happens to look like a placeholder is left alone.
+    pattern = re.compile("|".join(re.escape(k) for k in parts))
+    return pattern.sub(lambda m: parts[m.group(0)], page)
+
+
+def build_report(
+    store: Store,
+    out: Path | str = "report.html",
+    max_points: int = DEFAULT_MAX_POINTS,
+    title: str | None = None,
+) -> Path:
+    """Write the self-contained report of ``store`` to ``out`` and return its path."""
+    out = Path(out)
+    if out.parent and not out.parent.exists():
+        out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(render_html(build_payload(store, max_points, title)), encoding="utf-8")
+    return out

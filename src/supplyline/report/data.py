@@ -1,0 +1,213 @@
+"""What the report and the exports read from the store: decimated tracks and event tables as JSON.
+
+Everything here is a DuckDB query or a vectorised Arrow/NumPy step; the only Python loop is per vessel when
+the track arrays are cut into per-vessel lists (vessels are few compared with positions).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+# Tables the report shows, in display order. Any may be absent or empty.
+REPORT_TABLES = (
+    "places",
+    "visits",
+    "voyages",
+    "gaps",
+    "encounters",
+    "alerts",
+    "claims",
+    "observations",
+    "estimates",
+    "claim_tests",
+)
+COORD_SCALE = 10_000  # track coordinates shipped as integer 1e-4 degrees (~11 m), delta-encoded
+DEFAULT_MAX_POINTS = 60_000  # display budget: a 1M-position store draws ~60k points (a few MB of HTML)
+MIN_BUCKET_S = 60  # never keep more than one point per vessel per minute
+
+
+@dataclass(frozen=True)
+class Tracks:
+    """Decimated positions sorted by (mmsi, ts): parallel NumPy arrays plus per-vessel offsets."""
+
+    mmsi: np.ndarray  # int64, one per point
+    ts_us: np.ndarray  # int64 microseconds since the epoch
+    lat: np.ndarray  # float64 degrees
+    lon: np.ndarray  # float64 degrees
+    starts: np.ndarray  # index of each vessel's first point (len = n_vessels + 1, last = n_points)
+    n_positions: int  # positions in the store before decimation
+
+    @property
+    def vessels(self) -> np.ndarray:
+        return self.mmsi[self.starts[:-1]]
+
+
+def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    """True when the store connection has a view or table called ``name``."""
+    q = "SELECT count(*) FROM information_schema.tables WHERE table_name = ?"
+    return bool(con.execute(q, [name]).fetchall()[0][0])
+
+
+def table_arrow(con: duckdb.DuckDBPyConnection, name: str) -> pa.Table | None:
+    """The whole table, or None when the store does not have it."""
+    if not has_table(con, name):
+        return None
+    return con.sql(f'SELECT * FROM "{name}"').to_arrow_table()
+
+
+def decimate_tracks(con: duckdb.DuckDBPyConnection, max_points: int = DEFAULT_MAX_POINTS) -> Tracks:
+    """Keep about ``max_points`` positions in all, the first of each per-vessel time bucket.
+
+    The bucket width is per vessel: its time span divided by its share of the budget (an equal share for
+    every vessel), and never under ``MIN_BUCKET_S``. Vessels with few positions keep them all, so short
+    tracks are not thinned to nothing because a long one dominates the store.
+    """
+    empty = np.empty(0, np.int64)
+    if not has_table(con, "positions"):
+        return Tracks(empty, empty, empty.astype(float), empty.astype(float), np.zeros(1, np.int64), 0)
+    row = con.execute("SELECT count(*), count(DISTINCT mmsi) FROM positions").fetchall()[0]
+    n_pos, n_vessels = int(row[0]), int(row[1])
+    if n_pos == 0:
+        return Tracks(empty, empty, empty.astype(float), empty.astype(float), np.zeros(1, np.int64), 0)
+    per_vessel = max(2, max_points // max(n_vessels, 1))
+    tbl = con.sql(
+        """
+        WITH p AS (SELECT mmsi, epoch_us(ts) AS t, lat, lon FROM positions),
+        b AS (SELECT mmsi, min(t) AS t0,
+                     greatest(?::BIGINT, (max(t) - min(t)) // ?::BIGINT) AS bucket FROM p GROUP BY mmsi)
+        SELECT p.mmsi, min(p.t) AS t, arg_min(p.lat, p.t) AS lat, arg_min(p.lon, p.t) AS lon
+        FROM p JOIN b USING (mmsi)
+        GROUP BY p.mmsi, (p.t - b.t0) // b.bucket
+        ORDER BY p.mmsi, t
+        """,
+        params=[MIN_BUCKET_S * 1_000_000, per_vessel],
+    ).to_arrow_table()
+    mmsi = tbl["mmsi"].to_numpy()
+    starts = np.flatnonzero(np.r_[True, mmsi[1:] != mmsi[:-1]]) if len(mmsi) else empty
+    return Tracks(
+        mmsi=mmsi,
+        ts_us=tbl["t"].to_numpy(),
+        lat=tbl["lat"].to_numpy(),
+        lon=tbl["lon"].to_numpy(),
+        starts=np.r_[starts, len(mmsi)].astype(np.int64),
+        n_positions=n_pos,
+    )
+
+
+def encode_tracks(tracks: Tracks, names: dict[int, str]) -> list[dict[str, Any]]:
+    """Per-vessel delta-encoded integer arrays: ``t`` seconds, ``y``/``x`` in 1e-4 degrees.
+
+    The first value of each array is absolute, the rest are differences; small integers keep the JSON
+    compact (a 60k-point payload is about 1 MB).
+    """
+    if len(tracks.mmsi) == 0:
+        return []
+    t = tracks.ts_us // 1_000_000
+    y = np.rint(tracks.lat * COORD_SCALE).astype(np.int64)
+    x = np.rint(tracks.lon * COORD_SCALE).astype(np.int64)
+    first = np.zeros(len(t), dtype=bool)
+    first[tracks.starts[:-1]] = True
+    dt, dy, dx = (np.where(first, a, np.diff(a, prepend=0)) for a in (t, y, x))
+    cuts = tracks.starts[1:-1]
+    out = []
+    for m, ts_, ys, xs in zip(
+        tracks.vessels.tolist(),
+        np.split(dt, cuts),
+        np.split(dy, cuts),
+        np.split(dx, cuts),
+        strict=True,
+    ):
+        out.append({"mmsi": m, "name": names.get(m), "t": ts_.tolist(), "y": ys.tolist(), "x": xs.tolist()})
+    return out
+
+
+def _json_column(col: pa.ChunkedArray) -> tuple[str, list[Any]]:
+    """A column as (type tag, JSON-ready values): times -> epoch ms, floats rounded, NaN -> null."""
+    typ = col.type
+    if pa.types.is_timestamp(typ):
+        ms = pc.divide(pc.cast(pc.cast(col, pa.timestamp("us", tz="UTC")), pa.int64()), 1000)
+        return "ts", ms.to_pylist()
+    if pa.types.is_date(typ):
+        days = pc.cast(pc.cast(col, pa.date32()), pa.int32())
+        return "date", [None if d is None else d * 86_400_000 for d in days.to_pylist()]
+    if pa.types.is_floating(typ):
+        vals = pc.round(pc.cast(col, pa.float64()), 4).to_pylist()
+        return "num", [None if v is None or math.isnan(v) else v for v in vals]
+    if pa.types.is_integer(typ):
+        return "int", col.to_pylist()
+    if pa.types.is_boolean(typ):
+        return "bool", col.to_pylist()
+    return "str", pc.cast(col, pa.string()).to_pylist()
+
+
+def table_json(table: pa.Table | None) -> dict[str, Any]:
+    """Column-oriented JSON for one table: names, type tags and rows (row-major lists)."""
+    if table is None:
+        return {"columns": [], "types": [], "rows": [], "present": False}
+    cols = [_json_column(table[name]) for name in table.column_names]
+    rows = [list(r) for r in zip(*(v for _, v in cols), strict=True)] if cols else []
+    return {"columns": table.column_names, "types": [t for t, _ in cols], "rows": rows, "present": True}
+
+
+def vessel_names(con: duckdb.DuckDBPyConnection) -> dict[int, str]:
+    """The latest reported name of every MMSI with static reports (empty when there are none)."""
+    if not has_table(con, "statics"):
+        return {}
+    rows = con.execute(
+        "SELECT mmsi, arg_max(name, ts) FROM statics WHERE name IS NOT NULL AND name <> '' GROUP BY mmsi"
+    ).fetchall()
+    return {int(m): str(n) for m, n in rows}
+
+
+def sources(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    """Manifest rows with the data-time range each input covers (for the "data sources" panel)."""
+    if not has_table(con, "manifest"):
+        return []
+    ranges = ""
+    if has_table(con, "positions"):
+        ranges = (
+            "LEFT JOIN (SELECT input_id, epoch_ms(min(ts)) AS first_ms, epoch_ms(max(ts)) AS last_ms "
+            "FROM positions GROUP BY input_id) r USING (input_id)"
+        )
+    cols = "m.input_id, m.path, m.format, m.positions, m.synthetic, epoch_ms(m.ingested_at) AS ingested_ms"
+    cols += ", r.first_ms, r.last_ms" if ranges else ", NULL AS first_ms, NULL AS last_ms"
+    cur = con.execute(f"SELECT {cols} FROM manifest m {ranges} ORDER BY m.path")
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
+def is_synthetic(con: duckdb.DuckDBPyConnection, srcs: list[dict[str, Any]]) -> bool:
+    """Whether any input is synthetic: a manifest flag, "synthetic" in a file name, or imported truth."""
+    if any(bool(s.get("synthetic")) or "synthetic" in str(s.get("path", "")).lower() for s in srcs):
+        return True
+    rows = con.execute("SELECT table_name FROM information_schema.tables").fetchall()
+    return any(str(r[0]).startswith("truth_") for r in rows)
+
+
+def dumps(payload: Any) -> str:
+    """Compact JSON that is safe inside a ``<script>`` element: every ``<`` is escaped as ``\\u003c``."""
+    text = json.dumps(payload, separators=(",", ":"), allow_nan=False, default=str)
+    return text.replace("<", "\\u003c")
+
+
+def track_breaks(tracks: Tracks, break_h: float) -> np.ndarray:
+    """Indices where a drawn line must restart: a new vessel, a silence over ``break_h``, or the antimeridian.
+
+    Silences are drawn separately (dashed, from the ``gaps`` table); joining the points across them would
+    invent a straight-line path the vessel was never seen on.
+    """
+    n = len(tracks.mmsi)
+    brk = np.zeros(n, dtype=bool)
+    brk[tracks.starts[:-1]] = True
+    if n > 1:
+        dt_h = np.diff(tracks.ts_us) / 3.6e9
+        brk[1:] |= (dt_h > break_h) | (np.abs(np.diff(tracks.lon)) > 180.0)
+    return np.r_[np.flatnonzero(brk), n].astype(np.int64)

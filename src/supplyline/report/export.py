@@ -1,0 +1,292 @@
+"""Exports: GeoJSON and KML layers for GIS / Google Earth, CSV and Parquet of every store table.
+
+The map layers (places, tracks, voyages, dark gaps, encounters) are built once as GeoJSON-like features
+(:func:`map_layers`); the GeoJSON and KML writers only serialise them, so both formats always agree.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any, Literal
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from supplyline.errors import UsageError
+from supplyline.report.data import decimate_tracks, table_arrow, track_breaks, vessel_names
+from supplyline.store import Store
+
+Format = Literal["geojson", "kml", "csv", "parquet"]
+FORMATS: tuple[str, ...] = ("geojson", "kml", "csv", "parquet")
+MAP_LAYERS: tuple[str, ...] = ("places", "tracks", "voyages", "gaps", "encounters")
+EXPORT_MAX_POINTS = 1_000_000  # track points kept in GeoJSON/KML (one per vessel-minute at most)
+BREAK_H = 6.0  # a silence longer than this (hours, GFW dark-gap threshold) splits a track line
+KML_NS = "http://www.opengis.net/kml/2.2"
+
+Feature = dict[str, Any]
+
+
+def _props(row: dict[str, Any]) -> dict[str, Any]:
+    """JSON-ready properties: datetimes/dates as ISO 8601, NaN as null."""
+    out: dict[str, Any] = {}
+    for k, v in row.items():
+        if isinstance(v, dt.datetime | dt.date):
+            v = v.isoformat()
+        elif isinstance(v, float) and math.isnan(v):
+            v = None
+        out[k] = v
+    return out
+
+
+def _point(lon: float, lat: float) -> dict[str, Any]:
+    return {"type": "Point", "coordinates": [round(lon, 6), round(lat, 6)]}
+
+
+def _rows(table: pa.Table | None) -> list[dict[str, Any]]:
+    return [] if table is None else [_props(r) for r in table.to_pylist()]
+
+
+def map_layers(
+    con: duckdb.DuckDBPyConnection,
+    layers: tuple[str, ...] = MAP_LAYERS,
+    max_points: int = EXPORT_MAX_POINTS,
+    break_h: float = BREAK_H,
+) -> dict[str, list[Feature]]:
+    """The map layers as GeoJSON Feature dicts (absent tables give empty layers)."""
+    out: dict[str, list[Feature]] = {name: [] for name in layers}
+    if "places" in layers:
+        for r in _rows(table_arrow(con, "places")):
+            out["places"].append({"type": "Feature", "geometry": _point(r["lon"], r["lat"]), "properties": r})
+    if "gaps" in layers:
+        for r in _rows(table_arrow(con, "gaps")):
+            if None in (r["start_lat"], r["start_lon"], r["end_lat"], r["end_lon"]):
+                continue
+            line = [[r["start_lon"], r["start_lat"]], [r["end_lon"], r["end_lat"]]]
+            r["kind"] = "dark_gap"
+            out["gaps"].append(
+                {"type": "Feature", "geometry": {"type": "LineString", "coordinates": line}, "properties": r}
+            )
+    if "encounters" in layers:
+        for r in _rows(table_arrow(con, "encounters")):
+            if r["lat"] is None or r["lon"] is None:
+                continue
+            out["encounters"].append(
+                {"type": "Feature", "geometry": _point(r["lon"], r["lat"]), "properties": r}
+            )
+    if "tracks" in layers or "voyages" in layers:
+        tracks = decimate_tracks(con, max_points)
+        if "tracks" in layers:
+            out["tracks"] = _track_features(tracks, vessel_names(con), break_h)
+        if "voyages" in layers:
+            out["voyages"] = _voyage_features(con, tracks)
+    return out
+
+
+def _track_features(tracks: Any, names: dict[int, str], break_h: float) -> list[Feature]:
+    """One MultiLineString per vessel, split where it went silent (see :func:`track_breaks`)."""
+    if len(tracks.mmsi) == 0:
+        return []
+    coords = np.round(np.column_stack([tracks.lon, tracks.lat]), 6)
+    cuts = track_breaks(tracks, break_h)
+    seg_vessel = tracks.mmsi[cuts[:-1]]
+    by_vessel: dict[int, list[list[list[float]]]] = {}
+    for m, a, b in zip(seg_vessel.tolist(), cuts[:-1].tolist(), cuts[1:].tolist(), strict=True):
+        lines = by_vessel.setdefault(m, [])
+        if b - a >= 2:
+            lines.append(coords[a:b].tolist())
+    feats = []
+    for m, lines in by_vessel.items():
+        if not lines:
+            continue
+        s, e = np.searchsorted(tracks.mmsi, m, "left"), np.searchsorted(tracks.mmsi, m, "right")
+        props = {
+            "mmsi": m,
+            "name": names.get(m),
+            "start_ts": _iso_us(int(tracks.ts_us[s])),
+            "end_ts": _iso_us(int(tracks.ts_us[e - 1])),
+            "n_points": int(e - s),
+        }
+        geom = {"type": "MultiLineString", "coordinates": lines}
+        feats.append({"type": "Feature", "geometry": geom, "properties": props})
+    return feats
+
+
+def _iso_us(us: int) -> str:
+    return dt.datetime.fromtimestamp(us / 1e6, dt.UTC).isoformat()
+
+
+def _voyage_features(con: duckdb.DuckDBPyConnection, tracks: Any) -> list[Feature]:
+    """Each voyage's track between departure and arrival (voyages with under two points are skipped)."""
+    voyages = table_arrow(con, "voyages")
+    if voyages is None or voyages.num_rows == 0 or len(tracks.mmsi) == 0:
+        return []
+    pts = pa.table({"mmsi": tracks.mmsi, "t": tracks.ts_us, "lat": tracks.lat, "lon": tracks.lon})  # noqa: F841
+    geo = con.execute(
+        """
+        SELECT v.voyage_id, list([round(p.lon, 6), round(p.lat, 6)] ORDER BY p.t) AS coords
+        FROM voyages v JOIN pts p
+          ON p.mmsi = v.mmsi AND p.t BETWEEN epoch_us(v.departure_ts) AND epoch_us(v.arrival_ts)
+        GROUP BY v.voyage_id HAVING count(*) >= 2
+        """
+    ).fetchall()
+    lines = dict(geo)
+    feats = []
+    for r in _rows(voyages):
+        coords = lines.get(r["voyage_id"])
+        if coords:
+            geom = {"type": "LineString", "coordinates": coords}
+            feats.append({"type": "Feature", "geometry": geom, "properties": r})
+    return feats
+
+
+# --- writers ------------------------------------------------------------------------------------------------
+
+
+def write_geojson(layers: dict[str, list[Feature]], out_dir: Path) -> list[Path]:
+    """One FeatureCollection file per layer (``places.geojson``, ``tracks.geojson``, ...)."""
+    paths = []
+    for name, feats in layers.items():
+        path = out_dir / f"{name}.geojson"
+        doc = {"type": "FeatureCollection", "name": name, "features": feats}
+        path.write_text(json.dumps(doc, separators=(",", ":"), default=str))
+        paths.append(path)
+    return paths
+
+
+# KML colours are aabbggrr.
+_KML_STYLES = {
+    "place": ("IconStyle", "ff00d7ff", "1.0"),
+    "encounter": ("IconStyle", "ff2f2fd6", "1.2"),
+    "voyage": ("LineStyle", "ff1c8cf5", "4"),
+    "dark-gap": ("LineStyle", "b30000ff", "2"),
+}
+_TRACK_COLOURS = ("ffb47757", "ff2b8ef2", "ff5957e1", "ffb2b776", "ff4fa159", "ff48c9ed", "ffa17ab0")
+_LAYER_STYLE = {"places": "place", "voyages": "voyage", "gaps": "dark-gap", "encounters": "encounter"}
+_LAYER_TITLE = {
+    "places": "Places",
+    "tracks": "Tracks (by vessel)",
+    "voyages": "Voyages",
+    "gaps": "Dark gaps (AIS silent)",
+    "encounters": "Encounters",
+}
+
+
+def _kml_name(layer: str, p: dict[str, Any]) -> str:
+    if layer == "places":
+        return str(p.get("name") or p.get("place_id"))
+    if layer == "tracks":
+        return f"{p.get('name') or 'MMSI'} {p['mmsi']}"
+    if layer == "voyages":
+        return f"{p.get('mmsi')}: {p.get('origin_name')} -> {p.get('destination_name')}"
+    if layer == "gaps":
+        return f"dark {p.get('duration_h') or 0:.1f} h, MMSI {p.get('mmsi')}"
+    return f"encounter {p.get('mmsi_a')} / {p.get('mmsi_b')}"
+
+
+def _kml_geometry(parent: ET.Element, geom: dict[str, Any]) -> None:
+    def coords(el: ET.Element, pts: list[list[float]]) -> None:
+        ET.SubElement(el, "coordinates").text = " ".join(f"{x},{y}" for x, y in pts)
+
+    if geom["type"] == "Point":
+        coords(ET.SubElement(parent, "Point"), [geom["coordinates"]])
+    elif geom["type"] == "LineString":
+        ls = ET.SubElement(parent, "LineString")
+        ET.SubElement(ls, "tessellate").text = "1"
+        coords(ls, geom["coordinates"])
+    elif geom["type"] == "MultiLineString":
+        multi = ET.SubElement(parent, "MultiGeometry")
+        for line in geom["coordinates"]:
+            _kml_geometry(multi, {"type": "LineString", "coordinates": line})
+
+
+def write_kml(layers: dict[str, list[Feature]], path: Path, title: str = "supplyline") -> Path:
+    """One KML 2.2 document with a Folder per layer; tracks coloured by vessel, dark gaps in red."""
+    ET.register_namespace("", KML_NS)
+    root = ET.Element("kml", xmlns=KML_NS)
+    doc = ET.SubElement(root, "Document")
+    ET.SubElement(doc, "name").text = title
+    styles = dict(_KML_STYLES)
+    for i, colour in enumerate(_TRACK_COLOURS):
+        styles[f"track-{i}"] = ("LineStyle", colour, "2")
+    for sid, (kind, colour, size) in styles.items():
+        st = ET.SubElement(doc, "Style", id=sid)
+        sub = ET.SubElement(st, kind)
+        ET.SubElement(sub, "color").text = colour
+        ET.SubElement(sub, "scale" if kind == "IconStyle" else "width").text = size
+    for layer, feats in layers.items():
+        folder = ET.SubElement(doc, "Folder")
+        ET.SubElement(folder, "name").text = _LAYER_TITLE.get(layer, layer)
+        for f in feats:
+            p = f["properties"]
+            pm = ET.SubElement(folder, "Placemark")
+            ET.SubElement(pm, "name").text = _kml_name(layer, p)
+            style = _LAYER_STYLE.get(layer) or f"track-{int(p['mmsi']) % len(_TRACK_COLOURS)}"
+            ET.SubElement(pm, "styleUrl").text = f"#{style}"
+            ext = ET.SubElement(pm, "ExtendedData")
+            for k, v in p.items():
+                if v is not None:
+                    ET.SubElement(ET.SubElement(ext, "Data", name=k), "value").text = str(v)
+            _kml_geometry(pm, f["geometry"])
+    ET.indent(root)
+    ET.ElementTree(root).write(path, encoding="UTF-8", xml_declaration=True)
+    return path
+
+
+def _tabular(
+    store: Store, con: duckdb.DuckDBPyConnection, fmt: str, names: list[str], out_dir: Path
+) -> list[Path]:
+    """CSV or Parquet of each named table via DuckDB COPY (streams; positions need not fit in memory)."""
+    paths = []
+    for name in names:
+        path = out_dir / f"{name}.{fmt}"
+        opts = "FORMAT CSV, HEADER" if fmt == "csv" else "FORMAT PARQUET, COMPRESSION ZSTD"
+        target = str(path).replace("'", "''")
+        con.execute(f"COPY (SELECT * FROM \"{name}\") TO '{target}' ({opts})")
+        paths.append(path)
+    return paths
+
+
+def export_store(
+    store: Store,
+    fmt: str,
+    out_dir: Path,
+    tables: list[str] | None = None,
+    max_points: int = EXPORT_MAX_POINTS,
+) -> list[Path]:
+    """Write ``fmt`` files for ``tables`` (default: every table, or every map layer) into ``out_dir``.
+
+    Returns the paths written. Unknown formats or table names raise :class:`UsageError` naming the choices.
+    """
+    if fmt not in FORMATS:
+        raise UsageError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    con = store.connect()
+    try:
+        if fmt in ("csv", "parquet"):
+            available = [*store.table_names(), "vessels"]
+            names = tables or available
+            unknown = [n for n in names if n not in available]
+            if unknown:
+                raise UsageError(
+                    f"the store has no table {', '.join(unknown)}; tables: {', '.join(available)}"
+                )
+            return _tabular(store, con, fmt, names, out_dir)
+        layers = tuple(tables) if tables else MAP_LAYERS
+        unknown = [n for n in layers if n not in MAP_LAYERS]
+        if unknown:
+            raise UsageError(
+                f"{fmt} exports map layers only, not {', '.join(unknown)}; choose from {', '.join(MAP_LAYERS)} "
+                "(use --format csv or parquet for other tables)"
+            )
+        feats = map_layers(con, layers, max_points)
+        if fmt == "geojson":
+            return write_geojson(feats, out_dir)
+        return [write_kml(feats, out_dir / "supplyline.kml")]
+    finally:
+        con.close()
