@@ -1,0 +1,386 @@
+"""Alerts from event tables, evaluated "as of" a data time: halts, resumptions, new vessels, dark gaps near
+watched places, sanctions hits and identity changes.
+
+Every alert carries the data time when its condition became true (``ts``) and a stable id, so a re-run or
+a day-by-day replay never raises the same alert twice. All rules are causal: the alerts as of day D use
+only data up to D, so evaluating as of every day gives the same alerts as one run over all the data
+(tested).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from supplyline import schema
+from supplyline.ids import stable_id
+from supplyline.monitor.cadence import CadenceConfig, find_halts
+from supplyline.monitor.identity import identity_changes
+from supplyline.monitor.sanctions import DPRK_FLAG, OFAC_DATE, screen_vessels
+
+ALL_ROUTES = "any watched route"
+
+
+@dataclass(frozen=True)
+class MonitorConfig:
+    """Settings of every alert rule (units in names); defaults documented in docs/monitor.md."""
+
+    cadence: CadenceConfig = field(default_factory=CadenceConfig)
+    new_vessel_learn_days: float = 14.0  # vessels on a route in its first days are the baseline, not "new"
+    dark_min_h: float = 6.0  # a dark gap near a watched place is alerted once it has lasted this long
+    name_cutoff: float = 90.0  # rapidfuzz ratio for a fuzzy name hit
+    watched_flags: tuple[str, ...] = (DPRK_FLAG,)
+    combine_routes: bool = True  # also watch the cadence of all watched routes together
+
+
+@dataclass
+class MonitorInputs:
+    """What the monitor reads (plain Arrow tables with the schema.py schemas)."""
+
+    voyages: pa.Table
+    start: datetime  # data start / end (first and last position)
+    end: datetime
+    routes: Sequence[str] = ()  # watched route names; empty = every route named in voyages
+    gaps: pa.Table = field(default_factory=schema.GAPS.empty_table)
+    statics: pa.Table = field(default_factory=schema.STATICS.empty_table)
+    seen: pa.Table | None = None  # mmsi, first_seen of every vessel with positions (None: from voyages)
+
+
+def _alert_rows(rows: list[dict[str, Any]]) -> pa.Table:
+    for r in rows:
+        r["details"] = json.dumps(r.get("details") or {}, default=str, sort_keys=True)
+    if not rows:
+        return schema.ALERTS.empty_table()
+    cols = {f.name: [r.get(f.name) for r in rows] for f in schema.ALERTS}
+    return pa.table(
+        {k: pa.array(v, schema.ALERTS.field(k).type) for k, v in cols.items()}, schema=schema.ALERTS
+    )
+
+
+def _us(ts: Any) -> int:
+    return int(pa.scalar(ts, schema.TS).cast(pa.int64()).as_py())
+
+
+def _watched_routes(inputs: MonitorInputs) -> list[str]:
+    if inputs.routes:
+        return list(inputs.routes)
+    names = pc.unique(inputs.voyages["route"].drop_null()).to_pylist()
+    return sorted(str(n) for n in names)
+
+
+def _route_voyages(voyages: pa.Table, routes: list[str], as_of: datetime) -> dict[str, pa.Table]:
+    v = voyages.filter(
+        pc.and_(
+            pc.is_valid(voyages["departure_ts"]),
+            pc.less_equal(voyages["departure_ts"], pa.scalar(as_of, schema.TS)),
+        )
+    )
+    out = {r: v.filter(pc.equal(v["route"], r)) for r in routes}
+    return out
+
+
+def halt_alerts(inputs: MonitorInputs, as_of: datetime, cfg: MonitorConfig) -> pa.Table:
+    """Halt when a route's silence becomes improbable under its cadence; resumption at the next departure."""
+    routes = _watched_routes(inputs)
+    per_route = _route_voyages(inputs.voyages, routes, as_of)
+    if cfg.combine_routes and len(routes) > 1:
+        per_route[ALL_ROUTES] = pa.concat_tables(list(per_route.values()))
+    rows: list[dict[str, Any]] = []
+    for route, v in per_route.items():
+        if v.num_rows == 0:
+            continue
+        v = v.sort_by([("departure_ts", "ascending"), ("mmsi", "ascending")])
+        halts = find_halts(v["departure_ts"], as_of, cfg.cadence, start=inputs.start)
+        for h in halts.to_pylist():
+            last = v.filter(pc.equal(v["departure_ts"], pa.scalar(h["last_departure_ts"], schema.TS))).slice(
+                0, 1
+            )
+            halt_id = stable_id("alert", "halt", route, _us(h["last_departure_ts"]))
+            silence_d = (h["halt_ts"] - h["last_departure_ts"]).total_seconds() / 86400
+            rows.append(
+                {
+                    "alert_id": halt_id,
+                    "kind": "halt",
+                    "ts": h["halt_ts"],
+                    "route": route,
+                    "probability": h["p_at_halt"],
+                    "message": (
+                        f"{route}: no departure for {silence_d:.1f} days since {h['last_departure_ts']:%Y-%m-%d %H:%M}; "
+                        f"P(silence this long | {h['rate_per_day']:.2f} departures/day) = {h['p_at_halt']:.3g}"
+                    ),
+                    "details": {
+                        "last_departure_ts": h["last_departure_ts"],
+                        "last_voyage_id": last["voyage_id"][0].as_py() if last.num_rows else None,
+                        "last_mmsi": last["mmsi"][0].as_py() if last.num_rows else None,
+                        "rate_per_day": h["rate_per_day"],
+                        "n_window": h["n_window"],
+                        "window_days": cfg.cadence.window_days,
+                        "daily_cycle": cfg.cadence.daily_cycle,
+                        "as_of_day": h["halt_ts"].date().isoformat(),
+                    },
+                }
+            )
+            if h["resume_index"] is None:
+                continue
+            nxt = v.slice(int(h["resume_index"]), 1).to_pylist()[0]
+            rows.append(
+                {
+                    "alert_id": stable_id("alert", "resumption", route, _us(h["resume_ts"])),
+                    "kind": "resumption",
+                    "ts": h["resume_ts"],
+                    "mmsi": nxt["mmsi"],
+                    "route": route,
+                    "place_id": nxt.get("origin_id"),
+                    "probability": h["p_at_resume"],
+                    "message": (
+                        f"{route}: departures resumed {h['resume_ts']:%Y-%m-%d %H:%M} (MMSI {nxt['mmsi']}) after "
+                        f"{h['silence_h'] / 24:.1f} days; P(whole silence | cadence) = {h['p_at_resume']:.3g}"
+                    ),
+                    "details": {
+                        "halt_alert_id": halt_id,
+                        "voyage_id": nxt["voyage_id"],
+                        "silence_h": h["silence_h"],
+                    },
+                }
+            )
+    return _alert_rows(rows)
+
+
+def new_vessel_alerts(inputs: MonitorInputs, as_of: datetime, cfg: MonitorConfig) -> pa.Table:
+    """First voyage of an MMSI on a watched route, after the route's baseline period."""
+    routes = _watched_routes(inputs)
+    baseline_end = inputs.start + timedelta(days=cfg.new_vessel_learn_days)
+    rows: list[dict[str, Any]] = []
+    for route, v in _route_voyages(inputs.voyages, routes, as_of).items():
+        if v.num_rows == 0:
+            continue
+        first = v.group_by("mmsi").aggregate([("departure_ts", "min")]).to_pylist()
+        for f in first:
+            ts = f["departure_ts_min"]
+            if ts < baseline_end:
+                continue
+            voyage = v.filter(
+                pc.and_(pc.equal(v["mmsi"], f["mmsi"]), pc.equal(v["departure_ts"], pa.scalar(ts, schema.TS)))
+            ).to_pylist()[0]
+            rows.append(
+                {
+                    "alert_id": stable_id("alert", "new_vessel", route, f["mmsi"]),
+                    "kind": "new_vessel",
+                    "ts": ts,
+                    "mmsi": f["mmsi"],
+                    "route": route,
+                    "place_id": voyage.get("origin_id"),
+                    "message": f"{route}: first voyage by MMSI {f['mmsi']} departing {ts:%Y-%m-%d %H:%M}",
+                    "details": {"voyage_id": voyage["voyage_id"], "baseline_end": baseline_end},
+                }
+            )
+    return _alert_rows(rows)
+
+
+def dark_alerts(inputs: MonitorInputs, as_of: datetime, cfg: MonitorConfig) -> pa.Table:
+    """A dark gap that starts or ends near a watched place, alerted ``dark_min_h`` into the silence."""
+    g = inputs.gaps
+    if g.num_rows == 0:
+        return schema.ALERTS.empty_table()
+    near = pc.or_(pc.is_valid(g["near_start_place"]), pc.is_valid(g["near_end_place"]))
+    g = g.filter(pc.and_(near, pc.greater_equal(g["duration_h"], cfg.dark_min_h)))
+    rows: list[dict[str, Any]] = []
+    for r in g.to_pylist():
+        ts = min(r["start_ts"] + timedelta(hours=cfg.dark_min_h), r["end_ts"] or r["start_ts"])
+        if ts > as_of:
+            continue
+        place = r["near_start_place"] or r["near_end_place"]
+        where = "starts" if r["near_start_place"] else "ends"
+        ended = r["end_ts"] is not None and r["end_ts"] <= as_of
+        rows.append(
+            {
+                "alert_id": stable_id("alert", "dark_near_place", r["gap_id"]),
+                "kind": "dark_near_place",
+                "ts": ts,
+                "mmsi": r["mmsi"],
+                "place_id": place,
+                "message": (
+                    f"MMSI {r['mmsi']} dark for {r['duration_h']:.1f} h from {r['start_ts']:%Y-%m-%d %H:%M}; "
+                    f"the gap {where} near {place}" + ("" if ended else " (still dark as of this evaluation)")
+                ),
+                "details": {
+                    k: r[k]
+                    for k in (
+                        "gap_id",
+                        "start_ts",
+                        "end_ts",
+                        "duration_h",
+                        "near_start_place",
+                        "near_end_place",
+                        "likely",
+                        "dist_km",
+                    )
+                },
+            }
+        )
+    return _alert_rows(rows)
+
+
+def seen_vessels(inputs: MonitorInputs) -> pa.Table:
+    """Every identity seen: (mmsi, imo, name, first_seen), from statics joined to the MMSIs with positions."""
+    import duckdb
+
+    seen = inputs.seen
+    if seen is None:
+        v = inputs.voyages
+        seen = v.group_by("mmsi").aggregate([("departure_ts", "min")]).rename_columns(["mmsi", "first_seen"])
+    con = duckdb.connect(":memory:")
+    con.execute("SET TimeZone = 'UTC'")
+    con.register("seen", seen)
+    con.register("st", inputs.statics.select(["mmsi", "ts", "imo", "name"]))
+    return con.sql(
+        """
+        WITH ids AS (SELECT mmsi, imo, trim(regexp_replace(upper(name), '[@\\s]+', ' ', 'g')) AS name,
+                            min(ts) AS first_seen
+                     FROM st GROUP BY ALL)
+        SELECT mmsi, imo, name, first_seen FROM ids
+        UNION ALL
+        SELECT s.mmsi, NULL::BIGINT, NULL::VARCHAR, s.first_seen FROM seen s
+        WHERE s.mmsi NOT IN (SELECT mmsi FROM ids)
+        ORDER BY mmsi, first_seen
+        """
+    ).to_arrow_table()
+
+
+def sanction_alerts(vessels: pa.Table, as_of: datetime, cfg: MonitorConfig) -> pa.Table:
+    """Sanctions-list hits (IMO, MMSI, fuzzy name) and watched-flag MMSIs, at the vessel's first sighting."""
+    hits = screen_vessels(vessels, name_cutoff=cfg.name_cutoff, watched_flags=cfg.watched_flags)
+    hits = hits.filter(pc.less_equal(hits["first_seen"], pa.scalar(as_of, schema.TS)))
+    best: dict[str, dict[str, Any]] = {}
+    for h in hits.sort_by([("first_seen", "ascending")]).to_pylist():
+        key = h["ent_num"] if h["match"] != "flag" else h["flag"]
+        aid = stable_id("alert", "sanctioned", h["mmsi"], h["match"], key)
+        if aid in best:
+            continue
+        if h["match"] == "flag":
+            msg = f"MMSI {h['mmsi']} ({h['name'] or 'no name'}) flies the flag of {h['flag']} (MID {str(h['mmsi'])[:3]})"
+        else:
+            msg = (
+                f"MMSI {h['mmsi']} ({h['name'] or 'no name'}) matches OFAC SDN {h['listed_name']!r} "
+                f"(IMO {h['listed_imo']}, {h['program']}) by {h['match']}, score {h['score']:.0f}; list of {OFAC_DATE}"
+            )
+        best[aid] = {
+            "alert_id": aid,
+            "kind": "sanctioned",
+            "ts": h["first_seen"],
+            "mmsi": h["mmsi"],
+            "probability": None,
+            "message": msg,
+            "details": {
+                **{
+                    k: h[k]
+                    for k in (
+                        "match",
+                        "score",
+                        "ent_num",
+                        "listed_name",
+                        "program",
+                        "listed_imo",
+                        "imo",
+                        "flag",
+                    )
+                },
+                "list_date": OFAC_DATE,
+            },
+        }
+    return _alert_rows(list(best.values()))
+
+
+def identity_alerts(inputs: MonitorInputs, as_of: datetime) -> pa.Table:
+    """A new name or IMO on one MMSI, or one IMO under another MMSI (with both flags)."""
+    st = inputs.statics.filter(pc.less_equal(inputs.statics["ts"], pa.scalar(as_of, schema.TS)))
+    rows: list[dict[str, Any]] = []
+    for c in identity_changes(st).to_pylist():
+        if c["field"] == "mmsi":
+            msg = f"IMO {c['imo']} now on MMSI {c['new']} ({c['new_flag']}), earlier on {c['old']} ({c['old_flag']})"
+        else:
+            msg = f"MMSI {c['mmsi']} changed {c['field']} from {c['old']} to {c['new']}"
+        rows.append(
+            {
+                "alert_id": stable_id("alert", "identity_change", c["mmsi"], c["field"], c["old"], c["new"]),
+                "kind": "identity_change",
+                "ts": c["ts"],
+                "mmsi": c["mmsi"],
+                "message": msg,
+                "details": c,
+            }
+        )
+    return _alert_rows(rows)
+
+
+def _all_rules(inputs: MonitorInputs, vessels: pa.Table, as_of: datetime, cfg: MonitorConfig) -> pa.Table:
+    parts = [
+        halt_alerts(inputs, as_of, cfg),
+        new_vessel_alerts(inputs, as_of, cfg),
+        dark_alerts(inputs, as_of, cfg),
+        sanction_alerts(vessels, as_of, cfg),
+        identity_alerts(inputs, as_of),
+    ]
+    return pa.concat_tables(parts).sort_by(
+        [("ts", "ascending"), ("kind", "ascending"), ("alert_id", "ascending")]
+    )
+
+
+def evaluate(
+    inputs: MonitorInputs,
+    as_of: datetime | None = None,
+    cfg: MonitorConfig | None = None,
+    since: datetime | None = None,
+) -> pa.Table:
+    """Every alert whose condition is true as of ``as_of`` (default: the end of the data), sorted by ts."""
+    cfg = cfg or MonitorConfig()
+    out = _all_rules(inputs, seen_vessels(inputs), as_of or inputs.end, cfg)
+    if since is not None:
+        out = out.filter(pc.greater_equal(out["ts"], pa.scalar(since, schema.TS)))
+    return out
+
+
+def replay(
+    inputs: MonitorInputs,
+    cfg: MonitorConfig | None = None,
+    since: datetime | None = None,
+    step: timedelta = timedelta(days=1),
+) -> pa.Table:
+    """Evaluate as of the end of every day (``step``) from the data start, emitting each alert once.
+
+    Returns the alerts in the order they were first raised, with ``details.raised_as_of`` the evaluation time
+    that first saw each one (the data-time date an operator running daily would have had it).
+    """
+    cfg = cfg or MonitorConfig()
+    vessels = seen_vessels(inputs)
+    day = datetime.combine(inputs.start.date(), datetime.min.time(), tzinfo=inputs.start.tzinfo) + step
+    seen: set[str] = set()
+    out: list[pa.Table] = []
+    while True:
+        as_of = min(day, inputs.end)
+        new = _all_rules(inputs, vessels, as_of, cfg)
+        keep = np.array([a not in seen for a in new["alert_id"].to_pylist()], dtype=bool)
+        new = new.filter(pa.array(keep))
+        if since is not None:
+            new = new.filter(pc.greater_equal(new["ts"], pa.scalar(since, schema.TS)))
+        if new.num_rows:
+            seen.update(new["alert_id"].to_pylist())
+            details = [
+                json.dumps({**json.loads(d), "raised_as_of": as_of.isoformat()}, sort_keys=True)
+                for d in new["details"].to_pylist()
+            ]
+            new = new.set_column(
+                new.schema.get_field_index("details"), "details", pa.array(details, pa.string())
+            )
+            out.append(new)
+        if as_of >= inputs.end:
+            break
+        day += step
+    return pa.concat_tables(out) if out else schema.ALERTS.empty_table()

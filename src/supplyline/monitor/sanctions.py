@@ -1,0 +1,240 @@
+"""Sanctions screening: every vessel seen against the shipped OFAC SDN vessel extract, and flags from MMSI.
+
+Matching order follows how the list is built (see data/ofac_vessels_2024-05-03.PROVENANCE.md): IMO exact
+first (842 of 851 listed vessels have one), then MMSI exact (154 have one), then the name, fuzzily
+(AIS names are typed by crews: "CHON MA SAN", "CHONMASAN", "CHON MA SANN" must all hit). The flag of every
+MMSI comes from its ITU Maritime Identification Digits (MID, digits 1-3), so a DPRK-flagged target (MID 445)
+is caught even when it never broadcasts a name or an IMO.
+
+The list is a dated snapshot (3 May 2024): screening says "listed on that date", nothing about later changes.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Sequence
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+from rapidfuzz import fuzz, process
+
+from supplyline.errors import InputError
+
+OFAC_FILE = "ofac_vessels_2024-05-03.csv"
+OFAC_DATE = "2024-05-03"
+MID_FILE = "itu_mid.csv"
+DPRK_FLAG = "Democratic People's Republic of Korea"
+
+MATCHES = pa.schema(
+    [
+        pa.field("mmsi", pa.int64()),
+        pa.field("imo", pa.int64()),
+        pa.field("name", pa.string()),
+        pa.field("flag", pa.string()),
+        pa.field("match", pa.string()),  # imo | mmsi | name | flag
+        pa.field("score", pa.float64()),  # 100 for exact matches, rapidfuzz ratio for names
+        pa.field("ent_num", pa.int64()),  # OFAC entry number, null for flag-only hits
+        pa.field("listed_name", pa.string()),
+        pa.field("program", pa.string()),
+        pa.field("listed_imo", pa.int64()),
+        pa.field("first_seen", pa.timestamp("us", tz="UTC")),
+    ]
+)
+
+_NON_ALNUM = re.compile(r"[^A-Z0-9]+")
+_PREFIX = re.compile(r"^(M/?V|M/?T|MS|SS)\s+")
+
+
+def _data_path(name: str) -> Path:
+    return Path(str(resources.files("supplyline") / "data" / name))
+
+
+def normalise_names(names: Sequence[str | None]) -> list[str]:
+    """Upper-case, drop a leading M/V-style prefix, then keep only letters and digits ("CHON MA-SAN" -> "CHONMASAN").
+
+    Spaces are dropped because crews and lists split Korean names differently; '' for a missing name.
+    """
+    out = []
+    for n in names:
+        s = (n or "").upper().replace("@", " ").strip()
+        s = _PREFIX.sub("", s)
+        out.append(_NON_ALNUM.sub("", s))
+    return out
+
+
+@lru_cache(maxsize=4)
+def load_sanctions_list(path: str | None = None) -> pa.Table:
+    """The OFAC vessel list (shipped extract by default): one row per (entry, name or former name).
+
+    Columns: ent_num, listed_name (as listed), key (normalised name), program, flag, imo, mmsi, alias (bool).
+    """
+    file = Path(path) if path else _data_path(OFAC_FILE)
+    try:
+        with open(file, newline="", encoding="utf-8") as fh:
+            rows = list(csv.DictReader(fh))
+    except OSError as exc:
+        raise InputError(f"cannot read the sanctions list {file}: {exc}") from exc
+    need = {"ent_num", "name", "aliases", "program", "flag", "imo", "mmsi"}
+    if rows and not need <= set(rows[0]):
+        raise InputError(
+            f"{file} lacks columns {sorted(need - set(rows[0]))}; expected the format of {OFAC_FILE}"
+        )
+    cols: dict[str, list[object]] = {
+        k: [] for k in ("ent_num", "listed_name", "program", "flag", "imo", "mmsi")
+    }
+    alias: list[bool] = []
+    names: list[str] = []
+    for r in rows:
+        for i, nm in enumerate([r["name"], *[a for a in r["aliases"].split(";") if a]]):
+            cols["ent_num"].append(int(r["ent_num"]))
+            cols["listed_name"].append(r["name"])
+            cols["program"].append(r["program"])
+            cols["flag"].append(r["flag"] or None)
+            cols["imo"].append(int(r["imo"]) if r["imo"] else None)
+            cols["mmsi"].append(int(r["mmsi"]) if r["mmsi"] else None)
+            names.append(nm)
+            alias.append(i > 0)
+    return pa.table(
+        {
+            "ent_num": pa.array(cols["ent_num"], pa.int64()),
+            "listed_name": pa.array(cols["listed_name"], pa.string()),
+            "key": pa.array(normalise_names(names), pa.string()),
+            "program": pa.array(cols["program"], pa.string()),
+            "flag": pa.array(cols["flag"], pa.string()),
+            "imo": pa.array(cols["imo"], pa.int64()),
+            "mmsi": pa.array(cols["mmsi"], pa.int64()),
+            "alias": pa.array(alias, pa.bool_()),
+        }
+    )
+
+
+@lru_cache(maxsize=1)
+def _mid_lookup() -> np.ndarray:
+    """Array of 1000 flag names indexed by MID ('' where ITU allocated none)."""
+    table = np.full(1000, "", dtype=object)
+    with open(_data_path(MID_FILE), newline="", encoding="utf-8") as fh:
+        for r in csv.DictReader(fh):
+            table[int(r["mid"])] = r["flag"]
+    return table
+
+
+def flag_from_mmsi(mmsi: np.ndarray | pa.Array | pa.ChunkedArray) -> pa.Array:
+    """Flag administration of each ship-station MMSI from its MID (digits 1-3); null for non-ship MMSIs.
+
+    Only 9-digit MMSIs 200000000..799999999 are ship stations; coast stations, AtoN, SAR aircraft and
+    craft MMSIs carry the MID at another offset and are left null rather than guessed.
+    """
+    m = np.asarray(mmsi.to_numpy(zero_copy_only=False) if not isinstance(mmsi, np.ndarray) else mmsi)
+    m = np.nan_to_num(m.astype(np.float64), nan=0).astype(np.int64)
+    ship = (m >= 200_000_000) & (m <= 799_999_999)
+    mid = np.where(ship, m // 1_000_000, 0)
+    flags = _mid_lookup()[mid]
+    valid = ship & (flags != "")
+    return pa.array(flags.tolist(), pa.string(), mask=~valid)
+
+
+def screen_vessels(
+    vessels: pa.Table,
+    sanctions: pa.Table | None = None,
+    *,
+    name_cutoff: float = 90.0,
+    min_name_len: int = 4,
+    watched_flags: tuple[str, ...] = (DPRK_FLAG,),
+) -> pa.Table:
+    """Screen ``vessels`` (columns mmsi, imo, name, optional first_seen) against the sanctions list.
+
+    Returns one row per hit (schema ``MATCHES``): IMO exact, MMSI exact, fuzzy name (rapidfuzz ratio on
+    normalised names >= ``name_cutoff``, digits must agree, and not when both sides carry different IMOs —
+    many ships share a name like MARIA), and a ``flag`` hit for MMSIs whose MID belongs to ``watched_flags``.
+    A vessel hit by IMO is not reported again by name for the same entry.
+    """
+    sanctions = sanctions if sanctions is not None else load_sanctions_list()
+    n = vessels.num_rows
+    mmsi = np.asarray(vessels["mmsi"].to_numpy(zero_copy_only=False), dtype=np.int64)
+    imo_col = vessels["imo"] if "imo" in vessels.column_names else pa.nulls(n, pa.int64())
+    imo = np.asarray(imo_col.cast(pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64)
+    names = vessels["name"].to_pylist() if "name" in vessels.column_names else [None] * n
+    first = (
+        vessels["first_seen"]
+        if "first_seen" in vessels.column_names
+        else pa.nulls(n, MATCHES.field("first_seen").type)
+    )
+    flags = flag_from_mmsi(mmsi)
+
+    s_imo = np.asarray(sanctions["imo"].cast(pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64)
+    s_mmsi = np.asarray(sanctions["mmsi"].cast(pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64)
+    s_keys = sanctions["key"].to_pylist()
+
+    hits: list[tuple[int, int, str, float]] = []  # (vessel row, sanctions row, match, score)
+    # exact IMO / MMSI: sorted-array joins (vectorised)
+    for kind, left, right in (("imo", imo, s_imo), ("mmsi", mmsi.astype(np.float64), s_mmsi)):
+        ok = ~np.isnan(right)
+        r_idx = np.flatnonzero(ok)
+        order = np.argsort(right[r_idx], kind="stable")
+        sorted_vals = right[r_idx][order]
+        lo = np.searchsorted(sorted_vals, left, "left")
+        hi = np.searchsorted(sorted_vals, left, "right")
+        for i in np.flatnonzero((hi > lo) & ~np.isnan(left) & (left > 0)):
+            hits.extend((int(i), int(r_idx[order[j]]), kind, 100.0) for j in range(lo[i], hi[i]))
+
+    # fuzzy names: one rapidfuzz cdist over (distinct vessel names) x (listed names and aliases)
+    keys = normalise_names(names)
+    uniq = sorted({k for k in keys if len(k) >= min_name_len})
+    if uniq and s_keys:
+        scores = process.cdist(uniq, s_keys, scorer=fuzz.ratio, score_cutoff=name_cutoff, workers=1)
+        digits = [re.sub(r"\D", "", k) for k in s_keys]
+        pos = {k: i for i, k in enumerate(uniq)}
+        for vi, k in enumerate(keys):
+            if k not in pos:
+                continue
+            row = scores[pos[k]]
+            kd = re.sub(r"\D", "", k)
+            for sj in np.flatnonzero(row >= name_cutoff):
+                if digits[sj] != kd:
+                    continue
+                if not np.isnan(imo[vi]) and imo[vi] > 0 and not np.isnan(s_imo[sj]) and imo[vi] != s_imo[sj]:
+                    continue
+                hits.append((vi, int(sj), "name", float(row[sj])))
+
+    # keep the best hit per (vessel, entry): imo > mmsi > name
+    rank = {"imo": 0, "mmsi": 1, "name": 2}
+    best: dict[tuple[int, int], tuple[int, int, str, float]] = {}
+    ent = sanctions["ent_num"].to_pylist()
+    for h in hits:
+        key = (h[0], ent[h[1]])
+        cur = best.get(key)
+        if cur is None or (rank[h[2]], -h[3]) < (rank[cur[2]], -cur[3]):
+            best[key] = h
+    rows = sorted(best.values())
+    vrows = [h[0] for h in rows]
+    srows = [h[1] for h in rows]
+    # flag hits (MID of a watched flag administration)
+    flag_list = flags.to_pylist()
+    fv = [i for i, f in enumerate(flag_list) if f in watched_flags]
+    take_v = pa.array(vrows + fv, pa.int64())
+    s_take = pa.array(srows, pa.int64())
+    nf = len(fv)
+
+    def from_s(col: str, typ: pa.DataType) -> pa.Array:
+        return pa.concat_arrays([sanctions[col].take(s_take).combine_chunks().cast(typ), pa.nulls(nf, typ)])
+
+    return pa.table(
+        {
+            "mmsi": vessels["mmsi"].take(take_v).cast(pa.int64()),
+            "imo": imo_col.take(take_v).cast(pa.int64()),
+            "name": pa.array([names[i] for i in vrows + fv], pa.string()),
+            "flag": flags.take(take_v),
+            "match": pa.array([h[2] for h in rows] + ["flag"] * nf, pa.string()),
+            "score": pa.array([h[3] for h in rows] + [100.0] * nf, pa.float64()),
+            "ent_num": from_s("ent_num", pa.int64()),
+            "listed_name": from_s("listed_name", pa.string()),
+            "program": from_s("program", pa.string()),
+            "listed_imo": from_s("imo", pa.int64()),
+            "first_seen": first.take(take_v).cast(MATCHES.field("first_seen").type),
+        },
+        schema=MATCHES,
+    )

@@ -1,0 +1,192 @@
+"""Cadence model and halts: closed-form answers on hand-built departures, and the real Staten Island Ferry."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from supplyline.errors import UsageError
+from supplyline.geo import haversine_km
+from supplyline.monitor.cadence import CadenceConfig, _Profiles, daily_profile, find_halts, replay_days
+from tests.conftest import data_file
+
+T0 = np.datetime64("2024-01-01T00:00", "us")
+HOMOG = CadenceConfig(daily_cycle=False)
+
+
+def _every(hours: float, n: int, start: np.datetime64 = T0) -> np.ndarray:
+    return start + (np.arange(n) * hours * 3600e6).astype("timedelta64[us]")
+
+
+def test_regular_cadence_halt_time_is_closed_form() -> None:
+    # 40 departures 6 h apart (Jan 1 00:00 .. Jan 10 18:00), then one on Jan 13 12:00.
+    deps = np.append(_every(6, 40), T0 + np.timedelta64(300, "h"))
+    halts = find_halts(deps, datetime(2024, 1, 13, 23, tzinfo=UTC), HOMOG)
+    assert halts.num_rows == 1
+    h = halts.to_pylist()[0]
+    # Window: 39 departures after the first in E = 234 h. Gamma(39, 234) posterior predictive:
+    # P(no departure in tau) = (234 / (234 + tau))^39 = 0.01  ->  tau = 234 * (0.01^(-1/39) - 1) = 29.33 h.
+    tau = 234 * (0.01 ** (-1 / 39) - 1)
+    assert h["last_departure_ts"] == datetime(2024, 1, 10, 18, tzinfo=UTC)
+    assert abs((h["halt_ts"] - h["last_departure_ts"]).total_seconds() / 3600 - tau) < 1e-6
+    assert h["halt_ts"].strftime("%Y-%m-%d %H:%M") == "2024-01-11 23:19"
+    assert h["n_window"] == 39 and h["rate_per_day"] == pytest.approx(4.0)
+    assert h["resume_ts"] == datetime(2024, 1, 13, 12, tzinfo=UTC) and h["resume_index"] == 40
+    assert h["p_at_resume"] == pytest.approx((234 / (234 + 66)) ** 39)
+
+
+def test_no_halt_before_enough_history_or_departures() -> None:
+    deps = _every(6, 4)  # 3 departures in the window < min_departures = 5
+    assert find_halts(deps, datetime(2024, 3, 1, tzinfo=UTC), HOMOG).num_rows == 0
+    # enough departures but less than min_history_days of history
+    cfg = CadenceConfig(daily_cycle=False, min_history_days=3)
+    assert find_halts(_every(6, 10), datetime(2024, 3, 1, tzinfo=UTC), cfg).num_rows == 0
+
+
+def test_daily_cycle_absorbs_the_night_timetable() -> None:
+    # A day-only timetable: hourly departures 06:00..18:00 for 14 days; the 11-hour night gap recurs daily.
+    days = [_every(1, 13, T0 + np.timedelta64(d * 24 + 6, "h")) for d in range(14)]
+    deps = np.concatenate(days)
+    end = datetime(2024, 1, 14, 23, tzinfo=UTC)
+    assert find_halts(deps, end, CadenceConfig()).num_rows == 0  # the night is expected
+    homog = find_halts(deps, end, HOMOG)
+    assert homog.num_rows >= 10  # a flat-rate model calls nearly every night a halt
+    prof = daily_profile(deps)
+    assert prof[6:19].min() > 10 * prof[np.r_[0:6, 19:24]].max()
+    assert prof.mean() == pytest.approx(1.0)
+
+
+def test_profile_integral_inverts_exactly() -> None:
+    rng = np.random.default_rng(7)
+    t = np.sort(rng.uniform(0, 2000, 300))
+    prof = _Profiles(t, 0.0, CadenceConfig())
+    rows = np.arange(len(t))
+    assert np.abs(prof.F_inv(rows, prof.F(rows, t)) - t).max() < 1e-9
+    # one day of profile-weighted time is 24 h whatever the profile
+    assert np.allclose(prof.F(rows, t + 24.0) - prof.F(rows, t), 24.0)
+
+
+def test_replay_days_agrees_with_the_exact_halt() -> None:
+    deps = np.append(_every(6, 40), T0 + np.timedelta64(300, "h"))
+    days = pa.array(
+        [datetime(2024, 1, 2, tzinfo=UTC) + timedelta(days=i) for i in range(14)],
+        pa.timestamp("us", tz="UTC"),
+    )
+    r = replay_days(deps, days, HOMOG).to_pylist()
+    halted_days = [x["as_of"].date().isoformat() for x in r if x["halted"]]
+    # halt at Jan 11 23:19 -> first halted end-of-day is Jan 12 00:00; resumption on Jan 13 12:00
+    assert halted_days[:2] == ["2024-01-12", "2024-01-13"]
+    jan12 = next(x for x in r if x["as_of"].date().isoformat() == "2024-01-12")
+    assert jan12["silence_h"] == pytest.approx(30.0)
+    assert jan12["p_silence"] == pytest.approx((234 / (234 + 30)) ** 39)
+    assert jan12["expected_departures"] == pytest.approx(39 * 30 / 234)
+
+
+def test_bad_settings_are_usage_errors() -> None:
+    with pytest.raises(UsageError, match="between 0 and 1"):
+        CadenceConfig(halt_p=1.5)
+    with pytest.raises(UsageError):
+        CadenceConfig(window_days=0)
+
+
+# --- real data: Staten Island Ferry, NY Harbor, 1-7 Dec 2020 ----------------------------------------------
+
+WHITEHALL = (40.7013, -74.0131)
+ST_GEORGE = (40.6437, -74.0730)
+# The two boats that shuttle Whitehall <-> St George in the week file: ANDREW J BARBERI (367000150, named in
+# PROVENANCE.md) and 366952790 (no name in the data; 66 crossings each way).
+SI_FERRIES = [366952790, 367000150]
+
+
+def ferry_departures(path: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Departures Whitehall->St George and back: a vessel's last point within 0.6 km of one terminal
+    followed (within 2 h, next terminal point) by a point within 0.6 km of the other. Returns
+    route -> (departure times, mmsi)."""
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    t = con.sql(
+        f"SELECT mmsi::BIGINT AS mmsi, epoch_us(timestamp::TIMESTAMP) AS ts, lat, lon "
+        f"FROM read_csv('{path}', types={{'mmsi': 'VARCHAR'}}) ORDER BY mmsi, ts"
+    ).fetchnumpy()
+    lat, lon, mmsi, ts = t["lat"], t["lon"], t["mmsi"], t["ts"]
+    zone = np.where(
+        haversine_km(lat, lon, *WHITEHALL) < 0.6, 1, np.where(haversine_km(lat, lon, *ST_GEORGE) < 0.6, 2, 0)
+    )
+    k = zone > 0
+    m, tk, z = mmsi[k], ts[k], zone[k]
+    cross = (m[1:] == m[:-1]) & (z[1:] != z[:-1]) & (tk[1:] - tk[:-1] < 2 * 3600e6)
+    cross &= np.isin(m[:-1], SI_FERRIES)  # a few NYC Ferry / tug passages also touch both zones
+    dep, org, vm = tk[:-1][cross], z[:-1][cross], m[:-1][cross]
+    out = {}
+    for o, name in ((1, "Whitehall->St George"), (2, "St George->Whitehall")):
+        sel = org == o
+        order = np.argsort(dep[sel])
+        out[name] = (dep[sel][order].astype("datetime64[us]"), vm[sel][order])
+    return out
+
+
+@pytest.fixture(scope="module")
+def ferry(shared_data: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    return ferry_departures(
+        data_file(shared_data, "noaa_ais_nyharbor_2020/nyharbor_2020-12-01_to_07_points.csv.gz")
+    )
+
+
+START = datetime(2020, 12, 1, 4, 49, 45, tzinfo=UTC)
+END = datetime(2020, 12, 7, 23, 29, 51, tzinfo=UTC)
+
+
+def test_ferry_cadence_is_learned(ferry: dict[str, tuple[np.ndarray, np.ndarray]]) -> None:
+    wh, wh_mmsi = ferry["Whitehall->St George"]
+    sg, _ = ferry["St George->Whitehall"]
+    # 367000150 makes 52 + 52 = 104 crossings: the count PROVENANCE.md verified by hand for that boat.
+    assert int((wh_mmsi == 367000150).sum()) == 52
+    assert (len(wh), len(sg)) == (118, 118)
+    # Headways (minutes): 30 min in the local daytime peak (UTC 12-15), 60 min overnight (UTC 5-11).
+    hw = np.diff(wh).astype(np.int64) / 60e6
+    hour = (wh[:-1].astype(np.int64) // 3_600_000_000) % 24
+    assert np.median(hw[(hour >= 12) & (hour <= 14)]) == pytest.approx(30, abs=2)
+    assert np.median(hw[(hour >= 5) & (hour <= 11)]) == pytest.approx(60, abs=2)
+    # The learned daily profile: the daytime peak is ~2x the overnight hours.
+    prof = daily_profile(wh[wh < np.datetime64("2020-12-05")])
+    assert prof[12:15].mean() / prof[5:12].mean() > 1.5
+    # Learned rate before the weekend: about 30 departures a day in each direction.
+    r = replay_days(
+        wh, np.array(["2020-12-04T23:59"], "datetime64[us]"), CadenceConfig(), start=START
+    ).to_pylist()[0]
+    assert 28 <= r["rate_per_day"] <= 32
+
+
+def test_ferry_no_false_halt_on_weekday_nights(ferry: dict[str, tuple[np.ndarray, np.ndarray]]) -> None:
+    for route, (deps, _) in ferry.items():
+        # every 5 minutes from the end of the first day (warm-up) to Friday midnight: never improbable
+        q = np.arange(
+            np.datetime64("2020-12-02T05:00"), np.datetime64("2020-12-05T00:00"), np.timedelta64(5, "m")
+        )
+        r = replay_days(deps, q.astype("datetime64[us]"), CadenceConfig(), start=START)
+        p = r["p_silence"].to_numpy(zero_copy_only=False)
+        assert np.nanmin(p) > 0.05, route  # worst case: a ~2 h daytime gap, P = 0.14 / 0.11
+        halts = find_halts(deps, END, CadenceConfig(), start=START)
+        # The only halts are the weekend outage: both ferries leave the data from ~01:00 UTC on Sat 5 Dec
+        # (12.5 h silence) and for good from 20:33 UTC that evening.
+        assert all(h >= datetime(2020, 12, 5, tzinfo=UTC) for h in halts["last_departure_ts"].to_pylist()), (
+            route
+        )
+
+
+def test_ferry_outage_flagged_later_at_night_than_a_flat_model(
+    ferry: dict[str, tuple[np.ndarray, np.ndarray]],
+) -> None:
+    deps, _ = ferry["Whitehall->St George"]
+    daily = find_halts(deps, END, CadenceConfig(), start=START).to_pylist()[0]
+    flat = find_halts(deps, END, HOMOG, start=START).to_pylist()[0]
+    assert daily["last_departure_ts"] == datetime(2020, 12, 5, 1, 34, 19, tzinfo=UTC)
+    assert daily["resume_ts"] == datetime(2020, 12, 5, 14, 3, 19, tzinfo=UTC)
+    # The outage starts at 20:34 local: the night-aware model waits for the thin overnight timetable.
+    assert daily["halt_ts"].strftime("%H:%M") == "07:15" and flat["halt_ts"].strftime("%H:%M") == "05:30"
+    assert daily["p_at_resume"] < 1e-5
