@@ -36,7 +36,7 @@ INPUT_ID = "fixture0synthetic"
 # Known answers the tests assert.
 N_PLACES, N_VISITS, N_VOYAGES, N_GAPS, N_ENCOUNTERS, N_ALERTS, N_CLAIMS = 3, 5, 3, 2, 1, 2, 2
 N_VESSELS = 3
-A_GAPS_H = ((4 * 24 + 2, 4 * 24 + 10), (5 * 24, 5 * 24 + 8))  # vessel A silences (hours from T0)
+A_GAPS_H = ((84, 92), (120, 128))  # vessel A silences (hours from T0)
 
 
 def _ts(hours: float) -> dt.datetime:

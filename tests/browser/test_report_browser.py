@@ -1,0 +1,158 @@
+"""The report in a real browser (Debian's Chromium driven by Playwright): it loads cleanly offline, draws
+the fixture's tracks, places, gaps and voyages, shows the halt, and its tables sort and filter.
+
+Screenshots go to test-artifacts/. Skipped when /usr/bin/chromium or playwright is missing.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from supplyline.report.builder import build_report
+from supplyline.store import Store
+from tests.browser import fixture_store as fx
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
+        pytest.skip("Debian chromium not installed (apt-get install -y chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("browser")
+    return build_report(fx.build_fixture_store(root / "store"), root / "report.html", title="Fixture report")
+
+
+def _open(browser: Any, path: Path) -> tuple[Any, list[str]]:
+    """Open ``path`` and wait until the script has rendered; collect console errors and network requests."""
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    problems: list[str] = []
+    page.on(
+        "console",
+        lambda m: problems.append(f"console {m.type}: {m.text}") if m.type in ("error", "warning") else None,
+    )
+    page.on("pageerror", lambda e: problems.append(f"pageerror: {e}"))
+    page.on(
+        "request",
+        lambda r: None if r.url.startswith(("file:", "data:")) else problems.append(f"fetch: {r.url}"),
+    )
+    page.goto(path.as_uri())
+    page.wait_for_selector("body[data-ready='1']", timeout=20_000)
+    return page, problems
+
+
+def _rows(page: Any, table: str) -> int:
+    return int(page.get_attribute(f"#table-{table}", "data-rows"))
+
+
+def test_report_renders_fixture(browser: Any, report: Path) -> None:
+    page, problems = _open(browser, report)
+    try:
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "report-full.png"), full_page=True)
+        assert problems == []
+        assert page.is_visible("#synthetic-banner")
+        # map: one path per vessel, a marker per place, dashed gaps, highlighted voyages, the encounter
+        assert page.locator("#map path.track").count() == fx.N_VESSELS
+        assert page.locator("#map circle.place").count() == fx.N_PLACES
+        assert page.locator("#map circle.place.watched").count() == 2
+        assert page.locator("#map line.gap").count() == fx.N_GAPS
+        assert page.locator("#map path.voyage").count() == fx.N_VOYAGES
+        assert page.locator("#map path.encounter").count() == fx.N_ENCOUNTERS
+        # vessel A's track restarts after each of its two silences: three "M" commands
+        d_a = page.get_attribute(f"#map path.track[data-mmsi='{fx.MMSI_A}']", "d")
+        assert d_a.count("M") == 3
+        page.locator("#map").screenshot(path=str(ARTIFACTS / "report-map.png"))
+        # timeline: one lane for the route, the halt shaded, three departures, the new-vessel alert
+        assert page.locator("#timeline g.lane").count() == 1
+        assert page.locator("#timeline rect.halt").count() == 1
+        assert "halt" in page.text_content("#timeline .halt-label")
+        assert page.locator("#timeline line.departure").count() == fx.N_VOYAGES
+        assert page.locator("#timeline path.alert").count() == 1
+        assert page.locator("#timeline rect.claim-bar").count() == fx.N_CLAIMS
+        page.locator("#timeline-section").screenshot(path=str(ARTIFACTS / "report-timeline.png"))
+        # estimates and verdicts
+        assert page.locator(".est-chart rect.interval").count() == 1
+        assert page.locator("#verdicts .verdict").all_text_contents() == ["higher", "consistent"]
+        assert (
+            page.locator("details.evidence li").count() == 3 + 1 + 1
+        )  # 3 voyages, 1 observation, 1 parameter
+        # tables: expected row counts
+        expected = {
+            "visits": fx.N_VISITS,
+            "voyages": fx.N_VOYAGES,
+            "gaps": fx.N_GAPS,
+            "encounters": fx.N_ENCOUNTERS,
+            "alerts": fx.N_ALERTS,
+            "claims": fx.N_CLAIMS,
+            "places": fx.N_PLACES,
+        }
+        assert {name: _rows(page, name) for name in expected} == expected
+        assert page.locator("#table-visits tbody tr").count() == fx.N_VISITS
+    finally:
+        page.close()
+
+
+def test_filter_and_sort(browser: Any, report: Path) -> None:
+    page, problems = _open(browser, report)
+    try:
+        # visits of LADY R (MMSI 445000002): v4, v5
+        page.fill("#table-visits input.filter", str(fx.MMSI_B))
+        assert _rows(page, "visits") == 2
+        assert page.locator("#table-visits tbody tr").count() == 2
+        assert "2 of 5 rows" in page.text_content("#table-visits .count")
+        page.fill("#table-visits input.filter", "vostochny")
+        assert _rows(page, "visits") == 2  # v2 and v4
+        page.fill("#table-visits input.filter", "")
+        assert _rows(page, "visits") == fx.N_VISITS
+        # sort voyages by departure, descending on the second click: y2 (168 h) first
+        header = page.locator("#table-voyages th", has_text="departure_ts")
+        header.click()
+        header.click()
+        assert page.locator("#table-voyages tbody tr").first.locator("td").first.text_content() == "y2"
+        page.locator("#table-visits").screenshot(path=str(ARTIFACTS / "report-tables.png"))
+        assert problems == []
+    finally:
+        page.close()
+
+
+def test_empty_store_says_none(browser: Any, tmp_path: Path) -> None:
+    out = build_report(Store.create(tmp_path / "empty"), tmp_path / "empty.html")
+    page, problems = _open(browser, out)
+    try:
+        assert problems == []
+        assert not page.is_visible("#synthetic-banner")
+        assert page.locator("#map path.track").count() == 0
+        assert "none" in page.text_content("#timeline-section")
+        assert "none" in page.text_content("#table-voyages")
+        assert "none" in page.text_content("#estimates")
+        page.screenshot(path=str(ARTIFACTS / "report-empty.png"), full_page=True)
+    finally:
+        page.close()
