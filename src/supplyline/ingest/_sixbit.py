@@ -1,0 +1,121 @@
+"""Vectorised AIS six-bit payload decoding (private helper of :mod:`supplyline.ingest.nmea`).
+
+A batch of payloads becomes a padded ``uint8`` matrix of six-bit values (one row per message); every bit
+field is then extracted for all rows at once with shifts and masks. Field semantics follow pyais 3 exactly,
+including its handling of truncated payloads: a field that starts beyond the end of the bit string is
+missing (``valid`` False), a field cut short by the end yields only the available bits, right-aligned.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+# Payload armouring: ASCII '0'..'W' -> 0..39, '`'..'w' -> 40..63 (same table as pyais for every byte).
+ARMOR = np.array(
+    [(c - 48 - 8 if c - 48 > 40 else c - 48) if 48 <= c <= 119 else 0 for c in range(256)], np.uint8
+)
+# Characters that are legal in an AIS payload (ITU-R M.1371 / IEC 61162-1 six-bit alphabet).
+VALID_CHAR = np.array([48 <= c <= 87 or 96 <= c <= 119 for c in range(256)], np.bool_)
+# Six-bit value -> ASCII of AIS text fields ('@' = 0 is the padding / "not available" character).
+TEXT = np.array([v + 64 if v < 32 else v for v in range(64)], np.uint8)
+_AT = ord("@")
+_SPACE = ord(" ")
+
+
+def sixbit_matrix(buf: np.ndarray, starts: np.ndarray, lens: np.ndarray, width: int) -> np.ndarray:
+    """Six-bit values of each payload ``buf[starts[i]:starts[i]+lens[i]]`` as an (n, width) uint8 matrix.
+
+    Characters beyond a payload's length (or beyond ``width``) are zero.
+    """
+    n = starts.size
+    if n == 0 or width == 0:
+        return np.zeros((n, width), np.uint8)
+    cols = np.arange(width, dtype=np.int64)
+    inside = cols[None, :] < lens[:, None]
+    idx = np.where(inside, starts[:, None] + cols[None, :], 0)
+    return np.where(inside, ARMOR[buf[idx]], 0).astype(np.uint8)
+
+
+def field(
+    v6: np.ndarray, nbits: np.ndarray, off: int, width: int, signed: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """Bit field ``[off, off+width)`` (width <= 30) of every row: ``(int64 values, valid)``.
+
+    ``nbits`` is each message's length in bits (6 * chars - fill bits). As in pyais, a field starting at or
+    beyond ``nbits`` is invalid, and a field cut short keeps only its available bits (right-aligned, with
+    the sign taken from the first available bit).
+    """
+    n = v6.shape[0]
+    c0, c1 = off // 6, (off + width - 1) // 6
+    acc = np.zeros(n, np.int64)
+    for c in range(c0, c1 + 1):
+        col = v6[:, c] if c < v6.shape[1] else np.zeros(n, np.uint8)
+        acc = (acc << 6) | col.astype(np.int64)
+    acc = (acc >> (6 * (c1 + 1) - off - width)) & ((1 << width) - 1)
+    avail = np.clip(nbits - off, 0, width).astype(np.int64)
+    valid = avail > 0
+    if valid.all() and (avail == width).all():
+        val = acc
+        if signed:
+            val = np.where(val >= (1 << (width - 1)), val - (1 << width), val)
+        return val, valid
+    val = acc >> (width - avail)
+    if signed:
+        top = np.where(valid, avail - 1, 0)
+        neg = valid & (((val >> top) & 1) == 1)
+        val = np.where(neg, val - (np.int64(1) << avail), val)
+    return np.where(valid, val, 0), valid
+
+
+def text(v6: np.ndarray, nbits: np.ndarray, off: int, nchars: int) -> tuple[np.ndarray, np.ndarray]:
+    """Six-bit text field as an (n, nchars) ASCII uint8 matrix plus ``valid`` (field starts inside)."""
+    chars = np.empty((v6.shape[0], nchars), np.uint8)
+    for k in range(nchars):
+        val, _ = field(v6, nbits, off + 6 * k, 6)
+        chars[:, k] = TEXT[val]
+    return chars, nbits > off
+
+
+def strings(chars: np.ndarray, valid: np.ndarray) -> pa.Array:
+    """ASCII matrix -> string array, stripped like pyais (trailing '@' removed, then spaces both ends).
+
+    Empty results and rows with ``valid`` False become null: an empty AIS text means "not available".
+    """
+    n, w = chars.shape
+    if n == 0:
+        return pa.array([], pa.string())
+    cols = np.arange(w)
+    not_at = chars != _AT
+    end = np.where(not_at.any(axis=1), w - np.argmax(not_at[:, ::-1], axis=1), 0)
+    keep = (chars != _SPACE) & (cols[None, :] < end[:, None])
+    has = keep.any(axis=1)
+    begin = np.where(has, np.argmax(keep, axis=1), 0)
+    stop = np.where(has, w - np.argmax(keep[:, ::-1], axis=1), 0)
+    flat_starts = np.arange(n, dtype=np.int64) * w + begin
+    out = slices_to_strings(chars.reshape(-1), flat_starts, flat_starts + (stop - begin))
+    return pc.if_else(pa.array(has & valid), out, pa.scalar(None, pa.string()))
+
+
+def slices_to_strings(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> pa.Array:
+    """Arrow string array of ``buf[starts[i]:ends[i]]`` (gathered in one vectorised pass).
+
+    Invalid UTF-8 is replaced (U+FFFD) so raw quarantine text is always storable.
+    """
+    lens = np.maximum(ends - starts, 0).astype(np.int64)
+    offsets = np.zeros(lens.size + 1, np.int64)
+    np.cumsum(lens, out=offsets[1:])
+    total = int(offsets[-1])
+    if total:
+        idx = np.repeat(starts.astype(np.int64) - offsets[:-1], lens) + np.arange(total, dtype=np.int64)
+        data = buf[idx].tobytes()
+    else:
+        data = b""
+    arr = pa.LargeBinaryArray.from_buffers(
+        pa.large_binary(), lens.size, [None, pa.py_buffer(offsets), pa.py_buffer(data)]
+    )
+    try:
+        return arr.cast(pa.large_string()).cast(pa.string())
+    except pa.ArrowInvalid:
+        return pa.array([b.decode("utf-8", "replace") for b in arr.to_pylist()], pa.string())
