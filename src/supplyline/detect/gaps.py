@@ -87,7 +87,7 @@ def annotate_coverage(
         "_gaps_in",
         gaps.select(["gap_id", "mmsi", "start_ts", "end_ts", "start_lat", "start_lon", "end_lat", "end_lon"]),
     )
-    counts = con.execute(
+    counts = con.sql(
         f"""
         WITH ends AS (
             SELECT gap_id, mmsi, start_ts, end_ts, start_lat AS lat, start_lon AS lon FROM _gaps_in

@@ -1,0 +1,285 @@
+"""The local engine: DuckDB splits the store into vessel shards, a process pool runs the kernels.
+
+Incremental: positions are sharded by ``hash(mmsi) % shards``. A shard's *signature* is the hash of the
+(input_id, row count) pairs of its positions and statics plus the hash of the detection parameters
+(places, thresholds, routes); only shards whose signature changed since the last run are recomputed, and
+their parts (``tables/<event>/shard-NNNN.parquet``) are replaced. The cross-vessel steps (encounters, gap
+coverage) are re-run over all positions whenever any shard changed. Everything a run writes (all event
+tables, the places used and the per-shard signatures in ``tables/detect_state``) is one store transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import uuid
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from multiprocessing.context import BaseContext
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from supplyline import schema
+from supplyline.detect import KERNEL_TABLES, Route, Thresholds, place_indexes, run_vessel_kernels
+from supplyline.detect.encounters import detect_encounters
+from supplyline.detect.gaps import annotate_coverage
+from supplyline.errors import EngineError, UsageError
+from supplyline.store import Store
+
+STATE_TABLE = "detect_state"
+STATE_SCHEMA = pa.schema([pa.field("shard", pa.int64()), pa.field("signature", pa.string())])
+DEFAULT_SHARDS = 16
+
+
+@dataclass
+class DetectResult:
+    """What a run did: row counts per event table and how many shards were recomputed."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+    shards_total: int = 0
+    shards_run: list[int] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, object]:
+        return {"counts": self.counts, "shards_total": self.shards_total, "shards_run": self.shards_run}
+
+
+def _params_hash(places: pa.Table, thresholds: Thresholds, routes: Sequence[Route], shards: int) -> str:
+    h = hashlib.sha1()
+    h.update(json.dumps(thresholds.to_dict(), sort_keys=True).encode())
+    h.update(json.dumps([[r.name, list(r.origins), list(r.destinations)] for r in routes]).encode())
+    h.update(str(shards).encode())
+    cols = [
+        c
+        for c in ("place_id", "lat", "lon", "r_in_m", "r_out_m", "watched", "geometry_wkb")
+        if c in places.column_names
+    ]
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, places.select(cols).schema) as w:
+        w.write_table(places.select(cols))
+    h.update(sink.getvalue().to_pybytes())
+    return h.hexdigest()
+
+
+def _shard_expr(shards: int) -> str:
+    return f"CAST(hash(mmsi) % {int(shards)} AS BIGINT)"
+
+
+def _signatures(con: duckdb.DuckDBPyConnection, shards: int, params: str) -> dict[int, str]:
+    rows = con.execute(
+        f"""
+        SELECT shard, string_agg(tbl || ':' || coalesce(input_id, '') || ':' || n, ',' ORDER BY tbl, input_id, n)
+        FROM (
+          SELECT 'p' AS tbl, {_shard_expr(shards)} AS shard, input_id, count(*) AS n FROM positions GROUP BY ALL
+          UNION ALL
+          SELECT 's', {_shard_expr(shards)}, input_id, count(*) FROM statics GROUP BY ALL
+        ) GROUP BY shard
+        """
+    ).fetchall()
+    return {int(s): hashlib.sha1((params + "|" + str(sig)).encode()).hexdigest() for s, sig in rows}
+
+
+def _split(con: duckdb.DuckDBPyConnection, table: str, shards: int, todo: list[int], out: Path) -> None:
+    """One pass over ``table`` writing the rows of the ``todo`` shards to ``out/shard=K/*.parquet``."""
+    if not todo:
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    con.execute(
+        f"""
+        COPY (SELECT *, {_shard_expr(shards)} AS shard FROM {table}
+              WHERE {_shard_expr(shards)} IN ({", ".join(str(int(s)) for s in todo)}))
+        TO '{out / table}' (FORMAT parquet, PARTITION_BY (shard), OVERWRITE_OR_IGNORE true)
+        """
+    )
+
+
+# --- worker side ------------------------------------------------------------------------------------------
+_W: dict[str, object] = {}
+
+
+def _init_worker(places: pa.Table, thresholds: Thresholds, routes: Sequence[Route]) -> None:
+    _W.update(places=places, thresholds=thresholds, routes=list(routes))
+
+
+def _read_shard(folder: Path, cols: Sequence[str], order: str) -> pa.Table | None:
+    files = sorted(folder.glob("*.parquet"))
+    if not files:
+        return None
+    con = duckdb.connect(":memory:", config={"threads": 1})
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        glob = str(folder / "*.parquet")
+        t = con.sql(f"SELECT {', '.join(cols)} FROM read_parquet('{glob}') ORDER BY {order}").to_arrow_table()
+    finally:
+        con.close()
+    return t
+
+
+def _run_shard(work: str, shard: int) -> tuple[int, dict[str, pa.Table]]:
+    pos_cols = [f.name for f in schema.POSITIONS]
+    positions = _read_shard(Path(work) / "positions" / f"shard={shard}", pos_cols, "mmsi, ts, lat, lon")
+    statics = _read_shard(
+        Path(work) / "statics" / f"shard={shard}", [f.name for f in schema.STATICS], "mmsi, ts"
+    )
+    if positions is None:
+        return shard, {name: schema.empty(schema.EVENT_TABLES[name]) for name in KERNEL_TABLES}
+    places = _W["places"]
+    th = _W["thresholds"]
+    routes = _W["routes"]
+    assert isinstance(places, pa.Table) and isinstance(th, Thresholds) and isinstance(routes, list)
+    return shard, run_vessel_kernels(positions.cast(schema.POSITIONS), places, th, routes, statics=statics)
+
+
+# --- driver -----------------------------------------------------------------------------------------------
+def detect(
+    store: Store,
+    places: pa.Table,
+    thresholds: Thresholds,
+    routes: Sequence[Route] = (),
+    workers: int = 2,
+    memory_limit: str | None = None,
+    *,
+    shards: int = DEFAULT_SHARDS,
+    full: bool = False,
+) -> DetectResult:
+    """Detect every event over the store's positions and write the event tables (see module docstring).
+
+    ``workers`` processes run the kernels (1 = in this process); ``memory_limit`` caps DuckDB
+    (e.g. "2GB"); ``full`` recomputes every shard even if its inputs did not change.
+    """
+    if workers < 1 or shards < 1:
+        raise UsageError("--workers and shards must be at least 1")
+    with store.lock():
+        con = store.connect(memory_limit=memory_limit, threads=max(1, workers))
+        try:
+            return _detect(store, con, places, thresholds, routes, workers, shards, full)
+        except duckdb.Error as exc:
+            raise EngineError(
+                f"DuckDB failed while detecting: {exc}; try --memory-limit or fewer --workers"
+            ) from exc
+        finally:
+            con.close()
+
+
+def _detect(
+    store: Store,
+    con: duckdb.DuckDBPyConnection,
+    places: pa.Table,
+    th: Thresholds,
+    routes: Sequence[Route],
+    workers: int,
+    shards: int,
+    full: bool,
+) -> DetectResult:
+    index, _ = place_indexes(places)
+    places_used = index.places
+    params = _params_hash(places_used, th, routes, shards)
+    sigs = _signatures(con, shards, params)
+    old = {} if full else _old_signatures(store)
+    todo = sorted(s for s, sig in sigs.items() if old.get(s) != sig)
+    stale = sorted(set(old) - set(sigs))  # shards that no longer have any position
+    result = DetectResult(shards_total=len(sigs), shards_run=todo)
+    if not todo and not stale and _complete(store):
+        result.counts = {name: _count(store, name) for name in schema.EVENT_TABLES}
+        return result
+
+    work = store.root / "_staging" / f"detect-{uuid.uuid4().hex}"
+    try:
+        _split(con, "positions", shards, todo, work)
+        _split(con, "statics", shards, todo, work)
+        fresh: dict[int, dict[str, pa.Table]] = {}
+        if workers == 1 or len(todo) <= 1:
+            _init_worker(places_used, th, routes)
+            for s in todo:
+                fresh[s] = _run_shard(str(work), s)[1]
+        else:
+            ctx = _mp_context()
+            with ProcessPoolExecutor(
+                max_workers=workers,
+                mp_context=ctx,
+                initializer=_init_worker,
+                initargs=(places_used, th, routes),
+            ) as pool:
+                try:
+                    for s, tables in pool.map(_run_shard, [str(work)] * len(todo), todo):
+                        fresh[s] = tables
+                except BrokenProcessPool as exc:
+                    raise EngineError(
+                        "a detection worker died (out of memory?); retry with fewer --workers or --workers 1"
+                    ) from exc
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+    # Gaps of every shard get their coverage recomputed (other vessels' new positions change it).
+    gaps_parts = {s: t["gaps"] for s, t in fresh.items()}
+    for s in sorted(set(sigs) - set(todo)):
+        gaps_parts[s] = _read_part(store, "gaps", s)
+    for s, g in gaps_parts.items():
+        gaps_parts[s] = annotate_coverage(con, g, th)
+    encounters = detect_encounters(con, th, index)
+
+    with store.transaction() as txn:
+        for name in KERNEL_TABLES:
+            if name == "gaps":
+                continue
+            for s, tables in fresh.items():
+                txn.put(f"tables/{name}/{_part(s)}.parquet", tables[name])
+        for s, g in gaps_parts.items():
+            txn.put(f"tables/gaps/{_part(s)}.parquet", g)
+        for name in KERNEL_TABLES:
+            for s in stale:
+                txn.delete(f"tables/{name}/{_part(s)}.parquet")
+        txn.put("tables/encounters/all.parquet", encounters)
+        txn.put("tables/places/all.parquet", places_used)
+        state = pa.table(
+            {"shard": pa.array(sorted(sigs), pa.int64()), "signature": [sigs[s] for s in sorted(sigs)]},
+            schema=STATE_SCHEMA,
+        )
+        txn.put(f"tables/{STATE_TABLE}/all.parquet", state)
+    result.counts = {name: _count(store, name) for name in schema.EVENT_TABLES}
+    return result
+
+
+def _part(shard: int) -> str:
+    return f"shard-{shard:04d}"
+
+
+def _mp_context() -> BaseContext:
+    import multiprocessing as mp
+
+    # forkserver avoids forking a process that holds DuckDB threads; fork is the fallback on odd platforms.
+    try:
+        return mp.get_context("forkserver")
+    except ValueError:
+        return mp.get_context()
+
+
+def _old_signatures(store: Store) -> dict[int, str]:
+    path = store.table_dir(STATE_TABLE) / "all.parquet"
+    if not path.exists():
+        return {}
+    t = pq.read_table(path)
+    return dict(zip(t.column("shard").to_pylist(), t.column("signature").to_pylist(), strict=True))
+
+
+def _complete(store: Store) -> bool:
+    return all(store.table_dir(name).is_dir() for name in schema.EVENT_TABLES)
+
+
+def _read_part(store: Store, name: str, shard: int) -> pa.Table:
+    path = store.table_dir(name) / f"{_part(shard)}.parquet"
+    if not path.exists():
+        return schema.empty(schema.EVENT_TABLES[name])
+    return pq.read_table(path).cast(schema.EVENT_TABLES[name])
+
+
+def _count(store: Store, name: str) -> int:
+    return sum(pq.ParquetFile(f).metadata.num_rows for f in store.table_dir(name).glob("*.parquet"))
+
+
+__all__ = ["DEFAULT_SHARDS", "DetectResult", "detect"]
