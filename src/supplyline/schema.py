@@ -45,6 +45,10 @@ STATICS = pa.schema(
         pa.field("msg_type", pa.int8()),
         pa.field("source", pa.string()),
         pa.field("input_id", pa.string()),
+        # ingest keeps one row per run of identical reports (per MMSI, per input chunk): ts is the first
+        # report of the run, last_ts the last one, n_reports how many reports it stands for
+        pa.field("last_ts", TS),
+        pa.field("n_reports", pa.int64()),
     ]
 )
 

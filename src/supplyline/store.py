@@ -26,6 +26,7 @@ import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TextIO
 
 import duckdb
 import pyarrow as pa
@@ -68,11 +69,19 @@ class Transaction:
         self.moves: list[tuple[str, str]] = []  # (staged, final), relative to the store root
         self.deletes: list[str] = []
 
-    def put(self, relpath: str, table: pa.Table) -> None:
-        """Stage ``table`` to appear at ``relpath`` (relative to the store root) on commit."""
+    def put(self, relpath: str, table: pa.Table) -> Path:
+        """Stage ``table`` to appear at ``relpath`` (relative to the store root) on commit.
+
+        Returns the staged file, which callers may read back (e.g. to de-duplicate later chunks against it).
+        """
         staged = self.staging / f"{len(self.moves):06d}.parquet"
         write_parquet(table, staged)
         self.moves.append((str(staged.relative_to(self.store.root)), relpath))
+        return staged
+
+    def staged(self, prefix: str) -> list[Path]:
+        """Staged files whose final path starts with ``prefix`` (visible to this transaction only)."""
+        return [self.store.root / staged for staged, final in self.moves if final.startswith(prefix)]
 
     def delete(self, relpath: str) -> None:
         """Remove ``relpath`` on commit (used when a derived table's partition is rewritten away)."""
@@ -101,6 +110,7 @@ class Store:
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
+        self._lock_fh: TextIO | None = None
 
     # --- opening ------------------------------------------------------------------------------------------
     @classmethod
@@ -133,18 +143,31 @@ class Store:
     # --- transactions -------------------------------------------------------------------------------------
     @contextlib.contextmanager
     def lock(self) -> Iterator[None]:
-        """Exclusive writer lock (released by the OS if the process dies)."""
-        fh = open(self.root / ".lock", "a+")  # noqa: SIM115 - held for the duration of the context
+        """Exclusive writer lock (released by the OS if the process dies); re-entrant within one Store."""
+        if self._lock_fh is not None:
+            yield
+            return
+        if not self._try_lock():
+            raise StoreError(f"another supplyline process is writing to {self.root}; wait for it to finish")
         try:
-            try:
-                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError as exc:
-                raise StoreError(
-                    f"another supplyline process is writing to {self.root}; wait for it to finish"
-                ) from exc
             yield
         finally:
+            self._unlock()
+
+    def _try_lock(self) -> bool:
+        fh = open(self.root / ".lock", "a+")  # noqa: SIM115 - held until _unlock
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
             fh.close()
+            return False
+        self._lock_fh = fh
+        return True
+
+    def _unlock(self) -> None:
+        if self._lock_fh is not None:
+            self._lock_fh.close()
+            self._lock_fh = None
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Transaction]:
@@ -168,7 +191,21 @@ class Store:
         journal.unlink()
 
     def recover(self) -> None:
-        """Finish committed transactions and drop uncommitted staging left by a killed run."""
+        """Finish committed transactions and drop uncommitted staging left by a killed run.
+
+        Skipped while another process holds the writer lock: its journal and staging are live, not debris.
+        """
+        if self._lock_fh is None:
+            if not self._try_lock():
+                return
+            try:
+                self._recover()
+            finally:
+                self._unlock()
+        else:
+            self._recover()
+
+    def _recover(self) -> None:
         journal_dir = self.root / "_journal"
         if journal_dir.exists():
             for tmp in journal_dir.glob(".*.tmp"):
@@ -221,7 +258,9 @@ class Store:
         return [*RAW_TABLES, *derived]
 
     # --- DuckDB -------------------------------------------------------------------------------------------
-    def connect(self, memory_limit: str | None = None, threads: int | None = None) -> duckdb.DuckDBPyConnection:
+    def connect(
+        self, memory_limit: str | None = None, threads: int | None = None
+    ) -> duckdb.DuckDBPyConnection:
         """An in-memory DuckDB connection with one view per table of the store (empty tables included)."""
         con = duckdb.connect(":memory:")
         con.execute("SET TimeZone = 'UTC'")
@@ -251,14 +290,20 @@ class Store:
 
     @staticmethod
     def _identity_view(con: duckdb.DuckDBPyConnection) -> None:
-        """``vessels``: the identity history, one row per distinct identity of an MMSI with first/last seen."""
+        """``vessels``: the identity history, one row per distinct identity of an MMSI with first/last seen.
+
+        Consecutive runs with the same identity (name, IMO, call sign, type, dimensions) are merged, so the
+        per-chunk runs ingest writes, and voyage-data changes (draught, destination), do not split it.
+        """
         con.execute(
             """
             CREATE VIEW vessels AS
             SELECT mmsi, imo, name, callsign, ship_type, length_m, width_m,
-                   min(ts) AS first_seen, max(ts) AS last_seen, count(*) AS n_reports,
-                   arg_max(draught_m, ts) AS last_draught_m, arg_max(destination, ts) AS last_destination,
-                   arg_max(eta, ts) AS last_eta
+                   min(ts) AS first_seen, max(coalesce(last_ts, ts)) AS last_seen,
+                   sum(coalesce(n_reports, 1)) AS n_reports,
+                   arg_max(draught_m, coalesce(last_ts, ts)) AS last_draught_m,
+                   arg_max(destination, coalesce(last_ts, ts)) AS last_destination,
+                   arg_max(eta, coalesce(last_ts, ts)) AS last_eta
             FROM (
               SELECT s.*, sum(changed) OVER (PARTITION BY mmsi ORDER BY ts) AS identity_no FROM (
                 SELECT *, CASE WHEN (imo, name, callsign, ship_type, length_m, width_m)
@@ -269,6 +314,11 @@ class Store:
             """
         )
 
+    def manifest(self) -> pa.Table:
+        """Every ingested input (one row each), oldest first."""
+        table = self.read_table("manifest")
+        return table.sort_by("ingested_at") if table.num_rows else table
+
     def manifest_ids(self) -> set[str]:
-        """Content hashes (sha256) of every input already ingested."""
+        """Input ids (sha256 prefixes, the manifest file names) of every input already ingested."""
         return {p.stem for p in (self.root / "manifest").glob("*.parquet")}

@@ -1,0 +1,219 @@
+"""Store commands: ``ingest`` (AIS files into the store), ``sql`` (ad-hoc queries), ``info`` (summary)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import duckdb
+import typer
+from rich.table import Table
+
+from supplyline.cli._common import JsonOpt, StoreOpt, console, err_console, print_arrow, print_json, progress
+from supplyline.errors import InputError, UsageError
+from supplyline.store import Store
+
+
+def register(app: typer.Typer) -> None:
+    app.command("ingest")(ingest_cmd)
+    app.command("sql")(sql_cmd)
+    app.command("info")(info_cmd)
+
+
+def ingest_cmd(
+    paths: Annotated[list[str], typer.Argument(help="Files, folders or globs (.gz, .bz2, .zip are opened).")],
+    store: StoreOpt = None,
+    fmt: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            "-f",
+            help="Force a format: nmea, noaa, dma, points, canonical, mapped, parquet (default: detect).",
+        ),
+    ] = None,
+    mapping: Annotated[
+        str | None,
+        typer.Option(
+            "--map",
+            help="Column mapping for any CSV/Parquet, e.g. mmsi=MMSI,ts=Time,lat=Latitude,lon=Longitude,sog_kn=SOG.",
+        ),
+    ] = None,
+    time_format: Annotated[
+        str | None,
+        typer.Option("--time-format", help="strptime format of the mapped time column, or epoch / epoch_ms."),
+    ] = None,
+    chunk_rows: Annotated[int, typer.Option(help="Rows per chunk (bounds memory).", hidden=True)] = 1_000_000,
+    chunk_mb: Annotated[
+        int, typer.Option(help="NMEA megabytes per chunk (bounds memory).", hidden=True)
+    ] = 64,
+    as_json: JsonOpt = False,
+) -> None:
+    """Ingest AIS files into the store; every rejected line is quarantined with its reason.
+
+    Exit code 4 when an input itself cannot be read (bad lines inside a readable file are quarantined
+    and the exit code stays 0). Re-ingesting the same file adds nothing.
+    """
+    from supplyline.ingest.csv_formats import parse_map
+    from supplyline.ingest.pipeline import ingest
+    from supplyline.ingest.readers import expand, size
+
+    st = Store.create(store)
+    inputs = expand(paths)
+    total = sum(size(i) for i in inputs if i.path.exists())
+    with progress() as bar:
+        task = bar.add_task("ingest", total=max(total, 1))
+
+        def on_progress(name: str, done: int) -> None:
+            bar.update(task, advance=done, description=Path(name).name[:40])
+
+        report = ingest(
+            st,
+            paths,
+            fmt=fmt,
+            mapping=parse_map(mapping),
+            ts_format=time_format,
+            chunk_rows=chunk_rows,
+            chunk_bytes=chunk_mb << 20,
+            on_progress=on_progress,
+        )
+    if as_json:
+        print_json(report.to_dict())
+    else:
+        _print_report(report)
+    failed = [f for f in report.files if f.status == "error"]
+    for f in failed:
+        err_console.print(f"[bold red]error:[/] {f.message}")
+    if failed:
+        # the readable inputs are stored; the exit code says some were not
+        raise InputError(f"{len(failed)} of {len(report.files)} inputs could not be ingested (see above)")
+
+
+def _print_report(report: Any) -> None:
+    table = Table(title="ingest")
+    for col in (
+        "file",
+        "format",
+        "status",
+        "read",
+        "kept",
+        "duplicate",
+        "quarantined",
+        "positions",
+        "statics",
+    ):
+        table.add_column(col, justify="right" if col not in ("file", "format", "status") else "left")
+    for f in report.files:
+        table.add_row(
+            Path(f.path).name,
+            f.format or "",
+            f.status,
+            *(
+                f"{getattr(f, k):,}"
+                for k in ("read", "kept", "duplicate", "quarantined", "positions", "statics")
+            ),
+        )
+    t = report.totals
+    table.add_row(
+        "total",
+        "",
+        "",
+        *(f"{t[k]:,}" for k in ("read", "kept", "duplicate", "quarantined", "positions", "statics")),
+    )
+    console.print(table)
+    rows = [(f.path, r, n) for f in report.files for r, n in f.reasons.items()]
+    if rows:
+        q = Table(title="quarantined by reason")
+        q.add_column("file")
+        q.add_column("reason")
+        q.add_column("lines/rows", justify="right")
+        for path, reason, n in rows:
+            q.add_row(Path(path).name, reason, f"{n:,}")
+        console.print(q)
+
+
+def sql_cmd(
+    query: Annotated[
+        str, typer.Argument(help="SQL over the store's tables, e.g. SELECT count(*) FROM positions.")
+    ],
+    store: StoreOpt = None,
+    limit: Annotated[int, typer.Option(help="Rows to show in the table output.")] = 50,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run an ad-hoc SQL query (DuckDB) over the store: positions, statics, vessels, quarantine, manifest..."""
+    con = Store.open(store).connect()
+    try:
+        result = con.sql(query)
+        if result is None:
+            return
+        table = result.to_arrow_table()
+    except duckdb.Error as exc:
+        raise UsageError(f"SQL error: {str(exc).splitlines()[0]}\ntables: {_tables(con)}") from exc
+    if as_json:
+        print_json(table.to_pylist())
+    else:
+        print_arrow(table, limit=limit)
+
+
+def _tables(con: duckdb.DuckDBPyConnection) -> str:
+    return ", ".join(
+        r[0] for r in con.execute("SELECT table_name FROM information_schema.tables ORDER BY 1").fetchall()
+    )
+
+
+def store_summary(st: Store) -> dict[str, Any]:
+    """Counts per table, days covered, vessels, inputs and quarantine by reason (for ``info``)."""
+    con = st.connect()
+    tables = {name: con.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0] for name in st.table_names()}
+    days = con.execute(
+        "SELECT count(DISTINCT CAST(ts AS DATE)), min(ts), max(ts), count(DISTINCT mmsi) FROM positions"
+    ).fetchall()[0]
+    identities = con.execute("SELECT count(*), count(DISTINCT mmsi) FROM vessels").fetchall()[0]
+    inputs = con.execute(
+        "SELECT format, count(*), sum(read), sum(kept) FROM manifest GROUP BY 1 ORDER BY 1"
+    ).fetchall()
+    reasons = con.execute("SELECT reason, count(*) FROM quarantine GROUP BY 1 ORDER BY 2 DESC").fetchall()
+    return {
+        "store": str(st.root),
+        "tables": tables,
+        "days": days[0],
+        "first_ts": days[1],
+        "last_ts": days[2],
+        "vessels": days[3],
+        "identities": identities[0],
+        "vessels_with_statics": identities[1],
+        "inputs": {fmt: {"files": n, "read": r, "kept": k} for fmt, n, r, k in inputs},
+        "quarantine": dict(reasons),
+    }
+
+
+def info_cmd(store: StoreOpt = None, as_json: JsonOpt = False) -> None:
+    """Summarise the store: rows per table, days covered, vessels, inputs, quarantine by reason."""
+    summary = store_summary(Store.open(store))
+    if as_json:
+        print_json(summary)
+        return
+    console.print(f"[bold]store[/] {summary['store']}")
+    console.print(
+        f"positions from {summary['first_ts']} to {summary['last_ts']} over {summary['days']} days; "
+        f"{summary['vessels']} vessels (MMSI), {summary['identities']} identities for "
+        f"{summary['vessels_with_statics']} vessels with static reports"
+    )
+    t = Table(title="tables")
+    t.add_column("table")
+    t.add_column("rows", justify="right")
+    for name, n in summary["tables"].items():
+        t.add_row(name, f"{n:,}")
+    console.print(t)
+    i = Table(title="inputs")
+    for col in ("format", "files", "read", "kept"):
+        i.add_column(col, justify="right" if col != "format" else "left")
+    for fmt, d in summary["inputs"].items():
+        i.add_row(fmt, f"{d['files']:,}", f"{d['read']:,}", f"{d['kept']:,}")
+    console.print(i)
+    if summary["quarantine"]:
+        q = Table(title="quarantine by reason")
+        q.add_column("reason")
+        q.add_column("rows", justify="right")
+        for reason, n in summary["quarantine"].items():
+            q.add_row(reason, f"{n:,}")
+        console.print(q)

@@ -1,0 +1,308 @@
+"""CSV and Parquet layouts: which source column feeds which store column, and how to type it in DuckDB.
+
+A layout is a mapping *target -> source column* plus a few per-source quirks. DuckDB reads the file
+(``read_csv`` all-varchar, in parallel, or ``read_parquet``); typing and quirks are SQL expressions, so no
+Python touches individual rows. Every layout goes through the same normaliser afterwards
+(:mod:`supplyline.ingest.normalise`).
+
+Known layouts:
+
+``noaa``       MarineCadastre / NOAA AIS CSV (BaseDateTime, LAT, LON, MMSI, SOG, COG, Heading, VesselName...).
+               COG quirk: values are the raw 12-bit field read as *signed* (range -204.8..204.7), so a negative
+               COG is ``cog + 409.6`` and -49.6 is the 360 "not available" code.
+``dma``        Danish Maritime Authority ``aisdk`` CSV (``# Timestamp`` dd/mm/yyyy, text nav status / ship type).
+``points``     flat track points ``traj_id,mmsi,timestamp,lon,lat`` (tracktable exports).
+``canonical``  any CSV/Parquet already using the store's column names (mmsi, ts, lat, lon, sog_kn, ...).
+``mapped``     any CSV/Parquet with ``--map target=Source,...``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+
+from supplyline.errors import FormatError, UsageError
+
+# target column -> SQL type family
+REQUIRED = ("mmsi", "ts", "lat", "lon")
+DYNAMIC = ("sog_kn", "cog_deg", "heading_deg", "nav_status")
+STATIC_FIELDS = (
+    "imo",
+    "name",
+    "callsign",
+    "ship_type",
+    "length_m",
+    "width_m",
+    "draught_m",
+    "destination",
+    "eta",
+)
+TARGETS = (*REQUIRED, *DYNAMIC, *STATIC_FIELDS)
+_FLOAT = {"lat", "lon", "sog_kn", "cog_deg", "heading_deg", "length_m", "width_m", "draught_m"}
+_TEXT = {"name", "callsign", "destination", "eta"}
+
+# DMA writes navigational status and ship type as text; map them back to the AIS codes.
+DMA_NAV_STATUS = {
+    "under way using engine": 0,
+    "at anchor": 1,
+    "not under command": 2,
+    "restricted manoeuverability": 3,
+    "restricted maneuverability": 3,
+    "constrained by her draught": 4,
+    "moored": 5,
+    "aground": 6,
+    "engaged in fishing": 7,
+    "under way sailing": 8,
+    "reserved for future amendment [hsc]": 9,
+    "reserved for future amendment [wig]": 10,
+    "power-driven vessel towing astern": 11,
+    "power-driven vessel pushing ahead or towing alongside": 12,
+    "reserved for future use": 13,
+    "ais-sart": 14,
+    "unknown value": 15,
+}
+DMA_SHIP_TYPE = {
+    "wig": 20,
+    "fishing": 30,
+    "towing": 31,
+    "towing long/wide": 32,
+    "dredging": 33,
+    "diving": 34,
+    "military": 35,
+    "sailing": 36,
+    "pleasure": 37,
+    "hsc": 40,
+    "pilot": 50,
+    "sar": 51,
+    "tug": 52,
+    "port tender": 53,
+    "anti-pollution": 54,
+    "law enforcement": 55,
+    "medical": 58,
+    "not party to conflict": 59,
+    "passenger": 60,
+    "cargo": 70,
+    "tanker": 80,
+    "other": 90,
+}
+
+
+@dataclass(frozen=True)
+class CsvFormat:
+    """One tabular layout: target -> source column, the time format and per-source quirks."""
+
+    name: str
+    columns: Mapping[str, str]  # target -> source column name as in the header
+    signature: frozenset[str] = frozenset()  # lower-case header names that identify the layout
+    ts_format: str | None = None  # strptime format; None = ISO 8601; "epoch" / "epoch_ms" = Unix time
+    text_codes: bool = False  # nav status / ship type written as text (DMA)
+    cog_signed12: bool = False  # NOAA's signed 12-bit COG
+
+
+CSV_FORMATS: dict[str, CsvFormat] = {
+    "noaa": CsvFormat(
+        name="noaa",
+        signature=frozenset({"basedatetime", "lat", "lon", "mmsi"}),
+        columns={
+            "ts": "BaseDateTime",
+            "lat": "LAT",
+            "lon": "LON",
+            "mmsi": "MMSI",
+            "sog_kn": "SOG",
+            "cog_deg": "COG",
+            "heading_deg": "Heading",
+            "nav_status": "Status",
+            "name": "VesselName",
+            "imo": "IMO",
+            "callsign": "CallSign",
+            "ship_type": "VesselType",
+            "length_m": "Length",
+            "width_m": "Width",
+            "draught_m": "Draft",
+            # no "eta": MarineCadastre has none; the ETA column in tracktable's copy was added by
+            # tracktable and changes on every row, so it is not AIS data
+        },
+        cog_signed12=True,
+    ),
+    "dma": CsvFormat(
+        name="dma",
+        signature=frozenset({"# timestamp", "mmsi", "latitude", "longitude"}),
+        columns={
+            "ts": "# Timestamp",
+            "mmsi": "MMSI",
+            "lat": "Latitude",
+            "lon": "Longitude",
+            "nav_status": "Navigational status",
+            "sog_kn": "SOG",
+            "cog_deg": "COG",
+            "heading_deg": "Heading",
+            "imo": "IMO",
+            "callsign": "Callsign",
+            "name": "Name",
+            "ship_type": "Ship type",
+            "width_m": "Width",
+            "length_m": "Length",
+            "draught_m": "Draught",
+            "destination": "Destination",
+            "eta": "ETA",
+        },
+        ts_format="%d/%m/%Y %H:%M:%S",
+        text_codes=True,
+    ),
+    "points": CsvFormat(
+        name="points",
+        signature=frozenset({"mmsi", "timestamp", "lon", "lat"}),
+        columns={"mmsi": "mmsi", "ts": "timestamp", "lon": "lon", "lat": "lat"},
+    ),
+    "canonical": CsvFormat(
+        name="canonical",
+        signature=frozenset(REQUIRED),
+        columns={t: t for t in TARGETS},
+    ),
+}
+
+
+def match_header(header: list[str]) -> str | None:
+    """The known layout whose signature columns are all in ``header`` (most specific first), else None."""
+    names = {h.strip().lower() for h in header}
+    for fmt in ("noaa", "dma", "points", "canonical"):
+        if CSV_FORMATS[fmt].signature <= names:
+            return fmt
+    return None
+
+
+def parse_map(text: str | None) -> dict[str, str]:
+    """``"lat=Latitude,lon=Longitude"`` -> ``{"lat": "Latitude", "lon": "Longitude"}`` (targets checked)."""
+    if not text:
+        return {}
+    out: dict[str, str] = {}
+    for item in text.split(","):
+        if not item.strip():
+            continue
+        if "=" not in item:
+            raise UsageError(f"--map entry {item!r} is not target=Column (e.g. lat=Latitude)")
+        target, source = (s.strip() for s in item.split("=", 1))
+        if target not in TARGETS:
+            raise UsageError(f"--map target {target!r} is not one of: {', '.join(TARGETS)}")
+        out[target] = source
+    return out
+
+
+def resolve(
+    fmt: str, header: list[str], mapping: Mapping[str, str] | None = None, ts_format: str | None = None
+) -> CsvFormat:
+    """The layout to read a file with ``header``: a known one, optionally overridden by ``--map``.
+
+    Source names match the header case-insensitively; targets whose column is absent are dropped (a NOAA
+    file without ETA still reads). A missing required column is a :class:`FormatError` naming it.
+    """
+    if fmt == "mapped":
+        base = CsvFormat(name="mapped", columns={})
+    elif fmt in CSV_FORMATS:
+        base = CSV_FORMATS[fmt]
+    else:
+        raise FormatError(f"unknown tabular format {fmt!r}; use one of {', '.join([*CSV_FORMATS, 'mapped'])}")
+    by_lower = {h.lower(): h for h in header}
+    columns: dict[str, str] = {}
+    for target, source in {**base.columns, **(mapping or {})}.items():
+        actual = by_lower.get(source.lower())
+        if actual is not None:
+            columns[target] = actual
+        elif mapping and target in mapping:
+            raise FormatError(f"--map {target}={source}: the file has no column {source!r} (it has {header})")
+    missing = [t for t in REQUIRED if t not in columns]
+    if missing:
+        raise FormatError(
+            f"the file has no column for {', '.join(missing)} in layout {base.name!r} (columns: {header}); "
+            f"say which with --map, e.g. --map {missing[0]}=<Column>"
+        )
+    return replace(base, columns=columns, ts_format=ts_format or base.ts_format)
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _s(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _case_map(expr: str, codes: Mapping[str, int], cast: str) -> str:
+    whens = " ".join(f"WHEN {_s(k)} THEN {v}" for k, v in codes.items())
+    return f"CASE lower(trim({expr})) {whens} ELSE TRY_CAST(TRY_CAST({expr} AS DOUBLE) AS {cast}) END"
+
+
+def typed_exprs(fmt: CsvFormat, raw: Mapping[str, str] | None = None) -> dict[str, str]:
+    """SQL expressions typing each mapped target from its (VARCHAR) source column.
+
+    ``raw`` maps target -> SQL of the raw value (defaults to the quoted source column).
+    """
+    out: dict[str, str] = {}
+    for target, source in fmt.columns.items():
+        r = raw[target] if raw else _q(source)
+        if target == "ts":
+            if fmt.ts_format == "epoch":
+                e = f"to_timestamp(TRY_CAST({r} AS DOUBLE))"
+            elif fmt.ts_format == "epoch_ms":
+                e = f"to_timestamp(TRY_CAST({r} AS DOUBLE) / 1000.0)"
+            elif fmt.ts_format:
+                e = f"CAST(try_strptime(trim({r}), {_s(fmt.ts_format)}) AS TIMESTAMPTZ)"
+            else:
+                e = f"TRY_CAST(trim({r}) AS TIMESTAMPTZ)"
+        elif target == "mmsi":
+            e = f"TRY_CAST(trim({r}) AS BIGINT)"
+        elif target == "imo":
+            e = f"TRY_CAST(TRY_CAST(regexp_replace(trim({r}), '^IMO', '') AS DOUBLE) AS BIGINT)"
+        elif target == "nav_status":
+            e = (
+                _case_map(r, DMA_NAV_STATUS, "TINYINT")
+                if fmt.text_codes
+                else f"TRY_CAST(TRY_CAST({r} AS DOUBLE) AS TINYINT)"
+            )
+        elif target == "ship_type":
+            e = (
+                _case_map(r, DMA_SHIP_TYPE, "SMALLINT")
+                if fmt.text_codes
+                else f"TRY_CAST(TRY_CAST({r} AS DOUBLE) AS SMALLINT)"
+            )
+        elif target in _FLOAT:
+            e = f"TRY_CAST({r} AS DOUBLE)"
+            if target == "cog_deg" and fmt.cog_signed12:
+                e = f"(CASE WHEN {e} < 0 THEN {e} + 409.6 ELSE {e} END)"
+        elif target in _TEXT:
+            e = f"NULLIF(trim(CAST({r} AS VARCHAR)), '')"
+        else:  # pragma: no cover - TARGETS is closed
+            raise AssertionError(target)
+        out[target] = e
+    return out
+
+
+def typed_select(fmt: CsvFormat, relation: str, header: list[str]) -> tuple[str, str]:
+    """``(sql, raw_expr)``: a SELECT over ``relation`` giving the normaliser's input columns.
+
+    Output columns: every target (NULL where unmapped), ``msg_type`` 0, ``source`` (the layout name),
+    ``_parse_error`` (first required/dynamic column whose non-empty value did not parse) and every source
+    column (as ``_src_<name>``) so ``raw_expr`` can rebuild a rejected row's text (comma-joined, as read).
+    """
+    exprs = typed_exprs(fmt)
+    cols = []
+    for target in TARGETS:
+        if target in exprs:
+            cols.append(f"{exprs[target]} AS {target}")
+        else:
+            cols.append(f"NULL AS {target}")
+    checks = [
+        f"WHEN {_q(fmt.columns[t])} IS NOT NULL AND {exprs[t]} IS NULL "
+        f"THEN {_s(t + '=')} || CAST({_q(fmt.columns[t])} AS VARCHAR)"
+        for t in (*REQUIRED, *DYNAMIC)
+        if t in fmt.columns and not (t == "nav_status" and fmt.text_codes)
+    ]
+    parse_error = f"CASE {' '.join(checks)} END" if checks else "NULL"
+    sources = list(dict.fromkeys(header))
+    passthrough = ", ".join(f"{_q(s)} AS {_q('_src_' + s)}" for s in sources)
+    raw_expr = " || ',' || ".join(f"coalesce(CAST({_q('_src_' + s)} AS VARCHAR), '')" for s in sources)
+    sql = (
+        f"SELECT {', '.join(cols)}, 0 AS msg_type, {_s(fmt.name)} AS source, "
+        f"{parse_error} AS _parse_error, {passthrough} FROM {relation}"
+    )
+    return sql, raw_expr

@@ -1,0 +1,70 @@
+"""Guess an input's format from its first bytes (never from its name), so renamed files still work.
+
+Formats: ``nmea`` (raw AIVDM/AIVDO, with or without tag blocks / $PGHP), ``parquet``, and the CSV layouts
+of :mod:`supplyline.ingest.csv_formats` (``noaa``, ``dma``, ``points``, ``canonical``; ``mapped`` when the
+user passes ``--map``).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+from supplyline.errors import FormatError
+from supplyline.ingest.csv_formats import CSV_FORMATS, match_header
+
+# A line that is (or introduces) an AIS sentence: optional tag block, then !xxVDM / !xxVDO, or a $PGHP header.
+_NMEA_LINE = re.compile(rb"^(\\[^\\]*\\)?\s*(![A-Z]{2}VD[MO],|\$PGHP,|!AIVD|\\)")
+
+
+def detect(sample: bytes, name: str = "input") -> str:
+    """The format of an input from its first (decompressed) bytes; :class:`FormatError` if unknown."""
+    if sample.startswith(b"PAR1"):
+        return "parquet"
+    if not sample.strip():
+        raise FormatError(f"{name} is empty; nothing to ingest")
+    if b"\x00" in sample[:4096]:
+        raise FormatError(
+            f"{name} looks like binary data, not AIS NMEA, CSV or Parquet; check the file "
+            "(or pass --format if it is a supported format)"
+        )
+    lines = [ln for ln in sample.splitlines()[:200] if ln.strip()]
+    # the last line of the sample may be cut in the middle; judge on complete lines
+    complete = lines[:-1] if len(lines) > 1 else lines
+    nmea = sum(1 for ln in complete if _NMEA_LINE.match(ln.lstrip()))
+    if complete and nmea >= max(1, len(complete) // 2):
+        return "nmea"
+    header = csv_header(sample)
+    if header is None:
+        raise FormatError(
+            f"{name} is neither AIS NMEA nor a CSV with a header row; pass --format and --map to say how to read it"
+        )
+    fmt = match_header(header)
+    if fmt is None:
+        raise FormatError(
+            f"{name}: CSV columns {header[:12]} match no known layout "
+            f"({', '.join(sorted(CSV_FORMATS))}); map them with --map, e.g. "
+            "--map mmsi=MMSI,ts=Time,lat=Latitude,lon=Longitude"
+        )
+    return fmt
+
+
+def csv_header(sample: bytes) -> list[str] | None:
+    """The header row of a CSV sample (delimiter sniffed), or None if it does not look like CSV."""
+    try:
+        text = sample.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = sample.decode("latin-1")
+    first = text.splitlines()[0] if text.splitlines() else ""
+    if not first:
+        return None
+    try:
+        dialect = csv.Sniffer().sniff(first, delimiters=",;\t|")
+        delim = dialect.delimiter
+    except csv.Error:
+        delim = ","
+    row = next(csv.reader(io.StringIO(first), delimiter=delim))
+    if len(row) < 2:
+        return None
+    return [c.strip() for c in row]

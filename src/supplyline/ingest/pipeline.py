@@ -1,0 +1,599 @@
+"""Ingest orchestration: inputs -> decode/read -> normalise -> de-duplicate -> store, one transaction per input.
+
+Guarantees (see docs/ingest in the issue):
+
+* **Nothing lost silently.** For every input, ``read = kept + duplicate + quarantined`` exactly. Units are the
+  input's records: physical lines for NMEA (a two-line message weighs 2), data rows for CSV/Parquet.
+* **Safe to repeat.** An input whose content hash is in the manifest is skipped; an exact duplicate report
+  (same MMSI, time, position, SOG, COG, heading, status, message type) is stored once, within an input and
+  against what the store already holds for the same days.
+* **Safe to interrupt.** Each input is one store transaction (its positions, statics, quarantine and manifest
+  row): a SIGKILL leaves nothing of it visible, and the next run ingests it again from scratch.
+* **Bounded memory.** Inputs are processed in chunks (``chunk_rows`` rows / ``chunk_bytes`` of NMEA); each
+  chunk is normalised and staged as Parquet before the next is read. DuckDB spills to the staging folder
+  beyond ``memory_limit``.
+
+Layout of what is written: ``positions/day=YYYY-MM-DD/part-<input_id>-<chunk>.parquet`` (sorted by mmsi, ts),
+``statics/day=.../part-...`` (one row per run of identical static reports), ``quarantine/part-<input_id>-<chunk>``
+and ``manifest/<input_id>.parquet``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from supplyline import schema
+from supplyline.errors import FormatError, InputError, SupplylineError
+from supplyline.ingest import readers
+from supplyline.ingest.csv_formats import STATIC_FIELDS, TARGETS, resolve, typed_select
+from supplyline.ingest.detect_format import csv_header, detect
+from supplyline.ingest.normalise import POSITION_KEY, positions_sql, statics_sql
+from supplyline.store import Store, Transaction
+
+FORMATS = ("nmea", "noaa", "dma", "points", "canonical", "mapped", "parquet")
+CHUNK_ROWS = 1_000_000
+CHUNK_BYTES = 64 << 20  # NMEA bytes per decoder call (~800k lines)
+
+_POS_COLS = [f.name for f in schema.POSITIONS if f.name != "input_id"]
+_STATIC_COLS = ["mmsi", "ts", *STATIC_FIELDS]
+
+
+@dataclass
+class FileResult:
+    """What happened to one input; the counts are in the input's records (lines or rows)."""
+
+    path: str
+    status: str = "ingested"  # ingested | skipped | error
+    format: str | None = None
+    input_id: str | None = None
+    read: int = 0
+    kept: int = 0
+    duplicate: int = 0
+    quarantined: int = 0
+    positions: int = 0
+    statics: int = 0
+    reasons: dict[str, int] = field(default_factory=dict)
+    message: str | None = None
+    exit_code: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class IngestReport:
+    """Per-input results of one ``ingest`` call, with totals."""
+
+    files: list[FileResult]
+
+    @property
+    def totals(self) -> dict[str, int]:
+        keys = ("read", "kept", "duplicate", "quarantined", "positions", "statics")
+        return {k: sum(getattr(f, k) for f in self.files) for k in keys}
+
+    @property
+    def reasons(self) -> dict[str, int]:
+        total: Counter[str] = Counter()
+        for f in self.files:
+            total.update(f.reasons)
+        return dict(total)
+
+    @property
+    def exit_code(self) -> int:
+        return max((f.exit_code for f in self.files), default=0)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"files": [f.to_dict() for f in self.files], "totals": self.totals, "reasons": self.reasons}
+
+
+Progress = Callable[[str, int], None]  # (description, bytes done for this input) -> None
+
+
+def ingest(
+    store: Store,
+    paths: list[str] | list[Path],
+    *,
+    fmt: str | None = None,
+    mapping: dict[str, str] | None = None,
+    ts_format: str | None = None,
+    chunk_rows: int = CHUNK_ROWS,
+    chunk_bytes: int = CHUNK_BYTES,
+    memory_limit: str = "2GB",
+    on_progress: Progress | None = None,
+) -> IngestReport:
+    """Ingest every input under ``paths`` into ``store``; per-input problems are reported, not raised.
+
+    ``fmt`` forces a format (else detected from content); ``mapping`` (target -> column) reads any CSV or
+    Parquet; ``ts_format`` is a strptime format (or ``epoch`` / ``epoch_ms``) for the mapped time column.
+    """
+    if fmt is not None and fmt not in FORMATS:
+        raise FormatError(f"unknown --format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    inputs = readers.expand(paths)
+    results: list[FileResult] = []
+    with store.lock():
+        for inp in inputs:
+            res = FileResult(path=inp.name)
+            try:
+                _ingest_one(store, inp, res, fmt, mapping, ts_format, chunk_rows, chunk_bytes, memory_limit)
+            except SupplylineError as exc:
+                res.status, res.message, res.exit_code = "error", str(exc), exc.exit_code
+                res.read = res.kept = res.duplicate = res.quarantined = res.positions = res.statics = 0
+                res.reasons = {}
+            if on_progress is not None:
+                on_progress(inp.name, readers.size(inp) if inp.path.exists() else 0)
+            results.append(res)
+    return IngestReport(results)
+
+
+def _connect(store: Store, memory_limit: str) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(":memory:")
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute(f"SET memory_limit = '{memory_limit}'")
+    tmp = store.root / "_staging" / f"duckdb-{uuid.uuid4().hex}"
+    con.execute(f"SET temp_directory = '{tmp}'")
+    return con
+
+
+def _ingest_one(
+    store: Store,
+    inp: readers.Input,
+    res: FileResult,
+    fmt: str | None,
+    mapping: dict[str, str] | None,
+    ts_format: str | None,
+    chunk_rows: int,
+    chunk_bytes: int,
+    memory_limit: str,
+) -> None:
+    sha = readers.sha256(inp)
+    res.input_id = input_id = sha[:16]
+    if input_id in store.manifest_ids():
+        res.status = "skipped"
+        res.message = "already ingested (same content hash in the manifest)"
+        return
+    sample = readers.head(inp)
+    if fmt is None:
+        fmt = "mapped" if mapping and not sample.startswith(b"PAR1") else detect(sample, inp.name)
+    res.format = fmt
+    con = _connect(store, memory_limit)
+    try:
+        with store.transaction() as txn:
+            writer = _Writer(store, txn, con, input_id, inp.name)
+            if fmt == "nmea":
+                _read_nmea(inp, writer, chunk_bytes)
+            else:
+                _read_table(inp, fmt, sample, writer, txn, mapping, ts_format, chunk_rows)
+            writer.finish(res)
+            manifest = pa.table(
+                {
+                    "input_id": [input_id],
+                    "sha256": [sha],
+                    "path": [inp.name],
+                    "format": [fmt],
+                    "bytes": [readers.size(inp)],
+                    "read": [res.read],
+                    "kept": [res.kept],
+                    "duplicate": [res.duplicate],
+                    "quarantined": [res.quarantined],
+                    "positions": [res.positions],
+                    "statics": [res.statics],
+                    "synthetic": ["synthetic" in inp.name.lower()],
+                    "ingested_at": [dt.datetime.now(dt.UTC)],
+                },
+                schema=schema.MANIFEST,
+            )
+            txn.put(f"manifest/{input_id}.parquet", manifest)
+    except duckdb.Error as exc:
+        raise InputError(
+            f"{inp.name}: cannot be read ({str(exc).splitlines()[0]}); nothing from it was stored"
+        ) from exc
+    finally:
+        con.close()
+
+
+# --- readers ----------------------------------------------------------------------------------------------
+
+
+def _read_nmea(inp: readers.Input, writer: _Writer, chunk_bytes: int) -> None:
+    from supplyline.ingest.nmea import decode_nmea  # the decoder is another module's job
+
+    line_offset = 0
+    for data in _nmea_chunks(inp, chunk_bytes):
+        result = decode_nmea(data, file=writer.file, input_id=writer.input_id, source_default="nmea")
+        writer.read += int(result.lines_read)
+        writer.add_quarantine_table(result.quarantine, line_offset)
+        pos = result.positions
+        writer.add_positions(
+            positions_sql("c", pos.column_names, "_raw" if "_raw" in pos.column_names else "NULL"),
+            pos,
+            line_offset,
+        )
+        st = result.statics
+        writer.add_statics(
+            statics_sql("c", st.column_names, "_raw" if "_raw" in st.column_names else "NULL"),
+            st,
+            line_offset,
+            weigh=True,
+            require_info=False,
+        )
+        line_offset += data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+
+
+def _nmea_chunks(inp: readers.Input, chunk_bytes: int) -> Iterator[bytes]:
+    """Decompressed NMEA in pieces of about ``chunk_bytes``, cut only between whole messages."""
+    buf = b""
+    for block in readers.iter_blocks(inp, min(chunk_bytes, readers.BLOCK)):
+        buf += block
+        if len(buf) >= chunk_bytes:
+            cut = message_boundary(buf)
+            if cut > 0:
+                yield buf[:cut]
+                buf = buf[cut:]
+    if buf:
+        yield buf
+
+
+def _last_fragment(line: bytes) -> bool:
+    line = line.strip()
+    if line.startswith(b"\\"):
+        end = line.find(b"\\", 1)
+        line = line[end + 1 :] if end > 0 else b""
+    if not line.startswith(b"!"):
+        return False
+    parts = line.split(b",", 3)
+    return len(parts) >= 3 and parts[1] == parts[2]
+
+
+def message_boundary(buf: bytes, max_back: int = 64) -> int:
+    """Offset just after the last line of ``buf`` that completes a message (0 if none found).
+
+    Cutting there keeps multipart sentences and their tag-block / $PGHP header lines in one piece.
+    """
+    pos = buf.rfind(b"\n")
+    last_newline = pos
+    for _ in range(max_back):
+        if pos < 0:
+            return 0
+        start = buf.rfind(b"\n", 0, pos) + 1
+        if _last_fragment(buf[start:pos]):
+            return pos + 1
+        pos = start - 1
+    return last_newline + 1
+
+
+def _read_table(
+    inp: readers.Input,
+    fmt: str,
+    sample: bytes,
+    writer: _Writer,
+    txn: Transaction,
+    mapping: dict[str, str] | None,
+    ts_format: str | None,
+    chunk_rows: int,
+) -> None:
+    """CSV / Parquet through DuckDB: typed, normalised and streamed in file order, chunk by chunk."""
+    con = writer.con
+    path = readers.materialise(inp, txn.staging / "input.tmp")
+    is_parquet = fmt == "parquet" or sample.startswith(b"PAR1")
+    if is_parquet:
+        header = [r[0] for r in con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(path)]).fetchall()]
+        layout = resolve(_parquet_layout(header, mapping), header, mapping, ts_format)
+        as_text = ", ".join(f'CAST("{h}" AS VARCHAR) AS "{h}"' for h in header)
+        relation = f"(SELECT {as_text} FROM read_parquet('{_sql_path(path)}'))"
+        header_lines = 0
+    else:
+        found = csv_header(sample)
+        if found is None:
+            raise FormatError(f"{inp.name} has no CSV header row; cannot read it as {fmt}")
+        header = found
+        layout = resolve(fmt, header, mapping, ts_format)
+        comp = "gzip" if inp.compression == "gz" else "none"
+        relation = (
+            f"read_csv('{_sql_path(path)}', all_varchar=true, header=true, ignore_errors=true, "
+            f"store_rejects=true, rejects_table='rejects', rejects_scan='reject_scans', compression='{comp}')"
+        )
+        header_lines = 1
+    typed, raw = typed_select(layout, relation, header)
+    have = {*TARGETS, "msg_type", "source", "_parse_error"}
+    sql = positions_sql(f"({typed})", have, raw, statics=True)
+    reader_con = con.cursor()
+    try:
+        reader = reader_con.sql(sql).to_arrow_reader(min(chunk_rows, 1 << 17))
+        rows = 0
+        pending: list[pa.RecordBatch] = []
+        pending_rows = 0
+        for batch in reader:
+            pending.append(batch)
+            pending_rows += batch.num_rows
+            if pending_rows >= chunk_rows:
+                rows = writer.add_rows(pa.Table.from_batches(pending), rows, header_lines)
+                pending, pending_rows = [], 0
+        if pending:
+            rows = writer.add_rows(pa.Table.from_batches(pending), rows, header_lines)
+        writer.read += rows
+        if not is_parquet:
+            rejects = reader_con.execute(
+                "SELECT line, any_value(csv_line), string_agg(DISTINCT error_type, '; ') "
+                "FROM rejects GROUP BY line ORDER BY line"
+            ).fetchall()
+            writer.add_rejects(rejects)
+    finally:
+        reader_con.close()
+    writer.file_format = layout.name
+
+
+def _parquet_layout(header: list[str], mapping: dict[str, str] | None) -> str:
+    if mapping:
+        return "mapped"
+    lower = {h.lower() for h in header}
+    return "canonical" if {"mmsi", "ts", "lat", "lon"} <= lower else "mapped"
+
+
+def _sql_path(path: Path) -> str:
+    return str(path).replace("'", "''")
+
+
+# --- the writer: de-duplicate, sort, partition by day, stage ----------------------------------------------
+
+
+class _Writer:
+    """Stages one input's chunks into its transaction and keeps its counts."""
+
+    def __init__(
+        self, store: Store, txn: Transaction, con: duckdb.DuckDBPyConnection, input_id: str, file: str
+    ):
+        self.store, self.txn, self.con = store, txn, con
+        self.input_id, self.file = input_id, file
+        self.file_format: str | None = None
+        self.read = self.kept = self.duplicate = self.positions = self.statics = 0
+        self.reasons: Counter[str] = Counter()
+        self._chunk = 0
+        self._quarantine_parts: list[Path] = []
+
+    # counts ------------------------------------------------------------------------------------------
+    def finish(self, res: FileResult) -> None:
+        res.read, res.kept, res.duplicate = self.read, self.kept, self.duplicate
+        res.quarantined = sum(self.reasons.values())
+        res.positions, res.statics = self.positions, self.statics
+        res.reasons = dict(sorted(self.reasons.items()))
+        if self.file_format:
+            res.format = self.file_format
+        if res.read != res.kept + res.duplicate + res.quarantined:
+            raise InputError(
+                f"{self.file}: accounting mismatch (read {res.read} != kept {res.kept} + duplicate "
+                f"{res.duplicate} + quarantined {res.quarantined}); nothing stored — please report this"
+            )
+
+    def _next_part(self) -> str:
+        self._chunk += 1
+        return f"part-{self.input_id}-{self._chunk:05d}.parquet"
+
+    # CSV / Parquet rows --------------------------------------------------------------------------------
+    def add_rows(self, table: pa.Table, offset: int, header_lines: int) -> int:
+        """One chunk of normalised rows (positions + static fields); returns rows seen so far."""
+        n = table.num_rows
+        lines = np.arange(offset + 1 + header_lines, offset + n + 1 + header_lines, dtype=np.int64)
+        table = table.set_column(table.schema.get_field_index("_line"), "_line", pa.array(lines))
+        self._quarantine(table, 0)
+        self._positions(table)
+        self._statics(
+            table.filter(
+                pc.or_(
+                    pc.is_null(table["reason"]),
+                    pc.is_in(table["reason"], pa.array(["position_not_available", "position_out_of_range"])),
+                )
+            ),
+            weigh=False,
+            require_info=True,
+        )
+        return offset + n
+
+    def add_rejects(self, rejects: list[tuple[int, str, str]]) -> None:
+        """Lines DuckDB could not split into the header's columns; fixes earlier row -> line numbers."""
+        if not rejects:
+            return
+        self.read += len(rejects)
+        self.reasons["unparsable"] += len(rejects)
+        lines = np.array([r[0] for r in rejects], dtype=np.int64)
+        # accepted rows were numbered as if no line was rejected: row k sat on line k + header. With rejected
+        # lines R (sorted), the k-th accepted line is k + header + #{j : accepted-before(R_j) < k}.
+        accepted_before = (
+            lines - 2 - np.arange(len(lines))
+        )  # data rows accepted before each reject (1 header)
+        for part in self._quarantine_parts:
+            t = pq.read_table(part)
+            k = t["line"].to_numpy() - 1
+            fixed = k + 1 + np.searchsorted(accepted_before, k, side="left")
+            t = t.set_column(t.schema.get_field_index("line"), "line", pa.array(fixed, pa.int64()))
+            pq.write_table(t, part, compression="zstd")
+        table = pa.table(
+            {
+                "input_id": [self.input_id] * len(rejects),
+                "file": [self.file] * len(rejects),
+                "line": lines,
+                "raw": [r[1] for r in rejects],
+                "reason": ["unparsable"] * len(rejects),
+                "detail": [r[2] for r in rejects],
+            },
+            schema=schema.QUARANTINE,
+        )
+        self._stage_quarantine(table)
+
+    # NMEA ----------------------------------------------------------------------------------------------
+    def add_quarantine_table(self, table: pa.Table, line_offset: int) -> None:
+        """Decoder quarantine rows (already in QUARANTINE shape, lines relative to the chunk)."""
+        if table.num_rows == 0:
+            return
+        line = pc.add(table["line"].cast(pa.int64()), line_offset)
+        table = table.set_column(table.schema.get_field_index("line"), "line", line)
+        table = table.select(schema.QUARANTINE.names).cast(schema.QUARANTINE)
+        self.reasons.update(
+            dict(
+                zip(
+                    *np.unique(table["reason"].to_numpy(zero_copy_only=False), return_counts=True),
+                    strict=True,
+                )
+            )
+        )
+        self._stage_quarantine(table)
+
+    def add_positions(self, sql: str, table: pa.Table, line_offset: int) -> None:
+        """Decoder positions: normalise with ``sql`` (over relation ``c``), quarantine, store."""
+        self.con.register("c", table)
+        try:
+            norm = self.con.sql(sql).to_arrow_table()
+        finally:
+            self.con.unregister("c")
+        self._quarantine(norm, line_offset)
+        self._positions(norm)
+
+    def add_statics(
+        self, sql: str, table: pa.Table, line_offset: int, weigh: bool, require_info: bool
+    ) -> None:
+        """Decoder static reports: normalise with ``sql``, quarantine the unusable, store the rest as runs."""
+        self.con.register("c", table)
+        try:
+            norm = self.con.sql(sql).to_arrow_table()
+        finally:
+            self.con.unregister("c")
+        self._quarantine(norm, line_offset)
+        self._statics(norm.filter(pc.is_null(norm["reason"])), weigh=weigh, require_info=require_info)
+
+    # shared steps --------------------------------------------------------------------------------------
+    def _quarantine(self, table: pa.Table, line_offset: int) -> None:
+        self.con.register("c", table)
+        try:
+            weights = self.con.execute(
+                "SELECT reason, sum(_lines) FROM c WHERE reason IS NOT NULL GROUP BY reason"
+            ).fetchall()
+            if not weights:
+                return
+            q = self.con.sql(
+                "SELECT ? AS input_id, ? AS file, _line + ? AS line, _raw AS raw, reason, detail "
+                "FROM c WHERE reason IS NOT NULL ORDER BY _line",
+                params=[self.input_id, self.file, line_offset],
+            ).to_arrow_table()
+        finally:
+            self.con.unregister("c")
+        for reason, w in weights:
+            self.reasons[reason] += int(w)
+        self._stage_quarantine(q.cast(schema.QUARANTINE))
+
+    def _stage_quarantine(self, table: pa.Table) -> None:
+        self._quarantine_parts.append(self.txn.put(f"quarantine/{self._next_part()}", table))
+
+    def _existing(self, table: str, days: list[str]) -> list[str]:
+        files: list[Path] = []
+        for day in days:
+            files.extend(sorted((self.store.root / table / f"day={day}").glob("*.parquet")))
+            files.extend(self.txn.staged(f"{table}/day={day}/"))
+        return [str(f) for f in files]
+
+    def _positions(self, table: pa.Table) -> None:
+        con = self.con
+        key = ", ".join(POSITION_KEY)
+        con.register("c", table)
+        try:
+            con.execute(
+                f"CREATE OR REPLACE TEMP TABLE g AS SELECT {key}, any_value(source) AS source, "
+                "sum(_lines) AS w_all, any_value(_lines) AS w_kept FROM c WHERE reason IS NULL GROUP BY ALL"
+            )
+        finally:
+            con.unregister("c")
+        good = con.execute("SELECT coalesce(sum(w_all), 0), count(*) FROM g").fetchall()[0]
+        if good[1] == 0:
+            return
+        days = [r[0] for r in con.execute("SELECT DISTINCT strftime(ts, '%Y-%m-%d') FROM g").fetchall()]
+        existing = self._existing("positions", days)
+        anti = ""
+        if existing:
+            cond = " AND ".join(
+                f"g.{k} = e.{k}" if k in ("mmsi", "ts", "lat", "lon") else f"g.{k} IS NOT DISTINCT FROM e.{k}"
+                for k in POSITION_KEY
+            )
+            anti = (
+                f"ANTI JOIN (SELECT {key} FROM read_parquet({existing!r}) "
+                f"WHERE mmsi BETWEEN (SELECT min(mmsi) FROM g) AND (SELECT max(mmsi) FROM g)) e ON {cond}"
+            )
+        out = con.sql(
+            f"SELECT g.* EXCLUDE (w_all), CAST(g.ts AS DATE) AS day FROM g {anti} ORDER BY day, g.mmsi, g.ts"
+        ).to_arrow_table()
+        kept_w = int(pc.sum(out["w_kept"]).as_py() or 0)
+        self.kept += kept_w
+        self.duplicate += int(good[0]) - kept_w
+        self.positions += out.num_rows
+        out = out.append_column("input_id", pa.array([self.input_id] * out.num_rows, pa.string()))
+        self._stage_by_day("positions", out, schema.POSITIONS)
+
+    def _statics(self, table: pa.Table, weigh: bool, require_info: bool) -> None:
+        con = self.con
+        fields = ", ".join(STATIC_FIELDS)
+        info = " OR ".join(f"{f} IS NOT NULL" for f in STATIC_FIELDS) if require_info else "TRUE"
+        con.register("c", table)
+        try:
+            con.execute(
+                f"CREATE OR REPLACE TEMP TABLE sd AS SELECT mmsi, ts, {fields}, any_value(msg_type) AS msg_type, "
+                "any_value(source) AS source, sum(_lines) AS w_all, any_value(_lines) AS w_kept, "
+                f"min(_line) AS _line FROM c WHERE ({info}) GROUP BY mmsi, ts, {fields}"
+            )
+        finally:
+            con.unregister("c")
+        total = con.execute("SELECT coalesce(sum(w_all), 0), count(*) FROM sd").fetchall()[0]
+        if total[1] == 0:
+            return
+        days = [r[0] for r in con.execute("SELECT DISTINCT strftime(ts, '%Y-%m-%d') FROM sd").fetchall()]
+        existing = self._existing("statics", days)
+        src = "sd"
+        if existing:
+            cond = " AND ".join(f"sd.{f} IS NOT DISTINCT FROM e.{f}" for f in STATIC_FIELDS)
+            con.execute(
+                f"CREATE OR REPLACE TEMP TABLE sd2 AS SELECT sd.* FROM sd ANTI JOIN "
+                f"(SELECT mmsi, ts, coalesce(last_ts, ts) AS last_ts, {fields} FROM "
+                f"read_parquet({existing!r}, union_by_name=true)) e "
+                f"ON sd.mmsi = e.mmsi AND sd.ts BETWEEN e.ts AND e.last_ts AND {cond}"
+            )
+            src = "sd2"
+        kept = con.execute(f"SELECT coalesce(sum(w_kept), 0) FROM {src}").fetchall()[0]
+        if weigh:
+            self.kept += int(kept[0])
+            self.duplicate += int(total[0]) - int(kept[0])
+        runs = con.sql(
+            f"""
+            SELECT mmsi, min(ts) AS ts, {fields}, any_value(msg_type) AS msg_type, any_value(source) AS source,
+                   max(ts) AS last_ts, count(*) AS n_reports, CAST(min(ts) AS DATE) AS day
+            FROM (SELECT *, sum(chg) OVER (PARTITION BY mmsi ORDER BY ts, _line) AS run FROM (
+                    SELECT *, CASE WHEN ({fields}) IS NOT DISTINCT FROM
+                           lag(({fields})) OVER (PARTITION BY mmsi ORDER BY ts, _line) THEN 0 ELSE 1 END AS chg
+                    FROM {src}))
+            GROUP BY mmsi, run, {fields}
+            ORDER BY day, mmsi, ts
+            """
+        ).to_arrow_table()
+        self.statics += runs.num_rows
+        runs = runs.append_column("input_id", pa.array([self.input_id] * runs.num_rows, pa.string()))
+        self._stage_by_day("statics", runs, schema.STATICS)
+
+    def _stage_by_day(self, table_name: str, table: pa.Table, target: pa.Schema) -> None:
+        """Split a table sorted by (day, mmsi, ts) into one staged file per UTC day."""
+        if table.num_rows == 0:
+            return
+        days = table["day"].cast(pa.int32()).to_numpy()
+        starts = np.flatnonzero(np.r_[True, days[1:] != days[:-1]])
+        ends = np.r_[starts[1:], len(days)]
+        part = self._next_part()
+        data = table.select(target.names).cast(target)
+        for s, e in zip(starts, ends, strict=True):
+            day = (np.datetime64("1970-01-01") + np.timedelta64(int(days[s]), "D")).astype(str)
+            self.txn.put(f"{table_name}/day={day}/{part}", data.slice(int(s), int(e - s)))
