@@ -138,7 +138,7 @@
         `<br>MMSI ${v.mmsi}<br>${fmtTs(v.departure_ts)} \u2192 ${fmtTs(v.arrival_ts)}`))
       .on("mouseleave", hideTip);
   }
-  gVoy.lower(); gTracks.lower(); root.select(".land").lower();
+  gTracks.lower(); gVoy.lower(); root.select(".land").lower();
 
   // Dark gaps: dashed straight line from the last position before the silence to the first after.
   const gGaps = root.append("g").attr("class", "gaps");
@@ -183,7 +183,24 @@
   const spanX = Math.max(x1 - x0, 0.02), spanY = Math.max(y1 - y0, 0.02);
   const k0 = 0.88 * Math.min(W / spanX, H / spanY);
   const fit = d3.zoomIdentity.translate(W / 2 - (k0 * (x0 + x1)) / 2, H / 2 - (k0 * (y0 + y1)) / 2).scale(k0);
+  // Graticule with degree labels on the map edges (the map's axes), recomputed for the visible extent.
+  const grat = overlay.insert("g", ":first-child").attr("class", "grat");
+  const invMerc = (y) => (2 * Math.atan(Math.exp(-y / R2D)) - Math.PI / 2) * R2D;
+  const degLabel = (v, pos, neg) => `${Math.abs(Math.round(v * 100) / 100)}\u00b0${v > 0 ? pos : v < 0 ? neg : ""}`;
+  const drawGrat = (t) => {
+    const lonA = t.invertX(0), lonB = t.invertX(W), latA = invMerc(t.invertY(H)), latB = invMerc(t.invertY(0));
+    const lons = d3.ticks(lonA, lonB, Math.max(3, Math.round(W / 160))), lats = d3.ticks(latA, latB, Math.max(3, Math.round(H / 120)));
+    grat.selectAll("line.glon").data(lons).join("line").attr("class", "glon graticule")
+      .attr("x1", (v) => t.applyX(v)).attr("x2", (v) => t.applyX(v)).attr("y1", 0).attr("y2", H);
+    grat.selectAll("line.glat").data(lats).join("line").attr("class", "glat graticule")
+      .attr("y1", (v) => t.applyY(mercY(v))).attr("y2", (v) => t.applyY(mercY(v))).attr("x1", 0).attr("x2", W);
+    grat.selectAll("text.tlon").data(lons).join("text").attr("class", "tlon grat-label")
+      .attr("x", (v) => t.applyX(v) + 3).attr("y", H - 5).text((v) => degLabel(v, "E", "W"));
+    grat.selectAll("text.tlat").data(lats).join("text").attr("class", "tlat grat-label")
+      .attr("x", 4).attr("y", (v) => t.applyY(mercY(v)) - 3).text((v) => degLabel(v, "N", "S"));
+  };
   const place = (t) => {
+    drawGrat(t);
     placeMarks.attr("transform", (p) => `translate(${t.applyX(p.lon)},${t.applyY(mercY(p.lat))})`);
     placeLabels.attr("transform", (p) => `translate(${t.applyX(p.lon)},${t.applyY(mercY(p.lat))})`);
     encMarks.attr("transform", (e) => `translate(${t.applyX(e.lon)},${t.applyY(mercY(e.lat))})`);
@@ -206,7 +223,7 @@
   const shown = tracks.slice(0, 6);
   for (const tr of shown) legendRow(`<line x1="1" y1="6" x2="25" y2="6" stroke="${tr.color}" stroke-width="2"/>`, tr.name ? `${tr.name} (${tr.mmsi})` : `MMSI ${tr.mmsi}`);
   if (tracks.length > shown.length) legend.append(el("div", { class: "hint" }, `+ ${tracks.length - shown.length} more vessels`));
-  legendRow('<line x1="1" y1="6" x2="25" y2="6" stroke="#e8590c" stroke-width="4" stroke-opacity=".75"/>', "voyage on a watched route");
+  legendRow('<line x1="2" y1="6" x2="24" y2="6" stroke="#ffc300" stroke-width="7" stroke-opacity=".55" stroke-linecap="round"/><line x1="1" y1="6" x2="25" y2="6" stroke="#555" stroke-width="1.4"/>', "voyage on a watched route");
   legendRow('<line x1="1" y1="6" x2="25" y2="6" stroke="#b3261e" stroke-width="1.6" stroke-dasharray="5 4"/>', "dark gap (AIS silent)");
   legendRow('<circle cx="13" cy="6" r="4.5" fill="#1f5fa8" stroke="#fff"/>', "watched place (entry radius shaded)");
   legendRow('<circle cx="13" cy="6" r="3.5" fill="#fff" stroke="#1f5fa8" stroke-width="1.5"/>', "other place");
@@ -253,9 +270,9 @@
         const res = alerts.filter((a) => a.kind === "resumption" && match(a.route) && a.ts > h.ts).map((a) => a.ts);
         const e = res.length ? d3.min(res) : end;
         g.append("rect").attr("class", "halt").attr("x", x(s)).attr("y", y + 2).attr("width", Math.max(x(e) - x(s), 2)).attr("height", laneH - 12)
-          .append("title").text(`halt from ${fmtDate(s)} to ${res.length ? fmtDate(e) : "end of data"}${h.probability != null ? `, p = ${h.probability.toPrecision(2)}` : ""}\n${h.message || ""}`);
+          .append("title").text(`halt from ${fmtDate(s)} to ${res.length ? fmtDate(e) : "end of data"}${h.probability != null ? `, p = ${fmtNum(h.probability)}` : ""}\n${h.message || ""}`);
         g.append("text").attr("class", "halt-label").attr("x", x(s) + 4).attr("y", y + 14)
-          .text(`halt${h.probability != null ? ` (p=${h.probability.toPrecision(2)})` : ""}`);
+          .text(`halt${h.probability != null ? ` (p=${fmtNum(h.probability)})` : ""}`);
       }
       g.selectAll("line.departure").data(deps).join("line").attr("class", "departure")
         .attr("x1", (v) => x(v.departure_ts)).attr("x2", (v) => x(v.departure_ts)).attr("y1", y + 18).attr("y2", y + laneH - 12)

@@ -1,0 +1,130 @@
+"""Benchmark: build the HTML report of a 1-million-position store and time how long Chromium takes to open it.
+
+    python bench/report.py                      # 1,000,000 positions, 500 vessels, 3 browser runs
+    python bench/report.py --positions 200000   # smaller
+
+The store is synthetic (random walks, vectorised NumPy) and built in a temporary folder. "Open" is measured
+in Debian's Chromium (Playwright) from navigation start to the moment the report's script has rendered
+everything (``body[data-ready=1]``) and the next animation frame, via ``performance.now()`` inside the page, plus
+the wall-clock time of ``page.goto`` + wait + frame as seen from Python.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+from supplyline import schema
+from supplyline.report.builder import build_report
+from supplyline.store import Store
+
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def make_store(root: Path, n_positions: int, n_vessels: int, seed: int = 7) -> Store:
+    """A store of ``n_positions`` random-walk positions (one every 60 s per vessel) in the Sea of Japan."""
+    rng = np.random.default_rng(seed)
+    per = n_positions // n_vessels
+    mmsi = np.repeat(np.arange(n_vessels, dtype=np.int64) + 440_000_000, per)
+    t0 = 1_706_745_600  # 2024-02-01
+    ts = (t0 + np.tile(np.arange(per, dtype=np.int64) * 60, n_vessels)) * 1_000_000
+    start_lat = rng.uniform(38, 44, n_vessels)
+    start_lon = rng.uniform(129, 138, n_vessels)
+    step = rng.normal(0, 0.002, (2, n_vessels, per)).cumsum(axis=2)
+    lat = (start_lat[:, None] + step[0]).ravel()
+    lon = (start_lon[:, None] + step[1]).ravel()
+    n = len(mmsi)
+    pos = pa.table(
+        {
+            "mmsi": mmsi,
+            "ts": pa.array(ts).cast(schema.TS),
+            "lat": lat,
+            "lon": lon,
+            "sog_kn": pa.array(rng.uniform(0, 15, n).astype(np.float32)),
+            "input_id": pa.array(np.full(n, "bench-synthetic")),
+        }
+    )
+    store = Store.create(root)
+    with store.transaction() as txn:
+        txn.put("positions/day=2024-02-01/part-bench.parquet", pos)
+    places = pa.table(
+        {
+            "place_id": [f"bench:{i}" for i in range(50)],
+            "name": [f"Port {i}" for i in range(50)],
+            "lat": rng.uniform(38, 44, 50),
+            "lon": rng.uniform(129, 138, 50),
+            "r_in_m": np.full(50, 3000.0),
+            "r_out_m": np.full(50, 4000.0),
+            "watched": np.arange(50) < 2,
+        }
+    )
+    store.write_table("places", places)
+    return store
+
+
+def open_times(html: Path, runs: int) -> list[tuple[float, float]]:
+    """(in-page ms to rendered, Python wall-clock ms) for ``runs`` fresh page loads."""
+    from playwright.sync_api import sync_playwright
+
+    out = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+        for _ in range(runs):
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            errors: list[str] = []
+            page.on("pageerror", lambda e, errors=errors: errors.append(str(e)))
+            t = time.perf_counter()
+            page.goto(html.as_uri())
+            page.wait_for_selector("body[data-ready='1']", timeout=60_000)
+            # the next animation frame after rendering: the report is on screen
+            in_page = page.evaluate("new Promise((r) => requestAnimationFrame(() => r(performance.now())))")
+            wall = (time.perf_counter() - t) * 1000
+            if errors:
+                raise SystemExit(f"page errors: {errors}")
+            out.append((float(in_page), wall))
+            page.close()
+        browser.close()
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--positions", type=int, default=1_000_000)
+    ap.add_argument("--vessels", type=int, default=500)
+    ap.add_argument("--runs", type=int, default=3)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        t = time.perf_counter()
+        store = make_store(root / "store", args.positions, args.vessels)
+        print(f"store: {args.positions:,} positions, {args.vessels} vessels ({time.perf_counter() - t:.1f} s)")
+        t = time.perf_counter()
+        html = build_report(store, root / "report.html")
+        build_s = time.perf_counter() - t
+        print(f"build_report: {build_s:.2f} s, {html.stat().st_size / 1e6:.2f} MB")
+        times = open_times(html, args.runs)
+        for i, (in_page, wall) in enumerate(times, 1):
+            print(f"open run {i}: on screen {in_page:.0f} ms after navigation start; goto+wait+frame {wall:.0f} ms")
+        print(
+            f"median: on screen {statistics.median(t[0] for t in times):.0f} ms, "
+            f"goto+wait+frame {statistics.median(t[1] for t in times):.0f} ms"
+        )
+
+
+if __name__ == "__main__":
+    main()
