@@ -105,7 +105,7 @@ def _roots(parent: IntArray) -> IntArray:
     """The first position of each position's track (pointer jumping over runs of lag-1 links)."""
     n = len(parent)
     idx = np.arange(n, dtype=np.int64)
-    head = parent != idx - 1  # a run of consecutive lag-1 links starts here
+    head = (parent != idx - 1) | (parent < 0)  # a run of consecutive lag-1 links starts here
     run_id = np.cumsum(head) - 1
     heads = np.flatnonzero(head)
     hp = parent[heads]

@@ -1,0 +1,87 @@
+"""`supplyline detect`: segments, port visits, voyages, dark gaps, loitering, encounters, draught changes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import pyarrow as pa
+import typer
+
+from supplyline.cli._common import JsonOpt, StoreOpt, console, print_json
+from supplyline.errors import UsageError
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("detect")
+    def detect_cmd(
+        store: StoreOpt = None,
+        case: Annotated[
+            Path | None,
+            typer.Option(
+                "--case", "-c", help="Case folder (or case.toml): its places, routes and thresholds."
+            ),
+        ] = None,
+        places: Annotated[
+            list[Path] | None,
+            typer.Option("--places", "-p", help="GeoJSON file of extra places (repeatable)."),
+        ] = None,
+        gazetteer: Annotated[
+            bool | None,
+            typer.Option(
+                "--gazetteer/--no-gazetteer",
+                help="Also detect visits to the shipped world gazetteer (WPI, UN/LOCODE, GFW anchorages). "
+                "Default: on unless --case or --places is given.",
+                show_default=False,
+            ),
+        ] = None,
+        workers: Annotated[
+            int, typer.Option("--workers", "-w", min=1, help="Processes running kernels.")
+        ] = 2,
+        memory_limit: Annotated[
+            str | None, typer.Option("--memory-limit", help="DuckDB memory cap, e.g. 2GB.")
+        ] = None,
+        full: Annotated[
+            bool, typer.Option("--full", help="Recompute every vessel shard, not only those with new data.")
+        ] = False,
+        as_json: JsonOpt = False,
+    ) -> None:
+        """Detect events over the store's positions (incremental: only vessels with new data are redone)."""
+        from supplyline.detect import Thresholds
+        from supplyline.engine.local import detect
+        from supplyline.store import Store
+
+        st = Store.open(store)
+        tables: list[pa.Table] = []
+        routes = []
+        thresholds = Thresholds()
+        if case is not None:
+            from supplyline.config import load_case
+
+            c = load_case(case)
+            tables.append(c.places)
+            routes = list(c.routes)
+            thresholds = c.thresholds
+        if places:
+            from supplyline.places import places_from_geojson
+
+            tables += [places_from_geojson(p) for p in places]
+        if gazetteer or (gazetteer is None and not tables):
+            from supplyline.places import load_gazetteer
+
+            tables.append(load_gazetteer())
+        if not tables:
+            raise UsageError("no places given: use --case, --places FILE.geojson or --gazetteer")
+        from supplyline.places import conform_places
+
+        table = pa.concat_tables([conform_places(t) for t in tables], promote_options="default")
+        result = detect(st, table, thresholds, routes, workers=workers, memory_limit=memory_limit, full=full)
+        if as_json:
+            print_json(result.to_dict())
+            return
+        console.print(
+            f"recomputed {len(result.shards_run)} of {result.shards_total} vessel shards "
+            f"({table.num_rows} places, {len(routes)} routes)"
+        )
+        for name, n in result.counts.items():
+            console.print(f"  {name:<16}{n:>10,}")
