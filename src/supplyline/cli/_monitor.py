@@ -25,7 +25,9 @@ def _parse_day(value: str | None, option: str) -> datetime | None:
         try:
             d = datetime.combine(date.fromisoformat(value), datetime.min.time())
         except ValueError as exc:
-            raise UsageError(f"{option} wants a date like 2024-02-12 or 2024-02-12T06:00 (got {value!r})") from exc
+            raise UsageError(
+                f"{option} wants a date like 2024-02-12 or 2024-02-12T06:00 (got {value!r})"
+            ) from exc
     return d.replace(tzinfo=UTC) if d.tzinfo is None else d.astimezone(UTC)
 
 
@@ -34,27 +36,37 @@ def register(app: typer.Typer) -> None:
     def monitor(
         store: StoreOpt = None,
         case: Annotated[
-            Path | None, typer.Option("--case", help="Case folder: its routes are watched, its thresholds used.")
+            Path | None,
+            typer.Option("--case", help="Case folder: its routes are watched, its thresholds used."),
         ] = None,
-        since: Annotated[str | None, typer.Option("--since", help="Only alerts from this data date on.")] = None,
+        since: Annotated[
+            str | None, typer.Option("--since", help="Only alerts from this data date on.")
+        ] = None,
         as_of: Annotated[
             str | None, typer.Option("--as-of", help="Evaluate as of this data time (default: end of data).")
         ] = None,
         daily: Annotated[
-            bool, typer.Option("--replay", help="Evaluate as of every day in the data, as a daily run would have.")
+            bool,
+            typer.Option("--replay", help="Evaluate as of every day in the data, as a daily run would have."),
         ] = False,
         halt_p: Annotated[
             float, typer.Option("--halt-p", help="Halt when P(silence | cadence) falls below this.")
         ] = 0.01,
-        window_days: Annotated[float, typer.Option("--window-days", help="Cadence learning window (days).")] = 28.0,
+        window_days: Annotated[
+            float, typer.Option("--window-days", help="Cadence learning window (days).")
+        ] = 28.0,
         no_daily_cycle: Annotated[
-            bool, typer.Option("--no-daily-cycle", help="Homogeneous Poisson cadence (no hour-of-day profile).")
+            bool,
+            typer.Option("--no-daily-cycle", help="Homogeneous Poisson cadence (no hour-of-day profile)."),
         ] = False,
-        dry_run: Annotated[bool, typer.Option("--dry-run", help="Show new alerts without recording them.")] = False,
+        dry_run: Annotated[
+            bool, typer.Option("--dry-run", help="Show new alerts without recording them.")
+        ] = False,
         as_json: JsonOpt = False,
         jsonl: Annotated[bool, typer.Option("--jsonl", help="One JSON object per alert per line.")] = False,
         fail_on_alert: Annotated[
-            bool, typer.Option("--fail-on-alert", help=f"Exit with code {FAIL_EXIT} when a new alert is raised.")
+            bool,
+            typer.Option("--fail-on-alert", help=f"Exit with code {FAIL_EXIT} when a new alert is raised."),
         ] = False,
     ) -> None:
         """Evaluate the alert rules over the store and print the alerts not emitted before."""
@@ -89,7 +101,9 @@ def register(app: typer.Typer) -> None:
         elif as_json:
             print_json(rows)
         elif rows:
-            print_arrow(alerts.select(["ts", "kind", "route", "mmsi", "probability", "message"]), title="new alerts")
+            print_arrow(
+                alerts.select(["ts", "kind", "route", "mmsi", "probability", "message"]), title="new alerts"
+            )
         else:
             console.print("no new alerts")
         if fail_on_alert and rows:

@@ -26,7 +26,7 @@ def inputs_from_store(store: Store, case: Any | None = None) -> MonitorInputs:
     voyages = store.read_table("voyages")
     con = store.connect()
     try:
-        span = con.sql("SELECT min(ts), max(ts) FROM positions").fetchone()
+        span = con.sql("SELECT min(ts), max(ts) FROM positions").fetchall()[0]
         seen = con.sql("SELECT mmsi, min(ts) AS first_seen FROM positions GROUP BY mmsi").to_arrow_table()
         statics = con.sql("SELECT mmsi, ts, imo, name FROM statics").to_arrow_table()
     finally:

@@ -49,6 +49,22 @@ _NON_ALNUM = re.compile(r"[^A-Z0-9]+")
 _PREFIX = re.compile(r"^(M/?V|M/?T|MS|SS)\s+")
 
 
+_ROMAN = {"I": 1, "II": 2, "III": 3, "IV": 4, "V": 5, "VI": 6, "VII": 7, "VIII": 8, "IX": 9, "X": 10}
+
+
+def number_tags(names: Sequence[str | None]) -> list[str]:
+    """The numbers in each name, Roman numerals after the first word included ("SPARTA IV" -> "4").
+
+    Fuzzy scores barely see "SPARTA IV" vs "SPARTA V", but they are different ships: numbers must agree.
+    """
+    out = []
+    for n in names:
+        words = [w for w in re.split(r"[^A-Z0-9]+", (n or "").upper()) if w]
+        nums = [w for w in words if w.isdigit()] + [str(_ROMAN[w]) for w in words[1:] if w in _ROMAN]
+        out.append(" ".join(nums))
+    return out
+
+
 def _data_path(name: str) -> Path:
     return Path(str(resources.files("supplyline") / "data" / name))
 
@@ -70,7 +86,8 @@ def normalise_names(names: Sequence[str | None]) -> list[str]:
 def load_sanctions_list(path: str | None = None) -> pa.Table:
     """The OFAC vessel list (shipped extract by default): one row per (entry, name or former name).
 
-    Columns: ent_num, listed_name (as listed), key (normalised name), program, flag, imo, mmsi, alias (bool).
+    Columns: ent_num, listed_name (as listed), matched_name (that name or a former one), key (normalised name), numbers (see :func:`number_tags`),
+    program, flag, imo, mmsi, alias (bool).
     """
     file = Path(path) if path else _data_path(OFAC_FILE)
     try:
@@ -102,7 +119,9 @@ def load_sanctions_list(path: str | None = None) -> pa.Table:
         {
             "ent_num": pa.array(cols["ent_num"], pa.int64()),
             "listed_name": pa.array(cols["listed_name"], pa.string()),
+            "matched_name": pa.array(names, pa.string()),
             "key": pa.array(normalise_names(names), pa.string()),
+            "numbers": pa.array(number_tags(names), pa.string()),
             "program": pa.array(cols["program"], pa.string()),
             "flag": pa.array(cols["flag"], pa.string()),
             "imo": pa.array(cols["imo"], pa.int64()),
@@ -186,13 +205,14 @@ def screen_vessels(
     uniq = sorted({k for k in keys if len(k) >= min_name_len})
     if uniq and s_keys:
         scores = process.cdist(uniq, s_keys, scorer=fuzz.ratio, score_cutoff=name_cutoff, workers=1)
-        digits = [re.sub(r"\D", "", k) for k in s_keys]
+        digits = sanctions["numbers"].to_pylist()
+        v_digits = number_tags(names)
         pos = {k: i for i, k in enumerate(uniq)}
         for vi, k in enumerate(keys):
             if k not in pos:
                 continue
             row = scores[pos[k]]
-            kd = re.sub(r"\D", "", k)
+            kd = v_digits[vi]
             for sj in np.flatnonzero(row >= name_cutoff):
                 if digits[sj] != kd:
                     continue
