@@ -222,7 +222,7 @@ def _store(tmp_path: Path) -> Store:
     pos = _full(
         pa.table(
             {
-                "mmsi": pa.array(list(SHIPS.values()) + [445555555], pa.int64()),
+                "mmsi": pa.array([*list(SHIPS.values()), 445555555], pa.int64()),
                 "ts": pa.array([START] * 4 + [END], schema.TS),
                 "lat": [42.25] * 5,
                 "lon": [130.3] * 5,
