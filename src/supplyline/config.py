@@ -670,6 +670,34 @@ def bundled_case_path(name: str = "dprk-russia") -> Path:
     return path
 
 
+def resolve_case(arg: Path | str) -> Path:
+    """A case folder from a path (folder or case.toml) or the name of a bundled case ("dprk-russia")."""
+    path = Path(arg)
+    if path.exists():
+        return path.parent if path.is_file() else path
+    if isinstance(arg, str) and _ID_RE.match(arg):
+        return bundled_case_path(arg)
+    raise CaseError(f"no case folder at {path}; give a folder with case.toml or a bundled case name")
+
+
+def validate_case_folder(path: Path | str) -> list[Problem]:
+    """:func:`validate_case` plus the folder's scenario.toml (checked by the simulator's loader)."""
+    problems = validate_case(path)
+    case, _ = _read(path)
+    if case is not None and case.scenario_path is not None:
+        try:
+            from supplyline.simulate.scenario import load_scenario
+        except ImportError:  # simulator not installed in this build
+            return problems
+        try:
+            load_scenario(case.scenario_path)
+        except CaseError as exc:
+            problems += [p for p in exc.problems if p not in problems] or [
+                (str(case.scenario_path), None, str(exc))
+            ]
+    return problems
+
+
 def case_summary(case: Case) -> Mapping[str, Any]:
     """A JSON-ready summary of a case (for `case show --json`)."""
     return {

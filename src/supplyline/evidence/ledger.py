@@ -22,6 +22,7 @@ from supplyline.evidence.units import (
     BASE_UNITS,
     CLAIM_UNITS,
     QUALIFIERS,
+    fill_bounds,
     is_known_unit,
     normalise_qualifier,
     normalise_unit,
@@ -175,7 +176,9 @@ def check_claims(path: Path | str) -> tuple[pa.Table, list[Problem]]:
                     line, f"qualifier {row['qualifier']!r} is unknown; use one of {', '.join(QUALIFIERS)}"
                 )
             row["qualifier"] = q
-        q, lo, hi = row.get("quantity"), row.get("quantity_low"), row.get("quantity_high")
+        q = row.get("quantity")
+        lo, hi = fill_bounds(q, row.get("quantity_low"), row.get("quantity_high"), row.get("qualifier"))
+        row["quantity_low"], row["quantity_high"] = lo, hi
         if q is None and lo is None and hi is None:
             chk.add(line, "no quantity; fill in quantity (or quantity_low / quantity_high for a range)")
         if lo is not None and hi is not None and lo > hi:

@@ -79,7 +79,7 @@ _UNIT_WORDS: dict[str, str] = {
 UNIT_WORDS_PATTERN = "|".join(sorted((re.escape(w) for w in _UNIT_WORDS if w != "t"), key=len, reverse=True))
 
 _CALIBRE_UNIT = re.compile(r"^(shells|rockets)_(\d{2,3})mm$")
-_CALIBRE_TEXT = re.compile(r"(\d{2,3})\s*-?\s*mm\b", re.I)
+_CALIBRE_TEXT = re.compile(r"(\d{2,3})\s*-?\s*(?:mm|millimet(?:er|re)s?)\b", re.I)
 
 _SCALE = {
     "thousand": 1e3,
@@ -107,10 +107,8 @@ _WORD_NUMBERS = {
     "eleven": 11,
     "twelve": 12,
     "a dozen": 12,
-    "dozens of": 24,
-    "hundreds of": 200,
-    "thousands of": 2000,
 }
+WORD_NUMBER_PATTERN = "|".join(sorted(_WORD_NUMBERS, key=len, reverse=True))
 
 
 def normalise_unit(text: str | None, calibre_mm: int | None = None) -> str | None:
@@ -186,6 +184,8 @@ _QUALIFIER_WORDS: tuple[tuple[str, str], ...] = (
     ("estimated", "about"),
     ("close to", "about"),
     ("up to", "up_to"),
+    ("a maximum of", "up_to"),
+    ("at most", "up_to"),
     ("as many as", "up_to"),
     ("fewer than", "up_to"),
     ("less than", "up_to"),
@@ -210,3 +210,17 @@ def calibre_in(text: str) -> int | None:
     """The calibre in mm mentioned in ``text`` ("152mm", "122-mm", "152 mm"), else None."""
     m = _CALIBRE_TEXT.search(text)
     return int(m.group(1)) if m else None
+
+
+def fill_bounds(
+    quantity: float | None, low: float | None, high: float | None, qualifier: str | None
+) -> tuple[float | None, float | None]:
+    """Bounds implied by the qualifier when not written: at_least -> low = quantity, up_to -> high =
+    quantity, exactly -> both; 'about' leaves them empty (how much 'about' allows is the estimator's call)."""
+    if quantity is None:
+        return low, high
+    if qualifier in ("at_least", "exactly") and low is None:
+        low = quantity
+    if qualifier in ("up_to", "exactly") and high is None:
+        high = quantity
+    return low, high
