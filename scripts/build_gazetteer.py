@@ -12,7 +12,8 @@ Cleaning decisions (why):
 - UN/LOCODE: names with mojibake (U+FFFD) are replaced by their ASCII form. Only port-function rows (function starts with "1") with UNECE's own coordinates; rows whose
   coordinates Geoapify geocoded are dropped (they can be ~200 km off, e.g. KP NAM), and LOCODEs the WPI
   already has are dropped (WPI points are at the harbour, UNECE's at the town, 1 arc-minute precision).
-- GFW: one anchorage per level-14 S2 cell (~0.5 km); the placeholder row near the pole (|lat| > 85) is
+- GFW: one anchorage per level-14 S2 cell (~0.5 km); 431 cell tokens were mangled into numbers
+  ("3.40E+08") by a spreadsheet, so those cells get ``pt<hash of lat/lon>`` ids; the placeholder row near the pole (|lat| > 85) is
   dropped, as are the "REMOVE" row at (0, 0) and one row with longitude 1001. ISO3 is turned into alpha-2 by matching cells to the nearest WPI/UN/LOCODE port (majority vote).
 """
 
@@ -32,6 +33,7 @@ from scipy.spatial import cKDTree
 
 from supplyline import schema
 from supplyline.geo import km_to_chord, to_unit_xyz
+from supplyline.ids import stable_id
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -76,7 +78,25 @@ def _aliases(name: str, candidates: list[str]) -> str | None:
 
 
 def _table(cols: dict[str, list[object]]) -> pa.Table:
-    n = len(cols["place_id"])
+    """Rows -> PLACES table. A place_id seen twice (the sources repeat some ports and cells under other
+    spellings) keeps its first row; the later rows' names become aliases of it."""
+    first: dict[object, int] = {}
+    keep: list[int] = []
+    extra: dict[int, list[str]] = {}
+    for i, pid in enumerate(cols["place_id"]):
+        if pid in first:
+            alias = cols["aliases"][i]
+            extra.setdefault(first[pid], []).extend(
+                [str(cols["name"][i]), *(str(alias).split("|") if alias else [])]
+            )
+        else:
+            first[pid] = i
+            keep.append(i)
+    for i, names in extra.items():
+        old = cols["aliases"][i]
+        cols["aliases"][i] = _aliases(str(cols["name"][i]), [*(str(old).split("|") if old else []), *names])
+    cols = {k: [v[i] for i in keep] for k, v in cols.items()}
+    n = len(keep)
     cols.setdefault("watched", [False] * n)
     cols.setdefault("geometry_wkb", [None] * n)
     table = pa.table({f.name: pa.array(cols[f.name], f.type) for f in schema.PLACES}, schema=schema.PLACES)
@@ -91,7 +111,7 @@ def build_wpi(con: duckdb.DuckDBPyConnection, data: Path, unlocode_names: dict[s
                trim("Country Code") as cname, trim("Harbor Size") as size,
                cast("Latitude" as double) as lat, cast("Longitude" as double) as lon
         from read_csv(?, all_varchar = true)
-        order by cast(num as double)
+        order by cast(num as double), name, lat, lon
         """,
         [str(data / "nga_world_port_index" / "UpdatedPub150.csv")],
     ).fetchall()
@@ -184,10 +204,11 @@ def _gfw_name(label: str) -> str:
 def build_gfw(con: duckdb.DuckDBPyConnection, data: Path, ports: pa.Table) -> pa.Table:
     cells = con.execute(
         """
-        select s2id, latitude, longitude, trim(label), trim(sublabel), iso3
-        from read_csv(?, all_varchar = false)
-        where abs(latitude) <= 85 and abs(longitude) <= 180 and upper(label) <> 'REMOVE'
-        order by s2id
+        select s2id, cast(latitude as double) as lat, cast(longitude as double) as lon, trim(label),
+               trim(sublabel) as sub, iso3
+        from read_csv(?, all_varchar = true)
+        where abs(lat) <= 85 and abs(lon) <= 180 and upper(label) <> 'REMOVE'
+        order by s2id, sub nulls last, lat, lon, label
         """,
         [str(data / "gfw_anchorages" / "anchorage_overrides.csv")],
     ).fetchall()
@@ -198,7 +219,10 @@ def build_gfw(con: duckdb.DuckDBPyConnection, data: Path, ports: pa.Table) -> pa
     for s2id, lat, lon, label, sublabel, iso3 in cells:
         name = _gfw_name(label)
         subs = [] if not sublabel or sublabel.lower() == str(s2id).lower() else [sublabel.title()]
-        cols["place_id"].append(f"gfw:{s2id}")
+        token = (
+            s2id if re.fullmatch(r"[0-9a-f]+", s2id) else "pt" + stable_id("gfw", f"{lat:.6f}", f"{lon:.6f}")
+        )
+        cols["place_id"].append(f"gfw:{token}")
         cols["name"].append(name)
         cols["kind"].append("anchorage")
         cols["country"].append(iso.get(iso3) if iso3 else None)

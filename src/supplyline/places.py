@@ -106,8 +106,8 @@ def _load_source(source: str) -> pa.Table:
 def load_gazetteer(sources: Sequence[str] = SOURCES) -> pa.Table:
     """The shipped gazetteer as one PLACES table (``watched`` False), rows in ``sources`` order.
 
-    ``wpi``: 3,768 NGA World Port Index ports; ``unlocode``: 10,048 further UN/LOCODE ports with UNECE's own
-    coordinates; ``gfw``: 60,407 Global Fishing Watch named anchorage cells. See data/places.PROVENANCE.md.
+    ``wpi``: 3,766 NGA World Port Index ports; ``unlocode``: 10,011 further UN/LOCODE ports with UNECE's own
+    coordinates; ``gfw``: 56,013 Global Fishing Watch named anchorage cells. See data/places.PROVENANCE.md.
     """
     unknown = [s for s in sources if s not in SOURCES]
     if unknown:

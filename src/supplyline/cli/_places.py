@@ -72,7 +72,7 @@ def register(app: typer.Typer) -> None:
         name="places",
         help=(
             "Find ports, anchorages and your own places.\n\n"
-            "The gazetteer ships with 3,768 World Port Index ports, 10,048 further UN/LOCODE ports and 60,407 "
+            "The gazetteer ships with 3,766 World Port Index ports, 10,011 further UN/LOCODE ports and 56,013 "
             "Global Fishing Watch anchorage cells. Add your own places with --places FILE.geojson.\n\n"
             "Examples:\n\n"
             "  supplyline places search Vostochny --country RU\n\n"
