@@ -125,6 +125,10 @@ def ingest(
     with store.lock():
         for inp in inputs:
             res = FileResult(path=inp.name)
+            if inp.skip:
+                res.status, res.message = "skipped", inp.skip
+                results.append(res)
+                continue
             try:
                 _ingest_one(store, inp, res, fmt, mapping, ts_format, chunk_rows, chunk_bytes, memory_limit)
             except SupplylineError as exc:

@@ -20,6 +20,9 @@ from typing import IO
 from supplyline.errors import InputError, UsageError
 
 BLOCK = 1 << 22  # 4 MiB read blocks
+# documentation that sits beside data (PROVENANCE.md, README...) is skipped when walking a folder, and
+# reported as skipped; pass such a file explicitly to ingest it anyway
+DOC_SUFFIXES = frozenset({".md", ".rst", ".html", ".pdf", ".json", ".yaml", ".yml", ".toml", ".py", ".sh"})
 _MAGIC = {b"\x1f\x8b": "gz", b"BZh": "bz2", b"PK\x03\x04": "zip"}
 
 
@@ -30,6 +33,7 @@ class Input:
     path: Path  # the file on disk
     member: str | None = None  # zip member name
     compression: str | None = None  # None, "gz", "bz2" or "zip"
+    skip: str | None = None  # why the input is listed but not read
 
     @property
     def name(self) -> str:
@@ -40,17 +44,21 @@ class Input:
 def expand(paths: list[str] | list[Path]) -> list[Input]:
     """Turn command-line arguments (files, folders, globs) into inputs, sorted, zip members expanded.
 
-    Folders are walked recursively; hidden files (``.name``) are skipped. A path that matches nothing is a
-    usage error so a typo is never silently an empty ingest.
+    Folders are walked recursively; hidden files (``.name``) are ignored and documentation files
+    (``DOC_SUFFIXES``) are listed as skipped. A path that matches nothing is a usage error so a typo is
+    never silently an empty ingest.
     """
     files: list[Path] = []
+    docs: list[Path] = []
     for arg in paths:
         text = str(arg)
         matches = [Path(m) for m in sorted(glob.glob(text, recursive=True))] if glob.has_magic(text) else []
         candidates = matches or [Path(text)]
         for cand in candidates:
             if cand.is_dir():
-                files.extend(p for p in sorted(cand.rglob("*")) if p.is_file() and not p.name.startswith("."))
+                for p in sorted(cand.rglob("*")):
+                    if p.is_file() and not p.name.startswith("."):
+                        (docs if p.suffix.lower() in DOC_SUFFIXES else files).append(p)
             elif cand.is_file():
                 files.append(cand)
             else:
@@ -63,6 +71,9 @@ def expand(paths: list[str] | list[Path]) -> list[Input]:
             continue
         seen.add(key)
         out.extend(_open_archive(f))
+    out.extend(
+        Input(d, skip="documentation file in a folder (pass it explicitly to ingest it)") for d in docs
+    )
     return out
 
 
