@@ -77,6 +77,8 @@ def test_csv_and_parquet_of_every_table(store: Store, tmp_path: Path) -> None:
     assert {"positions", "manifest", "places", "visits", "voyages", "gaps", "alerts", "claims"} <= set(csvs)
     with csvs["visits"].open() as fh:
         assert sum(1 for _ in csv.DictReader(fh)) == fx.N_VISITS
+    with csvs["places"].open() as fh:  # tabular exports keep every place, map layers only the used ones
+        assert sum(1 for _ in csv.DictReader(fh)) == fx.N_PLACES_STORE
     with csvs["positions"].open() as fh:
         assert sum(1 for _ in fh) - 1 == fx.positions().num_rows
     pqs = export_store(store, "parquet", tmp_path / "pq", ["voyages", "claims"])

@@ -13,7 +13,14 @@ import pytest
 
 from supplyline import schema
 from supplyline.report.builder import build_payload, build_report
-from supplyline.report.data import COORD_SCALE, Tracks, decimate_tracks, encode_tracks, track_breaks
+from supplyline.report.data import (
+    COORD_SCALE,
+    Tracks,
+    decimate_tracks,
+    encode_tracks,
+    table_json,
+    track_breaks,
+)
 from supplyline.store import Store
 from tests.browser import fixture_store as fx
 
@@ -36,7 +43,9 @@ def test_payload_counts_match_fixture(store: Store) -> None:
     assert len(p["tracks"]) == fx.N_VESSELS
     assert {t["name"] for t in p["tracks"]} == {"ANGARA", "LADY R", "MARIA"}
     rows = {name: len(t["rows"]) for name, t in p["tables"].items()}
-    assert rows["places"] == fx.N_PLACES
+    assert rows["places"] == fx.N_PLACES  # watched or referenced only; the unvisited Nakhodka is left out
+    assert "wpi:nakhodka" not in {r[0] for r in p["tables"]["places"]["rows"]}
+    assert p["tables"]["places"]["total"] == fx.N_PLACES
     assert rows["visits"] == fx.N_VISITS
     assert rows["voyages"] == fx.N_VOYAGES
     assert rows["gaps"] == fx.N_GAPS
@@ -136,3 +145,11 @@ def test_track_breaks_at_silence_antimeridian_and_vessel() -> None:
     tracks = Tracks(np.array([1, 1, 1, 1, 1, 2, 2]), ts, np.zeros(7), lon, np.array([0, 5, 7]), 7)
     assert track_breaks(tracks, break_h=6.0).tolist() == [0, 3, 5, 6, 7]
     assert track_breaks(tracks, break_h=8.0).tolist() == [0, 5, 6, 7]
+
+
+def test_table_json_caps_rows_and_keeps_total() -> None:
+    t = pa.table({"x": [1.0, float("nan"), 3.123456], "d": pa.array([0, 1, 2], pa.int32()).cast(pa.date32())})
+    j = table_json(t, max_rows=2)
+    assert j["total"] == 3 and len(j["rows"]) == 2
+    assert j["types"] == ["num", "date"]
+    assert j["rows"] == [[1.0, 0], [None, 86_400_000]]  # NaN -> null, dates -> epoch ms

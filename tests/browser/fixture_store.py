@@ -3,7 +3,7 @@
 Three vessels shuttle near Rajin / Vostochny every 10 minutes for 20 days (positions built with
 ``np.interp`` between waypoints), with event tables whose row counts the tests assert:
 
-    places 3 (2 watched) | visits 5 | voyages 3 (all on route "rajin-vostochny") | gaps 2 | encounters 1
+    places 4 stored, 3 shown (2 watched) | visits 6 | voyages 3 (all on route "rajin-vostochny") | gaps 2 | encounters 1
     alerts 2 (one "halt", one "new_vessel") | claims 2 | observations 1 | estimates 1 | claim_tests 2
 
 Vessel A (MMSI 445000001) is silent for 8 h mid-voyage and 8 h at Vostochny, so its track has three drawn
@@ -34,7 +34,8 @@ ROUTE = "rajin-vostochny"
 INPUT_ID = "fixture0synthetic"
 
 # Known answers the tests assert.
-N_PLACES, N_VISITS, N_VOYAGES, N_GAPS, N_ENCOUNTERS, N_ALERTS, N_CLAIMS = 3, 5, 3, 2, 1, 2, 2
+N_PLACES, N_VISITS, N_VOYAGES, N_GAPS, N_ENCOUNTERS, N_ALERTS, N_CLAIMS = 3, 6, 3, 2, 1, 2, 2
+N_PLACES_STORE = 4  # Nakhodka is neither watched nor visited, so the report and map layers leave it out
 N_VESSELS = 3
 A_GAPS_H = ((84, 92), (120, 128))  # vessel A silences (hours from T0)
 
@@ -149,6 +150,7 @@ def build_fixture_store(root: Path, synthetic: bool = True) -> Store:
                 place("case:rajin", "Rajin", RAJIN, True),
                 place("case:vostochny", "Vostochny", VOSTOCHNY, True),
                 place("wpi:vladivostok", "Vladivostok", VLADIVOSTOK, False),
+                place("wpi:nakhodka", "Nakhodka", (42.81, 132.88), False),
             ],
         ),
     )
@@ -179,6 +181,7 @@ def build_fixture_store(root: Path, synthetic: bool = True) -> Store:
                 visit(3, MMSI_A, "case:rajin", "Rajin", 192, 480),
                 visit(4, MMSI_B, "case:vostochny", "Vostochny", 0, 120),
                 visit(5, MMSI_B, "case:rajin", "Rajin", 150, 480),
+                visit(6, MMSI_C, "wpi:vladivostok", "Vladivostok", 0, 100),
             ],
         ),
     )

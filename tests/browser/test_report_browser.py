@@ -127,7 +127,7 @@ def test_filter_and_sort(browser: Any, report: Path) -> None:
         page.fill("#table-visits input.filter", str(fx.MMSI_B))
         assert _rows(page, "visits") == 2
         assert page.locator("#table-visits tbody tr").count() == 2
-        assert "2 of 5 rows" in page.text_content("#table-visits .count")
+        assert "2 of 6 rows" in page.text_content("#table-visits .count")
         page.fill("#table-visits input.filter", "vostochny")
         assert _rows(page, "visits") == 2  # v2 and v4
         page.fill("#table-visits input.filter", "")

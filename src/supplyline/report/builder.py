@@ -23,6 +23,7 @@ from supplyline.report.data import (
     sources,
     table_arrow,
     table_json,
+    used_places,
     vessel_names,
 )
 from supplyline.store import Store
@@ -43,7 +44,10 @@ def build_payload(
         tracks = decimate_tracks(con, max_points)
         names = vessel_names(con)
         srcs = sources(con)
-        tables = {name: table_json(table_arrow(con, name)) for name in REPORT_TABLES}
+        tables = {
+            name: table_json(used_places(con) if name == "places" else table_arrow(con, name))
+            for name in REPORT_TABLES
+        }
         synthetic = is_synthetic(con, srcs)
     finally:
         con.close()

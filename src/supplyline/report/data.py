@@ -32,6 +32,7 @@ REPORT_TABLES = (
 COORD_SCALE = 10_000  # track coordinates shipped as integer 1e-4 degrees (~11 m), delta-encoded
 DEFAULT_MAX_POINTS = 60_000  # display budget: a 1M-position store draws ~60k points (a few MB of HTML)
 MIN_BUCKET_S = 60  # never keep more than one point per vessel per minute
+MAX_TABLE_ROWS = 20_000  # rows embedded per table (about 4 MB of JSON); the rest are in `supplyline export`
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,36 @@ def table_arrow(con: duckdb.DuckDBPyConnection, name: str) -> pa.Table | None:
     if not has_table(con, name):
         return None
     return con.sql(f'SELECT * FROM "{name}"').to_arrow_table()
+
+
+def used_places(con: duckdb.DuckDBPyConnection) -> pa.Table | None:
+    """Places worth showing: watched ones and those some visit, voyage, gap, alert or observation names.
+
+    A store's ``places`` table can hold the whole gazetteer (~70,000 rows); drawing or embedding all of it
+    would bury the few that matter. Binary geometry columns are dropped (the map draws circles).
+    """
+    if not has_table(con, "places"):
+        return None
+    cols = con.execute(
+        "SELECT table_name, column_name FROM information_schema.columns ORDER BY table_name, ordinal_position"
+    ).fetchall()
+    present = set(cols)
+    used = " UNION ".join(f'SELECT "{c}" AS id FROM "{t}"' for t, c in _PLACE_REFS if (t, c) in present)
+    watched = "coalesce(watched, false)" if ("places", "watched") in present else "false"
+    where = f"{watched} OR place_id IN ({used})" if used else watched
+    keep = ", ".join(f'"{c}"' for t, c in cols if t == "places" and c != "geometry_wkb")
+    return con.sql(f"SELECT {keep} FROM places WHERE {where} ORDER BY place_id").to_arrow_table()
+
+
+_PLACE_REFS = (
+    ("visits", "place_id"),
+    ("voyages", "origin_id"),
+    ("voyages", "destination_id"),
+    ("gaps", "near_start_place"),
+    ("gaps", "near_end_place"),
+    ("alerts", "place_id"),
+    ("observations", "place_id"),
+)
 
 
 def decimate_tracks(con: duckdb.DuckDBPyConnection, max_points: int = DEFAULT_MAX_POINTS) -> Tracks:
@@ -148,13 +179,21 @@ def _json_column(col: pa.ChunkedArray) -> tuple[str, list[Any]]:
     return "str", pc.cast(col, pa.string()).to_pylist()
 
 
-def table_json(table: pa.Table | None) -> dict[str, Any]:
-    """Column-oriented JSON for one table: names, type tags and rows (row-major lists)."""
+def table_json(table: pa.Table | None, max_rows: int = MAX_TABLE_ROWS) -> dict[str, Any]:
+    """Column-oriented JSON for one table: names, type tags, the first ``max_rows`` rows and the total."""
     if table is None:
-        return {"columns": [], "types": [], "rows": [], "present": False}
+        return {"columns": [], "types": [], "rows": [], "present": False, "total": 0}
+    total = table.num_rows
+    table = table.slice(0, max_rows)
     cols = [_json_column(table[name]) for name in table.column_names]
     rows = [list(r) for r in zip(*(v for _, v in cols), strict=True)] if cols else []
-    return {"columns": table.column_names, "types": [t for t, _ in cols], "rows": rows, "present": True}
+    return {
+        "columns": table.column_names,
+        "types": [t for t, _ in cols],
+        "rows": rows,
+        "present": True,
+        "total": total,
+    }
 
 
 def vessel_names(con: duckdb.DuckDBPyConnection) -> dict[int, str]:

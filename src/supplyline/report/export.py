@@ -18,7 +18,7 @@ import numpy as np
 import pyarrow as pa
 
 from supplyline.errors import UsageError
-from supplyline.report.data import decimate_tracks, table_arrow, track_breaks, vessel_names
+from supplyline.report.data import decimate_tracks, table_arrow, track_breaks, used_places, vessel_names
 from supplyline.store import Store
 
 Format = Literal["geojson", "kml", "csv", "parquet"]
@@ -60,7 +60,7 @@ def map_layers(
     """The map layers as GeoJSON Feature dicts (absent tables give empty layers)."""
     out: dict[str, list[Feature]] = {name: [] for name in layers}
     if "places" in layers:
-        for r in _rows(table_arrow(con, "places")):
+        for r in _rows(used_places(con)):
             out["places"].append({"type": "Feature", "geometry": _point(r["lon"], r["lat"]), "properties": r})
     if "gaps" in layers:
         for r in _rows(table_arrow(con, "gaps")):

@@ -57,9 +57,9 @@
   const stats = [
     [meta.n_positions.toLocaleString("en-US"), "positions"],
     [meta.n_vessels.toLocaleString("en-US"), "vessels"],
-    [places.length, "places"], [visits.length, "port visits"], [voyages.length, "voyages"],
-    [gaps.length, "dark gaps"], [encounters.length, "encounters"], [alerts.length, "alerts"],
-    [claims.length, "claims"], [estimates.length, "estimates"],
+    ...[["places", "places"], ["visits", "port visits"], ["voyages", "voyages"], ["gaps", "dark gaps"],
+      ["encounters", "encounters"], ["alerts", "alerts"], ["claims", "claims"], ["estimates", "estimates"]]
+      .map(([name, label]) => [(T[name] ? T[name].total : 0).toLocaleString("en-US"), label]),
   ];
   const statBox = document.getElementById("stats");
   for (const [v, k] of stats) {
@@ -438,7 +438,8 @@
         frag.append(tr);
       }
       tbody.append(frag);
-      count.textContent = `${idx.length} of ${t.rows.length} rows${idx.length > MAX_ROWS ? ` (first ${MAX_ROWS} shown)` : ""}`;
+      count.textContent = `${idx.length} of ${t.rows.length} rows${idx.length > MAX_ROWS ? ` (first ${MAX_ROWS} shown)` : ""}` +
+        (t.total > t.rows.length ? ` \u2014 the store has ${t.total.toLocaleString("en-US")}; see \`supplyline export\`` : "");
       block.setAttribute("data-rows", String(idx.length));
     };
     hr.querySelectorAll("th").forEach((th, j) => th.addEventListener("click", () => {
