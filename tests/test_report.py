@@ -18,6 +18,7 @@ from supplyline.report.data import (
     Tracks,
     decimate_tracks,
     encode_tracks,
+    fair_shares,
     table_json,
     track_breaks,
 )
@@ -153,3 +154,32 @@ def test_table_json_caps_rows_and_keeps_total() -> None:
     assert j["total"] == 3 and len(j["rows"]) == 2
     assert j["types"] == ["num", "date"]
     assert j["rows"] == [[1.0, 0], [None, 86_400_000]]  # NaN -> null, dates -> epoch ms
+
+
+def test_fair_shares_water_filling() -> None:
+    # 10 + 100 + 200 = 310: the small vessels keep everything, the big one gets what is left
+    assert fair_shares(np.array([10, 100, 1000]), 310) == 200.0
+    assert fair_shares(np.array([1000, 10, 100]), 2000) == float("inf")
+    assert fair_shares(np.array([5, 5, 5]), 6) == 2.0
+
+
+def test_decimation_shares_budget_between_vessels(tmp_path: Path) -> None:
+    # vessel 1: 50,000 points 10 s apart (kept at most 1 a minute); vessel 2: 100 points 10 min apart (all kept)
+    store = Store.create(tmp_path / "s")
+    n1, n2 = 50_000, 100
+    t = np.r_[np.arange(n1) * 10, np.arange(n2) * 600].astype(np.int64) + 1_700_000_000
+    pos = pa.table(
+        {
+            "mmsi": np.r_[np.full(n1, 1), np.full(n2, 2)].astype(np.int64),
+            "ts": pa.array(t * 1_000_000).cast(schema.TS),
+            "lat": np.zeros(n1 + n2),
+            "lon": np.zeros(n1 + n2),
+        }
+    )
+    with store.transaction() as txn:
+        txn.put("positions/day=2023-11-14/part-x.parquet", pos)
+    tr = decimate_tracks(store.connect(), max_points=2_100)
+    per_vessel = np.diff(tr.starts)
+    assert per_vessel[1] == n2  # the short track keeps every point
+    assert 1_990 <= per_vessel[0] <= 2_000  # the long one gets the remaining 2,000
+    assert tr.n_positions == n1 + n2

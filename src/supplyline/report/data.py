@@ -94,32 +94,53 @@ _PLACE_REFS = (
 )
 
 
-def decimate_tracks(con: duckdb.DuckDBPyConnection, max_points: int = DEFAULT_MAX_POINTS) -> Tracks:
-    """Keep about ``max_points`` positions in all, the first of each per-vessel time bucket.
+def fair_shares(counts: np.ndarray, budget: int) -> float:
+    """The per-vessel cap ``s`` with ``sum(min(counts, s)) == budget`` (water-filling); inf if all fit.
 
-    The bucket width is per vessel: its time span divided by its share of the budget (an equal share for
-    every vessel), and never under ``MIN_BUCKET_S``. Vessels with few positions keep them all, so short
-    tracks are not thinned to nothing because a long one dominates the store.
+    Vessels with fewer positions than the cap keep them all and their unused share goes to the others,
+    so a few long tracks cannot starve the many short ones, nor the reverse.
+
+    >>> fair_shares(np.array([10, 100, 1000]), 310)
+    200.0
+    """
+    c = np.sort(counts.astype(np.float64))
+    n = len(c)
+    if c.sum() <= budget:
+        return float("inf")
+    room = (budget - np.r_[0.0, np.cumsum(c)[:-1]]) / (n - np.arange(n))  # equal split of what is left
+    k = int(np.argmax(c >= room))  # first vessel too big for an equal split of the remainder
+    return float(room[k])
+
+
+def decimate_tracks(con: duckdb.DuckDBPyConnection, max_points: int = DEFAULT_MAX_POINTS) -> Tracks:
+    """Keep about ``max_points`` positions in all: the first of each per-vessel time bucket.
+
+    Each vessel's share of the budget comes from :func:`fair_shares`; its bucket width is its time span
+    divided by that share, never under ``MIN_BUCKET_S``. One pass of DuckDB over the positions.
     """
     empty = np.empty(0, np.int64)
+    none = Tracks(empty, empty, empty.astype(float), empty.astype(float), np.zeros(1, np.int64), 0)
     if not has_table(con, "positions"):
-        return Tracks(empty, empty, empty.astype(float), empty.astype(float), np.zeros(1, np.int64), 0)
-    row = con.execute("SELECT count(*), count(DISTINCT mmsi) FROM positions").fetchall()[0]
-    n_pos, n_vessels = int(row[0]), int(row[1])
-    if n_pos == 0:
-        return Tracks(empty, empty, empty.astype(float), empty.astype(float), np.zeros(1, np.int64), 0)
-    per_vessel = max(2, max_points // max(n_vessels, 1))
+        return none
+    stats = con.sql(
+        "SELECT mmsi, count(*) AS n, epoch_us(min(ts)) AS t0, epoch_us(max(ts)) - epoch_us(min(ts)) AS span "
+        "FROM positions GROUP BY mmsi"
+    ).to_arrow_table()
+    if stats.num_rows == 0:
+        return none
+    n = stats["n"].to_numpy()
+    share = fair_shares(n, max(max_points, 2 * len(n)))
+    span = stats["span"].to_numpy().astype(np.float64)
+    bucket = np.maximum(MIN_BUCKET_S * 1_000_000, span / max(share - 1, 1)).astype(np.int64)
+    buckets = pa.table({"mmsi": stats["mmsi"], "t0": stats["t0"], "bucket": bucket})  # noqa: F841 - used in SQL
     tbl = con.sql(
         """
-        WITH p AS (SELECT mmsi, epoch_us(ts) AS t, lat, lon FROM positions),
-        b AS (SELECT mmsi, min(t) AS t0,
-                     greatest(?::BIGINT, (max(t) - min(t)) // ?::BIGINT) AS bucket FROM p GROUP BY mmsi)
+        WITH p AS (SELECT mmsi, epoch_us(ts) AS t, lat, lon FROM positions)
         SELECT p.mmsi, min(p.t) AS t, arg_min(p.lat, p.t) AS lat, arg_min(p.lon, p.t) AS lon
-        FROM p JOIN b USING (mmsi)
+        FROM p JOIN buckets b USING (mmsi)
         GROUP BY p.mmsi, (p.t - b.t0) // b.bucket
         ORDER BY p.mmsi, t
-        """,
-        params=[MIN_BUCKET_S * 1_000_000, per_vessel],
+        """
     ).to_arrow_table()
     mmsi = tbl["mmsi"].to_numpy()
     starts = np.flatnonzero(np.r_[True, mmsi[1:] != mmsi[:-1]]) if len(mmsi) else empty
@@ -129,7 +150,7 @@ def decimate_tracks(con: duckdb.DuckDBPyConnection, max_points: int = DEFAULT_MA
         lat=tbl["lat"].to_numpy(),
         lon=tbl["lon"].to_numpy(),
         starts=np.r_[starts, len(mmsi)].astype(np.int64),
-        n_positions=n_pos,
+        n_positions=int(n.sum()),
     )
 
 
