@@ -100,9 +100,16 @@ def run_reduce(
 
 
 def interval_sum(values: FloatArray, first: IntArray, stop: IntArray) -> FloatArray:
-    """``values[first[k]:stop[k]].sum()`` for every k, via a prefix sum (runs may overlap or be empty)."""
-    prefix = np.concatenate([[0.0], np.cumsum(values, dtype=np.float64)])
-    return np.asarray(prefix[stop] - prefix[first], dtype=np.float64)
+    """``values[first[k]:stop[k]].sum()`` for sorted, non-overlapping, possibly empty intervals.
+
+    Each sum sees only its own slice (no global prefix sum), so the result does not depend on what else
+    is in the shard: both engines get bit-identical answers.
+    """
+    out = np.zeros(len(first), dtype=np.float64)
+    ne = stop > first
+    if ne.any():
+        out[ne] = run_reduce(np.add, values, first[ne], stop[ne] - 1)
+    return out
 
 
 def speed_kn(step_km: FloatArray, dt_us: IntArray) -> FloatArray:
