@@ -1,0 +1,470 @@
+"""Ship schedules: calls -> a timeline of dwells and legs, and the ground truth that follows from it.
+
+Scheduling a ship: from its current stop it leaves after the stop's minimum dwell, no earlier than the
+stop's target departure, and late enough to arrive at the next stop by that stop's target arrival (so a
+ship waits at the unloading port until it is time to sail for the next load). Everything the truth
+tables need (port visits with draught, voyages, meetings, identity changes, switched-off windows) is
+known from the timeline before a single position is generated.
+"""
+
+from __future__ import annotations
+
+import csv
+import itertools
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+
+import numpy as np
+import pyarrow as pa
+
+from supplyline import schema
+from supplyline.geo import haversine_km
+from supplyline.simulate.lanes import Path, Profile, make_path, make_profile
+from supplyline.simulate.scenario import Call, Scenario, Ship
+
+NAV_UNDERWAY, NAV_ANCHOR, NAV_MOORED = 0, 1, 5
+MEET_DRIFT_KN = 0.4  # ships alongside drift together at this speed
+ANCHOR_SWING_M = 80.0  # radius a ship at anchor swings around its anchor
+ANCHOR_SWING_H = 6.0  # one swing per tide-ish period
+
+
+@dataclass(frozen=True)
+class Dwell:
+    """The ship stays at (lat, lon) from t0 to t1: moored at a berth, at anchor, or drifting at a meeting."""
+
+    t0: float
+    t1: float
+    lat: float
+    lon: float
+    kind: str  # berth | anchor | meet
+    heading: float
+    call: Call
+
+
+@dataclass(frozen=True)
+class Leg:
+    """The ship sails ``path`` from t0 to t1 following ``profile``."""
+
+    t0: float
+    t1: float
+    path: Path
+    profile: Profile
+
+
+@dataclass(frozen=True)
+class Stop:
+    """A port call (not a meeting) with its arrival/departure as a visit detector should see them."""
+
+    place_id: str
+    arrival: float  # crossing r_in inbound (ship start for the first stop)
+    departure: float | None  # crossing r_out outbound (None: still there at the end)
+    berth_arrival: float
+    berth_departure: float | None
+    draught_arrival: float
+    draught_departure: float
+    first: bool
+
+
+@dataclass
+class ShipPlan:
+    """A ship's whole timeline in arrays the generator can look up by time."""
+
+    ship: Ship
+    index: int
+    t_start: float
+    t_end: float
+    segs: list[Dwell | Leg]
+    seg_start: np.ndarray
+    off_a: np.ndarray
+    off_b: np.ndarray
+    spoof: np.ndarray  # (n, 4): start, end, lat, lon
+    id_at: np.ndarray
+    dr_at: np.ndarray
+    dr_val: np.ndarray
+    stops: list[Stop]
+    stop_arr: np.ndarray  # berth arrival of each stop (for the statics destination/ETA)
+    legs_dark: list[bool] = field(default_factory=list)
+    leg_km: list[float] = field(default_factory=list)
+
+
+def _merge(windows: list[tuple[float, float]]) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted, non-overlapping (start, end) arrays of the union of ``windows``."""
+    if not windows:
+        return np.zeros(0), np.zeros(0)
+    w = sorted(windows)
+    out = [list(w[0])]
+    for a, b in w[1:]:
+        if a <= out[-1][1]:
+            out[-1][1] = max(out[-1][1], b)
+        else:
+            out.append([a, b])
+    arr = np.asarray(out, dtype=np.float64)
+    return arr[:, 0], arr[:, 1]
+
+
+def _crossing(path: Path, lat: float, lon: float, radius_m: float, inbound: bool) -> float:
+    """Distance along ``path`` (km) where it crosses the circle around (lat, lon): last entry or first exit."""
+    d = haversine_km(path.lat, path.lon, lat, lon) * 1000.0
+    inside = d <= radius_m
+    if inbound:
+        if not inside[-1]:
+            return path.length_km
+        out = np.flatnonzero(~inside)
+        if len(out) == 0:
+            return 0.0
+        i = out[-1]  # last point outside; the crossing lies between i and i+1
+    else:
+        if not inside[0]:
+            return 0.0
+        out = np.flatnonzero(~inside)
+        if len(out) == 0:
+            return path.length_km
+        i = out[0] - 1
+    f = (d[i] - radius_m) / (d[i] - d[i + 1]) if d[i] != d[i + 1] else 0.0
+    return float(path.km[i] + f * (path.km[i + 1] - path.km[i]))
+
+
+def _same_spot(a: Call, b: Call) -> bool:
+    return b.kind != "meet" and a.kind != "meet" and bool(haversine_km(a.lat, a.lon, b.lat, b.lon) < 0.05)
+
+
+def plan_ship(sc: Scenario, ship: Ship, index: int) -> ShipPlan:
+    """Schedule ``ship``'s calls into dwells and legs; derive draught, dark windows and port stops."""
+    rng = np.random.default_rng([sc.seed, 11, index])
+    segs: list[Dwell | Leg] = []
+    off: list[tuple[float, float]] = list(ship.off)
+    draught = ship.draught_laden_m if ship.initial_draught == "laden" else ship.draught_ballast_m
+    dr_at, dr_val = [ship.start], [draught]
+    stops: list[Stop] = []
+    legs_dark: list[bool] = []
+    leg_km: list[float] = []
+    cur = ship.start_place
+    arr = ship.start
+    min_dwell = 0.0
+    dep_target: float | None = None
+    draught_here: str | None = None
+    dark_out = None
+    inbound: tuple[Leg, float] | None = None  # leg that brought the ship to ``cur`` and its r_in crossing
+
+    def finish_stop(arr_t: float, dep_t: float | None, out_leg: Leg | None) -> None:
+        nonlocal draught
+        if dep_t is not None and dep_t <= arr_t:
+            dep_t = arr_t
+        d_arr = draught
+        if draught_here is not None:
+            new = ship.draught_laden_m if draught_here == "laden" else ship.draught_ballast_m
+            if new != draught:
+                end = dep_t if dep_t is not None else sc.end
+                dr_at.append(arr_t + 0.6 * (end - arr_t))
+                dr_val.append(new)
+                draught = new
+        if cur.kind == "meet" or cur.place_id is None:
+            return
+        place = sc.places[cur.place_id]
+        arrival = inbound[0].t0 + float(inbound[0].profile.t_at(inbound[1])) if inbound else ship.start
+        departure = None
+        if out_leg is not None:
+            s_out = _crossing(out_leg.path, place.lat, place.lon, place.r_out_m, inbound=False)
+            departure = out_leg.t0 + float(out_leg.profile.t_at(s_out))
+        stops.append(
+            Stop(cur.place_id, arrival, departure, arr_t, dep_t, d_arr, draught, first=inbound is None)
+        )
+
+    for call in ship.calls:
+        if _same_spot(cur, call):  # another call at the same berth: the stay goes on
+            min_dwell = max(min_dwell, (call.arrive_by or arr) - arr + call.dwell_s)
+            dep_target = call.depart_at if call.depart_at is not None else dep_target
+            draught_here = call.draught or draught_here
+            dark_out = call.dark_out
+            continue
+        via = sc.lanes.get((cur.place_id or "", call.place_id or ""))
+        path = make_path(
+            (cur.lon, cur.lat),
+            (call.lon, call.lat),
+            tuple(map(tuple, via.tolist())) if via is not None else None,
+        )
+        cruise = ship.speed_kn * float(1.0 + 0.03 * rng.standard_normal())
+        prof = make_profile(round(path.length_km, 6), round(cruise, 3))
+        dep = arr + min_dwell
+        if dep_target is not None:
+            dep = max(dep, dep_target)
+        if call.arrive_by is not None:
+            dep = max(dep, call.arrive_by - prof.duration_s)
+        if dep >= sc.end:
+            break
+        leg = Leg(dep, dep + prof.duration_s, path, prof)
+        segs.append(Dwell(arr, dep, cur.lat, cur.lon, cur.kind, float(rng.uniform(0, 360)), cur))
+        finish_stop(arr, dep, leg)
+        segs.append(leg)
+        is_dark = False
+        if dark_out is not None:
+            off_s = min(dark_out[0], path.length_km)
+            on_s = max(path.length_km - dark_out[1], off_s)
+            off.append((dep + float(prof.t_at(off_s)), dep + float(prof.t_at(on_s))))
+            is_dark = on_s > off_s
+        legs_dark.append(is_dark)
+        leg_km.append(path.length_km)
+        place = sc.places.get(call.place_id or "")
+        s_in = _crossing(path, place.lat, place.lon, place.r_in_m, inbound=True) if place else path.length_km
+        inbound = (leg, s_in)
+        arr = leg.t1
+        cur = call
+        min_dwell = 0.0 if call.kind == "meet" else call.dwell_s  # a meeting ends at its set time
+        dep_target = call.depart_at
+        draught_here = call.draught
+        dark_out = call.dark_out
+    if arr < sc.end:
+        segs.append(Dwell(arr, sc.end, cur.lat, cur.lon, cur.kind, float(rng.uniform(0, 360)), cur))
+        finish_stop(arr, None, None)
+    off_a, off_b = _merge(off)
+    spoof = np.asarray(ship.spoofs, dtype=np.float64).reshape(-1, 4)
+    return ShipPlan(
+        ship=ship,
+        index=index,
+        t_start=ship.start,
+        t_end=sc.end,
+        segs=segs,
+        seg_start=np.asarray([s.t0 for s in segs], dtype=np.float64),
+        off_a=off_a,
+        off_b=off_b,
+        spoof=spoof[np.argsort(spoof[:, 0])] if len(spoof) else spoof,
+        id_at=np.asarray([i.at for i in ship.identities], dtype=np.float64),
+        dr_at=np.asarray(dr_at, dtype=np.float64),
+        dr_val=np.asarray(dr_val, dtype=np.float64),
+        stops=stops,
+        stop_arr=np.asarray([s.berth_arrival for s in stops], dtype=np.float64),
+        legs_dark=legs_dark,
+        leg_km=leg_km,
+    )
+
+
+# --- truth tables -------------------------------------------------------------------------------------------
+
+
+def to_ts(values: list[float | None]) -> pa.Array:
+    """Unix seconds -> timestamp[us, UTC] (None stays null)."""
+    us = [None if v is None else round(v * 1e6) for v in values]
+    return pa.array(us, pa.int64()).cast(schema.TS)
+
+
+def identity_at(plan: ShipPlan, t: float) -> int:
+    """Index of the identity broadcast at time ``t``."""
+    return max(int(np.searchsorted(plan.id_at, t, side="right")) - 1, 0)
+
+
+def draught_at(plan: ShipPlan, t: float) -> float:
+    return float(plan.dr_val[max(int(np.searchsorted(plan.dr_at, t, side="right")) - 1, 0)])
+
+
+@lru_cache(maxsize=1)
+def mid_flags() -> dict[int, str]:
+    """ITU MID -> flag administration (shipped table)."""
+    with resources.files("supplyline.data").joinpath("itu_mid.csv").open(encoding="utf-8") as f:
+        return {int(r["mid"]): r["flag"] for r in csv.DictReader(f)}
+
+
+def flag_of(mmsi: int) -> str | None:
+    return mid_flags().get(int(str(mmsi)[:3]))
+
+
+def route_name(sc: Scenario, origin: str, destination: str) -> str | None:
+    for name, origins, dests in sc.routes:
+        if origin in origins and destination in dests:
+            return name
+    return None
+
+
+def truth_tables(sc: Scenario, plans: list[ShipPlan]) -> dict[str, pa.Table]:
+    """visits, voyages, encounters, identity_changes, spoofing (dark gaps come from the generator)."""
+    v_rows: list[dict[str, object]] = []
+    y_rows: list[dict[str, object]] = []
+    for plan in plans:
+        ship = plan.ship
+        for k, st in enumerate(plan.stops):
+            ident = ship.identities[identity_at(plan, st.arrival)]
+            dep = st.departure if st.departure is not None and st.departure <= sc.end else None
+            v_rows.append(
+                {
+                    "ship": ship.key,
+                    "mmsi": ident.mmsi,
+                    "name": ident.name,
+                    "place_id": st.place_id,
+                    "place_name": sc.places[st.place_id].name,
+                    "arrival_ts": st.arrival,
+                    "departure_ts": dep,
+                    "dwell_h": None if dep is None else (dep - st.arrival) / 3600,
+                    "draught_arrival_m": st.draught_arrival,
+                    "draught_departure_m": st.draught_departure,
+                    "open": dep is None or st.first,
+                }
+            )
+            if k + 1 < len(plan.stops) and st.departure is not None:
+                nxt = plan.stops[k + 1]
+                legs = [
+                    (i, s)
+                    for i, s in enumerate(x for x in plan.segs if isinstance(x, Leg))
+                    if st.berth_departure is not None and st.berth_departure <= s.t0 < nxt.berth_arrival
+                ]
+                dark = any(plan.legs_dark[i] for i, _ in legs)
+                y_rows.append(
+                    {
+                        "ship": ship.key,
+                        "mmsi": ident.mmsi,
+                        "origin_id": st.place_id,
+                        "origin_name": sc.places[st.place_id].name,
+                        "destination_id": nxt.place_id,
+                        "destination_name": sc.places[nxt.place_id].name,
+                        "departure_ts": st.departure,
+                        "arrival_ts": nxt.arrival,
+                        "duration_h": (nxt.arrival - st.departure) / 3600,
+                        "dist_km": float(sum(plan.leg_km[i] for i, _ in legs)),
+                        "draught_departure_m": st.draught_departure,
+                        "draught_arrival_m": nxt.draught_arrival,
+                        "laden": st.draught_departure > ship.draught_ballast_m,
+                        "dark": dark,
+                        "route": route_name(sc, st.place_id, nxt.place_id),
+                    }
+                )
+    visits = pa.table(
+        {
+            "ship": pa.array([r["ship"] for r in v_rows], pa.string()),
+            "mmsi": pa.array([r["mmsi"] for r in v_rows], pa.int64()),
+            "name": pa.array([r["name"] for r in v_rows], pa.string()),
+            "place_id": pa.array([r["place_id"] for r in v_rows], pa.string()),
+            "place_name": pa.array([r["place_name"] for r in v_rows], pa.string()),
+            "arrival_ts": to_ts([r["arrival_ts"] for r in v_rows]),  # type: ignore[misc]
+            "departure_ts": to_ts([r["departure_ts"] for r in v_rows]),  # type: ignore[misc]
+            "dwell_h": pa.array([r["dwell_h"] for r in v_rows], pa.float64()),
+            "draught_arrival_m": pa.array([r["draught_arrival_m"] for r in v_rows], pa.float32()),
+            "draught_departure_m": pa.array([r["draught_departure_m"] for r in v_rows], pa.float32()),
+            "open": pa.array([r["open"] for r in v_rows], pa.bool_()),
+        }
+    )
+    voyages = pa.table(
+        {
+            "ship": pa.array([r["ship"] for r in y_rows], pa.string()),
+            "mmsi": pa.array([r["mmsi"] for r in y_rows], pa.int64()),
+            "origin_id": pa.array([r["origin_id"] for r in y_rows], pa.string()),
+            "origin_name": pa.array([r["origin_name"] for r in y_rows], pa.string()),
+            "destination_id": pa.array([r["destination_id"] for r in y_rows], pa.string()),
+            "destination_name": pa.array([r["destination_name"] for r in y_rows], pa.string()),
+            "departure_ts": to_ts([r["departure_ts"] for r in y_rows]),  # type: ignore[misc]
+            "arrival_ts": to_ts([r["arrival_ts"] for r in y_rows]),  # type: ignore[misc]
+            "duration_h": pa.array([r["duration_h"] for r in y_rows], pa.float64()),
+            "dist_km": pa.array([r["dist_km"] for r in y_rows], pa.float64()),
+            "draught_departure_m": pa.array([r["draught_departure_m"] for r in y_rows], pa.float32()),
+            "draught_arrival_m": pa.array([r["draught_arrival_m"] for r in y_rows], pa.float32()),
+            "laden": pa.array([r["laden"] for r in y_rows], pa.bool_()),
+            "dark": pa.array([r["dark"] for r in y_rows], pa.bool_()),
+            "route": pa.array([r["route"] for r in y_rows], pa.string()),
+        }
+    )
+    return {
+        "visits": visits,
+        "voyages": voyages,
+        "encounters": _encounters(sc, plans),
+        "identity_changes": _identity_changes(sc, plans),
+        "spoofing": _spoofing(plans),
+    }
+
+
+def _encounters(sc: Scenario, plans: list[ShipPlan]) -> pa.Table:
+    by_key = {p.ship.key: p for p in plans}
+    rows = []
+    for en in sc.encounters:
+        spans = []
+        for k in en.ships:
+            d = [s for s in by_key[k].segs if isinstance(s, Dwell) and s.call.meet_id == en.key]
+            spans.append((d[0].t0, d[0].t1) if d else None)
+        if spans[0] is None or spans[1] is None:
+            continue
+        t0, t1 = max(spans[0][0], spans[1][0]), min(spans[0][1], spans[1][1])
+        if t1 <= t0:
+            continue
+        m = sorted(by_key[k].ship.identities[identity_at(by_key[k], t0)].mmsi for k in en.ships)
+        rows.append((en.key, m[0], m[1], t0, t1, en.lat, en.lon))
+    return pa.table(
+        {
+            "encounter": pa.array([r[0] for r in rows], pa.string()),
+            "mmsi_a": pa.array([r[1] for r in rows], pa.int64()),
+            "mmsi_b": pa.array([r[2] for r in rows], pa.int64()),
+            "start_ts": to_ts([r[3] for r in rows]),
+            "end_ts": to_ts([r[4] for r in rows]),
+            "duration_h": pa.array([(r[4] - r[3]) / 3600 for r in rows], pa.float64()),
+            "lat": pa.array([r[5] for r in rows], pa.float64()),
+            "lon": pa.array([r[6] for r in rows], pa.float64()),
+        }
+    )
+
+
+def _identity_changes(sc: Scenario, plans: list[ShipPlan]) -> pa.Table:
+    rows: list[tuple[object, ...]] = []
+    for plan in plans:
+        ids = plan.ship.identities
+        for a, b in itertools.pairwise(ids):
+            kinds = []
+            if a.name != b.name:
+                kinds.append("rename")
+            if a.mmsi != b.mmsi:
+                kinds.append("new_mmsi")
+                if flag_of(a.mmsi) != flag_of(b.mmsi):
+                    kinds.append("reflag")
+            if a.callsign != b.callsign:
+                kinds.append("new_callsign")
+            rows.append(
+                (b.at, plan.ship.key, "+".join(kinds) or "none", a.mmsi, b.mmsi, a.name, b.name,
+                 flag_of(a.mmsi), flag_of(b.mmsi), None)
+            )  # fmt: skip
+    # one MMSI broadcast by two ships at once
+    spans: dict[int, list[tuple[float, float, str]]] = {}
+    for plan in plans:
+        ids = plan.ship.identities
+        for j, ident in enumerate(ids):
+            end = ids[j + 1].at if j + 1 < len(ids) else plan.t_end
+            spans.setdefault(ident.mmsi, []).append((max(ident.at, plan.t_start), end, plan.ship.key))
+    for mmsi, sp in sorted(spans.items()):
+        for i in range(len(sp)):
+            for j in range(i + 1, len(sp)):
+                if sp[i][2] != sp[j][2] and max(sp[i][0], sp[j][0]) < min(sp[i][1], sp[j][1]):
+                    rows.append(
+                        (max(sp[i][0], sp[j][0]), sp[i][2], "shared_mmsi", mmsi, mmsi, None, None,
+                         flag_of(mmsi), flag_of(mmsi), sp[j][2])
+                    )  # fmt: skip
+    rows.sort(key=lambda r: (float(r[0]), str(r[1])))  # type: ignore[arg-type]
+    return pa.table(
+        {
+            "ts": to_ts([r[0] for r in rows]),  # type: ignore[misc]
+            "ship": pa.array([r[1] for r in rows], pa.string()),
+            "kind": pa.array([r[2] for r in rows], pa.string()),
+            "mmsi_before": pa.array([r[3] for r in rows], pa.int64()),
+            "mmsi_after": pa.array([r[4] for r in rows], pa.int64()),
+            "name_before": pa.array([r[5] for r in rows], pa.string()),
+            "name_after": pa.array([r[6] for r in rows], pa.string()),
+            "flag_before": pa.array([r[7] for r in rows], pa.string()),
+            "flag_after": pa.array([r[8] for r in rows], pa.string()),
+            "other_ship": pa.array([r[9] for r in rows], pa.string()),
+        }
+    )
+
+
+def _spoofing(plans: list[ShipPlan]) -> pa.Table:
+    rows = [
+        (p.ship.key, p.ship.identities[identity_at(p, a)].mmsi, a, b, la, lo)
+        for p in plans
+        for a, b, la, lo in p.spoof.tolist()
+    ]
+    return pa.table(
+        {
+            "ship": pa.array([r[0] for r in rows], pa.string()),
+            "mmsi": pa.array([r[1] for r in rows], pa.int64()),
+            "start_ts": to_ts([r[2] for r in rows]),
+            "end_ts": to_ts([r[3] for r in rows]),
+            "reported_lat": pa.array([r[4] for r in rows], pa.float64()),
+            "reported_lon": pa.array([r[5] for r in rows], pa.float64()),
+        }
+    )
+
+
+def plan_all(sc: Scenario) -> list[ShipPlan]:
+    return [plan_ship(sc, s, i) for i, s in enumerate(sc.ships)]
