@@ -284,6 +284,37 @@ ESTIMATES = pa.schema(
     ]
 )
 
+CLAIM_TESTS = pa.schema(
+    [
+        pa.field("claim_id", pa.string(), nullable=False),
+        pa.field("claimant", pa.string()),
+        pa.field("published", pa.date32()),
+        pa.field("period_start", pa.date32()),  # as tested (the claim's, or the data start when it has none)
+        pa.field("period_end", pa.date32()),
+        pa.field("unit", pa.string()),  # the claim's unit
+        pa.field("estimate_unit", pa.string()),  # what it was compared with (voyages, containers, shells_152mm...)
+        pa.field("claim_low", pa.float64()),  # the claim as an interval (qualifier applied; inf = open)
+        pa.field("claim_high", pa.float64()),
+        pa.field("claim_value", pa.float64()),  # the stated figure (midpoint of a range)
+        pa.field("est_p05", pa.float64()),
+        pa.field("est_p50", pa.float64()),
+        pa.field("est_p95", pa.float64()),
+        pa.field("coverage", pa.float64()),  # share of the claim period covered by the data (0..1)
+        pa.field("verdict", pa.string()),  # consistent | higher | lower | not_covered | not_testable
+        pa.field("ratio", pa.float64()),  # claim_value / est_p50
+        pa.field("implied_factor", pa.float64()),  # e.g. 448 shells_152mm/container
+        pa.field("implied_factor_unit", pa.string()),
+        pa.field("implied_factor_basis", pa.string()),  # the claimant's own pair of figures, or our estimate
+        pa.field("prior_name", pa.string()),
+        pa.field("prior_low", pa.float64()),
+        pa.field("prior_high", pa.float64()),
+        pa.field("factor_verdict", pa.string()),  # within | below | above the prior range
+        pa.field("timeline_note", pa.string()),  # disagreement with earlier cumulative claims
+        pa.field("message", pa.string()),
+        pa.field("details", pa.string()),  # JSON: voyages, priors, n_draws, seed
+    ]
+)
+
 ALERTS = pa.schema(
     [
         pa.field("alert_id", pa.string(), nullable=False),
