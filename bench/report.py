@@ -102,24 +102,46 @@ def open_times(html: Path, runs: int) -> list[tuple[float, float]]:
     return out
 
 
+def screenshot(html: Path, png: Path, width: int = 1400) -> None:
+    """Full-page screenshot of a report (used for docs/img/report.png)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+        page = browser.new_page(viewport={"width": width, "height": 900}, device_scale_factor=1)
+        page.goto(html.resolve().as_uri())
+        page.wait_for_selector("body[data-ready='1']", timeout=60_000)
+        page.screenshot(path=str(png), full_page=True)
+        browser.close()
+    print(f"wrote {png}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--positions", type=int, default=1_000_000)
     ap.add_argument("--vessels", type=int, default=500)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--shot", nargs=2, metavar=("HTML", "PNG"), help="only screenshot a report and exit")
     args = ap.parse_args()
+    if args.shot:
+        screenshot(Path(args.shot[0]), Path(args.shot[1]))
+        return
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         t = time.perf_counter()
         store = make_store(root / "store", args.positions, args.vessels)
-        print(f"store: {args.positions:,} positions, {args.vessels} vessels ({time.perf_counter() - t:.1f} s)")
+        print(
+            f"store: {args.positions:,} positions, {args.vessels} vessels ({time.perf_counter() - t:.1f} s)"
+        )
         t = time.perf_counter()
         html = build_report(store, root / "report.html")
         build_s = time.perf_counter() - t
         print(f"build_report: {build_s:.2f} s, {html.stat().st_size / 1e6:.2f} MB")
         times = open_times(html, args.runs)
         for i, (in_page, wall) in enumerate(times, 1):
-            print(f"open run {i}: on screen {in_page:.0f} ms after navigation start; goto+wait+frame {wall:.0f} ms")
+            print(
+                f"open run {i}: on screen {in_page:.0f} ms after navigation start; goto+wait+frame {wall:.0f} ms"
+            )
         print(
             f"median: on screen {statistics.median(t[0] for t in times):.0f} ms, "
             f"goto+wait+frame {statistics.median(t[1] for t in times):.0f} ms"
