@@ -1,0 +1,102 @@
+"""Benchmark PlaceIndex: the shipped gazetteer and 100k synthetic places against 1M points.
+
+    python bench/places.py [--points 1000000] [--places 100000] [--workers 1]
+
+Prints one Markdown table row per measurement (best of --repeat runs, wall-clock seconds).
+Points: half within 12 km of a place (the hard case: dense anchorages), half uniform on the sphere.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Callable
+
+import numpy as np
+import pyarrow as pa
+
+from supplyline.geo import destination_point
+from supplyline.places import PlaceIndex, load_gazetteer
+
+
+def best_of(repeat: int, fn: Callable[[], object]) -> float:
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def points_near(
+    rng: np.random.Generator, lat: np.ndarray, lon: np.ndarray, n: int
+) -> tuple[np.ndarray, np.ndarray]:
+    near = rng.integers(0, len(lat), n // 2)
+    qlat1, qlon1 = destination_point(
+        lat[near], lon[near], rng.uniform(0, 360, n // 2), rng.uniform(0, 12, n // 2)
+    )
+    m = n - n // 2
+    qlat = np.concatenate([qlat1, np.degrees(np.arcsin(rng.uniform(-1, 1, m)))])
+    qlon = np.concatenate([qlon1, rng.uniform(-180, 180, m)])
+    return qlat, qlon
+
+
+def synthetic_places(rng: np.random.Generator, n: int) -> pa.Table:
+    centres = n // 50
+    clat, clon = rng.uniform(-70, 70, centres), rng.uniform(-180, 180, centres)
+    c = rng.integers(0, centres, n)
+    lat, lon = destination_point(clat[c], clon[c], rng.uniform(0, 360, n), rng.exponential(8.0, n))
+    r_in = rng.choice([500.0, 750.0, 2000.0, 3000.0, 5000.0, 8000.0], n) * rng.uniform(0.8, 1.2, n)
+    return pa.table(
+        {
+            "place_id": [f"p{i}" for i in range(n)],
+            "name": ["x"] * n,
+            "lat": lat,
+            "lon": lon,
+            "r_in_m": r_in,
+            "r_out_m": r_in * 4 / 3,
+        }
+    )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--points", type=int, default=1_000_000)
+    ap.add_argument("--places", type=int, default=100_000)
+    ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    rng = np.random.default_rng(1)
+    n, r = args.points, args.repeat
+    print("| case | places | points | seconds | points/s |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+
+    def row(case: str, n_places: int, n_points: int, secs: float) -> None:
+        rate = f"{n_points / secs:,.0f}" if n_points else ""
+        print(f"| {case} | {n_places:,} | {n_points:,} | {secs:.3f} | {rate} |", flush=True)
+
+    gaz_t = best_of(1, lambda: load_gazetteer())  # first (cold) load, then cached
+    gaz = load_gazetteer()
+    row("load_gazetteer (cold)", gaz.num_rows, 0, gaz_t)
+    row("PlaceIndex(gazetteer)", gaz.num_rows, 0, best_of(r, lambda: PlaceIndex(gaz)))
+    idx = PlaceIndex(gaz, workers=args.workers)
+    qlat, qlon = points_near(rng, gaz["lat"].to_numpy(), gaz["lon"].to_numpy(), n)
+    row("gazetteer assign r_in", gaz.num_rows, n, best_of(r, lambda: idx.assign(qlat, qlon, "r_in")))
+    row("gazetteer assign r_out", gaz.num_rows, n, best_of(r, lambda: idx.assign(qlat, qlon, "r_out")))
+    row("gazetteer nearest", gaz.num_rows, n, best_of(r, lambda: idx.nearest(qlat, qlon)))
+    row("gazetteer nearest max 20 km", gaz.num_rows, n, best_of(r, lambda: idx.nearest(qlat, qlon, 20_000)))
+    idx.search("warmup")
+    row("search 'Vostochny' (warm)", gaz.num_rows, 0, best_of(r, lambda: idx.search("Vostochny")))
+    row("near(40.70, -74.01, 10 km)", gaz.num_rows, 0, best_of(r, lambda: idx.near(40.70, -74.01, 10_000)))
+
+    syn = synthetic_places(rng, args.places)
+    row("PlaceIndex(synthetic)", syn.num_rows, 0, best_of(r, lambda: PlaceIndex(syn)))
+    sidx = PlaceIndex(syn, workers=args.workers)
+    slat, slon = points_near(rng, syn["lat"].to_numpy(), syn["lon"].to_numpy(), n)
+    row("synthetic assign r_in", syn.num_rows, n, best_of(r, lambda: sidx.assign(slat, slon, "r_in")))
+    row("synthetic assign r_out", syn.num_rows, n, best_of(r, lambda: sidx.assign(slat, slon, "r_out")))
+    row("synthetic nearest", syn.num_rows, n, best_of(r, lambda: sidx.nearest(slat, slon)))
+
+
+if __name__ == "__main__":
+    main()
