@@ -70,6 +70,14 @@ def test_kml_is_valid_and_counts_placemarks(store: Store, tmp_path: Path) -> Non
     assert len(lines) == 3
     lon, lat = map(float, lines[0].findtext(f"{K}coordinates").split()[0].split(","))
     assert (lat, lon) == fx.RAJIN
+    # time spans for Google Earth's slider: the voyage y1 departs 72 h after T0 (2024-01-23 00:00 UTC)
+    y1 = next(
+        p
+        for p in folders[2].findall(f"{K}Placemark")
+        if p.find(f".//{K}Data[@name='voyage_id']/{K}value").text == "y1"
+    )
+    assert y1.findtext(f"{K}TimeSpan/{K}begin") == "2024-01-23T00:00:00+00:00"
+    assert folders[0].find(f"{K}Placemark/{K}TimeSpan") is None  # places are timeless
 
 
 def test_csv_and_parquet_of_every_table(store: Store, tmp_path: Path) -> None:

@@ -188,6 +188,14 @@ def _kml_name(layer: str, p: dict[str, Any]) -> str:
     return f"encounter {p.get('mmsi_a')} / {p.get('mmsi_b')}"
 
 
+def _time_span(p: dict[str, Any]) -> tuple[str | None, str | None]:
+    """(begin, end) ISO times of a feature's properties, from whichever pair of time columns it has."""
+    for a, b in (("start_ts", "end_ts"), ("departure_ts", "arrival_ts")):
+        if a in p or b in p:
+            return p.get(a), p.get(b)
+    return None, None
+
+
 def _kml_geometry(parent: ET.Element, geom: dict[str, Any]) -> None:
     def coords(el: ET.Element, pts: list[list[float]]) -> None:
         ET.SubElement(el, "coordinates").text = " ".join(f"{x},{y}" for x, y in pts)
@@ -225,6 +233,13 @@ def write_kml(layers: dict[str, list[Feature]], path: Path, title: str = "supply
             p = f["properties"]
             pm = ET.SubElement(folder, "Placemark")
             ET.SubElement(pm, "name").text = _kml_name(layer, p)
+            begin, end = _time_span(p)
+            if begin or end:  # lets Google Earth's time slider play the events
+                span = ET.SubElement(pm, "TimeSpan")
+                if begin:
+                    ET.SubElement(span, "begin").text = begin
+                if end:
+                    ET.SubElement(span, "end").text = end
             style = _LAYER_STYLE.get(layer) or f"track-{int(p['mmsi']) % len(_TRACK_COLOURS)}"
             ET.SubElement(pm, "styleUrl").text = f"#{style}"
             ext = ET.SubElement(pm, "ExtendedData")
