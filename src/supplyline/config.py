@@ -602,7 +602,10 @@ def _read(path: Path | str) -> tuple[Case | None, list[Problem]]:
         if v is not None and not isinstance(v, dt.date):
             pr.add(src, lines.key("case", key), f"{key} must be a TOML date like 2023-08-01 (no quotes)")
     places, notes = _parse_places(doc, src, lines, pr)
-    place_ids = set(places.column("place_id").to_pylist())
+    # ids declared, even by a place with other problems, so one bad place is reported once, not per use
+    raw_places = doc.get("places", [])
+    declared = {f"case:{p['id']}" for p in raw_places if isinstance(p, dict) and isinstance(p.get("id"), str)}
+    place_ids = set(places.column("place_id").to_pylist()) | declared
     routes = _parse_routes(doc, src, lines, pr, place_ids)
     watchlist = _parse_watchlist(doc, src, lines, pr, root)
     thresholds = _parse_thresholds(doc, src, lines, pr)

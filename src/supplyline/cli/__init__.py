@@ -51,13 +51,18 @@ for _name in _MODULES:
 def main() -> None:
     """Entry point: run the app, turning SupplylineError into a message and its exit code."""
     try:
-        app(standalone_mode=False)
+        # with standalone_mode=False click returns (not raises) the code of `raise typer.Exit(n)`
+        code = app(standalone_mode=False)
+        if isinstance(code, int) and code != 0:
+            raise SystemExit(code)
     except SupplylineError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}")
+        err_console.print("[bold red]error:[/] ", end="")
+        err_console.print(str(exc), markup=False, soft_wrap=True)
         if isinstance(exc, CaseError):
             for file, line, message in exc.problems:
                 where = f"{file}:{line}" if line else file
-                err_console.print(f"  {where}: {message}")
+                # problems name TOML tables ("[[places]]") and paths: no markup, no wrapping inside a path
+                err_console.print(f"  {where}: {message}", markup=False, soft_wrap=True)
         raise SystemExit(exc.exit_code) from None
     except typer.Abort:
         err_console.print("aborted")

@@ -38,6 +38,13 @@ _FLOAT_FIELDS = {"quantity", "quantity_low", "quantity_high"}
 
 def _rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     """(line, row) pairs from a CSV (header = line 1) or YAML file (a list of mappings, or {claims: [...]})."""
+    try:
+        yield from _rows_unchecked(path)
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise InputError(f"cannot read {path}: {exc}; give a readable UTF-8 CSV or YAML file") from None
+
+
+def _rows_unchecked(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     suffix = path.suffix.lower()
     if suffix in (".yaml", ".yml"):
         yield from _yaml_rows(path)
@@ -46,6 +53,8 @@ def _rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
         raise InputError(f"{path}: expected a .csv or .yaml file, got {suffix or 'no extension'!r}")
     with path.open(newline="", encoding="utf-8-sig") as fh:
         reader = csv.DictReader(fh, delimiter="\t" if suffix == ".tsv" else ",")
+        if reader.fieldnames is None:  # reads the header
+            return
         line = reader.line_num + 1
         for row in reader:
             yield line, {k.strip(): v for k, v in row.items() if k is not None}

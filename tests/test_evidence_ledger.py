@@ -1,0 +1,135 @@
+"""The evidence ledger: CSV/YAML import with validation, stored in a real store with one part per source
+file, readable through DuckDB."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from supplyline import schema
+from supplyline.config import bundled_case_path
+from supplyline.errors import CaseError, InputError
+from supplyline.evidence.ledger import (
+    check_claims,
+    read_claims,
+    read_ledger,
+    read_observations,
+    source_part,
+    store_ledger,
+)
+from supplyline.store import Store
+
+CASE = bundled_case_path()
+
+YAML_CLAIMS = """\
+claims:
+  - claimant: ROK Ministry of National Defense
+    published: 2024-02-26
+    period_start: 2023-09-01
+    quantity: 6700
+    unit: Containers
+    qualifier: around
+    url: https://example.org/a
+  - claimant: US State Department
+    published: 2024-02-23
+    quantity: 10000
+    unit: containers
+    qualifier: more than
+    url: https://example.org/b
+"""
+
+
+def test_bundled_ledgers_read_and_normalise() -> None:
+    claims = read_claims(CASE / "claims.csv")
+    assert claims.schema.equals(schema.CLAIMS) and claims.num_rows == 46
+    units = set(claims.column("unit").to_pylist())
+    assert units <= {
+        "containers", "shells", "shells_152mm", "shells_122mm", "rockets_122mm", "trips", "shipments",
+        "visits", "tonnes", "missiles",
+    }  # fmt: skip
+    rng = [r for r in claims.to_pylist() if r["qualifier"] == "range"]
+    assert {(r["quantity_low"], r["quantity_high"]) for r in rng} == {(250000.0, 300000.0), (4.2e6, 5.8e6)}
+    obs = read_observations(CASE / "observations.csv")  # no place list: ids are kept as written
+    assert obs.num_rows == 25 and obs.column("place_id").null_count == 0
+
+
+def test_observations_need_known_places() -> None:
+    with pytest.raises(CaseError) as exc:
+        read_observations(CASE / "observations.csv", {"case:tumangang"})
+    # every row naming another place is reported, each with its own line
+    lines = [line for _, line, _ in exc.value.problems]
+    assert len(lines) == 25 - 3 and len(set(lines)) == len(lines)  # 3 rows are at Tumangang
+
+
+def test_yaml_claims_with_lines_and_normalised_words(tmp_path: Path) -> None:
+    path = tmp_path / "claims.yaml"
+    path.write_text(YAML_CLAIMS)
+    table = read_claims(path)
+    rows = table.to_pylist()
+    assert [(r["unit"], r["qualifier"], r["quantity_low"]) for r in rows] == [
+        ("containers", "about", None),
+        ("containers", "at_least", 10000.0),
+    ]
+    assert all(len(r["claim_id"]) == 16 for r in rows)  # stable ids when none is given
+    assert read_claims(path).column("claim_id").equals(table.column("claim_id"))
+    path.write_text(YAML_CLAIMS.replace("unit: Containers", "unit: crates"))
+    _, problems = check_claims(path)
+    assert [(line, m.split(";")[0]) for _, line, m in problems] == [(2, "unit 'crates' is unknown")]
+    path.write_text("claims:\n  - claimant: [unclosed\n")
+    with pytest.raises(CaseError) as exc:
+        read_claims(path)
+    assert exc.value.problems[0][1] == 3
+
+
+def test_import_into_store_replaces_per_source_and_is_queryable(tmp_path: Path) -> None:
+    store = Store.create(tmp_path / "store")
+    claims = read_claims(CASE / "claims.csv")
+    store_ledger(store, "claims", claims, source_part(CASE / "claims.csv"))
+    store_ledger(store, "claims", claims, source_part(CASE / "claims.csv"))  # same file again: replaced
+    extra = tmp_path / "more.yaml"
+    extra.write_text(YAML_CLAIMS)
+    store_ledger(store, "claims", read_claims(extra), source_part(extra))
+    assert read_ledger(store, "claims").num_rows == 48
+    con = store.connect()
+    n = con.execute("SELECT count(*) FROM claims WHERE unit = 'containers' AND quantity >= 10000").fetchone()
+    assert n is not None and n[0] == 10  # 9 bundled (10k x2, 11k, 13k x2, 15.8k, 20k x2, 28k) + 1 from YAML
+    assert read_ledger(Store.create(tmp_path / "empty"), "observations").schema.equals(schema.OBSERVATIONS)
+
+
+def test_unreadable_input_is_an_input_error(tmp_path: Path) -> None:
+    bad = tmp_path / "x.csv"
+    bad.write_bytes(b"\xff\xfe\x00 not utf-8")
+    with pytest.raises(InputError):
+        read_claims(bad)
+    with pytest.raises(InputError):
+        read_claims(tmp_path / "missing.csv")
+
+
+def test_cli_import_list_and_extract_accept(tmp_path: Path) -> None:
+    store = str(tmp_path / "st")
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "supplyline", *args, "--store", store],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    assert run("claims", "import", str(CASE / "claims.csv")).returncode == 0
+    res = run("observations", "import", str(CASE / "observations.csv"), "--case", str(CASE), "--json")
+    assert res.returncode == 0 and json.loads(res.stdout)["imported"] == 25
+    article = Path(__file__).parent / "fixtures" / "articles" / "a03_nis.txt"
+    res = run("claims", "extract", str(article), "--accept", "--json")
+    assert res.returncode == 0
+    assert [c["quantity"] for c in json.loads(res.stdout)] == [1_000_000.0, 10.0]
+    listed = json.loads(run("claims", "list", "--json").stdout)
+    assert len(listed) == 48
+    bad = tmp_path / "bad.csv"
+    bad.write_text("claimant,unit,quantity,url\nX,barrels,3,https://x\n")
+    res = run("claims", "import", str(bad))
+    assert res.returncode == 5 and "bad.csv:2: unit 'barrels' is unknown" in res.stderr
