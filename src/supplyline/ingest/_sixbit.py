@@ -24,20 +24,6 @@ _AT = ord("@")
 _SPACE = ord(" ")
 
 
-def sixbit_matrix(buf: np.ndarray, starts: np.ndarray, lens: np.ndarray, width: int) -> np.ndarray:
-    """Six-bit values of each payload ``buf[starts[i]:starts[i]+lens[i]]`` as an (n, width) uint8 matrix.
-
-    Characters beyond a payload's length (or beyond ``width``) are zero.
-    """
-    n = starts.size
-    if n == 0 or width == 0:
-        return np.zeros((n, width), np.uint8)
-    cols = np.arange(width, dtype=np.int64)
-    inside = cols[None, :] < lens[:, None]
-    idx = np.where(inside, starts[:, None] + cols[None, :], 0)
-    return np.where(inside, ARMOR[buf[idx]], 0).astype(np.uint8)
-
-
 def field(
     v6: np.ndarray, nbits: np.ndarray, off: int, width: int, signed: bool = False
 ) -> tuple[np.ndarray, np.ndarray]:

@@ -160,6 +160,17 @@ _STATIC_TYPES = (5, 19, 24)
 
 
 # --- small vectorised helpers -------------------------------------------------------------------------------
+# Every gather reads a zero-padded copy of the input (``pbuf``): sentinel positions point into the padding,
+# so look-ups past the end of a line or of the file read zeros instead of needing masks.
+
+_PAD = 256
+_POW10 = 10 ** np.arange(19, dtype=np.int64)
+
+
+def _padded(data: bytes) -> np.ndarray:
+    pbuf = np.zeros(len(data) + _PAD, np.uint8)
+    pbuf[: len(data)] = np.frombuffer(data, np.uint8)
+    return pbuf
 
 
 def _positions(mask: np.ndarray, sentinel: int) -> np.ndarray:
@@ -172,37 +183,39 @@ def _next(pos: np.ndarray, at: np.ndarray, k: int = 0) -> np.ndarray:
     return pos[np.searchsorted(pos, at) + k]
 
 
-def _take(buf: np.ndarray, idx: np.ndarray) -> np.ndarray:
-    """``buf[idx]`` as int64, with out-of-range indices reading as 0."""
-    ok = (idx >= 0) & (idx < buf.size)
-    if buf.size == 0:
-        return np.zeros(np.shape(idx), np.int64)
-    return np.where(ok, buf[np.where(ok, idx, 0)], 0).astype(np.int64)
+def _window(pbuf: np.ndarray, at: np.ndarray, width: int) -> np.ndarray:
+    """``pbuf[at[i] : at[i] + width]`` for every i as an (n, width) uint8 matrix (one strided gather)."""
+    return np.lib.stride_tricks.sliding_window_view(pbuf, width)[at]
 
 
-def _uint(buf: np.ndarray, a: np.ndarray, b: np.ndarray, maxw: int) -> tuple[np.ndarray, np.ndarray]:
-    """Unsigned decimal integers in ``buf[a:b]``: (values, ok); ok needs 1..maxw digits and nothing else."""
+def _uint(pbuf: np.ndarray, a: np.ndarray, b: np.ndarray, maxw: int) -> tuple[np.ndarray, np.ndarray]:
+    """Unsigned decimal integers in ``pbuf[a:b]``: (values, ok); ok needs 1..maxw digits and nothing else."""
     w = b - a
-    cols = np.arange(maxw, dtype=np.int64)
+    ok = (w >= 1) & (w <= maxw)
+    win = _window(pbuf, np.where(ok, a, 0), maxw).astype(np.int64) - 48
+    cols = np.arange(maxw)
     inside = cols[None, :] < w[:, None]
-    d = _take(buf, a[:, None] + cols[None, :]).astype(np.int64) - 48
-    ok = (w >= 1) & (w <= maxw) & np.where(inside, (d >= 0) & (d <= 9), True).all(axis=1)
-    val = np.zeros(a.size, np.int64)
-    for j in range(maxw):
-        take = inside[:, j]
-        val = np.where(take, val * 10 + d[:, j], val)
+    ok &= (((win >= 0) & (win <= 9)) | ~inside).all(axis=1)
+    exp = np.where(inside, w[:, None] - 1 - cols[None, :], 0)
+    val = np.where(inside, win * _POW10[exp], 0).sum(axis=1)
     return np.where(ok, val, 0), ok
 
 
-def _xor_range(cx: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """XOR of ``buf[a:b]`` from the prefix-XOR ``cx`` (``cx[i]`` = XOR of ``buf[:i]``)."""
-    return cx[b] ^ cx[a]
+def _xor_segments(pbuf: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """XOR of the bytes of each segment ``pbuf[a[i]:b[i]]`` (segments in file order, a <= b)."""
+    if a.size == 0:
+        return np.zeros(0, np.int64)
+    idx = np.empty(2 * a.size, np.int64)
+    idx[0::2] = a
+    idx[1::2] = b
+    out = np.bitwise_xor.reduceat(pbuf, idx)[0::2]
+    return np.where(b > a, out, 0).astype(np.int64)
 
 
-def _hex2(buf: np.ndarray, at: np.ndarray) -> np.ndarray:
+def _hex2(pbuf: np.ndarray, at: np.ndarray) -> np.ndarray:
     """Two hex digits at ``at`` as an int (-1 when not hex)."""
-    hi = _HEX[_take(buf, at)]
-    lo = _HEX[_take(buf, at + 1)]
+    hi = _HEX[pbuf[at]]
+    lo = _HEX[pbuf[at + 1]]
     return np.where((hi >= 0) & (lo >= 0), hi * 16 + lo, -1)
 
 
@@ -214,7 +227,9 @@ def _lat_lon(raw: np.ndarray, scale: int) -> np.ndarray:
     return ((scale * raw + 3) // 6) / 1e6
 
 
-def _decode(buf: np.ndarray, pstart: np.ndarray, plen: np.ndarray, fill: np.ndarray) -> dict[str, np.ndarray]:
+def _decode(
+    pbuf: np.ndarray, pstart: np.ndarray, plen: np.ndarray, fill: np.ndarray
+) -> dict[str, np.ndarray]:
     """Decode position (1, 2, 3, 18, 19, 27) and static (5, 19, 24) fields of many payloads at once.
 
     Returns NumPy columns, one row per payload: ``msg_type``, ``mmsi``, ``bad`` (detail code, -1 = fine),
@@ -222,7 +237,7 @@ def _decode(buf: np.ndarray, pstart: np.ndarray, plen: np.ndarray, fill: np.ndar
     as ASCII matrices (``name_chars`` ...) with ``*_ok`` masks.
     """
     n = pstart.size
-    msg_type = np.where(plen > 0, sb.ARMOR[_take(buf, pstart)], 0).astype(np.int64)
+    msg_type = np.where(plen > 0, sb.ARMOR[pbuf[pstart]], 0).astype(np.int64)
     nbits = 6 * plen - fill
     nan = np.full(n, np.nan)
     out: dict[str, np.ndarray] = {
@@ -271,12 +286,12 @@ def _decode(buf: np.ndarray, pstart: np.ndarray, plen: np.ndarray, fill: np.ndar
         rows = np.flatnonzero(np.isin(msg_type, types))
         if rows.size == 0:
             continue
-        v6 = sb.sixbit_matrix(buf, pstart[rows], plen[rows], width)
-        cols = np.arange(int(plen[rows].max()), dtype=np.int64)
-        inside = cols[None, :] < plen[rows][:, None]
-        chars_ok = np.where(inside, sb.VALID_CHAR[_take(buf, pstart[rows][:, None] + cols[None, :])], True)
+        raw = _window(pbuf, pstart[rows], width)
+        inside = np.arange(width)[None, :] < plen[rows][:, None]
+        v6 = np.where(inside, sb.ARMOR[raw], 0).astype(np.uint8)
+        chars_ok = (sb.VALID_CHAR[raw] | ~inside).all(axis=1)  # the decoded part of the payload
         nb = nbits[rows]
-        bad = np.where(~chars_ok.all(axis=1), D_CHARS, np.where(nb < min_bits, D_SHORT, -1))
+        bad = np.where(~chars_ok, D_CHARS, np.where(nb < min_bits, D_SHORT, -1))
         mmsi, _ = sb.field(v6, nb, 8, 30)
         out["mmsi"][rows] = mmsi
         t = types[0]
@@ -383,7 +398,7 @@ def decode_payloads(payloads: Sequence[bytes], fill_bits: Sequence[int]) -> pa.T
     data = b"".join(payloads)
     lens = np.fromiter((len(p) for p in payloads), np.int64, len(payloads))
     starts = np.concatenate(([0], np.cumsum(lens)[:-1])).astype(np.int64) if len(payloads) else lens
-    d = _decode(np.frombuffer(data, np.uint8), starts, lens, np.asarray(fill_bits, np.int64))
+    d = _decode(_padded(data), starts, lens, np.asarray(fill_bits, np.int64))
     cols: dict[str, pa.Array] = {
         "msg_type": pa.array(d["msg_type"], pa.int8()),
         "mmsi": pa.array(d["mmsi"], pa.int64()),
@@ -410,13 +425,7 @@ def decode_payloads(payloads: Sequence[bytes], fill_bits: Sequence[int]) -> pa.T
 # --- line scanning ------------------------------------------------------------------------------------------
 
 
-@dataclass
-class _Lines:
-    starts: np.ndarray
-    ends: np.ndarray
-
-
-def _line_bounds(buf: np.ndarray) -> _Lines:
+def _line_bounds(buf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Start/end of every physical line, surrounding whitespace (incl. CR) excluded."""
     n = buf.size
     nl = np.flatnonzero(buf == 10)
@@ -436,9 +445,11 @@ def _line_bounds(buf: np.ndarray) -> _Lines:
         if not m.any():
             break
         starts[m] += 1
-    return _Lines(starts, ends)
+    return starts, ends
 
 
+_DELIM_RE = re.compile(rb"[\\!$]")
+_PGHP = np.frombuffer(b"PGHP", np.uint8)
 _ISO = re.compile(rb"(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)(?:\.(\d{1,6}))?")
 _UNIX = re.compile(rb"(?<![\d.])(\d{10}|\d{13})(?:\.(\d{1,6}))?(?![\d])")
 _UNIX_FIELD = re.compile(rb"(\d{10})(?:\.(\d{1,6}))?")
@@ -492,335 +503,331 @@ def decode_nmea(data: bytes, *, file: str, input_id: str, source_default: str = 
 
     ``file`` and ``input_id`` label the quarantine rows and every output row. Lines are 1-based.
     """
-    buf = np.frombuffer(data, np.uint8)
-    n = buf.size
-    big = n + 1000  # sentinel position beyond every line
-    lines = _line_bounds(buf)
-    st, en = lines.starts, lines.ends
+    n = len(data)
+    pbuf = _padded(data)
+    buf = pbuf[:n]
+    big = n + _PAD // 2  # sentinel position: inside the zero padding
+    st, en = _line_bounds(buf)
     nl = st.size
-    nonempty = en > st
-    first = _take(buf, st)
-    active = nonempty & (first != ord("#"))
+    first = pbuf[st]
+    active = (en > st) & (first != ord("#"))
     qdet = np.full(nl, -1, np.int64)  # detail code of a line-level rejection
 
     def reject(mask: np.ndarray, code: int) -> None:
         qdet[mask & (qdet < 0)] = code
 
-    delim = _positions(_DELIM[buf], big)
-    stars = _positions(buf == ord("*"), big)
-    commas = _positions(buf == ord(","), big)
-    bslash = _positions(buf == ord("\\"), big)
-    cx = np.zeros(n + 1, np.uint8)
-    if n:
-        np.bitwise_xor.accumulate(buf, out=cx[1:])
-
-    d0 = _next(delim, st)
-    has_delim = active & (d0 < en)
+    # the sentence (or its tag block) normally starts the line; search only lines with a receiver prefix
+    d0 = st.copy()
+    for i in np.flatnonzero(active & ~_DELIM[first]).tolist():
+        m = _DELIM_RE.search(data, int(st[i]), int(en[i]))
+        d0[i] = m.start() if m else -1
+    has_delim = active & (d0 >= 0)
     reject(active & ~has_delim, D_NODELIM)
     d0 = np.where(has_delim, d0, st)
+    stars = _positions(buf == ord("*"), big)
+    commas = _positions(buf == ord(","), big)
 
-    # tag blocks
-    is_tag = has_delim & (_take(buf, d0) == ord("\\"))
-    tclose = np.where(is_tag, _next(bslash, d0 + 1), big)
-    reject(is_tag & (tclose >= en), D_TAGOPEN)
+    # tag blocks \...*hh\ (checksum over the bytes between '\' and '*')
+    is_tag = has_delim & (pbuf[d0] == ord("\\"))
+    tags = np.flatnonzero(is_tag)
+    tclose = np.full(nl, big, np.int64)
+    tstar = np.full(nl, big, np.int64)
+    if tags.size:
+        tclose[tags] = _next(_positions(buf == ord("\\"), big), d0[tags] + 1)
+        tstar[tags] = _next(stars, d0[tags] + 1)
     tag_ok = is_tag & (tclose < en)
-    tstar = np.where(tag_ok, _next(stars, d0 + 1), big)
-    tchk = _hex2(buf, tstar + 1)
-    tag_form = tag_ok & (tstar < tclose) & (tstar + 3 == tclose) & (tchk >= 0)
+    reject(is_tag & ~tag_ok, D_TAGOPEN)
+    tchk = _hex2(pbuf, tstar + 1)
+    tag_form = tag_ok & (tstar + 3 == tclose) & (tchk >= 0)
     reject(tag_ok & ~tag_form, D_TAGNOCHK)
-    tsafe = np.where(tag_form, tstar, d0 + 1)
-    tag_good = tag_form & (_xor_range(cx, np.minimum(d0 + 1, tsafe), tsafe) == tchk)
+    tf = np.flatnonzero(tag_form)
+    tag_good = np.zeros(nl, np.bool_)
+    tag_good[tf] = _xor_segments(pbuf, d0[tf] + 1, tstar[tf]) == tchk[tf]
     reject(tag_form & ~tag_good, D_TAGCHK)
     s0 = np.where(is_tag, np.minimum(tclose + 1, en), d0)
     tag_only = is_tag & (s0 >= en)
+    sfirst = pbuf[s0]
     sent = has_delim & ~tag_only & (qdet < 0)
-    sfirst = _take(buf, s0)
     reject(sent & (sfirst != ord("!")) & (sfirst != ord("$")), D_TAGJUNK)
     sent &= qdet < 0
 
-    # sentence checksum and name
-    star = np.where(sent, _next(stars, s0), big)
-    chk = _hex2(buf, star + 1)
+    # sentences: checksum, then the name (talker + type)
+    ss = np.flatnonzero(sent)
+    star = np.full(nl, big, np.int64)
+    star[ss] = _next(stars, s0[ss])
+    chk = _hex2(pbuf, star + 1)
     formed = sent & (star + 3 <= en) & (chk >= 0)
     reject(sent & ~formed, D_NOCHK)
-    ssafe = np.where(formed, star, s0 + 1)
-    chk_good = formed & (_xor_range(cx, np.minimum(s0 + 1, ssafe), ssafe) == chk)
-    kc = np.searchsorted(commas, s0)
-    c1 = commas[kc]
-    name_end = np.minimum(c1, star)
-    name_len = name_end - s0 - 1
-    tail3 = _take(buf, (name_end - 3)[:, None] + np.arange(3)[None, :])
-    is_vd = (
-        (tail3[:, 0] == ord("V"))
-        & (tail3[:, 1] == ord("D"))
-        & ((tail3[:, 2] == ord("M")) | (tail3[:, 2] == ord("O")))
-    )
-    is_vdm = formed & (sfirst == ord("!")) & (name_len == 5) & is_vd
-    head4 = _take(buf, (s0 + 1)[:, None] + np.arange(4)[None, :])
-    is_pghp = (
+    fm = np.flatnonzero(formed)
+    chk_good = np.zeros(nl, np.bool_)
+    chk_good[fm] = _xor_segments(pbuf, s0[fm] + 1, star[fm]) == chk[fm]
+    kc = np.zeros(nl, np.int64)
+    kc[fm] = np.searchsorted(commas, s0[fm])
+    name_len = np.minimum(commas[kc], star) - s0 - 1
+    head = _window(pbuf, np.where(formed, s0, 0), 6)
+    is_vdm = (
         formed
-        & (sfirst == ord("$"))
-        & (name_len == 4)
-        & (head4 == np.frombuffer(b"PGHP", np.uint8)).all(axis=1)
+        & (sfirst == ord("!"))
+        & (name_len == 5)
+        & (head[:, 3] == ord("V"))
+        & (head[:, 4] == ord("D"))
+        & ((head[:, 5] == ord("M")) | (head[:, 5] == ord("O")))
     )
+    is_pghp = formed & (sfirst == ord("$")) & (name_len == 4) & (head[:, 1:5] == _PGHP).all(axis=1)
     reject(formed & ~chk_good, D_CHK)
     reject(formed & ~is_vdm & ~is_pghp, D_NONAIS)
 
-    # VDM/VDO fields
-    c = [commas[kc + j] for j in range(7)]
-    vdm = is_vdm & (qdet < 0)
-    reject(vdm & ~((c[5] < star) & (c[6] > star)), D_FIELDS)
-    vdm &= qdet < 0
-    fc = _take(buf, c[0] + 1).astype(np.int64) - 48
-    fn = _take(buf, c[1] + 1).astype(np.int64) - 48
+    # VDM/VDO fields: !xxVDM,count,number,seq,channel,payload,fill*hh
+    vv = np.flatnonzero(is_vdm & (qdet < 0))
+    c = [commas[kc[vv] + j] for j in range(7)]
+    vstar = star[vv]
+    vbad = np.full(vv.size, -1, np.int64)
+
+    def vreject(mask: np.ndarray, code: int) -> None:
+        vbad[mask & (vbad < 0)] = code
+
+    vreject(~((c[5] < vstar) & (c[6] > vstar)), D_FIELDS)
+    fc = pbuf[c[0] + 1].astype(np.int64) - 48
+    fn = pbuf[c[1] + 1].astype(np.int64) - 48
     seq_len = c[3] - c[2] - 1
-    seq = np.where(seq_len == 1, _take(buf, c[2] + 1).astype(np.int64) - 48, -1)
+    seq = np.where(seq_len == 1, pbuf[c[2] + 1].astype(np.int64) - 48, -1)
     frag_ok = (c[1] - c[0] == 2) & (c[2] - c[1] == 2) & (fc >= 1) & (fc <= 9) & (fn >= 1) & (fn <= fc)
     frag_ok &= (seq_len == 0) | ((seq_len == 1) & (seq >= 0) & (seq <= 9))
-    reject(vdm & ~frag_ok, D_FRAG)
-    chan = np.where(c[4] - c[3] > 1, _take(buf, c[3] + 1), 0)
-    pa_ = c[4] + 1
-    plen = c[5] - pa_
-    fill_len = star - c[5] - 1
-    fill = np.where(fill_len == 1, _take(buf, c[5] + 1).astype(np.int64) - 48, 0)
-    reject(vdm & ~((fill_len == 0) | ((fill_len == 1) & (fill >= 0) & (fill <= 5))), D_FILL)
-    reject(vdm & (plen <= 0), D_EMPTY)
-    vdm &= qdet < 0
+    vreject(~frag_ok, D_FRAG)
+    chan = np.where(c[4] - c[3] > 1, pbuf[c[3] + 1], 0).astype(np.int64)
+    pstart = c[4] + 1
+    plen = c[5] - pstart
+    fill_len = vstar - c[5] - 1
+    fill = np.where(fill_len == 1, pbuf[c[5] + 1].astype(np.int64) - 48, 0)
+    vreject(~((fill_len == 0) | ((fill_len == 1) & (fill >= 0) & (fill <= 5))), D_FILL)
+    vreject(plen <= 0, D_EMPTY)
+    qdet[vv[vbad >= 0]] = vbad[vbad >= 0]
 
-    # $PGHP: time and site of the next sentence
-    pghp = is_pghp & (qdet < 0)
-    pg = np.flatnonzero(pghp)
+    # $PGHP,1,yyyy,mm,dd,HH,MM,SS,ms,country,region,site,...: time and receiving site of the next sentence
+    pg = np.flatnonzero(is_pghp & (qdet < 0))
     pghp_us = np.full(nl, NOTIME, np.int64)
-    src_a = np.full(nl, -1, np.int64)  # source slice per line (PGHP lines: site; VDM lines: chosen source)
+    src_a = np.full(nl, -1, np.int64)  # source text slice per line
     src_b = np.full(nl, -1, np.int64)
     if pg.size:
-        k = kc[pg]
         pstar = star[pg]
-        f = [np.minimum(commas[k + j], pstar) for j in range(13)]
-        vals = []
-        oks = []
-        for j, w in zip(range(1, 8), (4, 2, 2, 2, 2, 2, 3), strict=True):
-            v, ok = _uint(buf, f[j] + 1, f[j + 1], w)
-            vals.append(v)
-            oks.append(ok)
-        y, mo, d, h, mi, s, ms = vals
-        ok = np.logical_and.reduce(oks) & (mo >= 1) & (mo <= 12) & (d >= 1) & (h < 24) & (mi < 60) & (s < 61)
+        f = [np.minimum(commas[kc[pg] + j], pstar) for j in range(12)]
+        vals, oks = _uint(pbuf, np.concatenate(f[1:8]) + 1, np.concatenate(f[2:9]), 4)
+        y, mo, d, h, mi, sec, ms = vals.reshape(7, pg.size)
+        ok = oks.reshape(7, pg.size).all(axis=0) & (ms < 1000)
+        ok &= (mo >= 1) & (mo <= 12) & (d >= 1) & (h < 24) & (mi < 60) & (sec < 61)
         months = ((y - 1970) * 12 + np.clip(mo - 1, 0, 11)).astype("datetime64[M]")
-        days_in = ((months + 1).astype("datetime64[D]") - months.astype("datetime64[D]")).astype(np.int64)
-        ok &= d <= days_in
-        day0 = months.astype("datetime64[D]").astype(np.int64) + d - 1
-        us = (((day0 * 24 + h) * 60 + mi) * 60 + s) * 1_000_000 + ms * 1000
+        day_first = months.astype("datetime64[D]").astype(np.int64)
+        ok &= d <= (months + 1).astype("datetime64[D]").astype(np.int64) - day_first
+        us = ((((day_first + d - 1) * 24 + h) * 60 + mi) * 60 + sec) * 1_000_000 + ms * 1000
         pghp_us[pg[ok]] = us[ok]
-        reject(np.isin(np.arange(nl), pg[~ok]), D_PGHP)
-        # site MMSI (field 11) when present, else the country MID (field 9)
-        site_a, site_b = f[10] + 1, f[11]
-        cty_a, cty_b = f[8] + 1, f[9]
-        use_site = (site_b > site_a) & (f[10] < pstar)
-        src_a[pg] = np.where(use_site, site_a, np.where(cty_b > cty_a, cty_a, -1))
-        src_b[pg] = np.where(use_site, site_b, np.where(cty_b > cty_a, cty_b, -1))
+        qdet[pg[~ok]] = D_PGHP
+        # the site MMSI (field 11) when present, else the country MID (field 9)
+        use_site = (f[11] > f[10] + 1) & (f[10] < pstar)
+        has_cty = f[9] > f[8] + 1
+        src_a[pg] = np.where(use_site, f[10] + 1, np.where(has_cty, f[8] + 1, -1))
+        src_b[pg] = np.where(use_site, f[11], np.where(has_cty, f[9], -1))
 
-    # tag block fields c:, s:, g: (inline or on a tag-only line)
+    # tag block fields c: (unix s or ms), s: (source), g: (sentence group), inline or on a tag-only line
     tag_c = np.full(nl, NOTIME, np.int64)
     tag_s = np.full((2, nl), -1, np.int64)
     tag_g = np.full((2, nl), -1, np.int64)
-    colon = np.flatnonzero(buf == ord(":"))
-    colon = colon[colon >= 2]
-    if colon.size and tag_good.any():
-        li = np.searchsorted(st, colon - 1, side="right") - 1
-        keyp = colon - 1
-        before = buf[keyp - 1]
-        sel = (
-            tag_good[li]
-            & (keyp > d0[li])
-            & (colon < tstar[li])
-            & ((before == ord(",")) | (before == ord("\\")))
-        )
-        colon, li, keyp = colon[sel], li[sel], keyp[sel]
-        vend = np.minimum(_next(commas, colon), tstar[li])
-        key = buf[keyp]
+    tg = np.flatnonzero(tag_good)
+    if tg.size:
+        ka = np.searchsorted(commas, d0[tg])
+        cnt = np.searchsorted(commas, tstar[tg]) - ka
+        total = int(cnt.sum())
+        within = np.repeat(ka - (np.cumsum(cnt) - cnt), cnt) + np.arange(total)
+        fstart = np.concatenate((d0[tg] + 1, commas[within] + 1))
+        frow = np.concatenate((tg, np.repeat(tg, cnt)))
+        fend = np.minimum(_next(commas, fstart), tstar[frow])
+        key = np.where(pbuf[fstart + 1] == ord(":"), pbuf[fstart], 0)
         m = key == ord("c")
-        v, okc = _uint(buf, colon[m] + 1, vend[m], 13)
-        ndig = vend[m] - colon[m] - 1
-        tag_c[li[m][okc]] = np.where(ndig >= 12, v * 1000, v * 1_000_000)[okc]
+        v, okc = _uint(pbuf, fstart[m] + 2, fend[m], 13)
+        ms_ = fend[m] - fstart[m] - 2 >= 12
+        tag_c[frow[m][okc]] = np.where(ms_, v * 1000, v * 1_000_000)[okc]
         for code, arr in ((ord("s"), tag_s), (ord("g"), tag_g)):
             m = key == code
-            arr[0, li[m]] = colon[m] + 1
-            arr[1, li[m]] = vend[m]
+            arr[0, frow[m]] = fstart[m] + 2
+            arr[1, frow[m]] = fend[m]
 
     # context lines (tag-only, $PGHP) apply to the next record line; a later context line of the same kind
     # before that record supersedes them (orphans are quarantined)
     ctx_like = tag_only | is_pghp
-    ctx_tag = tag_only & tag_good & (qdet < 0)
-    ctx_pghp = pghp & (qdet < 0)
     records = np.flatnonzero(active & ~ctx_like)
     prev_rec = np.concatenate(([-1], records[:-1]))
     consumed = np.zeros(nl, np.bool_)
     assigned: dict[str, np.ndarray] = {}
-    for name, ctx in (("tag", ctx_tag), ("pghp", ctx_pghp)):
+    for name, ctx in (("tag", tag_only & tag_good & (qdet < 0)), ("pghp", is_pghp & (qdet < 0))):
         cidx = np.flatnonzero(ctx)
-        if cidx.size == 0 or records.size == 0:
-            assigned[name] = np.full(records.size, -1, np.int64)
-            continue
-        j = np.searchsorted(cidx, records) - 1
-        cand = np.where(j >= 0, cidx[np.maximum(j, 0)], -1)
-        got = cand > prev_rec
-        assigned[name] = np.where(got, cand, -1)
-        consumed[cand[got]] = True
-    reject(ctx_tag & ~consumed, D_ORPHAN)
-    reject(ctx_pghp & ~consumed, D_ORPHAN)
+        assigned[name] = np.full(records.size, -1, np.int64)
+        if cidx.size and records.size:
+            j = np.searchsorted(cidx, records) - 1
+            cand = np.where(j >= 0, cidx[np.maximum(j, 0)], -1)
+            got = cand > prev_rec
+            assigned[name] = np.where(got, cand, -1)
+            consumed[cand[got]] = True
+        reject(ctx & ~consumed, D_ORPHAN)
     lines_read = int(active.sum() - consumed.sum())
 
-    # per VDM line: time and source
-    vdm &= qdet < 0
-    vl = np.flatnonzero(vdm)
+    # valid VDM lines: time and source, in order of preference
+    keep = qdet[vv] < 0
+    vl = vv[keep]
+    fc, fn, seq, chan, pstart, plen, fill = (x[keep] for x in (fc, fn, seq, chan, pstart, plen, fill))
     rpos = np.searchsorted(records, vl)
-    a_tag = assigned["tag"][rpos] if vl.size else np.zeros(0, np.int64)
-    a_pg = assigned["pghp"][rpos] if vl.size else np.zeros(0, np.int64)
+    a_tag = assigned["tag"][rpos]
+    a_pg = assigned["pghp"][rpos]
+    has_tag, has_pg = a_tag >= 0, a_pg >= 0
+    a_tag, a_pg = np.maximum(a_tag, 0), np.maximum(a_pg, 0)
     t = tag_c[vl]
-    t = np.where((t == NOTIME) & (a_tag >= 0), tag_c[np.maximum(a_tag, 0)], t)
-    t = np.where((t == NOTIME) & (a_pg >= 0), pghp_us[np.maximum(a_pg, 0)], t)
-    sa, sbb = tag_s[0, vl], tag_s[1, vl]
-    use = (sa < 0) & (a_tag >= 0)
-    sa = np.where(use, tag_s[0, np.maximum(a_tag, 0)], sa)
-    sbb = np.where(use, tag_s[1, np.maximum(a_tag, 0)], sbb)
-    use = (sa < 0) & (a_pg >= 0)
-    sa = np.where(use, src_a[np.maximum(a_pg, 0)], sa)
-    sbb = np.where(use, src_b[np.maximum(a_pg, 0)], sbb)
-    ga, gb = tag_g[0, vl], tag_g[1, vl]
-    use = (ga < 0) & (a_tag >= 0)
-    ga = np.where(use, tag_g[0, np.maximum(a_tag, 0)], ga)
-    gb = np.where(use, tag_g[1, np.maximum(a_tag, 0)], gb)
+    t = np.where((t == NOTIME) & has_tag, tag_c[a_tag], t)
+    t = np.where((t == NOTIME) & has_pg, pghp_us[a_pg], t)
+    sa, sb_ = tag_s[0, vl], tag_s[1, vl]
+    for ok_, arr_a, arr_b, at in ((has_tag, tag_s[0], tag_s[1], a_tag), (has_pg, src_a, src_b, a_pg)):
+        use = (sa < 0) & ok_
+        sa = np.where(use, arr_a[at], sa)
+        sb_ = np.where(use, arr_b[at], sb_)
+    use = (tag_g[0, vl] < 0) & has_tag
+    ga = np.where(use, tag_g[0, a_tag], tag_g[0, vl])
+    gb = np.where(use, tag_g[1, a_tag], tag_g[1, vl])
     # receiver suffixes / prefixes (Python, only on lines that have them)
-    suffix = np.flatnonzero(star[vl] + 3 < en[vl])
-    for i in suffix.tolist():
-        line = vl[i]
-        a = int(star[line]) + 3
-        tt, xa, xb = _suffix_meta(data[a : int(en[line])])
+    for i in np.flatnonzero(star[vl] + 3 < en[vl]).tolist():
+        a = int(star[vl[i]]) + 3
+        tt, xa, xb = _suffix_meta(data[a : int(en[vl[i]])])
         if t[i] == NOTIME:
             t[i] = tt
         if sa[i] < 0 and xa >= 0:
-            sa[i], sbb[i] = a + xa, a + xb
-    prefix = np.flatnonzero((d0[vl] > st[vl]) & (t == NOTIME))
-    for i in prefix.tolist():
-        line = vl[i]
-        t[i] = _prefix_time(data[int(st[line]) : int(d0[line])])
+            sa[i], sb_[i] = a + xa, a + xb
+    for i in np.flatnonzero((d0[vl] > st[vl]) & (t == NOTIME)).tolist():
+        t[i] = _prefix_time(data[int(st[vl[i]]) : int(d0[vl[i]])])
 
-    # messages: single sentences decode in place, multi-sentence ones are reassembled (few, Python)
-    single = fc[vl] == 1
-    m_first = [vl[single]]
-    m_last = [vl[single]]
-    m_nlines = [np.ones(int(single.sum()), np.int64)]
-    m_pstart = [pa_[vl[single]]]
-    m_plen = [plen[vl[single]]]
-    m_fill = [fill[vl[single]]]
-    m_t = [t[single]]
-    m_sa = [sa[single]]
-    m_sb = [sbb[single]]
-    frag_msg_lines: list[int] = []  # physical lines of each reassembled message, in order
-    frag_msg_index: list[int] = []
-    incomplete: list[int] = []
-    extra: list[bytes] = []
-    mi = np.flatnonzero(~single)
-    if mi.size:
-        pending: dict[object, list[int]] = {}
-        mfirst, mlast, mnl, mps, mpl, mfill, mt, msa, msb = ([] for _ in range(9))
-        offset = n
-        fc_l, fn_l = fc[vl[mi]].tolist(), fn[vl[mi]].tolist()
-        keys_seq = seq[vl[mi]].tolist()
-        chan_l = chan[vl[mi]].tolist()
-        talk = (
-            _take(buf, s0[vl[mi]] + 1).astype(np.int64) * 65536
-            + _take(buf, s0[vl[mi]] + 2) * 256
-            + _take(buf, s0[vl[mi]] + 5)
-        ).tolist()
-        ga_l, gb_l = ga[mi].tolist(), gb[mi].tolist()
-        for j, i in enumerate(mi.tolist()):
-            if ga_l[j] >= 0:
-                gparts = data[ga_l[j] : gb_l[j]].split(b"-")
-                key: object = ("g", gparts[-1], fc_l[j])
-            else:
-                key = (keys_seq[j], chan_l[j], talk[j], fc_l[j])
-            if fn_l[j] == 1:
-                if key in pending:
-                    incomplete.extend(pending.pop(key))
-                pending[key] = [i]
-            elif key in pending and len(pending[key]) + 1 == fn_l[j]:
-                pending[key].append(i)
-            else:
-                incomplete.append(i)
-                continue
-            frags = pending[key]
-            if len(frags) < fc_l[j]:
-                continue
-            del pending[key]
-            lines_ = [int(vl[x]) for x in frags]
-            payload = b"".join(data[int(pa_[ln]) : int(pa_[ln] + plen[ln])] for ln in lines_)
-            extra.append(payload)
-            tsel = next((x for x in frags if t[x] != NOTIME), frags[0])
-            mfirst.append(lines_[0])
-            mlast.append(lines_[-1])
-            mnl.append(len(lines_))
-            mps.append(offset)
-            mpl.append(len(payload))
-            mfill.append(int(fill[lines_[-1]]))
-            mt.append(int(t[tsel]))
-            msa.append(int(sa[tsel]))
-            msb.append(int(sbb[tsel]))
-            frag_msg_lines.extend(lines_)
-            frag_msg_index.extend([len(mfirst) - 1] * len(lines_))
-            offset += len(payload)
-        for frags in pending.values():
-            incomplete.extend(frags)
-        for lst, vals_ in (
-            (m_first, mfirst),
-            (m_last, mlast),
-            (m_nlines, mnl),
-            (m_pstart, mps),
-            (m_plen, mpl),
-            (m_fill, mfill),
-            (m_t, mt),
-            (m_sa, msa),
-            (m_sb, msb),
-        ):
-            lst.append(np.asarray(vals_, np.int64))
-        reject(np.isin(np.arange(nl), vl[np.asarray(incomplete, np.int64)]), D_INCOMPLETE)
-    ebuf = np.concatenate((buf, np.frombuffer(b"".join(extra), np.uint8))) if extra else buf
-    first_line = np.concatenate(m_first)
-    last_line = np.concatenate(m_last)
-    nlines = np.concatenate(m_nlines)
-    msg_t = np.concatenate(m_t)
-    msg_sa, msg_sb = np.concatenate(m_sa), np.concatenate(m_sb)
-    order = np.argsort(last_line, kind="stable")
-    first_line, last_line, nlines, msg_t, msg_sa, msg_sb = (
-        x[order] for x in (first_line, last_line, nlines, msg_t, msg_sa, msg_sb)
+    # messages: single sentences decode in place, multi-sentence ones are reassembled first
+    single = fc == 1
+    msgs = _Messages(
+        first=vl[single],
+        last=vl[single],
+        nlines=np.ones(int(single.sum()), np.int64),
+        t=t[single],
+        sa=sa[single],
+        sb=sb_[single],
     )
-    pstart, mplen, mfill = (np.concatenate(x)[order] for x in (m_pstart, m_plen, m_fill))
-    n_single = int(single.sum())
-    dec = _decode(ebuf, pstart, mplen, mfill)
+    dec = _decode(pbuf, pstart[single], plen[single], fill[single])
+    multi = np.flatnonzero(~single)
+    frag_lines = np.zeros(0, np.int64)
+    frag_msg = np.zeros(0, np.int64)
+    if multi.size:
+        talker = (
+            pbuf[s0[vl[multi]] + 1].astype(np.int64) * 65536 + pbuf[s0[vl[multi]] + 2].astype(np.int64) * 256
+        )
+        talker += pbuf[s0[vl[multi]] + 5]
+        asm = _assemble(
+            data,
+            multi,
+            fc[multi],
+            fn[multi],
+            np.stack((seq[multi], chan[multi], talker)),
+            ga[multi],
+            gb[multi],
+        )
+        for frags in asm.incomplete:
+            qdet[vl[frags]] = D_INCOMPLETE
+        if asm.messages:
+            order_in = [f for f in asm.messages]
+            lines_of = [vl[f] for f in order_in]
+            payloads = [
+                b"".join(data[int(pstart[x]) : int(pstart[x] + plen[x])] for x in f) for f in order_in
+            ]
+            lens = np.array([len(p) for p in payloads], np.int64)
+            offs = np.concatenate(([0], np.cumsum(lens)[:-1]))
+            # time/source from the first fragment that has a time (else the first fragment)
+            pick = np.array([next((x for x in f if t[x] != NOTIME), f[0]) for f in order_in], np.int64)
+            mdec = _decode(_padded(b"".join(payloads)), offs, lens, np.array([fill[f[-1]] for f in order_in]))
+            dec = {k: np.concatenate((dec[k], mdec[k])) for k in dec}
+            msgs = msgs.extend(
+                first=np.array([x[0] for x in lines_of], np.int64),
+                last=np.array([x[-1] for x in lines_of], np.int64),
+                nlines=np.array([len(x) for x in lines_of], np.int64),
+                t=t[pick],
+                sa=sa[pick],
+                sb=sb_[pick],
+            )
+            frag_lines = np.concatenate(lines_of)
+            frag_msg = np.repeat(np.arange(len(lines_of)) + int(single.sum()), [len(x) for x in lines_of])
 
-    # message-level rejections: every physical line of the message
-    bad_msgs = np.flatnonzero(dec["bad"] >= 0)
-    if bad_msgs.size:
-        orig = order[bad_msgs]
-        is_single = orig < n_single
-        qdet[last_line[bad_msgs[is_single]]] = dec["bad"][bad_msgs[is_single]]
-        if frag_msg_lines:
-            fl = np.asarray(frag_msg_lines, np.int64)
-            fmi = np.asarray(frag_msg_index, np.int64) + n_single
-            bad_multi = orig[~is_single]
-            codes = np.full(orig.max() + 1, -1, np.int64)
-            codes[bad_multi] = dec["bad"][bad_msgs[~is_single]]
-            sel = np.isin(fmi, bad_multi)
-            qdet[fl[sel]] = codes[fmi[sel]]
+    # message-level rejections (unsupported type, bad characters, too short): every line of the message
+    bad = dec["bad"]
+    qdet[msgs.last[(bad >= 0) & (msgs.nlines == 1)]] = bad[(bad >= 0) & (msgs.nlines == 1)]
+    if frag_lines.size:
+        sel = bad[frag_msg] >= 0
+        qdet[frag_lines[sel]] = bad[frag_msg[sel]]
 
+    order = np.argsort(msgs.last, kind="stable")  # output in stream order (line completing the message)
+    dec = {k: v[order] for k, v in dec.items()}
+    msg_t, msg_sa, msg_sb, nlines = msgs.t[order], msgs.sa[order], msgs.sb[order], msgs.nlines[order]
     source = sb.slices_to_strings(buf, np.maximum(msg_sa, 0), np.where(msg_sa >= 0, msg_sb, 0))
     source = pc.if_else(pa.array(msg_sa >= 0), source, pa.scalar(source_default, pa.string()))
     ts = pa.array(np.where(msg_t == NOTIME, 0, msg_t), pa.int64(), mask=msg_t == NOTIME).cast(schema.TS)
-
     positions = _positions_table(dec, dec["is_pos"], ts, source, input_id, nlines)
     statics = _statics_table(dec, dec["is_static"], ts, source, input_id, nlines)
-    quarantine = _quarantine_table(data, buf, st, en, qdet, file, input_id)
+    quarantine = _quarantine_table(buf, st, en, qdet, file, input_id)
     return NmeaResult(positions, statics, quarantine, lines_read)
+
+
+@dataclass(frozen=True)
+class _Messages:
+    """Per-message line bookkeeping: first/last physical line, line count, time (us) and source slice."""
+
+    first: np.ndarray
+    last: np.ndarray
+    nlines: np.ndarray
+    t: np.ndarray
+    sa: np.ndarray
+    sb: np.ndarray
+
+    def extend(self, **more: np.ndarray) -> _Messages:
+        return _Messages(**{k: np.concatenate((getattr(self, k), v)) for k, v in more.items()})
+
+
+@dataclass
+class _Assembled:
+    messages: list[list[int]]  # indices (into the VDM line arrays) of each message's fragments, in order
+    incomplete: list[list[int]]
+
+
+def _assemble(
+    data: bytes,
+    idx: np.ndarray,
+    count: np.ndarray,
+    number: np.ndarray,
+    slot: np.ndarray,
+    ga: np.ndarray,
+    gb: np.ndarray,
+) -> _Assembled:
+    """Reassemble multi-sentence messages (a Python loop over fragments only; they are few).
+
+    Fragments belong together when they share the tag-block group id (``g:n-m-id``) or, without one, the
+    sequence id, channel, talker and sentence type (the same slot pyais uses). A first fragment restarts
+    its slot; fragments must arrive in order; leftovers are incomplete.
+    """
+    pending: dict[object, list[int]] = {}
+    out = _Assembled([], [])
+    slots = slot.T.tolist()
+    for j, (i, cnt, num, g0, g1) in enumerate(
+        zip(idx.tolist(), count.tolist(), number.tolist(), ga.tolist(), gb.tolist(), strict=True)
+    ):
+        key: object = ("g", data[g0:g1].rsplit(b"-", 1)[-1], cnt) if g0 >= 0 else (*slots[j], cnt)
+        if num == 1:
+            if key in pending:
+                out.incomplete.append(pending.pop(key))
+            pending[key] = [i]
+        elif key in pending and len(pending[key]) + 1 == num:
+            pending[key].append(i)
+        else:
+            out.incomplete.append([i])
+            continue
+        if len(pending[key]) == cnt:
+            out.messages.append(pending.pop(key))
+    out.incomplete.extend(pending.values())
+    return out
 
 
 def _table(cols: dict[str, pa.Array], out_schema: pa.Schema, k: int) -> pa.Table:
@@ -923,7 +930,7 @@ def _statics_table(
 
 
 def _quarantine_table(
-    data: bytes, buf: np.ndarray, st: np.ndarray, en: np.ndarray, qdet: np.ndarray, file: str, input_id: str
+    buf: np.ndarray, st: np.ndarray, en: np.ndarray, qdet: np.ndarray, file: str, input_id: str
 ) -> pa.Table:
     rows = np.flatnonzero(qdet >= 0)
     codes = qdet[rows]
