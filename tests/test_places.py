@@ -11,6 +11,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+import shapely
 
 from supplyline import schema
 from supplyline.errors import InputError, UsageError
@@ -275,6 +276,21 @@ def test_polygon_assign_with_exit_margin_and_antimeridian(tmp_path: Path) -> Non
     assert idx.assign(lat, lon, "r_out").tolist() == [0, 0, 0, -1, 1, 1, 1]
     lat_c, lon_c = idx.places["lat"][1].as_py(), idx.places["lon"][1].as_py()
     assert lat_c == pytest.approx(0.0, abs=1e-9) and abs(lon_c) == pytest.approx(180.0, abs=1e-9)
+
+
+def test_polygon_and_circle_together_nearest_centre_wins() -> None:
+    """Mixed places: a point in both a circle and a polygon goes to the nearer centre; the polygon's test
+    does not depend on the lat/lon written in its row (here deliberately off its centroid)."""
+    box = shapely.box(0.005, -0.005, 0.015, 0.005)  # centroid (0, 0.01), 1.1 km wide
+    circle = places_from_records([{"name": "c", "lat": 0.0, "lon": 0.0, "r_in_m": 3000}])
+    poly = places_from_records([{"name": "p", "geometry": box}])
+    i = poly.column_names.index("lat")
+    poly = poly.set_column(i, poly.schema.field("lat"), pa.array([0.004]))  # off-centre label
+    idx = PlaceIndex(pa.concat_tables([circle, poly]))
+    lat = np.array([0.0, 0.0, 0.0, 0.0])
+    lon = np.array([0.001, 0.012, 0.0145, 0.03])
+    # 0.001: in the circle only; 0.012 and 0.0145: in both, polygon centre (0.004, 0.01) is nearer; 0.03: none
+    assert idx.assign(lat, lon).tolist() == [0, 1, 1, -1]
 
 
 def test_bad_points_raise_usage_error() -> None:

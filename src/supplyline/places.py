@@ -344,6 +344,9 @@ class PlaceIndex:
         geoms = shapely.from_wkb(wkb.filter(pc.is_valid(wkb)).to_numpy(zero_copy_only=False))
         self._frames = [_LocalFrame.of(g) for g in geoms]
         self._bounds_m = np.array([f.bounding_radius_m() for f in self._frames], dtype=np.float64)
+        centres = np.array([f.centre() for f in self._frames], dtype=np.float64).reshape(-1, 2)
+        self._poly_xyz = to_unit_xyz(centres[:, 0], centres[:, 1]) if len(centres) else np.empty((0, 3))
+        self._grown: dict[tuple[int, float], shapely.Geometry] = {}
         self._circles: dict[str, _Circles] = {}
         self._search: tuple[list[str], IntArray, IntArray] | None = None
 
@@ -419,17 +422,24 @@ class PlaceIndex:
         best_d: FloatArray,
     ) -> None:
         r_in, r_out = self._radius_m("r_in"), self._radius_m("r_out")
-        for row, frame, bound_m in zip(self._poly_rows, self._frames, self._bounds_m, strict=True):
-            margin_m = float(r_out[row] - r_in[row]) if radius == "r_out" else 0.0
-            bound = bound_m + margin_m
-            d = np.sqrt(((q - self._xyz[row]) ** 2).sum(axis=1))  # chord to the centre
-            cand = np.flatnonzero((d <= km_to_chord(bound / 1000.0) * (1 + 1e-9)) & (d < best_d))
+        for k, (row, frame) in enumerate(zip(self._poly_rows, self._frames, strict=True)):
+            margin_m = max(float(r_out[row] - r_in[row]), 0.0) if radius == "r_out" else 0.0
+            # prefilter: the circle around the polygon's own centroid that holds it (plus the exit margin)
+            reach = np.sqrt(((q - self._poly_xyz[k]) ** 2).sum(axis=1))
+            cand = np.flatnonzero(reach <= km_to_chord((self._bounds_m[k] + margin_m) / 1000.0) * (1 + 1e-9))
+            d = np.sqrt(((q[cand] - self._xyz[row]) ** 2).sum(axis=1))  # ranking: chord to the place centre
+            nearer = d < best_d[cand]
+            cand, d = cand[nearer], d[nearer]
             if not len(cand):
                 continue
-            shape = frame.local if margin_m <= 0 else shapely.buffer(frame.local, margin_m / _M_PER_DEG)
+            key = (int(row), margin_m)
+            if key not in self._grown:
+                self._grown[key] = (
+                    shapely.buffer(frame.local, margin_m / _M_PER_DEG) if margin_m else frame.local
+                )
             x, y = frame.project(lat[cand], lon[cand])
-            inside = cand[shapely.contains_xy(shape, x, y)]
-            best[inside], best_d[inside] = row, d[inside]
+            inside = shapely.contains_xy(self._grown[key], x, y)
+            best[cand[inside]], best_d[cand[inside]] = row, d[inside]
 
     def nearest(
         self, lat: npt.ArrayLike, lon: npt.ArrayLike, max_m: float = np.inf

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -11,6 +11,9 @@ import typer
 
 from supplyline.cli._common import JsonOpt, console, print_arrow, print_json
 from supplyline.errors import UsageError
+
+if TYPE_CHECKING:  # imported lazily at run time so `supplyline --help` stays fast
+    from supplyline.places import PlaceIndex
 
 PlacesOpt = Annotated[
     list[Path] | None,
@@ -39,7 +42,8 @@ _SHOW = ["place_id", "name", "kind", "country", "locode", "lat", "lon", "r_in_m"
 _NUMBERS_OK = {"ignore_unknown_options": True, "allow_interspersed_args": True}
 
 
-def _index(sources: list[str] | None, places: list[Path] | None):  # type: ignore[no-untyped-def]
+def _index(sources: list[str] | None, places: list[Path] | None) -> PlaceIndex:
+    """The gazetteer sources asked for plus the user's GeoJSON places, indexed."""
     from supplyline.places import SOURCES, PlaceIndex, load_gazetteer, places_from_geojson
 
     chosen: tuple[str, ...] = SOURCES if not sources else tuple(s for s in sources if s != "none")
