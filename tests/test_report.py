@@ -149,11 +149,12 @@ def test_track_breaks_at_silence_antimeridian_and_vessel() -> None:
 
 
 def test_table_json_caps_rows_and_keeps_total() -> None:
-    t = pa.table({"x": [1.0, float("nan"), 3.123456], "d": pa.array([0, 1, 2], pa.int32()).cast(pa.date32())})
+    t = pa.table({"x": [1.0, float("nan"), float("inf")], "d": pa.array([0, 1, 2], pa.int32()).cast(pa.date32())})
     j = table_json(t, max_rows=2)
     assert j["total"] == 3 and len(j["rows"]) == 2
     assert j["types"] == ["num", "date"]
     assert j["rows"] == [[1.0, 0], [None, 86_400_000]]  # NaN -> null, dates -> epoch ms
+    assert table_json(t)["rows"][2][0] is None  # inf (an open-ended claim) -> null, JSON has no infinity
 
 
 def test_fair_shares_water_filling() -> None:

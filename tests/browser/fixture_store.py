@@ -374,15 +374,41 @@ def build_fixture_store(root: Path, synthetic: bool = True) -> Store:
             ],
         ),
     )
+    test = {
+        "unit": "containers",
+        "estimate_unit": "containers",
+        "est_p05": 600.0,
+        "est_p50": 900.0,
+        "est_p95": 1200.0,
+        "coverage": 1.0,
+    }
     store.write_table(
         "claim_tests",
-        pa.table(
-            {
-                "claim_id": ["c1", "c2"],
-                "estimate_id": ["s1", "s1"],
-                "verdict": ["higher", "consistent"],
-                "ratio": [11.1, 1.0],
-            }
+        _table(
+            schema.CLAIM_TESTS,
+            [
+                # "at least 10,000": an open interval, stored with an infinite upper bound
+                {
+                    **test,
+                    "claim_id": "c1",
+                    "claimant": "US NSC",
+                    "claim_low": 10000.0,
+                    "claim_high": float("inf"),
+                    "claim_value": 10000.0,
+                    "verdict": "higher",
+                    "ratio": 11.1,
+                },
+                {
+                    **test,
+                    "claim_id": "c2",
+                    "claimant": "South Korea MND",
+                    "claim_low": 810.0,
+                    "claim_high": 990.0,
+                    "claim_value": 900.0,
+                    "verdict": "consistent",
+                    "ratio": 1.0,
+                },
+            ],
         ),
     )
     return store

@@ -100,6 +100,16 @@ def test_report_renders_fixture(browser: Any, report: Path) -> None:
         page.locator("#timeline-section").screenshot(path=str(ARTIFACTS / "report-timeline.png"))
         # estimates and verdicts
         assert page.locator(".est-chart rect.interval").count() == 1
+        assert page.locator(".est-chart circle.claim-mark").count() == fx.N_CLAIMS
+        # the open-ended "at least 10,000" claim runs to the end of the axis
+        x2 = [
+            float(v)
+            for v in page.locator(".est-chart line.claim-range").evaluate_all(
+                "ls => ls.map(l => l.getAttribute('x2'))"
+            )
+        ]
+        assert len(x2) == 2 and x2[0] > x2[1]
+        assert "claim/estimate" in page.text_content("#verdicts")
         assert page.locator("#verdicts .verdict").all_text_contents() == ["higher", "consistent"]
         assert (
             page.locator("details.evidence li").count() == 3 + 1 + 1

@@ -192,7 +192,7 @@ def _json_column(col: pa.ChunkedArray) -> tuple[str, list[Any]]:
         return "date", [None if d is None else d * 86_400_000 for d in days.to_pylist()]
     if pa.types.is_floating(typ):
         vals = pc.round(pc.cast(col, pa.float64()), 4).to_pylist()
-        return "num", [None if v is None or math.isnan(v) else v for v in vals]
+        return "num", [v if v is not None and math.isfinite(v) else None for v in vals]  # JSON has no NaN/inf
     if pa.types.is_integer(typ):
         return "int", col.to_pylist()
     if pa.types.is_boolean(typ):

@@ -316,14 +316,26 @@
   const units = Array.from(new Set(estimates.map((e) => e.unit)));
   for (const unit of units) {
     const rows = estimates.filter((e) => e.unit === unit);
-    const cl = claims.filter((c) => c.unit === unit && (c.quantity != null || c.quantity_high != null));
+    // Claims in this unit: those a claim test compared with an estimate in it (its claim_low/high/value),
+    // else those stated in it (quantity_low/high/quantity). A null bound is open-ended (JSON has no inf).
+    const cl = [];
+    for (const c of claims) {
+      const ct = verdictOf.get(c.claim_id);
+      const tested = ct && ct.estimate_unit === unit;
+      if (!tested && c.unit !== unit) continue;
+      const lo = tested ? ct.claim_low : c.quantity_low, hi = tested ? ct.claim_high : c.quantity_high;
+      const q = (tested ? ct.claim_value : c.quantity) ?? hi ?? lo;
+      if (q == null) continue;
+      cl.push({ c, lo, hi, q, verdict: ct && verdictCol ? ct[verdictCol] : null });
+    }
     const vals = [];
     for (const e of rows) vals.push(e.p05, e.p95, e.p50);
-    for (const c of cl) vals.push(c.quantity_low, c.quantity_high, c.quantity);
+    for (const k of cl) vals.push(k.lo, k.hi, k.q);
     const vmax = d3.max(vals.filter((v) => v != null)) || 1;
     const rowH = 26, left = 330, Wc = estBox.clientWidth || 1000, Hc = (rows.length + cl.length) * rowH + 56;
     const s = d3.select(estBox).append("svg").attr("class", "est-chart").attr("width", "100%").attr("viewBox", `0 0 ${Wc} ${Hc}`);
     const x = d3.scaleLinear().domain([0, vmax * 1.08]).nice().range([left, Wc - 30]);
+    const xMax = x.domain()[1];
     rows.forEach((e, i) => {
       const y = 10 + i * rowH;
       s.append("text").attr("class", "row-label").attr("x", left - 10).attr("y", y + 13).attr("text-anchor", "end")
@@ -332,18 +344,37 @@
         .attr("width", Math.max(x(e.p95) - x(e.p05), 1)).attr("height", 14).append("title").text(`5%: ${fmtNum(e.p05)}  50%: ${fmtNum(e.p50)}  95%: ${fmtNum(e.p95)} ${unit}`);
       if (e.p50 != null) s.append("line").attr("class", "median").attr("x1", x(e.p50)).attr("x2", x(e.p50)).attr("y1", y + 1).attr("y2", y + 19);
     });
-    cl.forEach((c, j) => {
-      const y = 10 + (rows.length + j) * rowH, vt = verdictOf.get(c.claim_id), col = vColor[vClass(vt && verdictCol ? vt[verdictCol] : null)];
-      s.append("text").attr("class", "row-label").attr("x", left - 10).attr("y", y + 13).attr("text-anchor", "end").text(`claim \u00b7 ${c.claimant || c.claim_id}`);
-      if (c.quantity_low != null && c.quantity_high != null) s.append("line").attr("x1", x(c.quantity_low)).attr("x2", x(c.quantity_high))
-        .attr("y1", y + 10).attr("y2", y + 10).attr("stroke", col).attr("stroke-width", 2);
-      const q = c.quantity ?? c.quantity_high ?? c.quantity_low;
-      s.append("circle").attr("class", "claim-mark").attr("cx", x(q)).attr("cy", y + 10).attr("r", 6).attr("fill", col)
-        .append("title").text(`${c.claimant}: ${c.qualifier || ""} ${fmtNum(q)} ${unit} \u2014 ${c.quote || ""}`);
+    cl.forEach((k, j) => {
+      const y = 10 + (rows.length + j) * rowH, col = vColor[vClass(k.verdict)];
+      s.append("text").attr("class", "row-label").attr("x", left - 10).attr("y", y + 13).attr("text-anchor", "end")
+        .text(`claim \u00b7 ${k.c.claimant || k.c.claim_id} (${fmtDate(k.c.published)})`);
+      if (k.lo != null || k.hi != null) {
+        const a = x(k.lo ?? 0), b = x(k.hi ?? xMax);
+        s.append("line").attr("class", "claim-range").attr("x1", a).attr("x2", b).attr("y1", y + 10).attr("y2", y + 10)
+          .attr("stroke", col).attr("stroke-width", 2);
+        if (k.hi == null) s.append("path").attr("d", `M${b - 7},${y + 5}L${b},${y + 10}L${b - 7},${y + 15}`).attr("fill", "none").attr("stroke", col).attr("stroke-width", 2);
+      }
+      s.append("circle").attr("class", "claim-mark").attr("cx", x(k.q)).attr("cy", y + 10).attr("r", 6).attr("fill", col)
+        .append("title").text(`${k.c.claimant}: ${k.c.qualifier || ""} ${fmtNum(k.q)} ${unit} \u2014 ${k.verdict || "not tested"}\n${k.c.quote || ""}`);
     });
     s.append("g").attr("class", "axis").attr("transform", `translate(0,${Hc - 40})`).call(d3.axisBottom(x).ticks(8, "~s"));
     s.append("text").attr("class", "axis-title").attr("x", (left + Wc - 30) / 2).attr("y", Hc - 6).attr("text-anchor", "middle").text(`quantity (${unit})`);
   }
+  // A claim test in words: the estimate it was set against, the ratio, the conversion factor it implies.
+  const claimDetail = (ct) => {
+    const parts = [];
+    if (ct.message) parts.push(ct.message);
+    else {
+      if (ct.est_p50 != null) parts.push(`estimate ${fmtNum(ct.est_p50)} (${fmtNum(ct.est_p05)}\u2013${fmtNum(ct.est_p95)}) ${ct.estimate_unit || ""}`);
+      if (ct.ratio != null) parts.push(`claim/estimate \u00d7${fmtNum(ct.ratio)}`);
+      if (ct.coverage != null) parts.push(`data cover ${Math.round(ct.coverage * 100)}% of the period`);
+    }
+    if (ct.implied_factor != null) parts.push(`implies ${fmtNum(ct.implied_factor)} ${ct.implied_factor_unit || ""}` +
+      (ct.prior_low != null ? ` (prior ${fmtNum(ct.prior_low)}\u2013${fmtNum(ct.prior_high)}: ${ct.factor_verdict || "?"})` : ""));
+    if (ct.timeline_note) parts.push(ct.timeline_note);
+    if (!parts.length) for (const [k, v] of Object.entries(ct)) if (!["claim_id", verdictCol].includes(k) && v != null) parts.push(`${k}: ${typeof v === "number" ? fmtNum(v) : v}`);
+    return parts.join("; ");
+  };
   const verdictBox = document.getElementById("verdicts");
   if (!claims.length) verdictBox.append(el("div", { class: "empty" }, "none \u2014 no claims in the store"));
   else {
@@ -355,9 +386,8 @@
       tr.append(el("td", null, c.claim_id), el("td", null, c.claimant), el("td", null, fmtDate(c.published)),
         el("td", null, `${fmtDate(c.period_start)} \u2013 ${fmtDate(c.period_end)}`),
         el("td", null, `${c.qualifier ? c.qualifier.replace("_", " ") + " " : ""}${fmtNum(c.quantity)} ${c.unit || ""}`));
-      const td = el("td"); td.append(el("span", { class: `verdict ${vClass(v)}` }, v || "not tested")); tr.append(td);
-      const detail = vt ? Object.entries(vt).filter(([k, val]) => !["claim_id", verdictCol].includes(k) && val != null)
-        .map(([k, val]) => `${k}: ${typeof val === "number" ? fmtNum(val) : val}`).join("; ") : "";
+      const td = el("td"); td.append(el("span", { class: `verdict ${vClass(v)}` }, (v || "not tested").replace(/_/g, " "))); tr.append(td);
+      const detail = vt ? claimDetail(vt) : "";
       const dtd = el("td", { title: detail }, detail); tr.append(dtd);
       tbl.append(tr);
     }
