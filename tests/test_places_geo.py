@@ -90,3 +90,15 @@ def test_chord_conversions() -> None:
     a, b = to_unit_xyz([10.0], [170.0]), to_unit_xyz([-5.0], [-175.0])
     chord = np.linalg.norm(a - b, axis=1)
     np.testing.assert_allclose(chord_to_km(chord), haversine_km(10.0, 170.0, -5.0, -175.0), rtol=1e-12)
+
+
+def test_doctests_of_geo_and_places() -> None:
+    """The examples in the docstrings are part of the contract other stages rely on."""
+    import doctest
+
+    import supplyline.geo
+    import supplyline.places
+
+    for module in (supplyline.geo, supplyline.places):
+        result = doctest.testmod(module)
+        assert result.attempted > 0 and result.failed == 0, module.__name__
