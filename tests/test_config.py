@@ -309,3 +309,16 @@ def test_copy_of_bundled_case_can_be_edited_and_revalidated(tmp_path: Path) -> N
     assert len(problems) == 1
     line = next(i for i, t in enumerate((root / "case.toml").read_text().splitlines(), 1) if '["dunay"]' in t)
     assert problems[0][1] == line and "unknown place 'dunay'" in problems[0][2]
+
+
+def test_validate_folder_includes_the_scenario(tmp_path: Path) -> None:
+    from supplyline.config import validate_case_folder
+
+    root = tmp_path / "copy"
+    shutil.copytree(bundled_case_path(), root)
+    assert validate_case_folder(root) == []
+    scenario = root / "scenario.toml"
+    scenario.write_text(scenario.read_text() + "\n[wormhole]\nx = 1\n")
+    problems = validate_case_folder(root)
+    assert problems and all(Path(f).name == "scenario.toml" for f, _, _ in problems)
+    assert validate_case(root) == []  # load_case/validate_case check case.toml and the ledgers only

@@ -684,20 +684,18 @@ def resolve_case(arg: Path | str) -> Path:
 
 
 def validate_case_folder(path: Path | str) -> list[Problem]:
-    """:func:`validate_case` plus the folder's scenario.toml (checked by the simulator's loader)."""
-    problems = validate_case(path)
-    case, _ = _read(path)
-    if case is not None and case.scenario_path is not None:
-        try:
-            from supplyline.simulate.scenario import load_scenario
-        except ImportError:  # simulator not installed in this build
-            return problems
-        try:
-            load_scenario(case.scenario_path)
-        except CaseError as exc:
-            problems += [p for p in exc.problems if p not in problems] or [
-                (str(case.scenario_path), None, str(exc))
-            ]
+    """:func:`validate_case` plus the folder's scenario.toml (checked by the simulator's own loader)."""
+    case, problems = _read(path)
+    if case is None or case.scenario_path is None:
+        return problems
+    from supplyline.simulate.scenario import load_scenario
+
+    try:
+        load_scenario(case.scenario_path)
+    except CaseError as exc:
+        problems += [p for p in exc.problems if p not in problems] or [
+            (str(case.scenario_path), None, str(exc))
+        ]
     return problems
 
 

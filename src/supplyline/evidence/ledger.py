@@ -28,6 +28,7 @@ from supplyline.evidence.units import (
     normalise_unit,
 )
 from supplyline.ids import stable_id
+from supplyline.store import Store
 
 Problem = tuple[str, int | None, str]
 OBSERVATION_KINDS = ("imagery", "rail", "trade", "statement", "ais")
@@ -301,14 +302,14 @@ def source_part(path: Path | str) -> str:
     return f"{stem}-{stable_id('source', p)[:8]}"
 
 
-def store_ledger(store: Any, name: str, table: pa.Table, part: str) -> None:
+def store_ledger(store: Store, name: str, table: pa.Table, part: str) -> None:
     """Write ``table`` as part ``part`` of ledger table ``name`` (claims / observations), replacing that part."""
     if name not in ("claims", "observations"):
         raise ValueError(f"not a ledger table: {name}")
     store.write_table(name, table, part=part)
 
 
-def read_ledger(store: Any, name: str) -> pa.Table:
+def read_ledger(store: Store, name: str) -> pa.Table:
     """The whole ledger table ``name`` from the store (empty with the right schema if nothing imported)."""
     schema_ = schema.CLAIMS if name == "claims" else schema.OBSERVATIONS
     table: pa.Table = store.read_table(name, schema_)
