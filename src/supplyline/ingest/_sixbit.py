@@ -27,22 +27,26 @@ _SPACE = ord(" ")
 def field(
     v6: np.ndarray, nbits: np.ndarray, off: int, width: int, signed: bool = False
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Bit field ``[off, off+width)`` (width <= 30) of every row: ``(int64 values, valid)``.
+    """Bit field ``[off, off+width)`` (width <= 30) of every message: ``(int64 values, valid)``.
+
+    ``v6`` holds six-bit values char-major, shape (chars, messages), so each char is a contiguous row.
 
     ``nbits`` is each message's length in bits (6 * chars - fill bits). As in pyais, a field starting at or
     beyond ``nbits`` is invalid, and a field cut short keeps only its available bits (right-aligned, with
     the sign taken from the first available bit).
     """
-    n = v6.shape[0]
+    n = v6.shape[1]
     c0, c1 = off // 6, (off + width - 1) // 6
     acc = np.zeros(n, np.int64)
     for c in range(c0, c1 + 1):
-        col = v6[:, c] if c < v6.shape[1] else np.zeros(n, np.uint8)
-        acc = (acc << 6) | col.astype(np.int64)
+        if c < v6.shape[0]:
+            acc = (acc << 6) | v6[c]
+        else:
+            acc <<= 6
     acc = (acc >> (6 * (c1 + 1) - off - width)) & ((1 << width) - 1)
     avail = np.clip(nbits - off, 0, width).astype(np.int64)
     valid = avail > 0
-    if valid.all() and (avail == width).all():
+    if (avail == width).all():
         val = acc
         if signed:
             val = np.where(val >= (1 << (width - 1)), val - (1 << width), val)
@@ -57,7 +61,7 @@ def field(
 
 def text(v6: np.ndarray, nbits: np.ndarray, off: int, nchars: int) -> tuple[np.ndarray, np.ndarray]:
     """Six-bit text field as an (n, nchars) ASCII uint8 matrix plus ``valid`` (field starts inside)."""
-    chars = np.empty((v6.shape[0], nchars), np.uint8)
+    chars = np.empty((v6.shape[1], nchars), np.uint8)
     for k in range(nchars):
         val, _ = field(v6, nbits, off + 6 * k, 6)
         chars[:, k] = TEXT[val]

@@ -164,7 +164,6 @@ _STATIC_TYPES = (5, 19, 24)
 # so look-ups past the end of a line or of the file read zeros instead of needing masks.
 
 _PAD = 256
-_POW10 = 10 ** np.arange(19, dtype=np.int64)
 
 
 def _padded(data: bytes) -> np.ndarray:
@@ -189,15 +188,19 @@ def _window(pbuf: np.ndarray, at: np.ndarray, width: int) -> np.ndarray:
 
 
 def _uint(pbuf: np.ndarray, a: np.ndarray, b: np.ndarray, maxw: int) -> tuple[np.ndarray, np.ndarray]:
-    """Unsigned decimal integers in ``pbuf[a:b]``: (values, ok); ok needs 1..maxw digits and nothing else."""
+    """Unsigned decimal integers in ``pbuf[a:b]``: (values, ok); ok needs 1..maxw digits and nothing else.
+
+    One 1-D pass per digit position (fields are short), which is far cheaper than a 2-D digit matrix.
+    """
     w = b - a
     ok = (w >= 1) & (w <= maxw)
-    win = _window(pbuf, np.where(ok, a, 0), maxw).astype(np.int64) - 48
-    cols = np.arange(maxw)
-    inside = cols[None, :] < w[:, None]
-    ok &= (((win >= 0) & (win <= 9)) | ~inside).all(axis=1)
-    exp = np.where(inside, w[:, None] - 1 - cols[None, :], 0)
-    val = np.where(inside, win * _POW10[exp], 0).sum(axis=1)
+    a = np.where(ok, a, 0)
+    val = np.zeros(a.size, np.int64)
+    for j in range(maxw):
+        inside = j < w
+        d = pbuf[a + j].astype(np.int64) - 48
+        ok &= ~inside | ((d >= 0) & (d <= 9))
+        val = np.where(inside, val * 10 + d, val)
     return np.where(ok, val, 0), ok
 
 
@@ -220,6 +223,9 @@ def _hex2(pbuf: np.ndarray, at: np.ndarray) -> np.ndarray:
 
 
 # --- payload decoding ---------------------------------------------------------------------------------------
+
+
+_ARMOR_CHECKED = np.where(sb.VALID_CHAR, sb.ARMOR, 255).astype(np.uint8)
 
 
 def _lat_lon(raw: np.ndarray, scale: int) -> np.ndarray:
@@ -287,9 +293,12 @@ def _decode(
         if rows.size == 0:
             continue
         raw = _window(pbuf, pstart[rows], width)
-        inside = np.arange(width)[None, :] < plen[rows][:, None]
-        v6 = np.where(inside, sb.ARMOR[raw], 0).astype(np.uint8)
-        chars_ok = (sb.VALID_CHAR[raw] | ~inside).all(axis=1)  # the decoded part of the payload
+        short = plen[rows] < width
+        if short.any():  # zero the bytes after short payloads (they belong to the next NMEA field)
+            raw = np.where(np.arange(width)[None, :] < plen[rows][:, None], raw, ord("0"))
+        v6 = _ARMOR_CHECKED[raw.T]  # char-major (width, rows); 255 marks a character outside the alphabet
+        chars_ok = (v6 != 255).all(axis=0)  # over the decoded part of the payload
+        v6 = (v6 & 63).astype(np.int64)
         nb = nbits[rows]
         bad = np.where(~chars_ok, D_CHARS, np.where(nb < min_bits, D_SHORT, -1))
         mmsi, _ = sb.field(v6, nb, 8, 30)
@@ -359,12 +368,12 @@ def _decode(
             out["partno"][rows] = part
             bad = np.where((bad < 0) & (part > 1), D_PARTNO, bad)
             a = rows[part == 0]
-            chars, ok = sb.text(v6[part == 0], nb[part == 0], 40, 20)
+            chars, ok = sb.text(v6[:, part == 0], nb[part == 0], 40, 20)
             out["name_chars"][a] = chars
             out["name_ok"][a] = ok
             isb = part == 1
             b = rows[isb]
-            v6b, nbb = v6[isb], nb[isb]
+            v6b, nbb = v6[:, isb], nb[isb]
             put("ship_type", b, *sb.field(v6b, nbb, 40, 8))
             chars, ok = sb.text(v6b, nbb, 90, 7)
             out["callsign_chars"][b] = chars
@@ -760,14 +769,16 @@ def decode_nmea(data: bytes, *, file: str, input_id: str, source_default: str = 
         sel = bad[frag_msg] >= 0
         qdet[frag_lines[sel]] = bad[frag_msg[sel]]
 
-    order = np.argsort(msgs.last, kind="stable")  # output in stream order (line completing the message)
-    dec = {k: v[order] for k, v in dec.items()}
-    msg_t, msg_sa, msg_sb, nlines = msgs.t[order], msgs.sa[order], msgs.sb[order], msgs.nlines[order]
-    source = sb.slices_to_strings(buf, np.maximum(msg_sa, 0), np.where(msg_sa >= 0, msg_sb, 0))
-    source = pc.if_else(pa.array(msg_sa >= 0), source, pa.scalar(source_default, pa.string()))
-    ts = pa.array(np.where(msg_t == NOTIME, 0, msg_t), pa.int64(), mask=msg_t == NOTIME).cast(schema.TS)
-    positions = _positions_table(dec, dec["is_pos"], ts, source, input_id, nlines)
-    statics = _statics_table(dec, dec["is_static"], ts, source, input_id, nlines)
+    # output rows in stream order (by the line completing each message); singles already are
+    order = np.argsort(msgs.last, kind="stable") if multi.size else np.arange(msgs.last.size)
+    pos_idx = order[dec["is_pos"][order]]
+    sta_idx = order[dec["is_static"][order]]
+    source = sb.slices_to_strings(buf, np.maximum(msgs.sa, 0), np.where(msgs.sa >= 0, msgs.sb, 0))
+    source = pc.if_else(pa.array(msgs.sa >= 0), source, pa.scalar(source_default, pa.string()))
+    no_t = msgs.t == NOTIME
+    ts = pa.array(np.where(no_t, 0, msgs.t), pa.int64(), mask=no_t).cast(schema.TS)
+    positions = _positions_table(dec, pos_idx, ts, source, input_id, msgs.nlines)
+    statics = _statics_table(dec, sta_idx, ts, source, input_id, msgs.nlines)
     quarantine = _quarantine_table(buf, st, en, qdet, file, input_id)
     return NmeaResult(positions, statics, quarantine, lines_read)
 
@@ -848,60 +859,60 @@ def _table(cols: dict[str, pa.Array], out_schema: pa.Schema, k: int) -> pa.Table
     return pa.Table.from_arrays(arrays, schema=out_schema)
 
 
-def _f32(values: np.ndarray, sel: np.ndarray) -> pa.Array:
-    v = values[sel]
+def _f32(values: np.ndarray, idx: np.ndarray) -> pa.Array:
+    v = values[idx]
     return pa.array(v.astype(np.float32), pa.float32(), mask=np.isnan(v))
 
 
 def _positions_table(
     d: dict[str, np.ndarray],
-    sel: np.ndarray,
+    idx: np.ndarray,
     ts: pa.Array,
     source: pa.Array,
     input_id: str,
     nlines: np.ndarray,
 ) -> pa.Table:
-    idx = pa.array(np.flatnonzero(sel))
-    k = int(sel.sum())
-    status = d["nav_status"][sel]
+    k = idx.size
+    take = pa.array(idx)
+    status = d["nav_status"][idx]
     cols = {
-        "mmsi": pa.array(d["mmsi"][sel], pa.int64()),
-        "ts": ts.take(idx),
-        "lat": pa.array(d["lat"][sel], pa.float64()),
-        "lon": pa.array(d["lon"][sel], pa.float64()),
-        "sog_kn": _f32(d["sog"], sel),
-        "cog_deg": _f32(d["cog"], sel),
-        "heading_deg": _f32(d["heading"], sel),
+        "mmsi": pa.array(d["mmsi"][idx], pa.int64()),
+        "ts": ts.take(take),
+        "lat": pa.array(d["lat"][idx], pa.float64()),
+        "lon": pa.array(d["lon"][idx], pa.float64()),
+        "sog_kn": _f32(d["sog"], idx),
+        "cog_deg": _f32(d["cog"], idx),
+        "heading_deg": _f32(d["heading"], idx),
         "nav_status": pa.array(status.astype(np.int8), pa.int8(), mask=status < 0),
-        "msg_type": pa.array(d["msg_type"][sel].astype(np.int8), pa.int8()),
-        "source": source.take(idx),
-        "input_id": pa.array(np.full(k, input_id, object), pa.string()),
-        "_lines": pa.array(nlines[sel].astype(np.int8), pa.int8()),
+        "msg_type": pa.array(d["msg_type"][idx].astype(np.int8), pa.int8()),
+        "source": source.take(take),
+        "input_id": pa.repeat(pa.scalar(input_id, pa.string()), k),
+        "_lines": pa.array(nlines[idx].astype(np.int8), pa.int8()),
     }
     return _table(cols, POSITIONS_OUT, k)
 
 
 def _statics_table(
     d: dict[str, np.ndarray],
-    sel: np.ndarray,
+    idx: np.ndarray,
     ts: pa.Array,
     source: pa.Array,
     input_id: str,
     nlines: np.ndarray,
 ) -> pa.Table:
-    idx = pa.array(np.flatnonzero(sel))
-    k = int(sel.sum())
-    mt = d["msg_type"][sel]
+    k = idx.size
+    take = pa.array(idx)
+    mt = d["msg_type"][idx]
 
     def dim(a: str, b: str) -> pa.Array:
-        x, y = d[a][sel], d[b][sel]
+        x, y = d[a][idx], d[b][idx]
         total = (x + y).astype(np.float32)
         return pa.array(total, pa.float32(), mask=(x < 0) | (y < 0) | (total == 0))
 
-    imo = d["imo"][sel]
-    ship_type = d["ship_type"][sel]
-    dr = d["draught"][sel]
-    mo, dd, hh, mm = (d[f"eta_{x}"][sel] for x in ("month", "day", "hour", "minute"))
+    imo = d["imo"][idx]
+    ship_type = d["ship_type"][idx]
+    dr = d["draught"][idx]
+    mo, dd, hh, mm = (d[f"eta_{x}"][idx] for x in ("month", "day", "hour", "minute"))
     eta_na = (mo < 0) | (dd < 0) | (hh < 0) | (mm < 0) | ((mo == 0) & (dd == 0) & (hh == 24) & (mm == 60))
 
     def two(x: np.ndarray) -> pa.Array:
@@ -910,21 +921,21 @@ def _statics_table(
     eta = pc.binary_join_element_wise(two(mo), "-", two(dd), " ", two(hh), ":", two(mm), "")
     eta = pc.if_else(pa.array(eta_na), pa.scalar(None, pa.string()), eta)
     cols = {
-        "mmsi": pa.array(d["mmsi"][sel], pa.int64()),
-        "ts": ts.take(idx),
+        "mmsi": pa.array(d["mmsi"][idx], pa.int64()),
+        "ts": ts.take(take),
         "imo": pa.array(imo, pa.int64(), mask=imo <= 0),
-        "name": sb.strings(d["name_chars"][sel], d["name_ok"][sel]),
-        "callsign": sb.strings(d["callsign_chars"][sel], d["callsign_ok"][sel]),
+        "name": sb.strings(d["name_chars"][idx], d["name_ok"][idx]),
+        "callsign": sb.strings(d["callsign_chars"][idx], d["callsign_ok"][idx]),
         "ship_type": pa.array(ship_type.astype(np.int16), pa.int16(), mask=ship_type < 0),
         "length_m": dim("to_bow", "to_stern"),
         "width_m": dim("to_port", "to_starboard"),
         "draught_m": pa.array(dr.astype(np.float32), pa.float32(), mask=np.isnan(dr) | (dr == 0)),
-        "destination": sb.strings(d["destination_chars"][sel], d["destination_ok"][sel]),
+        "destination": sb.strings(d["destination_chars"][idx], d["destination_ok"][idx]),
         "eta": eta,
         "msg_type": pa.array(mt.astype(np.int8), pa.int8()),
-        "source": source.take(idx),
-        "input_id": pa.array(np.full(k, input_id, object), pa.string()),
-        "_lines": pa.array(np.where(mt == 19, 0, nlines[sel]).astype(np.int8), pa.int8()),
+        "source": source.take(take),
+        "input_id": pa.repeat(pa.scalar(input_id, pa.string()), k),
+        "_lines": pa.array(np.where(mt == 19, 0, nlines[idx]).astype(np.int8), pa.int8()),
     }
     return _table(cols, STATICS_OUT, k)
 
@@ -938,8 +949,8 @@ def _quarantine_table(
     reasons = pa.array(schema.QUARANTINE_REASONS, pa.string())
     details = pa.array(_DETAILS, pa.string())
     cols = [
-        pa.array(np.full(k, input_id, object), pa.string()),
-        pa.array(np.full(k, file, object), pa.string()),
+        pa.repeat(pa.scalar(input_id, pa.string()), k),
+        pa.repeat(pa.scalar(file, pa.string()), k),
         pa.array(rows + 1, pa.int64()),
         sb.slices_to_strings(buf, st[rows], en[rows]),
         reasons.take(pa.array(_DETAIL_REASON_CODE[codes])),
