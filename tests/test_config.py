@@ -86,6 +86,7 @@ def test_bundled_case_loads_with_places_routes_and_thresholds() -> None:
     assert all(r["source"] and r["r_out_m"] >= r["r_in_m"] > 0 for r in rows)
     rajin = next(r for r in rows if r["place_id"] == "case:rajin")
     assert (rajin["lat"], rajin["lon"], rajin["r_in_m"], rajin["r_out_m"]) == (42.25, 130.30, 3000.0, 4500.0)
+    assert rajin["aliases"] == "Najin|Rason|Rajin port|Najin port"
     assert case.routes == [
         Route("rajin-dunai", ("case:rajin",), ("case:dunai",)),
         Route("rajin-vostochny", ("case:rajin",), ("case:vostochny",)),

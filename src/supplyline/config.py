@@ -32,8 +32,8 @@ PLACE_KINDS = ("port", "anchorage", "berth", "terminal", "rail", "depot", "area"
 PRIOR_DISTRIBUTIONS = ("uniform", "triangular", "loguniform")
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _PLACE_KEYS = {
-    "id", "name", "kind", "country", "locode", "lat", "lon", "r_in_m", "r_out_m", "source", "point", "role",
-    "role_source", "note",
+    "id", "name", "aliases", "kind", "country", "locode", "lat", "lon", "r_in_m", "r_out_m", "source", "point",
+    "role", "role_source", "note",
 }  # fmt: skip
 _ROUTE_KEYS = {"name", "origins", "destinations", "note", "source"}
 _VESSEL_KEYS = {"name", "imo", "mmsi", "aliases", "flag", "particulars", "owner", "notes", "source"}
@@ -297,6 +297,10 @@ def _parse_places(
                 f'place {pid!r} has no source; say where the coordinate comes from (source = "URL")',
             )
             ok = False
+        aliases = p.get("aliases", [])
+        if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
+            pr.add(src, where("aliases"), f'place {pid!r}: aliases must be a list of names, e.g. ["Najin"]')
+            ok = False
         if not ok:
             continue
         rows.append(
@@ -304,6 +308,7 @@ def _parse_places(
                 "place_id": f"case:{pid}",
                 "name": p["name"],
                 "kind": kind,
+                "aliases": "|".join(aliases) or None,
                 "country": p.get("country"),
                 "locode": p.get("locode"),
                 "lat": float(p["lat"]),
