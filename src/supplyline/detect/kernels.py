@@ -20,6 +20,7 @@ from supplyline.detect.config import Route, Thresholds
 from supplyline.detect.draught import DraughtReports, draught_changes_table
 from supplyline.detect.gaps import gaps_table
 from supplyline.detect.loitering import loitering_table
+from supplyline.detect.near import Prefiltered
 from supplyline.detect.segments import segment
 from supplyline.detect.visits import PlaceArrays, stopped_state, visit_runs, visits_table
 from supplyline.detect.voyages import voyages_table
@@ -84,7 +85,7 @@ def place_indexes(places: pa.Table) -> tuple[PlaceLookup, PlaceLookup]:
     def build(t: pa.Table) -> PlaceLookup:
         return PlaceIndex(t) if t.num_rows else _NoPlaces(t)
 
-    idx = build(places)
+    idx = Prefiltered(build(places))
     conformed = idx.places
     w = conformed.column("watched").fill_null(False) if "watched" in conformed.column_names else None
     watched = build(conformed.filter(w)) if w is not None else _NoPlaces(conformed.slice(0, 0))
@@ -138,6 +139,8 @@ def run_vessel_kernels(
     lon = floats(pos.column("lon"))
     sog = floats(pos.column("sog_kn")) if "sog_kn" in pos.column_names else np.full(len(mmsi), np.nan)
     idx, watched_idx = index if index is not None else place_indexes(places)
+    if not isinstance(idx, Prefiltered):
+        idx = Prefiltered(idx)
     pl = PlaceArrays.from_table(idx.places)
 
     tr = segment(mmsi, ts, lat, lon, sog, th)

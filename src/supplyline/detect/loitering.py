@@ -32,18 +32,29 @@ from supplyline.ids import stable_ids
 Nearest = Callable[[FloatArray, FloatArray, float], tuple[IntArray, FloatArray]]
 
 
+def _rows(first: IntArray, last: IntArray) -> IntArray:
+    """All row indices of the runs first..last (inclusive)."""
+    lengths = last - first + 1
+    offsets = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    return np.asarray(np.repeat(first, lengths) + offsets, dtype=np.int64)
+
+
 def loitering_table(tr: Tracks, th: Thresholds, nearest: Nearest) -> pa.Table:
     """Loitering events of the tracks; ``nearest`` is the place index's nearest-place lookup."""
     n = len(tr)
     if n == 0:
         return schema.empty(schema.LOITERING)
     slow = tr.speed_kn < th.loiter_speed_kn  # NaN (duplicate timestamps) is not slow
-    cand = np.flatnonzero(slow)
+    breaks = tr.track_start | (tr.dt_us >= th.dark_gap_h * US_PER_H)
+    # Only rows of slow runs long enough to qualify can be loitering: look places up for those alone.
+    f0, l0 = run_bounds(slow, breaks)
+    long_enough = (tr.ts[l0] - tr.ts[f0]) >= th.loiter_min_h * US_PER_H
+    f0, l0 = f0[long_enough], l0[long_enough]
+    cand = _rows(f0, l0)
     away = np.zeros(n, dtype=bool)
     if len(cand):
         idx, _ = nearest(tr.lat[cand], tr.lon[cand], th.loiter_port_km * 1000.0)
         away[cand] = idx < 0
-    breaks = tr.track_start | (tr.dt_us >= th.dark_gap_h * US_PER_H)
     first, last = run_bounds(slow & away, breaks)
     dur_h = (tr.ts[last] - tr.ts[first]) / US_PER_H
     ok = (dur_h >= th.loiter_min_h) & (dur_h > 0)

@@ -27,7 +27,6 @@ from supplyline.detect._arrays import (
     prev_diff,
     run_reduce,
     speed_kn,
-    start_index,
     to_ts,
 )
 from supplyline.detect.config import Thresholds
@@ -61,13 +60,21 @@ class Tracks:
         return len(self.orig)
 
 
-def _parents(mmsi: IntArray, ts: IntArray, lat: FloatArray, lon: FloatArray, th: Thresholds) -> IntArray:
-    """For each position, the earlier position of the same vessel it continues from (-1: starts a track)."""
+def _parents(
+    mmsi: IntArray, ts: IntArray, lat: FloatArray, lon: FloatArray, th: Thresholds
+) -> tuple[IntArray, FloatArray]:
+    """For each position, the earlier position of the same vessel it continues from (-1: starts a track),
+    and the distance in km from each row to the next (reused for step lengths)."""
     n = len(mmsi)
     parent = np.full(n, -1, dtype=np.int64)
+    if n < 2:
+        return parent, np.empty(0)
     km_per_us = th.max_implied_speed_kn * KM_PER_NM / US_PER_H
-    todo = np.arange(1, n, dtype=np.int64)
-    for lag in range(1, th.segment_lookback + 1):  # few lags; each is vectorised over the points left
+    d1 = haversine_km(lat[:-1], lon[:-1], lat[1:], lon[1:])  # lag 1 on slices: no gathers
+    ok1 = (mmsi[1:] == mmsi[:-1]) & (d1 <= km_per_us * (ts[1:] - ts[:-1]) + th.noise_dist_km)
+    parent[1:][ok1] = np.flatnonzero(ok1)
+    todo = np.flatnonzero(~ok1) + 1
+    for lag in range(2, th.segment_lookback + 1):  # few lags, each vectorised over the rows still open
         todo = todo[todo >= lag]
         if len(todo) == 0:
             break
@@ -78,7 +85,7 @@ def _parents(mmsi: IntArray, ts: IntArray, lat: FloatArray, lon: FloatArray, th:
         ok = d <= km_per_us * (ts[todo] - ts[j]) + th.noise_dist_km
         parent[todo[ok]] = j[ok]
         todo = todo[~ok]
-    return parent
+    return parent, d1
 
 
 def _resolve_forks(parent: IntArray) -> IntArray:
@@ -128,7 +135,8 @@ def segment(
 ) -> Tracks:
     """Segment positions sorted by (mmsi, ts); see the module docstring for the rules."""
     n = len(mmsi)
-    parent = _resolve_forks(_parents(mmsi, ts, lat, lon, th))
+    parent, d1 = _parents(mmsi, ts, lat, lon, th)
+    parent = _resolve_forks(parent)
     root = _roots(parent) if n else np.empty(0, np.int64)
     if n and np.any(root[1:] < root[:-1]):
         perm = np.argsort(root, kind="stable")  # interleaved tracks: group each track's rows together
@@ -156,7 +164,12 @@ def segment(
     dt = prev_diff(k_ts, track_start, 0)
     step = np.zeros(len(keep))
     if len(keep) > 1:
-        step[1:] = haversine_km(k_lat[:-1], k_lon[:-1], k_lat[1:], k_lon[1:])
+        # Reuse row-to-next distances where the previous kept row is the previous input row (nearly all).
+        adjacent = keep[1:] - keep[:-1] == 1
+        step[1:][adjacent] = d1[keep[1:][adjacent] - 1]
+        far = np.flatnonzero(~adjacent) + 1
+        if len(far):
+            step[far] = haversine_km(k_lat[far - 1], k_lon[far - 1], k_lat[far], k_lon[far])
         step[track_start] = 0.0
     seg_start = track_start | (dt > th.max_gap_h * US_PER_H)
 
@@ -201,16 +214,14 @@ def _segments_table(
     seg_at = np.full(len(mmsi), -1, dtype=np.int64)
     seg_at[keep] = seg_of_kept
     n_noise = np.zeros(len(first), dtype=np.int64)
-    if noise.any():
-        v_start = group_starts(mmsi)
-        vs = start_index(v_start)
-        has = np.where(seg_at >= 0, np.arange(len(mmsi)), -1)
-        prev_kept = np.maximum.accumulate(has)
-        rev = np.where(seg_at >= 0, np.arange(len(mmsi)), len(mmsi))
-        next_kept = np.minimum.accumulate(rev[::-1])[::-1]
-        nz = np.flatnonzero(noise)
-        use_prev = prev_kept[nz] >= vs[nz]
-        owner = np.where(use_prev, prev_kept[nz], next_kept[nz])
+    nz = np.flatnonzero(noise)
+    if len(nz):
+        kept_sorted = np.flatnonzero(~noise)
+        pos = np.searchsorted(kept_sorted, nz)
+        prev = kept_sorted[np.maximum(pos - 1, 0)]
+        nxt = kept_sorted[np.minimum(pos, len(kept_sorted) - 1)]
+        use_prev = (pos > 0) & (mmsi[prev] == mmsi[nz])
+        owner = np.where(use_prev, prev, nxt)
         np.add.at(n_noise, seg_at[owner], 1)
     # Why each segment began: the vessel's first, a silence over max_gap_h, or an impossible jump.
     f_orig = keep[first]

@@ -113,7 +113,9 @@ def visit_runs(
     cand = np.where(ok, inner[np.maximum(li, 0)], -1)
     has = cand >= 0
     c = np.maximum(cand, 0)
-    d_m = haversine_km(tr.lat, tr.lon, pl.lat[c], pl.lon[c]) * 1000.0
+    d_m = np.full(n, np.inf)
+    h = np.flatnonzero(has)
+    d_m[h] = haversine_km(tr.lat[h], tr.lon[h], pl.lat[c[h]], pl.lon[c[h]]) * 1000.0
     stay = has & ((inner == cand) | ((d_m <= pl.r_out_m[c]) & ~pl.is_polygon[c]))
     if outer is not None:
         stay |= has & (outer == cand)
