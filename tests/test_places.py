@@ -101,6 +101,7 @@ def test_search_rajin_najin(index: PlaceIndex, query: str) -> None:
     got = index.search(query, limit=3)
     assert got["locode"][0].as_py() == "KPRJN"
     assert got["score"][0].as_py() == 100.0
+    assert normalise_name(got["matched"][0].as_py()) == normalise_name(query)
 
 
 def test_search_country_filter_and_collapsed_cells(index: PlaceIndex) -> None:
@@ -108,6 +109,23 @@ def test_search_country_filter_and_collapsed_cells(index: PlaceIndex) -> None:
     assert {p["country"] for p in got} == {"RU"}
     gfw = [p for p in got if p["source"] == "gfw" and p["name"] == "Vostochnyy"]
     assert len(gfw) == 1 and gfw[0]["n_same"] == 64  # 64 GFW cells named VOSTOCHNYY shown once
+    # ... as the cell nearest the cells' mean position
+    cells = index.places.filter(
+        pa.compute.and_(
+            pa.compute.equal(index.places["name"], "Vostochnyy"),
+            pa.compute.equal(index.places["source"], "gfw"),
+        )
+    )
+    lat, lon = cells["lat"].to_numpy(), cells["lon"].to_numpy()
+    xyz = np.column_stack(
+        [
+            np.cos(np.radians(lat)) * np.cos(np.radians(lon)),
+            np.cos(np.radians(lat)) * np.sin(np.radians(lon)),
+            np.sin(np.radians(lat)),
+        ]
+    )
+    nearest_to_mean = np.argmin(((xyz - xyz.mean(axis=0)) ** 2).sum(axis=1))
+    assert gfw[0]["place_id"] == cells["place_id"][int(nearest_to_mean)].as_py()
     assert index.search("Nampo", country="KP", limit=1)["place_id"].to_pylist() == ["wpi:60280"]
     with pytest.raises(UsageError, match="alpha-2"):
         index.search("Nampo", country="PRK")

@@ -348,7 +348,7 @@ class PlaceIndex:
         self._poly_xyz = to_unit_xyz(centres[:, 0], centres[:, 1]) if len(centres) else np.empty((0, 3))
         self._grown: dict[tuple[int, float], shapely.Geometry] = {}
         self._circles: dict[str, _Circles] = {}
-        self._search: tuple[list[str], IntArray, IntArray] | None = None
+        self._search: _Choices | None = None
 
     def __len__(self) -> int:
         return self.places.num_rows
@@ -479,9 +479,10 @@ class PlaceIndex:
     def search(self, name: str, limit: int = 20, country: str | None = None) -> pa.Table:
         """Fuzzy name search over names and aliases (accents, case and punctuation ignored).
 
-        Ranked by: exact match, then rapidfuzz WRatio score (0-100), then source quality (WPI first).
-        Repeated cells of one GFW anchorage (same name, country, source) collapse to the first, with the
-        count in ``n_same``. ``country`` is an ISO 3166 alpha-2 code.
+        Ranked by: exact name, exact alias, rapidfuzz WRatio score (0-100), source quality (WPI first).
+        Cells of one GFW anchorage (same name, country and source) collapse to one row, the cell nearest
+        their mean position, with the count in ``n_same``. ``matched`` is the name or alias that matched
+        best (e.g. "Rajin" for Najin). ``country`` is an ISO 3166 alpha-2 code.
         """
         from rapidfuzz import fuzz, process
 
@@ -490,17 +491,20 @@ class PlaceIndex:
             raise UsageError("give a place name to search for, e.g. `supplyline places search Vostochny`")
         if limit < 1:
             raise UsageError("limit must be at least 1")
-        choices, owner, lengths = self._search_choices()
+        ch = self._search_choices()
         # WRatio's partial matching rewards a choice found inside the query ("n" in "najin"), so names
         # shorter than the query are scored by QRatio (whole-string) only.
         kw: dict[str, Any] = {"dtype": np.float32, "workers": self.workers}
-        whole = process.cdist([query], choices, scorer=fuzz.QRatio, **kw)[0]
-        part = process.cdist([query], choices, scorer=fuzz.WRatio, **kw)[0]
-        scores = np.where(lengths >= len(query), np.maximum(whole, part), whole)
+        whole = process.cdist([query], ch.normalised, scorer=fuzz.QRatio, **kw)[0]
+        part = process.cdist([query], ch.normalised, scorer=fuzz.WRatio, **kw)[0]
+        scores = np.where(ch.lengths >= len(query), np.maximum(whole, part), whole)
+        hit = ch.normalised_arr == query
         exact = np.zeros(len(self), dtype=bool)
-        exact[owner[np.asarray(choices, dtype=object) == query]] = True
+        exact[ch.owner[hit]] = True
+        exact_name = np.zeros(len(self), dtype=bool)
+        exact_name[ch.owner[hit & ch.is_name]] = True
         best = np.zeros(len(self), dtype=np.float32)
-        np.maximum.at(best, owner, scores)
+        np.maximum.at(best, ch.owner, scores)
         mask = best >= 60.0
         if country:
             if not re.fullmatch(r"[A-Za-z]{2}", country):
@@ -512,35 +516,73 @@ class PlaceIndex:
             )
         src_rank = _source_rank(self.places["source"])
         rows = np.flatnonzero(mask)
-        order = rows[np.lexsort((rows, src_rank[rows], -best[rows], ~exact[rows]))]
-        # collapse repeated cells of one anchorage (same normalised name, country, source) to the best row
+        order = rows[np.lexsort((rows, src_rank[rows], -best[rows], ~exact[rows], ~exact_name[rows]))]
+        # group repeated cells of one anchorage (same lower-case name, country, source)
         t = self.places.take(order)
         key = pc.binary_join_element_wise(
             pc.utf8_lower(t["name"]), t["country"].fill_null(""), t["source"].fill_null(""), "\x1f"
         )
-        keys = key.to_numpy(zero_copy_only=False)
-        uniq, first, counts = np.unique(keys, return_index=True, return_counts=True)
-        keep = np.sort(first)[:limit]
-        n_same = counts[np.searchsorted(uniq, keys[keep])]
+        _, first, inv, counts = np.unique(
+            key.to_numpy(zero_copy_only=False), return_index=True, return_inverse=True, return_counts=True
+        )
+        groups = np.argsort(first, kind="stable")[:limit]  # groups in rank order of their best member
+        # representative: the member nearest the group's mean position (unit vectors, so wrap-free)
+        xyz = self._xyz[order]
+        mean = np.zeros((len(first), 3))
+        np.add.at(mean, inv, xyz)
+        mean /= counts[:, None]
+        off = ((xyz - mean[inv]) ** 2).sum(axis=1)
+        by_group = np.lexsort((off, inv))
+        rep = by_group[np.concatenate([[0], np.cumsum(counts)[:-1]])] if len(inv) else by_group
+        pick = rep[groups]
+        matched = [ch.raw[self._best_choice(int(p), scores)] for p in order[first[groups]]]
         return (
-            t.take(keep)
-            .append_column("score", pa.array(best[order[keep]].astype(np.float64)))
-            .append_column("n_same", pa.array(n_same.astype(np.int64)))
+            t.take(pick)
+            .append_column("score", pa.array(best[order[first[groups]]].astype(np.float64)))
+            .append_column("n_same", pa.array(counts[groups].astype(np.int64)))
+            .append_column("matched", pa.array(matched, pa.string()))
         )
 
-    def _search_choices(self) -> tuple[list[str], IntArray, IntArray]:
+    def _best_choice(self, row: int, scores: FloatArray) -> int:
+        """Index (into the search choices) of the best-scoring name or alias of place ``row``."""
+        owner = self._search_choices().owner
+        lo, hi = np.searchsorted(owner, row, "left"), np.searchsorted(owner, row, "right")
+        return int(lo + np.argmax(scores[lo:hi]))
+
+    def _search_choices(self) -> _Choices:
         if self._search is None:
             names = self.places["name"].to_pylist()
             aliases = self.places["aliases"].to_pylist()
-            choices: list[str] = []
+            raw: list[str] = []
             owner: list[int] = []
+            is_name: list[bool] = []
             for i, (n, a) in enumerate(zip(names, aliases, strict=True)):
-                for s in [n, *(a.split("|") if a else [])]:
-                    choices.append(normalise_name(s))
+                for j, s in enumerate([n, *(a.split("|") if a else [])]):
+                    raw.append(s)
                     owner.append(i)
-            lengths = np.fromiter(map(len, choices), dtype=np.int64, count=len(choices))
-            self._search = (choices, np.asarray(owner, dtype=np.int64), lengths)
+                    is_name.append(j == 0)
+            norm = [normalise_name(s) for s in raw]
+            self._search = _Choices(
+                raw=raw,
+                normalised=norm,
+                normalised_arr=np.asarray(norm, dtype=object),
+                owner=np.asarray(owner, dtype=np.int64),
+                lengths=np.fromiter(map(len, norm), dtype=np.int64, count=len(norm)),
+                is_name=np.asarray(is_name, dtype=bool),
+            )
         return self._search
+
+
+@dataclass(frozen=True)
+class _Choices:
+    """Every name and alias of every place, flattened for one vectorised rapidfuzz call."""
+
+    raw: list[str]
+    normalised: list[str]
+    normalised_arr: npt.NDArray[np.object_]
+    owner: IntArray  # place row of each choice, ascending
+    lengths: IntArray
+    is_name: npt.NDArray[np.bool_]  # the place's main name (not an alias)
 
 
 def _source_rank(col: pa.ChunkedArray) -> IntArray:

@@ -99,11 +99,12 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Fuzzy search by name or alias (case, accents and punctuation ignored).
 
-        Exact matches come first, then by similarity score (0-100). Repeated GFW anchorage cells with the
-        same name are shown once, with their count in n_same.
+        Exact matches come first, then by similarity score (0-100); `matched` shows the name or alias that
+        matched (Rajin finds Najin through its alias). Repeated GFW anchorage cells with the same name are
+        shown once (the cell nearest their middle), with their count in n_same.
         """
         table = _index(source, places).search(name, limit=limit, country=country)
-        _output(table, ["score", "n_same"], as_json, f"places matching {name!r}")
+        _output(table, ["score", "n_same", "matched"], as_json, f"places matching {name!r}")
 
     @places_app.command("near", context_settings=_NUMBERS_OK)
     def near(
