@@ -37,6 +37,13 @@
     if (!t || !t.present) return [];
     return t.rows.map((r) => { const o = {}; t.columns.forEach((c, i) => { o[c] = r[i]; }); return o; });
   };
+  // A claim's figure as stated: qualifier, value (or range), unit.
+  const claimFigure = (c) => {
+    const q = c.qualifier && c.qualifier !== "exactly" ? c.qualifier.replace(/_/g, " ") + " " : "";
+    const v = c.quantity != null ? fmtNum(c.quantity)
+      : c.quantity_low != null || c.quantity_high != null ? `${fmtNum(c.quantity_low)}\u2013${fmtNum(c.quantity_high)}` : "?";
+    return `${q}${v} ${c.unit || ""}`.trim();
+  };
   const parseJSON = (s) => { if (!s) return null; try { return JSON.parse(s); } catch (e) { return null; } };
   const anyTime = (v) => {
     if (v == null) return null;
@@ -162,7 +169,7 @@
     .on("mousemove", (ev, p) => showTip(ev, `<b>${esc(p.name)}</b> (${esc(p.kind || "place")})<br>${esc(p.place_id)}` +
       `<br>entry radius ${fmtNum(p.r_in_m)} m${p.watched ? "<br>watched" : ""}`))
     .on("mouseleave", hideTip);
-  const labelled = places.filter((p) => p.watched || places.length <= 25);
+  const labelled = places.filter((p) => p.watched || places.length <= 25).sort((a, b) => (b.watched ? 1 : 0) - (a.watched ? 1 : 0));
   const placeLabels = overlay.append("g").selectAll("text").data(labelled).join("text")
     .attr("class", "place-label").attr("dx", 8).attr("dy", 4).text((p) => p.name);
   const sym = d3.symbol().type(d3.symbolDiamond).size(90)();
@@ -175,7 +182,9 @@
   // Fit the view to the data (tracks, places, gaps), not the whole world.
   const xs = [], ys = [];
   for (const tr of tracks) { const e1 = d3.extent(tr.lon), e2 = d3.extent(tr.lat); xs.push(...e1); ys.push(...e2.map(mercY)); }
-  for (const p of places) { xs.push(p.lon); ys.push(mercY(p.lat)); }
+  // Places only set the view when there are no tracks: far-away watched places (an inland depot) would
+  // otherwise shrink the tracks to a corner.
+  if (!xs.length) for (const p of places) { xs.push(p.lon); ys.push(mercY(p.lat)); }
   for (const e of encounters) if (e.lat != null) { xs.push(e.lon); ys.push(mercY(e.lat)); }
   const W = svg.node().clientWidth || 1000, H = svg.node().clientHeight || 560;
   let x0 = d3.min(xs), x1 = d3.max(xs), y0 = d3.min(ys), y1 = d3.max(ys);
@@ -203,6 +212,14 @@
     drawGrat(t);
     placeMarks.attr("transform", (p) => `translate(${t.applyX(p.lon)},${t.applyY(mercY(p.lat))})`);
     placeLabels.attr("transform", (p) => `translate(${t.applyX(p.lon)},${t.applyY(mercY(p.lat))})`);
+    // Hide labels that would overlap one already shown (watched places first; label boxes are estimated).
+    const boxes = [];
+    placeLabels.attr("display", (p) => {
+      const x = t.applyX(p.lon) + 8, y = t.applyY(mercY(p.lat)) - 8, w = String(p.name).length * 6.6, h = 13;
+      if (boxes.some((b) => x < b[0] + b[2] && b[0] < x + w && y < b[1] + b[3] && b[1] < y + h)) return "none";
+      boxes.push([x, y, w, h]);
+      return null;
+    });
     encMarks.attr("transform", (e) => `translate(${t.applyX(e.lon)},${t.applyY(mercY(e.lat))})`);
   };
   const zoom = d3.zoom().scaleExtent([k0 / 200, k0 * 400]).on("zoom", (ev) => {
@@ -249,7 +266,7 @@
   } else {
     const laneH = 54, claimH = 18 * Math.max(claims.length, 1) + 20, top = 10, left = 170, right = 24;
     const Wt = tlSvg.node().clientWidth || 1000;
-    const Ht = top + lanes.length * laneH + claimH + 46;
+    let Ht = top + lanes.length * laneH + claimH + 46;
     tlSvg.attr("height", Ht).attr("viewBox", `0 0 ${Wt} ${Ht}`);
     const padMs = Math.max((tDomain[1] - tDomain[0]) * 0.02, HOUR);
     const x = d3.scaleUtc().domain([tDomain[0] - padMs, tDomain[1] + padMs]).range([left, Wt - right]);
@@ -282,23 +299,33 @@
         .attr("d", d3.symbol().type(d3.symbolTriangle).size(60)).attr("transform", (a) => `translate(${x(a.ts)},${y + 8}) rotate(180)`)
         .append("title").text((a) => `${a.kind} ${fmtTs(a.ts)}: ${a.message || ""}`);
     });
-    // Public claims: the period each claim covers, with its claimant and figure.
+    // Public claims: the period each claim covers, with its claimant and figure, packed greedily into rows
+    // (a claim goes on the first row whose previous bar and label end before it starts).
     const cy0 = top + lanes.length * laneH + 6;
     tlSvg.append("text").attr("class", "lane-label").attr("x", left - 10).attr("y", cy0 + 12).attr("text-anchor", "end").text("Public claims");
     if (!claims.length) tlSvg.append("text").attr("class", "empty").attr("x", left).attr("y", cy0 + 12).text("none");
-    claims.forEach((c, i) => {
+    const rowEnds = [];
+    const placed = claims.map((c) => {
       const s = c.period_start ?? c.published, e = c.period_end ?? c.published ?? s;
-      if (s == null) return;
-      const y = cy0 + i * 18;
+      if (s == null) return null;
       const xa = x(s), xb = Math.max(x(e + 86400000), xa + 3);
-      tlSvg.append("rect").attr("class", "claim-bar").attr("x", xa).attr("y", y + 2).attr("width", xb - xa).attr("height", 12)
-        .append("title").text(`${c.claimant || ""} (${c.outlet || ""}, ${fmtDate(c.published)}): ${c.quote || ""}`);
-      const label = `${c.claimant || "claim"}: ${c.qualifier && c.qualifier !== "exactly" ? c.qualifier.replace("_", " ") + " " : ""}${fmtNum(c.quantity)} ${c.unit || ""}`;
+      const label = `${c.claimant || "claim"}: ${claimFigure(c)}`;
+      const wLabel = label.length * 6.2;
       // Label after the bar when it fits, else inside the bar, else before it.
-      const wLabel = label.length * 6.2, xl = xb + 6 + wLabel < Wt - right ? [xb + 6, "start"]
-        : xb - xa > wLabel + 8 ? [xa + 4, "start"] : [xa - 6, "end"];
-      tlSvg.append("text").attr("class", "claim-label").attr("x", xl[0]).attr("text-anchor", xl[1]).attr("y", y + 12).text(label);
-    });
+      const lx = xb + 6 + wLabel < Wt - right ? [xb + 6, "start"] : xb - xa > wLabel + 8 ? [xa + 4, "start"] : [xa - 6, "end"];
+      const from = lx[1] === "end" ? lx[0] - wLabel : xa, to = lx[1] === "end" ? xb : Math.max(xb, lx[0] + wLabel);
+      let row = rowEnds.findIndex((end) => end + 8 < from);
+      if (row < 0) { row = rowEnds.length; rowEnds.push(to); } else rowEnds[row] = to;
+      return { c, xa, xb, label, lx, row };
+    }).filter((k) => k);
+    for (const k of placed) {
+      const y = cy0 + k.row * 18, c = k.c;
+      tlSvg.append("rect").attr("class", "claim-bar").attr("x", k.xa).attr("y", y + 2).attr("width", k.xb - k.xa).attr("height", 12)
+        .append("title").text(`${c.claimant || ""} (${c.outlet || ""}, ${fmtDate(c.published)}): ${c.quote || ""}`);
+      tlSvg.append("text").attr("class", "claim-label").attr("x", k.lx[0]).attr("text-anchor", k.lx[1]).attr("y", y + 12).text(k.label);
+    }
+    const HtFit = cy0 + Math.max(rowEnds.length, 1) * 18 + 50;  // shrink to the packed claim rows
+    if (HtFit < Ht) { Ht = HtFit; tlSvg.attr("height", Ht).attr("viewBox", `0 0 ${Wt} ${Ht}`); }
     const axisY = Ht - 36;
     tlSvg.append("g").attr("class", "axis").attr("transform", `translate(0,${axisY})`).call(d3.axisBottom(x).ticks(Math.max(3, Wt / 110)));
     tlSvg.append("text").attr("class", "axis-title").attr("x", (left + Wt - right) / 2).attr("y", Ht - 4).attr("text-anchor", "middle").text("Date (UTC)");
@@ -385,7 +412,7 @@
       const vt = verdictOf.get(c.claim_id), v = vt && verdictCol ? vt[verdictCol] : null, tr = el("tr");
       tr.append(el("td", null, c.claim_id), el("td", null, c.claimant), el("td", null, fmtDate(c.published)),
         el("td", null, `${fmtDate(c.period_start)} \u2013 ${fmtDate(c.period_end)}`),
-        el("td", null, `${c.qualifier ? c.qualifier.replace("_", " ") + " " : ""}${fmtNum(c.quantity)} ${c.unit || ""}`));
+        el("td", null, claimFigure(c)));
       const td = el("td"); td.append(el("span", { class: `verdict ${vClass(v)}` }, (v || "not tested").replace(/_/g, " "))); tr.append(td);
       const detail = vt ? claimDetail(vt) : "";
       const dtd = el("td", { title: detail }, detail); tr.append(dtd);
