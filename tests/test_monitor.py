@@ -118,29 +118,29 @@ CFG = MonitorConfig(cadence=CadenceConfig(daily_cycle=False))
 
 
 def test_halt_and_resumption_on_a_shuttle() -> None:
-    # Last departure before the pause: 11 Feb 2024 06:00 (every 5 days from 15 Aug lands on 17, 22, 27 Jan,
-    # 1, 6, 11 Feb). The 28-day window (14 Jan 06:00, 11 Feb 06:00] holds those 6 departures over E = 672 h.
-    # P(silence tau) = (672 / (672 + tau))^6.
+    # Departures every 5 days from 15 Aug 2023 06:00; the last before the pause is 11 Feb 2024 06:00.
+    # The 84-day window (19 Nov 06:00, 11 Feb 06:00] holds the departures of 23 Nov .. 11 Feb = 17, over
+    # E = 2016 h, so P(no departure in tau h) = (2016 / (2016 + tau))^17.
     last = datetime(2024, 2, 11, 6, tzinfo=UTC)
     resume = datetime(2024, 3, 10, 8, tzinfo=UTC)
-    p_resume = (672 / (672 + (resume - last).total_seconds() / 3600)) ** 6  # = 0.0155
-    # At P < 0.01 a 1-in-5-days cadence needs tau = 672 (0.01^(-1/6) - 1) h = 32.3 days: later than the
-    # resumption, so no halt is called -- the model is honest about how little 6 departures say.
-    strict = evaluate(_inputs(), cfg=CFG)
-    assert "halt" not in strict["kind"].to_pylist()
-    # At P < 0.05: tau = 672 (0.05^(-1/6) - 1) h = 435.15 h = 18.1 days -> halt on 29 Feb 2024 09:09 UTC.
-    cfg = MonitorConfig(cadence=CadenceConfig(daily_cycle=False, halt_p=0.05))
-    alerts = evaluate(_inputs(), cfg=cfg).to_pylist()
+    # P = 0.01 at tau = 2016 (0.01^(-1/17) - 1) h = 627.25 h = 26.1 days -> 8 Mar 2024 09:14 UTC
+    tau_h = 2016 * (0.01 ** (-1 / 17) - 1)
+    alerts = evaluate(_inputs(), cfg=CFG).to_pylist()
     (h,) = [a for a in alerts if a["kind"] == "halt"]
-    tau_h = 672 * (0.05 ** (-1 / 6) - 1)
     assert abs((h["ts"] - last).total_seconds() / 3600 - tau_h) < 1e-3
-    assert h["ts"].strftime("%Y-%m-%d %H:%M") == "2024-02-29 09:09" and h["probability"] == 0.05
+    assert h["ts"].strftime("%Y-%m-%d %H:%M") == "2024-03-08 09:14" and h["probability"] == 0.01
     d = json.loads(h["details"])
-    assert (d["n_window"], d["last_mmsi"], d["as_of_day"]) == (6, SHIPS["ANGARA"], "2024-02-29")
+    assert (d["n_window"], d["last_mmsi"], d["as_of_day"]) == (17, SHIPS["ANGARA"], "2024-03-08")
+    assert d["rate_per_day"] == pytest.approx(17 / 84)
     (r,) = [a for a in alerts if a["kind"] == "resumption"]
     assert (r["ts"], r["mmsi"], r["place_id"]) == (resume, SHIPS["LADY R"], "case:rajin")
+    p_resume = (2016 / (2016 + (resume - last).total_seconds() / 3600)) ** 17  # = 0.0074
     assert r["probability"] == pytest.approx(p_resume)
     assert json.loads(r["details"])["halt_alert_id"] == h["alert_id"]
+    # A 28-day window holds only 6 departures: the rate is too uncertain for P < 0.01 before the
+    # resumption (tau would be 672 (0.01^(-1/6) - 1) h = 32.3 days), so no halt is called.
+    short = MonitorConfig(cadence=CadenceConfig(daily_cycle=False, window_days=28))
+    assert "halt" not in evaluate(_inputs(), cfg=short)["kind"].to_pylist()
 
 
 def test_monitor_everything_once() -> None:

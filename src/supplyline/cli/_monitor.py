@@ -12,8 +12,10 @@ import typer
 
 from supplyline.cli._common import JsonOpt, StoreOpt, console, print_arrow, print_json
 from supplyline.errors import UsageError
+from supplyline.monitor.cadence import CadenceConfig
 
 FAIL_EXIT = 10
+_DEFAULT = CadenceConfig()
 
 
 def _parse_day(value: str | None, option: str) -> datetime | None:
@@ -51,10 +53,10 @@ def register(app: typer.Typer) -> None:
         ] = False,
         halt_p: Annotated[
             float, typer.Option("--halt-p", help="Halt when P(silence | cadence) falls below this.")
-        ] = 0.01,
+        ] = _DEFAULT.halt_p,
         window_days: Annotated[
             float, typer.Option("--window-days", help="Cadence learning window (days).")
-        ] = 28.0,
+        ] = _DEFAULT.window_days,
         no_daily_cycle: Annotated[
             bool,
             typer.Option("--no-daily-cycle", help="Homogeneous Poisson cadence (no hour-of-day profile)."),
@@ -71,7 +73,6 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Evaluate the alert rules over the store and print the alerts not emitted before."""
         from supplyline.monitor.alerts import MonitorConfig
-        from supplyline.monitor.cadence import CadenceConfig
         from supplyline.monitor.run import run_monitor
         from supplyline.store import Store
 

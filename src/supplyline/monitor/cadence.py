@@ -33,7 +33,9 @@ TS = pa.timestamp("us", tz="UTC")
 class CadenceConfig:
     """Halt-detection settings (units in names). Defaults suit daily-or-faster cadences; see docs/monitor.md."""
 
-    window_days: float = 28.0  # learning window before the last departure
+    window_days: float = (
+        84.0  # learning window before the last departure (a quarter: ~17 departures of a 5-day shuttle)
+    )
     halt_p: float = 0.01  # declare a halt when P(silence this long | cadence) falls below this
     daily_cycle: bool = True  # learn an hour-of-day profile (False: homogeneous Poisson)
     min_departures: int = 5  # no verdict with fewer departures in the window
