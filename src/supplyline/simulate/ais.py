@@ -29,6 +29,7 @@ from supplyline.simulate.timeline import (
 )
 
 GRID_S = 30.0  # resolution of the interval grid
+NOISE_KNOT_S = 60.0  # GNSS position error: independent every minute, linear in between
 M_PER_DEG = 111_195.0  # metres per degree of latitude (sphere of geo.EARTH_RADIUS_KM)
 KEPT, OFF, COVERAGE, SATELLITE, LOSS = 0, 1, 2, 3, 4
 REASONS = ("kept", "disabled", "coverage", "satellite", "loss")
@@ -264,8 +265,10 @@ def ship_window(
     st = true_state(plan, t)
     n = len(t)
     moving = st.nav == NAV_UNDERWAY
-    # noise: GPS position, speed and course as a real transponder reports them
-    noise_m = rng.standard_normal((2, n)) * rc.gps_noise_m
+    # noise: GPS position (correlated over ~1 min, as GNSS errors are), speed and course
+    knots = np.arange(a - NOISE_KNOT_S, b + 2 * NOISE_KNOT_S, NOISE_KNOT_S)
+    walk = rng.standard_normal((2, len(knots))) * rc.gps_noise_m
+    noise_m = np.stack([np.interp(t, knots, walk[0]), np.interp(t, knots, walk[1])])
     lat = st.lat + noise_m[0] / M_PER_DEG
     lon = st.lon + noise_m[1] / (M_PER_DEG * np.maximum(np.cos(np.radians(st.lat)), 1e-6))
     sog = np.where(
@@ -273,6 +276,8 @@ def ship_window(
     )
     cog = np.mod(np.where(moving, st.cog + 1.0 * rng.standard_normal(n), rng.uniform(0, 360, n)), 360.0)
     heading = np.mod(np.rint(st.heading + np.where(moving, 2.0, 0.5) * rng.standard_normal(n)), 360.0)
+    if ship.ais_class == "B":  # class B units seldom have a heading sensor: "not available"
+        heading = np.full(n, np.nan)
     reason = reception(plan, t, st.lat, st.lon, rc, rng)  # reception depends on where the ship really is
     if len(plan.spoof):  # spoofed windows: the transponder reports a false position
         i = np.maximum(np.searchsorted(plan.spoof[:, 0], t, side="right") - 1, 0)

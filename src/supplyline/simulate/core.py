@@ -142,7 +142,7 @@ def _positions_table(cols: dict[str, np.ndarray]) -> pa.Table:
             "lon": pa.array(cols["lon"], pa.float64()),
             "sog_kn": pa.array(cols["sog_kn"], pa.float32()),
             "cog_deg": pa.array(cols["cog_deg"], pa.float32()),
-            "heading_deg": pa.array(cols["heading_deg"], pa.float32(), mask=b),
+            "heading_deg": pa.array(cols["heading_deg"], pa.float32(), mask=np.isnan(cols["heading_deg"])),
             "nav_status": pa.array(cols["nav_status"], pa.int8(), mask=b),
             "msg_type": pa.array(cols["msg_type"], pa.int8()),
             "source": pa.array(np.full(len(b), nmea.SOURCE, dtype=object), pa.string()),
@@ -196,8 +196,8 @@ def _nmea_bytes(pos: dict[str, np.ndarray], sta: dict[str, np.ndarray]) -> bytes
                 sta["ts"][a],
                 nmea.encode_type5(
                     sta["mmsi"][a], sta["ts"][a], sta["imo"][a].astype(np.int64), sta["callsign"][a].astype(str),
-                    sta["name"][a].astype(str), sta["ship_type"][a].astype(np.int64), sta["length_m"][a],
-                    sta["width_m"][a], sta["eta_parts"][a], sta["draught_m"][a].astype(np.float64),
+                    sta["name"][a].astype(str), sta["ship_type"][a].astype(np.int64), sta["length_m"][a].astype(np.float64),
+                    sta["width_m"][a].astype(np.float64), sta["eta_parts"][a], sta["draught_m"][a].astype(np.float64),
                     sta["destination"][a].astype(str),
                 ),
             )

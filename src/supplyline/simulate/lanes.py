@@ -129,7 +129,7 @@ def make_profile(length_km: float, cruise_kn: float) -> Profile:
     """Speed along a lane of ``length_km``: v = min(cruise, ramp from start, ramp to end), t = integral ds/v.
 
     Ramps: from rest at ``ACCEL_MS2`` up to harbour speed within ``HARBOUR_KM``, then on to cruise.
-    Time uses the midpoint speed of each 50-100 m step, so the first step from rest takes finite time.
+    Time per ~100 m step uses the mean of its end speeds, exact under constant acceleration.
     """
     length_m = max(length_km * 1000.0, 1.0)
     n = int(min(max(length_m / 100.0, 200), 40_000))
@@ -146,8 +146,9 @@ def make_profile(length_km: float, cruise_kn: float) -> Profile:
     def speed(x: np.ndarray) -> np.ndarray:
         return np.minimum(vc, np.minimum(ramp(x), ramp(length_m - x)))
 
-    mid = (s[:-1] + s[1:]) / 2
-    dt = np.diff(s) / np.maximum(speed(mid), 0.05)
+    v_ms = speed(s)
+    # mean speed over a step of constant acceleration is (v0 + v1) / 2: exact on the ramps
+    dt = 2.0 * np.diff(s) / np.maximum(v_ms[:-1] + v_ms[1:], 0.05)
     t = np.concatenate([[0.0], np.cumsum(dt)])
-    v = speed(s) / MS_PER_KN
+    v = v_ms / MS_PER_KN
     return Profile(s_km=s / 1000.0, t_s=t, v_kn=v)

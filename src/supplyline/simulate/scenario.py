@@ -467,6 +467,17 @@ def load_scenario(path: str | Path) -> Scenario:
                 meet_id=en.key,
             )
             calls = sorted((*s.calls, meet), key=_call_time)
+            if calls[-1] is meet:  # nothing planned afterwards: go back to where the ship came from
+                back = next((c for c in reversed(calls[:-1]) if c.kind != "meet"), s.start_place)
+                calls.append(
+                    Call(
+                        kind=back.kind,
+                        lat=back.lat,
+                        lon=back.lon,
+                        place_id=back.place_id,
+                        order=meet.depart_at,
+                    )
+                )
             by_key[k] = _replace(s, calls=tuple(calls))
     return Scenario(
         name=name,

@@ -179,6 +179,10 @@ def plan_ship(sc: Scenario, ship: Ship, index: int) -> ShipPlan:
             dark_out = call.dark_out
             continue
         via = sc.lanes.get((cur.place_id or "", call.place_id or ""))
+        if via is None and "meet" in (cur.kind, call.kind):
+            via = np.zeros(
+                (0, 2)
+            )  # to/from a meeting point at sea: straight (not along shared network lanes)
         path = make_path(
             (cur.lon, cur.lat),
             (call.lon, call.lat),
