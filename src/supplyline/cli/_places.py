@@ -62,7 +62,12 @@ def _output(table: pa.Table, extra: list[str], as_json: bool, title: str) -> Non
     elif out.num_rows == 0:
         console.print("no places found")
     else:  # a terminal-width view: fewer columns, rounded (lat/lon to ~10 m)
-        view = out.drop_columns([c for c in ("kind", "r_out_m") if c in out.column_names])
+        hide = (
+            ("kind", "r_out_m", "source", "locode", "r_in_m")
+            if "score" in out.column_names
+            else ("kind", "r_out_m")
+        )
+        view = out.drop_columns([c for c in hide if c in out.column_names])
         for name, digits in (("lat", 4), ("lon", 4), ("dist_km", 2), ("score", 0), ("r_in_m", 0)):
             if name in view.column_names:
                 i = view.column_names.index(name)
