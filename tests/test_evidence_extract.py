@@ -94,6 +94,8 @@ def test_numbers_and_scales() -> None:
     assert parse_number("1.6 million") == 1_600_000
     assert parse_number("2 bn") == 2e9
     assert parse_number("five") == 5
+    assert parse_number("two million") == 2e6
+    assert parse_number("3.5 mln") == 3.5e6
     assert parse_number("lots") is None
 
 
@@ -113,6 +115,8 @@ def test_numbers_and_scales() -> None:
         ("About 73 freight railcars stood at the yard.", 73, None, None, "railcars", "about"),
         ("Nine voyages were made.", 9, None, None, "trips", None),
         ("Some 1,200 TEU were handled.", 1200, None, None, "teu", "about"),
+        ("It received two million shells.", 2e6, None, None, "shells", None),
+        ("It delivered over 2.5m rounds.", 2.5e6, 2.5e6, None, "shells", "at_least"),
     ],
 )
 def test_quantity_grammar(
@@ -138,6 +142,7 @@ def test_quantity_grammar(
         "The 152mm howitzer was made in 1985.",
         "About 30% of the factories work for Russia.",
         "Four ships were seen in 2023.",  # ships are context, not a claim unit
+        "A 150m container ship docked.",  # metres, not millions
     ],
 )
 def test_distractors_give_no_claim(text: str) -> None:

@@ -301,6 +301,11 @@ def extract_claims(
             unit = normalise_unit(m["unit"], calibre)
             if unit is None or unit.split("_")[0] not in EXTRACT_UNITS:
                 continue
+            scales = {
+                (m[g] or "").lower() for g in ("scale", "lo_scale", "hi_scale", "lo2_scale", "hi2_scale")
+            }
+            if scales & {"m", "k"} and not m["unit"].lower().endswith("s"):
+                continue  # "a 150m container ship": metres, not millions
             quantity = low = high = None
             if m["num"]:
                 quantity = parse_number(f"{m['num']} {m['scale'] or ''}")

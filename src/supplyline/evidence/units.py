@@ -87,11 +87,12 @@ _SCALE = {
     "million": 1e6,
     "millions": 1e6,
     "mn": 1e6,
+    "mln": 1e6,
     "m": 1e6,
     "billion": 1e9,
     "bn": 1e9,
 }
-SCALE_PATTERN = r"(?:thousand|million|millions|mn|billion|bn|k|m)\b"
+SCALE_PATTERN = r"(?:thousand|million|millions|mln|mn|billion|bn|k|m)\b"
 NUMBER_PATTERN = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
 _WORD_NUMBERS = {
     "one": 1,
@@ -152,13 +153,12 @@ def is_known_unit(unit: str, allowed: tuple[str, ...] = BASE_UNITS) -> bool:
 
 def parse_number(text: str) -> float | None:
     """'6,700' -> 6700; '1.6 million' -> 1.6e6; '74,000' -> 74000; 'two' -> 2; None if not a number."""
-    s = text.strip().lower()
-    if s in _WORD_NUMBERS:
-        return float(_WORD_NUMBERS[s])
-    m = re.fullmatch(rf"({NUMBER_PATTERN})\s*({SCALE_PATTERN})?", s)
+    s = re.sub(r"\s+", " ", text.strip().lower())
+    m = re.fullmatch(rf"({NUMBER_PATTERN}|{WORD_NUMBER_PATTERN})\s*({SCALE_PATTERN})?", s)
     if not m:
         return None
-    value = float(m.group(1).replace(",", ""))
+    word = _WORD_NUMBERS.get(m.group(1))
+    value = float(word if word is not None else m.group(1).replace(",", ""))
     if m.group(2):
         value *= _SCALE[m.group(2)]
     return value
