@@ -10,6 +10,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from supplyline.cli import app
+from supplyline.errors import InputError, UsageError
 
 runner = CliRunner()
 
@@ -67,17 +68,22 @@ def test_user_places_from_geojson(tmp_path: Path) -> None:
 
 
 def test_bad_input_is_a_message_not_a_traceback(tmp_path: Path) -> None:
-    """Through the real entry point: exit code 2 (usage) / 4 (input), one line, no traceback."""
+    """Through the real entry point: exit code 2 (usage), one message, no traceback."""
+    code = "from supplyline.cli import main; main()"
+    proc = subprocess.run(
+        [sys.executable, "-c", code, "places", "near", "95", "0"], capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert "not a valid lat/lon" in " ".join(proc.stderr.split()) and "Traceback" not in proc.stderr
+
+
+def test_bad_input_raises_the_right_error_class(tmp_path: Path) -> None:
     bad = tmp_path / "bad.geojson"
     bad.write_text("{oops")
-    code = "from supplyline.cli import main; main()"
-    for args, exit_code, text in (
-        (["places", "near", "95", "0"], 2, "not a valid lat/lon"),
-        (["places", "search", "x", "--source", "osm"], 2, "unknown gazetteer source"),
-        (["places", "search", "Nampo", "--places", str(bad)], 4, "not readable GeoJSON"),
+    for args, cls, text in (
+        (["places", "search", "x", "--source", "osm"], UsageError, "unknown gazetteer source"),
+        (["places", "search", "Nampo", "--places", str(bad)], InputError, "not readable GeoJSON"),
+        (["places", "search", "Nampo", "--source", "none"], UsageError, "no places to look in"),
     ):
-        proc = subprocess.run(
-            [sys.executable, "-c", code, *args], capture_output=True, text=True, check=False
-        )
-        assert proc.returncode == exit_code, proc.stderr
-        assert text in " ".join(proc.stderr.split()) and "Traceback" not in proc.stderr
+        result = runner.invoke(app, args)
+        assert isinstance(result.exception, cls) and text in str(result.exception), args
