@@ -135,11 +135,13 @@
   // Voyages on watched routes: the vessel's track between departure and arrival, drawn over the tracks.
   const routeVoyages = voyages.filter((v) => v.route);
   const gVoy = root.append("g").attr("class", "voyages");
+  const voyageSlices = [];
   for (const v of routeVoyages) {
     const tr = byMmsi.get(v.mmsi);
     if (!tr || v.departure_ts == null || v.arrival_ts == null) continue;
     const i0 = d3.bisectLeft(tr.t, v.departure_ts), i1 = d3.bisectRight(tr.t, v.arrival_ts);
     if (i1 - i0 < 2) continue;
+    voyageSlices.push([tr, i0, i1]);
     gVoy.append("path").attr("class", "voyage").attr("d", trackPath(tr, i0, i1))
       .on("mousemove", (ev) => showTip(ev, `<b>Voyage on ${esc(v.route)}</b><br>${esc(v.origin_name)} \u2192 ${esc(v.destination_name)}` +
         `<br>MMSI ${v.mmsi}<br>${fmtTs(v.departure_ts)} \u2192 ${fmtTs(v.arrival_ts)}`))
@@ -180,15 +182,25 @@
     .on("mouseleave", hideTip);
 
   // Fit the view to the data (tracks, places, gaps), not the whole world.
-  const xs = [], ys = [];
-  for (const tr of tracks) { const e1 = d3.extent(tr.lon), e2 = d3.extent(tr.lat); xs.push(...e1); ys.push(...e2.map(mercY)); }
-  // Places only set the view when there are no tracks: far-away watched places (an inland depot) would
-  // otherwise shrink the tracks to a corner.
-  if (!xs.length) for (const p of places) { xs.push(p.lon); ys.push(mercY(p.lat)); }
-  for (const e of encounters) if (e.lat != null) { xs.push(e.lon); ys.push(mercY(e.lat)); }
+  // Initial view: the voyages on watched routes when there are any (the case's area of interest), else
+  // the 1st-99th percentile box of all drawn track points (a rare excursion, e.g. one trip to a distant
+  // shipyard, does not shrink the main area to a corner); encounters are always inside. Places alone set
+  // the view only when there are no tracks. "Reset view" returns here; zoom out for the rest.
   const W = svg.node().clientWidth || 1000, H = svg.node().clientHeight || 560;
-  let x0 = d3.min(xs), x1 = d3.max(xs), y0 = d3.min(ys), y1 = d3.max(ys);
-  if (x0 === undefined) { x0 = -180; x1 = 180; y0 = mercY(75); y1 = mercY(-60); }
+  const allX = [], allY = [];
+  for (const [tr, i0, i1] of voyageSlices) for (let k = i0; k < i1; k++) { allX.push(tr.lon[k]); allY.push(mercY(tr.lat[k])); }
+  if (!allX.length) for (const tr of tracks) for (let k = 0; k < tr.t.length; k++) { allX.push(tr.lon[k]); allY.push(mercY(tr.lat[k])); }
+  let x0, x1, y0, y1;
+  if (allX.length) {
+    allX.sort((a, b) => a - b); allY.sort((a, b) => a - b);
+    x0 = d3.quantileSorted(allX, 0.01); x1 = d3.quantileSorted(allX, 0.99);
+    y0 = d3.quantileSorted(allY, 0.01); y1 = d3.quantileSorted(allY, 0.99);
+  } else if (places.length) {
+    [x0, x1] = d3.extent(places, (p) => p.lon); [y0, y1] = d3.extent(places, (p) => mercY(p.lat));
+  } else { x0 = -180; x1 = 180; y0 = mercY(75); y1 = mercY(-60); }
+  for (const e of encounters) if (e.lat != null) {
+    x0 = Math.min(x0, e.lon); x1 = Math.max(x1, e.lon); y0 = Math.min(y0, mercY(e.lat)); y1 = Math.max(y1, mercY(e.lat));
+  }
   const spanX = Math.max(x1 - x0, 0.02), spanY = Math.max(y1 - y0, 0.02);
   const k0 = 0.88 * Math.min(W / spanX, H / spanY);
   const fit = d3.zoomIdentity.translate(W / 2 - (k0 * (x0 + x1)) / 2, H / 2 - (k0 * (y0 + y1)) / 2).scale(k0);
@@ -239,13 +251,13 @@
   legend.append(el("div", { class: "title" }, "Legend"));
   const shown = tracks.slice(0, 6);
   for (const tr of shown) legendRow(`<line x1="1" y1="6" x2="25" y2="6" stroke="${tr.color}" stroke-width="2"/>`, tr.name ? `${tr.name} (${tr.mmsi})` : `MMSI ${tr.mmsi}`);
-  if (tracks.length > shown.length) legend.append(el("div", { class: "hint" }, `+ ${tracks.length - shown.length} more vessels`));
+  if (tracks.length > shown.length) legend.append(el("div", { class: "more" }, `+ ${tracks.length - shown.length} more vessels`));
   legendRow('<line x1="2" y1="6" x2="24" y2="6" stroke="#ffc300" stroke-width="7" stroke-opacity=".55" stroke-linecap="round"/><line x1="1" y1="6" x2="25" y2="6" stroke="#555" stroke-width="1.4"/>', "voyage on a watched route");
   legendRow('<line x1="1" y1="6" x2="25" y2="6" stroke="#b3261e" stroke-width="1.6" stroke-dasharray="5 4"/>', "dark gap (AIS silent)");
   legendRow('<circle cx="13" cy="6" r="4.5" fill="#1f5fa8" stroke="#fff"/>', "watched place (entry radius shaded)");
   legendRow('<circle cx="13" cy="6" r="3.5" fill="#fff" stroke="#1f5fa8" stroke-width="1.5"/>', "other place");
   legendRow('<path transform="translate(13,6) scale(.8)" d="' + sym + '" fill="#7b2cbf"/>', "encounter");
-  legend.append(el("div", { class: "hint" }, `${meta.n_points.toLocaleString("en-US")} of ${meta.n_positions.toLocaleString("en-US")} positions drawn`));
+  legend.append(el("div", { class: "hint drawn" }, `${meta.n_points.toLocaleString("en-US")} of ${meta.n_positions.toLocaleString("en-US")} positions drawn`));
 
   // ---------- timeline ---------------------------------------------------------------------------------
   const routeNames = Array.from(new Set([...voyages.map((v) => v.route), ...alerts.map((a) => a.route), ...estimates.map((e) => e.route)]
