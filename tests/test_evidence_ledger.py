@@ -24,6 +24,7 @@ from supplyline.evidence.ledger import (
 from supplyline.store import Store
 
 CASE = bundled_case_path()
+REPO_CASES = Path(__file__).resolve().parents[1] / "cases"  # the symlinked top-level copy
 
 YAML_CLAIMS = """\
 claims:
@@ -133,3 +134,14 @@ def test_cli_import_list_and_extract_accept(tmp_path: Path) -> None:
     bad.write_text("claimant,unit,quantity,url\nX,barrels,3,https://x\n")
     res = run("claims", "import", str(bad))
     assert res.returncode == 5 and "bad.csv:2: unit 'barrels' is unknown" in res.stderr
+
+
+def test_case_evidence_and_cli_import_share_parts(tmp_path: Path) -> None:
+    """Importing the case's claims.csv by hand after store_case_evidence replaces rather than duplicates."""
+    from supplyline.config import load_case, store_case_evidence
+
+    store = Store.create(tmp_path / "store")
+    assert store_case_evidence(store, load_case(REPO_CASES / "dprk-russia")) == (46, 25)
+    store_ledger(store, "claims", read_claims(CASE / "claims.csv"), source_part(CASE / "claims.csv"))
+    assert read_ledger(store, "claims").num_rows == 46
+    assert read_ledger(store, "observations").num_rows == 25

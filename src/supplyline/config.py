@@ -25,7 +25,8 @@ import pyarrow as pa
 from supplyline import schema
 from supplyline.detect.config import Route, Thresholds
 from supplyline.errors import CaseError
-from supplyline.evidence.ledger import Problem, check_claims, check_observations
+from supplyline.evidence.ledger import Problem, check_claims, check_observations, source_part, store_ledger
+from supplyline.store import Store
 
 CASE_FILE = "case.toml"
 PLACE_KINDS = ("port", "anchorage", "berth", "terminal", "rail", "depot", "area", "city")
@@ -131,9 +132,10 @@ class Case:
     description: str | None = None
     period_start: dt.date | None = None
     period_end: dt.date | None = None
-    place_notes: dict[str, dict[str, str]] = field(
-        default_factory=dict
-    )  # place_id -> role, role_source, note
+    # place_id -> {point, role, role_source, note} as written in case.toml
+    place_notes: dict[str, dict[str, str]] = field(default_factory=dict)
+    claims_path: Path | None = None
+    observations_path: Path | None = None
 
     def place_id(self, short: str) -> str:
         """``rajin`` -> ``case:rajin`` (raises CaseError if the case has no such place)."""
@@ -644,6 +646,8 @@ def _read(path: Path | str) -> tuple[Case | None, list[Problem]]:
         claims=claims,
         observations=observations,
         scenario_path=scenario if scenario.exists() else None,
+        claims_path=claims_file if claims_file.exists() else None,
+        observations_path=obs_file if obs_file.exists() else None,
         title=head.get("title"),
         description=head.get("description"),
         period_start=ps if isinstance(ps, dt.date) else None,
@@ -702,6 +706,18 @@ def validate_case_folder(path: Path | str) -> list[Problem]:
             (str(case.scenario_path), None, str(exc))
         ]
     return problems
+
+
+def store_case_evidence(store: Store, case: Case) -> tuple[int, int]:
+    """Write the case's claims and observations into the store ledger, as the same parts that
+    ``supplyline claims import FILE`` would write (so importing both ways never duplicates rows)."""
+    for name, table, path in (
+        ("claims", case.claims, case.claims_path),
+        ("observations", case.observations, case.observations_path),
+    ):
+        if path is not None:
+            store_ledger(store, name, table, source_part(path))
+    return case.claims.num_rows, case.observations.num_rows
 
 
 def case_summary(case: Case) -> Mapping[str, Any]:
