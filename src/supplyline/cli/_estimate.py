@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 from typing import Annotated
 
-import pyarrow.compute as pc
 import typer
 
 from supplyline.cli._common import JsonOpt, StoreOpt, print_arrow, print_json
@@ -34,6 +33,7 @@ def register(app: typer.Typer) -> None:
         """Estimate shipments, containers, tonnes and shells, test every claim, write both to the store."""
         from supplyline.estimate.claims import ClaimTestConfig
         from supplyline.estimate.run import run_estimate
+        from supplyline.estimate.shipments import whole_span
         from supplyline.store import Store
 
         if period not in ("month", "all"):
@@ -64,12 +64,7 @@ def register(app: typer.Typer) -> None:
                 r["details"] = json.loads(r["details"])
             print_json({"routes": res.routes, "estimates": est, "claim_tests": tests})
             return
-        whole = res.estimates.filter(
-            pc.and_(
-                pc.equal(res.estimates["period_start"], pc.min(res.estimates["period_start"])),
-                pc.equal(res.estimates["period_end"], pc.max(res.estimates["period_end"])),
-            )
-        )
+        whole = whole_span(res.estimates)
         print_arrow(
             whole.select(["route", "period_start", "period_end", "unit", "p05", "p50", "p95", "method"]),
             title=f"estimates {res.data_start}..{res.data_end} (5/50/95 %; monthly rows in the store)",

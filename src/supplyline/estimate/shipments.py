@@ -29,9 +29,10 @@ from supplyline.estimate.priors import PriorRange, prior_ranges
 from supplyline.ids import stable_id
 
 METHOD_DRAUGHT = "displacement (Arslanalp et al. 2021) where draught known, else containers_per_voyage prior"
-OBS_MATCH_DAYS = (
-    3.0  # an imaged ship call at a route origin within this many days of a detected departure is that voyage
-)
+# an imaged ship call at a route origin within this many days of a detected departure is that voyage
+OBS_MATCH_DAYS = 3.0
+# tonnes/container converts between these; it is not a product unit like shells_152mm/container
+_BASE_UNITS = ("voyages", "containers", "tonnes")
 
 
 def outbound_routes(routes: Sequence[Any]) -> list[str]:
@@ -194,8 +195,8 @@ def voyage_draws(
     for name in sorted(pr):
         p = pr[name]
         unit = p.unit.replace(" ", "")
-        if unit.endswith("/container") and containers is not None:
-            out_unit = unit[: -len("/container")]
+        out_unit = unit[: -len("/container")]
+        if unit.endswith("/container") and containers is not None and out_unit not in _BASE_UNITS:
             factors[out_unit] = p.sample(rng, n_draws)
             factor_priors[out_unit] = p
     return VoyageDraws(
@@ -327,6 +328,15 @@ def estimate(
                     )
                 )
     return pa.Table.from_pylist(rows, schema=schema.ESTIMATES), d
+
+
+def whole_span(estimates: pa.Table) -> pa.Table:
+    """The rows covering each route's whole span (the longest period of that route)."""
+    days = pc.cast(pc.days_between(estimates["period_start"], estimates["period_end"]), pa.int64())
+    t = estimates.append_column("_days", days)
+    longest = t.group_by("route").aggregate([("_days", "max")])
+    keep = t.join(longest, "route").filter(pc.equal(pc.field("_days"), pc.field("_days_max")))
+    return keep.drop_columns(["_days", "_days_max"]).sort_by([("route", "ascending"), ("unit", "ascending")])
 
 
 def _unmatched_calls(obs: list[dict[str, Any]], v: pa.Table) -> list[dict[str, Any]]:
