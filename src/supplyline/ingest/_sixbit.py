@@ -25,32 +25,30 @@ _SPACE = ord(" ")
 
 
 def field(
-    v6: np.ndarray, nbits: np.ndarray, off: int, width: int, signed: bool = False
+    v6: np.ndarray, nbits: np.ndarray, off: int, width: int, signed: bool = False, min_bits: int = 0
 ) -> tuple[np.ndarray, np.ndarray]:
     """Bit field ``[off, off+width)`` (width <= 30) of every message: ``(int64 values, valid)``.
 
     ``v6`` holds six-bit values char-major, shape (chars, messages), so each char is a contiguous row.
-
-    ``nbits`` is each message's length in bits (6 * chars - fill bits). As in pyais, a field starting at or
-    beyond ``nbits`` is invalid, and a field cut short keeps only its available bits (right-aligned, with
-    the sign taken from the first available bit).
+    ``nbits`` is each message's length in bits (6 * chars - fill bits); ``min_bits`` (its minimum, when
+    known) skips the truncation handling. As in pyais, a field starting at or beyond ``nbits`` is invalid,
+    and a field cut short keeps only its available bits (right-aligned, sign from the first available bit).
     """
     n = v6.shape[1]
     c0, c1 = off // 6, (off + width - 1) // 6
-    acc = np.zeros(n, np.int64)
-    for c in range(c0, c1 + 1):
+    acc = v6[c0].astype(np.int64) if c0 < v6.shape[0] else np.zeros(n, np.int64)
+    for c in range(c0 + 1, c1 + 1):
+        acc <<= 6
         if c < v6.shape[0]:
-            acc = (acc << 6) | v6[c]
-        else:
-            acc <<= 6
-    acc = (acc >> (6 * (c1 + 1) - off - width)) & ((1 << width) - 1)
+            acc |= v6[c]
+    acc >>= 6 * (c1 + 1) - off - width
+    acc &= (1 << width) - 1
+    if min_bits >= off + width:
+        if signed:
+            acc = np.where(acc >= (1 << (width - 1)), acc - (1 << width), acc)
+        return acc, np.ones(n, np.bool_)
     avail = np.clip(nbits - off, 0, width).astype(np.int64)
     valid = avail > 0
-    if (avail == width).all():
-        val = acc
-        if signed:
-            val = np.where(val >= (1 << (width - 1)), val - (1 << width), val)
-        return val, valid
     val = acc >> (width - avail)
     if signed:
         top = np.where(valid, avail - 1, 0)
@@ -59,11 +57,13 @@ def field(
     return np.where(valid, val, 0), valid
 
 
-def text(v6: np.ndarray, nbits: np.ndarray, off: int, nchars: int) -> tuple[np.ndarray, np.ndarray]:
+def text(
+    v6: np.ndarray, nbits: np.ndarray, off: int, nchars: int, min_bits: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
     """Six-bit text field as an (n, nchars) ASCII uint8 matrix plus ``valid`` (field starts inside)."""
     chars = np.empty((v6.shape[1], nchars), np.uint8)
     for k in range(nchars):
-        val, _ = field(v6, nbits, off + 6 * k, 6)
+        val, _ = field(v6, nbits, off + 6 * k, 6, min_bits=min_bits)
         chars[:, k] = TEXT[val]
     return chars, nbits > off
 
