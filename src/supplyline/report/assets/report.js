@@ -396,7 +396,7 @@
       s.append("circle").attr("class", "claim-mark").attr("cx", x(k.q)).attr("cy", y + 10).attr("r", 6).attr("fill", col)
         .append("title").text(`${k.c.claimant}: ${k.c.qualifier || ""} ${fmtNum(k.q)} ${unit} \u2014 ${k.verdict || "not tested"}\n${k.c.quote || ""}`);
     });
-    s.append("g").attr("class", "axis").attr("transform", `translate(0,${Hc - 40})`).call(d3.axisBottom(x).ticks(8, "~s"));
+    s.append("g").attr("class", "axis").attr("transform", `translate(0,${Hc - 40})`).call(d3.axisBottom(x).ticks(8, xMax >= 1e6 ? "~s" : ",~f"));
     s.append("text").attr("class", "axis-title").attr("x", (left + Wc - 30) / 2).attr("y", Hc - 6).attr("text-anchor", "middle").text(`quantity (${unit})`);
   }
   // A claim test in words: the estimate it was set against, the ratio, the conversion factor it implies.
