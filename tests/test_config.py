@@ -280,25 +280,42 @@ def test_broken_ledger_files_report_rows_by_line(tmp_path: Path) -> None:
 # --- the CLI --------------------------------------------------------------------------------------------
 
 
-def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "supplyline", *args], capture_output=True, text=True, timeout=120
-    )
-
-
-def test_cli_case_validate_exit_codes_and_json(tmp_path: Path) -> None:
+def test_cli_case_validate_exit_codes_and_json(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     root = _case(tmp_path, MINI.replace("lat = 10.0", "lat = 95.0"))
-    res = _cli("case", "validate", str(root), "--json")
+    # once through the real console entry point ...
+    res = subprocess.run(
+        [sys.executable, "-m", "supplyline", "case", "validate", str(root), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert res.returncode == 5
     doc = json.loads(res.stdout)
     assert doc["ok"] is False
     assert [(Path(p["file"]).name, p["line"]) for p in doc["problems"]] == [("case.toml", 7)]
-    res = _cli("case", "validate", str(root))
-    assert res.returncode == 5 and "case.toml:7:" in res.stderr and "Traceback" not in res.stderr
-    res = _cli("case", "validate", "dprk-russia")
-    assert res.returncode == 0, res.stderr
-    res = _cli("case", "show", "dprk-russia", "--json")
-    assert res.returncode == 0 and json.loads(res.stdout)["claims"] == 46
+
+    # ... then in-process through the same main()
+    from supplyline.cli import main
+
+    def run(*args: str) -> tuple[int, str, str]:
+        monkeypatch.setattr(sys, "argv", ["supplyline", *args])
+        try:
+            main()
+            code = 0
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    code, _, err = run("case", "validate", str(root))
+    assert code == 5 and "case.toml:7: place 'a': lat must be" in err and "Traceback" not in err
+    assert run("case", "validate", "dprk-russia")[0] == 0
+    code, out, _ = run("case", "show", "dprk-russia", "--json")
+    assert code == 0 and json.loads(out)["claims"] == 46
+    code, _, err = run("case", "show", str(tmp_path / "nowhere"))
+    assert code == 5 and "no case folder" in err
 
 
 def test_copy_of_bundled_case_can_be_edited_and_revalidated(tmp_path: Path) -> None:

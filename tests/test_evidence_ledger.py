@@ -4,7 +4,6 @@ file, readable through DuckDB."""
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from pathlib import Path
 
@@ -110,30 +109,40 @@ def test_unreadable_input_is_an_input_error(tmp_path: Path) -> None:
         read_claims(tmp_path / "missing.csv")
 
 
-def test_cli_import_list_and_extract_accept(tmp_path: Path) -> None:
+def test_cli_import_list_and_extract_accept(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The commands in-process through ``supplyline.cli.main`` (same exit-code path as the console script)."""
+    from supplyline.cli import main
+
     store = str(tmp_path / "st")
 
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "supplyline", *args, "--store", store],
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+    def run(*args: str) -> tuple[int, str, str]:
+        monkeypatch.setattr(sys, "argv", ["supplyline", *args, "--store", store])
+        try:
+            main()
+            code = 0
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+        out, err = capsys.readouterr()
+        return code, out, err
 
-    assert run("claims", "import", str(CASE / "claims.csv")).returncode == 0
-    res = run("observations", "import", str(CASE / "observations.csv"), "--case", str(CASE), "--json")
-    assert res.returncode == 0 and json.loads(res.stdout)["imported"] == 25
+    assert run("claims", "import", str(CASE / "claims.csv"))[0] == 0
+    code, out, _ = run(
+        "observations", "import", str(CASE / "observations.csv"), "--case", str(CASE), "--json"
+    )
+    assert code == 0 and json.loads(out)["imported"] == 25
     article = Path(__file__).parent / "fixtures" / "articles" / "a03_nis.txt"
-    res = run("claims", "extract", str(article), "--accept", "--json")
-    assert res.returncode == 0
-    assert [c["quantity"] for c in json.loads(res.stdout)] == [1_000_000.0, 10.0]
-    listed = json.loads(run("claims", "list", "--json").stdout)
-    assert len(listed) == 48
+    code, out, _ = run("claims", "extract", str(article), "--accept", "--json")
+    assert code == 0
+    assert [c["quantity"] for c in json.loads(out)] == [1_000_000.0, 10.0]
+    assert len(json.loads(run("claims", "list", "--json")[1])) == 48
     bad = tmp_path / "bad.csv"
     bad.write_text("claimant,unit,quantity,url\nX,barrels,3,https://x\n")
-    res = run("claims", "import", str(bad))
-    assert res.returncode == 5 and "bad.csv:2: unit 'barrels' is unknown" in res.stderr
+    code, _, err = run("claims", "import", str(bad))
+    assert code == 5 and "bad.csv:2: unit 'barrels' is unknown" in err
+    code, _, err = run("claims", "import", str(tmp_path / "missing.csv"))
+    assert code == 4 and "cannot read" in err and "Traceback" not in err
 
 
 def test_case_evidence_and_cli_import_share_parts(tmp_path: Path) -> None:
