@@ -146,3 +146,36 @@ def test_identity_changes() -> None:
         (5, "imo", "9161003", "9179842", None, None),
         (7, "mmsi", "273000001", "445000001", "Russian Federation", "Democratic People's Republic of Korea"),
     ]
+
+
+def test_flags_agree() -> None:
+    from supplyline.monitor.sanctions import flags_agree
+
+    assert flags_agree("Russian Federation", "Russia") is True
+    assert flags_agree(
+        "China (People's Republic of) - Hong Kong (Special Administrative Region of China)", "Hong Kong"
+    )
+    assert flags_agree("Saint Kitts and Nevis (Federation of)", "St. Kitts & Nevis") is True
+    assert flags_agree("United States of America", "Venezuela") is False
+    assert (
+        flags_agree(None, "Iran") is None
+        and flags_agree("Iran (Islamic Republic of)", "None Identified") is None
+    )
+
+
+def test_real_ny_harbor_vessels_raise_no_confident_hit(shared_data: Path) -> None:
+    import duckdb
+
+    csv_path = data_file(shared_data, "noaa_ais_nyharbor_2020/NYHarbor_2020_06_30_first_hour.csv")
+    vessels = duckdb.sql(
+        f"SELECT DISTINCT MMSI::BIGINT AS mmsi, try_cast(replace(IMO, 'IMO', '') AS BIGINT) AS imo, "
+        f"VesselName AS name FROM read_csv('{csv_path}', all_varchar=true)"
+    ).to_arrow_table()
+    assert vessels.num_rows == 295
+    hits = screen_vessels(vessels).to_pylist()
+    # Two US pleasure craft named FREEDOM (no IMO) match the listed Venezuelan FREEDOM (IMO 9018464) by name
+    # only: kept, but as low confidence because the flags disagree -- and not alerted by default.
+    assert sorted((h["mmsi"], h["listed_name"], h["confidence"]) for h in hits) == [
+        (338208268, "FREEDOM", "low"),
+        (338344384, "FREEDOM", "low"),
+    ]

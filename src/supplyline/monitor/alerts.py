@@ -35,6 +35,7 @@ class MonitorConfig:
     new_vessel_learn_days: float = 14.0  # vessels on a route in its first days are the baseline, not "new"
     dark_min_h: float = 6.0  # a dark gap near a watched place is alerted once it has lasted this long
     name_cutoff: float = 90.0  # rapidfuzz ratio for a fuzzy name hit
+    low_confidence_names: bool = False  # also alert name-only hits under another flag (see sanctions.MATCHES)
     watched_flags: tuple[str, ...] = (DPRK_FLAG,)
     combine_routes: bool = True  # also watch the cadence of all watched routes together
 
@@ -258,6 +259,8 @@ def sanction_alerts(vessels: pa.Table, as_of: datetime, cfg: MonitorConfig) -> p
     """Sanctions-list hits (IMO, MMSI, fuzzy name) and watched-flag MMSIs, at the vessel's first sighting."""
     hits = screen_vessels(vessels, name_cutoff=cfg.name_cutoff, watched_flags=cfg.watched_flags)
     hits = hits.filter(pc.less_equal(hits["first_seen"], pa.scalar(as_of, schema.TS)))
+    if not cfg.low_confidence_names:
+        hits = hits.filter(pc.not_equal(hits["confidence"], "low"))
     best: dict[str, dict[str, Any]] = {}
     for h in hits.sort_by([("first_seen", "ascending")]).to_pylist():
         key = h["ent_num"] if h["match"] != "flag" else h["flag"]

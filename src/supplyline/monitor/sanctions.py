@@ -41,6 +41,10 @@ MATCHES = pa.schema(
         pa.field("listed_name", pa.string()),
         pa.field("program", pa.string()),
         pa.field("listed_imo", pa.int64()),
+        pa.field("listed_flag", pa.string()),
+        # high: IMO or MMSI; medium: a name whose MID flag agrees with the listing (or either is unknown),
+        # or a watched flag; low: a name only, under another flag (FREEDOM, a US yacht, is not the listed tanker)
+        pa.field("confidence", pa.string()),
         pa.field("first_seen", pa.timestamp("us", tz="UTC")),
     ]
 )
@@ -63,6 +67,35 @@ def number_tags(names: Sequence[str | None]) -> list[str]:
         nums = [w for w in words if w.isdigit()] + [str(_ROMAN[w]) for w in words[1:] if w in _ROMAN]
         out.append(" ".join(nums))
     return out
+
+
+_FLAG_WORDS = {
+    "st.": "saint",
+    "&": "and",
+    "viet nam": "vietnam",
+    "türkiye": "turkey",
+    "republic of türkiye": "turkey",
+}
+
+
+def _flag_key(flag: str | None) -> str:
+    """A comparable flag name: ITU's "China (People's Republic of) - Hong Kong (...)" -> "hong kong",
+    "Russian Federation" and OFAC's "Russia" both contain "russia"."""
+    f = (flag or "").lower().strip()
+    if " - " in f:
+        f = f.split(" - ", 1)[1]
+    f = re.sub(r"\(.*?\)", "", f).strip()
+    for a, b in _FLAG_WORDS.items():
+        f = f.replace(a, b)
+    return " ".join(f.split())
+
+
+def flags_agree(a: str | None, b: str | None) -> bool | None:
+    """True/False when both flags are known (one name contained in the other), None when either is not."""
+    ka, kb = _flag_key(a), _flag_key(b)
+    if not ka or not kb or "none identified" in (ka, kb):
+        return None
+    return ka in kb or kb in ka
 
 
 def _data_path(name: str) -> Path:
@@ -242,6 +275,16 @@ def screen_vessels(
     def from_s(col: str, typ: pa.DataType) -> pa.Array:
         return pa.concat_arrays([sanctions[col].take(s_take).combine_chunks().cast(typ), pa.nulls(nf, typ)])
 
+    listed_flag = from_s("flag", pa.string())
+    conf = []
+    for i, (vrow, lf) in enumerate(zip(vrows + fv, listed_flag.to_pylist(), strict=True)):
+        if i >= len(rows):
+            conf.append("medium")
+        elif rows[i][2] in ("imo", "mmsi"):
+            conf.append("high")
+        else:
+            conf.append("low" if flags_agree(flag_list[vrow], lf) is False else "medium")
+
     return pa.table(
         {
             "mmsi": vessels["mmsi"].take(take_v).cast(pa.int64()),
@@ -254,6 +297,8 @@ def screen_vessels(
             "listed_name": from_s("listed_name", pa.string()),
             "program": from_s("program", pa.string()),
             "listed_imo": from_s("imo", pa.int64()),
+            "listed_flag": listed_flag,
+            "confidence": pa.array(conf, pa.string()),
             "first_seen": first.take(take_v).cast(MATCHES.field("first_seen").type),
         },
         schema=MATCHES,
