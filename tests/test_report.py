@@ -19,6 +19,7 @@ from supplyline.report.data import (
     decimate_tracks,
     encode_tracks,
     fair_shares,
+    report_table,
     table_json,
     track_breaks,
 )
@@ -149,7 +150,9 @@ def test_track_breaks_at_silence_antimeridian_and_vessel() -> None:
 
 
 def test_table_json_caps_rows_and_keeps_total() -> None:
-    t = pa.table({"x": [1.0, float("nan"), float("inf")], "d": pa.array([0, 1, 2], pa.int32()).cast(pa.date32())})
+    t = pa.table(
+        {"x": [1.0, float("nan"), float("inf")], "d": pa.array([0, 1, 2], pa.int32()).cast(pa.date32())}
+    )
     j = table_json(t, max_rows=2)
     assert j["total"] == 3 and len(j["rows"]) == 2
     assert j["types"] == ["num", "date"]
@@ -184,3 +187,18 @@ def test_decimation_shares_budget_between_vessels(tmp_path: Path) -> None:
     assert per_vessel[1] == n2  # the short track keeps every point
     assert 1_990 <= per_vessel[0] <= 2_000  # the long one gets the remaining 2,000
     assert tr.n_positions == n1 + n2
+
+
+def test_report_table_orders_by_time_and_limits_in_sql(store: Store) -> None:
+    con = store.connect()
+    voy = report_table(con, "voyages")
+    assert [r[0] for r in voy["rows"]] == ["y1", "y3", "y2"]  # departures at 72 h, 120 h, 168 h
+    two = report_table(con, "voyages", max_rows=2)
+    assert two["total"] == 3 and [r[0] for r in two["rows"]] == ["y1", "y3"]
+    assert report_table(con, "no_such_table") == {
+        "columns": [],
+        "types": [],
+        "rows": [],
+        "present": False,
+        "total": 0,
+    }

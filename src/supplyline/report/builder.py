@@ -20,10 +20,8 @@ from supplyline.report.data import (
     dumps,
     encode_tracks,
     is_synthetic,
+    report_table,
     sources,
-    table_arrow,
-    table_json,
-    used_places,
     vessel_names,
 )
 from supplyline.store import Store
@@ -44,10 +42,7 @@ def build_payload(
         tracks = decimate_tracks(con, max_points)
         names = vessel_names(con)
         srcs = sources(con)
-        tables = {
-            name: table_json(used_places(con) if name == "places" else table_arrow(con, name))
-            for name in REPORT_TABLES
-        }
+        tables = {name: report_table(con, name) for name in REPORT_TABLES}
         synthetic = is_synthetic(con, srcs)
     finally:
         con.close()

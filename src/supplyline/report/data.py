@@ -64,6 +64,36 @@ def table_arrow(con: duckdb.DuckDBPyConnection, name: str) -> pa.Table | None:
     return con.sql(f'SELECT * FROM "{name}"').to_arrow_table()
 
 
+# The time column each report table is ordered by (rows are shown in data-time order).
+ORDER_BY = {
+    "visits": "arrival_ts",
+    "voyages": "departure_ts",
+    "gaps": "start_ts",
+    "encounters": "start_ts",
+    "alerts": "ts",
+    "claims": "published",
+    "observations": "date",
+    "estimates": "period_start",
+}
+
+
+def report_table(con: duckdb.DuckDBPyConnection, name: str, max_rows: int = 0) -> dict[str, Any]:
+    """One table as report JSON: the first ``max_rows`` rows (default MAX_TABLE_ROWS) in time order, and
+    the total row count; only the rows shown are read from the store."""
+    max_rows = max_rows or MAX_TABLE_ROWS
+    if name == "places":
+        return table_json(used_places(con), max_rows)
+    if not has_table(con, name):
+        return table_json(None)
+    total = int(con.execute(f'SELECT count(*) FROM "{name}"').fetchall()[0][0])
+    cols = {r[0] for r in con.execute(f'DESCRIBE "{name}"').fetchall()}
+    order = f'ORDER BY "{ORDER_BY[name]}" NULLS LAST' if ORDER_BY.get(name) in cols else ""
+    table = con.sql(f'SELECT * FROM "{name}" {order} LIMIT {int(max_rows)}').to_arrow_table()
+    out = table_json(table, max_rows)
+    out["total"] = total
+    return out
+
+
 def used_places(con: duckdb.DuckDBPyConnection) -> pa.Table | None:
     """Places worth showing: watched ones and those some visit, voyage, gap, alert or observation names.
 
