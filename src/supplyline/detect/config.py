@@ -35,7 +35,8 @@ class Thresholds:
       port counts as a port gap (raises confidence, does not end the visit).
     Dark gaps (GFW): ``dark_gap_h`` reported; ``dark_disabled_h`` long enough to call "disabled" when
       other vessels were still heard nearby (at least ``coverage_min_others`` positions in the
-      ``coverage_cell_deg`` grid cells around the start and end); ``watch_radius_km`` "near" a watched place.
+      ``coverage_cell_deg`` grid cells around the start during the first ``coverage_window_h`` of the gap,
+      or around the end during its last ``coverage_window_h``); ``watch_radius_km`` "near" a watched place.
     Encounters (GFW): two vessels within ``encounter_dist_km`` on an ``encounter_bucket_min`` time grid for
       at least ``encounter_min_h``, median speed below ``encounter_speed_kn``, at least ``encounter_port_km``
       from any place; close buckets up to ``encounter_max_gap_h`` apart belong to the same encounter.
@@ -57,6 +58,7 @@ class Thresholds:
     watch_radius_km: float = 30.0
     coverage_cell_deg: float = 0.5
     coverage_min_others: int = 1
+    coverage_window_h: float = 12.0
     encounter_dist_km: float = 0.5
     encounter_min_h: float = 2.0
     encounter_speed_kn: float = 2.0

@@ -76,13 +76,18 @@ def annotate_coverage(
 ) -> pa.Table:
     """Fill ``others_received`` and ``likely`` of ``gaps`` from the positions view ``positions`` of ``con``.
 
-    Each gap contributes the 3 x 3 grid cells around its start and its end; positions of other MMSIs in
-    those cells with ``start_ts < ts < end_ts`` are counted (a hash join on the cell, then a time filter).
+    Counts positions of other MMSIs in the 3 x 3 cells (``coverage_cell_deg``) around the gap's start during
+    its first ``coverage_window_h`` and around its end during its last ``coverage_window_h`` (whole clock
+    hours inside those windows, so a lower bound). Positions are first counted per (cell, hour) and per
+    (cell, hour, mmsi); each gap then looks up its few (cell, hour) keys: equality joins, never all pairs,
+    even where thousands of positions share a cell.
     """
     if gaps.num_rows == 0:
         return gaps
     cell = float(th.coverage_cell_deg)
     ncol = int(np.ceil(360.0 / cell))
+    win = f"INTERVAL {round(th.coverage_window_h * 3600)} SECOND"
+    hour = 3_600_000_000
     con.register(
         "_gaps_in",
         gaps.select(["gap_id", "mmsi", "start_ts", "end_ts", "start_lat", "start_lon", "end_lat", "end_lon"]),
@@ -90,23 +95,32 @@ def annotate_coverage(
     counts = con.sql(
         f"""
         WITH ends AS (
-            SELECT gap_id, mmsi, start_ts, end_ts, start_lat AS lat, start_lon AS lon FROM _gaps_in
+            SELECT gap_id, mmsi, start_lat AS lat, start_lon AS lon,
+                   start_ts AS w0, least(end_ts, start_ts + {win}) AS w1 FROM _gaps_in
             UNION ALL
-            SELECT gap_id, mmsi, start_ts, end_ts, end_lat, end_lon FROM _gaps_in
-        ), cells AS (
-            SELECT DISTINCT gap_id, mmsi, start_ts, end_ts,
+            SELECT gap_id, mmsi, end_lat, end_lon, greatest(start_ts, end_ts - {win}), end_ts FROM _gaps_in
+        ), keys AS (
+            SELECT DISTINCT gap_id, mmsi,
                    CAST(floor(lat / {cell}) AS BIGINT) + dy AS cy,
-                   (CAST(floor((lon + 180) / {cell}) AS BIGINT) + dx + {ncol}) % {ncol} AS cx
+                   (CAST(floor((lon + 180) / {cell}) AS BIGINT) + dx + {ncol}) % {ncol} AS cx,
+                   unnest(range(CAST(ceil(epoch_us(w0) / {hour}) AS BIGINT),
+                                CAST(floor(epoch_us(w1) / {hour}) AS BIGINT))) AS hb
             FROM ends, range(-1, 2) r1(dy), range(-1, 2) r2(dx)
         ), pos AS (
-            SELECT mmsi, ts, CAST(floor(lat / {cell}) AS BIGINT) AS cy,
-                   CAST(floor((lon + 180) / {cell}) AS BIGINT) % {ncol} AS cx
+            SELECT mmsi, CAST(floor(lat / {cell}) AS BIGINT) AS cy,
+                   CAST(floor((lon + 180) / {cell}) AS BIGINT) % {ncol} AS cx,
+                   CAST(floor(epoch_us(ts) / {hour}) AS BIGINT) AS hb
             FROM {positions}
+        ), own AS (
+            SELECT cy, cx, hb, mmsi, count(*) AS n FROM pos GROUP BY ALL
+        ), tot AS (
+            SELECT cy, cx, hb, sum(n) AS n FROM own GROUP BY ALL
         )
-        SELECT c.gap_id, count(p.ts) AS others
-        FROM cells c LEFT JOIN pos p
-          ON p.cy = c.cy AND p.cx = c.cx AND p.mmsi <> c.mmsi AND p.ts > c.start_ts AND p.ts < c.end_ts
-        GROUP BY c.gap_id
+        SELECT k.gap_id, CAST(coalesce(sum(t.n - coalesce(o.n, 0)), 0) AS BIGINT) AS others
+        FROM keys k
+        LEFT JOIN tot t ON t.cy = k.cy AND t.cx = k.cx AND t.hb = k.hb
+        LEFT JOIN own o ON o.cy = k.cy AND o.cx = k.cx AND o.hb = k.hb AND o.mmsi = k.mmsi
+        GROUP BY k.gap_id
         """
     ).to_arrow_table()
     assert counts is not None

@@ -7,7 +7,7 @@ process pool and Spark's ``mapInArrow`` run it unchanged. Output tables are sort
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Literal, Protocol
 
 import numpy as np
@@ -122,15 +122,22 @@ def run_vessel_kernels(
     *,
     statics: pa.Table | None = None,
     index: tuple[PlaceLookup, PlaceLookup] | None = None,
+    tables: Collection[str] = KERNEL_TABLES,
 ) -> dict[str, pa.Table]:
     """Segments, visits, voyages, gaps, loitering and draught changes of every vessel in ``positions``.
 
     ``positions`` holds whole vessels (all of a vessel's rows in this call), ideally sorted by (mmsi, ts);
     ``statics`` (optional, same vessels) gives draught; ``index`` overrides the place indexes
-    (all places, watched places) built from ``places``. Gaps come without coverage: run
+    (all places, watched places) built from ``places``; ``tables`` limits the work to some tables
+    (segmentation always runs: the others depend on it). Gaps come without coverage: run
     :func:`supplyline.detect.gaps.annotate_coverage` over all positions afterwards.
     """
     _check_columns(positions)
+    unknown = set(tables) - set(KERNEL_TABLES)
+    if unknown:
+        raise EngineError(
+            f"unknown kernel table(s) {sorted(unknown)}; choose from {', '.join(KERNEL_TABLES)}"
+        )
     th = thresholds
     pos = _sorted_positions(positions)
     mmsi = np.asarray(pos.column("mmsi").to_numpy(), dtype=np.int64)
@@ -145,31 +152,34 @@ def run_vessel_kernels(
 
     tr = segment(mmsi, ts, lat, lon, sog, th)
 
-    inner = idx.assign(tr.lat, tr.lon, "r_in")
-    outer = idx.assign(tr.lat, tr.lon, "r_out") if pl.has_polygons else None
+    out = {"segments": tr.segments}
     reports = DraughtReports(statics)
-    draught_at = reports.asof(tr.mmsi, tr.ts)
-    vessel_last = np.append(group_starts(mmsi)[1:], True)[tr.orig]
-    runs = visit_runs(tr, inner, pl, outer)
-    visits = visits_table(tr, runs, pl, stopped_state(tr, th), draught_at, vessel_last, th)
-    voyages = voyages_table(tr, visits, pl, routes)
+    need_visits = bool({"visits", "voyages", "draught_changes"} & set(tables))
+    if need_visits:
+        inner = idx.assign(tr.lat, tr.lon, "r_in")
+        outer = idx.assign(tr.lat, tr.lon, "r_out") if pl.has_polygons else None
+        draught_at = reports.asof(tr.mmsi, tr.ts)
+        vessel_last = np.append(group_starts(mmsi)[1:], True)[tr.orig]
+        runs = visit_runs(tr, inner, pl, outer)
+        visits = visits_table(tr, runs, pl, stopped_state(tr, th), draught_at, vessel_last, th)
+        out["visits"] = visits.table
+        if "voyages" in tables:
+            out["voyages"] = voyages_table(tr, visits, pl, routes)
+        if "draught_changes" in tables:
+            out["draught_changes"] = draught_changes_table(
+                reports, th, _change_places(reports, th, visits.table)
+            )
 
     def near_watched(la: FloatArray, lo: FloatArray) -> list[str | None]:
         j, _ = watched_idx.nearest(la, lo, th.watch_radius_km * 1000.0)
         ids = watched_idx.places.column("place_id").to_pylist() if len(watched_idx.places) else []
         return [ids[k] if k >= 0 else None for k in j.tolist()]
 
-    gaps = gaps_table(mmsi, ts, lat, lon, tr.noise, th, near_watched)
-    loitering = loitering_table(tr, th, idx.nearest)
-    draught = draught_changes_table(reports, th, _change_places(reports, th, visits.table))
-    out = {
-        "segments": tr.segments,
-        "visits": visits.table,
-        "voyages": voyages,
-        "gaps": gaps,
-        "loitering": loitering,
-        "draught_changes": draught,
-    }
+    if "gaps" in tables:
+        out["gaps"] = gaps_table(mmsi, ts, lat, lon, tr.noise, th, near_watched)
+    if "loitering" in tables:
+        out["loitering"] = loitering_table(tr, th, idx.nearest)
+    out = {name: out[name] for name in KERNEL_TABLES if name in tables or name == "segments"}
     return {name: _sort(name, t) for name, t in out.items()}
 
 

@@ -266,9 +266,11 @@ def _mp_context() -> BaseContext:
 
     # forkserver avoids forking a process that holds DuckDB threads; fork is the fallback on odd platforms.
     try:
-        return mp.get_context("forkserver")
+        ctx = mp.get_context("forkserver")
     except ValueError:
         return mp.get_context()
+    ctx.set_forkserver_preload(["supplyline.engine.local"])  # workers start with the imports done
+    return ctx
 
 
 def _old_signatures(store: Store) -> dict[int, str]:
