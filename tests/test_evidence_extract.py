@@ -117,6 +117,17 @@ def test_numbers_and_scales() -> None:
         ("Some 1,200 TEU were handled.", 1200, None, None, "teu", "about"),
         ("It received two million shells.", 2e6, None, None, "shells", None),
         ("It delivered over 2.5m rounds.", 2.5e6, 2.5e6, None, "shells", "at_least"),
+        ("A stack of ~300 containers stood there.", 300, None, None, "containers", "about"),
+        ("CSIS counted ≥19 visits.", 19, 19, None, "visits", "at_least"),
+        (
+            "Of 1.5 M rounds, most were 122/152 mm.",
+            1.5e6,
+            None,
+            None,
+            "shells",
+            None,
+        ),  # two calibres: unknown
+        ("The handsome 5 shells.", 5, None, None, "shells", None),  # 'some' inside a word is no qualifier
     ],
 )
 def test_quantity_grammar(
@@ -138,6 +149,7 @@ def test_quantity_grammar(
     "text",
     [
         "Russia fires 10,000 shells a day.",  # a rate, not a claim about a total
+        "The plant makes 6,000 152 mm shells/month.",
         "A 120-metre ship carried 20-foot containers.",  # measures, not counts
         "The 152mm howitzer was made in 1985.",
         "About 30% of the factories work for Russia.",

@@ -24,6 +24,7 @@ from supplyline.errors import InputError
 from supplyline.evidence.units import (
     NUMBER_PATTERN,
     QUALIFIER_PATTERN,
+    QUALIFIER_SYMBOL_PATTERN,
     SCALE_PATTERN,
     UNIT_WORDS_PATTERN,
     WORD_NUMBER_PATTERN,
@@ -54,7 +55,8 @@ _NOT_MEASURE = r"(?!\s*-?\s*(?:mm|millimet|ft\b|foot|feet|metre|meter|m\b|km|kil
 _FILLER = r"(?:(?!(?:and|or|to|of|from|in|on|by|at|the|a)\b)[a-z][a-z'-]*\s+){0,2}?"
 _QUANTITY_RE = re.compile(
     rf"""(?ix)
-    (?:(?P<qual>{QUALIFIER_PATTERN})\s+(?:(?:about|around|approximately|some|roughly)\s+)?)?
+    (?:\b(?P<qual>{QUALIFIER_PATTERN})\s+(?:(?:about|around|approximately|some|roughly)\s+)?
+      |(?P<sym>{QUALIFIER_SYMBOL_PATTERN})\s*)?
     (?:
         (?:between|from)\s+(?P<lo>{_NUM})(?:\s*(?P<lo_scale>{SCALE_PATTERN}))?\s+(?:and|to)\s+
             (?P<hi>{_NUM})(?:\s*(?P<hi_scale>{SCALE_PATTERN}))?
@@ -65,10 +67,13 @@ _QUANTITY_RE = re.compile(
     \s+(?:(?P<cal>\d{{2,3}}\s*-?\s*(?:mm|millimet(?:er|re)s?))\s+)?
     {_FILLER}
     (?P<unit>{UNIT_WORDS_PATTERN})\b
-    (?P<rate>\s+(?:a|per|each)\s+(?:day|week|month|year|hour))?
+    (?P<rate>\s*/\s*(?:day|week|month|year)|\s+(?:a|per|each)\s+(?:day|week|month|year|hour)
+      |\s+(?:daily|weekly|monthly|annually))?
     """
 )
 
+# every calibre a sentence names, "122/152 mm" included
+_CALIBRES_RE = re.compile(r"(\d{2,3})(?=(?:\s*/\s*\d{2,3})*\s*-?\s*(?:mm|millimet(?:er|re)s?)\b)", re.I)
 _MONTHS = {m.lower(): i for i, m in enumerate(calendar.month_name) if m}
 _MONTHS.update({m.lower(): i for i, m in enumerate(calendar.month_abbr) if m})
 _MONTHS["sept"] = 9
@@ -290,14 +295,14 @@ def extract_claims(
         if found and not _is_generic(found):
             last_claimant = found
         period = find_period(sent, published)
+        calibres = {int(c) for c in _CALIBRES_RE.findall(sent)}
+        sentence_calibre = calibres.pop() if len(calibres) == 1 else None
         for m in _QUANTITY_RE.finditer(sent):
             if m["rate"]:
                 continue
-            calibre = calibre_in(m["cal"] or "") or (
-                calibre_in(sent)
-                if m["unit"].lower() in ("shells", "rounds", "rockets", "shell", "round")
-                else None
-            )
+            calibre = calibre_in(m["cal"] or "")
+            if calibre is None and m["unit"].lower() in ("shells", "rounds", "rockets", "shell", "round"):
+                calibre = sentence_calibre  # only when the sentence names exactly one calibre
             unit = normalise_unit(m["unit"], calibre)
             if unit is None or unit.split("_")[0] not in EXTRACT_UNITS:
                 continue
@@ -316,7 +321,11 @@ def extract_claims(
                 hi_scale = m["hi_scale"] or m["hi2_scale"] or ""
                 lo_scale = m["lo_scale"] or m["lo2_scale"] or hi_scale
                 low, high = parse_number(f"{lo_txt} {lo_scale}"), parse_number(f"{hi_txt} {hi_scale}")
-            qualifier = "range" if low is not None and high is not None else normalise_qualifier(m["qual"])
+            qualifier = (
+                "range"
+                if low is not None and high is not None
+                else normalise_qualifier(m["qual"] or m["sym"])
+            )
             low, high = fill_bounds(quantity, low, high, qualifier)
             subject = _subject(sent, m.end("unit"), m["unit"])
             rows.append(

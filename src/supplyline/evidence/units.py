@@ -192,8 +192,21 @@ _QUALIFIER_WORDS: tuple[tuple[str, str], ...] = (
     ("no more than", "up_to"),
     ("exactly", "exactly"),
 )
+# Symbols used in analysts' notes ("~300 containers", "≥19 visits"); matched without a following space.
+_QUALIFIER_SYMBOLS: tuple[tuple[str, str], ...] = (
+    ("~", "about"),
+    ("≈", "about"),
+    ("c.", "about"),
+    ("≥", "at_least"),
+    (">=", "at_least"),
+    (">", "at_least"),
+    ("≤", "up_to"),
+    ("<=", "up_to"),
+    ("<", "up_to"),
+)
+QUALIFIER_SYMBOL_PATTERN = "|".join(re.escape(w) for w, _ in _QUALIFIER_SYMBOLS)
 QUALIFIER_PATTERN = "|".join(sorted((re.escape(w) for w, _ in _QUALIFIER_WORDS), key=len, reverse=True))
-_QUALIFIER_MAP = dict(_QUALIFIER_WORDS)
+_QUALIFIER_MAP = dict(_QUALIFIER_WORDS + _QUALIFIER_SYMBOLS)
 
 
 def normalise_qualifier(text: str | None) -> str | None:
