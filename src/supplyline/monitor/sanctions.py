@@ -277,10 +277,10 @@ def screen_vessels(
 
     listed_flag = from_s("flag", pa.string())
     conf = []
-    for pos, (vrow, lf) in enumerate(zip(vrows + fv, listed_flag.to_pylist(), strict=True)):
-        if pos >= len(rows):
+    for hit_no, (vrow, lf) in enumerate(zip(vrows + fv, listed_flag.to_pylist(), strict=True)):
+        if hit_no >= len(rows):
             conf.append("medium")
-        elif rows[pos][2] in ("imo", "mmsi"):
+        elif rows[hit_no][2] in ("imo", "mmsi"):
             conf.append("high")
         else:
             conf.append("low" if flags_agree(flag_list[vrow], lf) is False else "medium")
