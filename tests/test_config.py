@@ -340,3 +340,33 @@ def test_validate_folder_includes_the_scenario(tmp_path: Path) -> None:
     problems = validate_case_folder(root)
     assert problems and all(Path(f).name == "scenario.toml" for f, _, _ in problems)
     assert validate_case(root) == []  # load_case/validate_case check case.toml and the ledgers only
+
+
+@pytest.mark.parametrize(
+    ("toml", "line", "text"),
+    [
+        ('places = ["x"]\n[case]\nname = "m"\n', 1, "each places entry must be a table"),
+        ('routes = 5\n[case]\nname = "m"\n', 1, "routes must be an array of tables"),
+        (
+            '[case]\nname = "m"\n[watchlist]\nvessels = ["x"]\n',
+            4,
+            "each watchlist.vessels entry must be a table",
+        ),
+        ('watchlist = "x"\n[case]\nname = "m"\n', 1, "watchlist must be a table"),
+        ('priors = "x"\n[case]\nname = "m"\n', 1, "priors must be tables"),
+        ('thresholds = [1]\n[case]\nname = "m"\n', 1, "thresholds must be a table"),
+        ('[case]\nname = "m"\nperiod_start = "2023"\n', 3, "period_start must be a TOML date"),
+        (
+            '[case]\nname = "m"\nperiod_start = 2024-01-01\nperiod_end = 2023-01-01\n',
+            4,
+            "before period_start",
+        ),
+        ('[case]\nname = "m"\nclaims = "nope.csv"\n', 3, "claims file nope.csv not found"),
+        ("", 1, "[case] name missing"),
+    ],
+)
+def test_malformed_shapes_are_problems_not_tracebacks(
+    tmp_path: Path, toml: str, line: int, text: str
+) -> None:
+    problems = validate_case(_case(tmp_path, toml))
+    assert [(got, text in m) for _, got, m in problems] == [(line, True)], problems

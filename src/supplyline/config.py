@@ -220,19 +220,36 @@ def _resolve_data_file(root: Path, file: str) -> Path | None:
     return next((c for c in candidates if c.exists()), None)
 
 
+def _tables(
+    parent: dict[str, Any], key: str, path: str, src: Path, lines: _TomlLines, pr: _Problems
+) -> list[tuple[int, dict[str, Any]]]:
+    """The ``[[path]]`` entries as (index, table); any other shape is reported (never a traceback)."""
+    raw = parent.get(key, [])
+    if not isinstance(raw, list):
+        where = lines.table(path) or lines.key(path.rpartition(".")[0], key)
+        pr.add(src, where, f"{path} must be an array of tables: write [[{path}]] for each entry")
+        return []
+    out = []
+    for i, item in enumerate(raw):
+        if isinstance(item, dict):
+            out.append((i, item))
+        else:
+            where = lines.key(path.rpartition(".")[0], key)
+            pr.add(
+                src,
+                where,
+                f"each {path} entry must be a table: write [[{path}]] followed by key = value lines",
+            )
+    return out
+
+
 def _parse_places(
     doc: dict[str, Any], src: Path, lines: _TomlLines, pr: _Problems
 ) -> tuple[pa.Table, dict[str, dict[str, str]]]:
     rows: list[dict[str, Any]] = []
     notes: dict[str, dict[str, str]] = {}
     seen: dict[str, int] = {}
-    places = doc.get("places", [])
-    if not isinstance(places, list):
-        pr.add(
-            src, lines.table("places"), "places must be an array of tables: write [[places]] for each place"
-        )
-        places = []
-    for i, p in enumerate(places):
+    for i, p in _tables(doc, "places", "places", src, lines, pr):
         head = lines.table("places", i)
 
         def where(key: str, i: int = i) -> int | None:
@@ -263,7 +280,7 @@ def _parse_places(
             pr.add(src, where("name"), f'place {pid!r} has no name; add name = "..."')
             ok = False
         for key, lo, hi in (("lat", -90.0, 90.0), ("lon", -180.0, 180.0)):
-            v = p.get(key)
+            v: Any = p.get(key)
             if not _num(v) or not lo <= v <= hi:
                 pr.add(
                     src,
@@ -271,7 +288,8 @@ def _parse_places(
                     f"place {pid!r}: {key} must be a number in [{lo:g}, {hi:g}] (decimal degrees, WGS84)",
                 )
                 ok = False
-        r_in, r_out = p.get("r_in_m"), p.get("r_out_m", None)
+        r_in: Any = p.get("r_in_m")
+        r_out: Any = p.get("r_out_m")
         if not _num(r_in) or r_in <= 0:
             pr.add(src, where("r_in_m"), f"place {pid!r}: r_in_m must be a positive radius in metres")
             ok = False
@@ -330,13 +348,7 @@ def _parse_routes(
 ) -> list[Route]:
     routes: list[Route] = []
     names: set[str] = set()
-    raw = doc.get("routes", [])
-    if not isinstance(raw, list):
-        pr.add(
-            src, lines.table("routes"), "routes must be an array of tables: write [[routes]] for each route"
-        )
-        raw = []
-    for i, r in enumerate(raw):
+    for i, r in _tables(doc, "routes", "routes", src, lines, pr):
         for k in sorted(set(r) - _ROUTE_KEYS):
             pr.add(
                 src,
@@ -394,7 +406,7 @@ def _parse_watchlist(
         )
         return Watchlist()
     vessels: list[Vessel] = []
-    for i, v in enumerate(wl.get("vessels", [])):
+    for i, v in _tables(wl, "vessels", "watchlist.vessels", src, lines, pr):
         for k in sorted(set(v) - _VESSEL_KEYS):
             pr.add(
                 src,
@@ -445,7 +457,7 @@ def _parse_watchlist(
             )
         )
     sanctions: list[SanctionsList] = []
-    for i, s in enumerate(wl.get("sanctions", [])):
+    for i, s in _tables(wl, "sanctions", "watchlist.sanctions", src, lines, pr):
         for k in sorted(set(s) - _SANCTIONS_KEYS):
             pr.add(
                 src,
@@ -499,6 +511,13 @@ def _parse_thresholds(doc: dict[str, Any], src: Path, lines: _TomlLines, pr: _Pr
 def _parse_priors(doc: dict[str, Any], src: Path, lines: _TomlLines, pr: _Problems) -> dict[str, Prior]:
     priors: dict[str, Prior] = {}
     raw = doc.get("priors", {})
+    if not isinstance(raw, dict):
+        pr.add(
+            src,
+            lines.key("", "priors"),
+            "priors must be tables: write [priors.<name>] with low, high, unit, source",
+        )
+        raw = {}
     for name, p in raw.items():
         path = f"priors.{name}"
         if not isinstance(p, dict):
@@ -590,6 +609,9 @@ def _read(path: Path | str) -> tuple[Case | None, list[Problem]]:
             f"unknown section {k!r}; allowed: {', '.join(sorted(_TOP_KEYS))}",
         )
     head = doc.get("case", {})
+    if not isinstance(head, dict):
+        pr.add(src, lines.key("", "case"), 'case must be a table: write [case] with name = "..."')
+        head = {}
     for k in sorted(set(head) - _CASE_KEYS):
         pr.add(
             src,
@@ -608,9 +630,14 @@ def _read(path: Path | str) -> tuple[Case | None, list[Problem]]:
     for key, v in (("period_start", ps), ("period_end", pe)):
         if v is not None and not isinstance(v, dt.date):
             pr.add(src, lines.key("case", key), f"{key} must be a TOML date like 2023-08-01 (no quotes)")
+    if isinstance(ps, dt.date) and isinstance(pe, dt.date) and ps > pe:
+        pr.add(
+            src, lines.key("case", "period_end"), f"period_end {pe} is before period_start {ps}; swap them"
+        )
     places, notes = _parse_places(doc, src, lines, pr)
     # ids declared, even by a place with other problems, so one bad place is reported once, not per use
     raw_places = doc.get("places", [])
+    raw_places = raw_places if isinstance(raw_places, list) else []
     declared = {f"case:{p['id']}" for p in raw_places if isinstance(p, dict) and isinstance(p.get("id"), str)}
     place_ids = set(places.column("place_id").to_pylist()) | declared
     routes = _parse_routes(doc, src, lines, pr, place_ids)
