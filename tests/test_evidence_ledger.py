@@ -154,3 +154,16 @@ def test_case_evidence_and_cli_import_share_parts(tmp_path: Path) -> None:
     store_ledger(store, "claims", read_claims(CASE / "claims.csv"), source_part(CASE / "claims.csv"))
     assert read_ledger(store, "claims").num_rows == 46
     assert read_ledger(store, "observations").num_rows == 25
+
+
+def test_unquoted_comma_is_reported_not_dropped(tmp_path: Path) -> None:
+    path = tmp_path / "c.csv"
+    path.write_text(
+        "claimant,published,quantity,unit,quote,url\n"
+        'NIS,2023-11-01,1000000,shells,"more than 1,000,000 shells",https://x\n'
+        "NIS,2023-11-02,1000000,shells,more than 1,000,000 shells,https://x\n"
+    )
+    _, problems = check_claims(path)
+    assert [(line, m.split(";")[0]) for _, line, m in problems] == [
+        (3, "2 more value(s) than the header has columns")
+    ]

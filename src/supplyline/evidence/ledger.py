@@ -33,6 +33,7 @@ from supplyline.store import Store
 Problem = tuple[str, int | None, str]
 OBSERVATION_KINDS = ("imagery", "rail", "trade", "statement", "ais")
 
+_EXTRA = "\x00extra"  # key for values beyond the header in a CSV row
 _DATE_FIELDS = {"published", "period_start", "period_end", "date"}
 _FLOAT_FIELDS = {"quantity", "quantity_low", "quantity_high"}
 
@@ -58,7 +59,8 @@ def _rows_unchecked(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
             return
         line = reader.line_num + 1
         for row in reader:
-            yield line, {k.strip(): v for k, v in row.items() if k is not None}
+            # extra values beyond the header land under the key None (reported by _Checker.convert)
+            yield line, {(k.strip() if k is not None else _EXTRA): v for k, v in row.items()}
             line = reader.line_num + 1
 
 
@@ -125,6 +127,13 @@ class _Checker:
     def convert(self, line: int, row: dict[str, Any]) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for key, value in row.items():
+            if key == _EXTRA:
+                self.add(
+                    line,
+                    f"{len(value)} more value(s) than the header has columns; "
+                    'put fields that contain commas in double quotes ("...")',
+                )
+                continue
             if key not in self.columns:
                 self.add(line, f"unknown column {key!r}; allowed: {', '.join(sorted(self.columns))}")
                 continue
