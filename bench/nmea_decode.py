@@ -17,7 +17,10 @@ from pathlib import Path
 
 from supplyline.ingest.nmea import decode_nmea
 
-DEFAULT = Path(__file__).resolve().parents[2] / "shared/data/dma_ais_raw_nmea/aisabnormal_ais-sample_2013-11-12.txt.gz"
+DEFAULT = (
+    Path(__file__).resolve().parents[2]
+    / "shared/data/dma_ais_raw_nmea/aisabnormal_ais-sample_2013-11-12.txt.gz"
+)
 
 
 def pyais_loop(lines: list[bytes]) -> int:
@@ -57,7 +60,9 @@ def main() -> None:
     t_pyais = best(lambda: pyais_loop(lines), max(2, args.repeat // 2))
     n_lines = data.count(b"\n")
     print(f"file: {Path(args.file).name}  bytes={len(data):,}  lines={n_lines:,}")
-    print(f"pyais loop   : {n_pyais:,} messages (all types) in {t_pyais * 1000:.1f} ms = {n_pyais / t_pyais:,.0f} msg/s")
+    print(
+        f"pyais loop   : {n_pyais:,} messages (all types) in {t_pyais * 1000:.1f} ms = {n_pyais / t_pyais:,.0f} msg/s"
+    )
     print(
         f"decode_nmea  : {n_pyais:,} messages ({n_ours:,} position/static rows, {r.quarantine.num_rows:,} "
         f"quarantined lines) in {t_ours * 1000:.1f} ms = {n_pyais / t_ours:,.0f} msg/s"
@@ -65,7 +70,9 @@ def main() -> None:
     print(f"speed-up     : {t_pyais / t_ours:.1f}x (wall clock, best of runs)")
     c_ours = best(lambda: decode_nmea(data, file=args.file, input_id="bench"), args.repeat, time.process_time)
     c_pyais = best(lambda: pyais_loop(lines), max(2, args.repeat // 2), time.process_time)
-    print(f"CPU time     : pyais {c_pyais * 1000:.1f} ms, decode_nmea {c_ours * 1000:.1f} ms -> {c_pyais / c_ours:.1f}x")
+    print(
+        f"CPU time     : pyais {c_pyais * 1000:.1f} ms, decode_nmea {c_ours * 1000:.1f} ms -> {c_pyais / c_ours:.1f}x"
+    )
 
 
 if __name__ == "__main__":
