@@ -94,6 +94,10 @@ def open_times(html: Path, runs: int) -> list[tuple[float, float]]:
             # the next animation frame after rendering: the report is on screen
             in_page = page.evaluate("new Promise((r) => requestAnimationFrame(() => r(performance.now())))")
             wall = (time.perf_counter() - t) * 1000
+            marks = page.evaluate(
+                "performance.getEntriesByType('mark').map(m => [m.name, Math.round(m.startTime)])"
+            )
+            print("  marks (ms):", ", ".join(f"{n} {t}" for n, t in marks))
             if errors:
                 raise SystemExit(f"page errors: {errors}")
             out.append((float(in_page), wall))
@@ -122,6 +126,7 @@ def main() -> None:
     ap.add_argument("--vessels", type=int, default=500)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--shot", nargs=2, metavar=("HTML", "PNG"), help="only screenshot a report and exit")
+    ap.add_argument("--store", type=Path, help="time an existing store instead of a synthetic one")
     args = ap.parse_args()
     if args.shot:
         screenshot(Path(args.shot[0]), Path(args.shot[1]))
@@ -129,10 +134,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         t = time.perf_counter()
-        store = make_store(root / "store", args.positions, args.vessels)
-        print(
-            f"store: {args.positions:,} positions, {args.vessels} vessels ({time.perf_counter() - t:.1f} s)"
-        )
+        if args.store:
+            store = Store.open(args.store)
+            print(f"store: {args.store}")
+        else:
+            store = make_store(root / "store", args.positions, args.vessels)
+            print(
+                f"store: {args.positions:,} positions, {args.vessels} vessels ({time.perf_counter() - t:.1f} s)"
+            )
         t = time.perf_counter()
         html = build_report(store, root / "report.html")
         build_s = time.perf_counter() - t

@@ -6,13 +6,16 @@ Screenshots go to test-artifacts/. Skipped when /usr/bin/chromium or playwright 
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pytest
 
+from supplyline import schema
 from supplyline.report.builder import build_report
 from supplyline.store import Store
 from tests.browser import fixture_store as fx
@@ -164,5 +167,32 @@ def test_empty_store_says_none(browser: Any, tmp_path: Path) -> None:
         assert "none" in page.text_content("#table-voyages")
         assert "none" in page.text_content("#estimates")
         page.screenshot(path=str(ARTIFACTS / "report-empty.png"), full_page=True)
+    finally:
+        page.close()
+
+
+def test_big_table_pages_rows(browser: Any, tmp_path: Path) -> None:
+    # 250 alerts: 100 rows rendered at first, the button adds the other 150; a filter starts again at page 1.
+    store = Store.create(tmp_path / "big")
+    n = 250
+    alerts = pa.table(
+        {
+            "alert_id": [f"a{i:03d}" for i in range(n)],
+            "kind": ["new_vessel"] * n,
+            "ts": pa.array([fx.T0 + dt.timedelta(hours=i) for i in range(n)], schema.TS),
+            "mmsi": pa.array([1000 + i for i in range(n)], pa.int64()),
+        }
+    )
+    store.write_table("alerts", alerts)
+    page, problems = _open(browser, build_report(store, tmp_path / "big.html"))
+    try:
+        assert page.locator("#table-alerts tbody tr").count() == 100
+        assert "first 100 shown" in page.text_content("#table-alerts .count")
+        page.click("#table-alerts button.more-rows")
+        assert page.locator("#table-alerts tbody tr").count() == n
+        assert page.is_hidden("#table-alerts button.more-rows")
+        page.fill("#table-alerts input.filter", "new_vessel")
+        assert page.locator("#table-alerts tbody tr").count() == 100 and _rows(page, "alerts") == n
+        assert problems == []
     finally:
         page.close()

@@ -57,6 +57,7 @@
     estimates = records("estimates"), places = records("places"), observations = records("observations"),
     claimTests = records("claim_tests");
 
+  performance.mark("parsed");
   // ---------- header, banner, stats ----------------------------------------------------------------------
   if (meta.synthetic) document.getElementById("synthetic-banner").hidden = false;
   document.getElementById("subtitle").textContent =
@@ -74,6 +75,7 @@
     statBox.append(d);
   }
 
+  performance.mark("stats");
   // ---------- tracks: decode delta-encoded integer arrays ----------------------------------------------
   const S = meta.coord_scale;
   const tracks = P.tracks.map((tr, i) => {
@@ -84,6 +86,7 @@
   });
   const byMmsi = new Map(tracks.map((tr) => [tr.mmsi, tr]));
 
+  performance.mark("decoded");
   // ---------- map --------------------------------------------------------------------------------------
   const R2D = 180 / Math.PI;
   const mercY = (lat) => -R2D * Math.log(Math.tan(Math.PI / 4 + Math.max(-85, Math.min(85, lat)) / (2 * R2D)));
@@ -259,6 +262,7 @@
   legendRow('<path transform="translate(13,6) scale(.8)" d="' + sym + '" fill="#7b2cbf"/>', "encounter");
   legend.append(el("div", { class: "hint drawn" }, `${meta.n_points.toLocaleString("en-US")} of ${meta.n_positions.toLocaleString("en-US")} positions drawn`));
 
+  performance.mark("map");
   // ---------- timeline ---------------------------------------------------------------------------------
   const routeNames = Array.from(new Set([...voyages.map((v) => v.route), ...alerts.map((a) => a.route), ...estimates.map((e) => e.route)]
     .filter((r) => r))).sort();
@@ -343,6 +347,7 @@
     tlSvg.append("text").attr("class", "axis-title").attr("x", (left + Wt - right) / 2).attr("y", Ht - 4).attr("text-anchor", "middle").text("Date (UTC)");
   }
 
+  performance.mark("timeline");
   // ---------- estimates vs claims, verdicts, evidence -----------------------------------------------------
   const verdictCol = claimTests.length ? ["verdict", "result", "outcome"].find((c) => c in claimTests[0]) : null;
   const verdictOf = new Map();
@@ -462,8 +467,9 @@
     evBox.append(d);
   }
 
+  performance.mark("estimates");
   // ---------- sortable, filterable tables -------------------------------------------------------------------
-  const MAX_ROWS = 1000;  // rows rendered at once; the count shows how many match
+  const PAGE_ROWS = 100;  // rows rendered at first; "show more" adds pages (layout of big tables is the slow part)
   const tablesBox = document.getElementById("tables");
   const shownTables = ["visits", "voyages", "gaps", "encounters", "alerts", "claims", "observations", "places", "estimates", "claim_tests"];
   for (const name of shownTables) {
@@ -481,20 +487,22 @@
     const input = el("input", { type: "search", class: "filter", placeholder: `filter ${t.rows.length} rows\u2026`, "aria-label": `filter ${name}` });
     const count = el("span", { class: "count" });
     head.append(input, count);
-    const text = t.rows.map((r) => r.map((v, i) => fmt(v, t.types[i])).join("\u0001").toLowerCase());
+    let text = null;  // lower-case row text for the filter, built on first use
+    const rowText = () => text || (text = t.rows.map((r) => r.map((v, i) => fmt(v, t.types[i])).join("\u0001").toLowerCase()));
     const scroll = el("div", { class: "tbl-scroll" });
     const table = el("table", { class: "data" });
     const thead = el("thead"), hr = el("tr");
     t.columns.forEach((c) => hr.append(el("th", null, c)));
     thead.append(hr); table.append(thead);
     const tbody = el("tbody"); table.append(tbody); scroll.append(table); block.append(scroll);
-    let order = t.rows.map((_, i) => i), sortCol = -1, sortDir = 1;
+    const more = el("button", { type: "button", class: "more-rows" }); block.append(more);
+    let order = t.rows.map((_, i) => i), sortCol = -1, sortDir = 1, limit = PAGE_ROWS;
     const render = () => {
       const q = input.value.trim().toLowerCase();
-      const idx = q ? order.filter((i) => text[i].includes(q)) : order;
+      const idx = q ? order.filter((i) => rowText()[i].includes(q)) : order;
       tbody.textContent = "";
       const frag = document.createDocumentFragment();
-      for (const i of idx.slice(0, MAX_ROWS)) {
+      for (const i of idx.slice(0, limit)) {
         const tr = el("tr");
         t.rows[i].forEach((v, j) => {
           const typ = t.types[j], s = fmt(v, typ);
@@ -507,7 +515,9 @@
         frag.append(tr);
       }
       tbody.append(frag);
-      count.textContent = `${idx.length} of ${t.rows.length} rows${idx.length > MAX_ROWS ? ` (first ${MAX_ROWS} shown)` : ""}` +
+      more.hidden = idx.length <= limit;
+      more.textContent = `show ${Math.min(idx.length - limit, 5 * PAGE_ROWS)} more rows`;
+      count.textContent = `${idx.length} of ${t.rows.length} rows${idx.length > limit ? ` (first ${limit} shown)` : ""}` +
         (t.total > t.rows.length ? ` \u2014 the store has ${t.total.toLocaleString("en-US")}; see \`supplyline export\`` : "");
       block.setAttribute("data-rows", String(idx.length));
     };
@@ -520,10 +530,12 @@
       th.classList.add(sortDir > 0 ? "sorted-asc" : "sorted-desc");
       render();
     }));
-    input.addEventListener("input", render);
+    input.addEventListener("input", () => { limit = PAGE_ROWS; render(); });
+    more.addEventListener("click", () => { limit += 5 * PAGE_ROWS; render(); });
     render();
   }
 
+  performance.mark("tables");
   // ---------- sources -------------------------------------------------------------------------------------
   const srcBox = document.getElementById("source-list");
   if (!meta.sources.length) srcBox.append(el("div", { class: "empty" }, "none \u2014 no ingested inputs recorded in the manifest"));
@@ -548,5 +560,6 @@
       if (c.url) li.append(el("a", { href: c.url, rel: "noopener noreferrer" }, c.url)); ul.append(li); }
     srcBox.append(ul);
   }
+  performance.mark("ready");
   document.body.setAttribute("data-ready", "1");
 })();
