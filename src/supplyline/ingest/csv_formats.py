@@ -229,44 +229,66 @@ def _s(text: str) -> str:
 
 def _case_map(expr: str, codes: Mapping[str, int], cast: str) -> str:
     whens = " ".join(f"WHEN {_s(k)} THEN {v}" for k, v in codes.items())
-    return f"CASE lower(trim({expr})) {whens} ELSE TRY_CAST(TRY_CAST({expr} AS DOUBLE) AS {cast}) END"
+    return f"CASE lower({expr}) {whens} ELSE TRY_CAST(TRY_CAST({expr} AS DOUBLE) AS {cast}) END"
 
 
-def typed_exprs(fmt: CsvFormat, raw: Mapping[str, str] | None = None) -> dict[str, str]:
-    """SQL expressions typing each mapped target from its (VARCHAR) source column.
+def read_type(fmt: CsvFormat, target: str) -> str:
+    """The DuckDB type ``read_csv`` parses a target's column as (a value that does not parse rejects the row)."""
+    if target == "ts":
+        if fmt.ts_format in ("epoch", "epoch_ms"):
+            return "DOUBLE"
+        return "TIMESTAMP" if fmt.ts_format else "TIMESTAMPTZ"
+    if target == "mmsi":
+        return "BIGINT"
+    if target in ("nav_status", "ship_type"):
+        return "VARCHAR" if fmt.text_codes else "DOUBLE"
+    if target in _FLOAT:
+        return "DOUBLE"
+    return "VARCHAR"  # imo (NOAA writes "IMO1234567") and text
 
-    ``raw`` maps target -> SQL of the raw value (defaults to the quoted source column).
+
+def csv_types(fmt: CsvFormat, header: list[str]) -> dict[str, str]:
+    """``read_csv`` types for every header column: mapped ones parsed natively, the others kept as text.
+
+    Typing every column stops DuckDB's sniffer from guessing a type that a later row breaks.
     """
+    types = dict.fromkeys(header, "VARCHAR")
+    for target, source in fmt.columns.items():
+        types[source] = read_type(fmt, target)
+    return types
+
+
+def typed_exprs(fmt: CsvFormat, native: bool) -> dict[str, str]:
+    """SQL typing each mapped target from its source column, with the layout's quirks.
+
+    ``native``: the reader already parsed the columns as :func:`read_type` says (CSV), so only quirks are
+    applied; otherwise (Parquet, any column type) every value goes through ``TRY_CAST``.
+    """
+
+    def cast(expr: str, typ: str) -> str:
+        return expr if native else f"TRY_CAST({expr} AS {typ})"
+
     out: dict[str, str] = {}
     for target, source in fmt.columns.items():
-        r = raw[target] if raw else _q(source)
+        r = _q(source)
         if target == "ts":
-            if fmt.ts_format == "epoch":
-                e = f"to_timestamp(TRY_CAST({r} AS DOUBLE))"
-            elif fmt.ts_format == "epoch_ms":
-                e = f"to_timestamp(TRY_CAST({r} AS DOUBLE) / 1000.0)"
-            elif fmt.ts_format:
-                e = f"CAST(try_strptime(trim({r}), {_s(fmt.ts_format)}) AS TIMESTAMPTZ)"
+            if fmt.ts_format in ("epoch", "epoch_ms"):
+                scale = " / 1000.0" if fmt.ts_format == "epoch_ms" else ""
+                e = f"to_timestamp({cast(r, 'DOUBLE')}{scale})"
+            elif fmt.ts_format and not native:
+                e = f"CAST(try_strptime(CAST({r} AS VARCHAR), {_s(fmt.ts_format)}) AS TIMESTAMPTZ)"
             else:
-                e = f"TRY_CAST(trim({r}) AS TIMESTAMPTZ)"
+                e = f"CAST({r} AS TIMESTAMPTZ)" if native else f"TRY_CAST({r} AS TIMESTAMPTZ)"
         elif target == "mmsi":
-            e = f"TRY_CAST(trim({r}) AS BIGINT)"
+            e = cast(r, "BIGINT")
         elif target == "imo":
-            e = f"TRY_CAST(TRY_CAST(regexp_replace(trim({r}), '^IMO', '') AS DOUBLE) AS BIGINT)"
-        elif target == "nav_status":
-            e = (
-                _case_map(r, DMA_NAV_STATUS, "TINYINT")
-                if fmt.text_codes
-                else f"TRY_CAST(TRY_CAST({r} AS DOUBLE) AS TINYINT)"
-            )
-        elif target == "ship_type":
-            e = (
-                _case_map(r, DMA_SHIP_TYPE, "SMALLINT")
-                if fmt.text_codes
-                else f"TRY_CAST(TRY_CAST({r} AS DOUBLE) AS SMALLINT)"
-            )
+            e = f"TRY_CAST(TRY_CAST(regexp_replace(CAST({r} AS VARCHAR), '^\\s*IMO', '') AS DOUBLE) AS BIGINT)"
+        elif target in ("nav_status", "ship_type"):
+            typ = "TINYINT" if target == "nav_status" else "SMALLINT"
+            codes = DMA_NAV_STATUS if target == "nav_status" else DMA_SHIP_TYPE
+            e = _case_map(r, codes, typ) if fmt.text_codes else f"TRY_CAST({cast(r, 'DOUBLE')} AS {typ})"
         elif target in _FLOAT:
-            e = f"TRY_CAST({r} AS DOUBLE)"
+            e = cast(r, "DOUBLE")
             if target == "cog_deg" and fmt.cog_signed12:
                 e = f"(CASE WHEN {e} < 0 THEN {e} + 409.6 ELSE {e} END)"
         elif target in _TEXT:
@@ -277,32 +299,28 @@ def typed_exprs(fmt: CsvFormat, raw: Mapping[str, str] | None = None) -> dict[st
     return out
 
 
-def typed_select(fmt: CsvFormat, relation: str, header: list[str]) -> tuple[str, str]:
+def typed_select(fmt: CsvFormat, relation: str, header: list[str], native: bool) -> tuple[str, str]:
     """``(sql, raw_expr)``: a SELECT over ``relation`` giving the normaliser's input columns.
 
-    Output columns: every target (NULL where unmapped), ``msg_type`` 0, ``source`` (the layout name),
-    ``_parse_error`` (first required/dynamic column whose non-empty value did not parse) and every source
-    column (as ``_src_<name>``) so ``raw_expr`` can rebuild a rejected row's text (comma-joined, as read).
+    Output columns: every target (NULL where unmapped), ``msg_type`` 0 and ``source`` (the layout name).
+    Without ``native`` typing, also ``_parse_error`` (first required/dynamic column whose value did not
+    parse) and every source column as ``_src_<name>`` so ``raw_expr`` can rebuild a rejected row's text;
+    with it, rows that do not parse never get here (the reader rejects them) and ``raw_expr`` is NULL:
+    the pipeline fetches a quarantined row's exact line from the file instead.
     """
-    exprs = typed_exprs(fmt)
-    cols = []
-    for target in TARGETS:
-        if target in exprs:
-            cols.append(f"{exprs[target]} AS {target}")
-        else:
-            cols.append(f"NULL AS {target}")
+    exprs = typed_exprs(fmt, native)
+    cols = [f"{exprs[t]} AS {t}" if t in exprs else f"NULL AS {t}" for t in TARGETS]
+    cols += ["0 AS msg_type", f"{_s(fmt.name)} AS source"]
+    if native:
+        return f"SELECT {', '.join(cols)} FROM {relation}", "NULL"
     checks = [
         f"WHEN {_q(fmt.columns[t])} IS NOT NULL AND {exprs[t]} IS NULL "
         f"THEN {_s(t + '=')} || CAST({_q(fmt.columns[t])} AS VARCHAR)"
         for t in (*REQUIRED, *DYNAMIC)
         if t in fmt.columns and not (t == "nav_status" and fmt.text_codes)
     ]
-    parse_error = f"CASE {' '.join(checks)} END" if checks else "NULL"
+    cols.append(f"CASE {' '.join(checks)} END AS _parse_error" if checks else "NULL AS _parse_error")
     sources = list(dict.fromkeys(header))
-    passthrough = ", ".join(f"{_q(s)} AS {_q('_src_' + s)}" for s in sources)
+    cols += [f"{_q(s)} AS {_q('_src_' + s)}" for s in sources]
     raw_expr = " || ',' || ".join(f"coalesce(CAST({_q('_src_' + s)} AS VARCHAR), '')" for s in sources)
-    sql = (
-        f"SELECT {', '.join(cols)}, 0 AS msg_type, {_s(fmt.name)} AS source, "
-        f"{parse_error} AS _parse_error, {passthrough} FROM {relation}"
-    )
-    return sql, raw_expr
+    return f"SELECT {', '.join(cols)} FROM {relation}", raw_expr

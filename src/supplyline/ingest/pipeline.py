@@ -37,7 +37,7 @@ import pyarrow.parquet as pq
 from supplyline import schema
 from supplyline.errors import FormatError, InputError, SupplylineError
 from supplyline.ingest import readers
-from supplyline.ingest.csv_formats import STATIC_FIELDS, TARGETS, resolve, typed_select
+from supplyline.ingest.csv_formats import STATIC_FIELDS, TARGETS, csv_types, read_type, resolve, typed_select
 from supplyline.ingest.detect_format import csv_header, detect
 from supplyline.ingest.normalise import POSITION_KEY, positions_sql, statics_sql
 from supplyline.store import Store, Transaction
@@ -144,6 +144,7 @@ def ingest(
 def _connect(store: Store, memory_limit: str) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(":memory:")
     con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET enable_progress_bar = false")
     con.execute(f"SET memory_limit = '{memory_limit}'")
     tmp = store.root / "_staging" / f"duckdb-{uuid.uuid4().hex}"
     con.execute(f"SET temp_directory = '{tmp}'")
@@ -229,8 +230,6 @@ def _read_nmea(inp: readers.Input, writer: _Writer, chunk_bytes: int) -> None:
             statics_sql("c", st.column_names, "_raw" if "_raw" in st.column_names else "NULL"),
             st,
             line_offset,
-            weigh=True,
-            require_info=False,
         )
         line_offset += data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
 
@@ -304,13 +303,19 @@ def _read_table(
         header = found
         layout = resolve(fmt, header, mapping, ts_format)
         comp = "gzip" if inp.compression == "gz" else "none"
+        types = ", ".join(f"{_sql_str(k)}: {_sql_str(v)}" for k, v in csv_types(layout, header).items())
+        tsf = (
+            f", timestampformat={_sql_str(layout.ts_format)}"
+            if layout.ts_format and read_type(layout, "ts") == "TIMESTAMP"
+            else ""
+        )
         relation = (
-            f"read_csv('{_sql_path(path)}', all_varchar=true, header=true, ignore_errors=true, "
+            f"read_csv({_sql_str(str(path))}, header=true, types={{{types}}}{tsf}, ignore_errors=true, "
             f"store_rejects=true, rejects_table='rejects', rejects_scan='reject_scans', compression='{comp}')"
         )
         header_lines = 1
-    typed, raw = typed_select(layout, relation, header)
-    have = {*TARGETS, "msg_type", "source", "_parse_error"}
+    typed, raw = typed_select(layout, relation, header, native=not is_parquet)
+    have = {*TARGETS, "msg_type", "source"} | ({"_parse_error"} if is_parquet else set())
     sql = positions_sql(f"({typed})", have, raw, statics=True)
     reader_con = con.cursor()
     try:
@@ -329,13 +334,31 @@ def _read_table(
         writer.read += rows
         if not is_parquet:
             rejects = reader_con.execute(
-                "SELECT line, any_value(csv_line), string_agg(DISTINCT error_type, '; ') "
-                "FROM rejects GROUP BY line ORDER BY line"
+                "SELECT line, any_value(csv_line), string_agg(DISTINCT CASE WHEN error_type = 'CAST' "
+                "THEN 'CAST ' || column_name ELSE error_type END, '; ') FROM rejects GROUP BY line ORDER BY line"
             ).fetchall()
             writer.add_rejects(rejects)
+            writer.fill_raw_lines(inp)
     finally:
         reader_con.close()
     writer.file_format = layout.name
+
+
+def _repeats(rows: pa.Table, cols: tuple[str, ...]) -> np.ndarray:
+    """True where a row equals the row before it on every column in ``cols`` (null equals null)."""
+    n = rows.num_rows
+    same = np.ones(max(n - 1, 0), bool)
+    for c in cols:
+        a = rows[c]
+        x, y = a.slice(1), a.slice(0, n - 1)
+        eq = pc.or_(pc.fill_null(pc.equal(x, y), False), pc.and_(pc.is_null(x), pc.is_null(y)))
+        same &= eq.to_numpy()
+    return np.r_[False, same] if n else np.zeros(0, bool)
+
+
+def _days(rows: pa.Table) -> list[str]:
+    """The distinct UTC days (YYYY-MM-DD) of a table with a date ``day`` column."""
+    return [d.isoformat() for d in pc.unique(rows["day"]).to_pylist()]
 
 
 def _parquet_layout(header: list[str], mapping: dict[str, str] | None) -> str:
@@ -347,6 +370,10 @@ def _parquet_layout(header: list[str], mapping: dict[str, str] | None) -> str:
 
 def _sql_path(path: Path) -> str:
     return str(path).replace("'", "''")
+
+
+def _sql_str(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 # --- the writer: de-duplicate, sort, partition by day, stage ----------------------------------------------
@@ -391,17 +418,7 @@ class _Writer:
         lines = np.arange(offset + 1 + header_lines, offset + n + 1 + header_lines, dtype=np.int64)
         table = table.set_column(table.schema.get_field_index("_line"), "_line", pa.array(lines))
         self._quarantine(table, 0)
-        self._positions(table)
-        self._statics(
-            table.filter(
-                pc.or_(
-                    pc.is_null(table["reason"]),
-                    pc.is_in(table["reason"], pa.array(["position_not_available", "position_out_of_range"])),
-                )
-            ),
-            weigh=False,
-            require_info=True,
-        )
+        self._positions(table, statics=True)
         return offset + n
 
     def add_rejects(self, rejects: list[tuple[int, str, str]]) -> None:
@@ -435,6 +452,27 @@ class _Writer:
         )
         self._stage_quarantine(table)
 
+    def fill_raw_lines(self, inp: readers.Input) -> None:
+        """Put the exact text of each quarantined row that has none (rows rejected on their values)."""
+        missing = []
+        for part in self._quarantine_parts:
+            t = pq.read_table(part, columns=["line", "raw"])
+            missing.append(t.filter(pc.is_null(t["raw"]))["line"].to_numpy())
+        wanted = np.concatenate(missing) if missing else np.zeros(0, np.int64)
+        if wanted.size == 0:
+            return
+        text = readers.fetch_lines(inp, wanted)
+        for part in self._quarantine_parts:
+            t = pq.read_table(part)
+            if t["raw"].null_count == 0:
+                continue
+            raw = [
+                r if r is not None else text.get(n)
+                for n, r in zip(t["line"].to_pylist(), t["raw"].to_pylist(), strict=True)
+            ]
+            t = t.set_column(t.schema.get_field_index("raw"), "raw", pa.array(raw, pa.string()))
+            pq.write_table(t, part, compression="zstd")
+
     # NMEA ----------------------------------------------------------------------------------------------
     def add_quarantine_table(self, table: pa.Table, line_offset: int) -> None:
         """Decoder quarantine rows (already in QUARANTINE shape, lines relative to the chunk)."""
@@ -463,9 +501,7 @@ class _Writer:
         self._quarantine(norm, line_offset)
         self._positions(norm)
 
-    def add_statics(
-        self, sql: str, table: pa.Table, line_offset: int, weigh: bool, require_info: bool
-    ) -> None:
+    def add_statics(self, sql: str, table: pa.Table, line_offset: int) -> None:
         """Decoder static reports: normalise with ``sql``, quarantine the unusable, store the rest as runs."""
         self.con.register("c", table)
         try:
@@ -473,7 +509,7 @@ class _Writer:
         finally:
             self.con.unregister("c")
         self._quarantine(norm, line_offset)
-        self._statics(norm.filter(pc.is_null(norm["reason"])), weigh=weigh, require_info=require_info)
+        self._statics(norm.filter(pc.is_null(norm["reason"])))
 
     # shared steps --------------------------------------------------------------------------------------
     def _quarantine(self, table: pa.Table, line_offset: int) -> None:
@@ -505,89 +541,122 @@ class _Writer:
             files.extend(self.txn.staged(f"{table}/day={day}/"))
         return [str(f) for f in files]
 
-    def _positions(self, table: pa.Table) -> None:
+    def _positions(self, table: pa.Table, statics: bool = False) -> None:
+        """Kept rows -> de-duplicated positions sorted by (day, mmsi, ts), staged one file per day.
+
+        One DuckDB sort by (day, every key column, line) puts exact duplicates next to each other, so they are
+        found by comparing each row with the one before (vectorised) and the first in file order is kept. Rows
+        equal to one the store already holds for that day, or that this input staged earlier, are found with
+        a semi join. With ``statics`` (CSV rows carry static fields) the same sorted rows give the static runs.
+        """
         con = self.con
         key = ", ".join(POSITION_KEY)
+        h = f", hash({', '.join(STATIC_FIELDS)}) AS _h" if statics else ""
         con.register("c", table)
         try:
-            con.execute(
-                f"CREATE OR REPLACE TEMP TABLE g AS SELECT {key}, any_value(source) AS source, "
-                "sum(_lines) AS w_all, any_value(_lines) AS w_kept FROM c WHERE reason IS NULL GROUP BY ALL"
-            )
+            rows = con.sql(
+                f"SELECT *, CAST(ts AS DATE) AS day{h} FROM c WHERE reason IS NULL ORDER BY day, {key}, _line"
+            ).to_arrow_table()
         finally:
             con.unregister("c")
-        good = con.execute("SELECT coalesce(sum(w_all), 0), count(*) FROM g").fetchall()[0]
-        if good[1] == 0:
+        if rows.num_rows == 0:
             return
-        days = [r[0] for r in con.execute("SELECT DISTINCT strftime(ts, '%Y-%m-%d') FROM g").fetchall()]
-        existing = self._existing("positions", days)
-        anti = ""
+        dup = _repeats(rows, POSITION_KEY)
+        existing = self._existing("positions", _days(rows))
         if existing:
-            cond = " AND ".join(
-                f"g.{k} = e.{k}" if k in ("mmsi", "ts", "lat", "lon") else f"g.{k} IS NOT DISTINCT FROM e.{k}"
-                for k in POSITION_KEY
-            )
-            anti = (
-                f"ANTI JOIN (SELECT {key} FROM read_parquet({existing!r}) "
-                f"WHERE mmsi BETWEEN (SELECT min(mmsi) FROM g) AND (SELECT max(mmsi) FROM g)) e ON {cond}"
-            )
-        out = con.sql(
-            f"SELECT g.* EXCLUDE (w_all), CAST(g.ts AS DATE) AS day FROM g {anti} ORDER BY day, g.mmsi, g.ts"
-        ).to_arrow_table()
-        kept_w = int(pc.sum(out["w_kept"]).as_py() or 0)
+            dup[self._covered(rows, POSITION_KEY, existing, "positions")] = True
+        weights = rows["_lines"].to_numpy()
+        kept_w = int(weights[~dup].sum())
         self.kept += kept_w
-        self.duplicate += int(good[0]) - kept_w
+        self.duplicate += int(weights.sum()) - kept_w
+        out = rows.filter(pa.array(~dup))
         self.positions += out.num_rows
         out = out.append_column("input_id", pa.array([self.input_id] * out.num_rows, pa.string()))
         self._stage_by_day("positions", out, schema.POSITIONS)
+        if statics:
+            self._static_runs(rows, require_info=True)
 
-    def _statics(self, table: pa.Table, weigh: bool, require_info: bool) -> None:
+    def _covered(self, rows: pa.Table, key: tuple[str, ...], files: list[str], what: str) -> np.ndarray:
+        """Row indices of ``rows`` already present in ``files`` (same key; statics: inside a stored run)."""
         con = self.con
-        fields = ", ".join(STATIC_FIELDS)
-        info = " OR ".join(f"{f} IS NOT NULL" for f in STATIC_FIELDS) if require_info else "TRUE"
-        con.register("c", table)
+        cols = [*key, "_i"] if what == "positions" else ["mmsi", "ts", "_h", "_i"]
+        con.register("r", rows.append_column("_i", pa.array(np.arange(rows.num_rows))).select(cols))
         try:
-            con.execute(
-                f"CREATE OR REPLACE TEMP TABLE sd AS SELECT mmsi, ts, {fields}, any_value(msg_type) AS msg_type, "
-                "any_value(source) AS source, sum(_lines) AS w_all, any_value(_lines) AS w_kept, "
-                f"min(_line) AS _line FROM c WHERE ({info}) GROUP BY mmsi, ts, {fields}"
-            )
+            if what == "positions":
+                cond = " AND ".join(
+                    f"r.{k} = e.{k}"
+                    if k in ("mmsi", "ts", "lat", "lon")
+                    else f"r.{k} IS NOT DISTINCT FROM e.{k}"
+                    for k in key
+                )
+                stored = f"SELECT {', '.join(key)} FROM read_parquet({files!r})"
+            else:
+                cond = "r.mmsi = e.mmsi AND r._h = e._h AND r.ts BETWEEN e.ts AND e.last_ts"
+                stored = (
+                    f"SELECT mmsi, ts, coalesce(last_ts, ts) AS last_ts, hash({', '.join(STATIC_FIELDS)}) AS _h "
+                    f"FROM read_parquet({files!r}, union_by_name=true)"
+                )
+            lo_hi = "mmsi BETWEEN (SELECT min(mmsi) FROM r) AND (SELECT max(mmsi) FROM r)"
+            found = con.sql(f"SELECT r._i FROM r SEMI JOIN ({stored} WHERE {lo_hi}) e ON {cond}").fetchnumpy()
         finally:
-            con.unregister("c")
-        total = con.execute("SELECT coalesce(sum(w_all), 0), count(*) FROM sd").fetchall()[0]
-        if total[1] == 0:
-            return
-        days = [r[0] for r in con.execute("SELECT DISTINCT strftime(ts, '%Y-%m-%d') FROM sd").fetchall()]
-        existing = self._existing("statics", days)
-        src = "sd"
+            con.unregister("r")
+        return np.asarray(found["_i"], np.int64)
+
+    def _static_runs(self, rows: pa.Table, require_info: bool) -> np.ndarray:
+        """Static reports sorted by (day, mmsi, ts) with a hash ``_h`` of their fields -> one stored row per
+        run of identical values per MMSI and day. Returns which input rows the runs stand for.
+
+        ``require_info`` (CSV, where every row has the static columns): rows with no static value are not
+        reports. Rows inside a run the store (or this input) already has for that day are left out.
+        """
+        keep = np.ones(rows.num_rows, bool)
+        if require_info:
+            info = pc.is_valid(rows[STATIC_FIELDS[0]])
+            for f in STATIC_FIELDS[1:]:
+                info = pc.or_(info, pc.is_valid(rows[f]))
+            keep &= info.to_numpy(zero_copy_only=False)
+        existing = self._existing("statics", _days(rows))
         if existing:
-            cond = " AND ".join(f"sd.{f} IS NOT DISTINCT FROM e.{f}" for f in STATIC_FIELDS)
-            con.execute(
-                f"CREATE OR REPLACE TEMP TABLE sd2 AS SELECT sd.* FROM sd ANTI JOIN "
-                f"(SELECT mmsi, ts, coalesce(last_ts, ts) AS last_ts, {fields} FROM "
-                f"read_parquet({existing!r}, union_by_name=true)) e "
-                f"ON sd.mmsi = e.mmsi AND sd.ts BETWEEN e.ts AND e.last_ts AND {cond}"
-            )
-            src = "sd2"
-        kept = con.execute(f"SELECT coalesce(sum(w_kept), 0) FROM {src}").fetchall()[0]
-        if weigh:
-            self.kept += int(kept[0])
-            self.duplicate += int(total[0]) - int(kept[0])
-        runs = con.sql(
-            f"""
-            SELECT mmsi, min(ts) AS ts, {fields}, any_value(msg_type) AS msg_type, any_value(source) AS source,
-                   max(ts) AS last_ts, count(*) AS n_reports, CAST(min(ts) AS DATE) AS day
-            FROM (SELECT *, sum(chg) OVER (PARTITION BY mmsi ORDER BY ts, _line) AS run FROM (
-                    SELECT *, CASE WHEN ({fields}) IS NOT DISTINCT FROM
-                           lag(({fields})) OVER (PARTITION BY mmsi ORDER BY ts, _line) THEN 0 ELSE 1 END AS chg
-                    FROM {src}))
-            GROUP BY mmsi, run, {fields}
-            ORDER BY day, mmsi, ts
-            """
-        ).to_arrow_table()
-        self.statics += runs.num_rows
+            keep[self._covered(rows, (), existing, "statics")] = False
+        if not keep.any():
+            return keep
+        kept = rows.filter(pa.array(keep))
+        mmsi, h = kept["mmsi"].to_numpy(), kept["_h"].to_numpy()
+        day = kept["day"].cast(pa.int32()).to_numpy()
+        change = (mmsi[1:] != mmsi[:-1]) | (h[1:] != h[:-1]) | (day[1:] != day[:-1])
+        starts = np.flatnonzero(np.r_[True, change])
+        ends = np.r_[starts[1:], kept.num_rows] - 1
+        runs = kept.take(pa.array(starts))
+        runs = runs.append_column("last_ts", kept["ts"].take(pa.array(ends)))
+        runs = runs.append_column("n_reports", pa.array(ends - starts + 1, pa.int64()))
         runs = runs.append_column("input_id", pa.array([self.input_id] * runs.num_rows, pa.string()))
+        self.statics += runs.num_rows
         self._stage_by_day("statics", runs, schema.STATICS)
+        return keep
+
+    def _statics(self, table: pa.Table) -> None:
+        """Decoder static reports (records of their own, weighed in lines) -> runs, with counts.
+
+        Exact repeats of one report (several receivers) collapse first and count as duplicates, as do
+        reports a stored run already covers.
+        """
+        fields = ", ".join(STATIC_FIELDS)
+        self.con.register("c", table)
+        try:
+            rows = self.con.sql(
+                f"SELECT mmsi, ts, hash({fields}) AS _h, "
+                f"any_value(COLUMNS('^({'|'.join(STATIC_FIELDS)}|msg_type|source)$')), "
+                "sum(_lines) AS w_all, any_value(_lines) AS w_kept, min(_line) AS _line, CAST(ts AS DATE) AS day "
+                "FROM c GROUP BY mmsi, ts, _h ORDER BY day, mmsi, ts, _line"
+            ).to_arrow_table()
+        finally:
+            self.con.unregister("c")
+        if rows.num_rows == 0:
+            return
+        keep = self._static_runs(rows, require_info=False)
+        kept = int(rows["w_kept"].to_numpy()[keep].sum())
+        self.kept += kept
+        self.duplicate += int(rows["w_all"].to_numpy().sum()) - kept
 
     def _stage_by_day(self, table_name: str, table: pa.Table, target: pa.Schema) -> None:
         """Split a table sorted by (day, mmsi, ts) into one staged file per UTC day."""

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+import numpy as np
+
 from supplyline.errors import InputError, UsageError
 
 BLOCK = 1 << 22  # 4 MiB read blocks
@@ -131,6 +133,36 @@ def iter_blocks(inp: Input, block: int = BLOCK) -> Iterator[bytes]:
             f"{inp.name} is truncated or corrupt ({exc}); nothing from it was stored — "
             "re-download or re-compress it and ingest again"
         ) from exc
+
+
+def fetch_lines(inp: Input, wanted: np.ndarray) -> dict[int, str]:
+    """The text of the given 1-based physical lines, in one streamed pass (NumPy finds the newlines).
+
+    Used to quote quarantined rows exactly as they are in the file.
+    """
+    want = np.unique(np.asarray(wanted, np.int64))
+    out: dict[int, str] = {}
+    carry = b""
+    first = 1  # line number of the first line in carry + block
+    for block in iter_blocks(inp):
+        buf = carry + block
+        nl = np.flatnonzero(np.frombuffer(buf, np.uint8) == 10)
+        if nl.size:
+            numbers = first + np.arange(nl.size)
+            starts = np.r_[0, nl[:-1] + 1]
+            for i in np.flatnonzero(np.isin(numbers, want)):
+                out[int(numbers[i])] = _text(buf[starts[i] : nl[i]])
+            first += nl.size
+            carry = buf[nl[-1] + 1 :]
+        else:
+            carry = buf
+    if carry and first in want:
+        out[first] = _text(carry)
+    return out
+
+
+def _text(line: bytes) -> str:
+    return line.rstrip(b"\r").decode("utf-8", "replace")
 
 
 def head(inp: Input, size: int = 1 << 16) -> bytes:
