@@ -2,8 +2,9 @@
 
 Why vectorised: a Python loop over sentences (pyais) decodes ~50k messages/s; ingest must be several times
 faster. Every stage below works on the whole byte buffer with NumPy: line bounds, tag blocks, checksums
-(prefix-XOR), field commas, ``$PGHP`` timestamps and the six-bit payload bit fields. Python loops remain
-only over the few multi-sentence fragments, lines with receiver prefixes/suffixes, and nothing else.
+(XOR ``reduceat`` over all sentences at once), field commas, ``$PGHP`` timestamps and the six-bit payload
+bit fields. Python loops remain only over multi-sentence fragments (reassembly) and lines that carry
+receiver prefixes or suffixes.
 
 Accepted input, per physical line (CR/LF or LF, surrounding blanks ignored):
 
@@ -196,14 +197,13 @@ def _uint(pbuf: np.ndarray, a: np.ndarray, b: np.ndarray, maxw: int) -> tuple[np
     w = b - a
     ok = (w >= 1) & (w <= maxw)
     end = np.where(ok, b, maxw)
-    dtype = np.int32 if maxw <= 9 else np.int64
-    val = np.zeros(a.size, dtype)
+    val = np.zeros(a.size, np.int64)
     for j in range(maxw):
         inside = w > j
         d = np.take(pbuf, end - 1 - j) - np.uint8(48)  # wraps: anything but a digit is > 9
         ok &= (d <= 9) | ~inside
-        val += np.where(inside, d, 0).astype(dtype) * dtype(10**j)
-    return np.where(ok, val, 0).astype(np.int64), ok
+        val += np.where(inside, d, 0).astype(np.int64) * (10**j)
+    return np.where(ok, val, 0), ok
 
 
 # two ASCII bytes -> their decimal value: "dd" -> 0..99, ",d" -> 0..9 (one digit after the field comma)
@@ -607,7 +607,8 @@ def decode_nmea(data: bytes, *, file: str, input_id: str, source_default: str = 
     tstar = np.full(nl, big, np.int64)
     tstar[tags] = _next(stars, d0[tags] + 1)
     tclose = tstar + 3
-    tchk = _hex2(pbuf, tstar + 1)
+    tchk = np.full(nl, -1, np.int64)
+    tchk[tags] = _hex2(pbuf, tstar[tags] + 1)
     tag_form = is_tag & (tclose < en) & (np.take(pbuf, tclose) == ord("\\")) & (tchk >= 0)
     reject(is_tag & ~tag_form, D_TAGNOCHK)
     tf = np.flatnonzero(tag_form)
@@ -625,7 +626,8 @@ def decode_nmea(data: bytes, *, file: str, input_id: str, source_default: str = 
     ss = np.flatnonzero(sent)
     star = np.full(nl, big, np.int64)
     star[ss] = _next(stars, s0[ss])
-    chk = _hex2(pbuf, star + 1)
+    chk = np.full(nl, -1, np.int64)
+    chk[ss] = _hex2(pbuf, star[ss] + 1)
     formed = sent & (star + 3 <= en) & (chk >= 0)
     reject(sent & ~formed, D_NOCHK)
     fm = np.flatnonzero(formed)
@@ -720,14 +722,14 @@ def decode_nmea(data: bytes, *, file: str, input_id: str, source_default: str = 
     prev_rec = np.concatenate(([-1], records[:-1]))
     consumed = np.zeros(nl, np.bool_)
     assigned: dict[str, np.ndarray] = {}
-    for name, ctx in (("tag", tag_only & tag_good & (qdet < 0)), ("pghp", is_pghp & (qdet < 0))):
+    for kind, ctx in (("tag", tag_only & tag_good & (qdet < 0)), ("pghp", is_pghp & (qdet < 0))):
         cidx = np.flatnonzero(ctx)
-        assigned[name] = np.full(records.size, -1, np.int64)
+        assigned[kind] = np.full(records.size, -1, np.int64)
         if cidx.size and records.size:
             j = np.searchsorted(cidx, records) - 1
             cand = np.where(j >= 0, cidx[np.maximum(j, 0)], -1)
             got = cand > prev_rec
-            assigned[name] = np.where(got, cand, -1)
+            assigned[kind] = np.where(got, cand, -1)
             consumed[cand[got]] = True
         reject(ctx & ~consumed, D_ORPHAN)
     lines_read = int(active.sum() - consumed.sum())
