@@ -15,9 +15,11 @@ from collections.abc import Callable
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from supplyline import schema
 from supplyline.detect._arrays import US_PER_H, BoolArray, FloatArray, IntArray, to_ts
+from supplyline.detect._sql import DUCKDB, coverage_sql
 from supplyline.detect.config import Thresholds
 from supplyline.geo import KM_PER_NM, haversine_km
 from supplyline.ids import stable_ids
@@ -78,56 +80,34 @@ def annotate_coverage(
 
     Counts positions of other MMSIs in the 3 x 3 cells (``coverage_cell_deg``) around the gap's start during
     its first ``coverage_window_h`` and around its end during its last ``coverage_window_h`` (whole clock
-    hours inside those windows, so a lower bound). Positions are first counted per (cell, hour) and per
-    (cell, hour, mmsi); each gap then looks up its few (cell, hour) keys: equality joins, never all pairs,
-    even where thousands of positions share a cell.
+    hours inside those windows, so a lower bound). Positions are counted per (cell, hour) and per
+    (cell, hour, mmsi) first; each gap then looks up its few (cell, hour) keys: equality joins, never all
+    pairs, even where thousands of positions share a cell (SQL in :func:`supplyline.detect._sql.coverage_sql`).
     """
     if gaps.num_rows == 0:
         return gaps
-    cell = float(th.coverage_cell_deg)
-    ncol = int(np.ceil(360.0 / cell))
-    win = f"INTERVAL {round(th.coverage_window_h * 3600)} SECOND"
-    hour = 3_600_000_000
-    con.register(
-        "_gaps_in",
-        gaps.select(["gap_id", "mmsi", "start_ts", "end_ts", "start_lat", "start_lon", "end_lat", "end_lon"]),
-    )
-    counts = con.sql(
-        f"""
-        WITH ends AS (
-            SELECT gap_id, mmsi, start_lat AS lat, start_lon AS lon,
-                   start_ts AS w0, least(end_ts, start_ts + {win}) AS w1 FROM _gaps_in
-            UNION ALL
-            SELECT gap_id, mmsi, end_lat, end_lon, greatest(start_ts, end_ts - {win}), end_ts FROM _gaps_in
-        ), keys AS (
-            SELECT DISTINCT gap_id, mmsi,
-                   CAST(floor(lat / {cell}) AS BIGINT) + dy AS cy,
-                   (CAST(floor((lon + 180) / {cell}) AS BIGINT) + dx + {ncol}) % {ncol} AS cx,
-                   unnest(range(CAST(ceil(epoch_us(w0) / {hour}) AS BIGINT),
-                                CAST(floor(epoch_us(w1) / {hour}) AS BIGINT))) AS hb
-            FROM ends, range(-1, 2) r1(dy), range(-1, 2) r2(dx)
-        ), pos AS (
-            SELECT mmsi, CAST(floor(lat / {cell}) AS BIGINT) AS cy,
-                   CAST(floor((lon + 180) / {cell}) AS BIGINT) % {ncol} AS cx,
-                   CAST(floor(epoch_us(ts) / {hour}) AS BIGINT) AS hb
-            FROM {positions}
-        ), own AS (
-            SELECT cy, cx, hb, mmsi, count(*) AS n FROM pos GROUP BY ALL
-        ), tot AS (
-            SELECT cy, cx, hb, sum(n) AS n FROM own GROUP BY ALL
-        )
-        SELECT k.gap_id, CAST(coalesce(sum(t.n - coalesce(o.n, 0)), 0) AS BIGINT) AS others
-        FROM keys k
-        LEFT JOIN tot t ON t.cy = k.cy AND t.cx = k.cx AND t.hb = k.hb
-        LEFT JOIN own o ON o.cy = k.cy AND o.cx = k.cx AND o.hb = k.hb AND o.mmsi = k.mmsi
-        GROUP BY k.gap_id
-        """
-    ).to_arrow_table()
+    cols = ["gap_id", "mmsi", "start_ts", "end_ts", "start_lat", "start_lon", "end_lat", "end_lon"]
+    con.register("_gaps_in", gaps.select(cols))
+    try:
+        counts = con.sql(coverage_sql(th, "_gaps_in", positions, DUCKDB)).to_arrow_table()
+    finally:
+        con.unregister("_gaps_in")
     assert counts is not None
-    con.unregister("_gaps_in")
-    lookup = dict(zip(counts.column("gap_id").to_pylist(), counts.column("others").to_pylist(), strict=True))
-    others = np.array([lookup.get(g, 0) for g in gaps.column("gap_id").to_pylist()], dtype=np.int64)
-    dur = gaps.column("duration_h").to_numpy(zero_copy_only=False)
+    return apply_coverage(gaps, counts, th)
+
+
+def apply_coverage(gaps: pa.Table, counts: pa.Table, th: Thresholds) -> pa.Table:
+    """Set ``others_received`` from ``counts`` (gap_id, others; missing = 0) and decide ``likely``."""
+    if gaps.num_rows == 0:
+        return gaps
+    at = pc.index_in(gaps.column("gap_id"), value_set=counts.column("gap_id"))  # row of counts, or null
+    found = pc.take(counts.column("others").cast(pa.int64()), at.fill_null(0)) if counts.num_rows else None
+    others = np.zeros(gaps.num_rows, dtype=np.int64)
+    if found is not None:
+        hit = np.asarray(at.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+        vals = np.asarray(found.fill_null(0).to_numpy(zero_copy_only=False), dtype=np.int64)
+        others = np.where(hit, vals, 0)
+    dur = np.asarray(gaps.column("duration_h").to_numpy(zero_copy_only=False), dtype=np.float64)
     heard = others >= th.coverage_min_others
     likely = np.where(~heard, "coverage", np.where(dur >= th.dark_disabled_h, "disabled", "unknown"))
     out = gaps.set_column(

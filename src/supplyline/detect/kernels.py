@@ -30,6 +30,7 @@ KERNEL_TABLES = ("segments", "visits", "voyages", "gaps", "loitering", "draught_
 """Tables produced per vessel shard (encounters need all vessels: see detect.encounters)."""
 
 _SORT_KEYS = {
+    "encounters": ("mmsi_a", "mmsi_b", "start_ts", "encounter_id"),
     "segments": ("mmsi", "start_ts", "segment_id"),
     "visits": ("mmsi", "arrival_ts", "visit_id"),
     "voyages": ("mmsi", "departure_ts", "voyage_id"),
@@ -180,7 +181,7 @@ def run_vessel_kernels(
     if "loitering" in tables:
         out["loitering"] = loitering_table(tr, th, idx.nearest)
     out = {name: out[name] for name in KERNEL_TABLES if name in tables or name == "segments"}
-    return {name: _sort(name, t) for name, t in out.items()}
+    return {name: sort_events(name, t) for name, t in out.items()}
 
 
 def _change_places(reports: DraughtReports, th: Thresholds, visits: pa.Table) -> list[str | None]:
@@ -204,10 +205,11 @@ def _change_places(reports: DraughtReports, th: Thresholds, visits: pa.Table) ->
     return out
 
 
-def _sort(name: str, table: pa.Table) -> pa.Table:
+def sort_events(name: str, table: pa.Table) -> pa.Table:
+    """An event table in the canonical order (mmsi, start time, id) and schema, as both engines write it."""
     keys = _SORT_KEYS[name]
     table = table.sort_by([(k, "ascending") for k in keys]) if table.num_rows > 1 else table
     return table.cast(schema.EVENT_TABLES[name])
 
 
-__all__ = ["KERNEL_TABLES", "PlaceLookup", "place_indexes", "run_vessel_kernels"]
+__all__ = ["KERNEL_TABLES", "PlaceLookup", "place_indexes", "run_vessel_kernels", "sort_events"]

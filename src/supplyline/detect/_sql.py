@@ -1,0 +1,147 @@
+"""The cross-vessel SQL (encounters, gap coverage), written once for DuckDB and Spark SQL.
+
+Both queries are grid-cell x time-bucket equality joins (never all pairs). The dialects differ only in a
+few spellings, collected in :class:`Dialect`; everything else is plain SQL both engines accept. Distances
+use the haversine formula with supplyline.geo's Earth radius (no SQL macros, so Spark can run it too).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from supplyline.detect.config import Thresholds
+from supplyline.geo import EARTH_RADIUS_KM, KM_PER_NM
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """Spellings that differ between DuckDB and Spark SQL."""
+
+    name: str
+    epoch_us: str  # function: timestamp -> microseconds since the epoch
+    neighbours: str  # FROM-clause fragment giving columns dy, dx in -1..1 (9 rows)
+    hours: str  # template with {a} {b}: SELECT-list generator of one row per hb with a <= hb < b (maybe none)
+
+
+DUCKDB = Dialect(
+    "duckdb",
+    "epoch_us",
+    "(VALUES (-1), (0), (1)) r1(dy), (VALUES (-1), (0), (1)) r2(dx)",
+    "unnest(range({a}, {b}))",
+)
+SPARK = Dialect(
+    "spark",
+    "unix_micros",
+    "(VALUES (-1), (0), (1)) AS r1(dy), (VALUES (-1), (0), (1)) AS r2(dx)",
+    "explode(CASE WHEN {b} > {a} THEN sequence({a}, {b} - 1) ELSE CAST(array() AS ARRAY<BIGINT>) END)",
+)
+
+
+def hav_km(la1: str, lo1: str, la2: str, lo2: str) -> str:
+    """SQL expression: great-circle distance in km (same radius as supplyline.geo.haversine_km)."""
+    return (
+        f"(2 * {EARTH_RADIUS_KM} * asin(sqrt(least(1.0, pow(sin(radians(({la2}) - ({la1})) / 2), 2)"
+        f" + cos(radians({la1})) * cos(radians({la2})) * pow(sin(radians(({lo2}) - ({lo1})) / 2), 2)))))"
+    )
+
+
+def encounters_sql(th: Thresholds, positions: str = "positions", dialect: Dialect = DUCKDB) -> str:
+    """Candidate encounters (before the distance-from-port filter) over ``positions`` (mmsi, ts, lat, lon,
+    sog_kn). Columns: mmsi_a, mmsi_b, start_us, end_us, duration_h, median_dist_km, median_speed_kn, lat, lon.
+    See :mod:`supplyline.detect.encounters` for the rules."""
+    bucket_us = int(th.encounter_bucket_min * 60e6)
+    bucket_h = th.encounter_bucket_min / 60.0
+    dlat = th.encounter_dist_km / (np.pi * EARTH_RADIUS_KM / 180.0)
+    dlon = 4 * dlat
+    ncol = int(np.ceil(360.0 / dlon))
+    max_gap = max(1, int(np.floor(th.encounter_max_gap_h / bucket_h + 1e-9)))
+    e = dialect.epoch_us
+    step = hav_km("lag(lat) OVER w", "lag(lon) OVER w", "lat", "lon")
+    close = hav_km("a.lat", "a.lon", "b.lat", "b.lon")
+    return f"""
+    WITH b AS (
+        SELECT mmsi, CAST(floor({e}(ts) / {bucket_us}) AS BIGINT) AS bk,
+               median(lat) AS lat, median(lon) AS lon, avg(sog_kn) AS sog
+        FROM {positions} GROUP BY mmsi, CAST(floor({e}(ts) / {bucket_us}) AS BIGINT)
+    ), s AS (
+        SELECT mmsi, bk, lat, lon,
+               coalesce(sog, {step} / {KM_PER_NM} / ((bk - lag(bk) OVER w) * {bucket_h})) AS spd,
+               CAST(floor(lat / {dlat}) AS BIGINT) AS cy,
+               CAST(floor((lon + 180) / {dlon}) AS BIGINT) % {ncol} AS cx
+        FROM b WINDOW w AS (PARTITION BY mmsi ORDER BY bk)
+    ), nb AS (
+        SELECT s.*, cy + dy AS ny, (cx + dx + {ncol}) % {ncol} AS nx
+        FROM s, {dialect.neighbours}
+    ), close AS (
+        SELECT a.mmsi AS mmsi_a, b.mmsi AS mmsi_b, a.bk, {close} AS d_km,
+               (coalesce(a.spd, b.spd) + coalesce(b.spd, a.spd)) / 2 AS spd,
+               (a.lat + b.lat) / 2 AS lat,
+               degrees(atan2(sin(radians(a.lon)) + sin(radians(b.lon)),
+                             cos(radians(a.lon)) + cos(radians(b.lon)))) AS lon
+        FROM s a JOIN nb b ON a.bk = b.bk AND a.cy = b.ny AND a.cx = b.nx AND a.mmsi < b.mmsi
+        WHERE {close} <= {th.encounter_dist_km}
+    ), lagged AS (
+        SELECT *, lag(bk) OVER (PARTITION BY mmsi_a, mmsi_b ORDER BY bk) AS prev_bk FROM close
+    ), runs AS (
+        SELECT *, sum(CASE WHEN bk - prev_bk <= {max_gap} THEN 0 ELSE 1 END)
+                  OVER (PARTITION BY mmsi_a, mmsi_b ORDER BY bk) AS run
+        FROM lagged
+    )
+    SELECT mmsi_a, mmsi_b, min(bk) * {bucket_us} AS start_us, (max(bk) + 1) * {bucket_us} AS end_us,
+           (max(bk) + 1 - min(bk)) * {bucket_h} AS duration_h,
+           median(d_km) AS median_dist_km, median(spd) AS median_speed_kn,
+           median(lat) AS lat, median(lon) AS lon
+    FROM runs GROUP BY mmsi_a, mmsi_b, run
+    HAVING (max(bk) + 1 - min(bk)) * {bucket_h} >= {th.encounter_min_h} - 1e-9
+       AND median(spd) < {th.encounter_speed_kn}
+    ORDER BY mmsi_a, mmsi_b, start_us
+    """
+
+
+def coverage_sql(
+    th: Thresholds, gaps: str = "_gaps_in", positions: str = "positions", dialect: Dialect = DUCKDB
+) -> str:
+    """Positions of other vessels heard near each gap (columns gap_id, others); see
+    :func:`supplyline.detect.gaps.annotate_coverage` for the rule. ``gaps`` needs gap_id, mmsi, start_ts,
+    end_ts, start_lat, start_lon, end_lat, end_lon."""
+    cell = float(th.coverage_cell_deg)
+    ncol = int(np.ceil(360.0 / cell))
+    win_us = round(th.coverage_window_h * 3600e6)
+    hour = 3_600_000_000
+    e = dialect.epoch_us
+    hours = dialect.hours.format(
+        a=f"CAST(ceil(w0 / {hour}) AS BIGINT)", b=f"CAST(floor(w1 / {hour}) AS BIGINT)"
+    )
+    return f"""
+    WITH g AS (
+        SELECT gap_id, mmsi, start_lat, start_lon, end_lat, end_lon, {e}(start_ts) AS s_us, {e}(end_ts) AS e_us
+        FROM {gaps}
+    ), ends AS (
+        SELECT gap_id, mmsi, start_lat AS lat, start_lon AS lon, s_us AS w0, least(e_us, s_us + {win_us}) AS w1 FROM g
+        UNION ALL
+        SELECT gap_id, mmsi, end_lat AS lat, end_lon AS lon, greatest(s_us, e_us - {win_us}) AS w0, e_us AS w1 FROM g
+    ), cells AS (
+        SELECT gap_id, mmsi, w0, w1,
+               CAST(floor(lat / {cell}) AS BIGINT) + dy AS cy,
+               (CAST(floor((lon + 180) / {cell}) AS BIGINT) + dx + {ncol}) % {ncol} AS cx
+        FROM ends, {dialect.neighbours}
+    ), keys AS (
+        SELECT DISTINCT gap_id, mmsi, cy, cx, hb FROM (SELECT gap_id, mmsi, cy, cx, {hours} AS hb FROM cells) h
+    ), pos AS (
+        SELECT mmsi, CAST(floor(lat / {cell}) AS BIGINT) AS cy,
+               CAST(floor((lon + 180) / {cell}) AS BIGINT) % {ncol} AS cx,
+               CAST(floor({e}(ts) / {hour}) AS BIGINT) AS hb
+        FROM {positions}
+    ), own AS (
+        SELECT cy, cx, hb, mmsi, count(*) AS n FROM pos GROUP BY cy, cx, hb, mmsi
+    ), tot AS (
+        SELECT cy, cx, hb, sum(n) AS n FROM own GROUP BY cy, cx, hb
+    )
+    SELECT k.gap_id, CAST(coalesce(sum(t.n - coalesce(o.n, 0)), 0) AS BIGINT) AS others
+    FROM keys k
+    LEFT JOIN tot t ON t.cy = k.cy AND t.cx = k.cx AND t.hb = k.hb
+    LEFT JOIN own o ON o.cy = k.cy AND o.cx = k.cx AND o.hb = k.hb AND o.mmsi = k.mmsi
+    GROUP BY k.gap_id
+    """
