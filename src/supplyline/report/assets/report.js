@@ -106,6 +106,7 @@
     landD += "Z";
   }
   root.append("path").attr("class", "land").attr("d", landD);
+  performance.mark("land");
 
   // Tracks: one path per vessel; a silence over break_h or an antimeridian jump restarts the line.
   const breakMs = meta.break_h * HOUR;
@@ -126,14 +127,17 @@
   const esc = (s) => String(s == null ? "" : s).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
   const hideTip = () => { tip.hidden = true; };
 
+  // One string of markup for all track paths and one delegated tooltip handler: thousands of vessels
+  // would otherwise mean thousands of d3 appends and listeners.
   const gTracks = root.append("g").attr("class", "tracks");
-  for (const tr of tracks) {
-    gTracks.append("path").attr("class", "track").attr("stroke", tr.color).attr("d", trackPath(tr, 0, tr.t.length))
-      .attr("data-mmsi", tr.mmsi)
-      .on("mousemove", (ev) => showTip(ev, `<b>${esc(tr.name || "MMSI " + tr.mmsi)}</b><br>MMSI ${tr.mmsi}<br>` +
-        `${fmtTs(tr.t[0])} \u2192 ${fmtTs(tr.t[tr.t.length - 1])}<br>${tr.t.length} points shown`))
-      .on("mouseleave", hideTip);
-  }
+  gTracks.html(tracks.map((tr, i) =>
+    `<path class="track" stroke="${tr.color}" data-i="${i}" data-mmsi="${tr.mmsi}" d="${trackPath(tr, 0, tr.t.length)}"></path>`).join(""));
+  gTracks.on("mousemove", (ev) => {
+    const tr = tracks[+ev.target.getAttribute("data-i")];
+    if (!tr) return;
+    showTip(ev, `<b>${esc(tr.name || "MMSI " + tr.mmsi)}</b><br>MMSI ${tr.mmsi}<br>` +
+      `${fmtTs(tr.t[0])} \u2192 ${fmtTs(tr.t[tr.t.length - 1])}<br>${tr.t.length} points shown`);
+  }).on("mouseleave", hideTip);
 
   // Voyages on watched routes: the vessel's track between departure and arrival, drawn over the tracks.
   const routeVoyages = voyages.filter((v) => v.route);
@@ -185,17 +189,21 @@
     .on("mouseleave", hideTip);
 
   // Fit the view to the data (tracks, places, gaps), not the whole world.
+  performance.mark("layers");
   // Initial view: the voyages on watched routes when there are any (the case's area of interest), else
   // the 1st-99th percentile box of all drawn track points (a rare excursion, e.g. one trip to a distant
   // shipyard, does not shrink the main area to a corner); encounters are always inside. Places alone set
   // the view only when there are no tracks. "Reset view" returns here; zoom out for the rest.
   const W = svg.node().clientWidth || 1000, H = svg.node().clientHeight || 560;
-  const allX = [], allY = [];
-  for (const [tr, i0, i1] of voyageSlices) for (let k = i0; k < i1; k++) { allX.push(tr.lon[k]); allY.push(mercY(tr.lat[k])); }
-  if (!allX.length) for (const tr of tracks) for (let k = 0; k < tr.t.length; k++) { allX.push(tr.lon[k]); allY.push(mercY(tr.lat[k])); }
+  // Typed arrays sort numerically without a comparator, which matters for ~60,000 points.
+  const pick = voyageSlices.length ? voyageSlices : tracks.map((tr) => [tr, 0, tr.t.length]);
+  const nPick = d3.sum(pick, ([, i0, i1]) => i1 - i0);
+  const allX = new Float64Array(nPick), allY = new Float64Array(nPick);
+  let m = 0;
+  for (const [tr, i0, i1] of pick) for (let k = i0; k < i1; k++, m++) { allX[m] = tr.lon[k]; allY[m] = mercY(tr.lat[k]); }
   let x0, x1, y0, y1;
   if (allX.length) {
-    allX.sort((a, b) => a - b); allY.sort((a, b) => a - b);
+    allX.sort(); allY.sort();
     x0 = d3.quantileSorted(allX, 0.01); x1 = d3.quantileSorted(allX, 0.99);
     y0 = d3.quantileSorted(allY, 0.01); y1 = d3.quantileSorted(allY, 0.99);
   } else if (places.length) {
