@@ -83,10 +83,11 @@ def true_state(plan: ShipPlan, t: np.ndarray) -> State:
         seg = plan.segs[j]
         tt = t[lo:hi]
         if isinstance(seg, Leg):
-            s = seg.profile.s_at(tt - seg.t0)
+            prof = seg.profile
+            s = prof.s_at(tt - seg.t0)
             lat, lon, cog = seg.path.at(s)
             st.lat[lo:hi], st.lon[lo:hi], st.cog[lo:hi] = lat, lon, cog
-            st.sog[lo:hi] = seg.profile.v_at(s)
+            st.sog[lo:hi] = prof.v_at(s)
             st.heading[lo:hi] = cog
             st.nav[lo:hi] = NAV_UNDERWAY
         else:

@@ -124,7 +124,7 @@ class Profile:
         return np.interp(s_km, self.s_km, self.v_kn)
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=2048)
 def make_profile(length_km: float, cruise_kn: float) -> Profile:
     """Speed along a lane of ``length_km``: v = min(cruise, ramp from start, ramp to end), t = integral ds/v.
 

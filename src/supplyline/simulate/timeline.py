@@ -49,7 +49,11 @@ class Leg:
     t0: float
     t1: float
     path: Path
-    profile: Profile
+    cruise_kn: float  # rounded to 0.1 kn so legs share cached profiles (memory stays small)
+
+    @property
+    def profile(self) -> Profile:
+        return make_profile(round(self.path.length_km, 6), self.cruise_kn)
 
 
 @dataclass(frozen=True)
@@ -188,8 +192,8 @@ def plan_ship(sc: Scenario, ship: Ship, index: int) -> ShipPlan:
             (call.lon, call.lat),
             tuple(map(tuple, via.tolist())) if via is not None else None,
         )
-        cruise = ship.speed_kn * float(1.0 + 0.03 * rng.standard_normal())
-        prof = make_profile(round(path.length_km, 6), round(cruise, 3))
+        cruise = round(ship.speed_kn * float(1.0 + 0.03 * rng.standard_normal()), 1)
+        prof = make_profile(round(path.length_km, 6), cruise)
         dep = arr + min_dwell
         if dep_target is not None:
             dep = max(dep, dep_target)
@@ -197,7 +201,7 @@ def plan_ship(sc: Scenario, ship: Ship, index: int) -> ShipPlan:
             dep = max(dep, call.arrive_by - prof.duration_s)
         if dep >= sc.end:
             break
-        leg = Leg(dep, dep + prof.duration_s, path, prof)
+        leg = Leg(dep, dep + prof.duration_s, path, cruise)
         segs.append(Dwell(arr, dep, cur.lat, cur.lon, cur.kind, float(rng.uniform(0, 360)), cur))
         finish_stop(arr, dep, leg)
         segs.append(leg)
