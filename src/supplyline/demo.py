@@ -16,7 +16,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from supplyline.config import Case, bundled_case_path, load_case
+from supplyline.config import Case, bundled_case_path, load_case, store_case_evidence
 from supplyline.errors import InputError, UsageError
 from supplyline.store import Store
 
@@ -38,14 +38,16 @@ class DemoResult:
 
 
 def find_nyharbor(explicit: Path | None = None) -> Path:
-    """The NY Harbor week CSV: ``explicit``, ``$SUPPLYLINE_SHARED_DATA``, or ``shared/data`` near the cwd."""
+    """The NY Harbor week CSV: ``explicit``, ``$SUPPLYLINE_SHARED_DATA``, or a ``shared/data`` folder above the
+    working directory or beside the source checkout."""
     candidates: list[Path] = []
     if explicit is not None:
         candidates.append(explicit)
     if os.environ.get("SUPPLYLINE_SHARED_DATA"):
         candidates.append(Path(os.environ["SUPPLYLINE_SHARED_DATA"]) / NY_FILE)
     here = Path.cwd().resolve()
-    for base in (here, *here.parents):
+    checkout = Path(__file__).resolve().parents[2]  # a source checkout with shared/ beside it
+    for base in (here, *here.parents, checkout.parent):
         candidates += [base / "shared" / "data" / NY_FILE, base / "data" / NY_FILE]
     for path in candidates:
         if path.exists():
@@ -109,12 +111,7 @@ def run_demo(
     detected = detect(store, case.places, case.thresholds, case.routes, workers=workers)
 
     step("evidence")
-    from supplyline.evidence.ledger import store_ledger
-
-    if case.claims.num_rows:
-        store_ledger(store, "claims", case.claims, "case-claims")
-    if case.observations.num_rows:
-        store_ledger(store, "observations", case.observations, "case-observations")
+    store_case_evidence(store, case)
 
     step("estimate")
     from supplyline.estimate.run import run_estimate
