@@ -52,11 +52,12 @@ def encounters_sql(th: Thresholds, positions: str = "positions", dialect: Dialec
     sog_kn). Columns: mmsi_a, mmsi_b, start_us, end_us, duration_h, median_dist_km, median_speed_kn, lat, lon.
     See :mod:`supplyline.detect.encounters` for the rules."""
     bucket_us = int(th.encounter_bucket_min * 60e6)
-    bucket_h = f"CAST({th.encounter_bucket_min / 60.0!r} AS DOUBLE)"  # a double, not a decimal literal
+    hours_per_bucket = th.encounter_bucket_min / 60.0
+    bucket_h = f"CAST({hours_per_bucket!r} AS DOUBLE)"  # a double, not a decimal literal
     dlat = th.encounter_dist_km / (np.pi * EARTH_RADIUS_KM / 180.0)
     dlon = 4 * dlat
     ncol = int(np.ceil(360.0 / dlon))
-    max_gap = max(1, int(np.floor(th.encounter_max_gap_h / bucket_h + 1e-9)))
+    max_gap = max(1, int(np.floor(th.encounter_max_gap_h / hours_per_bucket + 1e-9)))
     e = dialect.epoch_us
     step = hav_km("lag(lat) OVER w", "lag(lon) OVER w", "lat", "lon")
     close = hav_km("a.lat", "a.lon", "b.lat", "b.lon")
