@@ -102,6 +102,9 @@ def test_bad_requests_are_usage_errors(store: Store, tmp_path: Path) -> None:
         export_store(store, "csv", tmp_path, ["nope"])
     with pytest.raises(UsageError, match="map layers only"):
         export_store(store, "kml", tmp_path, ["claims"])
+    (tmp_path / "a-file").write_text("x")
+    with pytest.raises(UsageError, match="export folder"):
+        export_store(store, "csv", tmp_path / "a-file", ["claims"])
 
 
 def test_cli_export_and_report(store: Store, tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ import pyarrow as pa
 import pytest
 
 from supplyline import schema
+from supplyline.errors import UsageError
 from supplyline.report.builder import build_payload, build_report
 from supplyline.report.data import (
     COORD_SCALE,
@@ -202,3 +203,10 @@ def test_report_table_orders_by_time_and_limits_in_sql(store: Store) -> None:
         "present": False,
         "total": 0,
     }
+
+
+def test_out_may_be_a_folder_and_unwritable_paths_are_usage_errors(store: Store, tmp_path: Path) -> None:
+    assert build_report(store, tmp_path, max_points=100) == tmp_path / "report.html"
+    (tmp_path / "a-file").write_text("x")
+    with pytest.raises(UsageError, match="cannot write the report"):
+        build_report(store, tmp_path / "a-file" / "r.html", max_points=100)

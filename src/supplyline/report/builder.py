@@ -12,6 +12,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from supplyline.errors import UsageError
 from supplyline.report.data import (
     COORD_SCALE,
     DEFAULT_MAX_POINTS,
@@ -89,7 +90,12 @@ def build_report(
 ) -> Path:
     """Write the self-contained report of ``store`` to ``out`` and return its path."""
     out = Path(out)
-    if out.parent and not out.parent.exists():
+    if out.is_dir():
+        out = out / "report.html"
+    html = render_html(build_payload(store, max_points, title))
+    try:
         out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render_html(build_payload(store, max_points, title)), encoding="utf-8")
+        out.write_text(html, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot write the report to {out}: {exc.strerror}; choose another --out") from None
     return out

@@ -280,7 +280,12 @@ def export_store(
     if fmt not in FORMATS:
         raise UsageError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(
+            f"cannot use {out_dir} as the export folder: {exc.strerror}; choose another --out"
+        ) from None
     con = store.connect()
     try:
         if fmt in ("csv", "parquet"):
