@@ -251,6 +251,20 @@ def _pghp_numbers(pbuf: np.ndarray, f: list[np.ndarray]) -> tuple[np.ndarray, ..
     return (*out, ok)
 
 
+def _commas_in(
+    pbuf: np.ndarray, at: np.ndarray, length: np.ndarray, width: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Commas inside ``pbuf[at[i] : at[i] + min(length[i], width)]``: (row i, offset), sorted by row, offset.
+
+    ``width`` is capped at the buffer padding (256 bytes): fields further into a line are not seen.
+    """
+    width = min(max(width, 1), _PAD)
+    hit = _window(pbuf, at, width) == ord(",")
+    hit &= np.arange(width)[None, :] < length[:, None]
+    rows, col = np.nonzero(hit)
+    return rows, col.astype(np.int64)
+
+
 def _xor_segments(pbuf: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """XOR of the bytes of each segment ``pbuf[a[i]:b[i]]`` (segments in file order, a <= b)."""
     if a.size == 0:
@@ -599,7 +613,6 @@ def decode_nmea(data: bytes, *, file: str, input_id: str, source_default: str = 
     reject(active & ~has_delim, D_NODELIM)
     d0 = np.where(has_delim, d0, st)
     stars = _positions(buf == ord("*"), big)
-    commas = _positions(buf == ord(","), big)
 
     # tag blocks \...*hh\ (checksum over the bytes between '\' and '*')
     is_tag = has_delim & (pbuf[d0] == ord("\\"))
@@ -642,30 +655,37 @@ def decode_nmea(data: bytes, *, file: str, input_id: str, source_default: str = 
     reject(formed & ~chk_good, D_CHK)
     reject(formed & ~is_vdm & ~is_pghp, D_NONAIS)
 
-    # VDM/VDO fields: !xxVDM,count,number,seq,channel,payload,fill*hh
+    # VDM/VDO fields: !xxVDM,count,number,seq,channel,payload,fill*hh. The header fields are single
+    # characters (seq and channel may be empty), so they are read from a 10-byte window after the name;
+    # the payload ends at the comma before the fill digit, just before the '*'.
     vv = np.flatnonzero(is_vdm & (qdet < 0))
-    kv = np.searchsorted(commas, s0[vv])
-    c = [commas[kv + j] for j in range(7)]
-    vstar = star[vv]
+    vs0, vstar = s0[vv], star[vv]
+    head = _window(pbuf, vs0 + 6, 10).astype(np.int64)  # ",1,1,,A,..."
+    comma = head == ord(",")
     vbad = np.full(vv.size, -1, np.int64)
 
     def vreject(mask: np.ndarray, code: int) -> None:
         vbad[mask & (vbad < 0)] = code
 
-    vreject(~((c[5] < vstar) & (c[6] > vstar)), D_FIELDS)
-    fc = pbuf[c[0] + 1].astype(np.int64) - 48
-    fn = pbuf[c[1] + 1].astype(np.int64) - 48
-    seq_len = c[3] - c[2] - 1
-    seq = np.where(seq_len == 1, pbuf[c[2] + 1].astype(np.int64) - 48, -1)
-    frag_ok = (c[1] - c[0] == 2) & (c[2] - c[1] == 2) & (fc >= 1) & (fc <= 9) & (fn >= 1) & (fn <= fc)
-    frag_ok &= (seq_len == 0) | ((seq_len == 1) & (seq >= 0) & (seq <= 9))
+    fc, fn = head[:, 1] - 48, head[:, 3] - 48
+    seq_empty = comma[:, 5]
+    seq = np.where(seq_empty, -1, head[:, 5] - 48)
+    o = np.where(seq_empty, 5, 6)  # offset of the comma ending the sequence id
+    rows = np.arange(vv.size)
+    after = [comma[rows, np.minimum(o + k, 9)] for k in (1, 2, 3)]
+    chan_len = np.where(after[0], 0, np.where(after[1], 1, np.where(after[2], 2, -1)))
+    frag_ok = comma[:, 2] & comma[:, 4] & (fc >= 1) & (fc <= 9) & (fn >= 1) & (fn <= fc)
+    frag_ok &= seq_empty | (comma[:, 6] & (seq >= 0) & (seq <= 9))
     vreject(~frag_ok, D_FRAG)
-    chan = np.where(c[4] - c[3] > 1, pbuf[c[3] + 1], 0).astype(np.int64)
-    pstart = c[4] + 1
-    plen = c[5] - pstart
-    fill_len = vstar - c[5] - 1
-    fill = np.where(fill_len == 1, pbuf[c[5] + 1].astype(np.int64) - 48, 0)
-    vreject(~((fill_len == 0) | ((fill_len == 1) & (fill >= 0) & (fill <= 5))), D_FILL)
+    vreject(chan_len < 0, D_FIELDS)
+    chan = np.where(chan_len > 0, head[rows, np.minimum(o + 1, 9)], 0)
+    pstart = vs0 + 6 + o + chan_len + 2
+    fill_comma = np.take(pbuf, vstar - 2) == ord(",")
+    empty_fill = np.take(pbuf, vstar - 1) == ord(",")
+    vreject(~fill_comma & ~empty_fill, D_FIELDS)
+    plen = np.where(fill_comma, vstar - 2, vstar - 1) - pstart
+    fill = np.where(fill_comma, np.take(pbuf, vstar - 1).astype(np.int64) - 48, 0)
+    vreject((fill < 0) | (fill > 5), D_FILL)
     vreject(plen <= 0, D_EMPTY)
     qdet[vv[vbad >= 0]] = vbad[vbad >= 0]
 
@@ -676,6 +696,7 @@ def decode_nmea(data: bytes, *, file: str, input_id: str, source_default: str = 
     src_b = np.full(nl, -1, np.int64)
     if pg.size:
         pstar = star[pg]
+        commas = _positions(buf == ord(","), big)  # field j of the line ends at its comma j (or the '*')
         kp = np.searchsorted(commas, s0[pg])
         f = [np.minimum(commas[kp + j], pstar) for j in range(12)]
         y, mo, d, h, mi, sec, ms, ok = _pghp_numbers(pbuf, f)
@@ -698,13 +719,21 @@ def decode_nmea(data: bytes, *, file: str, input_id: str, source_default: str = 
     tag_g = np.full((2, nl), -1, np.int64)
     tg = np.flatnonzero(tag_good)
     if tg.size:
-        ka = np.searchsorted(commas, d0[tg])
-        cnt = np.searchsorted(commas, tstar[tg]) - ka
-        total = int(cnt.sum())
-        within = np.repeat(ka - (np.cumsum(cnt) - cnt), cnt) + np.arange(total)
-        fstart = np.concatenate((d0[tg] + 1, commas[within] + 1))
-        frow = np.concatenate((tg, np.repeat(tg, cnt)))
-        fend = np.minimum(_next(commas, fstart), tstar[frow])
+        ta, te = d0[tg] + 1, tstar[tg]  # tag content
+        rows, col = _commas_in(pbuf, ta, te - ta, int((te - ta).max()))
+        cpos = ta[rows] + col
+        cnt = np.bincount(rows, minlength=tg.size)
+        first = np.minimum(np.cumsum(cnt) - cnt, max(cpos.size - 1, 0))
+        same_next = np.zeros(cpos.size, np.bool_)
+        same_next[:-1] = rows[1:] == rows[:-1]
+        next_pos = np.zeros(cpos.size, np.int64)
+        next_pos[:-1] = cpos[1:]
+        # fields: the first of each tag block, then one after each comma; each ends at the next comma or '*'
+        fstart = np.concatenate((ta, cpos + 1))
+        frow = np.concatenate((tg, tg[rows]))
+        fend = np.concatenate(
+            (np.where(cnt > 0, cpos[first] if cpos.size else te, te), np.where(same_next, next_pos, te[rows]))
+        )
         key = np.where(pbuf[fstart + 1] == ord(":"), pbuf[fstart], 0)
         m = key == ord("c")
         v, okc = _uint(pbuf, fstart[m] + 2, fend[m], 13)
