@@ -96,9 +96,10 @@ def _resolve_forks(parent: IntArray) -> IntArray:
     par = parent[child]
     if np.all(par[1:] > par[:-1]):  # common case: no position has two children
         return parent
-    has_child = np.zeros(len(parent), dtype=bool)
-    has_child[par] = True
-    score = has_child[child].astype(np.int64) * len(parent) + child
+    n_children = np.bincount(par, minlength=len(parent))
+    forked = n_children[par] > 1  # only children of a shared parent compete
+    child, par = child[forked], par[forked]
+    score = (n_children[child] > 0).astype(np.int64) * len(parent) + child
     order = np.lexsort((score, par))
     par_sorted = par[order]
     keep_sorted = np.ones(len(order), dtype=bool)
