@@ -81,12 +81,12 @@ class NmeaResult:
 _R = {name: i for i, name in enumerate(schema.QUARANTINE_REASONS)}
 _DETAILS = [
     "no NMEA sentence start ('!', '$' or a tag block)",  # 0
-    "tag block not closed by '\\'",  # 1
+    "(unused)",  # 1
     "tag block is not of the form \\...*hh\\",  # 2
     "tag block checksum mismatch",  # 3
     "no valid *hh checksum",  # 4
     "checksum mismatch",  # 5
-    "VDM/VDO sentence does not have 7 fields",  # 6
+    "VDM/VDO fields are not count,number,seq,channel,payload,fill",  # 6
     "bad fragment count/number or sequence id",  # 7
     "bad fill-bit count",  # 8
     "empty payload",  # 9
@@ -102,7 +102,7 @@ _DETAILS = [
 _DETAILS += [f"AIS message type {t} (not a position or static report)" for t in range(64)]  # 100 + type
 (
     D_NODELIM,
-    D_TAGOPEN,
+    _D_UNUSED,
     D_TAGNOCHK,
     D_TAGCHK,
     D_NOCHK,
@@ -122,7 +122,6 @@ _DETAILS += [f"AIS message type {t} (not a position or static report)" for t in 
 ) = range(18)
 _DETAIL_REASON = {
     D_NODELIM: "unparsable",
-    D_TAGOPEN: "unparsable",
     D_TAGNOCHK: "unparsable",
     D_TAGCHK: "bad_checksum",
     D_NOCHK: "unparsable",
