@@ -85,6 +85,7 @@ def test_engine_matches_kernels_and_reruns_only_changed_shards(week: pa.Table, t
     assert r3.counts["encounters"] == store.read_table("encounters").num_rows > 0
 
 
+@pytest.mark.slow
 def test_process_pool_and_cli(week: pa.Table, tmp_path: Path) -> None:
     small = week.filter(pc.is_in(week["mmsi"], pa.array([BARBERI, 366952790, 367496240], pa.int64())))
     root = tmp_path / "s"
