@@ -149,7 +149,16 @@ def report_times(plan: ShipPlan, a: float, b: float, floor_s: float, rng: np.ran
 
 def _in_area(area: Area, lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
     if area.polygon is None:
-        return haversine_km(lat, lon, area.lat, area.lon) <= area.radius_km
+        # bounding box first (cheap), great-circle distance only for the points inside it
+        dlat = area.radius_km / 111.0 + 1e-3
+        dlon = dlat / max(np.cos(np.radians(min(abs(area.lat) + dlat, 89.9))), 1e-3)
+        box = (np.abs(lat - area.lat) <= dlat) & (
+            np.abs(np.mod(lon - area.lon + 180.0, 360.0) - 180.0) <= dlon
+        )
+        inside = np.zeros(len(lat), dtype=bool)
+        idx = np.flatnonzero(box)
+        inside[idx] = haversine_km(lat[idx], lon[idx], area.lat, area.lon) <= area.radius_km
+        return inside
     poly = area.polygon
     inside = np.zeros(len(lat), dtype=bool)
     x0, y0 = poly[:, 0], poly[:, 1]
@@ -213,37 +222,44 @@ def gaps_from(
     min_s: float,
 ) -> list[tuple[float, float, float, float, float, float, int, str]]:
     """Silences >= ``min_s`` between received reports, with the dominant cause; updates ``carry``."""
-    counts = np.zeros((len(t) + 1, 5), dtype=np.int64)
-    if len(t):
-        counts[1:] = np.cumsum(np.eye(5, dtype=np.int64)[reason], axis=0)
     kept = np.flatnonzero(reason == KEPT)
     rows: list[tuple[float, float, float, float, float, float, int, str]] = []
     if len(kept) == 0:
-        carry.lost += counts[-1]
+        carry.lost = carry.lost + np.bincount(reason, minlength=5)
         return rows
     # previous received report: the carried one, then each kept report
-    prev_t = np.concatenate([[np.nan if carry.t is None else carry.t], t[kept[:-1]]])
-    prev_lat = np.concatenate([[carry.lat], lat[kept[:-1]]])
-    prev_lon = np.concatenate([[carry.lon], lon[kept[:-1]]])
-    prev_mmsi = np.concatenate([[carry.mmsi], mmsi[kept[:-1]]])
-    lost = counts[kept] - np.concatenate([[np.zeros(5, np.int64)], counts[kept[:-1] + 1]])
-    lost[0] += carry.lost
+    prev = np.concatenate([[-1], kept[:-1]])
+    prev_t = np.where(prev >= 0, t[np.maximum(prev, 0)], np.nan if carry.t is None else carry.t)
     dur = t[kept] - prev_t
-    big = np.flatnonzero(np.nan_to_num(dur, nan=0.0) >= min_s)
-    for i in big.tolist():
-        cause = int(np.argmax(lost[i, 1:])) + 1 if lost[i, 1:].any() else KEPT
+    for i in np.flatnonzero(np.nan_to_num(dur, nan=0.0) >= min_s).tolist():  # per silence, not per report
+        j, p = int(kept[i]), int(prev[i])
+        lost = np.bincount(reason[p + 1 : j], minlength=5)
+        if p < 0:
+            lost = lost + carry.lost
+            start = (float(prev_t[i]), carry.lat, carry.lon, carry.mmsi)
+        else:
+            start = (float(t[p]), float(lat[p]), float(lon[p]), int(mmsi[p]))
+        cause = int(np.argmax(lost[1:])) + 1 if lost[1:].any() else KEPT
         rows.append(
-            (float(prev_t[i]), float(t[kept[i]]), float(prev_lat[i]), float(prev_lon[i]),
-             float(lat[kept[i]]), float(lon[kept[i]]), int(prev_mmsi[i]), REASONS[cause])
-        )  # fmt: skip
-    last = kept[-1]
+            (
+                start[0],
+                float(t[j]),
+                start[1],
+                start[2],
+                float(lat[j]),
+                float(lon[j]),
+                start[3],
+                REASONS[cause],
+            )
+        )
+    last = int(kept[-1])
     carry.t, carry.lat, carry.lon, carry.mmsi = (
         float(t[last]),
         float(lat[last]),
         float(lon[last]),
         int(mmsi[last]),
     )
-    carry.lost = counts[-1] - counts[last + 1]
+    carry.lost = np.bincount(reason[last + 1 :], minlength=5)
     return rows
 
 

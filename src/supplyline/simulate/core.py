@@ -145,7 +145,7 @@ def _positions_table(cols: dict[str, np.ndarray]) -> pa.Table:
             "heading_deg": pa.array(cols["heading_deg"], pa.float32(), mask=np.isnan(cols["heading_deg"])),
             "nav_status": pa.array(cols["nav_status"], pa.int8(), mask=b),
             "msg_type": pa.array(cols["msg_type"], pa.int8()),
-            "source": pa.array(np.full(len(b), nmea.SOURCE, dtype=object), pa.string()),
+            "source": pa.repeat(nmea.SOURCE, len(b)),
         },
         schema.POSITIONS,
     )
@@ -168,7 +168,7 @@ def _statics_table(cols: dict[str, np.ndarray]) -> pa.Table:
             "destination": pa.array(cols["destination"], pa.string()),
             "eta": pa.array(cols["eta"], pa.string()),
             "msg_type": pa.array(cols["msg_type"], pa.int8()),
-            "source": pa.array(np.full(n, nmea.SOURCE, dtype=object), pa.string()),
+            "source": pa.repeat(nmea.SOURCE, n),
         },
         schema.STATICS,
     )
@@ -282,8 +282,11 @@ def simulate(
     nmea_file = None
     if "parquet" in formats:
         paths["positions"], paths["statics"] = out / POSITIONS_FILE, out / STATICS_FILE
+        # dictionary-encode only text columns: trying it on millions of distinct floats costs a third of the time
         pos_writer = pq.ParquetWriter(
-            paths["positions"], schema.POSITIONS.with_metadata(_meta(sc, seed, "positions"))
+            paths["positions"],
+            schema.POSITIONS.with_metadata(_meta(sc, seed, "positions")),
+            use_dictionary=["source", "input_id"],
         )
         sta_writer = pq.ParquetWriter(
             paths["statics"], schema.STATICS.with_metadata(_meta(sc, seed, "statics"))
