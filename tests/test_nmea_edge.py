@@ -219,3 +219,18 @@ def test_empty_input_and_decode_payloads_rejects_mismatched_lengths() -> None:
 
     with pytest.raises(InputError):
         decode_payloads([b"1"], [0, 0])
+
+
+def test_decoding_in_pieces_cut_before_context_lines_gives_the_same_rows(shared_data: Path) -> None:
+    """The ingest pipeline decodes big files in chunks cut between messages; nothing may depend on the cut."""
+    path = shared_data / "dma_ais_raw_nmea" / "aisabnormal_event_219165000_ssc_1.ais"
+    data = path.read_bytes()
+    whole = decode_nmea(data, file="f", input_id="i")
+    lines = data.split(b"\n")
+    cut = next(i for i in range(len(lines) // 2, len(lines)) if lines[i].startswith(b"\\"))
+    parts = [b"\n".join(lines[:cut]) + b"\n", b"\n".join(lines[cut:])]
+    pieces = [decode_nmea(p, file="f", input_id="i") for p in parts]
+    assert sum(p.lines_read for p in pieces) == whole.lines_read == 90
+    assert [r for p in pieces for r in p.positions.to_pylist()] == whole.positions.to_pylist()
+    assert [r for p in pieces for r in p.statics.to_pylist()] == whole.statics.to_pylist()
+    assert whole.positions.num_rows == 59 and whole.statics["name"].to_pylist()[0] == "LOTUS"
