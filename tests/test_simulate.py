@@ -17,7 +17,7 @@ import pytest
 from supplyline.detect import Thresholds, run_vessel_kernels
 from supplyline.detect.encounters import detect_encounters
 from supplyline.detect.kernels import place_indexes
-from supplyline.errors import CaseError, UsageError
+from supplyline.errors import CaseError, InputError, UsageError
 from supplyline.geo import haversine_km
 from supplyline.simulate import simulate
 from supplyline.simulate.lanes import ACCEL_MS2, make_profile
@@ -594,3 +594,16 @@ def test_cli_exit_codes(tmp_path: Path) -> None:
     assert r.returncode == 5 and "cannot read scenario" in r.stderr
     r = subprocess.run([*run, str(bad), "--format", "csv"], capture_output=True, text=True)
     assert r.returncode == 2 and "Traceback" not in r.stderr
+
+
+def test_truth_reloads_and_imports_into_a_store(clean, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from supplyline.simulate import import_truth, load_truth
+    from supplyline.store import Store
+
+    truth = load_truth(clean.paths["truth_visits"].parent)
+    assert truth["voyages"].equals(clean.truth["voyages"])
+    store = Store.create(tmp_path / "store")
+    names = import_truth(store, truth)
+    assert "truth_visits" in names and store.read_table("truth_visits").num_rows == 40
+    with pytest.raises(InputError):
+        load_truth(tmp_path)

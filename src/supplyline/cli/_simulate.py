@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from supplyline.cli._common import JsonOpt, console, print_json, progress
+from supplyline.cli._common import JsonOpt, StoreOpt, console, print_json, progress
 from supplyline.errors import UsageError
 
 _FORMATS = {"nmea": ("nmea",), "parquet": ("parquet",), "both": ("nmea", "parquet")}
@@ -32,6 +32,11 @@ def register(app: typer.Typer) -> None:
                 "0 = full AIS rate). Default: the scenario's.",
             ),
         ] = None,
+        import_truth: Annotated[
+            bool,
+            typer.Option("--import-truth", help="Also write the truth tables into the store (as truth_*)."),
+        ] = False,
+        store: StoreOpt = None,
         as_json: JsonOpt = False,
     ) -> None:
         """Write synthetic AIS and a ground-truth table of what really happened (all marked synthetic)."""
@@ -49,6 +54,12 @@ def register(app: typer.Typer) -> None:
             res = simulate(
                 scenario, out, seed=seed, formats=formats, min_interval_s=min_interval, on_window=on_window
             )
+        imported: list[str] = []
+        if import_truth:
+            from supplyline.simulate import import_truth as write_truth
+            from supplyline.store import Store
+
+            imported = write_truth(Store.create(store), res.truth)
         summary = {
             "scenario": res.scenario.name,
             "seed": res.scenario.seed,
@@ -56,6 +67,7 @@ def register(app: typer.Typer) -> None:
             "statics": res.n_statics,
             "truth": {k: v.num_rows for k, v in res.truth.items()},
             "files": {k: str(p) for k, p in res.paths.items()},
+            "imported": imported,
             "synthetic": True,
         }
         if as_json:
@@ -66,3 +78,5 @@ def register(app: typer.Typer) -> None:
             f"{res.n_statics:,} static reports -> {out} [yellow](SYNTHETIC)[/]"
         )
         console.print("truth: " + ", ".join(f"{k} {v.num_rows}" for k, v in res.truth.items()))
+        if imported:
+            console.print(f"imported into the store: {', '.join(imported)}")

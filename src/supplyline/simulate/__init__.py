@@ -5,7 +5,7 @@
 tables; ``score(truth, detected)`` measures how well detectors recover them. See docs/simulator.md.
 """
 
-from supplyline.simulate.core import FORMATS, SimResult, simulate
+from supplyline.simulate.core import FORMATS, SimResult, import_truth, load_truth, simulate
 from supplyline.simulate.scenario import Scenario, load_scenario
 
-__all__ = ["FORMATS", "Scenario", "SimResult", "load_scenario", "simulate"]
+__all__ = ["FORMATS", "Scenario", "SimResult", "import_truth", "load_scenario", "load_truth", "simulate"]

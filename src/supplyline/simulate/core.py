@@ -8,9 +8,10 @@ bytes. Every output is labelled synthetic: file names, Parquet metadata and a RE
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,11 +20,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from supplyline import schema
-from supplyline.errors import UsageError
+from supplyline.errors import InputError, UsageError
 from supplyline.simulate import nmea
 from supplyline.simulate.ais import GapCarry, ship_window
 from supplyline.simulate.scenario import Scenario, ais_text, load_scenario
 from supplyline.simulate.timeline import ShipPlan, plan_all, to_ts, truth_tables
+from supplyline.store import Store
 
 FORMATS = ("nmea", "parquet")
 TARGET_ROWS_PER_WINDOW = 1_500_000  # bounds memory: ~1.5 M reports per window across all ships
@@ -264,8 +266,6 @@ def simulate(
         raise UsageError(f"unknown output format(s) {bad or formats}; use nmea, parquet or both")
     sc = load_scenario(scenario_path)
     seed = sc.seed if seed is None else int(seed)
-    import dataclasses
-
     rc = sc.reception
     if min_interval_s is not None:
         if min_interval_s < 0:
@@ -359,3 +359,23 @@ def _readme(sc: Scenario, seed: int, paths: dict[str, Path], n_pos: int, n_sta: 
         "ship-to-ship meetings, identity changes, spoofed windows), to score detectors against.\n"
         "Every Parquet file carries the metadata synthetic=true; NMEA tag blocks carry s:sim.\n"
     )
+
+
+def load_truth(out_dir: str | Path) -> dict[str, pa.Table]:
+    """The truth tables a simulation wrote into ``out_dir`` (raises InputError when there are none)."""
+    out = Path(out_dir)
+    found = {name: out / truth_file(name) for name in TRUTH_TABLES if (out / truth_file(name)).exists()}
+    if not found:
+        raise InputError(
+            f"no truth_*.synthetic.parquet in {out}; give the --out folder of `supplyline simulate`"
+        )
+    return {name: pq.read_table(path) for name, path in found.items()}
+
+
+def import_truth(store: Store, truth: Mapping[str, pa.Table]) -> list[str]:
+    """Write truth tables into ``store`` as ``truth_<name>`` (marks the store's data as synthetic)."""
+    names = []
+    for name, table in truth.items():
+        store.replace_table(f"truth_{name}", {"all": table})
+        names.append(f"truth_{name}")
+    return names
