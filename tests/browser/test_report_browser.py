@@ -102,16 +102,18 @@ def test_report_renders_fixture(browser: Any, report: Path) -> None:
         assert page.locator("#timeline rect.claim-bar").count() == fx.N_CLAIMS
         page.locator("#timeline-section").screenshot(path=str(ARTIFACTS / "report-timeline.png"))
         # estimates and verdicts
-        assert page.locator(".est-chart rect.interval").count() == 1
-        assert page.locator(".est-chart circle.claim-mark").count() == fx.N_CLAIMS
+        # each tested claim beside the estimate for its period: 2 rows, 2 estimate bars, 2 claim dots
+        assert page.locator(".claims-chart rect.interval").count() == fx.N_CLAIMS
+        assert page.locator(".claims-chart circle.claim-mark").count() == fx.N_CLAIMS
         # the open-ended "at least 10,000" claim runs to the end of the axis
         x2 = [
             float(v)
-            for v in page.locator(".est-chart line.claim-range").evaluate_all(
+            for v in page.locator(".claims-chart line.claim-range").evaluate_all(
                 "ls => ls.map(l => l.getAttribute('x2'))"
             )
         ]
         assert len(x2) == 2 and x2[0] > x2[1]
+        assert page.locator("#estimate-spans tr").count() == 1 + 1  # header + the one estimate
         assert "claim/estimate" in page.text_content("#verdicts")
         assert page.locator("#verdicts .verdict").all_text_contents() == ["higher", "consistent"]
         assert (

@@ -44,6 +44,7 @@
       : c.quantity_low != null || c.quantity_high != null ? `${fmtNum(c.quantity_low)}\u2013${fmtNum(c.quantity_high)}` : "?";
     return `${q}${v} ${c.unit || ""}`.trim();
   };
+  const clip = (text, n) => (text.length > n ? text.slice(0, n - 1) + "\u2026" : text);
   const parseJSON = (s) => { if (!s) return null; try { return JSON.parse(s); } catch (e) { return null; } };
   const anyTime = (v) => {
     if (v == null) return null;
@@ -364,53 +365,99 @@
     return s.startsWith("consist") ? "v-consistent" : s.startsWith("high") ? "v-higher" : s.startsWith("low") ? "v-lower" : "v-none"; };
   const vColor = { "v-consistent": "#2b8a3e", "v-higher": "#c92a2a", "v-lower": "#e67700", "v-none": "#868e96" };
   const estBox = document.getElementById("estimates");
-  if (!estimates.length) estBox.append(el("div", { class: "empty" }, "none \u2014 run `supplyline estimate` to add estimates"));
-  const units = Array.from(new Set(estimates.map((e) => e.unit)));
-  for (const unit of units) {
-    const rows = estimates.filter((e) => e.unit === unit);
-    // Claims in this unit: those a claim test compared with an estimate in it (its claim_low/high/value),
-    // else those stated in it (quantity_low/high/quantity). A null bound is open-ended (JSON has no inf).
-    const cl = [];
-    for (const c of claims) {
-      const ct = verdictOf.get(c.claim_id);
-      const tested = ct && ct.estimate_unit === unit;
-      if (!tested && c.unit !== unit) continue;
-      const lo = tested ? ct.claim_low : c.quantity_low, hi = tested ? ct.claim_high : c.quantity_high;
-      const q = (tested ? ct.claim_value : c.quantity) ?? hi ?? lo;
-      if (q == null) continue;
-      cl.push({ c, lo, hi, q, verdict: ct && verdictCol ? ct[verdictCol] : null });
-    }
-    const vals = [];
-    for (const e of rows) vals.push(e.p05, e.p95, e.p50);
-    for (const k of cl) vals.push(k.lo, k.hi, k.q);
-    const vmax = d3.max(vals.filter((v) => v != null)) || 1;
-    const rowH = 26, left = 330, Wc = estBox.clientWidth || 1000, Hc = (rows.length + cl.length) * rowH + 56;
-    const s = d3.select(estBox).append("svg").attr("class", "est-chart").attr("width", "100%").attr("viewBox", `0 0 ${Wc} ${Hc}`);
-    const x = d3.scaleLinear().domain([0, vmax * 1.08]).nice().range([left, Wc - 30]);
-    const xMax = x.domain()[1];
-    rows.forEach((e, i) => {
-      const y = 10 + i * rowH;
-      s.append("text").attr("class", "row-label").attr("x", left - 10).attr("y", y + 13).attr("text-anchor", "end")
-        .text(`estimate \u00b7 ${e.route || "all routes"} \u00b7 ${fmtDate(e.period_start)} \u2013 ${fmtDate(e.period_end)}`);
-      if (e.p05 != null && e.p95 != null) s.append("rect").attr("class", "interval").attr("x", x(e.p05)).attr("y", y + 3)
-        .attr("width", Math.max(x(e.p95) - x(e.p05), 1)).attr("height", 14).append("title").text(`5%: ${fmtNum(e.p05)}  50%: ${fmtNum(e.p50)}  95%: ${fmtNum(e.p95)} ${unit}`);
-      if (e.p50 != null) s.append("line").attr("class", "median").attr("x1", x(e.p50)).attr("x2", x(e.p50)).attr("y1", y + 1).attr("y2", y + 19);
-    });
-    cl.forEach((k, j) => {
-      const y = 10 + (rows.length + j) * rowH, col = vColor[vClass(k.verdict)];
-      s.append("text").attr("class", "row-label").attr("x", left - 10).attr("y", y + 13).attr("text-anchor", "end")
-        .text(`claim \u00b7 ${k.c.claimant || k.c.claim_id} (${fmtDate(k.c.published)})`);
+  if (!estimates.length && !claimTests.length) estBox.append(el("div", { class: "empty" }, "none \u2014 run `supplyline estimate` to add estimates"));
+  const chartW = () => estBox.clientWidth || 1000;
+
+  // (A) Each tested claim against the estimate for its own period and unit (from claim_tests): one row
+  // per claim, grouped by unit; grey bar = the estimate's 5-95 % interval, tick = median, dot/line = the
+  // claim (a line for a range, an arrow for "at least"), coloured by verdict.
+  const testedRows = [];
+  for (const c of claims) {
+    const ct = verdictOf.get(c.claim_id);
+    if (!ct) continue;
+    const lo = ct.claim_low ?? null, hi = ct.claim_high ?? null;
+    const q = ct.claim_value ?? c.quantity ?? hi ?? lo;
+    if (q == null && ct.est_p50 == null) continue;  // not testable: nothing to draw (still in the table below)
+    testedRows.push({ c, ct, unit: ct.estimate_unit || c.unit || "?", lo, hi, q, verdict: verdictCol ? ct[verdictCol] : null });
+  }
+  if (testedRows.length) estBox.append(el("h3", null, "Claims against the estimate for their period"));
+  for (const unit of Array.from(new Set(testedRows.map((k) => k.unit)))) {
+    const rows = testedRows.filter((k) => k.unit === unit);
+    const vals = rows.flatMap((k) => [k.lo, k.hi, k.q, k.ct.est_p05, k.ct.est_p95]).filter((v) => v != null && v > 0);
+    const vmin = d3.min(vals) || 1, vmax = d3.max(vals) || 1;
+    const rowH = 24, left = 360, Wc = chartW(), Hc = rows.length * rowH + 62;
+    const s = d3.select(estBox).append("svg").attr("class", "est-chart claims-chart").attr("data-unit", unit)
+      .attr("width", "100%").attr("viewBox", `0 0 ${Wc} ${Hc}`);
+    const useLog = vmax / vmin > 200;  // shells claims span 10^5..10^7: a log axis keeps them all readable
+    const x = (useLog ? d3.scaleLog().domain([vmin / 1.5, vmax * 1.5]) : d3.scaleLinear().domain([0, vmax * 1.08]))
+      .nice().range([left, Wc - 30]).clamp(true);
+    const [, xMax] = x.domain();
+    rows.forEach((k, i) => {
+      const y = 8 + i * rowH, col = vColor[vClass(k.verdict)], ct = k.ct;
+      s.append("text").attr("class", "row-label").attr("x", left - 10).attr("y", y + 12).attr("text-anchor", "end")
+        .text(clip(`${k.c.claimant || k.c.claim_id}${k.c.published != null ? ` (${fmtDate(k.c.published)})` : ""}`, 54))
+        .append("title").text(`${k.c.claimant || ""}: ${k.c.quote || claimFigure(k.c)}`);
+      if (ct.est_p05 != null && ct.est_p95 != null) s.append("rect").attr("class", "interval").attr("x", x(Math.max(ct.est_p05, useLog ? vmin / 1.5 : 0)))
+        .attr("y", y + 2).attr("width", Math.max(x(ct.est_p95) - x(Math.max(ct.est_p05, useLog ? vmin / 1.5 : 0)), 2)).attr("height", 14)
+        .append("title").text(`estimate for ${fmtDate(ct.period_start)}\u2013${fmtDate(ct.period_end)}: ${fmtNum(ct.est_p50)} (5\u201395%: ${fmtNum(ct.est_p05)}\u2013${fmtNum(ct.est_p95)}) ${unit}`);
+      if (ct.est_p50 != null && ct.est_p50 > 0) s.append("line").attr("class", "median").attr("x1", x(ct.est_p50)).attr("x2", x(ct.est_p50)).attr("y1", y).attr("y2", y + 18);
       if (k.lo != null || k.hi != null) {
-        const a = x(k.lo ?? 0), b = x(k.hi ?? xMax);
-        s.append("line").attr("class", "claim-range").attr("x1", a).attr("x2", b).attr("y1", y + 10).attr("y2", y + 10)
-          .attr("stroke", col).attr("stroke-width", 2);
-        if (k.hi == null) s.append("path").attr("d", `M${b - 7},${y + 5}L${b},${y + 10}L${b - 7},${y + 15}`).attr("fill", "none").attr("stroke", col).attr("stroke-width", 2);
+        const a = x(k.lo ?? (useLog ? vmin / 1.5 : 0)), b = x(k.hi ?? xMax);
+        s.append("line").attr("class", "claim-range").attr("x1", a).attr("x2", b).attr("y1", y + 9).attr("y2", y + 9).attr("stroke", col).attr("stroke-width", 2);
+        if (k.hi == null) s.append("path").attr("d", `M${b - 7},${y + 4}L${b},${y + 9}L${b - 7},${y + 14}`).attr("fill", "none").attr("stroke", col).attr("stroke-width", 2);
       }
-      s.append("circle").attr("class", "claim-mark").attr("cx", x(k.q)).attr("cy", y + 10).attr("r", 6).attr("fill", col)
-        .append("title").text(`${k.c.claimant}: ${k.c.qualifier || ""} ${fmtNum(k.q)} ${unit} \u2014 ${k.verdict || "not tested"}\n${k.c.quote || ""}`);
+      if (k.q != null) s.append("circle").attr("class", "claim-mark").attr("cx", x(k.q)).attr("cy", y + 9).attr("r", 5.5).attr("fill", col)
+        .append("title").text(`${k.c.claimant}: ${claimFigure(k.c)} \u2014 ${(k.verdict || "not tested").replace(/_/g, " ")}`);
     });
-    s.append("g").attr("class", "axis").attr("transform", `translate(0,${Hc - 40})`).call(d3.axisBottom(x).ticks(8, xMax >= 1e6 ? "~s" : ",~f"));
-    s.append("text").attr("class", "axis-title").attr("x", (left + Wc - 30) / 2).attr("y", Hc - 6).attr("text-anchor", "middle").text(`quantity (${unit})`);
+    s.append("g").attr("class", "axis").attr("transform", `translate(0,${Hc - 44})`)
+      .call(useLog ? d3.axisBottom(x).ticks(6, "~s") : d3.axisBottom(x).ticks(8).tickFormat(d3.format(xMax >= 1e6 ? "~s" : ",~f")));
+    s.append("text").attr("class", "axis-title").attr("x", (left + Wc - 30) / 2).attr("y", Hc - 10).attr("text-anchor", "middle")
+      .text(`${unit}${useLog ? " (log scale)" : ""} \u2014 bar: estimate 5\u201395%, tick: median; dot: claim (green consistent, red claim higher, orange lower, grey not covered)`);
+  }
+
+  // (B) Estimates per period as small multiples: one chart per route and unit with two or more periods
+  // (bars from 5 % to 95 % per period, median tick); (C) the rest (whole-span estimates) as a table.
+  const DAY = 86400000;
+  const groups = d3.groups(estimates, (e) => `${e.route || "all routes"}\u0001${e.unit}`);
+  const series = [], spans = [];
+  for (const [key, rows] of groups) {
+    const short = rows.filter((e) => e.period_start != null && e.period_end != null && e.period_end - e.period_start <= 62 * DAY);
+    if (short.length >= 2) series.push([key.split("\u0001"), short]);
+    spans.push(...rows.filter((e) => short.length < 2 || !short.includes(e)));
+  }
+  if (series.length) {
+    estBox.append(el("h3", null, "Estimates per period"));
+    const grid = el("div", { class: "est-grid" }); estBox.append(grid);
+    for (const [[route, unit], rows] of series) {
+      const Wm = 420, Hm = 150, l = 48, r = 10, t = 22, bt = 24;
+      const svgM = d3.select(grid).append("svg").attr("class", "est-series").attr("viewBox", `0 0 ${Wm} ${Hm}`);
+      const xm = d3.scaleUtc().domain([d3.min(rows, (e) => e.period_start), d3.max(rows, (e) => e.period_end) + DAY]).range([l, Wm - r]);
+      const ym = d3.scaleLinear().domain([0, (d3.max(rows, (e) => e.p95 ?? e.p50) || 1) * 1.1]).nice().range([Hm - bt, t]);
+      svgM.append("text").attr("class", "series-title").attr("x", l).attr("y", 14).text(`${route} \u00b7 ${unit}`);
+      for (const e of rows) {
+        const xa = xm(e.period_start) + 1, xb = xm(e.period_end + DAY) - 1;
+        if (e.p05 != null && e.p95 != null) svgM.append("rect").attr("class", "interval").attr("x", xa).attr("width", Math.max(xb - xa, 1))
+          .attr("y", ym(e.p95)).attr("height", Math.max(ym(e.p05) - ym(e.p95), 1))
+          .append("title").text(`${fmtDate(e.period_start)}\u2013${fmtDate(e.period_end)}: ${fmtNum(e.p50)} (5\u201395%: ${fmtNum(e.p05)}\u2013${fmtNum(e.p95)}) ${unit}`);
+        if (e.p50 != null) svgM.append("line").attr("class", "median").attr("x1", xa).attr("x2", xb).attr("y1", ym(e.p50)).attr("y2", ym(e.p50));
+      }
+      svgM.append("g").attr("class", "axis").attr("transform", `translate(0,${Hm - bt})`).call(d3.axisBottom(xm).ticks(5));
+      svgM.append("g").attr("class", "axis").attr("transform", `translate(${l},0)`).call(d3.axisLeft(ym).ticks(4, ",~s"));
+    }
+  }
+  if (spans.length) {
+    estBox.append(el("h3", null, series.length ? "Estimates over whole spans" : "Estimates"));
+    const tbl = el("table", { class: "data", id: "estimate-spans" }), head = el("tr");
+    for (const h of ["route", "period", "unit", "5 %", "median", "95 %", "method"]) head.append(el("th", null, h));
+    tbl.append(head);
+    for (const e of spans) {
+      const tr = el("tr");
+      tr.append(el("td", null, e.route || "all routes"), el("td", null, `${fmtDate(e.period_start)} \u2013 ${fmtDate(e.period_end)}`),
+        el("td", null, e.unit), el("td", { class: "num" }, fmtNum(e.p05)), el("td", { class: "num" }, fmtNum(e.p50)),
+        el("td", { class: "num" }, fmtNum(e.p95)), el("td", { title: e.method || "" }, e.method || ""));
+      tbl.append(tr);
+    }
+    const wrap = el("div", { class: "tbl-scroll" }); wrap.append(tbl); estBox.append(wrap);
   }
   // A claim test in words: the estimate it was set against, the ratio, the conversion factor it implies.
   const claimDetail = (ct) => {
@@ -445,17 +492,31 @@
     }
     const wrap = el("div", { class: "tbl-scroll" }); wrap.append(tbl); verdictBox.append(wrap);
   }
+  // (D) Evidence: for each estimate, the voyages, observations and parameters (priors with sources) it used.
   const evBox = document.getElementById("evidence");
   if (!estimates.length) evBox.append(el("div", { class: "empty" }, "none"));
   const voyById = new Map(voyages.map((v) => [v.voyage_id, v]));
   const obsById = new Map(observations.map((o) => [o.obs_id, o]));
+  const ID_KEYS = ["voyages", "voyage_ids", "observations", "observation_ids", "parameters", "params"];
+  const paramText = (k, v) => {
+    if (v && typeof v === "object" && !Array.isArray(v) && ("low" in v || "high" in v || "source" in v))
+      return `${v.name || k}: ${fmtNum(v.low)}\u2013${fmtNum(v.high)} ${v.unit || ""}${v.source ? ` (source: ${v.source})` : ""}`;
+    return `${k}: ${typeof v === "object" ? JSON.stringify(v) : v}`;
+  };
+  let evList = evBox;
+  if (estimates.length > 10) {
+    const f = el("input", { type: "search", class: "filter", placeholder: `filter ${estimates.length} estimates\u2026`, "aria-label": "filter estimates" });
+    evList = el("div", { class: "tbl-scroll evidence-list" });
+    evBox.append(f, evList);
+    f.addEventListener("input", () => { const q = f.value.trim().toLowerCase();
+      for (const d of evList.children) d.hidden = q !== "" && !d.textContent.toLowerCase().includes(q); });
+  }
   for (const e of estimates) {
     const d = el("details", { class: "evidence" });
     d.append(el("summary", null, `${e.route || "all routes"} \u00b7 ${fmtDate(e.period_start)}\u2013${fmtDate(e.period_end)} \u00b7 ` +
       `${fmtNum(e.p50)} ${e.unit} (5\u201395%: ${fmtNum(e.p05)}\u2013${fmtNum(e.p95)}) \u00b7 ${e.method || ""}`));
     const inp = parseJSON(e.inputs) || {};
     const vIds = inp.voyages || inp.voyage_ids || [], oIds = inp.observations || inp.observation_ids || [];
-    const params = inp.parameters || inp.params || {};
     d.append(el("div", null, `Voyages (${vIds.length}):`));
     const ul = el("ul");
     for (const id of vIds) { const v = voyById.get(id);
@@ -468,11 +529,17 @@
     d.append(ul2);
     d.append(el("div", null, "Parameters:"));
     const ul3 = el("ul");
-    const pItems = Array.isArray(params) ? params.map((p, i) => [p.name || String(i), p]) : Object.entries(params);
-    for (const [k, v] of pItems) ul3.append(el("li", null, `${k}: ${typeof v === "object" ? JSON.stringify(v) : v}`));
-    if (!pItems.length) ul3.append(el("li", null, "none listed"));
+    const params = inp.parameters || inp.params || {};
+    const items = Array.isArray(params) ? params.map((p, i) => [p.name || String(i), p]) : Object.entries(params);
+    for (const [k, v] of Object.entries(inp)) {
+      if (ID_KEYS.includes(k)) continue;
+      if (Array.isArray(v) && v.length && typeof v[0] === "object") v.forEach((p, i) => items.push([p.name || `${k} ${i + 1}`, p]));
+      else items.push([k, v]);
+    }
+    for (const [k, v] of items) ul3.append(el("li", null, paramText(k, v)));
+    if (!items.length) ul3.append(el("li", null, "none listed"));
     d.append(ul3);
-    evBox.append(d);
+    evList.append(d);
   }
 
   performance.mark("estimates");
