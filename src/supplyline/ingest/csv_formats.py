@@ -282,7 +282,7 @@ def typed_exprs(fmt: CsvFormat, native: bool) -> dict[str, str]:
         elif target == "mmsi":
             e = cast(r, "BIGINT")
         elif target == "imo":
-            e = f"TRY_CAST(TRY_CAST(regexp_replace(CAST({r} AS VARCHAR), '^\\s*IMO', '') AS DOUBLE) AS BIGINT)"
+            e = f"TRY_CAST(TRY_CAST(replace(CAST({r} AS VARCHAR), 'IMO', '') AS DOUBLE) AS BIGINT)"
         elif target in ("nav_status", "ship_type"):
             typ = "TINYINT" if target == "nav_status" else "SMALLINT"
             codes = DMA_NAV_STATUS if target == "nav_status" else DMA_SHIP_TYPE

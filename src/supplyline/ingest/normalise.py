@@ -41,7 +41,7 @@ def _col(name: str, have: Collection[str]) -> str:
 
 def _clean_text(expr: str) -> str:
     # AIS 6-bit text pads with '@'; keep what the vessel typed, trimmed, and null when nothing is left
-    return f"NULLIF(trim(regexp_replace(CAST({expr} AS VARCHAR), '@+$', '')), '')"
+    return f"NULLIF(trim(rtrim(CAST({expr} AS VARCHAR), '@')), '')"
 
 
 def static_exprs(have: Collection[str]) -> dict[str, str]:
@@ -60,49 +60,64 @@ def static_exprs(have: Collection[str]) -> dict[str, str]:
     }
 
 
-def _reason(have: Collection[str], position: bool) -> tuple[str, str]:
-    perr = _col("_parse_error", have)
+def _reason(have: Collection[str], position: bool) -> str:
+    """The quarantine reason of a row as a SQL CASE (null when the row is kept), first match wins."""
     ts = "CAST(ts AS TIMESTAMPTZ)"
     whens = [
-        (f"{perr} IS NOT NULL", "'unparsable'", perr),
-        (
-            "mmsi IS NULL OR mmsi < 1 OR mmsi > 999999999",
-            "'bad_mmsi'",
-            "'mmsi ' || coalesce(CAST(mmsi AS VARCHAR), 'missing')",
-        ),
-        ("ts IS NULL", "'no_time'", "'no timestamp'"),
+        (f"{_col('_parse_error', have)} IS NOT NULL", "unparsable"),
+        ("mmsi IS NULL OR mmsi < 1 OR mmsi > 999999999", "bad_mmsi"),
+        ("ts IS NULL", "no_time"),
         (
             f"{ts} < TIMESTAMPTZ '1990-01-01 00:00:00+00' OR {ts} >= TIMESTAMPTZ '2100-01-01 00:00:00+00'",
-            "'bad_value'",
-            f"'time ' || CAST({ts} AS VARCHAR)",
+            "bad_value",
         ),
     ]
     if position:
         whens += [
-            (
-                "lat IS NULL OR lon IS NULL OR lat = 91 OR lon = 181",
-                "'position_not_available'",
-                "'lat ' || coalesce(CAST(lat AS VARCHAR), 'missing') || ' lon ' || coalesce(CAST(lon AS VARCHAR), 'missing')",
-            ),
-            (
-                "NOT (lat BETWEEN -90 AND 90 AND lon BETWEEN -180 AND 180)",
-                "'position_out_of_range'",
-                "'lat ' || CAST(lat AS VARCHAR) || ' lon ' || CAST(lon AS VARCHAR)",
-            ),
+            ("lat IS NULL OR lon IS NULL OR lat = 91 OR lon = 181", "position_not_available"),
+            ("NOT (lat BETWEEN -90 AND 90 AND lon BETWEEN -180 AND 180)", "position_out_of_range"),
         ]
-    reason = "CASE " + " ".join(f"WHEN {w} THEN {r}" for w, r, _ in whens) + " END"
-    detail = "CASE " + " ".join(f"WHEN {w} THEN {d}" for w, _, d in whens) + " END"
-    return reason, detail
+    return "CASE " + " ".join(f"WHEN {w} THEN '{r}'" for w, r in whens) + " END"
+
+
+# Human-readable detail of a quarantined row, computed only for those rows (over the normalised columns).
+DETAIL_SQL = """CASE reason
+  WHEN 'unparsable' THEN _parse_error
+  WHEN 'bad_mmsi' THEN 'mmsi ' || coalesce(CAST(mmsi AS VARCHAR), 'missing')
+  WHEN 'no_time' THEN 'no timestamp'
+  WHEN 'bad_value' THEN 'time ' || CAST(ts AS VARCHAR)
+  ELSE 'lat ' || coalesce(CAST(lat AS VARCHAR), 'missing') || ' lon ' || coalesce(CAST(lon AS VARCHAR), 'missing')
+END"""
+
+STATIC_DETAIL_SQL = DETAIL_SQL.replace(
+    "ELSE 'lat ' || coalesce(CAST(lat AS VARCHAR), 'missing') || ' lon ' || coalesce(CAST(lon AS VARCHAR), 'missing')",
+    "ELSE reason",
+)
+
+
+def _tail(have: Collection[str], reason: str, raw_expr: str) -> list[str]:
+    raw = (
+        "NULL"
+        if raw_expr == "NULL"
+        else f"CASE WHEN ({reason}) IS NOT NULL THEN CAST({raw_expr} AS VARCHAR) END"
+    )
+    return [
+        f"{reason} AS reason",
+        f"CAST({_col('_parse_error', have)} AS VARCHAR) AS _parse_error",
+        f"{raw} AS _raw",
+        f"CAST({_col('_line', have)} AS BIGINT) AS _line",
+        f"CAST({_col('_lines', have)} AS BIGINT) AS _lines",
+    ]
 
 
 def positions_sql(relation: str, have: Collection[str], raw_expr: str = "NULL", statics: bool = False) -> str:
-    """SELECT over ``relation`` (columns ``have``) -> normalised positions with ``reason``/``detail``/``_raw``.
+    """SELECT over ``relation`` (columns ``have``) -> normalised positions with ``reason`` and ``_raw``.
 
     ``relation`` needs mmsi, ts, lat, lon; the rest (sog_kn, cog_deg, heading_deg, nav_status, msg_type,
     source, _parse_error, _line, _lines and, with ``statics=True``, the static fields) default when absent.
     ``reason`` is null for kept rows; ``_raw`` (``raw_expr``) is evaluated only for quarantined rows.
     """
-    reason, detail = _reason(have, position=True)
+    reason = _reason(have, position=True)
     sog, cog, hdg, nav = (_col(c, have) for c in ("sog_kn", "cog_deg", "heading_deg", "nav_status"))
     cols = [
         "CAST(mmsi AS BIGINT) AS mmsi",
@@ -119,29 +134,19 @@ def positions_sql(relation: str, have: Collection[str], raw_expr: str = "NULL", 
     ]
     if statics:
         cols += [f"{e} AS {f}" for f, e in static_exprs(have).items()]
-    cols += [
-        f"{reason} AS reason",
-        f"{detail} AS detail",
-        f"CASE WHEN ({reason}) IS NOT NULL THEN CAST({raw_expr} AS VARCHAR) END AS _raw",
-        f"CAST({_col('_line', have)} AS BIGINT) AS _line",
-        f"CAST({_col('_lines', have)} AS BIGINT) AS _lines",
-    ]
+    cols += _tail(have, reason, raw_expr)
     return f"SELECT {', '.join(cols)} FROM {relation}"
 
 
 def statics_sql(relation: str, have: Collection[str], raw_expr: str = "NULL") -> str:
-    """SELECT over a static-report relation -> normalised static fields with ``reason``/``detail``/``_raw``."""
-    reason, detail = _reason(have, position=False)
+    """SELECT over a static-report relation -> normalised static fields with ``reason`` and ``_raw``."""
+    reason = _reason(have, position=False)
     cols = [
         "CAST(mmsi AS BIGINT) AS mmsi",
         "CAST(ts AS TIMESTAMPTZ) AS ts",
         *(f"{e} AS {f}" for f, e in static_exprs(have).items()),
         f"CAST({_col('msg_type', have)} AS TINYINT) AS msg_type",
         f"CAST({_col('source', have)} AS VARCHAR) AS source",
-        f"{reason} AS reason",
-        f"{detail} AS detail",
-        f"CASE WHEN ({reason}) IS NOT NULL THEN CAST({raw_expr} AS VARCHAR) END AS _raw",
-        f"CAST({_col('_line', have)} AS BIGINT) AS _line",
-        f"CAST({_col('_lines', have)} AS BIGINT) AS _lines",
+        *_tail(have, reason, raw_expr),
     ]
     return f"SELECT {', '.join(cols)} FROM {relation}"

@@ -39,7 +39,13 @@ from supplyline.errors import FormatError, InputError, SupplylineError
 from supplyline.ingest import readers
 from supplyline.ingest.csv_formats import STATIC_FIELDS, TARGETS, csv_types, read_type, resolve, typed_select
 from supplyline.ingest.detect_format import csv_header, detect
-from supplyline.ingest.normalise import POSITION_KEY, positions_sql, statics_sql
+from supplyline.ingest.normalise import (
+    DETAIL_SQL,
+    POSITION_KEY,
+    STATIC_DETAIL_SQL,
+    positions_sql,
+    statics_sql,
+)
 from supplyline.store import Store, Transaction
 
 FORMATS = ("nmea", "noaa", "dma", "points", "canonical", "mapped", "parquet")
@@ -349,10 +355,14 @@ def _repeats(rows: pa.Table, cols: tuple[str, ...]) -> np.ndarray:
     n = rows.num_rows
     same = np.ones(max(n - 1, 0), bool)
     for c in cols:
-        a = rows[c]
-        x, y = a.slice(1), a.slice(0, n - 1)
-        eq = pc.or_(pc.fill_null(pc.equal(x, y), False), pc.and_(pc.is_null(x), pc.is_null(y)))
-        same &= eq.to_numpy()
+        col = rows[c]
+        if col.null_count:  # nulls become NaN; NaN never comes from the data (the normaliser nulls it)
+            a = col.cast(pa.float64()).to_numpy(zero_copy_only=False)
+            x, y = a[1:], a[:-1]
+            same &= (x == y) | (np.isnan(x) & np.isnan(y))
+        else:
+            a = col.to_numpy()
+            same &= a[1:] == a[:-1]
     return np.r_[False, same] if n else np.zeros(0, bool)
 
 
@@ -513,6 +523,7 @@ class _Writer:
 
     # shared steps --------------------------------------------------------------------------------------
     def _quarantine(self, table: pa.Table, line_offset: int) -> None:
+        detail = DETAIL_SQL if "lat" in table.column_names else STATIC_DETAIL_SQL
         self.con.register("c", table)
         try:
             weights = self.con.execute(
@@ -521,7 +532,7 @@ class _Writer:
             if not weights:
                 return
             q = self.con.sql(
-                "SELECT ? AS input_id, ? AS file, _line + ? AS line, _raw AS raw, reason, detail "
+                f"SELECT ? AS input_id, ? AS file, _line + ? AS line, _raw AS raw, reason, {detail} AS detail "
                 "FROM c WHERE reason IS NOT NULL ORDER BY _line",
                 params=[self.input_id, self.file, line_offset],
             ).to_arrow_table()
@@ -554,11 +565,20 @@ class _Writer:
         h = f", hash({', '.join(STATIC_FIELDS)}) AS _h" if statics else ""
         con.register("c", table)
         try:
-            rows = con.sql(
-                f"SELECT *, CAST(ts AS DATE) AS day{h} FROM c WHERE reason IS NULL ORDER BY day, {key}, _line"
+            # sorting on a hash of the whole key (rather than every key column) is enough to make exact
+            # duplicates adjacent, and cheaper; the comparison below is on the real values
+            # sort only the narrow key and row numbers, then gather the wide rows in that order (cheaper
+            # than sorting them); a hash of the whole key makes exact duplicates adjacent
+            order = con.sql(
+                f"SELECT _i{h} FROM (SELECT *, row_number() OVER () - 1 AS _i FROM c) WHERE reason IS NULL "
+                f"ORDER BY CAST(ts AS DATE), mmsi, ts, hash({key}), _line"
             ).to_arrow_table()
         finally:
             con.unregister("c")
+        rows = table.take(order["_i"])
+        rows = rows.append_column("day", pc.cast(rows["ts"], pa.date32()))
+        if statics:
+            rows = rows.append_column("_h", order["_h"])
         if rows.num_rows == 0:
             return
         dup = _repeats(rows, POSITION_KEY)
