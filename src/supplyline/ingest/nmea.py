@@ -611,13 +611,24 @@ def decode_nmea(data: bytes, *, file: str, input_id: str, source_default: str = 
     has_delim = active & (d0 >= 0)
     reject(active & ~has_delim, D_NODELIM)
     d0 = np.where(has_delim, d0, st)
-    stars = _positions(buf == ord("*"), big)
+    star_cache: list[np.ndarray] = []
+
+    def next_star(at: np.ndarray) -> np.ndarray:
+        """First '*' at or after ``at`` (the file's '*' positions are found once, only if needed)."""
+        if not star_cache:
+            star_cache.append(_positions(buf == ord("*"), big))
+        return _next(star_cache[0], at)
 
     # tag blocks \...*hh\ (checksum over the bytes between '\' and '*')
     is_tag = has_delim & (pbuf[d0] == ord("\\"))
     tags = np.flatnonzero(is_tag)
     tstar = np.full(nl, big, np.int64)
-    tstar[tags] = _next(stars, d0[tags] + 1)
+    # a tag-only line ends in "*hh\"; inline tag blocks need a search
+    cand = en[tags] - 4
+    alone = (cand > d0[tags]) & (np.take(pbuf, cand) == ord("*")) & (np.take(pbuf, en[tags] - 1) == ord("\\"))
+    tstar[tags[alone]] = cand[alone]
+    if (~alone).any():
+        tstar[tags[~alone]] = next_star(d0[tags[~alone]] + 1)
     tclose = tstar + 3
     tchk = np.full(nl, -1, np.int64)
     tchk[tags] = _hex2(pbuf, tstar[tags] + 1)
@@ -637,7 +648,11 @@ def decode_nmea(data: bytes, *, file: str, input_id: str, source_default: str = 
     # sentences: checksum, then the name (talker + type) from the 8 bytes after the delimiter
     ss = np.flatnonzero(sent)
     star = np.full(nl, big, np.int64)
-    star[ss] = _next(stars, s0[ss])
+    cand = en[ss] - 3  # "*hh" normally ends the line; lines with receiver suffixes need a search
+    at_end = (cand > s0[ss]) & (np.take(pbuf, cand) == ord("*"))
+    star[ss[at_end]] = cand[at_end]
+    if (~at_end).any():
+        star[ss[~at_end]] = next_star(s0[ss[~at_end]])
     chk = np.full(nl, -1, np.int64)
     chk[ss] = _hex2(pbuf, star[ss] + 1)
     formed = sent & (star + 3 <= en) & (chk >= 0)
