@@ -273,8 +273,9 @@
 
   performance.mark("map");
   // ---------- timeline ---------------------------------------------------------------------------------
-  const routeNames = Array.from(new Set([...voyages.map((v) => v.route), ...alerts.map((a) => a.route), ...estimates.map((e) => e.route)]
-    .filter((r) => r))).sort();
+  // Lanes: routes that voyages or alerts name (estimates may name aggregates such as "all laden routes",
+  // which have no departures of their own).
+  const routeNames = Array.from(new Set([...voyages.map((v) => v.route), ...alerts.map((a) => a.route)].filter((r) => r))).sort();
   const tlSvg = d3.select("#timeline");
   const times = [];
   for (const tr of tracks) if (tr.t.length) times.push(tr.t[0], tr.t[tr.t.length - 1]);
@@ -295,7 +296,12 @@
     tlSvg.attr("height", Ht).attr("viewBox", `0 0 ${Wt} ${Ht}`);
     const padMs = Math.max((tDomain[1] - tDomain[0]) * 0.02, HOUR);
     const x = d3.scaleUtc().domain([tDomain[0] - padMs, tDomain[1] + padMs]).range([left, Wt - right]);
-    const end = x.domain()[1];
+    // An open halt lasts until the end of the data, not the end of the axis (claims may reach further).
+    const dataTimes = [];
+    for (const tr of tracks) if (tr.t.length) dataTimes.push(tr.t[tr.t.length - 1]);
+    for (const v of voyages) dataTimes.push(v.arrival_ts);
+    for (const a of alerts) dataTimes.push(a.ts);
+    const end = d3.max(dataTimes.filter((t) => t != null)) ?? x.domain()[1];
     lanes.forEach((route, i) => {
       const y = top + i * laneH;
       const g = tlSvg.append("g").attr("class", "lane").attr("data-route", route);
@@ -313,8 +319,9 @@
         const e = res.length ? d3.min(res) : end;
         g.append("rect").attr("class", "halt").attr("x", x(s)).attr("y", y + 2).attr("width", Math.max(x(e) - x(s), 2)).attr("height", laneH - 12)
           .append("title").text(`halt from ${fmtDate(s)} to ${res.length ? fmtDate(e) : "end of data"}${h.probability != null ? `, p = ${fmtNum(h.probability)}` : ""}\n${h.message || ""}`);
-        g.append("text").attr("class", "halt-label").attr("x", x(s) + 4).attr("y", y + 14)
-          .text(`halt${h.probability != null ? ` (p=${fmtNum(h.probability)})` : ""}`);
+        const wHalt = x(e) - x(s), full = `halt${h.probability != null ? ` (p=${fmtNum(h.probability)})` : ""}`;
+        if (wHalt > 26) g.append("text").attr("class", "halt-label").attr("x", x(s) + 4).attr("y", y + 14)
+          .text(wHalt > full.length * 6.5 + 8 ? full : "halt");
       }
       g.selectAll("line.departure").data(deps).join("line").attr("class", "departure")
         .attr("x1", (v) => x(v.departure_ts)).attr("x2", (v) => x(v.departure_ts)).attr("y1", y + 18).attr("y2", y + laneH - 12)
