@@ -60,7 +60,20 @@ def field(
 def text(
     v6: np.ndarray, nbits: np.ndarray, off: int, nchars: int, min_bits: int = 0
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Six-bit text field as an (n, nchars) ASCII uint8 matrix plus ``valid`` (field starts inside)."""
+    """Six-bit text field as an (n, nchars) ASCII uint8 matrix plus ``valid`` (field starts inside).
+
+    When every message holds the whole field (``min_bits``), all characters are cut out at once with two
+    shifted row blocks; otherwise character by character with pyais's truncation rules.
+    """
+    c0, r = divmod(off, 6)
+    if min_bits >= off + 6 * nchars and c0 + nchars <= v6.shape[0]:
+        hi: np.ndarray = v6[c0 : c0 + nchars].astype(np.uint16)
+        if r:
+            lo = v6[c0 + 1 : c0 + nchars + 1].astype(np.uint16)
+            if lo.shape[0] < nchars:  # the last character ends exactly at the matrix edge
+                lo = np.vstack((lo, np.zeros((nchars - lo.shape[0], v6.shape[1]), np.uint16)))
+            hi = ((hi << r) | (lo >> (6 - r))) & 63
+        return np.ascontiguousarray(TEXT[hi].T), np.ones(v6.shape[1], np.bool_)
     chars = np.empty((v6.shape[1], nchars), np.uint8)
     for k in range(nchars):
         val, _ = field(v6, nbits, off + 6 * k, 6, min_bits=min_bits)
