@@ -290,6 +290,11 @@
     document.getElementById("timeline-wrap").prepend(el("div", { class: "empty" }, "none \u2014 no voyages, alerts or estimates on a watched route in this store"));
     tlSvg.attr("height", 0);
   } else {
+  // Drawn by a function so "show all claims" can redraw it taller; the first CLAIM_ROWS rows show at first.
+  const CLAIM_ROWS = 12;
+  let claimRows = 0, nDated = 0;
+  const drawTimeline = (allClaims) => {
+    tlSvg.selectAll("*").remove();
     const laneH = 54, claimH = 18 * Math.max(claims.length, 1) + 20, top = 10, left = 170, right = 24;
     const Wt = tlSvg.node().clientWidth || 1000;
     let Ht = top + lanes.length * laneH + claimH + 46;
@@ -337,7 +342,9 @@
     tlSvg.append("text").attr("class", "lane-label").attr("x", left - 10).attr("y", cy0 + 12).attr("text-anchor", "end").text("Public claims");
     if (!claims.length) tlSvg.append("text").attr("class", "empty").attr("x", left).attr("y", cy0 + 12).text("none");
     const rowEnds = [];
-    const placed = claims.map((c) => {
+    // In order of publication, so the first rows shown are the first things said.
+    const byPub = claims.slice().sort((a, b) => (a.published ?? a.period_start ?? 0) - (b.published ?? b.period_start ?? 0));
+    const placed = byPub.map((c) => {
       const s = c.period_start ?? c.published, e = c.period_end ?? c.published ?? s;
       if (s == null) return null;
       const xa = x(s), xb = Math.max(x(e + 86400000), xa + 3);
@@ -350,17 +357,29 @@
       if (row < 0) { row = rowEnds.length; rowEnds.push(to); } else rowEnds[row] = to;
       return { c, xa, xb, label, lx, row };
     }).filter((k) => k);
+    claimRows = rowEnds.length; nDated = placed.length;
+    const shownRows = allClaims ? rowEnds.length : Math.min(rowEnds.length, CLAIM_ROWS);
     for (const k of placed) {
+      if (k.row >= shownRows) continue;
       const y = cy0 + k.row * 18, c = k.c;
       tlSvg.append("rect").attr("class", "claim-bar").attr("x", k.xa).attr("y", y + 2).attr("width", k.xb - k.xa).attr("height", 12)
         .append("title").text(`${c.claimant || ""} (${c.outlet || ""}, ${fmtDate(c.published)}): ${c.quote || ""}`);
       tlSvg.append("text").attr("class", "claim-label").attr("x", k.lx[0]).attr("text-anchor", k.lx[1]).attr("y", y + 12).text(k.label);
     }
-    const HtFit = cy0 + Math.max(rowEnds.length, 1) * 18 + 50;  // shrink to the packed claim rows
+    const HtFit = cy0 + Math.max(shownRows, 1) * 18 + 50;  // shrink to the packed claim rows shown
     if (HtFit < Ht) { Ht = HtFit; tlSvg.attr("height", Ht).attr("viewBox", `0 0 ${Wt} ${Ht}`); }
     const axisY = Ht - 36;
     tlSvg.append("g").attr("class", "axis").attr("transform", `translate(0,${axisY})`).call(d3.axisBottom(x).ticks(Math.max(3, Wt / 110)));
     tlSvg.append("text").attr("class", "axis-title").attr("x", (left + Wt - right) / 2).attr("y", Ht - 4).attr("text-anchor", "middle").text("Date (UTC)");
+  };
+  drawTimeline(false);
+  if (claimRows > CLAIM_ROWS) {
+    const more = `show all ${nDated} dated claims` + (claims.length > nDated ? ` (${claims.length - nDated} undated: see the claims table)` : "");
+    const btn = el("button", { type: "button", id: "timeline-claims" }, more);
+    let all = false;
+    btn.addEventListener("click", () => { all = !all; drawTimeline(all); btn.textContent = all ? "show fewer claims" : more; });
+    document.getElementById("timeline-wrap").append(btn);
+  }
   }
 
   performance.mark("timeline");
