@@ -24,11 +24,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from supplyline import schema
+from supplyline.errors import UsageError
 from supplyline.estimate.cargo import cargo_moved_t
 from supplyline.estimate.priors import PriorRange, prior_ranges
 from supplyline.ids import stable_id
 
 METHOD_DRAUGHT = "displacement (Arslanalp et al. 2021) where draught known, else containers_per_voyage prior"
+MAX_DRAW_CELLS = 20_000_000  # draws x voyages per matrix; draws are reduced (and reported) beyond it
+MIN_DRAWS = 1000
 # an imaged ship call at a route origin within this many days of a detected departure is that voyage
 OBS_MATCH_DAYS = 3.0
 # tonnes/container converts between these; it is not a product unit like shells_152mm/container
@@ -93,11 +96,12 @@ class VoyageDraws:
             return np.full(self.n_draws, float(n))
         if self.containers is None or self.tonnes is None:
             raise KeyError(unit)
+        w = mask.astype(np.float64)  # a mat-vec product sums the selected columns without copying them
         if unit == "containers":
-            return self.containers[:, mask].sum(axis=1)
+            return self.containers @ w
         if unit == "tonnes":
-            return self.tonnes[:, mask].sum(axis=1)
-        return self.containers[:, mask].sum(axis=1) * self.factors[unit]
+            return self.tonnes @ w
+        return (self.containers @ w) * self.factors[unit]
 
     def priors_for(self, unit: str) -> list[dict[str, Any]]:
         if unit == "voyages":
@@ -113,9 +117,9 @@ def _draught_tonnes(
 ) -> tuple[np.ndarray, np.ndarray]:
     """(tonnes draws (n_draws, n_voyages) with NaN where unknown, measured mask) from port-call draughts."""
     n = voyages.num_rows
-    out = np.full((cb.shape[0], n), np.nan)
     if visits is None or particulars is None or visits.num_rows == 0 or particulars.num_rows == 0 or n == 0:
-        return out, np.zeros(n, dtype=bool)
+        return np.empty((cb.shape[0], 0)), np.zeros(n, dtype=bool)
+    out = np.full((cb.shape[0], n), np.nan)
     import duckdb
 
     con = duckdb.connect(":memory:")
@@ -171,6 +175,12 @@ def voyage_draws(
     pr = prior_ranges(priors)
     rng = np.random.default_rng(seed)
     n = voyages.num_rows
+    if n * n_draws > MAX_DRAW_CELLS:  # (draws x voyages) float64 matrices: keep each under ~160 MB
+        n_draws = MAX_DRAW_CELLS // n
+        if n_draws < MIN_DRAWS:
+            raise UsageError(
+                f"{n:,} voyages are too many to draw at once; estimate fewer routes or a shorter period"
+            )
     cb = pr["block_coefficient"].sample(rng, n_draws)
     rho = pr["seawater_density"].sample(rng, n_draws)
     tonnes_d, measured = _draught_tonnes(voyages, visits, particulars, cb, rho)
@@ -180,8 +190,12 @@ def voyage_draws(
     if tpc_p is not None and (cpv_p is not None or measured.all()):
         tpc = tpc_p.sample(rng, n_draws)
         used["tonnes_per_container"] = tpc_p
-        containers = np.empty((n_draws, n))
-        if cpv_p is not None and (~measured).any():
+        if cpv_p is not None and not measured.any():  # the common case on dark routes: no copies
+            containers = cpv_p.sample(rng, (n_draws, n))
+            used["containers_per_voyage"] = cpv_p
+        else:
+            containers = np.empty((n_draws, n))
+        if cpv_p is not None and measured.any() and (~measured).any():
             containers[:, ~measured] = cpv_p.sample(rng, (n_draws, int((~measured).sum())))
             used["containers_per_voyage"] = cpv_p
         if measured.any():
@@ -189,7 +203,8 @@ def voyage_draws(
             used["seawater_density"] = pr["seawater_density"]
             containers[:, measured] = tonnes_d[:, measured] / tpc[:, None]
         tonnes = containers * tpc[:, None]
-        tonnes[:, measured] = tonnes_d[:, measured]
+        if measured.any():
+            tonnes[:, measured] = tonnes_d[:, measured]
     factors: dict[str, np.ndarray] = {}
     factor_priors: dict[str, PriorRange] = {}
     for name in sorted(pr):

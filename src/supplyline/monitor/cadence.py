@@ -217,7 +217,8 @@ def replay_days(
         ok = known & (prof.n[kk] >= cfg.min_departures) & (prof.history_h[kk] >= 24.0 * cfg.min_history_days)
         out_p = np.where(ok, silence_probability(prof.n[kk], prof.exposure[kk], eff), np.nan)
         silence = np.where(known, q - t[kk], np.nan)
-        expected = np.where(ok, prof.n[kk] * eff / prof.exposure[kk], np.nan)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            expected = np.where(ok, prof.n[kk] * eff / prof.exposure[kk], np.nan)
         rate = np.where(ok, 24.0 * prof.n[kk] / np.maximum(prof.history_h[kk], 1e-9), np.nan)
     valid = ~np.isnan(out_p)
     return pa.table(

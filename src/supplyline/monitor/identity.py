@@ -21,7 +21,7 @@ CHANGES = pa.schema(
         pa.field("mmsi", pa.int64()),
         pa.field("imo", pa.int64()),
         pa.field("field", pa.string()),  # name | imo | mmsi (one IMO, another MMSI)
-        pa.field("old", pa.string()),
+        pa.field("old", pa.string()),  # for field = mmsi: up to 5 earlier MMSIs of the IMO, ';'-joined
         pa.field("new", pa.string()),
         pa.field("old_flag", pa.string()),  # for field = mmsi: the flag(s) of the earlier MMSI(s)
         pa.field("new_flag", pa.string()),
@@ -57,7 +57,7 @@ def identity_changes(statics: pa.Table) -> pa.Table:
         pairs AS (SELECT imo, mmsi, min(ts) AS ts FROM c WHERE imo IS NOT NULL GROUP BY imo, mmsi),
         multi AS (SELECT imo, mmsi, ts,
                          list(mmsi) OVER (PARTITION BY imo ORDER BY ts, mmsi
-                                          ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS before
+                                          ROWS BETWEEN 5 PRECEDING AND 1 PRECEDING) AS before
                   FROM pairs)
         SELECT min(ts) AS ts, mmsi, any_value(imo) AS imo, 'name' AS field, prev AS old, name AS new, NULL AS before
         FROM names WHERE prev IS NOT NULL AND prev <> name GROUP BY mmsi, prev, name
