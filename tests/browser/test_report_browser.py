@@ -186,6 +186,21 @@ def test_big_table_pages_rows(browser: Any, tmp_path: Path) -> None:
         }
     )
     store.write_table("alerts", alerts)
+    # 30 claims over the same period: 30 timeline rows, of which the first 12 show until "show all"
+    claims = pa.table(
+        {
+            "claim_id": [f"c{i}" for i in range(30)],
+            "claimant": [f"Source {i}" for i in range(30)],
+            "published": pa.array(
+                [dt.date(2024, 2, 1) + dt.timedelta(days=i) for i in range(30)], pa.date32()
+            ),
+            "period_start": pa.array([dt.date(2024, 1, 20)] * 30, pa.date32()),
+            "period_end": pa.array([dt.date(2024, 1, 31)] * 30, pa.date32()),
+            "quantity": [float(i) for i in range(30)],
+            "unit": ["trips"] * 30,
+        }
+    )
+    store.write_table("claims", claims)
     page, problems = _open(browser, build_report(store, tmp_path / "big.html"))
     try:
         assert page.locator("#table-alerts tbody tr").count() == 100
@@ -195,6 +210,10 @@ def test_big_table_pages_rows(browser: Any, tmp_path: Path) -> None:
         assert page.is_hidden("#table-alerts button.more-rows")
         page.fill("#table-alerts input.filter", "new_vessel")
         assert page.locator("#table-alerts tbody tr").count() == 100 and _rows(page, "alerts") == n
+        assert page.locator("#timeline rect.claim-bar").count() == 12
+        page.click("#timeline-claims")
+        assert page.locator("#timeline rect.claim-bar").count() == 30
+        assert "Source 29" in page.text_content("#timeline")
         assert problems == []
     finally:
         page.close()
