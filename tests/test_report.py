@@ -210,3 +210,11 @@ def test_out_may_be_a_folder_and_unwritable_paths_are_usage_errors(store: Store,
     (tmp_path / "a-file").write_text("x")
     with pytest.raises(UsageError, match="cannot write the report"):
         build_report(store, tmp_path / "a-file" / "r.html", max_points=100)
+
+
+def test_synthetic_flag_sources(tmp_path: Path) -> None:
+    real = fx.build_fixture_store(tmp_path / "real", synthetic=False)
+    assert build_payload(real, max_points=100)["meta"]["synthetic"] is False
+    # imported simulator truth marks the store synthetic even when the manifest does not
+    real.write_table("truth_visits", pa.table({"mmsi": [1]}))
+    assert build_payload(real, max_points=100)["meta"]["synthetic"] is True
