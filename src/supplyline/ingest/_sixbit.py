@@ -115,10 +115,20 @@ def slices_to_strings(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> 
         data = buf[idx].tobytes()
     else:
         data = b""
-    arr = pa.LargeBinaryArray.from_buffers(
-        pa.large_binary(), lens.size, [None, pa.py_buffer(offsets), pa.py_buffer(data)]
-    )
+    if total < 2**31 - 1:
+        arr = pa.StringArray.from_buffers(
+            lens.size, pa.py_buffer(offsets.astype(np.int32)), pa.py_buffer(data)
+        )
+    else:
+        arr = pa.LargeStringArray.from_buffers(lens.size, pa.py_buffer(offsets), pa.py_buffer(data))
     try:
-        return arr.cast(pa.large_string()).cast(pa.string())
+        arr.validate(full=True)  # UTF-8 check
     except pa.ArrowInvalid:
-        return pa.array([b.decode("utf-8", "replace") for b in arr.to_pylist()], pa.string())
+        return pa.array(
+            [
+                data[a:b].decode("utf-8", "replace")
+                for a, b in zip(offsets[:-1].tolist(), offsets[1:].tolist(), strict=True)
+            ],
+            pa.string(),
+        )
+    return arr if arr.type == pa.string() else arr.cast(pa.string())

@@ -184,7 +184,8 @@ def _next(pos: np.ndarray, at: np.ndarray, k: int = 0) -> np.ndarray:
 
 def _window(pbuf: np.ndarray, at: np.ndarray, width: int) -> np.ndarray:
     """``pbuf[at[i] : at[i] + width]`` for every i as an (n, width) uint8 matrix (one strided gather)."""
-    return np.lib.stride_tricks.sliding_window_view(pbuf, width)[at]
+    view = np.ndarray((pbuf.size - width + 1, width), np.uint8, buffer=pbuf, strides=(1, 1))  # no copy
+    return view[at]
 
 
 def _uint(pbuf: np.ndarray, a: np.ndarray, b: np.ndarray, maxw: int) -> tuple[np.ndarray, np.ndarray]:
