@@ -257,6 +257,12 @@ def test_cli_jsonl_since_and_fail_on_alert(tmp_path: Path) -> None:
     assert res.exit_code == 0 and "no new alerts" in res.stdout
     res = runner.invoke(app, [*args, "--since", "last tuesday"])
     assert res.exit_code != 0
+    # --replay --dry-run on a fresh store: every alert stamped with the day a daily run would raise it
+    fresh = _store(tmp_path / "again")
+    res = runner.invoke(app, ["monitor", "--store", str(fresh.root), "--replay", "--dry-run", "--json"])
+    rows = json.loads(res.stdout)
+    assert res.exit_code == 0 and rows and all(r["details"]["raised_as_of"] >= r["ts"] for r in rows)
+    assert fresh.read_table("alerts", schema.ALERTS).num_rows == 0  # --dry-run records nothing
 
 
 @pytest.mark.parametrize("bad", [["--halt-p", "2"], ["--as-of", "yesterday"]])
