@@ -50,8 +50,19 @@ def ingest_cmd(
 ) -> None:
     """Ingest AIS files into the store; every rejected line is quarantined with its reason.
 
-    Exit code 4 when an input itself cannot be read (bad lines inside a readable file are quarantined
-    and the exit code stays 0). Re-ingesting the same file adds nothing.
+    Counts per input: read = kept + duplicate + quarantined (NMEA in lines, CSV/Parquet in rows).
+    Re-ingesting a file adds nothing; an interrupted ingest can simply be run again. Exit code 4 when an
+    input itself cannot be read (bad lines inside a readable file are quarantined, exit code 0).
+
+    Examples:
+
+      supplyline ingest logs/ --store s          (folders, globs, .gz/.bz2/.zip)
+
+      supplyline ingest aisdk-2022-10-15.csv     (DMA CSV, detected from the header)
+
+      supplyline ingest my.csv --map mmsi=Ship,ts=Time,lat=Y,lon=X --time-format epoch
+
+      supplyline sql "SELECT reason, count(*) FROM quarantine GROUP BY 1"
     """
     from supplyline.ingest.csv_formats import parse_map
     from supplyline.ingest.pipeline import ingest
@@ -139,7 +150,10 @@ def sql_cmd(
     limit: Annotated[int, typer.Option(help="Rows to show in the table output.")] = 50,
     as_json: JsonOpt = False,
 ) -> None:
-    """Run an ad-hoc SQL query (DuckDB) over the store: positions, statics, vessels, quarantine, manifest..."""
+    """Run an ad-hoc SQL query (DuckDB) over the store: positions, statics, vessels, quarantine, manifest...
+
+    Example: supplyline sql "SELECT mmsi, count(*) FROM positions GROUP BY 1 ORDER BY 2 DESC LIMIT 5" --json
+    """
     con = Store.open(store).connect()
     try:
         result = con.sql(query)

@@ -4,8 +4,9 @@ It is SQL (DuckDB), so it runs vectorised and in parallel. It makes units and co
 per report, whether it is kept or quarantined, with a reason from ``schema.QUARANTINE_REASONS``:
 
 * AIS "not available" codes become null: SOG 102.3 kn (and anything outside 0..102.2), COG 360 deg
-  (anything outside 0..359.9), heading 511 (anything outside 0..359), nav status outside 0..15, IMO 0,
-  ship type 0, dimensions/draught 0, names padded with ``@``.
+  (anything outside 0..359.9), heading 511 (anything outside 0..359), nav status outside 0..15, IMO 0
+  (and anything that is not 7 digits), ship type 0, dimensions/draught 0. Text arrives clean (the decoder
+  strips ``@`` padding, the CSV reader trims and turns empty text into null).
 * Positions that cannot be placed are quarantined: lat 91 / lon 181 (or missing) -> ``position_not_available``;
   |lat| > 90 or |lon| > 180 -> ``position_out_of_range``; no time -> ``no_time``; MMSI missing or outside
   1..999999999 -> ``bad_mmsi``; a value that did not parse -> ``unparsable``; time before 1990 or after
@@ -39,9 +40,9 @@ def _col(name: str, have: Collection[str]) -> str:
     return name if name in have else _DEFAULTS[name]
 
 
-def _clean_text(expr: str) -> str:
-    # AIS 6-bit text pads with '@'; keep what the vessel typed, trimmed, and null when nothing is left
-    return f"NULLIF(trim(rtrim(CAST({expr} AS VARCHAR), '@')), '')"
+def _text(expr: str) -> str:
+    # already clean: the NMEA decoder strips AIS '@' padding and blanks, the CSV reader trims and nulls ''
+    return f"CAST({expr} AS VARCHAR)"
 
 
 def static_exprs(have: Collection[str]) -> dict[str, str]:
@@ -49,14 +50,14 @@ def static_exprs(have: Collection[str]) -> dict[str, str]:
     c = {f: _col(f, have) for f in STATIC_FIELDS}
     return {
         "imo": f"CAST(CASE WHEN {c['imo']} BETWEEN 1000000 AND 9999999 THEN {c['imo']} END AS BIGINT)",
-        "name": _clean_text(c["name"]),
-        "callsign": _clean_text(c["callsign"]),
+        "name": _text(c["name"]),
+        "callsign": _text(c["callsign"]),
         "ship_type": f"CAST(CASE WHEN {c['ship_type']} BETWEEN 1 AND 99 THEN {c['ship_type']} END AS SMALLINT)",
         "length_m": f"CAST(CASE WHEN {c['length_m']} > 0 THEN {c['length_m']} END AS FLOAT)",
         "width_m": f"CAST(CASE WHEN {c['width_m']} > 0 THEN {c['width_m']} END AS FLOAT)",
         "draught_m": f"CAST(CASE WHEN {c['draught_m']} > 0 THEN {c['draught_m']} END AS FLOAT)",
-        "destination": _clean_text(c["destination"]),
-        "eta": _clean_text(c["eta"]),
+        "destination": _text(c["destination"]),
+        "eta": _text(c["eta"]),
     }
 
 

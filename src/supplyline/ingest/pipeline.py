@@ -52,8 +52,18 @@ FORMATS = ("nmea", "noaa", "dma", "points", "canonical", "mapped", "parquet")
 CHUNK_ROWS = 1_000_000
 CHUNK_BYTES = 64 << 20  # NMEA bytes per decoder call (~800k lines)
 
-_POS_COLS = [f.name for f in schema.POSITIONS if f.name != "input_id"]
-_STATIC_COLS = ["mmsi", "ts", *STATIC_FIELDS]
+# low-cardinality columns worth dictionary-encoding in position / static files
+_DICTIONARY = [
+    "source",
+    "input_id",
+    "nav_status",
+    "msg_type",
+    "ship_type",
+    "name",
+    "callsign",
+    "destination",
+    "eta",
+]
 
 
 @dataclass
@@ -136,7 +146,18 @@ def ingest(
                 results.append(res)
                 continue
             try:
-                _ingest_one(store, inp, res, fmt, mapping, ts_format, chunk_rows, chunk_bytes, memory_limit)
+                _ingest_one(
+                    store,
+                    inp,
+                    res,
+                    fmt,
+                    mapping,
+                    ts_format,
+                    chunk_rows,
+                    chunk_bytes,
+                    memory_limit,
+                    on_progress,
+                )
             except SupplylineError as exc:
                 res.status, res.message, res.exit_code = "error", str(exc), exc.exit_code
                 res.read = res.kept = res.duplicate = res.quarantined = res.positions = res.statics = 0
@@ -167,6 +188,7 @@ def _ingest_one(
     chunk_rows: int,
     chunk_bytes: int,
     memory_limit: str,
+    on_progress: Progress | None = None,
 ) -> None:
     sha = readers.sha256(inp)
     res.input_id = input_id = sha[:16]
@@ -182,6 +204,7 @@ def _ingest_one(
     try:
         with store.transaction() as txn:
             writer = _Writer(store, txn, con, input_id, inp.name)
+            writer.on_progress = on_progress
             if fmt == "nmea":
                 _read_nmea(inp, writer, chunk_bytes)
             else:
@@ -238,6 +261,7 @@ def _read_nmea(inp: readers.Input, writer: _Writer, chunk_bytes: int) -> None:
             line_offset,
         )
         line_offset += data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+        writer.tick(line_offset)
 
 
 def _nmea_chunks(inp: readers.Input, chunk_bytes: int) -> Iterator[bytes]:
@@ -335,6 +359,7 @@ def _read_table(
             if pending_rows >= chunk_rows:
                 rows = writer.add_rows(pa.Table.from_batches(pending), rows, header_lines)
                 pending, pending_rows = [], 0
+                writer.tick(rows)
         if pending:
             rows = writer.add_rows(pa.Table.from_batches(pending), rows, header_lines)
         writer.read += rows
@@ -402,6 +427,12 @@ class _Writer:
         self.reasons: Counter[str] = Counter()
         self._chunk = 0
         self._quarantine_parts: list[Path] = []
+        self.on_progress: Progress | None = None
+
+    def tick(self, records: int) -> None:
+        """Report progress inside a long input (the bar advances by whole inputs, this updates its label)."""
+        if self.on_progress is not None:
+            self.on_progress(f"{Path(self.file).name}: {records:,}", 0)
 
     # counts ------------------------------------------------------------------------------------------
     def finish(self, res: FileResult) -> None:
@@ -555,32 +586,30 @@ class _Writer:
     def _positions(self, table: pa.Table, statics: bool = False) -> None:
         """Kept rows -> de-duplicated positions sorted by (day, mmsi, ts), staged one file per day.
 
-        One DuckDB sort by (day, every key column, line) puts exact duplicates next to each other, so they are
-        found by comparing each row with the one before (vectorised) and the first in file order is kept. Rows
-        equal to one the store already holds for that day, or that this input staged earlier, are found with
-        a semi join. With ``statics`` (CSV rows carry static fields) the same sorted rows give the static runs.
+        DuckDB sorts only a narrow key (day, mmsi, ts, a hash of the whole position key, line) and returns
+        row numbers; the columns are then gathered in that order, which is cheaper than sorting wide rows.
+        The hash makes exact duplicates adjacent, so they are found by comparing each row with the one
+        before on the real values (vectorised); the first in file order is kept. Rows equal to one the store
+        already holds for that day, or that this input staged earlier, are found with a semi join. With
+        ``statics`` (CSV rows carry static fields) the same order also gives the static-report runs.
         """
         con = self.con
         key = ", ".join(POSITION_KEY)
-        h = f", hash({', '.join(STATIC_FIELDS)}) AS _h" if statics else ""
-        con.register("c", table)
+        extra = ""
+        if statics:
+            info = " OR ".join(f"{f} IS NOT NULL" for f in STATIC_FIELDS)
+            extra = f", hash({', '.join(STATIC_FIELDS)}) AS _h, ({info}) AS _info"
+        con.register("c", table.append_column("_i", pa.array(np.arange(table.num_rows, dtype=np.int64))))
         try:
-            # sorting on a hash of the whole key (rather than every key column) is enough to make exact
-            # duplicates adjacent, and cheaper; the comparison below is on the real values
-            # sort only the narrow key and row numbers, then gather the wide rows in that order (cheaper
-            # than sorting them); a hash of the whole key makes exact duplicates adjacent
             order = con.sql(
-                f"SELECT _i{h} FROM (SELECT *, row_number() OVER () - 1 AS _i FROM c) WHERE reason IS NULL "
-                f"ORDER BY CAST(ts AS DATE), mmsi, ts, hash({key}), _line"
+                f"SELECT _i{extra} FROM c WHERE reason IS NULL ORDER BY CAST(ts AS DATE), mmsi, ts, hash({key}), _line"
             ).to_arrow_table()
         finally:
             con.unregister("c")
-        rows = table.take(order["_i"])
-        rows = rows.append_column("day", pc.cast(rows["ts"], pa.date32()))
-        if statics:
-            rows = rows.append_column("_h", order["_h"])
-        if rows.num_rows == 0:
+        if order.num_rows == 0:
             return
+        rows = table.select([*POSITION_KEY, "source", "_lines"]).take(order["_i"])
+        rows = rows.append_column("day", pc.cast(rows["ts"], pa.date32()))
         dup = _repeats(rows, POSITION_KEY)
         existing = self._existing("positions", _days(rows))
         if existing:
@@ -594,7 +623,9 @@ class _Writer:
         out = out.append_column("input_id", pa.array([self.input_id] * out.num_rows, pa.string()))
         self._stage_by_day("positions", out, schema.POSITIONS)
         if statics:
-            self._static_runs(rows, require_info=True)
+            keyed = pa.table({"mmsi": rows["mmsi"], "ts": rows["ts"], "day": rows["day"], "_h": order["_h"]})
+            info = order["_info"].to_numpy(zero_copy_only=False)
+            self._static_runs(keyed, table, order["_i"].to_numpy(), info)
 
     def _covered(self, rows: pa.Table, key: tuple[str, ...], files: list[str], what: str) -> np.ndarray:
         """Row indices of ``rows`` already present in ``files`` (same key; statics: inside a stored run)."""
@@ -622,32 +653,34 @@ class _Writer:
             con.unregister("r")
         return np.asarray(found["_i"], np.int64)
 
-    def _static_runs(self, rows: pa.Table, require_info: bool) -> np.ndarray:
-        """Static reports sorted by (day, mmsi, ts) with a hash ``_h`` of their fields -> one stored row per
-        run of identical values per MMSI and day. Returns which input rows the runs stand for.
+    def _static_runs(
+        self, keyed: pa.Table, full: pa.Table, rows_of: np.ndarray, keep: np.ndarray
+    ) -> np.ndarray:
+        """Static reports -> one stored row per run of identical values per MMSI and day.
 
-        ``require_info`` (CSV, where every row has the static columns): rows with no static value are not
-        reports. Rows inside a run the store (or this input) already has for that day are left out.
+        ``keyed`` (mmsi, ts, day, ``_h`` = hash of the static fields) is sorted by (day, mmsi, ts); row k is
+        row ``rows_of[k]`` of ``full``, which holds the static fields (only run starts are gathered from
+        it). ``keep`` marks the rows that are reports at all (CSV: some static value present). Reports
+        inside a run the store, or this input, already has for that day are dropped. Returns ``keep``.
         """
-        keep = np.ones(rows.num_rows, bool)
-        if require_info:
-            info = pc.is_valid(rows[STATIC_FIELDS[0]])
-            for f in STATIC_FIELDS[1:]:
-                info = pc.or_(info, pc.is_valid(rows[f]))
-            keep &= info.to_numpy(zero_copy_only=False)
-        existing = self._existing("statics", _days(rows))
+        keep = keep.copy()
+        existing = self._existing("statics", _days(keyed))
         if existing:
-            keep[self._covered(rows, (), existing, "statics")] = False
+            keep[self._covered(keyed, (), existing, "statics")] = False
         if not keep.any():
             return keep
-        kept = rows.filter(pa.array(keep))
-        mmsi, h = kept["mmsi"].to_numpy(), kept["_h"].to_numpy()
-        day = kept["day"].cast(pa.int32()).to_numpy()
+        idx = np.flatnonzero(keep)
+        mmsi, h = keyed["mmsi"].to_numpy()[idx], keyed["_h"].to_numpy()[idx]
+        day = keyed["day"].cast(pa.int32()).to_numpy()[idx]
         change = (mmsi[1:] != mmsi[:-1]) | (h[1:] != h[:-1]) | (day[1:] != day[:-1])
         starts = np.flatnonzero(np.r_[True, change])
-        ends = np.r_[starts[1:], kept.num_rows] - 1
-        runs = kept.take(pa.array(starts))
-        runs = runs.append_column("last_ts", kept["ts"].take(pa.array(ends)))
+        ends = np.r_[starts[1:], idx.size] - 1
+        first, last = pa.array(idx[starts]), pa.array(idx[ends])
+        runs = full.select([*STATIC_FIELDS, "msg_type", "source"]).take(pa.array(rows_of[idx[starts]]))
+        runs = runs.append_column("mmsi", keyed["mmsi"].take(first))
+        runs = runs.append_column("ts", keyed["ts"].take(first))
+        runs = runs.append_column("day", keyed["day"].take(first))
+        runs = runs.append_column("last_ts", keyed["ts"].take(last))
         runs = runs.append_column("n_reports", pa.array(ends - starts + 1, pa.int64()))
         runs = runs.append_column("input_id", pa.array([self.input_id] * runs.num_rows, pa.string()))
         self.statics += runs.num_rows
@@ -673,7 +706,7 @@ class _Writer:
             self.con.unregister("c")
         if rows.num_rows == 0:
             return
-        keep = self._static_runs(rows, require_info=False)
+        keep = self._static_runs(rows, rows, np.arange(rows.num_rows), np.ones(rows.num_rows, bool))
         kept = int(rows["w_kept"].to_numpy()[keep].sum())
         self.kept += kept
         self.duplicate += int(rows["w_all"].to_numpy().sum()) - kept
@@ -689,4 +722,4 @@ class _Writer:
         data = table.select(target.names).cast(target)
         for s, e in zip(starts, ends, strict=True):
             day = (np.datetime64("1970-01-01") + np.timedelta64(int(days[s]), "D")).astype(str)
-            self.txn.put(f"{table_name}/day={day}/{part}", data.slice(int(s), int(e - s)))
+            self.txn.put(f"{table_name}/day={day}/{part}", data.slice(int(s), int(e - s)), _DICTIONARY)
