@@ -14,6 +14,7 @@ from typing import Any
 
 from supplyline.errors import UsageError
 from supplyline.report.data import (
+    BREAK_H,
     COORD_SCALE,
     DEFAULT_MAX_POINTS,
     REPORT_TABLES,
@@ -26,8 +27,6 @@ from supplyline.report.data import (
     vessel_names,
 )
 from supplyline.store import Store
-
-BREAK_H = 6.0  # hours: a longer silence breaks the drawn track (GFW dark-gap threshold)
 
 
 def _asset(name: str) -> str:

@@ -32,6 +32,7 @@ REPORT_TABLES = (
 COORD_SCALE = 10_000  # track coordinates shipped as integer 1e-4 degrees (~11 m), delta-encoded
 DEFAULT_MAX_POINTS = 60_000  # display budget: a 1M-position store draws ~60k points (a few MB of HTML)
 MIN_BUCKET_S = 60  # never keep more than one point per vessel per minute
+BREAK_H = 6.0  # hours: a longer silence breaks a drawn/exported track line (GFW dark-gap threshold)
 MAX_TABLE_ROWS = 20_000  # rows embedded per table (about 4 MB of JSON); the rest are in `supplyline export`
 
 

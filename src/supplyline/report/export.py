@@ -18,14 +18,21 @@ import numpy as np
 import pyarrow as pa
 
 from supplyline.errors import UsageError
-from supplyline.report.data import decimate_tracks, table_arrow, track_breaks, used_places, vessel_names
+from supplyline.report.data import (
+    BREAK_H,
+    Tracks,
+    decimate_tracks,
+    table_arrow,
+    track_breaks,
+    used_places,
+    vessel_names,
+)
 from supplyline.store import Store
 
 Format = Literal["geojson", "kml", "csv", "parquet"]
 FORMATS: tuple[str, ...] = ("geojson", "kml", "csv", "parquet")
 MAP_LAYERS: tuple[str, ...] = ("places", "tracks", "voyages", "gaps", "encounters")
 EXPORT_MAX_POINTS = 1_000_000  # track points kept in GeoJSON/KML (one per vessel-minute at most)
-BREAK_H = 6.0  # a silence longer than this (hours, GFW dark-gap threshold) splits a track line
 KML_NS = "http://www.opengis.net/kml/2.2"
 
 Feature = dict[str, Any]
@@ -87,7 +94,7 @@ def map_layers(
     return out
 
 
-def _track_features(tracks: Any, names: dict[int, str], break_h: float) -> list[Feature]:
+def _track_features(tracks: Tracks, names: dict[int, str], break_h: float) -> list[Feature]:
     """One MultiLineString per vessel, split where it went silent (see :func:`track_breaks`)."""
     if len(tracks.mmsi) == 0:
         return []
@@ -120,7 +127,7 @@ def _iso_us(us: int) -> str:
     return dt.datetime.fromtimestamp(us / 1e6, dt.UTC).isoformat()
 
 
-def _voyage_features(con: duckdb.DuckDBPyConnection, tracks: Any) -> list[Feature]:
+def _voyage_features(con: duckdb.DuckDBPyConnection, tracks: Tracks) -> list[Feature]:
     """Each voyage's track between departure and arrival (voyages with under two points are skipped)."""
     voyages = table_arrow(con, "voyages")
     if voyages is None or voyages.num_rows == 0 or len(tracks.mmsi) == 0:
@@ -252,9 +259,7 @@ def write_kml(layers: dict[str, list[Feature]], path: Path, title: str = "supply
     return path
 
 
-def _tabular(
-    store: Store, con: duckdb.DuckDBPyConnection, fmt: str, names: list[str], out_dir: Path
-) -> list[Path]:
+def _tabular(con: duckdb.DuckDBPyConnection, fmt: str, names: list[str], out_dir: Path) -> list[Path]:
     """CSV or Parquet of each named table via DuckDB COPY (streams; positions need not fit in memory)."""
     paths = []
     for name in names:
@@ -296,7 +301,7 @@ def export_store(
                 raise UsageError(
                     f"the store has no table {', '.join(unknown)}; tables: {', '.join(available)}"
                 )
-            return _tabular(store, con, fmt, names, out_dir)
+            return _tabular(con, fmt, names, out_dir)
         layers = tuple(tables) if tables else MAP_LAYERS
         unknown = [n for n in layers if n not in MAP_LAYERS]
         if unknown:
