@@ -14,8 +14,9 @@ import re
 from supplyline.errors import FormatError
 from supplyline.ingest.csv_formats import CSV_FORMATS, match_header
 
-# A line that is (or introduces) an AIS sentence: optional tag block, then !xxVDM / !xxVDO, or a $PGHP header.
-_NMEA_LINE = re.compile(rb"^(\\[^\\]*\\)?\s*(![A-Z]{2}VD[MO],|\$PGHP,|!AIVD|\\)")
+# A line that is (or introduces) an AIS sentence: a !xxVDM / !xxVDO sentence anywhere (receivers may prefix
+# a timestamp), a tag block line, or a $PGHP header.
+_NMEA_LINE = re.compile(rb"![A-Z]{2}VD[MO],|^\s*\\|^\s*\$PGHP,")
 
 
 def detect(sample: bytes, name: str = "input") -> str:
@@ -32,7 +33,7 @@ def detect(sample: bytes, name: str = "input") -> str:
     lines = [ln for ln in sample.splitlines()[:200] if ln.strip()]
     # the last line of the sample may be cut in the middle; judge on complete lines
     complete = lines[:-1] if len(lines) > 1 else lines
-    nmea = sum(1 for ln in complete if _NMEA_LINE.match(ln.lstrip()))
+    nmea = sum(1 for ln in complete if _NMEA_LINE.search(ln))
     if complete and nmea >= max(1, len(complete) // 2):
         return "nmea"
     header = csv_header(sample)

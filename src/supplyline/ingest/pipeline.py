@@ -266,16 +266,20 @@ def _read_nmea(inp: readers.Input, writer: _Writer, chunk_bytes: int) -> None:
 
 def _nmea_chunks(inp: readers.Input, chunk_bytes: int) -> Iterator[bytes]:
     """Decompressed NMEA in pieces of about ``chunk_bytes``, cut only between whole messages."""
-    buf = b""
+    blocks: list[bytes] = []
+    size = 0
     for block in readers.iter_blocks(inp, min(chunk_bytes, readers.BLOCK)):
-        buf += block
-        if len(buf) >= chunk_bytes:
+        blocks.append(block)
+        size += len(block)
+        if size >= chunk_bytes:
+            buf = b"".join(blocks)
             cut = message_boundary(buf)
             if cut > 0:
                 yield buf[:cut]
                 buf = buf[cut:]
-    if buf:
-        yield buf
+            blocks, size = [buf], len(buf)
+    if size:
+        yield b"".join(blocks)
 
 
 def _last_fragment(line: bytes) -> bool:
@@ -409,6 +413,10 @@ def _sql_path(path: Path) -> str:
 
 def _sql_str(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
+
+
+def _sql_list(items: list[str]) -> str:
+    return "[" + ", ".join(_sql_str(i) for i in items) + "]"
 
 
 # --- the writer: de-duplicate, sort, partition by day, stage ----------------------------------------------
@@ -640,12 +648,12 @@ class _Writer:
                     else f"r.{k} IS NOT DISTINCT FROM e.{k}"
                     for k in key
                 )
-                stored = f"SELECT {', '.join(key)} FROM read_parquet({files!r})"
+                stored = f"SELECT {', '.join(key)} FROM read_parquet({_sql_list(files)})"
             else:
                 cond = "r.mmsi = e.mmsi AND r._h = e._h AND r.ts BETWEEN e.ts AND e.last_ts"
                 stored = (
                     f"SELECT mmsi, ts, coalesce(last_ts, ts) AS last_ts, hash({', '.join(STATIC_FIELDS)}) AS _h "
-                    f"FROM read_parquet({files!r}, union_by_name=true)"
+                    f"FROM read_parquet({_sql_list(files)}, union_by_name=true)"
                 )
             lo_hi = "mmsi BETWEEN (SELECT min(mmsi) FROM r) AND (SELECT max(mmsi) FROM r)"
             found = con.sql(f"SELECT r._i FROM r SEMI JOIN ({stored} WHERE {lo_hi}) e ON {cond}").fetchnumpy()
