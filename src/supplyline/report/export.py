@@ -11,7 +11,7 @@ import json
 import math
 import xml.etree.ElementTree as ET
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -29,7 +29,6 @@ from supplyline.report.data import (
 )
 from supplyline.store import Store
 
-Format = Literal["geojson", "kml", "csv", "parquet"]
 FORMATS: tuple[str, ...] = ("geojson", "kml", "csv", "parquet")
 MAP_LAYERS: tuple[str, ...] = ("places", "tracks", "voyages", "gaps", "encounters")
 EXPORT_MAX_POINTS = 1_000_000  # track points kept in GeoJSON/KML (one per vessel-minute at most)
@@ -39,12 +38,12 @@ Feature = dict[str, Any]
 
 
 def _props(row: dict[str, Any]) -> dict[str, Any]:
-    """JSON-ready properties: datetimes/dates as ISO 8601, NaN as null."""
+    """JSON-ready properties: datetimes/dates as ISO 8601, NaN and infinities as null (JSON has neither)."""
     out: dict[str, Any] = {}
     for k, v in row.items():
         if isinstance(v, dt.datetime | dt.date):
             v = v.isoformat()
-        elif isinstance(v, float) and math.isnan(v):
+        elif isinstance(v, float) and not math.isfinite(v):
             v = None
         out[k] = v
     return out
@@ -160,7 +159,7 @@ def write_geojson(layers: dict[str, list[Feature]], out_dir: Path) -> list[Path]
     for name, feats in layers.items():
         path = out_dir / f"{name}.geojson"
         doc = {"type": "FeatureCollection", "name": name, "features": feats}
-        path.write_text(json.dumps(doc, separators=(",", ":"), default=str))
+        path.write_text(json.dumps(doc, separators=(",", ":"), default=str, allow_nan=False))
         paths.append(path)
     return paths
 
