@@ -819,7 +819,8 @@ def decode_nmea(data: bytes, *, file: str, input_id: str, source_default: str = 
         sa=sa[single],
         sb=sb_[single],
     )
-    dec = _decode(pbuf, pstart[single], plen[single], fill[single])
+    d_start, d_len, d_fill = pstart[single], plen[single], fill[single]
+    dbuf = pbuf  # reassembled payloads are appended after the data (one decode for all messages)
     multi = np.flatnonzero(~single)
     frag_lines = np.zeros(0, np.int64)
     frag_msg = np.zeros(0, np.int64)
@@ -849,8 +850,11 @@ def decode_nmea(data: bytes, *, file: str, input_id: str, source_default: str = 
             offs = np.concatenate(([0], np.cumsum(lens)[:-1]))
             # time/source from the first fragment that has a time (else the first fragment)
             pick = np.array([next((x for x in f if t[x] != NOTIME), f[0]) for f in order_in], np.int64)
-            mdec = _decode(_padded(b"".join(payloads)), offs, lens, np.array([fill[f[-1]] for f in order_in]))
-            dec = {k: np.concatenate((dec[k], mdec[k])) for k in dec}
+            extra = np.frombuffer(b"".join(payloads), np.uint8)
+            dbuf = np.concatenate((buf, extra, np.zeros(_PAD, np.uint8)))
+            d_start = np.concatenate((d_start, n + offs))
+            d_len = np.concatenate((d_len, lens))
+            d_fill = np.concatenate((d_fill, np.array([fill[f[-1]] for f in order_in], np.int64)))
             msgs = msgs.extend(
                 first=np.array([x[0] for x in lines_of], np.int64),
                 last=np.array([x[-1] for x in lines_of], np.int64),
@@ -861,6 +865,8 @@ def decode_nmea(data: bytes, *, file: str, input_id: str, source_default: str = 
             )
             frag_lines = np.concatenate(lines_of)
             frag_msg = np.repeat(np.arange(len(lines_of)) + int(single.sum()), [len(x) for x in lines_of])
+
+    dec = _decode(dbuf, d_start, d_len, d_fill)
 
     # message-level rejections (unsupported type, bad characters, too short): every line of the message
     bad = dec["bad"]
