@@ -27,6 +27,7 @@ from supplyline.detect._arrays import (
     prev_diff,
     run_reduce,
     speed_kn,
+    step_km,
     to_ts,
 )
 from supplyline.detect.config import Thresholds
@@ -70,7 +71,7 @@ def _parents(
     if n < 2:
         return parent, np.empty(0)
     km_per_us = th.max_implied_speed_kn * KM_PER_NM / US_PER_H
-    d1 = haversine_km(lat[:-1], lon[:-1], lat[1:], lon[1:])  # lag 1 on slices: no gathers
+    d1 = step_km(lat, lon)  # lag 1: every row to the next
     ok1 = (mmsi[1:] == mmsi[:-1]) & (d1 <= km_per_us * (ts[1:] - ts[:-1]) + th.noise_dist_km)
     parent[1:][ok1] = np.flatnonzero(ok1)
     todo = np.flatnonzero(~ok1) + 1
