@@ -56,6 +56,12 @@ def test_payload_counts_match_fixture(store: Store) -> None:
     assert rows["alerts"] == fx.N_ALERTS
     assert rows["claims"] == fx.N_CLAIMS
     assert p["tables"]["claim_tests"]["present"] is True
+    vessels = p["tables"]["vessels"]  # the identity view over statics
+    assert sorted(r[vessels["columns"].index("name")] for r in vessels["rows"]) == [
+        "ANGARA",
+        "LADY R",
+        "MARIA",
+    ]
     src = p["meta"]["sources"]
     assert len(src) == 1 and src[0]["synthetic"] is True
     # 2024-01-20 00:00 UTC is the first position of the fixture, in epoch milliseconds

@@ -128,6 +128,7 @@ def test_report_renders_fixture(browser: Any, report: Path) -> None:
             "alerts": fx.N_ALERTS,
             "claims": fx.N_CLAIMS,
             "places": fx.N_PLACES,
+            "vessels": fx.N_VESSELS,
         }
         assert {name: _rows(page, name) for name in expected} == expected
         assert page.locator("#table-visits tbody tr").count() == fx.N_VISITS

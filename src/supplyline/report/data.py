@@ -28,6 +28,7 @@ REPORT_TABLES = (
     "observations",
     "estimates",
     "claim_tests",
+    "vessels",  # the store's identity view: one row per distinct name/IMO/callsign of an MMSI
 )
 COORD_SCALE = 10_000  # track coordinates shipped as integer 1e-4 degrees (~11 m), delta-encoded
 DEFAULT_MAX_POINTS = 60_000  # display budget: a 1M-position store draws ~60k points (a few MB of HTML)
@@ -75,6 +76,7 @@ ORDER_BY = {
     "claims": "published",
     "observations": "date",
     "estimates": "period_start",
+    "vessels": "first_seen",
 }
 
 

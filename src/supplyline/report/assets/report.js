@@ -572,7 +572,7 @@
   // ---------- sortable, filterable tables -------------------------------------------------------------------
   const PAGE_ROWS = 100;  // rows rendered at first; "show more" adds pages (layout of big tables is the slow part)
   const tablesBox = document.getElementById("tables");
-  const shownTables = ["visits", "voyages", "gaps", "encounters", "alerts", "claims", "observations", "places", "estimates", "claim_tests"];
+  const shownTables = ["visits", "voyages", "gaps", "encounters", "alerts", "claims", "observations", "places", "vessels", "estimates", "claim_tests"];
   for (const name of shownTables) {
     const t = T[name];
     const block = el("div", { class: "tbl-block", id: `table-${name}`, "data-table": name });
