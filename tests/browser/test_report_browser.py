@@ -218,3 +218,45 @@ def test_big_table_pages_rows(browser: Any, tmp_path: Path) -> None:
         assert problems == []
     finally:
         page.close()
+
+
+def test_rows_with_missing_values_render_cleanly(browser: Any, tmp_path: Path) -> None:
+    # Nulls wherever the schemas allow them: nothing may turn into NaN attributes (a console error).
+    store = Store.create(tmp_path / "odd")
+    t = fx.T0
+    rows = {
+        "alerts": [
+            {"alert_id": "h1", "kind": "halt", "route": "r"},  # no time at all: cannot be placed
+            {"alert_id": "h2", "kind": "halt", "ts": t, "route": "r", "details": "not json"},
+            {"alert_id": "x", "kind": "resumption", "route": "r"},
+        ],
+        "voyages": [{"voyage_id": "v", "mmsi": 1, "route": "r"}],
+        "gaps": [{"gap_id": "g", "mmsi": 1, "start_lat": 1.0}],
+        "encounters": [{"encounter_id": "e", "mmsi_a": 1, "mmsi_b": 2, "lat": 1.0}],
+        "claims": [
+            {"claim_id": "c", "unit": "trips"},
+            {"claim_id": "d", "unit": "trips", "published": t.date()},
+        ],
+        "estimates": [{"estimate_id": "s", "unit": "trips", "inputs": "{broken"}],
+        "claim_tests": [{"claim_id": "c", "estimate_unit": "trips"}, {"claim_id": "d", "claim_value": 0.0}],
+    }
+    schemas = {
+        "alerts": schema.ALERTS,
+        "voyages": schema.VOYAGES,
+        "gaps": schema.GAPS,
+        "encounters": schema.ENCOUNTERS,
+        "claims": schema.CLAIMS,
+        "estimates": schema.ESTIMATES,
+        "claim_tests": schema.CLAIM_TESTS,
+    }
+    for name, data in rows.items():
+        store.write_table(name, pa.Table.from_pylist(data, schema=schemas[name]))
+    page, problems = _open(browser, build_report(store, tmp_path / "odd.html"))
+    try:
+        assert problems == []
+        assert page.locator("#timeline rect.halt").count() == 1
+        assert page.locator("#map line.gap").count() == 0
+        assert page.locator("#map path.encounter").count() == 0
+        assert _rows(page, "claims") == 2
+    finally:
+        page.close()

@@ -160,7 +160,7 @@
   // Dark gaps: dashed straight line from the last position before the silence to the first after.
   const gGaps = root.append("g").attr("class", "gaps");
   for (const g of gaps) {
-    if (g.start_lat == null || g.end_lat == null) continue;
+    if (g.start_lat == null || g.end_lat == null || g.start_lon == null || g.end_lon == null) continue;
     gGaps.append("line").attr("class", "gap")
       .attr("x1", g.start_lon).attr("y1", mercY(g.start_lat)).attr("x2", g.end_lon).attr("y2", mercY(g.end_lat))
       .on("mousemove", (ev) => showTip(ev, `<b>Dark gap</b> ${fmtNum(g.duration_h)} h<br>MMSI ${g.mmsi}<br>` +
@@ -183,7 +183,7 @@
   const placeLabels = overlay.append("g").selectAll("text").data(labelled).join("text")
     .attr("class", "place-label").attr("dx", 8).attr("dy", 4).text((p) => p.name);
   const sym = d3.symbol().type(d3.symbolDiamond).size(90)();
-  const encMarks = overlay.append("g").attr("class", "encounters").selectAll("path").data(encounters.filter((e) => e.lat != null))
+  const encMarks = overlay.append("g").attr("class", "encounters").selectAll("path").data(encounters.filter((e) => e.lat != null && e.lon != null))
     .join("path").attr("class", "encounter").attr("d", sym)
     .on("mousemove", (ev, e) => showTip(ev, `<b>Encounter</b><br>MMSI ${e.mmsi_a} & ${e.mmsi_b}<br>` +
       `${fmtTs(e.start_ts)} \u2192 ${fmtTs(e.end_ts)} (${fmtNum(e.duration_h)} h)<br>median ${fmtNum(e.median_dist_km)} km apart`))
@@ -210,7 +210,7 @@
   } else if (places.length) {
     [x0, x1] = d3.extent(places, (p) => p.lon); [y0, y1] = d3.extent(places, (p) => mercY(p.lat));
   } else { x0 = -180; x1 = 180; y0 = mercY(75); y1 = mercY(-60); }
-  for (const e of encounters) if (e.lat != null) {
+  for (const e of encounters) if (e.lat != null && e.lon != null) {
     x0 = Math.min(x0, e.lon); x1 = Math.max(x1, e.lon); y0 = Math.min(y0, mercY(e.lat)); y1 = Math.max(y1, mercY(e.lat));
   }
   const spanX = Math.max(x1 - x0, 0.02), spanY = Math.max(y1 - y0, 0.02);
@@ -320,6 +320,7 @@
       for (const h of haltAlerts.filter((a) => match(a.route))) {
         const det = parseJSON(h.details) || {};
         const s = anyTime(det.silence_start ?? det.since ?? det.last_departure ?? det.last_departure_ts) ?? h.ts;
+        if (s == null) continue;  // a halt without any time cannot be placed
         const res = alerts.filter((a) => a.kind === "resumption" && match(a.route) && a.ts > h.ts).map((a) => a.ts);
         const e = res.length ? d3.min(res) : end;
         g.append("rect").attr("class", "halt").attr("x", x(s)).attr("y", y + 2).attr("width", Math.max(x(e) - x(s), 2)).attr("height", laneH - 12)
