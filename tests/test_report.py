@@ -221,6 +221,8 @@ def test_out_may_be_a_folder_and_unwritable_paths_are_usage_errors(store: Store,
 def test_synthetic_flag_sources(tmp_path: Path) -> None:
     real = fx.build_fixture_store(tmp_path / "real", synthetic=False)
     assert build_payload(real, max_points=100)["meta"]["synthetic"] is False
+    assert "SYNTHETIC DATA" not in build_report(real, tmp_path / "real.html", max_points=100).read_text()
     # imported simulator truth marks the store synthetic even when the manifest does not
     real.write_table("truth_visits", pa.table({"mmsi": [1]}))
     assert build_payload(real, max_points=100)["meta"]["synthetic"] is True
+    assert 'id="synthetic-banner"' in build_report(real, tmp_path / "synth.html", max_points=100).read_text()

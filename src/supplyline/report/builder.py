@@ -28,6 +28,12 @@ from supplyline.report.data import (
 )
 from supplyline.store import Store
 
+SYNTHETIC_BANNER = (
+    '<div id="synthetic-banner" class="banner"><strong>SYNTHETIC DATA</strong> &mdash; at least one input of '
+    'this report is simulated (see <a href="#sources">Data sources</a>). Vessels, voyages and alerts derived '
+    "from it are not evidence of real events.</div>"
+)
+
 
 def _asset(name: str) -> str:
     return resources.files("supplyline.report").joinpath("assets", name).read_text(encoding="utf-8")
@@ -75,6 +81,8 @@ def render_html(payload: dict[str, Any]) -> str:
         "__LAND__": _asset("land-50m.json").replace("<", "\\u003c"),
         "__PAYLOAD__": dumps(payload),
         "__TITLE__": str(payload["meta"]["title"]).replace("&", "&amp;").replace("<", "&lt;"),
+        # In the markup itself, so it shows even where scripts do not run (mail previews, archives).
+        "__BANNER__": SYNTHETIC_BANNER if payload["meta"]["synthetic"] else "",
     }
     # One pass, so text inside the payload that happens to look like a placeholder is left alone.
     pattern = re.compile("|".join(re.escape(k) for k in parts))

@@ -60,7 +60,6 @@
 
   performance.mark("parsed");
   // ---------- header, banner, stats ----------------------------------------------------------------------
-  if (meta.synthetic) document.getElementById("synthetic-banner").hidden = false;
   document.getElementById("subtitle").textContent =
     `Store ${meta.store} \u00b7 generated ${fmtTs(meta.generated_ms)} UTC`;
   const stats = [
