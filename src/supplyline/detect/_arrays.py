@@ -92,11 +92,12 @@ def run_reduce(
     """``ufunc.reduce(values[first[k]:last[k]+1])`` for every run k (runs sorted, non-overlapping, non-empty)."""
     if len(first) == 0:
         return np.empty(0, dtype=values.dtype)
-    padded = np.append(values, values[:1])  # sentinel so last+1 may equal len(values)
     bounds = np.empty(2 * len(first), dtype=np.int64)
     bounds[0::2] = first
     bounds[1::2] = last + 1
-    return np.asarray(ufunc.reduceat(padded, bounds)[0::2])
+    if bounds[-1] == len(values):  # reduceat's last segment runs to the end of the array anyway
+        bounds = bounds[:-1]
+    return np.asarray(ufunc.reduceat(values, bounds)[0::2])
 
 
 def interval_sum(values: FloatArray, first: IntArray, stop: IntArray) -> FloatArray:

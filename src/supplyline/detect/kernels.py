@@ -15,7 +15,7 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from supplyline import schema
-from supplyline.detect._arrays import FloatArray, IntArray, floats, group_starts, ts_us
+from supplyline.detect._arrays import FloatArray, IntArray, floats, ts_us
 from supplyline.detect.config import Route, Thresholds
 from supplyline.detect.draught import DraughtReports, draught_changes_table
 from supplyline.detect.gaps import gaps_table
@@ -160,8 +160,9 @@ def run_vessel_kernels(
         inner = idx.assign(tr.lat, tr.lon, "r_in")
         outer = idx.assign(tr.lat, tr.lon, "r_out") if pl.has_polygons else None
         draught_at = reports.asof(tr.mmsi, tr.ts)
-        vessel_last = np.append(group_starts(mmsi)[1:], True)[tr.orig]
-        runs = visit_runs(tr, inner, pl, outer)
+        nxt = np.minimum(tr.orig + 1, len(mmsi) - 1)
+        vessel_last = (tr.orig == len(mmsi) - 1) | (mmsi[nxt] != mmsi[tr.orig])
+        runs = visit_runs(tr, inner, pl, outer, idx.maybe_within(tr.lat, tr.lon, "r_out"))
         visits = visits_table(tr, runs, pl, stopped_state(tr, th), draught_at, vessel_last, th)
         out["visits"] = visits.table
         if "voyages" in tables:

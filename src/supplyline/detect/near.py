@@ -76,6 +76,11 @@ class Prefiltered:
             self._filters[key] = NearFilter(lat, lon, radius_m)
         return self._filters[key]
 
+    def maybe_within(self, lat: FloatArray, lon: FloatArray, radius: Literal["r_in", "r_out"]) -> BoolArray:
+        """False where a point is proven farther than its ``radius`` from every place."""
+        r = np.asarray(self.places.column(f"{radius}_m").to_numpy(), dtype=np.float64)
+        return self._filter(radius, r).mask(lat, lon)
+
     def assign(
         self, lat: npt.ArrayLike, lon: npt.ArrayLike, radius: Literal["r_in", "r_out"] = "r_in"
     ) -> IntArray:

@@ -98,10 +98,16 @@ def stopped_state(tr: Tracks, th: Thresholds) -> np.ndarray:
 
 
 def visit_runs(
-    tr: Tracks, inner: IntArray, pl: PlaceArrays, outer: IntArray | None = None
+    tr: Tracks,
+    inner: IntArray,
+    pl: PlaceArrays,
+    outer: IntArray | None = None,
+    maybe_out: np.ndarray | None = None,
 ) -> tuple[IntArray, IntArray, IntArray]:
     """(first, last, place) of every visit; ``inner``/``outer`` are the r_in/r_out place rows of each track
-    row (-1 none; ``outer`` is only needed for polygon places, circles use the distance to the centre)."""
+    row (-1 none; ``outer`` is only needed for polygon places, circles use the distance to the centre);
+    ``maybe_out`` (optional) is False for rows proven farther than r_out from every place, which skips
+    their distance computation."""
     n = len(tr)
     if n == 0:
         e = np.empty(0, np.int64)
@@ -114,7 +120,10 @@ def visit_runs(
     has = cand >= 0
     c = np.maximum(cand, 0)
     d_m = np.full(n, np.inf)
-    h = np.flatnonzero(has)
+    todo = has & (inner != cand)  # rows inside r_in of the candidate stay without measuring
+    if maybe_out is not None:
+        todo &= maybe_out
+    h = np.flatnonzero(todo)
     d_m[h] = haversine_km(tr.lat[h], tr.lon[h], pl.lat[c[h]], pl.lon[c[h]]) * 1000.0
     stay = has & ((inner == cand) | ((d_m <= pl.r_out_m[c]) & ~pl.is_polygon[c]))
     if outer is not None:
@@ -149,8 +158,8 @@ def visits_table(
     ts = tr.ts
     dwell_h = (ts[last] - ts[first]) / US_PER_H
     # Intervals i -> i+1 inside the visit: rows first..last-1.
-    dt_next = np.append(tr.dt_us[1:], 0).astype(np.float64)
-    dt_next[np.append(tr.track_start[1:], True)] = 0.0
+    dt_next = np.zeros(len(tr))
+    dt_next[:-1] = np.where(tr.track_start[1:], 0, tr.dt_us[1:])
     stopped_h = interval_sum(np.where(stopped, dt_next, 0.0), first, last) / US_PER_H
     gap_in = np.where(tr.track_start, 0, tr.dt_us)
     max_gap_h = (
@@ -159,7 +168,7 @@ def visits_table(
     )
     entry = ~tr.track_start[first]
     is_open = vessel_last[last]
-    track_end = np.append(tr.track_start[1:], True)[last]
+    track_end = (last == len(tr) - 1) | tr.track_start[np.minimum(last + 1, len(tr) - 1)]
     exit_ = ~track_end
     evidence = (stopped_h > 0) | (max_gap_h >= th.visit_gap_h)
     score = entry.astype(int) + exit_.astype(int) + evidence.astype(int)
