@@ -311,3 +311,14 @@ def test_thresholds_from_mapping() -> None:
         Thresholds(stop_speed_kn=1.0, move_speed_kn=0.5)
     with pytest.raises(CaseError, match="origin"):
         Route("r", (), ("x",))
+
+
+def test_subset_of_tables_matches_full_run() -> None:
+    rows = _a_to_b(50) + line(51, 0, (40.0, 140.0), 0, 10, 120)
+    full = run(rows)
+    part = run(rows, tables=("visits", "gaps"))
+    assert set(part) == {"segments", "visits", "gaps"}
+    for name in part:
+        assert part[name].equals(full[name])
+    with pytest.raises(EngineError, match="unknown kernel table"):
+        run(rows, tables=("encounters",))

@@ -133,3 +133,10 @@ def test_cli_errors_are_messages_not_tracebacks(tmp_path: Path) -> None:
     )
     assert proc.returncode == 3 and "no supplyline store" in proc.stderr and "Traceback" not in proc.stderr
     assert main is not None
+
+
+def test_empty_store_gives_empty_tables(tmp_path: Path) -> None:
+    store = Store.create(tmp_path / "s")
+    res = detect(store, TERMINALS, Thresholds(), SIF, workers=1)
+    assert res.shards_total == 0 and set(res.counts.values()) == {0}
+    assert store.read_table("visits").num_rows == 0
