@@ -46,7 +46,7 @@ from supplyline.ingest.normalise import (
     positions_sql,
     statics_sql,
 )
-from supplyline.store import Store, Transaction
+from supplyline.store import Store, Transaction, write_parquet
 
 FORMATS = ("nmea", "noaa", "dma", "points", "canonical", "mapped", "parquet")
 CHUNK_ROWS = 1_000_000
@@ -262,6 +262,8 @@ def _read_nmea(inp: readers.Input, writer: _Writer, chunk_bytes: int) -> None:
         )
         line_offset += data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
         writer.tick(line_offset)
+    # messages the normaliser rejects get their text when the decoder says where they are (a _line column)
+    writer.fill_raw_lines(inp)
 
 
 def _nmea_chunks(inp: readers.Input, chunk_bytes: int) -> Iterator[bytes]:
@@ -487,7 +489,7 @@ class _Writer:
             k = t["line"].to_numpy() - 1
             fixed = k + 1 + np.searchsorted(accepted_before, k, side="left")
             t = t.set_column(t.schema.get_field_index("line"), "line", pa.array(fixed, pa.int64()))
-            pq.write_table(t, part, compression="zstd")
+            write_parquet(t, part)
         table = pa.table(
             {
                 "input_id": [self.input_id] * len(rejects),
@@ -506,21 +508,28 @@ class _Writer:
         missing = []
         for part in self._quarantine_parts:
             t = pq.read_table(part, columns=["line", "raw"])
-            missing.append(t.filter(pc.is_null(t["raw"]))["line"].to_numpy())
+            lines = t.filter(pc.and_(pc.is_null(t["raw"]), pc.is_valid(t["line"])))["line"]
+            missing.append(lines.to_numpy())
         wanted = np.concatenate(missing) if missing else np.zeros(0, np.int64)
         if wanted.size == 0:
             return
         text = readers.fetch_lines(inp, wanted)
+        if not text:
+            return
+        keys = np.fromiter(text.keys(), np.int64, len(text))
+        order = np.argsort(keys)
+        keys = keys[order]
+        values = pa.array(list(text.values()), pa.string()).take(pa.array(order))
         for part in self._quarantine_parts:
             t = pq.read_table(part)
             if t["raw"].null_count == 0:
                 continue
-            raw = [
-                r if r is not None else text.get(n)
-                for n, r in zip(t["line"].to_pylist(), t["raw"].to_pylist(), strict=True)
-            ]
-            t = t.set_column(t.schema.get_field_index("raw"), "raw", pa.array(raw, pa.string()))
-            pq.write_table(t, part, compression="zstd")
+            line = t["line"].fill_null(-1).to_numpy()
+            pos = np.clip(np.searchsorted(keys, line), 0, keys.size - 1)
+            found = pa.array(keys[pos] == line)
+            raw = pc.if_else(pc.and_(pc.is_null(t["raw"]), found), values.take(pa.array(pos)), t["raw"])
+            t = t.set_column(t.schema.get_field_index("raw"), "raw", raw)
+            write_parquet(t, part)
 
     # NMEA ----------------------------------------------------------------------------------------------
     def add_quarantine_table(self, table: pa.Table, line_offset: int) -> None:
