@@ -44,14 +44,41 @@ def register(app: typer.Typer) -> None:
         full: Annotated[
             bool, typer.Option("--full", help="Recompute every vessel shard, not only those with new data.")
         ] = False,
+        engine: Annotated[
+            str,
+            typer.Option(
+                "--engine",
+                "-e",
+                help="local (DuckDB + processes) or spark (pip install 'supplyline[spark]'; --store may "
+                "then be an hdfs:// or s3a:// URI). Spark always recomputes everything.",
+            ),
+        ] = "local",
+        master: Annotated[
+            str | None,
+            typer.Option(
+                "--master", help="Spark master passed through: local[2], spark://host:7077, yarn, k8s://..."
+            ),
+        ] = None,
+        partitions: Annotated[
+            int | None,
+            typer.Option(
+                "--partitions",
+                min=1,
+                help="Spark vessel partitions (default: 2 per core, at most 2 M positions each).",
+            ),
+        ] = None,
         as_json: JsonOpt = False,
     ) -> None:
         """Detect events over the store's positions (incremental: only vessels with new data are redone)."""
         from supplyline.detect import Thresholds
         from supplyline.engine.local import detect
-        from supplyline.store import Store
+        from supplyline.store import Store, default_path
 
-        st = Store.open(store)
+        if engine not in ("local", "spark"):
+            raise UsageError(f"unknown --engine {engine!r}; choose local or spark")
+        if engine == "local" and (master is not None or partitions is not None):
+            raise UsageError("--master and --partitions need --engine spark")
+        st = Store.open(store) if engine == "local" else None
         tables: list[pa.Table] = []
         routes = []
         thresholds = Thresholds()
@@ -75,7 +102,15 @@ def register(app: typer.Typer) -> None:
         from supplyline.places import conform_places
 
         table = pa.concat_tables([conform_places(t) for t in tables], promote_options="default")
-        result = detect(st, table, thresholds, routes, workers=workers, memory_limit=memory_limit, full=full)
+        if st is None:
+            from supplyline.engine.spark import detect_spark
+
+            target = store if store is not None else default_path()
+            result = detect_spark(target, table, thresholds, routes, master=master, partitions=partitions)
+        else:
+            result = detect(
+                st, table, thresholds, routes, workers=workers, memory_limit=memory_limit, full=full
+            )
         if as_json:
             print_json(result.to_dict())
             return

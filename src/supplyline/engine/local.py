@@ -230,9 +230,11 @@ def _detect(
                 txn.put(f"tables/{name}/{_part(s)}.parquet", tables[name])
         for s, g in gaps_parts.items():
             txn.put(f"tables/gaps/{_part(s)}.parquet", g)
+        keep = {_part(s) for s in sigs}  # also drops parts another engine wrote (Spark's "all")
         for name in KERNEL_TABLES:
-            for s in stale:
-                txn.delete(f"tables/{name}/{_part(s)}.parquet")
+            for old_part in store.table_dir(name).glob("*.parquet"):
+                if old_part.stem not in keep:
+                    txn.delete(f"tables/{name}/{old_part.name}")
         txn.put("tables/encounters/all.parquet", encounters)
         txn.put("tables/places/all.parquet", places_used)
         state = pa.table(
