@@ -140,7 +140,11 @@ def check_invariant(r: NmeaResult) -> None:
     assert r.lines_read == used + r.quarantine.num_rows
 
 
-@pytest.mark.parametrize("rel", FILES, ids=[Path(f).name for f in FILES])
+@pytest.mark.parametrize(
+    "rel",
+    [pytest.param(f, marks=pytest.mark.slow) if f.endswith(".gz") else f for f in FILES],
+    ids=[Path(f).name for f in FILES],
+)
 def test_agrees_with_pyais_field_by_field(shared_data: Path, rel: str) -> None:
     data = read(shared_data, rel)
     r = decode_nmea(data, file=rel, input_id="test")
