@@ -109,6 +109,9 @@ def test_chunked_equals_whole(shared_data: Path, tmp_path: Path) -> None:
     cols = ", ".join(KEY)
     q = f"SELECT {cols} FROM positions ORDER BY {cols}"
     assert whole.connect().sql(q).to_arrow_table().equals(pieces.connect().sql(q).to_arrow_table())
+    # quarantined lines keep their line numbers in the whole file, whatever the chunking
+    q = "SELECT line, reason, raw FROM quarantine ORDER BY line, reason"
+    assert whole.connect().sql(q).fetchall() == pieces.connect().sql(q).fetchall()
 
 
 def test_message_boundary_keeps_messages_whole() -> None:
