@@ -17,6 +17,7 @@ from supplyline.monitor.alerts import ALL_ROUTES, MonitorConfig, MonitorInputs, 
 from supplyline.monitor.cadence import CadenceConfig
 from supplyline.monitor.run import run_monitor
 from supplyline.store import Store, write_parquet
+from tests.test_estimate import _full
 
 START = datetime(2023, 8, 1, tzinfo=UTC)
 END = datetime(2024, 3, 31, tzinfo=UTC)
@@ -48,14 +49,6 @@ def _voyages() -> pa.Table:
             "route": [ROUTE] * len(rows),
         }
     )
-
-
-def _full(table: pa.Table, schema_: pa.Schema) -> pa.Table:
-    cols = {
-        f.name: table[f.name] if f.name in table.column_names else pa.nulls(table.num_rows, f.type)
-        for f in schema_
-    }
-    return pa.table(cols, schema=schema_)
 
 
 def _gaps() -> pa.Table:

@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 from supplyline import schema
 from supplyline.ids import stable_id
 from supplyline.monitor.cadence import CadenceConfig, find_halts
-from supplyline.monitor.identity import identity_changes
+from supplyline.monitor.identity import CLEAN_NAME_SQL, identity_changes
 from supplyline.monitor.sanctions import DPRK_FLAG, OFAC_DATE, screen_vessels
 
 ALL_ROUTES = "any watched route"
@@ -242,8 +242,8 @@ def seen_vessels(inputs: MonitorInputs) -> pa.Table:
     con.register("seen", seen)
     con.register("st", inputs.statics.select(["mmsi", "ts", "imo", "name"]))
     return con.sql(
-        """
-        WITH ids AS (SELECT mmsi, imo, trim(regexp_replace(upper(name), '[@\\s]+', ' ', 'g')) AS name,
+        f"""
+        WITH ids AS (SELECT mmsi, imo, {CLEAN_NAME_SQL} AS name,
                             min(ts) AS first_seen
                      FROM st GROUP BY ALL)
         SELECT mmsi, imo, name, first_seen FROM ids

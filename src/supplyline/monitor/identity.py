@@ -15,6 +15,9 @@ import pyarrow as pa
 from supplyline import schema
 from supplyline.monitor.sanctions import flag_from_mmsi
 
+# AIS names padded with '@' or spaces, in any case, are one name: "lady r@@@" -> "LADY R" (SQL, DuckDB)
+CLEAN_NAME_SQL = "nullif(trim(regexp_replace(upper(name), '[@\\s]+', ' ', 'g')), '')"
+
 CHANGES = pa.schema(
     [
         pa.field("ts", schema.TS),  # first report with the new identity (data time)
@@ -47,9 +50,9 @@ def identity_changes(statics: pa.Table) -> pa.Table:
     con.execute("SET TimeZone = 'UTC'")
     con.register("s", s)
     rows = con.sql(
-        """
+        f"""
         WITH c AS (SELECT mmsi, ts, imo,
-                          nullif(trim(regexp_replace(upper(name), '[@\\s]+', ' ', 'g')), '') AS name FROM s),
+                          {CLEAN_NAME_SQL} AS name FROM s),
         names AS (SELECT mmsi, ts, imo, name, lag(name) OVER (PARTITION BY mmsi ORDER BY ts) AS prev
                   FROM c WHERE name IS NOT NULL),
         imos AS (SELECT mmsi, ts, imo, lag(imo) OVER (PARTITION BY mmsi ORDER BY ts) AS prev
