@@ -49,12 +49,13 @@ for _name in _MODULES:
 
 
 def main() -> None:
-    """Entry point: run the app, turning SupplylineError into a message and its exit code."""
+    """Entry point: run the app, turning SupplylineError into a message and its exit code.
+
+    Typer runs in standalone mode, so usage errors (unknown option, bad value) print click's usage message
+    and exit 2, and ``raise typer.Exit(n)`` exits n; our own errors arrive here as SupplylineError.
+    """
     try:
-        # with standalone_mode=False click returns (not raises) the code of `raise typer.Exit(n)`
-        code = app(standalone_mode=False)
-        if isinstance(code, int) and code != 0:
-            raise SystemExit(code)
+        app()
     except SupplylineError as exc:
         err_console.print("[bold red]error:[/] ", end="")
         err_console.print(str(exc), markup=False, soft_wrap=True)
@@ -64,15 +65,3 @@ def main() -> None:
                 # problems name TOML tables ("[[places]]") and paths: no markup, no wrapping inside a path
                 err_console.print(f"  {where}: {message}", markup=False, soft_wrap=True)
         raise SystemExit(exc.exit_code) from None
-    except typer.Abort:
-        err_console.print("aborted")
-        raise SystemExit(130) from None
-    except Exception as exc:
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            raise SystemExit(exc.exit_code) from None
-        if isinstance(exc, click.exceptions.Exit):
-            raise SystemExit(exc.exit_code) from None
-        raise
