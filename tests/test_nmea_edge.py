@@ -62,6 +62,8 @@ def test_multipart_with_interleaved_channels_and_sequence_ids() -> None:
     assert [x["draught_m"] for x in st] == [pytest.approx(4.8), pytest.approx(1.4)]
     assert r.positions["mmsi"].to_pylist() == [244660274]
     assert r.quarantine.num_rows == 0 and r.lines_read == 5
+    # _line: where each message starts (first fragment), 1-based
+    assert r.statics["_line"].to_pylist() == [2, 1] and r.positions["_line"].to_pylist() == [3]
 
 
 def test_incomplete_and_out_of_order_fragments_are_quarantined() -> None:
@@ -129,6 +131,7 @@ def test_pghp_timestamps_apply_to_the_next_sentence_with_tag_only_lines_and_crlf
     ]
     assert [(x["line"], x["reason"]) for x in r.quarantine.to_pylist()] == [(6, "unsupported_type")]
     assert r.lines_read == 3  # two tag-only lines and two $PGHP lines were consumed as context
+    assert r.positions["_line"].to_pylist() == [3, 7]
 
 
 def test_orphan_and_invalid_pghp() -> None:
@@ -231,6 +234,12 @@ def test_decoding_in_pieces_cut_before_context_lines_gives_the_same_rows(shared_
     parts = [b"\n".join(lines[:cut]) + b"\n", b"\n".join(lines[cut:])]
     pieces = [decode_nmea(p, file="f", input_id="i") for p in parts]
     assert sum(p.lines_read for p in pieces) == whole.lines_read == 90
-    assert [r for p in pieces for r in p.positions.to_pylist()] == whole.positions.to_pylist()
-    assert [r for p in pieces for r in p.statics.to_pylist()] == whole.statics.to_pylist()
+    for table in ("positions", "statics"):
+        got = [getattr(p, table) for p in pieces]
+        want = getattr(whole, table)
+        rest = [c for c in want.column_names if c != "_line"]
+        assert [r for t in got for r in t.select(rest).to_pylist()] == want.select(rest).to_pylist()
+        # line numbers are per piece: the second piece's lines are shifted by the cut
+        lines = got[0]["_line"].to_pylist() + [x + cut for x in got[1]["_line"].to_pylist()]
+        assert lines == want["_line"].to_pylist()
     assert whole.positions.num_rows == 59 and whole.statics["name"].to_pylist()[0] == "LOTUS"

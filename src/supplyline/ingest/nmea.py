@@ -54,10 +54,11 @@ NOTIME = np.iinfo(np.int64).min  # "no time known" sentinel in int64 microsecond
 
 def _with_lines(base: pa.Schema) -> pa.Schema:
     ts_i = base.get_field_index("ts")
-    return base.set(ts_i, base.field(ts_i).with_nullable(True)).append(pa.field("_lines", pa.int8()))
+    out = base.set(ts_i, base.field(ts_i).with_nullable(True))
+    return out.append(pa.field("_lines", pa.int8())).append(pa.field("_line", pa.int64()))
 
 
-POSITIONS_OUT = _with_lines(schema.POSITIONS)  # schema.POSITIONS (ts nullable) + _lines
+POSITIONS_OUT = _with_lines(schema.POSITIONS)  # schema.POSITIONS (ts nullable) + _lines, _line
 STATICS_OUT = _with_lines(schema.STATICS)
 
 
@@ -68,6 +69,8 @@ class NmeaResult:
     ``_lines`` is the number of physical lines a row used (fragments of a multi-sentence message; 0 for
     the static half of a type 19, whose line is counted by its position row), so that
     ``lines_read == positions._lines.sum() + statics._lines.sum() + quarantine.num_rows``.
+    ``_line`` is the 1-based physical line where the row's message starts (its first fragment), so rows the
+    normaliser rejects can be quoted.
     """
 
     positions: pa.Table
@@ -883,8 +886,8 @@ def decode_nmea(data: bytes, *, file: str, input_id: str, source_default: str = 
     source = pc.if_else(pa.array(msgs.sa >= 0), source, pa.scalar(source_default, pa.string()))
     no_t = msgs.t == NOTIME
     ts = pa.array(np.where(no_t, 0, msgs.t), pa.int64(), mask=no_t).cast(schema.TS)
-    positions = _positions_table(dec, pos_idx, ts, source, input_id, msgs.nlines)
-    statics = _statics_table(dec, sta_idx, ts, source, input_id, msgs.nlines)
+    positions = _positions_table(dec, pos_idx, ts, source, input_id, msgs.nlines, msgs.first + 1)
+    statics = _statics_table(dec, sta_idx, ts, source, input_id, msgs.nlines, msgs.first + 1)
     quarantine = _quarantine_table(buf, st, en, qdet, file, input_id)
     return NmeaResult(positions, statics, quarantine, lines_read)
 
@@ -977,6 +980,7 @@ def _positions_table(
     source: pa.Array,
     input_id: str,
     nlines: np.ndarray,
+    line: np.ndarray,
 ) -> pa.Table:
     k = idx.size
     take = pa.array(idx)
@@ -994,6 +998,7 @@ def _positions_table(
         "source": source.take(take),
         "input_id": pa.repeat(pa.scalar(input_id, pa.string()), k),
         "_lines": pa.array(nlines[idx].astype(np.int8), pa.int8()),
+        "_line": pa.array(line[idx], pa.int64()),
     }
     return _table(cols, POSITIONS_OUT, k)
 
@@ -1005,6 +1010,7 @@ def _statics_table(
     source: pa.Array,
     input_id: str,
     nlines: np.ndarray,
+    line: np.ndarray,
 ) -> pa.Table:
     k = idx.size
     take = pa.array(idx)
@@ -1042,6 +1048,7 @@ def _statics_table(
         "source": source.take(take),
         "input_id": pa.repeat(pa.scalar(input_id, pa.string()), k),
         "_lines": pa.array(np.where(mt == 19, 0, nlines[idx]).astype(np.int8), pa.int8()),
+        "_line": pa.array(line[idx], pa.int64()),
     }
     return _table(cols, STATICS_OUT, k)
 
