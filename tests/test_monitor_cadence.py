@@ -9,6 +9,8 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from supplyline.errors import UsageError
 from supplyline.geo import haversine_km
@@ -190,3 +192,35 @@ def test_ferry_outage_flagged_later_at_night_than_a_flat_model(
     # The outage starts at 20:34 local: the night-aware model waits for the thin overnight timetable.
     assert daily["halt_ts"].strftime("%H:%M") == "07:15" and flat["halt_ts"].strftime("%H:%M") == "05:30"
     assert daily["p_at_resume"] < 1e-5
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    headways=st.lists(st.floats(0.05, 30.0), min_size=8, max_size=120),
+    outage=st.floats(1.0, 400.0),
+    at=st.integers(0, 200),
+    daily=st.booleans(),
+    halt_p=st.sampled_from([0.001, 0.01, 0.05]),
+)
+def test_halt_time_is_where_the_replayed_probability_reaches_halt_p(
+    headways: list[float], outage: float, at: int, daily: bool, halt_p: float
+) -> None:
+    # Two code paths: the closed-form halt time (find_halts) and the direct probability (replay_days).
+    h = np.array(headways)
+    h[at % len(h)] += outage
+    deps = T0 + (np.cumsum(h) * 3600e6).astype("timedelta64[us]")
+    cfg = CadenceConfig(daily_cycle=daily, halt_p=halt_p, window_days=7)
+    end = datetime(2024, 3, 1, tzinfo=UTC)
+    halts = find_halts(deps, end, cfg).to_pylist()
+    for x in halts:
+        assert x["last_departure_ts"] < x["halt_ts"] and (
+            x["resume_ts"] is None or x["halt_ts"] < x["resume_ts"]
+        )
+        q = pa.array([x["halt_ts"]], pa.timestamp("us", tz="UTC"))
+        p = replay_days(deps, q, cfg).to_pylist()[0]["p_silence"]
+        assert p == pytest.approx(halt_p, rel=1e-6)
+    # and P(silence) never increases while no departure comes
+    q = deps[-1] + np.arange(1, 50) * np.timedelta64(3, "h")
+    p = replay_days(deps, q, cfg)["p_silence"].to_numpy(zero_copy_only=False)
+    p = p[~np.isnan(p)]
+    assert np.all(np.diff(p) <= 1e-12)
