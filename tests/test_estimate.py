@@ -217,6 +217,13 @@ def test_routes_combined_and_observed_calls() -> None:
         5,
     )  # 4 detected (1, 7, 13, 19 Sep) + the 28 Sep call without a voyage
     assert json.loads(sep["inputs"])["unmatched_observation_ids"] == ["seen-without"]
+    # the Monte Carlo rows list the observations at the route's ports in their period
+    mc = next(
+        r
+        for r in est.to_pylist()
+        if r["route"] == "rajin-dunai" and r["unit"] == "containers" and r["period_end"] == date(2023, 9, 30)
+    )
+    assert json.loads(mc["inputs"])["observation_ids"] == ["seen-with-voyage", "seen-without"]
 
 
 def _store(tmp_path: Path) -> Store:

@@ -237,22 +237,17 @@ def _months(start: date, end: date) -> list[tuple[date, date]]:
     return out
 
 
-def _observed_calls(
-    observations: pa.Table | None, origins: set[str | None], start: date, end: date
+def _observations_at(
+    observations: pa.Table | None, places: set[str | None], start: date, end: date, units: tuple[str, ...]
 ) -> list[dict[str, Any]]:
-    """Imaged ship calls ("ships" observations) at the route origins within the period."""
+    """Observations in ``units`` at ``places`` (short case ids) dated within start..end."""
     if observations is None or observations.num_rows == 0:
         return []
-    rows = []
-    for o in observations.to_pylist():
-        if (
-            o["unit"] == "ships"
-            and _short(o["place_id"]) in origins
-            and o["date"]
-            and start <= o["date"] <= end
-        ):
-            rows.append(o)
-    return rows
+    return [
+        o
+        for o in observations.to_pylist()
+        if o["unit"] in units and _short(o["place_id"]) in places and o["date"] and start <= o["date"] <= end
+    ]
 
 
 def estimate(
@@ -291,16 +286,25 @@ def estimate(
     if len(route_names) > 1:
         groups.append((combined_name, route_names))
     origins_of: dict[str, set[str | None]] = {r: set() for r in route_names}
-    for o, r in zip(v["origin_id"].to_pylist(), v["route"].to_pylist(), strict=True):
+    ports_of: dict[str, set[str | None]] = {r: set() for r in route_names}
+    for o, dst, r in zip(
+        v["origin_id"].to_pylist(), v["destination_id"].to_pylist(), v["route"].to_pylist(), strict=True
+    ):
         origins_of[r].add(_short(o))
+        ports_of[r].update((_short(o), _short(dst)))
     for label, members in groups:
         origins: set[str | None] = set().union(*(origins_of[m] for m in members))
+        ports: set[str | None] = set().union(*(ports_of[m] for m in members))
         for p0, p1 in periods:
             mask = d.mask(p0, p1, members)
             ids = [x for x, m in zip(v["voyage_id"].to_pylist(), mask, strict=True) if m]
             if not ids and (p0, p1) != (first, last):
                 continue
-            obs = _observed_calls(observations, origins, p0, p1)
+            obs = _observations_at(observations, origins, p0, p1, ("ships",))
+            # imaged ships and containers at the route's ports in the period, listed beside the estimate
+            context = [
+                o["obs_id"] for o in _observations_at(observations, ports, p0, p1, ("ships", "containers"))
+            ]
             for unit in d.units:
                 draws = d.draws(mask, unit)
                 p05, p50, p95 = (float(x) for x in np.percentile(draws, [5, 50, 95]))
@@ -309,7 +313,7 @@ def estimate(
                     "basis": {
                         "draught": sum(1 for b, m in zip(d.basis, mask, strict=True) if m and b == "draught")
                     },
-                    "observation_ids": [],
+                    "observation_ids": context,
                     "priors": d.priors_for(unit),
                     "n_draws": d.n_draws,
                     "seed": d.seed,
