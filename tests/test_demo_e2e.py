@@ -79,3 +79,5 @@ def test_demo_nyharbor_runs_on_real_data(shared_data: Path, tmp_path: Path) -> N
     assert result["synthetic"] is False
     lines = result["summary"]
     assert isinstance(lines, list) and lines[0].startswith("case nyharbor (real AIS)")
+    html = (tmp_path / str(result["report"])).read_text(encoding="utf-8")
+    assert "SYNTHETIC DATA" not in html  # the banner only appears when an input is synthetic
