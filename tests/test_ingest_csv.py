@@ -261,3 +261,37 @@ def test_compressed_variants_same_counts(shared_data: Path, tmp_path: Path) -> N
     assert (b.read, b.kept, b.duplicate) == (735, 0, 735) and b.path.endswith("!inner/ferry.csv")
     assert (c.read, c.kept, c.duplicate) == (735, 0, 735)
     assert _counts(store)["positions"] == 734
+
+
+def test_statics_only_table(tmp_path: Path) -> None:
+    """A table of static reports without positions (e.g. the simulator's statics file) feeds the identity
+    history: exact repeats are duplicates, consecutive equal reports form one run, a change starts another."""
+    path = tmp_path / "statics.csv"
+    path.write_text(
+        "mmsi,ts,imo,name,draught_m,msg_type,source\n"
+        "273000001,2023-08-01T00:00:00Z,9000001,OLD NAME,5.0,5,sim\n"
+        "273000001,2023-08-01T00:00:00Z,9000001,OLD NAME,5.0,5,sim\n"  # exact repeat
+        "273000001,2023-08-01T06:00:00Z,9000001,OLD NAME,5.0,5,sim\n"
+        "273000001,2023-08-01T12:00:00Z,9000001,NEW NAME,9.5,5,sim\n"
+        ",2023-08-01T12:00:00Z,9000001,NO MMSI,9.5,5,sim\n"
+    )
+    store = Store.create(tmp_path / "s")
+    (f,) = ingest(store, [path]).files
+    assert (f.format, f.read, f.kept, f.duplicate, f.quarantined) == ("canonical", 5, 3, 1, 1)
+    assert (f.positions, f.statics) == (0, 2) and f.reasons == {"bad_mmsi": 1}
+    rows = (
+        store.connect()
+        .execute(
+            "SELECT name, n_reports, epoch(first_seen), epoch(last_seen), last_draught_m FROM vessels ORDER BY first_seen"
+        )
+        .fetchall()
+    )
+    assert rows == [
+        ("OLD NAME", 2, 1690848000.0, 1690869600.0, 5.0),
+        ("NEW NAME", 1, 1690891200.0, 1690891200.0, 9.5),
+    ]
+    # the same reports again from another file are covered by the stored runs
+    again = tmp_path / "again.csv"
+    again.write_text(path.read_text().replace("sim\n", "sim2\n"))
+    (g,) = ingest(store, [again]).files
+    assert (g.kept, g.duplicate, g.quarantined, g.statics) == (0, 4, 1, 0)

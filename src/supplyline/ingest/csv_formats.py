@@ -38,6 +38,7 @@ STATIC_FIELDS = (
     "eta",
 )
 TARGETS = (*REQUIRED, *DYNAMIC, *STATIC_FIELDS)
+PASSTHROUGH = ("msg_type", "source")  # kept from canonical/mapped files when present (else 0 / layout name)
 _FLOAT = {"lat", "lon", "sog_kn", "cog_deg", "heading_deg", "length_m", "width_m", "draught_m"}
 _TEXT = {"name", "callsign", "destination", "eta"}
 
@@ -97,6 +98,7 @@ class CsvFormat:
     ts_format: str | None = None  # strptime format; None = ISO 8601; "epoch" / "epoch_ms" = Unix time
     text_codes: bool = False  # nav status / ship type written as text (DMA)
     cog_signed12: bool = False  # NOAA's signed 12-bit COG
+    statics_only: bool = False  # no position columns: every row is a static report (identity history)
 
 
 CSV_FORMATS: dict[str, CsvFormat] = {
@@ -157,17 +159,23 @@ CSV_FORMATS: dict[str, CsvFormat] = {
     "canonical": CsvFormat(
         name="canonical",
         signature=frozenset(REQUIRED),
-        columns={t: t for t in TARGETS},
+        columns={t: t for t in (*TARGETS, *PASSTHROUGH)},
     ),
 }
 
 
 def match_header(header: list[str]) -> str | None:
-    """The known layout whose signature columns are all in ``header`` (most specific first), else None."""
+    """The known layout whose signature columns are all in ``header`` (most specific first), else None.
+
+    A table in the store's own column names with mmsi, ts and static fields but no position (e.g. the
+    simulator's statics file) is ``canonical`` too: its rows are static reports.
+    """
     names = {h.strip().lower() for h in header}
     for fmt in ("noaa", "dma", "points", "canonical"):
         if CSV_FORMATS[fmt].signature <= names:
             return fmt
+    if {"mmsi", "ts"} <= names and names & set(STATIC_FIELDS):
+        return "canonical"
     return None
 
 
@@ -182,8 +190,8 @@ def parse_map(text: str | None) -> dict[str, str]:
         if "=" not in item:
             raise UsageError(f"--map entry {item!r} is not target=Column (e.g. lat=Latitude)")
         target, source = (s.strip() for s in item.split("=", 1))
-        if target not in TARGETS:
-            raise UsageError(f"--map target {target!r} is not one of: {', '.join(TARGETS)}")
+        if target not in (*TARGETS, *PASSTHROUGH):
+            raise UsageError(f"--map target {target!r} is not one of: {', '.join((*TARGETS, *PASSTHROUGH))}")
         out[target] = source
     return out
 
@@ -210,13 +218,14 @@ def resolve(
             columns[target] = actual
         elif mapping and target in mapping:
             raise FormatError(f"--map {target}={source}: the file has no column {source!r} (it has {header})")
-    missing = [t for t in REQUIRED if t not in columns]
+    statics_only = "lat" not in columns and "lon" not in columns and any(f in columns for f in STATIC_FIELDS)
+    missing = [t for t in REQUIRED if t not in columns and not (statics_only and t in ("lat", "lon"))]
     if missing:
         raise FormatError(
             f"the file has no column for {', '.join(missing)} in layout {base.name!r} (columns: {header}); "
             f"say which with --map, e.g. --map {missing[0]}=<Column>"
         )
-    return replace(base, columns=columns, ts_format=ts_format or base.ts_format)
+    return replace(base, columns=columns, ts_format=ts_format or base.ts_format, statics_only=statics_only)
 
 
 def _q(name: str) -> str:
@@ -242,7 +251,7 @@ def read_type(fmt: CsvFormat, target: str) -> str:
         return "BIGINT"
     if target in ("nav_status", "ship_type"):
         return "VARCHAR" if fmt.text_codes else "DOUBLE"
-    if target in _FLOAT:
+    if target == "msg_type" or target in _FLOAT:
         return "DOUBLE"
     return "VARCHAR"  # imo (NOAA writes "IMO1234567") and text
 
@@ -291,8 +300,10 @@ def typed_exprs(fmt: CsvFormat, native: bool) -> dict[str, str]:
             e = cast(r, "DOUBLE")
             if target == "cog_deg" and fmt.cog_signed12:
                 e = f"(CASE WHEN {e} < 0 THEN {e} + 409.6 ELSE {e} END)"
-        elif target in _TEXT:
+        elif target in _TEXT or target == "source":
             e = f"NULLIF(trim(CAST({r} AS VARCHAR)), '')"
+        elif target == "msg_type":
+            e = f"TRY_CAST({cast(r, 'DOUBLE')} AS TINYINT)"
         else:  # pragma: no cover - TARGETS is closed
             raise AssertionError(target)
         out[target] = e
@@ -310,7 +321,12 @@ def typed_select(fmt: CsvFormat, relation: str, header: list[str], native: bool)
     """
     exprs = typed_exprs(fmt, native)
     cols = [f"{exprs[t]} AS {t}" if t in exprs else f"NULL AS {t}" for t in TARGETS]
-    cols += ["0 AS msg_type", f"{_s(fmt.name)} AS source"]
+    cols += [
+        f"coalesce({exprs['msg_type']}, 0) AS msg_type" if "msg_type" in exprs else "0 AS msg_type",
+        f"coalesce({exprs['source']}, {_s(fmt.name)}) AS source"
+        if "source" in exprs
+        else f"{_s(fmt.name)} AS source",
+    ]
     if native:
         return f"SELECT {', '.join(cols)} FROM {relation}", "NULL"
     checks = [

@@ -37,7 +37,15 @@ import pyarrow.parquet as pq
 from supplyline import schema
 from supplyline.errors import FormatError, InputError, SupplylineError
 from supplyline.ingest import readers
-from supplyline.ingest.csv_formats import STATIC_FIELDS, TARGETS, csv_types, read_type, resolve, typed_select
+from supplyline.ingest.csv_formats import (
+    STATIC_FIELDS,
+    TARGETS,
+    csv_types,
+    match_header,
+    read_type,
+    resolve,
+    typed_select,
+)
 from supplyline.ingest.detect_format import csv_header, detect
 from supplyline.ingest.normalise import (
     DETAIL_SQL,
@@ -352,7 +360,12 @@ def _read_table(
         header_lines = 1
     typed, raw = typed_select(layout, relation, header, native=not is_parquet)
     have = {*TARGETS, "msg_type", "source"} | ({"_parse_error"} if is_parquet else set())
-    sql = positions_sql(f"({typed})", have, raw, statics=True)
+    if layout.statics_only:
+        sql = statics_sql(f"({typed})", have, raw)
+        add = writer.add_static_rows
+    else:
+        sql = positions_sql(f"({typed})", have, raw, statics=True)
+        add = writer.add_rows
     reader_con = con.cursor()
     try:
         reader = reader_con.sql(sql).to_arrow_reader(min(chunk_rows, 1 << 17))
@@ -363,11 +376,11 @@ def _read_table(
             pending.append(batch)
             pending_rows += batch.num_rows
             if pending_rows >= chunk_rows:
-                rows = writer.add_rows(pa.Table.from_batches(pending), rows, header_lines)
+                rows = add(pa.Table.from_batches(pending), rows, header_lines)
                 pending, pending_rows = [], 0
                 writer.tick(rows)
         if pending:
-            rows = writer.add_rows(pa.Table.from_batches(pending), rows, header_lines)
+            rows = add(pa.Table.from_batches(pending), rows, header_lines)
         writer.read += rows
         if not is_parquet:
             rejects = reader_con.execute(
@@ -405,8 +418,7 @@ def _days(rows: pa.Table) -> list[str]:
 def _parquet_layout(header: list[str], mapping: dict[str, str] | None) -> str:
     if mapping:
         return "mapped"
-    lower = {h.lower() for h in header}
-    return "canonical" if {"mmsi", "ts", "lat", "lon"} <= lower else "mapped"
+    return match_header(header) or "mapped"
 
 
 def _sql_path(path: Path) -> str:
@@ -470,6 +482,15 @@ class _Writer:
         table = table.set_column(table.schema.get_field_index("_line"), "_line", pa.array(lines))
         self._quarantine(table, 0)
         self._positions(table, statics=True)
+        return offset + n
+
+    def add_static_rows(self, table: pa.Table, offset: int, header_lines: int) -> int:
+        """One chunk of a statics-only table (each row a static report); returns rows seen so far."""
+        n = table.num_rows
+        lines = np.arange(offset + 1 + header_lines, offset + n + 1 + header_lines, dtype=np.int64)
+        table = table.set_column(table.schema.get_field_index("_line"), "_line", pa.array(lines))
+        self._quarantine(table, 0)
+        self._statics(table.filter(pc.is_null(table["reason"])))
         return offset + n
 
     def add_rejects(self, rejects: list[tuple[int, str, str]]) -> None:
