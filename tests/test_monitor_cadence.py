@@ -224,3 +224,22 @@ def test_halt_time_is_where_the_replayed_probability_reaches_halt_p(
     p = replay_days(deps, q, cfg)["p_silence"].to_numpy(zero_copy_only=False)
     p = p[~np.isnan(p)]
     assert np.all(np.diff(p) <= 1e-12)
+
+
+def test_monitor_over_detected_ferry_voyages(shared_data: Path) -> None:
+    """The same week through the detection kernels (terminals and routes as in test_detect_nyharbor)."""
+    from supplyline.detect import Thresholds, run_vessel_kernels
+    from supplyline.monitor.alerts import ALL_ROUTES, MonitorInputs, evaluate
+    from tests.test_detect_nyharbor import SIF, TERMINALS, WEEK, load_week
+
+    week = load_week(data_file(shared_data, WEEK))
+    voyages = run_vessel_kernels(week, TERMINALS, Thresholds(), SIF)["voyages"]
+    inputs = MonitorInputs(voyages=voyages, start=START, end=END, routes=[r.name for r in SIF])
+    alerts = evaluate(inputs).to_pylist()
+    halts = [a for a in alerts if a["kind"] == "halt"]
+    assert {a["route"] for a in halts} <= {"sif-north", "sif-south", ALL_ROUTES}
+    # no halt over the weekday nights: every halt is the Saturday outage or later
+    first_halt = min(a["ts"] for a in halts)
+    assert first_halt >= datetime(2020, 12, 5, 4, tzinfo=UTC), [(a["route"], a["ts"]) for a in halts]
+    # both boats served the routes from the first day: no "new vessel"
+    assert not [a for a in alerts if a["kind"] == "new_vessel"]

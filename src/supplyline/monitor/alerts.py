@@ -68,6 +68,11 @@ def _us(ts: Any) -> int:
     return int(pa.scalar(ts, schema.TS).cast(pa.int64()).as_py())
 
 
+def _duration(hours: float) -> str:
+    """Hours below two days, days above ("3.5 h", "26.1 days")."""
+    return f"{hours:.1f} h" if hours < 48 else f"{hours / 24:.1f} days"
+
+
 def _watched_routes(inputs: MonitorInputs) -> list[str]:
     if inputs.routes:
         return list(inputs.routes)
@@ -103,7 +108,7 @@ def halt_alerts(inputs: MonitorInputs, as_of: datetime, cfg: MonitorConfig) -> p
                 0, 1
             )
             halt_id = stable_id("alert", "halt", route, _us(h["last_departure_ts"]))
-            silence_d = (h["halt_ts"] - h["last_departure_ts"]).total_seconds() / 86400
+            silence = _duration((h["halt_ts"] - h["last_departure_ts"]).total_seconds() / 3600)
             rows.append(
                 {
                     "alert_id": halt_id,
@@ -112,7 +117,7 @@ def halt_alerts(inputs: MonitorInputs, as_of: datetime, cfg: MonitorConfig) -> p
                     "route": route,
                     "probability": h["p_at_halt"],
                     "message": (
-                        f"{route}: no departure for {silence_d:.1f} days since {h['last_departure_ts']:%Y-%m-%d %H:%M}; "
+                        f"{route}: no departure for {silence} since {h['last_departure_ts']:%Y-%m-%d %H:%M}; "
                         f"P(silence this long | {h['rate_per_day']:.2f} departures/day) = {h['p_at_halt']:.3g}"
                     ),
                     "details": {
@@ -141,7 +146,7 @@ def halt_alerts(inputs: MonitorInputs, as_of: datetime, cfg: MonitorConfig) -> p
                     "probability": h["p_at_resume"],
                     "message": (
                         f"{route}: departures resumed {h['resume_ts']:%Y-%m-%d %H:%M} (MMSI {nxt['mmsi']}) after "
-                        f"{h['silence_h'] / 24:.1f} days; P(whole silence | cadence) = {h['p_at_resume']:.3g}"
+                        f"{_duration(h['silence_h'])}; P(whole silence | cadence) = {h['p_at_resume']:.3g}"
                     ),
                     "details": {
                         "halt_alert_id": halt_id,
