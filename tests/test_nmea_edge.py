@@ -243,3 +243,19 @@ def test_decoding_in_pieces_cut_before_context_lines_gives_the_same_rows(shared_
         lines = got[0]["_line"].to_pylist() + [x + cut for x in got[1]["_line"].to_pylist()]
         assert lines == want["_line"].to_pylist()
     assert whole.positions.num_rows == 59 and whole.statics["name"].to_pylist()[0] == "LOTUS"
+
+
+def test_receiver_suffix_fields_are_matched_exactly() -> None:
+    """Only a whole 10-digit field (optionally .fraction) is a time; only r/b + id characters a station."""
+    base = s(f"AIVDM,1,1,,B,{POS},0")
+    r = run(
+        base + ",x12,b0036-69_7a,1272412827.25",
+        base + ",12724128271,1272412827x,r,rok!,1272412828",  # 11 digits, junk, 'r' alone, bad char
+        base + ",1272412827.1234567",  # 7 fraction digits: not a time
+    )
+    got = [(x["ts"], x["source"]) for x in r.positions.to_pylist()]
+    assert got == [
+        (datetime(2010, 4, 28, 0, 0, 27, 250000, tzinfo=UTC), "b0036-69_7a"),
+        (datetime(2010, 4, 28, 0, 0, 28, tzinfo=UTC), "dflt"),
+        (None, "dflt"),
+    ]

@@ -543,8 +543,8 @@ _VDM = np.uint64(int.from_bytes(b"VDM,", "little"))
 _VDO = np.uint64(int.from_bytes(b"VDO,", "little"))
 _ISO = re.compile(rb"(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)(?:\.(\d{1,6}))?")
 _UNIX = re.compile(rb"(?<![\d.])(\d{10}|\d{13})(?:\.(\d{1,6}))?(?![\d])")
-_UNIX_FIELD = re.compile(rb"(\d{10})(?:\.(\d{1,6}))?")
-_STATION = re.compile(rb"[rb][A-Za-z0-9_-]+")
+_STATION_CHAR = np.zeros(256, np.bool_)  # characters of a receiver id after its leading r/b
+_STATION_CHAR[list(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")] = True
 
 
 def _unix_us(sec: bytes, frac: bytes | None) -> int:
@@ -571,19 +571,65 @@ def _prefix_time(text: bytes) -> int:
     return NOTIME
 
 
-def _suffix_meta(text: bytes) -> tuple[int, int, int]:
-    """Trailing receiver metadata after the checksum: (unix time us or NOTIME, station start, end)."""
-    t, sa, se = NOTIME, -1, -1
-    pos = 0
-    for f in text.split(b","):
-        if t == NOTIME:
-            m = _UNIX_FIELD.fullmatch(f)
-            if m:
-                t = _unix_us(m.group(1), m.group(2))
-        if sa < 0 and _STATION.fullmatch(f):
-            sa, se = pos, pos + len(f)
-        pos += len(f) + 1
-    return t, sa, se
+def _suffix_meta(pbuf: np.ndarray, a: np.ndarray, e: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Receiver metadata after the checksum, ``pbuf[a:e]`` = ``,field,field...``, for many lines at once.
+
+    Returns (unix time in us or NOTIME, station start, station end; -1 if none): the time is the first
+    field of exactly 10 digits (optionally ``.fraction``), the station the first field ``[rb][A-Za-z0-9_-]+``
+    (USCG ``b003669705`` / ``r003669946`` receiver ids). Fields beyond 256 bytes are not looked at.
+    """
+    k = a.size
+    width = int(min(max(int((e - a).max()) if k else 1, 12), _PAD))
+    m = _window(pbuf, a, width)
+    cols = np.arange(width)
+    inside = cols[None, :] < (e - a)[:, None]
+    comma = (m == ord(",")) & inside
+    digit = (m >= ord("0")) & (m <= ord("9")) & inside
+    # next comma (or the end) at or after each position
+    nxt = np.where(comma, cols[None, :], np.minimum(e - a, width)[:, None])
+    nxt = np.minimum.accumulate(nxt[:, ::-1], axis=1)[:, ::-1]
+    start = np.zeros_like(comma)
+    start[:, 1:] = comma[:, :-1] & inside[:, 1:]  # a field starts after each comma
+    rows = np.arange(k)
+
+    def first(cand: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return np.asarray(cand.any(axis=1)), np.asarray(cand.argmax(axis=1))
+
+    # time: 10 digits, then the end of the field or '.' + 1..6 digits
+    cs = np.zeros((k, width + 1), np.int32)
+    np.cumsum(digit, axis=1, out=cs[:, 1:])
+    ten = np.zeros_like(comma)
+    ten[:, : max(width - 9, 0)] = (cs[:, 10:] - cs[:, :-10]) == 10
+    end_of = nxt - cols[None, :]  # field length from a field start
+    frac_len = end_of - 11
+    dot = np.zeros_like(comma)
+    dot[:, : max(width - 10, 0)] = m[:, 10:] == ord(".")
+    frac_ok = (end_of == 10) | (
+        dot
+        & (frac_len >= 1)
+        & (frac_len <= 6)
+        & (np.take_along_axis(cs, np.minimum(nxt, width), axis=1) - cs[:, :width] - 10 == frac_len)
+    )
+    has_t, pt = first(start & ten & frac_ok)
+    t = np.full(k, NOTIME, np.int64)
+    if has_t.any():
+        r = rows[has_t]
+        at = a[r] + pt[r]
+        sec, ok_s = _uint(pbuf, at, at + 10, 10)
+        flen = end_of[r, pt[r]] - 11
+        frac, _ = _uint(pbuf, at + 11, at + 11 + np.maximum(flen, 0), 6)
+        frac = np.where(flen > 0, frac * 10 ** np.clip(6 - flen, 0, 6), 0)
+        t[r] = np.where(ok_s, sec * 1_000_000 + frac, NOTIME)
+    # station: r/b + [A-Za-z0-9_-]+ up to the next comma
+    allowed = _STATION_CHAR[m] & inside
+    bad = np.zeros((k, width + 1), np.int32)
+    np.cumsum(~allowed & inside & ~comma, axis=1, out=bad[:, 1:])
+    rb = (m == ord("r")) | (m == ord("b"))
+    clean = np.take_along_axis(bad, np.minimum(nxt, width), axis=1) == bad[:, 1:]
+    has_s, ps = first(start & rb & (end_of >= 2) & clean)
+    sa = np.where(has_s, a + ps, -1)
+    sb_ = np.where(has_s, a + nxt[rows, ps], -1)
+    return t, sa, sb_
 
 
 # --- the decoder --------------------------------------------------------------------------------------------
@@ -802,13 +848,13 @@ def decode_nmea(data: bytes, *, file: str, input_id: str, source_default: str = 
     ga = np.where(use, tag_g[0, a_tag], tag_g[0, vl])
     gb = np.where(use, tag_g[1, a_tag], tag_g[1, vl])
     # receiver suffixes / prefixes (Python, only on lines that have them)
-    for i in np.flatnonzero(star[vl] + 3 < en[vl]).tolist():
-        a = int(star[vl[i]]) + 3
-        tt, xa, xb = _suffix_meta(data[a : int(en[vl[i]])])
-        if t[i] == NOTIME:
-            t[i] = tt
-        if sa[i] < 0 and xa >= 0:
-            sa[i], sb_[i] = a + xa, a + xb
+    suf = np.flatnonzero(star[vl] + 3 < en[vl])
+    if suf.size:
+        tt, xa, xb = _suffix_meta(pbuf, star[vl[suf]] + 3, en[vl[suf]])
+        t[suf] = np.where(t[suf] == NOTIME, tt, t[suf])
+        use = (sa[suf] < 0) & (xa >= 0)
+        sa[suf] = np.where(use, xa, sa[suf])
+        sb_[suf] = np.where(use, xb, sb_[suf])
     for i in np.flatnonzero((d0[vl] > st[vl]) & (t == NOTIME)).tolist():
         t[i] = _prefix_time(data[int(st[vl[i]]) : int(d0[vl[i]])])
 
