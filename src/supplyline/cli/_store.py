@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import duckdb
+import pyarrow as pa
 import typer
 from rich.table import Table
 
@@ -159,13 +160,25 @@ def sql_cmd(
         result = con.sql(query)
         if result is None:
             return
-        table = result.to_arrow_table()
+        if as_json:
+            print_json(result.to_arrow_table().to_pylist())
+            return
+        # the table view shows `limit` rows: read only those (and one more, to say there are more)
+        batches, n = [], 0
+        for batch in result.to_arrow_reader(max(limit + 1, 1)):
+            batches.append(batch)
+            n += batch.num_rows
+            if n > limit:
+                break
+        table = pa.Table.from_batches(batches) if batches else None
     except duckdb.Error as exc:
         raise UsageError(f"SQL error: {str(exc).splitlines()[0]}\ntables: {_tables(con)}") from exc
-    if as_json:
-        print_json(table.to_pylist())
-    else:
-        print_arrow(table, limit=limit)
+    if table is None:
+        console.print("(no rows)")
+        return
+    print_arrow(table.slice(0, limit), limit=limit)
+    if table.num_rows > limit:
+        console.print("... more rows (add LIMIT, --limit N, or use --json)")
 
 
 def _tables(con: duckdb.DuckDBPyConnection) -> str:
