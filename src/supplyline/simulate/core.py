@@ -181,44 +181,38 @@ def _concat(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
 
 
 def _nmea_bytes(pos: dict[str, np.ndarray], sta: dict[str, np.ndarray]) -> bytes:
-    groups = [
-        (
-            pos["ts"],
-            nmea.encode_positions(
-                pos["mmsi"], pos["ts"], pos["lat"], pos["lon"], pos["sog_kn"].astype(np.float64),
-                pos["cog_deg"].astype(np.float64), pos["heading_deg"].astype(np.float64), pos["nav_status"],
-                pos["msg_type"],
-            ),
-        )
-    ]  # fmt: skip
+    """One window as NMEA text in time order (positions are already sorted by time)."""
+    f64 = np.float64
+    lines = nmea.encode_positions(
+        pos["mmsi"], pos["ts"], pos["lat"], pos["lon"], pos["sog_kn"].astype(f64), pos["cog_deg"].astype(f64),
+        pos["heading_deg"].astype(f64), pos["nav_status"], pos["msg_type"],
+    )  # fmt: skip
+    statics: list[tuple[np.ndarray, np.ndarray]] = []
     a = sta["msg_type"] == 5
     if a.any():
-        groups.append(
-            (
-                sta["ts"][a],
-                nmea.encode_type5(
-                    sta["mmsi"][a], sta["ts"][a], sta["imo"][a].astype(np.int64), sta["callsign"][a].astype(str),
-                    sta["name"][a].astype(str), sta["ship_type"][a].astype(np.int64), sta["length_m"][a].astype(np.float64),
-                    sta["width_m"][a].astype(np.float64), sta["eta_parts"][a], sta["draught_m"][a].astype(np.float64),
-                    sta["destination"][a].astype(str),
-                ),
-            )
+        t5 = nmea.encode_type5(
+            sta["mmsi"][a], sta["ts"][a], sta["imo"][a].astype(np.int64), sta["callsign"][a].astype(str),
+            sta["name"][a].astype(str), sta["ship_type"][a].astype(np.int64), sta["length_m"][a].astype(f64),
+            sta["width_m"][a].astype(f64), sta["eta_parts"][a], sta["draught_m"][a].astype(f64),
+            sta["destination"][a].astype(str),
         )  # fmt: skip
+        statics.append((sta["ts"][a], t5))
     b = ~a
     if b.any():
-        groups.append(
-            (
-                sta["ts"][b],
-                nmea.encode_type24(
-                    sta["mmsi"][b], sta["ts"][b], sta["part"][b], np.where(sta["name"][b] == None, "", sta["name"][b]).astype(str),  # noqa: E711
-                    np.where(sta["callsign"][b] == None, "", sta["callsign"][b]).astype(str),  # noqa: E711
-                    np.where(sta["ship_type"][b] == None, 0, sta["ship_type"][b]).astype(np.int64),  # noqa: E711
-                    np.where(sta["length_m"][b] == None, 0, sta["length_m"][b]).astype(np.float64),  # noqa: E711
-                    np.where(sta["width_m"][b] == None, 0, sta["width_m"][b]).astype(np.float64),  # noqa: E711
-                ),
-            )
+
+        def filled(col: str, empty: object) -> np.ndarray:
+            v = sta[col][b].copy()
+            # each 24 part lacks the other part's fields
+            v[np.asarray([x is None for x in v], dtype=bool)] = empty
+            return v
+
+        t24 = nmea.encode_type24(
+            sta["mmsi"][b], sta["ts"][b], sta["part"][b], filled("name", "").astype(str),
+            filled("callsign", "").astype(str), filled("ship_type", 0).astype(np.int64),
+            filled("length_m", 0).astype(f64), filled("width_m", 0).astype(f64),
         )  # fmt: skip
-    return nmea.interleave(groups)
+        statics.append((sta["ts"][b], t24))
+    return nmea.merge_sorted(pos["ts"], lines, statics)
 
 
 def _dark_table(

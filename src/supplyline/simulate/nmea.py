@@ -1,7 +1,7 @@
 """Vectorised NMEA 0183 AIS encoder: position reports (types 1, 3, 18) and static data (types 5, 24).
 
-Fields are packed into a (messages x bits) 0/1 matrix, grouped by six, "armoured" into payload characters
-(ITU-R M.1371 / IEC 61162-1), and framed as ``\\s:sim,c:<unix>*hh\\!AIVDM,...*hh`` lines. Every message of
+Fields are packed into 64-bit words (one array per word across all messages), cut into six-bit groups,
+"armoured" into payload characters (ITU-R M.1371 / IEC 61162-1), and framed as ``\\s:sim,c:<unix>*hh\\!AIVDM,...*hh`` lines. Every message of
 one type has the same width (tag blocks use 10-digit unix seconds), so whole batches become fixed-width
 byte matrices and checksums are an XOR-reduce along the rows: no per-message Python loop.
 """
@@ -12,39 +12,56 @@ import numpy as np
 
 SOURCE = "sim"
 _HEX = np.frombuffer(b"0123456789ABCDEF", dtype=np.uint8)
-_POW10 = 10 ** np.arange(9, -1, -1, dtype=np.int64)
 
 
-def _field(values: np.ndarray | int, width: int, n: int) -> np.ndarray:
-    """(n, width) bits of integer ``values`` (two's complement for negatives), most significant first."""
-    v = np.broadcast_to(np.asarray(values, dtype=np.int64), (n,)) & ((1 << width) - 1)
-    bits = np.unpackbits(v.astype(">u8").view(np.uint8).reshape(n, 8), axis=1)  # (n, 64), MSB first
-    return bits[:, 64 - width :]
+Field = tuple["np.ndarray | int", int]
+"""(values, width in bits): integers (two's complement for negatives) or a scalar for every message."""
 
 
-def _text(values: np.ndarray, chars: int) -> np.ndarray:
-    """(n, 6*chars) bits of AIS 6-bit text, padded with '@' (code 0)."""
+def _text(values: np.ndarray, chars: int) -> list[Field]:
+    """AIS 6-bit text as ``chars`` six-bit fields, padded with '@' (code 0)."""
     raw = np.asarray(values, dtype=f"S{chars}").view(np.uint8).reshape(len(values), chars).astype(np.int64)
     codes = np.where(raw >= 64, raw - 64, raw)  # '@'..'_' -> 0..31, ' '..'?' -> 32..63, NUL pad -> 0
-    return ((codes[:, :, None] >> np.arange(5, -1, -1)) & 1).reshape(len(values), chars * 6).astype(np.uint8)
+    return [(codes[:, k], 6) for k in range(chars)]
 
 
-def _armour(bits: np.ndarray) -> np.ndarray:
-    """(n, nbits) bits -> (n, ceil(nbits/6)) payload characters (fill bits are zeros)."""
-    n, nb = bits.shape
-    pad = (-nb) % 6
-    if pad:
-        bits = np.hstack([bits, np.zeros((n, pad), dtype=np.uint8)])
-    b = bits.reshape(n, -1, 6)
-    v = (
-        (b[:, :, 0] << 5)
-        | (b[:, :, 1] << 4)
-        | (b[:, :, 2] << 3)
-        | (b[:, :, 3] << 2)
-        | (b[:, :, 4] << 1)
-        | b[:, :, 5]
-    )
-    return v + np.where(v >= 40, 56, 48).astype(np.uint8)
+def _payload(fields: list[Field], n: int) -> np.ndarray:
+    """Pack ``fields`` MSB-first into 64-bit words, then cut six-bit groups and armour them as payload
+    characters (ITU-R M.1371 table 44): (n, ceil(bits / 6)) uint8. Fill bits are zeros.
+
+    Every step is one NumPy operation over all n messages per field or per character.
+    """
+    total = sum(w for _, w in fields)
+    nchars = -(-total // 6)
+    words = np.zeros((-(-nchars * 6 // 64), n), dtype=np.uint64)
+    pos = 0
+    for vals, w in fields:
+        if not (isinstance(vals, int) and vals == 0):  # zero fields need no work
+            v = (np.asarray(vals, dtype=np.int64) & ((1 << w) - 1)).astype(np.uint64)
+            wi, off = divmod(pos, 64)
+            room = 64 - off
+            if w <= room:
+                words[wi] |= v << np.uint64(room - w)
+            else:  # the field straddles two words
+                lo = w - room
+                words[wi] |= v >> np.uint64(lo)
+                words[wi + 1] |= (v & np.uint64((1 << lo) - 1)) << np.uint64(64 - lo)
+        pos += w
+    out = np.empty((nchars, n), dtype=np.uint8)
+    six = np.uint64(63)
+    for k in range(nchars):
+        wi, off = divmod(6 * k, 64)
+        room = 64 - off
+        if room >= 6:
+            c = (words[wi] >> np.uint64(room - 6)) & six
+        else:
+            need = 6 - room
+            c = ((words[wi] & np.uint64((1 << room) - 1)) << np.uint64(need)) | (
+                words[wi + 1] >> np.uint64(64 - need)
+            )
+        c8 = c.astype(np.uint8)
+        out[k] = c8 + np.where(c8 >= 40, 56, 48).astype(np.uint8)
+    return np.ascontiguousarray(out.T)
 
 
 def _const(text: bytes, n: int) -> np.ndarray:
@@ -60,7 +77,7 @@ def _checksum(body: np.ndarray) -> np.ndarray:
 def _tag(ts: np.ndarray, source: str) -> np.ndarray:
     """``\\s:<source>,c:<unix>*hh\\`` tag blocks (unix seconds must have 10 digits)."""
     n = len(ts)
-    digits = ((ts[:, None] // _POW10) % 10 + 48).astype(np.uint8)
+    digits = np.asarray(ts, dtype=np.int64).astype("S10").view(np.uint8).reshape(n, 10)
     body = np.hstack([_const(f"s:{source},c:".encode(), n), digits])
     return np.hstack([_const(b"\\", n), body, _const(b"*", n), _checksum(body), _const(b"\\", n)])
 
@@ -134,32 +151,24 @@ def encode_positions(
     lon_i, lat_i = np.rint(lon * 600_000).astype(np.int64), np.rint(lat * 600_000).astype(np.int64)
     second = ts % 60
     a = msg_type != 18
-    out = np.zeros((n, 0), dtype=np.uint8)
     rows = []
     if a.any():
         k = int(a.sum())
-        bits = np.hstack(
-            [
-                _field(msg_type[a], 6, k), _field(0, 2, k), _field(mmsi[a], 30, k), _field(nav[a], 4, k),
-                _field(-128, 8, k), _field(sog_i[a], 10, k), _field(0, 1, k), _field(lon_i[a], 28, k),
-                _field(lat_i[a], 27, k), _field(cog_i[a], 12, k), _field(hdg[a], 9, k), _field(second[a], 6, k),
-                _field(0, 2, k), _field(0, 3, k), _field(0, 1, k), _field(0, 19, k),
-            ]
-        )  # fmt: skip
-        rows.append((np.flatnonzero(a), _sentences(ts[a], _armour(bits), 0, _channel(ts[a]), source)))
+        fields: list[Field] = [
+            (msg_type[a], 6), (0, 2), (mmsi[a], 30), (nav[a], 4), (-128, 8), (sog_i[a], 10), (0, 1),
+            (lon_i[a], 28), (lat_i[a], 27), (cog_i[a], 12), (hdg[a], 9), (second[a], 6), (0, 2), (0, 3),
+            (0, 1), (0, 19),
+        ]  # fmt: skip
+        rows.append((np.flatnonzero(a), _sentences(ts[a], _payload(fields, k), 0, _channel(ts[a]), source)))
     b = ~a
     if b.any():
         k = int(b.sum())
-        bits = np.hstack(
-            [
-                _field(18, 6, k), _field(0, 2, k), _field(mmsi[b], 30, k), _field(0, 8, k), _field(sog_i[b], 10, k),
-                _field(0, 1, k), _field(lon_i[b], 28, k), _field(lat_i[b], 27, k), _field(cog_i[b], 12, k),
-                _field(hdg[b], 9, k), _field(second[b], 6, k), _field(0, 2, k), _field(1, 1, k),
-                _field(0, 1, k), _field(1, 1, k), _field(1, 1, k), _field(0, 1, k), _field(0, 1, k),
-                _field(0, 1, k), _field(0, 20, k),
-            ]
-        )  # fmt: skip
-        rows.append((np.flatnonzero(b), _sentences(ts[b], _armour(bits), 0, _channel(ts[b]), source)))
+        fields = [
+            (18, 6), (0, 2), (mmsi[b], 30), (0, 8), (sog_i[b], 10), (0, 1), (lon_i[b], 28), (lat_i[b], 27),
+            (cog_i[b], 12), (hdg[b], 9), (second[b], 6), (0, 2), (1, 1), (0, 1), (1, 1), (1, 1), (0, 1),
+            (0, 1), (0, 1), (0, 20),
+        ]  # fmt: skip
+        rows.append((np.flatnonzero(b), _sentences(ts[b], _payload(fields, k), 0, _channel(ts[b]), source)))
     if len(rows) == 1:
         return rows[0][1]
     out = np.zeros((n, rows[0][1].shape[1]), dtype=np.uint8)  # types 1/3 and 18 have the same width
@@ -186,17 +195,13 @@ def encode_type5(
     n = len(mmsi)
     bow = np.rint(length_m * 0.6).astype(np.int64)
     port = (width_m // 2).astype(np.int64)
-    bits = np.hstack(
-        [
-            _field(5, 6, n), _field(0, 2, n), _field(mmsi, 30, n), _field(0, 2, n), _field(imo, 30, n),
-            _text(callsign, 7), _text(name, 20), _field(ship_type, 8, n), _field(bow, 9, n),
-            _field(length_m.astype(np.int64) - bow, 9, n), _field(port, 6, n),
-            _field(width_m.astype(np.int64) - port, 6, n), _field(1, 4, n), _field(eta[:, 0], 4, n),
-            _field(eta[:, 1], 5, n), _field(eta[:, 2], 5, n), _field(eta[:, 3], 6, n),
-            _field(np.rint(draught * 10), 8, n), _text(destination, 20), _field(0, 1, n), _field(0, 1, n),
-        ]
-    )  # fmt: skip
-    return _two_part(ts, _armour(bits), 2, _channel(ts), (np.arange(n) % 10).astype(np.int64), source)
+    fields: list[Field] = [
+        (5, 6), (0, 2), (mmsi, 30), (0, 2), (imo, 30), *_text(callsign, 7), *_text(name, 20),
+        (ship_type, 8), (bow, 9), (length_m.astype(np.int64) - bow, 9), (port, 6),
+        (width_m.astype(np.int64) - port, 6), (1, 4), (eta[:, 0], 4), (eta[:, 1], 5), (eta[:, 2], 5),
+        (eta[:, 3], 6), (np.rint(draught * 10).astype(np.int64), 8), *_text(destination, 20), (0, 1), (0, 1),
+    ]  # fmt: skip
+    return _two_part(ts, _payload(fields, n), 2, _channel(ts), (np.arange(n) % 10).astype(np.int64), source)
 
 
 def encode_type24(
@@ -214,17 +219,27 @@ def encode_type24(
     n = len(mmsi)
     bow = np.rint(length_m * 0.6).astype(np.int64)
     port = (width_m // 2).astype(np.int64)
-    part_a = np.hstack([_text(name, 20), _field(0, 8, n)])
-    part_b = np.hstack(
-        [
-            _field(ship_type, 8, n), _text(np.full(n, "SIM"), 3), _field(0, 4, n), _field(0, 20, n),
-            _text(callsign, 7), _field(bow, 9, n), _field(length_m.astype(np.int64) - bow, 9, n),
-            _field(port, 6, n), _field(width_m.astype(np.int64) - port, 6, n), _field(0, 6, n),
-        ]
-    )  # fmt: skip
-    body = np.where((part == 0)[:, None], part_a, part_b)
-    bits = np.hstack([_field(24, 6, n), _field(0, 2, n), _field(mmsi, 30, n), _field(part, 2, n), body])
-    return _sentences(ts, _armour(bits), 0, _channel(ts), source)
+    lines = np.zeros((n, 0), dtype=np.uint8)
+    out: np.ndarray | None = None
+    for p in (0, 1):
+        sel = np.flatnonzero(part == p)
+        if len(sel) == 0:
+            continue
+        head: list[Field] = [(24, 6), (0, 2), (mmsi[sel], 30), (p, 2)]
+        if p == 0:
+            body: list[Field] = [*_text(name[sel], 20), (0, 8)]
+        else:
+            length, width = length_m[sel].astype(np.int64), width_m[sel].astype(np.int64)
+            body = [
+                (ship_type[sel], 8), *_text(np.full(len(sel), "SIM"), 3), (0, 4), (0, 20),
+                *_text(callsign[sel], 7), (bow[sel], 9), (length - bow[sel], 9), (port[sel], 6),
+                (width - port[sel], 6), (0, 6),
+            ]  # fmt: skip
+        lines = _sentences(ts[sel], _payload(head + body, len(sel)), 0, _channel(ts[sel]), source)
+        if out is None:
+            out = np.zeros((n, lines.shape[1]), dtype=np.uint8)  # parts A and B have the same width
+        out[sel] = lines
+    return out if out is not None else lines
 
 
 def interleave(groups: list[tuple[np.ndarray, np.ndarray]]) -> bytes:
@@ -244,3 +259,23 @@ def interleave(groups: list[tuple[np.ndarray, np.ndarray]]) -> bytes:
         buf[(o[:, None] + np.arange(m.shape[1])).ravel()] = m.ravel()
         start += len(t)
     return buf.tobytes()
+
+
+def merge_sorted(
+    pos_ts: np.ndarray, pos_lines: np.ndarray, statics: list[tuple[np.ndarray, np.ndarray]]
+) -> bytes:
+    """Position lines (time-ordered, one width) with the few static messages inserted in time order.
+
+    The statics are interleaved among themselves first; then each goes in after the last position report
+    of its second: one ``np.insert`` over the byte buffer, linear in its size.
+    """
+    flat = pos_lines.ravel()
+    statics = [(t, m) for t, m in statics if len(t)]
+    if not statics:
+        return flat.tobytes()
+    sta_ts = np.concatenate([t for t, _ in statics])
+    order = np.argsort(sta_ts, kind="stable")
+    width = np.concatenate([np.full(len(t), m.shape[1], dtype=np.int64) for t, m in statics])[order]
+    sta_bytes = np.frombuffer(interleave(statics), dtype=np.uint8)
+    at = np.searchsorted(pos_ts, sta_ts[order], side="right") * pos_lines.shape[1]
+    return np.insert(flat, np.repeat(at, width), sta_bytes).tobytes()
