@@ -84,16 +84,22 @@ def _signatures(con: duckdb.DuckDBPyConnection, shards: int, params: str) -> dic
     return {int(s): hashlib.sha1((params + "|" + str(sig)).encode()).hexdigest() for s, sig in rows}
 
 
+# Only what the kernels read travels through the shard files (strings like source/input_id are costly).
+KERNEL_COLUMNS = {"positions": ("mmsi", "ts", "lat", "lon", "sog_kn"), "statics": ("mmsi", "ts", "draught_m")}
+
+
 def _split(con: duckdb.DuckDBPyConnection, table: str, shards: int, todo: list[int], out: Path) -> None:
-    """One pass over ``table`` writing the rows of the ``todo`` shards to ``out/shard=K/*.parquet``."""
+    """One pass over ``table`` writing the kernel columns of the ``todo`` shards to ``out/table/shard=K/``."""
     if not todo:
         return
     out.mkdir(parents=True, exist_ok=True)
+    cols = ", ".join(KERNEL_COLUMNS[table])
     con.execute(
         f"""
-        COPY (SELECT *, {_shard_expr(shards)} AS shard FROM {table}
+        COPY (SELECT {cols}, {_shard_expr(shards)} AS shard FROM {table}
               WHERE {_shard_expr(shards)} IN ({", ".join(str(int(s)) for s in todo)}))
-        TO '{out / table}' (FORMAT parquet, PARTITION_BY (shard), OVERWRITE_OR_IGNORE true)
+        TO '{out / table}' (FORMAT parquet, PARTITION_BY (shard), OVERWRITE_OR_IGNORE true,
+                            COMPRESSION 'lz4_raw')
         """
     )
 
@@ -121,18 +127,18 @@ def _read_shard(folder: Path, cols: Sequence[str], order: str) -> pa.Table | Non
 
 
 def _run_shard(work: str, shard: int) -> tuple[int, dict[str, pa.Table]]:
-    pos_cols = [f.name for f in schema.POSITIONS]
-    positions = _read_shard(Path(work) / "positions" / f"shard={shard}", pos_cols, "mmsi, ts, lat, lon")
-    statics = _read_shard(
-        Path(work) / "statics" / f"shard={shard}", [f.name for f in schema.STATICS], "mmsi, ts"
+    folder = Path(work)
+    positions = _read_shard(
+        folder / "positions" / f"shard={shard}", KERNEL_COLUMNS["positions"], "mmsi, ts, lat, lon"
     )
+    statics = _read_shard(folder / "statics" / f"shard={shard}", KERNEL_COLUMNS["statics"], "mmsi, ts")
     if positions is None:
         return shard, {name: schema.empty(schema.EVENT_TABLES[name]) for name in KERNEL_TABLES}
     places = _W["places"]
     th = _W["thresholds"]
     routes = _W["routes"]
     assert isinstance(places, pa.Table) and isinstance(th, Thresholds) and isinstance(routes, list)
-    return shard, run_vessel_kernels(positions.cast(schema.POSITIONS), places, th, routes, statics=statics)
+    return shard, run_vessel_kernels(positions, places, th, routes, statics=statics)
 
 
 # --- driver -----------------------------------------------------------------------------------------------
