@@ -21,7 +21,7 @@ and ``manifest/<input_id>.parquet``.
 from __future__ import annotations
 
 import datetime as dt
-import uuid
+import shutil
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -176,13 +176,14 @@ def ingest(
     return IngestReport(results)
 
 
-def _connect(store: Store, memory_limit: str) -> duckdb.DuckDBPyConnection:
+def _connect(store: Store, memory_limit: str, input_id: str) -> duckdb.DuckDBPyConnection:
+    """DuckDB for one input: UTC, bounded memory, spilling into the store's staging area."""
     con = duckdb.connect(":memory:")
     con.execute("SET TimeZone = 'UTC'")
     con.execute("SET enable_progress_bar = false")
     con.execute(f"SET memory_limit = '{memory_limit}'")
-    tmp = store.root / "_staging" / f"duckdb-{uuid.uuid4().hex}"
-    con.execute(f"SET temp_directory = '{tmp}'")
+    tmp = store.root / "_staging" / f"duckdb-{input_id}"
+    con.execute(f"SET temp_directory = '{_sql_path(tmp)}'")
     return con
 
 
@@ -208,7 +209,7 @@ def _ingest_one(
     if fmt is None:
         fmt = "mapped" if mapping and not sample.startswith(b"PAR1") else detect(sample, inp.name)
     res.format = fmt
-    con = _connect(store, memory_limit)
+    con = _connect(store, memory_limit, input_id)
     try:
         with store.transaction() as txn:
             writer = _Writer(store, txn, con, input_id, inp.name)
@@ -223,7 +224,7 @@ def _ingest_one(
                     "input_id": [input_id],
                     "sha256": [sha],
                     "path": [inp.name],
-                    "format": [fmt],
+                    "format": [res.format or fmt],
                     "bytes": [readers.size(inp)],
                     "read": [res.read],
                     "kept": [res.kept],
@@ -243,6 +244,7 @@ def _ingest_one(
         ) from exc
     finally:
         con.close()
+        shutil.rmtree(store.root / "_staging" / f"duckdb-{input_id}", ignore_errors=True)
 
 
 # --- readers ----------------------------------------------------------------------------------------------
