@@ -125,6 +125,7 @@ def test_halt_and_resumption_on_a_shuttle() -> None:
     d = json.loads(h["details"])
     assert (d["n_window"], d["last_mmsi"], d["as_of_day"]) == (17, SHIPS["ANGARA"], "2024-03-08")
     assert d["rate_per_day"] == pytest.approx(17 / 84)
+    assert d["expected_departures"] == pytest.approx(17 * tau_h / 2016)  # 5.3 departures expected, none came
     (r,) = [a for a in alerts if a["kind"] == "resumption"]
     assert (r["ts"], r["mmsi"], r["place_id"]) == (resume, SHIPS["LADY R"], "case:rajin")
     p_resume = (2016 / (2016 + (resume - last).total_seconds() / 3600)) ** 17  # = 0.0074

@@ -117,7 +117,8 @@ def halt_alerts(inputs: MonitorInputs, as_of: datetime, cfg: MonitorConfig) -> p
                     "route": route,
                     "probability": h["p_at_halt"],
                     "message": (
-                        f"{route}: no departure for {silence} since {h['last_departure_ts']:%Y-%m-%d %H:%M}; "
+                        f"{route}: no departure for {silence} since {h['last_departure_ts']:%Y-%m-%d %H:%M} "
+                        f"({h['expected_at_halt']:.1f} expected); "
                         f"P(silence this long | {h['rate_per_day']:.2f} departures/day) = {h['p_at_halt']:.3g}"
                     ),
                     "details": {
@@ -126,6 +127,7 @@ def halt_alerts(inputs: MonitorInputs, as_of: datetime, cfg: MonitorConfig) -> p
                         "last_mmsi": last["mmsi"][0].as_py() if last.num_rows else None,
                         "rate_per_day": h["rate_per_day"],
                         "n_window": h["n_window"],
+                        "expected_departures": h["expected_at_halt"],
                         "window_days": cfg.cadence.window_days,
                         "daily_cycle": cfg.cadence.daily_cycle,
                         "as_of_day": h["halt_ts"].date().isoformat(),

@@ -61,6 +61,9 @@ HALTS = pa.schema(
         pa.field("p_at_resume", pa.float64()),  # P of the whole silence, null if not resumed
         pa.field("rate_per_day", pa.float64()),  # learned mean departures per day before the silence
         pa.field("n_window", pa.int64()),
+        pa.field(
+            "expected_at_halt", pa.float64()
+        ),  # departures the cadence expected in the silence by halt_ts
         pa.field("silence_h", pa.float64()),  # to the resumption, or to the end of the data
     ]
 )
@@ -175,6 +178,7 @@ def find_halts(
             "p_at_resume": pa.array(p_resume, pa.float64(), mask=~resumed),
             "rate_per_day": pa.array(24.0 * prof.n[i] / np.maximum(prof.history_h[i], 1e-9)),
             "n_window": pa.array(prof.n[i].astype(np.int64)),
+            "expected_at_halt": pa.array(prof.n[i] * tau_star[i] / prof.exposure[i]),
             "silence_h": pa.array(nxt[i] - t[i]),
         },
         schema=HALTS,
