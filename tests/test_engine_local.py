@@ -140,3 +140,19 @@ def test_empty_store_gives_empty_tables(tmp_path: Path) -> None:
     res = detect(store, TERMINALS, Thresholds(), SIF, workers=1)
     assert res.shards_total == 0 and set(res.counts.values()) == {0}
     assert store.read_table("visits").num_rows == 0
+
+
+def test_cli_threshold_overrides(tmp_path: Path) -> None:
+    from supplyline.errors import CaseError, UsageError
+
+    Store.create(tmp_path / "s")
+    geojson = tmp_path / "p.geojson"
+    point = {"type": "Point", "coordinates": [-74.0131, 40.7013]}
+    geojson.write_text(
+        json.dumps({"type": "Feature", "geometry": point, "properties": {"name": "Whitehall"}})
+    )
+    base = ["detect", "--store", str(tmp_path / "s"), "--places", str(geojson), "--workers", "1"]
+    runner = CliRunner()
+    assert runner.invoke(app, [*base, "--set", "dark_gap_h=4", "--json"]).exit_code == 0
+    assert isinstance(runner.invoke(app, [*base, "--set", "dark_gap_h=soon"]).exception, UsageError)
+    assert isinstance(runner.invoke(app, [*base, "--set", "dark_gap_hours=4"]).exception, CaseError)

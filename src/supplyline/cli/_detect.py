@@ -44,6 +44,12 @@ def register(app: typer.Typer) -> None:
         full: Annotated[
             bool, typer.Option("--full", help="Recompute every vessel shard, not only those with new data.")
         ] = False,
+        set_: Annotated[
+            list[str] | None,
+            typer.Option(
+                "--set", help="Override a detector threshold, e.g. --set dark_gap_h=4 (repeatable)."
+            ),
+        ] = None,
         engine: Annotated[
             str,
             typer.Option(
@@ -89,6 +95,8 @@ def register(app: typer.Typer) -> None:
             tables.append(c.places)
             routes = list(c.routes)
             thresholds = c.thresholds
+        if set_:
+            thresholds = Thresholds.from_mapping({**thresholds.to_dict(), **_overrides(set_)})
         if places:
             from supplyline.places import places_from_geojson
 
@@ -120,3 +128,17 @@ def register(app: typer.Typer) -> None:
         )
         for name, n in result.counts.items():
             console.print(f"  {name:<16}{n:>10,}")
+
+
+def _overrides(items: list[str]) -> dict[str, float | int]:
+    """``key=value`` pairs from --set; values are numbers (Thresholds validates names and ranges)."""
+    out: dict[str, float | int] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        try:
+            if not sep:
+                raise ValueError
+            out[key.strip()] = int(value) if value.strip().lstrip("-").isdigit() else float(value)
+        except ValueError:
+            raise UsageError(f"--set expects KEY=NUMBER, got {item!r} (e.g. --set dark_gap_h=4)") from None
+    return out
