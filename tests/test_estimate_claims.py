@@ -3,6 +3,7 @@ every claim of the bundled case given a verdict."""
 
 from __future__ import annotations
 
+import json
 import math
 from datetime import UTC, date, datetime
 
@@ -131,6 +132,8 @@ def test_verdicts_and_by_how_much() -> None:
     # containers per voyage implied: 10,000 / 20 = 500, above the 250..250 prior
     assert (by["cont-high"]["implied_factor"], by["cont-high"]["factor_verdict"]) == (500, "above")
     assert by["missiles"]["verdict"] == "not_testable"
+    # 10,000 containers over 1 Sep .. 31 Dec 2023 (122 days) = 82 a day, for the timeline
+    assert json.loads(by["cont-high"]["details"])["per_day"] == pytest.approx(10000 / 122)
     # the data (Sep 2023 - Feb 2024) cover 182 of the 578 days of the 2025 claim
     assert by["later"]["verdict"] == "not_covered" and by["later"]["coverage"] == pytest.approx(182 / 578)
 

@@ -163,7 +163,14 @@ def assess_claims(
             "claim_value": value,
             "coverage": coverage,
         }
-        details: dict[str, Any] = {"qualifier": c["qualifier"], "n_draws": draws.n_draws, "seed": draws.seed}
+        details: dict[str, Any] = {
+            "qualifier": c["qualifier"],
+            "n_draws": draws.n_draws,
+            "seed": draws.seed,
+            # the claim as a daily rate, so claims over different periods can be set side by side
+            "per_day": value / span if not math.isnan(value) else None,
+            "period_days": span,
+        }
         if eu is None or eu not in draws.units or math.isnan(value):
             rec["verdict"] = "not_testable"
             rec["message"] = f"no estimate in {c['unit']!r} (estimates: {', '.join(draws.units)})"
