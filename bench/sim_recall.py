@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 
 from supplyline.detect import Thresholds, run_vessel_kernels
 from supplyline.simulate import simulate
-from supplyline.simulate.score import score
+from supplyline.simulate.score import Score, score
 
 PORTS = {"west": (54.0, 3.0), "east": (54.0, 5.0), "north": (55.0, 4.0), "south": (53.2, 4.0)}
 PAIRS = [("west", "east"), ("north", "south"), ("west", "north"), ("east", "south")]
@@ -95,9 +95,12 @@ def main() -> None:
         s = score(res.truth, found)
         v, y = s["visits"], s["voyages"]
         err = f"{v.timing_error_h * 60:.1f} min" if v.matched else "-"
+
+        def prec(x: Score) -> str:
+            return f"{x.precision:.3f}" if x.detected else "- (none found)"
+
         print(
-            f"| {label} | {res.n_positions:,} | {v.precision:.3f} | {v.recall:.3f} | {y.precision:.3f} "
-            f"| {y.recall:.3f} | {err} |",
+            f"| {label} | {res.n_positions:,} | {prec(v)} | {v.recall:.3f} | {prec(y)} | {y.recall:.3f} | {err} |",
             flush=True,
         )
     print(f"\n({len(CASES)} runs, {args.ships} ships x {args.days} days, {time.perf_counter() - t0:.0f} s)")
