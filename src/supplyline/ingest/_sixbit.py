@@ -110,7 +110,15 @@ def slices_to_strings(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> 
     offsets = np.zeros(lens.size + 1, np.int64)
     np.cumsum(lens, out=offsets[1:])
     total = int(offsets[-1])
-    if total:
+    if total > 1 << 20 and lens.size > 1 and bool(np.all(starts[1:] >= ends[:-1])):
+        # many disjoint slices in file order (e.g. quarantined lines): mark them in one pass over ``buf``
+        # instead of building an index per byte
+        mark = np.zeros(buf.size + 1, np.int8)
+        full = lens > 0
+        mark[starts[full]] = 1
+        mark[ends[full]] -= 1
+        data = buf[np.cumsum(mark[:-1], dtype=np.int8) > 0].tobytes()
+    elif total:
         idx = np.repeat(starts.astype(np.int64) - offsets[:-1], lens) + np.arange(total, dtype=np.int64)
         data = buf[idx].tobytes()
     else:

@@ -575,60 +575,62 @@ def _suffix_meta(pbuf: np.ndarray, a: np.ndarray, e: np.ndarray) -> tuple[np.nda
     """Receiver metadata after the checksum, ``pbuf[a:e]`` = ``,field,field...``, for many lines at once.
 
     Returns (unix time in us or NOTIME, station start, station end; -1 if none): the time is the first
-    field of exactly 10 digits (optionally ``.fraction``), the station the first field ``[rb][A-Za-z0-9_-]+``
-    (USCG ``b003669705`` / ``r003669946`` receiver ids). Fields beyond 256 bytes are not looked at.
+    field of exactly 10 digits (optionally ``.`` + 1..6 digits), the station the first field
+    ``[rb][A-Za-z0-9_-]+`` (USCG receiver ids such as ``b003669705`` / ``r003669946``; at most 32 bytes).
+    Works on the commas of the suffixes (first 256 bytes), then only on the few candidate fields.
     """
     k = a.size
-    width = int(min(max(int((e - a).max()) if k else 1, 12), _PAD))
-    m = _window(pbuf, a, width)
-    cols = np.arange(width)
-    inside = cols[None, :] < (e - a)[:, None]
-    comma = (m == ord(",")) & inside
-    digit = (m >= ord("0")) & (m <= ord("9")) & inside
-    # next comma (or the end) at or after each position
-    nxt = np.where(comma, cols[None, :], np.minimum(e - a, width)[:, None])
-    nxt = np.minimum.accumulate(nxt[:, ::-1], axis=1)[:, ::-1]
-    start = np.zeros_like(comma)
-    start[:, 1:] = comma[:, :-1] & inside[:, 1:]  # a field starts after each comma
-    rows = np.arange(k)
-
-    def first(cand: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return np.asarray(cand.any(axis=1)), np.asarray(cand.argmax(axis=1))
-
-    # time: 10 digits, then the end of the field or '.' + 1..6 digits
-    cs = np.zeros((k, width + 1), np.int32)
-    np.cumsum(digit, axis=1, out=cs[:, 1:])
-    ten = np.zeros_like(comma)
-    ten[:, : max(width - 9, 0)] = (cs[:, 10:] - cs[:, :-10]) == 10
-    end_of = nxt - cols[None, :]  # field length from a field start
-    frac_len = end_of - 11
-    dot = np.zeros_like(comma)
-    dot[:, : max(width - 10, 0)] = m[:, 10:] == ord(".")
-    frac_ok = (end_of == 10) | (
-        dot
-        & (frac_len >= 1)
-        & (frac_len <= 6)
-        & (np.take_along_axis(cs, np.minimum(nxt, width), axis=1) - cs[:, :width] - 10 == frac_len)
-    )
-    has_t, pt = first(start & ten & frac_ok)
     t = np.full(k, NOTIME, np.int64)
-    if has_t.any():
-        r = rows[has_t]
-        at = a[r] + pt[r]
-        sec, ok_s = _uint(pbuf, at, at + 10, 10)
-        flen = end_of[r, pt[r]] - 11
-        frac, _ = _uint(pbuf, at + 11, at + 11 + np.maximum(flen, 0), 6)
-        frac = np.where(flen > 0, frac * 10 ** np.clip(6 - flen, 0, 6), 0)
-        t[r] = np.where(ok_s, sec * 1_000_000 + frac, NOTIME)
-    # station: r/b + [A-Za-z0-9_-]+ up to the next comma
-    allowed = _STATION_CHAR[m] & inside
-    bad = np.zeros((k, width + 1), np.int32)
-    np.cumsum(~allowed & inside & ~comma, axis=1, out=bad[:, 1:])
-    rb = (m == ord("r")) | (m == ord("b"))
-    clean = np.take_along_axis(bad, np.minimum(nxt, width), axis=1) == bad[:, 1:]
-    has_s, ps = first(start & rb & (end_of >= 2) & clean)
-    sa = np.where(has_s, a + ps, -1)
-    sb_ = np.where(has_s, a + nxt[rows, ps], -1)
+    sa = np.full(k, -1, np.int64)
+    sb_ = np.full(k, -1, np.int64)
+    row, col = _commas_in(pbuf, a, e - a, int((e - a).max()))
+    cpos = a[row] + col
+    if cpos.size == 0:
+        return t, sa, sb_
+    same = np.zeros(cpos.size, np.bool_)
+    same[:-1] = row[1:] == row[:-1]
+    nxt = np.zeros(cpos.size, np.int64)
+    nxt[:-1] = cpos[1:]
+    fstart = cpos + 1
+    fend = np.where(same, nxt, e[row])
+    flen = fend - fstart
+
+    def first_per_row(cand: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(row, field index) of the first candidate field of each row."""
+        i = np.flatnonzero(cand)
+        r = row[i]
+        lead = np.ones(i.size, np.bool_)
+        lead[1:] = r[1:] != r[:-1]
+        return r[lead], i[lead]
+
+    # time
+    tc = np.flatnonzero((flen == 10) | ((flen >= 12) & (flen <= 17)))
+    if tc.size:
+        w = _window(pbuf, fstart[tc], 17).astype(np.int64) - 48
+        is_d = (w >= 0) & (w <= 9)
+        fl = flen[tc]
+        cols = np.arange(17)
+        frac_digits = (is_d | (cols[None, :] <= 10) | (cols[None, :] >= fl[:, None])).all(axis=1)
+        ok = is_d[:, :10].all(axis=1) & ((fl == 10) | ((w[:, 10] == ord(".") - 48) & frac_digits))
+        cand = np.zeros(cpos.size, np.bool_)
+        cand[tc[ok]] = True
+        r, i = first_per_row(cand)
+        sec, _ = _uint(pbuf, fstart[i], fstart[i] + 10, 10)
+        flen_i = flen[i] - 11
+        frac, _ = _uint(pbuf, fstart[i] + 11, fend[i], 6)
+        frac = np.where(flen_i > 0, frac * 10 ** np.clip(6 - flen_i, 0, 6), 0)
+        t[r] = sec * 1_000_000 + frac
+    # station
+    first_b = np.take(pbuf, fstart)
+    sc = np.flatnonzero(((first_b == ord("r")) | (first_b == ord("b"))) & (flen >= 2) & (flen <= 32))
+    if sc.size:
+        w = _window(pbuf, fstart[sc] + 1, 31)
+        inside = np.arange(31)[None, :] < (flen[sc] - 1)[:, None]
+        ok = (_STATION_CHAR[w] | ~inside).all(axis=1)
+        cand = np.zeros(cpos.size, np.bool_)
+        cand[sc[ok]] = True
+        r, i = first_per_row(cand)
+        sa[r], sb_[r] = fstart[i], fend[i]
     return t, sa, sb_
 
 
