@@ -69,8 +69,8 @@ def ingest_cmd(
     from supplyline.ingest.pipeline import ingest
     from supplyline.ingest.readers import expand, size
 
+    inputs = expand(paths)  # a typo in a path fails before any store folder is created
     st = Store.create(store)
-    inputs = expand(paths)
     total = sum(size(i) for i in inputs if i.path.exists())
     with progress() as bar:
         task = bar.add_task("ingest", total=max(total, 1))
