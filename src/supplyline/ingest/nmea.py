@@ -606,12 +606,14 @@ def _suffix_meta(pbuf: np.ndarray, a: np.ndarray, e: np.ndarray) -> tuple[np.nda
     # time
     tc = np.flatnonzero((flen == 10) | ((flen >= 12) & (flen <= 17)))
     if tc.size:
-        w = _window(pbuf, fstart[tc], 17).astype(np.int64) - 48
-        is_d = (w >= 0) & (w <= 9)
-        fl = flen[tc]
-        cols = np.arange(17)
-        frac_digits = (is_d | (cols[None, :] <= 10) | (cols[None, :] >= fl[:, None])).all(axis=1)
-        ok = is_d[:, :10].all(axis=1) & ((fl == 10) | ((w[:, 10] == ord(".") - 48) & frac_digits))
+        ok = np.asarray((_window(pbuf, fstart[tc], 10) - np.uint8(48) <= 9).all(axis=1))  # non-digit > 9
+        fr = np.flatnonzero(ok & (flen[tc] > 10))  # with a fraction: '.' then digits to the field end
+        if fr.size:
+            w = _window(pbuf, fstart[tc[fr]] + 10, 7)
+            inside = np.arange(7)[None, :] < (flen[tc[fr]] - 10)[:, None]
+            digits = (w - np.uint8(48) <= 9) | ~inside
+            digits[:, 0] = w[:, 0] == ord(".")
+            ok[fr] = digits.all(axis=1)
         cand = np.zeros(cpos.size, np.bool_)
         cand[tc[ok]] = True
         r, i = first_per_row(cand)
