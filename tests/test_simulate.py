@@ -397,7 +397,8 @@ def test_nmea_decodes_with_pyais_to_the_same_reports(clean) -> None:  # type: ig
     assert np.abs(got["speed"] - np.array(want["sog_kn"])).max() < 1e-4
     assert np.abs(got["course"] - np.array(want["cog_deg"])).max() < 1e-3
     types = {d["msg_type"] for d in pos}
-    assert types == {1, 18}  # ships c and f are class B
+    assert types == {1, 3, 18}  # ships c and f are class B; 2 % of class A reports are type 3
+    assert sum(d["msg_type"] == 3 for d in pos) / len(pos) == pytest.approx(0.02, abs=0.005)
     heading = np.array([d["heading"] for d in pos], dtype=float)
     want_heading = np.array([511 if h is None else h for h in want["heading_deg"]], dtype=float)
     assert np.array_equal(heading, want_heading)
@@ -607,3 +608,40 @@ def test_truth_reloads_and_imports_into_a_store(clean, tmp_path: Path) -> None: 
     assert "truth_visits" in names and store.read_table("truth_visits").num_rows == 40
     with pytest.raises(InputError):
         load_truth(tmp_path)
+
+
+def test_ships_follow_searoute_around_land(tmp_path: Path) -> None:
+    # Hamburg -> Gdansk without a lane: searoute's network goes round Skagen (~1,450 km), not overland
+    # (577 km great circle); the track must reach north of 57.5 N.
+    text = """
+[scenario]
+name = "searoute"
+start = 2024-05-01T00:00:00Z
+end = 2024-05-06T00:00:00Z
+[reception]
+min_interval_s = 600
+[[place]]
+id = "hamburg"
+name = "Hamburg"
+lat = 53.545
+lon = 9.93
+[[place]]
+id = "gdansk"
+name = "Gdansk"
+lat = 54.40
+lon = 18.66
+[[ship]]
+key = "x"
+mmsi = 211000099
+start_place = "hamburg"
+speed_kn = 14
+[[ship.call]]
+place = "gdansk"
+depart = 2024-05-01T06:00:00Z
+"""
+    res = simulate(_write(tmp_path, "sr", text), tmp_path / "out", formats=("parquet",))
+    (voyage,) = res.truth["voyages"].to_pylist()
+    assert 1400 < voyage["dist_km"] < 1550
+    assert 1400 / 1.852 / 14 < voyage["duration_h"] < 1550 / 1.852 / 14 + 1.5
+    pos = pq.read_table(res.paths["positions"])
+    assert pc.max(pos["lat"]).as_py() > 57.5

@@ -29,6 +29,7 @@ from supplyline.simulate.timeline import (
 )
 
 GRID_S = 30.0  # resolution of the interval grid
+TYPE3_SHARE = 0.02  # class A reports sent as type 3 (interrogation response)
 NOISE_KNOT_S = 60.0  # GNSS position error: independent every minute, linear in between
 M_PER_DEG = 111_195.0  # metres per degree of latitude (sphere of geo.EARTH_RADIUS_KM)
 KEPT, OFF, COVERAGE, SATELLITE, LOSS = 0, 1, 2, 3, 4
@@ -313,6 +314,10 @@ def ship_window(
     mmsi = np.asarray([i.mmsi for i in ship.identities], dtype=np.int64)[ids]
     gaps = gaps_from(t, lat, lon, mmsi, reason, carry, dark_min_s)
     k = reason == KEPT
+    if ship.ais_class == "B":
+        msg_type = np.full(n, 18, dtype=np.int8)
+    else:  # a few class A reports answer a base station's interrogation: type 3 instead of 1
+        msg_type = np.where(rng.random(n) < TYPE3_SHARE, 3, 1).astype(np.int8)
     pos = {
         "mmsi": mmsi[k],
         "ts": t[k].astype(np.int64),
@@ -322,7 +327,7 @@ def ship_window(
         "cog_deg": cog[k].astype(np.float32),
         "heading_deg": heading[k].astype(np.float32),
         "nav_status": st.nav[k],
-        "msg_type": np.full(int(k.sum()), 18 if ship.ais_class == "B" else 1, dtype=np.int8),
+        "msg_type": msg_type[k],
     }
     return pos, statics_window(plan, a, b, rc, rng), gaps
 
