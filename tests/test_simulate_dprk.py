@@ -104,3 +104,42 @@ def test_loaded_legs_are_dark_from_rajin_to_the_russian_port(detected) -> None: 
     ]
     assert len(dark) == 34  # 32 before the halt + 2 after
     assert all(7 < g["duration_h"] < 14 for g in dark)
+
+
+def test_sea_lanes_stay_at_sea() -> None:
+    # Natural Earth 50 m land (the report's shipped coastlines): the scenario's lanes cross no land except
+    # the last few km into the case's port reference points, which themselves lie on land (city/port
+    # reference coordinates, not berths).
+    import json
+    from importlib import resources
+
+    import numpy as np
+    import shapely
+
+    from supplyline.simulate.lanes import make_path
+    from supplyline.simulate.scenario import load_scenario
+
+    land_json = json.loads(resources.files("supplyline.report").joinpath("assets/land-50m.json").read_text())
+    polys = []
+    for ring in land_json["rings"]:
+        xy = np.cumsum(np.asarray(ring, dtype=float).reshape(-1, 2), axis=0) / land_json["scale"]
+        if (
+            len(xy) > 3
+            and xy[:, 0].max() > 120
+            and xy[:, 0].min() < 140
+            and xy[:, 1].max() > 28
+            and xy[:, 1].min() < 46
+        ):
+            polys.append(shapely.make_valid(shapely.Polygon(xy)))
+    land = shapely.union_all(polys)
+    shapely.prepare(land)
+    case = load_case(bundled_case_path("dprk-russia"))
+    assert case.scenario_path is not None
+    sc = load_scenario(case.scenario_path)
+    assert len(sc.lanes) == 14  # 7 lanes, both directions
+    for (a, b), via in sc.lanes.items():
+        pa_, pb = sc.places[a], sc.places[b]
+        path = make_path((pa_.lon, pa_.lat), (pb.lon, pb.lat), tuple(map(tuple, via.tolist())))
+        on_land = shapely.contains_xy(land, path.lon, path.lat)
+        inner = (path.km > 6.0) & (path.km < path.length_km - 6.0)
+        assert not on_land[inner].any(), (a, b, path.km[inner & on_land][:5])
