@@ -10,6 +10,8 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from supplyline.errors import FormatError, UsageError
 from supplyline.ingest.csv_formats import parse_map
@@ -295,3 +297,47 @@ def test_statics_only_table(tmp_path: Path) -> None:
     again.write_text(path.read_text().replace("sim\n", "sim2\n"))
     (g,) = ingest(store, [again]).files
     assert (g.kept, g.duplicate, g.quarantined, g.statics) == (0, 4, 1, 0)
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    kinds=st.lists(
+        st.sampled_from(
+            ["ok", "ok", "ok", "dup", "short", "long", "bad_mmsi", "lat_91", "no_time", "blank_sog"]
+        ),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_every_line_is_accounted_for(
+    shared_data: Path, tmp_path_factory: pytest.TempPathFactory, kinds: list[str]
+) -> None:
+    """Random mixes of good, duplicated and broken rows: read = kept + duplicate + quarantined, and every
+    quarantined row quotes exactly the line its number points at."""
+    src = data_file(shared_data, DMA).read_text().splitlines()
+    header, good = src[0], src[1:]
+    lines = [header]
+    for i, kind in enumerate(kinds):
+        row = good[i % len(good)]
+        lines.append(
+            {
+                "ok": row,
+                "dup": good[(i - 1) % len(good)],  # the previous "ok" row again (a duplicate if it was ok)
+                "short": "x,y",
+                "long": row + ",extra",
+                "bad_mmsi": _field(row, 2, "12ab"),
+                "lat_91": _field(row, 3, "91"),
+                "no_time": _field(row, 0, ""),
+                "blank_sog": _field(row, 7, ""),
+            }[kind]
+        )
+    tmp = tmp_path_factory.mktemp("prop")
+    path = tmp / "mix.csv"
+    path.write_text("\n".join(lines) + "\n")
+    store = Store.create(tmp / "s")
+    (f,) = ingest(store, [path]).files
+    assert f.read == len(kinds) == f.kept + f.duplicate + f.quarantined
+    bad = {"short", "long", "bad_mmsi", "lat_91", "no_time"}
+    assert f.quarantined == sum(k in bad for k in kinds)
+    for row in store.read_table("quarantine").to_pylist():
+        assert row["raw"] == lines[row["line"] - 1], row
