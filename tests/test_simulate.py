@@ -645,3 +645,29 @@ depart = 2024-05-01T06:00:00Z
     assert 1400 / 1.852 / 14 < voyage["duration_h"] < 1550 / 1.852 / 14 + 1.5
     pos = pq.read_table(res.paths["positions"])
     assert pc.max(pos["lat"]).as_py() > 57.5
+
+
+def test_unreachable_targets_are_reported(tmp_path: Path) -> None:
+    # West -> East is ~130 km: at 10 kn it cannot arrive 1 h after the start; a call after the end is dropped.
+    text = f"""
+[scenario]
+name = "late"
+start = 2024-03-01T00:00:00Z
+end = 2024-03-03T00:00:00Z
+{PLACES}
+[[ship]]
+key = "a"
+mmsi = 211000001
+start_place = "west"
+speed_kn = 10
+[[ship.call]]
+place = "east"
+arrive = 2024-03-01T01:00:00Z
+[[ship.call]]
+place = "west"
+arrive = 2024-03-05T00:00:00Z
+"""
+    res = simulate(_write(tmp_path, "late", text), tmp_path / "out", formats=("parquet",))
+    assert len(res.warnings) == 2
+    assert "reaches scenario:east" in res.warnings[0] and "after its target arrival" in res.warnings[0]
+    assert "1 call(s) fall after the scenario end" in res.warnings[1]

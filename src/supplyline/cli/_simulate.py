@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from supplyline.cli._common import JsonOpt, StoreOpt, console, print_json, progress
+from supplyline.cli._common import JsonOpt, StoreOpt, console, err_console, print_json, progress
 from supplyline.errors import UsageError
 
 _FORMATS = {"nmea": ("nmea",), "parquet": ("parquet",), "both": ("nmea", "parquet")}
@@ -68,6 +68,7 @@ def register(app: typer.Typer) -> None:
             "truth": {k: v.num_rows for k, v in res.truth.items()},
             "files": {k: str(p) for k, p in res.paths.items()},
             "imported": imported,
+            "warnings": list(res.warnings),
             "synthetic": True,
         }
         if as_json:
@@ -78,5 +79,7 @@ def register(app: typer.Typer) -> None:
             f"{res.n_statics:,} static reports -> {out} [yellow](SYNTHETIC)[/]"
         )
         console.print("truth: " + ", ".join(f"{k} {v.num_rows}" for k, v in res.truth.items()))
+        for w in res.warnings:
+            err_console.print(f"[yellow]warning:[/] {w}")
         if imported:
             console.print(f"imported into the store: {', '.join(imported)}")

@@ -44,6 +44,7 @@ class SimResult:
     n_positions: int
     n_statics: int
     scenario: Scenario
+    warnings: tuple[str, ...] = ()  # schedule targets that could not be met (late arrivals, dropped calls)
 
 
 def truth_file(name: str) -> str:
@@ -68,7 +69,7 @@ def _meta(sc: Scenario, seed: int, table: str) -> dict[bytes, bytes]:
     }
 
 
-def _eta(ts: np.ndarray) -> tuple[np.ndarray, list[str | None]]:
+def _eta(ts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(n, 4) month/day/hour/minute and the "MM-DD HH:MM" text (zeros / None when unknown: ts NaN)."""
     ok = ~np.isnan(ts)
     d = np.where(ok, ts, 0).astype("datetime64[s]")
@@ -76,10 +77,11 @@ def _eta(ts: np.ndarray) -> tuple[np.ndarray, list[str | None]]:
     day = (d - d.astype("datetime64[M]")).astype("timedelta64[D]").astype(np.int64) + 1
     sec = (d - d.astype("datetime64[D]")).astype(np.int64)
     parts = np.stack([month, day, sec // 3600, (sec % 3600) // 60], axis=1) * ok[:, None]
-    text = [
-        f"{m:02d}-{dd:02d} {h:02d}:{mi:02d}" if o else None
-        for (m, dd, h, mi), o in zip(parts.tolist(), ok, strict=True)
-    ]
+    iso = np.datetime_as_string(d.astype("datetime64[m]"), unit="m").astype("S16").view(np.uint8)
+    iso = iso.reshape(len(ts), 16)[:, 5:16].copy()  # "YYYY-MM-DDTHH:MM" -> "MM-DDTHH:MM"
+    iso[:, 5] = ord(" ")
+    text = iso.view("S11").ravel().astype(str).astype(object)
+    text[~ok] = None
     return parts, text
 
 
@@ -108,7 +110,7 @@ def _statics_rows(sc: Scenario, plan: ShipPlan, s: dict[str, np.ndarray]) -> dic
         "width_m": np.full(n, ship.width_m, dtype=np.float32),
         "draught_m": np.round(s["draught"], 1).astype(np.float32),
         "destination": dest,
-        "eta": np.asarray(eta_text, dtype=object),
+        "eta": eta_text,
         "eta_parts": eta_parts,
         "msg_type": np.full(n, 5, dtype=np.int8),
         "part": np.zeros(n, dtype=np.int64),
@@ -338,7 +340,10 @@ def simulate(
         paths[f"truth_{name}"] = p
     paths["readme"] = out / "README.txt"
     paths["readme"].write_text(_readme(sc, seed, paths, n_pos, n_sta), encoding="utf-8")
-    return SimResult(paths=paths, truth=truth, n_positions=n_pos, n_statics=n_sta, scenario=sc)
+    warnings = tuple(w for plan in plans for w in plan.warnings)
+    return SimResult(
+        paths=paths, truth=truth, n_positions=n_pos, n_statics=n_sta, scenario=sc, warnings=warnings
+    )
 
 
 def _readme(sc: Scenario, seed: int, paths: dict[str, Path], n_pos: int, n_sta: int) -> str:

@@ -12,7 +12,7 @@ import math
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -164,7 +164,6 @@ class Scenario:
     dark_min_h: float = 1.0  # truth lists gaps between received messages at least this long
     chunk_h: float | None = None  # time window per generation step (None = sized from the ship count)
     description: str = ""
-    meta: dict[str, str] = field(default_factory=dict)
 
 
 # --- parsing ---------------------------------------------------------------------------------------------

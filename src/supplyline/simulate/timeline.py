@@ -90,6 +90,7 @@ class ShipPlan:
     stop_arr: np.ndarray  # berth arrival of each stop (for the statics destination/ETA)
     legs_dark: list[bool] = field(default_factory=list)
     leg_km: list[float] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # schedule targets that could not be met
 
 
 def _merge(windows: list[tuple[float, float]]) -> tuple[np.ndarray, np.ndarray]:
@@ -142,6 +143,7 @@ def plan_ship(sc: Scenario, ship: Ship, index: int) -> ShipPlan:
     dr_at, dr_val = [ship.start], [draught]
     stops: list[Stop] = []
     legs_dark: list[bool] = []
+    warnings: list[str] = []
     leg_km: list[float] = []
     cur = ship.start_place
     arr = ship.start
@@ -200,7 +202,15 @@ def plan_ship(sc: Scenario, ship: Ship, index: int) -> ShipPlan:
         if call.arrive_by is not None:
             dep = max(dep, call.arrive_by - prof.duration_s)
         if dep >= sc.end:
+            left = len(ship.calls) - ship.calls.index(call)
+            warnings.append(
+                f"ship {ship.key!r}: {left} call(s) fall after the scenario end and were not sailed"
+            )
             break
+        if call.arrive_by is not None and dep + prof.duration_s > call.arrive_by + 3600:
+            late_h = (dep + prof.duration_s - call.arrive_by) / 3600
+            where = call.place_id or f"meeting {call.meet_id}"
+            warnings.append(f"ship {ship.key!r} reaches {where} {late_h:.1f} h after its target arrival")
         leg = Leg(dep, dep + prof.duration_s, path, cruise)
         segs.append(Dwell(arr, dep, cur.lat, cur.lon, cur.kind, float(rng.uniform(0, 360)), cur))
         finish_stop(arr, dep, leg)
@@ -244,6 +254,7 @@ def plan_ship(sc: Scenario, ship: Ship, index: int) -> ShipPlan:
         stop_arr=np.asarray([s.berth_arrival for s in stops], dtype=np.float64),
         legs_dark=legs_dark,
         leg_km=leg_km,
+        warnings=warnings,
     )
 
 
