@@ -41,6 +41,10 @@ def test_detect_edge_cases() -> None:
         detect(b"  \n")
     with pytest.raises(FormatError, match="--map"):
         detect(b"a;b;c\n1;2;3\n")
+    with pytest.raises(FormatError, match="tracktable"):
+        detect(
+            b"*T*,b6dfc4cd,terrestrial,14,0,*P*,terrestrial,2,1,1,0,367073680,2020-12-01 11:31:39,-74.0,40.7\n"
+        )
 
 
 def test_map_and_resolve() -> None:

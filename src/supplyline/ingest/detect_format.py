@@ -36,6 +36,11 @@ def detect(sample: bytes, name: str = "input") -> str:
     nmea = sum(1 for ln in complete if _NMEA_LINE.search(ln))
     if complete and nmea >= max(1, len(complete) // 2):
         return "nmea"
+    if sample.startswith(b"*T*,"):
+        raise FormatError(
+            f"{name} is tracktable's .traj trajectory format, which is not read directly; convert it to flat "
+            "points (traj_id,mmsi,timestamp,lon,lat - the 'points' layout) and ingest that"
+        )
     header = csv_header(sample)
     if header is None:
         raise FormatError(
