@@ -133,3 +133,16 @@ def test_message_boundary_keeps_messages_whole() -> None:
     assert message_boundary(b"no newline at all") == 0
     counts = np.array([len(x) for x in buf[cut:].splitlines()])
     assert counts.size == 3
+
+
+def test_normaliser_rejects_quote_their_line(shared_data: Path, tmp_path: Path) -> None:
+    """Messages the normaliser rejects (lat 91, MMSI 0) carry the line they start on and its exact text."""
+    path = data_file(shared_data, STREAM)
+    lines = path.read_bytes().decode().splitlines()
+    store = Store.create(tmp_path / "s")
+    ingest(store, [path], chunk_bytes=50_000)  # several chunks: line numbers stay whole-file
+    q = store.read_table("quarantine").to_pylist()
+    mine = [r for r in q if r["reason"] in ("position_not_available", "bad_mmsi")]
+    assert len(mine) == 24  # 22 messages with lat 91 / lon 181, 2 with MMSI 0 (one of them two lines)
+    for r in q:
+        assert r["line"] is not None and r["raw"] == lines[r["line"] - 1], r
