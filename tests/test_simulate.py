@@ -584,6 +584,44 @@ def test_bad_scenario_lists_every_problem_with_lines(tmp_path: Path) -> None:
     assert (9, "ship 'one'") in problems  # unknown key
     with pytest.raises(UsageError):
         simulate(bad, tmp_path / "out", formats=("csv",))
+    bad2 = _write(tmp_path, "bad2", BAD2)
+    with pytest.raises(CaseError) as exc:
+        simulate(bad2, tmp_path / "out")
+    assert [(line, msg.split(":")[0]) for _, line, msg in exc.value.problems] == [
+        (5, "scenario.chunk_h"),
+        (22, "ship 's' shuttle #1.unload"),
+        (27, "ship 's' call #1.dark_out"),
+    ]
+
+
+BAD2 = """[scenario]
+name = "x"
+start = 2024-01-01T00:00:00Z
+end = 2024-01-05T00:00:00Z
+chunk_h = 0
+[[place]]
+id = "a"
+name = "A"
+lat = 54
+lon = 3
+[[place]]
+id = "b"
+name = "B"
+lat = 54
+lon = 4
+[[ship]]
+key = "s"
+mmsi = 211000001
+start_place = "a"
+[[ship.shuttle]]
+load = "a"
+unload = [{ place = "b", until = "soon" }]
+first = 2024-01-02T00:00:00Z
+[[ship.call]]
+place = "b"
+arrive = 2024-01-04T00:00:00Z
+dark_out = [1]
+"""
 
 
 def test_cli_exit_codes(tmp_path: Path) -> None:

@@ -342,6 +342,8 @@ def load_scenario(path: str | Path) -> Scenario:
     elif end <= start:
         p.add("scenario: end must be after start", "end =")
     seed = head.int_("seed", 0)
+    chunk_h = head.num("chunk_h", None, 1.0, 24 * 7) if "chunk_h" in doc.get("scenario", {}) else None
+    dark_min_h = head.num("dark_min_h", 1.0, 0.01)
 
     # places: the case's (if any) plus inline [[place]] tables ("scenario:<id>")
     tables: list[pa.Table] = []
@@ -491,8 +493,8 @@ def load_scenario(path: str | Path) -> Scenario:
         encounters=tuple(encounters),
         reception=reception,
         routes=tuple(routes),
-        dark_min_h=head.num("dark_min_h", 1.0, 0.01),
-        chunk_h=doc.get("scenario", {}).get("chunk_h"),
+        dark_min_h=dark_min_h,
+        chunk_h=chunk_h,
         description=str(doc.get("scenario", {}).get("description", "")),
     )
 
@@ -607,6 +609,13 @@ def _parse_ship(
         if arrive is None and depart is None:
             cr.add(f"{where} call #{j + 1}: give arrive or depart (a UTC time)")
         dark = c.get("dark_out")
+        if dark is not None and not (
+            isinstance(dark, list)
+            and len(dark) == 2
+            and all(isinstance(x, int | float) and x >= 0 for x in dark)
+        ):
+            cr.add(f"{where} call #{j + 1}.dark_out: give [off_km, on_km], two distances >= 0", "dark_out =")
+            dark = None
         calls.append(
             Call(
                 kind=cr.str_("kind", "berth", ("berth", "anchor")),
@@ -693,7 +702,11 @@ def _expand_shuttle(r: _Reader, sh: Mapping[str, Any], resolve: Any, rng: np.ran
             if not isinstance(u, Mapping) or "place" not in u:
                 r.add(f"{where}.unload: list items must be {{place = ..., until = <time>}}", "unload =")
                 continue
-            until = to_unix(u["until"]) if "until" in u else math.inf
+            try:
+                until = to_unix(u["until"]) if "until" in u else math.inf
+            except ValueError as exc:
+                r.add(f"{where}.unload: until: {exc}; write e.g. 2023-12-25T00:00:00Z", "unload =")
+                continue
             unloads.append((until, resolve(u["place"], f"{where}.unload", r, "unload =")))
     else:
         r.add(f"{where}.unload: a place id or a list of {{place, until}}")
