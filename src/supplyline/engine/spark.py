@@ -131,9 +131,10 @@ def _partition_kernel(places: Broadcast[pa.Table], th: Thresholds, routes: Seque
     out_schema = pa.schema([("table", pa.string()), ("ipc", pa.binary())])
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        both = pa.Table.from_batches(list(batches))  # the kernels need every row of a vessel at once
-        if both.num_rows == 0:
-            return
+        batch_list = list(batches)  # the kernels need every row of a vessel at once
+        if not batch_list or sum(b.num_rows for b in batch_list) == 0:
+            return  # an empty partition (more partitions than vessels)
+        both = pa.Table.from_batches(batch_list)
         kind = both.column(_KIND)
         positions = both.filter(pc.equal(kind, "p")).select(pos_cols).cast(schema.POSITIONS)
         if positions.num_rows == 0:

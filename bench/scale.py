@@ -1,0 +1,228 @@
+"""Scale curve: positions/s and peak memory of the local engine, the Spark engine and a DuckDB floor.
+
+Data (a fast synthetic generator, not supplyline.simulate, which writes ~10^5 positions/s and would take
+hours at 10^8): the real NOAA New York Harbor week (172,679 positions, 140 vessels; ingested with
+supplyline.ingest) replicated ``copies`` times by DuckDB, copy k shifted by k weeks and its MMSIs by
+k * 10^9, so each copy is a distinct fleet with real sampling, gaps and noise, and copies never meet
+(no cross-copy encounters). 1 M / 10 M / 100 M positions are 6 / 58 / 580 copies (rounded up to whole
+copies; the exact count is printed). Places: the six NY ferry terminals (tests/test_detect_nyharbor.py)
+and the Staten Island ferry route.
+
+Each measurement runs in a child process; the parent samples the summed RSS of the child's whole process
+tree (the process pool's workers, Spark's JVM and its Python workers) from /proc every 0.2 s, so "peak
+RSS" is the peak of the sum, not of one process. Throughput = positions / wall-clock seconds of the
+engine call (store opened, all tables written; JVM start-up excluded for Spark, reported separately).
+
+  python bench/scale.py build STORE --positions 1e7          # make a store
+  python bench/scale.py run local STORE [--workers 2] [--memory-limit 6GB]
+  python bench/scale.py run spark STORE [--master local[2]] [--driver-memory 4g]
+  python bench/scale.py run duckdb STORE                     # lag() gap query, 2 threads: the floor
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+WEEK = REPO.parent / "shared" / "data" / "noaa_ais_nyharbor_2020" / "nyharbor_2020-12-01_to_07_points.csv.gz"
+BASE_ROWS = 172_679
+MMSI_STEP = 1_000_000_000
+
+
+def build(store_path: Path, positions: float) -> int:
+    """Write a store of ``ceil(positions / week)`` shifted copies of the NY week; returns its row count."""
+    from supplyline.ingest.pipeline import ingest
+    from supplyline.store import Store
+
+    copies = max(1, math.ceil(positions / BASE_ROWS))
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Store.create(Path(tmp) / "base")
+        ingest(base, [WEEK])
+        store = Store.create(store_path)
+        con = base.connect(memory_limit="3GB", threads=2)
+        con.execute(f"SET temp_directory = '{tmp}/duck'")
+        con.execute("CREATE TEMP TABLE w AS SELECT * EXCLUDE (day) FROM positions ORDER BY mmsi, ts")
+        con.execute(
+            f"""
+            COPY (
+              SELECT w.mmsi + k * {MMSI_STEP} AS mmsi, w.ts + to_days(CAST(7 * k AS INTEGER)) AS ts,
+                     w.* EXCLUDE (mmsi, ts, input_id), 'scale' AS input_id,
+                     strftime(w.ts + to_days(CAST(7 * k AS INTEGER)), '%Y-%m-%d') AS day
+              FROM range({copies}) r(k), w ORDER BY k, w.mmsi, w.ts
+            ) TO '{store.root / "positions"}'
+            (FORMAT parquet, PARTITION_BY (day), COMPRESSION zstd, OVERWRITE_OR_IGNORE true)
+            """
+        )
+        con.close()
+    n = store.connect().execute("SELECT count(*) FROM positions").fetchone()
+    assert n is not None
+    return int(n[0])
+
+
+def _places() -> tuple[object, list[object]]:
+    from tests.test_detect_nyharbor import SIF, TERMINALS
+
+    return TERMINALS, list(SIF)
+
+
+def child(engine: str, store_path: str, opts: dict[str, str]) -> dict[str, object]:
+    """One measurement (runs in the child process); returns timings as a dict."""
+    from supplyline.detect import Thresholds
+    from supplyline.store import Store
+
+    places, routes = _places()
+    out: dict[str, object] = {"engine": engine}
+    if engine == "local":
+        from supplyline.engine.local import detect
+
+        t0 = time.perf_counter()
+        res = detect(
+            Store.open(store_path),
+            places,  # type: ignore[arg-type]
+            Thresholds(),
+            routes,  # type: ignore[arg-type]
+            workers=int(opts.get("workers", "2")),
+            memory_limit=opts.get("memory_limit") or None,
+            full=True,
+        )
+        out.update(seconds=time.perf_counter() - t0, counts=res.counts, shards=res.shards_total)
+    elif engine == "spark":
+        from pyspark.sql import SparkSession
+
+        from supplyline.engine.spark import detect_spark, spark_session
+
+        t0 = time.perf_counter()
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+        builder = SparkSession.builder.master(opts.get("master", "local[2]"))
+        builder.config("spark.driver.memory", opts.get("driver_memory", "4g")).getOrCreate()
+        spark = spark_session()
+        out["startup_s"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        parts = opts.get("partitions")
+        with tempfile.TemporaryDirectory() as tmp:
+            res = detect_spark(
+                store_path,
+                places,  # type: ignore[arg-type]
+                Thresholds(),
+                routes,  # type: ignore[arg-type]
+                spark=spark,
+                partitions=int(parts) if parts else None,
+                out=Path(tmp) / "out",
+            )
+        out.update(seconds=time.perf_counter() - t0, counts=res.counts, partitions=res.shards_total)
+        spark.stop()
+    elif engine == "duckdb":
+        con = Store.open(store_path).connect(memory_limit=opts.get("memory_limit") or None, threads=2)
+        t0 = time.perf_counter()
+        row = con.execute(
+            """SELECT count(*) FROM (SELECT ts - lag(ts) OVER (PARTITION BY mmsi ORDER BY ts) AS dt
+               FROM positions) WHERE dt >= INTERVAL 6 HOUR"""
+        ).fetchone()
+        out.update(seconds=time.perf_counter() - t0, counts={"gaps": row[0] if row else 0})
+    else:
+        raise SystemExit(f"unknown engine {engine}")
+    return out
+
+
+def _tree_rss(root: int) -> int:
+    """Summed RSS in bytes of ``root`` and all its descendants (from /proc)."""
+    parent: dict[int, int] = {}
+    rss: dict[int, int] = {}
+    page = os.sysconf("SC_PAGE_SIZE")
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as fh:
+                stat = fh.read().rsplit(b")", 1)[1].split()
+            parent[int(entry)] = int(stat[1])
+            rss[int(entry)] = int(stat[21]) * page
+        except (OSError, IndexError, ValueError):
+            continue
+    tree, frontier = {root}, [root]
+    while frontier:
+        p = frontier.pop()
+        kids = [c for c, pp in parent.items() if pp == p and c not in tree]
+        tree.update(kids)
+        frontier.extend(kids)
+    return sum(rss.get(p, 0) for p in tree)
+
+
+def measure(engine: str, store: Path, opts: dict[str, str]) -> dict[str, object]:
+    """Run ``child`` in a subprocess and sample its process tree's RSS; returns the child's figures."""
+    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as fh:
+        result_file = fh.name
+    cmd = [sys.executable, __file__, "_child", engine, str(store), result_file, json.dumps(opts)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    peak = 0
+    while proc.poll() is None:
+        peak = max(peak, _tree_rss(proc.pid))
+        time.sleep(0.2)
+    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+    if proc.returncode != 0:
+        raise SystemExit(f"{engine} failed ({proc.returncode}):\n{err[-3000:]}")
+    out = json.loads(Path(result_file).read_text())
+    os.unlink(result_file)
+    n = store_rows(store)
+    secs = float(out["seconds"])
+    out.update(positions=n, peak_rss_mb=round(peak / 2**20), positions_per_s=round(n / secs))
+    return out
+
+
+def store_rows(store: Path) -> int:
+    import pyarrow.parquet as pq
+
+    return sum(pq.ParquetFile(f).metadata.num_rows for f in sorted(store.glob("positions/day=*/*.parquet")))
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "_child":
+        engine, store, result_file, opts = sys.argv[2:6]
+        Path(result_file).write_text(json.dumps(child(engine, store, json.loads(opts)), default=str))
+        return
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    b = sub.add_parser("build")
+    b.add_argument("store", type=Path)
+    b.add_argument("--positions", type=float, default=1e6)
+    r = sub.add_parser("run")
+    r.add_argument("engine", choices=["local", "spark", "duckdb"])
+    r.add_argument("store", type=Path)
+    r.add_argument("--workers", default="2")
+    r.add_argument("--memory-limit", default="")
+    r.add_argument("--master", default="local[2]")
+    r.add_argument("--driver-memory", default="4g")
+    r.add_argument("--partitions", default="")
+    a = ap.parse_args()
+    if a.cmd == "build":
+        t0 = time.perf_counter()
+        n = build(a.store, a.positions)
+        print(
+            json.dumps({"store": str(a.store), "positions": n, "seconds": round(time.perf_counter() - t0, 1)})
+        )
+        return
+    opts = {
+        "workers": a.workers,
+        "memory_limit": a.memory_limit,
+        "master": a.master,
+        "driver_memory": a.driver_memory,
+        "partitions": a.partitions,
+    }
+    load = os.getloadavg()[0]
+    out = measure(a.engine, a.store, opts)
+    out["load_avg_1m_before"] = round(load, 1)
+    print(json.dumps(out, default=str))
+
+
+if __name__ == "__main__":
+    main()

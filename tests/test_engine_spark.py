@@ -1,0 +1,168 @@
+"""The Spark engine (local[2]) gives the local engine's event tables: same ids, same values, same order.
+
+Two stores: the real NOAA New York Harbor week (ingested with supplyline.ingest) and a simulated scenario
+with a ship-to-ship meeting, dark stretches and identity changes (supplyline.simulate, NMEA ingested), so
+every event table, encounters included, is compared. One module-scoped SparkSession keeps this short.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from supplyline import schema
+from supplyline.cli import main
+from supplyline.detect import Thresholds
+from supplyline.engine.local import detect
+from supplyline.ingest.pipeline import ingest
+from supplyline.places import conform_places, places_from_geojson
+from supplyline.simulate import simulate
+from supplyline.simulate.scenario import load_scenario
+from supplyline.store import Store
+from tests.conftest import data_file
+from tests.test_detect_nyharbor import SIF, TERMINALS, WEEK
+from tests.test_simulate import EFFECTS
+
+pytestmark = pytest.mark.spark
+
+ID = {
+    "segments": "segment_id",
+    "visits": "visit_id",
+    "voyages": "voyage_id",
+    "gaps": "gap_id",
+    "loitering": "loiter_id",
+    "encounters": "encounter_id",
+    "draught_changes": "change_id",
+}
+
+
+@pytest.fixture(scope="module")
+def spark() -> Any:
+    pytest.importorskip("pyspark", reason="pyspark not installed (pip install 'supplyline[spark]')")
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        pytest.skip("no Java runtime (java on PATH or JAVA_HOME) for Spark")
+    from supplyline.engine.spark import spark_session
+
+    session = spark_session("local[2]")
+    yield session
+    session.stop()
+
+
+def tables(store: Store) -> dict[str, pa.Table]:
+    return {name: store.read_table(name).cast(sch) for name, sch in schema.EVENT_TABLES.items()}
+
+
+def assert_same_tables(local: dict[str, pa.Table], spark: dict[str, pa.Table]) -> dict[str, int]:
+    """Every event table equal: strings/ints/times/bools exactly, floats to 1e-9 relative."""
+    counts = {}
+    for name, sch in schema.EVENT_TABLES.items():
+        key = [(ID[name], "ascending")]
+        a, b = local[name].sort_by(key), spark[name].sort_by(key)
+        assert a.num_rows == b.num_rows, name
+        for field in sch:
+            x, y = a.column(field.name), b.column(field.name)
+            if pa.types.is_floating(field.type):
+                xa = np.asarray(x.to_numpy(zero_copy_only=False), dtype=np.float64)
+                ya = np.asarray(y.to_numpy(zero_copy_only=False), dtype=np.float64)
+                np.testing.assert_allclose(ya, xa, rtol=1e-9, atol=1e-12, err_msg=f"{name}.{field.name}")
+            else:
+                assert x.equals(y), f"{name}.{field.name}"
+        counts[name] = a.num_rows
+    return counts
+
+
+def test_nyharbor_week_same_events(spark: Any, shared_data: Path, tmp_path: Path) -> None:
+    from supplyline.engine.spark import detect_spark
+
+    store = Store.create(tmp_path / "ny")
+    report = ingest(store, [data_file(shared_data, WEEK)])
+    assert report.totals["positions"] == 172_679
+    detect(store, TERMINALS, Thresholds(), SIF, workers=1)
+    out = tmp_path / "spark-out"  # a separate output store: the input store is only read
+    res = detect_spark(store.root, TERMINALS, Thresholds(), SIF, spark=spark, partitions=3, out=out)
+    assert res.shards_total == 3
+    counts = assert_same_tables(tables(store), tables(Store.open(out)))
+    assert res.counts == counts
+    # Known answers of the week (tests/test_detect_nyharbor.py, tests/test_engine_local.py): busy ferries.
+    assert counts["visits"] > 600 and counts["voyages"] > 500 and counts["gaps"] == 265
+    assert counts["encounters"] > 0
+
+
+def test_simulated_meeting_same_events_through_the_cli(spark: Any, tmp_path: Path) -> None:
+    scenario = tmp_path / "effects.toml"
+    scenario.write_text(EFFECTS, encoding="utf-8")
+    sim = simulate(scenario, tmp_path / "sim", formats=("nmea",))
+    store = Store.create(tmp_path / "s")
+    ingest(store, [sim.paths["nmea"]])
+    geojson = tmp_path / "places.geojson"
+    geojson.write_text(_geojson(load_scenario(scenario).places_table), encoding="utf-8")
+    places = conform_places(places_from_geojson(geojson))  # what the CLI hands both engines
+
+    detect(store, places, Thresholds(), [], workers=1)
+    local = tables(store)
+    args = ["detect", "--store", str(store.root), "--places", str(geojson), "--engine", "spark"]
+    assert _cli([*args, "--partitions", "4"]) == 0  # into the same store, replacing the local tables
+    assert {p.name for p in store.table_dir("visits").glob("*.parquet")} == {"all.parquet"}
+    counts = assert_same_tables(local, tables(store))
+    assert counts["visits"] > 0 and counts["draught_changes"] > 0  # gaps: see the NY Harbor week
+    enc = local["encounters"].to_pylist()
+    assert [(e["mmsi_a"], e["mmsi_b"]) for e in enc] == [(244000007, 244000008)]  # the scripted meeting
+    assert abs(enc[0]["duration_h"] - 4.0) < 0.5
+
+    # The local engine after Spark recomputes everything and drops Spark's parts: no duplicated rows.
+    detect(store, places, Thresholds(), [], workers=1)
+    assert {name: t.num_rows for name, t in tables(store).items()} == counts
+
+
+def test_cli_rejects_spark_options_without_spark_and_bad_store(spark: Any, tmp_path: Path) -> None:
+    Store.create(tmp_path / "s")
+    assert _cli(["detect", "--store", str(tmp_path / "s"), "--master", "local[1]"]) == 2
+    assert _cli(["detect", "--store", str(tmp_path / "s"), "--engine", "flink"]) == 2
+    assert _cli(["detect", "--store", str(tmp_path / "none"), "--engine", "spark"]) == 3
+
+
+def test_store_uri() -> None:
+    from supplyline.engine.spark import store_uri
+
+    assert store_uri(Path("s3a://bucket/stores/x")) == "s3a://bucket/stores/x"  # Path collapsed the //
+    assert store_uri("hdfs://nn:8020/s/") == "hdfs://nn:8020/s"
+    assert store_uri("rel/store").startswith("file:///") and store_uri("rel/store").endswith("/rel/store")
+
+
+def _cli(args: list[str]) -> int:
+    import sys
+
+    old = sys.argv
+    sys.argv = ["supplyline", *args]
+    try:
+        main()
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    finally:
+        sys.argv = old
+    return 0
+
+
+def _geojson(places: pa.Table) -> str:
+    import json
+
+    feats = [
+        {
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [p["lon"], p["lat"]]},
+            "properties": {
+                "id": p["place_id"],
+                "name": p["name"],
+                "radius_m": p["r_in_m"],
+                "r_out_m": p["r_out_m"],
+            },
+        }
+        for p in places.to_pylist()
+    ]
+    return json.dumps({"type": "FeatureCollection", "features": feats})
