@@ -107,7 +107,7 @@ def _inputs() -> MonitorInputs:
     )
 
 
-CFG = MonitorConfig(cadence=CadenceConfig(daily_cycle=False))
+CFG = MonitorConfig(cadence=CadenceConfig(daily_cycle=False, model="poisson"))
 
 
 def test_halt_and_resumption_on_a_shuttle() -> None:
@@ -133,7 +133,7 @@ def test_halt_and_resumption_on_a_shuttle() -> None:
     assert json.loads(r["details"])["halt_alert_id"] == h["alert_id"]
     # A 28-day window holds only 6 departures: the rate is too uncertain for P < 0.01 before the
     # resumption (tau would be 672 (0.01^(-1/6) - 1) h = 32.3 days), so no halt is called.
-    short = MonitorConfig(cadence=CadenceConfig(daily_cycle=False, window_days=28))
+    short = MonitorConfig(cadence=CadenceConfig(daily_cycle=False, model="poisson", window_days=28))
     assert "halt" not in evaluate(_inputs(), cfg=short)["kind"].to_pylist()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -14,11 +15,11 @@ from hypothesis import strategies as st
 
 from supplyline.errors import UsageError
 from supplyline.geo import haversine_km
-from supplyline.monitor.cadence import CadenceConfig, _Profiles, daily_profile, find_halts, replay_days
+from supplyline.monitor.cadence import CadenceConfig, _Clock, daily_profile, find_halts, replay_days
 from tests.conftest import data_file
 
 T0 = np.datetime64("2024-01-01T00:00", "us")
-HOMOG = CadenceConfig(daily_cycle=False)
+HOMOG = CadenceConfig(daily_cycle=False, model="poisson")
 
 
 def _every(hours: float, n: int, start: np.datetime64 = T0) -> np.ndarray:
@@ -66,8 +67,8 @@ def test_daily_cycle_absorbs_the_night_timetable() -> None:
 def test_profile_integral_inverts_exactly() -> None:
     rng = np.random.default_rng(7)
     t = np.sort(rng.uniform(0, 2000, 300))
-    prof = _Profiles(t, 0.0, CadenceConfig())
-    rows = np.arange(len(t))
+    prof = _Clock(t, 0.0, 2000.0, CadenceConfig(), None)
+    rows = np.arange(len(t)) + 1  # profile row i + 1 is learned as of departure i
     assert np.abs(prof.F_inv(rows, prof.F(rows, t)) - t).max() < 1e-9
     # one day of profile-weighted time is 24 h whatever the profile
     assert np.allclose(prof.F(rows, t + 24.0) - prof.F(rows, t), 24.0)
@@ -172,7 +173,7 @@ def test_ferry_no_false_halt_on_weekday_nights(ferry: dict[str, tuple[np.ndarray
         )
         r = replay_days(deps, q.astype("datetime64[us]"), CadenceConfig(), start=START)
         p = r["p_silence"].to_numpy(zero_copy_only=False)
-        assert np.nanmin(p) > 0.05, route  # worst case: a ~2 h daytime gap, P = 0.14 / 0.11
+        assert np.nanmin(p) > 0.05, route  # worst case: a ~2 h daytime gap, P = 0.056 / 0.060 (renewal)
         halts = find_halts(deps, END, CadenceConfig(), start=START)
         # The only halts are the weekend outage: both ferries leave the data from ~01:00 UTC on Sat 5 Dec
         # (12.5 h silence) and for good from 20:33 UTC that evening.
@@ -185,13 +186,19 @@ def test_ferry_outage_flagged_later_at_night_than_a_flat_model(
     ferry: dict[str, tuple[np.ndarray, np.ndarray]],
 ) -> None:
     deps, _ = ferry["Whitehall->St George"]
-    daily = find_halts(deps, END, CadenceConfig(), start=START).to_pylist()[0]
+    renewal = find_halts(deps, END, CadenceConfig(), start=START).to_pylist()[0]
+    daily = find_halts(deps, END, CadenceConfig(model="poisson"), start=START).to_pylist()[0]
     flat = find_halts(deps, END, HOMOG, start=START).to_pylist()[0]
-    assert daily["last_departure_ts"] == datetime(2020, 12, 5, 1, 34, 19, tzinfo=UTC)
-    assert daily["resume_ts"] == datetime(2020, 12, 5, 14, 3, 19, tzinfo=UTC)
-    # The outage starts at 20:34 local: the night-aware model waits for the thin overnight timetable.
-    assert daily["halt_ts"].strftime("%H:%M") == "07:15" and flat["halt_ts"].strftime("%H:%M") == "05:30"
-    assert daily["p_at_resume"] < 1e-5
+    for h in (renewal, daily, flat):
+        assert h["last_departure_ts"] == datetime(2020, 12, 5, 1, 34, 19, tzinfo=UTC)
+        assert h["resume_ts"] == datetime(2020, 12, 5, 14, 3, 19, tzinfo=UTC)
+    # The outage starts at 20:34 local: the night-aware Poisson model waits for the thin overnight timetable
+    # (07:26) where the flat one calls it at 05:30; the renewal model, which knows the ferry's headways are
+    # regular (shape at the cap of 4), calls it at 05:17, 3.7 h into the silence.
+    assert daily["halt_ts"].strftime("%H:%M") == "07:26" and flat["halt_ts"].strftime("%H:%M") == "05:30"
+    assert renewal["halt_ts"].strftime("%H:%M") == "05:17"
+    assert (renewal["model"], renewal["shape"]) == ("renewal (gamma)", 4.0)
+    assert daily["p_at_resume"] < 1e-5 and renewal["p_at_resume"] < 1e-5
 
 
 @settings(max_examples=40, deadline=None)
@@ -238,8 +245,10 @@ def test_monitor_over_detected_ferry_voyages(shared_data: Path) -> None:
     alerts = evaluate(inputs).to_pylist()
     halts = [a for a in alerts if a["kind"] == "halt"]
     assert {a["route"] for a in halts} <= {"sif-north", "sif-south", ALL_ROUTES}
-    # no halt over the weekday nights: every halt is the Saturday outage or later
+    # no halt over the weekday nights: every halt is the Saturday outage (from ~01:00 UTC) or later; the
+    # renewal model calls it on the combined routes at 03:56 UTC (the Poisson model at 05:08)
     first_halt = min(a["ts"] for a in halts)
-    assert first_halt >= datetime(2020, 12, 5, 4, tzinfo=UTC), [(a["route"], a["ts"]) for a in halts]
+    assert first_halt >= datetime(2020, 12, 5, 2, tzinfo=UTC), [(a["route"], a["ts"]) for a in halts]
+    assert all(json.loads(a["details"])["last_departure_ts"] >= "2020-12-05" for a in halts)
     # both boats served the routes from the first day: no "new vessel"
     assert not [a for a in alerts if a["kind"] == "new_vessel"]

@@ -1,45 +1,61 @@
 """Departure cadence per watched route, and halts: how improbable is the current silence?
 
-Model. Departures on a route are an inhomogeneous Poisson process with intensity
-``lambda(t) = r * w(hour_of_day(t))``: ``w`` is a daily profile (24 hourly weights, mean 1) learned from the
-hours of the departures in the learning window, so a timetable that thins out at night does not look like a
-halt at 02:00; ``r`` (departures per hour) is learned from the same window, which ends at the last departure
-(the cadence *before* the silence) and spans ``window_days`` back (clipped at the start of the data).
+Clock. Silences and intervals are measured on an *operational clock*: calendar hours weighted by a daily
+profile ``w(hour_of_day)`` (24 hourly weights, mean 1, learned from the hours of the departures in the
+learning window, so a timetable that thins out at night does not look like a halt at 02:00), and, when the
+route fleet's position times are given, counting only time when the fleet was being received (a stretch with
+no position from any of the route's vessels is no evidence of a halt). Each stretch between two departures
+is weighted by the profile learned as of the departure that starts it, so the clock is causal.
 
-The rate is uncertain when the window holds few departures (a shuttle of 4 ships makes ~1 departure a week),
-so the probability of a silence uses the Gamma posterior of ``r`` (shape n = departures in the window, rate
-E = window exposure in profile-weighted hours), whose predictive probability of no departure during an
-effective silence tau is ``P = (E / (E + tau))^n`` — more cautious than ``exp(-r*tau)`` for small n, equal to it
-for large n. A halt is declared at the exact data time T* where P falls to ``halt_p`` (solved in closed form),
-if no departure came before T*; the next departure is the resumption. ``replay_days`` gives the same
-quantity as of the end of each day (the daily "as of" view the monitor and the report show).
+Models (``CadenceConfig.model``):
+
+* ``renewal`` (default): inter-departure intervals on that clock are Gamma(k, beta). The shape k is the
+  maximum-likelihood estimate over the intervals of the learning window (Minka's closed form), clipped to
+  ``[min_shape, max_shape]`` -- the upper clip is a floor on the dispersion, so a near-perfect timetable is
+  not trusted to the minute; the rate beta has its conjugate posterior Gamma(n k, S) (n intervals summing to
+  S), whose predictive probability of no departure during a silence u is the regularized incomplete beta
+  ``P = I_{S/(S+u)}(n k, k)``. For k = 1 this is ``(S/(S+u))^n``: the Poisson answer. With fewer than
+  ``min_intervals`` intervals in the window the model falls back to Poisson.
+* ``poisson``: departures a Poisson process on the operational clock with the Gamma(n, E) posterior of its
+  rate (n departures in the window, E its operational exposure): ``P = (E / (E + u))^n``.
+
+A halt is declared at the exact data time T* where P falls to ``halt_p`` (solved in closed form and by
+inverting the clock), if no departure came before T*; the next departure is the resumption.
+``replay_days`` gives the same quantity as of any times (e.g. each day's end).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from scipy import special
 
 from supplyline.errors import UsageError
 
 _US_PER_H = 3_600_000_000.0
 TS = pa.timestamp("us", tz="UTC")
+Times = pa.Array | pa.ChunkedArray | np.ndarray
 
 
 @dataclass(frozen=True)
 class CadenceConfig:
-    """Halt-detection settings (units in names). Defaults suit daily-or-faster cadences; see docs/monitor.md."""
+    """Halt-detection settings (units in names); see docs/monitor.md for how to choose them."""
 
-    window_days: float = (
-        84.0  # learning window before the last departure (a quarter: ~17 departures of a 5-day shuttle)
-    )
+    window_days: float = 84.0  # learning window before the last departure (~17 departures of a 5-day shuttle)
     halt_p: float = 0.01  # declare a halt when P(silence this long | cadence) falls below this
-    daily_cycle: bool = True  # learn an hour-of-day profile (False: homogeneous Poisson)
+    daily_cycle: bool = True  # learn an hour-of-day profile (False: a flat clock)
+    model: Literal["renewal", "poisson"] = "renewal"
     min_departures: int = 5  # no verdict with fewer departures in the window
     min_history_days: float = 1.0  # nor with less history than this
+    min_intervals: int = 8  # renewal needs this many intervals in the window, else Poisson
+    min_shape: float = 0.5  # Gamma shape clip: below 1 = bursty departures, a heavier tail (more cautious)
+    max_shape: float = 4.0  # dispersion floor: intervals' coefficient of variation >= 1/sqrt(4) = 0.5
+    min_interval_h: float = 0.05  # operational hours; simultaneous departures would give log(0)
+    reception_gap_h: float = 1.0  # after a fleet position, the route counts as received for this long
     profile_pseudocount: float = 1.0  # per hourly bin, shrinks the profile towards flat when data are few
 
     def __post_init__(self) -> None:
@@ -47,8 +63,12 @@ class CadenceConfig:
             raise UsageError(f"halt probability must be between 0 and 1 (got {self.halt_p}); e.g. 0.01")
         if self.window_days <= 0 or self.min_history_days < 0:
             raise UsageError("window_days must be > 0 and min_history_days >= 0")
-        if self.min_departures < 1 or self.profile_pseudocount <= 0:
-            raise UsageError("min_departures must be >= 1 and profile_pseudocount > 0")
+        if self.min_departures < 1 or self.profile_pseudocount <= 0 or self.min_intervals < 2:
+            raise UsageError("min_departures must be >= 1, min_intervals >= 2 and profile_pseudocount > 0")
+        if self.model not in ("renewal", "poisson"):
+            raise UsageError(f"cadence model must be 'renewal' or 'poisson' (got {self.model!r})")
+        if not 0 < self.min_shape <= self.max_shape or self.min_interval_h <= 0 or self.reception_gap_h <= 0:
+            raise UsageError("need 0 < min_shape <= max_shape, min_interval_h > 0 and reception_gap_h > 0")
 
 
 HALTS = pa.schema(
@@ -60,52 +80,67 @@ HALTS = pa.schema(
         pa.field("p_at_halt", pa.float64()),
         pa.field("p_at_resume", pa.float64()),  # P of the whole silence, null if not resumed
         pa.field("rate_per_day", pa.float64()),  # learned mean departures per day before the silence
-        pa.field("n_window", pa.int64()),
+        pa.field("n_window", pa.int64()),  # departures in the learning window
         pa.field(
             "expected_at_halt", pa.float64()
         ),  # departures the cadence expected in the silence by halt_ts
         pa.field("silence_h", pa.float64()),  # to the resumption, or to the end of the data
+        pa.field("model", pa.string()),  # "renewal (gamma)" or "poisson"
+        pa.field("shape", pa.float64()),  # Gamma shape of the intervals (1 = Poisson)
+        pa.field("operational_h_at_halt", pa.float64()),  # the silence on the operational clock
     ]
 )
 
 
-def _hours(ts: pa.Array | pa.ChunkedArray | np.ndarray) -> np.ndarray:
+def _hours(ts: Times) -> np.ndarray:
     if isinstance(ts, np.ndarray):
         return ts.astype("datetime64[us]").astype(np.int64) / _US_PER_H
     return np.asarray(pc.cast(ts, pa.int64()).to_numpy(zero_copy_only=False), dtype=np.float64) / _US_PER_H
 
 
 def _to_ts(hours: np.ndarray, valid: np.ndarray | None = None) -> pa.Array:
-    us = np.round(hours * _US_PER_H).astype(np.int64)
+    us = np.round(np.where(np.isfinite(hours), hours, 0.0) * _US_PER_H).astype(np.int64)
     mask = None if valid is None else ~valid
     return pa.array(us, pa.int64(), mask=mask).cast(TS)
 
 
-class _Profiles:
-    """Per-departure learned state: window counts, hourly profiles and the cumulative intensity F."""
+def _scalar_h(t: object) -> float:
+    return float(_hours(pa.array([t], TS))[0])
 
-    def __init__(self, t: np.ndarray, start_h: float, cfg: CadenceConfig) -> None:
+
+class _Clock:
+    """Per-departure learned state and the operational clock Theta(t) (hours).
+
+    Profile row 0 is flat (the stretch before the first departure); row i + 1 is learned as of departure i
+    and weights the stretch from departure i to the next.
+    """
+
+    def __init__(
+        self, t: np.ndarray, start_h: float, horizon_h: float, cfg: CadenceConfig, rx: np.ndarray | None
+    ) -> None:
         n_dep = len(t)
+        self.t = t
         ws = np.maximum(t - 24.0 * cfg.window_days, start_h)
-        first = np.searchsorted(t, ws, side="right")  # departures strictly after the window start
+        self.ws = ws
+        self.first = np.searchsorted(t, ws, side="right")  # departures strictly after the window start
         idx = np.arange(n_dep)
-        self.n = (idx + 1 - first).astype(np.float64)
+        self.n = (idx + 1 - self.first).astype(np.float64)
         self.history_h = t - ws
-        if cfg.daily_cycle:
+        w = np.ones((n_dep + 1, 24))
+        if cfg.daily_cycle and n_dep:
             hour = np.floor(np.mod(t, 24.0)).astype(np.int64)
             onehot = np.zeros((n_dep + 1, 24))
             onehot[idx + 1, hour] = 1.0
             cum = np.cumsum(onehot, axis=0)
-            counts = cum[idx + 1] - cum[first]
+            counts = cum[idx + 1] - cum[self.first]
             a = cfg.profile_pseudocount
-            self.w = 24.0 * (counts + a) / (self.n[:, None] + 24.0 * a)
-        else:
-            self.w = np.ones((n_dep, 24))
-        self.cum = np.concatenate([np.zeros((n_dep, 1)), np.cumsum(self.w, axis=1)], axis=1)  # (n, 25)
-        self.exposure = self.F(np.arange(n_dep), t) - self.F(np.arange(n_dep), ws)
+            w[1:] = 24.0 * (counts + a) / (self.n[:, None] + 24.0 * a)
+        self.w = w
+        self.cum = np.concatenate([np.zeros((n_dep + 1, 1)), np.cumsum(w, axis=1)], axis=1)
+        self._pieces(start_h, max(horizon_h, float(t[-1]) if n_dep else start_h), cfg, rx)
 
     def F(self, rows: np.ndarray, t: np.ndarray) -> np.ndarray:
-        """Profile-weighted hours from the epoch to ``t`` (hours) under row ``rows``'s profile."""
+        """Profile-weighted hours from the epoch to ``t`` under profile ``rows``."""
         day = np.floor(t / 24.0)
         x = t - 24.0 * day
         k = np.minimum(np.floor(x).astype(np.int64), 23)
@@ -119,55 +154,215 @@ class _Profiles:
         k = np.clip((cum[:, 1:] <= z[:, None]).sum(axis=1), 0, 23)
         return 24.0 * day + k + (z - cum[np.arange(len(rows)), k]) / self.w[rows, k]
 
+    def _pieces(self, start_h: float, horizon_h: float, cfg: CadenceConfig, rx: np.ndarray | None) -> None:
+        """Received stretches cut at the departures, each with its profile row and cumulative clock."""
+        lo = min(start_h, float(self.t[0])) if len(self.t) else start_h
+        if rx is None:
+            cov0, cov1 = np.array([lo]), np.array([horizon_h])
+        else:
+            # received = union of [position, position + reception_gap_h]; merge overlapping stretches
+            p = np.sort(rx[(rx >= lo - cfg.reception_gap_h) & (rx <= horizon_h)])
+            brk = np.flatnonzero(np.diff(p) > cfg.reception_gap_h)
+            cov0 = p[np.r_[0, brk + 1]] if len(p) else np.array([lo])
+            cov1 = (p[np.r_[brk, len(p) - 1]] + cfg.reception_gap_h) if len(p) else np.array([lo])
+            cov0, cov1 = np.maximum(cov0, lo), np.minimum(cov1, horizon_h)
+        # cut every received stretch at the departures inside it
+        cuts = self.t
+        a = np.searchsorted(cuts, cov0, side="right")
+        b = np.searchsorted(cuts, cov1, side="left")
+        m = b - a + 1
+        rep = np.repeat(np.arange(len(cov0)), m)
+        j = a[rep] + np.arange(m.sum()) - np.repeat(np.cumsum(m) - m, m)  # departures before the piece
+        left = np.where(j > a[rep], cuts[np.maximum(j - 1, 0)], cov0[rep])
+        right = np.where(
+            j < b[rep], cuts[np.minimum(j, len(cuts) - 1)] if len(cuts) else cov1[rep], cov1[rep]
+        )
+        keep = right > left
+        self.p0, self.p1, self.prow = (
+            left[keep],
+            right[keep],
+            j[keep],
+        )  # prow: profile row (departures before)
+        length = self.F(self.prow, self.p1) - self.F(self.prow, self.p0)
+        self.c_end = np.cumsum(length)
+        self.c_start = self.c_end - length
 
-def _prepare(
-    departures: pa.Array | pa.ChunkedArray | np.ndarray, start: object | None
-) -> tuple[np.ndarray, float]:
+    def theta(self, t: np.ndarray) -> np.ndarray:
+        """The operational clock at times ``t`` (hours; flat outside received stretches)."""
+        if len(self.p0) == 0:
+            return np.zeros(len(t))
+        k = np.clip(np.searchsorted(self.p0, t, side="right") - 1, 0, None)
+        inside = np.clip(t, self.p0[k], self.p1[k])
+        return np.where(
+            t < self.p0[0],
+            0.0,
+            self.c_start[k] + self.F(self.prow[k], inside) - self.F(self.prow[k], self.p0[k]),
+        )
+
+    def theta_inv(self, y: np.ndarray) -> np.ndarray:
+        """Earliest time at which the clock reaches ``y`` (inf beyond the last received stretch)."""
+        if len(self.p0) == 0:
+            return np.full(len(y), np.inf)
+        k = np.searchsorted(self.c_end, y, side="left")
+        ok = k < len(self.c_end)
+        kk = np.minimum(k, len(self.c_end) - 1)
+        rows = self.prow[kk]
+        t = self.F_inv(rows, self.F(rows, self.p0[kk]) + (y - self.c_start[kk]))
+        return np.where(ok, np.clip(t, self.p0[kk], self.p1[kk]), np.inf)
+
+
+@dataclass
+class _Fit:
+    """Per-departure fitted cadence: the silence after departure i has P(u) = I_{S/(S+u)}(a, k)."""
+
+    a: np.ndarray  # first beta parameter: n k (renewal) or n (Poisson)
+    k: np.ndarray  # shape (1 for Poisson)
+    S: np.ndarray  # operational hours: sum of intervals (renewal) or window exposure (Poisson)
+    renewal: np.ndarray  # bool
+    eligible: np.ndarray  # bool: enough departures and history for a verdict
+
+    def p(self, rows: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """P(no departure during an operational silence ``u`` after departure ``rows``)."""
+        S = self.S[rows]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            z = np.where(S > 0, S / (S + np.maximum(u, 0.0)), 1.0)
+            return np.where(S > 0, special.betainc(self.a[rows], self.k[rows], z), 1.0)
+
+    def u_at(self, rows: np.ndarray, p: float) -> np.ndarray:
+        """The operational silence at which P falls to ``p`` (closed form)."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            z = special.betaincinv(self.a[rows], self.k[rows], p)
+            return self.S[rows] * (1.0 / z - 1.0)
+
+    def expected(self, rows: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """Departures the cadence expected during ``u`` (u / mean interval)."""
+        mean = np.where(
+            self.renewal[rows], self.S[rows] / np.maximum(self.a[rows] / self.k[rows], 1e-12), 0.0
+        )
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(self.renewal[rows], u / mean, self.a[rows] * u / self.S[rows])
+
+
+def _consistent_shape(
+    k: np.ndarray, u: np.ndarray, f: np.ndarray, i: np.ndarray, n_int: np.ndarray, S: np.ndarray, k_min: float
+) -> np.ndarray:
+    """Lower the Gamma shape until the window's own longest interval is no surprise.
+
+    A Gamma fit is dominated by the bulk of the intervals; a timetable with one long night gap a day, or a
+    shuttle with an occasional week-long lull, has a heavier tail than the fit. The shape is lowered (a
+    heavier tail, never a lighter one) until P(the longest of the n intervals >= the longest observed) >= 1/2
+    under the plug-in fit, i.e. survival(longest) >= 1 - 2^(-1/n) (bisection, 30 steps).
+    """
+    if len(u) == 0:
+        return k
+    seg = np.zeros(len(k))  # the longest interval of each window (reduceat over [f, i) pairs)
+    valid = n_int >= 1
+    if valid.any():
+        idx = np.flatnonzero(valid)
+        bounds = np.stack([f[idx], i[idx]], axis=1).ravel()
+        longest = np.maximum.reduceat(u, np.minimum(bounds, len(u) - 1))[::2]
+        seg[idx] = longest
+    with np.errstate(divide="ignore", invalid="ignore"):
+        x = seg / (S / np.maximum(n_int, 1))  # longest interval in mean intervals
+        need = 1.0 - 0.5 ** (1.0 / np.maximum(n_int, 1))
+
+        def ok(kk: np.ndarray) -> np.ndarray:
+            return np.asarray(special.gammaincc(kk, kk * x) >= need)
+
+        good = ok(k) | ~valid
+        lo = np.full(len(k), k_min)
+        hi = k.copy()
+        for _ in range(30):
+            mid = 0.5 * (lo + hi)
+            m_ok = ok(mid)
+            lo = np.where(m_ok, mid, lo)
+            hi = np.where(m_ok, hi, mid)
+    return np.where(good, k, lo)
+
+
+def _fit(clock: _Clock, cfg: CadenceConfig) -> _Fit:
+    t = clock.t
+    n_dep = len(t)
+    theta_t = clock.theta(t)
+    u = np.maximum(np.diff(theta_t), cfg.min_interval_h)  # interval after departure j, for j < n - 1
+    cum_u = np.concatenate([[0.0], np.cumsum(u)])
+    cum_lnu = np.concatenate([[0.0], np.cumsum(np.log(u))])
+    i = np.arange(n_dep)
+    f = np.minimum(clock.first, i)  # intervals (t_f, t_f+1] .. (t_i-1, t_i] lie in the window
+    n_int = (i - f).astype(np.float64)
+    S = cum_u[i] - cum_u[f]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        s = np.log(S / n_int) - (cum_lnu[i] - cum_lnu[f]) / n_int
+        k_hat = (3.0 - s + np.sqrt((s - 3.0) ** 2 + 24.0 * s)) / (12.0 * s)  # Minka's gamma-shape MLE
+    k_hat = np.where(s > 1e-12, k_hat, cfg.max_shape)
+    renewal = (n_int >= cfg.min_intervals) & (cfg.model == "renewal")
+    k = np.where(renewal, np.clip(np.nan_to_num(k_hat, nan=1.0), cfg.min_shape, cfg.max_shape), 1.0)
+    k = np.where(renewal, _consistent_shape(k, u, f, i, n_int, S, cfg.min_shape), 1.0)
+    exposure = theta_t - clock.theta(clock.ws)
+    eligible = (clock.n >= cfg.min_departures) & (clock.history_h >= 24.0 * cfg.min_history_days)
+    return _Fit(
+        a=np.where(renewal, n_int * k, clock.n),
+        k=k,
+        S=np.where(renewal, S, exposure),
+        renewal=renewal,
+        eligible=eligible & np.where(renewal, S > 0, exposure > 0),
+    )
+
+
+def _prepare(departures: Times, start: object | None) -> tuple[np.ndarray, float]:
     t = _hours(departures)
     if np.any(np.isnan(t)):
         raise UsageError("departure times must not be null")
-    order = np.argsort(t, kind="stable")
-    t = t[order]
+    t = np.sort(t, kind="stable")
     first = float(t[0]) if len(t) else 0.0
-    start_h = first if start is None else float(_hours(pa.array([start], TS))[0])
+    start_h = first if start is None else _scalar_h(start)
     return t, start_h
 
 
-def silence_probability(n: np.ndarray, exposure_h: np.ndarray, silence_eff_h: np.ndarray) -> np.ndarray:
-    """Posterior-predictive P(no departure in an effective silence), Gamma(n, exposure) on the rate."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(exposure_h > 0, (exposure_h / (exposure_h + silence_eff_h)) ** n, 1.0)
+def _received(received: Times | None) -> np.ndarray | None:
+    if received is None:
+        return None
+    rx = _hours(received)
+    return rx[~np.isnan(rx)]
+
+
+def _model_names(fit: _Fit, rows: np.ndarray) -> list[str]:
+    return ["renewal (gamma)" if r else "poisson" for r in fit.renewal[rows]]
 
 
 def find_halts(
-    departures: pa.Array | pa.ChunkedArray | np.ndarray,
+    departures: Times,
     end: object,
     cfg: CadenceConfig | None = None,
     start: object | None = None,
+    received: Times | None = None,
 ) -> pa.Table:
     """Every halt in a route's departure history up to ``end`` (data time), with its resumption.
 
     ``departures`` are departure timestamps (any order); ``start`` is when observation began (default: the
-    first departure), ``end`` the end of the data. Returns ``HALTS`` rows, one per silence that crossed
-    ``halt_p``; ``resume_index`` refers to the sorted order of ``departures``.
+    first departure), ``end`` the end of the data; ``received`` the position times of the route's fleet
+    (None: always received). Returns ``HALTS`` rows, one per silence that crossed ``halt_p``;
+    ``resume_index`` refers to the sorted order of ``departures``.
     """
     cfg = cfg or CadenceConfig()
     t, start_h = _prepare(departures, start)
-    end_h = float(_hours(pa.array([end], TS))[0])
+    end_h = _scalar_h(end)
     t = t[t <= end_h]
     if len(t) == 0:
         return HALTS.empty_table()
-    prof = _Profiles(t, start_h, cfg)
+    clock = _Clock(t, start_h, end_h, cfg, _received(received))
+    fit = _fit(clock, cfg)
     rows = np.arange(len(t))
     nxt = np.append(t[1:], end_h)
-    eligible = (prof.n >= cfg.min_departures) & (prof.history_h >= 24.0 * cfg.min_history_days)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        tau_star = prof.exposure * (cfg.halt_p ** (-1.0 / prof.n) - 1.0)
-    t_star = prof.F_inv(rows, prof.F(rows, t) + tau_star)
-    halted = eligible & (t_star < nxt) & (t_star <= end_h)
+    u_star = fit.u_at(rows, cfg.halt_p)
+    theta_t = clock.theta(t)
+    finite = np.isfinite(u_star) & fit.eligible
+    t_star = np.full(len(t), np.inf)
+    t_star[finite] = clock.theta_inv(theta_t[finite] + u_star[finite])
+    halted = fit.eligible & (t_star < nxt) & (t_star <= end_h)
     i = np.flatnonzero(halted)
     resumed = i + 1 < len(t)
-    p_resume = silence_probability(prof.n[i], prof.exposure[i], prof.F(i, nxt[i]) - prof.F(i, t[i]))
+    u_resume = clock.theta(nxt[i]) - theta_t[i]
     return pa.table(
         {
             "last_departure_ts": _to_ts(t[i]),
@@ -175,11 +370,14 @@ def find_halts(
             "resume_ts": _to_ts(nxt[i], resumed),
             "resume_index": pa.array(np.where(resumed, i + 1, 0), pa.int64(), mask=~resumed),
             "p_at_halt": pa.array(np.full(len(i), cfg.halt_p)),
-            "p_at_resume": pa.array(p_resume, pa.float64(), mask=~resumed),
-            "rate_per_day": pa.array(24.0 * prof.n[i] / np.maximum(prof.history_h[i], 1e-9)),
-            "n_window": pa.array(prof.n[i].astype(np.int64)),
-            "expected_at_halt": pa.array(prof.n[i] * tau_star[i] / prof.exposure[i]),
+            "p_at_resume": pa.array(fit.p(i, u_resume), pa.float64(), mask=~resumed),
+            "rate_per_day": pa.array(24.0 * clock.n[i] / np.maximum(clock.history_h[i], 1e-9)),
+            "n_window": pa.array(clock.n[i].astype(np.int64)),
+            "expected_at_halt": pa.array(fit.expected(i, u_star[i])),
             "silence_h": pa.array(nxt[i] - t[i]),
+            "model": pa.array(_model_names(fit, i), pa.string()),
+            "shape": pa.array(fit.k[i]),
+            "operational_h_at_halt": pa.array(u_star[i]),
         },
         schema=HALTS,
     )
@@ -190,21 +388,24 @@ REPLAY = pa.schema(
         pa.field("as_of", TS),
         pa.field("last_departure_ts", TS),
         pa.field("silence_h", pa.float64()),
+        pa.field("operational_h", pa.float64()),  # the silence on the operational clock
         pa.field("expected_departures", pa.float64()),  # E[departures] in the silence under the cadence
         pa.field("rate_per_day", pa.float64()),
         pa.field("p_silence", pa.float64()),  # null before enough history
         pa.field("halted", pa.bool_()),
+        pa.field("model", pa.string()),
     ]
 )
 
 
 def replay_days(
-    departures: pa.Array | pa.ChunkedArray | np.ndarray,
-    as_of: pa.Array | pa.ChunkedArray | np.ndarray,
+    departures: Times,
+    as_of: Times,
     cfg: CadenceConfig | None = None,
     start: object | None = None,
+    received: Times | None = None,
 ) -> pa.Table:
-    """The cadence state as of each time in ``as_of`` (e.g. each day's end), using only departures up to it."""
+    """The cadence state as of each time in ``as_of`` (e.g. each day's end), using only data up to it."""
     cfg = cfg or CadenceConfig()
     t, start_h = _prepare(departures, start)
     q = _hours(as_of)
@@ -212,39 +413,43 @@ def replay_days(
     known = k >= 0
     out_p = np.full(len(q), np.nan)
     silence = np.full(len(q), np.nan)
+    op = np.full(len(q), np.nan)
     expected = np.full(len(q), np.nan)
     rate = np.full(len(q), np.nan)
+    model = np.full(len(q), None, dtype=object)
     if len(t):
-        prof = _Profiles(t, start_h, cfg)
+        clock = _Clock(t, start_h, float(q.max()) if len(q) else start_h, cfg, _received(received))
+        fit = _fit(clock, cfg)
         kk = np.where(known, k, 0)
-        eff = prof.F(kk, q) - prof.F(kk, t[kk])
-        ok = known & (prof.n[kk] >= cfg.min_departures) & (prof.history_h[kk] >= 24.0 * cfg.min_history_days)
-        out_p = np.where(ok, silence_probability(prof.n[kk], prof.exposure[kk], eff), np.nan)
+        eff = clock.theta(q) - clock.theta(t[kk])
+        ok = known & fit.eligible[kk]
+        out_p = np.where(ok, fit.p(kk, eff), np.nan)
         silence = np.where(known, q - t[kk], np.nan)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            expected = np.where(ok, prof.n[kk] * eff / prof.exposure[kk], np.nan)
-        rate = np.where(ok, 24.0 * prof.n[kk] / np.maximum(prof.history_h[kk], 1e-9), np.nan)
+        op = np.where(known, eff, np.nan)
+        expected = np.where(ok, fit.expected(kk, eff), np.nan)
+        rate = np.where(ok, 24.0 * clock.n[kk] / np.maximum(clock.history_h[kk], 1e-9), np.nan)
+        model = np.where(ok, np.array(_model_names(fit, kk), dtype=object), None)
     valid = ~np.isnan(out_p)
     return pa.table(
         {
             "as_of": _to_ts(q),
             "last_departure_ts": _to_ts(np.where(known, t[np.maximum(k, 0)] if len(t) else 0.0, 0.0), known),
             "silence_h": pa.array(silence, pa.float64(), mask=~known),
+            "operational_h": pa.array(op, pa.float64(), mask=~known),
             "expected_departures": pa.array(expected, pa.float64(), mask=~valid),
             "rate_per_day": pa.array(rate, pa.float64(), mask=~valid),
             "p_silence": pa.array(out_p, pa.float64(), mask=~valid),
             "halted": pa.array(valid & (out_p < cfg.halt_p)),
+            "model": pa.array(list(model), pa.string()),
         },
         schema=REPLAY,
     )
 
 
-def daily_profile(
-    departures: pa.Array | pa.ChunkedArray | np.ndarray, cfg: CadenceConfig | None = None
-) -> np.ndarray:
+def daily_profile(departures: Times, cfg: CadenceConfig | None = None) -> np.ndarray:
     """The learned 24-hour profile (mean 1, UTC hours) as of the last departure, for docs and reports."""
     cfg = cfg or CadenceConfig()
     t, start_h = _prepare(departures, None)
     if len(t) == 0:
         return np.ones(24)
-    return _Profiles(t, start_h, cfg).w[-1].copy()
+    return _Clock(t, start_h, float(t[-1]), cfg, None).w[-1].copy()
