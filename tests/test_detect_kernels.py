@@ -322,3 +322,20 @@ def test_subset_of_tables_matches_full_run() -> None:
         assert part[name].equals(full[name])
     with pytest.raises(EngineError, match="unknown kernel table"):
         run(rows, tables=("encounters",))
+
+
+def test_passing_through_is_low_confidence_and_can_be_skipped_by_voyages() -> None:
+    rows = still(60, 0, A, 60)
+    rows += line(60, 65, A, 90, 12, 120, every=2)  # east through B at 12 kn: 44.4 km, 4.4 km past B
+    end = rows[-1]
+    rows += line(60, 190, (end[2], end[3]), 270, 12, 120, every=2)  # and straight back to A
+    rows += still(60, 315, A, 60)
+    out = run(rows)
+    conf = [(v["place_id"], v["confidence"]) for v in out["visits"].to_pylist()]
+    # A: stop + exit (the data starts there) = 0.75; B passed twice without stopping = 0.5 each;
+    # A again: entry + stop, the data ends there = 0.75.
+    assert conf == [("case:a", 0.75), ("case:b", 0.5), ("case:b", 0.5), ("case:a", 0.75)]
+    assert out["voyages"].num_rows == 3
+    (v,) = run(rows, th=Thresholds(voyage_min_confidence=0.75))["voyages"].to_pylist()
+    assert v["origin_id"] == v["destination_id"] == "case:a"
+    assert 84 < v["dist_km"] < 88  # 88.9 km out and back, minus the 2 km exit and 1 km entry radii

@@ -32,7 +32,9 @@ class Thresholds:
       ``min_segment_positions`` shorter segments of a vessel that also has a longer one are noise.
     Port visits (GFW): enter within the place's ``r_in_m``, leave beyond ``r_out_m``; ``stop_speed_kn``
       and ``move_speed_kn`` give the stopped/moving hysteresis; a silence of ``visit_gap_h`` inside the
-      port counts as a port gap (raises confidence, does not end the visit).
+      port counts as a port gap (raises confidence, does not end the visit). Voyages join consecutive
+      visits of at least ``voyage_min_confidence`` (0 = all; 0.75 skips visits without a stop or gap, useful
+      with a dense gazetteer of anchorage cells).
     Dark gaps (GFW): ``dark_gap_h`` reported; ``dark_disabled_h`` long enough to call "disabled" when
       other vessels were still heard nearby (at least ``coverage_min_others`` positions in the
       ``coverage_cell_deg`` grid cells around the start during the first ``coverage_window_h`` of the gap,
@@ -53,6 +55,7 @@ class Thresholds:
     stop_speed_kn: float = 0.2
     move_speed_kn: float = 0.5
     visit_gap_h: float = 4.0
+    voyage_min_confidence: float = 0.0
     dark_gap_h: float = 6.0
     dark_disabled_h: float = 12.0
     watch_radius_km: float = 30.0
@@ -86,6 +89,8 @@ class Thresholds:
                 problems.append(f"{f.name} must be a finite number >= 0, got {value!r}")
         if not problems and self.move_speed_kn < self.stop_speed_kn:
             problems.append("move_speed_kn must be >= stop_speed_kn (hysteresis)")
+        if not problems and self.voyage_min_confidence > 1:
+            problems.append("voyage_min_confidence is a confidence between 0 and 1")
         if not problems and (self.encounter_bucket_min <= 0 or self.coverage_cell_deg <= 0):
             problems.append("encounter_bucket_min and coverage_cell_deg must be > 0")
         if problems:

@@ -166,7 +166,7 @@ def run_vessel_kernels(
         visits = visits_table(tr, runs, pl, stopped_state(tr, th), draught_at, vessel_last, th)
         out["visits"] = visits.table
         if "voyages" in tables:
-            out["voyages"] = voyages_table(tr, visits, pl, routes)
+            out["voyages"] = voyages_table(tr, visits, pl, routes, th.voyage_min_confidence)
         if "draught_changes" in tables:
             out["draught_changes"] = draught_changes_table(
                 reports, th, _change_places(reports, th, visits.table)

@@ -10,8 +10,8 @@ Rule, applied along each track in time order:
     or the track ends (``open`` when that is the end of the data).
 Arrival/departure are the first/last position of the visit; stopped time uses the stop/move speed
 hysteresis (below ``stop_speed_kn`` stopped, above ``move_speed_kn`` moving, in between unchanged).
-Confidence follows GFW's levels: entry + exit + (stop or port gap) = 1.0, two of them 0.75, one 0.5,
-none 0.25.
+Confidence follows GFW's port-visit levels: entry + (stop or port gap) + exit = 1.0; stop or gap with entry
+or exit = 0.75; entry and exit only (passing through) or a stop/gap alone = 0.5; anything less = 0.25.
 """
 
 from __future__ import annotations
@@ -171,8 +171,12 @@ def visits_table(
     track_end = (last == len(tr) - 1) | tr.track_start[np.minimum(last + 1, len(tr) - 1)]
     exit_ = ~track_end
     evidence = (stopped_h > 0) | (max_gap_h >= th.visit_gap_h)
-    score = entry.astype(int) + exit_.astype(int) + evidence.astype(int)
-    confidence = np.array([0.25, 0.5, 0.75, 1.0], dtype=np.float32)[score]
+    level = np.where(
+        evidence & entry & exit_,
+        4,
+        np.where(evidence & (entry | exit_), 3, np.where(evidence | (entry & exit_), 2, 1)),
+    )
+    confidence = (level / 4.0).astype(np.float32)
     mmsi = tr.mmsi[first]
     pid = pl.place_id[place]
     table = pa.table(

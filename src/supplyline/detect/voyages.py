@@ -5,6 +5,8 @@ sailed is the sum of great-circle steps between them (not the straight line), ``
 silence on the way, and draught change = draught on arrival minus draught on departure (a fall means cargo
 discharged on the way or a crew update). A voyage whose origin is one of a route's origins and whose
 destination is one of its destinations is flagged with the route's name (first matching route wins).
+Visits below ``voyage_min_confidence`` (e.g. passing through an anchorage cell of a dense gazetteer without
+stopping) can be skipped, so a voyage runs between the visits that remain.
 """
 
 from __future__ import annotations
@@ -31,17 +33,20 @@ def route_names(origin: np.ndarray, destination: np.ndarray, routes: Sequence[Ro
     return out.tolist()
 
 
-def voyages_table(tr: Tracks, visits: VisitRuns, pl: PlaceArrays, routes: Sequence[Route]) -> pa.Table:
-    """One voyage per pair of consecutive visits on the same track."""
+def voyages_table(
+    tr: Tracks, visits: VisitRuns, pl: PlaceArrays, routes: Sequence[Route], min_confidence: float = 0.0
+) -> pa.Table:
+    """One voyage per pair of consecutive visits (of at least ``min_confidence``) on the same track."""
     first, last, place = visits.first, visits.last, visits.place
-    if len(first) < 2:
+    conf = visits.table.column("confidence").to_numpy(zero_copy_only=False) if len(first) else np.empty(0)
+    q = np.flatnonzero(conf >= min_confidence - 1e-6)  # the visits voyages may start or end at
+    if len(q) < 2:
         return schema.empty(schema.VOYAGES)
     track_id = np.cumsum(tr.track_start) - 1
-    same = track_id[first[1:]] == track_id[last[:-1]]
-    a = np.flatnonzero(same)  # origin visit k, destination visit k + 1
+    same = track_id[first[q[1:]]] == track_id[last[q[:-1]]]
+    a, b = q[:-1][same], q[1:][same]  # origin visit, destination visit
     if len(a) == 0:
         return schema.empty(schema.VOYAGES)
-    b = a + 1
     dep_row, arr_row = last[a], first[b]
     dep_us, arr_us = tr.ts[dep_row], tr.ts[arr_row]
     # Steps dep_row+1 .. arr_row (inclusive) are the sailing; step_km[i] is the step into row i.
