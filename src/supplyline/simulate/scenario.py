@@ -331,6 +331,17 @@ def load_scenario(path: str | Path) -> Scenario:
 
     top = _Reader(p, doc, "top level", None)
     top.check_keys({"scenario", "reception", "area", "place", "lane", "route", "ship", "encounter"})
+    for key in ("scenario", "reception"):
+        if not isinstance(doc.get(key, {}), dict):
+            raise CaseError(
+                f"{path}: [{key}] must be a table", [(str(path), p.line_of(f"{key} ="), "not a table")]
+            )
+    for key in ("area", "place", "lane", "route", "ship", "encounter"):
+        if not (isinstance(doc.get(key, []), list) and all(isinstance(x, dict) for x in doc.get(key, []))):
+            raise CaseError(
+                f"{path}: {key} must be written as [[{key}]] tables",
+                [(str(path), p.line_of(f"{key} ="), "not [[tables]]")],
+            )
     head = _Reader(p, doc.get("scenario", {}), "scenario", "[scenario]")
     head.check_keys({"name", "description", "case", "start", "end", "seed", "dark_min_h", "chunk_h"})
     name = head.str_("name", "scenario")
@@ -409,7 +420,7 @@ def load_scenario(path: str | Path) -> Scenario:
         b = resolve(ln.get("to"), f"lane #{i + 1} to", r, "to =")
         try:
             via = np.asarray(ln.get("via", []), dtype=np.float64).reshape(-1, 2)
-        except ValueError:
+        except (ValueError, TypeError):
             r.add(f"lane #{i + 1}.via: must be a list of [lon, lat] pairs", "via =")
             continue
         if np.any(np.abs(via[:, 1]) > 90) or np.any(np.abs(via[:, 0]) > 180):
@@ -535,7 +546,7 @@ def _parse_reception(p: _Problems, doc: Mapping[str, Any]) -> Reception:
                 poly = np.asarray(ar["polygon"], dtype=np.float64).reshape(-1, 2)
                 if len(poly) < 3:
                     raise ValueError
-            except ValueError:
+            except (ValueError, TypeError):
                 a.add(f"area #{i + 1}.polygon: needs at least 3 [lon, lat] points", "polygon =")
                 continue
             lat = lon = rad = 0.0
@@ -579,6 +590,9 @@ def _parse_ship(
     key = s.get("key", f"ship{i + 1}")
     where = f"ship {key!r}"
     r = _Reader(p, s, where, "[[ship]]", i)
+    if not isinstance(key, str) or not key:
+        r.add(f"ship #{i + 1}.key: must be a text, got {key!r}", "key =")
+        key = f"ship{i + 1}"
     r.check_keys(_SHIP_KEYS)
     ais_class = r.str_("class", "A", ("A", "B"))
     mmsi = r.int_("mmsi", None, 100_000_000, 999_999_999)
