@@ -709,3 +709,30 @@ arrive = 2024-03-05T00:00:00Z
     assert len(res.warnings) == 2
     assert "reaches scenario:east" in res.warnings[0] and "after its target arrival" in res.warnings[0]
     assert "1 call(s) fall after the scenario end" in res.warnings[1]
+
+
+def test_scenario_mutations_give_case_errors_not_tracebacks(tmp_path: Path) -> None:
+    # 200 random edits of valid scenarios (wrong types, out-of-range numbers, bad dates) either still load
+    # and plan, or raise a SupplylineError with problems listed; nothing else may escape.
+    import random
+    import re
+
+    from supplyline.errors import SupplylineError
+    from supplyline.simulate import load_scenario
+    from supplyline.simulate.timeline import plan_all, truth_tables
+
+    rnd = random.Random(2)
+    junk = ['"x"', "-5", "0", "1e9", "true", "[1]", "{a=1}", "2024-13-01", '"2024-01-01"', "[]", '""',
+            "99999999999", "[[1,2],[3]]", "2030-01-01T00:00:00Z"]  # fmt: skip
+    path = tmp_path / "m.toml"
+    for _ in range(200):
+        lines = rnd.choice([CLEAN, EFFECTS]).splitlines()
+        editable = [i for i, line in enumerate(lines) if re.match(r"^\w+ = ", line)]
+        for i in rnd.sample(editable, rnd.randint(1, 3)):
+            lines[i] = f"{lines[i].split(' = ')[0]} = {rnd.choice(junk)}"
+        path.write_text("\n".join(lines))
+        try:
+            sc = load_scenario(path)
+            truth_tables(sc, plan_all(sc))
+        except SupplylineError as exc:
+            assert str(exc)
