@@ -243,7 +243,10 @@ def encode_type24(
 
 
 def interleave(groups: list[tuple[np.ndarray, np.ndarray]]) -> bytes:
-    """Merge fixed-width line groups [(ts, (n, w) matrix), ...] into one byte string ordered by time."""
+    """Merge fixed-width line groups [(ts, (n, w) matrix), ...] into one byte string ordered by time.
+
+    Builds an (n, w) index matrix: meant for the few static messages (positions use ``merge_sorted``).
+    """
     groups = [(t, m) for t, m in groups if len(t)]
     if not groups:
         return b""

@@ -272,10 +272,6 @@ def identity_at(plan: ShipPlan, t: float) -> int:
     return max(int(np.searchsorted(plan.id_at, t, side="right")) - 1, 0)
 
 
-def draught_at(plan: ShipPlan, t: float) -> float:
-    return float(plan.dr_val[max(int(np.searchsorted(plan.dr_at, t, side="right")) - 1, 0)])
-
-
 @lru_cache(maxsize=1)
 def mid_flags() -> dict[int, str]:
     """ITU MID -> flag administration (shipped table)."""
