@@ -90,11 +90,42 @@ def test_replay_days_agrees_with_the_exact_halt() -> None:
     assert jan12["expected_departures"] == pytest.approx(39 * 30 / 234)
 
 
+def test_silence_counts_only_while_the_fleet_is_received() -> None:
+    # Hourly departures for 3 days, then a 6 h silence during which no position came from the fleet at all
+    # (a receiver outage), then departures again. Positions every 10 min except in the outage.
+    deps = np.concatenate([_every(1, 72), _every(1, 24, T0 + np.timedelta64(78, "h"))])
+    pos = _every(1 / 6, 6 * 102)
+    out = (pos > T0 + np.timedelta64(71, "h")) & (pos < T0 + np.timedelta64(78, "h"))
+    end = datetime(2024, 1, 5, 6, tzinfo=UTC)
+    cfg = CadenceConfig(daily_cycle=False)
+    blind = find_halts(deps, end, cfg).to_pylist()
+    assert [h["last_departure_ts"] for h in blind] == [datetime(2024, 1, 3, 23, tzinfo=UTC)]
+    assert blind[0]["model"] == "renewal (gamma)" and blind[0]["shape"] == 4.0  # the dispersion floor
+    # received until 72:00 (last position 71:00 + 1 h), so the silence counts 1 h of 7: no halt
+    assert find_halts(deps, end, cfg, received=pos[~out]).num_rows == 0
+    r = replay_days(deps, np.array([T0 + np.timedelta64(77, "h")]), cfg, received=pos[~out]).to_pylist()[0]
+    assert r["operational_h"] == pytest.approx(1.0) and r["silence_h"] == pytest.approx(6.0)
+
+
+def test_renewal_with_shape_one_is_the_poisson_formula() -> None:
+    # Exponential-looking intervals: with min_shape = max_shape = 1 the renewal predictive is (S/(S+u))^n.
+    rng = np.random.default_rng(3)
+    deps = T0 + (np.cumsum(rng.exponential(5.0, 60)) * 3600e6).astype("timedelta64[us]")
+    cfg = CadenceConfig(daily_cycle=False, min_shape=1.0, max_shape=1.0)
+    q = np.array([deps[-1] + np.timedelta64(7, "h")])
+    r = replay_days(deps, q, cfg).to_pylist()[0]
+    h = np.maximum(np.diff(deps.astype(np.int64)) / 3600e6, cfg.min_interval_h)  # simultaneous: floored
+    assert r["model"] == "renewal (gamma)"
+    assert r["p_silence"] == pytest.approx((h.sum() / (h.sum() + 7.0)) ** len(h))
+
+
 def test_bad_settings_are_usage_errors() -> None:
     with pytest.raises(UsageError, match="between 0 and 1"):
         CadenceConfig(halt_p=1.5)
     with pytest.raises(UsageError):
         CadenceConfig(window_days=0)
+    with pytest.raises(UsageError, match="renewal"):
+        CadenceConfig(model="weibull")  # type: ignore[arg-type]
 
 
 # --- real data: Staten Island Ferry, NY Harbor, 1-7 Dec 2020 ----------------------------------------------

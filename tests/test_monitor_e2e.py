@@ -108,12 +108,14 @@ def test_halt_after_12_february_and_lady_r_resumption(world: tuple[Store, object
     pause = [h for h in halts if json.loads(h["details"])["last_departure_ts"].startswith("2024-02-12")]
     assert len(pause) == 1, [(h["ts"], h["message"]) for h in halts]
     h = pause[0]
-    # At the time of writing (seed 1): last departure 12 Feb 2024 06:20 (MAIA-1, Rajin -> Vostochny); halt
-    # raised 26 Feb 2024 04:58 UTC when P(silence | 0.36 departures/day over 84 days) fell to 0.01 -- 14
-    # days into the pause, before the analysts' reports of it (NK Pro, 1-2 Mar 2024). The window allows for
-    # revisions of the scenario.
-    assert datetime(2024, 2, 20, tzinfo=UTC) <= h["ts"] <= datetime(2024, 3, 2, tzinfo=UTC), h["message"]
+    # Seed 1: last departure 12 Feb 2024 06:20 (MAIA-1, Rajin -> Vostochny). The renewal (gamma) cadence of
+    # the 84 days before (29 intervals, mean 2.8 days, the longest 8.1 days) raises the halt on
+    # 22 Feb 2024 22:40 UTC at P = 0.01, 10.7 days into the pause (the Poisson model: 26 Feb 04:52, 13.9
+    # days), a week before the analysts' reports of it (NK Pro, 1-2 Mar 2024).
+    assert h["ts"].strftime("%Y-%m-%d %H:%M") == "2024-02-22 22:40", h["message"]
     assert h["probability"] == 0.01
+    d = json.loads(h["details"])
+    assert d["model"] == "renewal (gamma)" and d["reception_aware"] and d["n_window"] == 30
     res = [
         a
         for a in alerts
@@ -124,7 +126,8 @@ def test_halt_after_12_february_and_lady_r_resumption(world: tuple[Store, object
     # resumption: LADY R departs Rajin for Vostochny on 13 Mar 2024 (NK Pro: loaded 12 Mar, at Vostochny 14 Mar)
     assert r["mmsi"] == LADY_R and r["place_id"] == "case:rajin"
     assert datetime(2024, 3, 10, tzinfo=UTC) <= r["ts"] <= datetime(2024, 3, 15, tzinfo=UTC)
-    assert r["probability"] < 0.001  # the whole ~30-day silence under the pre-pause cadence (9e-5)
+    assert r["ts"].strftime("%Y-%m-%d %H:%M") == "2024-03-13 14:20"
+    assert r["probability"] < 1e-5  # the whole 30.3-day silence under the pre-pause cadence (1.5e-6)
 
 
 def test_sanctions_on_the_simulated_fleet(world: tuple[Store, object, Path]) -> None:

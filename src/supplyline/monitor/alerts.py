@@ -51,6 +51,9 @@ class MonitorInputs:
     gaps: pa.Table = field(default_factory=schema.GAPS.empty_table)
     statics: pa.Table = field(default_factory=schema.STATICS.empty_table)
     seen: pa.Table | None = None  # mmsi, first_seen of every vessel with positions (None: from voyages)
+    # (mmsi, ts) position times of the routes' vessels: silences count only while the fleet was received
+    # (None: always received)
+    received: pa.Table | None = None
 
 
 def _alert_rows(rows: list[dict[str, Any]]) -> pa.Table:
@@ -91,6 +94,14 @@ def _route_voyages(voyages: pa.Table, routes: list[str], as_of: datetime) -> dic
     return out
 
 
+def _fleet_received(inputs: MonitorInputs, v: pa.Table) -> pa.Array | None:
+    """Position times of the vessels that have departed on the route (up to the evaluation time)."""
+    if inputs.received is None:
+        return None
+    rx = inputs.received
+    return rx.filter(pc.is_in(rx["mmsi"], pc.unique(v["mmsi"])))["ts"].combine_chunks()
+
+
 def halt_alerts(inputs: MonitorInputs, as_of: datetime, cfg: MonitorConfig) -> pa.Table:
     """Halt when a route's silence becomes improbable under its cadence; resumption at the next departure."""
     routes = _watched_routes(inputs)
@@ -102,7 +113,9 @@ def halt_alerts(inputs: MonitorInputs, as_of: datetime, cfg: MonitorConfig) -> p
         if v.num_rows == 0:
             continue
         v = v.sort_by([("departure_ts", "ascending"), ("mmsi", "ascending")])
-        halts = find_halts(v["departure_ts"], as_of, cfg.cadence, start=inputs.start)
+        halts = find_halts(
+            v["departure_ts"], as_of, cfg.cadence, start=inputs.start, received=_fleet_received(inputs, v)
+        )
         for h in halts.to_pylist():
             last = v.filter(pc.equal(v["departure_ts"], pa.scalar(h["last_departure_ts"], schema.TS))).slice(
                 0, 1
@@ -118,8 +131,8 @@ def halt_alerts(inputs: MonitorInputs, as_of: datetime, cfg: MonitorConfig) -> p
                     "probability": h["p_at_halt"],
                     "message": (
                         f"{route}: no departure for {silence} since {h['last_departure_ts']:%Y-%m-%d %H:%M} "
-                        f"({h['expected_at_halt']:.1f} expected); "
-                        f"P(silence this long | {h['rate_per_day']:.2f} departures/day) = {h['p_at_halt']:.3g}"
+                        f"({h['expected_at_halt']:.1f} expected); P(silence this long | {h['model']} cadence, "
+                        f"{h['rate_per_day']:.2f} departures/day) = {h['p_at_halt']:.3g}"
                     ),
                     "details": {
                         "last_departure_ts": h["last_departure_ts"],
@@ -130,6 +143,10 @@ def halt_alerts(inputs: MonitorInputs, as_of: datetime, cfg: MonitorConfig) -> p
                         "expected_departures": h["expected_at_halt"],
                         "window_days": cfg.cadence.window_days,
                         "daily_cycle": cfg.cadence.daily_cycle,
+                        "model": h["model"],
+                        "shape": h["shape"],
+                        "operational_h": h["operational_h_at_halt"],
+                        "reception_aware": inputs.received is not None,
                         "as_of_day": h["halt_ts"].date().isoformat(),
                     },
                 }

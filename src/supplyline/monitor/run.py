@@ -29,6 +29,18 @@ def inputs_from_store(store: Store, case: Any | None = None) -> MonitorInputs:
         span = con.sql("SELECT min(ts), max(ts) FROM positions").fetchall()[0]
         seen = con.sql("SELECT mmsi, min(ts) AS first_seen FROM positions GROUP BY mmsi").to_arrow_table()
         statics = con.sql("SELECT mmsi, ts, imo, name FROM statics").to_arrow_table()
+        # reception of the route fleets (vessels with a routed voyage), the last position per vessel and 10 min:
+        # enough for the cadence's reception_gap_h (1 h) and small however dense the positions are
+        received = None
+        if voyages.num_rows:
+            con.register("v_routed", voyages.select(["mmsi", "route"]))
+            received = con.sql(
+                "SELECT mmsi, max(ts) AS ts FROM positions "
+                "WHERE mmsi IN (SELECT mmsi FROM v_routed WHERE route IS NOT NULL) "
+                "GROUP BY mmsi, time_bucket(INTERVAL 10 minutes, ts) ORDER BY ts"
+            ).to_arrow_table()
+            if received.num_rows == 0:  # voyages without positions (imported events): no reception data
+                received = None
     finally:
         con.close()
     start, end = span if span else (None, None)
@@ -49,6 +61,9 @@ def inputs_from_store(store: Store, case: Any | None = None) -> MonitorInputs:
         gaps=store.read_table("gaps"),
         statics=statics,
         seen=seen.cast(pa.schema([pa.field("mmsi", pa.int64()), pa.field("first_seen", schema.TS)])),
+        received=None
+        if received is None
+        else received.cast(pa.schema([pa.field("mmsi", pa.int64()), pa.field("ts", schema.TS)])),
     )
 
 
