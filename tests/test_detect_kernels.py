@@ -339,3 +339,11 @@ def test_passing_through_is_low_confidence_and_can_be_skipped_by_voyages() -> No
     (v,) = run(rows, th=Thresholds(voyage_min_confidence=0.75))["voyages"].to_pylist()
     assert v["origin_id"] == v["destination_id"] == "case:a"
     assert 84 < v["dist_km"] < 88  # 88.9 km out and back, minus the 2 km exit and 1 km entry radii
+
+
+def test_sparse_second_ship_on_one_mmsi_is_its_own_segment_not_noise() -> None:
+    chatty = line(8, 0, (40.0, -74.0), 45, 12, 180, every=1)  # class A style: every minute
+    sparse = line(8, 0.5, (40.6, -73.0), 200, 6, 180, every=15)  # 90 km away, every 15 minutes
+    seg = run(sorted(chatty + sparse, key=lambda r: r[1]))["segments"].to_pylist()
+    assert sorted(s["n_positions"] for s in seg) == [13, 181]
+    assert sum(s["n_noise"] for s in seg) == 0

@@ -127,6 +127,53 @@ def _roots(parent: IntArray) -> IntArray:
     return np.asarray(heads[run_parent[run_id]], dtype=np.int64)
 
 
+def _link_orphans(
+    parent: IntArray,
+    root: IntArray,
+    mmsi: IntArray,
+    ts: IntArray,
+    lat: FloatArray,
+    lon: FloatArray,
+    th: Thresholds,
+) -> IntArray:
+    """Second chance for track starts: attach each to the latest track of its vessel that ended before it,
+    when reachable within ``max_gap_h``. This joins a sparse transmitter sharing an MMSI with a chatty one
+    (its fixes are more than ``segment_lookback`` rows apart) into its own track instead of noise."""
+    n = len(parent)
+    starts = np.flatnonzero(parent < 0)
+    if len(starts) <= 1:
+        return parent
+    v_first = np.zeros(n, dtype=bool)
+    v_first[0] = True
+    v_first[1:] = mmsi[1:] != mmsi[:-1]
+    orphans = starts[~v_first[starts]]
+    if len(orphans) == 0:
+        return parent
+    # Track ends, only for the vessels that have orphans (few): the last row carrying each root.
+    rows = np.flatnonzero(np.isin(mmsi, np.unique(mmsi[orphans])))
+    last = np.full(n, -1, dtype=np.int64)
+    np.maximum.at(last, root[rows], rows)
+    ends = np.sort(last[starts][last[starts] >= 0])
+    out = parent.copy()
+    todo = orphans
+    first = np.searchsorted(ends, orphans) - 1  # the latest track end before each orphan
+    km_per_us = th.max_implied_speed_kn * KM_PER_NM / US_PER_H
+    for k in range(th.segment_lookback):  # then the k-th latest, for those still unattached
+        pos = first - k
+        c = ends[np.maximum(pos, 0)]
+        ok = (pos >= 0) & (mmsi[c] == mmsi[todo])
+        o, c = todo[ok], c[ok]
+        dt = ts[o] - ts[c]
+        d = haversine_km(lat[c], lon[c], lat[o], lon[o])
+        reach = (d <= km_per_us * dt + th.noise_dist_km) & (dt <= th.max_gap_h * US_PER_H)
+        out[o[reach]] = c[reach]
+        keep = out[todo] < 0
+        todo, first = todo[keep], first[keep]
+        if len(todo) == 0:
+            break
+    return out
+
+
 def segment(
     mmsi: IntArray,
     ts: IntArray,
@@ -140,6 +187,11 @@ def segment(
     parent, d1 = _parents(mmsi, ts, lat, lon, th)
     parent = _resolve_forks(parent)
     root = _roots(parent) if n else np.empty(0, np.int64)
+    if n:
+        linked = _link_orphans(parent, root, mmsi, ts, lat, lon, th)
+        if not np.array_equal(linked, parent):
+            parent = _resolve_forks(linked)
+            root = _roots(parent)
     if n and np.any(root[1:] < root[:-1]):
         perm = np.argsort(root, kind="stable")  # interleaved tracks: group each track's rows together
     else:
