@@ -1,10 +1,11 @@
 """Detection throughput: our kernels vs MovingPandas (stops) and a plain DuckDB window query (gaps).
 
 Data: the real NY Harbor week (172,679 positions, 140 vessels, no SOG) replicated ``--copies`` times with
-shifted MMSIs, so every copy is a distinct fleet with real sampling, gaps and noise. Places: the six Lower
-Manhattan / Upper Bay ferry terminals a case file would list (``--gazetteer`` adds the ~70k shipped places).
+shifted MMSIs and times (copy k is k weeks later), so every copy is a distinct fleet with real sampling,
+gaps and noise. Places: the six Lower Manhattan / Upper Bay ferry terminals a case file would list
+(``--gazetteer`` adds the ~70k shipped places).
 
-Figures (positions/s, wall-clock):
+Figures (positions/s; wall-clock, and CPU time where the shared machine's load makes wall time noisy):
   * suite: every per-vessel kernel (segments, visits, voyages, gaps, loitering, draught) and the core four
     (segments + visits + voyages + gaps), in ``--workers`` processes, each running the kernels over its
     half of the vessels (data built inside each worker, so no pickling is timed);
@@ -21,6 +22,7 @@ Usage: python bench/detect.py [--copies 20] [--workers 2] [--mp-vessels 20] [--g
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
@@ -71,32 +73,40 @@ def places(gazetteer: bool) -> pa.Table:
 
 
 def replicate(week: pa.Table, copies: range) -> pa.Table:
+    """Copy k: MMSIs + k * 10^9 and times + k weeks (so copies never meet: no false encounters)."""
     m = week["mmsi"].to_numpy()
-    parts = [week.set_column(0, "mmsi", pa.array(m + k * 1_000_000_000, pa.int64())) for k in copies]
+    t = week["ts"].cast(pa.int64()).to_numpy()
+    parts = []
+    for k in copies:
+        c = week.set_column(0, "mmsi", pa.array(m + k * 1_000_000_000, pa.int64()))
+        shifted = pa.array(t + k * 7 * 86_400_000_000, pa.int64()).cast(schema.TS)
+        parts.append(c.set_column(1, "ts", shifted))
     return pa.concat_tables(parts).combine_chunks()
 
 
-def _worker(args: tuple[int, int, int, bool, tuple[str, ...]]) -> tuple[int, float]:
-    """Build this worker's share of the copies, warm up, then time the kernels (best of 2)."""
+def _worker(args: tuple[int, int, int, bool, tuple[str, ...]]) -> tuple[int, float, float]:
+    """Build this worker's share of the copies, warm up, then time the kernels: best of 2, wall and CPU."""
     part, workers, copies, gaz, tables = args
     week = load_week(WEEK)
     data = replicate(week, range(part, copies, workers))
     pl = places(gaz)
     th = Thresholds()
     run_vessel_kernels(week.slice(0, 20000), pl, th, ROUTES, tables=tables)  # build indexes, warm caches
-    best = np.inf
+    wall = cpu = np.inf
     for _ in range(2):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         run_vessel_kernels(data, pl, th, ROUTES, tables=tables)
-        best = min(best, time.perf_counter() - t0)
-    return data.num_rows, best
+        wall = min(wall, time.perf_counter() - t0)
+        cpu = min(cpu, time.process_time() - c0)
+    return data.num_rows, wall, cpu
 
 
-def suite(copies: int, workers: int, gaz: bool, tables: tuple[str, ...]) -> tuple[int, float]:
+def suite(copies: int, workers: int, gaz: bool, tables: tuple[str, ...]) -> tuple[int, float, float]:
+    """(positions, wall s, CPU s of the slowest worker); workers run concurrently, so the slowest one
+    sets the wall time. CPU seconds show what an unloaded core would take (the machine is shared)."""
     with ProcessPoolExecutor(workers) as pool:
         res = list(pool.map(_worker, [(p, workers, copies, gaz, tables) for p in range(workers)]))
-    n = sum(r[0] for r in res)
-    return n, max(r[1] for r in res)  # workers run concurrently: the slowest one is the wall time
+    return sum(r[0] for r in res), max(r[1] for r in res), max(r[2] for r in res)
 
 
 def engine(week: pa.Table, copies: int, workers: int, gaz: bool) -> tuple[int, float, dict[str, int]]:
@@ -118,7 +128,7 @@ def engine(week: pa.Table, copies: int, workers: int, gaz: bool) -> tuple[int, f
     return data.num_rows, time.perf_counter() - t0, res.counts
 
 
-def movingpandas(week: pa.Table, n_vessels: int) -> tuple[int, float, int, float, int]:
+def movingpandas(week: pa.Table, n_vessels: int) -> dict[str, float]:
     import geopandas as gpd
     import movingpandas as mpd
 
@@ -130,20 +140,27 @@ def movingpandas(week: pa.Table, n_vessels: int) -> tuple[int, float, int, float
     sub = week.filter(pc.is_in(week["mmsi"], pa.array(ids, pa.int64())))
     df = sub.select(["mmsi", "ts", "lat", "lon"]).to_pandas()
     df["ts"] = df["ts"].dt.tz_localize(None)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     gdf = gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(df.lon, df.lat), crs="EPSG:4326")
     tc = mpd.TrajectoryCollection(gdf, "mmsi", t="ts")
     split = mpd.ObservationGapSplitter(tc).split(gap=timedelta(hours=24))
     stops = mpd.TrajectoryStopDetector(split).get_stop_segments(
         min_duration=timedelta(minutes=5), max_diameter=100
     )
-    mp_s = time.perf_counter() - t0
+    mp_wall, mp_cpu = time.perf_counter() - t0, time.process_time() - c0
     pl = places(False)
     run_vessel_kernels(sub, pl, Thresholds(), ROUTES)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     ours = run_vessel_kernels(sub, pl, Thresholds(), ROUTES)
-    ours_s = time.perf_counter() - t0
-    return sub.num_rows, mp_s, len(stops), ours_s, ours["visits"].num_rows
+    return {
+        "n": sub.num_rows,
+        "mp_wall": mp_wall,
+        "mp_cpu": mp_cpu,
+        "stops": len(stops),
+        "ours_wall": time.perf_counter() - t0,
+        "ours_cpu": time.process_time() - c0,
+        "visits": ours["visits"].num_rows,
+    }
 
 
 def duckdb_gaps(week: pa.Table, copies: int, workers: int) -> tuple[int, float, int]:
@@ -171,24 +188,44 @@ def main() -> None:
     print(
         f"data: NY Harbor week x {a.copies} copies; places: {places(a.gazetteer).num_rows}; workers {a.workers}"
     )
-    n, s = suite(a.copies, a.workers, a.gazetteer, CORE)
-    core_rate = n / s
-    print(f"suite core (segments+visits+voyages+gaps): {n:,} positions in {s:.2f} s = {core_rate:,.0f} pos/s")
-    n, s = suite(a.copies, a.workers, a.gazetteer, tuple(schema_tables()))
-    all_rate = n / s
-    print(f"suite all kernels: {n:,} positions in {s:.2f} s = {all_rate:,.0f} pos/s")
+    print(f"load average before: {os.getloadavg()}")
+    n, s, c = suite(a.copies, a.workers, a.gazetteer, CORE)
+    print(
+        f"suite core (segments+visits+voyages+gaps): {n:,} positions in {s:.2f} s wall = {n / s:,.0f} pos/s; "
+        f"CPU {c:.2f} s per worker = {n / c:,.0f} pos/s on {a.workers} unloaded cores"
+    )
+    n, s, c = suite(a.copies, a.workers, a.gazetteer, tuple(schema_tables()))
+    all_wall, all_cpu = n / s, n / c
+    print(
+        f"suite all kernels: {n:,} positions in {s:.2f} s wall = {all_wall:,.0f} pos/s; "
+        f"CPU {c:.2f} s per worker = {all_cpu:,.0f} pos/s on {a.workers} unloaded cores"
+    )
     if not a.skip_engine:
         n, s, counts = engine(week, a.copies, a.workers, a.gazetteer)
-        print(f"engine.local.detect end to end: {n:,} positions in {s:.2f} s = {n / s:,.0f} pos/s; {counts}")
-    n, mp_s, n_stops, ours_s, n_visits = movingpandas(week, a.mp_vessels)
+        print(
+            f"engine.local.detect end to end: {n:,} positions in {s:.2f} s wall = {n / s:,.0f} pos/s; {counts}"
+        )
+    m = movingpandas(week, a.mp_vessels)
+    mp_wall, mp_cpu = m["n"] / m["mp_wall"], m["n"] / m["mp_cpu"]
     print(
-        f"MovingPandas gap split + stop detector: {n:,} positions ({a.mp_vessels} vessels) in {mp_s:.2f} s = "
-        f"{n / mp_s:,.0f} pos/s ({n_stops} stops); our suite on the same rows, 1 process: {ours_s:.3f} s = "
-        f"{n / ours_s:,.0f} pos/s ({n_visits} visits); same-data ratio {mp_s / ours_s:,.0f}x; "
-        f"suite (all kernels, {a.workers} workers) / MovingPandas = {all_rate / (n / mp_s):,.0f}x"
+        f"MovingPandas gap split + stop detector: {m['n']:,} positions ({a.mp_vessels} vessels): "
+        f"{m['mp_wall']:.2f} s wall ({mp_wall:,.0f} pos/s), {m['mp_cpu']:.2f} s CPU ({mp_cpu:,.0f} pos/s), "
+        f"{m['stops']} stops"
+    )
+    print(
+        f"  our suite, same rows, 1 process: {m['ours_wall']:.3f} s wall, {m['ours_cpu']:.3f} s CPU "
+        f"({m['visits']} visits); same-data ratio {m['mp_wall'] / m['ours_wall']:,.0f}x wall, "
+        f"{m['mp_cpu'] / m['ours_cpu']:,.0f}x CPU"
+    )
+    print(
+        f"  suite all kernels ({a.workers} workers, {a.copies} copies) vs MovingPandas: "
+        f"{all_wall / mp_wall:,.0f}x wall, {all_cpu / mp_cpu:,.0f}x CPU"
     )
     n, s, g = duckdb_gaps(week, a.copies, a.workers)
-    print(f"DuckDB window-query gaps: {n:,} positions in {s:.2f} s = {n / s:,.0f} pos/s ({g} gaps)")
+    print(
+        f"DuckDB window-query gaps ({a.workers} threads): {n:,} positions in {s:.2f} s = {n / s:,.0f} pos/s ({g} gaps)"
+    )
+    print(f"load average after: {os.getloadavg()}")
 
 
 def schema_tables() -> list[str]:
