@@ -298,6 +298,10 @@ def test_empty_input_gives_empty_tables() -> None:
 def test_missing_columns_are_a_clear_error() -> None:
     with pytest.raises(EngineError, match="lack column"):
         run_vessel_kernels(pa.table({"mmsi": [1]}), PLACES, TH, [])
+    bad = positions([(1, 0, 40.0, 140.0), (1, 5, 40.0, 140.0)])
+    bad = bad.set_column(2, "lat", pa.array([40.0, None]))
+    with pytest.raises(EngineError, match="missing lat/lon"):
+        run_vessel_kernels(bad, PLACES, TH, [])
 
 
 def test_thresholds_from_mapping() -> None:

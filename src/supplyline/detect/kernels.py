@@ -145,6 +145,10 @@ def run_vessel_kernels(
     ts = ts_us(pos.column("ts"))
     lat = floats(pos.column("lat"))
     lon = floats(pos.column("lon"))
+    if np.isnan(lat).any() or np.isnan(lon).any():
+        raise EngineError(
+            "positions with missing lat/lon reached the kernels; ingest quarantines them: re-ingest"
+        )
     sog = floats(pos.column("sog_kn")) if "sog_kn" in pos.column_names else np.full(len(mmsi), np.nan)
     idx, watched_idx = index if index is not None else place_indexes(places)
     if not isinstance(idx, Prefiltered):
