@@ -171,6 +171,17 @@ def ferry(shared_data: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     )
 
 
+@pytest.fixture(scope="module")
+def ferry_rx(shared_data: Path) -> np.ndarray:
+    """Position times of the two ferries (the routes' fleet), sorted."""
+    path = data_file(shared_data, "noaa_ais_nyharbor_2020/nyharbor_2020-12-01_to_07_points.csv.gz")
+    ts = duckdb.sql(
+        f"SELECT epoch_us(timestamp::TIMESTAMP) AS ts FROM read_csv('{path}', types={{'mmsi': 'VARCHAR'}}) "
+        f"WHERE mmsi::BIGINT IN {tuple(SI_FERRIES)} ORDER BY ts"
+    ).fetchnumpy()["ts"]
+    return np.asarray(ts).astype("datetime64[us]")
+
+
 START = datetime(2020, 12, 1, 4, 49, 45, tzinfo=UTC)
 END = datetime(2020, 12, 7, 23, 29, 51, tzinfo=UTC)
 
@@ -232,6 +243,25 @@ def test_ferry_outage_flagged_later_at_night_than_a_flat_model(
     assert daily["p_at_resume"] < 1e-5 and renewal["p_at_resume"] < 1e-5
 
 
+def test_ferry_leaving_the_data_is_not_a_halt(
+    ferry: dict[str, tuple[np.ndarray, np.ndarray]], ferry_rx: np.ndarray
+) -> None:
+    # 366952790 is last received on 4 Dec 19:56 UTC and ANDREW J BARBERI on 5 Dec 21:04: after that the
+    # fleet is not received at all. Blind to reception, the model calls a second halt after the last
+    # departure (5 Dec 20:33 UTC -> halt 6 Dec 03:41); counting only received time, it does not. The morning
+    # silence of 5 Dec stays a halt: BARBERI was received all along (no reception gap > 14 min that week),
+    # moored, so that one is in the data, not in the receiver.
+    deps, _ = ferry["Whitehall->St George"]
+    blind = find_halts(deps, END, CadenceConfig(), start=START)
+    aware = find_halts(deps, END, CadenceConfig(), start=START, received=ferry_rx)
+    assert blind["last_departure_ts"].to_pylist() == [
+        datetime(2020, 12, 5, 1, 34, 19, tzinfo=UTC),
+        datetime(2020, 12, 5, 20, 33, 43, tzinfo=UTC),
+    ]
+    assert aware["last_departure_ts"].to_pylist() == blind["last_departure_ts"].to_pylist()[:1]
+    assert aware["halt_ts"].to_pylist() == blind["halt_ts"].to_pylist()[:1]
+
+
 @settings(max_examples=40, deadline=None)
 @given(
     headways=st.lists(st.floats(0.05, 30.0), min_size=8, max_size=120),
@@ -272,7 +302,13 @@ def test_monitor_over_detected_ferry_voyages(shared_data: Path) -> None:
 
     week = load_week(data_file(shared_data, WEEK))
     voyages = run_vessel_kernels(week, TERMINALS, Thresholds(), SIF)["voyages"]
-    inputs = MonitorInputs(voyages=voyages, start=START, end=END, routes=[r.name for r in SIF])
+    inputs = MonitorInputs(
+        voyages=voyages,
+        start=START,
+        end=END,
+        routes=[r.name for r in SIF],
+        received=week.select(["mmsi", "ts"]),
+    )
     alerts = evaluate(inputs).to_pylist()
     halts = [a for a in alerts if a["kind"] == "halt"]
     assert {a["route"] for a in halts} <= {"sif-north", "sif-south", ALL_ROUTES}

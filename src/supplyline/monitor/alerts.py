@@ -51,8 +51,8 @@ class MonitorInputs:
     gaps: pa.Table = field(default_factory=schema.GAPS.empty_table)
     statics: pa.Table = field(default_factory=schema.STATICS.empty_table)
     seen: pa.Table | None = None  # mmsi, first_seen of every vessel with positions (None: from voyages)
-    # (mmsi, ts) position times of the routes' vessels: silences count only while the fleet was received
-    # (None: always received)
+    # (mmsi, ts) position times (at least of the routes' vessels): silences count only while a route's fleet
+    # was received (None: always received)
     received: pa.Table | None = None
 
 
@@ -94,12 +94,23 @@ def _route_voyages(voyages: pa.Table, routes: list[str], as_of: datetime) -> dic
     return out
 
 
-def _fleet_received(inputs: MonitorInputs, v: pa.Table) -> pa.Array | None:
-    """Position times of the vessels that have departed on the route (up to the evaluation time)."""
+def _fleet_received(inputs: MonitorInputs, v: pa.Table, window_days: float) -> pa.Array | None:
+    """Position times of the route's fleet: a vessel counts from a departure on the route until
+    ``window_days`` after its latest one (causal: whether time t was received depends only on data up to t,
+    so a vessel joining the route later does not rewrite an earlier silence)."""
     if inputs.received is None:
         return None
-    rx = inputs.received
-    return rx.filter(pc.is_in(rx["mmsi"], pc.unique(v["mmsi"])))["ts"].combine_chunks()
+    import duckdb
+
+    con = duckdb.connect(":memory:")
+    con.execute("SET TimeZone = 'UTC'")
+    con.register("rx", inputs.received.select(["mmsi", "ts"]))
+    con.register("dep", v.select(["mmsi", "departure_ts"]))
+    out = con.sql(
+        f"""SELECT p.ts FROM rx p ASOF JOIN dep d ON p.mmsi = d.mmsi AND p.ts >= d.departure_ts
+            WHERE epoch_us(p.ts) - epoch_us(d.departure_ts) <= {window_days * 86_400e6} ORDER BY p.ts"""
+    ).to_arrow_table()["ts"]
+    return out.combine_chunks().cast(schema.TS)
 
 
 def halt_alerts(inputs: MonitorInputs, as_of: datetime, cfg: MonitorConfig) -> pa.Table:
@@ -114,7 +125,11 @@ def halt_alerts(inputs: MonitorInputs, as_of: datetime, cfg: MonitorConfig) -> p
             continue
         v = v.sort_by([("departure_ts", "ascending"), ("mmsi", "ascending")])
         halts = find_halts(
-            v["departure_ts"], as_of, cfg.cadence, start=inputs.start, received=_fleet_received(inputs, v)
+            v["departure_ts"],
+            as_of,
+            cfg.cadence,
+            start=inputs.start,
+            received=_fleet_received(inputs, v, cfg.cadence.window_days),
         )
         for h in halts.to_pylist():
             last = v.filter(pc.equal(v["departure_ts"], pa.scalar(h["last_departure_ts"], schema.TS))).slice(

@@ -288,7 +288,7 @@ def _fit(clock: _Clock, cfg: CadenceConfig) -> _Fit:
     cum_u = np.concatenate([[0.0], np.cumsum(u)])
     cum_lnu = np.concatenate([[0.0], np.cumsum(np.log(u))])
     i = np.arange(n_dep)
-    f = np.minimum(clock.first, i)  # intervals (t_f, t_f+1] .. (t_i-1, t_i] lie in the window
+    f = np.searchsorted(t, clock.ws, side="left")  # intervals (t_f, t_f+1] .. (t_i-1, t_i] lie in the window
     n_int = (i - f).astype(np.float64)
     S = cum_u[i] - cum_u[f]
     with np.errstate(divide="ignore", invalid="ignore"):
