@@ -80,6 +80,12 @@ def test_engine_matches_kernels_and_reruns_only_changed_shards(week: pa.Table, t
     long_heard = pc.and_(pc.greater_equal(gaps["duration_h"], 12.0), pc.greater(gaps["others_received"], 0))
     assert set(gaps.filter(long_heard)["likely"].to_pylist()) == {"disabled"}
 
+    # A shard whose parts vanished (another engine rewrote the tables) is redone even if its inputs did not change.
+    gone = sorted(store.table_dir("visits").glob("shard-*.parquet"))[0]
+    gone.unlink()
+    assert len(detect(store, TERMINALS, th, SIF, workers=1, shards=8).shards_run) == 1
+    assert _sorted(store.read_table("visits"), "visit_id").equals(_sorted(direct["visits"], "visit_id"))
+
     # Places used are written with the events; encounters come from the cross-vessel query.
     assert store.read_table("places").num_rows == 2
     assert r3.counts["encounters"] == store.read_table("encounters").num_rows > 0

@@ -187,7 +187,7 @@ def _detect(
     params = _params_hash(places_used, th, routes, shards)
     sigs = _signatures(con, shards, params)
     old = {} if full else _old_signatures(store)
-    todo = sorted(s for s, sig in sigs.items() if old.get(s) != sig)
+    todo = sorted(s for s, sig in sigs.items() if old.get(s) != sig or _missing_part(store, s))
     stale = sorted(set(old) - set(sigs))  # shards that no longer have any position
     result = DetectResult(shards_total=len(sigs), shards_run=todo)
     if not todo and not stale and _complete(store):
@@ -263,6 +263,11 @@ def _annotate_all(
     shard = done.column("_shard").to_numpy()
     done = done.drop_columns(["_shard"])
     return {s: done.filter(pa.array(shard == s)) for s in parts}
+
+
+def _missing_part(store: Store, shard: int) -> bool:
+    """True when a shard's event parts are gone (e.g. another engine rewrote the tables): redo it."""
+    return any(not (store.table_dir(name) / f"{_part(shard)}.parquet").exists() for name in KERNEL_TABLES)
 
 
 def _part(shard: int) -> str:
