@@ -182,6 +182,39 @@ def test_rules_are_causal_so_the_daily_replay_is_exact() -> None:
         assert a["ts"] <= raised < a["ts"] + timedelta(days=1) and raised.hour == 0
 
 
+def test_reception_aware_rules_are_causal() -> None:
+    # Hourly positions of every ship from 1 Aug 2023 (before its first departure) to 20 Feb 2024, then none
+    # until LADY R's resumption: the renewal halt is still evaluated identically as of any day.
+    hours = pa.array(
+        [START + timedelta(hours=h) for h in range(0, int((END - START).total_seconds() // 3600))], schema.TS
+    )
+    rx = pa.concat_tables(
+        [pa.table({"mmsi": pa.array([m] * len(hours), pa.int64()), "ts": hours}) for m in SHIPS.values()]
+    )
+    outage = pa.compute.and_(
+        pa.compute.greater(rx["ts"], pa.scalar(datetime(2024, 2, 20, tzinfo=UTC), schema.TS)),
+        pa.compute.less(rx["ts"], pa.scalar(datetime(2024, 3, 10, 8, tzinfo=UTC), schema.TS)),
+    )
+    inputs = _inputs()
+    inputs.received = rx.filter(pa.compute.invert(outage))
+    cfg = MonitorConfig(cadence=CadenceConfig(daily_cycle=False))
+    full = evaluate(inputs, cfg=cfg)
+    halts = [a for a in full.to_pylist() if a["kind"] == "halt"]
+    # Blind to reception, the clockwork 5-day shuttle (Gamma shape at the cap, 4) is halted on 24 Feb 12:22,
+    # 13.3 days into the silence (the Poisson model: 8 Mar). Counting only received time, the silence had
+    # reached 8.75 days (P = 0.08) when the fleet went unheard on 20 Feb: no halt for it. LADY R's lone
+    # departure of 10 Mar, with the fleet heard again, is followed by 21 silent days: halted on 24 Mar.
+    blind = [a for a in evaluate(_inputs(), cfg=cfg).to_pylist() if a["kind"] == "halt"]
+    assert [a["ts"].strftime("%Y-%m-%d %H:%M") for a in blind] == ["2024-02-24 12:22"]
+    assert [a["ts"].strftime("%Y-%m-%d") for a in halts] == ["2024-03-24"]
+    d = json.loads(halts[0]["details"])
+    assert (d["model"], d["shape"], d["reception_aware"]) == ("renewal (gamma)", 4.0, True)
+    assert d["last_departure_ts"].startswith("2024-03-10")
+    for as_of in [datetime(2024, 2, 14, tzinfo=UTC), datetime(2024, 2, 25, tzinfo=UTC), END]:
+        early = {a["alert_id"] for a in evaluate(inputs, as_of=as_of, cfg=cfg).to_pylist()}
+        assert early == {a["alert_id"] for a in full.to_pylist() if a["ts"] <= as_of}, as_of
+
+
 def test_as_of_sees_only_the_past() -> None:
     as_of = datetime(2023, 12, 31, tzinfo=UTC)
     early = evaluate(_inputs(), as_of=as_of, cfg=CFG)
@@ -259,7 +292,7 @@ def test_cli_jsonl_since_and_fail_on_alert(tmp_path: Path) -> None:
     assert fresh.read_table("alerts", schema.ALERTS).num_rows == 0  # --dry-run records nothing
 
 
-@pytest.mark.parametrize("bad", [["--halt-p", "2"], ["--as-of", "yesterday"]])
+@pytest.mark.parametrize("bad", [["--halt-p", "2"], ["--as-of", "yesterday"], ["--model", "weibull"]])
 def test_cli_bad_options(tmp_path: Path, bad: list[str]) -> None:
     store = _store(tmp_path)
     res = CliRunner().invoke(app, ["monitor", "--store", str(store.root), *bad])

@@ -57,6 +57,13 @@ def register(app: typer.Typer) -> None:
         window_days: Annotated[
             float, typer.Option("--window-days", help="Cadence learning window (days).")
         ] = _DEFAULT.window_days,
+        model: Annotated[
+            str,
+            typer.Option(
+                "--model",
+                help="Cadence model: renewal (gamma intervals, the default) or poisson. See docs/monitor.md.",
+            ),
+        ] = _DEFAULT.model,
         no_daily_cycle: Annotated[
             bool,
             typer.Option("--no-daily-cycle", help="Homogeneous Poisson cadence (no hour-of-day profile)."),
@@ -77,7 +84,12 @@ def register(app: typer.Typer) -> None:
         from supplyline.store import Store
 
         cfg = MonitorConfig(
-            cadence=CadenceConfig(window_days=window_days, halt_p=halt_p, daily_cycle=not no_daily_cycle)
+            cadence=CadenceConfig(
+                window_days=window_days,
+                halt_p=halt_p,
+                daily_cycle=not no_daily_cycle,
+                model=model,  # type: ignore[arg-type]  # validated by CadenceConfig (UsageError)
+            )
         )
         loaded = None
         if case is not None:
