@@ -39,7 +39,12 @@ def register(app: typer.Typer) -> None:
             int, typer.Option("--workers", "-w", min=1, help="Processes running kernels.")
         ] = 2,
         memory_limit: Annotated[
-            str | None, typer.Option("--memory-limit", help="DuckDB memory cap, e.g. 2GB.")
+            str | None,
+            typer.Option(
+                "--memory-limit",
+                help="Memory budget of the run, e.g. 8GB (DuckDB gets half; vessel shards are sized to fit "
+                "the rest). Default: half the RAM.",
+            ),
         ] = None,
         full: Annotated[
             bool, typer.Option("--full", help="Recompute every vessel shard, not only those with new data.")

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import re
 import shutil
 import uuid
 from collections.abc import Sequence
@@ -35,6 +37,11 @@ from supplyline.store import Store
 STATE_TABLE = "detect_state"
 STATE_SCHEMA = pa.schema([pa.field("shard", pa.int64()), pa.field("signature", pa.string())])
 DEFAULT_SHARDS = 16
+KERNEL_BYTES_PER_POSITION = 1_000
+"""Peak memory a kernel worker needs per position of its shard: Arrow columns plus the kernels'
+temporaries (~600 B measured with bench/scale.py on 10 M positions, rounded up for safety)."""
+_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12}
+_UNITS |= {"kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
 
 
 @dataclass
@@ -150,19 +157,26 @@ def detect(
     workers: int = 2,
     memory_limit: str | None = None,
     *,
-    shards: int = DEFAULT_SHARDS,
+    shards: int | None = None,
     full: bool = False,
 ) -> DetectResult:
     """Detect every event over the store's positions and write the event tables (see module docstring).
 
-    ``workers`` processes run the kernels (1 = in this process); ``memory_limit`` caps DuckDB
-    (e.g. "2GB"); ``full`` recomputes every shard even if its inputs did not change.
+    ``workers`` processes run the kernels (1 = in this process); ``memory_limit`` (e.g. "8GB"; default
+    half the machine's RAM) is the run's budget: DuckDB gets half, and ``shards`` (default: from the row
+    count, see :func:`auto_shards`) are small enough that ``workers`` of them fit in the other half;
+    ``full`` recomputes every shard even if its inputs did not change.
     """
-    if workers < 1 or shards < 1:
+    if workers < 1 or (shards is not None and shards < 1):
         raise UsageError("--workers and shards must be at least 1")
+    budget = parse_bytes(memory_limit) if memory_limit else _physical_memory() // 2
     with store.lock():
-        con = store.connect(memory_limit=memory_limit, threads=max(1, workers))
+        con = store.connect(memory_limit=f"{budget // 2 // 2**20}MB", threads=max(1, workers))
         try:
+            # DuckDB spills its sorts and joins here (not into the working directory) when over budget
+            con.execute(f"SET temp_directory = '{store.root / '_staging' / 'duckdb-tmp'}'")
+            if shards is None:
+                shards = auto_shards(con, workers, budget)
             return _detect(store, con, places, thresholds, routes, workers, shards, full)
         except duckdb.Error as exc:
             raise EngineError(
@@ -170,6 +184,33 @@ def detect(
             ) from exc
         finally:
             con.close()
+
+
+def parse_bytes(text: str) -> int:
+    """Bytes of a size such as "8GB", "512MiB" or "2.5 GB" (DuckDB's spelling); UsageError otherwise."""
+    m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([a-zA-Z]*)\s*", text)
+    unit = m.group(2).lower() if m else ""
+    if m is None or unit not in _UNITS or float(m.group(1)) <= 0:
+        raise UsageError(f"--memory-limit {text!r} is not a size; write e.g. 8GB or 512MB")
+    return int(float(m.group(1)) * _UNITS[unit])
+
+
+def _physical_memory() -> int:
+    return int(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+
+
+def auto_shards(con: duckdb.DuckDBPyConnection, workers: int, budget: int) -> int:
+    """The smallest power of two >= DEFAULT_SHARDS whose shards, ``workers`` at a time, need at most half of
+    ``budget`` bytes, so a run's memory stays bounded however many positions the store holds (200 M
+    positions on 2 workers in 8 GB: 128 shards of ~1.6 M). Powers of two keep the count, and so the
+    incremental signatures, stable while a store grows."""
+    row = con.execute("SELECT count(*) FROM positions").fetchone()
+    rows = int(row[0]) if row else 0
+    per_shard = max(1, budget // 2 // (workers * KERNEL_BYTES_PER_POSITION))
+    shards = DEFAULT_SHARDS
+    while shards * per_shard < rows:
+        shards *= 2
+    return shards
 
 
 def _detect(
@@ -309,4 +350,4 @@ def _count(store: Store, name: str) -> int:
     return sum(pq.ParquetFile(f).metadata.num_rows for f in store.table_dir(name).glob("*.parquet"))
 
 
-__all__ = ["DEFAULT_SHARDS", "DetectResult", "detect"]
+__all__ = ["DEFAULT_SHARDS", "DetectResult", "auto_shards", "detect", "parse_bytes"]
