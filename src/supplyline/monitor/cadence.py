@@ -27,7 +27,7 @@ inverting the clock), if no departure came before T*; the next departure is the 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeAlias
 
 import numpy as np
 import pyarrow as pa
@@ -38,7 +38,7 @@ from supplyline.errors import UsageError
 
 _US_PER_H = 3_600_000_000.0
 TS = pa.timestamp("us", tz="UTC")
-Times = pa.Array | pa.ChunkedArray | np.ndarray
+Times: TypeAlias = pa.Array | pa.ChunkedArray | np.ndarray
 
 
 @dataclass(frozen=True)
@@ -326,8 +326,9 @@ def _received(received: Times | None) -> np.ndarray | None:
     return rx[~np.isnan(rx)]
 
 
-def _model_names(fit: _Fit, rows: np.ndarray) -> list[str]:
-    return ["renewal (gamma)" if r else "poisson" for r in fit.renewal[rows]]
+def _model_names(fit: _Fit, rows: np.ndarray, valid: np.ndarray | None = None) -> pa.Array:
+    names = np.where(fit.renewal[rows], "renewal (gamma)", "poisson")
+    return pa.array(names, pa.string(), mask=None if valid is None else ~valid)
 
 
 def find_halts(
@@ -375,7 +376,7 @@ def find_halts(
             "n_window": pa.array(clock.n[i].astype(np.int64)),
             "expected_at_halt": pa.array(fit.expected(i, u_star[i])),
             "silence_h": pa.array(nxt[i] - t[i]),
-            "model": pa.array(_model_names(fit, i), pa.string()),
+            "model": _model_names(fit, i),
             "shape": pa.array(fit.k[i]),
             "operational_h_at_halt": pa.array(u_star[i]),
         },
@@ -416,7 +417,7 @@ def replay_days(
     op = np.full(len(q), np.nan)
     expected = np.full(len(q), np.nan)
     rate = np.full(len(q), np.nan)
-    model = np.full(len(q), None, dtype=object)
+    model = pa.nulls(len(q), pa.string())
     if len(t):
         clock = _Clock(t, start_h, float(q.max()) if len(q) else start_h, cfg, _received(received))
         fit = _fit(clock, cfg)
@@ -428,7 +429,7 @@ def replay_days(
         op = np.where(known, eff, np.nan)
         expected = np.where(ok, fit.expected(kk, eff), np.nan)
         rate = np.where(ok, 24.0 * clock.n[kk] / np.maximum(clock.history_h[kk], 1e-9), np.nan)
-        model = np.where(ok, np.array(_model_names(fit, kk), dtype=object), None)
+        model = _model_names(fit, kk, ok)
     valid = ~np.isnan(out_p)
     return pa.table(
         {
@@ -440,7 +441,7 @@ def replay_days(
             "rate_per_day": pa.array(rate, pa.float64(), mask=~valid),
             "p_silence": pa.array(out_p, pa.float64(), mask=~valid),
             "halted": pa.array(valid & (out_p < cfg.halt_p)),
-            "model": pa.array(list(model), pa.string()),
+            "model": model,
         },
         schema=REPLAY,
     )
