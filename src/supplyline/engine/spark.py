@@ -75,7 +75,11 @@ def spark_session(master: str | None = None, app_name: str = "supplyline") -> Sp
     builder = SparkSession.builder.appName(app_name)
     if master:
         builder = builder.master(master)
-    elif not os.environ.get("MASTER") and SparkSession.getActiveSession() is None:
+    elif not (
+        os.environ.get("MASTER")
+        or os.environ.get("PYSPARK_GATEWAY_PORT")  # started by spark-submit: its --master applies
+        or SparkSession.getActiveSession() is not None
+    ):
         builder = builder.master("local[*]")
     builder = (
         builder.config("spark.ui.enabled", "false")
