@@ -7,7 +7,12 @@ approximation of gpsdio-segment's "best-fitting open segment" handles two ships 
 (interleaved positions form two tracks), GPS jumps and spoofed positions (a short track beside a longer
 one is *noise*: flagged, counted, never deleted). Tracks are then cut into *segments* where the vessel was
 silent longer than ``max_gap_h``. Downstream detectors (visits, voyages, loitering) run per track on the
-non-noise positions.
+non-noise positions. A track start gets a second chance to join the latest track of its vessel that ended
+before it (within ``max_gap_h``), which keeps a sparse transmitter sharing an MMSI with a chatty one whole.
+
+Limitation (vs gpsdio-segment's course/speed extrapolation): the nearest reachable earlier position wins, so
+two ships sharing an MMSI within a few km of each other and reporting minutes apart can merge into one
+zig-zag track; ships far apart, GPS jumps and spoofed positions are separated.
 """
 
 from __future__ import annotations
