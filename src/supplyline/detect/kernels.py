@@ -101,9 +101,17 @@ def _sorted_positions(positions: pa.Table) -> pa.Table:
     if len(m) < 2:
         return positions
     dm, dt = np.diff(m), np.diff(t)
-    ordered = np.all((dm > 0) | ((dm == 0) & (dt > 0)))
-    if ordered:
+    ordered = (dm > 0) | ((dm == 0) & (dt > 0))
+    if ordered.all():
         return positions
+    tie = (dm == 0) & (dt == 0)
+    if np.all(ordered | tie):  # sorted by (mmsi, ts); check the tie-break on the tied rows only
+        i = np.flatnonzero(tie)
+        la = np.asarray(positions.column("lat").take(pa.array(np.concatenate([i, i + 1]))).to_numpy())
+        lo = np.asarray(positions.column("lon").take(pa.array(np.concatenate([i, i + 1]))).to_numpy())
+        k = len(i)
+        if np.all((la[k:] > la[:k]) | ((la[k:] == la[:k]) & (lo[k:] >= lo[:k]))):
+            return positions
     return positions.sort_by(
         [("mmsi", "ascending"), ("ts", "ascending"), ("lat", "ascending"), ("lon", "ascending")]
     )
