@@ -162,3 +162,28 @@ def test_cli_threshold_overrides(tmp_path: Path) -> None:
     assert runner.invoke(app, [*base, "--set", "dark_gap_h=4", "--json"]).exit_code == 0
     assert isinstance(runner.invoke(app, [*base, "--set", "dark_gap_h=soon"]).exception, UsageError)
     assert isinstance(runner.invoke(app, [*base, "--set", "dark_gap_hours=4"]).exception, CaseError)
+
+
+def test_statics_flow_through_the_engine_into_draught_events(week: pa.Table, tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    from supplyline import schema
+
+    small = week.filter(pc.equal(week["mmsi"], BARBERI))
+    store = Store.create(tmp_path / "s")
+    put_positions(store, small, "pos")
+    visit = run_vessel_kernels(small, TERMINALS, Thresholds(), SIF)["visits"].slice(3, 1).to_pylist()[0]
+    when = [visit["arrival_ts"] - timedelta(days=1), visit["arrival_ts"] + timedelta(minutes=1)]
+    n = len(when)
+    cols = {f.name: pa.nulls(n, f.type) for f in schema.STATICS}
+    cols |= {"mmsi": pa.array([BARBERI] * n, pa.int64()), "ts": pa.array(when, schema.TS)}
+    cols |= {"draught_m": pa.array([3.0, 4.2], pa.float32()), "input_id": pa.array(["st"] * n)}
+    with store.transaction() as txn:
+        txn.put("statics/day=2020-12-01/part-st.parquet", pa.table(cols, schema=schema.STATICS))
+    detect(store, TERMINALS, Thresholds(), SIF, workers=1, shards=4)
+    (change,) = store.read_table("draught_changes").to_pylist()
+    assert change["place_id"] == visit["place_id"] and change["state"] == "laden"
+    assert change["change_m"] == pytest.approx(1.2)
+    visits = store.read_table("visits").sort_by("arrival_ts").to_pylist()
+    assert visits[3]["draught_arrival_m"] == pytest.approx(3.0)
+    assert visits[3]["draught_departure_m"] == pytest.approx(4.2)
