@@ -1,8 +1,13 @@
 """Detector thresholds and routes of interest.
 
-Defaults follow Global Fishing Watch's published pipelines (port visits, gaps, encounters, loitering,
-gpsdio-segment) unless noted; every value can be overridden in the case file's ``[thresholds]`` table
-(see :meth:`Thresholds.from_mapping`). Units are in the names.
+Defaults follow Global Fishing Watch's published pipelines (port visits: stop/move speeds, 4 h port gap;
+gaps: 6 h, "disabled" from 12 h; encounters: 0.5 km, 2 h, 2 kn, 10 km from port on a 10-min grid;
+loitering: below 2 kn; gpsdio-segment: 24 h) unless noted. Our own choices, with no GFW counterpart:
+``max_implied_speed_kn`` 30 (GFW 25, raised for fast harbour ferries), ``noise_dist_km``, ``segment_lookback``,
+``min_segment_positions``, ``watch_radius_km``, the ``coverage_*`` grid (GFW uses distance from shore),
+``encounter_max_gap_h``, ``loiter_min_h``, ``loiter_port_km``, ``voyage_min_confidence`` and
+``draught_min_change_m``. Every value can be overridden in the case file's ``[thresholds]`` table (see
+:meth:`Thresholds.from_mapping`). Units are in the names.
 """
 
 from __future__ import annotations
