@@ -3,7 +3,8 @@
     python bench/monitor_estimate.py [--repeat 3]
 
 Prints one Markdown table row per measurement (best of --repeat, wall-clock seconds, one thread):
-  * cadence: find_halts over one route's departure history (daily profile, Gamma posterior);
+  * cadence: find_halts over one route's departure history (daily profile, renewal model), also with the
+    fleet's reception (positions) and with the Poisson model;
   * replay_days: P(silence) as of every 5 minutes for a year;
   * sanctions: screen_vessels (IMO/MMSI joins + rapidfuzz name cdist) against the 903 OFAC names;
   * identity: identity_changes over static reports (DuckDB window functions);
@@ -83,6 +84,19 @@ def main() -> None:
         end = deps[-1].astype(datetime).replace(tzinfo=UTC) + timedelta(days=1)
         s = best_of(args.repeat, lambda deps=deps, end=end: find_halts(deps, end, CadenceConfig()))
         print(f"| find_halts | {n:,} departures | {s:.3f} | {n / s:,.0f} departures/s |")
+
+    for model in ("renewal", "poisson"):
+        deps = departures(10_000, rng)
+        end = deps[-1].astype(datetime).replace(tzinfo=UTC) + timedelta(days=1)
+        # the fleet's position times: one a minute (a 10-min-thinned store read is 10x fewer), 5 % lost
+        pos = np.arange(deps[0], deps[-1], np.timedelta64(1, "m"))
+        pos = pos[rng.random(len(pos)) > 0.05]
+        cfg = CadenceConfig(model=model)  # type: ignore[arg-type]
+        s = best_of(args.repeat, lambda d=deps, e=end, p=pos, c=cfg: find_halts(d, e, c, received=p))
+        print(
+            f"| find_halts ({model}, with reception) | 10,000 departures, {len(pos):,} positions | {s:.3f} "
+            f"| {len(pos) / s:,.0f} positions/s |"
+        )
 
     deps = departures(20_000, rng)
     q = np.arange(deps[0], deps[-1], np.timedelta64(5, "m"))
