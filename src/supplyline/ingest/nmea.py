@@ -218,29 +218,25 @@ for _lo in range(48, 58):
     _PAIR[ord(",") * 256 + _lo] = _lo - 48
 
 
+def _pair(pbuf: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """The two bytes before ``end`` as a decimal number via ``_PAIR`` (-1 if not "dd" or ",d")."""
+    return _PAIR[np.take(pbuf, end - 2).astype(np.int32) * 256 + np.take(pbuf, end - 1)]
+
+
 def _pghp_numbers(pbuf: np.ndarray, f: list[np.ndarray]) -> tuple[np.ndarray, ...]:
-    """The 7 integers year, month, day, hour, minute, second, millisecond of ``$PGHP`` lines.
+    """Hour, minute, second, millisecond of ``$PGHP`` lines, and whether all four are well formed.
 
     ``f[j]`` is the position of the comma ending field j (field 1 = "1", field 2 = year ...). Each field
     is looked up two bytes at a time in ``_PAIR`` (every field follows a comma), which is several times
-    cheaper than digit-by-digit parsing of 7 fields on every third line of a DMA log.
+    cheaper than digit-by-digit parsing on every third line of a DMA log.
     """
-
-    def pair(end: np.ndarray) -> np.ndarray:
-        return _PAIR[np.take(pbuf, end - 2).astype(np.int32) * 256 + np.take(pbuf, end - 1)]
-
     ok = np.ones(f[0].size, np.bool_)
     out = []
-    for j in range(2, 9):
+    for j in range(5, 9):
         a, b = f[j - 1] + 1, f[j]
         w = b - a
-        low = pair(b)
-        if j == 2:  # year: exactly 4 digits
-            high = pair(b - 2)
-            good = (w == 4) & (low >= 0) & (high >= 0)
-            val = high.astype(np.int64) * 100 + low
-            good &= np.take(pbuf, b - 4) != ord(",")
-        elif j == 8:  # milliseconds: 1 to 3 digits
+        low = _pair(pbuf, b)
+        if j == 8:  # milliseconds: 1 to 3 digits
             hundreds = np.take(pbuf, b - 3).astype(np.int64) - 48
             good = ((w == 3) & (hundreds >= 0) & (hundreds <= 9) & (low >= 0)) | (
                 ((w == 1) | (w == 2)) & (low >= 0)
@@ -252,6 +248,68 @@ def _pghp_numbers(pbuf: np.ndarray, f: list[np.ndarray]) -> tuple[np.ndarray, ..
         ok &= good
         out.append(np.where(good, val, 0))
     return (*out, ok)
+
+
+def _pghp_days(pbuf: np.ndarray, f: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Days since 1970-01-01 of the ``yyyy,mm,dd`` fields of ``$PGHP`` lines, and whether the date is valid.
+
+    A log's lines share a handful of dates, in runs: the date text (at most 16 bytes, as two words) is
+    compared with the line before, and only the first line of each run is parsed and checked (year exactly
+    4 digits, month and day 1-2 digits, day within the month).
+    """
+    n = f[0].size
+    a, b = f[1] + 1, f[4]
+    span = b - a
+    win = _window(pbuf, a, 16)
+    win = np.where(np.arange(16)[None, :] < span[:, None], win, 0)
+    key = np.ascontiguousarray(win).view("<u8")
+    change = np.ones(n, np.bool_)
+    change[1:] = (key[1:, 0] != key[:-1, 0]) | (key[1:, 1] != key[:-1, 1])
+    change |= span > 16
+    first = np.flatnonzero(change)
+    run = np.cumsum(change) - 1
+    fy, fm, fd = (f[j][first] for j in (2, 3, 4))
+    y = _pair(pbuf, fy - 2).astype(np.int64) * 100 + _pair(pbuf, fy)
+    ok = (fy - f[1][first] - 1 == 4) & (_pair(pbuf, fy - 2) >= 0) & (_pair(pbuf, fy) >= 0)
+    ok &= np.take(pbuf, fy - 4) != ord(",")
+    mo_, d_ = _pair(pbuf, fm).astype(np.int64), _pair(pbuf, fd).astype(np.int64)
+    for val, end, start in ((mo_, fm, fy), (d_, fd, fm)):
+        w = end - start - 1
+        ok &= ((w == 1) | (w == 2)) & (val >= 0)
+    ok &= (mo_ >= 1) & (mo_ <= 12) & (d_ >= 1)
+    y, mo_, d_ = np.where(ok, y, 1970), np.where(ok, mo_, 1), np.where(ok, d_, 1)
+    months = ((y - 1970) * 12 + mo_ - 1).astype("datetime64[M]")
+    day_first = months.astype("datetime64[D]").astype(np.int64)
+    ok &= d_ <= (months + 1).astype("datetime64[D]").astype(np.int64) - day_first
+    return (day_first + d_ - 1)[run], ok[run]
+
+
+def _field_ends(data: bytes, pbuf: np.ndarray, s0: np.ndarray, star: np.ndarray, k: int) -> list[np.ndarray]:
+    """Positions of the first ``k`` commas of each line ``data[s0:star]`` (``star`` where there are fewer).
+
+    The first 64 bytes of every line become one 64-bit word of comma flags (``packbits``); the j-th comma
+    is then the lowest set bit after clearing j of them (``x & -x``, whose exact log2 is its position). This
+    avoids a ``nonzero`` over a byte matrix, the costly part of a comma scan. The rare line that needs
+    commas beyond 64 bytes is finished with ``bytes.find``.
+    """
+    length = star - s0
+    hit = (_window(pbuf, s0, 64) == ord(",")) & (np.arange(64)[None, :] < length[:, None])
+    bits = np.packbits(hit, axis=1, bitorder="little").view("<u8")[:, 0].copy()
+    out = []
+    for _ in range(k):
+        low = bits & (~bits + np.uint64(1))
+        found = low != 0
+        pos = np.log2(np.maximum(low, np.uint64(1)).astype(np.float64)).astype(np.int64)
+        out.append(np.where(found, s0 + pos, star))
+        bits ^= low
+    for i in np.flatnonzero(~found & (length > 64)).tolist():  # commas past the window
+        at = int(s0[i]) - 1
+        for j in range(k):
+            at = data.find(b",", at + 1, int(star[i]))
+            if at < 0:
+                break
+            out[j][i] = at
+    return out
 
 
 def _commas_in(
@@ -289,11 +347,28 @@ def _hex2(pbuf: np.ndarray, at: np.ndarray) -> np.ndarray:
 # --- payload decoding ---------------------------------------------------------------------------------------
 
 
-_ARMOR_CHECKED = np.where(sb.VALID_CHAR, sb.ARMOR, sb.ARMOR | 64).astype(np.uint8)
 # message type -> decoding group of _decode (-1: not decoded)
 _GROUP_OF_TYPE = np.full(64, -1, np.int64)
 for _g, _types in enumerate(((1, 2, 3), (18,), (19,), (27,), (5,), (24,))):
     _GROUP_OF_TYPE[list(_types)] = _g
+
+
+def _armor(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(rows, width) payload bytes -> char-major (width, rows) six-bit values and a per-row "all legal" mask.
+
+    uint8 arithmetic instead of a table look-up: a gather with uint8 indices converts them to intp first,
+    which cost more than the decode itself. Legal bytes are '0'..'W' (v = c - 48 in 0..39) and '`'..'w'
+    (v in 48..71, six-bit v - 8); illegal bytes take pyais's table value (:data:`_sixbit.ARMOR`).
+    """
+    chars = np.ascontiguousarray(raw.T)
+    v = chars - np.uint8(48)  # wraps below '0'
+    hi = v > 39
+    illegal = hi & ((v < 48) | (v > 71))
+    v -= hi.view(np.uint8) << np.uint8(3)
+    ok = ~illegal.any(axis=0)
+    if not ok.all():
+        v = np.where(illegal, sb.ARMOR[chars], v)
+    return v, ok
 
 
 def _lat_lon(raw: np.ndarray, scale: int) -> np.ndarray:
@@ -369,11 +444,7 @@ def _decode(
         short = plen[rows] < width
         if short.any():  # zero the bytes after short payloads (they belong to the next NMEA field)
             raw = np.where(np.arange(width)[None, :] < plen[rows][:, None], raw, ord("0"))
-        # char-major (width, rows) so each character position is a contiguous row; +64 marks a character
-        # outside the six-bit alphabet
-        v6 = np.ascontiguousarray(np.take(_ARMOR_CHECKED, raw).T)
-        chars_ok = v6.max(axis=0) < 64  # over the decoded part of the payload
-        v6 &= 63
+        v6, chars_ok = _armor(raw)
         nb = nbits[rows]
         nbmin = int(nb.min())
         bad = np.where(~chars_ok, D_CHARS, np.where(nb < min_bits, D_SHORT, -1))
@@ -764,15 +835,11 @@ def decode_nmea(data: bytes, *, file: str, input_id: str, source_default: str = 
     src_b = np.full(nl, -1, np.int64)
     if pg.size:
         pstar = star[pg]
-        commas = _positions(buf == ord(","), big)  # field j of the line ends at its comma j (or the '*')
-        kp = np.searchsorted(commas, s0[pg])
-        f = [np.minimum(commas[kp + j], pstar) for j in range(12)]
-        y, mo, d, h, mi, sec, ms, ok = _pghp_numbers(pbuf, f)
-        ok &= (mo >= 1) & (mo <= 12) & (d >= 1) & (h < 24) & (mi < 60) & (sec < 61)
-        months = ((y - 1970) * 12 + np.clip(mo - 1, 0, 11)).astype("datetime64[M]")
-        day_first = months.astype("datetime64[D]").astype(np.int64)
-        ok &= d <= (months + 1).astype("datetime64[D]").astype(np.int64) - day_first
-        us = ((((day_first + d - 1) * 24 + h) * 60 + mi) * 60 + sec) * 1_000_000 + ms * 1000
+        f = _field_ends(data, pbuf, s0[pg], pstar, 12)  # field j of the line ends at its comma j (or the '*')
+        days, date_ok = _pghp_days(pbuf, f)
+        h, mi, sec, ms, ok = _pghp_numbers(pbuf, f)
+        ok &= date_ok & (h < 24) & (mi < 60) & (sec < 61)
+        us = (((days * 24 + h) * 60 + mi) * 60 + sec) * 1_000_000 + ms * 1000
         pghp_us[pg[ok]] = us[ok]
         qdet[pg[~ok]] = D_PGHP
         # the site MMSI (field 11) when present, else the country MID (field 9)
