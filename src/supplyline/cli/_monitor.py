@@ -66,7 +66,9 @@ def register(app: typer.Typer) -> None:
         ] = _DEFAULT.model,
         no_daily_cycle: Annotated[
             bool,
-            typer.Option("--no-daily-cycle", help="Homogeneous Poisson cadence (no hour-of-day profile)."),
+            typer.Option(
+                "--no-daily-cycle", help="Flat clock: no hour-of-day profile (see docs/monitor.md)."
+            ),
         ] = False,
         dry_run: Annotated[
             bool, typer.Option("--dry-run", help="Show new alerts without recording them.")
