@@ -175,10 +175,14 @@ def ferry(shared_data: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
 def ferry_rx(shared_data: Path) -> np.ndarray:
     """Position times of the two ferries (the routes' fleet), sorted."""
     path = data_file(shared_data, "noaa_ais_nyharbor_2020/nyharbor_2020-12-01_to_07_points.csv.gz")
-    ts = duckdb.sql(
-        f"SELECT epoch_us(timestamp::TIMESTAMP) AS ts FROM read_csv('{path}', types={{'mmsi': 'VARCHAR'}}) "
-        f"WHERE mmsi::BIGINT IN {tuple(SI_FERRIES)} ORDER BY ts"
-    ).fetchnumpy()["ts"]
+    ts = (
+        duckdb.connect()
+        .sql(
+            f"SELECT epoch_us(timestamp::TIMESTAMP) AS ts FROM read_csv('{path}', types={{'mmsi': 'VARCHAR'}}) "
+            f"WHERE mmsi::BIGINT IN {tuple(SI_FERRIES)} ORDER BY ts"
+        )
+        .fetchnumpy()["ts"]
+    )
     return np.asarray(ts).astype("datetime64[us]")
 
 
