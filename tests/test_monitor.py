@@ -210,6 +210,15 @@ def test_reception_aware_rules_are_causal() -> None:
     d = json.loads(halts[0]["details"])
     assert (d["model"], d["shape"], d["reception_aware"]) == ("renewal (gamma)", 4.0, True)
     assert d["last_departure_ts"].startswith("2024-03-10")
+    # positions only of vessels that never sailed the route: no reception evidence, the blind halts
+    inputs_other = _inputs()
+    inputs_other.received = rx.filter(pa.compute.equal(rx["mmsi"], SHIPS["LADY R"])).set_column(
+        0, "mmsi", pa.array([1] * len(hours), pa.int64())
+    )
+    assert (
+        evaluate(inputs_other, cfg=cfg)["alert_id"].to_pylist()
+        == evaluate(_inputs(), cfg=cfg)["alert_id"].to_pylist()
+    )
     for as_of in [datetime(2024, 2, 14, tzinfo=UTC), datetime(2024, 2, 25, tzinfo=UTC), END]:
         early = {a["alert_id"] for a in evaluate(inputs, as_of=as_of, cfg=cfg).to_pylist()}
         assert early == {a["alert_id"] for a in full.to_pylist() if a["ts"] <= as_of}, as_of

@@ -100,6 +100,8 @@ def _fleet_received(inputs: MonitorInputs, v: pa.Table, window_days: float) -> p
     so a vessel joining the route later does not rewrite an earlier silence)."""
     if inputs.received is None:
         return None
+    if not pc.any(pc.is_in(inputs.received["mmsi"], pc.unique(v["mmsi"]))).as_py():
+        return None  # no position of the route's vessels at all (imported events): no reception evidence
     import duckdb
 
     con = duckdb.connect(":memory:")
