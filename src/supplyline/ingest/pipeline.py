@@ -24,6 +24,7 @@ import datetime as dt
 import shutil
 from collections import Counter
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -176,15 +177,18 @@ def ingest(
     return IngestReport(results)
 
 
-def _connect(store: Store, memory_limit: str, input_id: str) -> duckdb.DuckDBPyConnection:
-    """DuckDB for one input: UTC, bounded memory, spilling into the store's staging area."""
+def _connect(store: Store, memory_limit: str) -> duckdb.DuckDBPyConnection:
+    """DuckDB for one input: UTC, bounded memory (spilling goes to :func:`_spill_dir` once the input is known)."""
     con = duckdb.connect(":memory:")
     con.execute("SET TimeZone = 'UTC'")
     con.execute("SET enable_progress_bar = false")
     con.execute(f"SET memory_limit = '{memory_limit}'")
-    tmp = store.root / "_staging" / f"duckdb-{input_id}"
-    con.execute(f"SET temp_directory = '{_sql_path(tmp)}'")
     return con
+
+
+def _spill_dir(store: Store, input_id: str) -> Path:
+    """Where DuckDB spills for one input: inside the store's staging area, removed after the input."""
+    return store.root / "_staging" / f"duckdb-{input_id}"
 
 
 def _ingest_one(
@@ -199,18 +203,22 @@ def _ingest_one(
     memory_limit: str,
     on_progress: Progress | None = None,
 ) -> None:
-    sha = readers.sha256(inp)
-    res.input_id = input_id = sha[:16]
-    if input_id in store.manifest_ids():
-        res.status = "skipped"
-        res.message = "already ingested (same content hash in the manifest)"
-        return
-    sample = readers.head(inp)
-    if fmt is None:
-        fmt = "mapped" if mapping and not sample.startswith(b"PAR1") else detect(sample, inp.name)
-    res.format = fmt
-    con = _connect(store, memory_limit, input_id)
+    # hashlib releases the GIL: the content hash runs while DuckDB starts (~20 ms each per input)
+    with ThreadPoolExecutor(1) as pool:
+        hashing = pool.submit(readers.sha256, inp)
+        con = _connect(store, memory_limit)
     try:
+        sha = hashing.result()
+        res.input_id = input_id = sha[:16]
+        if input_id in store.manifest_ids():
+            res.status = "skipped"
+            res.message = "already ingested (same content hash in the manifest)"
+            return
+        sample = readers.head(inp)
+        if fmt is None:
+            fmt = "mapped" if mapping and not sample.startswith(b"PAR1") else detect(sample, inp.name)
+        res.format = fmt
+        con.execute(f"SET temp_directory = '{_sql_path(_spill_dir(store, input_id))}'")
         with store.transaction() as txn:
             writer = _Writer(store, txn, con, input_id, inp.name)
             writer.on_progress = on_progress
@@ -244,18 +252,23 @@ def _ingest_one(
         ) from exc
     finally:
         con.close()
-        shutil.rmtree(store.root / "_staging" / f"duckdb-{input_id}", ignore_errors=True)
+        if res.input_id:
+            shutil.rmtree(_spill_dir(store, res.input_id), ignore_errors=True)
 
 
 # --- readers ----------------------------------------------------------------------------------------------
 
 
 def _read_nmea(inp: readers.Input, writer: _Writer, chunk_bytes: int) -> None:
-    from supplyline.ingest.nmea import decode_nmea  # the decoder is another module's job
+    """Decode chunk k+1 while a second thread normalises, sorts and stages chunk k.
 
-    line_offset = 0
-    for data in _nmea_chunks(inp, chunk_bytes):
-        result = decode_nmea(data, file=writer.file, input_id=writer.input_id, source_default="nmea")
+    The decoder is NumPy under the GIL; the writer spends most of its time in DuckDB and the Parquet writer,
+    which release it, so on 2 cores the two overlap. At most two chunks are in memory; the writer sees
+    chunks in file order, so line numbers and de-duplication are as in a sequential run.
+    """
+    from supplyline.ingest.nmea import NmeaResult, decode_nmea  # the decoder is another module's job
+
+    def write(result: NmeaResult, line_offset: int, lines_after: int) -> None:
         writer.read += int(result.lines_read)
         writer.add_quarantine_table(result.quarantine, line_offset)
         pos = result.positions
@@ -270,8 +283,22 @@ def _read_nmea(inp: readers.Input, writer: _Writer, chunk_bytes: int) -> None:
             st,
             line_offset,
         )
-        line_offset += data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
-        writer.tick(line_offset)
+        writer.tick(lines_after)
+
+    line_offset = 0
+    with ThreadPoolExecutor(1) as pool:
+        pending: Future[None] | None = None
+        try:
+            for data in _nmea_chunks(inp, chunk_bytes):
+                result = decode_nmea(data, file=writer.file, input_id=writer.input_id, source_default="nmea")
+                lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+                if pending is not None:
+                    pending.result()  # the writer's errors surface here, in order
+                pending = pool.submit(write, result, line_offset, line_offset + lines)
+                line_offset += lines
+        finally:
+            if pending is not None:
+                pending.result()
     # messages the normaliser rejects get their text when the decoder says where they are (a _line column)
     writer.fill_raw_lines(inp)
 
@@ -660,7 +687,7 @@ class _Writer:
         self.duplicate += int(weights.sum()) - kept_w
         out = rows.filter(pa.array(~dup))
         self.positions += out.num_rows
-        out = out.append_column("input_id", pa.array([self.input_id] * out.num_rows, pa.string()))
+        out = out.append_column("input_id", pa.repeat(pa.scalar(self.input_id, pa.string()), out.num_rows))
         self._stage_by_day("positions", out, schema.POSITIONS)
         if statics:
             keyed = pa.table({"mmsi": rows["mmsi"], "ts": rows["ts"], "day": rows["day"], "_h": order["_h"]})
@@ -722,7 +749,7 @@ class _Writer:
         runs = runs.append_column("day", keyed["day"].take(first))
         runs = runs.append_column("last_ts", keyed["ts"].take(last))
         runs = runs.append_column("n_reports", pa.array(ends - starts + 1, pa.int64()))
-        runs = runs.append_column("input_id", pa.array([self.input_id] * runs.num_rows, pa.string()))
+        runs = runs.append_column("input_id", pa.repeat(pa.scalar(self.input_id, pa.string()), runs.num_rows))
         self.statics += runs.num_rows
         self._stage_by_day("statics", runs, schema.STATICS)
         return keep
