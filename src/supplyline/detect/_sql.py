@@ -135,8 +135,14 @@ def coverage_sql(
                CAST(floor((lon + 180) / {cell}) AS BIGINT) % {ncol} AS cx,
                CAST(floor({e}(ts) / {hour}) AS BIGINT) AS hb
         FROM {positions}
+    ), wanted AS (
+        SELECT DISTINCT cy, cx, hb FROM keys
     ), own AS (
-        SELECT cy, cx, hb, mmsi, count(*) AS n FROM pos GROUP BY cy, cx, hb, mmsi
+        -- only the (cell, hour)s some gap asks about: an inner join on the small key set keeps the
+        -- aggregation (and DuckDB's memory) proportional to the gaps, not to all positions
+        SELECT p.cy, p.cx, p.hb, p.mmsi, count(*) AS n
+        FROM pos p JOIN wanted w ON p.cy = w.cy AND p.cx = w.cx AND p.hb = w.hb
+        GROUP BY p.cy, p.cx, p.hb, p.mmsi
     ), tot AS (
         SELECT cy, cx, hb, sum(n) AS n FROM own GROUP BY cy, cx, hb
     )

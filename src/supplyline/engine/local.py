@@ -175,6 +175,7 @@ def detect(
         try:
             # DuckDB spills its sorts and joins here (not into the working directory) when over budget
             con.execute(f"SET temp_directory = '{store.root / '_staging' / 'duckdb-tmp'}'")
+            con.execute("SET preserve_insertion_order = false")  # lets big scans spill; queries ORDER BY
             if shards is None:
                 shards = auto_shards(con, workers, budget)
             return _detect(store, con, places, thresholds, routes, workers, shards, full)
