@@ -186,7 +186,10 @@ def test_sigkill_mid_ingest_then_rerun(shared_data: Path, tmp_path: Path) -> Non
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and proc.poll() is None:
             n_manifest = len(list((root / "manifest").glob("*.parquet")))
-            staged = list((root / "_staging").rglob("*.parquet")) if (root / "_staging").exists() else []
+            try:  # the run removes staging folders while we look
+                staged = list((root / "_staging").rglob("*.parquet")) if (root / "_staging").exists() else []
+            except FileNotFoundError:
+                staged = []
             if (wait_for == "staging" and staged) or (wait_for == f"manifest{n_manifest}" and n_manifest):
                 break
             time.sleep(0.005)

@@ -146,3 +146,25 @@ def test_normaliser_rejects_quote_their_line(shared_data: Path, tmp_path: Path) 
     assert len(mine) == 24  # 22 messages with lat 91 / lon 181, 2 with MMSI 0 (one of them two lines)
     for r in q:
         assert r["line"] is not None and r["raw"] == lines[r["line"] - 1], r
+
+
+def test_repeat_across_chunks_is_one_final_pass(shared_data: Path, tmp_path: Path) -> None:
+    """A one-day log followed by itself: the second copy is all duplicates, whatever the chunking.
+
+    Chunks are not checked against each other as they come (that is quadratic); one pass per day at the end
+    removes rows an earlier chunk holds, weighed in input lines (two-line messages count 2).
+    """
+    text = data_file(shared_data, STREAM).read_bytes()
+    twice = tmp_path / "twice.txt"
+    twice.write_bytes(text + (b"" if text.endswith(b"\n") else b"\n") + text)
+    (once,) = ingest(Store.create(tmp_path / "once"), [data_file(shared_data, STREAM)]).files
+    for chunk_bytes in (1 << 26, 60_000):  # one chunk; ~15 chunks, the copy starting mid-file
+        store = Store.create(tmp_path / f"s{chunk_bytes}")
+        (f,) = ingest(store, [twice], chunk_bytes=chunk_bytes).files
+        assert f.read == 2 * once.read
+        assert f.positions == once.positions and f.kept == once.kept
+        assert f.duplicate == once.kept + 2 * once.duplicate
+        assert f.quarantined == 2 * once.quarantined
+        cols = ", ".join(KEY)
+        rows = store.connect().sql(f"SELECT count(*), count(DISTINCT ({cols})) FROM positions").fetchall()
+        assert rows == [(once.positions, once.positions)]

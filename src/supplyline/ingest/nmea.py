@@ -218,9 +218,19 @@ for _lo in range(48, 58):
     _PAIR[ord(",") * 256 + _lo] = _lo - 48
 
 
+# the same table indexed by the two bytes read as one little-endian uint16 (first byte low)
+_PAIR_LE = _PAIR.reshape(256, 256).T.reshape(-1).copy()
+
+
+def _words(pbuf: np.ndarray, dtype: str) -> np.ndarray:
+    """``pbuf`` viewed as overlapping little-endian words starting at every byte (no copy)."""
+    size = np.dtype(dtype).itemsize
+    return np.ndarray((pbuf.size - size + 1,), dtype, buffer=pbuf, strides=(1,))
+
+
 def _pair(pbuf: np.ndarray, end: np.ndarray) -> np.ndarray:
     """The two bytes before ``end`` as a decimal number via ``_PAIR`` (-1 if not "dd" or ",d")."""
-    return _PAIR[np.take(pbuf, end - 2).astype(np.int32) * 256 + np.take(pbuf, end - 1)]
+    return _PAIR_LE[_words(pbuf, "<u2")[end - 2]]
 
 
 def _pghp_numbers(pbuf: np.ndarray, f: list[np.ndarray]) -> tuple[np.ndarray, ...]:
@@ -260,11 +270,11 @@ def _pghp_days(pbuf: np.ndarray, f: list[np.ndarray]) -> tuple[np.ndarray, np.nd
     n = f[0].size
     a, b = f[1] + 1, f[4]
     span = b - a
-    win = _window(pbuf, a, 16)
-    win = np.where(np.arange(16)[None, :] < span[:, None], win, 0)
-    key = np.ascontiguousarray(win).view("<u8")
+    # for spans of at most 16 bytes, the words at a and at b - 8 cover the whole text
+    words = _words(pbuf, "<u8")
+    head, tail = words[a], words[np.maximum(b - 8, 0)]
     change = np.ones(n, np.bool_)
-    change[1:] = (key[1:, 0] != key[:-1, 0]) | (key[1:, 1] != key[:-1, 1])
+    change[1:] = (head[1:] != head[:-1]) | (tail[1:] != tail[:-1]) | (span[1:] != span[:-1])
     change |= span > 16
     first = np.flatnonzero(change)
     run = np.cumsum(change) - 1
@@ -365,7 +375,7 @@ def _armor(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     hi = v > 39
     illegal = hi & ((v < 48) | (v > 71))
     v -= hi.view(np.uint8) << np.uint8(3)
-    ok = ~illegal.any(axis=0)
+    ok = np.logical_not(illegal.any(axis=0))
     if not ok.all():
         v = np.where(illegal, sb.ARMOR[chars], v)
     return v, ok

@@ -478,6 +478,8 @@ class _Writer:
         self.reasons: Counter[str] = Counter()
         self._chunk = 0
         self._quarantine_parts: list[Path] = []
+        # positions this input staged, per day: (file, rows weighing other than 1 line, their weights)
+        self._own_positions: dict[str, list[tuple[Path, np.ndarray, np.ndarray]]] = {}
         self.on_progress: Progress | None = None
 
     def tick(self, records: int) -> None:
@@ -487,6 +489,7 @@ class _Writer:
 
     # counts ------------------------------------------------------------------------------------------
     def finish(self, res: FileResult) -> None:
+        self._dedup_across_chunks()
         res.read, res.kept, res.duplicate = self.read, self.kept, self.duplicate
         res.quarantined = sum(self.reasons.values())
         res.positions, res.statics = self.positions, self.statics
@@ -643,12 +646,47 @@ class _Writer:
     def _stage_quarantine(self, table: pa.Table) -> None:
         self._quarantine_parts.append(self.txn.put(f"quarantine/{self._next_part()}", table))
 
-    def _existing(self, table: str, days: list[str]) -> list[str]:
+    def _existing(self, table: str, days: list[str], own: bool = True) -> list[str]:
+        """Stored files of ``table`` for ``days``, plus (``own``) what this input staged for them."""
         files: list[Path] = []
         for day in days:
             files.extend(sorted((self.store.root / table / f"day={day}").glob("*.parquet")))
-            files.extend(self.txn.staged(f"{table}/day={day}/"))
+            if own:
+                files.extend(self.txn.staged(f"{table}/day={day}/"))
         return [str(f) for f in files]
+
+    def _dedup_across_chunks(self) -> None:
+        """Drop positions repeated in a later chunk of this input: one pass per day staged by >1 chunk.
+
+        Chunks are checked against the store as they come, but not against each other (that would read
+        everything staged so far for each chunk: quadratic in the chunk count for a one-day file). Here
+        each such day is read once; a row equal (on the position key, null equals null) to one in an earlier
+        chunk is removed from its file and counted as a duplicate, weighed in its input lines.
+        """
+        key = ", ".join(POSITION_KEY)
+        for parts in self._own_positions.values():
+            if len(parts) < 2:
+                continue
+            files = [str(p) for p, _, _ in parts]  # in staging order = file order
+            found = self.con.sql(
+                f"SELECT file_index, rn FROM (SELECT file_index, rn, row_number() OVER (PARTITION BY {key} "
+                f"ORDER BY file_index, rn) AS k FROM (SELECT *, list_position({_sql_list(files)}, filename) "
+                f"AS file_index, file_row_number AS rn FROM read_parquet({_sql_list(files)}, filename=true, "
+                "file_row_number=true))) WHERE k > 1"
+            ).fetchnumpy()
+            which = np.asarray(found["file_index"], np.int64) - 1
+            rows = np.asarray(found["rn"], np.int64)
+            for i in np.unique(which).tolist():
+                path, heavy, weight = parts[i]
+                drop = rows[which == i]
+                table = pq.read_table(path)
+                mask = np.ones(table.num_rows, np.bool_)
+                mask[drop] = False
+                lines = drop.size + int(weight[np.isin(heavy, drop)].sum() - np.isin(heavy, drop).sum())
+                write_parquet(table.filter(pa.array(mask)), path, _DICTIONARY)
+                self.positions -= drop.size
+                self.kept -= lines
+                self.duplicate += lines
 
     def _positions(self, table: pa.Table, statics: bool = False) -> None:
         """Kept rows -> de-duplicated positions sorted by (day, mmsi, ts), staged one file per day.
@@ -678,7 +716,7 @@ class _Writer:
         rows = table.select([*POSITION_KEY, "source", "_lines"]).take(order["_i"])
         rows = rows.append_column("day", pc.cast(rows["ts"], pa.date32()))
         dup = _repeats(rows, POSITION_KEY)
-        existing = self._existing("positions", _days(rows))
+        existing = self._existing("positions", _days(rows), own=False)  # own chunks: at the end
         if existing:
             dup[self._covered(rows, POSITION_KEY, existing, "positions")] = True
         weights = rows["_lines"].to_numpy()
@@ -688,7 +726,10 @@ class _Writer:
         out = rows.filter(pa.array(~dup))
         self.positions += out.num_rows
         out = out.append_column("input_id", pa.repeat(pa.scalar(self.input_id, pa.string()), out.num_rows))
-        self._stage_by_day("positions", out, schema.POSITIONS)
+        weights = out["_lines"].to_numpy(zero_copy_only=False)
+        for day, path, start, end in self._stage_by_day("positions", out, schema.POSITIONS):
+            heavy = np.flatnonzero(weights[start:end] != 1)
+            self._own_positions.setdefault(day, []).append((path, heavy, weights[start:end][heavy]))
         if statics:
             keyed = pa.table({"mmsi": rows["mmsi"], "ts": rows["ts"], "day": rows["day"], "_h": order["_h"]})
             info = order["_info"].to_numpy(zero_copy_only=False)
@@ -778,15 +819,23 @@ class _Writer:
         self.kept += kept
         self.duplicate += int(rows["w_all"].to_numpy().sum()) - kept
 
-    def _stage_by_day(self, table_name: str, table: pa.Table, target: pa.Schema) -> None:
-        """Split a table sorted by (day, mmsi, ts) into one staged file per UTC day."""
+    def _stage_by_day(
+        self, table_name: str, table: pa.Table, target: pa.Schema
+    ) -> list[tuple[str, Path, int, int]]:
+        """Split a table sorted by (day, mmsi, ts) into one staged file per UTC day.
+
+        Returns (day, staged file, first row, end row) of each file.
+        """
         if table.num_rows == 0:
-            return
+            return []
         days = table["day"].cast(pa.int32()).to_numpy()
         starts = np.flatnonzero(np.r_[True, days[1:] != days[:-1]])
         ends = np.r_[starts[1:], len(days)]
         part = self._next_part()
         data = table.select(target.names).cast(target)
-        for s, e in zip(starts, ends, strict=True):
-            day = (np.datetime64("1970-01-01") + np.timedelta64(int(days[s]), "D")).astype(str)
-            self.txn.put(f"{table_name}/day={day}/{part}", data.slice(int(s), int(e - s)), _DICTIONARY)
+        staged = []
+        for s, e in zip(starts.tolist(), ends.tolist(), strict=True):
+            day = (np.datetime64("1970-01-01") + np.timedelta64(days[s], "D")).astype(str)
+            path = self.txn.put(f"{table_name}/day={day}/{part}", data.slice(s, e - s), _DICTIONARY)
+            staged.append((day, path, s, e))
+        return staged
