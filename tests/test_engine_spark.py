@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from supplyline import schema
@@ -40,6 +41,7 @@ ID = {
     "encounters": "encounter_id",
     "draught_changes": "change_id",
 }
+ID_SCHEMAS = list(schema.EVENT_TABLES.items())
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +80,7 @@ def assert_same_tables(local: dict[str, pa.Table], spark: dict[str, pa.Table]) -
 
 
 def test_nyharbor_week_same_events(spark: Any, shared_data: Path, tmp_path: Path) -> None:
-    from supplyline.engine.spark import detect_spark
+    from supplyline.engine.spark import _write, detect_spark
 
     store = Store.create(tmp_path / "ny")
     report = ingest(store, [data_file(shared_data, WEEK)])
@@ -92,6 +94,12 @@ def test_nyharbor_week_same_events(spark: Any, shared_data: Path, tmp_path: Path
     # Known answers of the week (tests/test_detect_nyharbor.py, tests/test_engine_local.py): busy ferries.
     assert counts["visits"] > 600 and counts["voyages"] > 500 and counts["gaps"] == 265
     assert counts["encounters"] > 0
+
+    # A remote store's tables are written by Spark itself (one folder per table): same rows back.
+    spark_tables = tables(Store.open(out))
+    _write(spark, f"file:{tmp_path}/remote", spark_tables, TERMINALS)
+    back = {name: pq.read_table(tmp_path / "remote" / "tables" / name).cast(sch) for name, sch in ID_SCHEMAS}
+    assert_same_tables(spark_tables, back)
 
 
 def test_simulated_meeting_same_events_through_the_cli(spark: Any, tmp_path: Path) -> None:
@@ -132,6 +140,8 @@ def test_store_uri() -> None:
 
     assert store_uri(Path("s3a://bucket/stores/x")) == "s3a://bucket/stores/x"  # Path collapsed the //
     assert store_uri("hdfs://nn:8020/s/") == "hdfs://nn:8020/s"
+    assert store_uri("hdfs:///s") == "hdfs:///s"  # strings are kept as written
+    assert store_uri(Path("file:///tmp/st")) == store_uri("/tmp/st") == "file:///tmp/st"
     assert store_uri("rel/store").startswith("file:///") and store_uri("rel/store").endswith("/rel/store")
 
 

@@ -103,14 +103,20 @@ def spark_session(master: str | None = None, app_name: str = "supplyline") -> Sp
 
 
 def store_uri(store: str | Path) -> str:
-    """The store as a URI Spark reads: ``hdfs://``/``s3a://``... pass through (a ``Path`` that collapsed
-    ``s3a://b`` to ``s3a:/b`` is repaired); a local folder becomes an absolute ``file://`` URI, so a cluster
-    whose default file system is HDFS does not look for it there."""
+    """The store as a URI Spark reads. ``hdfs://``, ``s3a://``... pass through (when a ``Path`` collapsed
+    ``s3a://bucket`` to ``s3a:/bucket`` the ``//`` is restored, so give such URIs an authority: a bucket or
+    a namenode); a local folder or ``file:`` URI becomes an absolute ``file:///`` URI, so a cluster whose
+    default file system is HDFS does not look for it there."""
     text = str(store)
-    fixed = re.sub(r"^([a-zA-Z][a-zA-Z0-9+.-]+):/(?!/)", r"\1://", text)
-    if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]+://", fixed):
-        return fixed.rstrip("/")
-    return Path(text).resolve().as_uri()
+    m = re.match(r"^([a-zA-Z][a-zA-Z0-9+.-]+):(/+)(.*)$", text)
+    if m is None or len(m.group(1)) == 1:  # no scheme (or a Windows drive letter)
+        return Path(text).resolve().as_uri()
+    scheme, slashes, rest = m.groups()
+    if scheme.lower() == "file":
+        return Path("/" + rest).resolve().as_uri()
+    if isinstance(store, Path) and slashes == "/":
+        slashes = "//"
+    return f"{scheme}:{slashes}{rest}".rstrip("/")
 
 
 def _local_path(uri: str) -> Path | None:
