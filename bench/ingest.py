@@ -114,10 +114,12 @@ def main() -> None:
     ap.add_argument("--csv-copies", type=int, default=1000, help="copies of the 735-row DMA CSV")
     ap.add_argument("--repeat", type=int, default=3, help="runs per measurement (best is reported)")
     args = ap.parse_args()
+    print(f"load average before: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     with tempfile.TemporaryDirectory(prefix="supplyline-bench-") as d:
         tmp = Path(d)
         report("NMEA", "lines", "pyais loop", bench_nmea(tmp, args.nmea_copies, args.repeat), 5.0)
         report("CSV", "rows", "bare DuckDB read_csv", bench_csv(tmp, args.csv_copies, args.repeat), 0.5)
+    print(f"load average after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
 
 def report(what: str, unit: str, base: str, r: dict[str, float], target: float) -> None:

@@ -77,6 +77,7 @@ class NmeaResult:
     statics: pa.Table
     quarantine: pa.Table
     lines_read: int
+    physical_lines: int = 0  # all lines of the input, comments and blanks too (the last may lack a newline)
 
 
 # --- quarantine reasons and details -------------------------------------------------------------------------
@@ -169,8 +170,9 @@ _STATIC_TYPES = (5, 19, 24)
 _PAD = 256
 
 
-def _padded(data: bytes) -> np.ndarray:
-    pbuf = np.zeros(len(data) + _PAD, np.uint8)
+def _padded(data: bytes, room: int = 0) -> np.ndarray:
+    """``data`` + 256 zero bytes (+ ``room`` more: calloc'd pages cost nothing until written)."""
+    pbuf = np.zeros(len(data) + _PAD + room, np.uint8)
     pbuf[: len(data)] = np.frombuffer(data, np.uint8)
     return pbuf
 
@@ -294,17 +296,28 @@ def _pghp_days(pbuf: np.ndarray, f: list[np.ndarray]) -> tuple[np.ndarray, np.nd
     return (day_first + d_ - 1)[run], ok[run]
 
 
+_COMMAS = np.uint64(0x2C2C2C2C2C2C2C2C)
+_LOW7 = np.uint64(0x7F7F7F7F7F7F7F7F)
+_GATHER = np.uint64(0x0102040810204080)  # moves bit 8i to bit 56+i (all partial products distinct)
+
+
 def _field_ends(data: bytes, pbuf: np.ndarray, s0: np.ndarray, star: np.ndarray, k: int) -> list[np.ndarray]:
     """Positions of the first ``k`` commas of each line ``data[s0:star]`` (``star`` where there are fewer).
 
-    The first 64 bytes of every line become one 64-bit word of comma flags (``packbits``); the j-th comma
-    is then the lowest set bit after clearing j of them (``x & -x``, whose exact log2 is its position). This
-    avoids a ``nonzero`` over a byte matrix, the costly part of a comma scan. The rare line that needs
+    The first 64 bytes of every line become one 64-bit word of comma flags (eight 8-byte loads); the j-th
+    comma is then the lowest set bit after clearing j of them (``x & -x``, whose exact log2 is its position). This
+    avoids a byte matrix and a ``nonzero`` over it, the costly part of a comma scan. The rare line that needs
     commas beyond 64 bytes is finished with ``bytes.find``.
     """
     length = star - s0
-    hit = (_window(pbuf, s0, 64) == ord(",")) & (np.arange(64)[None, :] < length[:, None])
-    bits = np.packbits(hit, axis=1, bitorder="little").view("<u8")[:, 0].copy()
+    words = _words(pbuf, "<u8")
+    bits = np.zeros(s0.size, np.uint64)
+    for w in range(8):  # 8 bytes at a time: a byte equal to ',' -> its bit (SWAR, no carries between bytes)
+        t = words[s0 + 8 * w] ^ _COMMAS
+        flag = ~(((t & _LOW7) + _LOW7) | t | _LOW7)  # 0x80 in each byte that was a comma
+        bits |= (((flag >> np.uint64(7)) * _GATHER) >> np.uint64(56)) << np.uint64(8 * w)
+    short = length < 64
+    bits[short] &= (np.uint64(1) << length[short].astype(np.uint64)) - np.uint64(1)
     out = []
     for _ in range(k):
         low = bits & (~bits + np.uint64(1))
@@ -726,7 +739,7 @@ def decode_nmea(data: bytes, *, file: str, input_id: str, source_default: str = 
     ``file`` and ``input_id`` label the quarantine rows and every output row. Lines are 1-based.
     """
     n = len(data)
-    pbuf = _padded(data)
+    pbuf = _padded(data, room=n + _PAD)  # reassembled payloads (under n bytes in all) go after the padding
     buf = pbuf[:n]
     big = n + _PAD // 2  # sentinel position: inside the zero padding
     st, en = _line_bounds(buf)
@@ -950,7 +963,7 @@ def decode_nmea(data: bytes, *, file: str, input_id: str, source_default: str = 
         sb=sb_[single],
     )
     d_start, d_len, d_fill = pstart[single], plen[single], fill[single]
-    dbuf = pbuf  # reassembled payloads are appended after the data (one decode for all messages)
+    dbuf = pbuf  # reassembled payloads are written after the padding (one decode for all messages)
     multi = np.flatnonzero(~single)
     frag_lines = np.zeros(0, np.int64)
     frag_msg = np.zeros(0, np.int64)
@@ -981,8 +994,8 @@ def decode_nmea(data: bytes, *, file: str, input_id: str, source_default: str = 
             # time/source from the first fragment that has a time (else the first fragment)
             pick = np.array([next((x for x in f if t[x] != NOTIME), f[0]) for f in order_in], np.int64)
             extra = np.frombuffer(b"".join(payloads), np.uint8)
-            dbuf = np.concatenate((buf, extra, np.zeros(_PAD, np.uint8)))
-            d_start = np.concatenate((d_start, n + offs))
+            pbuf[n + _PAD : n + _PAD + extra.size] = extra  # only _decode reads past n from here on
+            d_start = np.concatenate((d_start, n + _PAD + offs))
             d_len = np.concatenate((d_len, lens))
             d_fill = np.concatenate((d_fill, np.array([fill[f[-1]] for f in order_in], np.int64)))
             msgs = msgs.extend(
@@ -1016,7 +1029,7 @@ def decode_nmea(data: bytes, *, file: str, input_id: str, source_default: str = 
     positions = _positions_table(dec, pos_idx, ts, source, input_id, msgs.nlines, msgs.first + 1)
     statics = _statics_table(dec, sta_idx, ts, source, input_id, msgs.nlines, msgs.first + 1)
     quarantine = _quarantine_table(buf, st, en, qdet, file, input_id)
-    return NmeaResult(positions, statics, quarantine, lines_read)
+    return NmeaResult(positions, statics, quarantine, lines_read, int(nl))
 
 
 @dataclass(frozen=True)

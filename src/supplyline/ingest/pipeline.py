@@ -291,7 +291,7 @@ def _read_nmea(inp: readers.Input, writer: _Writer, chunk_bytes: int) -> None:
         try:
             for data in _nmea_chunks(inp, chunk_bytes):
                 result = decode_nmea(data, file=writer.file, input_id=writer.input_id, source_default="nmea")
-                lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+                lines = result.physical_lines
                 if pending is not None:
                     pending.result()  # the writer's errors surface here, in order
                 pending = pool.submit(write, result, line_offset, line_offset + lines)
