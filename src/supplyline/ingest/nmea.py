@@ -304,16 +304,16 @@ _GATHER = np.uint64(0x0102040810204080)  # moves bit 8i to bit 56+i (all partial
 def _field_ends(data: bytes, pbuf: np.ndarray, s0: np.ndarray, star: np.ndarray, k: int) -> list[np.ndarray]:
     """Positions of the first ``k`` commas of each line ``data[s0:star]`` (``star`` where there are fewer).
 
-    The first 64 bytes of every line become one 64-bit word of comma flags (eight 8-byte loads); the j-th
-    comma is then the lowest set bit after clearing j of them (``x & -x``, whose exact log2 is its position). This
-    avoids a byte matrix and a ``nonzero`` over it, the costly part of a comma scan. The rare line that needs
-    commas beyond 64 bytes is finished with ``bytes.find``.
+    The first 64 bytes of every line become one 64-bit word of comma flags (eight 8-byte words, SWAR); the
+    j-th comma is then the lowest set bit after clearing j of them (``x & -x``, a power of two whose float
+    exponent is its position). This avoids a ``nonzero`` over a byte matrix, the costly part of a comma
+    scan. The rare line that needs commas beyond 64 bytes is finished with ``bytes.find``.
     """
     length = star - s0
-    words = _words(pbuf, "<u8")
+    words = _window(pbuf, s0, 64).view("<u8")  # one gather of 64-byte rows, read as 8 words each
     bits = np.zeros(s0.size, np.uint64)
     for w in range(8):  # 8 bytes at a time: a byte equal to ',' -> its bit (SWAR, no carries between bytes)
-        t = words[s0 + 8 * w] ^ _COMMAS
+        t = words[:, w] ^ _COMMAS
         flag = ~(((t & _LOW7) + _LOW7) | t | _LOW7)  # 0x80 in each byte that was a comma
         bits |= (((flag >> np.uint64(7)) * _GATHER) >> np.uint64(56)) << np.uint64(8 * w)
     short = length < 64
@@ -322,7 +322,7 @@ def _field_ends(data: bytes, pbuf: np.ndarray, s0: np.ndarray, star: np.ndarray,
     for _ in range(k):
         low = bits & (~bits + np.uint64(1))
         found = low != 0
-        pos = np.log2(np.maximum(low, np.uint64(1)).astype(np.float64)).astype(np.int64)
+        pos = (low.astype(np.float64).view(np.int64) >> 52) - 1023  # exponent of a power of two
         out.append(np.where(found, s0 + pos, star))
         bits ^= low
     for i in np.flatnonzero(~found & (length > 64)).tolist():  # commas past the window
