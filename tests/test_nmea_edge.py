@@ -152,6 +152,35 @@ def test_orphan_and_invalid_pghp() -> None:
     ]
 
 
+def test_pghp_date_runs_and_fields_past_64_bytes() -> None:
+    """Dates are parsed once per run of equal date text: each change of date (also back to an earlier one,
+    and a leap day) is honoured; a site MMSI beyond the first 64 bytes of the line is still found."""
+    region = "R" * 60  # pushes the site MMSI (field 11) past byte 64
+    r = run(
+        s("PGHP,1,2013,11,12,23,59,59,999,219,,2190067,1,62", "$"),
+        s(f"AIVDM,1,1,,A,{POS},0"),
+        s("PGHP,1,2013,11,13,0,0,0,0,219,,2190068,1,62", "$"),
+        s(f"AIVDM,1,1,,A,{POS},0"),
+        s("PGHP,1,2013,11,12,23,59,59,1,219,,2190069,1,62", "$"),  # back to the first date
+        s(f"AIVDM,1,1,,A,{POS},0"),
+        s("PGHP,1,2012,2,29,1,2,3,45,219,,2190070,1,62", "$"),  # leap day
+        s(f"AIVDM,1,1,,A,{POS},0"),
+        s("PGHP,1,2013,2,29,1,2,3,45,219,,2190071,1,62", "$"),  # no 29 February in 2013
+        s(f"AIVDM,1,1,,A,{POS},0"),
+        s(f"PGHP,1,2013,2,28,1,2,3,45,219,{region},2190072,1,62", "$"),
+        s(f"AIVDM,1,1,,A,{POS},0"),
+    )
+    assert [(x["ts"], x["source"]) for x in r.positions.to_pylist()] == [
+        (datetime(2013, 11, 12, 23, 59, 59, 999000, tzinfo=UTC), "2190067"),
+        (ts(2013, 11, 13, 0, 0, 0), "2190068"),
+        (datetime(2013, 11, 12, 23, 59, 59, 1000, tzinfo=UTC), "2190069"),
+        (datetime(2012, 2, 29, 1, 2, 3, 45000, tzinfo=UTC), "2190070"),
+        (None, "dflt"),
+        (datetime(2013, 2, 28, 1, 2, 3, 45000, tzinfo=UTC), "2190072"),
+    ]
+    assert [(x["line"], x["reason"]) for x in r.quarantine.to_pylist()] == [(9, "unparsable")]
+
+
 def test_bad_checksums_comments_blank_lines_and_non_ais_sentences() -> None:
     good = s(f"AIVDM,1,1,,A,{POS},0")
     bad = good[:-2] + ("00" if good[-2:] != "00" else "01")
