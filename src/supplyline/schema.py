@@ -247,7 +247,8 @@ CLAIMS = pa.schema(
         pa.field("quantity", pa.float64()),
         pa.field("quantity_low", pa.float64()),
         pa.field("quantity_high", pa.float64()),
-        pa.field("unit", pa.string()),  # normalised: containers, teu, tonnes, shells, trips, shipments, railcars
+        # normalised: containers, teu, tonnes, shells, trips, shipments, railcars
+        pa.field("unit", pa.string()),
         pa.field("qualifier", pa.string()),  # at_least, about, up_to, exactly
         pa.field("subject", pa.string()),
         pa.field("quote", pa.string()),
@@ -292,7 +293,8 @@ CLAIM_TESTS = pa.schema(
         pa.field("period_start", pa.date32()),  # as tested (the claim's, or the data start when it has none)
         pa.field("period_end", pa.date32()),
         pa.field("unit", pa.string()),  # the claim's unit
-        pa.field("estimate_unit", pa.string()),  # what it was compared with (voyages, containers, shells_152mm...)
+        # what it was compared with (voyages, containers, shells_152mm...)
+        pa.field("estimate_unit", pa.string()),
         pa.field("claim_low", pa.float64()),  # the claim as an interval (qualifier applied; inf = open)
         pa.field("claim_high", pa.float64()),
         pa.field("claim_value", pa.float64()),  # the stated figure (midpoint of a range)
@@ -318,7 +320,8 @@ CLAIM_TESTS = pa.schema(
 ALERTS = pa.schema(
     [
         pa.field("alert_id", pa.string(), nullable=False),
-        pa.field("kind", pa.string(), nullable=False),  # halt, resumption, new_vessel, dark_near_place, sanctioned, identity_change
+        # halt, resumption, new_vessel, dark_near_place, sanctioned, identity_change
+        pa.field("kind", pa.string(), nullable=False),
         pa.field("ts", TS),  # when the condition became true (data time, not wall-clock)
         pa.field("mmsi", pa.int64()),
         pa.field("route", pa.string()),
