@@ -695,7 +695,8 @@ class _Writer:
         row numbers; the columns are then gathered in that order, which is cheaper than sorting wide rows.
         The hash makes exact duplicates adjacent, so they are found by comparing each row with the one
         before on the real values (vectorised); the first in file order is kept. Rows equal to one the store
-        already holds for that day, or that this input staged earlier, are found with a semi join. With
+        already holds for that day are found with a semi join; repeats of rows this input staged in earlier
+        chunks are removed in one pass per day at the end (:meth:`_dedup_across_chunks`). With
         ``statics`` (CSV rows carry static fields) the same order also gives the static-report runs.
         """
         con = self.con
