@@ -47,25 +47,41 @@ def hav_km(la1: str, lo1: str, la2: str, lo2: str) -> str:
     )
 
 
-def encounters_sql(th: Thresholds, positions: str = "positions", dialect: Dialect = DUCKDB) -> str:
+def encounter_bucket_us(th: Thresholds) -> int:
+    """Length of an encounter time bucket in microseconds."""
+    return int(th.encounter_bucket_min * 60e6)
+
+
+def encounter_buckets_sql(th: Thresholds, positions: str = "positions", dialect: Dialect = DUCKDB) -> str:
+    """Step 1 of :func:`encounters_sql`: one row per (mmsi, bucket) with median lat/lon and mean SOG.
+
+    Groups never span buckets, so the local engine can run this over time slices of ``positions`` (a
+    view or a filtered subquery) and append the results: the holistic medians then need memory for one
+    slice only."""
+    bk = f"CAST(floor({dialect.epoch_us}(ts) / {encounter_bucket_us(th)}) AS BIGINT)"
+    return f"""SELECT mmsi, {bk} AS bk, median(lat) AS lat, median(lon) AS lon, avg(sog_kn) AS sog
+        FROM {positions} GROUP BY mmsi, {bk}"""
+
+
+def encounters_sql(
+    th: Thresholds, positions: str = "positions", dialect: Dialect = DUCKDB, buckets: str | None = None
+) -> str:
     """Candidate encounters (before the distance-from-port filter) over ``positions`` (mmsi, ts, lat, lon,
-    sog_kn). Columns: mmsi_a, mmsi_b, start_us, end_us, duration_h, median_dist_km, median_speed_kn, lat, lon.
+    sog_kn), or over ``buckets`` already reduced by :func:`encounter_buckets_sql`. Columns: mmsi_a, mmsi_b,
+    start_us, end_us, duration_h, median_dist_km, median_speed_kn, lat, lon.
     See :mod:`supplyline.detect.encounters` for the rules."""
-    bucket_us = int(th.encounter_bucket_min * 60e6)
+    bucket_us = encounter_bucket_us(th)
     hours_per_bucket = th.encounter_bucket_min / 60.0
     bucket_h = f"CAST({hours_per_bucket!r} AS DOUBLE)"  # a double, not a decimal literal
     dlat = th.encounter_dist_km / (np.pi * EARTH_RADIUS_KM / 180.0)
     dlon = 4 * dlat
     ncol = int(np.ceil(360.0 / dlon))
     max_gap = max(1, int(np.floor(th.encounter_max_gap_h / hours_per_bucket + 1e-9)))
-    e = dialect.epoch_us
     step = hav_km("lag(lat) OVER w", "lag(lon) OVER w", "lat", "lon")
     close = hav_km("a.lat", "a.lon", "b.lat", "b.lon")
     return f"""
     WITH b AS (
-        SELECT mmsi, CAST(floor({e}(ts) / {bucket_us}) AS BIGINT) AS bk,
-               median(lat) AS lat, median(lon) AS lon, avg(sog_kn) AS sog
-        FROM {positions} GROUP BY mmsi, CAST(floor({e}(ts) / {bucket_us}) AS BIGINT)
+        {f"SELECT mmsi, bk, lat, lon, sog FROM {buckets}" if buckets else encounter_buckets_sql(th, positions, dialect)}
     ), s AS (
         SELECT mmsi, bk, lat, lon,
                coalesce(sog, {step} / {KM_PER_NM} / ((bk - lag(bk) OVER w) * {bucket_h})) AS spd,

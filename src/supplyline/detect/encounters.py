@@ -19,7 +19,7 @@ import numpy as np
 import pyarrow as pa
 
 from supplyline import schema
-from supplyline.detect._sql import DUCKDB, encounters_sql
+from supplyline.detect._sql import DUCKDB, encounter_bucket_us, encounter_buckets_sql, encounters_sql
 from supplyline.detect.config import Thresholds
 from supplyline.detect.kernels import PlaceLookup
 from supplyline.ids import stable_ids
@@ -59,12 +59,51 @@ def encounters_table(raw: pa.Table, th: Thresholds, index: PlaceLookup) -> pa.Ta
 
 
 def detect_encounters(
-    con: duckdb.DuckDBPyConnection, th: Thresholds, index: PlaceLookup, positions: str = "positions"
+    con: duckdb.DuckDBPyConnection,
+    th: Thresholds,
+    index: PlaceLookup,
+    positions: str = "positions",
+    slice_rows: int | None = None,
 ) -> pa.Table:
-    """Encounters over every vessel in ``positions`` (a view of ``con``), away from the places of ``index``."""
-    raw = con.sql(encounters_sql(th, positions, DUCKDB)).to_arrow_table()
+    """Encounters over every vessel in ``positions`` (a view of ``con``), away from the places of ``index``.
+
+    With ``slice_rows``, the per-bucket reduction runs over time slices of about that many positions into a
+    temporary table first (same result; DuckDB's medians cannot spill, so this bounds their memory).
+    """
+    buckets = None
+    if slice_rows is not None:
+        buckets = "_enc_buckets"
+        _reduce_in_slices(con, th, positions, slice_rows, buckets)
+    try:
+        raw = con.sql(encounters_sql(th, positions, DUCKDB, buckets=buckets)).to_arrow_table()
+    finally:
+        if buckets is not None:
+            con.execute(f"DROP TABLE IF EXISTS {buckets}")
     assert raw is not None
     return encounters_table(raw, th, index)
+
+
+def _reduce_in_slices(
+    con: duckdb.DuckDBPyConnection, th: Thresholds, positions: str, slice_rows: int, out: str
+) -> None:
+    """``out`` = encounter_buckets_sql over ``positions``, computed over whole-bucket time slices."""
+    lo, hi, n = con.execute(
+        f"SELECT epoch_us(min(ts)), epoch_us(max(ts)), count(*) FROM {positions}"
+    ).fetchone()  # type: ignore[misc]
+    bucket = encounter_bucket_us(th)
+    slices = max(1, -(-int(n) // max(1, slice_rows))) if n else 1
+    first, last = (int(lo) // bucket, int(hi) // bucket + 1) if n else (0, 1)
+    edges = np.unique(np.linspace(first, last, slices + 1).round().astype(np.int64))
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {out} (mmsi BIGINT, bk BIGINT, lat DOUBLE, lon DOUBLE, sog DOUBLE)"
+    )
+    for a, b in zip(edges[:-1].tolist(), edges[1:].tolist(), strict=True):
+        # bucket-aligned bounds on ts itself, so Parquet row groups outside the slice are skipped
+        part = (
+            f"(SELECT * FROM {positions} WHERE ts >= make_timestamp({a * bucket}) "
+            f"AND ts < make_timestamp({b * bucket}))"
+        )
+        con.execute(f"INSERT INTO {out} {encounter_buckets_sql(th, part, DUCKDB)}")
 
 
 __all__ = ["detect_encounters", "encounters_sql", "encounters_table"]

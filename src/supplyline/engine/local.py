@@ -40,6 +40,9 @@ DEFAULT_SHARDS = 16
 KERNEL_BYTES_PER_POSITION = 1_000
 """Peak memory a kernel worker needs per position of its shard: Arrow columns plus the kernels'
 temporaries (~600 B measured with bench/scale.py on 10 M positions, rounded up for safety)."""
+DUCKDB_BYTES_PER_POSITION = 400
+"""DuckDB memory per position of one time slice of the encounter reduction (medians hold every value of a
+group and cannot spill); slices are sized so that fits DuckDB's half of the budget."""
 _UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12}
 _UNITS |= {"kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
 
@@ -178,7 +181,8 @@ def detect(
             con.execute("SET preserve_insertion_order = false")  # lets big scans spill; queries ORDER BY
             if shards is None:
                 shards = auto_shards(con, workers, budget)
-            return _detect(store, con, places, thresholds, routes, workers, shards, full)
+            slice_rows = max(1, budget // 2 // DUCKDB_BYTES_PER_POSITION)
+            return _detect(store, con, places, thresholds, routes, workers, shards, full, slice_rows)
         except duckdb.Error as exc:
             raise EngineError(
                 f"DuckDB failed while detecting: {exc}; try --memory-limit or fewer --workers"
@@ -223,6 +227,7 @@ def _detect(
     workers: int,
     shards: int,
     full: bool,
+    slice_rows: int | None = None,
 ) -> DetectResult:
     index, _ = place_indexes(places)
     places_used = index.places
@@ -268,7 +273,7 @@ def _detect(
     for s in sorted(set(sigs) - set(todo)):
         gaps_parts[s] = _read_part(store, "gaps", s)
     gaps_parts = _annotate_all(con, gaps_parts, th)
-    encounters = detect_encounters(con, th, index)
+    encounters = detect_encounters(con, th, index, slice_rows=slice_rows)
 
     with store.transaction() as txn:
         for name in KERNEL_TABLES:
