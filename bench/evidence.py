@@ -9,24 +9,18 @@ concatenated --copies times (sentences are independent, so this is a fair stand-
 from __future__ import annotations
 
 import argparse
-import time
-from collections.abc import Callable
+import sys
 from pathlib import Path
 
 from supplyline.config import bundled_case_path, load_case, validate_case
 from supplyline.evidence.extract import extract_claims, parse_article, sentences
 from supplyline.evidence.ledger import read_claims
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.timing import best_of
+
 ARTICLES = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "articles"
-
-
-def best_of(repeat: int, fn: Callable[[], object]) -> float:
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def main() -> None:

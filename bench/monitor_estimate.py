@@ -14,9 +14,9 @@ Prints one Markdown table row per measurement (best of --repeat, wall-clock seco
 from __future__ import annotations
 
 import argparse
-import time
-from collections.abc import Callable
+import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -26,6 +26,10 @@ from supplyline.estimate.shipments import estimate
 from supplyline.monitor.cadence import CadenceConfig, find_halts, replay_days
 from supplyline.monitor.identity import identity_changes
 from supplyline.monitor.sanctions import load_sanctions_list, screen_vessels
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.timing import best_of
 
 PRIORS = {
     "containers_per_voyage": {
@@ -44,15 +48,6 @@ PRIORS = {
         "source": "bench",
     },
 }
-
-
-def best_of(repeat: int, fn: Callable[[], object]) -> float:
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def departures(n: int, rng: np.random.Generator) -> np.ndarray:

@@ -9,8 +9,8 @@ Points: half within 12 km of a place (the hard case: dense anchorages), half uni
 from __future__ import annotations
 
 import argparse
-import time
-from collections.abc import Callable
+import sys
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -18,14 +18,9 @@ import pyarrow as pa
 from supplyline.geo import destination_point
 from supplyline.places import PlaceIndex, load_gazetteer
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-def best_of(repeat: int, fn: Callable[[], object]) -> float:
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
+from bench.timing import best_of
 
 
 def points_near(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -24,16 +25,9 @@ from supplyline import schema
 from supplyline.report.builder import build_report
 from supplyline.store import Store
 
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.chromium import launch
 
 
 def make_store(root: Path, n_positions: int, n_vessels: int, seed: int = 7) -> Store:
@@ -83,7 +77,7 @@ def open_times(html: Path, runs: int) -> list[tuple[float, float]]:
 
     out = []
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+        browser = launch(pw)
         for _ in range(runs):
             page = browser.new_page(viewport={"width": 1400, "height": 900})
             errors: list[str] = []
@@ -111,7 +105,7 @@ def screenshot(html: Path, png: Path, width: int = 1400) -> None:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+        browser = launch(pw)
         page = browser.new_page(viewport={"width": width, "height": 900}, device_scale_factor=1)
         page.goto(html.resolve().as_uri())
         page.wait_for_selector("body[data-ready='1']", timeout=60_000)
