@@ -22,6 +22,7 @@ import pyarrow as pa
 from supplyline import schema
 from supplyline.errors import InputError
 from supplyline.evidence.units import (
+    BASE_UNITS,
     NUMBER_PATTERN,
     QUALIFIER_PATTERN,
     QUALIFIER_SYMBOL_PATTERN,
@@ -37,18 +38,7 @@ from supplyline.evidence.units import (
 from supplyline.ids import stable_id
 
 # Units a claim extraction proposes (counts of ships, distances etc. are context, not claims).
-EXTRACT_UNITS = (
-    "containers",
-    "teu",
-    "tonnes",
-    "shells",
-    "rockets",
-    "missiles",
-    "trips",
-    "shipments",
-    "railcars",
-    "visits",
-)
+EXTRACT_UNITS = tuple(u for u in BASE_UNITS if u != "ships")
 
 _NUM = rf"(?:{NUMBER_PATTERN}|{WORD_NUMBER_PATTERN})"
 _NOT_MEASURE = r"(?!\s*-?\s*(?:mm|millimet|ft\b|foot|feet|metre|meter|m\b|km|kilomet|per\s*cent|percent|%|dwt|gt\b|year|month|week|day|hour))"
