@@ -480,6 +480,8 @@ class _Writer:
         self._quarantine_parts: list[Path] = []
         # positions this input staged, per day: (file, rows weighing other than 1 line, their weights)
         self._own_positions: dict[str, list[tuple[Path, np.ndarray, np.ndarray]]] = {}
+        # static runs this input staged (mmsi, ts, last_ts, _h): few rows, kept in memory
+        self._own_statics: list[pa.Table] = []
         self.on_progress: Progress | None = None
 
     def tick(self, records: int) -> None:
@@ -736,11 +738,18 @@ class _Writer:
             info = order["_info"].to_numpy(zero_copy_only=False)
             self._static_runs(keyed, table, order["_i"].to_numpy(), info)
 
-    def _covered(self, rows: pa.Table, key: tuple[str, ...], files: list[str], what: str) -> np.ndarray:
-        """Row indices of ``rows`` already present in ``files`` (same key; statics: inside a stored run)."""
+    def _covered(
+        self, rows: pa.Table, key: tuple[str, ...], files: list[str], what: str, own: pa.Table | None = None
+    ) -> np.ndarray:
+        """Row indices of ``rows`` already present in ``files`` (same key; statics: inside a stored run).
+
+        ``own`` (statics): runs this input staged, in memory, checked too (instead of re-reading its files).
+        """
         con = self.con
         cols = [*key, "_i"] if what == "positions" else ["mmsi", "ts", "_h", "_i"]
         con.register("r", rows.append_column("_i", pa.array(np.arange(rows.num_rows))).select(cols))
+        if own is not None:
+            con.register("own", own)
         try:
             if what == "positions":
                 cond = " AND ".join(
@@ -752,14 +761,19 @@ class _Writer:
                 stored = f"SELECT {', '.join(key)} FROM read_parquet({_sql_list(files)})"
             else:
                 cond = "r.mmsi = e.mmsi AND r._h = e._h AND r.ts BETWEEN e.ts AND e.last_ts"
-                stored = (
+                parts = [
                     f"SELECT mmsi, ts, coalesce(last_ts, ts) AS last_ts, hash({', '.join(STATIC_FIELDS)}) AS _h "
                     f"FROM read_parquet({_sql_list(files)}, union_by_name=true)"
-                )
+                ][: 1 if files else 0]
+                if own is not None:
+                    parts.append("SELECT mmsi, ts, last_ts, _h FROM own")
+                stored = "SELECT * FROM (" + " UNION ALL ".join(parts) + ")"
             lo_hi = "mmsi BETWEEN (SELECT min(mmsi) FROM r) AND (SELECT max(mmsi) FROM r)"
             found = con.sql(f"SELECT r._i FROM r SEMI JOIN ({stored} WHERE {lo_hi}) e ON {cond}").fetchnumpy()
         finally:
             con.unregister("r")
+            if own is not None:
+                con.unregister("own")
         return np.asarray(found["_i"], np.int64)
 
     def _static_runs(
@@ -773,9 +787,14 @@ class _Writer:
         inside a run the store, or this input, already has for that day are dropped. Returns ``keep``.
         """
         keep = keep.copy()
-        existing = self._existing("statics", _days(keyed))
-        if existing:
-            keep[self._covered(keyed, (), existing, "statics")] = False
+        days = _days(keyed)
+        existing = self._existing("statics", days, own=False)
+        own = pa.concat_tables(self._own_statics) if self._own_statics else None
+        if own is not None:
+            own = own.filter(pc.is_in(own["day"], value_set=keyed["day"].unique()))
+            own = own if own.num_rows else None
+        if existing or own is not None:
+            keep[self._covered(keyed, (), existing, "statics", own)] = False
         if not keep.any():
             return keep
         idx = np.flatnonzero(keep)
@@ -794,6 +813,17 @@ class _Writer:
         runs = runs.append_column("input_id", pa.repeat(pa.scalar(self.input_id, pa.string()), runs.num_rows))
         self.statics += runs.num_rows
         self._stage_by_day("statics", runs, schema.STATICS)
+        self._own_statics.append(
+            pa.table(
+                {
+                    "mmsi": runs["mmsi"],
+                    "ts": runs["ts"],
+                    "last_ts": runs["last_ts"],
+                    "_h": keyed["_h"].take(first),
+                    "day": runs["day"],
+                }
+            )
+        )
         return keep
 
     def _statics(self, table: pa.Table) -> None:
