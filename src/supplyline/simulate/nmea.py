@@ -177,6 +177,14 @@ def encode_positions(
     return out
 
 
+def _dimensions(length_m: np.ndarray, width_m: np.ndarray) -> list[Field]:
+    """Metres to bow, stern, port and starboard (9, 9, 6, 6 bits); antenna 60 % aft of the bow, amidships."""
+    length, width = length_m.astype(np.int64), width_m.astype(np.int64)
+    bow = np.rint(length_m * 0.6).astype(np.int64)
+    port = (width_m // 2).astype(np.int64)
+    return [(bow, 9), (length - bow, 9), (port, 6), (width - port, 6)]
+
+
 def encode_type5(
     mmsi: np.ndarray,
     ts: np.ndarray,
@@ -193,13 +201,11 @@ def encode_type5(
 ) -> np.ndarray:
     """(n, width) two-line type 5 messages. ``eta`` is (n, 4) month, day, hour, minute (0 = n/a)."""
     n = len(mmsi)
-    bow = np.rint(length_m * 0.6).astype(np.int64)
-    port = (width_m // 2).astype(np.int64)
     fields: list[Field] = [
         (5, 6), (0, 2), (mmsi, 30), (0, 2), (imo, 30), *_text(callsign, 7), *_text(name, 20),
-        (ship_type, 8), (bow, 9), (length_m.astype(np.int64) - bow, 9), (port, 6),
-        (width_m.astype(np.int64) - port, 6), (1, 4), (eta[:, 0], 4), (eta[:, 1], 5), (eta[:, 2], 5),
-        (eta[:, 3], 6), (np.rint(draught * 10).astype(np.int64), 8), *_text(destination, 20), (0, 1), (0, 1),
+        (ship_type, 8), *_dimensions(length_m, width_m), (1, 4), (eta[:, 0], 4), (eta[:, 1], 5),
+        (eta[:, 2], 5), (eta[:, 3], 6), (np.rint(draught * 10).astype(np.int64), 8), *_text(destination, 20),
+        (0, 1), (0, 1),
     ]  # fmt: skip
     return _two_part(ts, _payload(fields, n), 2, _channel(ts), (np.arange(n) % 10).astype(np.int64), source)
 
@@ -217,8 +223,6 @@ def encode_type24(
 ) -> np.ndarray:
     """(n, width) type 24 lines: part 0 (A) carries the name, part 1 (B) type, call sign and dimensions."""
     n = len(mmsi)
-    bow = np.rint(length_m * 0.6).astype(np.int64)
-    port = (width_m // 2).astype(np.int64)
     lines = np.zeros((n, 0), dtype=np.uint8)
     out: np.ndarray | None = None
     for p in (0, 1):
@@ -229,11 +233,9 @@ def encode_type24(
         if p == 0:
             body: list[Field] = [*_text(name[sel], 20), (0, 8)]
         else:
-            length, width = length_m[sel].astype(np.int64), width_m[sel].astype(np.int64)
             body = [
                 (ship_type[sel], 8), *_text(np.full(len(sel), "SIM"), 3), (0, 4), (0, 20),
-                *_text(callsign[sel], 7), (bow[sel], 9), (length - bow[sel], 9), (port[sel], 6),
-                (width - port[sel], 6), (0, 6),
+                *_text(callsign[sel], 7), *_dimensions(length_m[sel], width_m[sel]), (0, 6),
             ]  # fmt: skip
         lines = _sentences(ts[sel], _payload(head + body, len(sel)), 0, _channel(ts[sel]), source)
         if out is None:
