@@ -25,12 +25,13 @@ import pyarrow as pa
 from supplyline import schema
 from supplyline.detect.config import Route, Thresholds
 from supplyline.errors import CaseError
+from supplyline.estimate.priors import DISTRIBUTIONS, PriorRange
 from supplyline.evidence.ledger import Problem, check_claims, check_observations, source_part, store_ledger
 from supplyline.store import Store
 
 CASE_FILE = "case.toml"
 PLACE_KINDS = ("port", "anchorage", "berth", "terminal", "rail", "depot", "area", "city")
-PRIOR_DISTRIBUTIONS = ("uniform", "triangular", "loguniform")
+PRIOR_DISTRIBUTIONS = DISTRIBUTIONS
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _PLACE_KEYS = {
     "id", "name", "aliases", "kind", "country", "locode", "lat", "lon", "r_in_m", "r_out_m", "source", "point",
@@ -100,18 +101,8 @@ class Watchlist:
         )
 
 
-@dataclass(frozen=True)
-class Prior:
-    """A conversion factor as a range with its source (e.g. shells per container, 250..480)."""
-
-    name: str
-    low: float
-    high: float
-    unit: str
-    source: str
-    mode: float | None = None
-    distribution: str = "uniform"
-    note: str | None = None
+# A case prior is the estimate's range (one dataclass); _parse_priors checks it first to report file and line.
+Prior = PriorRange
 
 
 @dataclass

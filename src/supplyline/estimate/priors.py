@@ -2,24 +2,31 @@
 
 A prior is anything with ``low``, ``high``, ``unit``, ``source`` and optionally ``mode`` and
 ``distribution`` (uniform | triangular | loguniform) — the case file's ``[priors.<name>]``
-(:class:`supplyline.config.Prior`) or a plain mapping. Draws come from one seeded ``numpy.random.Generator``
-so an estimate is reproducible; every prior used is written into the estimate's ``inputs`` JSON.
+(:class:`PriorRange`, which ``supplyline.config.Prior`` names) or a plain mapping. Draws come from one seeded
+``numpy.random.Generator`` so an estimate is reproducible; every prior used is written into the estimate's
+``inputs`` JSON.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from supplyline.errors import CaseError
 
+DISTRIBUTIONS = ("uniform", "triangular", "loguniform")
+
 
 @dataclass(frozen=True)
 class PriorRange:
-    """One conversion range (the estimate's own copy of a case prior)."""
+    """One conversion factor as a range with its source (e.g. shells per container, 250..480).
+
+    The case file's ``[priors.<name>]`` are loaded as this class (``supplyline.config.Prior``); ``note``
+    is the case author's remark and is not part of the estimate's inputs.
+    """
 
     name: str
     low: float
@@ -28,10 +35,11 @@ class PriorRange:
     source: str
     mode: float | None = None
     distribution: str = "uniform"
+    note: str | None = field(default=None, repr=False)  # repr=False: error messages show the range only
 
     def __post_init__(self) -> None:
         bad = not (0 <= self.low <= self.high)
-        bad |= self.distribution not in ("uniform", "triangular", "loguniform")
+        bad |= self.distribution not in DISTRIBUTIONS
         bad |= self.distribution == "triangular" and (
             self.mode is None or not self.low <= self.mode <= self.high
         )
