@@ -78,6 +78,34 @@ def bench_nmea(tmp: Path, copies: int, repeat: int) -> dict[str, float]:
     }
 
 
+def bench_chunks(tmp: Path, copies: int, sizes: list[int], repeat: int) -> None:
+    """One big one-day NMEA file ingested with ever smaller chunks: cost should grow ~linearly in chunks.
+
+    Every chunk's positions land on the same day, which is the case where checking each chunk against all
+    that was staged before it would be quadratic.
+    """
+    src = tmp / "dma_sample_oneday.nmea"
+    lines = nmea_copies(
+        DATA / "dma_ais_raw_nmea" / "aisabnormal_ais-sample_2013-11-12.txt.gz", src, copies, unit="hour"
+    )
+    counter = iter(range(1000))
+    for size in sizes:
+        results: list = []  # type: ignore[type-arg]
+
+        def ours(size: int = size, results: list = results) -> None:  # type: ignore[type-arg]
+            store = Store.create(tmp / f"chunk-store-{next(counter)}")
+            (res,) = ingest(store, [src], chunk_bytes=size).files
+            assert res.status == "ingested", res.message
+            results.append(res)
+
+        wall, cpu = best_of(repeat, ours)
+        n_chunks = -(-src.stat().st_size // size)
+        print(
+            f"one-day NMEA {lines:,} lines, chunk_bytes {size:,} (~{n_chunks} chunks): {wall:.2f} s wall, "
+            f"{cpu:.2f} s CPU; kept {results[-1].kept:,}, duplicate {results[-1].duplicate:,}"
+        )
+
+
 def bench_csv(tmp: Path, copies: int, repeat: int) -> dict[str, float]:
     src = tmp / "dma_ferry_x.csv"
     rows = dma_copies(DATA / "dma_ais_ferry_laesoe_2022" / "ferry.csv", src, copies)
@@ -113,10 +141,21 @@ def main() -> None:
     ap.add_argument("--nmea-copies", type=int, default=4, help="copies of the 80k-line NMEA sample")
     ap.add_argument("--csv-copies", type=int, default=1000, help="copies of the 735-row DMA CSV")
     ap.add_argument("--repeat", type=int, default=3, help="runs per measurement (best is reported)")
+    ap.add_argument(
+        "--chunk-scaling",
+        type=int,
+        nargs="*",
+        metavar="BYTES",
+        help="instead: ingest one 12-hour one-day NMEA file with each of these chunk sizes",
+    )
     args = ap.parse_args()
     print(f"load average before: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     with tempfile.TemporaryDirectory(prefix="supplyline-bench-") as d:
         tmp = Path(d)
+        if args.chunk_scaling:
+            bench_chunks(tmp, 12, args.chunk_scaling, args.repeat)
+            print(f"load average after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+            return
         report("NMEA", "lines", "pyais loop", bench_nmea(tmp, args.nmea_copies, args.repeat), 5.0)
         report("CSV", "rows", "bare DuckDB read_csv", bench_csv(tmp, args.csv_copies, args.repeat), 0.5)
     print(f"load average after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")

@@ -33,10 +33,15 @@ def dma_copies(src: Path, out: Path, copies: int, shift_h: int = 2) -> int:
 _PGHP = re.compile(rb"\$PGHP,1,(\d{4}),(\d+),(\d+),([^*]*)\*[0-9A-Fa-f]{2}")
 
 
-def nmea_copies(src: Path, out: Path, copies: int) -> int:
+_PGHP_HOUR = re.compile(rb"\$PGHP,1,(\d{4}),(\d+),(\d+),(\d+),([^*]*)\*[0-9A-Fa-f]{2}")
+
+
+def nmea_copies(src: Path, out: Path, copies: int, unit: str = "day") -> int:
     """Write ``copies`` copies of a DMA/Gatehouse NMEA log ($PGHP times), copy k moved k days later.
 
-    Each $PGHP line gets its day shifted and its checksum recomputed; returns physical lines written.
+    ``unit="hour"`` moves copy k by k hours instead (the 12:00 sample stays within its day for up to 12
+    copies: one big one-day file). Each $PGHP line gets its time shifted and its checksum recomputed;
+    returns physical lines written.
     """
     data = gzip.decompress(src.read_bytes()) if src.suffix == ".gz" else src.read_bytes()
     lines = 0
@@ -44,13 +49,16 @@ def nmea_copies(src: Path, out: Path, copies: int) -> int:
         for k in range(copies):
 
             def shift(m: re.Match[bytes], k: int = k) -> bytes:
-                body = b"PGHP,1,%s,%s,%d,%s" % (m[1], m[2], int(m[3]) + k, m[4])
+                if unit == "hour":
+                    body = b"PGHP,1,%s,%s,%s,%d,%s" % (m[1], m[2], m[3], int(m[4]) + k, m[5])
+                else:
+                    body = b"PGHP,1,%s,%s,%d,%s" % (m[1], m[2], int(m[3]) + k, m[4])
                 cs = 0
                 for b in body:
                     cs ^= b
                 return b"$" + body + b"*%02X" % cs
 
-            chunk = _PGHP.sub(shift, data) if k else data
+            chunk = (_PGHP_HOUR if unit == "hour" else _PGHP).sub(shift, data) if k else data
             fh.write(chunk if chunk.endswith(b"\n") else chunk + b"\n")
             lines += chunk.count(b"\n")
     return lines
