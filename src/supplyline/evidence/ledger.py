@@ -124,6 +124,20 @@ class _Checker:
     def add(self, line: int | None, message: str) -> None:
         self.problems.append((self.path, line, message))
 
+    def require(
+        self, line: int, row: dict[str, Any], raw: dict[str, Any], fields: Iterable[tuple[str, str]]
+    ) -> None:
+        """A problem for each (field, hint) left empty; a value that failed to convert is reported already."""
+        for req, hint in fields:
+            if row.get(req) is None and _blank(raw.get(req)):
+                self.add(line, f"{req} is empty; fill in {hint}")
+
+    def unique(self, line: int, key: str, value: str, seen: dict[str, int]) -> None:
+        """A problem when id ``value`` was on an earlier line (``seen``: id -> first line, updated)."""
+        if value in seen:
+            self.add(line, f"{key} {value} repeats line {seen[value]}; ids must be unique")
+        seen.setdefault(value, line)
+
     def convert(self, line: int, row: dict[str, Any]) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for key, value in row.items():
@@ -172,13 +186,19 @@ def check_claims(path: Path | str) -> tuple[pa.Table, list[Problem]]:
     for line, raw in _rows(path):
         row = chk.convert(line, raw)
         n_before = len(chk.problems)
-        for req, hint in (
-            ("claimant", "who made the claim (the original source, e.g. 'ROK Ministry of National Defense')"),
-            ("unit", f"one of {', '.join(CLAIM_UNITS)}"),
-            ("url", "the address of the copy that was read"),
-        ):
-            if row.get(req) is None and _blank(raw.get(req)):
-                chk.add(line, f"{req} is empty; fill in {hint}")
+        chk.require(
+            line,
+            row,
+            raw,
+            (
+                (
+                    "claimant",
+                    "who made the claim (the original source, e.g. 'ROK Ministry of National Defense')",
+                ),
+                ("unit", f"one of {', '.join(CLAIM_UNITS)}"),
+                ("url", "the address of the copy that was read"),
+            ),
+        )
         if row.get("unit") is not None:
             unit = normalise_unit(row["unit"])
             if unit is None or not is_known_unit(unit, CLAIM_UNITS):
@@ -223,11 +243,7 @@ def check_claims(path: Path | str) -> tuple[pa.Table, list[Problem]]:
                 row.get("unit"),
                 row.get("subject"),
             )
-        if row["claim_id"] in seen:
-            chk.add(
-                line, f"claim_id {row['claim_id']} repeats line {seen[row['claim_id']]}; ids must be unique"
-            )
-        seen.setdefault(row["claim_id"], line)
+        chk.unique(line, "claim_id", row["claim_id"], seen)
         if len(chk.problems) == n_before:
             records.append(row)
     return pa.Table.from_pylist(records, schema=schema.CLAIMS), chk.problems
@@ -242,14 +258,17 @@ def check_observations(path: Path | str, place_ids: set[str] | None = None) -> t
     for line, raw in _rows(path):
         row = chk.convert(line, raw)
         n_before = len(chk.problems)
-        for req, hint in (
-            ("date", "the date observed, YYYY-MM-DD"),
-            ("kind", f"one of {', '.join(OBSERVATION_KINDS)}"),
-            ("source", "who observed it (e.g. 'CSIS Beyond Parallel')"),
-            ("url", "the address of the copy that was read"),
-        ):
-            if row.get(req) is None and _blank(raw.get(req)):
-                chk.add(line, f"{req} is empty; fill in {hint}")
+        chk.require(
+            line,
+            row,
+            raw,
+            (
+                ("date", "the date observed, YYYY-MM-DD"),
+                ("kind", f"one of {', '.join(OBSERVATION_KINDS)}"),
+                ("source", "who observed it (e.g. 'CSIS Beyond Parallel')"),
+                ("url", "the address of the copy that was read"),
+            ),
+        )
         if row.get("kind") is not None and row["kind"] not in OBSERVATION_KINDS:
             chk.add(line, f"kind {row['kind']!r} is unknown; use one of {', '.join(OBSERVATION_KINDS)}")
         if row.get("place_id") is not None:
@@ -277,9 +296,7 @@ def check_observations(path: Path | str, place_ids: set[str] | None = None) -> t
                 row.get("quantity"),
                 row.get("unit"),
             )
-        if row["obs_id"] in seen:
-            chk.add(line, f"obs_id {row['obs_id']} repeats line {seen[row['obs_id']]}; ids must be unique")
-        seen.setdefault(row["obs_id"], line)
+        chk.unique(line, "obs_id", row["obs_id"], seen)
         if len(chk.problems) == n_before:
             records.append(row)
     return pa.Table.from_pylist(records, schema=schema.OBSERVATIONS), chk.problems
