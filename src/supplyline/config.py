@@ -192,6 +192,25 @@ def _num(v: Any) -> bool:
     return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
 
 
+def _unknown_keys(
+    table: Mapping[str, Any],
+    allowed: set[str],
+    where: str,
+    path: str,
+    src: Path,
+    lines: _TomlLines,
+    pr: _Problems,
+    index: int = 0,
+) -> None:
+    """A problem for each key of ``table`` not in ``allowed`` (``where``: how the section is written)."""
+    for k in sorted(set(table) - allowed):
+        pr.add(
+            src,
+            lines.key(path, k, index),
+            f"unknown key {k!r} in {where}; allowed: {', '.join(sorted(allowed))}",
+        )
+
+
 def _imo_ok(imo: int) -> bool:
     """IMO check digit: digits 1-6 weighted 7..2, sum mod 10 equals digit 7."""
     d = [int(c) for c in f"{imo:07d}"]
@@ -246,10 +265,7 @@ def _parse_places(
         def where(key: str, i: int = i) -> int | None:
             return lines.key("places", key, i)
 
-        for k in sorted(set(p) - _PLACE_KEYS):
-            pr.add(
-                src, where(k), f"unknown key {k!r} in [[places]]; allowed: {', '.join(sorted(_PLACE_KEYS))}"
-            )
+        _unknown_keys(p, _PLACE_KEYS, "[[places]]", "places", src, lines, pr, i)
         pid = p.get("id")
         if not isinstance(pid, str) or not _ID_RE.match(pid):
             pr.add(
@@ -340,12 +356,7 @@ def _parse_routes(
     routes: list[Route] = []
     names: set[str] = set()
     for i, r in _tables(doc, "routes", "routes", src, lines, pr):
-        for k in sorted(set(r) - _ROUTE_KEYS):
-            pr.add(
-                src,
-                lines.key("routes", k, i),
-                f"unknown key {k!r} in [[routes]]; allowed: {', '.join(sorted(_ROUTE_KEYS))}",
-            )
+        _unknown_keys(r, _ROUTE_KEYS, "[[routes]]", "routes", src, lines, pr, i)
         name = r.get("name")
         if not isinstance(name, str) or not name.strip():
             pr.add(src, lines.key("routes", "name", i), 'route has no name; add name = "rajin-dunai"')
@@ -398,12 +409,7 @@ def _parse_watchlist(
         return Watchlist()
     vessels: list[Vessel] = []
     for i, v in _tables(wl, "vessels", "watchlist.vessels", src, lines, pr):
-        for k in sorted(set(v) - _VESSEL_KEYS):
-            pr.add(
-                src,
-                lines.key("watchlist.vessels", k, i),
-                f"unknown key {k!r} in [[watchlist.vessels]]; allowed: {', '.join(sorted(_VESSEL_KEYS))}",
-            )
+        _unknown_keys(v, _VESSEL_KEYS, "[[watchlist.vessels]]", "watchlist.vessels", src, lines, pr, i)
         name = v.get("name")
         if not isinstance(name, str) or not name.strip():
             pr.add(
@@ -449,12 +455,7 @@ def _parse_watchlist(
         )
     sanctions: list[SanctionsList] = []
     for i, s in _tables(wl, "sanctions", "watchlist.sanctions", src, lines, pr):
-        for k in sorted(set(s) - _SANCTIONS_KEYS):
-            pr.add(
-                src,
-                lines.key("watchlist.sanctions", k, i),
-                f"unknown key {k!r} in [[watchlist.sanctions]]; allowed: {', '.join(sorted(_SANCTIONS_KEYS))}",
-            )
+        _unknown_keys(s, _SANCTIONS_KEYS, "[[watchlist.sanctions]]", "watchlist.sanctions", src, lines, pr, i)
         file = s.get("file")
         if not isinstance(file, str) or not file:
             pr.add(
@@ -518,12 +519,7 @@ def _parse_priors(doc: dict[str, Any], src: Path, lines: _TomlLines, pr: _Proble
                 f"prior {name} must be a table [priors.{name}] with low, high, unit, source",
             )
             continue
-        for k in sorted(set(p) - _PRIOR_KEYS):
-            pr.add(
-                src,
-                lines.key(path, k),
-                f"unknown key {k!r} in [priors.{name}]; allowed: {', '.join(sorted(_PRIOR_KEYS))}",
-            )
+        _unknown_keys(p, _PRIOR_KEYS, f"[priors.{name}]", path, src, lines, pr)
         low: Any = p.get("low")
         high: Any = p.get("high")
         mode: Any = p.get("mode")
@@ -603,12 +599,7 @@ def _read(path: Path | str) -> tuple[Case | None, list[Problem]]:
     if not isinstance(head, dict):
         pr.add(src, lines.key("", "case"), 'case must be a table: write [case] with name = "..."')
         head = {}
-    for k in sorted(set(head) - _CASE_KEYS):
-        pr.add(
-            src,
-            lines.key("case", k),
-            f"unknown key {k!r} in [case]; allowed: {', '.join(sorted(_CASE_KEYS))}",
-        )
+    _unknown_keys(head, _CASE_KEYS, "[case]", "case", src, lines, pr)
     name = head.get("name")
     if not isinstance(name, str) or not _ID_RE.match(name):
         pr.add(
