@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -124,20 +124,6 @@ class _Checker:
     def add(self, line: int | None, message: str) -> None:
         self.problems.append((self.path, line, message))
 
-    def require(
-        self, line: int, row: dict[str, Any], raw: dict[str, Any], fields: Iterable[tuple[str, str]]
-    ) -> None:
-        """A problem for each (field, hint) left empty; a value that failed to convert is reported already."""
-        for req, hint in fields:
-            if row.get(req) is None and _blank(raw.get(req)):
-                self.add(line, f"{req} is empty; fill in {hint}")
-
-    def unique(self, line: int, key: str, value: str, seen: dict[str, int]) -> None:
-        """A problem when id ``value`` was on an earlier line (``seen``: id -> first line, updated)."""
-        if value in seen:
-            self.add(line, f"{key} {value} repeats line {seen[value]}; ids must be unique")
-        seen.setdefault(value, line)
-
     def convert(self, line: int, row: dict[str, Any]) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for key, value in row.items():
@@ -177,98 +163,98 @@ def _place_id(value: str, place_ids: set[str] | None) -> str:
     return f"case:{value}" if f"case:{value}" in place_ids else value
 
 
-def check_claims(path: Path | str) -> tuple[pa.Table, list[Problem]]:
-    """Read and validate a claims file; returns the table (valid rows) and every problem found."""
-    path = Path(path)
-    chk = _Checker(path, schema.CLAIMS.names)
+def _check_rows(
+    path: Path | str,
+    table_schema: pa.Schema,
+    id_key: str,
+    required: Iterable[tuple[str, str]],
+    check_row: Callable[[_Checker, int, dict[str, Any], dict[str, Any]], None],
+) -> tuple[pa.Table, list[Problem]]:
+    """Convert each row, report empty ``required`` (field, hint) pairs, run ``check_row`` (which also fills
+    ``id_key`` when the file leaves it blank) and report repeated ids; the table keeps rows with no problem."""
+    chk = _Checker(Path(path), table_schema.names)
     records: list[dict[str, Any]] = []
     seen: dict[str, int] = {}
-    for line, raw in _rows(path):
+    for line, raw in _rows(Path(path)):
         row = chk.convert(line, raw)
         n_before = len(chk.problems)
-        chk.require(
-            line,
-            row,
-            raw,
-            (
-                (
-                    "claimant",
-                    "who made the claim (the original source, e.g. 'ROK Ministry of National Defense')",
-                ),
-                ("unit", f"one of {', '.join(CLAIM_UNITS)}"),
-                ("url", "the address of the copy that was read"),
-            ),
-        )
-        if row.get("unit") is not None:
-            unit = normalise_unit(row["unit"])
-            if unit is None or not is_known_unit(unit, CLAIM_UNITS):
-                chk.add(
-                    line,
-                    f"unit {row['unit']!r} is unknown; use one of {', '.join(CLAIM_UNITS)} (shells_152mm etc.)",
-                )
-            else:
-                row["unit"] = unit
-        if row.get("qualifier") is not None:
-            q = normalise_qualifier(row["qualifier"])
-            if q is None:
-                chk.add(
-                    line, f"qualifier {row['qualifier']!r} is unknown; use one of {', '.join(QUALIFIERS)}"
-                )
-            row["qualifier"] = q
-        q = row.get("quantity")
-        lo, hi = fill_bounds(q, row.get("quantity_low"), row.get("quantity_high"), row.get("qualifier"))
-        row["quantity_low"], row["quantity_high"] = lo, hi
-        if q is None and lo is None and hi is None:
-            chk.add(line, "no quantity; fill in quantity (or quantity_low / quantity_high for a range)")
-        if lo is not None and hi is not None and lo > hi:
-            chk.add(line, f"quantity_low {lo:g} > quantity_high {hi:g}; swap them")
-        for v, name in ((q, "quantity"), (lo, "quantity_low"), (hi, "quantity_high")):
-            if v is not None and v < 0:
-                chk.add(line, f"{name} is negative; quantities are counts or masses >= 0")
-        ps, pe = row.get("period_start"), row.get("period_end")
-        if ps is not None and pe is not None and ps > pe:
-            chk.add(line, f"period_start {ps} is after period_end {pe}; swap them")
-        if pe is not None and row.get("published") is not None and pe > row["published"]:
-            chk.add(
-                line, f"period_end {pe} is after the publication date {row['published']}; check both dates"
-            )
-        if row.get("claim_id") is None:
-            row["claim_id"] = stable_id(
-                "claim",
-                row.get("claimant"),
-                row.get("published"),
-                q,
-                lo,
-                hi,
-                row.get("unit"),
-                row.get("subject"),
-            )
-        chk.unique(line, "claim_id", row["claim_id"], seen)
+        for req, hint in required:
+            if row.get(req) is None and _blank(raw.get(req)):
+                chk.add(line, f"{req} is empty; fill in {hint}")
+        check_row(chk, line, raw, row)
+        if row[id_key] in seen:
+            chk.add(line, f"{id_key} {row[id_key]} repeats line {seen[row[id_key]]}; ids must be unique")
+        seen.setdefault(row[id_key], line)
         if len(chk.problems) == n_before:
             records.append(row)
-    return pa.Table.from_pylist(records, schema=schema.CLAIMS), chk.problems
+    return pa.Table.from_pylist(records, schema=table_schema), chk.problems
+
+
+_CLAIM_REQUIRED = (
+    ("claimant", "who made the claim (the original source, e.g. 'ROK Ministry of National Defense')"),
+    ("unit", f"one of {', '.join(CLAIM_UNITS)}"),
+    ("url", "the address of the copy that was read"),
+)
+_OBSERVATION_REQUIRED = (
+    ("date", "the date observed, YYYY-MM-DD"),
+    ("kind", f"one of {', '.join(OBSERVATION_KINDS)}"),
+    ("source", "who observed it (e.g. 'CSIS Beyond Parallel')"),
+    ("url", "the address of the copy that was read"),
+)
+
+
+def check_claims(path: Path | str) -> tuple[pa.Table, list[Problem]]:
+    """Read and validate a claims file; returns the table (valid rows) and every problem found."""
+    return _check_rows(path, schema.CLAIMS, "claim_id", _CLAIM_REQUIRED, _check_claim)
+
+
+def _check_claim(chk: _Checker, line: int, raw: dict[str, Any], row: dict[str, Any]) -> None:
+    if row.get("unit") is not None:
+        unit = normalise_unit(row["unit"])
+        if unit is None or not is_known_unit(unit, CLAIM_UNITS):
+            chk.add(
+                line,
+                f"unit {row['unit']!r} is unknown; use one of {', '.join(CLAIM_UNITS)} (shells_152mm etc.)",
+            )
+        else:
+            row["unit"] = unit
+    if row.get("qualifier") is not None:
+        q = normalise_qualifier(row["qualifier"])
+        if q is None:
+            chk.add(line, f"qualifier {row['qualifier']!r} is unknown; use one of {', '.join(QUALIFIERS)}")
+        row["qualifier"] = q
+    q = row.get("quantity")
+    lo, hi = fill_bounds(q, row.get("quantity_low"), row.get("quantity_high"), row.get("qualifier"))
+    row["quantity_low"], row["quantity_high"] = lo, hi
+    if q is None and lo is None and hi is None:
+        chk.add(line, "no quantity; fill in quantity (or quantity_low / quantity_high for a range)")
+    if lo is not None and hi is not None and lo > hi:
+        chk.add(line, f"quantity_low {lo:g} > quantity_high {hi:g}; swap them")
+    for v, name in ((q, "quantity"), (lo, "quantity_low"), (hi, "quantity_high")):
+        if v is not None and v < 0:
+            chk.add(line, f"{name} is negative; quantities are counts or masses >= 0")
+    ps, pe = row.get("period_start"), row.get("period_end")
+    if ps is not None and pe is not None and ps > pe:
+        chk.add(line, f"period_start {ps} is after period_end {pe}; swap them")
+    if pe is not None and row.get("published") is not None and pe > row["published"]:
+        chk.add(line, f"period_end {pe} is after the publication date {row['published']}; check both dates")
+    if row.get("claim_id") is None:
+        row["claim_id"] = stable_id(
+            "claim",
+            row.get("claimant"),
+            row.get("published"),
+            q,
+            lo,
+            hi,
+            row.get("unit"),
+            row.get("subject"),
+        )
 
 
 def check_observations(path: Path | str, place_ids: set[str] | None = None) -> tuple[pa.Table, list[Problem]]:
     """Read and validate an observations file; ``place_ids`` (when given) are the places it may name."""
-    path = Path(path)
-    chk = _Checker(path, schema.OBSERVATIONS.names)
-    records: list[dict[str, Any]] = []
-    seen: dict[str, int] = {}
-    for line, raw in _rows(path):
-        row = chk.convert(line, raw)
-        n_before = len(chk.problems)
-        chk.require(
-            line,
-            row,
-            raw,
-            (
-                ("date", "the date observed, YYYY-MM-DD"),
-                ("kind", f"one of {', '.join(OBSERVATION_KINDS)}"),
-                ("source", "who observed it (e.g. 'CSIS Beyond Parallel')"),
-                ("url", "the address of the copy that was read"),
-            ),
-        )
+
+    def check_row(chk: _Checker, line: int, raw: dict[str, Any], row: dict[str, Any]) -> None:
         if row.get("kind") is not None and row["kind"] not in OBSERVATION_KINDS:
             chk.add(line, f"kind {row['kind']!r} is unknown; use one of {', '.join(OBSERVATION_KINDS)}")
         if row.get("place_id") is not None:
@@ -296,10 +282,8 @@ def check_observations(path: Path | str, place_ids: set[str] | None = None) -> t
                 row.get("quantity"),
                 row.get("unit"),
             )
-        chk.unique(line, "obs_id", row["obs_id"], seen)
-        if len(chk.problems) == n_before:
-            records.append(row)
-    return pa.Table.from_pylist(records, schema=schema.OBSERVATIONS), chk.problems
+
+    return _check_rows(path, schema.OBSERVATIONS, "obs_id", _OBSERVATION_REQUIRED, check_row)
 
 
 def _raise_if(problems: list[Problem], what: str, path: Path | str) -> None:
