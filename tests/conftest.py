@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -25,3 +27,24 @@ def data_file(shared_data: Path, relpath: str) -> Path:
     if not path.exists():
         pytest.skip(f"dataset file missing: {path}")
     return path
+
+
+@pytest.fixture
+def run_main(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Callable[..., tuple[int, str, str]]:
+    """``run_main(*args)`` runs ``supplyline.cli.main`` in-process (the console script's exit-code path) and
+    returns (exit code, stdout, stderr)."""
+    from supplyline.cli import main
+
+    def run(*args: str) -> tuple[int, str, str]:
+        monkeypatch.setattr(sys, "argv", ["supplyline", *args])
+        try:
+            main()
+            code = 0
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run

@@ -8,6 +8,7 @@ import json
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -281,7 +282,7 @@ def test_broken_ledger_files_report_rows_by_line(tmp_path: Path) -> None:
 
 
 def test_cli_case_validate_exit_codes_and_json(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, run_main: Callable[..., tuple[int, str, str]]
 ) -> None:
     root = _case(tmp_path, MINI.replace("lat = 10.0", "lat = 95.0"))
     # once through the real console entry point ...
@@ -297,17 +298,7 @@ def test_cli_case_validate_exit_codes_and_json(
     assert [(Path(p["file"]).name, p["line"]) for p in doc["problems"]] == [("case.toml", 7)]
 
     # ... then in-process through the same main()
-    from supplyline.cli import main
-
-    def run(*args: str) -> tuple[int, str, str]:
-        monkeypatch.setattr(sys, "argv", ["supplyline", *args])
-        try:
-            main()
-            code = 0
-        except SystemExit as exc:
-            code = int(exc.code or 0)
-        out, err = capsys.readouterr()
-        return code, out, err
+    run = run_main
 
     code, _, err = run("case", "validate", str(root))
     assert code == 5 and "case.toml:7: place 'a': lat must be" in err and "Traceback" not in err

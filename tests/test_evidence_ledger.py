@@ -4,7 +4,7 @@ file, readable through DuckDB."""
 from __future__ import annotations
 
 import json
-import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -110,22 +110,13 @@ def test_unreadable_input_is_an_input_error(tmp_path: Path) -> None:
 
 
 def test_cli_import_list_and_extract_accept(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, run_main: Callable[..., tuple[int, str, str]]
 ) -> None:
     """The commands in-process through ``supplyline.cli.main`` (same exit-code path as the console script)."""
-    from supplyline.cli import main
-
     store = str(tmp_path / "st")
 
     def run(*args: str) -> tuple[int, str, str]:
-        monkeypatch.setattr(sys, "argv", ["supplyline", *args, "--store", store])
-        try:
-            main()
-            code = 0
-        except SystemExit as exc:
-            code = int(exc.code or 0)
-        out, err = capsys.readouterr()
-        return code, out, err
+        return run_main(*args, "--store", store)
 
     assert run("claims", "import", str(CASE / "claims.csv"))[0] == 0
     code, out, _ = run(
