@@ -17,6 +17,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -90,9 +91,9 @@ def bench_chunks(tmp: Path, copies: int, sizes: list[int], repeat: int) -> None:
     )
     counter = iter(range(1000))
     for size in sizes:
-        results: list = []  # type: ignore[type-arg]
+        results: list[Any] = []
 
-        def ours(size: int = size, results: list = results) -> None:  # type: ignore[type-arg]
+        def ours(size: int = size, results: list[Any] = results) -> None:
             store = Store.create(tmp / f"chunk-store-{next(counter)}")
             (res,) = ingest(store, [src], chunk_bytes=size).files
             assert res.status == "ingested", res.message
