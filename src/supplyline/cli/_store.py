@@ -213,6 +213,16 @@ def store_summary(st: Store) -> dict[str, Any]:
     }
 
 
+def _counts_table(title: str, label: str, counts: dict[str, int]) -> Table:
+    """A two-column table: ``label`` and its row count (right-aligned, thousands separated)."""
+    t = Table(title=title)
+    t.add_column(label)
+    t.add_column("rows", justify="right")
+    for name, n in counts.items():
+        t.add_row(name, f"{n:,}")
+    return t
+
+
 def info_cmd(store: StoreOpt = None, as_json: JsonOpt = False) -> None:
     """Summarise the store: rows per table, days covered, vessels, inputs, quarantine by reason."""
     summary = store_summary(Store.open(store))
@@ -225,12 +235,7 @@ def info_cmd(store: StoreOpt = None, as_json: JsonOpt = False) -> None:
         f"{summary['vessels']} vessels (MMSI), {summary['identities']} identities for "
         f"{summary['vessels_with_statics']} vessels with static reports"
     )
-    t = Table(title="tables")
-    t.add_column("table")
-    t.add_column("rows", justify="right")
-    for name, n in summary["tables"].items():
-        t.add_row(name, f"{n:,}")
-    console.print(t)
+    console.print(_counts_table("tables", "table", summary["tables"]))
     i = Table(title="inputs")
     for col in ("format", "files", "read", "kept"):
         i.add_column(col, justify="right" if col != "format" else "left")
@@ -238,9 +243,4 @@ def info_cmd(store: StoreOpt = None, as_json: JsonOpt = False) -> None:
         i.add_row(fmt, f"{d['files']:,}", f"{d['read']:,}", f"{d['kept']:,}")
     console.print(i)
     if summary["quarantine"]:
-        q = Table(title="quarantine by reason")
-        q.add_column("reason")
-        q.add_column("rows", justify="right")
-        for reason, n in summary["quarantine"].items():
-            q.add_row(reason, f"{n:,}")
-        console.print(q)
+        console.print(_counts_table("quarantine by reason", "reason", summary["quarantine"]))
