@@ -265,6 +265,8 @@ def _run(
             counts = session.sql(coverage_sql(thresholds, "_sl_gaps", "_sl_positions", SPARK)).toArrow()
             tables["gaps"] = apply_coverage(gaps, counts, thresholds)
         raw = session.sql(encounters_sql(thresholds, "_sl_positions", SPARK)).toArrow()
+    except Exception as exc:
+        raise EngineError(f"the Spark encounter/coverage query failed: {_short(exc)}") from exc
     finally:
         session.catalog.dropTempView("_sl_positions")
         session.catalog.dropTempView("_sl_gaps")
