@@ -182,7 +182,9 @@ def detect(
             if shards is None:
                 shards = auto_shards(con, workers, budget)
             slice_rows = max(1, budget // 2 // DUCKDB_BYTES_PER_POSITION)
-            return _detect(store, con, places, thresholds, routes, workers, shards, full, slice_rows)
+            # the cross-vessel SQL runs after the workers have exited: DuckDB may then use most of the budget
+            cross = f"{budget * 85 // 100 // 2**20}MB"
+            return _detect(store, con, places, thresholds, routes, workers, shards, full, slice_rows, cross)
         except duckdb.Error as exc:
             raise EngineError(
                 f"DuckDB failed while detecting: {exc}; try --memory-limit or fewer --workers"
@@ -228,6 +230,7 @@ def _detect(
     shards: int,
     full: bool,
     slice_rows: int | None = None,
+    cross_memory_limit: str | None = None,
 ) -> DetectResult:
     index, _ = place_indexes(places)
     places_used = index.places
@@ -272,6 +275,8 @@ def _detect(
     gaps_parts = {s: t["gaps"] for s, t in fresh.items()}
     for s in sorted(set(sigs) - set(todo)):
         gaps_parts[s] = _read_part(store, "gaps", s)
+    if cross_memory_limit:
+        con.execute(f"SET memory_limit = '{cross_memory_limit}'")
     gaps_parts = _annotate_all(con, gaps_parts, th)
     encounters = detect_encounters(con, th, index, slice_rows=slice_rows)
 
