@@ -42,8 +42,8 @@ def register(app: typer.Typer) -> None:
             str | None,
             typer.Option(
                 "--memory-limit",
-                help="Memory budget of the run, e.g. 8GB (DuckDB gets half; vessel shards are sized to fit "
-                "the rest). Default: half the RAM.",
+                help="Memory budget of the run, e.g. 8GB (vessel shards are sized so the workers fit in it, "
+                "DuckDB spills to disk beyond it). Default: half the RAM.",
             ),
         ] = None,
         full: Annotated[

@@ -166,9 +166,10 @@ def detect(
     """Detect every event over the store's positions and write the event tables (see module docstring).
 
     ``workers`` processes run the kernels (1 = in this process); ``memory_limit`` (e.g. "8GB"; default
-    half the machine's RAM) is the run's budget: DuckDB gets half, and ``shards`` (default: from the row
-    count, see :func:`auto_shards`) are small enough that ``workers`` of them fit in the other half;
-    ``full`` recomputes every shard even if its inputs did not change.
+    half the machine's RAM) is the run's budget: DuckDB gets half while it splits the store, ``shards``
+    (default: from the row count, see :func:`auto_shards`) are small enough that ``workers`` of them fit
+    in the other half, and the cross-vessel SQL, once the workers have exited, gets 85 % (encounters
+    reduced in time slices); ``full`` recomputes every shard even if its inputs did not change.
     """
     if workers < 1 or (shards is not None and shards < 1):
         raise UsageError("--workers and shards must be at least 1")
