@@ -66,10 +66,6 @@ CHUNK_BYTES = 64 << 20  # NMEA bytes per decoder call (~800k lines)
 MIN_PIECES = 4  # smaller NMEA inputs are cut into about this many chunks, so decoding and writing overlap
 MIN_CHUNK_BYTES = 2 << 20  # ... but no piece smaller than this (each chunk costs ~35 ms of fixed work)
 
-# the order positions are staged in: by UTC day, then (mmsi, ts); exact repeats adjacent (hash of the whole
-# key), the first in file order first
-_STORE_ORDER = f"CAST(ts AS DATE), mmsi, ts, hash({', '.join(POSITION_KEY)}), _line"
-
 # low-cardinality columns worth dictionary-encoding in position / static files
 _DICTIONARY = [
     "source",
@@ -445,6 +441,27 @@ def _read_table(
     writer.file_format = layout.name
 
 
+def _store_order(table: pa.Table) -> np.ndarray:
+    """Row order positions are staged in: kept rows (no ``reason``) by UTC day, mmsi, ts, then a 64-bit hash
+    of the rest of the position key (so exact repeats are adjacent) and input line (the first in file order
+    first); the rejected rows after them.
+
+    A NumPy ``lexsort`` of four keys: on 25k rows ~4 ms with the gather, against ~12 ms for the same
+    ORDER BY in DuckDB.
+    """
+    us = table["ts"].cast(pa.int64()).fill_null(0).to_numpy()
+    mmsi = table["mmsi"].cast(pa.int64()).fill_null(0).to_numpy()
+    rejected = table["reason"].is_valid().to_numpy(zero_copy_only=False)
+    # day and mmsi (kept rows: 1 <= mmsi < 10^9) in one key, rejected rows after all others
+    outer = np.where(rejected, np.iinfo(np.int64).max, us // 86_400_000_000 * 1_000_000_000 + mmsi)
+    h = np.zeros(table.num_rows, np.uint64)
+    for c in POSITION_KEY:
+        if c not in ("mmsi", "ts"):
+            bits = table[c].cast(pa.float64()).fill_null(np.nan).to_numpy().view(np.uint64)
+            h = (h ^ bits) * np.uint64(0x9E3779B97F4A7C15)  # a multiplicative mix per value
+    return np.lexsort((table["_line"].to_numpy(), h, us, outer))
+
+
 def _repeats(rows: pa.Table, cols: tuple[str, ...]) -> np.ndarray:
     """True where a row equals the row before it on every column in ``cols`` (null equals null)."""
     n = rows.num_rows
@@ -621,21 +638,20 @@ class _Writer:
         st_sql = statics_sql("c", st.column_names, "_raw" if "_raw" in st.column_names else "NULL")
         con.register("c", pos)
         try:
-            positions = con.sql(f"SELECT * FROM ({pos_sql}) ORDER BY reason IS NOT NULL, {_STORE_ORDER}")
-            positions_t = positions.to_arrow_table()
+            positions = con.sql(pos_sql).to_arrow_table()
         finally:
             con.unregister("c")
+        positions = positions.take(pa.array(_store_order(positions)))
         con.register("c", st)
         try:
             statics = con.sql(st_sql).to_arrow_table()
         finally:
             con.unregister("c")
-        kept = statics.filter(pc.is_null(statics["reason"]))
         return _Prepared(
             result.quarantine,
-            positions_t,
+            positions,
             statics.filter(pc.is_valid(statics["reason"])),
-            _group_statics(con, kept),
+            _group_statics(con, statics.filter(pc.is_null(statics["reason"]))),
             int(result.lines_read),
             int(result.physical_lines),
         )
@@ -738,35 +754,22 @@ class _Writer:
     def _positions(self, table: pa.Table, statics: bool = False, ordered: bool = False) -> None:
         """Kept rows -> de-duplicated positions sorted by (day, mmsi, ts), staged one file per day.
 
-        DuckDB sorts only a narrow key (day, mmsi, ts, a hash of the whole position key, line) and returns
-        row numbers; the columns are then gathered in that order, which is cheaper than sorting wide rows.
-        The hash makes exact duplicates adjacent, so they are found by comparing each row with the one
-        before on the real values (vectorised); the first in file order is kept. Rows equal to one the store
+        Rows are put in :func:`_store_order`, which makes exact duplicates adjacent, so they are found by
+        comparing each row with the one before (vectorised); the first in file order is kept. Rows equal to one the store
         already holds for that day are found with a semi join; repeats of rows this input staged in earlier
         chunks are removed in one pass per day at the end (:meth:`_dedup_across_chunks`). With
         ``statics`` (CSV rows carry static fields) the same order also gives the static-report runs.
         ``ordered``: ``table`` holds only kept rows, already in that order.
         """
-        con = self.con
-        extra = ""
-        if statics:
-            info = " OR ".join(f"{f} IS NOT NULL" for f in STATIC_FIELDS)
-            extra = f", hash({', '.join(STATIC_FIELDS)}) AS _h, ({info}) AS _info"
-        if ordered and not statics:
-            if table.num_rows == 0:
-                return
+        kept = table["reason"].null_count
+        if kept == 0:
+            return
+        if ordered:
+            order = np.arange(kept)
             rows = table.select([*POSITION_KEY, "source", "_lines"])
         else:
-            con.register("c", table.append_column("_i", pa.array(np.arange(table.num_rows, dtype=np.int64))))
-            try:
-                order = con.sql(
-                    f"SELECT _i{extra} FROM c WHERE reason IS NULL ORDER BY {_STORE_ORDER}"
-                ).to_arrow_table()
-            finally:
-                con.unregister("c")
-            if order.num_rows == 0:
-                return
-            rows = table.select([*POSITION_KEY, "source", "_lines"]).take(order["_i"])
+            order = _store_order(table)[:kept]
+            rows = table.select([*POSITION_KEY, "source", "_lines"]).take(pa.array(order))
         rows = rows.append_column("day", pc.cast(rows["ts"], pa.date32()))
         dup = _repeats(rows, POSITION_KEY)
         existing = self._existing("positions", _days(rows), own=False)  # own chunks: at the end
@@ -784,9 +787,17 @@ class _Writer:
             heavy = np.flatnonzero(weights[start:end] != 1)
             self._own_positions.setdefault(day, []).append((path, heavy, weights[start:end][heavy]))
         if statics:
-            keyed = pa.table({"mmsi": rows["mmsi"], "ts": rows["ts"], "day": rows["day"], "_h": order["_h"]})
-            info = order["_info"].to_numpy(zero_copy_only=False)
-            self._static_runs(keyed, table, order["_i"].to_numpy(), info)
+            info = " OR ".join(f"{f} IS NOT NULL" for f in STATIC_FIELDS)
+            self.con.register("c", table)
+            try:
+                static = self.con.sql(
+                    f"SELECT hash({', '.join(STATIC_FIELDS)}) AS _h, ({info}) AS _info FROM c"
+                ).to_arrow_table()
+            finally:
+                self.con.unregister("c")
+            static = static.take(pa.array(order))
+            keyed = pa.table({"mmsi": rows["mmsi"], "ts": rows["ts"], "day": rows["day"], "_h": static["_h"]})
+            self._static_runs(keyed, table, order, static["_info"].to_numpy(zero_copy_only=False))
 
     def _covered(
         self, rows: pa.Table, key: tuple[str, ...], files: list[str], what: str, own: pa.Table | None = None
@@ -932,14 +943,16 @@ def _group_statics(con: duckdb.DuckDBPyConnection, table: pa.Table) -> pa.Table:
 
     ``w_all`` weighs all repeats in input lines, ``w_kept`` one of them (the others are duplicates).
     """
-    fields = ", ".join(STATIC_FIELDS)
     con.register("c", table)
     try:
-        return con.sql(
-            f"SELECT mmsi, ts, hash({fields}) AS _h, "
-            f"any_value(COLUMNS('^({'|'.join(STATIC_FIELDS)}|msg_type|source)$')), "
-            "sum(_lines) AS w_all, any_value(_lines) AS w_kept, min(_line) AS _line, CAST(ts AS DATE) AS day "
-            "FROM c GROUP BY mmsi, ts, _h ORDER BY day, mmsi, ts, _line"
-        ).to_arrow_table()
+        return con.sql(_GROUP_STATICS.format(table="c") + " ORDER BY day, mmsi, ts, _line").to_arrow_table()
     finally:
         con.unregister("c")
+
+
+_GROUP_STATICS = (
+    f"SELECT mmsi, ts, hash({', '.join(STATIC_FIELDS)}) AS _h, "
+    f"any_value(COLUMNS('^({'|'.join(STATIC_FIELDS)}|msg_type|source)$')), "
+    "sum(_lines) AS w_all, any_value(_lines) AS w_kept, min(_line) AS _line, CAST(ts AS DATE) AS day "
+    "FROM {table} GROUP BY mmsi, ts, _h"
+)
