@@ -25,6 +25,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TextIO
 
@@ -81,6 +82,22 @@ class Transaction:
         staged = self.staging / f"{len(self.moves):06d}.parquet"
         write_parquet(table, staged, dictionary)
         self.moves.append((str(staged.relative_to(self.store.root)), relpath))
+        return staged
+
+    def put_many(self, items: list[tuple[str, pa.Table]], dictionary: bool | list[str] = True) -> list[Path]:
+        """:meth:`put` for several tables, written by two threads (Parquet encoding releases the GIL).
+
+        One input spanning months stages a file per day and table: ~170 files for the 735k-row DMA bench
+        CSV, where writing them one by one took ~0.25 s.
+        """
+        if len(items) < 2:
+            return [self.put(rel, table, dictionary) for rel, table in items]
+        staged = [self.staging / f"{len(self.moves) + i:06d}.parquet" for i in range(len(items))]
+        with ThreadPoolExecutor(2) as pool:
+            list(pool.map(lambda i: write_parquet(items[i][1], staged[i], dictionary), range(len(items))))
+        self.moves.extend(
+            (str(f.relative_to(self.store.root)), rel) for f, (rel, _) in zip(staged, items, strict=True)
+        )
         return staged
 
     def staged(self, prefix: str) -> list[Path]:

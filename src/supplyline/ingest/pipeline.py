@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
+import uuid
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -101,6 +102,11 @@ class FileResult:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def clear_counts(self) -> None:
+        """Nothing of this input was stored: no counts."""
+        self.read = self.kept = self.duplicate = self.quarantined = self.positions = self.statics = 0
+        self.reasons = {}
+
 
 @dataclass
 class IngestReport:
@@ -174,8 +180,7 @@ def ingest(
                 )
             except SupplylineError as exc:
                 res.status, res.message, res.exit_code = "error", str(exc), exc.exit_code
-                res.read = res.kept = res.duplicate = res.quarantined = res.positions = res.statics = 0
-                res.reasons = {}
+                res.clear_counts()
             if on_progress is not None:
                 on_progress(inp.name, readers.size(inp) if inp.path.exists() else 0)
             results.append(res)
@@ -183,7 +188,7 @@ def ingest(
 
 
 def _connect(store: Store, memory_limit: str) -> duckdb.DuckDBPyConnection:
-    """DuckDB for one input: UTC, bounded memory (spilling goes to :func:`_spill_dir` once the input is known)."""
+    """DuckDB for one input: UTC, bounded memory (it spills to a folder of the store's staging area)."""
     con = duckdb.connect(":memory:")
     con.execute("SET TimeZone = 'UTC'")
     con.execute("SET enable_progress_bar = false")
@@ -191,9 +196,8 @@ def _connect(store: Store, memory_limit: str) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def _spill_dir(store: Store, input_id: str) -> Path:
-    """Where DuckDB spills for one input: inside the store's staging area, removed after the input."""
-    return store.root / "_staging" / f"duckdb-{input_id}"
+class _AlreadyIngested(Exception):
+    """Raised inside an input's transaction once its content hash turns out to be in the manifest."""
 
 
 def _ingest_one(
@@ -208,57 +212,58 @@ def _ingest_one(
     memory_limit: str,
     on_progress: Progress | None = None,
 ) -> None:
-    # hashlib releases the GIL: the content hash runs while DuckDB starts (~20 ms each per input)
+    # hashlib releases the GIL: the content hash runs while DuckDB starts and the first chunk is read and
+    # decoded; the writer asks for it (and checks the manifest) before it stages anything
     with ThreadPoolExecutor(1) as pool:
         hashing = pool.submit(readers.sha256, inp)
         con = _connect(store, memory_limit)
-    try:
-        sha = hashing.result()
-        res.input_id = input_id = sha[:16]
-        if input_id in store.manifest_ids():
+        spill = store.root / "_staging" / f"duckdb-{uuid.uuid4().hex}"  # removed after the input
+        try:
+            sample = readers.head(inp)
+            if fmt is None:
+                fmt = "mapped" if mapping and not sample.startswith(b"PAR1") else detect(sample, inp.name)
+            res.format = fmt
+            con.execute(f"SET temp_directory = '{_sql_path(spill)}'")
+            with store.transaction() as txn:
+                writer = _Writer(store, txn, con, hashing, inp.name)
+                writer.on_progress = on_progress
+                if fmt == "nmea":
+                    _read_nmea(inp, writer, chunk_bytes)
+                else:
+                    _read_table(inp, fmt, sample, writer, txn, mapping, ts_format, chunk_rows)
+                writer.finish(res)
+                res.input_id = writer.input_id
+                manifest = pa.table(
+                    {
+                        "input_id": [writer.input_id],
+                        "sha256": [hashing.result()],
+                        "path": [inp.name],
+                        "format": [res.format or fmt],
+                        "bytes": [readers.size(inp)],
+                        "read": [res.read],
+                        "kept": [res.kept],
+                        "duplicate": [res.duplicate],
+                        "quarantined": [res.quarantined],
+                        "positions": [res.positions],
+                        "statics": [res.statics],
+                        "synthetic": ["synthetic" in inp.name.lower()],
+                        "ingested_at": [dt.datetime.now(dt.UTC)],
+                    },
+                    schema=schema.MANIFEST,
+                )
+                txn.put(f"manifest/{writer.input_id}.parquet", manifest)
+        except _AlreadyIngested:
+            res.clear_counts()
+            res.input_id = hashing.result()[:16]
             res.status = "skipped"
             res.message = "already ingested (same content hash in the manifest)"
-            return
-        sample = readers.head(inp)
-        if fmt is None:
-            fmt = "mapped" if mapping and not sample.startswith(b"PAR1") else detect(sample, inp.name)
-        res.format = fmt
-        con.execute(f"SET temp_directory = '{_sql_path(_spill_dir(store, input_id))}'")
-        with store.transaction() as txn:
-            writer = _Writer(store, txn, con, input_id, inp.name)
-            writer.on_progress = on_progress
-            if fmt == "nmea":
-                _read_nmea(inp, writer, chunk_bytes)
-            else:
-                _read_table(inp, fmt, sample, writer, txn, mapping, ts_format, chunk_rows)
-            writer.finish(res)
-            manifest = pa.table(
-                {
-                    "input_id": [input_id],
-                    "sha256": [sha],
-                    "path": [inp.name],
-                    "format": [res.format or fmt],
-                    "bytes": [readers.size(inp)],
-                    "read": [res.read],
-                    "kept": [res.kept],
-                    "duplicate": [res.duplicate],
-                    "quarantined": [res.quarantined],
-                    "positions": [res.positions],
-                    "statics": [res.statics],
-                    "synthetic": ["synthetic" in inp.name.lower()],
-                    "ingested_at": [dt.datetime.now(dt.UTC)],
-                },
-                schema=schema.MANIFEST,
-            )
-            txn.put(f"manifest/{input_id}.parquet", manifest)
-    except duckdb.Error as exc:
-        raise InputError(
-            f"{inp.name}: cannot be read ({str(exc).splitlines()[0]}); nothing from it was stored"
-        ) from exc
-    finally:
-        con.close()
-        if res.input_id:
-            shutil.rmtree(_spill_dir(store, res.input_id), ignore_errors=True)
+        except duckdb.Error as exc:
+            raise InputError(
+                f"{inp.name}: cannot be read ({str(exc).splitlines()[0]}); nothing from it was stored"
+            ) from exc
+        finally:
+            con.close()
+            shutil.rmtree(spill, ignore_errors=True)
 
 
 # --- readers ----------------------------------------------------------------------------------------------
@@ -278,7 +283,8 @@ def _read_nmea(inp: readers.Input, writer: _Writer, chunk_bytes: int) -> None:
     from supplyline.ingest.nmea import decode_nmea  # the decoder is another module's job
 
     def decode(data: bytes) -> _Prepared:
-        result = decode_nmea(data, file=writer.file, input_id=writer.input_id, source_default="nmea")
+        # input_id is filled in by the writer (the content hash may still be running)
+        result = decode_nmea(data, file=writer.file, input_id="", source_default="nmea")
         con = writer.con.cursor()  # a connection of this thread's own to the same DuckDB
         try:
             return writer.prepare(con, result)
@@ -508,10 +514,15 @@ class _Writer:
     """Stages one input's chunks into its transaction and keeps its counts."""
 
     def __init__(
-        self, store: Store, txn: Transaction, con: duckdb.DuckDBPyConnection, input_id: str, file: str
+        self,
+        store: Store,
+        txn: Transaction,
+        con: duckdb.DuckDBPyConnection,
+        hashing: Future[str],
+        file: str,
     ):
         self.store, self.txn, self.con = store, txn, con
-        self.input_id, self.file = input_id, file
+        self._hashing, self._input_id, self.file = hashing, "", file
         self.file_format: str | None = None
         self.read = self.kept = self.duplicate = self.positions = self.statics = 0
         self.reasons: Counter[str] = Counter()
@@ -522,6 +533,19 @@ class _Writer:
         # static runs this input staged (mmsi, ts, last_ts, _h): few rows, kept in memory
         self._own_statics: list[pa.Table] = []
         self.on_progress: Progress | None = None
+
+    @property
+    def input_id(self) -> str:
+        """The input's id (its content hash's first 16 hex digits); waits for the hash the first time.
+
+        Raises :class:`_AlreadyIngested` if the manifest has it, before anything of the input is staged.
+        """
+        if not self._input_id:
+            input_id = self._hashing.result()[:16]
+            if input_id in self.store.manifest_ids():
+                raise _AlreadyIngested(input_id)
+            self._input_id = input_id
+        return self._input_id
 
     def tick(self, records: int) -> None:
         """Report progress inside a long input (the bar advances by whole inputs, this updates its label)."""
@@ -672,6 +696,8 @@ class _Writer:
             return
         line = pc.add(table["line"].cast(pa.int64()), line_offset)
         table = table.set_column(table.schema.get_field_index("line"), "line", line)
+        input_id = pa.repeat(pa.scalar(self.input_id, pa.string()), table.num_rows)
+        table = table.set_column(table.schema.get_field_index("input_id"), "input_id", input_id)
         table = table.select(schema.QUARANTINE.names).cast(schema.QUARANTINE)
         self.reasons.update(
             dict(
@@ -918,12 +944,16 @@ class _Writer:
         ends = np.r_[starts[1:], len(days)]
         part = self._next_part()
         data = table.select(target.names).cast(target)
-        staged = []
-        for s, e in zip(starts.tolist(), ends.tolist(), strict=True):
-            day = (np.datetime64("1970-01-01") + np.timedelta64(days[s], "D")).astype(str)
-            path = self.txn.put(f"{table_name}/day={day}/{part}", data.slice(s, e - s), _DICTIONARY)
-            staged.append((day, path, s, e))
-        return staged
+        bounds = list(zip(starts.tolist(), ends.tolist(), strict=True))
+        day_of = [str(np.datetime64("1970-01-01") + np.timedelta64(days[s], "D")) for s, _ in bounds]
+        paths = self.txn.put_many(
+            [
+                (f"{table_name}/day={d}/{part}", data.slice(s, e - s))
+                for d, (s, e) in zip(day_of, bounds, strict=True)
+            ],
+            _DICTIONARY,
+        )
+        return [(d, p, s, e) for d, p, (s, e) in zip(day_of, paths, bounds, strict=True)]
 
 
 @dataclass
