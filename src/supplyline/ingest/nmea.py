@@ -78,6 +78,19 @@ class NmeaResult:
     quarantine: pa.Table
     lines_read: int
     physical_lines: int = 0  # all lines of the input, comments and blanks too (the last may lack a newline)
+    # the decoded bytes and each physical line's (start, end) in them, for quoting rows rejected later
+    _text: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+
+    def line_text(self, lines: np.ndarray) -> pa.Array:
+        """Text of the given 1-based physical lines (surrounding whitespace removed); null where unknown."""
+        lines = np.asarray(lines, np.int64)
+        if self._text is None:
+            return pa.nulls(lines.size, pa.string())
+        buf, st, en = self._text
+        ok = (lines >= 1) & (lines <= st.size)
+        i = np.where(ok, lines - 1, 0)
+        text = sb.slices_to_strings(buf, st[i], np.where(ok, en[i], st[i]))
+        return text if ok.all() else pc.if_else(pa.array(ok), text, pa.scalar(None, pa.string()))
 
 
 # --- quarantine reasons and details -------------------------------------------------------------------------
@@ -1029,7 +1042,7 @@ def decode_nmea(data: bytes, *, file: str, input_id: str, source_default: str = 
     positions = _positions_table(dec, pos_idx, ts, source, input_id, msgs.nlines, msgs.first + 1)
     statics = _statics_table(dec, sta_idx, ts, source, input_id, msgs.nlines, msgs.first + 1)
     quarantine = _quarantine_table(buf, st, en, qdet, file, input_id)
-    return NmeaResult(positions, statics, quarantine, lines_read, int(nl))
+    return NmeaResult(positions, statics, quarantine, lines_read, int(nl), (buf, st, en))
 
 
 @dataclass(frozen=True)

@@ -98,7 +98,7 @@ STATIC_DETAIL_SQL = DETAIL_SQL.replace(
 
 def _tail(have: Collection[str], reason: str, raw_expr: str) -> list[str]:
     raw = (
-        "NULL"
+        "CAST(NULL AS VARCHAR)"
         if raw_expr == "NULL"
         else f"CASE WHEN ({reason}) IS NOT NULL THEN CAST({raw_expr} AS VARCHAR) END"
     )

@@ -26,6 +26,7 @@ import uuid
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import suppress
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -187,12 +188,13 @@ def ingest(
     return IngestReport(results)
 
 
-def _connect(store: Store, memory_limit: str) -> duckdb.DuckDBPyConnection:
-    """DuckDB for one input: UTC, bounded memory (it spills to a folder of the store's staging area)."""
+def _connect(memory_limit: str, spill: Path) -> duckdb.DuckDBPyConnection:
+    """DuckDB for one input: UTC, bounded memory (it spills to ``spill``, in the store's staging area)."""
     con = duckdb.connect(":memory:")
     con.execute("SET TimeZone = 'UTC'")
     con.execute("SET enable_progress_bar = false")
     con.execute(f"SET memory_limit = '{memory_limit}'")
+    con.execute(f"SET temp_directory = '{_sql_path(spill)}'")
     return con
 
 
@@ -212,20 +214,19 @@ def _ingest_one(
     memory_limit: str,
     on_progress: Progress | None = None,
 ) -> None:
-    # hashlib releases the GIL: the content hash runs while DuckDB starts and the first chunk is read and
-    # decoded; the writer asks for it (and checks the manifest) before it stages anything
-    with ThreadPoolExecutor(1) as pool:
+    # hashlib releases the GIL: the content hash runs while DuckDB starts (~15 ms) and the first chunks are
+    # read and decoded; the writer asks for it (and checks the manifest) before it stages anything
+    spill = store.root / "_staging" / f"duckdb-{uuid.uuid4().hex}"  # removed after the input
+    with ThreadPoolExecutor(2) as pool:
         hashing = pool.submit(readers.sha256, inp)
-        con = _connect(store, memory_limit)
-        spill = store.root / "_staging" / f"duckdb-{uuid.uuid4().hex}"  # removed after the input
+        connecting = pool.submit(_connect, memory_limit, spill)
         try:
             sample = readers.head(inp)
             if fmt is None:
                 fmt = "mapped" if mapping and not sample.startswith(b"PAR1") else detect(sample, inp.name)
             res.format = fmt
-            con.execute(f"SET temp_directory = '{_sql_path(spill)}'")
             with store.transaction() as txn:
-                writer = _Writer(store, txn, con, hashing, inp.name)
+                writer = _Writer(store, txn, connecting, hashing, inp.name)
                 writer.on_progress = on_progress
                 if fmt == "nmea":
                     _read_nmea(inp, writer, chunk_bytes)
@@ -262,7 +263,8 @@ def _ingest_one(
                 f"{inp.name}: cannot be read ({str(exc).splitlines()[0]}); nothing from it was stored"
             ) from exc
         finally:
-            con.close()
+            with suppress(duckdb.Error):
+                connecting.result().close()
             shutil.rmtree(spill, ignore_errors=True)
 
 
@@ -517,22 +519,28 @@ class _Writer:
         self,
         store: Store,
         txn: Transaction,
-        con: duckdb.DuckDBPyConnection,
+        connecting: Future[duckdb.DuckDBPyConnection],
         hashing: Future[str],
         file: str,
     ):
-        self.store, self.txn, self.con = store, txn, con
+        self.store, self.txn, self._connecting = store, txn, connecting
         self._hashing, self._input_id, self.file = hashing, "", file
         self.file_format: str | None = None
         self.read = self.kept = self.duplicate = self.positions = self.statics = 0
         self.reasons: Counter[str] = Counter()
         self._chunk = 0
         self._quarantine_parts: list[Path] = []
+        self._unquoted = False  # a staged quarantine row has a line but no raw text yet
         # positions this input staged, per day: (file, rows weighing other than 1 line, their weights)
         self._own_positions: dict[str, list[tuple[Path, np.ndarray, np.ndarray]]] = {}
         # static runs this input staged (mmsi, ts, last_ts, _h): few rows, kept in memory
         self._own_statics: list[pa.Table] = []
         self.on_progress: Progress | None = None
+
+    @property
+    def con(self) -> duckdb.DuckDBPyConnection:
+        """The input's DuckDB connection (opened in a thread beside the first decode; waits for it)."""
+        return self._connecting.result()
 
     @property
     def input_id(self) -> str:
@@ -623,6 +631,8 @@ class _Writer:
 
     def fill_raw_lines(self, inp: readers.Input) -> None:
         """Put the exact text of each quarantined row that has none (rows rejected on their values)."""
+        if not self._unquoted:
+            return
         missing = []
         for part in self._quarantine_parts:
             t = pq.read_table(part, columns=["line", "raw"])
@@ -666,6 +676,8 @@ class _Writer:
         finally:
             con.unregister("c")
         positions = positions.take(pa.array(_store_order(positions)))
+        kept = positions["reason"].null_count
+        positions = pa.concat_tables([positions.slice(0, kept), _quote(positions.slice(kept), result)])
         con.register("c", st)
         try:
             statics = con.sql(st_sql).to_arrow_table()
@@ -674,7 +686,7 @@ class _Writer:
         return _Prepared(
             result.quarantine,
             positions,
-            statics.filter(pc.is_valid(statics["reason"])),
+            _quote(statics.filter(pc.is_valid(statics["reason"])), result),
             _group_statics(con, statics.filter(pc.is_null(statics["reason"]))),
             int(result.lines_read),
             int(result.physical_lines),
@@ -733,6 +745,10 @@ class _Writer:
         self._stage_quarantine(q.cast(schema.QUARANTINE))
 
     def _stage_quarantine(self, table: pa.Table) -> None:
+        if table["raw"].null_count:
+            self._unquoted = self._unquoted or bool(
+                pc.any(pc.and_(pc.is_null(table["raw"]), pc.is_valid(table["line"]))).as_py()
+            )
         self._quarantine_parts.append(self.txn.put(f"quarantine/{self._next_part()}", table))
 
     def _existing(self, table: str, days: list[str], own: bool = True) -> list[str]:
@@ -954,6 +970,14 @@ class _Writer:
             _DICTIONARY,
         )
         return [(d, p, s, e) for d, p, (s, e) in zip(day_of, paths, bounds, strict=True)]
+
+
+def _quote(rejected: pa.Table, result: NmeaResult) -> pa.Table:
+    """``rejected`` (normalised rows the normaliser refused) with ``_raw`` = the text of each row's line."""
+    if rejected.num_rows == 0:
+        return rejected
+    raw = result.line_text(rejected["_line"].to_numpy())
+    return rejected.set_column(rejected.schema.get_field_index("_raw"), "_raw", raw)
 
 
 @dataclass
