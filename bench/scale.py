@@ -95,7 +95,9 @@ def child(engine: str, store_path: str, opts: dict[str, str]) -> dict[str, objec
             memory_limit=opts.get("memory_limit") or None,
             full=True,
         )
-        out.update(seconds=time.perf_counter() - t0, counts=res.counts, shards=res.shards_total)
+        out.update(
+            seconds=time.perf_counter() - t0, counts=res.counts, shards=res.shards_total, phases=res.seconds
+        )
     elif engine == "spark":
         from pyspark.sql import SparkSession
 

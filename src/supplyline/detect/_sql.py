@@ -105,14 +105,17 @@ def encounters_sql(
         SELECT *, sum(CASE WHEN bk - prev_bk <= {max_gap} THEN 0 ELSE 1 END)
                   OVER (PARTITION BY mmsi_a, mmsi_b ORDER BY bk) AS run
         FROM lagged
+    ), long_runs AS (
+        SELECT mmsi_a, mmsi_b, run FROM runs GROUP BY mmsi_a, mmsi_b, run
+        HAVING (max(bk) + 1 - min(bk)) * {bucket_h} >= {th.encounter_min_h} - 1e-9
     )
     SELECT mmsi_a, mmsi_b, min(bk) * {bucket_us} AS start_us, (max(bk) + 1) * {bucket_us} AS end_us,
            (max(bk) + 1 - min(bk)) * {bucket_h} AS duration_h,
            median(d_km) AS median_dist_km, median(spd) AS median_speed_kn,
            median(lat) AS lat, median(lon) AS lon
-    FROM runs GROUP BY mmsi_a, mmsi_b, run
-    HAVING (max(bk) + 1 - min(bk)) * {bucket_h} >= {th.encounter_min_h} - 1e-9
-       AND median(spd) < {th.encounter_speed_kn}
+    FROM runs JOIN long_runs USING (mmsi_a, mmsi_b, run)
+    GROUP BY mmsi_a, mmsi_b, run
+    HAVING median(spd) < {th.encounter_speed_kn}
     ORDER BY mmsi_a, mmsi_b, start_us
     """
 

@@ -97,13 +97,22 @@ def _reduce_in_slices(
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {out} (mmsi BIGINT, bk BIGINT, lat DOUBLE, lon DOUBLE, sog DOUBLE)"
     )
+    # the store's day partitions let DuckDB skip other days' files unopened (the ts bounds alone need
+    # every file's footer: ~0.3 s a slice on a 4,000-day store)
+    by_day = "day" in con.sql(f"SELECT * FROM {positions} LIMIT 0").columns
     for a, b in zip(edges[:-1].tolist(), edges[1:].tolist(), strict=True):
         # bucket-aligned bounds on ts itself, so Parquet row groups outside the slice are skipped
+        days = f"AND day BETWEEN {_day(a * bucket)} AND {_day(b * bucket - 1)}" if by_day else ""
         part = (
             f"(SELECT * FROM {positions} WHERE ts >= make_timestamp({a * bucket}) "
-            f"AND ts < make_timestamp({b * bucket}))"
+            f"AND ts < make_timestamp({b * bucket}) {days})"
         )
         con.execute(f"INSERT INTO {out} {encounter_buckets_sql(th, part, DUCKDB)}")
+
+
+def _day(us: int) -> str:
+    """SQL DATE literal of the UTC day holding ``us`` (microseconds since 1970)."""
+    return f"DATE '{np.datetime64(us // 86_400_000_000, 'D')}'"
 
 
 __all__ = ["detect_encounters", "encounters_sql", "encounters_table"]

@@ -15,6 +15,7 @@ import json
 import os
 import re
 import shutil
+import time
 import uuid
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -49,14 +50,32 @@ _UNITS |= {"kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
 
 @dataclass
 class DetectResult:
-    """What a run did: row counts per event table and how many shards were recomputed."""
+    """What a run did: row counts per event table, how many shards were recomputed, seconds per phase."""
 
     counts: dict[str, int] = field(default_factory=dict)
     shards_total: int = 0
     shards_run: list[int] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)  # wall-clock per phase, in run order
 
     def to_dict(self) -> dict[str, object]:
-        return {"counts": self.counts, "shards_total": self.shards_total, "shards_run": self.shards_run}
+        return {
+            "counts": self.counts,
+            "shards_total": self.shards_total,
+            "shards_run": self.shards_run,
+            "seconds": {k: round(v, 3) for k, v in self.seconds.items()},
+        }
+
+
+class _Phases:
+    """Wall-clock seconds of a run's phases, so a slow step shows in ``--json`` and in bench/scale.py."""
+
+    def __init__(self, into: dict[str, float]) -> None:
+        self.into, self.t = into, time.perf_counter()
+
+    def done(self, phase: str) -> None:
+        now = time.perf_counter()
+        self.into[phase] = self.into.get(phase, 0.0) + now - self.t
+        self.t = now
 
 
 def _params_hash(places: pa.Table, thresholds: Thresholds, routes: Sequence[Route], shards: int) -> str:
@@ -236,11 +255,14 @@ def _detect(
     index, _ = place_indexes(places)
     places_used = index.places
     params = _params_hash(places_used, th, routes, shards)
+    result = DetectResult()
+    phase = _Phases(result.seconds)
     sigs = _signatures(con, shards, params)
     old = {} if full else _old_signatures(store)
     todo = sorted(s for s, sig in sigs.items() if old.get(s) != sig or _missing_part(store, s))
     stale = sorted(set(old) - set(sigs))  # shards that no longer have any position
-    result = DetectResult(shards_total=len(sigs), shards_run=todo)
+    result.shards_total, result.shards_run = len(sigs), todo
+    phase.done("signatures")
     if not todo and not stale and _complete(store):
         result.counts = {name: _count(store, name) for name in schema.EVENT_TABLES}
         return result
@@ -249,6 +271,7 @@ def _detect(
     try:
         _split(con, "positions", shards, todo, work)
         _split(con, "statics", shards, todo, work)
+        phase.done("split")
         fresh: dict[int, dict[str, pa.Table]] = {}
         if workers == 1 or len(todo) <= 1:
             _init_worker(places_used, th, routes)
@@ -271,6 +294,7 @@ def _detect(
                     ) from exc
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    phase.done("kernels")
 
     # Gaps of every shard get their coverage recomputed (other vessels' new positions change it).
     gaps_parts = {s: t["gaps"] for s, t in fresh.items()}
@@ -279,7 +303,9 @@ def _detect(
     if cross_memory_limit:
         con.execute(f"SET memory_limit = '{cross_memory_limit}'")
     gaps_parts = _annotate_all(con, gaps_parts, th)
+    phase.done("coverage")
     encounters = detect_encounters(con, th, index, slice_rows=slice_rows)
+    phase.done("encounters")
 
     with store.transaction() as txn:
         for name in KERNEL_TABLES:
@@ -301,6 +327,7 @@ def _detect(
             schema=STATE_SCHEMA,
         )
         txn.put(f"tables/{STATE_TABLE}/all.parquet", state)
+    phase.done("write")
     result.counts = {name: _count(store, name) for name in schema.EVENT_TABLES}
     return result
 
