@@ -67,6 +67,7 @@ CHUNK_ROWS = 1_000_000
 CHUNK_BYTES = 64 << 20  # NMEA bytes per decoder call (~800k lines)
 MIN_PIECES = 4  # smaller NMEA inputs are cut into about this many chunks, so decoding and writing overlap
 MIN_CHUNK_BYTES = 2 << 20  # ... but no piece smaller than this (each chunk costs ~35 ms of fixed work)
+FINGERPRINT_ROWS = 32_000_000  # positions of one input whose key hashes (8 B each) are held to skip re-reads
 
 # low-cardinality columns worth dictionary-encoding in position / static files
 _DICTIONARY = [
@@ -462,12 +463,28 @@ def _store_order(table: pa.Table) -> np.ndarray:
     rejected = table["reason"].is_valid().to_numpy(zero_copy_only=False)
     # day and mmsi (kept rows: 1 <= mmsi < 10^9) in one key, rejected rows after all others
     outer = np.where(rejected, np.iinfo(np.int64).max, us // 86_400_000_000 * 1_000_000_000 + mmsi)
-    h = np.zeros(table.num_rows, np.uint64)
-    for c in POSITION_KEY:
-        if c not in ("mmsi", "ts"):
-            bits = table[c].cast(pa.float64()).fill_null(np.nan).to_numpy().view(np.uint64)
-            h = (h ^ bits) * np.uint64(0x9E3779B97F4A7C15)  # a multiplicative mix per value
+    h = _mix(table, [c for c in POSITION_KEY if c not in ("mmsi", "ts")])
     return np.lexsort((table["_line"].to_numpy(), h, us, outer))
+
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _mix(table: pa.Table, cols: list[str]) -> np.ndarray:
+    """A 64-bit hash per row of ``cols`` (numbers; null hashes as NaN, -0.0 as 0.0): equal rows, equal hash."""
+    h = np.zeros(table.num_rows, np.uint64)
+    for c in cols:
+        values = table[c].cast(pa.float64()).fill_null(np.nan).to_numpy(zero_copy_only=False) + 0.0
+        h = (h ^ values.view(np.uint64)) * _GOLDEN  # a multiplicative mix per value
+    return h
+
+
+def _fingerprint(rows: pa.Table) -> np.ndarray:
+    """:func:`_mix` over the whole position key (kept rows: mmsi and ts never null)."""
+    h = _mix(rows, [c for c in POSITION_KEY if c not in ("mmsi", "ts")])
+    for c in ("mmsi", "ts"):
+        h = (h ^ rows[c].cast(pa.int64()).to_numpy().view(np.uint64)) * _GOLDEN
+    return h
 
 
 def _repeats(rows: pa.Table, cols: tuple[str, ...]) -> np.ndarray:
@@ -533,6 +550,9 @@ class _Writer:
         self._unquoted = False  # a staged quarantine row has a line but no raw text yet
         # positions this input staged, per day: (file, rows weighing other than 1 line, their weights)
         self._own_positions: dict[str, list[tuple[Path, np.ndarray, np.ndarray]]] = {}
+        # ... and their key fingerprints (None once FINGERPRINT_ROWS are held: then every day is checked)
+        self._own_fingerprints: dict[str, list[np.ndarray | None]] = {}
+        self._fingerprinted = 0
         # static runs this input staged (mmsi, ts, last_ts, _h): few rows, kept in memory
         self._own_statics: list[pa.Table] = []
         self.on_progress: Progress | None = None
@@ -711,14 +731,8 @@ class _Writer:
         input_id = pa.repeat(pa.scalar(self.input_id, pa.string()), table.num_rows)
         table = table.set_column(table.schema.get_field_index("input_id"), "input_id", input_id)
         table = table.select(schema.QUARANTINE.names).cast(schema.QUARANTINE)
-        self.reasons.update(
-            dict(
-                zip(
-                    *np.unique(table["reason"].to_numpy(zero_copy_only=False), return_counts=True),
-                    strict=True,
-                )
-            )
-        )
+        for count in pc.value_counts(table["reason"]).to_pylist():
+            self.reasons[count["values"]] += count["counts"]
         self._stage_quarantine(table)
 
     # shared steps --------------------------------------------------------------------------------------
@@ -766,11 +780,13 @@ class _Writer:
         Chunks are checked against the store as they come, but not against each other (that would read
         everything staged so far for each chunk: quadratic in the chunk count for a one-day file). Here
         each such day is read once; a row equal (on the position key, null equals null) to one in an earlier
-        chunk is removed from its file and counted as a duplicate, weighed in its input lines.
+        chunk is removed from its file and counted as a duplicate, weighed in its input lines. A day whose
+        chunks share no key fingerprint (:func:`_fingerprint`, held in memory) cannot hold a repeat and is
+        not read at all, which is the usual case (a log does not repeat itself).
         """
         key = ", ".join(POSITION_KEY)
-        for parts in self._own_positions.values():
-            if len(parts) < 2:
+        for day, parts in self._own_positions.items():
+            if len(parts) < 2 or not self._may_repeat(day):
                 continue
             files = [str(p) for p, _, _ in parts]  # in staging order = file order
             found = self.con.sql(
@@ -792,6 +808,14 @@ class _Writer:
                 self.positions -= drop.size
                 self.kept -= lines
                 self.duplicate += lines
+
+    def _may_repeat(self, day: str) -> bool:
+        """False when no two of ``day``'s staged chunks share a key fingerprint, so none repeats another."""
+        prints = self._own_fingerprints.get(day, [])
+        if any(p is None for p in prints):
+            return True
+        held = np.sort(np.concatenate([p for p in prints if p is not None]))
+        return bool((held[1:] == held[:-1]).any())
 
     def _positions(self, table: pa.Table, statics: bool = False, ordered: bool = False) -> None:
         """Kept rows -> de-duplicated positions sorted by (day, mmsi, ts), staged one file per day.
@@ -825,9 +849,12 @@ class _Writer:
         self.positions += out.num_rows
         out = out.append_column("input_id", pa.repeat(pa.scalar(self.input_id, pa.string()), out.num_rows))
         weights = out["_lines"].to_numpy(zero_copy_only=False)
+        self._fingerprinted += out.num_rows
+        prints = _fingerprint(out) if self._fingerprinted <= FINGERPRINT_ROWS else None
         for day, path, start, end in self._stage_by_day("positions", out, schema.POSITIONS):
             heavy = np.flatnonzero(weights[start:end] != 1)
             self._own_positions.setdefault(day, []).append((path, heavy, weights[start:end][heavy]))
+            self._own_fingerprints.setdefault(day, []).append(None if prints is None else prints[start:end])
         if statics:
             info = " OR ".join(f"{f} IS NOT NULL" for f in STATIC_FIELDS)
             self.con.register("c", table)
