@@ -168,3 +168,56 @@ def test_repeat_across_chunks_is_one_final_pass(shared_data: Path, tmp_path: Pat
         cols = ", ".join(KEY)
         rows = store.connect().sql(f"SELECT count(*), count(DISTINCT ({cols})) FROM positions").fetchall()
         assert rows == [(once.positions, once.positions)]
+
+
+@pytest.mark.parametrize("repeated", [0, 5, 400])
+def test_store_order_puts_repeats_together(repeated: int) -> None:
+    """Rows in (day, mmsi, ts) order, exact repeats adjacent with the first line first, rejected rows last,
+    whether ties are few (sorted apart) or many (one sort of all rows); checked against a plain sort."""
+    from supplyline.ingest.pipeline import _store_order
+
+    rng = np.random.default_rng(7)
+    n = 1000
+    base = np.datetime64("2024-02-12T23:00:00", "us").astype(np.int64)
+    us = base + rng.integers(0, 7_200, n) * 1_000_000  # two hours across midnight, many equal seconds
+    cols = {
+        "mmsi": rng.integers(1, 4, n) * 100_000_000,
+        "ts": us,
+        "lat": rng.integers(0, 3, n) / 10.0,
+        "lon": np.zeros(n),
+        "sog_kn": np.where(rng.random(n) < 0.3, np.nan, 1.0),
+        "cog_deg": np.ones(n),
+        "heading_deg": np.ones(n),
+        "nav_status": np.zeros(n),
+        "msg_type": np.ones(n),
+    }
+    # some rows get a twin (same vessel and time, another position: a tie that is no repeat) and, later in
+    # the file, an exact copy, which must still end up next to its original
+    pick = rng.choice(n, repeated, replace=False)
+    for k in cols:
+        twin = cols[k][pick] + (5.0 if k == "lat" else 0)
+        cols[k] = np.r_[cols[k], twin, cols[k][pick]]
+    m = n + 2 * repeated
+    reason = np.where(rng.random(m) < 0.05, "bad_mmsi", None)
+    table = pa.table(
+        {
+            **{k: pa.array(v, from_pandas=True) for k, v in cols.items() if k != "ts"},
+            "ts": pa.array(cols["ts"], pa.timestamp("us", tz="UTC")),
+            "reason": pa.array(reason, pa.string()),
+            "_line": pa.array(np.arange(m) + 1),
+        }
+    )
+    order = _store_order(table)
+    assert sorted(order.tolist()) == list(range(m))
+    rows = table.take(pa.array(order)).to_pylist()
+    kept = [r for r in rows if r["reason"] is None]
+    assert rows[: len(kept)] == kept  # rejected rows last
+    sort_key = [(r["ts"].date(), r["mmsi"], r["ts"]) for r in kept]
+    assert sort_key == sorted(sort_key)
+    # exact repeats sit next to each other, in line order
+    seen: dict[tuple[object, ...], int] = {}
+    for i, r in enumerate(kept):
+        key = tuple(r[k] for k in KEY)
+        if key in seen:
+            assert seen[key] == i - 1 and kept[i - 1]["_line"] < r["_line"]
+        seen[key] = i

@@ -455,16 +455,29 @@ def _store_order(table: pa.Table) -> np.ndarray:
     of the rest of the position key (so exact repeats are adjacent) and input line (the first in file order
     first); the rejected rows after them.
 
-    A NumPy ``lexsort`` of four keys: on 25k rows ~4 ms with the gather, against ~12 ms for the same
-    ORDER BY in DuckDB.
+    A NumPy ``lexsort`` by (day and mmsi, ts); only the runs of rows tied on both (repeats, or reports in
+    the same microsecond) are then sorted by hash and line: on 25k rows ~1.5 ms, against ~4 ms for a
+    four-key ``lexsort`` and ~12 ms for the same ORDER BY in DuckDB.
     """
     us = table["ts"].cast(pa.int64()).fill_null(0).to_numpy()
     mmsi = table["mmsi"].cast(pa.int64()).fill_null(0).to_numpy()
     rejected = table["reason"].is_valid().to_numpy(zero_copy_only=False)
     # day and mmsi (kept rows: 1 <= mmsi < 10^9) in one key, rejected rows after all others
     outer = np.where(rejected, np.iinfo(np.int64).max, us // 86_400_000_000 * 1_000_000_000 + mmsi)
-    h = _mix(table, [c for c in POSITION_KEY if c not in ("mmsi", "ts")])
-    return np.lexsort((table["_line"].to_numpy(), h, us, outer))
+    order = np.lexsort((us, outer))
+    o, u = outer[order], us[order]
+    tie = (o[1:] == o[:-1]) & (u[1:] == u[:-1])
+    if not tie.any():
+        return order
+    rest = [c for c in POSITION_KEY if c not in ("mmsi", "ts")]
+    line = table["_line"].to_numpy()
+    at = np.flatnonzero(np.r_[tie, False] | np.r_[False, tie])  # tied rows' places in ``order``
+    if at.size > order.size // 8:  # many repeats (e.g. several receivers): one sort of all rows is cheaper
+        return np.lexsort((line, _mix(table, rest), us, outer))
+    run = np.cumsum(np.r_[True, ~tie[at[:-1]]])  # each run of ties is contiguous in ``order``
+    rows = order[at]
+    order[at] = rows[np.lexsort((line[rows], _mix(table.select(rest).take(pa.array(rows)), rest), run))]
+    return order
 
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
