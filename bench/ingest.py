@@ -45,9 +45,11 @@ def best_of(n: int, fn) -> tuple[float, float]:  # type: ignore[no-untyped-def]
     return min(walls), min(cpus)
 
 
-def bench_nmea(tmp: Path, copies: int, repeat: int) -> dict[str, float]:
-    src = tmp / "dma_sample_x.nmea"
-    lines = nmea_copies(DATA / "dma_ais_raw_nmea" / "aisabnormal_ais-sample_2013-11-12.txt.gz", src, copies)
+def bench_nmea(tmp: Path, copies: int, repeat: int, unit: str = "day") -> dict[str, float]:
+    src = tmp / f"dma_sample_x_{unit}.nmea"
+    lines = nmea_copies(
+        DATA / "dma_ais_raw_nmea" / "aisabnormal_ais-sample_2013-11-12.txt.gz", src, copies, unit=unit
+    )
 
     def pyais_loop() -> None:
         from pyais.stream import FileReaderStream
@@ -149,6 +151,11 @@ def main() -> None:
         metavar="BYTES",
         help="instead: ingest one 12-hour one-day NMEA file with each of these chunk sizes",
     )
+    ap.add_argument(
+        "--one-day",
+        action="store_true",
+        help="also: the NMEA comparison on a one-day file (copies shifted by an hour, not a day)",
+    )
     args = ap.parse_args()
     print(f"load average before: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     with tempfile.TemporaryDirectory(prefix="supplyline-bench-") as d:
@@ -158,6 +165,9 @@ def main() -> None:
             print(f"load average after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
             return
         report("NMEA", "lines", "pyais loop", bench_nmea(tmp, args.nmea_copies, args.repeat), 5.0)
+        if args.one_day:
+            one_day = bench_nmea(tmp, args.nmea_copies, args.repeat, unit="hour")
+            report("NMEA one-day", "lines", "pyais loop", one_day, 5.0)
         report("CSV", "rows", "bare DuckDB read_csv", bench_csv(tmp, args.csv_copies, args.repeat), 0.5)
     print(f"load average after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
