@@ -254,9 +254,9 @@ def _ingest_one(
                     schema=schema.MANIFEST,
                 )
                 txn.put(f"manifest/{writer.input_id}.parquet", manifest)
-        except _AlreadyIngested:
+        except _AlreadyIngested as exc:
             res.clear_counts()
-            res.input_id = hashing.result()[:16]
+            res.input_id = str(exc)
             res.status = "skipped"
             res.message = "already ingested (same content hash in the manifest)"
         except duckdb.Error as exc:
@@ -483,20 +483,16 @@ def _store_order(table: pa.Table) -> np.ndarray:
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 
 
-def _mix(table: pa.Table, cols: list[str]) -> np.ndarray:
-    """A 64-bit hash per row of ``cols`` (numbers; null hashes as NaN, -0.0 as 0.0): equal rows, equal hash."""
+def _mix(table: pa.Table, cols: list[str] | tuple[str, ...]) -> np.ndarray:
+    """A 64-bit hash per row of ``cols`` (numbers or times as float64, exact below 2^53; null hashes as NaN,
+    -0.0 as 0.0): equal rows, equal hash. Over the whole position key it is the rows' fingerprint."""
     h = np.zeros(table.num_rows, np.uint64)
     for c in cols:
-        values = table[c].cast(pa.float64()).fill_null(np.nan).to_numpy(zero_copy_only=False) + 0.0
+        col = table[c]
+        if pa.types.is_timestamp(col.type):
+            col = col.cast(pa.int64())
+        values = col.cast(pa.float64()).fill_null(np.nan).to_numpy(zero_copy_only=False) + 0.0
         h = (h ^ values.view(np.uint64)) * _GOLDEN  # a multiplicative mix per value
-    return h
-
-
-def _fingerprint(rows: pa.Table) -> np.ndarray:
-    """:func:`_mix` over the whole position key (kept rows: mmsi and ts never null)."""
-    h = _mix(rows, [c for c in POSITION_KEY if c not in ("mmsi", "ts")])
-    for c in ("mmsi", "ts"):
-        h = (h ^ rows[c].cast(pa.int64()).to_numpy().view(np.uint64)) * _GOLDEN
     return h
 
 
@@ -794,7 +790,7 @@ class _Writer:
         everything staged so far for each chunk: quadratic in the chunk count for a one-day file). Here
         each such day is read once; a row equal (on the position key, null equals null) to one in an earlier
         chunk is removed from its file and counted as a duplicate, weighed in its input lines. A day whose
-        chunks share no key fingerprint (:func:`_fingerprint`, held in memory) cannot hold a repeat and is
+        chunks share no key fingerprint (:func:`_mix` of the position key, held in memory) cannot hold a repeat and is
         not read at all, which is the usual case (a log does not repeat itself).
         """
         key = ", ".join(POSITION_KEY)
@@ -863,7 +859,7 @@ class _Writer:
         out = out.append_column("input_id", pa.repeat(pa.scalar(self.input_id, pa.string()), out.num_rows))
         weights = out["_lines"].to_numpy(zero_copy_only=False)
         self._fingerprinted += out.num_rows
-        prints = _fingerprint(out) if self._fingerprinted <= FINGERPRINT_ROWS else None
+        prints = _mix(out, POSITION_KEY) if self._fingerprinted <= FINGERPRINT_ROWS else None
         for day, path, start, end in self._stage_by_day("positions", out, schema.POSITIONS):
             heavy = np.flatnonzero(weights[start:end] != 1)
             self._own_positions.setdefault(day, []).append((path, heavy, weights[start:end][heavy]))
