@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st_
 
 from supplyline.ingest.nmea import NmeaResult, decode_nmea, decode_payloads
 
@@ -288,3 +290,49 @@ def test_receiver_suffix_fields_are_matched_exactly() -> None:
         (datetime(2010, 4, 28, 0, 0, 28, tzinfo=UTC), "dflt"),
         (None, "dflt"),
     ]
+
+
+_ALPHABET = b"!$\\*,:#0123456789ABCDEFabcdefgcs \r\t-.PGHVDMO\n\x00\xff"
+_REAL = [
+    s(f"AIVDM,1,1,,A,{POS},0"),
+    s(f"AIVDM,2,1,4,A,{SEA_ENTERPRISE[0]},0"),
+    s(f"AIVDM,2,2,4,A,{SEA_ENTERPRISE[1]},2"),
+    s("PGHP,1,2013,11,12,12,0,0,11,219,,2190067,1,62", lead="$"),
+    tb("s:src,c:1418169601"),
+    tb("g:1-2-1604,c:1418169601000") + s(f"AIVDM,1,1,,A,{POS},0"),
+]
+
+
+@given(
+    st_.lists(
+        st_.tuples(
+            st_.sampled_from(_REAL),
+            st_.lists(
+                st_.tuples(st_.integers(0, 200), st_.sampled_from(list(_ALPHABET)), st_.booleans()),
+                max_size=4,
+            ),
+        ),
+        max_size=25,
+    ),
+    st_.booleans(),
+)
+@settings(max_examples=300, deadline=None)
+def test_mutated_logs_never_fail_and_every_line_is_accounted_for(lines: list, final_newline: bool) -> None:
+    """Real sentences with bytes replaced or inserted (the C scanner reads them): no exception, and
+    read = kept + quarantined with every quarantined line inside the input."""
+    out = []
+    for text, edits in lines:
+        b = bytearray(text.encode())
+        for at, byte, insert in edits:
+            at = min(at, len(b))
+            if insert or at == len(b):
+                b.insert(at, byte)
+            else:
+                b[at] = byte
+        out.append(bytes(b))
+    data = b"\n".join(out) + (b"\n" if final_newline else b"")
+    r = decode_nmea(data, file="t.nmea", input_id="in1")
+    used = sum(r.positions["_lines"].to_pylist()) + sum(r.statics["_lines"].to_pylist())
+    assert r.lines_read == used + r.quarantine.num_rows
+    assert all(1 <= x <= r.physical_lines for x in r.quarantine["line"].to_pylist())
+    assert r.physical_lines == data.count(b"\n") + (not data.endswith(b"\n") and len(data) > 0)

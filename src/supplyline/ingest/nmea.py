@@ -1,10 +1,10 @@
-"""Vectorised NMEA 0183 AIS decoder (``!xxVDM`` / ``!xxVDO``), field-for-field identical to pyais 3.
+"""NMEA 0183 AIS decoder (``!xxVDM`` / ``!xxVDO``), field-for-field identical to pyais 3.
 
-Why vectorised: a Python loop over sentences (pyais) decodes ~50k messages/s; ingest must be several times
-faster. Every stage below works on the whole byte buffer with NumPy: line bounds, tag blocks, checksums
-(XOR ``reduceat`` over all sentences at once), field commas, ``$PGHP`` timestamps and the six-bit payload
-bit fields. Python loops remain only over multi-sentence fragments (reassembly) and lines that carry
-receiver prefixes or suffixes.
+Why not a loop over sentences: pyais decodes ~250k lines/s; ingest must be several times faster. The
+per-line work (line bounds, tag blocks and their fields, checksums, the VDM header, ``$PGHP`` timestamps)
+is one pass of a small C scanner (``_scan.c``, GIL released); everything else works on whole arrays with
+NumPy: context lines, time and source, and the six-bit payload bit fields of all messages at once. Python
+loops remain only over multi-sentence fragments (reassembly) and lines that carry receiver prefixes.
 
 Accepted input, per physical line (CR/LF or LF, surrounding blanks ignored):
 
@@ -45,11 +45,30 @@ import pyarrow.compute as pc
 
 from supplyline import schema
 from supplyline.errors import InputError
+from supplyline.ingest import _scan
 from supplyline.ingest import _sixbit as sb
+from supplyline.ingest._scan import (
+    D_CHARS,
+    D_CHK,
+    D_EMPTY,
+    D_FIELDS,
+    D_FILL,
+    D_FRAG,
+    D_INCOMPLETE,
+    D_NOCHK,
+    D_NODELIM,
+    D_NONAIS,
+    D_ORPHAN,
+    D_PARTNO,
+    D_PGHP,
+    D_SHORT,
+    D_TAGCHK,
+    D_TAGJUNK,
+    D_TAGNOCHK,
+    NOTIME,
+)
 
 __all__ = ["POSITIONS_OUT", "STATICS_OUT", "NmeaResult", "decode_nmea", "decode_payloads"]
-
-NOTIME = np.iinfo(np.int64).min  # "no time known" sentinel in int64 microsecond arrays
 
 
 def _with_lines(base: pa.Schema) -> pa.Schema:
@@ -117,26 +136,6 @@ _DETAILS = [
     "tag block followed by something other than a sentence",  # 17
 ] + [""] * 82
 _DETAILS += [f"AIS message type {t} (not a position or static report)" for t in range(64)]  # 100 + type
-(
-    D_NODELIM,
-    _D_UNUSED,
-    D_TAGNOCHK,
-    D_TAGCHK,
-    D_NOCHK,
-    D_CHK,
-    D_FIELDS,
-    D_FRAG,
-    D_FILL,
-    D_EMPTY,
-    D_NONAIS,
-    D_PGHP,
-    D_ORPHAN,
-    D_INCOMPLETE,
-    D_CHARS,
-    D_SHORT,
-    D_PARTNO,
-    D_TAGJUNK,
-) = range(18)
 _DETAIL_REASON = {
     D_NODELIM: "unparsable",
     D_TAGNOCHK: "unparsable",
@@ -162,16 +161,6 @@ for _d, _r in _DETAIL_REASON.items():
 
 # --- byte tables --------------------------------------------------------------------------------------------
 
-_WS = np.zeros(256, np.bool_)
-_WS[[0, 9, 10, 11, 12, 13, 32]] = True
-_HEX = np.full(256, -1, np.int16)
-for _i, _c in enumerate(b"0123456789ABCDEF"):
-    _HEX[_c] = _i
-for _i, _c in enumerate(b"abcdef"):
-    _HEX[_c] = 10 + _i
-_DELIM = np.zeros(256, np.bool_)
-_DELIM[[ord("\\"), ord("!"), ord("$")]] = True
-
 _POSITION_TYPES = (1, 2, 3, 18, 19, 27)
 _STATIC_TYPES = (5, 19, 24)
 
@@ -188,16 +177,6 @@ def _padded(data: bytes, room: int = 0) -> np.ndarray:
     pbuf = np.zeros(len(data) + _PAD + room, np.uint8)
     pbuf[: len(data)] = np.frombuffer(data, np.uint8)
     return pbuf
-
-
-def _positions(mask: np.ndarray, sentinel: int) -> np.ndarray:
-    """Indices where ``mask`` holds, followed by 16 sentinels so look-ups past the end stay in bounds."""
-    return np.concatenate((np.flatnonzero(mask), np.full(16, sentinel, np.int64)))
-
-
-def _next(pos: np.ndarray, at: np.ndarray, k: int = 0) -> np.ndarray:
-    """The (k+1)-th position in sorted ``pos`` at or after ``at`` (a sentinel if none)."""
-    return pos[np.searchsorted(pos, at) + k]
 
 
 def _window(pbuf: np.ndarray, at: np.ndarray, width: int) -> np.ndarray:
@@ -224,130 +203,6 @@ def _uint(pbuf: np.ndarray, a: np.ndarray, b: np.ndarray, maxw: int) -> tuple[np
     return np.where(ok, val, 0), ok
 
 
-# two ASCII bytes -> their decimal value: "dd" -> 0..99, ",d" -> 0..9 (one digit after the field comma)
-_PAIR = np.full(65536, -1, np.int16)
-for _hi in range(48, 58):
-    for _lo in range(48, 58):
-        _PAIR[_hi * 256 + _lo] = (_hi - 48) * 10 + _lo - 48
-for _lo in range(48, 58):
-    _PAIR[ord(",") * 256 + _lo] = _lo - 48
-
-
-# the same table indexed by the two bytes read as one little-endian uint16 (first byte low)
-_PAIR_LE = _PAIR.reshape(256, 256).T.reshape(-1).copy()
-
-
-def _words(pbuf: np.ndarray, dtype: str) -> np.ndarray:
-    """``pbuf`` viewed as overlapping little-endian words starting at every byte (no copy)."""
-    size = np.dtype(dtype).itemsize
-    return np.ndarray((pbuf.size - size + 1,), dtype, buffer=pbuf, strides=(1,))
-
-
-def _pair(pbuf: np.ndarray, end: np.ndarray) -> np.ndarray:
-    """The two bytes before ``end`` as a decimal number via ``_PAIR`` (-1 if not "dd" or ",d")."""
-    return _PAIR_LE[_words(pbuf, "<u2")[end - 2]]
-
-
-def _pghp_numbers(pbuf: np.ndarray, f: list[np.ndarray]) -> tuple[np.ndarray, ...]:
-    """Hour, minute, second, millisecond of ``$PGHP`` lines, and whether all four are well formed.
-
-    ``f[j]`` is the position of the comma ending field j (field 1 = "1", field 2 = year ...). Each field
-    is looked up two bytes at a time in ``_PAIR`` (every field follows a comma), which is several times
-    cheaper than digit-by-digit parsing on every third line of a DMA log.
-    """
-    ok = np.ones(f[0].size, np.bool_)
-    out = []
-    for j in range(5, 9):
-        a, b = f[j - 1] + 1, f[j]
-        w = b - a
-        low = _pair(pbuf, b)
-        if j == 8:  # milliseconds: 1 to 3 digits
-            hundreds = np.take(pbuf, b - 3).astype(np.int64) - 48
-            good = ((w == 3) & (hundreds >= 0) & (hundreds <= 9) & (low >= 0)) | (
-                ((w == 1) | (w == 2)) & (low >= 0)
-            )
-            val = np.where(w == 3, hundreds * 100, 0) + low
-        else:  # 1 or 2 digits
-            good = ((w == 1) | (w == 2)) & (low >= 0)
-            val = low.astype(np.int64)
-        ok &= good
-        out.append(np.where(good, val, 0))
-    return (*out, ok)
-
-
-def _pghp_days(pbuf: np.ndarray, f: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """Days since 1970-01-01 of the ``yyyy,mm,dd`` fields of ``$PGHP`` lines, and whether the date is valid.
-
-    A log's lines share a handful of dates, in runs: the date text (at most 16 bytes, as two words) is
-    compared with the line before, and only the first line of each run is parsed and checked (year exactly
-    4 digits, month and day 1-2 digits, day within the month).
-    """
-    n = f[0].size
-    a, b = f[1] + 1, f[4]
-    span = b - a
-    # for spans of at most 16 bytes, the words at a and at b - 8 cover the whole text
-    words = _words(pbuf, "<u8")
-    head, tail = words[a], words[np.maximum(b - 8, 0)]
-    change = np.ones(n, np.bool_)
-    change[1:] = (head[1:] != head[:-1]) | (tail[1:] != tail[:-1]) | (span[1:] != span[:-1])
-    change |= span > 16
-    first = np.flatnonzero(change)
-    run = np.cumsum(change) - 1
-    fy, fm, fd = (f[j][first] for j in (2, 3, 4))
-    y = _pair(pbuf, fy - 2).astype(np.int64) * 100 + _pair(pbuf, fy)
-    ok = (fy - f[1][first] - 1 == 4) & (_pair(pbuf, fy - 2) >= 0) & (_pair(pbuf, fy) >= 0)
-    ok &= np.take(pbuf, fy - 4) != ord(",")
-    mo_, d_ = _pair(pbuf, fm).astype(np.int64), _pair(pbuf, fd).astype(np.int64)
-    for val, end, start in ((mo_, fm, fy), (d_, fd, fm)):
-        w = end - start - 1
-        ok &= ((w == 1) | (w == 2)) & (val >= 0)
-    ok &= (mo_ >= 1) & (mo_ <= 12) & (d_ >= 1)
-    y, mo_, d_ = np.where(ok, y, 1970), np.where(ok, mo_, 1), np.where(ok, d_, 1)
-    months = ((y - 1970) * 12 + mo_ - 1).astype("datetime64[M]")
-    day_first = months.astype("datetime64[D]").astype(np.int64)
-    ok &= d_ <= (months + 1).astype("datetime64[D]").astype(np.int64) - day_first
-    return (day_first + d_ - 1)[run], ok[run]
-
-
-_COMMAS = np.uint64(0x2C2C2C2C2C2C2C2C)
-_LOW7 = np.uint64(0x7F7F7F7F7F7F7F7F)
-_GATHER = np.uint64(0x0102040810204080)  # moves bit 8i to bit 56+i (all partial products distinct)
-
-
-def _field_ends(data: bytes, pbuf: np.ndarray, s0: np.ndarray, star: np.ndarray, k: int) -> list[np.ndarray]:
-    """Positions of the first ``k`` commas of each line ``data[s0:star]`` (``star`` where there are fewer).
-
-    The first 64 bytes of every line become one 64-bit word of comma flags (eight 8-byte words, SWAR); the
-    j-th comma is then the lowest set bit after clearing j of them (``x & -x``, a power of two whose float
-    exponent is its position). This avoids a ``nonzero`` over a byte matrix, the costly part of a comma
-    scan. The rare line that needs commas beyond 64 bytes is finished with ``bytes.find``.
-    """
-    length = star - s0
-    words = _window(pbuf, s0, 64).view("<u8")  # one gather of 64-byte rows, read as 8 words each
-    bits = np.zeros(s0.size, np.uint64)
-    for w in range(8):  # 8 bytes at a time: a byte equal to ',' -> its bit (SWAR, no carries between bytes)
-        t = words[:, w] ^ _COMMAS
-        flag = ~(((t & _LOW7) + _LOW7) | t | _LOW7)  # 0x80 in each byte that was a comma
-        bits |= (((flag >> np.uint64(7)) * _GATHER) >> np.uint64(56)) << np.uint64(8 * w)
-    short = length < 64
-    bits[short] &= (np.uint64(1) << length[short].astype(np.uint64)) - np.uint64(1)
-    out = []
-    for _ in range(k):
-        low = bits & (~bits + np.uint64(1))
-        found = low != 0
-        pos = (low.astype(np.float64).view(np.int64) >> 52) - 1023  # exponent of a power of two
-        out.append(np.where(found, s0 + pos, star))
-        bits ^= low
-    for i in np.flatnonzero(~found & (length > 64)).tolist():  # commas past the window
-        at = int(s0[i]) - 1
-        for j in range(k):
-            at = data.find(b",", at + 1, int(star[i]))
-            if at < 0:
-                break
-            out[j][i] = at
-    return out
-
-
 def _commas_in(
     pbuf: np.ndarray, at: np.ndarray, length: np.ndarray, width: int
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -360,24 +215,6 @@ def _commas_in(
     hit &= np.arange(width)[None, :] < length[:, None]
     rows, col = np.nonzero(hit)
     return rows, col.astype(np.int64)
-
-
-def _xor_segments(pbuf: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """XOR of the bytes of each segment ``pbuf[a[i]:b[i]]`` (segments in file order, a <= b)."""
-    if a.size == 0:
-        return np.zeros(0, np.int64)
-    idx = np.empty(2 * a.size, np.int64)
-    idx[0::2] = a
-    idx[1::2] = b
-    out = np.bitwise_xor.reduceat(pbuf, idx)[0::2]
-    return np.where(b > a, out, 0).astype(np.int64)
-
-
-def _hex2(pbuf: np.ndarray, at: np.ndarray) -> np.ndarray:
-    """Two hex digits at ``at`` as an int (-1 when not hex)."""
-    hi = _HEX[pbuf[at]]
-    lo = _HEX[pbuf[at + 1]]
-    return np.where((hi >= 0) & (lo >= 0), hi * 16 + lo, -1)
 
 
 # --- payload decoding ---------------------------------------------------------------------------------------
@@ -617,37 +454,6 @@ def decode_payloads(payloads: Sequence[bytes], fill_bits: Sequence[int]) -> pa.T
 # --- line scanning ------------------------------------------------------------------------------------------
 
 
-def _line_bounds(buf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Start/end of every physical line, surrounding whitespace (incl. CR) excluded."""
-    n = buf.size
-    nl = np.flatnonzero(buf == 10)
-    starts = np.empty(nl.size + 1, np.int64)
-    starts[0] = 0
-    starts[1:] = nl + 1
-    ends = np.empty(nl.size + 1, np.int64)
-    ends[:-1] = nl
-    ends[-1] = n
-    if starts[-1] >= n:  # nothing after the final newline (or empty input)
-        starts, ends = starts[:-1], ends[:-1]
-    if n == 0:
-        return starts, ends
-    while True:  # usually one pass for CR, one to confirm
-        m = np.take(_WS, np.take(buf, ends - 1, mode="clip")) & (ends > starts)
-        if not m.any():
-            break
-        ends -= m
-    while True:
-        m = np.take(_WS, np.take(buf, starts, mode="clip")) & (ends > starts)
-        if not m.any():
-            break
-        starts += m
-    return starts, ends
-
-
-_DELIM_RE = re.compile(rb"[\\!$]")
-_PGHP = np.uint64(int.from_bytes(b"PGHP,", "little"))
-_VDM = np.uint64(int.from_bytes(b"VDM,", "little"))
-_VDO = np.uint64(int.from_bytes(b"VDO,", "little"))
 _ISO = re.compile(rb"(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)(?:\.(\d{1,6}))?")
 _UNIX = re.compile(rb"(?<![\d.])(\d{10}|\d{13})(?:\.(\d{1,6}))?(?![\d])")
 _STATION_CHAR = np.zeros(256, np.bool_)  # characters of a receiver id after its leading r/b
@@ -743,6 +549,17 @@ def _suffix_meta(pbuf: np.ndarray, a: np.ndarray, e: np.ndarray) -> tuple[np.nda
     return t, sa, sb_
 
 
+def _scan_lines(pbuf: np.ndarray, n: int, big: int) -> np.ndarray:
+    """Every line-level field of the ``n`` bytes in ``pbuf`` (see ``_scan.c``): (``_scan.N_FIELDS``, lines).
+
+    Lines end at LF; a last line without one counts, an empty tail after the final LF does not.
+    """
+    nl = int(np.count_nonzero(pbuf[:n] == 10)) + int(n > 0 and pbuf[n - 1] != 10)
+    out = np.empty((_scan.N_FIELDS, nl), np.int64)
+    _scan.scan_into(pbuf, n, big, out)
+    return out
+
+
 # --- the decoder --------------------------------------------------------------------------------------------
 
 
@@ -754,166 +571,15 @@ def decode_nmea(data: bytes, *, file: str, input_id: str, source_default: str = 
     n = len(data)
     pbuf = _padded(data, room=n + _PAD)  # reassembled payloads (under n bytes in all) go after the padding
     buf = pbuf[:n]
-    big = n + _PAD // 2  # sentinel position: inside the zero padding
-    st, en = _line_bounds(buf)
+    scanned = _scan_lines(pbuf, n, big=n + _PAD // 2)  # one compiled pass: every line-level field
+    st, en, flags, qdet = (scanned[k] for k in (_scan.F_ST, _scan.F_EN, _scan.F_FLAGS, _scan.F_QDET))
     nl = st.size
-    first = pbuf[st]
-    active = (en > st) & (first != ord("#"))
-    qdet = np.full(nl, -1, np.int64)  # detail code of a line-level rejection
+    active = (flags & _scan.FLAG_ACTIVE) > 0
+    tag_only = (flags & _scan.FLAG_TAG_ONLY) > 0
+    is_pghp = (flags & _scan.FLAG_PGHP) > 0
 
     def reject(mask: np.ndarray, code: int) -> None:
         qdet[mask & (qdet < 0)] = code
-
-    # the sentence (or its tag block) normally starts the line; search only lines with a receiver prefix
-    d0 = st.copy()
-    for i in np.flatnonzero(active & ~_DELIM[first]).tolist():
-        m = _DELIM_RE.search(data, int(st[i]), int(en[i]))
-        d0[i] = m.start() if m else -1
-    has_delim = active & (d0 >= 0)
-    reject(active & ~has_delim, D_NODELIM)
-    d0 = np.where(has_delim, d0, st)
-    star_cache: list[np.ndarray] = []
-
-    def next_star(at: np.ndarray) -> np.ndarray:
-        """First '*' at or after ``at`` (the file's '*' positions are found once, only if needed)."""
-        if not star_cache:
-            star_cache.append(_positions(buf == ord("*"), big))
-        return _next(star_cache[0], at)
-
-    # tag blocks \...*hh\ (checksum over the bytes between '\' and '*')
-    is_tag = has_delim & (pbuf[d0] == ord("\\"))
-    tags = np.flatnonzero(is_tag)
-    tstar = np.full(nl, big, np.int64)
-    # a tag-only line ends in "*hh\"; inline tag blocks need a search
-    cand = en[tags] - 4
-    alone = (cand > d0[tags]) & (np.take(pbuf, cand) == ord("*")) & (np.take(pbuf, en[tags] - 1) == ord("\\"))
-    tstar[tags[alone]] = cand[alone]
-    if (~alone).any():
-        tstar[tags[~alone]] = next_star(d0[tags[~alone]] + 1)
-    tclose = tstar + 3
-    tchk = np.full(nl, -1, np.int64)
-    tchk[tags] = _hex2(pbuf, tstar[tags] + 1)
-    tag_form = is_tag & (tclose < en) & (np.take(pbuf, tclose) == ord("\\")) & (tchk >= 0)
-    reject(is_tag & ~tag_form, D_TAGNOCHK)
-    tf = np.flatnonzero(tag_form)
-    tag_good = np.zeros(nl, np.bool_)
-    tag_good[tf] = _xor_segments(pbuf, d0[tf] + 1, tstar[tf]) == tchk[tf]
-    reject(tag_form & ~tag_good, D_TAGCHK)
-    s0 = np.where(is_tag, np.minimum(tclose + 1, en), d0)
-    tag_only = is_tag & (s0 >= en)
-    sfirst = np.take(pbuf, s0)
-    sent = has_delim & ~tag_only & (qdet < 0)
-    reject(sent & (sfirst != ord("!")) & (sfirst != ord("$")), D_TAGJUNK)
-    sent &= qdet < 0
-
-    # sentences: checksum, then the name (talker + type) from the 8 bytes after the delimiter
-    ss = np.flatnonzero(sent)
-    star = np.full(nl, big, np.int64)
-    cand = en[ss] - 3  # "*hh" normally ends the line; lines with receiver suffixes need a search
-    at_end = (cand > s0[ss]) & (np.take(pbuf, cand) == ord("*"))
-    star[ss[at_end]] = cand[at_end]
-    if (~at_end).any():
-        star[ss[~at_end]] = next_star(s0[ss[~at_end]])
-    chk = np.full(nl, -1, np.int64)
-    chk[ss] = _hex2(pbuf, star[ss] + 1)
-    formed = sent & (star + 3 <= en) & (chk >= 0)
-    reject(sent & ~formed, D_NOCHK)
-    fm = np.flatnonzero(formed)
-    chk_good = np.zeros(nl, np.bool_)
-    chk_good[fm] = _xor_segments(pbuf, s0[fm] + 1, star[fm]) == chk[fm]
-    name = _window(pbuf, s0[fm] + 1, 8).view("<u8")[:, 0]
-    is_vdm = np.zeros(nl, np.bool_)
-    is_pghp = np.zeros(nl, np.bool_)
-    vd = (name >> np.uint64(16)) & np.uint64(0xFFFFFFFF)  # bytes 3..6: "VDM," / "VDO,"
-    is_vdm[fm] = (sfirst[fm] == ord("!")) & ((vd == _VDM) | (vd == _VDO))
-    is_pghp[fm] = (sfirst[fm] == ord("$")) & ((name & np.uint64(0xFFFFFFFFFF)) == _PGHP)
-    reject(formed & ~chk_good, D_CHK)
-    reject(formed & ~is_vdm & ~is_pghp, D_NONAIS)
-
-    # VDM/VDO fields: !xxVDM,count,number,seq,channel,payload,fill*hh. The header fields are single
-    # characters (seq and channel may be empty), so they are read from a 10-byte window after the name;
-    # the payload ends at the comma before the fill digit, just before the '*'.
-    vv = np.flatnonzero(is_vdm & (qdet < 0))
-    vs0, vstar = s0[vv], star[vv]
-    head = _window(pbuf, vs0 + 6, 10).astype(np.int64)  # ",1,1,,A,..."
-    comma = head == ord(",")
-    vbad = np.full(vv.size, -1, np.int64)
-
-    def vreject(mask: np.ndarray, code: int) -> None:
-        vbad[mask & (vbad < 0)] = code
-
-    fc, fn = head[:, 1] - 48, head[:, 3] - 48
-    seq_empty = comma[:, 5]
-    seq = np.where(seq_empty, -1, head[:, 5] - 48)
-    o = np.where(seq_empty, 5, 6)  # offset of the comma ending the sequence id
-    rows = np.arange(vv.size)
-    after = [comma[rows, np.minimum(o + k, 9)] for k in (1, 2, 3)]
-    chan_len = np.where(after[0], 0, np.where(after[1], 1, np.where(after[2], 2, -1)))
-    frag_ok = comma[:, 2] & comma[:, 4] & (fc >= 1) & (fc <= 9) & (fn >= 1) & (fn <= fc)
-    frag_ok &= seq_empty | (comma[:, 6] & (seq >= 0) & (seq <= 9))
-    vreject(~frag_ok, D_FRAG)
-    vreject(chan_len < 0, D_FIELDS)
-    chan = np.where(chan_len > 0, head[rows, np.minimum(o + 1, 9)], 0)
-    pstart = vs0 + 6 + o + chan_len + 2
-    fill_comma = np.take(pbuf, vstar - 2) == ord(",")
-    empty_fill = np.take(pbuf, vstar - 1) == ord(",")
-    vreject(~fill_comma & ~empty_fill, D_FIELDS)
-    plen = np.where(fill_comma, vstar - 2, vstar - 1) - pstart
-    fill = np.where(fill_comma, np.take(pbuf, vstar - 1).astype(np.int64) - 48, 0)
-    vreject((fill < 0) | (fill > 5), D_FILL)
-    vreject(plen <= 0, D_EMPTY)
-    qdet[vv[vbad >= 0]] = vbad[vbad >= 0]
-
-    # $PGHP,1,yyyy,mm,dd,HH,MM,SS,ms,country,region,site,...: time and receiving site of the next sentence
-    pg = np.flatnonzero(is_pghp & (qdet < 0))
-    pghp_us = np.full(nl, NOTIME, np.int64)
-    src_a = np.full(nl, -1, np.int64)  # source text slice per line
-    src_b = np.full(nl, -1, np.int64)
-    if pg.size:
-        pstar = star[pg]
-        f = _field_ends(data, pbuf, s0[pg], pstar, 12)  # field j of the line ends at its comma j (or the '*')
-        days, date_ok = _pghp_days(pbuf, f)
-        h, mi, sec, ms, ok = _pghp_numbers(pbuf, f)
-        ok &= date_ok & (h < 24) & (mi < 60) & (sec < 61)
-        us = (((days * 24 + h) * 60 + mi) * 60 + sec) * 1_000_000 + ms * 1000
-        pghp_us[pg[ok]] = us[ok]
-        qdet[pg[~ok]] = D_PGHP
-        # the site MMSI (field 11) when present, else the country MID (field 9)
-        use_site = (f[11] > f[10] + 1) & (f[10] < pstar)
-        has_cty = f[9] > f[8] + 1
-        src_a[pg] = np.where(use_site, f[10] + 1, np.where(has_cty, f[8] + 1, -1))
-        src_b[pg] = np.where(use_site, f[11], np.where(has_cty, f[9], -1))
-
-    # tag block fields c: (unix s or ms), s: (source), g: (sentence group), inline or on a tag-only line
-    tag_c = np.full(nl, NOTIME, np.int64)
-    tag_s = np.full((2, nl), -1, np.int64)
-    tag_g = np.full((2, nl), -1, np.int64)
-    tg = np.flatnonzero(tag_good)
-    if tg.size:
-        ta, te = d0[tg] + 1, tstar[tg]  # tag content
-        rows, col = _commas_in(pbuf, ta, te - ta, int((te - ta).max()))
-        cpos = ta[rows] + col
-        cnt = np.bincount(rows, minlength=tg.size)
-        first = np.minimum(np.cumsum(cnt) - cnt, max(cpos.size - 1, 0))
-        same_next = np.zeros(cpos.size, np.bool_)
-        same_next[:-1] = rows[1:] == rows[:-1]
-        next_pos = np.zeros(cpos.size, np.int64)
-        next_pos[:-1] = cpos[1:]
-        # fields: the first of each tag block, then one after each comma; each ends at the next comma or '*'
-        fstart = np.concatenate((ta, cpos + 1))
-        frow = np.concatenate((tg, tg[rows]))
-        fend = np.concatenate(
-            (np.where(cnt > 0, cpos[first] if cpos.size else te, te), np.where(same_next, next_pos, te[rows]))
-        )
-        key = np.where(pbuf[fstart + 1] == ord(":"), pbuf[fstart], 0)
-        m = key == ord("c")
-        v, okc = _uint(pbuf, fstart[m] + 2, fend[m], 13)
-        ms_ = fend[m] - fstart[m] - 2 >= 12
-        tag_c[frow[m][okc]] = np.where(ms_, v * 1000, v * 1_000_000)[okc]
-        for code, arr in ((ord("s"), tag_s), (ord("g"), tag_g)):
-            m = key == code
-            arr[0, frow[m]] = fstart[m] + 2
-            arr[1, frow[m]] = fend[m]
 
     # context lines (tag-only, $PGHP) apply to the next record line; a later context line of the same kind
     # before that record supersedes them (orphans are quarantined)
@@ -922,7 +588,8 @@ def decode_nmea(data: bytes, *, file: str, input_id: str, source_default: str = 
     prev_rec = np.concatenate(([-1], records[:-1]))
     consumed = np.zeros(nl, np.bool_)
     assigned: dict[str, np.ndarray] = {}
-    for kind, ctx in (("tag", tag_only & tag_good & (qdet < 0)), ("pghp", is_pghp & (qdet < 0))):
+    tag_ctx = tag_only & ((flags & _scan.FLAG_TAG_GOOD) > 0) & (qdet < 0)
+    for kind, ctx in (("tag", tag_ctx), ("pghp", is_pghp & (qdet < 0))):
         cidx = np.flatnonzero(ctx)
         assigned[kind] = np.full(records.size, -1, np.int64)
         if cidx.size and records.size:
@@ -935,9 +602,25 @@ def decode_nmea(data: bytes, *, file: str, input_id: str, source_default: str = 
     lines_read = int(active.sum() - consumed.sum())
 
     # valid VDM lines: time and source, in order of preference
-    keep = qdet[vv] < 0
-    vl = vv[keep]
-    fc, fn, seq, chan, pstart, plen, fill = (x[keep] for x in (fc, fn, seq, chan, pstart, plen, fill))
+    vl = np.flatnonzero(((flags & _scan.FLAG_VDM) > 0) & (qdet < 0))
+    fc, fn, seq, chan, pstart, plen, fill, d0, s0, star = (
+        scanned[k, vl]
+        for k in (
+            _scan.F_FC,
+            _scan.F_FN,
+            _scan.F_SEQ,
+            _scan.F_CHAN,
+            _scan.F_PSTART,
+            _scan.F_PLEN,
+            _scan.F_FILL,
+            _scan.F_D0,
+            _scan.F_S0,
+            _scan.F_STAR,
+        )
+    )
+    tag_c, pghp_us = scanned[_scan.F_TAG_C], scanned[_scan.F_PGHP_US]
+    tag_s, tag_g = scanned[[_scan.F_TAG_SA, _scan.F_TAG_SB]], scanned[[_scan.F_TAG_GA, _scan.F_TAG_GB]]
+    src_a, src_b = scanned[_scan.F_SRC_A], scanned[_scan.F_SRC_B]
     rpos = np.searchsorted(records, vl)
     a_tag = assigned["tag"][rpos]
     a_pg = assigned["pghp"][rpos]
@@ -955,15 +638,15 @@ def decode_nmea(data: bytes, *, file: str, input_id: str, source_default: str = 
     ga = np.where(use, tag_g[0, a_tag], tag_g[0, vl])
     gb = np.where(use, tag_g[1, a_tag], tag_g[1, vl])
     # receiver suffixes / prefixes (Python, only on lines that have them)
-    suf = np.flatnonzero(star[vl] + 3 < en[vl])
+    suf = np.flatnonzero(star + 3 < en[vl])
     if suf.size:
-        tt, xa, xb = _suffix_meta(pbuf, star[vl[suf]] + 3, en[vl[suf]])
+        tt, xa, xb = _suffix_meta(pbuf, star[suf] + 3, en[vl[suf]])
         t[suf] = np.where(t[suf] == NOTIME, tt, t[suf])
         use = (sa[suf] < 0) & (xa >= 0)
         sa[suf] = np.where(use, xa, sa[suf])
         sb_[suf] = np.where(use, xb, sb_[suf])
-    for i in np.flatnonzero((d0[vl] > st[vl]) & (t == NOTIME)).tolist():
-        t[i] = _prefix_time(data[int(st[vl[i]]) : int(d0[vl[i]])])
+    for i in np.flatnonzero((d0 > st[vl]) & (t == NOTIME)).tolist():
+        t[i] = _prefix_time(data[int(st[vl[i]]) : int(d0[i])])
 
     # messages: single sentences decode in place, multi-sentence ones are reassembled first
     single = fc == 1
@@ -981,10 +664,8 @@ def decode_nmea(data: bytes, *, file: str, input_id: str, source_default: str = 
     frag_lines = np.zeros(0, np.int64)
     frag_msg = np.zeros(0, np.int64)
     if multi.size:
-        talker = (
-            pbuf[s0[vl[multi]] + 1].astype(np.int64) * 65536 + pbuf[s0[vl[multi]] + 2].astype(np.int64) * 256
-        )
-        talker += pbuf[s0[vl[multi]] + 5]
+        at = s0[multi]
+        talker = pbuf[at + 1].astype(np.int64) * 65536 + pbuf[at + 2].astype(np.int64) * 256 + pbuf[at + 5]
         asm = _assemble(
             data,
             multi,
