@@ -41,6 +41,9 @@ enum {
     F_TAG_SB,
     F_TAG_GA,   /* tag block g: group slice, -1 if none */
     F_TAG_GB,
+    F_SUF_T,    /* receiver suffix: the first 10-digit Unix time (us; NOTIME if none) */
+    F_SUF_SA,   /* receiver suffix: the first station id slice, -1 if none */
+    F_SUF_SB,
     N_FIELDS
 };
 
@@ -66,12 +69,15 @@ typedef struct {
     int64_t *out;
     Py_ssize_t nl; /* row stride of out */
     int64_t big;
+    int64_t en; /* end of the line being scanned */
 } Scan;
 
 #define OUT(s, f, i) ((s)->out[(Py_ssize_t)(f) * (s)->nl + (i)])
 
 static int is_ws(uint8_t c) { return c == 0 || c == 9 || c == 10 || c == 11 || c == 12 || c == 13 || c == 32; }
 static int is_delim(uint8_t c) { return c == '\\' || c == '!' || c == '$'; }
+static int is_digit(uint8_t c) { return c >= '0' && c <= '9'; }
+static int is_station(uint8_t c) { return is_digit(c) || ((c | 32) >= 'a' && (c | 32) <= 'z') || c == '_' || c == '-'; }
 
 static int hexval(uint8_t c) {
     if (c >= '0' && c <= '9') return c - '0';
@@ -202,6 +208,36 @@ static void scan_tag_fields(Scan *s, Py_ssize_t i, int64_t a, int64_t e) {
     }
 }
 
+/* receiver metadata after the checksum, b[a:e] = ",field,field...": the time is the first field of exactly
+ * 10 digits (optionally '.' and 1-6 digits), the station the first field [rb][A-Za-z0-9_-]+ of at most 32
+ * bytes (USCG receiver ids such as b003669705 / r003669946) */
+static void scan_suffix(Scan *s, Py_ssize_t i, int64_t a, int64_t e) {
+    const uint8_t *b = s->buf;
+    int have_t = 0, have_s = 0;
+    for (int64_t c = find(b, ',', a, e, -1); c >= 0 && !(have_t && have_s);) {
+        int64_t start = c + 1, next = find(b, ',', start, e, -1), end = next < 0 ? e : next, len = end - start;
+        if (!have_t && (len == 10 || (len >= 12 && len <= 17))) {
+            int64_t sec = uint_field(b, start, start + 10, 10);
+            int64_t frac = len > 10 && b[start + 10] == '.' ? uint_field(b, start + 11, end, 6) : len == 10 ? 0 : -1;
+            if (sec >= 0 && frac >= 0) {
+                for (int64_t k = len > 10 ? len - 11 : 6; k < 6; k++) frac *= 10;
+                OUT(s, F_SUF_T, i) = sec * 1000000 + frac;
+                have_t = 1;
+            }
+        }
+        if (!have_s && len >= 2 && len <= 32 && (b[start] == 'r' || b[start] == 'b')) {
+            int ok = 1;
+            for (int64_t k = start + 1; k < end && ok; k++) ok = is_station(b[k]);
+            if (ok) {
+                OUT(s, F_SUF_SA, i) = start;
+                OUT(s, F_SUF_SB, i) = end;
+                have_s = 1;
+            }
+        }
+        c = next;
+    }
+}
+
 /* !xxVDM,count,number,seq,channel,payload,fill*hh: header fields of line i. The header fields are single
  * characters (seq and channel may be empty; the channel may have two), the payload ends at the comma
  * before the fill digit (an empty fill counts as 0). */
@@ -250,6 +286,7 @@ static void scan_vdm(Scan *s, Py_ssize_t i, int64_t s0, int64_t star) {
     OUT(s, F_PSTART, i) = pstart;
     OUT(s, F_PLEN, i) = plen;
     OUT(s, F_FILL, i) = fill;
+    if (star + 3 < s->en) scan_suffix(s, i, star + 3, s->en);
 }
 
 /* everything about one non-blank, non-comment line b[st:en]; rejections in order of precedence */
@@ -337,6 +374,9 @@ static void scan_all(Scan *s, int64_t n) {
         OUT(s, F_TAG_C, i) = NOTIME;
         OUT(s, F_SRC_A, i) = OUT(s, F_SRC_B, i) = -1;
         OUT(s, F_TAG_SA, i) = OUT(s, F_TAG_SB, i) = OUT(s, F_TAG_GA, i) = OUT(s, F_TAG_GB, i) = -1;
+        OUT(s, F_SUF_T, i) = NOTIME;
+        OUT(s, F_SUF_SA, i) = OUT(s, F_SUF_SB, i) = -1;
+        s->en = en;
         OUT(s, F_FLAGS, i) = 0;
         if (en > st && b[st] != '#') {
             OUT(s, F_FLAGS, i) = FLAG_ACTIVE;
@@ -358,7 +398,7 @@ static PyObject *scan_into(PyObject *self, PyObject *args) {
     } else if (out.len % (N_FIELDS * (Py_ssize_t)sizeof(int64_t)) != 0 || !PyBuffer_IsContiguous(&out, 'C')) {
         PyErr_SetString(PyExc_ValueError, "scan_into: out must be a C-contiguous int64 (N_FIELDS, lines) array");
     } else {
-        Scan s = {(const uint8_t *)buf.buf, (int64_t *)out.buf, cells / N_FIELDS, (int64_t)big};
+        Scan s = {(const uint8_t *)buf.buf, (int64_t *)out.buf, cells / N_FIELDS, (int64_t)big, 0};
         Py_BEGIN_ALLOW_THREADS scan_all(&s, (int64_t)n);
         Py_END_ALLOW_THREADS result = Py_NewRef(Py_None);
     }
@@ -386,7 +426,7 @@ PyMODINIT_FUNC PyInit__scan(void) {
         {"F_S0", F_S0}, {"F_STAR", F_STAR}, {"F_FC", F_FC}, {"F_FN", F_FN}, {"F_SEQ", F_SEQ},
         {"F_CHAN", F_CHAN}, {"F_PSTART", F_PSTART}, {"F_PLEN", F_PLEN}, {"F_FILL", F_FILL},
         {"F_PGHP_US", F_PGHP_US}, {"F_SRC_A", F_SRC_A}, {"F_SRC_B", F_SRC_B}, {"F_TAG_C", F_TAG_C},
-        {"F_TAG_SA", F_TAG_SA}, {"F_TAG_SB", F_TAG_SB}, {"F_TAG_GA", F_TAG_GA}, {"F_TAG_GB", F_TAG_GB},
+        {"F_TAG_SA", F_TAG_SA}, {"F_TAG_SB", F_TAG_SB}, {"F_TAG_GA", F_TAG_GA}, {"F_TAG_GB", F_TAG_GB}, {"F_SUF_T", F_SUF_T}, {"F_SUF_SA", F_SUF_SA}, {"F_SUF_SB", F_SUF_SB},
         {"N_FIELDS", N_FIELDS}, {"FLAG_ACTIVE", FLAG_ACTIVE}, {"FLAG_TAG_ONLY", FLAG_TAG_ONLY},
         {"FLAG_TAG_GOOD", FLAG_TAG_GOOD}, {"FLAG_VDM", FLAG_VDM}, {"FLAG_PGHP", FLAG_PGHP},
         {"D_NODELIM", D_NODELIM}, {"D_TAGNOCHK", D_TAGNOCHK}, {"D_TAGCHK", D_TAGCHK}, {"D_NOCHK", D_NOCHK},

@@ -25,6 +25,9 @@ F_TAG_SA: int
 F_TAG_SB: int
 F_TAG_GA: int
 F_TAG_GB: int
+F_SUF_T: int
+F_SUF_SA: int
+F_SUF_SB: int
 N_FIELDS: int
 FLAG_ACTIVE: int
 FLAG_TAG_ONLY: int

@@ -185,38 +185,6 @@ def _window(pbuf: np.ndarray, at: np.ndarray, width: int) -> np.ndarray:
     return view[at]
 
 
-def _uint(pbuf: np.ndarray, a: np.ndarray, b: np.ndarray, maxw: int) -> tuple[np.ndarray, np.ndarray]:
-    """Unsigned decimal integers in ``pbuf[a:b]``: (values, ok); ok needs 1..maxw digits and nothing else.
-
-    One 1-D pass per digit position, right to left (fields are short); measured faster than a 2-D digit
-    matrix. Values are exact up to 18 digits.
-    """
-    w = b - a
-    ok = (w >= 1) & (w <= maxw)
-    end = np.where(ok, b, maxw)
-    val = np.zeros(a.size, np.int64)
-    for j in range(maxw):
-        inside = w > j
-        d = np.take(pbuf, end - 1 - j) - np.uint8(48)  # wraps: anything but a digit is > 9
-        ok &= (d <= 9) | ~inside
-        val += np.where(inside, d, 0).astype(np.int64) * (10**j)
-    return np.where(ok, val, 0), ok
-
-
-def _commas_in(
-    pbuf: np.ndarray, at: np.ndarray, length: np.ndarray, width: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Commas inside ``pbuf[at[i] : at[i] + min(length[i], width)]``: (row i, offset), sorted by row, offset.
-
-    ``width`` is capped at the buffer padding (256 bytes): fields further into a line are not seen.
-    """
-    width = min(max(width, 1), _PAD)
-    hit = _window(pbuf, at, width) == ord(",")
-    hit &= np.arange(width)[None, :] < length[:, None]
-    rows, col = np.nonzero(hit)
-    return rows, col.astype(np.int64)
-
-
 # --- payload decoding ---------------------------------------------------------------------------------------
 
 
@@ -451,13 +419,11 @@ def decode_payloads(payloads: Sequence[bytes], fill_bits: Sequence[int]) -> pa.T
     return pa.table(cols)
 
 
-# --- line scanning ------------------------------------------------------------------------------------------
+# --- receiver prefixes --------------------------------------------------------------------------------------
 
 
 _ISO = re.compile(rb"(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)(?:\.(\d{1,6}))?")
 _UNIX = re.compile(rb"(?<![\d.])(\d{10}|\d{13})(?:\.(\d{1,6}))?(?![\d])")
-_STATION_CHAR = np.zeros(256, np.bool_)  # characters of a receiver id after its leading r/b
-_STATION_CHAR[list(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")] = True
 
 
 def _unix_us(sec: bytes, frac: bytes | None) -> int:
@@ -482,71 +448,6 @@ def _prefix_time(text: bytes) -> int:
     if m:
         return _unix_us(m.group(1), m.group(2))
     return NOTIME
-
-
-def _suffix_meta(pbuf: np.ndarray, a: np.ndarray, e: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Receiver metadata after the checksum, ``pbuf[a:e]`` = ``,field,field...``, for many lines at once.
-
-    Returns (unix time in us or NOTIME, station start, station end; -1 if none): the time is the first
-    field of exactly 10 digits (optionally ``.`` + 1..6 digits), the station the first field
-    ``[rb][A-Za-z0-9_-]+`` (USCG receiver ids such as ``b003669705`` / ``r003669946``; at most 32 bytes).
-    Works on the commas of the suffixes (first 256 bytes), then only on the few candidate fields.
-    """
-    k = a.size
-    t = np.full(k, NOTIME, np.int64)
-    sa = np.full(k, -1, np.int64)
-    sb_ = np.full(k, -1, np.int64)
-    row, col = _commas_in(pbuf, a, e - a, int((e - a).max()))
-    cpos = a[row] + col
-    if cpos.size == 0:
-        return t, sa, sb_
-    same = np.zeros(cpos.size, np.bool_)
-    same[:-1] = row[1:] == row[:-1]
-    nxt = np.zeros(cpos.size, np.int64)
-    nxt[:-1] = cpos[1:]
-    fstart = cpos + 1
-    fend = np.where(same, nxt, e[row])
-    flen = fend - fstart
-
-    def first_per_row(cand: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(row, field index) of the first candidate field of each row."""
-        i = np.flatnonzero(cand)
-        r = row[i]
-        lead = np.ones(i.size, np.bool_)
-        lead[1:] = r[1:] != r[:-1]
-        return r[lead], i[lead]
-
-    # time
-    tc = np.flatnonzero((flen == 10) | ((flen >= 12) & (flen <= 17)))
-    if tc.size:
-        ok = np.asarray((_window(pbuf, fstart[tc], 10) - np.uint8(48) <= 9).all(axis=1))  # non-digit > 9
-        fr = np.flatnonzero(ok & (flen[tc] > 10))  # with a fraction: '.' then digits to the field end
-        if fr.size:
-            w = _window(pbuf, fstart[tc[fr]] + 10, 7)
-            inside = np.arange(7)[None, :] < (flen[tc[fr]] - 10)[:, None]
-            digits = (w - np.uint8(48) <= 9) | ~inside
-            digits[:, 0] = w[:, 0] == ord(".")
-            ok[fr] = digits.all(axis=1)
-        cand = np.zeros(cpos.size, np.bool_)
-        cand[tc[ok]] = True
-        r, i = first_per_row(cand)
-        sec, _ = _uint(pbuf, fstart[i], fstart[i] + 10, 10)
-        flen_i = flen[i] - 11
-        frac, _ = _uint(pbuf, fstart[i] + 11, fend[i], 6)
-        frac = np.where(flen_i > 0, frac * 10 ** np.clip(6 - flen_i, 0, 6), 0)
-        t[r] = sec * 1_000_000 + frac
-    # station
-    first_b = np.take(pbuf, fstart)
-    sc = np.flatnonzero(((first_b == ord("r")) | (first_b == ord("b"))) & (flen >= 2) & (flen <= 32))
-    if sc.size:
-        w = _window(pbuf, fstart[sc] + 1, 31)
-        inside = np.arange(31)[None, :] < (flen[sc] - 1)[:, None]
-        ok = (_STATION_CHAR[w] | ~inside).all(axis=1)
-        cand = np.zeros(cpos.size, np.bool_)
-        cand[sc[ok]] = True
-        r, i = first_per_row(cand)
-        sa[r], sb_[r] = fstart[i], fend[i]
-    return t, sa, sb_
 
 
 def _scan_lines(pbuf: np.ndarray, n: int, big: int) -> np.ndarray:
@@ -603,7 +504,7 @@ def decode_nmea(data: bytes, *, file: str, input_id: str, source_default: str = 
 
     # valid VDM lines: time and source, in order of preference
     vl = np.flatnonzero(((flags & _scan.FLAG_VDM) > 0) & (qdet < 0))
-    fc, fn, seq, chan, pstart, plen, fill, d0, s0, star = (
+    fc, fn, seq, chan, pstart, plen, fill, d0, s0 = (
         scanned[k, vl]
         for k in (
             _scan.F_FC,
@@ -615,7 +516,6 @@ def decode_nmea(data: bytes, *, file: str, input_id: str, source_default: str = 
             _scan.F_FILL,
             _scan.F_D0,
             _scan.F_S0,
-            _scan.F_STAR,
         )
     )
     tag_c, pghp_us = scanned[_scan.F_TAG_C], scanned[_scan.F_PGHP_US]
@@ -637,14 +537,11 @@ def decode_nmea(data: bytes, *, file: str, input_id: str, source_default: str = 
     use = (tag_g[0, vl] < 0) & has_tag
     ga = np.where(use, tag_g[0, a_tag], tag_g[0, vl])
     gb = np.where(use, tag_g[1, a_tag], tag_g[1, vl])
-    # receiver suffixes / prefixes (Python, only on lines that have them)
-    suf = np.flatnonzero(star + 3 < en[vl])
-    if suf.size:
-        tt, xa, xb = _suffix_meta(pbuf, star[suf] + 3, en[vl[suf]])
-        t[suf] = np.where(t[suf] == NOTIME, tt, t[suf])
-        use = (sa[suf] < 0) & (xa >= 0)
-        sa[suf] = np.where(use, xa, sa[suf])
-        sb_[suf] = np.where(use, xb, sb_[suf])
+    # receiver suffixes (time, station), then a leading timestamp (Python, only on lines that have one)
+    suf_t, xa, xb = (scanned[k, vl] for k in (_scan.F_SUF_T, _scan.F_SUF_SA, _scan.F_SUF_SB))
+    t = np.where(t == NOTIME, suf_t, t)
+    use = (sa < 0) & (xa >= 0)
+    sa, sb_ = np.where(use, xa, sa), np.where(use, xb, sb_)
     for i in np.flatnonzero((d0 > st[vl]) & (t == NOTIME)).tolist():
         t[i] = _prefix_time(data[int(st[vl[i]]) : int(d0[i])])
 
