@@ -32,7 +32,6 @@ from typing import Literal, TypeAlias
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from scipy import special
 
 from supplyline.errors import UsageError
 
@@ -223,6 +222,8 @@ class _Fit:
 
     def p(self, rows: np.ndarray, u: np.ndarray) -> np.ndarray:
         """P(no departure during an operational silence ``u`` after departure ``rows``)."""
+        from scipy import special  # here, not at module level: scipy costs the CLI 0.15 s at start-up
+
         S = self.S[rows]
         with np.errstate(divide="ignore", invalid="ignore"):
             z = np.where(S > 0, S / (S + np.maximum(u, 0.0)), 1.0)
@@ -230,6 +231,8 @@ class _Fit:
 
     def u_at(self, rows: np.ndarray, p: float) -> np.ndarray:
         """The operational silence at which P falls to ``p`` (closed form)."""
+        from scipy import special
+
         with np.errstate(divide="ignore", invalid="ignore"):
             z = special.betaincinv(self.a[rows], self.k[rows], p)
             return self.S[rows] * (1.0 / z - 1.0)
@@ -255,6 +258,8 @@ def _consistent_shape(
     """
     if len(u) == 0:
         return k
+    from scipy import special
+
     seg = np.zeros(len(k))  # the longest interval of each window (reduceat over [f, i) pairs)
     valid = n_int >= 1
     if valid.any():
