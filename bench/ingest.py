@@ -35,6 +35,22 @@ from supplyline.store import Store
 DATA = Path(os.environ.get("SUPPLYLINE_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 
 
+def _compare(n: int, base: tuple[float, float], ours: tuple[float, float]) -> dict[str, float]:
+    """Throughputs and ratios of ``n`` items from (wall s, CPU s) of the baseline and of supplyline."""
+    (t_base, c_base), (t_ours, c_ours) = base, ours
+    return {
+        "n": n,
+        "base_per_s": n / t_base,
+        "ours_per_s": n / t_ours,
+        "ratio": t_base / t_ours,
+        "base_s": t_base,
+        "ours_s": t_ours,
+        "cpu_ratio": c_base / c_ours,
+        "base_cpu_s": c_base,
+        "ours_cpu_s": c_ours,
+    }
+
+
 def best_of(n: int, fn) -> tuple[float, float]:  # type: ignore[no-untyped-def]
     """Fastest wall-clock and fastest process-CPU seconds over ``n`` runs.
 
@@ -73,17 +89,7 @@ def bench_nmea(tmp: Path, copies: int, repeat: int, unit: str = "day") -> dict[s
         assert res.status == "ingested", res.message
 
     (t_pyais, c_pyais), (t_ours, c_ours) = best_of(repeat, pyais_loop), best_of(repeat, ours)
-    return {
-        "n": lines,
-        "base_per_s": lines / t_pyais,
-        "ours_per_s": lines / t_ours,
-        "ratio": t_pyais / t_ours,
-        "base_s": t_pyais,
-        "ours_s": t_ours,
-        "cpu_ratio": c_pyais / c_ours,
-        "base_cpu_s": c_pyais,
-        "ours_cpu_s": c_ours,
-    }
+    return _compare(lines, (t_pyais, c_pyais), (t_ours, c_ours))
 
 
 _PYAIS_SCRIPT = """
@@ -129,17 +135,7 @@ def bench_commands(tmp: Path, copies: int, repeat: int) -> dict[str, float]:
             cpus.append(children_cpu() - c)
         results.append((min(walls), min(cpus)))
     (t_pyais, c_pyais), (t_ours, c_ours) = results
-    return {
-        "n": lines,
-        "base_per_s": lines / t_pyais,
-        "ours_per_s": lines / t_ours,
-        "ratio": t_pyais / t_ours,
-        "base_s": t_pyais,
-        "ours_s": t_ours,
-        "cpu_ratio": c_pyais / c_ours,
-        "base_cpu_s": c_pyais,
-        "ours_cpu_s": c_ours,
-    }
+    return _compare(lines, (t_pyais, c_pyais), (t_ours, c_ours))
 
 
 def bench_chunks(tmp: Path, copies: int, sizes: list[int], repeat: int) -> None:
@@ -187,17 +183,7 @@ def bench_csv(tmp: Path, copies: int, repeat: int) -> dict[str, float]:
         assert res.status == "ingested" and res.read == rows, res.message
 
     (t_bare, c_bare), (t_ours, c_ours) = best_of(repeat, bare), best_of(repeat, ours)
-    return {
-        "n": rows,
-        "base_per_s": rows / t_bare,
-        "ours_per_s": rows / t_ours,
-        "ratio": t_bare / t_ours,
-        "base_s": t_bare,
-        "ours_s": t_ours,
-        "cpu_ratio": c_bare / c_ours,
-        "base_cpu_s": c_bare,
-        "ours_cpu_s": c_ours,
-    }
+    return _compare(rows, (t_bare, c_bare), (t_ours, c_ours))
 
 
 def main() -> None:
