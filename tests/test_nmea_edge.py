@@ -292,6 +292,18 @@ def test_receiver_suffix_fields_are_matched_exactly() -> None:
     ]
 
 
+def test_fields_far_into_long_tag_blocks_and_suffixes_are_read() -> None:
+    """Tag block and suffix fields are found however far into the line they are (here past 300 bytes)."""
+    pad = ",".join(f"x{i}:{'y' * 8}" for i in range(30))  # 30 unknown tag fields, ~330 bytes
+    junk = ",".join(["zz"] * 120)  # 120 unknown suffix fields, ~360 bytes
+    r = run(
+        tb(f"{pad},s:far,c:1418169601") + s(f"AIVDM,1,1,,A,{POS},0"),
+        s(f"AIVDM,1,1,,B,{POS},0") + f",{junk},b003669705,1272412827",
+    )
+    got = [(x["ts"], x["source"]) for x in r.positions.to_pylist()]
+    assert got == [(ts(2014, 12, 10, 0, 0, 1), "far"), (ts(2010, 4, 28, 0, 0, 27), "b003669705")]
+
+
 _ALPHABET = b"!$\\*,:#0123456789ABCDEFabcdefgcs \r\t-.PGHVDMO\n\x00\xff"
 _REAL = [
     s(f"AIVDM,1,1,,A,{POS},0"),
