@@ -479,9 +479,6 @@ def decode_nmea(data: bytes, *, file: str, input_id: str, source_default: str = 
     tag_only = (flags & _scan.FLAG_TAG_ONLY) > 0
     is_pghp = (flags & _scan.FLAG_PGHP) > 0
 
-    def reject(mask: np.ndarray, code: int) -> None:
-        qdet[mask & (qdet < 0)] = code
-
     # context lines (tag-only, $PGHP) apply to the next record line; a later context line of the same kind
     # before that record supersedes them (orphans are quarantined)
     ctx_like = tag_only | is_pghp
@@ -499,7 +496,7 @@ def decode_nmea(data: bytes, *, file: str, input_id: str, source_default: str = 
             got = cand > prev_rec
             assigned[kind] = np.where(got, cand, -1)
             consumed[cand[got]] = True
-        reject(ctx & ~consumed, D_ORPHAN)
+        qdet[ctx & ~consumed] = D_ORPHAN  # ctx lines are not rejected yet
     lines_read = int(active.sum() - consumed.sum())
 
     # valid VDM lines: time and source, in order of preference
