@@ -1,11 +1,12 @@
-"""Micro-benchmark: supplyline's vectorised NMEA decoder alone vs a bare pyais decode loop, same file, same run.
+"""Micro-benchmark: supplyline's NMEA decoder alone vs a bare pyais decode loop, same file, same run.
 
     python bench/nmea_decode.py [FILE] [--repeat N] [--copies K]
 
 Default FILE is the DMA 5-minute all-Denmark sample (80,246 lines, 26,077 AIS messages). Both sides get the
 decompressed bytes in memory; pyais reassembles multipart messages with its own stream and decodes every
 message (``msg.decode()``), the decoder produces the full positions/statics/quarantine tables. Best of N runs
-is reported (the machine is shared, so the minimum is the least disturbed figure).
+is reported (the machine is shared, so the minimum is the least disturbed figure). The decoder's C line
+scanner (``ingest/_scan.c``) is also timed on its own, in ns per physical line.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import gzip
 import time
 from pathlib import Path
 
-from supplyline.ingest.nmea import decode_nmea
+from supplyline.ingest.nmea import _PAD, _padded, _scan_lines, decode_nmea
 
 DEFAULT = (
     Path(__file__).resolve().parents[2]
@@ -76,6 +77,11 @@ def main() -> None:
     c_pyais = best(lambda: pyais_loop(lines), max(2, args.repeat // 2), time.process_time)
     print(
         f"CPU time     : pyais {c_pyais * 1000:.1f} ms, decode_nmea {c_ours * 1000:.1f} ms -> {c_pyais / c_ours:.1f}x"
+    )
+    pbuf = _padded(data, room=len(data) + _PAD)
+    t_scan = best(lambda: _scan_lines(pbuf, len(data), len(data) + _PAD // 2), args.repeat)
+    print(
+        f"line scan    : {t_scan * 1000:.1f} ms = {t_scan / n_lines * 1e9:.0f} ns a line (part of decode_nmea)"
     )
 
 

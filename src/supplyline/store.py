@@ -79,10 +79,7 @@ class Transaction:
 
         Returns the staged file, which callers may read back (e.g. to de-duplicate later chunks against it).
         """
-        staged = self.staging / f"{len(self.moves):06d}.parquet"
-        write_parquet(table, staged, dictionary)
-        self.moves.append((str(staged.relative_to(self.store.root)), relpath))
-        return staged
+        return self.put_many([(relpath, table)], dictionary)[0]
 
     def put_many(self, items: list[tuple[str, pa.Table]], dictionary: bool | list[str] = True) -> list[Path]:
         """:meth:`put` for several tables, written by two threads (Parquet encoding releases the GIL).
@@ -90,11 +87,13 @@ class Transaction:
         One input spanning months stages a file per day and table: ~170 files for the 735k-row DMA bench
         CSV, where writing them one by one took ~0.25 s.
         """
-        if len(items) < 2:
-            return [self.put(rel, table, dictionary) for rel, table in items]
         staged = [self.staging / f"{len(self.moves) + i:06d}.parquet" for i in range(len(items))]
-        with ThreadPoolExecutor(2) as pool:
-            list(pool.map(lambda i: write_parquet(items[i][1], staged[i], dictionary), range(len(items))))
+        if len(items) < 2:
+            for (_, table), path in zip(items, staged, strict=True):
+                write_parquet(table, path, dictionary)
+        else:
+            with ThreadPoolExecutor(2) as pool:
+                list(pool.map(lambda i: write_parquet(items[i][1], staged[i], dictionary), range(len(items))))
         self.moves.extend(
             (str(f.relative_to(self.store.root)), rel) for f, (rel, _) in zip(staged, items, strict=True)
         )

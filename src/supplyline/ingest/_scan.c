@@ -2,8 +2,8 @@
  *
  * Why C: every physical line needs a dozen small steps (trim, find the delimiter, tag block, its checksum
  * and fields, sentence checksum, the VDM header, $PGHP date and time, receiver suffix). As whole-array
- * NumPy steps they made about 25 passes over per-line arrays (~300 ns a line); one pass over the bytes here
- * costs ~45 ns a line, with the GIL released so decoder threads run in parallel. What needs no per-line
+ * NumPy steps they made about 25 passes over per-line arrays; one pass over the bytes here costs 40-60 ns a
+ * line (bench/nmea_decode.py), with the GIL released so decoder threads run in parallel. What needs no per-line
  * work (context lines, multipart reassembly, the six-bit payload fields) stays vectorised in nmea.py.
  * Every read stays inside buf: at most ~20 bytes past a line's end, or a few bytes past `big`.
  *
