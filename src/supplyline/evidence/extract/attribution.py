@@ -1,0 +1,185 @@
+"""Who makes a claim: the original source named in the sentence, or resolved from earlier sentences.
+
+Patterns, strongest first: "citing X" / "a briefing by X" (the original behind a relay); "X said" /
+"X estimated that" (the subject of a reporting verb); ", said X"; "according to X" (with "according to
+their estimates" / "according to data obtained by X" / "according to images X released" unwrapped). A
+pronoun ("he said", "according to their analysis") or a generic subject ("the ministry", "the think
+tank", "its analysts") is resolved to the latest claimant named before it that fits (a person for
+he/she; the claimant whose name holds the generic word, e.g. "ministry" in "South Korea's defence
+ministry"; else the latest organisation). An outlet is a claimant only when the sentence makes it one
+("VOA estimated"); "told Reuters" and "Reuters reported, citing X" are not.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_STRONG_VERBS = (
+    r"said|says|told|reported|reports|stated|states|announced|wrote|writes|added|disclosed|confirmed|"
+    r"estimated|estimates|calculated|counted|found|finds|concluded|assessed|assesses|believes|believed"
+)
+_WEAK_VERBS = r"claimed|claims|noted|revealed|alleged|showed|shows|indicated|warned|observed"
+_SAID_RES = tuple(
+    re.compile(rf"(?P<who>[^,;:\"“”()]+?)\s+(?:has\s+|have\s+|had\s+)?(?:also\s+)?(?:{verbs})\b")
+    for verbs in (_STRONG_VERBS, _WEAK_VERBS)
+)
+_SAID_INV_RE = re.compile(rf"(?i)[,\"”]\s*(?:{_STRONG_VERBS}|{_WEAK_VERBS})\s+(?P<who>[^,.;:()\"“”]+)")
+_ACCORDING_RE = re.compile(r"(?i)\baccording\s+to\s+(?P<who>[^,.;:()\"“”]+)")
+_CITING_RE = re.compile(
+    r"(?i)\b(?:citing|(?:a\s+)?(?:closed-door\s+)?briefing\s+(?:by|from)|briefed\s+by)\s+(?P<who>[^,.;:()\"“”]+)"
+)
+_LEAD_NOUNS = re.compile(
+    r"(?i)^(?:(?:an?|the|new|latest|recent|its|their|his|her)\s+)*(?:estimates?|data|figures?|images?|imagery|"
+    r"analysis|analyses|report|reports|assessment|documents?|calculations?|findings|study|research|"
+    r"satellite\s+imagery|satellite\s+images?|intelligence)\b\s*"
+)
+_RELAY_TAIL = re.compile(
+    r"(?i)\s+(?:released|published|obtained|reviewed|provided|shared|compiled|analysed|analyzed|seen|cited)\b.*$"
+)
+_OWN_WORK = re.compile(
+    r"(?i)^(.+?)['’]s\s+(?:own\s+)?(?:analysis|analyses|estimates?|reports?|review|assessment|count|data|"
+    r"calculations?|findings|research|study)\b.*$"
+)
+_PRONOUN = re.compile(r"(?i)^(?:he|she|they|it|his|her|their|its|we|i)$")
+_PERSON_PRONOUNS = {"he", "she", "his", "her"}
+_GENERIC_HEADS = (
+    "ministry", "agency", "department", "think tank", "institute", "group", "centre", "center", "team",
+    "report", "researchers", "analysts", "officials", "official", "outlet", "government", "service",
+    "spokesman", "spokeswoman", "spokesperson", "minister", "company", "project", "organisation",
+    "organization", "panel", "intelligence", "military", "office", "source", "sources",
+)
+_GENERIC = re.compile(
+    r"(?i)^(?:(?:the|its|their|his|her|this|that)\s+)?(?:(?:outlet|agency|ministry|group)['’]s\s+)?"
+    r"(?:[a-z-]+\s+)?(?P<head>" + "|".join(_GENERIC_HEADS) + r")$"
+)
+_ORG_WORDS = re.compile(
+    r"(?i)\b(?:ministry|agency|department|institute|centre|center|council|service|house|group|government|"
+    r"intelligence|office|project|team|pro|news|post|times|reuters|staff|parallel|C4ADS|RUSI|CSIS|NIS|DIA|"
+    r"MSMT|OSC|VOA|analysts|officials|state|committee|panel|forces|military|army|navy)\b"
+)
+_NON_CLAIMANTS = re.compile(
+    r"(?i)^(?:north korea|russia|pyongyang|moscow|the north|the ships?|ships|the containers|containers|"
+    r"the shells|the cargo|the images?|satellite imagery|imagery|it|this|that|there|which|who)$"
+)
+
+
+@dataclass(frozen=True)
+class Attribution:
+    """A claimant as written and how it was found (explicit | generic | pronoun)."""
+
+    text: str
+    how: str
+
+
+def _clean(who: str) -> str | None:
+    who = re.sub(r"\s+", " ", who).strip(" \"'“”‘’-—")
+    if re.search(r"(?i)(?:^according\b|\b(?:their|its|his|her|the|a|an|our|to)$)", who):
+        return None  # "According to their estimates": a noun, not a reporting verb
+    who = _OWN_WORK.sub(r"\1", who)
+    who = re.sub(r"(?i)^(?:and|but|while|as|however|separately|meanwhile|also|earlier|now)\s+", "", who)
+    who = re.sub(r"(?i)\s+(?:on|in|last|this|earlier|late|after|before|during|who|which|that)\s+.*$", "", who)
+    who = re.sub(r"(?i)^(?:an?|the)\s+(?=[a-z])", "", who) if not _GENERIC.match(who) else who
+    who = re.sub(r"(?i)^(?:that|which)\s+", "", who)
+    who = re.sub(r"(?i)\s+(?:also|earlier|now|recently|previously)$", "", who)
+    words = who.split()
+    if not words or len(words) > 10 or _NON_CLAIMANTS.match(who):
+        return None
+    if re.search(r"\d", who) and not re.search(r"(?i)C4ADS|\b[A-Z]+\d", who):
+        return None
+    if not re.search(r"[A-Z]", who) and not (_GENERIC.match(who) or _PRONOUN.match(who)):
+        return None
+    return who
+
+
+def _classify(who: str) -> Attribution:
+    if _PRONOUN.match(who):
+        return Attribution(who, "pronoun")
+    if _GENERIC.match(who):
+        return Attribution(who, "generic")
+    return Attribution(who, "explicit")
+
+
+def _according(sentence: str) -> Attribution | None:
+    m = _ACCORDING_RE.search(sentence)
+    if not m:
+        return None
+    who = m["who"]
+    possessive = re.match(r"(?i)^(their|its|his|her)\s+", who)
+    lead = _LEAD_NOUNS.match(who)
+    if lead and lead.end() < len(who):
+        rest = who[lead.end() :]
+        by = re.match(r"(?i)^(?:\w+\s+)?(?:by|from|of)\s+(.+)$", rest)
+        who = by.group(1) if by else re.sub(r"(?i)^that\s+", "", rest)
+    elif possessive:
+        return Attribution(possessive.group(1), "pronoun")
+    found = _clean(_RELAY_TAIL.sub("", re.split(r"(?i)\s+and\s+(?:reviewed|seen|obtained|shared)\b", who)[0]))
+    if found is None and possessive:
+        return Attribution(possessive.group(1), "pronoun")
+    return _classify(found) if found else None
+
+
+def find_attribution(sentence: str) -> Attribution | None:
+    """The strongest attribution in ``sentence`` (see the module docstring); None if it names nobody."""
+    m = _CITING_RE.search(sentence)
+    if m and (who := _clean(m["who"])):
+        return _classify(who)
+    candidates: list[Attribution] = []
+    for said_re in _SAID_RES:
+        for m in said_re.finditer(sentence):
+            raw = m["who"]
+            cut = raw.rfind(" that ")
+            who = _clean(raw[cut + 6 :] if cut >= 0 else raw)
+            if who:
+                candidates.append(_classify(who))
+                break
+    m = _SAID_INV_RE.search(sentence)
+    if m and (who := _clean(m["who"])):
+        candidates.append(_classify(who))
+    according = _according(sentence)
+    if according:
+        candidates.append(according)
+    for how in ("explicit", "generic", "pronoun"):
+        for c in candidates:
+            if c.how == how:
+                return c
+    return None
+
+
+def find_claimant(sentence: str) -> str | None:
+    """Who makes the claim in this sentence, as written; None if nobody (pronouns are not claimants)."""
+    a = find_attribution(sentence)
+    return a.text if a and a.how != "pronoun" else None
+
+
+_TITLED = re.compile(
+    r"(?i)\b(?:spokes\w+|minister|lawmaker|chief|head|director|secretary|president|analyst|commander|"
+    r"general|colonel|official)\s+(?-i:[A-Z][a-z]+(?:[ -][A-Z]?[a-z]+)+)$"
+)
+_NAME = re.compile(r"^(?:[A-Z][a-z]+[ -]){1,3}[A-Z]?[a-z]+$")
+
+
+def is_person(name: str) -> bool:
+    """A personal name ("Shin Won-sik", "spokesman John Kirby", "RUSI's Jack Watling")."""
+    tail = re.sub(r"^.*['’]s\s+", "", name)
+    return bool(_TITLED.search(name)) or bool(_NAME.match(tail) and not _ORG_WORDS.search(tail))
+
+
+def resolve(found: Attribution, earlier: list[str]) -> tuple[str, float]:
+    """(claimant, confidence) for an attribution, given the claimants named earlier (latest last)."""
+    if found.how == "explicit":
+        return found.text, 0.9
+    if found.how == "pronoun":
+        want_person = found.text.lower() in _PERSON_PRONOUNS
+        for name in reversed(earlier):
+            if is_person(name) == want_person or not want_person:
+                return name, 0.7
+        return found.text, 0.2
+    head = (_GENERIC.match(found.text) or re.match(r"(?P<head>.*)", found.text))["head"].lower()
+    for name in reversed(earlier):
+        if head in name.lower():
+            return name, 0.7
+    for name in reversed(earlier):
+        if not is_person(name):
+            return name, 0.6
+    return found.text, 0.3

@@ -1,0 +1,38 @@
+"""Figures that are context, not delivery claims: fleets, consumption and production, comparisons, history.
+
+"Four container ships carried the cargo" counts ships, "Russian forces fired around 12 million shells in
+2022" is consumption, "that compares with no more than 20 railcars" is a baseline, a figure whose period
+ended years before publication is history. These stay visible (a reader may want them) but are marked
+``context`` with the reason, and ``--accept`` does not write them to the ledger.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+_CONSUMPTION = re.compile(
+    r"(?i)\b(?:fire[sd]?|firing|expend\w*|consum\w+|shoot\w*|shot|produc\w+|manufactur\w+|"
+    r"stockpil\w+|in stock|uses|used up|burn\w*)\b"
+)
+_COMPARISON = re.compile(
+    r"(?i)\b(?:compar\w+\s+(?:with|to)|for comparison|up from|down from|as opposed to|versus|vs\.?|"
+    r"before the (?:war|summit|invasion))\b"
+)
+_HISTORY_YEARS = 3  # a period ending this many years before publication is history, not a current claim
+
+
+def context_reason(
+    sentence: str, start: int, end: int, unit: str, period_end: dt.date | None, published: dt.date | None
+) -> str | None:
+    """Why the mention at ``start:end`` of ``sentence`` is context; None when it reads as a claim."""
+    if unit == "ships":
+        return "a count of ships, not of cargo"
+    window = sentence[max(0, start - 70) : min(len(sentence), end + 30)]
+    if _CONSUMPTION.search(window):
+        return "consumption or production, not a delivery"
+    if _COMPARISON.search(sentence[max(0, start - 60) : start]):
+        return "a baseline the claim is compared with"
+    if period_end and published and (published - period_end).days > 365 * _HISTORY_YEARS:
+        return f"historical figure (period ended {period_end})"
+    return None
