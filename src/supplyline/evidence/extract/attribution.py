@@ -49,9 +49,10 @@ _GENERIC_HEADS = (
     "spokesman", "spokeswoman", "spokesperson", "minister", "company", "project", "organisation",
     "organization", "panel", "intelligence", "military", "office", "source", "sources",
 )
+_ANONYMOUS_HEADS = {"analysts", "researchers", "outlet", "group", "think tank", "team", "officials", "sources", "source"}
 _GENERIC = re.compile(
     r"(?i)^(?:(?:the|its|their|his|her|this|that)\s+)?(?:(?:outlet|agency|ministry|group)['’]s\s+)?"
-    r"(?:[a-z-]+\s+)?(?P<head>" + "|".join(_GENERIC_HEADS) + r")$"
+    r"(?-i:[a-z-]+\s+)?(?P<head>" + "|".join(_GENERIC_HEADS) + r")$"
 )
 _ORG_WORDS = re.compile(
     r"(?i)\b(?:ministry|agency|department|institute|centre|center|council|service|house|group|government|"
@@ -79,12 +80,14 @@ def _clean(who: str) -> str | None:
     who = _OWN_WORK.sub(r"\1", who)
     who = re.sub(r"(?i)^(?:and|but|while|as|however|separately|meanwhile|also|earlier|now)\s+", "", who)
     who = re.sub(r"(?i)\s+(?:on|in|last|this|earlier|late|after|before|during|who|which|that)\s+.*$", "", who)
-    who = re.sub(r"(?i)^(?:an?|the)\s+(?=[a-z])", "", who) if not _GENERIC.match(who) else who
+    who = re.sub(r"^[Aa]n?\s+", "", who) if not _GENERIC.match(who) else who
     who = re.sub(r"(?i)^(?:that|which)\s+", "", who)
     who = re.sub(r"(?i)\s+(?:also|earlier|now|recently|previously)$", "", who)
     words = who.split()
     if not words or len(words) > 10 or _NON_CLAIMANTS.match(who):
         return None
+    if re.search(r"(?i)\b(?:is|are|was|were|been|be|being)$", who):
+        return None  # passive: "North Korea is believed to have sent ..."
     if re.search(r"\d", who) and not re.search(r"(?i)C4ADS|\b[A-Z]+\d", who):
         return None
     if not re.search(r"[A-Z]", who) and not (_GENERIC.match(who) or _PRONOUN.match(who)):
@@ -175,11 +178,14 @@ def resolve(found: Attribution, earlier: list[str]) -> tuple[str, float]:
             if is_person(name) == want_person or not want_person:
                 return name, 0.7
         return found.text, 0.2
-    head = (_GENERIC.match(found.text) or re.match(r"(?P<head>.*)", found.text))["head"].lower()
+    generic = _GENERIC.match(found.text)
+    head = generic["head"].lower() if generic else found.text.lower()
     for name in reversed(earlier):
         if head in name.lower():
             return name, 0.7
-    for name in reversed(earlier):
-        if not is_person(name):
-            return name, 0.6
-    return found.text, 0.3
+    qualified = re.match(r"(?i)^(?:the\s+)?(?-i:[a-z-]+)\s+\w", found.text) and head not in _ANONYMOUS_HEADS
+    if not qualified:  # "the outlet's analysts": the latest organisation; "the defence ministry" stays
+        for name in reversed(earlier):
+            if not is_person(name):
+                return name, 0.6
+    return found.text, 0.4 if qualified else 0.3

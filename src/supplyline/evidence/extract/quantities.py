@@ -11,7 +11,7 @@ same sentence (elliptical; lower confidence). Rates ("10,000 shells a day"), mea
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from supplyline.evidence.units import (
     NUMBER_PATTERN,
@@ -194,6 +194,10 @@ def find_quantities(sentence: str) -> list[Mention]:
         np_start = m.end() + (cal.end() if cal else 0)
         unit, head, np_end = _noun_phrase(sentence, np_start)
         mention = _mention(sentence, m, quantity, low, high, unit, head, np_end)
+        if mention is not None and mention.elliptical and mention.qualifier is None and out:
+            # "about 255 railcars at Tumangang and 149 at Khasan": the qualifier distributes
+            if out[-1].unit == mention.unit and out[-1].qualifier in ("about", None):
+                mention = replace(mention, qualifier=out[-1].qualifier)
         if mention is not None:
             out.append(mention)
     return out
