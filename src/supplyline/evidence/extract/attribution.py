@@ -52,7 +52,7 @@ _GENERIC_HEADS = (
 _ANONYMOUS_HEADS = {"analysts", "researchers", "outlet", "group", "think tank", "team", "officials", "sources", "source"}
 _GENERIC = re.compile(
     r"(?i)^(?:(?:the|its|their|his|her|this|that)\s+)?(?:(?:outlet|agency|ministry|group)['’]s\s+)?"
-    r"(?-i:[a-z-]+\s+)?(?P<head>" + "|".join(_GENERIC_HEADS) + r")$"
+    r"(?P<mod>(?-i:[a-z-]+)\s+)?(?P<head>" + "|".join(_GENERIC_HEADS) + r")$"
 )
 _ORG_WORDS = re.compile(
     r"(?i)\b(?:ministry|agency|department|institute|centre|center|council|service|house|group|government|"
@@ -61,7 +61,8 @@ _ORG_WORDS = re.compile(
 )
 _NON_CLAIMANTS = re.compile(
     r"(?i)^(?:north korea|russia|pyongyang|moscow|the north|the ships?|ships|the containers|containers|"
-    r"the shells|the cargo|the images?|satellite imagery|imagery|it|this|that|there|which|who)$"
+    r"the shells|the cargo|the images?|satellite imagery|imagery|it|this|that|there|which|who|if|when|while|"
+    r"although|though|as|because|but|and|once|after|before|unless|since|so|yet)$"
 )
 
 
@@ -180,10 +181,12 @@ def resolve(found: Attribution, earlier: list[str]) -> tuple[str, float]:
         return found.text, 0.2
     generic = _GENERIC.match(found.text)
     head = generic["head"].lower() if generic else found.text.lower()
-    for name in reversed(earlier):
-        if head in name.lower():
-            return name, 0.7
-    qualified = re.match(r"(?i)^(?:the\s+)?(?-i:[a-z-]+)\s+\w", found.text) and head not in _ANONYMOUS_HEADS
+    keys = [head] + ([generic["mod"].strip().lower()] if generic and generic["mod"] else [])
+    for key in keys:  # "the ministry" -> "South Korea's defence ministry"; "an agency official" -> "... Agency"
+        for name in reversed(earlier):
+            if key in name.lower():
+                return name, 0.7
+    qualified = bool(generic and generic["mod"]) and head not in _ANONYMOUS_HEADS
     if not qualified:  # "the outlet's analysts": the latest organisation; "the defence ministry" stays
         for name in reversed(earlier):
             if not is_person(name):

@@ -44,6 +44,39 @@ def _merge(best: Candidate, other: Candidate) -> Candidate:
     return replace(best, confidence=conf, **changes)  # type: ignore[arg-type]
 
 
+_ROUNDING = 0.1  # a headline's "nearly 5 million" for the body's 4.8 million
+
+
+def _amount(c: Candidate) -> float | None:
+    return c.quantity if c.quantity is not None else c.quantity_high
+
+
+def _fold_rounded_headlines(groups: list[list[Candidate]]) -> list[list[Candidate]]:
+    """A figure stated only in a headline or caption, within 10% of a body figure of the same unit, is
+    that body figure rounded: fold it in rather than propose it."""
+    kept: list[list[Candidate]] = []
+    for group in groups:
+        amount = _amount(group[0])
+        if amount and all(c.role != "body" for c in group):
+            target = next(
+                (
+                    g
+                    for g in groups
+                    if g is not group
+                    and g[0].unit == group[0].unit
+                    and any(c.role == "body" for c in g)
+                    and (b := _amount(g[0]))
+                    and abs(b - amount) <= _ROUNDING * b
+                ),
+                None,
+            )
+            if target is not None:
+                target.extend(group)
+                continue
+        kept.append(group)
+    return kept
+
+
 def deduplicate(candidates: list[Candidate]) -> list[Candidate]:
     """One candidate per distinct claim, in the order each claim was first stated."""
     groups: list[list[Candidate]] = []
@@ -54,6 +87,7 @@ def deduplicate(candidates: list[Candidate]) -> list[Candidate]:
                 break
         else:
             groups.append([c])
+    groups = _fold_rounded_headlines(groups)
     out: list[Candidate] = []
     for group in groups:
         ordered = sorted(group, key=_rank, reverse=True)

@@ -45,8 +45,9 @@ _BETWEEN_RE = re.compile(
     rf"(?i)\b(?:between|from)\s+{_month_year('p1', 'm1', 'y1')}\s+(?:and|to|until|through)\s+{_month_year('p2', 'm2', 'y2')}\b"
 )
 _SINCE_RE = re.compile(
-    rf"(?i)\bsince\s+(?:the\s+(?P<start_of>start|beginning)\s+of\s+(?:the|this)\s+year\b|(?:the\s+)?(?P<part>early|mid|late)[-\s]+(?P<year_only>{_YEAR})\b|(?:last\s+)?{_month_year('p1', 'm1', 'y1')}\b|(?P<year>{_YEAR})\b)"
+    rf"(?i)\bsince\s+(?:the\s+(?P<start_of>start|beginning)\s+of\s+(?:the|this)\s+year\b|(?:the\s+)?(?P<part>early|mid|late)[-\s]+(?P<year_only>{_YEAR})\b|(?:last\s+)?{_month_year('p1', 'm1', 'y1')}(?P<last_year>\s+(?:of\s+)?last\s+year)?\b|(?P<year>{_YEAR})\b)"
 )
+_IN_MONTH_RE = re.compile(rf"(?i)\b(?:in|during|throughout)\s+{_month_year('p1', 'm1', 'y1')}\b")
 _MONTHS_TO_RE = re.compile(
     rf"(?i)\b(?:in|over|during)\s+the\s+{_COUNT}\s+months\s+(?:to|through|until|up\s+to)\s+{_month_year('p1', 'm1', 'y1')}\b"
 )
@@ -132,7 +133,8 @@ def _since(m: re.Match[str], published: dt.date | None) -> Period | None:
     if m["year"]:
         return Period(dt.date(int(m["year"]), 1, 1), published, 0.9)
     mon = _month(m["m1"])
-    ys = _month_latest(mon, published, int(m["y1"]) if m["y1"] else None)
+    year = int(m["y1"]) if m["y1"] else (published.year - 1 if m["last_year"] and published else None)
+    ys = _month_latest(mon, published, year)
     if ys is None:
         return None
     return Period(dt.date(ys, mon, _start_day(m["p1"])), published, _conf(m["y1"]))
@@ -185,6 +187,15 @@ def _duration(m: re.Match[str], published: dt.date | None) -> Period | None:
     return Period(_back_from(published, _count(m["n"]), m["unit"]), published, 0.7)
 
 
+def _in_month(m: re.Match[str], published: dt.date | None) -> Period | None:
+    mon = _month(m["m1"])
+    y = _month_latest(mon, published, int(m["y1"]) if m["y1"] else None)
+    if y is None:
+        return None
+    end = dt.date(y, mon, _end_day(m["p1"], y, mon))
+    return Period(dt.date(y, mon, _start_day(m["p1"])), min(end, published) if published else end, _conf(m["y1"]))
+
+
 def _in_year(m: re.Match[str], published: dt.date | None) -> Period | None:
     yy = int(m["year"])
     return Period(dt.date(yy, 1, 1), dt.date(yy, 12, 31), 0.9)
@@ -198,6 +209,7 @@ _RULES = (
     (_ON_DAY_RE, _on_day),
     (_AS_OF_RE, _as_of),
     (_DURATION_RE, _duration),
+    (_IN_MONTH_RE, _in_month),
     (_IN_YEAR_RE, _in_year),
 )
 
@@ -210,6 +222,17 @@ def sentence_period(sentence: str, published: dt.date | None) -> Period:
             if found is not None:
                 return found
     return NO_PERIOD
+
+
+def period_after(sentence: str, pos: int, published: dt.date | None) -> Period | None:
+    """A date written right after a figure ("about 60 in February to about 50 in April"): that figure's own."""
+    rest = sentence[pos:]
+    lead = len(rest) - len(rest.lstrip())
+    for pattern, read in ((_IN_MONTH_RE, _in_month), (_ON_DAY_RE, _on_day), (_IN_YEAR_RE, _in_year)):
+        m = pattern.match(sentence, pos + lead)
+        if m:
+            return read(m, published)
+    return None
 
 
 def find_period(sentence: str, published: dt.date | None) -> tuple[dt.date | None, dt.date | None]:

@@ -253,6 +253,6 @@ def _elliptical(
         return None
     w_end, unit, head = best
     if unit in ("shells", "rockets"):
-        cal = calibre_in(before[max(0, w_end - len(head) - 12) : w_end])
+        cal = calibre_in(before[max(0, w_end - len(head) - 16) : w_end].split(" ", 1)[-1])
         unit = f"{unit}_{cal}mm" if cal else unit
     return Mention(quantity, low, high, unit, qualifier, m.start(), m.end(), head, elliptical=True)
