@@ -32,7 +32,11 @@ def _matches(c: Candidate, item: dict[str, Any]) -> bool:
         return False
     if item.get("quantity") is not None:
         return c.quantity is not None and abs(c.quantity - item["quantity"]) <= 1e-9 * item["quantity"]
-    return (c.quantity, c.quantity_low, c.quantity_high) == (None, item["quantity_low"], item["quantity_high"])
+    return (c.quantity, c.quantity_low, c.quantity_high) == (
+        None,
+        item["quantity_low"],
+        item["quantity_high"],
+    )
 
 
 def _iso(d: dt.date | None) -> str | None:
@@ -62,7 +66,9 @@ def score(set_name: str, extract: Extractor = extract_candidates) -> dict[str, A
             if j is None:
                 s["fn"] += 1
                 s["claim_fn"] += is_claim
-                s["misses"].append((name, "missed", item["quantity"] or item.get("quantity_high"), item["unit"]))
+                s["misses"].append(
+                    (name, "missed", item["quantity"] or item.get("quantity_high"), item["unit"])
+                )
                 continue
             used.add(j)
             c = cands[j]
@@ -72,7 +78,8 @@ def score(set_name: str, extract: Extractor = extract_candidates) -> dict[str, A
             s["claim_fp"] += not is_claim and c.kind == "claim"
             checks = {
                 "claimant": _claimant_ok(c, item),
-                "period": (_iso(c.period_start), _iso(c.period_end)) == (item["period_start"], item["period_end"]),
+                "period": (_iso(c.period_start), _iso(c.period_end))
+                == (item["period_start"], item["period_end"]),
                 "kind": c.kind == item["kind"],
                 "qualifier": c.qualifier == item["qualifier"],
             }

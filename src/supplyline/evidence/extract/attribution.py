@@ -44,12 +44,50 @@ _OWN_WORK = re.compile(
 _PRONOUN = re.compile(r"(?i)^(?:he|she|they|it|his|her|their|its|we|i)$")
 _PERSON_PRONOUNS = {"he", "she", "his", "her"}
 _GENERIC_HEADS = (
-    "ministry", "agency", "department", "think tank", "institute", "group", "centre", "center", "team",
-    "report", "researchers", "analysts", "officials", "official", "outlet", "government", "service",
-    "spokesman", "spokeswoman", "spokesperson", "minister", "company", "project", "organisation",
-    "organization", "panel", "intelligence", "military", "office", "source", "sources",
+    "ministry",
+    "agency",
+    "department",
+    "think tank",
+    "institute",
+    "group",
+    "centre",
+    "center",
+    "team",
+    "report",
+    "researchers",
+    "analysts",
+    "officials",
+    "official",
+    "outlet",
+    "government",
+    "service",
+    "spokesman",
+    "spokeswoman",
+    "spokesperson",
+    "minister",
+    "company",
+    "project",
+    "organisation",
+    "organization",
+    "panel",
+    "intelligence",
+    "military",
+    "office",
+    "source",
+    "sources",
 )
-_ANONYMOUS_HEADS = {"analysts", "researchers", "outlet", "group", "think tank", "team", "officials", "sources", "source"}
+_ANONYMOUS_HEADS = {
+    "analysts",
+    "researchers",
+    "outlet",
+    "group",
+    "think tank",
+    "team",
+    "officials",
+    "sources",
+    "source",
+}
+_SPOKESPERSON = {"ministry": "minister", "department": "secretary"}
 _GENERIC = re.compile(
     r"(?i)^(?:(?:the|its|their|his|her|this|that)\s+)?(?:(?:outlet|agency|ministry|group)['’]s\s+)?"
     r"(?P<mod>(?-i:[a-z-]+)\s+)?(?P<head>" + "|".join(_GENERIC_HEADS) + r")$"
@@ -182,7 +220,10 @@ def resolve(found: Attribution, earlier: list[str]) -> tuple[str, float]:
     generic = _GENERIC.match(found.text)
     head = generic["head"].lower() if generic else found.text.lower()
     keys = [head] + ([generic["mod"].strip().lower()] if generic and generic["mod"] else [])
-    for key in keys:  # "the ministry" -> "South Korea's defence ministry"; "an agency official" -> "... Agency"
+    keys += [_SPOKESPERSON[head]] if head in _SPOKESPERSON else []  # "the ministry" after "the minister said"
+    for (
+        key
+    ) in keys:  # "the ministry" -> "South Korea's defence ministry"; "an agency official" -> "... Agency"
         for name in reversed(earlier):
             if key in name.lower():
                 return name, 0.7

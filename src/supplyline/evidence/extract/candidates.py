@@ -33,7 +33,9 @@ _ANAPHORA = re.compile(
     r"figure|load|munitions|weapons|deliveries|ships|vessels|voyages)\b|\bthey\b|^\W*(?:that|this)\b"
 )
 _ROLE_FACTOR = {"body": 1.0, "headline": 0.7, "caption": 0.6}
-_HEADLINE_CLAIMANT = re.compile(r"^(?P<who>[A-Z][\w .'’-]{1,40}):\s|,\s*(?P<who2>[\w .'’-]{2,40}?)\s+(?:says|said|claims)\s*$")
+_HEADLINE_CLAIMANT = re.compile(
+    r"^(?P<who>[A-Z][\w .'’-]{1,40}):\s|,\s*(?P<who2>[\w .'’-]{2,40}?)\s+(?:says|said|claims)\s*$"
+)
 
 
 @dataclass(frozen=True)
@@ -128,7 +130,11 @@ def _subject(sentence: str, mention: Mention) -> str:
 
 
 def _candidate(
-    seg: Segment, mention: Mention, claimant: tuple[str | None, float], period: Period, published: dt.date | None
+    seg: Segment,
+    mention: Mention,
+    claimant: tuple[str | None, float],
+    period: Period,
+    published: dt.date | None,
 ) -> Candidate:
     low, high = fill_bounds(mention.quantity, mention.low, mention.high, mention.qualifier)
     if period.inherited and mention.unit == "ships":

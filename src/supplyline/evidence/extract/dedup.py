@@ -29,7 +29,11 @@ def _compatible(a: Candidate, b: Candidate) -> bool:
 
 
 def _rank(c: Candidate) -> tuple[int, float, int]:
-    return (c.role == "body", c.confidence.get("claimant", 0.0), c.period_start is not None or c.period_end is not None)
+    return (
+        c.role == "body",
+        c.confidence.get("claimant", 0.0),
+        c.period_start is not None or c.period_end is not None,
+    )
 
 
 def _merge(best: Candidate, other: Candidate) -> Candidate:

@@ -24,7 +24,9 @@ _MONTH = (
 )
 _YEAR = r"(?:19|20)\d\d"
 _COUNT = r"(?P<n>\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|a|an)"
-_COUNT_WORDS = {w: i for i, w in enumerate("zero one two three four five six seven eight nine ten eleven twelve".split())}
+_COUNT_WORDS = {
+    w: i for i, w in enumerate("zero one two three four five six seven eight nine ten eleven twelve".split())
+}
 _COUNT_WORDS.update({"a": 1, "an": 1})
 
 
@@ -193,7 +195,9 @@ def _in_month(m: re.Match[str], published: dt.date | None) -> Period | None:
     if y is None:
         return None
     end = dt.date(y, mon, _end_day(m["p1"], y, mon))
-    return Period(dt.date(y, mon, _start_day(m["p1"])), min(end, published) if published else end, _conf(m["y1"]))
+    return Period(
+        dt.date(y, mon, _start_day(m["p1"])), min(end, published) if published else end, _conf(m["y1"])
+    )
 
 
 def _in_year(m: re.Match[str], published: dt.date | None) -> Period | None:

@@ -98,7 +98,13 @@ def _join_wrapped(lines: list[str]) -> list[str]:
     """Re-join hard-wrapped paragraphs: a line starting lower-case continues the one before."""
     out: list[str] = []
     for line in lines:
-        if out and out[-1] and line and (line[0].islower() or line[0] in ",;)") and not _TERMINAL.search(out[-1]):
+        if (
+            out
+            and out[-1]
+            and line
+            and (line[0].islower() or line[0] in ",;)")
+            and not _TERMINAL.search(out[-1])
+        ):
             out[-1] = f"{out[-1]} {line}"
         else:
             out.append(line)
