@@ -263,10 +263,11 @@ def find_quantities(sentence: str) -> list[Mention]:
         np_start = m.end() + (cal.end() if cal else 0)
         unit, head, np_end = _noun_phrase(sentence, np_start)
         mention = _mention(sentence, m, quantity, low, high, unit, head, np_end)
-        if mention is not None and mention.elliptical and mention.qualifier is None and out:
+        if mention is None:
+            continue
+        if mention.elliptical and mention.qualifier is None and out and out[-1].unit == mention.unit:
             # "about 255 railcars at Tumangang and 149 at Khasan": the qualifier distributes
-            if out[-1].unit == mention.unit and out[-1].qualifier in ("about", None):
-                mention = replace(mention, qualifier=out[-1].qualifier)
+            mention = replace(mention, qualifier=out[-1].qualifier if out[-1].qualifier == "about" else None)
         if mention is not None:
             out.append(mention)
     return out
