@@ -51,8 +51,9 @@ def _claimant_ok(c: Candidate, item: dict[str, Any]) -> bool:
 Extractor = Callable[[str], list[Candidate]]
 
 
-def score(set_name: str, extract: Extractor = extract_candidates) -> dict[str, Any]:
+def score(set_name: str, extract: Extractor | None = None) -> dict[str, Any]:
     """Counts for one set; ``misses`` lists what went wrong, for reading."""
+    extract = extract or extract_candidates
     s: dict[str, Any] = dict.fromkeys(
         ("tp", "fp", "fn", "claim_tp", "claim_fp", "claim_fn", "claimant", "period", "kind", "qualifier"), 0
     )
@@ -115,7 +116,7 @@ def rates(s: dict[str, Any]) -> dict[str, float]:
     }
 
 
-def summary(set_name: str, extract: Extractor = extract_candidates) -> str:
+def summary(set_name: str, extract: Extractor | None = None) -> str:
     s = score(set_name, extract)
     r = rates(s)
     n_texts = len(labels(set_name))
