@@ -24,8 +24,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from importlib import import_module
 
-from supplyline.evidence.extract.attribution import Attribution, _classify, _clean, find_attribution
 from tests.extraction_score import SETS, rates, score
+
+from supplyline.evidence.extract.attribution import Attribution, _classify, _clean, find_attribution
 
 # the modules, not the functions of the same name that the package re-exports
 sentences = import_module("supplyline.evidence.extract.sentences")
