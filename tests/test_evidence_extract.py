@@ -1,7 +1,7 @@
 """Claim extraction against hand-labelled articles (tests/fixtures/articles/answer_key.json), plus the
 number/unit/period/claimant grammar on the phrases the issue names.
 
-Figures for docs/case-format.md: ``python -m tests.test_evidence_extract``.
+Figures for docs/claims-extraction.md: ``python -m tests.test_evidence_extract``.
 """
 
 from __future__ import annotations

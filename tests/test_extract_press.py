@@ -246,3 +246,17 @@ def test_accept_reports_duplicate_ids_like_import(tmp_path: Path) -> None:
     }
     _, problems = check_claim_records([(1, dict(row)), (2, dict(row))], "cands")
     assert [m.split(";")[0] for _, _, m in problems] == ["claim_id x repeats line 1"]
+
+
+def test_table_view_marks_context_and_prints_article_text_literally(tmp_path: Path) -> None:
+    art = tmp_path / "a.txt"
+    art.write_text(
+        "Published: 2024-02-26\n\n"
+        "Four container ships [bold]carried[/bold] the cargo, according to NK Pro.\n"
+        "It sent about 6,700 containers since September, Shin Won-sik said.\n"
+    )
+    result = runner.invoke(app, ["claims", "extract", str(art)], env={"COLUMNS": "250"})
+    assert result.exit_code == 0, result.output
+    assert "[context: a count of ships, not of cargo]" in result.stdout
+    assert "[claim]" in result.stdout
+    assert "[bold]carried[/bold]" in result.stdout  # data is escaped, not read as markup

@@ -46,7 +46,7 @@ def _print_candidates(candidates: list[Any]) -> None:
         kind = "claim" if c.kind == "claim" else f"context: {c.context_reason}"
         console.print(
             f"[bold]{i}.[/] {c.qualifier or ''} {amount} {c.unit}  claimant: {escape(c.claimant or '?')}  "
-            f"period: {c.period_start or '?'} .. {c.period_end or '?'}  [{escape(kind)}]\n"
+            f"period: {c.period_start or '?'} .. {c.period_end or '?'}  {escape(f'[{kind}]')}\n"
             f"   [dim]confidence {conf}; {c.role}; stated {c.mentions}x[/]\n   [dim]{escape(c.quote)}[/]"
         )
     if not candidates:
