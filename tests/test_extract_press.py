@@ -130,6 +130,11 @@ PUB = dt.date(2024, 3, 2)
         ("From August to January it sent shells.", dt.date(2023, 8, 1), dt.date(2024, 1, 31)),
         ("It sent them between September 7 and October 1.", dt.date(2023, 9, 7), dt.date(2023, 10, 1)),
         ("In August 2023 it sent shells.", dt.date(2023, 8, 1), dt.date(2023, 8, 31)),
+        ("It has sent shells since the summit in September.", dt.date(2023, 9, 1), PUB),
+        ("It sent shells in August last year.", dt.date(2023, 8, 1), dt.date(2023, 8, 31)),
+        ("It has sent shells this year.", dt.date(2024, 1, 1), PUB),
+        ("It sent shells last year.", dt.date(2023, 1, 1), dt.date(2023, 12, 31)),
+        ("It sent shells over the past year.", dt.date(2023, 3, 2), PUB),
     ],
 )
 def test_durations_and_periods_against_publication(sentence: str, start: dt.date, end: dt.date) -> None:
@@ -260,3 +265,19 @@ def test_table_view_marks_context_and_prints_article_text_literally(tmp_path: Pa
     assert "[context: a count of ships, not of cargo]" in result.stdout
     assert "[claim]" in result.stdout
     assert "[bold]carried[/bold]" in result.stdout  # data is escaped, not read as markup
+
+
+@pytest.mark.parametrize(
+    ("sentence", "expected"),
+    [
+        ("It shipped 5,000 containers in violation of Resolution 2270.", [(5000.0, "containers")]),
+        ("It sent 10,000 containers in 2023-2024.", [(10000.0, "containers")]),
+        ("Ships unloaded containers at Pier 2 on Sept. 7.", []),
+        ("The 7,300-tonne Angara made the run at 12 knots, 30% faster.", []),
+        ("Kim Jong Un visits munitions factory - 12,000 views", []),
+    ],
+)
+def test_identifiers_years_and_measures_are_not_figures(
+    sentence: str, expected: list[tuple[float, str]]
+) -> None:
+    assert [(c.quantity, c.unit) for c in extract_candidates(sentence, published=PUB)] == expected

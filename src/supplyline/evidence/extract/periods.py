@@ -66,13 +66,24 @@ _BETWEEN_RE = re.compile(
 _SINCE_RE = re.compile(
     rf"(?i)\bsince\s+(?:the\s+(?P<start_of>start|beginning)\s+of\s+(?:the|this)\s+year\b|(?:the\s+)?(?P<part>early|mid|late)[-\s]+(?P<year_only>{_YEAR})\b|(?:last\s+)?{_month_year('p1', 'm1', 'y1')}(?P<last_year>\s+(?:of\s+)?last\s+year)?\b|(?P<year>{_YEAR})\b)"
 )
-_IN_MONTH_RE = re.compile(rf"(?i)\b(?:in|during|throughout)\s+{_month_year('p1', 'm1', 'y1')}\b")
+_IN_MONTH_RE = re.compile(
+    rf"(?i)\b(?:in|during|throughout)\s+{_month_year('p1', 'm1', 'y1')}(?P<last_year>\s+(?:of\s+)?last\s+year)?\b"
+)
+# "since the summit in September", "since Kim's visit to Russia in September 2023": since that month
+_SINCE_EVENT_RE = re.compile(
+    rf"(?i)\bsince\s+(?:the\s+|a\s+|an\s+)?(?:[\w'’-]+\s+){{1,6}}?in\s+{_month_year('p1', 'm1', 'y1')}"
+    rf"(?P<last_year>\s+(?:of\s+)?last\s+year)?\b"
+)
+_RELATIVE_YEAR_RE = re.compile(
+    r"(?i)\b(?P<since>since\s+)?(?:(?:in|during|for)\s+)?(?P<which>this|last)\s+year\b"
+)
 _MONTHS_TO_RE = re.compile(
     rf"(?i)\b(?:in|over|during)\s+the\s+{_COUNT}\s+months\s+(?:to|through|until|up\s+to)\s+{_month_year('p1', 'm1', 'y1')}\b"
 )
 _DURATION_RE = re.compile(
     rf"(?i)\b(?:in|over|during|for|within)\s+(?:the\s+)?(?:(?:past|last|previous|preceding)\s+)?"
     rf"(?:(?:about|around|nearly|almost|some|roughly)\s+)?{_COUNT}\s+(?P<unit>days?|weeks?|months?|years?)\b"
+    rf"|(?i:\b(?:in|over|during)\s+the\s+(?:past|last|previous)\s+(?P<unit1>year|month|week)\b)"
 )
 _IN_YEAR_RE = re.compile(rf"(?i)\b(?:in|during|over|for)\s+(?P<year>{_YEAR})\b(?!\s*-)")
 _ON_DAY_RE = re.compile(
@@ -143,13 +154,17 @@ def _between(m: re.Match[str], published: dt.date | None) -> Period | None:
     return Period(dt.date(y1, m1, _start_day(m["p1"])), end, _conf(m["y2"]))
 
 
+def _group(m: re.Match[str], name: str) -> str | None:
+    return m.groupdict().get(name)
+
+
 def _since(m: re.Match[str], published: dt.date | None) -> Period | None:
-    if m["start_of"]:
+    if _group(m, "start_of"):
         return None if published is None else Period(dt.date(published.year, 1, 1), published, 0.75)
-    if m["year_only"]:
+    if _group(m, "year_only"):
         month = {"early": 1, "mid": 7, "late": 10}[m["part"].lower()]
         return Period(dt.date(int(m["year_only"]), month, 1), published, 0.9)
-    if m["year"]:
+    if _group(m, "year"):
         return Period(dt.date(int(m["year"]), 1, 1), published, 0.9)
     mon = _month(m["m1"])
     year = int(m["y1"]) if m["y1"] else (published.year - 1 if m["last_year"] and published else None)
@@ -203,18 +218,29 @@ def _as_of(m: re.Match[str], published: dt.date | None) -> Period | None:
 def _duration(m: re.Match[str], published: dt.date | None) -> Period | None:
     if published is None:
         return None
-    return Period(_back_from(published, _count(m["n"]), m["unit"]), published, 0.7)
+    n, unit = (_count(m["n"]), m["unit"]) if m["n"] else (1, m["unit1"])
+    return Period(_back_from(published, n, unit), published, 0.7)
 
 
 def _in_month(m: re.Match[str], published: dt.date | None) -> Period | None:
     mon = _month(m["m1"])
-    y = _month_latest(mon, published, int(m["y1"]) if m["y1"] else None)
+    year = int(m["y1"]) if m["y1"] else (published.year - 1 if m["last_year"] and published else None)
+    y = _month_latest(mon, published, year)
     if y is None:
         return None
     end = dt.date(y, mon, _end_day(m["p1"], y, mon))
     return Period(
         dt.date(y, mon, _start_day(m["p1"])), min(end, published) if published else end, _conf(m["y1"])
     )
+
+
+def _relative_year(m: re.Match[str], published: dt.date | None) -> Period | None:
+    if published is None:
+        return None
+    year = published.year - (m["which"].lower() == "last")
+    if m["since"] or year == published.year:
+        return Period(dt.date(year, 1, 1), published, 0.75)
+    return Period(dt.date(year, 1, 1), dt.date(year, 12, 31), 0.75)
 
 
 def _in_year(m: re.Match[str], published: dt.date | None) -> Period | None:
@@ -226,11 +252,13 @@ _RULES = (
     (_DAY_RANGE_RE, _day_range),
     (_BETWEEN_RE, _between),
     (_SINCE_RE, _since),
+    (_SINCE_EVENT_RE, _since),
     (_MONTHS_TO_RE, _months_to),
     (_ON_DAY_RE, _on_day),
     (_AS_OF_RE, _as_of),
     (_DURATION_RE, _duration),
     (_IN_MONTH_RE, _in_month),
+    (_RELATIVE_YEAR_RE, _relative_year),
     (_IN_YEAR_RE, _in_year),
 )
 

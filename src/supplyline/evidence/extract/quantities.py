@@ -226,13 +226,35 @@ def _words(text: str) -> str:
     return "100" if t == "a hundred" else text
 
 
-def _is_date_or_year(sentence: str, m: re.Match[str], value: float | None) -> bool:
+_IDENTIFIER_NOUN = re.compile(
+    r"(?:No\.|Number|Resolution|Pier|Berth|Dock|Gate|Terminal|Route|Unit|Article|Flight|Zone|Block|Brigade|"
+    r"Division|Regiment|Corps|Package|Phase|Section|Part|Annex|Order|Decree|[A-Z]{2,})"
+)
+
+
+def _is_year(text: str | None) -> bool:
+    return bool(text) and re.fullmatch(r"(?:19|20)\d\d", text or "") is not None
+
+
+def _is_not_a_count(sentence: str, m: re.Match[str], low: float | None, high: float | None) -> bool:
+    """Dates ("Sept. 7", "7 October"), years and year ranges ("2023-2024"), identifiers after a proper
+    noun ("Resolution 2270", "Pier 2"), and ranges written high-low ("57229-41")."""
     before = sentence[max(0, m.start() - 12) : m.start()].lower()
     after = sentence[m.end() : m.end() + 12].lower()
     month = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
     if re.search(rf"\b{month}\s*$", before) or re.match(rf"^\s*{month}", after):
         return True
-    return value is not None and m["num"] is not None and 1900 <= value <= 2100 and "," not in m["num"]
+    if _is_year(m["num"]) or (_is_year(m["lo2"] or m["lo"]) and _is_year(m["hi2"] or m["hi"])):
+        return True
+    if low is not None and high is not None and low > high:
+        return True
+    word_before = re.search(r"(\S+)\s+$", sentence[: m.start()])
+    return bool(
+        word_before
+        and m.start() > len(word_before.group(0))
+        and not m["qual"]
+        and _IDENTIFIER_NOUN.fullmatch(word_before.group(1)) is not None
+    )
 
 
 def _calibre(sentence: str, m_end: int, np_end: int, unit: str) -> str:
@@ -257,7 +279,7 @@ def find_quantities(sentence: str) -> list[Mention]:
         if _MEASURE.match(rest):
             continue
         quantity, low, high = _number_value(m)
-        if (quantity is None and (low is None or high is None)) or _is_date_or_year(sentence, m, quantity):
+        if (quantity is None and (low is None or high is None)) or _is_not_a_count(sentence, m, low, high):
             continue
         cal = _CALIBRE_LEAD.match(rest)
         np_start = m.end() + (cal.end() if cal else 0)
