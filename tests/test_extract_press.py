@@ -281,3 +281,17 @@ def test_identifiers_years_and_measures_are_not_figures(
     sentence: str, expected: list[tuple[float, str]]
 ) -> None:
     assert [(c.quantity, c.unit) for c in extract_candidates(sentence, published=PUB)] == expected
+
+
+def test_hard_wrapped_copy_reads_like_the_original() -> None:
+    import textwrap
+
+    raw = (DATA / "tuning" / "t06_shin_february.txt").read_text()
+    head, body = raw.split("\n\n", 1)
+    paragraphs = [p for p in body.splitlines() if p.strip()]
+    wrapped = head + "\n\n" + "\n\n".join(textwrap.fill(p, 64) for p in paragraphs) + "\n"
+
+    def key(text: str) -> list[tuple[object, ...]]:
+        return [(c.quantity, c.unit, c.claimant, c.period_start, c.kind) for c in extract_candidates(text)]
+
+    assert key(wrapped) == key(raw)

@@ -94,8 +94,25 @@ def _is_headline(line: str, title: str | None) -> bool:
     return not _TERMINAL.search(line) and len(line.split()) <= 25
 
 
+def _hard_wrapped(lines: list[str]) -> bool:
+    """Text wrapped at a fixed width (e-mail, PDF copy): most long lines stop mid-sentence."""
+    long = [ln for ln in lines if len(ln) >= 50]
+    open_ended = [ln for ln in long if not _TERMINAL.search(ln)]
+    return len(open_ended) >= 4 and len(open_ended) > 0.6 * len(long)
+
+
 def _join_wrapped(lines: list[str]) -> list[str]:
-    """Re-join hard-wrapped paragraphs: a line starting lower-case continues the one before."""
+    """Re-join hard-wrapped paragraphs: a line starting lower-case continues the one before; in text
+    wrapped at a fixed width, every line of a blank-line-separated block does."""
+    if _hard_wrapped(lines):
+        blocks: list[str] = []
+        for line in lines:
+            if line and blocks and blocks[-1]:
+                glue = "" if blocks[-1].endswith("-") and line[0].islower() else " "  # "Won-" + "sik"
+                blocks[-1] = f"{blocks[-1]}{glue}{line}"
+            else:
+                blocks.append(line)
+        return blocks
     out: list[str] = []
     for line in lines:
         if (
