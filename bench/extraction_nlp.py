@@ -28,8 +28,8 @@ from tests.extraction_score import SETS, rates, score
 
 from supplyline.evidence.extract.attribution import Attribution, _classify, _clean, find_attribution
 
-# the modules, not the functions of the same name that the package re-exports
-sentences = import_module("supplyline.evidence.extract.sentences")
+# the modules whose functions are swapped
+layout = import_module("supplyline.evidence.extract.layout")
 candidates = import_module("supplyline.evidence.extract.candidates")
 _REPORT_LEMMAS = {
     "say",
@@ -79,7 +79,7 @@ def splitters() -> dict[str, Callable[[str], list[str]]]:
     seg = pysbd.Segmenter(language="en", clean=False)
     nlp = _spacy()
     return {
-        "rules": sentences.split_sentences,
+        "rules": layout.split_sentences,
         "pysbd 0.3.4": lambda t: [s.strip() for s in seg.segment(t) if s.strip()],
         "sentencex": lambda t: [s.strip() for s in sentencex.segment("en", t) if s.strip()],
         "spaCy parser (en_core_web_sm 3.8.0)": lambda t: [
@@ -169,7 +169,7 @@ def main() -> None:
     with patched(sys.modules["tests.extraction_score"], "extract_candidates", baseline_extractor()):
         print(row(f"previous extractor ({BASELINE_COMMIT})"))
     for name, split in splitters().items():
-        with patched(sentences, "split_sentences", split):
+        with patched(layout, "split_sentences", split):
             print(row(f"splitter: {name}"))
     nlp = _spacy()
     with patched(candidates, "find_attribution", spacy_attribution(nlp)):

@@ -1,6 +1,6 @@
 """Propose candidate claims from press copy, for a person to confirm (rules, no model download).
 
-Modules, in pipeline order: ``article`` (header), ``sentences`` (clutter, headlines, captions, sentence
+Modules, in pipeline order: ``article`` (header), ``layout`` (clutter, headlines, captions, sentence
 split), ``quantities`` (numbers and head-noun units), ``attribution`` (claimants), ``periods`` (dates and
 durations against the publication date), ``context`` (context figures), ``dedup`` (one candidate per
 claim), ``candidates`` (the pipeline and the ledger rows). Accuracy: docs/claims-extraction.md.
@@ -16,8 +16,8 @@ from supplyline.evidence.extract.candidates import (
     extract_file,
     read_article,
 )
+from supplyline.evidence.extract.layout import segments, sentences
 from supplyline.evidence.extract.periods import find_period
-from supplyline.evidence.extract.sentences import segments, sentences
 
 __all__ = [
     "Article",

@@ -22,9 +22,9 @@ from supplyline.evidence.extract.article import parse_article
 from supplyline.evidence.extract.attribution import find_attribution, resolve
 from supplyline.evidence.extract.context import context_reason
 from supplyline.evidence.extract.dedup import deduplicate
+from supplyline.evidence.extract.layout import Segment, segments
 from supplyline.evidence.extract.periods import NO_PERIOD, Period, period_after, sentence_period
 from supplyline.evidence.extract.quantities import Mention, find_quantities
-from supplyline.evidence.extract.sentences import Segment, segments
 from supplyline.evidence.units import fill_bounds
 from supplyline.ids import stable_id
 
