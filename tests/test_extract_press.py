@@ -30,7 +30,7 @@ runner = CliRunner()
 
 
 def test_labelled_set_is_large_enough_and_each_text_is_labelled() -> None:
-    for set_name, minimum in (("tuning", 10), ("heldout", 5)):
+    for set_name, minimum in (("tuning", 10), ("heldout", 5), ("heldout2", 5)):
         key = labels(set_name)
         assert set(key) == {p.name for p in (DATA / set_name).glob("*.txt")}
         assert len(key) >= minimum
@@ -42,7 +42,7 @@ def test_labelled_set_is_large_enough_and_each_text_is_labelled() -> None:
     assert len(labels("tuning")) + len(labels("heldout")) >= 15
 
 
-@pytest.mark.parametrize("set_name", ["tuning", "heldout"])
+@pytest.mark.parametrize("set_name", ["tuning", "heldout", "heldout2"])
 def test_precision_recall_and_claimant_accuracy(set_name: str) -> None:
     s = score(set_name)
     r = rates(s)
@@ -75,6 +75,13 @@ def test_outlet_relaying_a_source_is_not_the_claimant() -> None:
         "Yonhap reported, citing the Joint Chiefs of Staff, that 20,000 containers went."
     ) == ("the Joint Chiefs of Staff")
     assert find_claimant("North Korea is believed to have sent 20,000 containers, the JCS said.") == "the JCS"
+    assert find_claimant(
+        "UK defence intelligence has shared images showing three ships, the Guardian reported."
+    ) == ("UK defence intelligence")
+    assert (
+        find_claimant("It made 64 voyages, according to an analysis by the OSC, shared with Reuters.")
+        == "the OSC"
+    )
 
 
 def test_outlet_is_the_claimant_when_it_did_the_count() -> None:
@@ -116,6 +123,37 @@ def test_historical_and_consumption_figures_are_context() -> None:
     assert got[0][3] == "context"  # the period ended years before publication
 
 
+@pytest.mark.parametrize(
+    ("sentence", "kind"),
+    [
+        ("Last month Shin put the number at up to 4.8 million shells.", "context"),
+        ("In February, Shin had put the number at around 6,700 containers.", "context"),
+        ("The minister said last month that about 5,000 containers had been shipped.", "context"),
+        ("The depot held more than 2,000 tonnes of ammunition, the General Staff said.", "context"),
+        ("Skibitsky said earlier this week that 1.5 million rounds arrived.", "claim"),
+        ("It has shipped 13,000 containers since August last year, the NIS said.", "claim"),
+        ("The containers held about 5.2 million 152mm shells, Shin said.", "claim"),
+    ],
+)
+def test_recaps_and_depot_stocks_are_context(sentence: str, kind: str) -> None:
+    (c,) = extract_candidates(sentence, published=dt.date(2024, 7, 15))
+    assert c.kind == kind, c.context_reason
+    if c.context_reason and c.context_reason.startswith("an earlier estimate"):
+        assert (c.period_start, c.period_end) == (None, None)
+
+
+def test_key_point_bullets_fold_into_the_body_claim() -> None:
+    text = (
+        "Key points:\n"
+        "• Seoul estimates North Korea has sent about 2 million shells.\n\n"
+        "South Korean intelligence estimates that North Korea has delivered about 2 million shells so far.\n"
+    )
+    got = extract_candidates(text, published=dt.date(2024, 1, 22))
+    assert [(c.quantity, c.claimant, c.role, c.mentions) for c in got] == [
+        (2_000_000.0, "South Korean intelligence", "body", 2)
+    ]
+
+
 PUB = dt.date(2024, 3, 2)
 
 
@@ -135,6 +173,7 @@ PUB = dt.date(2024, 3, 2)
         ("It has sent shells this year.", dt.date(2024, 1, 1), PUB),
         ("It sent shells last year.", dt.date(2023, 1, 1), dt.date(2023, 12, 31)),
         ("It sent shells over the past year.", dt.date(2023, 3, 2), PUB),
+        ("Tankers made five visits since 7 March.", dt.date(2024, 3, 7), PUB),
     ],
 )
 def test_durations_and_periods_against_publication(sentence: str, start: dt.date, end: dt.date) -> None:

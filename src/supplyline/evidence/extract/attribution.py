@@ -20,11 +20,24 @@ _STRONG_VERBS = (
     r"said|says|told|reported|reports|stated|states|announced|wrote|writes|added|disclosed|confirmed|"
     r"estimated|estimates|calculated|counted|found|finds|concluded|assessed|assesses|believes|believed"
 )
-_WEAK_VERBS = r"claimed|claims|noted|revealed|alleged|showed|shows|indicated|warned|observed"
+_WEAK_VERBS = (
+    r"claimed|claims|noted|revealed|alleged|showed|shows|indicated|warned|observed|shared|released|published|"
+    r"provided|obtained"
+)
+# outlets that relay others' figures: a claimant only when the sentence names no other source
+_RELAY_OUTLETS = re.compile(
+    r"(?i)^(?:the\s+)?(?:reuters|bloomberg|associated press|ap|afp|agence france-presse|yonhap|kyodo|tass|"
+    r"ria novosti|interfax|guardian|financial times|ft|washington post|new york times|wall street journal|"
+    r"cnn|bbc|nhk|kbs|nk news|daily nk|radio free asia|rfa|politico|newsweek|the times|telegraph|"
+    r"[\w ]*(?:news agency|newspaper|broadcaster))$"
+)
 _VERB_RES = tuple(re.compile(rf"\s(?:{verbs})\b") for verbs in (_STRONG_VERBS, _WEAK_VERBS))
 _DELIMITERS = re.compile(r"[,;:\"“”()]")
-_AUXILIARY = re.compile(r"\s+(?:(?:has|have|had)\s+)?(?:also\s+)?$")
-_SAID_INV_RE = re.compile(rf"(?i)[,\"”]\s*(?:{_STRONG_VERBS}|{_WEAK_VERBS})\s+(?P<who>[^,.;:()\"“”]+)")
+_AUXILIARY = re.compile(r"(?:\s+(?:has|have|had))?(?:\s+also)?\s*$")
+_SAID_INV_RE = re.compile(
+    r"(?i)[,\"”]\s*(?:said|says|told|wrote|writes|added|reported|stated|noted|estimated)\s+"
+    r"(?!(?:with|to|in|on|at|by|that|it|they|he|she)\b)(?P<who>[^,.;:()\"“”]+)"
+)
 _ACCORDING_RE = re.compile(r"(?i)\baccording\s+to\s+(?P<who>[^,.;:()\"“”]+)")
 _CITING_RE = re.compile(
     r"(?i)\b(?:citing|(?:a\s+)?(?:closed-door\s+)?briefing\s+(?:by|from)|briefed\s+by)\s+(?P<who>[^,.;:()\"“”]+)"
@@ -161,8 +174,9 @@ def find_attribution(sentence: str) -> Attribution | None:
     according = _according(sentence)
     if according:
         candidates.append(according)
+    sources = [c for c in candidates if not (c.how == "explicit" and _RELAY_OUTLETS.match(c.text))]
     for how in ("explicit", "generic", "pronoun"):
-        for c in candidates:
+        for c in [*sources, *candidates]:
             if c.how == how:
                 return c
     return None

@@ -20,7 +20,7 @@ from supplyline import schema
 from supplyline.errors import InputError
 from supplyline.evidence.extract.article import parse_article
 from supplyline.evidence.extract.attribution import find_attribution, resolve
-from supplyline.evidence.extract.context import context_reason
+from supplyline.evidence.extract.context import RECAP, context_reason
 from supplyline.evidence.extract.dedup import deduplicate
 from supplyline.evidence.extract.layout import Segment, segments
 from supplyline.evidence.extract.periods import NO_PERIOD, Period, period_after, sentence_period
@@ -32,7 +32,7 @@ _ANAPHORA = re.compile(
     r"(?i)\b(?:the|these|those)\s+(?:containers|shells|rounds|stack|tonnage|cargo|shipments|amount|total|"
     r"figure|load|munitions|weapons|deliveries|ships|vessels|voyages)\b|\bthey\b|^\W*(?:that|this)\b"
 )
-_ROLE_FACTOR = {"body": 1.0, "headline": 0.7, "caption": 0.6}
+_ROLE_FACTOR = {"body": 1.0, "headline": 0.7, "summary": 0.7, "caption": 0.6}
 _HEADLINE_CLAIMANT = re.compile(
     r"^(?P<who>[A-Z][\w .'’-]{1,40}):\s|,\s*(?P<who2>[\w .'’-]{2,40}?)\s+(?:says|said|claims)\s*$"
 )
@@ -141,6 +141,8 @@ def _candidate(
         period = NO_PERIOD  # a fleet is named, not counted over the period before
     period = period_after(seg.text, mention.end, published) or period
     reason = context_reason(seg.text, mention.start, mention.end, mention.unit, period.end, published)
+    if reason == RECAP:
+        period = NO_PERIOD  # the date in the sentence is when it was said, not what it counts
     factor = _ROLE_FACTOR[seg.role]
     base = 0.6 if mention.elliptical else (0.85 if mention.word_number else 0.95)
     confidence = {

@@ -19,6 +19,18 @@ _COMPARISON = re.compile(
     r"(?i)\b(?:compar\w+\s+(?:with|to)|for comparison|up from|down from|as opposed to|versus|vs\.?|"
     r"before the (?:war|summit|invasion))\b"
 )
+# an earlier statement repeated: "Last month Shin put the number at ...", "said last month that",
+# "In February, Shin had put the number at ..." (not "said earlier this week": that is current news)
+_RECAP = re.compile(
+    r"(?i)^\W*(?:last\s+(?:month|year)|earlier\s+this\s+year|previously)\b|\b(?:said|put|estimated)\s+"
+    r"(?:\w+\s+)?(?:last\s+(?:month|year)|previously)\b|\bhad\s+(?:put|estimated|said)\b"
+)
+# a stock at a depot, or ammunition destroyed there: not a delivery
+_STOCK = re.compile(
+    r"(?i)\b(?:depot|arsenal|warehouse|base|stockpile)s?\b(?:\s+\S+){0,3}?\s+(?:held|holds|stored|stores|"
+    r"contained|contains|kept)\b|\b(?:destroyed|blew\s+up|detonated|exploded)\b"
+)
+RECAP = "an earlier estimate repeated (see the claim where it was first made)"
 _HISTORY_YEARS = 3  # a period ending this many years before publication is history, not a current claim
 
 
@@ -33,6 +45,10 @@ def context_reason(
         return "consumption or production, not a delivery"
     if _COMPARISON.search(sentence[max(0, start - 60) : start]):
         return "a baseline the claim is compared with"
+    if _RECAP.search(sentence):
+        return RECAP
+    if _STOCK.search(window):
+        return "a stock held or destroyed at a depot, not a delivery"
     if period_end and published and (published - period_end).days > 365 * _HISTORY_YEARS:
         return f"historical figure (period ended {period_end})"
     return None

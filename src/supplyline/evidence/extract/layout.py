@@ -65,7 +65,7 @@ class Segment:
     """A sentence (body) or a whole line (headline, caption); ``paragraph`` counts body paragraphs."""
 
     text: str
-    role: str  # body | headline | caption
+    role: str  # body | headline | caption | summary
     paragraph: int
 
 
@@ -141,11 +141,17 @@ def segments(body: str, title: str | None = None) -> list[Segment]:
         if related:
             in_links = not raw[related.end() :].strip()  # a heading alone: the links follow
             continue
-        is_link = _LIST_ITEM.match(raw) and not _TERMINAL.search(raw)
-        if is_link or _is_clutter(raw) or (in_links and not _TERMINAL.search(raw)):
-            continue
+        item = _LIST_ITEM.match(raw)
+        if (
+            (item and not _TERMINAL.search(raw))
+            or _is_clutter(raw)
+            or (in_links and not _TERMINAL.search(raw))
+        ):
+            continue  # a bulleted link, page furniture, or a link under a "Related" heading
         in_links = False
-        if _is_caption(raw):
+        if item:  # a "Key points" bullet: a summary of the body, ranked like a headline
+            out.append(Segment(raw[item.end() :], "summary", paragraph))
+        elif _is_caption(raw):
             out.append(Segment(raw, "caption", paragraph))
         elif _is_headline(raw, title):
             out.append(Segment(raw, "headline", paragraph))

@@ -66,6 +66,10 @@ _BETWEEN_RE = re.compile(
 _SINCE_RE = re.compile(
     rf"(?i)\bsince\s+(?:the\s+(?P<start_of>start|beginning)\s+of\s+(?:the|this)\s+year\b|(?:the\s+)?(?P<part>early|mid|late)[-\s]+(?P<year_only>{_YEAR})\b|(?:last\s+)?{_month_year('p1', 'm1', 'y1')}(?P<last_year>\s+(?:of\s+)?last\s+year)?\b|(?P<year>{_YEAR})\b)"
 )
+_SINCE_DAY_RE = re.compile(
+    rf"(?i)\bsince\s+(?:(?P<d1>\d{{1,2}})\s+(?P<m1>{_MONTH})|(?P<m2>{_MONTH})\s+(?P<d2>\d{{1,2}})(?!\d))"
+    rf"(?:,?\s+(?P<y>{_YEAR}))?"
+)
 _IN_MONTH_RE = re.compile(
     rf"(?i)\b(?:in|during|throughout)\s+{_month_year('p1', 'm1', 'y1')}(?P<last_year>\s+(?:of\s+)?last\s+year)?\b"
 )
@@ -156,6 +160,14 @@ def _between(m: re.Match[str], published: dt.date | None) -> Period | None:
 
 def _group(m: re.Match[str], name: str) -> str | None:
     return m.groupdict().get(name)
+
+
+def _since_day(m: re.Match[str], published: dt.date | None) -> Period | None:
+    mon, day = _month(m["m1"] or m["m2"]), int(m["d1"] or m["d2"])
+    y = _month_latest(mon, published, int(m["y"]) if m["y"] else None)
+    if y is None or not 1 <= day <= calendar.monthrange(y, mon)[1]:
+        return None
+    return Period(dt.date(y, mon, day), published, _conf(m["y"]))
 
 
 def _since(m: re.Match[str], published: dt.date | None) -> Period | None:
@@ -251,6 +263,7 @@ def _in_year(m: re.Match[str], published: dt.date | None) -> Period | None:
 _RULES = (
     (_DAY_RANGE_RE, _day_range),
     (_BETWEEN_RE, _between),
+    (_SINCE_DAY_RE, _since_day),
     (_SINCE_RE, _since),
     (_SINCE_EVENT_RE, _since),
     (_MONTHS_TO_RE, _months_to),
