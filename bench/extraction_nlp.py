@@ -164,8 +164,8 @@ def baseline_extractor() -> Callable[[str], list[Any]]:
 
 
 def main() -> None:
-    print("| variant | tuning P / R / claimant | held-out P / R / claimant | seconds |")
-    print("| --- | --- | --- | --- |")
+    print("| variant | " + " | ".join(f"{s} P / R / claimant" for s in SETS) + " | seconds |")
+    print("| --- " * (len(SETS) + 2) + "|")
     with patched(sys.modules["tests.extraction_score"], "extract_candidates", baseline_extractor()):
         print(row(f"previous extractor ({BASELINE_COMMIT})"))
     for name, split in splitters().items():
