@@ -334,3 +334,16 @@ def test_hard_wrapped_copy_reads_like_the_original() -> None:
         return [(c.quantity, c.unit, c.claimant, c.period_start, c.kind) for c in extract_candidates(text)]
 
     assert key(wrapped) == key(raw)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("It has sent nearly a million shells, the NIS said.", (1_000_000.0, "shells", "about", "the NIS")),
+        ("It sent 13,000+ containers, the NIS said.", (13000.0, "containers", "at_least", "the NIS")),
+        ("N. Korea sent 10,000 containers to Russia: US", (10000.0, "containers", None, "US")),
+    ],
+)
+def test_written_forms_of_numbers_and_headline_sources(text: str, expected: tuple[object, ...]) -> None:
+    (c,) = extract_candidates(text, published=PUB)
+    assert (c.quantity, c.unit, c.qualifier, c.claimant) == expected

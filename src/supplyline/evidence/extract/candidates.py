@@ -35,6 +35,7 @@ _ANAPHORA = re.compile(
 _ROLE_FACTOR = {"body": 1.0, "headline": 0.7, "summary": 0.7, "caption": 0.6}
 _HEADLINE_CLAIMANT = re.compile(
     r"^(?P<who>[A-Z][\w .'’-]{1,40}):\s|,\s*(?P<who2>[\w .'’-]{2,40}?)\s+(?:says|said|claims)\s*$"
+    r"|:\s*(?P<who3>[A-Z][\w .'’-]{1,40})$"
 )
 
 
@@ -95,7 +96,7 @@ def _claimant(segs: list[Segment], i: int, state: _State) -> tuple[str | None, f
     if found is None and seg.role == "headline":
         m = _HEADLINE_CLAIMANT.search(seg.text)
         if m:
-            return (m["who"] or m["who2"]).strip(), 0.5
+            return (m["who"] or m["who2"] or m["who3"]).strip(), 0.5
     if found is None and (closer := _quote_closer(segs, i)):
         found = find_attribution(closer.text)
     if found is not None:

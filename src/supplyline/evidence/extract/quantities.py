@@ -26,7 +26,7 @@ from supplyline.evidence.units import (
 )
 
 _TENS = r"twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|a hundred"
-_NUM = rf"(?:{NUMBER_PATTERN}|{WORD_NUMBER_PATTERN}|{_TENS})"
+_NUM = rf"(?:{NUMBER_PATTERN}|{WORD_NUMBER_PATTERN}|{_TENS}|an?(?=\s+(?:million|thousand|billion)\b))"
 _QUANTITY_RE = re.compile(
     rf"""(?ix)
     (?:\b(?P<qual>{QUALIFIER_PATTERN})\s+(?:(?:about|around|approximately|some|roughly|nearly)\s+)?
@@ -37,7 +37,7 @@ _QUANTITY_RE = re.compile(
       | (?<![\w,.])(?P<lo2>{NUMBER_PATTERN})(?:\s*(?P<lo2_scale>{SCALE_PATTERN}))?\s*(?:-|–|to)\s*
             (?P<hi2>{NUMBER_PATTERN})(?:\s*(?P<hi2_scale>{SCALE_PATTERN}))?
       | (?<![\w,.$€£-])(?P<num>{_NUM})(?:\s*(?P<scale>{SCALE_PATTERN}))?
-    )(?![\w,]*\d)
+    )(?P<plus>\+)?(?![\w,]*\d)
     """
 )
 _MEASURE = re.compile(
@@ -223,6 +223,8 @@ def _words(text: str) -> str:
     t = text.lower()
     if t in _TENS_VALUE:
         return str(_TENS_VALUE[t])
+    if t in ("a", "an"):
+        return "1"  # "a million shells"
     return "100" if t == "a hundred" else text
 
 
@@ -306,6 +308,8 @@ def _mention(
     np_end: int,
 ) -> Mention | None:
     qualifier = "range" if quantity is None else normalise_qualifier(m["qual"] or m["sym"])
+    if qualifier is None and m["plus"]:
+        qualifier = "at_least"  # "13,000+ containers"
     scale = (m["scale"] or m["hi_scale"] or m["hi2_scale"] or "").lower()
     word = bool(m["num"] and not re.match(r"\d", m["num"]))
     if unit is None and head is None:
