@@ -347,3 +347,11 @@ def test_hard_wrapped_copy_reads_like_the_original() -> None:
 def test_written_forms_of_numbers_and_headline_sources(text: str, expected: tuple[object, ...]) -> None:
     (c,) = extract_candidates(text, published=PUB)
     assert (c.quantity, c.unit, c.qualifier, c.claimant) == expected
+
+
+def test_each_clause_keeps_its_own_source() -> None:
+    text = (
+        "The NIS put the figure at 1 million shells, while Ukraine's military intelligence said 1.5 million."
+    )
+    got = [(c.quantity, c.claimant) for c in extract_candidates(text, published=PUB)]
+    assert got == [(1_000_000.0, "The NIS"), (1_500_000.0, "Ukraine's military intelligence")]

@@ -181,8 +181,27 @@ def extract_candidates(text: str, *, published: dt.date | None = None) -> list[C
     for i, seg in enumerate(segs):
         claimant = _claimant(segs, i, state)
         period = _period(seg, published, state)
-        found.extend(_candidate(seg, m, claimant, period, published) for m in find_quantities(seg.text))
+        for m in find_quantities(seg.text):
+            own = _clause_claimant(seg.text, m, state) if seg.role == "body" else None
+            found.append(_candidate(seg, m, own or claimant, period, published))
     return deduplicate(found)
+
+
+_CLAUSE_BREAK = re.compile(r";\s+|,?\s+(?:while|whereas)\s+|,\s+but\s+")
+
+
+def _clause_claimant(sentence: str, mention: Mention, state: _State) -> tuple[str, float] | None:
+    """In "The NIS put it at 1 million, while Ukraine's GUR said 1.5 million" each figure has its own
+    source: the attribution inside the figure's clause, when the sentence has more than one clause."""
+    breaks = [(b.start(), b.end()) for b in _CLAUSE_BREAK.finditer(sentence)]
+    if not breaks:
+        return None
+    start = max((e for s, e in breaks if e <= mention.start), default=0)
+    end = min((s for s, e in breaks if s >= mention.end), default=len(sentence))
+    found = find_attribution(sentence[start:end])
+    if found is None or found.how == "pronoun":
+        return None
+    return resolve(found, state.claimants)
 
 
 def claim_rows(
