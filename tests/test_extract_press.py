@@ -355,3 +355,19 @@ def test_each_clause_keeps_its_own_source() -> None:
     )
     got = [(c.quantity, c.claimant) for c in extract_candidates(text, published=PUB)]
     assert got == [(1_000_000.0, "The NIS"), (1_500_000.0, "Ukraine's military intelligence")]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("It sent 10\u00a0000 containers, the NIS said.", (10000.0, "containers", "the NIS")),
+        (
+            "North Korea sent 13,000 containers, the National Intelligence Service (NIS) said.",
+            (13000.0, "containers", "the National Intelligence Service"),
+        ),
+        ("NK Pro analysis of satellite imagery shows at least 32 trips.", (32.0, "trips", "NK Pro")),
+    ],
+)
+def test_spaced_thousands_acronym_asides_and_named_analyses(text: str, expected: tuple[object, ...]) -> None:
+    (c,) = extract_candidates(text, published=PUB)
+    assert (c.quantity, c.unit, c.claimant) == expected

@@ -50,10 +50,11 @@ _LEAD_NOUNS = re.compile(
 _RELAY_TAIL = re.compile(
     r"(?i)\s+(?:released|published|obtained|reviewed|provided|shared|compiled|analysed|analyzed|seen|cited)\b.*$"
 )
+_WORK_NOUNS = r"(?:analysis|analyses|estimates?|reports?|review|assessment|count|data|calculations?|findings|research|study)"
 _OWN_WORK = re.compile(
-    r"(?i)^(.+?)['’]s\s+(?:own\s+)?(?:analysis|analyses|estimates?|reports?|review|assessment|count|data|"
-    r"calculations?|findings|research|study)\b.*$"
+    rf"^(?:(?i:(.+?)['’]s\s+(?:own\s+)?{_WORK_NOUNS})|((?:[A-Z][\w.&-]*\s+)*[A-Z][\w.&-]*)\s+(?i:{_WORK_NOUNS}))\b.*$"
 )
+_ACRONYM_ASIDE = re.compile(r"\s*\((?:[A-Z][A-Za-z.&-]{1,10})\)")  # "the National Intelligence Service (NIS)"
 _PRONOUN = re.compile(r"(?i)^(?:he|she|they|it|his|her|their|its|we|i)$")
 _PERSON_PRONOUNS = {"he", "she", "his", "her"}
 _GENERIC_HEADS = (
@@ -98,7 +99,7 @@ def _clean(who: str) -> str | None:
     who = re.sub(r"\s+", " ", who).strip(" \"'“”‘’-—")
     if re.search(r"(?i)(?:^according\b|\b(?:their|its|his|her|the|a|an|our|to)$)", who):
         return None  # "According to their estimates": a noun, not a reporting verb
-    who = _OWN_WORK.sub(r"\1", who)
+    who = _OWN_WORK.sub(lambda m: m.group(1) or m.group(2), who)
     who = re.sub(r"(?i)^(?:and|but|while|as|however|separately|meanwhile|also|earlier|now)\s+", "", who)
     who = re.sub(r"(?i)\s+(?:on|in|last|this|earlier|late|after|before|during|who|which|that)\s+.*$", "", who)
     who = re.sub(r"^[Aa]n?\s+", "", who) if not _GENERIC.match(who) else who
@@ -157,6 +158,7 @@ def _said_subjects(sentence: str, verb_re: re.Pattern[str]) -> Iterator[str]:
 
 def find_attribution(sentence: str) -> Attribution | None:
     """The strongest attribution in ``sentence`` (see the module docstring); None if it names nobody."""
+    sentence = _ACRONYM_ASIDE.sub("", sentence)
     m = _CITING_RE.search(sentence)
     if m and (who := _clean(m["who"])):
         return _classify(who)

@@ -45,6 +45,7 @@ _MEASURE = re.compile(
     r"kg\b|years?\b|months?\b|weeks?\b|days?\b|hours?\b|minutes?\b|knots?\b|nautical|miles?\b|-year|-month|"
     r"-week|-day|-strong|-tonne|-ton\b|st\b|nd\b|rd\b|th\b|[/:.]\d)"
 )
+_SPACED_THOUSANDS = re.compile(r"(?<![\d,.])\d{1,3}(?: \d{3})+(?![\d,.]| ?(?:mm|millimet))")
 _CALIBRE_LEAD = re.compile(r"(?i)^\s*(\d{2,3})\s*-?\s*(?:mm|millimet(?:er|re)s?)\b")
 _WORD = re.compile(r"^\s*([A-Za-z][A-Za-z'’-]*)")
 _RATE = re.compile(
@@ -248,6 +249,8 @@ def _is_not_a_count(sentence: str, m: re.Match[str], low: float | None, high: fl
         return True
     if _is_year(m["num"]) or (_is_year(m["lo2"] or m["lo"]) and _is_year(m["hi2"] or m["hi"])):
         return True
+    if re.match(r"0\d", m["num"] or m["lo2"] or m["lo"] or ""):
+        return True  # "007", a leading zero: a code, not a count
     if low is not None and high is not None and low > high:
         return True
     word_before = re.search(r"(\S+)\s+$", sentence[: m.start()])
@@ -275,6 +278,8 @@ def _calibre(sentence: str, m_end: int, np_end: int, unit: str) -> str:
 
 def find_quantities(sentence: str) -> list[Mention]:
     """Every quantity with a unit (or an elliptical one) in ``sentence``, rates and measures left out."""
+    # "10 000 containers" (space as thousands separator): read as "10,000", offsets unchanged
+    sentence = _SPACED_THOUSANDS.sub(lambda m: m.group(0).replace(" ", ","), sentence)
     out: list[Mention] = []
     for m in _QUANTITY_RE.finditer(sentence):
         rest = sentence[m.end() :]
