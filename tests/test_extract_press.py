@@ -133,6 +133,8 @@ def test_historical_and_consumption_figures_are_context() -> None:
         ("Skibitsky said earlier this week that 1.5 million rounds arrived.", "claim"),
         ("It has shipped 13,000 containers since August last year, the NIS said.", "claim"),
         ("The containers held about 5.2 million 152mm shells, Shin said.", "claim"),
+        ("The Angara can carry about 300 containers, NK Pro said.", "context"),
+        ("The containers could hold more than 6 million 152mm shells, the DIA said.", "claim"),
     ],
 )
 def test_recaps_and_depot_stocks_are_context(sentence: str, kind: str) -> None:
@@ -174,9 +176,12 @@ PUB = dt.date(2024, 3, 2)
         ("It sent shells last year.", dt.date(2023, 1, 1), dt.date(2023, 12, 31)),
         ("It sent shells over the past year.", dt.date(2023, 3, 2), PUB),
         ("Tankers made five visits since 7 March.", dt.date(2024, 3, 7), PUB),
+        ("It had sent 5,000 containers by the end of 2023.", None, dt.date(2023, 12, 31)),
     ],
 )
-def test_durations_and_periods_against_publication(sentence: str, start: dt.date, end: dt.date) -> None:
+def test_durations_and_periods_against_publication(
+    sentence: str, start: dt.date | None, end: dt.date
+) -> None:
     assert find_period(sentence, PUB) == (start, end)
 
 

@@ -31,6 +31,10 @@ _STOCK = re.compile(
     r"contained|contains|kept)\b|\b(?:destroyed|blew\s+up|detonated|exploded)\b"
 )
 RECAP = "an earlier estimate repeated (see the claim where it was first made)"
+# what a ship or port can take, or what Russia needs: not what was delivered
+_CAPACITY = re.compile(
+    r"(?i)\b(?:capacity|can\s+(?:carry|hold|load|take|handle)|capable\s+of|needs?|requires?|demand)\b"
+)
 _HISTORY_YEARS = 3  # a period ending this many years before publication is history, not a current claim
 
 
@@ -49,6 +53,8 @@ def context_reason(
         return RECAP
     if _STOCK.search(window):
         return "a stock held or destroyed at a depot, not a delivery"
+    if _CAPACITY.search(sentence[max(0, start - 50) : start]):
+        return "a capacity or a need, not a delivery"
     if period_end and published and (published - period_end).days > 365 * _HISTORY_YEARS:
         return f"historical figure (period ended {period_end})"
     return None

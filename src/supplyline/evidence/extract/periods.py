@@ -93,6 +93,9 @@ _IN_YEAR_RE = re.compile(rf"(?i)\b(?:in|during|over|for)\s+(?P<year>{_YEAR})\b(?
 _ON_DAY_RE = re.compile(
     rf"(?i)\b(?P<prep>on|from|as\s+of)\s+(?:(?P<d1>\d{{1,2}})(?:\s+and\s+(?P<d1b>\d{{1,2}}))?\s+(?P<m1>{_MONTH})|(?P<m2>{_MONTH})\s+(?P<d2>\d{{1,2}})(?:\s+and\s+(?P<d2b>\d{{1,2}}))?)(?:,?\s+(?P<y>{_YEAR}))?\b"
 )
+_BY_END_RE = re.compile(
+    rf"(?i)\bby\s+(?:the\s+)?(?:(?P<end_of>end)\s+of\s+)?(?:(?P<m1>{_MONTH})\s+)?(?P<y1>{_YEAR})\b"
+)
 _AS_OF_RE = re.compile(rf"(?i)\bas\s+of\s+{_month_year('p1', 'm1', 'y1')}\b")
 
 
@@ -227,6 +230,13 @@ def _as_of(m: re.Match[str], published: dt.date | None) -> Period | None:
     return None if ya is None else Period(None, dt.date(ya, mon, _end_day(m["p1"], ya, mon)), _conf(m["y1"]))
 
 
+def _by_end(m: re.Match[str], published: dt.date | None) -> Period | None:
+    """ "by the end of 2023", "by March 2024": a total as of that date."""
+    y = int(m["y1"])
+    mon = _month(m["m1"]) if m["m1"] else 12
+    return Period(None, dt.date(y, mon, calendar.monthrange(y, mon)[1]), 0.9)
+
+
 def _duration(m: re.Match[str], published: dt.date | None) -> Period | None:
     if published is None:
         return None
@@ -269,6 +279,7 @@ _RULES = (
     (_MONTHS_TO_RE, _months_to),
     (_ON_DAY_RE, _on_day),
     (_AS_OF_RE, _as_of),
+    (_BY_END_RE, _by_end),
     (_DURATION_RE, _duration),
     (_IN_MONTH_RE, _in_month),
     (_RELATIVE_YEAR_RE, _relative_year),
