@@ -376,3 +376,17 @@ def test_each_clause_keeps_its_own_source() -> None:
 def test_spaced_thousands_acronym_asides_and_named_analyses(text: str, expected: tuple[object, ...]) -> None:
     (c,) = extract_candidates(text, published=PUB)
     assert (c.quantity, c.unit, c.claimant) == expected
+
+
+def test_a_briefing_source_beats_the_lawmakers_and_unnamed_sources_stay_unnamed() -> None:
+    text = (
+        "The NIS said on Monday that 5,000 containers had gone.\n"
+        "North Korea has shipped more than 1 million rounds, according to lawmakers briefed by the "
+        "country's spy agency.\n"
+        "Citing intelligence sources, the broadcaster reported that about 300 containers were loaded.\n"
+    )
+    got = {
+        c.quantity: (c.claimant, c.confidence["claimant"]) for c in extract_candidates(text, published=PUB)
+    }
+    assert got[1_000_000.0][0] == "the country's spy agency"
+    assert got[300.0] == ("intelligence sources", 0.3)  # not the NIS named earlier

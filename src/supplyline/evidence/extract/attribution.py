@@ -70,9 +70,10 @@ _ANONYMOUS_HEADS = {
     *("team", "officials", "sources", "source", "monitors", "experts", "expert", "study", "data"),
     *("program", "programme", "project", "report", "assessment", "newspaper", "paper"),
 }
+_UNNAMED = {"source", "sources", "official", "officials", "expert", "experts"}
 _SPOKESPERSON = {"ministry": "minister", "department": "secretary"}
 _GENERIC = re.compile(
-    r"(?i)^(?:(?:the|its|their|his|her|this|that)\s+)?(?:(?:outlet|agency|ministry|group)['’]s\s+)?"
+    r"(?i)^(?:(?:the|its|their|his|her|this|that)\s+)?(?:(?-i:[a-z]+)['’]s\s+)?"
     r"(?P<mod>(?-i:[a-z-]+)\s+)?(?P<head>" + "|".join(_GENERIC_HEADS) + r")$"
 )
 _ORG_WORDS = re.compile(
@@ -224,6 +225,8 @@ def resolve(found: Attribution, earlier: list[str]) -> tuple[str, float]:
             if key in name.lower():
                 return name, 0.7
     qualified = bool(generic and generic["mod"]) and head not in _ANONYMOUS_HEADS
+    if head in _UNNAMED:  # "officials", "intelligence sources": nobody named, say so
+        return found.text, 0.3
     if not qualified:  # "the outlet's analysts": the latest organisation; "the defence ministry" stays
         for name in reversed(earlier):
             if not is_person(name):
