@@ -390,3 +390,8 @@ def test_a_briefing_source_beats_the_lawmakers_and_unnamed_sources_stay_unnamed(
     }
     assert got[1_000_000.0][0] == "the country's spy agency"
     assert got[300.0] == ("intelligence sources", 0.3)  # not the NIS named earlier
+
+
+def test_a_pronoun_with_nobody_before_it_is_no_claimant() -> None:
+    (c,) = extract_candidates("It sent 300 containers, he said.", published=PUB)
+    assert (c.claimant, c.confidence["claimant"]) == (None, 0.0)  # --accept then reports a blank claimant

@@ -204,8 +204,9 @@ def is_person(name: str) -> bool:
     return bool(_TITLED.search(name)) or bool(_NAME.match(tail) and not _ORG_WORDS.search(tail))
 
 
-def resolve(found: Attribution, earlier: list[str]) -> tuple[str, float]:
-    """(claimant, confidence) for an attribution, given the claimants named earlier (latest last)."""
+def resolve(found: Attribution, earlier: list[str]) -> tuple[str | None, float]:
+    """(claimant, confidence) for an attribution, given the claimants named earlier (latest last); a
+    pronoun with nobody to point to gives (None, 0)."""
     if found.how == "explicit":
         return found.text, 0.9
     if found.how == "pronoun":
@@ -213,7 +214,7 @@ def resolve(found: Attribution, earlier: list[str]) -> tuple[str, float]:
         for name in reversed(earlier):
             if is_person(name) == want_person or not want_person:
                 return name, 0.7
-        return found.text, 0.2
+        return None, 0.0
     generic = _GENERIC.match(found.text)
     head = generic["head"].lower() if generic else found.text.lower()
     keys = [head] + ([generic["mod"].strip().lower()] if generic and generic["mod"] else [])

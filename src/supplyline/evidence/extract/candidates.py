@@ -99,12 +99,12 @@ def _claimant(segs: list[Segment], i: int, state: _State) -> tuple[str | None, f
             return (m["who"] or m["who2"] or m["who3"]).strip(), 0.5
     if found is None and (closer := _quote_closer(segs, i)):
         found = find_attribution(closer.text)
-    if found is not None:
-        name, conf = resolve(found, state.claimants)
+    named, conf = resolve(found, state.claimants) if found is not None else (None, 0.0)
+    if named is not None:
         if seg.role == "body":
-            state.claimants.append(name)
-            state.last = (name, seg.paragraph)
-        return name, conf
+            state.claimants.append(named)
+            state.last = (named, seg.paragraph)
+        return named, conf
     if state.last is None or seg.role != "body":
         return None, 0.0
     name, paragraph = state.last
@@ -190,7 +190,7 @@ def extract_candidates(text: str, *, published: dt.date | None = None) -> list[C
 _CLAUSE_BREAK = re.compile(r";\s+|,?\s+(?:while|whereas)\s+|,\s+but\s+")
 
 
-def _clause_claimant(sentence: str, mention: Mention, state: _State) -> tuple[str, float] | None:
+def _clause_claimant(sentence: str, mention: Mention, state: _State) -> tuple[str | None, float] | None:
     """In "The NIS put it at 1 million, while Ukraine's GUR said 1.5 million" each figure has its own
     source: the attribution inside the figure's clause, when the sentence has more than one clause."""
     breaks = [(b.start(), b.end()) for b in _CLAUSE_BREAK.finditer(sentence)]
@@ -201,7 +201,8 @@ def _clause_claimant(sentence: str, mention: Mention, state: _State) -> tuple[st
     found = find_attribution(sentence[start:end])
     if found is None or found.how == "pronoun":
         return None
-    return resolve(found, state.claimants)
+    named = resolve(found, state.claimants)
+    return named if named[0] is not None else None
 
 
 def claim_rows(
