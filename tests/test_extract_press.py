@@ -371,6 +371,7 @@ def test_each_clause_keeps_its_own_source() -> None:
             (13000.0, "containers", "the National Intelligence Service"),
         ),
         ("NK Pro analysis of satellite imagery shows at least 32 trips.", (32.0, "trips", "NK Pro")),
+        ("Russia received 50 KN-23 missiles, the ministry said.", (50.0, "missiles", "the ministry")),
     ],
 )
 def test_spaced_thousands_acronym_asides_and_named_analyses(text: str, expected: tuple[object, ...]) -> None:

@@ -47,7 +47,7 @@ _MEASURE = re.compile(
 )
 _SPACED_THOUSANDS = re.compile(r"(?<![\d,.])\d{1,3}(?: \d{3})+(?![\d,.]| ?(?:mm|millimet))")
 _CALIBRE_LEAD = re.compile(r"(?i)^\s*(\d{2,3})\s*-?\s*(?:mm|millimet(?:er|re)s?)\b")
-_WORD = re.compile(r"^\s*([A-Za-z][A-Za-z'’-]*)")
+_WORD = re.compile(r"^\s*([A-Za-z][A-Za-z0-9'’-]*)")
 _RATE = re.compile(
     r"(?i)^\s*(?:/\s*(?:day|week|month|year)|(?:a|per|each|every)\s+(?:day|week|month|year|hour)|daily|weekly|"
     r"monthly|annually|an hour)\b"
