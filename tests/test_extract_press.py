@@ -347,6 +347,7 @@ def test_hard_wrapped_copy_reads_like_the_original() -> None:
         ("It has sent nearly a million shells, the NIS said.", (1_000_000.0, "shells", "about", "the NIS")),
         ("It sent 13,000+ containers, the NIS said.", (13000.0, "containers", "at_least", "the NIS")),
         ("N. Korea sent 10,000 containers to Russia: US", (10000.0, "containers", None, "US")),
+        ("Ships made twenty-five visits, CSIS said.", (25.0, "visits", None, "CSIS")),
     ],
 )
 def test_written_forms_of_numbers_and_headline_sources(text: str, expected: tuple[object, ...]) -> None:

@@ -26,7 +26,11 @@ from supplyline.evidence.units import (
 )
 
 _TENS = r"twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|a hundred"
-_NUM = rf"(?:{NUMBER_PATTERN}|{WORD_NUMBER_PATTERN}|{_TENS}|an?(?=\s+(?:million|thousand|billion)\b))"
+_ONES = r"one|two|three|four|five|six|seven|eight|nine"
+_NUM = (
+    rf"(?:{NUMBER_PATTERN}|(?:{_TENS.replace('|a hundred', '')})[-\s](?:{_ONES})\b|{WORD_NUMBER_PATTERN}|{_TENS}"
+    rf"|an?(?=\s+(?:million|thousand|billion)\b))"
+)
 _QUANTITY_RE = re.compile(
     rf"""(?ix)
     (?:\b(?P<qual>{QUALIFIER_PATTERN})\s+(?:(?:about|around|approximately|some|roughly|nearly)\s+)?
@@ -217,11 +221,15 @@ def _number_value(m: re.Match[str]) -> tuple[float | None, float | None, float |
     return None, low, high
 
 
+_ONES_VALUE = {w: i + 1 for i, w in enumerate(_ONES.split("|"))}
 _TENS_VALUE = {w: 10 * (i + 2) for i, w in enumerate(_TENS.split("|")[:-1])}
 
 
 def _words(text: str) -> str:
     t = text.lower()
+    tens, _, ones = re.sub(r"\s+", "-", t).partition("-")
+    if ones and tens in _TENS_VALUE:  # "twenty-five"
+        return str(_TENS_VALUE[tens] + _ONES_VALUE[ones])
     if t in _TENS_VALUE:
         return str(_TENS_VALUE[t])
     if t in ("a", "an"):
