@@ -6,8 +6,10 @@ their estimates" / "according to data obtained by X" / "according to images X re
 pronoun ("he said", "according to their analysis") or a generic subject ("the ministry", "the think
 tank", "its analysts") is resolved to the latest claimant named before it that fits (a person for
 he/she; the claimant whose name holds the generic word, e.g. "ministry" in "South Korea's defence
-ministry"; else the latest organisation). An outlet is a claimant only when the sentence makes it one
-("VOA estimated"); "told Reuters" and "Reuters reported, citing X" are not.
+ministry"; else the latest organisation); unnamed sources ("officials", "intelligence sources") stay as
+written. A relaying outlet ("the Guardian reported", "told Reuters", "Reuters reported, citing X") yields
+to any other source the sentence names, and is the claimant only when the sentence names no other
+("VOA estimated"). In a sentence of two clauses each figure takes its own clause's source.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
-"""Figures that are context, not delivery claims: fleets, consumption and production, comparisons, history.
+"""Figures that are context, not delivery claims: fleets, consumption, comparisons, recaps, stocks, history.
 
 "Four container ships carried the cargo" counts ships, "Russian forces fired around 12 million shells in
-2022" is consumption, "that compares with no more than 20 railcars" is a baseline, a figure whose period
-ended years before publication is history. These stay visible (a reader may want them) but are marked
+2022" is consumption, "that compares with no more than 20 railcars" is a baseline, "last month Shin put the number at" repeats
+an earlier estimate, "the depot held 2,000 tonnes" is a stock, "the ship can carry 300 containers" a
+capacity, and a figure whose period ended years before publication is history. These stay visible (a reader may want them) but are marked
 ``context`` with the reason, and ``--accept`` does not write them to the ledger.
 """
 

@@ -4,8 +4,9 @@ A pasted news page carries more than the story: the headline (often twice), byli
 counts, share buttons, photo captions with credits, "Related" / "Read more" link lists. Read as running
 text, these glue onto the next sentence ("quotes start with photo captions and headlines") and their
 numbers ("12,000 views") look like figures. Lines are classified first; only body lines are split into
-sentences, headlines and captions stay one segment each with their role so later stages can rank them
-below the body (a headline repeats a body claim; it rarely adds one).
+sentences, headlines, captions and "Key points" bullets stay one segment each with their role so later
+stages can rank them below the body (they repeat a body claim; they rarely add one). Hard-wrapped copy
+is re-joined first.
 """
 
 from __future__ import annotations
