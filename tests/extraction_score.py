@@ -19,7 +19,7 @@ from typing import Any
 from supplyline.evidence.extract import Candidate, extract_candidates
 
 DATA = Path(__file__).parent / "data" / "extraction"
-SETS = ("tuning", "heldout", "heldout2")
+SETS = ("tuning", "heldout", "heldout2", "heldout3")
 
 
 def labels(set_name: str) -> dict[str, list[dict[str, Any]]]:

@@ -134,6 +134,7 @@ def test_historical_and_consumption_figures_are_context() -> None:
         ("It has shipped 13,000 containers since August last year, the NIS said.", "claim"),
         ("The containers held about 5.2 million 152mm shells, Shin said.", "claim"),
         ("The Angara can carry about 300 containers, NK Pro said.", "context"),
+        ("About 300 containers used for ammunition were loaded, NK Pro said.", "claim"),
         ("The containers could hold more than 6 million 152mm shells, the DIA said.", "claim"),
     ],
 )
@@ -397,3 +398,41 @@ def test_a_briefing_source_beats_the_lawmakers_and_unnamed_sources_stay_unnamed(
 def test_a_pronoun_with_nobody_before_it_is_no_claimant() -> None:
     (c,) = extract_candidates("It sent 300 containers, he said.", published=PUB)
     assert (c.claimant, c.confidence["claimant"]) == (None, 0.0)  # --accept then reports a blank claimant
+
+
+def test_a_partitive_count_takes_the_noun_right_before_it() -> None:
+    text = "The package lists 27 vessels, 11 of them Russian-registered, the EU said."
+    assert [(c.quantity, c.unit) for c in extract_candidates(text, published=PUB)] == [
+        (27.0, "ships"),
+        (11.0, "ships"),
+    ]
+    text = "It moved 74,000 tonnes to 16 sites, 12 of them near depots, C4ADS found."
+    assert [(c.quantity, c.unit) for c in extract_candidates(text, published=PUB)] == [(74000.0, "tonnes")]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "kind", "start", "end"),
+    [
+        (
+            "Reuters reported in April that four ships had made 64 voyages between September 2023 and March 2025.",
+            "context",
+            dt.date(2023, 9, 1),
+            dt.date(2024, 3, 2),
+        ),
+        ("The White House said in October that 1,000 containers had been delivered.", "context", None, None),
+        (
+            "Russian forces used about 12 million shells in 2022, RUSI said.",
+            "context",
+            dt.date(2022, 1, 1),
+            dt.date(2022, 12, 31),
+        ),
+        ("The State Department designated IBEX Shipping and its three vessels.", "context", None, None),
+    ],
+)
+def test_recaps_keep_the_period_they_count_not_the_date_they_were_said(
+    sentence: str, kind: str, start: dt.date | None, end: dt.date | None
+) -> None:
+    got = extract_candidates(sentence, published=PUB)
+    c = next(c for c in got if c.unit != "ships") if len(got) > 1 else got[0]
+    assert (c.kind, c.period_start, c.period_end) == (kind, start, end)
+    assert got[0].claimant is not None

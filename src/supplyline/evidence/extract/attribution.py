@@ -24,7 +24,7 @@ _STRONG_VERBS = (
 )
 _WEAK_VERBS = (
     r"claimed|claims|noted|revealed|alleged|showed|shows|indicated|warned|observed|shared|released|published|"
-    r"provided|obtained|put(?=\s+(?:the|its|their|his|her)\s+(?:number|figure|total|estimate|tally|count)\b)"
+    r"provided|obtained|designated|sanctioned|listed|put(?=\s+(?:the|its|their|his|her)\s+(?:number|figure|total|estimate|tally|count)\b)"
 )
 # outlets that relay others' figures: a claimant only when the sentence names no other source
 _RELAY_OUTLETS = re.compile(

@@ -20,7 +20,7 @@ from supplyline import schema
 from supplyline.errors import InputError
 from supplyline.evidence.extract.article import parse_article
 from supplyline.evidence.extract.attribution import find_attribution, resolve
-from supplyline.evidence.extract.context import RECAP, context_reason
+from supplyline.evidence.extract.context import RECAP, context_reason, without_statement_dates
 from supplyline.evidence.extract.dedup import deduplicate
 from supplyline.evidence.extract.layout import Segment, segments
 from supplyline.evidence.extract.periods import NO_PERIOD, Period, period_after, sentence_period
@@ -142,8 +142,8 @@ def _candidate(
         period = NO_PERIOD  # a fleet is named, not counted over the period before
     period = period_after(seg.text, mention.end, published) or period
     reason = context_reason(seg.text, mention.start, mention.end, mention.unit, period.end, published)
-    if reason == RECAP:
-        period = NO_PERIOD  # the date in the sentence is when it was said, not what it counts
+    if reason == RECAP:  # the sentence's date may be when it was said, not what it counts
+        period = sentence_period(without_statement_dates(seg.text), published)
     factor = _ROLE_FACTOR[seg.role]
     base = 0.6 if mention.elliptical else (0.85 if mention.word_number else 0.95)
     confidence = {

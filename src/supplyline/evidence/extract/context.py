@@ -22,9 +22,11 @@ _COMPARISON = re.compile(
 )
 # an earlier statement repeated: "Last month Shin put the number at ...", "said last month that",
 # "In February, Shin had put the number at ..." (not "said earlier this week": that is current news)
+_MONTHS = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
 _RECAP = re.compile(
-    r"(?i)^\W*(?:last\s+(?:month|year)|earlier\s+this\s+year|previously)\b|\b(?:said|put|estimated)\s+"
+    r"(?i)^\W*(?:last\s+(?:month|year)|earlier\s+this\s+year|previously|background)\b|\b(?:said|put|estimated)\s+"
     r"(?:\w+\s+)?(?:last\s+(?:month|year)|previously)\b|\bhad\s+(?:put|estimated|said)\b"
+    rf"|\b(?:said|reported|estimated|found|announced|wrote)\s+in\s+(?:{_MONTHS}|(?:19|20)\d\d)\b"
 )
 # a stock at a depot, or ammunition destroyed there: not a delivery
 _STOCK = re.compile(
@@ -36,6 +38,19 @@ RECAP = "an earlier estimate repeated (see the claim where it was first made)"
 _CAPACITY = re.compile(
     r"(?i)\b(?:capacity|can\s+(?:carry|hold|load|take|handle)|capable\s+of|needs?|requires?|demand)\b"
 )
+# the date a repeated estimate was made ("said in October", "last month", "In February, ..."): not its period
+_STATEMENT_DATE = re.compile(
+    rf"(?i)^\W*in\s+{_MONTHS}(?:\s+(?:19|20)\d\d)?,|\b(?P<verb>said|reported|estimated|found|announced|wrote)"
+    rf"\s+in\s+(?:{_MONTHS}(?:\s+(?:19|20)\d\d)?|(?:19|20)\d\d)\b|\blast\s+(?:month|year)\b"
+)
+
+
+def without_statement_dates(sentence: str) -> str:
+    """``sentence`` with the dates of when something was said taken out, so a recap keeps only the
+    period of what it counts ("reported in April that ... between September 2023 and March 2025")."""
+    return _STATEMENT_DATE.sub(lambda m: m["verb"] or " ", sentence)
+
+
 _HISTORY_YEARS = 3  # a period ending this many years before publication is history, not a current claim
 
 
@@ -46,7 +61,7 @@ def context_reason(
     if unit == "ships":
         return "a count of ships, not of cargo"
     window = sentence[max(0, start - 70) : min(len(sentence), end + 30)]
-    if _CONSUMPTION.search(window):
+    if _CONSUMPTION.search(window) or re.search(r"(?i)\bused\b", sentence[max(0, start - 40) : start]):
         return "consumption or production, not a delivery"
     if _COMPARISON.search(sentence[max(0, start - 60) : start]):
         return "a baseline the claim is compared with"

@@ -346,21 +346,27 @@ def _elliptical(
 ) -> Mention | None:
     """A bare number ending a clause ("that is more than 400,000.") takes the nearest unit noun before it."""
     after = sentence[m.end() :]
+    partitive = re.match(r"^\s*of\s+(?:them|which|those|these)\b", after) is not None
     value = quantity if quantity is not None else high
-    if not re.match(r"^\s*(?:[,.;:)\"”]|$|(?:at|in|on|for)\b)", after) or value is None:
+    if (
+        not re.match(r"^\s*(?:[,.;:)\"”]|$|(?:at|in|on|for|of\s+(?:them|which|those|these))\b)", after)
+        or value is None
+    ):
         return None
-    if not (qualifier or scale or value >= 100):
+    if not (qualifier or scale or value >= 100 or partitive):
         return None
     before = sentence[: m.start()]
     best: tuple[int, str, str] | None = None
     for w in re.finditer(r"[A-Za-z][A-Za-z'’-]*", before[-120:]):
         prev = re.findall(r"[A-Za-z]+", before[-120:][: w.start()])
         unit = _unit_of(w.group(0), prev[-1] if prev else None, sentence)
-        if unit is not None and unit != "ships":
+        if unit is not None and (unit != "ships" or partitive):  # "27 vessels, 11 of them ..."
             best = (len(before) - 120 + w.end() if len(before) > 120 else w.end(), unit, w.group(0))
     if best is None:
         return None
     w_end, unit, head = best
+    if partitive and before[w_end:].strip(" ,") != "":
+        return None  # "27 vessels, 11 of them": only the noun right before; not "16 sites, 12 of them"
     if unit in ("shells", "rockets"):
         cal = calibre_in(before[max(0, w_end - len(head) - 16) : w_end].split(" ", 1)[-1])
         unit = f"{unit}_{cal}mm" if cal else unit
