@@ -30,7 +30,7 @@ runner = CliRunner()
 
 
 def test_labelled_set_is_large_enough_and_each_text_is_labelled() -> None:
-    for set_name, minimum in (("tuning", 10), ("heldout", 5), ("heldout2", 5)):
+    for set_name, minimum in (("tuning", 10), ("heldout", 5), ("heldout2", 5), ("heldout3", 4)):
         key = labels(set_name)
         assert set(key) == {p.name for p in (DATA / set_name).glob("*.txt")}
         assert len(key) >= minimum
@@ -42,7 +42,7 @@ def test_labelled_set_is_large_enough_and_each_text_is_labelled() -> None:
     assert len(labels("tuning")) + len(labels("heldout")) >= 15
 
 
-@pytest.mark.parametrize("set_name", ["tuning", "heldout", "heldout2"])
+@pytest.mark.parametrize("set_name", ["tuning", "heldout", "heldout2", "heldout3"])
 def test_precision_recall_and_claimant_accuracy(set_name: str) -> None:
     s = score(set_name)
     r = rates(s)
