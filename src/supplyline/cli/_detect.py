@@ -94,7 +94,7 @@ def register(app: typer.Typer) -> None:
         routes = []
         thresholds = Thresholds()
         if case is not None:
-            from supplyline.config import load_case
+            from supplyline.case import load_case
 
             c = load_case(case)
             tables.append(c.places)
