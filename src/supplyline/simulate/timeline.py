@@ -21,7 +21,7 @@ import pyarrow as pa
 from supplyline import schema
 from supplyline.geo import haversine_km
 from supplyline.simulate.lanes import Path, Profile, make_path, make_profile
-from supplyline.simulate.scenario import Call, Scenario, Ship
+from supplyline.simulate.scenario import Call, Identity, Scenario, Ship
 
 NAV_UNDERWAY, NAV_ANCHOR, NAV_MOORED = 0, 1, 5
 MEET_DRIFT_KN = 0.4  # ships alongside drift together at this speed
@@ -352,94 +352,89 @@ def route_name(sc: Scenario, origin: str, destination: str) -> str | None:
     return None
 
 
+def _visit_row(sc: Scenario, plan: ShipPlan, st: Stop, ident: Identity) -> dict[str, object]:
+    """A port stop as a true visit; open when it runs past the end or was under way at the start."""
+    dep = st.departure if st.departure is not None and st.departure <= sc.end else None
+    return {
+        "ship": plan.ship.key,
+        "mmsi": ident.mmsi,
+        "name": ident.name,
+        "place_id": st.place_id,
+        "place_name": sc.places[st.place_id].name,
+        "arrival_ts": st.arrival,
+        "departure_ts": dep,
+        "dwell_h": None if dep is None else (dep - st.arrival) / 3600,
+        "draught_arrival_m": st.draught_arrival,
+        "draught_departure_m": st.draught_departure,
+        "open": dep is None or st.first,
+    }
+
+
+def _voyage_row(
+    sc: Scenario, plan: ShipPlan, st: Stop, nxt: Stop, ident: Identity, departure: float
+) -> dict[str, object]:
+    """The voyage from stop ``st`` (left at ``departure``) to the next stop: the legs sailed in between."""
+    ship = plan.ship
+    legs = [
+        (i, s)
+        for i, s in enumerate(x for x in plan.segs if isinstance(x, Leg))
+        if st.berth_departure is not None and st.berth_departure <= s.t0 < nxt.berth_arrival
+    ]
+    return {
+        "ship": ship.key,
+        "mmsi": ident.mmsi,
+        "origin_id": st.place_id,
+        "origin_name": sc.places[st.place_id].name,
+        "destination_id": nxt.place_id,
+        "destination_name": sc.places[nxt.place_id].name,
+        "departure_ts": departure,
+        "arrival_ts": nxt.arrival,
+        "duration_h": (nxt.arrival - departure) / 3600,
+        "dist_km": float(sum(plan.leg_km[i] for i, _ in legs)),
+        "draught_departure_m": st.draught_departure,
+        "draught_arrival_m": nxt.draught_arrival,
+        "laden": st.draught_departure > ship.draught_ballast_m,
+        "dark": any(plan.legs_dark[i] for i, _ in legs),
+        "route": route_name(sc, st.place_id, nxt.place_id),
+    }
+
+
+_VISIT_TYPES: dict[str, pa.DataType | None] = {
+    "ship": pa.string(), "mmsi": pa.int64(), "name": pa.string(), "place_id": pa.string(),
+    "place_name": pa.string(), "arrival_ts": None, "departure_ts": None, "dwell_h": pa.float64(),
+    "draught_arrival_m": pa.float32(), "draught_departure_m": pa.float32(), "open": pa.bool_(),
+}  # fmt: skip
+_VOYAGE_TYPES: dict[str, pa.DataType | None] = {
+    "ship": pa.string(), "mmsi": pa.int64(), "origin_id": pa.string(), "origin_name": pa.string(),
+    "destination_id": pa.string(), "destination_name": pa.string(), "departure_ts": None, "arrival_ts": None,
+    "duration_h": pa.float64(), "dist_km": pa.float64(), "draught_departure_m": pa.float32(),
+    "draught_arrival_m": pa.float32(), "laden": pa.bool_(), "dark": pa.bool_(), "route": pa.string(),
+}  # fmt: skip
+
+
+def _rows_table(rows: list[dict[str, object]], types: dict[str, pa.DataType | None]) -> pa.Table:
+    """Rows as a table with columns in ``types`` order; a type None is a time in unix s (-> timestamp)."""
+    return pa.table(
+        {
+            name: to_ts([r[name] for r in rows]) if typ is None else pa.array([r[name] for r in rows], typ)  # type: ignore[misc]
+            for name, typ in types.items()
+        }
+    )
+
+
 def truth_tables(sc: Scenario, plans: list[ShipPlan]) -> dict[str, pa.Table]:
     """visits, voyages, encounters, identity_changes, spoofing (dark gaps come from the generator)."""
     v_rows: list[dict[str, object]] = []
     y_rows: list[dict[str, object]] = []
     for plan in plans:
-        ship = plan.ship
         for k, st in enumerate(plan.stops):
-            ident = ship.identities[identity_at(plan, st.arrival)]
-            dep = st.departure if st.departure is not None and st.departure <= sc.end else None
-            v_rows.append(
-                {
-                    "ship": ship.key,
-                    "mmsi": ident.mmsi,
-                    "name": ident.name,
-                    "place_id": st.place_id,
-                    "place_name": sc.places[st.place_id].name,
-                    "arrival_ts": st.arrival,
-                    "departure_ts": dep,
-                    "dwell_h": None if dep is None else (dep - st.arrival) / 3600,
-                    "draught_arrival_m": st.draught_arrival,
-                    "draught_departure_m": st.draught_departure,
-                    "open": dep is None or st.first,
-                }
-            )
+            ident = plan.ship.identities[identity_at(plan, st.arrival)]
+            v_rows.append(_visit_row(sc, plan, st, ident))
             if k + 1 < len(plan.stops) and st.departure is not None:
-                nxt = plan.stops[k + 1]
-                legs = [
-                    (i, s)
-                    for i, s in enumerate(x for x in plan.segs if isinstance(x, Leg))
-                    if st.berth_departure is not None and st.berth_departure <= s.t0 < nxt.berth_arrival
-                ]
-                dark = any(plan.legs_dark[i] for i, _ in legs)
-                y_rows.append(
-                    {
-                        "ship": ship.key,
-                        "mmsi": ident.mmsi,
-                        "origin_id": st.place_id,
-                        "origin_name": sc.places[st.place_id].name,
-                        "destination_id": nxt.place_id,
-                        "destination_name": sc.places[nxt.place_id].name,
-                        "departure_ts": st.departure,
-                        "arrival_ts": nxt.arrival,
-                        "duration_h": (nxt.arrival - st.departure) / 3600,
-                        "dist_km": float(sum(plan.leg_km[i] for i, _ in legs)),
-                        "draught_departure_m": st.draught_departure,
-                        "draught_arrival_m": nxt.draught_arrival,
-                        "laden": st.draught_departure > ship.draught_ballast_m,
-                        "dark": dark,
-                        "route": route_name(sc, st.place_id, nxt.place_id),
-                    }
-                )
-    visits = pa.table(
-        {
-            "ship": pa.array([r["ship"] for r in v_rows], pa.string()),
-            "mmsi": pa.array([r["mmsi"] for r in v_rows], pa.int64()),
-            "name": pa.array([r["name"] for r in v_rows], pa.string()),
-            "place_id": pa.array([r["place_id"] for r in v_rows], pa.string()),
-            "place_name": pa.array([r["place_name"] for r in v_rows], pa.string()),
-            "arrival_ts": to_ts([r["arrival_ts"] for r in v_rows]),  # type: ignore[misc]
-            "departure_ts": to_ts([r["departure_ts"] for r in v_rows]),  # type: ignore[misc]
-            "dwell_h": pa.array([r["dwell_h"] for r in v_rows], pa.float64()),
-            "draught_arrival_m": pa.array([r["draught_arrival_m"] for r in v_rows], pa.float32()),
-            "draught_departure_m": pa.array([r["draught_departure_m"] for r in v_rows], pa.float32()),
-            "open": pa.array([r["open"] for r in v_rows], pa.bool_()),
-        }
-    )
-    voyages = pa.table(
-        {
-            "ship": pa.array([r["ship"] for r in y_rows], pa.string()),
-            "mmsi": pa.array([r["mmsi"] for r in y_rows], pa.int64()),
-            "origin_id": pa.array([r["origin_id"] for r in y_rows], pa.string()),
-            "origin_name": pa.array([r["origin_name"] for r in y_rows], pa.string()),
-            "destination_id": pa.array([r["destination_id"] for r in y_rows], pa.string()),
-            "destination_name": pa.array([r["destination_name"] for r in y_rows], pa.string()),
-            "departure_ts": to_ts([r["departure_ts"] for r in y_rows]),  # type: ignore[misc]
-            "arrival_ts": to_ts([r["arrival_ts"] for r in y_rows]),  # type: ignore[misc]
-            "duration_h": pa.array([r["duration_h"] for r in y_rows], pa.float64()),
-            "dist_km": pa.array([r["dist_km"] for r in y_rows], pa.float64()),
-            "draught_departure_m": pa.array([r["draught_departure_m"] for r in y_rows], pa.float32()),
-            "draught_arrival_m": pa.array([r["draught_arrival_m"] for r in y_rows], pa.float32()),
-            "laden": pa.array([r["laden"] for r in y_rows], pa.bool_()),
-            "dark": pa.array([r["dark"] for r in y_rows], pa.bool_()),
-            "route": pa.array([r["route"] for r in y_rows], pa.string()),
-        }
-    )
+                y_rows.append(_voyage_row(sc, plan, st, plan.stops[k + 1], ident, st.departure))
     return {
-        "visits": visits,
-        "voyages": voyages,
+        "visits": _rows_table(v_rows, _VISIT_TYPES),
+        "voyages": _rows_table(y_rows, _VOYAGE_TYPES),
         "encounters": _encounters(sc, plans),
         "identity_changes": _identity_changes(sc, plans),
         "spoofing": _spoofing(plans),
