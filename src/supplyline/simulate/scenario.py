@@ -692,6 +692,15 @@ def _parse_windows(
     return out
 
 
+def _draughts(r: _Reader) -> tuple[float, float]:
+    """(laden, ballast) draught in metres; ballast deeper than laden is a problem."""
+    laden = r.num("draught_laden_m", 6.0, 0.1, 25.5)
+    ballast = r.num("draught_ballast_m", 4.0, 0.1, 25.5)
+    if ballast > laden:
+        r.add(f"{r.where}: draught_ballast_m must not exceed draught_laden_m", "draught_ballast_m =")
+    return laden, ballast
+
+
 def _parse_ship(
     p: TomlProblems,
     s: Mapping[str, Any],
@@ -717,10 +726,7 @@ def _parse_ship(
     sp = resolve(s.get("start_place"), f"{where}.start_place", r, "start_place =")
     kind = r.str_("start_kind", "berth", ("berth", "anchor"))
     start_call = Call(kind=kind, lat=sp.lat, lon=sp.lon, place_id=sp.place_id) if sp else Call(kind, 0, 0)
-    laden = r.num("draught_laden_m", 6.0, 0.1, 25.5)
-    ballast = r.num("draught_ballast_m", 4.0, 0.1, 25.5)
-    if ballast > laden:
-        r.add(f"{where}: draught_ballast_m must not exceed draught_laden_m", "draught_ballast_m =")
+    laden, ballast = _draughts(r)
     rng = np.random.default_rng([seed, 7, i])
     calls: list[Call] = []
     for j, sh in enumerate(s.get("shuttle", [])):
