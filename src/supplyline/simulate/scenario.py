@@ -2,7 +2,9 @@
 
 The format is documented in docs/simulator.md. Times are handled as float seconds since the Unix epoch
 (UTC) inside the simulator; every problem found is collected and raised at once as a ``CaseError`` with
-``(file, line, message)`` entries, so a user fixes a scenario in one pass.
+``(file, line, message)`` entries (found by the case package's ``TomlProblems``), so a user fixes a
+scenario in one pass. ``validate_case_folder`` checks a case folder and its scenario together; it lives here,
+not in ``supplyline.case``, because the scenario loader reads the case (the dependency goes one way).
 """
 
 from __future__ import annotations
