@@ -23,7 +23,7 @@ from typing import Any
 import pyarrow as pa
 
 from supplyline import schema
-from supplyline.detect.config import Route, Thresholds
+from supplyline.detect.thresholds import Route, Thresholds
 from supplyline.errors import CaseError
 from supplyline.estimate.priors import DISTRIBUTIONS, PriorRange
 from supplyline.evidence.ledger import Problem, check_claims, check_observations, source_part, store_ledger
@@ -496,7 +496,7 @@ def _parse_thresholds(doc: dict[str, Any], src: Path, lines: _TomlLines, pr: _Pr
         for _, _, message in exc.problems or [("", None, str(exc))]:
             key = next((k for k in raw if re.search(rf"\b{re.escape(k)}\b", message)), None)
             line = lines.key("thresholds", key) if key else lines.table("thresholds")
-            pr.add(src, line, f"{message}; fix [thresholds] (keys are fields of detect.config.Thresholds)")
+            pr.add(src, line, f"{message}; fix [thresholds] (keys are fields of detect.thresholds.Thresholds)")
         return Thresholds()
 
 

@@ -1,7 +1,7 @@
 """supplyline.detect: pure, vectorised per-vessel detection kernels (segments, visits, voyages, gaps,
 loitering, draught changes) plus the cross-vessel steps (encounters, gap coverage) in DuckDB SQL."""
 
-from supplyline.detect.config import Route, Thresholds
+from supplyline.detect.thresholds import Route, Thresholds
 from supplyline.detect.kernels import KERNEL_TABLES, place_indexes, run_vessel_kernels
 
 __all__ = ["KERNEL_TABLES", "Route", "Thresholds", "place_indexes", "run_vessel_kernels"]

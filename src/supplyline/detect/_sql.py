@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from supplyline.detect.config import Thresholds
+from supplyline.detect.thresholds import Thresholds
 from supplyline.geo import EARTH_RADIUS_KM, KM_PER_NM
 
 

@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from supplyline import schema
 from supplyline.detect._sql import DUCKDB, encounter_bucket_us, encounter_buckets_sql, encounters_sql
-from supplyline.detect.config import Thresholds
+from supplyline.detect.thresholds import Thresholds
 from supplyline.detect.kernels import PlaceLookup
 from supplyline.ids import stable_ids
 

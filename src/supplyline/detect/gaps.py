@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 from supplyline import schema
 from supplyline.detect._arrays import US_PER_H, BoolArray, FloatArray, IntArray, to_ts
 from supplyline.detect._sql import DUCKDB, coverage_sql
-from supplyline.detect.config import Thresholds
+from supplyline.detect.thresholds import Thresholds
 from supplyline.geo import KM_PER_NM, haversine_km
 from supplyline.ids import stable_ids
 

@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from supplyline import schema
 from supplyline.detect._arrays import FloatArray, IntArray, floats, ts_us
-from supplyline.detect.config import Route, Thresholds
+from supplyline.detect.thresholds import Route, Thresholds
 from supplyline.detect.draught import DraughtReports, draught_changes_table
 from supplyline.detect.gaps import gaps_table
 from supplyline.detect.loitering import loitering_table

@@ -35,7 +35,7 @@ from supplyline.detect._arrays import (
     step_km,
     to_ts,
 )
-from supplyline.detect.config import Thresholds
+from supplyline.detect.thresholds import Thresholds
 from supplyline.geo import KM_PER_NM, haversine_km
 from supplyline.ids import stable_ids
 
