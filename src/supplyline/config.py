@@ -496,7 +496,9 @@ def _parse_thresholds(doc: dict[str, Any], src: Path, lines: _TomlLines, pr: _Pr
         for _, _, message in exc.problems or [("", None, str(exc))]:
             key = next((k for k in raw if re.search(rf"\b{re.escape(k)}\b", message)), None)
             line = lines.key("thresholds", key) if key else lines.table("thresholds")
-            pr.add(src, line, f"{message}; fix [thresholds] (keys are fields of detect.thresholds.Thresholds)")
+            pr.add(
+                src, line, f"{message}; fix [thresholds] (keys are fields of detect.thresholds.Thresholds)"
+            )
         return Thresholds()
 
 

@@ -16,12 +16,12 @@ import pyarrow as pa
 
 from supplyline import schema
 from supplyline.detect._arrays import FloatArray, IntArray, floats, ts_us
-from supplyline.detect.thresholds import Route, Thresholds
 from supplyline.detect.draught import DraughtReports, draught_changes_table
 from supplyline.detect.gaps import gaps_table
 from supplyline.detect.loitering import loitering_table
 from supplyline.detect.near import Prefiltered
 from supplyline.detect.segments import segment
+from supplyline.detect.thresholds import Route, Thresholds
 from supplyline.detect.visits import PlaceArrays, stopped_state, visit_runs, visits_table
 from supplyline.detect.voyages import voyages_table
 from supplyline.errors import EngineError
@@ -138,8 +138,8 @@ def run_vessel_kernels(
     ``positions`` holds whole vessels (all of a vessel's rows in this call), ideally sorted by (mmsi, ts);
     ``statics`` (optional, same vessels) gives draught; ``index`` overrides the place indexes
     (all places, watched places) built from ``places``; ``tables`` limits the work to some tables
-    (segmentation always runs: the others depend on it). Gaps come without coverage: run
-    :func:`supplyline.detect.gaps.annotate_coverage` over all positions afterwards.
+    (segmentation always runs: the others depend on it). Gaps come without coverage: the engines add it
+    over all positions afterwards (``coverage_sql``, then :func:`supplyline.detect.gaps.apply_coverage`).
     """
     _check_columns(positions)
     unknown = set(tables) - set(KERNEL_TABLES)
