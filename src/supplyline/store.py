@@ -314,6 +314,16 @@ class Store:
         """A working folder inside the store's staging area (same disk; cleared by :meth:`recover`)."""
         return self.root / _STAGING / name
 
+    @contextlib.contextmanager
+    def scratch(self, prefix: str) -> Iterator[Path]:
+        """A fresh working folder (``prefix-<uuid>``) inside the staging area, removed when the block exits
+        (and by :meth:`recover` if the process dies first)."""
+        path = self.scratch_dir(f"{prefix}-{uuid.uuid4().hex}")
+        try:
+            yield path
+        finally:
+            shutil.rmtree(path, ignore_errors=True)
+
     def write_table(self, name: str, table: pa.Table, part: str = WHOLE) -> None:
         """Replace one part of derived table ``name`` atomically."""
         with self.transaction() as txn:

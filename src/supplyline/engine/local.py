@@ -14,8 +14,6 @@ import hashlib
 import json
 import os
 import re
-import shutil
-import uuid
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -293,10 +291,9 @@ def _run_kernels(
     todo: list[int],
     phase: Phases,
 ) -> dict[int, dict[str, pa.Table]]:
-    """Split the ``todo`` shards into a scratch folder, then run the kernels over each (phases "split",
-    "kernels"); the scratch folder is removed whatever happens."""
-    work = store.scratch_dir(f"detect-{uuid.uuid4().hex}")
-    try:
+    """Split the ``todo`` shards into a scratch folder of the store, then run the kernels over each (phases
+    "split", "kernels"); the store removes the scratch folder whatever happens."""
+    with store.scratch("detect") as work:
         _split(con, "positions", shards, todo, work)
         _split(con, "statics", shards, todo, work)
         phase.done("split")
@@ -305,8 +302,6 @@ def _run_kernels(
             fresh = dict(_run_shard(str(work), s) for s in todo)
         else:
             fresh = _run_pool(work, kernel_args, workers, todo)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
     phase.done("kernels")
     return fresh
 
