@@ -14,6 +14,11 @@ Writes are transactions: files are written complete under ``_staging``, a journa
 written atomically, then files are renamed into place and the journal removed. A run killed at any moment
 leaves either no journal (nothing visible, staging is garbage) or a journal (redone on the next open). A
 rename is atomic, so no reader ever sees a partial Parquet file.
+
+Only this module spells paths. Derived tables are written through the part API of a transaction
+(:meth:`Transaction.put_part`, :meth:`Transaction.replace_parts`, :meth:`Transaction.drop_table`) and read
+with :meth:`Store.parts`, :meth:`Store.read_part` and :meth:`Store.read_table`; part names say who wrote
+them (:func:`shard_part` for the local engine's vessel shards, :data:`WHOLE` for a table written whole).
 """
 
 from __future__ import annotations
