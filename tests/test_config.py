@@ -15,7 +15,7 @@ import pytest
 
 from supplyline import schema
 from supplyline.case import bundled_case_path, load_case, resolve_case, validate_case
-from supplyline.detect.config import Route, Thresholds
+from supplyline.detect.thresholds import Route, Thresholds
 from supplyline.errors import CaseError
 
 REPO = Path(__file__).resolve().parents[1]

@@ -33,7 +33,7 @@ from supplyline.case.model import (
     Watchlist,
 )
 from supplyline.case.problems import Problem, TomlProblems
-from supplyline.detect.config import Route, Thresholds
+from supplyline.detect.thresholds import Route, Thresholds
 from supplyline.errors import CaseError
 from supplyline.estimate.priors import DISTRIBUTIONS
 from supplyline.evidence.ledger import check_claims, check_observations
@@ -411,7 +411,7 @@ def _parse_thresholds(doc: dict[str, Any], pr: TomlProblems) -> Thresholds:
         for _, _, message in exc.problems or [("", None, str(exc))]:
             key = next((k for k in raw if re.search(rf"\b{re.escape(k)}\b", message)), None)
             line = pr.key("thresholds", key) if key else pr.table("thresholds")
-            pr.add(line, f"{message}; fix [thresholds] (keys are fields of detect.config.Thresholds)")
+            pr.add(line, f"{message}; fix [thresholds] (keys are fields of detect.thresholds.Thresholds)")
         return Thresholds()
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from supplyline.detect.config import Route, Thresholds
+from supplyline.detect.thresholds import Route, Thresholds
 from supplyline.errors import CaseError
 from supplyline.estimate.priors import PriorRange
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from supplyline import geo
 from supplyline.geo import haversine_km
 from supplyline.simulate.scenario import Area, Reception
 from supplyline.simulate.timeline import (
@@ -31,7 +32,7 @@ from supplyline.simulate.timeline import (
 GRID_S = 30.0  # resolution of the interval grid
 TYPE3_SHARE = 0.02  # class A reports sent as type 3 (interrogation response)
 NOISE_KNOT_S = 60.0  # GNSS position error: independent every minute, linear in between
-M_PER_DEG = 111_195.0  # metres per degree of latitude (sphere of geo.EARTH_RADIUS_KM)
+M_PER_DEG = round(geo.M_PER_DEG)  # whole metres (111,195) per degree: the synthetic tracks are made with it
 KEPT, OFF, COVERAGE, SATELLITE, LOSS = 0, 1, 2, 3, 4
 REASONS = ("kept", "disabled", "coverage", "satellite", "loss")
 
@@ -151,7 +152,7 @@ def report_times(plan: ShipPlan, a: float, b: float, floor_s: float, rng: np.ran
 def _in_area(area: Area, lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
     if area.polygon is None:
         # bounding box first (cheap), great-circle distance only for the points inside it
-        dlat = area.radius_km / 111.0 + 1e-3
+        dlat = area.radius_km / geo.KM_PER_DEG + 1e-3
         dlon = dlat / max(np.cos(np.radians(min(abs(area.lat) + dlat, 89.9))), 1e-3)
         box = (np.abs(lat - area.lat) <= dlat) & (
             np.abs(np.mod(lon - area.lon + 180.0, 360.0) - 180.0) <= dlon
