@@ -8,6 +8,7 @@ Figures for docs/claims-extraction.md: ``python -m tests.extraction_score``.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import json
 import subprocess
@@ -236,15 +237,13 @@ def test_accept_writes_the_claims_that_import_would_accept(tmp_path: Path) -> No
         (6700.0, "containers", "South Korea's defence minister Shin Won-sik")
     ]
     # the stored rows round-trip through the claims-file validator without a problem
-    csv = tmp_path / "c.csv"
-    cols = list(stored[0])
-    csv.write_text(
-        ",".join(cols)
-        + "\n"
-        + ",".join(f'"{"" if r[k] is None else r[k]}"' for k in cols for r in stored[:1])
-        + "\n"
-    )
-    assert check_claims(csv)[1] == []
+    path = tmp_path / "c.csv"
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(stored[0]))
+        writer.writeheader()
+        writer.writerows(stored)
+    table, problems = check_claims(path)
+    assert problems == [] and table.column("claim_id").to_pylist() == [stored[0]["claim_id"]]
 
 
 def test_accept_rejects_a_javascript_url_with_a_message(tmp_path: Path) -> None:
