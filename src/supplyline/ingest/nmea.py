@@ -531,10 +531,14 @@ def decode_nmea(data: bytes, *, file: str, input_id: str, source_default: str = 
     )
     pos_idx = in_order[fields["is_pos"][in_order]]
     sta_idx = in_order[fields["is_static"][in_order]]
-    source = sb.slices_to_strings(buf, np.maximum(messages.sa, 0), np.where(messages.sa >= 0, messages.sb, 0))
-    source = pc.if_else(pa.array(messages.sa >= 0), source, pa.scalar(source_default, pa.string()))
-    no_time = messages.t == NOTIME
-    ts = pa.array(np.where(no_time, 0, messages.t), pa.int64(), mask=no_time).cast(schema.TS)
+    source = sb.slices_to_strings(
+        buf,
+        np.maximum(messages.source_start, 0),
+        np.where(messages.source_start >= 0, messages.source_end, 0),
+    )
+    source = pc.if_else(pa.array(messages.source_start >= 0), source, pa.scalar(source_default, pa.string()))
+    no_time = messages.time == NOTIME
+    ts = pa.array(np.where(no_time, 0, messages.time), pa.int64(), mask=no_time).cast(schema.TS)
     first_line = messages.first + 1
     positions = _positions_table(fields, pos_idx, ts, source, input_id, messages.nlines, first_line)
     statics = _statics_table(fields, sta_idx, ts, source, input_id, messages.nlines, first_line)
@@ -723,9 +727,9 @@ def _messages(
         first=s.line[single],
         last=s.line[single],
         nlines=np.ones(int(single.sum()), np.int64),
-        t=s.time[single],
-        sa=s.source_start[single],
-        sb=s.source_end[single],
+        time=s.time[single],
+        source_start=s.source_start[single],
+        source_end=s.source_end[single],
     )
     payloads = _Payloads(s.payload_start[single], s.payload_len[single], s.fill_bits[single])
     multi = np.flatnonzero(~single)
@@ -776,9 +780,9 @@ def _add_reassembled(
         first=np.array([x[0] for x in lines_of], np.int64),
         last=np.array([x[-1] for x in lines_of], np.int64),
         nlines=np.array([len(x) for x in lines_of], np.int64),
-        t=s.time[pick],
-        sa=s.source_start[pick],
-        sb=s.source_end[pick],
+        time=s.time[pick],
+        source_start=s.source_start[pick],
+        source_end=s.source_end[pick],
     )
     fragment_lines = np.concatenate(lines_of)
     fragment_message = np.repeat(np.arange(len(lines_of)) + n_single, [len(x) for x in lines_of])
@@ -801,9 +805,9 @@ class _Messages:
     first: np.ndarray
     last: np.ndarray
     nlines: np.ndarray
-    t: np.ndarray
-    sa: np.ndarray
-    sb: np.ndarray
+    time: np.ndarray
+    source_start: np.ndarray
+    source_end: np.ndarray
 
     def extend(self, **more: np.ndarray) -> _Messages:
         return _Messages(**{k: np.concatenate((getattr(self, k), v)) for k, v in more.items()})
