@@ -31,6 +31,7 @@ from collections import deque
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import suppress
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -137,6 +138,7 @@ def ingest_inputs(
     data in memory). Holds the store's lock for the whole batch.
     """
     _check_format(fmt)
+    options = _Options(fmt, mapping, ts_format, chunk_rows, chunk_bytes, memory_limit, on_progress)
     results: list[FileResult] = []
     with store.lock():
         for inp in inputs:
@@ -146,18 +148,7 @@ def ingest_inputs(
                 results.append(res)
                 continue
             try:
-                _ingest_one(
-                    store,
-                    inp,
-                    res,
-                    fmt,
-                    mapping,
-                    ts_format,
-                    chunk_rows,
-                    chunk_bytes,
-                    memory_limit,
-                    on_progress,
-                )
+                _ingest_one(store, inp, res, options)
             except SupplylineError as exc:
                 res.status, res.message, res.exit_code = "error", str(exc), exc.exit_code
                 res.clear_counts()
@@ -182,25 +173,28 @@ def _connect(memory_limit: str, spill: Path) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def _ingest_one(
-    store: Store,
-    inp: Input,
-    res: FileResult,
-    fmt: str | None,
-    mapping: dict[str, str] | None,
-    ts_format: str | None,
-    chunk_rows: int,
-    chunk_bytes: int,
-    memory_limit: str,
-    on_progress: Progress | None = None,
-) -> None:
+@dataclass(frozen=True)
+class _Options:
+    """How every input of one call is read (the keyword arguments of :func:`ingest_inputs`)."""
+
+    fmt: str | None
+    mapping: dict[str, str] | None
+    ts_format: str | None
+    chunk_rows: int
+    chunk_bytes: int
+    memory_limit: str
+    on_progress: Progress | None
+
+
+def _ingest_one(store: Store, inp: Input, res: FileResult, options: _Options) -> None:
     """One input in one store transaction: read, stage, count, manifest row; nothing of it if it fails."""
     # hashlib releases the GIL: the content hash runs while DuckDB starts (~15 ms) and the first chunks are
     # read and decoded; the writer asks for it (and checks the manifest) before it stages anything
     spill = store.root / "_staging" / f"duckdb-{uuid.uuid4().hex}"  # removed after the input
     with ThreadPoolExecutor(2) as pool:
         hashing = pool.submit(inp.sha256)
-        connecting = pool.submit(_connect, memory_limit, spill)
+        connecting = pool.submit(_connect, options.memory_limit, spill)
+        fmt, mapping = options.fmt, options.mapping
         try:
             sample = inp.head()
             if fmt is None:
@@ -208,11 +202,11 @@ def _ingest_one(
             res.format = fmt
             with store.transaction() as txn:
                 writer = InputWriter(store, txn, connecting, hashing, inp.name)
-                writer.on_progress = on_progress
+                writer.on_progress = options.on_progress
                 if fmt == "nmea":
-                    _read_nmea(inp, writer, chunk_bytes)
+                    _read_nmea(inp, writer, options.chunk_bytes)
                 else:
-                    read_table(inp, fmt, sample, writer, txn, mapping, ts_format, chunk_rows)
+                    read_table(inp, fmt, sample, writer, txn, mapping, options.ts_format, options.chunk_rows)
                 writer.finish(res)
                 res.input_id = writer.input_id
                 manifest = manifest_row(
