@@ -1,6 +1,6 @@
 """Ingest orchestration: inputs -> decode/read -> normalise -> de-duplicate -> store, one transaction per input.
 
-Guarantees (see docs/ingest in the issue):
+Guarantees (docs/ingest.md):
 
 * **Nothing lost silently.** For every input, ``read = kept + duplicate + quarantined`` exactly. Units are the
   input's records: physical lines for NMEA (a two-line message weighs 2), data rows for CSV/Parquet.
