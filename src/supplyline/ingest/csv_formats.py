@@ -248,7 +248,7 @@ def read_type(fmt: CsvFormat, target: str) -> str:
             return "DOUBLE"
         return "TIMESTAMP" if fmt.ts_format else "TIMESTAMPTZ"
     if target == "mmsi":
-        return "BIGINT"
+        return "VARCHAR"  # checked as text: only decimal integers of up to 9 digits (see mmsi_expr)
     if target in ("nav_status", "ship_type"):
         return "VARCHAR" if fmt.text_codes else "DOUBLE"
     if target == "msg_type" or target in _FLOAT:
@@ -265,6 +265,18 @@ def csv_types(fmt: CsvFormat, header: list[str]) -> dict[str, str]:
     for target, source in fmt.columns.items():
         types[source] = read_type(fmt, target)
     return types
+
+
+def mmsi_expr(column: str, native: bool) -> str:
+    """An MMSI from text: 1-9 decimal digits (blanks around allowed), else NULL (quarantined as ``bad_mmsi``).
+
+    ``3.67e8``, ``0x15E0A9C4`` or ``367000140.7`` are not MMSIs: reading them as numbers would invent
+    a vessel (or merge two). A Parquet column of floats whose value is integral (``367000140.0``, how a
+    float column prints) is accepted there (``native`` False).
+    """
+    text = f"trim(CAST({column} AS VARCHAR))"
+    pattern = "[0-9]{1,9}" if native else "[0-9]{1,9}(\\.0)?"
+    return f"CASE WHEN regexp_full_match({text}, '{pattern}') THEN CAST(CAST({text} AS DOUBLE) AS BIGINT) END"
 
 
 def typed_exprs(fmt: CsvFormat, native: bool) -> dict[str, str]:
@@ -289,7 +301,7 @@ def typed_exprs(fmt: CsvFormat, native: bool) -> dict[str, str]:
             else:
                 e = f"CAST({r} AS TIMESTAMPTZ)" if native else f"TRY_CAST({r} AS TIMESTAMPTZ)"
         elif target == "mmsi":
-            e = cast(r, "BIGINT")
+            e = mmsi_expr(r, native)
         elif target == "imo":
             e = f"TRY_CAST(TRY_CAST(replace(CAST({r} AS VARCHAR), 'IMO', '') AS DOUBLE) AS BIGINT)"
         elif target in ("nav_status", "ship_type"):
@@ -333,7 +345,7 @@ def typed_select(fmt: CsvFormat, relation: str, header: list[str], native: bool)
         f"WHEN {_q(fmt.columns[t])} IS NOT NULL AND {exprs[t]} IS NULL "
         f"THEN {_s(t + '=')} || CAST({_q(fmt.columns[t])} AS VARCHAR)"
         for t in (*REQUIRED, *DYNAMIC)
-        if t in fmt.columns and not (t == "nav_status" and fmt.text_codes)
+        if t in fmt.columns and t != "mmsi" and not (t == "nav_status" and fmt.text_codes)
     ]
     cols.append(f"CASE {' '.join(checks)} END AS _parse_error" if checks else "NULL AS _parse_error")
     sources = list(dict.fromkeys(header))
