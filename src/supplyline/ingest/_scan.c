@@ -379,7 +379,12 @@ static void scan_all(Scan *s, int64_t n) {
     int64_t a = 0, physical = 0;
     for (Py_ssize_t i = 0; i < s->nl; i++) {
         int64_t e, st, en;
-        while (!line_at(b, a, n, &e, &st, &en)) { /* blank lines and comments: no column */
+        for (;;) { /* blank lines and comments: no column (a run of bare LFs is skipped byte by byte) */
+            while (a < n && b[a] == '\n') {
+                a++;
+                physical++;
+            }
+            if (line_at(b, a, n, &e, &st, &en)) break;
             a = e + 1;
             physical++;
         }
@@ -423,7 +428,11 @@ static PyObject *count_lines(PyObject *self, PyObject *args) {
     Py_BEGIN_ALLOW_THREADS
     const uint8_t *b = (const uint8_t *)buf.buf;
     for (int64_t a = 0, e, st, en; a < n; a = e + 1) {
-        active += line_at(b, a, n, &e, &st, &en);
+        if (b[a] == '\n') { /* a bare LF: a blank line, the common case of a flood */
+            e = a;
+        } else {
+            active += line_at(b, a, n, &e, &st, &en);
+        }
         physical++;
     }
     Py_END_ALLOW_THREADS

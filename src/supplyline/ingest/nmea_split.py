@@ -17,16 +17,22 @@ from supplyline.ingest.inputs import BLOCK, Input
 MAX_PIECE_LINES = 1 << 20  # active lines per piece: ~210 MB of scanner columns at most
 
 
-def nmea_pieces(inp: Input, piece_bytes: int) -> Iterator[bytes]:
+def nmea_pieces(inp: Input, piece_bytes: int, max_bytes: int | None = None) -> Iterator[bytes]:
     """Decompressed NMEA in pieces of about ``piece_bytes`` (or :data:`MAX_PIECE_LINES` active lines), cut
-    only between whole messages; lines longer than ``MAX_LINE`` are clipped to ``MAX_LINE + 1`` bytes."""
+    only between whole messages; lines longer than ``MAX_LINE`` are clipped to ``MAX_LINE + 1`` bytes.
+
+    A piece that is mostly blank lines (under one active line per 16 bytes) grows up to ``max_bytes``
+    instead: a flood of newlines is decoded in a few large pieces, not thousands of small ones.
+    """
     blocks: list[bytes] = []
     size = lines = 0
+    most = max(piece_bytes, max_bytes or piece_bytes)
     for block in clip_long_lines(inp.blocks(min(piece_bytes, BLOCK))):
         blocks.append(block)
         size += len(block)
         lines += _active_lines(block)
-        if size >= piece_bytes or lines >= MAX_PIECE_LINES:
+        sparse = lines * 16 < size
+        if (size >= piece_bytes and not sparse) or size >= most or lines >= MAX_PIECE_LINES:
             buf = b"".join(blocks)
             cut = message_boundary(buf)
             if cut > 0:

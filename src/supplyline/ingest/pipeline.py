@@ -342,14 +342,14 @@ def _read_nmea(inp: Input, writer: InputWriter, chunk_bytes: int, run: Run) -> N
     if (
         inp.size() < MIN_CHUNK_BYTES
     ):  # one piece: the hand-overs between threads would cost more than they save
-        for data in nmea_pieces(inp, piece):
+        for data in nmea_pieces(inp, piece, chunk_bytes):
             result = decode(data)
             write(result, line_offset, line_offset + result.physical_lines)
             line_offset += result.physical_lines
         writer.fill_raw_lines(inp)
         return
     try:
-        for data in nmea_pieces(inp, piece):
+        for data in nmea_pieces(inp, piece, chunk_bytes):
             decoding.append(run.decoders.submit(decode, data))
             if len(decoding) == 2:
                 hand_over()

@@ -67,7 +67,7 @@ class StorePrints:
             recent = self._recent.get(name, [])
             hit = _in_sorted(prints[rows], known)
             if recent:
-                hit |= np.isin(prints[rows], np.concatenate(recent))
+                hit |= np.isin(prints[rows], recent[0])
             out[rows] = hit
         return out
 
@@ -81,8 +81,10 @@ class StorePrints:
         self.held += prints.size
         recent = self._recent.setdefault(day, [])
         recent.append(prints)
-        if sum(p.size for p in recent) > _MERGE_AT:
-            self._sorted[day] = np.sort(np.concatenate([self._sorted[day], *recent]))
+        if len(recent) > 1:  # one array per day between merges, so a check is one isin
+            recent[:] = [np.concatenate(recent)]
+        if recent[0].size > _MERGE_AT:
+            self._sorted[day] = np.sort(np.concatenate([self._sorted[day], recent[0]]))
             recent.clear()
 
     def add_staged(self, prints_by_day: dict[str, np.ndarray | None]) -> None:
