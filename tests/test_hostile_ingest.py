@@ -71,12 +71,16 @@ def only_file(out: subprocess.CompletedProcess[str]) -> dict[str, object]:
 
 def quarantine(store: Path) -> list[tuple[int, str]]:
     con = duckdb.connect()
-    rows = con.sql(f"SELECT line, reason FROM read_parquet('{store}/quarantine/*.parquet') ORDER BY line")
+    rows = con.execute(f"SELECT line, reason FROM read_parquet('{store}/quarantine/*.parquet') ORDER BY line")
     return [(int(a), str(b)) for a, b in rows.fetchall()]
 
 
 def positions(store: Path) -> int:
-    return int(duckdb.sql(f"SELECT count(*) FROM read_parquet('{store}/positions/*/*.parquet')").fetchall()[0][0])
+    return int(
+        duckdb.connect()
+        .execute(f"SELECT count(*) FROM read_parquet('{store}/positions/*/*.parquet')")
+        .fetchall()[0][0]
+    )
 
 
 # --- one bad line: quarantined with its line number, the rest stored ------------------------------------------
@@ -112,7 +116,11 @@ def test_long_line_is_quarantined_with_its_line_number(tmp_path: Path) -> None:
     f = ingest(Store.create(store), [path]).files[0]
     assert (f.read, f.kept, f.duplicate, f.quarantined, f.reasons) == (51, 50, 0, 1, {"line_too_long": 1})
     assert quarantine(store) == [(3, "line_too_long")]
-    raw = duckdb.sql(f"SELECT raw FROM read_parquet('{store}/quarantine/*.parquet')").fetchall()[0][0]
+    raw = (
+        duckdb.connect()
+        .execute(f"SELECT raw FROM read_parquet('{store}/quarantine/*.parquet')")
+        .fetchall()[0][0]
+    )
     assert raw == "!" + "A" * 255  # only the start of the line is kept
 
 
@@ -195,9 +203,11 @@ def test_odd_mmsis_in_csv_are_bad_mmsi(tmp_path: Path) -> None:
     f = ingest(Store.create(store), [path]).files[0]
     assert (f.read, f.kept, f.quarantined, f.reasons) == (8, 2, 6, {"bad_mmsi": 6})
     assert quarantine(store) == [(line, "bad_mmsi") for line in range(4, 10)]
-    mmsis = duckdb.sql(
-        f"SELECT mmsi FROM read_parquet('{store}/positions/*/*.parquet') ORDER BY 1"
-    ).fetchall()
+    mmsis = (
+        duckdb.connect()
+        .execute(f"SELECT mmsi FROM read_parquet('{store}/positions/*/*.parquet') ORDER BY 1")
+        .fetchall()
+    )
     assert mmsis == [(367000140,), (367000141,)]
 
 
