@@ -94,10 +94,12 @@ def _route_voyages(voyages: pa.Table, routes: list[str], as_of: datetime) -> dic
     return out
 
 
-def _fleet_received(inputs: MonitorInputs, v: pa.Table, window_days: float) -> pa.Array | None:
-    """Position times of the route's fleet: a vessel counts from a departure on the route until
+def _fleet_received(inputs: MonitorInputs, v: pa.Table, window_days: float) -> pa.Table | None:
+    """Positions (mmsi, ts) of the route's fleet: a vessel counts from a departure on the route until
     ``window_days`` after its latest one (causal: whether time t was received depends only on data up to t,
-    so a vessel joining the route later does not rewrite an earlier silence)."""
+    so a vessel joining the route later does not rewrite an earlier silence). A vessel on a voyage of the
+    route is present until it arrives even when its AIS is off (dark laden legs): the voyage's span is added
+    as one point every 30 minutes (within the cadence's 1 h ``reception_gap_h``)."""
     if inputs.received is None:
         return None
     if not pc.any(pc.is_in(inputs.received["mmsi"], pc.unique(v["mmsi"]))).as_py():
@@ -107,12 +109,17 @@ def _fleet_received(inputs: MonitorInputs, v: pa.Table, window_days: float) -> p
     con = duckdb.connect(":memory:")
     con.execute("SET TimeZone = 'UTC'")
     con.register("rx", inputs.received.select(["mmsi", "ts"]))
-    con.register("dep", v.select(["mmsi", "departure_ts"]))
+    con.register("dep", v.select(["mmsi", "departure_ts", "arrival_ts"]))
     out = con.sql(
-        f"""SELECT p.ts FROM rx p ASOF JOIN dep d ON p.mmsi = d.mmsi AND p.ts >= d.departure_ts
+        f"""WITH pts AS (
+                SELECT mmsi, ts FROM rx
+                UNION ALL
+                SELECT mmsi, unnest(generate_series(departure_ts, arrival_ts, INTERVAL 30 minutes)) AS ts
+                FROM dep WHERE arrival_ts > departure_ts)
+            SELECT p.mmsi, p.ts FROM pts p ASOF JOIN dep d ON p.mmsi = d.mmsi AND p.ts >= d.departure_ts
             WHERE epoch_us(p.ts) - epoch_us(d.departure_ts) <= {window_days * 86_400e6} ORDER BY p.ts"""
-    ).to_arrow_table()["ts"]
-    return out.combine_chunks().cast(schema.TS)
+    ).to_arrow_table()
+    return out.cast(pa.schema([pa.field("mmsi", pa.int64()), pa.field("ts", schema.TS)]))
 
 
 def halt_alerts(inputs: MonitorInputs, as_of: datetime, cfg: MonitorConfig) -> pa.Table:
@@ -132,6 +139,7 @@ def halt_alerts(inputs: MonitorInputs, as_of: datetime, cfg: MonitorConfig) -> p
             cfg.cadence,
             start=inputs.start,
             received=_fleet_received(inputs, v, cfg.cadence.window_days),
+            vessels=v["mmsi"],
         )
         for h in halts.to_pylist():
             last = v.filter(pc.equal(v["departure_ts"], pa.scalar(h["last_departure_ts"], schema.TS))).slice(
