@@ -23,6 +23,7 @@ from supplyline.ids import stable_id
 from supplyline.monitor.cadence import CadenceConfig, find_halts
 from supplyline.monitor.identity import CLEAN_NAME_SQL, identity_changes
 from supplyline.monitor.sanctions import DPRK_FLAG, OFAC_DATE, screen_vessels
+from supplyline.monitor.shifts import Shift, find_shift, place_names
 
 ALL_ROUTES = "any watched route"
 
@@ -122,13 +123,15 @@ def _fleet_received(inputs: MonitorInputs, v: pa.Table, window_days: float) -> p
     return out.cast(pa.schema([pa.field("mmsi", pa.int64()), pa.field("ts", schema.TS)]))
 
 
-def halt_alerts(inputs: MonitorInputs, as_of: datetime, cfg: MonitorConfig) -> pa.Table:
-    """Halt when a route's silence becomes improbable under its cadence; resumption at the next departure."""
+def _route_halts(
+    inputs: MonitorInputs, as_of: datetime, cfg: MonitorConfig
+) -> dict[str, tuple[pa.Table, list[dict[str, Any]]]]:
+    """Per watched route (and all together): its voyages sorted by departure and its halts (HALTS rows)."""
     routes = _watched_routes(inputs)
     per_route = _route_voyages(inputs.voyages, routes, as_of)
     if cfg.combine_routes and len(routes) > 1:
         per_route[ALL_ROUTES] = pa.concat_tables(list(per_route.values()))
-    rows: list[dict[str, Any]] = []
+    out: dict[str, tuple[pa.Table, list[dict[str, Any]]]] = {}
     for route, v in per_route.items():
         if v.num_rows == 0:
             continue
@@ -141,64 +144,127 @@ def halt_alerts(inputs: MonitorInputs, as_of: datetime, cfg: MonitorConfig) -> p
             received=_fleet_received(inputs, v, cfg.cadence.window_days),
             vessels=v["mmsi"],
         )
-        for h in halts.to_pylist():
-            last = v.filter(pc.equal(v["departure_ts"], pa.scalar(h["last_departure_ts"], schema.TS))).slice(
-                0, 1
+        out[route] = (v, halts.to_pylist())
+    return out
+
+
+def _halt_row(
+    route: str, v: pa.Table, h: dict[str, Any], inputs: MonitorInputs, cfg: MonitorConfig
+) -> dict[str, Any]:
+    last = v.filter(pc.equal(v["departure_ts"], pa.scalar(h["last_departure_ts"], schema.TS))).slice(0, 1)
+    silence = _duration((h["halt_ts"] - h["last_departure_ts"]).total_seconds() / 3600)
+    return {
+        "alert_id": stable_id("alert", "halt", route, _us(h["last_departure_ts"])),
+        "kind": "halt",
+        "ts": h["halt_ts"],
+        "route": route,
+        "probability": h["p_at_halt"],
+        "message": (
+            f"{route}: no departure for {silence} since {h['last_departure_ts']:%Y-%m-%d %H:%M} "
+            f"({h['expected_at_halt']:.1f} expected); P(silence this long | {h['model']} cadence, "
+            f"{h['rate_per_day']:.2f} departures/day) = {h['p_at_halt']:.3g} (alert below {h['threshold']:.2g})"
+        ),
+        "details": {
+            "last_departure_ts": h["last_departure_ts"],
+            "last_voyage_id": last["voyage_id"][0].as_py() if last.num_rows else None,
+            "last_mmsi": last["mmsi"][0].as_py() if last.num_rows else None,
+            "rate_per_day": h["rate_per_day"],
+            "n_window": h["n_window"],
+            "expected_departures": h["expected_at_halt"],
+            "threshold": h["threshold"],
+            "window_days": cfg.cadence.window_days,
+            "daily_cycle": cfg.cadence.daily_cycle,
+            "model": h["model"],
+            "shape": h["shape"],
+            "operational_h": h["operational_h_at_halt"],
+            "reception_aware": inputs.received is not None,
+            "as_of_day": h["halt_ts"].date().isoformat(),
+        },
+    }
+
+
+def _shift_row(halt: dict[str, Any], sh: Shift, names: dict[str, str]) -> dict[str, Any]:
+    """A halt re-worded as a route shift (same time and probability; its own id and kind)."""
+    d = dict(halt["details"])
+    old, new = names.get(sh.old_place, sh.old_place), names.get(sh.new_place, sh.new_place)
+    return {
+        **halt,
+        "alert_id": stable_id(
+            "alert", "route_shift", sh.old_place, sh.new_place, _us(d["last_departure_ts"])
+        ),
+        "kind": "route_shift",
+        "place_id": sh.new_place,
+        "message": (
+            f"{sh.route} -> {sh.to_route}: traffic moved from {old} to {new}. "
+            + halt["message"]
+            + f"; meanwhile {sh.to_route} had {sh.n_taken} departures ({sh.expected_taken:.1f} at its earlier rate)"
+        ),
+        "details": {
+            **d,
+            "halt_alert_id": halt["alert_id"],
+            "to_route": sh.to_route,
+            "old_place": sh.old_place,
+            "new_place": sh.new_place,
+            "n_taken": sh.n_taken,
+            "expected_taken": sh.expected_taken,
+        },
+    }
+
+
+def _resumption_row(route: str, v: pa.Table, h: dict[str, Any], halt_id: str) -> dict[str, Any]:
+    nxt = v.slice(int(h["resume_index"]), 1).to_pylist()[0]
+    return {
+        "alert_id": stable_id("alert", "resumption", route, _us(h["resume_ts"])),
+        "kind": "resumption",
+        "ts": h["resume_ts"],
+        "mmsi": nxt["mmsi"],
+        "route": route,
+        "place_id": nxt.get("origin_id"),
+        "probability": h["p_at_resume"],
+        "message": (
+            f"{route}: departures resumed {h['resume_ts']:%Y-%m-%d %H:%M} (MMSI {nxt['mmsi']}) after "
+            f"{_duration(h['silence_h'])}; P(whole silence | cadence) = {h['p_at_resume']:.3g}"
+        ),
+        "details": {"halt_alert_id": halt_id, "voyage_id": nxt["voyage_id"], "silence_h": h["silence_h"]},
+    }
+
+
+def halt_alerts(inputs: MonitorInputs, as_of: datetime, cfg: MonitorConfig) -> pa.Table:
+    """Halt when a route's silence becomes improbable under its cadence; resumption at the next departure.
+
+    A halt whose traffic a sibling route took up is a ``route_shift`` instead (see ``monitor.shifts``); the
+    halts of its return leg between the same two places join that shift without a second alert.
+    """
+    per = _route_halts(inputs, as_of, cfg)
+    voyages = {r: v for r, (v, _) in per.items() if r != ALL_ROUTES}
+    events = sorted(
+        ((h["halt_ts"], r, h) for r, (_, hs) in per.items() for h in hs), key=lambda e: (e[0], e[1])
+    )
+    rows: list[dict[str, Any]] = []
+    shifted: set[tuple[str, str]] = set()
+    for _, route, h in events:
+        v = per[route][0]
+        row = _halt_row(route, v, h, inputs, cfg)
+        sh = (
+            None
+            if route == ALL_ROUTES
+            else find_shift(
+                route,
+                h["last_departure_ts"],
+                h["halt_ts"],
+                h["expected_at_halt"],
+                voyages,
+                cfg.cadence.window_days,
             )
-            halt_id = stable_id("alert", "halt", route, _us(h["last_departure_ts"]))
-            silence = _duration((h["halt_ts"] - h["last_departure_ts"]).total_seconds() / 3600)
-            rows.append(
-                {
-                    "alert_id": halt_id,
-                    "kind": "halt",
-                    "ts": h["halt_ts"],
-                    "route": route,
-                    "probability": h["p_at_halt"],
-                    "message": (
-                        f"{route}: no departure for {silence} since {h['last_departure_ts']:%Y-%m-%d %H:%M} "
-                        f"({h['expected_at_halt']:.1f} expected); P(silence this long | {h['model']} cadence, "
-                        f"{h['rate_per_day']:.2f} departures/day) = {h['p_at_halt']:.3g}"
-                    ),
-                    "details": {
-                        "last_departure_ts": h["last_departure_ts"],
-                        "last_voyage_id": last["voyage_id"][0].as_py() if last.num_rows else None,
-                        "last_mmsi": last["mmsi"][0].as_py() if last.num_rows else None,
-                        "rate_per_day": h["rate_per_day"],
-                        "n_window": h["n_window"],
-                        "expected_departures": h["expected_at_halt"],
-                        "window_days": cfg.cadence.window_days,
-                        "daily_cycle": cfg.cadence.daily_cycle,
-                        "model": h["model"],
-                        "shape": h["shape"],
-                        "operational_h": h["operational_h_at_halt"],
-                        "reception_aware": inputs.received is not None,
-                        "as_of_day": h["halt_ts"].date().isoformat(),
-                    },
-                }
-            )
-            if h["resume_index"] is None:
-                continue
-            nxt = v.slice(int(h["resume_index"]), 1).to_pylist()[0]
-            rows.append(
-                {
-                    "alert_id": stable_id("alert", "resumption", route, _us(h["resume_ts"])),
-                    "kind": "resumption",
-                    "ts": h["resume_ts"],
-                    "mmsi": nxt["mmsi"],
-                    "route": route,
-                    "place_id": nxt.get("origin_id"),
-                    "probability": h["p_at_resume"],
-                    "message": (
-                        f"{route}: departures resumed {h['resume_ts']:%Y-%m-%d %H:%M} (MMSI {nxt['mmsi']}) after "
-                        f"{_duration(h['silence_h'])}; P(whole silence | cadence) = {h['p_at_resume']:.3g}"
-                    ),
-                    "details": {
-                        "halt_alert_id": halt_id,
-                        "voyage_id": nxt["voyage_id"],
-                        "silence_h": h["silence_h"],
-                    },
-                }
-            )
+        )
+        if sh is not None and (sh.old_place, sh.new_place) in shifted:
+            continue  # the return leg of a shift already raised
+        if sh is not None:
+            shifted.add((sh.old_place, sh.new_place))
+            row = _shift_row(row, sh, place_names(inputs.voyages))
+        rows.append(row)
+        if h["resume_index"] is not None:
+            rows.append(_resumption_row(route, v, h, row["alert_id"]))
     return _alert_rows(rows)
 
 
