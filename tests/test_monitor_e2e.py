@@ -157,8 +157,14 @@ def test_port_shift_is_one_route_shift(world: tuple[Store, object, Path]) -> Non
     s = shifts[0]
     d = json.loads(s["details"])
     assert (s["route"], d["to_route"]) == ("rajin-dunai", "rajin-vostochny")
-    assert (d["old_place"], d["new_place"], s["place_id"]) == ("case:dunai", "case:vostochny", "case:vostochny")
-    assert s["ts"].strftime("%Y-%m-%d") == "2024-01-21" and s["probability"] == pytest.approx(0.01), s["message"]
+    assert (d["old_place"], d["new_place"], s["place_id"]) == (
+        "case:dunai",
+        "case:vostochny",
+        "case:vostochny",
+    )
+    assert s["ts"].strftime("%Y-%m-%d") == "2024-01-21" and s["probability"] == pytest.approx(0.01), s[
+        "message"
+    ]
     assert d["last_departure_ts"].startswith("2023-12-20") and d["n_taken"] >= 3
     assert "traffic moved from Dunai" in s["message"] and "P(silence this long" in s["message"]
     assert not [a for a in alerts if a["kind"] == "halt" and a["route"] in ("rajin-dunai", "dunai-rajin")]
