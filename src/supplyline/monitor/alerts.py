@@ -21,6 +21,7 @@ import pyarrow.compute as pc
 from supplyline import schema
 from supplyline.ids import stable_id
 from supplyline.monitor.cadence import CadenceConfig, find_halts
+from supplyline.monitor.dark import DarkConfig, classify
 from supplyline.monitor.identity import CLEAN_NAME_SQL, identity_changes
 from supplyline.monitor.sanctions import DPRK_FLAG, OFAC_DATE, screen_vessels
 from supplyline.monitor.shifts import Shift, find_shift, place_names
@@ -35,6 +36,7 @@ class MonitorConfig:
     cadence: CadenceConfig = field(default_factory=CadenceConfig)
     new_vessel_learn_days: float = 14.0  # vessels on a route in its first days are the baseline, not "new"
     dark_min_h: float = 6.0  # a dark gap near a watched place is alerted once it has lasted this long
+    dark: DarkConfig = field(default_factory=DarkConfig)  # which silences are dark (monitor.dark)
     name_cutoff: float = 90.0  # rapidfuzz ratio for a fuzzy name hit
     low_confidence_names: bool = False  # also alert name-only hits under another flag (see sanctions.MATCHES)
     watched_flags: tuple[str, ...] = (DPRK_FLAG,)
@@ -55,6 +57,9 @@ class MonitorInputs:
     # (mmsi, ts) position times (at least of the routes' vessels): silences count only while a route's fleet
     # was received (None: always received)
     received: pa.Table | None = None
+    # per gap: the vessel's own sampling and motion before it (monitor.dark.gap_context); None: every gap near
+    # a watched place that is not a reception hole counts as dark
+    gap_context: pa.Table | None = None
 
 
 def _alert_rows(rows: list[dict[str, Any]]) -> pa.Table:
@@ -300,47 +305,61 @@ def new_vessel_alerts(inputs: MonitorInputs, as_of: datetime, cfg: MonitorConfig
     return _alert_rows(rows)
 
 
+def _dark_row(r: dict[str, Any], ts: datetime, cls: str, ended: bool) -> dict[str, Any]:
+    place = r["near_start_place"] or r["near_end_place"]
+    where = "starts" if r["near_start_place"] else "ends"
+    if cls == "moored":
+        what = (
+            f"MMSI {r['mmsi']} silent {r['duration_h']:.1f} h from {r['start_ts']:%Y-%m-%d %H:%M} while moored "
+            f"near {place}, and reappeared {r['dist_km']:.1f} km away: it left while dark"
+        )
+    else:
+        what = (
+            f"MMSI {r['mmsi']} dark for {r['duration_h']:.1f} h from {r['start_ts']:%Y-%m-%d %H:%M}; "
+            f"the gap {where} near {place}" + ("" if ended else " (still dark as of this evaluation)")
+        )
+    keys = (
+        "gap_id",
+        "start_ts",
+        "end_ts",
+        "duration_h",
+        "near_start_place",
+        "near_end_place",
+        "likely",
+        "dist_km",
+    )
+    return {
+        "alert_id": stable_id("alert", "dark_near_place", r["gap_id"]),
+        "kind": "dark_near_place",
+        "ts": ts,
+        "mmsi": r["mmsi"],
+        "place_id": place,
+        "message": what,
+        "details": {**{k: r[k] for k in keys}, "gap_class": cls},
+    }
+
+
 def dark_alerts(inputs: MonitorInputs, as_of: datetime, cfg: MonitorConfig) -> pa.Table:
-    """A dark gap that starts or ends near a watched place, alerted ``dark_min_h`` into the silence."""
+    """A gap near a watched place that is dark by its context (``monitor.dark``): alerted ``dark_min_h``
+    into the silence; a moored vessel's silence only if it reappears ``left_km`` away (at that time);
+    reception holes and sparse sampling never."""
     g = inputs.gaps
     if g.num_rows == 0:
         return schema.ALERTS.empty_table()
     near = pc.or_(pc.is_valid(g["near_start_place"]), pc.is_valid(g["near_end_place"]))
     g = g.filter(pc.and_(near, pc.greater_equal(g["duration_h"], cfg.dark_min_h)))
+    classes = classify(g, inputs.gap_context, cfg.dark_min_h, cfg.dark)
     rows: list[dict[str, Any]] = []
-    for r in g.to_pylist():
-        ts = min(r["start_ts"] + timedelta(hours=cfg.dark_min_h), r["end_ts"] or r["start_ts"])
-        if ts > as_of:
-            continue
-        place = r["near_start_place"] or r["near_end_place"]
-        where = "starts" if r["near_start_place"] else "ends"
+    for r, cls in zip(g.to_pylist(), classes, strict=True):
         ended = r["end_ts"] is not None and r["end_ts"] <= as_of
-        rows.append(
-            {
-                "alert_id": stable_id("alert", "dark_near_place", r["gap_id"]),
-                "kind": "dark_near_place",
-                "ts": ts,
-                "mmsi": r["mmsi"],
-                "place_id": place,
-                "message": (
-                    f"MMSI {r['mmsi']} dark for {r['duration_h']:.1f} h from {r['start_ts']:%Y-%m-%d %H:%M}; "
-                    f"the gap {where} near {place}" + ("" if ended else " (still dark as of this evaluation)")
-                ),
-                "details": {
-                    k: r[k]
-                    for k in (
-                        "gap_id",
-                        "start_ts",
-                        "end_ts",
-                        "duration_h",
-                        "near_start_place",
-                        "near_end_place",
-                        "likely",
-                        "dist_km",
-                    )
-                },
-            }
-        )
+        if cls in ("dark", "coverage"):
+            ts = min(r["start_ts"] + timedelta(hours=cfg.dark_min_h), r["end_ts"] or r["start_ts"])
+        elif cls == "moored" and ended and (r["dist_km"] or 0.0) >= cfg.dark.left_km:
+            ts = r["end_ts"]
+        else:
+            continue
+        if ts <= as_of:
+            rows.append(_dark_row(r, ts, str(cls), ended))
     return _alert_rows(rows)
 
 

@@ -18,14 +18,20 @@ import pyarrow.compute as pc
 from supplyline import schema
 from supplyline.errors import StoreError
 from supplyline.monitor.alerts import MonitorConfig, MonitorInputs, evaluate, replay
+from supplyline.monitor.dark import gap_context
 from supplyline.store import Store
 
 
-def inputs_from_store(store: Store, case: Any | None = None) -> MonitorInputs:
-    """Read voyages, gaps, statics and the vessels seen; watched routes from the case when given."""
+def inputs_from_store(
+    store: Store, case: Any | None = None, cfg: MonitorConfig | None = None
+) -> MonitorInputs:
+    """Read voyages, gaps (with their context), statics and the vessels seen; watched routes from the case."""
     voyages = store.read_table("voyages")
+    gaps = store.read_table("gaps")
     con = store.connect()
     try:
+        places = getattr(case, "places", None)
+        context = gap_context(con, gaps, (cfg or MonitorConfig()).dark, places)
         span = con.sql("SELECT min(ts), max(ts) FROM positions").fetchall()[0]
         seen = con.sql("SELECT mmsi, min(ts) AS first_seen FROM positions GROUP BY mmsi").to_arrow_table()
         statics = con.sql("SELECT mmsi, ts, imo, name FROM statics").to_arrow_table()
@@ -58,7 +64,8 @@ def inputs_from_store(store: Store, case: Any | None = None) -> MonitorInputs:
         start=_utc(start),
         end=_utc(end),
         routes=routes,
-        gaps=store.read_table("gaps"),
+        gaps=gaps,
+        gap_context=context,
         statics=statics,
         seen=seen.cast(pa.schema([pa.field("mmsi", pa.int64()), pa.field("first_seen", schema.TS)])),
         received=None
@@ -97,8 +104,8 @@ def run_monitor(
     record: bool = True,
 ) -> pa.Table:
     """Alerts not emitted before (schema.ALERTS), recorded in the store's ``alerts`` table when ``record``."""
-    inputs = inputs_from_store(store, case)
     cfg = config_for_case(case, cfg)
+    inputs = inputs_from_store(store, case, cfg)
     if as_of is not None:
         inputs.end = min(inputs.end, _utc(as_of))
     alerts = replay(inputs, cfg, since=since) if daily_replay else evaluate(inputs, cfg=cfg, since=since)
