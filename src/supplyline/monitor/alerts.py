@@ -15,14 +15,16 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from supplyline import schema
+from supplyline.geo import haversine_km
 from supplyline.ids import stable_id
 from supplyline.monitor.cadence import CadenceConfig, find_halts
 from supplyline.monitor.dark import DarkConfig, classify
-from supplyline.monitor.identity import CLEAN_NAME_SQL, identity_changes
+from supplyline.monitor.identity import CLEAN_NAME_SQL, alternating_names, identity_changes
 from supplyline.monitor.sanctions import DPRK_FLAG, OFAC_DATE, screen_vessels
 from supplyline.monitor.shifts import Shift, find_shift, place_names
 
@@ -60,6 +62,8 @@ class MonitorInputs:
     # per gap: the vessel's own sampling and motion before it (monitor.dark.gap_context); None: every gap near
     # a watched place that is not a reception hole counts as dark
     gap_context: pa.Table | None = None
+    # shared-MMSI and spoofing events from positions (detect.identity.find_identities); None: not looked for
+    identity_events: pa.Table | None = None
 
 
 def _alert_rows(rows: list[dict[str, Any]]) -> pa.Table:
@@ -435,11 +439,56 @@ def sanction_alerts(vessels: pa.Table, as_of: datetime, cfg: MonitorConfig) -> p
     return _alert_rows(list(best.values()))
 
 
-def identity_alerts(inputs: MonitorInputs, as_of: datetime) -> pa.Table:
-    """A new name or IMO on one MMSI, or one IMO under another MMSI (with both flags)."""
+def _shared_rows(inputs: MonitorInputs, as_of: datetime) -> dict[int, dict[str, Any]]:
+    """One ``shared_mmsi`` alert per MMSI, from positions (two tracks at once) and/or alternating names."""
+    out: dict[int, dict[str, Any]] = {}
+    events = inputs.identity_events
+    for e in [] if events is None else events.to_pylist():
+        if e["kind"] != "shared_mmsi" or e["detected_ts"] > as_of:
+            continue
+        out[e["mmsi"]] = {
+            "ts": e["detected_ts"],
+            "evidence": (
+                f"two consistent tracks transmit at once from {e['start_ts']:%Y-%m-%d %H:%M} to "
+                f"{e['end_ts']:%Y-%m-%d %H:%M} ({e['n_jumps']} jumps between them at up to {e['max_speed_kn']:.0f} kn; "
+                f"near {e['other_lat']:.3f},{e['other_lon']:.3f} and {e['lat']:.3f},{e['lon']:.3f})"
+            ),
+            "details": {k: e[k] for k in ("start_ts", "end_ts", "n_jumps", "max_speed_kn", "n_positions")},
+        }
     st = inputs.statics.filter(pc.less_equal(inputs.statics["ts"], pa.scalar(as_of, schema.TS)))
-    rows: list[dict[str, Any]] = []
+    for a in alternating_names(st).to_pylist():
+        if a["detected_ts"] > as_of:
+            continue
+        prev = out.get(a["mmsi"])
+        text = f"its static name alternates between {a['names'].replace(';', ' and ')} ({a['n_flips']} flips back)"
+        if prev is None or a["detected_ts"] < prev["ts"]:
+            out[a["mmsi"]] = {"ts": a["detected_ts"], "evidence": text, "details": {"names": a["names"]}}
+        if prev is not None:
+            out[a["mmsi"]]["evidence"] = prev["evidence"] + "; " + text
+            out[a["mmsi"]]["details"] = {**prev["details"], "names": a["names"]}
+    return out
+
+
+def identity_alerts(inputs: MonitorInputs, as_of: datetime) -> pa.Table:
+    """Shared MMSIs and spoofed windows; a new name or IMO on one MMSI, or one IMO under another MMSI (with
+    both flags). A shared MMSI's name changes after it was found shared are its two ships, not renames."""
+    shared = _shared_rows(inputs, as_of)
+    rows: list[dict[str, Any]] = [
+        {
+            "alert_id": stable_id("alert", "shared_mmsi", m),
+            "kind": "shared_mmsi",
+            "ts": x["ts"],
+            "mmsi": m,
+            "message": f"MMSI {m} is used by two ships: {x['evidence']}",
+            "details": x["details"],
+        }
+        for m, x in shared.items()
+    ]
+    rows += _spoofing_rows(inputs, as_of, set(shared))
+    st = inputs.statics.filter(pc.less_equal(inputs.statics["ts"], pa.scalar(as_of, schema.TS)))
     for c in identity_changes(st).to_pylist():
+        if c["mmsi"] in shared and c["field"] in ("name", "imo") and c["ts"] >= shared[c["mmsi"]]["ts"]:
+            continue
         if c["field"] == "mmsi":
             msg = f"IMO {c['imo']} now on MMSI {c['new']} ({c['new_flag']}), earlier on {c['old']} ({c['old_flag']})"
         else:
@@ -455,6 +504,42 @@ def identity_alerts(inputs: MonitorInputs, as_of: datetime) -> pa.Table:
             }
         )
     return _alert_rows(rows)
+
+
+def _spoofing_rows(inputs: MonitorInputs, as_of: datetime, shared: set[int]) -> list[dict[str, Any]]:
+    """One ``spoofing`` alert per spoofed window, raised when the track came back (``detected_ts``)."""
+    events = inputs.identity_events
+    rows: list[dict[str, Any]] = []
+    for e in [] if events is None else events.to_pylist():
+        if e["kind"] != "spoofing" or e["detected_ts"] > as_of or e["mmsi"] in shared:
+            continue
+        hours = (e["end_ts"] - e["start_ts"]).total_seconds() / 3600
+        km = float(
+            haversine_km(
+                np.array([e["lat"]]),
+                np.array([e["lon"]]),
+                np.array([e["other_lat"]]),
+                np.array([e["other_lon"]]),
+            )[0]
+        )
+        rows.append(
+            {
+                "alert_id": stable_id("alert", "spoofing", e["mmsi"], _us(e["start_ts"])),
+                "kind": "spoofing",
+                "ts": e["detected_ts"],
+                "mmsi": e["mmsi"],
+                "message": (
+                    f"MMSI {e['mmsi']}: {e['n_positions']} positions from {e['start_ts']:%Y-%m-%d %H:%M} to "
+                    f"{e['end_ts']:%Y-%m-%d %H:%M} ({_duration(hours)}) lie ~{km:.0f} km from its track before "
+                    f"and after (jumps at {e['max_speed_kn']:.0f} kn): a spoofed window"
+                ),
+                "details": {
+                    k: e[k] for k in ("start_ts", "end_ts", "n_positions", "max_speed_kn", "lat", "lon")
+                }
+                | {"track_lat": e["other_lat"], "track_lon": e["other_lon"], "offset_km": km},
+            }
+        )
+    return rows
 
 
 def _all_rules(inputs: MonitorInputs, vessels: pa.Table, as_of: datetime, cfg: MonitorConfig) -> pa.Table:

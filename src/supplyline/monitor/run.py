@@ -35,6 +35,7 @@ def inputs_from_store(
         span = con.sql("SELECT min(ts), max(ts) FROM positions").fetchall()[0]
         seen = con.sql("SELECT mmsi, min(ts) AS first_seen FROM positions GROUP BY mmsi").to_arrow_table()
         statics = con.sql("SELECT mmsi, ts, imo, name FROM statics").to_arrow_table()
+        identity_events = _identity_events(con)
         # reception of the route fleets (vessels with a routed voyage), the last position per vessel and 10 min:
         # enough for the cadence's reception_gap_h (1 h) and small however dense the positions are
         received = None
@@ -65,6 +66,7 @@ def inputs_from_store(
         end=_utc(end),
         routes=routes,
         gaps=gaps,
+        identity_events=identity_events,
         gap_context=context,
         statics=statics,
         seen=seen.cast(pa.schema([pa.field("mmsi", pa.int64()), pa.field("first_seen", schema.TS)])),
@@ -72,6 +74,17 @@ def inputs_from_store(
         if received is None
         else received.cast(pa.schema([pa.field("mmsi", pa.int64()), pa.field("ts", schema.TS)])),
     )
+
+
+def _identity_events(con: Any) -> pa.Table:
+    """Shared-MMSI and spoofing events over every position of the store (detect.identity)."""
+    from supplyline.detect.identity import find_identities
+
+    p = con.sql("SELECT mmsi, epoch_us(ts) AS ts, lat, lon FROM positions ORDER BY mmsi, ts").fetchnumpy()
+    arrays = [np.asarray(p[k]) for k in ("mmsi", "ts", "lat", "lon")]
+    return find_identities(
+        arrays[0].astype(np.int64), arrays[1].astype(np.int64), arrays[2], arrays[3]
+    ).events
 
 
 def _utc(t: datetime) -> datetime:
