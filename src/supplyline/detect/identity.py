@@ -8,9 +8,10 @@ before it (``side = cumsum(jump) mod 2`` per MMSI) separates two interleaved tra
 switch between them is a jump and no jump happens inside one track, which is what "two consistent tracks"
 means; each side is then checked on its own.
 
-* **shared** (``shared_mmsi``): at least ``min_switches`` jumps, the two sides' time spans overlap by at
-  least half of the shorter one, and each side is consistent on its own (at least
-  ``consistent_share`` of its own consecutive steps feasible). The fixes are split into identities 0/1.
+* **shared** (``shared_mmsi``): at least ``min_switches`` jumps, at least one per ``1 / min_switch_rate``
+  fixes between the first and the last (the tracks interleave: spoofed excursions are long runs), and
+  each side consistent on its own (at least ``consistent_share`` of its own consecutive steps feasible).
+  The fixes are split into identities 0/1 (0: the track that was there before the first jump).
 * **spoofed** (``spoofing``): otherwise, each excursion -- a run of at least ``min_fixes`` fixes and
   ``min_window_h`` between a jump out and a jump back, where the fix before it and the fix after it are
   mutually reachable (the real track continued) -- is a spoofed window.
@@ -57,6 +58,7 @@ class IdentityThresholds:
     min_jump_km: float = 5.0  # shorter jumps are GPS noise or sampling, whatever the implied speed
     min_switches: int = 6  # jumps for "two ships at once" (three round trips between the tracks)
     consistent_share: float = 0.9  # share of a side's own steps that must be feasible
+    min_switch_rate: float = 0.1  # ... and at least one jump per 10 fixes between the first and last jump
     min_fixes: int = 3  # an excursion of fewer fixes is a lone outlier, not a spoofed window
     min_window_h: float = 0.25  # ... or shorter than this
 
@@ -114,9 +116,8 @@ def find_identities(
     run = cum - cum[np.flatnonzero(first)][grp]  # jumps before each fix, within its MMSI
     side = run % 2
     rows: list[dict[str, object]] = []
-    shared_mmsi = _shared(mmsi, ts, lat, lon, side, jump, grp, kn, th, rows)
+    shared_mmsi = _shared(mmsi, ts, lat, lon, side, jump, grp, kn, th, rows, identity)
     is_shared = np.isin(mmsi, shared_mmsi)
-    identity[is_shared] = side[is_shared]
     _spoofed_windows(mmsi, ts, lat, lon, run, jump, grp, kn, ~is_shared, th, spoofed, rows)
     events = pa.Table.from_pylist(rows, schema=EVENTS) if rows else EVENTS.empty_table()
     return Identities(identity, spoofed, events)
@@ -133,8 +134,10 @@ def _shared(
     kn: FloatArray,
     th: IdentityThresholds,
     rows: list[dict[str, object]],
+    identity: IntArray,
 ) -> np.ndarray:
-    """MMSIs used by two ships at once; appends their events to ``rows``."""
+    """MMSIs used by two ships at once; appends their events to ``rows`` and sets ``identity`` (0 before
+    the shared period, then by parity relative to the track that was there first)."""
     n_jumps = np.bincount(grp, weights=jump.astype(np.float64))
     cand = np.flatnonzero(n_jumps >= th.min_switches)
     if len(cand) == 0:
@@ -146,26 +149,26 @@ def _shared(
     for g in cand:
         idx = np.flatnonzero(grp == g)
         m = int(mmsi[idx[0]])
-        s = side[idx]
+        jpos = idx[jump[idx]]
+        period = np.arange(jpos[0] - 1, jpos[-1] + 1)  # the fix before the first jump .. the last jump
+        if len(jpos) < th.min_switch_rate * len(period):
+            continue  # long runs between the jumps: spoofed excursions, not two ships at once
         if min(consistent.get((m, 0), 0.0), consistent.get((m, 1), 0.0)) < th.consistent_share:
             continue
-        t0, t1 = ts[idx][s == 0], ts[idx][s == 1]
-        overlap = min(t0.max(), t1.max()) - max(t0.min(), t1.min())
-        shorter = max(min(t0.max() - t0.min(), t1.max() - t1.min()), 1)
-        if overlap < 0.5 * shorter:
-            continue
         out.append(m)
-        b, a = idx[s == 1], idx[s == 0]
+        rel = (side[idx] - side[jpos[0] - 1]) % 2
+        identity[idx] = np.where(idx >= jpos[0] - 1, rel, 0)
+        b, a = period[identity[period] == 1], period[identity[period] == 0]
         rows.append(
             _event(
                 "shared_mmsi",
                 m,
-                max(t0.min(), t1.min()),
-                min(t0.max(), t1.max()),
-                int(ts[idx][jump[idx]][th.min_switches - 1]),
+                int(ts[period[0]]),
+                int(ts[period[-1]]),
+                int(ts[jpos[th.min_switches - 1]]),
                 len(b),
-                int(jump[idx].sum()),
-                float(kn_full[idx][jump[idx]].max()),
+                len(jpos),
+                float(kn_full[jpos].max()),
                 lat,
                 lon,
                 b,
