@@ -76,15 +76,21 @@ def inputs_from_store(
     )
 
 
-def _identity_events(con: Any) -> pa.Table:
-    """Shared-MMSI and spoofing events over every position of the store (detect.identity)."""
-    from supplyline.detect.identity import find_identities
+def _identity_events(con: Any, rows_per_pass: int = 5_000_000) -> pa.Table:
+    """Shared-MMSI and spoofing events over every position of the store (detect.identity), a share of the
+    MMSIs at a time (each MMSI whole) so memory stays ~32 bytes x ``rows_per_pass``."""
+    from supplyline.detect.identity import EVENTS, find_identities
 
-    p = con.sql("SELECT mmsi, epoch_us(ts) AS ts, lat, lon FROM positions ORDER BY mmsi, ts").fetchnumpy()
-    arrays = [np.asarray(p[k]) for k in ("mmsi", "ts", "lat", "lon")]
-    return find_identities(
-        arrays[0].astype(np.int64), arrays[1].astype(np.int64), arrays[2], arrays[3]
-    ).events
+    n = int(con.sql("SELECT count(*) FROM positions").fetchall()[0][0])
+    passes = max(1, -(-n // rows_per_pass))
+    parts = [EVENTS.empty_table()]
+    for k in range(passes):
+        p = con.sql(
+            f"SELECT mmsi, epoch_us(ts) AS ts, lat, lon FROM positions WHERE mmsi % {passes} = {k} ORDER BY mmsi, ts"
+        ).fetchnumpy()
+        mmsi, ts = np.asarray(p["mmsi"], np.int64), np.asarray(p["ts"], np.int64)
+        parts.append(find_identities(mmsi, ts, np.asarray(p["lat"]), np.asarray(p["lon"])).events)
+    return pa.concat_tables(parts)
 
 
 def _utc(t: datetime) -> datetime:
