@@ -332,3 +332,38 @@ def test_monitor_over_detected_ferry_voyages(shared_data: Path) -> None:
     old = MonitorConfig(cadence=CadenceConfig(**MECH))
     blind = [a for a in evaluate(inputs, cfg=old).to_pylist() if a["kind"] == "halt"]
     assert blind and min(a["ts"] for a in blind) >= datetime(2020, 12, 5, 2, tzinfo=UTC)
+
+
+def test_each_vessels_share_counts_only_while_it_is_heard() -> None:
+    # A day boat (departures 07:00-18:00, 10 days) and a night boat (19:00-06:00, 4 nights), hourly; the
+    # night boat leaves the data after its last night (its last departure 4 Jan 06:00, last position 06:30) while the day boat, heard every 10 minutes
+    # around the clock, keeps its timetable. The service is intact: only the night boat is unheard.
+    day = np.concatenate([_every(1, 12, T0 + np.timedelta64(24 * d + 7, "h")) for d in range(10)])
+    night = np.concatenate([_every(1, 12, T0 + np.timedelta64(24 * d + 19, "h")) for d in range(4)])
+    deps = np.concatenate([day, night])
+    vessels = np.concatenate([np.full(len(day), 1), np.full(len(night), 2)])
+    order = np.argsort(deps)
+    deps, vessels = deps[order], vessels[order]
+    pos_day = _every(1 / 6, 6 * 240)
+    pos_night = pos_day[pos_day <= T0 + np.timedelta64(78, "h") + np.timedelta64(30, "m")]
+    rx = pa.table(
+        {
+            "mmsi": pa.array(np.r_[np.full(len(pos_day), 1), np.full(len(pos_night), 2)], pa.int64()),
+            "ts": pa.array(np.r_[pos_day, pos_night], pa.timestamp("us", tz="UTC")),
+        }
+    )
+    end = datetime(2024, 1, 11, tzinfo=UTC)
+    cfg = CadenceConfig(**MECH)
+    # one fleet heard as a whole: every night after the night boat left is a halt (the day boat is heard)
+    blind = find_halts(deps, end, cfg, received=rx.column("ts"))
+    # (until the 84-day profile has learned the quiet nights: 4 false halts, after 18:00 on 5-8 Jan)
+    assert blind["last_departure_ts"].to_pylist() == [
+        datetime(2024, 1, d, 18, tzinfo=UTC) for d in (5, 6, 7, 8)
+    ]
+    # per vessel: the night boat's share of the night does not count while it is unheard: no halt
+    assert find_halts(deps, end, cfg, received=rx, vessels=vessels).num_rows == 0
+    # the same clock with every vessel heard is the single-fleet clock (the day boat stops on day 8: halted)
+    stop = deps[~((vessels == 1) & (deps >= T0 + np.timedelta64(7 * 24, "h")))]
+    v_stop = vessels[~((vessels == 1) & (deps >= T0 + np.timedelta64(7 * 24, "h")))]
+    halts = find_halts(stop, end, cfg, received=rx, vessels=v_stop)
+    assert halts["last_departure_ts"].to_pylist() == [datetime(2024, 1, 7, 18, tzinfo=UTC)]
