@@ -159,7 +159,7 @@ def _summarise(
         + ", ".join(f"{ship} {n}" for ship, n in per_ship),
     ]
     kinds = alerts.column("kind").to_pylist() if alerts.num_rows else []
-    for kind in ("halt", "resumption"):
+    for kind in ("route_shift", "halt", "resumption"):
         rows = alerts.filter(pc.equal(alerts.column("kind"), kind)).to_pylist() if kind in kinds else []
         for row in rows:
             prob = row["probability"]
