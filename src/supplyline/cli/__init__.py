@@ -6,10 +6,20 @@ Exit codes: 0 ok; 1 error; 2 usage error; 3 store problem; 4 unreadable input; 5
 
 from __future__ import annotations
 
-import importlib
-
 import typer
 
+from supplyline.cli import (
+    _case,
+    _demo,
+    _detect,
+    _estimate,
+    _evidence,
+    _monitor,
+    _places,
+    _report,
+    _simulate,
+    _store,
+)
 from supplyline.cli._common import err_console
 from supplyline.errors import CaseError, SupplylineError
 
@@ -26,26 +36,8 @@ app = typer.Typer(
 )
 
 # Each module registers its own commands; one module per verb group keeps this file thin.
-_MODULES = (
-    "_store",
-    "_places",
-    "_detect",
-    "_simulate",
-    "_case",
-    "_evidence",
-    "_estimate",
-    "_monitor",
-    "_report",
-    "_demo",
-)
-for _name in _MODULES:
-    try:
-        _mod = importlib.import_module(f"supplyline.cli.{_name}")
-    except ModuleNotFoundError as _exc:  # a module not written yet
-        if _exc.name != f"supplyline.cli.{_name}":
-            raise
-        continue
-    _mod.register(app)
+for _module in (_store, _places, _detect, _simulate, _case, _evidence, _estimate, _monitor, _report, _demo):
+    _module.register(app)
 
 
 def main() -> None:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from supplyline.cli._common import JsonOpt, StoreOpt, console, print_json
+from supplyline.cli._common import JsonOpt, StoreOpt, console, load_case_option, print_json
 from supplyline.engine import select
 from supplyline.errors import UsageError
 from supplyline.store import Store, default_path
@@ -88,7 +88,7 @@ def register(app: typer.Typer) -> None:
         """Detect events over the store's positions (incremental: only vessels with new data are redone)."""
         run = select(engine)
         target, options = _engine_call(engine, store, workers, memory_limit, full, master, partitions)
-        loaded = _load_case(case)
+        loaded = load_case_option(case)
         thresholds = _thresholds(loaded, set_)
         routes = list(loaded.routes) if loaded is not None else []
         # deferred: supplyline.places pulls in scipy and shapely (~200 ms), which --help does not need
@@ -126,18 +126,9 @@ def _engine_call(
     return Store.open(store), {"workers": workers, "memory_limit": memory_limit, "full": full}
 
 
-def _load_case(case: Path | None) -> Case | None:
-    if case is None:
-        return None
-    # deferred: the case loader costs ~30 ms of start-up and only --case needs it
-    from supplyline.config import load_case
-
-    return load_case(case)
-
-
 def _thresholds(case: Case | None, set_: list[str] | None) -> Thresholds:
     """The case's detector thresholds (or the defaults), with --set overrides applied."""
-    # deferred: supplyline.detect costs ~13 ms of start-up and only detect runs need it
+    # deferred: supplyline.detect costs ~13 ms of start-up and only this command needs it
     from supplyline.detect import Thresholds
 
     thresholds = case.thresholds if case is not None else Thresholds()

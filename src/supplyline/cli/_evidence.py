@@ -6,10 +6,12 @@ import datetime as dt
 from pathlib import Path
 from typing import Annotated
 
+import pyarrow as pa
 import typer
 
 from supplyline.cli._common import JsonOpt, StoreOpt, console, print_arrow, print_json
 from supplyline.errors import UsageError
+from supplyline.store import Store
 
 FileArg = Annotated[Path, typer.Argument(help="CSV or YAML file (columns = schema.CLAIMS / OBSERVATIONS).")]
 LimitOpt = Annotated[int, typer.Option("--limit", help="Rows to show in the table view.")]
@@ -40,120 +42,127 @@ def register(app: typer.Typer) -> None:
     obs_app = typer.Typer(help="Dated observations (imagery, rail counts, trade data): import, list.")
     app.add_typer(claims_app, name="claims", no_args_is_help=True)
     app.add_typer(obs_app, name="observations", no_args_is_help=True)
+    claims_app.command("import")(claims_import)
+    claims_app.command("list")(claims_list)
+    claims_app.command("extract")(claims_extract)
+    obs_app.command("import")(obs_import)
+    obs_app.command("list")(obs_list)
 
-    @claims_app.command("import")
-    def claims_import(file: FileArg, store: StoreOpt = None, as_json: JsonOpt = False) -> None:
-        """Validate a claims file and store it (re-importing the same file replaces its rows)."""
-        from supplyline.evidence.ledger import read_claims, source_part, store_ledger
-        from supplyline.store import Store
 
-        table = read_claims(file)
-        st = Store.create(store)
-        part = source_part(file)
-        store_ledger(st, "claims", table, part)
-        if as_json:
-            print_json({"imported": table.num_rows, "table": "claims", "part": part, "store": str(st.root)})
-        else:
-            console.print(f"imported {table.num_rows} claims from {file} into {st.root} (part {part})")
+def claims_import(file: FileArg, store: StoreOpt = None, as_json: JsonOpt = False) -> None:
+    """Validate a claims file and store it (re-importing the same file replaces its rows)."""
+    # deferred (as every supplyline.evidence import in this module): ~4-9 ms of start-up --help does not need
+    from supplyline.evidence.ledger import read_claims
 
-    @claims_app.command("list")
-    def claims_list(store: StoreOpt = None, as_json: JsonOpt = False, limit: LimitOpt = 50) -> None:
-        """Show the claims in the store."""
-        from supplyline.evidence.ledger import read_ledger
-        from supplyline.store import Store
+    _store_file(file, "claims", read_claims(file), store, as_json)
 
-        table = read_ledger(Store.open(store), "claims").sort_by([("published", "ascending")])
-        if as_json:
-            print_json(table.to_pylist())
-        else:
-            print_arrow(table.select(_CLAIM_VIEW), title=f"{table.num_rows} claims", limit=limit)
 
-    @claims_app.command("extract")
-    def claims_extract(
-        file: Annotated[Path, typer.Argument(help="Article text (UTF-8); an optional 'Key: value' header.")],
-        published: Annotated[
-            str | None, typer.Option("--published", help="Publication date YYYY-MM-DD (else the header's).")
-        ] = None,
-        outlet: Annotated[str | None, typer.Option("--outlet", help="Who published the article.")] = None,
-        url: Annotated[str | None, typer.Option("--url", help="Address of the article.")] = None,
-        accept: Annotated[
-            bool,
-            typer.Option("--accept", help="Write the candidates to the ledger (after you checked them)."),
-        ] = False,
-        store: StoreOpt = None,
-        as_json: JsonOpt = False,
-    ) -> None:
-        """Propose candidate claims from an article: quantity, unit, period, claimant and the quoted sentence."""
-        from supplyline.evidence.extract import extract_file
-        from supplyline.evidence.ledger import source_part, store_ledger
+def claims_list(store: StoreOpt = None, as_json: JsonOpt = False, limit: LimitOpt = 50) -> None:
+    """Show the claims in the store."""
+    _list("claims", "published", _CLAIM_VIEW, store, as_json, limit)
 
-        table = extract_file(file, published=_date(published, "--published"), outlet=outlet, url=url)
-        if as_json:
-            print_json(table.to_pylist())
-        else:
-            for i, row in enumerate(table.to_pylist(), 1):
-                amount = (
-                    f"{row['quantity_low']:,.0f}-{row['quantity_high']:,.0f}"
-                    if row["quantity"] is None
-                    else f"{row['quantity']:,.0f}"
-                )
-                console.print(
-                    f"[bold]{i}.[/] {row['qualifier'] or ''} {amount} {row['unit']}  "
-                    f"claimant: {row['claimant'] or '?'}  period: {row['period_start'] or '?'} .. "
-                    f"{row['period_end'] or '?'}\n   [dim]{row['quote']}[/]"
-                )
-            if not table.num_rows:
-                console.print("no candidate claims found")
-        if accept and table.num_rows:
-            from supplyline.store import Store
 
-            missing = [c for c in ("published", "url") if table.column(c).null_count]
-            if missing:
-                raise UsageError(
-                    f"cannot accept: {', '.join(missing)} unknown; pass --published/--url or add a header"
-                )
-            st = Store.create(store)
-            store_ledger(st, "claims", table, source_part(file))
-            if not as_json:
-                console.print(f"accepted {table.num_rows} claims into {st.root}")
+def claims_extract(
+    file: Annotated[Path, typer.Argument(help="Article text (UTF-8); an optional 'Key: value' header.")],
+    published: Annotated[
+        str | None, typer.Option("--published", help="Publication date YYYY-MM-DD (else the header's).")
+    ] = None,
+    outlet: Annotated[str | None, typer.Option("--outlet", help="Who published the article.")] = None,
+    url: Annotated[str | None, typer.Option("--url", help="Address of the article.")] = None,
+    accept: Annotated[
+        bool,
+        typer.Option("--accept", help="Write the candidates to the ledger (after you checked them)."),
+    ] = False,
+    store: StoreOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Propose candidate claims from an article: quantity, unit, period, claimant and the quoted sentence."""
+    # deferred: the extractor's patterns cost ~9 ms of start-up
+    from supplyline.evidence.extract import extract_file
 
-    @obs_app.command("import")
-    def obs_import(
-        file: FileArg,
-        case: Annotated[
-            str | None, typer.Option("--case", "-c", help="Case folder whose place ids the file may use.")
-        ] = None,
-        store: StoreOpt = None,
-        as_json: JsonOpt = False,
-    ) -> None:
-        """Validate an observations file and store it (re-importing the same file replaces its rows)."""
-        from supplyline.evidence.ledger import read_observations, source_part, store_ledger
-        from supplyline.store import Store
+    table = extract_file(file, published=_date(published, "--published"), outlet=outlet, url=url)
+    if as_json:
+        print_json(table.to_pylist())
+    else:
+        _print_candidates(table)
+    if accept and table.num_rows:
+        _accept(file, table, store, quiet=as_json)
 
-        place_ids = None
-        if case is not None:
-            from supplyline.config import load_case, resolve_case
 
-            place_ids = set(load_case(resolve_case(case)).places.column("place_id").to_pylist())
-        table = read_observations(file, place_ids)
-        st = Store.create(store)
-        part = source_part(file)
-        store_ledger(st, "observations", table, part)
-        if as_json:
-            print_json(
-                {"imported": table.num_rows, "table": "observations", "part": part, "store": str(st.root)}
-            )
-        else:
-            console.print(f"imported {table.num_rows} observations from {file} into {st.root} (part {part})")
+def _print_candidates(table: pa.Table) -> None:
+    for i, row in enumerate(table.to_pylist(), 1):
+        amount = (
+            f"{row['quantity_low']:,.0f}-{row['quantity_high']:,.0f}"
+            if row["quantity"] is None
+            else f"{row['quantity']:,.0f}"
+        )
+        console.print(
+            f"[bold]{i}.[/] {row['qualifier'] or ''} {amount} {row['unit']}  "
+            f"claimant: {row['claimant'] or '?'}  period: {row['period_start'] or '?'} .. "
+            f"{row['period_end'] or '?'}\n   [dim]{row['quote']}[/]"
+        )
+    if not table.num_rows:
+        console.print("no candidate claims found")
 
-    @obs_app.command("list")
-    def obs_list(store: StoreOpt = None, as_json: JsonOpt = False, limit: LimitOpt = 50) -> None:
-        """Show the observations in the store."""
-        from supplyline.evidence.ledger import read_ledger
-        from supplyline.store import Store
 
-        table = read_ledger(Store.open(store), "observations").sort_by([("date", "ascending")])
-        if as_json:
-            print_json(table.to_pylist())
-        else:
-            print_arrow(table.select(_OBS_VIEW), title=f"{table.num_rows} observations", limit=limit)
+def _accept(file: Path, table: pa.Table, store: Path | None, quiet: bool) -> None:
+    """Write extracted candidates to the claims ledger; they need a publication date and a URL."""
+    from supplyline.evidence.ledger import source_part, store_ledger
+
+    missing = [c for c in ("published", "url") if table.column(c).null_count]
+    if missing:
+        raise UsageError(
+            f"cannot accept: {', '.join(missing)} unknown; pass --published/--url or add a header"
+        )
+    st = Store.create(store)
+    store_ledger(st, "claims", table, source_part(file))
+    if not quiet:
+        console.print(f"accepted {table.num_rows} claims into {st.root}")
+
+
+def obs_import(
+    file: FileArg,
+    case: Annotated[
+        str | None, typer.Option("--case", "-c", help="Case folder whose place ids the file may use.")
+    ] = None,
+    store: StoreOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Validate an observations file and store it (re-importing the same file replaces its rows)."""
+    from supplyline.evidence.ledger import read_observations
+
+    place_ids = None
+    if case is not None:
+        # deferred: the case loader costs ~30 ms of start-up and only --case needs it
+        from supplyline.config import load_case, resolve_case
+
+        place_ids = set(load_case(resolve_case(case)).places.column("place_id").to_pylist())
+    _store_file(file, "observations", read_observations(file, place_ids), store, as_json)
+
+
+def obs_list(store: StoreOpt = None, as_json: JsonOpt = False, limit: LimitOpt = 50) -> None:
+    """Show the observations in the store."""
+    _list("observations", "date", _OBS_VIEW, store, as_json, limit)
+
+
+def _store_file(file: Path, name: str, table: pa.Table, store: Path | None, as_json: bool) -> None:
+    """Store one validated ledger file as its own part of table ``name`` and say so."""
+    from supplyline.evidence.ledger import source_part, store_ledger
+
+    st = Store.create(store)
+    part = source_part(file)
+    store_ledger(st, name, table, part)
+    if as_json:
+        print_json({"imported": table.num_rows, "table": name, "part": part, "store": str(st.root)})
+    else:
+        console.print(f"imported {table.num_rows} {name} from {file} into {st.root} (part {part})")
+
+
+def _list(name: str, order: str, view: list[str], store: Path | None, as_json: bool, limit: int) -> None:
+    from supplyline.evidence.ledger import read_ledger
+
+    table = read_ledger(Store.open(store), name).sort_by([(order, "ascending")])
+    if as_json:
+        print_json(table.to_pylist())
+    else:
+        print_arrow(table.select(view), title=f"{table.num_rows} {name}", limit=limit)
