@@ -17,7 +17,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
@@ -29,6 +29,9 @@ from supplyline.estimate.cargo import cargo_moved_t
 from supplyline.estimate.priors import PriorRange, prior_ranges
 from supplyline.ids import stable_id
 
+if TYPE_CHECKING:
+    from supplyline.detect import Route
+
 METHOD_DRAUGHT = "displacement (Arslanalp et al. 2021) where draught known, else containers_per_voyage prior"
 MAX_DRAW_CELLS = 20_000_000  # draws x voyages per matrix; draws are reduced (and reported) beyond it
 MIN_DRAWS = 1000
@@ -38,7 +41,7 @@ OBS_MATCH_DAYS = 3.0
 _BASE_UNITS = ("voyages", "containers", "tonnes")
 
 
-def outbound_routes(routes: Sequence[Any]) -> list[str]:
+def outbound_routes(routes: Sequence[Route]) -> list[str]:
     """Route names that carry cargo out: every route except the reverse of one listed before it.
 
     The case lists each laden route before its return leg (rajin-dunai, then dunai-rajin), so the return

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
@@ -20,8 +20,11 @@ from supplyline.errors import StoreError
 from supplyline.monitor.alerts import MonitorConfig, MonitorInputs, evaluate, replay
 from supplyline.store import Store
 
+if TYPE_CHECKING:
+    from supplyline.config import Case
 
-def inputs_from_store(store: Store, case: Any | None = None) -> MonitorInputs:
+
+def inputs_from_store(store: Store, case: Case | None = None) -> MonitorInputs:
     """Read voyages, gaps, statics and the vessels seen; watched routes from the case when given."""
     voyages = store.read_table("voyages")
     con = store.connect()
@@ -71,12 +74,11 @@ def _utc(t: datetime) -> datetime:
     return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
 
 
-def config_for_case(case: Any | None, cfg: MonitorConfig | None = None) -> MonitorConfig:
+def config_for_case(case: Case | None, cfg: MonitorConfig | None = None) -> MonitorConfig:
     """Monitor settings with the case's dark-gap threshold (``thresholds.dark_gap_h``) applied."""
     cfg = cfg or MonitorConfig()
-    th = getattr(case, "thresholds", None)
-    if th is not None and hasattr(th, "dark_gap_h"):
-        cfg = replace(cfg, dark_min_h=float(th.dark_gap_h))
+    if case is not None:
+        cfg = replace(cfg, dark_min_h=float(case.thresholds.dark_gap_h))
     return cfg
 
 
@@ -88,7 +90,7 @@ def emitted_ids(store: Store) -> set[str]:
 
 def run_monitor(
     store: Store,
-    case: Any | None = None,
+    case: Case | None = None,
     cfg: MonitorConfig | None = None,
     *,
     since: datetime | None = None,
