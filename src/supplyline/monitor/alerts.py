@@ -134,64 +134,64 @@ def halt_alerts(inputs: MonitorInputs, as_of: datetime, cfg: MonitorConfig) -> p
             received=_fleet_received(inputs, v, cfg.cadence.window_days),
         )
         for h in halts.to_pylist():
-            last = v.filter(pc.equal(v["departure_ts"], pa.scalar(h["last_departure_ts"], schema.TS))).slice(
-                0, 1
-            )
-            halt_id = stable_id("alert", "halt", route, _us(h["last_departure_ts"]))
-            silence = _duration((h["halt_ts"] - h["last_departure_ts"]).total_seconds() / 3600)
-            rows.append(
-                {
-                    "alert_id": halt_id,
-                    "kind": "halt",
-                    "ts": h["halt_ts"],
-                    "route": route,
-                    "probability": h["p_at_halt"],
-                    "message": (
-                        f"{route}: no departure for {silence} since {h['last_departure_ts']:%Y-%m-%d %H:%M} "
-                        f"({h['expected_at_halt']:.1f} expected); P(silence this long | {h['model']} cadence, "
-                        f"{h['rate_per_day']:.2f} departures/day) = {h['p_at_halt']:.3g}"
-                    ),
-                    "details": {
-                        "last_departure_ts": h["last_departure_ts"],
-                        "last_voyage_id": last["voyage_id"][0].as_py() if last.num_rows else None,
-                        "last_mmsi": last["mmsi"][0].as_py() if last.num_rows else None,
-                        "rate_per_day": h["rate_per_day"],
-                        "n_window": h["n_window"],
-                        "expected_departures": h["expected_at_halt"],
-                        "window_days": cfg.cadence.window_days,
-                        "daily_cycle": cfg.cadence.daily_cycle,
-                        "model": h["model"],
-                        "shape": h["shape"],
-                        "operational_h": h["operational_h_at_halt"],
-                        "reception_aware": inputs.received is not None,
-                        "as_of_day": h["halt_ts"].date().isoformat(),
-                    },
-                }
-            )
-            if h["resume_index"] is None:
-                continue
-            nxt = v.slice(int(h["resume_index"]), 1).to_pylist()[0]
-            rows.append(
-                {
-                    "alert_id": stable_id("alert", "resumption", route, _us(h["resume_ts"])),
-                    "kind": "resumption",
-                    "ts": h["resume_ts"],
-                    "mmsi": nxt["mmsi"],
-                    "route": route,
-                    "place_id": nxt.get("origin_id"),
-                    "probability": h["p_at_resume"],
-                    "message": (
-                        f"{route}: departures resumed {h['resume_ts']:%Y-%m-%d %H:%M} (MMSI {nxt['mmsi']}) after "
-                        f"{_duration(h['silence_h'])}; P(whole silence | cadence) = {h['p_at_resume']:.3g}"
-                    ),
-                    "details": {
-                        "halt_alert_id": halt_id,
-                        "voyage_id": nxt["voyage_id"],
-                        "silence_h": h["silence_h"],
-                    },
-                }
-            )
+            rows.append(_halt_row(route, v, h, inputs, cfg))
+            if h["resume_index"] is not None:
+                rows.append(_resumption_row(route, v, h, rows[-1]["alert_id"]))
     return _alert_rows(rows)
+
+
+def _halt_row(
+    route: str, v: pa.Table, h: dict[str, Any], inputs: MonitorInputs, cfg: MonitorConfig
+) -> dict[str, Any]:
+    """The halt alert of one row of :func:`find_halts` on ``route`` (voyages ``v``, sorted by departure)."""
+    last = v.filter(pc.equal(v["departure_ts"], pa.scalar(h["last_departure_ts"], schema.TS))).slice(0, 1)
+    silence = _duration((h["halt_ts"] - h["last_departure_ts"]).total_seconds() / 3600)
+    return {
+        "alert_id": stable_id("alert", "halt", route, _us(h["last_departure_ts"])),
+        "kind": "halt",
+        "ts": h["halt_ts"],
+        "route": route,
+        "probability": h["p_at_halt"],
+        "message": (
+            f"{route}: no departure for {silence} since {h['last_departure_ts']:%Y-%m-%d %H:%M} "
+            f"({h['expected_at_halt']:.1f} expected); P(silence this long | {h['model']} cadence, "
+            f"{h['rate_per_day']:.2f} departures/day) = {h['p_at_halt']:.3g}"
+        ),
+        "details": {
+            "last_departure_ts": h["last_departure_ts"],
+            "last_voyage_id": last["voyage_id"][0].as_py() if last.num_rows else None,
+            "last_mmsi": last["mmsi"][0].as_py() if last.num_rows else None,
+            "rate_per_day": h["rate_per_day"],
+            "n_window": h["n_window"],
+            "expected_departures": h["expected_at_halt"],
+            "window_days": cfg.cadence.window_days,
+            "daily_cycle": cfg.cadence.daily_cycle,
+            "model": h["model"],
+            "shape": h["shape"],
+            "operational_h": h["operational_h_at_halt"],
+            "reception_aware": inputs.received is not None,
+            "as_of_day": h["halt_ts"].date().isoformat(),
+        },
+    }
+
+
+def _resumption_row(route: str, v: pa.Table, h: dict[str, Any], halt_id: str) -> dict[str, Any]:
+    """The resumption alert that ends halt ``halt_id``: the voyage at ``h["resume_index"]`` of ``v``."""
+    nxt = v.slice(int(h["resume_index"]), 1).to_pylist()[0]
+    return {
+        "alert_id": stable_id("alert", "resumption", route, _us(h["resume_ts"])),
+        "kind": "resumption",
+        "ts": h["resume_ts"],
+        "mmsi": nxt["mmsi"],
+        "route": route,
+        "place_id": nxt.get("origin_id"),
+        "probability": h["p_at_resume"],
+        "message": (
+            f"{route}: departures resumed {h['resume_ts']:%Y-%m-%d %H:%M} (MMSI {nxt['mmsi']}) after "
+            f"{_duration(h['silence_h'])}; P(whole silence | cadence) = {h['p_at_resume']:.3g}"
+        ),
+        "details": {"halt_alert_id": halt_id, "voyage_id": nxt["voyage_id"], "silence_h": h["silence_h"]},
+    }
 
 
 def new_vessel_alerts(inputs: MonitorInputs, as_of: datetime, cfg: MonitorConfig) -> pa.Table:
