@@ -278,46 +278,15 @@ def extract_claims(
     rows: list[dict[str, object]] = []
     last_claimant: str | None = None
     for sent in sentences(art.text):
-        found = find_claimant(sent)
-        if found and _is_generic(found) and last_claimant:
-            found = f"{found} ({last_claimant})"
-        claimant = found or last_claimant
-        if found and not _is_generic(found):
-            last_claimant = found
+        claimant, last_claimant = _claimant(sent, last_claimant)
         period = find_period(sent, published)
         calibres = {int(c) for c in _CALIBRES_RE.findall(sent)}
         sentence_calibre = calibres.pop() if len(calibres) == 1 else None
         for m in _QUANTITY_RE.finditer(sent):
-            if m["rate"]:
+            parsed = _quantity(m, sentence_calibre)
+            if parsed is None:
                 continue
-            calibre = calibre_in(m["cal"] or "")
-            if calibre is None and m["unit"].lower() in ("shells", "rounds", "rockets", "shell", "round"):
-                calibre = sentence_calibre  # only when the sentence names exactly one calibre
-            unit = normalise_unit(m["unit"], calibre)
-            if unit is None or unit.split("_")[0] not in EXTRACT_UNITS:
-                continue
-            scales = {
-                (m[g] or "").lower() for g in ("scale", "lo_scale", "hi_scale", "lo2_scale", "hi2_scale")
-            }
-            if scales & {"m", "k"} and not m["unit"].lower().endswith("s"):
-                continue  # "a 150m container ship": metres, not millions
-            quantity = low = high = None
-            if m["num"]:
-                quantity = parse_number(f"{m['num']} {m['scale'] or ''}")
-                if quantity is None or (1900 <= quantity <= 2100 and not m["scale"] and "," not in m["num"]):
-                    continue  # a year, not a count
-            else:
-                lo_txt, hi_txt = m["lo"] or m["lo2"], m["hi"] or m["hi2"]
-                hi_scale = m["hi_scale"] or m["hi2_scale"] or ""
-                lo_scale = m["lo_scale"] or m["lo2_scale"] or hi_scale
-                low, high = parse_number(f"{lo_txt} {lo_scale}"), parse_number(f"{hi_txt} {hi_scale}")
-            qualifier = (
-                "range"
-                if low is not None and high is not None
-                else normalise_qualifier(m["qual"] or m["sym"])
-            )
-            low, high = fill_bounds(quantity, low, high, qualifier)
-            subject = _subject(sent, m.end("unit"), m["unit"])
+            quantity, low, high, unit, qualifier = parsed
             rows.append(
                 {
                     "claim_id": stable_id("claim", claimant, published, quantity, low, high, unit, sent),
@@ -331,12 +300,57 @@ def extract_claims(
                     "quantity_high": high,
                     "unit": unit,
                     "qualifier": qualifier,
-                    "subject": subject,
+                    "subject": _subject(sent, m.end("unit"), m["unit"]),
                     "quote": sent,
                     "url": url,
                 }
             )
     return pa.Table.from_pylist(rows, schema=schema.CLAIMS)
+
+
+def _claimant(sentence: str, last: str | None) -> tuple[str | None, str | None]:
+    """(who makes the claims of this sentence, the last named claimant after it): a sentence without one
+    inherits the previous sentence's, and a generic one ("officials") is qualified by it."""
+    found = find_claimant(sentence)
+    if found and _is_generic(found) and last:
+        found = f"{found} ({last})"
+    claimant = found or last
+    if found and not _is_generic(found):
+        last = found
+    return claimant, last
+
+
+def _quantity(
+    m: re.Match[str], sentence_calibre: int | None
+) -> tuple[float | None, float | None, float | None, str, str | None] | None:
+    """(quantity, low, high, unit, qualifier) of one quantity match; None when it is not a claim (a rate,
+    a unit we do not extract, a length in metres, a year)."""
+    if m["rate"]:
+        return None
+    calibre = calibre_in(m["cal"] or "")
+    if calibre is None and m["unit"].lower() in ("shells", "rounds", "rockets", "shell", "round"):
+        calibre = sentence_calibre  # only when the sentence names exactly one calibre
+    unit = normalise_unit(m["unit"], calibre)
+    if unit is None or unit.split("_")[0] not in EXTRACT_UNITS:
+        return None
+    scales = {(m[g] or "").lower() for g in ("scale", "lo_scale", "hi_scale", "lo2_scale", "hi2_scale")}
+    if scales & {"m", "k"} and not m["unit"].lower().endswith("s"):
+        return None  # "a 150m container ship": metres, not millions
+    quantity = low = high = None
+    if m["num"]:
+        quantity = parse_number(f"{m['num']} {m['scale'] or ''}")
+        if quantity is None or (1900 <= quantity <= 2100 and not m["scale"] and "," not in m["num"]):
+            return None  # a year, not a count
+    else:
+        lo_txt, hi_txt = m["lo"] or m["lo2"], m["hi"] or m["hi2"]
+        hi_scale = m["hi_scale"] or m["hi2_scale"] or ""
+        lo_scale = m["lo_scale"] or m["lo2_scale"] or hi_scale
+        low, high = parse_number(f"{lo_txt} {lo_scale}"), parse_number(f"{hi_txt} {hi_scale}")
+    qualifier = (
+        "range" if low is not None and high is not None else normalise_qualifier(m["qual"] or m["sym"])
+    )
+    low, high = fill_bounds(quantity, low, high, qualifier)
+    return quantity, low, high, unit, qualifier
 
 
 def _subject(sentence: str, end: int, unit_text: str) -> str:
