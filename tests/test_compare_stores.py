@@ -112,3 +112,28 @@ def test_missing_store_is_a_usage_error(tmp_path: Path) -> None:
     res = _run(tmp_path / "nope", tmp_path / "nope2")
     assert res.returncode == 2
     assert "does not exist" in res.stderr
+
+
+def _report(path: Path, rows: list[list[object]], generated_ms: int) -> Path:
+    payload = {
+        "meta": {"generated_ms": generated_ms},
+        "tables": {"visits": {"columns": ["id"], "rows": rows}},
+    }
+    page = f'<h1>r</h1><script id="payload" type="application/json">{json.dumps(payload)}</script><p>end</p>'
+    path.write_text(page, encoding="utf-8")
+    return path
+
+
+def test_report_rows_in_another_order_are_equal_other_rows_are_not(tmp_path: Path) -> None:
+    a = _store(tmp_path / "a", ingested=dt.datetime(2026, 1, 1, tzinfo=UTC), shard_names=("s1", "s2"))
+    b = _store(tmp_path / "b", ingested=dt.datetime(2026, 1, 1, tzinfo=UTC), shard_names=("s1", "s2"))
+    ra = _report(tmp_path / "a.html", [["x"], ["y"]], 1)
+    res = _run(a, b, "--reports", ra, _report(tmp_path / "b.html", [["y"], ["x"]], 2))
+    assert res.returncode == 0, res.stdout
+    assert res.stdout.splitlines() == [
+        "equal: 3 tables and the reports",
+        "report table visits: same rows in another order",
+    ]
+    res = _run(a, b, "--reports", ra, _report(tmp_path / "c.html", [["y"], ["z"]], 1))
+    assert res.returncode == 1
+    assert res.stdout.strip() == "report table visits: rows differ (1 rows only in A, 1 only in B)"

@@ -14,7 +14,8 @@ Only these differences are allowed, all listed here:
   * :data:`WALL_CLOCK` columns, which hold the time a command ran;
   * :data:`LOCATION` columns, which hold paths: a path inside the folder that holds the store is compared
     relative to that folder, so ``demo --out A`` and ``demo --out B`` compare equal;
-  * in a report, the :data:`REPORT_WALL_CLOCK` JSON fields, and the report's own folder in paths.
+  * in a report, the :data:`REPORT_WALL_CLOCK` JSON fields, the report's own folder in paths, and the order
+    of rows within one embedded table (see :func:`compare_reports`).
 
 Exit codes: 0 equal; 1 different (a summary names each table and what differs); 2 usage error.
 """
@@ -145,21 +146,69 @@ def normalised_report(path: Path) -> str:
     return text.replace(str(path.resolve().parent), "<out>")
 
 
-def compare_reports(a: Path, b: Path) -> str | None:
-    """None when the reports are equal after normalising, else where they first differ."""
-    ta, tb = normalised_report(a), normalised_report(b)
-    if ta == tb:
-        return None
+PAYLOAD_OPEN = '<script id="payload" type="application/json">'
+"""Where the report's JSON payload starts (it ends at the next ``</script>``)."""
+
+
+def _split_payload(text: str) -> tuple[str, Any]:
+    """(the page without its payload, the payload parsed); the payload is None when there is none."""
+    start = text.find(PAYLOAD_OPEN)
+    if start < 0:
+        return text, None
+    body = start + len(PAYLOAD_OPEN)
+    end = text.index("</script>", body)
+    return text[:body] + text[end:], json.loads(text[body:end])
+
+
+def _first_difference(ta: str, tb: str, what: str) -> str:
     at = next((i for i, (x, y) in enumerate(zip(ta, tb, strict=False)) if x != y), min(len(ta), len(tb)))
     return (
-        f"report.html differs at character {at:,} (A {len(ta):,} chars, B {len(tb):,}): "
+        f"{what} differs at character {at:,} (A {len(ta):,} chars, B {len(tb):,}): "
         f"A {ta[max(at - 40, 0) : at + 60]!r} / B {tb[max(at - 40, 0) : at + 60]!r}"
     )
 
 
-def _summary(diffs: list[TableDiff], report: str | None, n_tables: int, with_reports: bool) -> str:
+def compare_reports(a: Path, b: Path) -> tuple[str | None, list[str]]:
+    """(None when the reports are equal after normalising, else where they differ; notes).
+
+    The page outside the JSON payload must be equal character for character. Inside it, each table's rows
+    are compared as a multiset, as store tables are: the report lists rows ``ORDER BY`` one column, and
+    rows tied on it come in whatever order DuckDB's threads give (so two runs of one build can differ
+    there). A table whose rows differ only in order is named in the notes.
+    """
+    ta, tb = normalised_report(a), normalised_report(b)
+    if ta == tb:
+        return None, []
+    page_a, payload_a = _split_payload(ta)
+    page_b, payload_b = _split_payload(tb)
+    if page_a != page_b or payload_a is None or payload_b is None:
+        return _first_difference(ta, tb, "report.html"), []
+    tables_a, tables_b = payload_a.pop("tables", {}), payload_b.pop("tables", {})
+    if payload_a != payload_b:
+        return _first_difference(
+            json.dumps(payload_a), json.dumps(payload_b), "report payload (not tables)"
+        ), []
+    notes = []
+    for name in sorted(set(tables_a) | set(tables_b)):
+        ra, rb = dict(tables_a.get(name) or {}), dict(tables_b.get(name) or {})
+        rows_a, rows_b = ra.pop("rows", []), rb.pop("rows", [])
+        if ra != rb:
+            return f"report table {name}: columns or counts differ: A {ra} / B {rb}", notes
+        if rows_a == rows_b:
+            continue
+        if sorted(map(json.dumps, rows_a)) != sorted(map(json.dumps, rows_b)):
+            only_a = len(rows_a) - sum(1 for r in rows_a if r in rows_b)
+            only_b = len(rows_b) - sum(1 for r in rows_b if r in rows_a)
+            return f"report table {name}: rows differ ({only_a} rows only in A, {only_b} only in B)", notes
+        notes.append(f"report table {name}: same rows in another order")
+    return None, notes
+
+
+def _summary(
+    diffs: list[TableDiff], report: str | None, notes: list[str], n_tables: int, with_reports: bool
+) -> str:
     if not diffs and report is None:
-        return f"equal: {n_tables} tables" + (" and the reports" if with_reports else "")
+        return "\n".join([f"equal: {n_tables} tables" + (" and the reports" if with_reports else ""), *notes])
     lines = []
     for d in diffs:
         counts = (
@@ -189,14 +238,20 @@ def main(argv: list[str] | None = None) -> int:
             ap.error(f"{p} does not exist")
     a, b = args.store_a.resolve(), args.store_b.resolve()
     diffs = compare_stores(a, b)
-    report = compare_reports(*args.reports) if args.reports else None
+    report, notes = compare_reports(*args.reports) if args.reports else (None, [])
     equal = not diffs and report is None
     n_tables = len(set(store_tables(a)) | set(store_tables(b)))
     if args.json:
-        doc = {"equal": equal, "tables": n_tables, "diffs": [asdict(d) for d in diffs], "report": report}
+        doc = {
+            "equal": equal,
+            "tables": n_tables,
+            "diffs": [asdict(d) for d in diffs],
+            "report": report,
+            "notes": notes,
+        }
         sys.stdout.write(json.dumps(doc, indent=2, default=str) + "\n")
     else:
-        print(_summary(diffs, report, n_tables, with_reports=bool(args.reports)))
+        print(_summary(diffs, report, notes, n_tables, with_reports=bool(args.reports)))
     return 0 if equal else 1
 
 
