@@ -17,94 +17,101 @@ if TYPE_CHECKING:
     from supplyline.detect import Thresholds
 
 
-def register(app: typer.Typer) -> None:
-    @app.command("detect")
-    def detect_cmd(
-        store: StoreOpt = None,
-        case: Annotated[
-            Path | None,
-            typer.Option(
-                "--case", "-c", help="Case folder (or case.toml): its places, routes and thresholds."
-            ),
-        ] = None,
-        places: Annotated[
-            list[Path] | None,
-            typer.Option("--places", "-p", help="GeoJSON file of extra places (repeatable)."),
-        ] = None,
-        gazetteer: Annotated[
-            bool | None,
-            typer.Option(
-                "--gazetteer/--no-gazetteer",
-                help="Also detect visits to the shipped world gazetteer (WPI, UN/LOCODE, GFW anchorages). "
-                "Default: on unless --case or --places is given.",
-                show_default=False,
-            ),
-        ] = None,
-        workers: Annotated[
-            int, typer.Option("--workers", "-w", min=1, help="Processes running kernels.")
-        ] = 2,
-        memory_limit: Annotated[
-            str | None,
-            typer.Option(
-                "--memory-limit",
-                help="Memory budget of the run, e.g. 8GB (vessel shards are sized so the workers fit in it, "
-                "DuckDB spills to disk beyond it). Default: half the RAM.",
-            ),
-        ] = None,
-        full: Annotated[
-            bool, typer.Option("--full", help="Recompute every vessel shard, not only those with new data.")
-        ] = False,
-        set_: Annotated[
-            list[str] | None,
-            typer.Option(
-                "--set", help="Override a detector threshold, e.g. --set dark_gap_h=4 (repeatable)."
-            ),
-        ] = None,
-        engine: Annotated[
-            str,
-            typer.Option(
-                "--engine",
-                "-e",
-                help="local (DuckDB + processes) or spark (pip install 'supplyline[spark]'; --store may "
-                "then be an hdfs:// or s3a:// URI). Spark always recomputes everything.",
-            ),
-        ] = "local",
-        master: Annotated[
-            str | None,
-            typer.Option(
-                "--master", help="Spark master passed through: local[2], spark://host:7077, yarn, k8s://..."
-            ),
-        ] = None,
-        partitions: Annotated[
-            int | None,
-            typer.Option(
-                "--partitions",
-                min=1,
-                help="Spark vessel partitions (default: 2 per core, at most 2 M positions each).",
-            ),
-        ] = None,
-        as_json: JsonOpt = False,
-    ) -> None:
-        """Detect events over the store's positions (incremental: only vessels with new data are redone)."""
-        run = select(engine)
-        target, options = _engine_call(engine, store, workers, memory_limit, full, master, partitions)
-        loaded = load_case_option(case)
-        thresholds = _thresholds(loaded, set_)
-        routes = list(loaded.routes) if loaded is not None else []
-        # deferred: supplyline.places pulls in scipy and shapely (~200 ms), which --help does not need
-        from supplyline.places import assemble_places
+CaseOpt = Annotated[
+    Path | None,
+    typer.Option("--case", "-c", help="Case folder (or case.toml): its places, routes and thresholds."),
+]
+PlacesOpt = Annotated[
+    list[Path] | None, typer.Option("--places", "-p", help="GeoJSON file of extra places (repeatable).")
+]
+GazetteerOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--gazetteer/--no-gazetteer",
+        help="Also detect visits to the shipped world gazetteer (WPI, UN/LOCODE, GFW anchorages). "
+        "Default: on unless --case or --places is given.",
+        show_default=False,
+    ),
+]
+WorkersOpt = Annotated[int, typer.Option("--workers", "-w", min=1, help="Processes running kernels.")]
+MemoryOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--memory-limit",
+        help="Memory budget of the run, e.g. 8GB (vessel shards are sized so the workers fit in it, "
+        "DuckDB spills to disk beyond it). Default: half the RAM.",
+    ),
+]
+FullOpt = Annotated[
+    bool, typer.Option("--full", help="Recompute every vessel shard, not only those with new data.")
+]
+SetOpt = Annotated[
+    list[str] | None,
+    typer.Option("--set", help="Override a detector threshold, e.g. --set dark_gap_h=4 (repeatable)."),
+]
+EngineOpt = Annotated[
+    str,
+    typer.Option(
+        "--engine",
+        "-e",
+        help="local (DuckDB + processes) or spark (pip install 'supplyline[spark]'; --store may "
+        "then be an hdfs:// or s3a:// URI). Spark always recomputes everything.",
+    ),
+]
+MasterOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--master", help="Spark master passed through: local[2], spark://host:7077, yarn, k8s://..."
+    ),
+]
+PartitionsOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--partitions",
+        min=1,
+        help="Spark vessel partitions (default: 2 per core, at most 2 M positions each).",
+    ),
+]
 
-        table = assemble_places(loaded, places or (), gazetteer)
-        result = run(target, table, thresholds, routes, **options)
-        if as_json:
-            print_json(result.to_dict())
-            return
-        console.print(
-            f"recomputed {len(result.shards_run)} of {result.shards_total} vessel shards "
-            f"({table.num_rows} places, {len(routes)} routes)"
-        )
-        for name, n in result.counts.items():
-            console.print(f"  {name:<16}{n:>10,}")
+
+def register(app: typer.Typer) -> None:
+    app.command("detect")(detect_cmd)
+
+
+def detect_cmd(
+    store: StoreOpt = None,
+    case: CaseOpt = None,
+    places: PlacesOpt = None,
+    gazetteer: GazetteerOpt = None,
+    workers: WorkersOpt = 2,
+    memory_limit: MemoryOpt = None,
+    full: FullOpt = False,
+    set_: SetOpt = None,
+    engine: EngineOpt = "local",
+    master: MasterOpt = None,
+    partitions: PartitionsOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Detect events over the store's positions (incremental: only vessels with new data are redone)."""
+    run = select(engine)
+    target, options = _engine_call(engine, store, workers, memory_limit, full, master, partitions)
+    loaded = load_case_option(case)
+    thresholds = _thresholds(loaded, set_)
+    routes = list(loaded.routes) if loaded is not None else []
+    # deferred: supplyline.places pulls in scipy and shapely (~200 ms), which --help does not need
+    from supplyline.places import assemble_places
+
+    table = assemble_places(loaded, places or (), gazetteer)
+    result = run(target, table, thresholds, routes, **options)
+    if as_json:
+        print_json(result.to_dict())
+        return
+    console.print(
+        f"recomputed {len(result.shards_run)} of {result.shards_total} vessel shards "
+        f"({table.num_rows} places, {len(routes)} routes)"
+    )
+    for name, n in result.counts.items():
+        console.print(f"  {name:<16}{n:>10,}")
 
 
 def _engine_call(
