@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import typer
 
+from supplyline import errors
 from supplyline.cli import (
     _case,
+    _common,
     _demo,
     _detect,
     _estimate,
@@ -20,8 +22,6 @@ from supplyline.cli import (
     _simulate,
     _store,
 )
-from supplyline.cli._common import err_console
-from supplyline.errors import CaseError, SupplylineError
 
 app = typer.Typer(
     name="supplyline",
@@ -40,6 +40,9 @@ for _module in (_store, _places, _detect, _simulate, _case, _evidence, _estimate
     _module.register(app)
 
 
+__all__ = ["app", "main"]
+
+
 def main() -> None:
     """Entry point: run the app, turning SupplylineError into a message and its exit code.
 
@@ -48,12 +51,12 @@ def main() -> None:
     """
     try:
         app()
-    except SupplylineError as exc:
-        err_console.print("[bold red]error:[/] ", end="")
-        err_console.print(str(exc), markup=False, soft_wrap=True)
-        if isinstance(exc, CaseError):
+    except errors.SupplylineError as exc:
+        _common.err_console.print("[bold red]error:[/] ", end="")
+        _common.err_console.print(str(exc), markup=False, soft_wrap=True)
+        if isinstance(exc, errors.CaseError):
             for file, line, message in exc.problems:
                 where = f"{file}:{line}" if line else file
                 # problems name TOML tables ("[[places]]") and paths: no markup, no wrapping inside a path
-                err_console.print(f"  {where}: {message}", markup=False, soft_wrap=True)
+                _common.err_console.print(f"  {where}: {message}", markup=False, soft_wrap=True)
         raise SystemExit(exc.exit_code) from None

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+import typing
 
-from supplyline.errors import UsageError
+from supplyline import errors
 
-if TYPE_CHECKING:
+if typing.TYPE_CHECKING:  # module imports only, so the package's namespace holds just its public names
+    from collections.abc import Callable
+
     from supplyline.engine.local import DetectResult
 
 ENGINES = ("local", "spark")
@@ -23,7 +24,7 @@ def select(name: str) -> Callable[..., DetectResult]:
         from supplyline.engine.spark import detect_spark
 
         return detect_spark
-    raise UsageError(f"unknown --engine {name!r}; choose {' or '.join(ENGINES)}")
+    raise errors.UsageError(f"unknown --engine {name!r}; choose {' or '.join(ENGINES)}")
 
 
 __all__ = ["ENGINES", "select"]
