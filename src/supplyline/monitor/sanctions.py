@@ -18,13 +18,16 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import numpy.typing as npt
 import pyarrow as pa
 from rapidfuzz import fuzz, process
 
 from supplyline.errors import InputError
+
+if TYPE_CHECKING:  # numpy.typing only for annotations: this module is imported at CLI start-up
+    import numpy.typing as npt
 
 OFAC_FILE = "ofac_vessels_2024-05-03.csv"
 OFAC_DATE = "2024-05-03"
