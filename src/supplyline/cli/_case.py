@@ -26,7 +26,8 @@ def register(app: typer.Typer) -> None:
 def validate_cmd(path: CaseArg, as_json: JsonOpt = False) -> None:
     """Check a case folder and report every problem with file, line and what to fix (exit code 5)."""
     # deferred (both commands): the case loader costs ~30 ms of start-up
-    from supplyline.config import resolve_case, validate_case_folder
+    from supplyline.case import resolve_case
+    from supplyline.simulate.scenario import validate_case_folder
 
     root = resolve_case(path)
     problems = validate_case_folder(root)
@@ -48,7 +49,7 @@ def validate_cmd(path: CaseArg, as_json: JsonOpt = False) -> None:
 
 def show_cmd(path: CaseArg, as_json: JsonOpt = False) -> None:
     """Summarise a case: places, routes, watched vessels, thresholds, priors and evidence counts."""
-    from supplyline.config import case_summary, load_case, resolve_case
+    from supplyline.case import case_summary, load_case, resolve_case
 
     case = load_case(resolve_case(path))
     if as_json:

@@ -16,7 +16,7 @@ from rich.table import Table
 from supplyline.store import ENV_VAR
 
 if TYPE_CHECKING:
-    from supplyline.config import Case
+    from supplyline.case import Case
 
 console = Console()
 err_console = Console(stderr=True)
@@ -69,6 +69,6 @@ def load_case_option(case: Path | str | None) -> Case | None:
     if case is None:
         return None
     # deferred: the case loader costs ~30 ms of start-up and only --case needs it
-    from supplyline.config import load_case
+    from supplyline.case import load_case
 
     return load_case(case)

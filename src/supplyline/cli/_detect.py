@@ -9,11 +9,11 @@ import typer
 
 from supplyline.cli._common import JsonOpt, StoreOpt, console, load_case_option, print_json
 from supplyline.engine import select
-from supplyline.errors import UsageError
+from supplyline.errors import CaseError, UsageError
 from supplyline.store import Store, default_path
 
 if TYPE_CHECKING:
-    from supplyline.config import Case
+    from supplyline.case import Case
     from supplyline.detect import Thresholds
 
 
@@ -140,8 +140,17 @@ def _thresholds(case: Case | None, set_: list[str] | None) -> Thresholds:
 
     thresholds = case.thresholds if case is not None else Thresholds()
     if set_:
-        thresholds = Thresholds.from_mapping({**thresholds.to_dict(), **_overrides(set_)})
+        thresholds = _with_overrides(thresholds, set_)
     return thresholds
+
+
+def _with_overrides(thresholds: Thresholds, items: list[str]) -> Thresholds:
+    """``thresholds`` with --set applied; an unknown name or a value out of range is a usage error (exit 2)."""
+    try:
+        return type(thresholds).from_mapping({**thresholds.to_dict(), **_overrides(items)})
+    except CaseError as exc:
+        detail = "; ".join(message for _, _, message in exc.problems) or str(exc)
+        raise UsageError(f"--set: {detail}") from None
 
 
 def _overrides(items: list[str]) -> dict[str, float | int]:

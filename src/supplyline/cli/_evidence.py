@@ -134,7 +134,7 @@ def obs_import(
     place_ids = None
     if case is not None:
         # deferred: the case loader costs ~30 ms of start-up and only --case needs it
-        from supplyline.config import load_case, resolve_case
+        from supplyline.case import load_case, resolve_case
 
         place_ids = set(load_case(resolve_case(case)).places.column("place_id").to_pylist())
     _store_file(file, "observations", read_observations(file, place_ids), store, as_json)

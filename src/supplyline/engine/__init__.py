@@ -1,4 +1,5 @@
-"""supplyline.engine: where the detection kernels run (local: DuckDB + process pool; spark: mapInArrow)."""
+"""supplyline.engine: where the detection kernels run (local: DuckDB + process pool; spark: mapInArrow),
+both implementing the contract in :mod:`supplyline.engine.base`."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from supplyline import errors
 if typing.TYPE_CHECKING:  # module imports only, so the package's namespace holds just its public names
     from collections.abc import Callable
 
-    from supplyline.engine.local import DetectResult
+    from supplyline.engine.base import DetectResult
 
 ENGINES = ("local", "spark")
 

@@ -15,7 +15,7 @@ from supplyline.estimate.shipments import estimate, outbound_routes
 from supplyline.store import Store
 
 if TYPE_CHECKING:
-    from supplyline.config import Case
+    from supplyline.case import Case
 
 
 @dataclass

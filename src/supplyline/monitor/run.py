@@ -21,7 +21,7 @@ from supplyline.monitor.alerts import MonitorConfig, MonitorInputs, evaluate, re
 from supplyline.store import Store
 
 if TYPE_CHECKING:
-    from supplyline.config import Case
+    from supplyline.case import Case
 
 
 def inputs_from_store(store: Store, case: Case | None = None) -> MonitorInputs:

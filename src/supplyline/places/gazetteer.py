@@ -28,7 +28,7 @@ from supplyline.errors import InputError, UsageError
 from supplyline.places.frame import LocalFrame
 
 if TYPE_CHECKING:
-    from supplyline.config import Case
+    from supplyline.case import Case
 
 SOURCES = ("wpi", "unlocode", "gfw")
 """Shipped gazetteer sources, in order of positional quality (WPI harbour points first)."""
