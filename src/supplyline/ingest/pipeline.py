@@ -186,18 +186,14 @@ def _groups(inputs: Sequence[Input], options: _Options) -> Iterator[list[Input]]
     for inp in inputs:
         if _small_nmea(inp, options):
             batch.append(inp)
-            if len(batch) < BATCH_INPUTS:
-                continue
-        elif batch:
+            if len(batch) == BATCH_INPUTS:
+                yield batch
+                batch = []
+            continue
+        if batch:
             yield batch
             batch = []
-            yield [inp]
-            continue
-        else:
-            yield [inp]
-            continue
-        yield batch
-        batch = []
+        yield [inp]
     if batch:
         yield batch
 
