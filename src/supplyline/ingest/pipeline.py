@@ -8,7 +8,8 @@ Guarantees (docs/ingest.md):
   (same MMSI, time, position, SOG, COG, heading, status, message type) is stored once, within an input and
   against what the store already holds for the same days.
 * **Safe to interrupt.** Each input is one store transaction (its positions, statics, quarantine and manifest
-  row): a SIGKILL leaves nothing of it visible, and the next run ingests it again from scratch.
+  row; a run of small NMEA inputs shares one): a SIGKILL leaves nothing of it visible, and the next run
+  ingests it again from scratch.
 * **Bounded memory.** Inputs are processed in chunks (``chunk_rows`` rows / ``chunk_bytes`` of NMEA); each
   chunk is normalised and staged as Parquet before the next is read. DuckDB spills to the staging folder
   beyond ``memory_limit``.
@@ -133,10 +134,12 @@ def ingest_inputs(
     memory_limit: str = "2GB",
     on_progress: Progress | None = None,
 ) -> IngestReport:
-    """Ingest ``inputs`` (files, archive members or in-memory blocks) in order, each in one transaction.
+    """Ingest ``inputs`` (files, archive members or in-memory blocks) in order, each in one transaction
+    (runs of small NMEA inputs: one transaction per batch, see :func:`_groups`).
 
     As :func:`ingest`, for callers that already hold :class:`Input` objects (``Input.from_bytes`` for
-    data in memory). Holds the store's lock for the whole batch.
+    data in memory). Holds the store's lock for the whole call; one DuckDB connection and one set of
+    thread pools serve every input (:class:`~supplyline.ingest.run.Run`).
     """
     _check_format(fmt)
     options = _Options(fmt, mapping, ts_format, chunk_rows, chunk_bytes, memory_limit, on_progress)
