@@ -267,6 +267,16 @@ def csv_types(fmt: CsvFormat, header: list[str]) -> dict[str, str]:
     return types
 
 
+# text that is an attempt at a number (decimal, exponent, hex): as an MMSI it is bad_mmsi, not unparsable
+_NUMBERISH = "[+-]?(0[xX][0-9a-fA-F]+|[0-9]*[.]?[0-9]+([eE][+-]?[0-9]+)?|[0-9]+[.])"
+
+
+def mmsi_unparsable(column: str) -> str:
+    """SQL: true when an MMSI cell holds text that is not a number at all (``abc``: the row is unparsable)."""
+    text = f"trim(CAST({column} AS VARCHAR))"
+    return f"({text} <> '' AND NOT regexp_full_match({text}, '{_NUMBERISH}'))"
+
+
 def mmsi_expr(column: str, native: bool) -> str:
     """An MMSI from text: 1-9 decimal digits (blanks around allowed), else NULL (quarantined as ``bad_mmsi``).
 
@@ -326,8 +336,9 @@ def typed_select(fmt: CsvFormat, relation: str, header: list[str], native: bool)
     """``(sql, raw_expr)``: a SELECT over ``relation`` giving the normaliser's input columns.
 
     Output columns: every target (NULL where unmapped), ``msg_type`` 0 and ``source`` (the layout name).
-    Without ``native`` typing, also ``_parse_error`` (first required/dynamic column whose value did not
-    parse) and every source column as ``_src_<name>`` so ``raw_expr`` can rebuild a rejected row's text;
+    Also ``_parse_error``: with ``native`` typing, an MMSI that is not a number at all (``CAST <column>``,
+    as the reader says for other columns); without, the first required/dynamic column whose value did not
+    parse. Without ``native`` typing, also every source column as ``_src_<name>`` so ``raw_expr`` can rebuild a rejected row's text;
     with it, rows that do not parse never get here (the reader rejects them) and ``raw_expr`` is NULL:
     the pipeline fetches a quarantined row's exact line from the file instead.
     """
@@ -340,12 +351,17 @@ def typed_select(fmt: CsvFormat, relation: str, header: list[str], native: bool)
         else f"{_s(fmt.name)} AS source",
     ]
     if native:
+        mmsi = _q(fmt.columns["mmsi"])
+        cols.append(
+            f"CASE WHEN {mmsi_unparsable(mmsi)} THEN {_s('CAST ' + fmt.columns['mmsi'])} END AS _parse_error"
+        )
         return f"SELECT {', '.join(cols)} FROM {relation}", "NULL"
     checks = [
-        f"WHEN {_q(fmt.columns[t])} IS NOT NULL AND {exprs[t]} IS NULL "
+        f"WHEN {_q(fmt.columns[t])} IS NOT NULL AND "
+        f"{mmsi_unparsable(_q(fmt.columns[t])) if t == 'mmsi' else exprs[t] + ' IS NULL'} "
         f"THEN {_s(t + '=')} || CAST({_q(fmt.columns[t])} AS VARCHAR)"
         for t in (*REQUIRED, *DYNAMIC)
-        if t in fmt.columns and t != "mmsi" and not (t == "nav_status" and fmt.text_codes)
+        if t in fmt.columns and not (t == "nav_status" and fmt.text_codes)
     ]
     cols.append(f"CASE {' '.join(checks)} END AS _parse_error" if checks else "NULL AS _parse_error")
     sources = list(dict.fromkeys(header))
