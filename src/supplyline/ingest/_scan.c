@@ -12,7 +12,8 @@
  * writable C-contiguous int64 buffer of N_FIELDS x lines, one row per field F_* below, one column per
  * *active* line (not blank, not a '#' comment): blank lines cost nothing here, so a flood of them needs no
  * memory; numbers (int64, one per active line) receives each active line's 0-based physical line index.
- * count_lines(buf, n) gives (physical lines, active lines) to size them. Lines end at LF (a last line
+ * Returns the number of active lines scanned (out may have more columns: an upper bound is enough).
+ * count_lines(buf, n) gives (physical lines, active lines) to size them exactly. Lines end at LF (a last line
  * without LF counts, an empty tail does not). A line longer than MAX_LINE bytes is rejected (D_LONG)
  * unscanned, a line holding a NUL byte too (D_NUL): one bad line is quarantined, not the input.
  * A line's F_QDET is the detail code of its rejection (-1: none, see nmea._DETAILS); each rule is written
@@ -374,16 +375,19 @@ static int line_at(const uint8_t *b, int64_t a, int64_t n, int64_t *e, int64_t *
     return x > y && b[y] != '#';
 }
 
-static void scan_all(Scan *s, int64_t n) {
+/* scans active lines into columns 0, 1, ... until the bytes or the columns run out; returns how many */
+static Py_ssize_t scan_all(Scan *s, int64_t n) {
     const uint8_t *b = s->buf;
     int64_t a = 0, physical = 0;
-    for (Py_ssize_t i = 0; i < s->nl; i++) {
-        int64_t e, st, en;
+    Py_ssize_t i = 0;
+    for (; i < s->nl; i++) {
+        int64_t e = 0, st = 0, en = 0;
         for (;;) { /* blank lines and comments: no column (a run of bare LFs is skipped byte by byte) */
             while (a < n && b[a] == '\n') {
                 a++;
                 physical++;
             }
+            if (a >= n) return i;
             if (line_at(b, a, n, &e, &st, &en)) break;
             a = e + 1;
             physical++;
@@ -412,6 +416,7 @@ static void scan_all(Scan *s, int64_t n) {
             scan_line(s, i, st, en);
         a = e + 1;
     }
+    return i;
 }
 
 static PyObject *count_lines(PyObject *self, PyObject *args) {
@@ -457,8 +462,9 @@ static PyObject *scan_into(PyObject *self, PyObject *args) {
     } else {
         Scan s = {(const uint8_t *)buf.buf, (int64_t *)out.buf, cells / N_FIELDS, (int64_t)big, 0,
                   (int64_t *)numbers.buf};
-        Py_BEGIN_ALLOW_THREADS scan_all(&s, (int64_t)n);
-        Py_END_ALLOW_THREADS result = Py_NewRef(Py_None);
+        Py_ssize_t active = 0;
+        Py_BEGIN_ALLOW_THREADS active = scan_all(&s, (int64_t)n);
+        Py_END_ALLOW_THREADS result = PyLong_FromSsize_t(active);
     }
     PyBuffer_Release(&buf);
     PyBuffer_Release(&out);
@@ -468,7 +474,7 @@ static PyObject *scan_into(PyObject *self, PyObject *args) {
 
 static PyMethodDef methods[] = {
     {"scan_into", scan_into, METH_VARARGS,
-     "scan_into(buf, n, big, out, numbers): scan the active lines of the n bytes of buf (zero-padded by 256) "
+     "scan_into(buf, n, big, out, numbers) -> active lines: scan the active lines of the n bytes of buf (zero-padded by 256) "
      "into out, (N_FIELDS, active lines) int64, and their physical line indices into numbers."},
     {"count_lines", count_lines, METH_VARARGS, "count_lines(buf, n) -> (physical lines, active lines)."},
     {NULL, NULL, 0, NULL}};

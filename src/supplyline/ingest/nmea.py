@@ -246,11 +246,14 @@ def _scan_lines(pbuf: np.ndarray, n: int, big: int) -> tuple[np.ndarray, np.ndar
     Lines end at LF; a last line without one counts, an empty tail after the final LF does not. Blank
     lines and comments get no column, so a flood of them costs no memory.
     """
-    physical, active = _scan.count_lines(pbuf, n)
-    out = np.empty((_scan.N_FIELDS, active), np.int64)
-    numbers = np.empty(active, np.int64)
-    _scan.scan_into(pbuf, n, big, out, numbers)
-    return out, numbers, physical
+    physical = int(np.count_nonzero(pbuf[:n] == 10)) + int(n > 0 and pbuf[n - 1] != 10)
+    columns = physical
+    if physical * 16 > n:  # newline-dense (a flood of short or blank lines): size the columns exactly
+        physical, columns = _scan.count_lines(pbuf, n)
+    out = np.empty((_scan.N_FIELDS, columns), np.int64)
+    numbers = np.empty(columns, np.int64)
+    active = _scan.scan_into(pbuf, n, big, out, numbers)
+    return out[:, :active], numbers[:active], physical
 
 
 # --- the decoder --------------------------------------------------------------------------------------------
