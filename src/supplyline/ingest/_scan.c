@@ -380,6 +380,7 @@ static Py_ssize_t scan_all(Scan *s, int64_t n) {
     const uint8_t *b = s->buf;
     int64_t a = 0, physical = 0;
     Py_ssize_t i = 0;
+    const int any_nul = n > 0 && memchr(b, 0, (size_t)n) != NULL; /* one fast pass; lines checked only if so */
     for (; i < s->nl; i++) {
         int64_t e = 0, st = 0, en = 0;
         for (;;) { /* blank lines and comments: no column (a run of bare LFs is skipped byte by byte) */
@@ -410,7 +411,7 @@ static Py_ssize_t scan_all(Scan *s, int64_t n) {
         OUT(s, F_FLAGS, i) = FLAG_ACTIVE;
         if (e - a > MAX_LINE)
             OUT(s, F_QDET, i) = D_LONG;
-        else if (memchr(b + st, 0, (size_t)(en - st)) != NULL)
+        else if (any_nul && memchr(b + st, 0, (size_t)(en - st)) != NULL)
             OUT(s, F_QDET, i) = D_NUL;
         else
             scan_line(s, i, st, en);
