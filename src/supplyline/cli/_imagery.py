@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from supplyline.cli._common import JsonOpt, StoreOpt, console, print_arrow, print_json, progress
 from supplyline.errors import UsageError
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
+
+    from supplyline.imagery.landmask import IsLandFn
 
 imagery_app = typer.Typer(
     help="Satellite vessel detections: detect in scenes, import from elsewhere, match to AIS.",
@@ -105,6 +111,113 @@ def match_cmd(
         print_arrow(
             run.alerts.select(["ts", "place_id", "probability", "message"]), title="dark vessels", limit=20
         )
+
+
+def _when(text: str, what: str) -> dt.datetime:
+    try:
+        t = dt.datetime.fromisoformat(
+            text.strip().replace(" UTC", "").replace("Z", "+00:00").replace(":", ":", 2)
+        )
+    except ValueError as exc:
+        raise UsageError(f"{what} {text!r} is not an ISO 8601 time (e.g. 2024-03-01T21:19:00Z)") from exc
+    return t if t.tzinfo else t.replace(tzinfo=dt.UTC)
+
+
+def _tiff_time(text: str) -> str:
+    """TIFF DateTime 'YYYY:MM:DD HH:MM:SS' -> ISO."""
+    if len(text) >= 19 and text[4] == ":" and text[7] == ":":
+        return text[:10].replace(":", "-") + "T" + text[11:19]
+    return text
+
+
+@imagery_app.command("detect")
+def detect_cmd(
+    scenes: Annotated[list[Path], typer.Argument(help="SAR scenes: GeoTIFF, Sentinel-1 GRD TIFF or SAFE.")],
+    store: StoreOpt = None,
+    aoi: Annotated[
+        str | None, typer.Option("--aoi", help="minlon,minlat,maxlon,maxlat, a GeoJSON file or a place id.")
+    ] = None,
+    acquired: Annotated[
+        str | None, typer.Option("--acquired", help="Acquisition time (UTC) when the file does not say.")
+    ] = None,
+    land: Annotated[
+        Path | None, typer.Option("--land", help="GeoJSON land polygons (added to the coastline mask).")
+    ] = None,
+    coastline: Annotated[
+        str, typer.Option("--coastline", help="osm, gshhg or none (packaged coastline for the land mask).")
+    ] = "osm",
+    k: Annotated[float, typer.Option("--k", help="CFAR factor: sigmas above the clutter ring.")] = 6.0,
+    ghost_px: Annotated[
+        float, typer.Option("--ghost-px", help="Azimuth ambiguity offset (px) to suppress; 0 = off.")
+    ] = 0.0,
+    synthetic: Annotated[bool, typer.Option("--synthetic", help="Label the detections synthetic.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Detect vessels in SAR scenes (land mask, CFAR, objects, ghosts) into the store's detections.
+
+    Example: supplyline imagery detect S1A_IW_GRDH_..._vv.tif --aoi 130.2,42.2,130.4,42.3 --store st
+    """
+    from supplyline.imagery.cfar import CfarConfig
+    from supplyline.imagery.detect import DetectConfig, detect_scene
+    from supplyline.imagery.ghosts import GhostConfig
+    from supplyline.imagery.read import acquisition_time, open_scene, parse_aoi
+    from supplyline.imagery.run import store_detections, store_places
+    from supplyline.store import Store
+
+    st = Store.open(store)
+    places = store_places(st)
+    circles = {p["place_id"]: (p["lat"], p["lon"], p["r_in_m"]) for p in places.to_pylist()} if places else {}
+    circles.update({k.removeprefix("case:"): v for k, v in circles.items()})
+    area = parse_aoi(aoi, circles) if aoi else None
+    is_land = _land_test(land, coastline)
+    cfg = DetectConfig(cfar=CfarConfig(k=k, guard=20, train=40), ghosts=GhostConfig(offset_px=ghost_px))
+    out = []
+    for path in scenes:
+        scene = open_scene(path)
+        stated = acquisition_time(scene)
+        scene.ds.close()
+        if acquired is None and stated is None:
+            raise UsageError(f"{path.name} does not state its acquisition time; give --acquired")
+        when = _when(acquired or _tiff_time(stated or ""), "acquisition time")
+        with progress() as bar:
+            task = bar.add_task(f"{path.name}", total=None)
+
+            def tick(i: int, n: int, task: TaskID = task, bar: Progress = bar) -> None:
+                bar.update(task, completed=i, total=n)
+
+            det = detect_scene(
+                path,
+                acquired=when,
+                aoi=area,
+                is_land=is_land,
+                cfg=cfg,
+                synthetic=synthetic,
+                on_tile=tick,
+            )
+        det = store_detections(st, det, det["scene_id"][0].as_py() if det.num_rows else path.stem, places)
+        out.append({"scene": str(path), "acquired": when.isoformat(), "detections": det.num_rows})
+    if as_json:
+        print_json(out)
+        return
+    for row in out:
+        console.print(
+            f"{row['scene']}: {row['detections']} detections (acquired {row['acquired']})", markup=False
+        )
+
+
+def _land_test(land: Path | None, coastline: str) -> IsLandFn | None:
+    from supplyline.imagery import landmask
+
+    if coastline not in ("osm", "gshhg", "none"):
+        raise UsageError(f"--coastline must be osm, gshhg or none (got {coastline!r})")
+    tests = []
+    if coastline != "none":
+        tests.append(landmask.coastline(coastline))
+    if land is not None:
+        from supplyline.imagery.read import parse_aoi
+
+        tests.append(landmask.polygons([parse_aoi(str(land))]))
+    return landmask.either(*tests) if tests else None
 
 
 def register(app: typer.Typer) -> None:
