@@ -26,7 +26,9 @@ class GhostConfig:
     axis: int = 0  # azimuth axis of the image: 0 = rows
 
 
-def ghost_mask(row: F64, col: F64, brightness: F64, length_px: F64, cfg: GhostConfig) -> npt.NDArray[np.bool_]:
+def ghost_mask(
+    row: F64, col: F64, brightness: F64, length_px: F64, cfg: GhostConfig
+) -> npt.NDArray[np.bool_]:
     """True for objects that are ambiguities of a much brighter object (``brightness``: linear intensity).
 
     The ghost of a long ship breaks up like the ship, so the tolerance grows by half the bright object's

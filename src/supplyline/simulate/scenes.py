@@ -44,7 +44,7 @@ class SceneSpec:
     looks: float = 4.4
     sigma0_sea_db: float = -20.0
     sigma0_land_db: float = -6.0
-    sea_gradient_db: float = 10.0  # sea sigma0 falls this much from near range (col 0) to far range (S1 IW VV)
+    sea_gradient_db: float = 10.0  # sea sigma0 fall from near (col 0) to far range (S1 IW VV)
     land_cols: int = 0  # land occupies the first land_cols columns (a straight coast), 0 = none
     land_targets_per_km2: float = 20.0  # bright point scatterers on land (buildings, cranes), +15 dB
     ghost_offset_px: int = 0
