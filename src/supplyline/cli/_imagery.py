@@ -151,12 +151,20 @@ def detect_cmd(
         float, typer.Option("--ghost-px", help="Azimuth ambiguity offset (px) to suppress; 0 = off.")
     ] = 0.0,
     synthetic: Annotated[bool, typer.Option("--synthetic", help="Label the detections synthetic.")] = False,
+    optical: Annotated[
+        bool,
+        typer.Option("--optical", help="SCENES are the band files (B03, B08/B11) of one Sentinel-2 scene."),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Detect vessels in SAR scenes (land mask, CFAR, objects, ghosts) into the store's detections.
 
     Example: supplyline imagery detect S1A_IW_GRDH_..._vv.tif --aoi 130.2,42.2,130.4,42.3 --store st
+             supplyline imagery detect --optical T11SLT_20230712_B03.jp2 T11SLT_20230712_B08.jp2 --acquired 2023-07-12T18:35Z
     """
+    if optical:
+        _detect_optical(scenes, store, acquired, as_json)
+        return
     from supplyline.imagery.cfar import CfarConfig
     from supplyline.imagery.detect import DetectConfig, detect_scene
     from supplyline.imagery.ghosts import GhostConfig
@@ -200,6 +208,30 @@ def detect_cmd(
         print_json(out)
         return
     for row in out:
+        console.print(
+            f"{row['scene']}: {row['detections']} detections (acquired {row['acquired']})", markup=False
+        )
+
+
+def _detect_optical(bands: list[Path], store: Path | None, acquired: str | None, as_json: bool) -> None:
+    from supplyline.imagery.optical import detect_optical_scene
+    from supplyline.imagery.read import acquisition_time, open_scene
+    from supplyline.imagery.run import store_detections
+    from supplyline.store import Store
+
+    first = open_scene(bands[0])
+    stated = acquisition_time(first)
+    first.ds.close()
+    if acquired is None and stated is None:
+        raise UsageError(f"{bands[0].name} does not state its acquisition time; give --acquired")
+    when = _when(acquired or _tiff_time(stated or ""), "acquisition time")
+    det = detect_optical_scene(bands, acquired=when)
+    st = Store.open(store)
+    det = store_detections(st, det, det["scene_id"][0].as_py() if det.num_rows else bands[0].stem)
+    row = {"scene": str(bands[0]), "acquired": when.isoformat(), "detections": det.num_rows}
+    if as_json:
+        print_json([row])
+    else:
         console.print(
             f"{row['scene']}: {row['detections']} detections (acquired {row['acquired']})", markup=False
         )

@@ -66,7 +66,7 @@ def cfar_mask(x: F64, land: Mask | None, cfg: CfarConfig) -> tuple[Mask, F64]:
     """
     x = np.asarray(x, np.float64)
     water = np.isfinite(x) & (x > 0) if land is None else np.isfinite(x) & ~land
-    xs = np.where(water, x, 0.0)
+    xs = np.where(np.isfinite(x), x, 0.0)
     hit, contrast = _pass(xs, water, water, cfg)
     if cfg.censor > 0 and hit.any():
         grown = ndimage.binary_dilation(hit, iterations=cfg.censor)
@@ -75,7 +75,7 @@ def cfar_mask(x: F64, land: Mask | None, cfg: CfarConfig) -> tuple[Mask, F64]:
 
 
 def _pass(xs: F64, water: Mask, clutter: Mask, cfg: CfarConfig) -> tuple[Mask, F64]:
-    mu, sd, n = ring_stats(xs, clutter, cfg.guard, cfg.train)
+    mu, sd, n = ring_stats(np.where(clutter, xs, 0.0), clutter, cfg.guard, cfg.train)
     if cfg.sd_floor > 0 and clutter.any():
         sd = np.maximum(sd, cfg.sd_floor * float(xs[clutter].std()))
     ring = (2 * cfg.train + 1) ** 2 - (2 * cfg.guard + 1) ** 2
@@ -86,8 +86,13 @@ def _pass(xs: F64, water: Mask, clutter: Mask, cfg: CfarConfig) -> tuple[Mask, F
         hit = xs > mu + cfg.k * sd
     else:
         raise ValueError(f"unknown CFAR method {cfg.method!r}; use two-parameter or ca")
-    contrast = (xs - mu) / np.maximum(sd, 1e-12)
-    return hit & water & enough, contrast
+    return hit & water & enough, _contrast(xs, water, mu, sd)
+
+
+def _contrast(xs: F64, water: Mask, mu: F64, sd: F64) -> F64:
+    """(x - mu) / sigma everywhere; land pixels keep their own value, so a hull that the caller calls land
+    (optical: a non-water hole) still gets its contrast against the water around it."""
+    return (xs - mu) / np.maximum(sd, 1e-12)
 
 
 def global_threshold_mask(x: F64, land: Mask | None, k: float = 5.0) -> Mask:

@@ -123,7 +123,8 @@ def detect_scene(
         scene.ds.close()
     sid = scene_id or Path(path).stem
     contrast = np.array(f.peak)[keep]
-    return _table(
+    score = 1.0 / (1.0 + np.exp(-(contrast - 2 * cfg.cfar.k) / cfg.cfar.k))  # 0.5 at twice the CFAR factor
+    return detections_table(
         sid,
         sensor,
         acquired,
@@ -132,13 +133,13 @@ def detect_scene(
         length[keep],
         np.array(f.width_px)[keep] * px,
         np.array(f.heading)[keep],
-        contrast,
-        cfg.cfar.k,
+        score,
+        "cfar",
         synthetic,
     )
 
 
-def _table(
+def detections_table(
     sid: str,
     sensor: str,
     acquired: dt.datetime,
@@ -147,13 +148,13 @@ def _table(
     length: np.ndarray,
     width: np.ndarray,
     heading: np.ndarray,
-    contrast: np.ndarray,
-    k: float,
-    synthetic: bool,
+    score: np.ndarray,
+    source: str,
+    synthetic: bool = False,
 ) -> pa.Table:
+    """Detected objects (geocoded, in metres) as schema.DETECTIONS rows with stable ids."""
     n = len(lon)
     ts = pa.array([acquired.astimezone(dt.UTC)] * n, schema.TS)
-    score = 1.0 / (1.0 + np.exp(-(contrast - 2 * k) / k))  # 0.5 at twice the CFAR factor
     return pa.table(
         {
             "det_id": pa.array(
@@ -170,7 +171,7 @@ def _table(
             "heading_deg": pa.array(heading, pa.float32()),
             "score": pa.array(score, pa.float32()),
             "in_place": pa.nulls(n, pa.string()),
-            "source": pa.array(["cfar"] * n, pa.string()),
+            "source": pa.array([source] * n, pa.string()),
             "synthetic": pa.array([synthetic] * n, pa.bool_()),
         },
         schema=schema.DETECTIONS,
