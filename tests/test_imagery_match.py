@@ -47,6 +47,7 @@ def _dets(points: list[tuple[float, float, float | None]], t: float = T0) -> pa.
             "heading_deg": pa.nulls(n, pa.float32()),
             "score": pa.array([0.9] * n, pa.float32()),
             "in_place": pa.nulls(n, pa.string()),
+            "near_place": pa.nulls(n, pa.string()),
             "source": ["test"] * n,
             "synthetic": [True] * n,
         },

@@ -22,7 +22,7 @@ from supplyline.store import Store
 
 DATASETS = ("dprk-russia", "nyharbor")
 NY_FILE = "noaa_ais_nyharbor_2020/nyharbor_2020-12-01_to_07_points.csv.gz"
-STEPS = ("simulate", "ingest", "detect", "evidence", "estimate", "monitor", "report")
+STEPS = ("simulate", "ingest", "detect", "evidence", "imagery", "estimate", "monitor", "report")
 
 
 @dataclass
@@ -113,6 +113,13 @@ def run_demo(
     step("evidence")
     store_case_evidence(store, case)
 
+    step("imagery")
+    imaged = None
+    if data == "dprk-russia":
+        from supplyline.imagery.simulated import image_case
+
+        imaged = image_case(store, case, sim.scenario, seed=seed).summary()
+
     step("estimate")
     from supplyline.estimate.run import run_estimate
 
@@ -129,6 +136,11 @@ def run_demo(
     path = build_report(store, out / "report.html", title=case.title or case.name)
     result = DemoResult(case=case.name, report=path, store=store.root, synthetic=synthetic)
     _summarise(result, store, case, report.totals, detected.counts, alerts, estimated.claim_tests)
+    if imaged is not None:
+        from supplyline.imagery.simulated import summary_line
+
+        result.lines.insert(-1, summary_line(imaged))
+        result.figures["imagery"] = imaged
     return result
 
 

@@ -347,6 +347,9 @@ DETECTIONS = pa.schema(
         pa.field("heading_deg", pa.float32()),  # of the long axis, 0..180 (SAR cannot tell bow from stern)
         pa.field("score", pa.float32()),  # detector confidence 0..1
         pa.field("in_place", pa.string()),  # place_id of the place it lies in, else null
+        pa.field(
+            "near_place", pa.string()
+        ),  # nearest watched place within the imagery watch radius, else null
         pa.field("source", pa.string()),  # detector (cfar, ndwi, simulated) or imported file
         pa.field("synthetic", pa.bool_()),
     ]
@@ -369,6 +372,7 @@ DETECTION_MATCHES = pa.schema(
         pa.field("ais_length_m", pa.float32()),  # the AIS static report's
         pa.field("n_candidates", pa.int32()),  # AIS vessels inside the gate
         pa.field("in_place", pa.string()),
+        pa.field("near_place", pa.string()),
     ]
 )
 

@@ -171,6 +171,7 @@ def detections_table(
             "heading_deg": pa.array(heading, pa.float32()),
             "score": pa.array(score, pa.float32()),
             "in_place": pa.nulls(n, pa.string()),
+            "near_place": pa.nulls(n, pa.string()),
             "source": pa.array([source] * n, pa.string()),
             "synthetic": pa.array([synthetic] * n, pa.bool_()),
         },

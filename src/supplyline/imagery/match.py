@@ -269,5 +269,6 @@ def _result(
         "ais_length_m": by_vessel(ais_len, pa.float32()),
         "n_candidates": pa.array(n_cand, pa.int32()),
         "in_place": dets["in_place"],
+        "near_place": dets["near_place"],
     }
     return pa.table(cols, schema=schema.DETECTION_MATCHES)

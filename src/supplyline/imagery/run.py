@@ -25,27 +25,45 @@ from supplyline.store import Store
 PART = "imagery"
 
 
-def assign_places(det: pa.Table, places: pa.Table | None) -> pa.Table:
-    """Fill ``in_place`` (where null) with the place whose polygon holds the detection, else the nearest
-    place within its ``r_in_m``."""
+MARITIME = ("port", "anchorage", "berth", "terminal", "area", None)  # places a vessel can be near
+WATCH_KM = 60.0  # a vessel without AIS this close to a watched place is reported (3 h at 11 kn)
+
+
+def assign_places(det: pa.Table, places: pa.Table | None, watch_km: float = WATCH_KM) -> pa.Table:
+    """Fill ``in_place`` (where null: the place whose polygon holds the detection, else the nearest place
+    within its ``r_in_m``) and ``near_place`` (the nearest watched place within ``watch_km``, or in_place)."""
     if places is None or places.num_rows == 0 or det.num_rows == 0:
         return det
     lat, lon = det["lat"].to_numpy(), det["lon"].to_numpy()
-    best = np.full(det.num_rows, np.inf)
-    found = np.full(det.num_rows, None, object)
     points = shapely.points(lon, lat)
+    best_in, best_near = np.full(det.num_rows, np.inf), np.full(det.num_rows, np.inf)
+    found_in, found_near = np.full(det.num_rows, None, object), np.full(det.num_rows, None, object)
     for p in places.to_pylist():
+        d = haversine_km(lat, lon, p["lat"], p["lon"]) * 1000.0
         if p.get("geometry_wkb"):
-            inside = shapely.contains(shapely.from_wkb(p["geometry_wkb"]), points)
-            d = np.where(inside, 0.0, np.inf)
+            inside = np.where(shapely.contains(shapely.from_wkb(p["geometry_wkb"]), points), 0.0, np.inf)
         else:
-            d = haversine_km(lat, lon, p["lat"], p["lon"]) * 1000.0
-            d = np.where(d <= p["r_in_m"], d, np.inf)
-        closer = d < best
-        best[closer], found[closer] = d[closer], p["place_id"]
-    have = det["in_place"].to_numpy(zero_copy_only=False)
-    filled = np.where(det["in_place"].is_null().to_numpy(zero_copy_only=False), found, have)
-    return det.set_column(det.schema.get_field_index("in_place"), "in_place", pa.array(filled, pa.string()))
+            inside = np.where(d <= p["r_in_m"], d, np.inf)
+        closer = inside < best_in
+        best_in[closer], found_in[closer] = inside[closer], p["place_id"]
+        if p.get("watched") and p.get("kind") in MARITIME:
+            near = np.where(d <= watch_km * 1000.0, d, np.inf)
+            closer = near < best_near
+            best_near[closer], found_near[closer] = near[closer], p["place_id"]
+    det = _fill(det, "in_place", found_in)
+    # a detection inside a watched place is near it, whatever the watch radius
+    watched = places.filter(pc.fill_null(places["watched"], False))["place_id"]
+    at_watched = pc.fill_null(pc.is_in(det["in_place"], watched), False).to_numpy(zero_copy_only=False)
+    return _fill(
+        det, "near_place", np.where(at_watched, det["in_place"].to_numpy(zero_copy_only=False), found_near)
+    )
+
+
+def _fill(det: pa.Table, column: str, values: np.ndarray) -> pa.Table:
+    """Set ``column`` where it is null."""
+    have = det[column].to_numpy(zero_copy_only=False)
+    filled = np.where(det[column].is_null().to_numpy(zero_copy_only=False), values, have)
+    return det.set_column(det.schema.get_field_index(column), column, pa.array(filled, pa.string()))
 
 
 def part_name(text: str) -> str:
@@ -70,18 +88,39 @@ def store_places(store: Store) -> pa.Table | None:
     return store.read_table("places", schema.PLACES)
 
 
-def _positions(
-    con: duckdb.DuckDBPyConnection, t_us: int, half_s: float, box: tuple[float, ...]
-) -> dict[str, np.ndarray]:
-    """AIS fixes within ``half_s`` of the acquisition and inside the (padded) box, sorted by (mmsi, ts)."""
-    lo, hi = t_us - int(half_s * 1e6), t_us + int(half_s * 1e6)
+def _scene_windows(det: pa.Table, half_s: float, pad_deg: float) -> pa.Table:
+    """One row per scene (scene_id, ts): its index, time window (us) and padded lat/lon box."""
+    g = det.group_by(["scene_id", "ts"]).aggregate(
+        [("lat", "min"), ("lat", "max"), ("lon", "min"), ("lon", "max")]
+    )
+    t = g["ts"].cast(pa.int64()).to_numpy()
+    return pa.table(
+        {
+            "scene": np.arange(g.num_rows),
+            "scene_id": g["scene_id"],
+            "ts": g["ts"],
+            "lo": t - int(half_s * 1e6),
+            "hi": t + int(half_s * 1e6),
+            "lat0": pc.subtract(g["lat_min"], pad_deg),
+            "lat1": pc.add(g["lat_max"], pad_deg),
+            "lon0": pc.subtract(g["lon_min"], pad_deg),
+            "lon1": pc.add(g["lon_max"], pad_deg),
+        }
+    )
+
+
+def _positions(con: duckdb.DuckDBPyConnection, windows: pa.Table) -> dict[str, np.ndarray]:
+    """AIS fixes inside each scene's window and box, in one scan, sorted by (scene, mmsi, ts)."""
+    con.register("_scene_windows", windows)
     got = con.execute(
-        """SELECT mmsi, epoch_us(ts) / 1e6 AS ts, lat, lon, coalesce(sog_kn::DOUBLE, 'NaN') AS sog_kn,
-                  coalesce(cog_deg::DOUBLE, 'NaN') AS cog_deg
-           FROM positions WHERE ts BETWEEN make_timestamptz(?) AND make_timestamptz(?)
-             AND lat BETWEEN ? AND ? AND lon BETWEEN ? AND ? ORDER BY mmsi, ts""",
-        [lo, hi, *box],
+        """SELECT w.scene, p.mmsi, epoch_us(p.ts) / 1e6 AS ts, p.lat, p.lon,
+                  coalesce(p.sog_kn::DOUBLE, 'NaN') AS sog_kn, coalesce(p.cog_deg::DOUBLE, 'NaN') AS cog_deg
+           FROM positions p JOIN _scene_windows w
+             ON epoch_us(p.ts) BETWEEN w.lo AND w.hi
+            AND p.lat BETWEEN w.lat0 AND w.lat1 AND p.lon BETWEEN w.lon0 AND w.lon1
+           ORDER BY w.scene, p.mmsi, p.ts"""
     ).fetchnumpy()
+    con.unregister("_scene_windows")
     return {c: np.asarray(v) for c, v in got.items()}
 
 
@@ -109,32 +148,25 @@ def match_store(
     det = store.read_table("detections", schema.DETECTIONS).cast(schema.DETECTIONS)
     con = store.connect()
     lengths = _lengths(con)
-    pad = 0.5  # degrees around the scene's detections (~50 km): vessels that may have sailed in
+    windows = _scene_windows(det, cfg.max_dt_s, pad_deg=0.5)  # ~50 km: vessels that may have sailed in
+    pos = _positions(con, windows) if det.num_rows else {"scene": np.zeros(0, np.int64)}
+    bounds = np.searchsorted(pos["scene"], np.arange(windows.num_rows + 1))
     parts = []
-    scenes = det.group_by(["scene_id", "ts"]).aggregate([]).to_pylist() if det.num_rows else []
-    for i, sc in enumerate(scenes):
-        mask = pc.and_(pc.equal(det["scene_id"], sc["scene_id"]), pc.equal(det["ts"], sc["ts"]))
-        d = det.filter(mask)
-        lat, lon = d["lat"].to_numpy(), d["lon"].to_numpy()
-        box = (lat.min() - pad, lat.max() + pad, lon.min() - pad, lon.max() + pad)
-        t_us = int(pc.min(d["ts"]).cast(pa.int64()).as_py())
-        parts.append(match_scene(d, _positions(con, t_us, cfg.max_dt_s, box), lengths, cfg))
+    for i, sc in enumerate(windows.select(["scene_id", "ts"]).to_pylist()):
+        d = det.filter(pc.and_(pc.equal(det["scene_id"], sc["scene_id"]), pc.equal(det["ts"], sc["ts"])))
+        part = {k: v[bounds[i] : bounds[i + 1]] for k, v in pos.items() if k != "scene"}
+        parts.append(match_scene(d, part, lengths, cfg))
         if on_scene:
-            on_scene(i + 1, len(scenes))
+            on_scene(i + 1, windows.num_rows)
     matches = pa.concat_tables(parts) if parts else schema.DETECTION_MATCHES.empty_table()
     return _record(store, matches, det)
 
 
 def _record(store: Store, matches: pa.Table, det: pa.Table) -> MatchRun:
     places = store_places(store)
-    names = (
-        dict(zip(places["place_id"].to_pylist(), places["name"].to_pylist(), strict=True)) if places else {}
-    )
-    watched = None
-    if places is not None and places.num_rows:
-        watched = set(places.filter(pc.fill_null(places["watched"], False))["place_id"].to_pylist())
-    obs = dark_observations(matches, det, names, watched)
-    alerts = dark_alerts(matches, det, names, watched)
+    where = {p["place_id"]: (p["name"], p["lat"], p["lon"]) for p in places.to_pylist()} if places else {}
+    obs = dark_observations(matches, det, where)
+    alerts = dark_alerts(matches, det, where)
     with store.lock(), store.transaction() as txn:
         txn.put("tables/detection_matches/all.parquet", matches)
         txn.put(f"tables/observations/{PART}.parquet", obs)

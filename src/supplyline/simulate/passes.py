@@ -185,7 +185,8 @@ def image_pass(
                     np.r_[ships.cog_deg[seen] % 180.0, rng.uniform(0, 180, n_fa)], pa.float32()
                 ),
                 "score": pa.array(score, pa.float32()),
-                "in_place": pa.array([area.place_id] * len(all_lat), pa.string()),
+                "in_place": pa.nulls(len(all_lat), pa.string()),
+                "near_place": pa.nulls(len(all_lat), pa.string()),
                 "source": pa.array([cfg.source] * len(all_lat), pa.string()),
                 "synthetic": pa.array([True] * len(all_lat), pa.bool_()),
             },
