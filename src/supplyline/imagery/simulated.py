@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from supplyline.imagery.evidence import MIN_LENGTH_M
+from supplyline.imagery.landmask import natural_earth
 from supplyline.imagery.match import MatchConfig
 from supplyline.imagery.run import WATCH_KM, MatchRun, match_store, store_detections
 from supplyline.simulate.passes import Area, PassConfig
@@ -65,7 +66,7 @@ def image_case(
     places = {p["place_id"]: p for p in case.places.to_pylist()}
     origins = sorted({o if o.startswith("case:") else f"case:{o}" for r in case.routes for o in r.origins})
     areas = [Area(o, places[o]["lat"], places[o]["lon"], WATCH_KM * 1000.0) for o in origins if o in places]
-    passes = scenario_passes(scenario, areas, cfg, seed)
+    passes = scenario_passes(scenario, areas, cfg, seed, natural_earth())
     det, truth = passes.tables()
     det = store_detections(store, det, "simulated-passes", case.places)
     run = match_store(store, MatchConfig(track_deg=None))

@@ -26,6 +26,7 @@ import pyarrow.compute as pc
 from supplyline import schema
 from supplyline.geo import EARTH_RADIUS_M
 from supplyline.ids import stable_id
+from supplyline.imagery.landmask import IsLandFn
 from supplyline.imagery.sar import azimuth_shift_m
 
 F64 = npt.NDArray[np.float64]
@@ -129,13 +130,20 @@ def _observed(
     return lat, lon, length
 
 
-def _false_alarms(area: Area, cfg: PassConfig, rng: np.random.Generator) -> tuple[F64, F64]:
+def _false_alarms(
+    area: Area, cfg: PassConfig, rng: np.random.Generator, is_land: IsLandFn | None
+) -> tuple[F64, F64]:
+    """False alarms uniform over the area (over its water when ``is_land`` is given: a land mask ran)."""
     area_km2 = math.pi * (area.radius_m / 1000.0) ** 2
     n = int(rng.poisson(cfg.false_alarms_per_100km2 * area_km2 / 100.0))
     r = area.radius_m * np.sqrt(rng.random(n))
     a = rng.random(n) * 2 * math.pi
     lat_c, lon_c = np.full(n, area.lat), np.full(n, area.lon)
-    return _move(lat_c, lon_c, r * np.sin(a), r * np.cos(a))
+    lat, lon = _move(lat_c, lon_c, r * np.sin(a), r * np.cos(a))
+    if is_land is not None and n:
+        sea = ~is_land(lon, lat)
+        lat, lon = lat[sea], lon[sea]
+    return lat, lon
 
 
 @dataclass
@@ -152,7 +160,13 @@ class PassResult:
 
 
 def image_pass(
-    ships: ShipsAt, t: float, area: Area, cfg: PassConfig, rng: np.random.Generator, out: PassResult
+    ships: ShipsAt,
+    t: float,
+    area: Area,
+    cfg: PassConfig,
+    rng: np.random.Generator,
+    out: PassResult,
+    is_land: IsLandFn | None = None,
 ) -> None:
     """One acquisition of ``area`` at ``t`` (unix s): append its detections and truth to ``out``."""
     east, north = _offsets_m(area.lat, ships.lat, ships.lon, area.lat, area.lon)
@@ -162,7 +176,7 @@ def image_pass(
     p = 1.0 / (1.0 + np.exp(-(ships.length_m - l50) / cfg.l_width_m))
     seen = inside & (rng.random(len(p)) < p)
     lat, lon, length = _observed(ships, seen, cfg, rng)
-    fa_lat, fa_lon = _false_alarms(area, cfg, rng)
+    fa_lat, fa_lon = _false_alarms(area, cfg, rng, is_land)
     n_fa = len(fa_lat)
     fa_len = rng.uniform(8.0, 40.0, n_fa)
     scene_id = f"sim-s1-{area.place_id.split(':')[-1]}-{int(t)}"

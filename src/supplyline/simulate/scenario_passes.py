@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from supplyline.imagery.landmask import IsLandFn
 from supplyline.simulate.ais import in_windows, true_state
 from supplyline.simulate.passes import Area, PassConfig, PassResult, ShipsAt, image_pass, pass_times
 from supplyline.simulate.scenario import Scenario
@@ -35,14 +36,19 @@ def ships_at(plans: Sequence[ShipPlan], t: float) -> ShipsAt:
 
 
 def scenario_passes(
-    sc: Scenario, areas: Sequence[Area], cfg: PassConfig | None = None, seed: int | None = None
+    sc: Scenario,
+    areas: Sequence[Area],
+    cfg: PassConfig | None = None,
+    seed: int | None = None,
+    is_land: IsLandFn | None = None,
 ) -> PassResult:
-    """Every pass over every area during the scenario, with detections and truth."""
+    """Every pass over every area during the scenario, with detections and truth (false alarms at sea when
+    ``is_land`` is given)."""
     cfg = cfg or PassConfig()
     plans = plan_all(sc)
     out = PassResult()
     rng = np.random.default_rng([sc.seed if seed is None else seed, 15])
     for area in areas:
         for t in pass_times(sc.start, sc.end, area.lon, cfg):
-            image_pass(ships_at(plans, float(t)), float(t), area, cfg, rng, out)
+            image_pass(ships_at(plans, float(t)), float(t), area, cfg, rng, out, is_land)
     return out
