@@ -144,3 +144,25 @@ def test_cli_import_match_dark_evidence(world):
     # re-matching replaces, never duplicates
     runner.invoke(app, ["imagery", "match", "--store", str(store.root)])
     assert store.read_table("alerts", schema.ALERTS).num_rows == len(expected_dark)
+
+
+def test_exports_and_report_carry_detections(world, tmp_path):
+    """After import + match (the test above), GeoJSON/KML exports and the report payload hold the detections."""
+    from supplyline.report.builder import build_report
+    from supplyline.report.export import export_store
+
+    store: Store = world["store"]  # type: ignore[assignment]
+    if not store.table_dir("detection_matches").is_dir():
+        pytest.skip("runs after test_cli_import_match_dark_evidence")
+    matches = store.read_table("detection_matches", schema.DETECTION_MATCHES)
+    docs = {p.stem: json.loads(p.read_text()) for p in export_store(store, "geojson", tmp_path / "gj")}
+    feats = docs["detections"]["features"]
+    assert len(feats) == matches.num_rows
+    assert (
+        sum(f["properties"]["status"] == "dark" for f in feats)
+        == pc.sum(pc.equal(matches["status"], "dark")).as_py()
+    )
+    kml = export_store(store, "kml", tmp_path / "kml")[0].read_text()
+    assert "Satellite detections (matched / dark)" in kml and "dark detection" in kml
+    html = build_report(store, tmp_path / "r.html").read_text()
+    assert '"detection_matches"' in html
