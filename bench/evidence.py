@@ -12,7 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from supplyline.config import bundled_case_path, load_case, validate_case
+from supplyline.case import bundled_case_path, load_case, validate_case
 from supplyline.evidence.extract import extract_claims, parse_article, sentences
 from supplyline.evidence.ledger import read_claims
 

@@ -18,8 +18,8 @@ import pytest
 from typer.testing import CliRunner
 
 from supplyline import schema
+from supplyline.case import bundled_case_path, load_case
 from supplyline.cli import app
-from supplyline.config import bundled_case_path, load_case
 from supplyline.estimate.run import run_estimate
 from supplyline.estimate.shipments import outbound_routes, whole_span
 from supplyline.monitor.alerts import ALL_ROUTES

@@ -16,7 +16,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from supplyline.config import Case, bundled_case_path, load_case, store_case_evidence
+from supplyline.case import Case, bundled_case_path, load_case, store_case_evidence
 from supplyline.errors import InputError, UsageError
 from supplyline.store import Store
 

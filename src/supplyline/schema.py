@@ -389,6 +389,12 @@ EVENT_TABLES: dict[str, pa.Schema] = {
 }
 
 
+# --- engine state -----------------------------------------------------------------------------------------
+
+DETECT_STATE = pa.schema([pa.field("shard", pa.int64()), pa.field("signature", pa.string())])
+"""``tables/detect_state``: the local engine's input signature per vessel shard (see supplyline.engine.local)."""
+
+
 def empty(schema: pa.Schema) -> pa.Table:
     """An empty table of ``schema`` (kernels return this when a shard has nothing to report)."""
     return schema.empty_table()

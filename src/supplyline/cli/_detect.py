@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import pyarrow as pa
 import typer
 
 from supplyline.cli._common import JsonOpt, StoreOpt, console, print_json
-from supplyline.errors import UsageError
+from supplyline.errors import CaseError, UsageError
+
+if TYPE_CHECKING:
+    from supplyline.detect import Thresholds
 
 
 def register(app: typer.Typer) -> None:
@@ -94,14 +97,14 @@ def register(app: typer.Typer) -> None:
         routes = []
         thresholds = Thresholds()
         if case is not None:
-            from supplyline.config import load_case
+            from supplyline.case import load_case
 
             c = load_case(case)
             tables.append(c.places)
             routes = list(c.routes)
             thresholds = c.thresholds
         if set_:
-            thresholds = Thresholds.from_mapping({**thresholds.to_dict(), **_overrides(set_)})
+            thresholds = _with_overrides(thresholds, set_)
         if places:
             from supplyline.places import places_from_geojson
 
@@ -133,6 +136,15 @@ def register(app: typer.Typer) -> None:
         )
         for name, n in result.counts.items():
             console.print(f"  {name:<16}{n:>10,}")
+
+
+def _with_overrides(thresholds: Thresholds, items: list[str]) -> Thresholds:
+    """``thresholds`` with --set applied; an unknown name or a value out of range is a usage error (exit 2)."""
+    try:
+        return type(thresholds).from_mapping({**thresholds.to_dict(), **_overrides(items)})
+    except CaseError as exc:
+        detail = "; ".join(message for _, _, message in exc.problems) or str(exc)
+        raise UsageError(f"--set: {detail}") from None
 
 
 def _overrides(items: list[str]) -> dict[str, float | int]:

@@ -132,7 +132,7 @@ def register(app: typer.Typer) -> None:
 
         place_ids = None
         if case is not None:
-            from supplyline.config import load_case, resolve_case
+            from supplyline.case import load_case, resolve_case
 
             place_ids = set(load_case(resolve_case(case)).places.column("place_id").to_pylist())
         table = read_observations(file, place_ids)

@@ -95,7 +95,7 @@ def register(app: typer.Typer) -> None:
         )
         loaded = None
         if case is not None:
-            from supplyline.config import load_case
+            from supplyline.case import load_case
 
             loaded = load_case(case)
         alerts = run_monitor(

@@ -33,8 +33,8 @@ from supplyline.detect._arrays import (
     start_index,
     to_ts,
 )
-from supplyline.detect.config import Thresholds
 from supplyline.detect.segments import Tracks
+from supplyline.detect.thresholds import Thresholds
 from supplyline.geo import haversine_km
 from supplyline.ids import stable_ids
 

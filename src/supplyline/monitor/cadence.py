@@ -34,9 +34,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from supplyline.errors import UsageError
+from supplyline.schema import TS
 
 _US_PER_H = 3_600_000_000.0
-TS = pa.timestamp("us", tz="UTC")
 Times: TypeAlias = pa.Array | pa.ChunkedArray | np.ndarray
 
 
