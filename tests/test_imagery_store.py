@@ -152,7 +152,7 @@ def test_exports_and_report_carry_detections(world, tmp_path):
     from supplyline.report.export import export_store
 
     store: Store = world["store"]  # type: ignore[assignment]
-    if not store.table_dir("detection_matches").is_dir():
+    if not store.has_table("detection_matches"):
         pytest.skip("runs after test_cli_import_match_dark_evidence")
     matches = store.read_table("detection_matches", schema.DETECTION_MATCHES)
     docs = {p.stem: json.loads(p.read_text()) for p in export_store(store, "geojson", tmp_path / "gj")}

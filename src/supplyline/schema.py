@@ -376,8 +376,6 @@ DETECTION_MATCHES = pa.schema(
     ]
 )
 
-IMAGERY_TABLES: dict[str, pa.Schema] = {"detections": DETECTIONS, "detection_matches": DETECTION_MATCHES}
-
 EVENT_TABLES: dict[str, pa.Schema] = {
     "segments": SEGMENTS,
     "visits": VISITS,

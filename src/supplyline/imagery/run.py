@@ -20,7 +20,7 @@ from supplyline import schema
 from supplyline.geo import haversine_km
 from supplyline.imagery.evidence import dark_alerts, dark_observations
 from supplyline.imagery.match import MatchConfig, match_scene
-from supplyline.store import Store
+from supplyline.store import WHOLE, Store
 
 PART = "imagery"
 
@@ -83,7 +83,7 @@ def store_detections(store: Store, det: pa.Table, part: str, places: pa.Table | 
 
 def store_places(store: Store) -> pa.Table | None:
     """The places the last `detect` used (case places included), or None before any detect run."""
-    if not store.table_dir("places").is_dir():
+    if not store.has_table("places"):
         return None
     return store.read_table("places", schema.PLACES)
 
@@ -168,7 +168,7 @@ def _record(store: Store, matches: pa.Table, det: pa.Table) -> MatchRun:
     obs = dark_observations(matches, det, where)
     alerts = dark_alerts(matches, det, where)
     with store.lock(), store.transaction() as txn:
-        txn.put("tables/detection_matches/all.parquet", matches)
-        txn.put(f"tables/observations/{PART}.parquet", obs)
-        txn.put(f"tables/alerts/{PART}.parquet", alerts)
+        txn.put_part("detection_matches", WHOLE, matches)
+        txn.put_part("observations", PART, obs)
+        txn.put_part("alerts", PART, alerts)
     return MatchRun(matches, obs, alerts)
