@@ -24,7 +24,7 @@ SSDD = Path(__file__).resolve().parents[2] / "shared" / "data" / "ssdd_sar_ship_
 if not SSDD.exists():
     SSDD = Path("/work/shared/data/ssdd_sar_ship_chips")
 
-CFAR = CfarConfig(k=5.0, guard=20, train=40, sd_floor=1.0, min_water=0.05, censor=2)
+CFAR = CfarConfig(k=5.0, guard=20, train=40, sd_floor=1.0, min_water=0.05, censor=2, block=1)
 OBJECTS = ObjectConfig(min_pixels=20)
 GLOBAL_K = 5.0
 

@@ -30,7 +30,7 @@ class DetectConfig:
     cfar: CfarConfig = field(default_factory=lambda: CfarConfig(k=6.0, guard=20, train=40))
     objects: ObjectConfig = field(default_factory=lambda: ObjectConfig(min_pixels=3))
     ghosts: GhostConfig = field(default_factory=GhostConfig)
-    tile: int = 2048
+    tile: int = 1024  # px; with its margin ~1100^2 px: ~10 MB per float64 work array
     band: int = 1
     min_length_m: float = 0.0  # drop smaller objects (speckle clumps at high resolution)
 

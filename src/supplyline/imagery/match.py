@@ -73,12 +73,10 @@ class AisAt:
     dt_s: F64  # t minus the nearest fix (signed)
 
 
-def _ends(mmsi: I64, ts: F64, t: float) -> tuple[I64, I64]:
-    """Index of each vessel's last fix at or before ``t`` and first fix after it (-1 if none).
-
-    ``mmsi``/``ts`` sorted by (mmsi, ts). Returns arrays aligned with ``np.unique(mmsi)``.
-    """
-    vessels = np.unique(mmsi)
+def _ends(mmsi: I64, ts: F64, t: float) -> tuple[I64, I64, I64]:
+    """The vessels, and the index of each one's last fix at or before ``t`` and first fix after it (-1 if
+    none). ``mmsi``/``ts`` sorted by (mmsi, ts), so no sort is needed."""
+    vessels = mmsi[np.r_[True, mmsi[1:] != mmsi[:-1]]] if len(mmsi) else mmsi
     before = np.flatnonzero(ts <= t)
     after = np.flatnonzero(ts > t)
     last_b = before[np.r_[mmsi[before][1:] != mmsi[before][:-1], True]] if len(before) else before
@@ -87,7 +85,7 @@ def _ends(mmsi: I64, ts: F64, t: float) -> tuple[I64, I64]:
     ia = np.full(len(vessels), -1, np.int64)
     ib[np.searchsorted(vessels, mmsi[last_b])] = last_b
     ia[np.searchsorted(vessels, mmsi[first_a])] = first_a
-    return ib, ia
+    return vessels, ib, ia
 
 
 def _dead_reckon(lat: F64, lon: F64, sog_kn: F64, cog_deg: F64, dt_s: F64) -> tuple[F64, F64]:
@@ -100,12 +98,17 @@ def _dead_reckon(lat: F64, lon: F64, sog_kn: F64, cog_deg: F64, dt_s: F64) -> tu
 
 
 def ais_at(pos: dict[str, np.ndarray], t: float, cfg: MatchConfig) -> AisAt:
-    """Every vessel's position at ``t`` (unix s) from fixes sorted by (mmsi, ts); see the module doc."""
+    """Every vessel's position at ``t`` (unix s) from fixes sorted by (mmsi, ts); see the module doc.
+
+    Only fixes within ``max_dt_s`` of ``t`` are used (a vessel silent longer takes no part anyway).
+    """
+    near = np.abs(np.asarray(pos["ts"], np.float64) - t) <= cfg.max_dt_s
+    pos = {k: np.asarray(v)[near] for k, v in pos.items()}
     mmsi, ts = pos["mmsi"].astype(np.int64), pos["ts"].astype(np.float64)
     if len(mmsi) == 0:
         e = np.zeros(0)
         return AisAt(np.zeros(0, np.int64), e, e, e, e)
-    ib, ia = _ends(mmsi, ts, t)
+    vessels, ib, ia = _ends(mmsi, ts, t)
     has_b, has_a = ib >= 0, ia >= 0
     jb, ja = np.where(has_b, ib, ia), np.where(has_a, ia, ib)  # the other side when one is missing
     dt_b, dt_a = t - ts[jb], ts[ja] - t
@@ -134,7 +137,7 @@ def ais_at(pos: dict[str, np.ndarray], t: float, cfg: MatchConfig) -> AisAt:
     sigma = np.sqrt(cfg.sigma_ais_m**2 + (k * v * tau) ** 2 + shift_sigma**2)
     nearest = np.where(has_b & (~has_a | (dt_b <= dt_a)), dt_b, -dt_a)
     keep = np.abs(nearest) <= cfg.max_dt_s
-    return AisAt(np.unique(mmsi)[keep], lat[keep], lon[keep], sigma[keep], nearest[keep])
+    return AisAt(vessels[keep], lat[keep], lon[keep], sigma[keep], nearest[keep])
 
 
 def _local_xy(lat: F64, lon: F64, lat0: float, lon0: float) -> F64:

@@ -40,35 +40,47 @@ class Objects:
 
 
 def find_objects(mask: npt.NDArray[np.bool_], weight: F64, contrast: F64, cfg: ObjectConfig) -> Objects:
-    """Cluster ``mask`` into objects and measure them (``weight``: intensity, ``contrast``: CFAR contrast)."""
-    grown = ndimage.binary_closing(mask, np.ones((2 * cfg.close + 1,) * 2, bool)) if cfg.close else mask
-    grown &= ndimage.binary_dilation(mask, np.ones((3, 3), bool), iterations=cfg.close)
-    labels, n = ndimage.label(grown | mask, structure=np.ones((3, 3), bool))
+    """Cluster ``mask`` into objects and measure them (``weight``: intensity, ``contrast``: CFAR contrast).
+
+    Only the objects' own pixels are touched after labelling (bincounts over their coordinates), so the
+    cost follows the number of target pixels, not the tile size.
+    """
+    grown = mask
+    if cfg.close:
+        grown = ndimage.binary_closing(mask, np.ones((2 * cfg.close + 1,) * 2, bool))
+        grown &= ndimage.binary_dilation(mask, np.ones((3, 3), bool), iterations=cfg.close)
+        grown |= mask
+    labels, n = ndimage.label(grown, structure=np.ones((3, 3), bool))
+    rows, cols = np.nonzero(labels)
     if n == 0:
         e = np.zeros(0)
         return Objects(e, e, e, e, e, np.zeros(0, np.int64), e, [])
-    idx = np.arange(1, n + 1)
-    w = np.where(labels > 0, np.maximum(weight, 0.0), 0.0) + 1e-12 * (labels > 0)
-    rows, cols = np.indices(mask.shape, dtype=np.float64)
-    sw = ndimage.sum_labels(w, labels, idx)
-    mr = ndimage.sum_labels(w * rows, labels, idx) / sw
-    mc = ndimage.sum_labels(w * cols, labels, idx) / sw
-    lr, lc = mr[labels - 1], mc[labels - 1]  # centroid of each pixel's object
-    dr, dc = np.where(labels > 0, rows - lr, 0.0), np.where(labels > 0, cols - lc, 0.0)
-    crr = ndimage.sum_labels(w * dr * dr, labels, idx) / sw + 1.0 / 12  # + pixel's own extent
-    ccc = ndimage.sum_labels(w * dc * dc, labels, idx) / sw + 1.0 / 12
-    crc = ndimage.sum_labels(w * dr * dc, labels, idx) / sw
+    lab = labels[rows, cols] - 1
+    w = np.maximum(np.nan_to_num(weight[rows, cols]), 0.0) + 1e-12
+
+    def per(values: F64) -> F64:
+        return np.asarray(np.bincount(lab, values, minlength=n), np.float64)
+
+    sw = per(w)
+    mr, mc = per(w * rows) / sw, per(w * cols) / sw
+    dr, dc = rows - mr[lab], cols - mc[lab]
+    crr = per(w * dr * dr) / sw + 1.0 / 12  # + the pixel's own extent
+    ccc = per(w * dc * dc) / sw + 1.0 / 12
+    crc = per(w * dr * dc) / sw
     half_tr, det = (crr + ccc) / 2, np.sqrt(((crr - ccc) / 2) ** 2 + crc**2)
     l1, l2 = half_tr + det, np.maximum(half_tr - det, 0.0)
-    # major-axis angle: eigenvector of [[crr, crc], [crc, ccc]]; heading measured from "up" (-row)
-    theta = 0.5 * np.arctan2(2 * crc, crr - ccc)  # angle from the +row axis towards +col
-    heading = (180.0 - np.degrees(theta)) % 180.0
-    npx = ndimage.sum_labels(np.ones(mask.shape), labels, idx).astype(np.int64)
-    peak = ndimage.maximum(np.where(labels > 0, contrast, -np.inf), labels, idx)
-    slices = ndimage.find_objects(labels)
-    bbox = [(s[0].start, s[1].start, s[0].stop, s[1].stop) for s in slices if s is not None]
-    keep = (npx >= cfg.min_pixels) & (npx <= cfg.max_pixels)
-    pick = np.flatnonzero(keep)
+    # major-axis angle from the +row axis towards +col; heading measured from "up" (-row)
+    heading = (180.0 - np.degrees(0.5 * np.arctan2(2 * crc, crr - ccc))) % 180.0
+    npx = np.bincount(lab, minlength=n).astype(np.int64)
+    peak = np.full(n, -np.inf)
+    np.maximum.at(peak, lab, np.nan_to_num(contrast[rows, cols], nan=-np.inf))
+    r0, r1 = np.full(n, np.iinfo(np.int64).max), np.zeros(n, np.int64)
+    c0, c1 = r0.copy(), r1.copy()
+    np.minimum.at(r0, lab, rows)
+    np.maximum.at(r1, lab, rows)
+    np.minimum.at(c0, lab, cols)
+    np.maximum.at(c1, lab, cols)
+    keep = np.flatnonzero((npx >= cfg.min_pixels) & (npx <= cfg.max_pixels))
     return Objects(
         mr[keep],
         mc[keep],
@@ -76,6 +88,6 @@ def find_objects(mask: npt.NDArray[np.bool_], weight: F64, contrast: F64, cfg: O
         np.sqrt(12 * l2[keep]),
         heading[keep],
         npx[keep],
-        np.asarray(peak, np.float64)[keep],
-        [bbox[i] for i in pick],
+        peak[keep],
+        [(int(r0[i]), int(c0[i]), int(r1[i]) + 1, int(c1[i]) + 1) for i in keep],
     )

@@ -110,15 +110,25 @@ def _scene_windows(det: pa.Table, half_s: float, pad_deg: float) -> pa.Table:
 
 
 def _positions(con: duckdb.DuckDBPyConnection, windows: pa.Table) -> dict[str, np.ndarray]:
-    """AIS fixes inside each scene's window and box, in one scan, sorted by (scene, mmsi, ts)."""
+    """Each vessel's last AIS fix before and first after each scene's acquisition (inside the scene's time
+    window and box), in one scan of the positions; sorted by (scene, mmsi, ts). Only these two fixes enter
+    the matcher, so only they leave DuckDB."""
     con.register("_scene_windows", windows)
+    side = """SELECT scene, mmsi, {agg}(us) AS us, {arg}(lat, us) AS lat, {arg}(lon, us) AS lon,
+                     {arg}(sog_kn, us) AS sog_kn, {arg}(cog_deg, us) AS cog_deg
+              FROM j WHERE us {op} t GROUP BY scene, mmsi"""
     got = con.execute(
-        """SELECT w.scene, p.mmsi, epoch_us(p.ts) / 1e6 AS ts, p.lat, p.lon,
-                  coalesce(p.sog_kn::DOUBLE, 'NaN') AS sog_kn, coalesce(p.cog_deg::DOUBLE, 'NaN') AS cog_deg
-           FROM positions p JOIN _scene_windows w
-             ON epoch_us(p.ts) BETWEEN w.lo AND w.hi
-            AND p.lat BETWEEN w.lat0 AND w.lat1 AND p.lon BETWEEN w.lon0 AND w.lon1
-           ORDER BY w.scene, p.mmsi, p.ts"""
+        f"""WITH j AS (
+              SELECT w.scene, (w.lo + w.hi) // 2 AS t, p.mmsi, epoch_us(p.ts) AS us, p.lat, p.lon,
+                     coalesce(p.sog_kn::DOUBLE, 'NaN') AS sog_kn, coalesce(p.cog_deg::DOUBLE, 'NaN') AS cog_deg
+              FROM positions p JOIN _scene_windows w
+                ON epoch_us(p.ts) BETWEEN w.lo AND w.hi
+               AND p.lat BETWEEN w.lat0 AND w.lat1 AND p.lon BETWEEN w.lon0 AND w.lon1)
+            SELECT scene, mmsi, us / 1e6 AS ts, lat, lon, sog_kn, cog_deg FROM (
+              {side.format(agg="max", arg="arg_max", op="<=")}
+              UNION ALL
+              {side.format(agg="min", arg="arg_min", op=">")})
+            ORDER BY scene, mmsi, ts"""
     ).fetchnumpy()
     con.unregister("_scene_windows")
     return {c: np.asarray(v) for c, v in got.items()}
