@@ -168,7 +168,7 @@ def detect_cmd(
     from supplyline.imagery.cfar import CfarConfig
     from supplyline.imagery.detect import DetectConfig, detect_scene
     from supplyline.imagery.ghosts import GhostConfig
-    from supplyline.imagery.read import acquisition_time, open_scene, parse_aoi
+    from supplyline.imagery.read import parse_aoi
     from supplyline.imagery.run import store_detections, store_places
     from supplyline.store import Store
 
@@ -181,12 +181,7 @@ def detect_cmd(
     cfg = DetectConfig(cfar=CfarConfig(k=k, guard=20, train=40), ghosts=GhostConfig(offset_px=ghost_px))
     out = []
     for path in scenes:
-        scene = open_scene(path)
-        stated = acquisition_time(scene)
-        scene.ds.close()
-        if acquired is None and stated is None:
-            raise UsageError(f"{path.name} does not state its acquisition time; give --acquired")
-        when = _when(acquired or _tiff_time(stated or ""), "acquisition time")
+        when = _scene_time(path, acquired)
         with progress() as bar:
             task = bar.add_task(f"{path.name}", total=None)
 
@@ -194,16 +189,26 @@ def detect_cmd(
                 bar.update(task, completed=i, total=n)
 
             det = detect_scene(
-                path,
-                acquired=when,
-                aoi=area,
-                is_land=is_land,
-                cfg=cfg,
-                synthetic=synthetic,
-                on_tile=tick,
+                path, acquired=when, aoi=area, is_land=is_land, cfg=cfg, synthetic=synthetic, on_tile=tick
             )
         det = store_detections(st, det, det["scene_id"][0].as_py() if det.num_rows else path.stem, places)
         out.append({"scene": str(path), "acquired": when.isoformat(), "detections": det.num_rows})
+    _print_detected(out, as_json)
+
+
+def _scene_time(path: Path, acquired: str | None) -> dt.datetime:
+    """--acquired, else the time the file states; a usage error when neither says."""
+    from supplyline.imagery.read import acquisition_time, open_scene
+
+    scene = open_scene(path)
+    stated = acquisition_time(scene)
+    scene.ds.close()
+    if acquired is None and stated is None:
+        raise UsageError(f"{path.name} does not state its acquisition time; give --acquired")
+    return _when(acquired or _tiff_time(stated or ""), "acquisition time")
+
+
+def _print_detected(out: list[dict[str, object]], as_json: bool) -> None:
     if as_json:
         print_json(out)
         return
@@ -215,26 +220,17 @@ def detect_cmd(
 
 def _detect_optical(bands: list[Path], store: Path | None, acquired: str | None, as_json: bool) -> None:
     from supplyline.imagery.optical import detect_optical_scene
-    from supplyline.imagery.read import acquisition_time, open_scene
     from supplyline.imagery.run import store_detections
     from supplyline.store import Store
 
-    first = open_scene(bands[0])
-    stated = acquisition_time(first)
-    first.ds.close()
-    if acquired is None and stated is None:
-        raise UsageError(f"{bands[0].name} does not state its acquisition time; give --acquired")
-    when = _when(acquired or _tiff_time(stated or ""), "acquisition time")
+    when = _scene_time(bands[0], acquired)
     det = detect_optical_scene(bands, acquired=when)
-    st = Store.open(store)
-    det = store_detections(st, det, det["scene_id"][0].as_py() if det.num_rows else bands[0].stem)
-    row = {"scene": str(bands[0]), "acquired": when.isoformat(), "detections": det.num_rows}
-    if as_json:
-        print_json([row])
-    else:
-        console.print(
-            f"{row['scene']}: {row['detections']} detections (acquired {row['acquired']})", markup=False
-        )
+    det = store_detections(
+        Store.open(store), det, det["scene_id"][0].as_py() if det.num_rows else bands[0].stem
+    )
+    _print_detected(
+        [{"scene": str(bands[0]), "acquired": when.isoformat(), "detections": det.num_rows}], as_json
+    )
 
 
 def _land_test(land: Path | None, coastline: str) -> IsLandFn | None:

@@ -35,7 +35,9 @@ class OpticalConfig:
     max_ship_px: int = 600  # holes in the water up to this size are vessels (6 ha at 10 m)
     max_ship_extent_px: int = 45  # ... and up to this long (450 m at 10 m): breakwaters and piers are longer
     min_peak_contrast: float = 10.0  # object's brightest pixel, in sigmas of its water ring
-    cfar: CfarConfig = field(default_factory=lambda: CfarConfig(k=6.0, guard=8, train=16, min_water=0.3, block=1))
+    cfar: CfarConfig = field(
+        default_factory=lambda: CfarConfig(k=6.0, guard=8, train=16, min_water=0.3, block=1)
+    )
     objects: ObjectConfig = field(default_factory=lambda: ObjectConfig(min_pixels=3, close=0, max_pixels=600))
     edge_px: int = 1  # candidates this close to land are dropped (mixed shore pixels)
 
