@@ -280,6 +280,10 @@ def test_satellite_detections_layer(browser: Any, tmp_path: Path) -> None:
         assert page.locator("#tooltip img").count() == 0
         assert _rows(page, "detection_matches") == 2
         assert "satellite detection, dark" in page.text_content("#map-legend")
+        # a pass row on the timeline: one tick per scene, red when it saw a dark vessel
+        assert page.locator("#timeline line.pass").count() == 2
+        assert page.locator("#timeline line.pass.dark").count() == 1
+        assert "satellite passes" in page.text_content("#timeline")
         assert problems == []
     finally:
         page.close()

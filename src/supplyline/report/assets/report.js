@@ -300,10 +300,16 @@
   for (const v of voyages) times.push(v.departure_ts, v.arrival_ts);
   for (const a of alerts) times.push(a.ts);
   for (const c of claims) times.push(c.period_start, c.period_end);
+  for (const d of detections) times.push(d.ts);
   const tDomain = d3.extent(times.filter((t) => t != null));
   const haltAlerts = alerts.filter((a) => a.kind === "halt");
   const lanes = routeNames.slice();
   if (haltAlerts.some((a) => !a.route) || alerts.some((a) => !a.route && a.kind !== "halt")) lanes.push("(no route)");
+  // Satellite passes: one tick per scene, red when it saw a vessel without AIS.
+  const PASS_LANE = "satellite passes";
+  const passes = Array.from(d3.group(detections.filter((d) => d.ts != null), (d) => `${d.scene_id}|${d.ts}`).values())
+    .map((ds) => ({ scene: ds[0].scene_id, ts: ds[0].ts, n: ds.length, dark: ds.filter((d) => d.status === "dark").length }));
+  if (passes.length) lanes.push(PASS_LANE);
   if (!lanes.length || tDomain[0] === undefined) {
     document.getElementById("timeline-wrap").prepend(el("div", { class: "empty" }, "none \u2014 no voyages, alerts or estimates on a watched route in this store"));
     tlSvg.attr("height", 0);
@@ -330,6 +336,14 @@
       const g = tlSvg.append("g").attr("class", "lane").attr("data-route", route);
       g.append("rect").attr("class", "lane-bg").attr("x", left).attr("y", y).attr("width", Wt - right - left).attr("height", laneH - 8);
       g.append("text").attr("class", "lane-label").attr("x", left - 10).attr("y", y + laneH / 2).attr("text-anchor", "end").text(route);
+      if (route === PASS_LANE) {
+        g.append("text").attr("class", "axis-title").attr("x", left - 10).attr("y", y + laneH / 2 + 14).attr("text-anchor", "end")
+          .text(`${passes.length} scenes`);
+        g.selectAll("line.pass").data(passes).join("line").attr("class", (p) => (p.dark ? "pass dark" : "pass"))
+          .attr("x1", (p) => x(p.ts)).attr("x2", (p) => x(p.ts)).attr("y1", y + 8).attr("y2", y + laneH - 14)
+          .append("title").text((p) => `${p.scene} ${fmtTs(p.ts)}: ${p.n} detections, ${p.dark} dark`);
+        return;
+      }
       const match = (r) => (route === "(no route)" ? !r : r === route);
       const deps = voyages.filter((v) => match(v.route) && v.departure_ts != null);
       g.append("text").attr("class", "axis-title").attr("x", left - 10).attr("y", y + laneH / 2 + 14).attr("text-anchor", "end")
