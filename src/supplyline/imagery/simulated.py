@@ -8,6 +8,7 @@ observations and ``dark_vessel`` alerts, exactly as for real detections.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +21,8 @@ from supplyline.imagery.landmask import natural_earth
 from supplyline.imagery.match import MatchConfig
 from supplyline.imagery.run import WATCH_KM, MatchRun, match_store, store_detections
 from supplyline.simulate.passes import Area, PassConfig
-from supplyline.simulate.scenario import Scenario
+from supplyline.errors import UsageError
+from supplyline.simulate.scenario import Scenario, load_scenario
 from supplyline.simulate.scenario_passes import scenario_passes
 from supplyline.store import Store
 
@@ -60,9 +62,20 @@ class ImagedCase:
 
 
 def image_case(
-    store: Store, case: Any, scenario: Scenario, cfg: PassConfig = DEMO_PASSES, seed: int | None = None
+    store: Store,
+    case: Any,
+    scenario: Scenario | None = None,
+    cfg: PassConfig = DEMO_PASSES,
+    seed: int | None = None,
 ) -> ImagedCase:
-    """Image the origins of the case's routes during the scenario; match; record the evidence."""
+    """Image the origins of the case's routes during the scenario (default: the case's own scenario.toml);
+    match; record the evidence."""
+    if scenario is None:
+        if case.scenario_path is None:
+            raise UsageError(f"case {case.name} has no scenario.toml to simulate passes over")
+        scenario = load_scenario(case.scenario_path)
+    if seed is not None:  # the seed the AIS was simulated with: the same timelines
+        scenario = dataclasses.replace(scenario, seed=int(seed))
     places = {p["place_id"]: p for p in case.places.to_pylist()}
     origins = sorted({o if o.startswith("case:") else f"case:{o}" for r in case.routes for o in r.origins})
     areas = [Area(o, places[o]["lat"], places[o]["lon"], WATCH_KM * 1000.0) for o in origins if o in places]
