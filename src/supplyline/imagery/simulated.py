@@ -16,12 +16,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from supplyline.errors import UsageError
 from supplyline.imagery.evidence import MIN_LENGTH_M
 from supplyline.imagery.landmask import natural_earth
 from supplyline.imagery.match import MatchConfig
 from supplyline.imagery.run import WATCH_KM, MatchRun, match_store, store_detections
 from supplyline.simulate.passes import Area, PassConfig
-from supplyline.errors import UsageError
 from supplyline.simulate.scenario import Scenario, load_scenario
 from supplyline.simulate.scenario_passes import scenario_passes
 from supplyline.store import Store
