@@ -22,7 +22,9 @@ from supplyline.detect.gaps import gaps_table
 from supplyline.detect.loitering import loitering_table
 from supplyline.detect.near import Prefiltered
 from supplyline.detect.segments import segment
-from supplyline.detect.visits import PlaceArrays, stopped_state, visit_runs, visits_table
+from supplyline.detect.stations import is_vessel
+from supplyline.detect.stops import pin_stops, stopped_state
+from supplyline.detect.visits import PlaceArrays, visit_runs, visits_table
 from supplyline.detect.voyages import voyages_table
 from supplyline.errors import EngineError
 
@@ -148,7 +150,7 @@ def run_vessel_kernels(
             f"unknown kernel table(s) {sorted(unknown)}; choose from {', '.join(KERNEL_TABLES)}"
         )
     th = thresholds
-    pos = _sorted_positions(positions)
+    pos = _vessels_only(_sorted_positions(positions), th)
     mmsi = np.asarray(pos.column("mmsi").to_numpy(), dtype=np.int64)
     ts = ts_us(pos.column("ts"))
     lat = floats(pos.column("lat"))
@@ -161,9 +163,9 @@ def run_vessel_kernels(
     idx, watched_idx = index if index is not None else place_indexes(places)
     if not isinstance(idx, Prefiltered):
         idx = Prefiltered(idx)
-    pl = PlaceArrays.from_table(idx.places)
+    pl = PlaceArrays.from_table(idx.places, th.port_group_km)
 
-    tr = segment(mmsi, ts, lat, lon, sog, th)
+    tr = segment(mmsi, ts, lat, lon, sog, th, fast=_high_speed_craft(mmsi, statics))
 
     out = {"segments": tr.segments}
     reports = DraughtReports(statics)
@@ -174,8 +176,10 @@ def run_vessel_kernels(
         draught_at = reports.asof(tr.mmsi, tr.ts)
         nxt = np.minimum(tr.orig + 1, len(mmsi) - 1)
         vessel_last = (tr.orig == len(mmsi) - 1) | (mmsi[nxt] != mmsi[tr.orig])
+        stopped = stopped_state(tr, th)
+        inner = pin_stops(inner, stopped, tr.track_start)
         runs = visit_runs(tr, inner, pl, outer, idx.maybe_within(tr.lat, tr.lon, "r_out"))
-        visits = visits_table(tr, runs, pl, stopped_state(tr, th), draught_at, vessel_last, th)
+        visits = visits_table(tr, runs, pl, stopped, draught_at, vessel_last, th)
         out["visits"] = visits.table
         if "voyages" in tables:
             out["voyages"] = voyages_table(tr, visits, pl, routes, th.voyage_min_confidence)
@@ -195,6 +199,24 @@ def run_vessel_kernels(
         out["loitering"] = loitering_table(tr, th, idx.nearest)
     out = {name: out[name] for name in KERNEL_TABLES if name in tables or name == "segments"}
     return {name: sort_events(name, t) for name, t in out.items()}
+
+
+def _vessels_only(positions: pa.Table, th: Thresholds) -> pa.Table:
+    """``positions`` without the rows of stations that are not vessels (ITU-R M.585 number patterns: AtoN,
+    SART, coast stations, gear buoys ...) unless ``include_non_vessels``."""
+    if th.include_non_vessels or positions.num_rows == 0:
+        return positions
+    keep = is_vessel(positions.column("mmsi").to_numpy())
+    return positions if keep.all() else positions.filter(pa.array(keep))
+
+
+def _high_speed_craft(mmsi: IntArray, statics: pa.Table | None) -> npt.NDArray[np.bool_] | None:
+    """Rows of vessels that reported AIS ship type 40-49 (high-speed craft), or None when none did."""
+    if statics is None or statics.num_rows == 0 or "ship_type" not in statics.column_names:
+        return None
+    st = statics.column("ship_type").fill_null(0).to_numpy()
+    hsc = np.unique(np.asarray(statics.column("mmsi").to_numpy(), np.int64)[(st >= 40) & (st <= 49)])
+    return np.isin(mmsi, hsc) if len(hsc) else None
 
 
 def _change_places(reports: DraughtReports, th: Thresholds, visits: pa.Table) -> list[str | None]:

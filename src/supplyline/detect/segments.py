@@ -46,7 +46,8 @@ class Tracks:
 
     ``orig`` maps every row back to the input row; ``track_start``/``seg_start`` mark where a track or
     segment begins; ``step_km``/``dt_us`` are the distance/time from the previous row of the same track
-    (0 at track starts); ``speed_kn`` is reported SOG where present, else derived from positions.
+    (0 at track starts); ``speed_kn`` is reported SOG where present (``reported``), else derived from
+    positions.
     """
 
     orig: IntArray
@@ -55,6 +56,7 @@ class Tracks:
     lat: FloatArray
     lon: FloatArray
     speed_kn: FloatArray
+    reported: BoolArray  # speed_kn is reported SOG (else derived from positions)
     track_start: BoolArray
     seg_start: BoolArray
     step_km: FloatArray
@@ -67,17 +69,22 @@ class Tracks:
 
 
 def _parents(
-    mmsi: IntArray, ts: IntArray, lat: FloatArray, lon: FloatArray, th: Thresholds
-) -> tuple[IntArray, FloatArray]:
-    """For each position, the earlier position of the same vessel it continues from (-1: starts a track),
-    and the distance in km from each row to the next (reused for step lengths)."""
+    mmsi: IntArray,
+    ts: IntArray,
+    lat: FloatArray,
+    lon: FloatArray,
+    d1: FloatArray,
+    limit_kn: FloatArray,
+    th: Thresholds,
+) -> IntArray:
+    """For each position, the earlier position of the same vessel it continues from (-1: starts a track);
+    ``d1`` is the distance in km from each row to the next, ``limit_kn`` each row's vessel speed limit."""
     n = len(mmsi)
     parent = np.full(n, -1, dtype=np.int64)
     if n < 2:
-        return parent, np.empty(0)
-    km_per_us = th.max_implied_speed_kn * KM_PER_NM / US_PER_H
-    d1 = step_km(lat, lon)  # lag 1: every row to the next
-    ok1 = (mmsi[1:] == mmsi[:-1]) & (d1 <= km_per_us * (ts[1:] - ts[:-1]) + th.noise_dist_km)
+        return parent
+    km_per_us = limit_kn * (KM_PER_NM / US_PER_H)
+    ok1 = (mmsi[1:] == mmsi[:-1]) & (d1 <= km_per_us[1:] * (ts[1:] - ts[:-1]) + th.noise_dist_km)
     parent[1:][ok1] = np.flatnonzero(ok1)
     todo = np.flatnonzero(~ok1) + 1
     for lag in range(2, th.segment_lookback + 1):  # few lags, each vectorised over the rows still open
@@ -88,10 +95,10 @@ def _parents(
         same = mmsi[j] == mmsi[todo]
         todo, j = todo[same], j[same]
         d = haversine_km(lat[j], lon[j], lat[todo], lon[todo])
-        ok = d <= km_per_us * (ts[todo] - ts[j]) + th.noise_dist_km
+        ok = d <= km_per_us[todo] * (ts[todo] - ts[j]) + th.noise_dist_km
         parent[todo[ok]] = j[ok]
         todo = todo[~ok]
-    return parent, d1
+    return parent
 
 
 def _resolve_forks(parent: IntArray) -> IntArray:
@@ -139,6 +146,7 @@ def _link_orphans(
     ts: IntArray,
     lat: FloatArray,
     lon: FloatArray,
+    limit_kn: FloatArray,
     th: Thresholds,
 ) -> IntArray:
     """Second chance for track starts: attach each to the latest track of its vessel that ended before it,
@@ -162,7 +170,7 @@ def _link_orphans(
     out = parent.copy()
     todo = orphans
     first = np.searchsorted(ends, orphans) - 1  # the latest track end before each orphan
-    km_per_us = th.max_implied_speed_kn * KM_PER_NM / US_PER_H
+    km_per_us = limit_kn * (KM_PER_NM / US_PER_H)
     for k in range(th.segment_lookback):  # then the k-th latest, for those still unattached
         pos = first - k
         c = ends[np.maximum(pos, 0)]
@@ -170,13 +178,119 @@ def _link_orphans(
         o, c = todo[ok], c[ok]
         dt = ts[o] - ts[c]
         d = haversine_km(lat[c], lon[c], lat[o], lon[o])
-        reach = (d <= km_per_us * dt + th.noise_dist_km) & (dt <= th.max_gap_h * US_PER_H)
+        reach = (d <= km_per_us[o] * dt + th.noise_dist_km) & (dt <= th.max_gap_h * US_PER_H)
         out[o[reach]] = c[reach]
         keep = out[todo] < 0
         todo, first = todo[keep], first[keep]
         if len(todo) == 0:
             break
     return out
+
+
+def speed_limits(
+    mmsi: IntArray,
+    ts: IntArray,
+    lat: FloatArray,
+    lon: FloatArray,
+    d1: FloatArray,
+    fast: BoolArray,
+    th: Thresholds,
+) -> FloatArray:
+    """Each row's vessel speed limit (kn): ``max_implied_speed_kn``, or ``fast_max_speed_kn`` for a vessel
+    that is ``fast`` (high-speed craft by ship type) or shows it on its own track: ``fast_min_steps`` or more
+    pairs of consecutive steps both between the two limits, in a straight line (a fast ferry's runs; a GPS
+    jump out and back is not straight), each at least a minute long (jitter over seconds is not speed)."""
+    n = len(mmsi)
+    base = np.full(n, th.max_implied_speed_kn)
+    if n < 3 or th.fast_max_speed_kn <= th.max_implied_speed_kn:
+        return base
+    dt = (ts[1:] - ts[:-1]).astype(np.float64)
+    v = speed_kn(d1, dt)  # step i -> i+1
+    in_band = (mmsi[1:] == mmsi[:-1]) & (dt >= 60e6) & (v > th.max_implied_speed_kn)
+    in_band &= v <= th.fast_max_speed_kn
+    pair = np.flatnonzero(in_band[:-1] & in_band[1:])  # steps i-1 -> i -> i+1, both fast
+    if len(pair):
+        chord = haversine_km(lat[pair], lon[pair], lat[pair + 2], lon[pair + 2])
+        pair = pair[chord >= 0.8 * (d1[pair] + d1[pair + 1])]
+    vessel = np.cumsum(group_starts(mmsi)) - 1
+    learned = np.bincount(vessel[pair], minlength=int(vessel[-1]) + 1) >= th.fast_min_steps
+    is_fast = fast | learned[vessel]
+    return np.where(is_fast, th.fast_max_speed_kn, base)
+
+
+def lone_outliers(
+    mmsi: IntArray,
+    ts: IntArray,
+    lat: FloatArray,
+    lon: FloatArray,
+    d1: FloatArray,
+    limit_kn: FloatArray,
+    th: Thresholds,
+) -> BoolArray:
+    """Rows whose fix is unreachable from both neighbours of the same vessel while the neighbours reach
+    each other and their own neighbours: one bad fix (GPS jump, corrupt message), dropped before segmentation instead of being a
+    track of its own."""
+    n = len(mmsi)
+    out = np.zeros(n, dtype=bool)
+    if n < 3:
+        return out
+    km_per_us = limit_kn * (KM_PER_NM / US_PER_H)
+    dt = ts[1:] - ts[:-1]
+    bad = d1 > km_per_us[1:] * dt + th.noise_dist_km  # step i -> i+1 too fast
+    same = mmsi[1:] == mmsi[:-1]
+    # Steps around the pair that must be sound (or absent): i-2 -> i-1 and i+1 -> i+2. Two ships
+    # interleaved on one MMSI fail every step and are left to the track matching.
+    sound = ~bad | ~same
+    before = np.ones(n, dtype=bool)
+    before[2:] = sound[:-1]
+    after = np.ones(n, dtype=bool)
+    after[:-2] = sound[1:]
+    cand = np.zeros(n, dtype=bool)
+    cand[1:-1] = bad[:-1] & bad[1:] & same[:-1] & same[1:]
+    mid = np.flatnonzero(cand & before & after)  # rows i with both steps bad, their neighbours sound
+    skip = haversine_km(lat[mid - 1], lon[mid - 1], lat[mid + 1], lon[mid + 1])
+    mid = mid[skip <= km_per_us[mid] * (ts[mid + 1] - ts[mid - 1]) + th.noise_dist_km]
+    # Candidates that reach each other are a second, sparse transmitter on the MMSI, not outliers.
+    a, b = mid[:-1], mid[1:]
+    hop = haversine_km(lat[a], lon[a], lat[b], lon[b])
+    chained = (mmsi[a] == mmsi[b]) & (hop <= km_per_us[b] * (ts[b] - ts[a]) + th.noise_dist_km)
+    linked = np.zeros(len(mid), dtype=bool)
+    linked[:-1] |= chained
+    linked[1:] |= chained
+    out[mid[~linked]] = True
+    return out
+
+
+def _without(rows: IntArray, d1: FloatArray, lat: FloatArray, lon: FloatArray) -> FloatArray:
+    """Row-to-next distances of the subset ``rows`` (reusing ``d1`` where the rows were adjacent)."""
+    sub = np.empty(max(len(rows) - 1, 0))
+    adjacent = rows[1:] - rows[:-1] == 1
+    sub[adjacent] = d1[rows[:-1][adjacent]]
+    far = np.flatnonzero(~adjacent)
+    a, b = rows[far], rows[far + 1]
+    sub[far] = haversine_km(lat[a], lon[a], lat[b], lon[b])
+    return sub
+
+
+def _tracks(
+    mmsi: IntArray,
+    ts: IntArray,
+    lat: FloatArray,
+    lon: FloatArray,
+    d1: FloatArray,
+    limit_kn: FloatArray,
+    th: Thresholds,
+) -> tuple[IntArray, IntArray]:
+    """(root, parent) of every row: the first row of its track and the row it continues from."""
+    n = len(mmsi)
+    parent = _resolve_forks(_parents(mmsi, ts, lat, lon, d1, limit_kn, th))
+    root = _roots(parent) if n else np.empty(0, np.int64)
+    if n:
+        linked = _link_orphans(parent, root, mmsi, ts, lat, lon, limit_kn, th)
+        if not np.array_equal(linked, parent):
+            parent = _resolve_forks(linked)
+            root = _roots(parent)
+    return root, parent
 
 
 def segment(
@@ -186,40 +300,67 @@ def segment(
     lon: FloatArray,
     sog_kn: FloatArray,
     th: Thresholds,
+    fast: BoolArray | None = None,
 ) -> Tracks:
-    """Segment positions sorted by (mmsi, ts); see the module docstring for the rules."""
+    """Segment positions sorted by (mmsi, ts); see the module docstring for the rules. ``fast`` marks rows
+    of vessels known to be high-speed craft (AIS ship type 40-49), which get ``fast_max_speed_kn``."""
     n = len(mmsi)
-    parent, d1 = _parents(mmsi, ts, lat, lon, th)
-    parent = _resolve_forks(parent)
-    root = _roots(parent) if n else np.empty(0, np.int64)
-    if n:
-        linked = _link_orphans(parent, root, mmsi, ts, lat, lon, th)
-        if not np.array_equal(linked, parent):
-            parent = _resolve_forks(linked)
-            root = _roots(parent)
-    if n and np.any(root[1:] < root[:-1]):
+    d1 = step_km(lat, lon) if n > 1 else np.empty(0)  # lag 1: every row to the next
+    limit = speed_limits(mmsi, ts, lat, lon, d1, np.zeros(n, bool) if fast is None else fast, th)
+    outlier = lone_outliers(mmsi, ts, lat, lon, d1, limit, th)
+    if outlier.any():
+        rows = np.flatnonzero(~outlier)
+        r_mmsi, r_ts, r_lat, r_lon = mmsi[rows], ts[rows], lat[rows], lon[rows]
+        root, _ = _tracks(r_mmsi, r_ts, r_lat, r_lon, _without(rows, d1, lat, lon), limit[rows], th)
+    else:
+        rows = np.arange(n, dtype=np.int64)
+        r_mmsi, r_ts = mmsi, ts
+        root, _ = _tracks(mmsi, ts, lat, lon, d1, limit, th)
+    m = len(rows)
+    if m and np.any(root[1:] < root[:-1]):
         perm = np.argsort(root, kind="stable")  # interleaved tracks: group each track's rows together
     else:
-        perm = np.arange(n, dtype=np.int64)
-    root_p = root[perm]
+        perm = np.arange(m, dtype=np.int64)
+    t_len, t_noise = _noise_tracks(root[perm], r_mmsi[perm], th)
+    noise_p = np.repeat(t_noise, t_len)
+    keep = rows[perm[~noise_p]]
+    noise = outlier.copy()
+    noise[rows[perm[noise_p]]] = True
+    track_start = np.zeros(len(keep), dtype=bool)
+    track_start[np.cumsum(np.append(0, t_len[~t_noise]))[:-1]] = True
+    return _build(mmsi, ts, lat, lon, sog_kn, d1, keep, track_start, noise, outlier, th)
+
+
+def _noise_tracks(root_p: IntArray, mmsi_p: IntArray, th: Thresholds) -> tuple[IntArray, BoolArray]:
+    """(length, is noise) of every track, rows grouped by track; a short track is noise when its
+    vessel also has a track of at least ``min_segment_positions``."""
+    m = len(root_p)
     t_start = group_starts(root_p)
     t_first = np.flatnonzero(t_start)
-    t_len = np.diff(np.append(t_first, n))
-    # A short track is noise when its vessel also has a track of at least min_segment_positions.
-    t_mmsi = mmsi[perm[t_first]] if n else np.empty(0, np.int64)
+    t_len = np.diff(np.append(t_first, m))
+    t_mmsi = mmsi_p[t_first] if m else np.empty(0, np.int64)
     v_first = np.flatnonzero(group_starts(t_mmsi))
     v_max = np.maximum.reduceat(t_len, v_first) if len(v_first) else np.empty(0, np.int64)
     t_vmax = np.repeat(v_max, np.diff(np.append(v_first, len(t_first))))
     t_noise = (t_len < th.min_segment_positions) & (t_vmax >= th.min_segment_positions)
-    noise_p = np.repeat(t_noise, t_len)
-    noise = np.zeros(n, dtype=bool)
-    noise[perm] = noise_p
+    return t_len, t_noise
 
-    keep = perm[~noise_p]
+
+def _build(
+    mmsi: IntArray,
+    ts: IntArray,
+    lat: FloatArray,
+    lon: FloatArray,
+    sog_kn: FloatArray,
+    d1: FloatArray,
+    keep: IntArray,
+    track_start: BoolArray,
+    noise: BoolArray,
+    outlier: BoolArray,
+    th: Thresholds,
+) -> Tracks:
+    """The Tracks of the kept rows ``keep`` (input row numbers, grouped by track)."""
     k_mmsi, k_ts, k_lat, k_lon = mmsi[keep], ts[keep], lat[keep], lon[keep]
-    track_start = np.zeros(len(keep), dtype=bool)
-    kept_first = np.cumsum(np.append(0, t_len[~t_noise]))[:-1]
-    track_start[kept_first] = True
     dt = prev_diff(k_ts, track_start, 0)
     step = np.zeros(len(keep))
     if len(keep) > 1:
@@ -243,15 +384,18 @@ def segment(
     spd = np.where(np.isnan(sog), derived, sog)
 
     segs = _segments_table(
-        mmsi, ts, noise, keep, k_mmsi, k_ts, k_lat, k_lon, step, track_start, seg_start, th
+        mmsi, ts, noise, outlier, keep, k_mmsi, k_ts, k_lat, k_lon, step, track_start, seg_start, th
     )
-    return Tracks(keep, k_mmsi, k_ts, k_lat, k_lon, spd, track_start, seg_start, step, dt, noise, segs)
+    return Tracks(
+        keep, k_mmsi, k_ts, k_lat, k_lon, spd, ~np.isnan(sog), track_start, seg_start, step, dt, noise, segs
+    )
 
 
 def _segments_table(
     mmsi: IntArray,
     ts: IntArray,
     noise: BoolArray,
+    outlier: BoolArray,
     keep: IntArray,
     k_mmsi: IntArray,
     k_ts: IntArray,
@@ -273,6 +417,7 @@ def _segments_table(
     seg_at = np.full(len(mmsi), -1, dtype=np.int64)
     seg_at[keep] = seg_of_kept
     n_noise = np.zeros(len(first), dtype=np.int64)
+    n_outliers = np.zeros(len(first), dtype=np.int64)
     nz = np.flatnonzero(noise)
     if len(nz):
         kept_sorted = np.flatnonzero(~noise)
@@ -280,8 +425,9 @@ def _segments_table(
         prev = kept_sorted[np.maximum(pos - 1, 0)]
         nxt = kept_sorted[np.minimum(pos, len(kept_sorted) - 1)]
         use_prev = (pos > 0) & (mmsi[prev] == mmsi[nz])
-        owner = np.where(use_prev, prev, nxt)
-        np.add.at(n_noise, seg_at[owner], 1)
+        owner = seg_at[np.where(use_prev, prev, nxt)]
+        np.add.at(n_noise, owner, 1)
+        np.add.at(n_outliers, owner[outlier[nz]], 1)
     # Why each segment began: the vessel's first, a silence over max_gap_h, or an impossible jump.
     f_orig = keep[first]
     vessel_first = np.ones(len(first), dtype=bool)
@@ -306,6 +452,7 @@ def _segments_table(
             "end_ts": to_ts(k_ts[last]),
             "n_positions": pa.array(n_pos, pa.int64()),
             "n_noise": pa.array(n_noise, pa.int64()),
+            "n_outliers": pa.array(n_outliers, pa.int64()),
             "start_lat": pa.array(k_lat[first]),
             "start_lon": pa.array(k_lon[first]),
             "end_lat": pa.array(k_lat[last]),

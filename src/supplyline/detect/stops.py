@@ -1,0 +1,89 @@
+"""Stopped or moving, per track row: GFW's speed hysteresis on a speed that means something at a berth.
+
+Reported SOG is used as is (GFW: stop below ``stop_speed_kn``, move above ``move_speed_kn``, in between
+unchanged). Without SOG the speed comes from positions, and point-to-point speeds of a moored vessel are GPS
+jitter: on the NOAA New York week a ferry at its slip shows 10-60 m jumps a minute apart, 0.3-2 kn. So the
+speed of a row is its displacement over a window of at least ``stop_window_min`` minutes, backwards or
+forwards, whichever is slower: a vessel at rest for the window before the row (it has not left yet) or
+after it (it has just arrived) is stopped, so a stop runs from arrival to departure rather than lagging
+by the window; a vessel moving slowly throughout never is. Stops shorter than the window are not seen.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from supplyline.detect._arrays import BoolArray, FloatArray, IntArray, last_true_index, speed_kn, start_index
+from supplyline.detect.config import Thresholds
+from supplyline.detect.segments import Tracks
+from supplyline.geo import haversine_km
+
+
+def window_speed_kn(tr: Tracks, window_min: float) -> FloatArray:
+    """Slower of the backward and forward displacement speeds over ``window_min`` minutes (NaN where the
+    track is shorter than the window on both sides)."""
+    n = len(tr)
+    out = np.full(n, np.nan)
+    if n == 0:
+        return out
+    w = int(window_min * 60e6)
+    track = np.cumsum(tr.track_start) - 1
+    t0 = int(tr.ts.min())
+    span = int(tr.ts.max()) - t0 + 2 * w + 1
+    key = (tr.ts - t0) + track * span  # one sorted key: tracks never reach into each other's windows
+    first = start_index(tr.track_start)
+    back = np.searchsorted(key, key - w, side="right") - 1
+    fwd = np.searchsorted(key, key + w, side="left")
+    rows = np.arange(n)
+    for other, ok in ((back, back >= first), (fwd, (fwd < n) & (track[np.minimum(fwd, n - 1)] == track))):
+        o = np.where(ok, other, rows)
+        d = haversine_km(tr.lat, tr.lon, tr.lat[o], tr.lon[o])
+        v = speed_kn(d, np.abs(tr.ts - tr.ts[o]))
+        v[~ok] = np.nan
+        out = np.fmin(out, v)
+    return out
+
+
+def stop_speed_kn(tr: Tracks, th: Thresholds) -> FloatArray:
+    """Speed used to decide stops: reported SOG where present, else :func:`window_speed_kn`."""
+    if tr.reported.all():
+        return tr.speed_kn
+    win = window_speed_kn(tr, th.stop_window_min)
+    return np.where(tr.reported, tr.speed_kn, np.where(np.isnan(win), tr.speed_kn, win))
+
+
+def stopped_state(tr: Tracks, th: Thresholds) -> BoolArray:
+    """Stopped (True) / moving per row with hysteresis; rows before any decisive speed count as moving."""
+    spd = stop_speed_kn(tr, th)
+    decisive = (spd < th.stop_speed_kn) | (spd > th.move_speed_kn)  # NaN compares False: undecided
+    last = last_true_index(decisive)
+    ok = last >= start_index(tr.track_start)
+    return ok & (spd[np.maximum(last, 0)] < th.stop_speed_kn)
+
+
+def pin_stops(inner: IntArray, stopped: BoolArray, track_start: BoolArray) -> IntArray:
+    """``inner`` with every row of a stop set to the place of the stop's first row (when both are in a
+    place), so GPS jitter at a berth between two overlapping places cannot flip the visit's place."""
+    begin = stopped.copy()
+    begin[1:] &= ~stopped[:-1] | track_start[1:]
+    at = start_index(begin | ~stopped)
+    pinned = inner[at]
+    use = stopped & (pinned >= 0) & (inner >= 0)
+    return np.where(use, pinned, inner)
+
+
+def port_gaps(tr: Tracks, th: Thresholds) -> BoolArray:
+    """True at rows i whose interval to row i+1 is a port gap: silent ``visit_gap_h`` or more while moving
+    at most ``port_gap_max_km`` (moored with AIS off, or out of reception, but still there)."""
+    n = len(tr)
+    out = np.zeros(n, dtype=bool)
+    if n < 2:
+        return out
+    nxt_start = tr.track_start[1:]
+    long_ = tr.dt_us[1:] >= th.visit_gap_h * 3.6e9
+    near = tr.step_km[1:] <= th.port_gap_max_km
+    out[:-1] = ~nxt_start & long_ & near
+    return out
+
+
+__all__ = ["pin_stops", "port_gaps", "stop_speed_kn", "stopped_state", "window_speed_kn"]
