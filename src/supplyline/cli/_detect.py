@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import pyarrow as pa
 import typer
 
 from supplyline.cli._common import JsonOpt, StoreOpt, console, print_json
-from supplyline.errors import UsageError
+from supplyline.errors import StoreError, UsageError
+
+if TYPE_CHECKING:
+    from supplyline.store import Store
 
 
 def register(app: typer.Typer) -> None:
@@ -78,9 +81,21 @@ def register(app: typer.Typer) -> None:
                 help="Spark vessel partitions (default: 2 per core, at most 2 M positions each).",
             ),
         ] = None,
+        all_visits: Annotated[
+            bool,
+            typer.Option(
+                "--all-visits",
+                help="Also list short stops and pass-throughs (the headline counts port calls only).",
+            ),
+        ] = False,
         as_json: JsonOpt = False,
     ) -> None:
-        """Detect events over the store's positions (incremental: only vessels with new data are redone)."""
+        """Detect events over the store's positions (incremental: only vessels with new data are redone).
+
+        Visits are classed port_call (stopped >= port_call_min_h), short_stop or pass_through; the summary
+        counts port calls (add --all-visits for the others; the visits table has them all, column
+        visit_class).
+        """
         from supplyline.detect import Thresholds
         from supplyline.engine.local import detect
         from supplyline.store import Store, default_path
@@ -124,15 +139,36 @@ def register(app: typer.Typer) -> None:
             result = detect(
                 st, table, thresholds, routes, workers=workers, memory_limit=memory_limit, full=full
             )
-        if as_json:
-            print_json(result.to_dict())
-            return
-        console.print(
-            f"recomputed {len(result.shards_run)} of {result.shards_total} vessel shards "
-            f"({table.num_rows} places, {len(routes)} routes)"
-        )
-        for name, n in result.counts.items():
-            console.print(f"  {name:<16}{n:>10,}")
+        where = st if st is not None else (store if store is not None else default_path())
+        _print_summary(result, where, table.num_rows, len(routes), all_visits, as_json)
+
+
+def _print_summary(
+    result: Any, store: Store | Path, n_places: int, n_routes: int, all_visits: bool, as_json: bool
+) -> None:
+    """Counts per table, with visits as port calls (short stops and pass-throughs with --all-visits)."""
+    from supplyline.detect.summary import visit_class_counts
+    from supplyline.store import Store
+
+    try:  # a Spark run may have written to a store this process cannot open as a folder
+        st = store if isinstance(store, Store) else Store.open(store)
+        classes = visit_class_counts(st.connect())
+    except StoreError:
+        classes = {}
+    if as_json:
+        print_json({**result.to_dict(), "visit_classes": classes})
+        return
+    console.print(
+        f"recomputed {len(result.shards_run)} of {result.shards_total} vessel shards "
+        f"({n_places} places, {n_routes} routes)"
+    )
+    for name, n in result.counts.items():
+        if name == "visits" and classes:
+            shown = classes if all_visits else {"port_calls": classes["port_calls"]}
+            for key, k in shown.items():
+                console.print(f"  {key:<16}{k:>10,}")
+            continue
+        console.print(f"  {name:<16}{n:>10,}")
 
 
 def _overrides(items: list[str]) -> dict[str, float | int]:

@@ -204,7 +204,7 @@ def speed_limits(
     base = np.full(n, th.max_implied_speed_kn)
     if n < 3 or th.fast_max_speed_kn <= th.max_implied_speed_kn:
         return base
-    dt = (ts[1:] - ts[:-1]).astype(np.float64)
+    dt = ts[1:] - ts[:-1]
     v = speed_kn(d1, dt)  # step i -> i+1
     in_band = (mmsi[1:] == mmsi[:-1]) & (dt >= 60e6) & (v > th.max_implied_speed_kn)
     in_band &= v <= th.fast_max_speed_kn

@@ -35,6 +35,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
+import pyarrow.compute as pc
 
 CLASSES = (
     "vessel",
@@ -110,13 +111,24 @@ def station_class_arrow(mmsi: pa.Array | pa.ChunkedArray) -> pa.Array:
     """:func:`station_class` over an Arrow int64 column (nulls stay null), for SQL views (a DuckDB UDF)."""
     filled = mmsi.fill_null(-1).to_numpy(zero_copy_only=False)
     names = pa.array(station_class(filled), pa.string())
-    return pa.compute.if_else(mmsi.is_null(), pa.nulls(len(mmsi), pa.string()), names)
+    return pc.if_else(mmsi.is_null(), pa.nulls(len(mmsi), pa.string()), names)
 
 
 def non_vessel_mmsis(mmsi: npt.ArrayLike, msg_type: npt.ArrayLike | None = None) -> npt.NDArray[np.int64]:
     """Distinct MMSIs with at least one row classed as a non-vessel station."""
     m = np.asarray(mmsi, dtype=np.int64)
     return np.unique(m[~is_vessel(m, msg_type)])
+
+
+def vessel_pairs_only(encounters: pa.Table, include_non_vessels: bool = False) -> pa.Table:
+    """``encounters`` without the pairs where either MMSI is a non-vessel station (a ship beside its own
+    fishing-gear buoy is not a meeting of two vessels), unless ``include_non_vessels``."""
+    if include_non_vessels or encounters.num_rows == 0:
+        return encounters
+    keep = is_vessel(encounters.column("mmsi_a").to_numpy()) & is_vessel(
+        encounters.column("mmsi_b").to_numpy()
+    )
+    return encounters if keep.all() else encounters.filter(pa.array(keep))
 
 
 __all__ = [
@@ -127,4 +139,5 @@ __all__ = [
     "station_class",
     "station_class_arrow",
     "station_codes",
+    "vessel_pairs_only",
 ]

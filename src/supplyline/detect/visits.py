@@ -6,11 +6,12 @@ Rule, applied along each track in time order, over *ports* (gazetteer places gro
     (``PlaceIndex.assign(..., "r_in")``; GFW: entry within 3 km of an anchorage) when the vessel is not
     already visiting P;
   * it continues while positions stay within ``r_out`` of the place last entered or inside ``r_in`` of any
-    place of P (GFW: exit beyond 4 km), across silences of any length;
+    place of P (GFW: exit beyond 4 km), across silences up to ``max_gap_h`` (a longer one ends the segment:
+    we cannot tell days at a berth with AIS off from leaving and coming back);
   * it ends at the last position before the vessel leaves, or enters ``r_in`` of another port, or the
-    track ends (``open`` when that is the end of the data).
+    segment ends (``open`` when that is the end of the data).
 During a stop the place is pinned to where the stop began (:func:`supplyline.detect.stops.pin_stops`).
-Events (GFW's entry / stop / gap / exit): ``entry`` the track was seen before the visit, ``exit`` it was
+Events (GFW's entry / stop / gap / exit): ``entry`` the segment was seen before the visit, ``exit`` it was
 seen after, ``stop`` the vessel stopped (speed hysteresis, :mod:`supplyline.detect.stops`), ``gap`` a port
 gap (silent ``visit_gap_h`` or more, moving at most ``port_gap_max_km``). Confidence follows GFW's levels:
 entry + (stop or gap) + exit = 1.0; stop or gap with entry or exit = 0.75; stop or gap alone, or entry and
@@ -129,7 +130,7 @@ def visit_runs(
     in_port = np.where(entered, pl.port[np.maximum(inner, 0)], -1)
     # Candidate: the latest place entered on this track, and its port.
     li = last_true_index(entered)
-    ok = li >= start_index(tr.track_start)
+    ok = li >= start_index(tr.seg_start)
     cand = np.where(ok, inner[np.maximum(li, 0)], -1)
     has = cand >= 0
     c = np.maximum(cand, 0)
@@ -148,7 +149,7 @@ def visit_runs(
     # A new visit also starts where the candidate port changes between two inside rows.
     change = np.zeros(n, dtype=bool)
     change[1:] = cport[1:] != cport[:-1]
-    first, last = run_bounds(inside, tr.track_start | change)
+    first, last = run_bounds(inside, tr.seg_start | change)
     return Runs(first, last, cport[first], np.where(entered, inner, cand))
 
 
@@ -226,16 +227,16 @@ def evidence(tr: Tracks, first: IntArray, last: IntArray, stopped: BoolArray, th
     n = len(tr)
     # Intervals i -> i+1 inside the visit: rows first..last-1.
     dt_next = np.zeros(n)
-    dt_next[:-1] = np.where(tr.track_start[1:], 0, tr.dt_us[1:])
+    dt_next[:-1] = np.where(tr.seg_start[1:], 0, tr.dt_us[1:])
     gap_next = port_gaps(tr, th)
     stopped_h = interval_sum(np.where(stopped | gap_next, dt_next, 0.0), first, last) / US_PER_H
     gap = interval_sum(gap_next.astype(np.float64), first, last) > 0
     stop = next_true_index(stopped)[first] <= last
-    gap_in = np.where(tr.track_start, 0, tr.dt_us)
+    gap_in = np.where(tr.seg_start, 0, tr.dt_us)
     inner_rows = np.minimum(first + 1, last)
     max_gap_h = np.where(last > first, run_reduce(np.maximum, gap_in, inner_rows, last), 0) / US_PER_H
-    track_end = (last == n - 1) | tr.track_start[np.minimum(last + 1, n - 1)]
-    return Evidence(stopped_h, max_gap_h, ~tr.track_start[first], ~track_end, stop, gap)
+    seg_end = (last == n - 1) | tr.seg_start[np.minimum(last + 1, n - 1)]
+    return Evidence(stopped_h, max_gap_h, ~tr.seg_start[first], ~seg_end, stop, gap)
 
 
 def visits_table(

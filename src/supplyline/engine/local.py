@@ -32,6 +32,7 @@ from supplyline import schema
 from supplyline.detect import KERNEL_TABLES, Route, Thresholds, place_indexes, run_vessel_kernels
 from supplyline.detect.encounters import detect_encounters
 from supplyline.detect.gaps import annotate_coverage
+from supplyline.detect.stations import vessel_pairs_only
 from supplyline.errors import EngineError, UsageError
 from supplyline.store import Store
 
@@ -307,7 +308,9 @@ def _detect(
         con.execute(f"SET memory_limit = '{cross_memory_limit}'")
     gaps_parts = _annotate_all(con, gaps_parts, th)
     phase.done("coverage")
-    encounters = detect_encounters(con, th, index, slice_rows=slice_rows)
+    encounters = vessel_pairs_only(
+        detect_encounters(con, th, index, slice_rows=slice_rows), th.include_non_vessels
+    )
     phase.done("encounters")
 
     with store.transaction() as txn:

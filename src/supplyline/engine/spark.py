@@ -34,6 +34,7 @@ from supplyline.detect._sql import SPARK, coverage_sql, encounters_sql
 from supplyline.detect.encounters import encounters_table
 from supplyline.detect.gaps import apply_coverage
 from supplyline.detect.kernels import PlaceLookup, sort_events
+from supplyline.detect.stations import vessel_pairs_only
 from supplyline.engine.local import STATE_TABLE, DetectResult
 from supplyline.errors import DependencyError, EngineError
 from supplyline.store import Store
@@ -270,7 +271,8 @@ def _run(
     finally:
         session.catalog.dropTempView("_sl_positions")
         session.catalog.dropTempView("_sl_gaps")
-    tables["encounters"] = sort_events("encounters", encounters_table(raw, thresholds, idx))
+    found = vessel_pairs_only(encounters_table(raw, thresholds, idx), thresholds.include_non_vessels)
+    tables["encounters"] = sort_events("encounters", found)
     _write(session, store_uri(out) if out else uri, tables, places_used)
     return DetectResult(
         counts={name: tables[name].num_rows for name in schema.EVENT_TABLES},
