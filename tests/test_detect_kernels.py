@@ -341,7 +341,12 @@ def test_passing_through_is_a_low_confidence_pass_and_not_a_voyage_end() -> None
     assert conf == [("case:a", 0.75), ("case:b", 0.5), ("case:b", 0.5), ("case:a", 0.75)]
     classes = out["visits"].column("visit_class").to_pylist()
     assert classes == ["port_call", "pass_through", "pass_through", "port_call"]
-    assert out["visits"].column("events").to_pylist() == ["stop,exit", "entry,exit", "entry,exit", "entry,stop"]
+    assert out["visits"].column("events").to_pylist() == [
+        "stop,exit",
+        "entry,exit",
+        "entry,exit",
+        "entry,stop",
+    ]
     # Voyages run between port calls: passing through B is part of the voyage, not an end of one.
     (v,) = out["voyages"].to_pylist()
     assert v["origin_id"] == v["destination_id"] == "case:a"

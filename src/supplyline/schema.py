@@ -147,7 +147,8 @@ VISITS = pa.schema(
         pa.field("arrival_ts", TS),
         pa.field("departure_ts", TS),
         pa.field("dwell_h", pa.float64()),
-        pa.field("stopped_h", pa.float64()),
+        pa.field("stopped_h", pa.float64()),  # stopped in all (port gaps included)
+        pa.field("longest_stop_h", pa.float64()),  # longest continuous stop: >= port_call_min_h is a call
         pa.field("n_positions", pa.int64()),
         pa.field("max_gap_h", pa.float64()),
         pa.field("draught_arrival_m", pa.float32()),

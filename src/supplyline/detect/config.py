@@ -49,7 +49,8 @@ class Thresholds:
     Port visits (GFW): enter within the place's ``r_in_m``, leave beyond ``r_out_m``; ``stop_speed_kn``
       and ``move_speed_kn`` give the stopped/moving hysteresis; a silence of ``visit_gap_h`` inside the
       port counts as a port gap (raises confidence, does not end the visit) when the vessel moved at most
-      ``port_gap_max_km`` across it. Without reported SOG, speed for stops is the displacement over at least
+      ``port_gap_max_km`` across it and it lasted at most ``port_gap_max_h`` (a week: data files years
+      apart are not one port call). Without reported SOG, speed for stops is the displacement over at least
       ``stop_window_min`` minutes (point-to-point speeds of a moored vessel's GPS jitter reach 2 kn).
       A visit is a ``port_call`` when stopped (port gaps included) for ``port_call_min_h`` or more in all,
       a ``short_stop`` when stopped for less, a ``pass_through`` when never stopped. Gazetteer places
@@ -80,6 +81,7 @@ class Thresholds:
     move_speed_kn: float = 0.5
     visit_gap_h: float = 4.0
     port_gap_max_km: float = 1.0
+    port_gap_max_h: float = 168.0
     stop_window_min: float = 10.0
     port_call_min_h: float = 0.5
     port_group_km: float = 10.0

@@ -23,7 +23,7 @@ from supplyline.detect.loitering import loitering_table
 from supplyline.detect.near import Prefiltered
 from supplyline.detect.segments import segment
 from supplyline.detect.stations import is_vessel
-from supplyline.detect.stops import pin_stops, stopped_state
+from supplyline.detect.stops import pin_stops, stopped_state, visit_breaks
 from supplyline.detect.visits import PlaceArrays, visit_runs, visits_table
 from supplyline.detect.voyages import voyages_table
 from supplyline.errors import EngineError
@@ -178,7 +178,8 @@ def run_vessel_kernels(
         vessel_last = (tr.orig == len(mmsi) - 1) | (mmsi[nxt] != mmsi[tr.orig])
         stopped = stopped_state(tr, th)
         inner = pin_stops(inner, stopped, tr.track_start)
-        runs = visit_runs(tr, inner, pl, outer, idx.maybe_within(tr.lat, tr.lon, "r_out"))
+        maybe_out = idx.maybe_within(tr.lat, tr.lon, "r_out")
+        runs = visit_runs(tr, inner, pl, outer, maybe_out, visit_breaks(tr, th))
         visits = visits_table(tr, runs, pl, stopped, draught_at, vessel_last, th)
         out["visits"] = visits.table
         if "voyages" in tables:

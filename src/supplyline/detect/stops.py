@@ -19,9 +19,10 @@ from supplyline.detect.segments import Tracks
 from supplyline.geo import haversine_km
 
 
-def window_speed_kn(tr: Tracks, window_min: float) -> FloatArray:
+def window_speed_kn(tr: Tracks, window_min: float, max_span_h: float = np.inf) -> FloatArray:
     """Slower of the backward and forward displacement speeds over ``window_min`` minutes (NaN where the
-    track is shorter than the window on both sides)."""
+    track is shorter than the window on both sides, or the nearest fix that far is ``max_span_h`` or more
+    away: over a long silence the displacement says nothing about being at rest)."""
     n = len(tr)
     out = np.full(n, np.nan)
     if n == 0:
@@ -35,7 +36,10 @@ def window_speed_kn(tr: Tracks, window_min: float) -> FloatArray:
     back = np.searchsorted(key, key - w, side="right") - 1
     fwd = np.searchsorted(key, key + w, side="left")
     rows = np.arange(n)
+    span = max_span_h * 3.6e9
     for other, ok in ((back, back >= first), (fwd, (fwd < n) & (track[np.minimum(fwd, n - 1)] == track))):
+        o = np.where(ok, other, rows)
+        ok &= np.abs(tr.ts - tr.ts[o]) < span
         o = np.where(ok, other, rows)
         d = haversine_km(tr.lat, tr.lon, tr.lat[o], tr.lon[o])
         v = speed_kn(d, np.abs(tr.ts - tr.ts[o]))
@@ -48,7 +52,7 @@ def stop_speed_kn(tr: Tracks, th: Thresholds) -> FloatArray:
     """Speed used to decide stops: reported SOG where present, else :func:`window_speed_kn`."""
     if tr.reported.all():
         return tr.speed_kn
-    win = window_speed_kn(tr, th.stop_window_min)
+    win = window_speed_kn(tr, th.stop_window_min, th.visit_gap_h)
     return np.where(tr.reported, tr.speed_kn, np.where(np.isnan(win), tr.speed_kn, win))
 
 
@@ -72,18 +76,29 @@ def pin_stops(inner: IntArray, stopped: BoolArray, track_start: BoolArray) -> In
     return np.where(use, pinned, inner)
 
 
+def _still_there(tr: Tracks, th: Thresholds) -> BoolArray:
+    """Per row: the silence before it (from the previous row of its track) lasted at most ``port_gap_max_h``
+    and ended within ``port_gap_max_km`` of where it began."""
+    return (tr.step_km <= th.port_gap_max_km) & (tr.dt_us <= th.port_gap_max_h * 3.6e9) & ~tr.track_start
+
+
 def port_gaps(tr: Tracks, th: Thresholds) -> BoolArray:
-    """True at rows i whose interval to row i+1 is a port gap: silent ``visit_gap_h`` or more while moving
-    at most ``port_gap_max_km`` (moored with AIS off, or out of reception, but still there)."""
+    """True at rows i whose interval to row i+1 is a port gap: silent ``visit_gap_h`` or more (up to
+    ``port_gap_max_h``) while moving at most ``port_gap_max_km`` (moored with AIS off, or out of
+    reception, but still there)."""
     n = len(tr)
     out = np.zeros(n, dtype=bool)
     if n < 2:
         return out
-    nxt_start = tr.track_start[1:]
-    long_ = tr.dt_us[1:] >= th.visit_gap_h * 3.6e9
-    near = tr.step_km[1:] <= th.port_gap_max_km
-    out[:-1] = ~nxt_start & long_ & near
+    out[:-1] = _still_there(tr, th)[1:] & (tr.dt_us[1:] >= th.visit_gap_h * 3.6e9)
     return out
 
 
-__all__ = ["pin_stops", "port_gaps", "stop_speed_kn", "stopped_state", "window_speed_kn"]
+def visit_breaks(tr: Tracks, th: Thresholds) -> BoolArray:
+    """Rows where a visit cannot continue from the previous row: a track start, or a segment start (silence
+    over ``max_gap_h``) that is not a port gap. Days at a berth with AIS off stay one visit; the same
+    MMSI back at a berth after a longer silence, or somewhere else, is a new one."""
+    return tr.track_start | (tr.seg_start & ~_still_there(tr, th))
+
+
+__all__ = ["pin_stops", "port_gaps", "stop_speed_kn", "stopped_state", "visit_breaks", "window_speed_kn"]

@@ -6,8 +6,8 @@ Rule, applied along each track in time order, over *ports* (gazetteer places gro
     (``PlaceIndex.assign(..., "r_in")``; GFW: entry within 3 km of an anchorage) when the vessel is not
     already visiting P;
   * it continues while positions stay within ``r_out`` of the place last entered or inside ``r_in`` of any
-    place of P (GFW: exit beyond 4 km), across silences up to ``max_gap_h`` (a longer one ends the segment:
-    we cannot tell days at a berth with AIS off from leaving and coming back);
+    place of P (GFW: exit beyond 4 km), across silences up to ``max_gap_h``, and across longer ones that
+    are port gaps (silent up to ``port_gap_max_h``, back within ``port_gap_max_km``: moored with AIS off);
   * it ends at the last position before the vessel leaves, or enters ``r_in`` of another port, or the
     segment ends (``open`` when that is the end of the data).
 During a stop the place is pinned to where the stop began (:func:`supplyline.detect.stops.pin_stops`).
@@ -15,8 +15,9 @@ Events (GFW's entry / stop / gap / exit): ``entry`` the segment was seen before 
 seen after, ``stop`` the vessel stopped (speed hysteresis, :mod:`supplyline.detect.stops`), ``gap`` a port
 gap (silent ``visit_gap_h`` or more, moving at most ``port_gap_max_km``). Confidence follows GFW's levels:
 entry + (stop or gap) + exit = 1.0; stop or gap with entry or exit = 0.75; stop or gap alone, or entry and
-exit only = 0.5; less = 0.25. Class: ``port_call`` when stopped (port gaps included) for
-``port_call_min_h`` or more, ``short_stop`` when stopped for less, ``pass_through`` when never stopped.
+exit only = 0.5; less = 0.25. Class: ``port_call`` when one continuous stop (port gaps included) lasts
+``port_call_min_h`` or more (a ferry shuttling inside a port stops for minutes many times: no call),
+``short_stop`` when it stopped for less, ``pass_through`` when it never stopped.
 The visit names the port (``place_id``/``place_name``) and the anchorage or berth where it first stopped
 (else where it entered): ``anchorage_id``/``anchorage_name``, as GFW labels a visit by its first stop.
 Invariant: no two visits of one vessel at one port overlap in time; visits of overlapping tracks of one
@@ -46,7 +47,7 @@ from supplyline.detect._arrays import (
 from supplyline.detect.config import Thresholds
 from supplyline.detect.ports import port_rows
 from supplyline.detect.segments import Tracks
-from supplyline.detect.stops import port_gaps
+from supplyline.detect.stops import port_gaps, visit_breaks
 from supplyline.geo import haversine_km
 from supplyline.ids import stable_ids
 
@@ -118,11 +119,15 @@ def visit_runs(
     pl: PlaceArrays,
     outer: IntArray | None = None,
     maybe_out: np.ndarray | None = None,
+    breaks: BoolArray | None = None,
 ) -> Runs:
     """Runs of every visit; ``inner``/``outer`` are the r_in/r_out place rows of each track row (-1 none;
     ``outer`` is only needed for polygon places, circles use the distance to the centre); ``maybe_out``
-    (optional) is False for rows proven farther than r_out from every place (skips their distances)."""
+    (optional) is False for rows proven farther than r_out from every place (skips their distances);
+    ``breaks`` marks rows a visit cannot continue into (:func:`~supplyline.detect.stops.visit_breaks`;
+    default: segment starts)."""
     n = len(tr)
+    brk_rows = tr.seg_start if breaks is None else breaks
     if n == 0:
         e = np.empty(0, np.int64)
         return Runs(e, e, e, e)
@@ -130,7 +135,7 @@ def visit_runs(
     in_port = np.where(entered, pl.port[np.maximum(inner, 0)], -1)
     # Candidate: the latest place entered on this track, and its port.
     li = last_true_index(entered)
-    ok = li >= start_index(tr.seg_start)
+    ok = li >= start_index(brk_rows)
     cand = np.where(ok, inner[np.maximum(li, 0)], -1)
     has = cand >= 0
     c = np.maximum(cand, 0)
@@ -149,7 +154,7 @@ def visit_runs(
     # A new visit also starts where the candidate port changes between two inside rows.
     change = np.zeros(n, dtype=bool)
     change[1:] = cport[1:] != cport[:-1]
-    first, last = run_bounds(inside, tr.seg_start | change)
+    first, last = run_bounds(inside, brk_rows | change)
     return Runs(first, last, cport[first], np.where(entered, inner, cand))
 
 
@@ -190,6 +195,7 @@ class Evidence:
     """Per-visit evidence of what happened (hours; events as flags)."""
 
     stopped_h: FloatArray
+    longest_stop_h: FloatArray
     max_gap_h: FloatArray
     entry: BoolArray
     exit_: BoolArray
@@ -218,25 +224,54 @@ class Evidence:
 
     def classes(self, th: Thresholds) -> IntArray:
         """Index into :data:`VISIT_CLASSES` of every visit."""
-        call = self.stopped_h >= th.port_call_min_h - 1e-9
+        call = self.longest_stop_h >= th.port_call_min_h - 1e-9
         return np.where(call, 0, np.where(self.stop | self.gap, 1, 2)).astype(np.int64)
 
 
+def longest_stop_h(
+    stop_iv: BoolArray, dt_next: FloatArray, seg_start: BoolArray, first: IntArray, last: IntArray
+) -> FloatArray:
+    """Longest continuous stop (hours) inside each visit: runs of stopped intervals (``stop_iv[i]``: the
+    interval i -> i+1 is stopped or a port gap), cut at the visit's bounds. A ferry shuttling inside one
+    port stops many times for minutes; the sum of those is not a call, the longest rest decides."""
+    out = np.zeros(len(first))
+    cut = seg_start.copy()
+    cut[first] = True
+    b, e = run_bounds(stop_iv, cut)
+    if len(b) == 0:
+        return out
+    k = np.searchsorted(first, b, side="right") - 1  # the visit each run starts in
+    ok = (k >= 0) & (b < last[np.maximum(k, 0)])
+    b, e, k = b[ok], e[ok], k[ok]
+    e = np.minimum(e, last[k] - 1)  # intervals inside the visit: first .. last-1
+    dur = interval_sum(dt_next, b, e + 1) / US_PER_H
+    np.maximum.at(out, k, dur)
+    return out
+
+
 def evidence(tr: Tracks, first: IntArray, last: IntArray, stopped: BoolArray, th: Thresholds) -> Evidence:
-    """Stopped time (stopped intervals plus port gaps), longest silence and the GFW events of each visit."""
+    """Stopped time (stopped intervals plus port gaps: total and longest), longest silence and the GFW
+    events of each visit."""
     n = len(tr)
+    breaks = visit_breaks(tr, th)
     # Intervals i -> i+1 inside the visit: rows first..last-1.
     dt_next = np.zeros(n)
-    dt_next[:-1] = np.where(tr.seg_start[1:], 0, tr.dt_us[1:])
+    dt_next[:-1] = np.where(breaks[1:], 0, tr.dt_us[1:])
     gap_next = port_gaps(tr, th)
-    stopped_h = interval_sum(np.where(stopped | gap_next, dt_next, 0.0), first, last) / US_PER_H
+    # An interval is stopped time when the vessel was stopped at both ends (a stop runs from its first to
+    # its last stopped fix, as a person reads a track); a silence of visit_gap_h or more only as a port gap.
+    both = stopped.copy()
+    both[:-1] &= stopped[1:]
+    stop_iv = (both & (dt_next < th.visit_gap_h * US_PER_H)) | gap_next
+    stopped_h = interval_sum(np.where(stop_iv, dt_next, 0.0), first, last) / US_PER_H
+    longest = longest_stop_h(stop_iv, dt_next, breaks, first, last)
     gap = interval_sum(gap_next.astype(np.float64), first, last) > 0
     stop = next_true_index(stopped)[first] <= last
-    gap_in = np.where(tr.seg_start, 0, tr.dt_us)
+    gap_in = np.where(breaks, 0, tr.dt_us)
     inner_rows = np.minimum(first + 1, last)
     max_gap_h = np.where(last > first, run_reduce(np.maximum, gap_in, inner_rows, last), 0) / US_PER_H
-    seg_end = (last == n - 1) | tr.seg_start[np.minimum(last + 1, n - 1)]
-    return Evidence(stopped_h, max_gap_h, ~tr.seg_start[first], ~seg_end, stop, gap)
+    seg_end = (last == n - 1) | breaks[np.minimum(last + 1, n - 1)]
+    return Evidence(stopped_h, longest, max_gap_h, ~breaks[first], ~seg_end, stop, gap)
 
 
 def visits_table(
@@ -278,6 +313,7 @@ def visits_table(
             "departure_ts": to_ts(ts[last]),
             "dwell_h": pa.array((ts[last] - ts[first]) / US_PER_H, pa.float64()),
             "stopped_h": pa.array(ev.stopped_h, pa.float64()),
+            "longest_stop_h": pa.array(ev.longest_stop_h, pa.float64()),
             "n_positions": pa.array(last - first + 1, pa.int64()),
             "max_gap_h": pa.array(ev.max_gap_h, pa.float64()),
             "draught_arrival_m": pa.array(draught_at[first].astype(np.float32), from_pandas=True),
