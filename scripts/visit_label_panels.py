@@ -22,38 +22,23 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from tests.rest_count import rests  # noqa: E402
 from tests.test_detect_nyharbor import load_week  # noqa: E402
 
 from supplyline.detect import Thresholds, run_vessel_kernels  # noqa: E402
 from supplyline.detect.ports import port_rows  # noqa: E402
-from supplyline.geo import haversine_km  # noqa: E402
 from supplyline.places import PlaceIndex, load_gazetteer  # noqa: E402
 
 WEEK = REPO.parent / "shared" / "data" / "noaa_ais_nyharbor_2020" / "nyharbor_2020-12-01_to_07_points.csv.gz"
 REST_M = 300.0
 MIN_REST_S = 900
-
-
-def rests(mmsi: np.ndarray, ts: np.ndarray, lat: np.ndarray, lon: np.ndarray) -> list[tuple[int, int, int]]:
-    """(mmsi, first row, last row) of every rest: fixes within REST_M of the run's first fix, >= MIN_REST_S."""
-    out, n, i = [], len(mmsi), 0
-    while i < n:
-        j = i + 1
-        while j < n and mmsi[j] == mmsi[i] and haversine_km(lat[i], lon[i], lat[j], lon[j]) * 1000 <= REST_M:
-            j += 1
-        if ts[j - 1] - ts[i] >= MIN_REST_S:
-            out.append((int(mmsi[i]), i, j - 1))
-            i = j
-        else:
-            i += 1
-    return out
 
 
 def main() -> None:
@@ -76,23 +61,29 @@ def main() -> None:
     vessels = np.sort(rng.choice(np.unique(mm), size=a.vessels, replace=False))
     sel = np.isin(mm, vessels)
     rows = []
-    for m, i, j in rests(mm, ts, la, lo):
+    for m, i, j in rests(mm, ts, la, lo, REST_M, MIN_REST_S / 60):
         if m not in vessels:
             continue
         p = idx.assign(np.array([la[i]]), np.array([lo[i]]), "r_out")[0]
         if p < 0:
             continue
         dur = (ts[j] - ts[i]) / 60
-        rows.append((m, names[port[p]], ts[i], ts[j], "port_call" if dur >= 30 else "short_stop", i, j, "rest"))
+        rows.append(
+            (m, names[port[p]], ts[i], ts[j], "port_call" if dur >= 30 else "short_stop", i, j, "rest")
+        )
     det = run_vessel_kernels(week.filter(sel), g, Thresholds())["visits"].to_pandas()
     others = det[det.visit_class != "port_call"]
-    det = pd.concat([det[det.visit_class == "port_call"], others.sample(min(a.passes, len(others)), random_state=a.seed)])
+    det = pd.concat(
+        [det[det.visit_class == "port_call"], others.sample(min(a.passes, len(others)), random_state=a.seed)]
+    )
     for v in det.itertuples():
         a0, a1 = v.arrival_ts.timestamp(), v.departure_ts.timestamp()
         if any(r[0] == v.mmsi and r[2] <= a1 and r[3] >= a0 for r in rows):
             continue
         k = np.flatnonzero((mm == v.mmsi) & (ts >= a0) & (ts <= a1))
-        rows.append((v.mmsi, v.place_name, int(a0), int(a1), "pass_through", k[0], k[-1], "det:" + v.visit_class))
+        rows.append(
+            (v.mmsi, v.place_name, int(a0), int(a1), "pass_through", k[0], k[-1], "det:" + v.visit_class)
+        )
     cand = pd.DataFrame(rows, columns=["mmsi", "place", "start", "end", "proposal", "i", "j", "src"])
     cand = cand.sort_values(["mmsi", "start"]).reset_index(drop=True)
     cand.to_csv(a.out / "candidates.csv", index_label="k")
@@ -100,7 +91,9 @@ def main() -> None:
     print(len(cand), cand.proposal.value_counts().to_dict(), cand.src.value_counts().to_dict())
 
 
-def draw(cand: pd.DataFrame, mm: np.ndarray, ts: np.ndarray, la: np.ndarray, lo: np.ndarray, out: Path) -> None:
+def draw(
+    cand: pd.DataFrame, mm: np.ndarray, ts: np.ndarray, la: np.ndarray, lo: np.ndarray, out: Path
+) -> None:
     per = 16
     for page in range(0, len(cand), per):
         fig, axes = plt.subplots(per // 2, 4, figsize=(22, 2.6 * per // 2))

@@ -27,19 +27,24 @@ def window_speed_kn(tr: Tracks, window_min: float, max_span_h: float = np.inf) -
     out = np.full(n, np.nan)
     if n == 0:
         return out
-    w = int(window_min * 60e6)
+    w = round(window_min * 60e6)
     track = np.cumsum(tr.track_start) - 1
-    t0 = int(tr.ts.min())
-    span = int(tr.ts.max()) - t0 + 2 * w + 1
-    key = (tr.ts - t0) + track * span  # one sorted key: tracks never reach into each other's windows
     first = start_index(tr.track_start)
-    back = np.searchsorted(key, key - w, side="right") - 1
-    fwd = np.searchsorted(key, key + w, side="left")
+    rel = tr.ts - tr.ts[first]  # time since the track's first fix
+    span = int(rel.max()) + 2 * w + 1
+    # One sorted key (tracks never reach into each other's windows), in batches of tracks that fit int64.
+    per = max((2**62) // span, 1)
+    back, fwd = np.empty(n, np.int64), np.empty(n, np.int64)
+    for lo in range(0, int(track[-1]) + 1, per):
+        rows = np.flatnonzero((track >= lo) & (track < lo + per))
+        key = rel[rows] + (track[rows] - lo) * span
+        back[rows] = np.searchsorted(key, key - w, side="right") - 1 + rows[0]
+        fwd[rows] = np.searchsorted(key, key + w, side="left") + rows[0]
     rows = np.arange(n)
-    span = max_span_h * 3.6e9
+    max_span_us = max_span_h * 3.6e9
     for other, ok in ((back, back >= first), (fwd, (fwd < n) & (track[np.minimum(fwd, n - 1)] == track))):
         o = np.where(ok, other, rows)
-        ok &= np.abs(tr.ts - tr.ts[o]) < span
+        ok &= np.abs(tr.ts - tr.ts[o]) < max_span_us
         o = np.where(ok, other, rows)
         d = haversine_km(tr.lat, tr.lon, tr.lat[o], tr.lon[o])
         v = speed_kn(d, np.abs(tr.ts - tr.ts[o]))
