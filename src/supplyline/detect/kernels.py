@@ -23,8 +23,7 @@ from supplyline.detect.loitering import loitering_table
 from supplyline.detect.near import Prefiltered
 from supplyline.detect.segments import segment
 from supplyline.detect.stations import is_vessel
-from supplyline.detect.stops import pin_stops, stopped_state, visit_breaks
-from supplyline.detect.visits import PlaceArrays, visit_runs, visits_table
+from supplyline.detect.visits import PlaceArrays, runs_and_stops, visits_table
 from supplyline.detect.voyages import voyages_table
 from supplyline.errors import EngineError
 
@@ -176,10 +175,8 @@ def run_vessel_kernels(
         draught_at = reports.asof(tr.mmsi, tr.ts)
         nxt = np.minimum(tr.orig + 1, len(mmsi) - 1)
         vessel_last = (tr.orig == len(mmsi) - 1) | (mmsi[nxt] != mmsi[tr.orig])
-        stopped = stopped_state(tr, th)
-        inner = pin_stops(inner, stopped, tr.track_start)
         maybe_out = idx.maybe_within(tr.lat, tr.lon, "r_out")
-        runs = visit_runs(tr, inner, pl, outer, maybe_out, visit_breaks(tr, th))
+        runs, stopped = runs_and_stops(tr, inner, pl, th, outer, maybe_out)
         visits = visits_table(tr, runs, pl, stopped, draught_at, vessel_last, th)
         out["visits"] = visits.table
         if "voyages" in tables:

@@ -68,13 +68,22 @@ class Tracks:
         return len(self.orig)
 
 
+Limit = float | FloatArray
+"""A speed limit: one for every row, or one array entry per row."""
+
+
+def _at(limit: Limit, rows: IntArray | slice) -> Limit:
+    """``limit`` at ``rows`` (a scalar limit is the same everywhere)."""
+    return limit if isinstance(limit, float) else limit[rows]
+
+
 def _parents(
     mmsi: IntArray,
     ts: IntArray,
     lat: FloatArray,
     lon: FloatArray,
     d1: FloatArray,
-    limit_kn: FloatArray,
+    limit_kn: Limit,
     th: Thresholds,
 ) -> IntArray:
     """For each position, the earlier position of the same vessel it continues from (-1: starts a track);
@@ -84,7 +93,9 @@ def _parents(
     if n < 2:
         return parent
     km_per_us = limit_kn * (KM_PER_NM / US_PER_H)
-    ok1 = (mmsi[1:] == mmsi[:-1]) & (d1 <= km_per_us[1:] * (ts[1:] - ts[:-1]) + th.noise_dist_km)
+    ok1 = (mmsi[1:] == mmsi[:-1]) & (
+        d1 <= _at(km_per_us, slice(1, None)) * (ts[1:] - ts[:-1]) + th.noise_dist_km
+    )
     parent[1:][ok1] = np.flatnonzero(ok1)
     todo = np.flatnonzero(~ok1) + 1
     for lag in range(2, th.segment_lookback + 1):  # few lags, each vectorised over the rows still open
@@ -95,7 +106,7 @@ def _parents(
         same = mmsi[j] == mmsi[todo]
         todo, j = todo[same], j[same]
         d = haversine_km(lat[j], lon[j], lat[todo], lon[todo])
-        ok = d <= km_per_us[todo] * (ts[todo] - ts[j]) + th.noise_dist_km
+        ok = d <= _at(km_per_us, todo) * (ts[todo] - ts[j]) + th.noise_dist_km
         parent[todo[ok]] = j[ok]
         todo = todo[~ok]
     return parent
@@ -146,7 +157,7 @@ def _link_orphans(
     ts: IntArray,
     lat: FloatArray,
     lon: FloatArray,
-    limit_kn: FloatArray,
+    limit_kn: Limit,
     th: Thresholds,
 ) -> IntArray:
     """Second chance for track starts: attach each to the latest track of its vessel that ended before it,
@@ -178,7 +189,7 @@ def _link_orphans(
         o, c = todo[ok], c[ok]
         dt = ts[o] - ts[c]
         d = haversine_km(lat[c], lon[c], lat[o], lon[o])
-        reach = (d <= km_per_us[o] * dt + th.noise_dist_km) & (dt <= th.max_gap_h * US_PER_H)
+        reach = (d <= _at(km_per_us, o) * dt + th.noise_dist_km) & (dt <= th.max_gap_h * US_PER_H)
         out[o[reach]] = c[reach]
         keep = out[todo] < 0
         todo, first = todo[keep], first[keep]
@@ -193,29 +204,33 @@ def speed_limits(
     lat: FloatArray,
     lon: FloatArray,
     d1: FloatArray,
-    fast: BoolArray,
+    fast: BoolArray | None,
     th: Thresholds,
-) -> FloatArray:
-    """Each row's vessel speed limit (kn): ``max_implied_speed_kn``, or ``fast_max_speed_kn`` for a vessel
+) -> Limit:
+    """Each row's vessel speed limit (kn; one float when no vessel is fast): ``max_implied_speed_kn``, or ``fast_max_speed_kn`` for a vessel
     that is ``fast`` (high-speed craft by ship type) or shows it on its own track: ``fast_min_steps`` or more
     pairs of consecutive steps both between the two limits, in a straight line (a fast ferry's runs; a GPS
     jump out and back is not straight), each at least a minute long (jitter over seconds is not speed)."""
     n = len(mmsi)
-    base = np.full(n, th.max_implied_speed_kn)
+    base = float(th.max_implied_speed_kn)
     if n < 3 or th.fast_max_speed_kn <= th.max_implied_speed_kn:
         return base
     dt = ts[1:] - ts[:-1]
-    v = speed_kn(d1, dt)  # step i -> i+1
-    in_band = (mmsi[1:] == mmsi[:-1]) & (dt >= 60e6) & (v > th.max_implied_speed_kn)
-    in_band &= v <= th.fast_max_speed_kn
+    per_us = KM_PER_NM / US_PER_H
+    in_band = (d1 > base * per_us * dt) & (d1 <= th.fast_max_speed_kn * per_us * dt)
+    in_band &= (mmsi[1:] == mmsi[:-1]) & (dt >= 60e6)
     pair = np.flatnonzero(in_band[:-1] & in_band[1:])  # steps i-1 -> i -> i+1, both fast
+    if len(pair) < th.fast_min_steps and fast is None:
+        return base  # no vessel can have enough fast pairs (the usual case: one pass, no grouping)
     if len(pair):
         chord = haversine_km(lat[pair], lon[pair], lat[pair + 2], lon[pair + 2])
         pair = pair[chord >= 0.8 * (d1[pair] + d1[pair + 1])]
     vessel = np.cumsum(group_starts(mmsi)) - 1
     learned = np.bincount(vessel[pair], minlength=int(vessel[-1]) + 1) >= th.fast_min_steps
-    is_fast = fast | learned[vessel]
-    return np.where(is_fast, th.fast_max_speed_kn, base)
+    is_fast = learned[vessel] if fast is None else (fast | learned[vessel])
+    if not is_fast.any():
+        return base
+    return np.asarray(np.where(is_fast, th.fast_max_speed_kn, base), dtype=np.float64)
 
 
 def lone_outliers(
@@ -224,7 +239,7 @@ def lone_outliers(
     lat: FloatArray,
     lon: FloatArray,
     d1: FloatArray,
-    limit_kn: FloatArray,
+    limit_kn: Limit,
     th: Thresholds,
 ) -> BoolArray:
     """Rows whose fix is unreachable from both neighbours of the same vessel while the neighbours reach
@@ -236,7 +251,7 @@ def lone_outliers(
         return out
     km_per_us = limit_kn * (KM_PER_NM / US_PER_H)
     dt = ts[1:] - ts[:-1]
-    bad = d1 > km_per_us[1:] * dt + th.noise_dist_km  # step i -> i+1 too fast
+    bad = d1 > _at(km_per_us, slice(1, None)) * dt + th.noise_dist_km  # step i -> i+1 too fast
     same = mmsi[1:] == mmsi[:-1]
     # Steps around the pair that must be sound (or absent): i-2 -> i-1 and i+1 -> i+2. Two ships
     # interleaved on one MMSI fail every step and are left to the track matching.
@@ -249,11 +264,11 @@ def lone_outliers(
     cand[1:-1] = bad[:-1] & bad[1:] & same[:-1] & same[1:]
     mid = np.flatnonzero(cand & before & after)  # rows i with both steps bad, their neighbours sound
     skip = haversine_km(lat[mid - 1], lon[mid - 1], lat[mid + 1], lon[mid + 1])
-    mid = mid[skip <= km_per_us[mid] * (ts[mid + 1] - ts[mid - 1]) + th.noise_dist_km]
+    mid = mid[skip <= _at(km_per_us, mid) * (ts[mid + 1] - ts[mid - 1]) + th.noise_dist_km]
     # Candidates that reach each other are a second, sparse transmitter on the MMSI, not outliers.
     a, b = mid[:-1], mid[1:]
     hop = haversine_km(lat[a], lon[a], lat[b], lon[b])
-    chained = (mmsi[a] == mmsi[b]) & (hop <= km_per_us[b] * (ts[b] - ts[a]) + th.noise_dist_km)
+    chained = (mmsi[a] == mmsi[b]) & (hop <= _at(km_per_us, b) * (ts[b] - ts[a]) + th.noise_dist_km)
     linked = np.zeros(len(mid), dtype=bool)
     linked[:-1] |= chained
     linked[1:] |= chained
@@ -278,7 +293,7 @@ def _tracks(
     lat: FloatArray,
     lon: FloatArray,
     d1: FloatArray,
-    limit_kn: FloatArray,
+    limit_kn: Limit,
     th: Thresholds,
 ) -> tuple[IntArray, IntArray]:
     """(root, parent) of every row: the first row of its track and the row it continues from."""
@@ -306,12 +321,12 @@ def segment(
     of vessels known to be high-speed craft (AIS ship type 40-49), which get ``fast_max_speed_kn``."""
     n = len(mmsi)
     d1 = step_km(lat, lon) if n > 1 else np.empty(0)  # lag 1: every row to the next
-    limit = speed_limits(mmsi, ts, lat, lon, d1, np.zeros(n, bool) if fast is None else fast, th)
+    limit = speed_limits(mmsi, ts, lat, lon, d1, fast, th)
     outlier = lone_outliers(mmsi, ts, lat, lon, d1, limit, th)
     if outlier.any():
         rows = np.flatnonzero(~outlier)
         r_mmsi, r_ts, r_lat, r_lon = mmsi[rows], ts[rows], lat[rows], lon[rows]
-        root, _ = _tracks(r_mmsi, r_ts, r_lat, r_lon, _without(rows, d1, lat, lon), limit[rows], th)
+        root, _ = _tracks(r_mmsi, r_ts, r_lat, r_lon, _without(rows, d1, lat, lon), _at(limit, rows), th)
     else:
         rows = np.arange(n, dtype=np.int64)
         r_mmsi, r_ts = mmsi, ts

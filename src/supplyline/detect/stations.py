@@ -98,7 +98,10 @@ def station_codes(mmsi: npt.ArrayLike, msg_type: npt.ArrayLike | None = None) ->
 
 def is_vessel(mmsi: npt.ArrayLike, msg_type: npt.ArrayLike | None = None) -> npt.NDArray[np.bool_]:
     """True for rows whose station counts as a vessel (class ``vessel`` or ``unknown``)."""
-    return np.isin(station_codes(mmsi, msg_type), VESSEL_CODES)
+    m = np.asarray(mmsi, dtype=np.int64)
+    if msg_type is None and len(m) and m.min() >= 200_000_000 and m.max() < 800_000_000:
+        return np.ones(m.shape, dtype=bool)  # every number is a ship station (MID first): the common case
+    return np.isin(station_codes(m, msg_type), VESSEL_CODES)
 
 
 def station_class(mmsi: npt.ArrayLike, msg_type: npt.ArrayLike | None = None) -> list[str]:

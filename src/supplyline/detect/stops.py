@@ -16,54 +16,91 @@ import numpy as np
 from supplyline.detect._arrays import BoolArray, FloatArray, IntArray, last_true_index, speed_kn, start_index
 from supplyline.detect.config import Thresholds
 from supplyline.detect.segments import Tracks
-from supplyline.geo import haversine_km
+from supplyline.geo import EARTH_RADIUS_KM
 
 
-def window_speed_kn(tr: Tracks, window_min: float, max_span_h: float = np.inf) -> FloatArray:
+def window_speed_kn(
+    tr: Tracks, window_min: float, max_span_h: float = np.inf, rows: IntArray | None = None
+) -> FloatArray:
     """Slower of the backward and forward displacement speeds over ``window_min`` minutes (NaN where the
     track is shorter than the window on both sides, or the nearest fix that far is ``max_span_h`` or more
-    away: over a long silence the displacement says nothing about being at rest)."""
+    away: over a long silence the displacement says nothing about being at rest). Only ``rows`` (default
+    all) are computed; the others are NaN."""
     n = len(tr)
     out = np.full(n, np.nan)
-    if n == 0:
+    rows = np.arange(n) if rows is None else rows
+    if n == 0 or len(rows) == 0:
         return out
-    w = round(window_min * 60e6)
     track = np.cumsum(tr.track_start) - 1
     first = start_index(tr.track_start)
-    rel = tr.ts - tr.ts[first]  # time since the track's first fix
-    span = int(rel.max()) + 2 * w + 1
-    # One sorted key (tracks never reach into each other's windows), in batches of tracks that fit int64.
-    per = max((2**62) // span, 1)
-    back, fwd = np.empty(n, np.int64), np.empty(n, np.int64)
-    for lo in range(0, int(track[-1]) + 1, per):
-        rows = np.flatnonzero((track >= lo) & (track < lo + per))
-        key = rel[rows] + (track[rows] - lo) * span
-        back[rows] = np.searchsorted(key, key - w, side="right") - 1 + rows[0]
-        fwd[rows] = np.searchsorted(key, key + w, side="left") + rows[0]
-    rows = np.arange(n)
-    max_span_us = max_span_h * 3.6e9
-    for other, ok in ((back, back >= first), (fwd, (fwd < n) & (track[np.minimum(fwd, n - 1)] == track))):
-        o = np.where(ok, other, rows)
-        ok &= np.abs(tr.ts - tr.ts[o]) < max_span_us
-        o = np.where(ok, other, rows)
-        d = haversine_km(tr.lat, tr.lon, tr.lat[o], tr.lon[o])
-        v = speed_kn(d, np.abs(tr.ts - tr.ts[o]))
-        v[~ok] = np.nan
-        out = np.fmin(out, v)
+    back, fwd = _window_ends(tr, round(window_min * 60e6), rows, track, first)
+    fwd_ok = fwd < n
+    fwd_ok[fwd_ok] &= track[fwd[fwd_ok]] == track[rows[fwd_ok]]
+    t, la, lo = tr.ts[rows], tr.lat[rows], tr.lon[rows]
+    speed = np.full(len(rows), np.nan)
+    for other, ok in ((back, back >= first[rows]), (fwd, fwd_ok)):
+        o = other[ok]
+        dt = np.abs(t[ok] - tr.ts[o])
+        v = speed_kn(_flat_km(la[ok], lo[ok], tr.lat[o], tr.lon[o]), dt)
+        v[dt >= max_span_h * 3.6e9] = np.nan
+        speed[ok] = np.fmin(speed[ok], v)
+    out[rows] = speed
     return out
 
 
-def stop_speed_kn(tr: Tracks, th: Thresholds) -> FloatArray:
-    """Speed used to decide stops: reported SOG where present, else :func:`window_speed_kn`."""
-    if tr.reported.all():
+def _window_ends(
+    tr: Tracks, w_us: int, rows: IntArray, track: IntArray, first: IntArray
+) -> tuple[IntArray, IntArray]:
+    """For ``rows``: the latest fix at least ``w_us`` before and the earliest at least ``w_us`` after, by
+    one sorted key over (track, time) (tracks never reach into each other's windows); batches of tracks
+    keep the key inside int64 whatever the time span."""
+    rel = tr.ts - tr.ts[first]  # time since the track's first fix
+    span = int(rel.max()) + 2 * w_us + 1
+    per = max((2**62) // span, 1)
+    n_tracks = int(track[-1]) + 1
+    if per >= n_tracks:
+        key = rel + track * span
+        q = key[rows]
+        return np.searchsorted(key, q - w_us, side="right") - 1, np.searchsorted(key, q + w_us, side="left")
+    back, fwd = np.empty(len(rows), np.int64), np.empty(len(rows), np.int64)
+    for lo in range(0, n_tracks, per):
+        sel = np.flatnonzero((track >= lo) & (track < lo + per))
+        key = rel[sel] + (track[sel] - lo) * span
+        pick = np.flatnonzero((track[rows] >= lo) & (track[rows] < lo + per))
+        q = rel[rows[pick]] + (track[rows[pick]] - lo) * span
+        back[pick] = np.searchsorted(key, q - w_us, side="right") - 1 + sel[0]
+        fwd[pick] = np.searchsorted(key, q + w_us, side="left") + sel[0]
+    return back, fwd
+
+
+def _flat_km(lat1: FloatArray, lon1: FloatArray, lat2: FloatArray, lon2: FloatArray) -> FloatArray:
+    """Equirectangular distance (km): within 0.1 % of the great circle over the few km a stop window spans,
+    and a third of the cost."""
+    dlon = (lon2 - lon1 + 180.0) % 360.0 - 180.0
+    x = np.radians(dlon) * np.cos(np.radians((lat1 + lat2) * 0.5))
+    y = np.radians(lat2 - lat1)
+    return np.asarray(np.hypot(x, y) * EARTH_RADIUS_KM, dtype=np.float64)
+
+
+def stop_speed_kn(tr: Tracks, th: Thresholds, near: BoolArray | None = None) -> FloatArray:
+    """Speed used to decide stops: reported SOG where present, else :func:`window_speed_kn` (only for the
+    rows ``near`` a place, if given, and not clearly under way; the others keep the point speed)."""
+    need = ~tr.reported if near is None else (~tr.reported & near)
+    # Clearly under way: faster than 10x move_speed_kn into and out of the fix (GPS jitter of a moored
+    # vessel stays far below; outlier fixes are gone). These keep the point speed, the window is skipped.
+    fast = tr.speed_kn > 10 * th.move_speed_kn
+    fast[:-1] &= fast[1:] & ~tr.track_start[1:]
+    need &= ~fast
+    if not need.any():
         return tr.speed_kn
-    win = window_speed_kn(tr, th.stop_window_min, th.visit_gap_h)
-    return np.where(tr.reported, tr.speed_kn, np.where(np.isnan(win), tr.speed_kn, win))
+    win = window_speed_kn(tr, th.stop_window_min, th.visit_gap_h, np.flatnonzero(need))
+    return np.where(np.isnan(win), tr.speed_kn, win)
 
 
-def stopped_state(tr: Tracks, th: Thresholds) -> BoolArray:
-    """Stopped (True) / moving per row with hysteresis; rows before any decisive speed count as moving."""
-    spd = stop_speed_kn(tr, th)
+def stopped_state(tr: Tracks, th: Thresholds, near: BoolArray | None = None) -> BoolArray:
+    """Stopped (True) / moving per row with hysteresis; rows before any decisive speed count as moving.
+    ``near`` (optional) limits the window speeds to rows that may be in a place (see stop_speed_kn)."""
+    spd = stop_speed_kn(tr, th, near)
     decisive = (spd < th.stop_speed_kn) | (spd > th.move_speed_kn)  # NaN compares False: undecided
     last = last_true_index(decisive)
     ok = last >= start_index(tr.track_start)

@@ -47,7 +47,7 @@ from supplyline.detect._arrays import (
 from supplyline.detect.config import Thresholds
 from supplyline.detect.ports import port_rows
 from supplyline.detect.segments import Tracks
-from supplyline.detect.stops import port_gaps, visit_breaks
+from supplyline.detect.stops import pin_stops, port_gaps, stopped_state, visit_breaks
 from supplyline.geo import haversine_km
 from supplyline.ids import stable_ids
 
@@ -156,6 +156,24 @@ def visit_runs(
     change[1:] = cport[1:] != cport[:-1]
     first, last = run_bounds(inside, brk_rows | change)
     return Runs(first, last, cport[first], np.where(entered, inner, cand))
+
+
+def runs_and_stops(
+    tr: Tracks,
+    inner: IntArray,
+    pl: PlaceArrays,
+    th: Thresholds,
+    outer: IntArray | None = None,
+    maybe_out: np.ndarray | None = None,
+) -> tuple[Runs, BoolArray]:
+    """Visit runs and the stopped state of every row, stops pinned to the place where they began. Stop
+    speeds (the costly part without SOG) are worked out only for rows that may be in a place
+    (``maybe_out``, else inside an entry radius)."""
+    near = (inner >= 0) if maybe_out is None else (maybe_out | (inner >= 0))
+    stopped = stopped_state(tr, th, near)
+    pinned = pin_stops(inner, stopped, tr.track_start)
+    runs = visit_runs(tr, pinned, pl, outer, maybe_out, visit_breaks(tr, th))
+    return runs, stopped
 
 
 def drop_overlaps(
