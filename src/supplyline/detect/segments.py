@@ -77,6 +77,13 @@ def _at(limit: Limit, rows: IntArray | slice) -> Limit:
     return limit if isinstance(limit, float) else limit[rows]
 
 
+def bad_steps(mmsi: IntArray, ts: IntArray, d1: FloatArray, limit_kn: Limit, th: Thresholds) -> BoolArray:
+    """Per step i -> i+1: same vessel and farther than its speed limit allows (plus GPS jitter)."""
+    km_per_us = limit_kn * (KM_PER_NM / US_PER_H)
+    too_far = d1 > _at(km_per_us, slice(1, None)) * (ts[1:] - ts[:-1]) + th.noise_dist_km
+    return np.asarray((mmsi[1:] == mmsi[:-1]) & too_far)
+
+
 def _parents(
     mmsi: IntArray,
     ts: IntArray,
@@ -85,17 +92,18 @@ def _parents(
     d1: FloatArray,
     limit_kn: Limit,
     th: Thresholds,
+    bad: BoolArray | None = None,
 ) -> IntArray:
     """For each position, the earlier position of the same vessel it continues from (-1: starts a track);
-    ``d1`` is the distance in km from each row to the next, ``limit_kn`` each row's vessel speed limit."""
+    ``d1`` is the distance in km from each row to the next, ``limit_kn`` each row's vessel speed limit,
+    ``bad`` (optional, from :func:`bad_steps`) the steps already known to be too fast."""
     n = len(mmsi)
     parent = np.full(n, -1, dtype=np.int64)
     if n < 2:
         return parent
     km_per_us = limit_kn * (KM_PER_NM / US_PER_H)
-    ok1 = (mmsi[1:] == mmsi[:-1]) & (
-        d1 <= _at(km_per_us, slice(1, None)) * (ts[1:] - ts[:-1]) + th.noise_dist_km
-    )
+    bad = bad_steps(mmsi, ts, d1, limit_kn, th) if bad is None else bad
+    ok1 = (mmsi[1:] == mmsi[:-1]) & ~bad
     parent[1:][ok1] = np.flatnonzero(ok1)
     todo = np.flatnonzero(~ok1) + 1
     for lag in range(2, th.segment_lookback + 1):  # few lags, each vectorised over the rows still open
@@ -206,22 +214,25 @@ def speed_limits(
     d1: FloatArray,
     fast: BoolArray | None,
     th: Thresholds,
+    bad: BoolArray,
 ) -> Limit:
-    """Each row's vessel speed limit (kn; one float when no vessel is fast): ``max_implied_speed_kn``, or ``fast_max_speed_kn`` for a vessel
-    that is ``fast`` (high-speed craft by ship type) or shows it on its own track: ``fast_min_steps`` or more
+    """Each row's vessel speed limit (kn; one float when no vessel is fast): ``max_implied_speed_kn``, or
+    ``fast_max_speed_kn`` for a vessel that is ``fast`` (high-speed craft by ship type) or shows it on its own track: ``fast_min_steps`` or more
     pairs of consecutive steps both between the two limits, in a straight line (a fast ferry's runs; a GPS
-    jump out and back is not straight), each at least a minute long (jitter over seconds is not speed)."""
+    jump out and back is not straight), each at least a minute long (jitter over seconds is not speed).
+    ``bad`` are the steps too fast for ``max_implied_speed_kn`` (:func:`bad_steps`)."""
     n = len(mmsi)
     base = float(th.max_implied_speed_kn)
     if n < 3 or th.fast_max_speed_kn <= th.max_implied_speed_kn:
         return base
-    dt = ts[1:] - ts[:-1]
     per_us = KM_PER_NM / US_PER_H
-    in_band = (d1 > base * per_us * dt) & (d1 <= th.fast_max_speed_kn * per_us * dt)
-    in_band &= (mmsi[1:] == mmsi[:-1]) & (dt >= 60e6)
-    pair = np.flatnonzero(in_band[:-1] & in_band[1:])  # steps i-1 -> i -> i+1, both fast
+    step = np.flatnonzero(bad)  # steps above the base limit (few): which stay below the fast one?
+    dt = ts[step + 1] - ts[step]
+    keep = (d1[step] <= th.fast_max_speed_kn * per_us * dt) & (dt >= 60e6)
+    fast_step = step[keep]
+    pair = fast_step[np.isin(fast_step + 1, fast_step)]  # steps i-1 -> i -> i+1, both fast
     if len(pair) < th.fast_min_steps and fast is None:
-        return base  # no vessel can have enough fast pairs (the usual case: one pass, no grouping)
+        return base  # no vessel can have enough fast pairs (the usual case)
     if len(pair):
         chord = haversine_km(lat[pair], lon[pair], lat[pair + 2], lon[pair + 2])
         pair = pair[chord >= 0.8 * (d1[pair] + d1[pair + 1])]
@@ -241,28 +252,25 @@ def lone_outliers(
     d1: FloatArray,
     limit_kn: Limit,
     th: Thresholds,
+    bad: BoolArray,
 ) -> BoolArray:
     """Rows whose fix is unreachable from both neighbours of the same vessel while the neighbours reach
-    each other and their own neighbours: one bad fix (GPS jump, corrupt message), dropped before segmentation instead of being a
-    track of its own."""
+    each other and their own neighbours: one bad fix (GPS jump, corrupt message), dropped before
+    segmentation instead of being a track of its own. ``bad``: the too-fast steps (:func:`bad_steps`)."""
     n = len(mmsi)
     out = np.zeros(n, dtype=bool)
     if n < 3:
         return out
     km_per_us = limit_kn * (KM_PER_NM / US_PER_H)
-    dt = ts[1:] - ts[:-1]
-    bad = d1 > _at(km_per_us, slice(1, None)) * dt + th.noise_dist_km  # step i -> i+1 too fast
-    same = mmsi[1:] == mmsi[:-1]
-    # Steps around the pair that must be sound (or absent): i-2 -> i-1 and i+1 -> i+2. Two ships
-    # interleaved on one MMSI fail every step and are left to the track matching.
-    sound = ~bad | ~same
-    before = np.ones(n, dtype=bool)
-    before[2:] = sound[:-1]
-    after = np.ones(n, dtype=bool)
-    after[:-2] = sound[1:]
-    cand = np.zeros(n, dtype=bool)
-    cand[1:-1] = bad[:-1] & bad[1:] & same[:-1] & same[1:]
-    mid = np.flatnonzero(cand & before & after)  # rows i with both steps bad, their neighbours sound
+    step = np.flatnonzero(bad)  # too-fast steps (few); step k is the one from row k to row k+1
+    if len(step) < 2:
+        return out
+    # Rows i with both steps bad (i-1 -> i and i -> i+1) whose outer steps i-2 -> i-1 and i+1 -> i+2 are
+    # sound (or absent): two ships interleaved on one MMSI fail every step and are left to the tracks.
+    mid = step[1:][step[1:] - step[:-1] == 1]
+    sound_before = (mid < 2) | ~bad[np.maximum(mid - 2, 0)]
+    sound_after = (mid + 1 >= len(bad)) | ~bad[np.minimum(mid + 1, len(bad) - 1)]
+    mid = mid[sound_before & sound_after]
     skip = haversine_km(lat[mid - 1], lon[mid - 1], lat[mid + 1], lon[mid + 1])
     mid = mid[skip <= _at(km_per_us, mid) * (ts[mid + 1] - ts[mid - 1]) + th.noise_dist_km]
     # Candidates that reach each other are a second, sparse transmitter on the MMSI, not outliers.
@@ -295,10 +303,11 @@ def _tracks(
     d1: FloatArray,
     limit_kn: Limit,
     th: Thresholds,
+    bad: BoolArray | None = None,
 ) -> tuple[IntArray, IntArray]:
     """(root, parent) of every row: the first row of its track and the row it continues from."""
     n = len(mmsi)
-    parent = _resolve_forks(_parents(mmsi, ts, lat, lon, d1, limit_kn, th))
+    parent = _resolve_forks(_parents(mmsi, ts, lat, lon, d1, limit_kn, th, bad))
     root = _roots(parent) if n else np.empty(0, np.int64)
     if n:
         linked = _link_orphans(parent, root, mmsi, ts, lat, lon, limit_kn, th)
@@ -321,8 +330,12 @@ def segment(
     of vessels known to be high-speed craft (AIS ship type 40-49), which get ``fast_max_speed_kn``."""
     n = len(mmsi)
     d1 = step_km(lat, lon) if n > 1 else np.empty(0)  # lag 1: every row to the next
-    limit = speed_limits(mmsi, ts, lat, lon, d1, fast, th)
-    outlier = lone_outliers(mmsi, ts, lat, lon, d1, limit, th)
+    base = float(th.max_implied_speed_kn)
+    bad = bad_steps(mmsi, ts, d1, base, th) if n > 1 else np.zeros(0, bool)
+    limit = speed_limits(mmsi, ts, lat, lon, d1, fast, th, bad)
+    if not isinstance(limit, float):  # some vessels are fast: their steps are judged by their limit
+        bad = bad_steps(mmsi, ts, d1, limit, th)
+    outlier = lone_outliers(mmsi, ts, lat, lon, d1, limit, th, bad)
     if outlier.any():
         rows = np.flatnonzero(~outlier)
         r_mmsi, r_ts, r_lat, r_lon = mmsi[rows], ts[rows], lat[rows], lon[rows]
@@ -330,7 +343,7 @@ def segment(
     else:
         rows = np.arange(n, dtype=np.int64)
         r_mmsi, r_ts = mmsi, ts
-        root, _ = _tracks(mmsi, ts, lat, lon, d1, limit, th)
+        root, _ = _tracks(mmsi, ts, lat, lon, d1, limit, th, bad)
     m = len(rows)
     if m and np.any(root[1:] < root[:-1]):
         perm = np.argsort(root, kind="stable")  # interleaved tracks: group each track's rows together
@@ -338,7 +351,7 @@ def segment(
         perm = np.arange(m, dtype=np.int64)
     t_len, t_noise = _noise_tracks(root[perm], r_mmsi[perm], th)
     noise_p = np.repeat(t_noise, t_len)
-    keep = rows[perm[~noise_p]]
+    keep = perm[~noise_p] if m == n else rows[perm[~noise_p]]  # input rows of the kept positions
     noise = outlier.copy()
     noise[rows[perm[noise_p]]] = True
     track_start = np.zeros(len(keep), dtype=bool)

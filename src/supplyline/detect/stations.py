@@ -99,9 +99,16 @@ def station_codes(mmsi: npt.ArrayLike, msg_type: npt.ArrayLike | None = None) ->
 def is_vessel(mmsi: npt.ArrayLike, msg_type: npt.ArrayLike | None = None) -> npt.NDArray[np.bool_]:
     """True for rows whose station counts as a vessel (class ``vessel`` or ``unknown``)."""
     m = np.asarray(mmsi, dtype=np.int64)
-    if msg_type is None and len(m) and m.min() >= 200_000_000 and m.max() < 800_000_000:
-        return np.ones(m.shape, dtype=bool)  # every number is a ship station (MID first): the common case
-    return np.isin(station_codes(m, msg_type), VESSEL_CODES)
+    if msg_type is not None:
+        return np.isin(station_codes(m, msg_type), VESSEL_CODES)
+    # Only 9-digit numbers starting 0, 1, 8 or 9 can be stations of another class: classify just those.
+    first = m // 100_000_000
+    maybe = (m > 0) & (m < 1_000_000_000) & ((first <= 1) | (first >= 8))
+    out = np.ones(m.shape, dtype=bool)
+    if maybe.any():
+        rows = np.flatnonzero(maybe)
+        out[rows] = np.isin(station_codes(m[rows]), VESSEL_CODES)
+    return out
 
 
 def station_class(mmsi: npt.ArrayLike, msg_type: npt.ArrayLike | None = None) -> list[str]:
