@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from supplyline import schema
-from supplyline.config import bundled_case_path, load_case, resolve_case, validate_case
-from supplyline.detect.config import Route, Thresholds
+from supplyline.case import bundled_case_path, load_case, resolve_case, validate_case
+from supplyline.detect.thresholds import Route, Thresholds
 from supplyline.errors import CaseError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -321,7 +321,7 @@ def test_copy_of_bundled_case_can_be_edited_and_revalidated(tmp_path: Path) -> N
 
 
 def test_validate_folder_includes_the_scenario(tmp_path: Path) -> None:
-    from supplyline.config import validate_case_folder
+    from supplyline.simulate.scenario import validate_case_folder
 
     root = tmp_path / "copy"
     shutil.copytree(bundled_case_path(), root)

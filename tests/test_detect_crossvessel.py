@@ -8,9 +8,8 @@ import pyarrow as pa
 import pytest
 
 from supplyline.detect import Thresholds, place_indexes, run_vessel_kernels
-from supplyline.detect.encounters import detect_encounters
-from supplyline.detect.gaps import annotate_coverage
 from supplyline.detect.near import NearFilter
+from supplyline.engine.local import annotate_coverage, detect_encounters
 from supplyline.geo import destination_point, haversine_km
 from tests.test_detect_kernels import PLACES, A, line, positions
 

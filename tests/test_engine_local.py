@@ -151,7 +151,7 @@ def test_empty_store_gives_empty_tables(tmp_path: Path) -> None:
 
 
 def test_cli_threshold_overrides(tmp_path: Path) -> None:
-    from supplyline.errors import CaseError, UsageError
+    from supplyline.errors import UsageError
 
     Store.create(tmp_path / "s")
     geojson = tmp_path / "p.geojson"
@@ -163,7 +163,10 @@ def test_cli_threshold_overrides(tmp_path: Path) -> None:
     runner = CliRunner()
     assert runner.invoke(app, [*base, "--set", "dark_gap_h=4", "--json"]).exit_code == 0
     assert isinstance(runner.invoke(app, [*base, "--set", "dark_gap_h=soon"]).exception, UsageError)
-    assert isinstance(runner.invoke(app, [*base, "--set", "dark_gap_hours=4"]).exception, CaseError)
+    unknown = runner.invoke(app, [*base, "--set", "dark_gap_hours=4"])
+    assert isinstance(unknown.exception, UsageError) and "dark_gap_hours" in str(unknown.exception)
+    negative = runner.invoke(app, [*base, "--set", "dark_gap_h=-1"])
+    assert isinstance(negative.exception, UsageError) and "dark_gap_h must be" in str(negative.exception)
 
 
 def test_statics_flow_through_the_engine_into_draught_events(week: pa.Table, tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from supplyline import schema
 from supplyline.cli import app
-from supplyline.detect.config import Route
+from supplyline.detect.thresholds import Route
 from supplyline.errors import CaseError
 from supplyline.estimate import (
     PriorRange,

@@ -239,7 +239,7 @@ def test_timeline_flags_a_total_that_shrinks() -> None:
 
 
 def test_every_bundled_claim_gets_a_verdict() -> None:
-    from supplyline.config import bundled_case_path, load_case
+    from supplyline.case import bundled_case_path, load_case
 
     case = load_case(bundled_case_path("dprk-russia"))
     _, d = estimate(voyages(30, start=datetime(2023, 8, 15, tzinfo=UTC)), case.priors, n_draws=2000)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from supplyline import schema
-from supplyline.config import bundled_case_path
+from supplyline.case import bundled_case_path
 from supplyline.errors import CaseError, InputError
 from supplyline.evidence.ledger import (
     check_claims,
@@ -138,7 +138,7 @@ def test_cli_import_list_and_extract_accept(
 
 def test_case_evidence_and_cli_import_share_parts(tmp_path: Path) -> None:
     """Importing the case's claims.csv by hand after store_case_evidence replaces rather than duplicates."""
-    from supplyline.config import load_case, store_case_evidence
+    from supplyline.case import load_case, store_case_evidence
 
     store = Store.create(tmp_path / "store")
     assert store_case_evidence(store, load_case(REPO_CASES / "dprk-russia")) == (46, 25)
@@ -156,5 +156,6 @@ def test_unquoted_comma_is_reported_not_dropped(tmp_path: Path) -> None:
     )
     _, problems = check_claims(path)
     assert [(line, m.split(";")[0]) for _, line, m in problems] == [
-        (3, "2 more value(s) than the header has columns")
+        (3, "2 more value(s) than the header has columns"),
+        (3, "url '000' is not an http(s) address"),  # the shifted values put a number in url
     ]

@@ -15,8 +15,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from supplyline.detect import Thresholds, run_vessel_kernels
-from supplyline.detect.encounters import detect_encounters
 from supplyline.detect.kernels import place_indexes
+from supplyline.engine.local import detect_encounters
 from supplyline.errors import CaseError, InputError, UsageError
 from supplyline.geo import haversine_km
 from supplyline.simulate import simulate

@@ -14,7 +14,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from supplyline.config import bundled_case_path, load_case
+from supplyline.case import bundled_case_path, load_case
 from supplyline.detect import run_vessel_kernels
 from supplyline.simulate import simulate
 from supplyline.simulate.score import score

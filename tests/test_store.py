@@ -11,7 +11,7 @@ import pytest
 
 from supplyline import schema
 from supplyline.errors import StoreError
-from supplyline.store import Store, write_parquet
+from supplyline.store import WHOLE, Store, shard_part, write_parquet
 
 
 def _t(n: int) -> pa.Table:
@@ -147,3 +147,30 @@ def test_replace_table_and_vessels_view(tmp_path: Path) -> None:
         .fetchall()
     )
     assert rows == [("OLD", 0.0, 90.0, 5, 9.0, "B"), ("NEW", 120.0, 200.0, 5, 9.5, "C")]
+
+
+def test_table_parts_replace_keep_and_drop(tmp_path: Path) -> None:
+    store = Store.create(tmp_path / "s")
+    with store.transaction() as txn:  # the local engine's layout: one part per shard
+        txn.replace_parts("visits", {shard_part(0): _t(1), shard_part(1): _t(2)})
+        txn.put_part("detect_state", WHOLE, _t(2))
+    assert store.parts("visits") == ["shard-0000", "shard-0001"]
+    assert store.count_rows("visits") == 3 and store.has_part("visits", "shard-0001")
+
+    with store.transaction() as txn:  # shard 1 unchanged (kept), shard 0 rewritten, shard 2 gone
+        txn.replace_parts("visits", {shard_part(0): _t(5)}, keep=[shard_part(1)])
+    assert store.parts("visits") == ["shard-0000", "shard-0001"] and store.count_rows("visits") == 7
+
+    with store.transaction() as txn:  # Spark's layout replaces the other engine's parts and its state
+        txn.replace_parts("visits", {WHOLE: _t(4)})
+        txn.drop_table("detect_state")
+        assert store.parts("visits") == ["shard-0000", "shard-0001"]  # nothing visible before commit
+    assert store.parts("visits") == ["all"] and store.count_rows("visits") == 4
+    assert store.read_part("detect_state", WHOLE) is None and store.parts("detect_state") == []
+    read = store.read_part("visits", WHOLE)
+    assert read is not None and read.num_rows == 4
+
+    with store.scratch("work") as folder:  # working space inside the store, removed afterwards
+        folder.mkdir(parents=True)
+        assert folder.parent == store.scratch_dir("")
+    assert not folder.exists()

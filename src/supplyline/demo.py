@@ -16,7 +16,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from supplyline.config import Case, bundled_case_path, load_case, store_case_evidence
+from supplyline.case import Case, bundled_case_path, load_case, store_case_evidence
 from supplyline.detect.summary import visit_class_counts
 from supplyline.errors import InputError, UsageError
 from supplyline.store import Store
@@ -161,7 +161,7 @@ def _summarise(
         + ", ".join(f"{ship} {n}" for ship, n in per_ship),
     ]
     kinds = alerts.column("kind").to_pylist() if alerts.num_rows else []
-    for kind in ("halt", "resumption"):
+    for kind in ("route_shift", "halt", "resumption"):
         rows = alerts.filter(pc.equal(alerts.column("kind"), kind)).to_pylist() if kind in kinds else []
         for row in rows:
             prob = row["probability"]

@@ -15,6 +15,10 @@ import numpy.typing as npt
 EARTH_RADIUS_KM = 6371.0088
 """IUGG mean Earth radius in km (used everywhere so all stages agree on distances)."""
 EARTH_RADIUS_M = EARTH_RADIUS_KM * 1000.0
+KM_PER_DEG = np.pi * EARTH_RADIUS_KM / 180.0
+"""Kilometres per degree of latitude (and of longitude at the equator) on this sphere, ~111.195."""
+M_PER_DEG = KM_PER_DEG * 1000.0
+"""Metres per degree of latitude (``KM_PER_DEG`` in metres)."""
 KM_PER_NM = 1.852
 """Kilometres per international nautical mile (knots = nm/h)."""
 

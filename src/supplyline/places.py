@@ -32,7 +32,7 @@ from scipy.spatial import cKDTree
 
 from supplyline import schema
 from supplyline.errors import InputError, UsageError
-from supplyline.geo import EARTH_RADIUS_M, haversine_km, km_to_chord, to_unit_xyz
+from supplyline.geo import M_PER_DEG, haversine_km, km_to_chord, to_unit_xyz
 
 SOURCES = ("wpi", "unlocode", "gfw")
 """Shipped gazetteer sources, in order of positional quality (WPI harbour points first)."""
@@ -47,7 +47,6 @@ DEFAULT_POLYGON_MARGIN_M = 1000.0
 _CHUNK = 1 << 20  # points per batch in assign(): bounds memory at ~100 MB whatever the input size
 _K = 4  # nearest candidates examined per point before the exact fallback
 _BUCKET_RATIO = 1.25  # radius classes for the exact fallback: radii within a class differ by <25 %
-_M_PER_DEG = EARTH_RADIUS_M * np.pi / 180.0
 
 Radius = Literal["r_in", "r_out"]
 IntArray = npt.NDArray[np.int64]
@@ -435,7 +434,7 @@ class PlaceIndex:
             key = (int(row), margin_m)
             if key not in self._grown:
                 self._grown[key] = (
-                    shapely.buffer(frame.local, margin_m / _M_PER_DEG) if margin_m else frame.local
+                    shapely.buffer(frame.local, margin_m / M_PER_DEG) if margin_m else frame.local
                 )
             x, y = frame.project(lat[cand], lon[cand])
             inside = shapely.contains_xy(self._grown[key], x, y)

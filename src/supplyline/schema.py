@@ -326,7 +326,8 @@ CLAIM_TESTS = pa.schema(
 ALERTS = pa.schema(
     [
         pa.field("alert_id", pa.string(), nullable=False),
-        # halt, resumption, new_vessel, dark_near_place, sanctioned, identity_change
+        # halt, resumption, route_shift, new_vessel, dark_near_place, sanctioned, identity_change, shared_mmsi,
+        # spoofing
         pa.field("kind", pa.string(), nullable=False),
         pa.field("ts", TS),  # when the condition became true (data time, not wall-clock)
         pa.field("mmsi", pa.int64()),
@@ -347,6 +348,12 @@ EVENT_TABLES: dict[str, pa.Schema] = {
     "encounters": ENCOUNTERS,
     "draught_changes": DRAUGHT_CHANGES,
 }
+
+
+# --- engine state -----------------------------------------------------------------------------------------
+
+DETECT_STATE = pa.schema([pa.field("shard", pa.int64()), pa.field("signature", pa.string())])
+"""``tables/detect_state``: the local engine's input signature per vessel shard (see supplyline.engine.local)."""
 
 
 def empty(schema: pa.Schema) -> pa.Table:

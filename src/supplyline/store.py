@@ -14,6 +14,11 @@ Writes are transactions: files are written complete under ``_staging``, a journa
 written atomically, then files are renamed into place and the journal removed. A run killed at any moment
 leaves either no journal (nothing visible, staging is garbage) or a journal (redone on the next open). A
 rename is atomic, so no reader ever sees a partial Parquet file.
+
+Only this module spells paths. Derived tables are written through the part API of a transaction
+(:meth:`Transaction.put_part`, :meth:`Transaction.replace_parts`, :meth:`Transaction.drop_table`) and read
+with :meth:`Store.parts`, :meth:`Store.read_part` and :meth:`Store.read_table`; part names say who wrote
+them (:func:`shard_part` for the local engine's vessel shards, :data:`WHOLE` for a table written whole).
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ import json
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TextIO
@@ -47,6 +52,30 @@ RAW_TABLES: dict[str, pa.Schema] = {
     "manifest": schema.MANIFEST,
 }
 _HIVE = {"positions", "statics"}
+TABLES = "tables"
+"""Folder of the derived tables: ``tables/<name>/<part>.parquet``."""
+WHOLE = "all"
+"""Part name of a derived table written whole (by Spark or by a single-writer stage)."""
+_STAGING = "_staging"
+
+
+def shard_part(shard: int) -> str:
+    """Part name of the local engine's vessel shard ``shard`` (``shard-0007``)."""
+    return f"shard-{shard:04d}"
+
+
+def _part_relpath(table: str, part: str) -> str:
+    return f"{TABLES}/{table}/{part}.parquet"
+
+
+def raw_uri(store_uri: str, name: str) -> str:
+    """URI of raw table ``name`` (positions, statics...) of the store at ``store_uri`` (for Spark)."""
+    return f"{store_uri}/{name}"
+
+
+def table_uri(store_uri: str, name: str) -> str:
+    """URI of derived table ``name``'s folder in the store at ``store_uri`` (Spark writes remote stores)."""
+    return f"{store_uri}/{TABLES}/{name}"
 
 
 def default_path() -> Path:
@@ -70,7 +99,7 @@ class Transaction:
     def __init__(self, store: Store) -> None:
         self.store = store
         self.txn_id = uuid.uuid4().hex
-        self.staging = store.root / "_staging" / self.txn_id
+        self.staging = store.root / _STAGING / self.txn_id
         self.moves: list[tuple[str, str]] = []  # (staged, final), relative to the store root
         self.deletes: list[str] = []
 
@@ -106,6 +135,28 @@ class Transaction:
     def delete(self, relpath: str) -> None:
         """Remove ``relpath`` on commit (used when a derived table's partition is rewritten away)."""
         self.deletes.append(relpath)
+
+    # --- derived-table parts (the only way engines and stages write ``tables/``) ---------------------------
+    def put_part(self, table: str, part: str, data: pa.Table) -> Path:
+        """Stage ``data`` as part ``part`` of derived table ``table`` (replacing that part on commit)."""
+        return self.put(_part_relpath(table, part), data)
+
+    def delete_part(self, table: str, part: str) -> None:
+        """Remove part ``part`` of derived table ``table`` on commit (a no-op if it does not exist)."""
+        self.delete(_part_relpath(table, part))
+
+    def replace_parts(self, table: str, parts: Mapping[str, pa.Table], *, keep: Iterable[str] = ()) -> None:
+        """Stage ``parts`` of ``table``; on commit every other existing part not named in ``keep`` is deleted,
+        whichever engine wrote it (so one engine's run replaces the other's layout without duplicate rows)."""
+        for part, data in parts.items():
+            self.put_part(table, part, data)
+        for stale in sorted(set(self.store.parts(table)) - set(parts) - set(keep)):
+            self.delete_part(table, stale)
+
+    def drop_table(self, table: str) -> None:
+        """Remove every part of derived table ``table`` on commit."""
+        for part in self.store.parts(table):
+            self.delete_part(table, part)
 
     def _commit(self) -> None:
         journal_dir = self.store.root / "_journal"
@@ -232,28 +283,61 @@ class Store:
                 tmp.unlink(missing_ok=True)
             for journal in sorted(journal_dir.glob("*.json")):
                 self._apply_journal(journal)
-        staging = self.root / "_staging"
+        staging = self.root / _STAGING
         if staging.exists():
             for leftover in staging.iterdir():
                 shutil.rmtree(leftover, ignore_errors=True)
 
     # --- derived tables -----------------------------------------------------------------------------------
     def table_dir(self, name: str) -> Path:
-        return self.root / "tables" / name
+        return self.root / TABLES / name
 
-    def write_table(self, name: str, table: pa.Table, part: str = "all") -> None:
+    def parts(self, table: str) -> list[str]:
+        """Names of the parts derived table ``table`` has now (sorted; none if it was never written).
+
+        The local engine writes one part per vessel shard (:func:`shard_part`), Spark and single-writer
+        stages one :data:`WHOLE` part."""
+        return sorted(p.stem for p in self.table_dir(table).glob("*.parquet"))
+
+    def has_part(self, table: str, part: str) -> bool:
+        return (self.root / _part_relpath(table, part)).exists()
+
+    def has_table(self, table: str) -> bool:
+        """True once derived table ``table`` has been written (even with zero parts left)."""
+        return self.table_dir(table).is_dir()
+
+    def read_part(self, table: str, part: str) -> pa.Table | None:
+        """One part of a derived table as stored, or None if it does not exist."""
+        path = self.root / _part_relpath(table, part)
+        return pq.read_table(path) if path.exists() else None
+
+    def count_rows(self, table: str) -> int:
+        """Rows of derived table ``table`` over all its parts, from the Parquet footers."""
+        return sum(pq.ParquetFile(f).metadata.num_rows for f in self.table_dir(table).glob("*.parquet"))
+
+    def scratch_dir(self, name: str) -> Path:
+        """A working folder inside the store's staging area (same disk; cleared by :meth:`recover`)."""
+        return self.root / _STAGING / name
+
+    @contextlib.contextmanager
+    def scratch(self, prefix: str) -> Iterator[Path]:
+        """A fresh working folder (``prefix-<uuid>``) inside the staging area, removed when the block exits
+        (and by :meth:`recover` if the process dies first)."""
+        path = self.scratch_dir(f"{prefix}-{uuid.uuid4().hex}")
+        try:
+            yield path
+        finally:
+            shutil.rmtree(path, ignore_errors=True)
+
+    def write_table(self, name: str, table: pa.Table, part: str = WHOLE) -> None:
         """Replace one part of derived table ``name`` atomically."""
         with self.transaction() as txn:
-            txn.put(f"tables/{name}/{part}.parquet", table)
+            txn.put_part(name, part, table)
 
     def replace_table(self, name: str, parts: dict[str, pa.Table]) -> None:
         """Replace every part of derived table ``name`` with ``parts`` in one transaction."""
-        existing = {p.stem for p in self.table_dir(name).glob("*.parquet")}
         with self.transaction() as txn:
-            for part, table in parts.items():
-                txn.put(f"tables/{name}/{part}.parquet", table)
-            for stale in existing - set(parts):
-                txn.delete(f"tables/{name}/{stale}.parquet")
+            txn.replace_parts(name, parts)
 
     def read_table(self, name: str, schema_: pa.Schema | None = None) -> pa.Table:
         """Read a raw or derived table whole (for small tables: events, manifest, claims, alerts)."""
@@ -266,6 +350,10 @@ class Store:
         tables = [pq.read_table(f) for f in files]
         return pa.concat_tables(tables, promote_options="default")
 
+    def has_files(self, name: str) -> bool:
+        """True when raw or derived table ``name`` has at least one Parquet file."""
+        return bool(self._files(name))
+
     def _files(self, name: str) -> list[Path]:
         if name in _HIVE:
             return sorted((self.root / name).glob("day=*/*.parquet"))
@@ -274,7 +362,7 @@ class Store:
         return sorted(self.table_dir(name).glob("*.parquet"))
 
     def table_names(self) -> list[str]:
-        derived = sorted(p.name for p in (self.root / "tables").glob("*") if p.is_dir())
+        derived = sorted(p.name for p in (self.root / TABLES).glob("*") if p.is_dir())
         return [*RAW_TABLES, *derived]
 
     # --- DuckDB -------------------------------------------------------------------------------------------
@@ -312,8 +400,10 @@ class Store:
     def _identity_view(con: duckdb.DuckDBPyConnection) -> None:
         """``vessels``: the identity history, one row per distinct identity of an MMSI with first/last seen.
 
-        Consecutive runs with the same identity (name, IMO, call sign, type, dimensions) are merged, so the
-        per-chunk runs ingest writes, and voyage-data changes (draught, destination), do not split it.
+        Reports with the same identity (name, IMO, call sign, type, dimensions) are one row however they
+        interleave, so the per-chunk runs ingest writes, voyage-data changes (draught, destination), and an
+        MMSI shared by two ships whose names alternate (A, B, A, B ...: two rows, not one per switch) do
+        not split it.
         ``station_class`` says whether the MMSI is a vessel (see :mod:`supplyline.detect.stations`).
         """
         from duckdb.func import PythonUDFType
@@ -332,13 +422,8 @@ class Store:
                    arg_max(draught_m, coalesce(last_ts, ts)) AS last_draught_m,
                    arg_max(destination, coalesce(last_ts, ts)) AS last_destination,
                    arg_max(eta, coalesce(last_ts, ts)) AS last_eta
-            FROM (
-              SELECT s.*, sum(changed) OVER (PARTITION BY mmsi ORDER BY ts) AS identity_no FROM (
-                SELECT *, CASE WHEN (imo, name, callsign, ship_type, length_m, width_m)
-                   IS NOT DISTINCT FROM lag((imo, name, callsign, ship_type, length_m, width_m))
-                   OVER (PARTITION BY mmsi ORDER BY ts) THEN 0 ELSE 1 END AS changed
-                FROM statics) s)
-            GROUP BY mmsi, identity_no, imo, name, callsign, ship_type, length_m, width_m
+            FROM statics
+            GROUP BY mmsi, imo, name, callsign, ship_type, length_m, width_m
             """
         )
 

@@ -23,7 +23,8 @@ def register(app: typer.Typer) -> None:
     @case_app.command("validate")
     def validate_cmd(path: CaseArg, as_json: JsonOpt = False) -> None:
         """Check a case folder and report every problem with file, line and what to fix (exit code 5)."""
-        from supplyline.config import resolve_case, validate_case_folder
+        from supplyline.case import resolve_case
+        from supplyline.simulate.scenario import validate_case_folder
 
         root = resolve_case(path)
         problems = validate_case_folder(root)
@@ -45,7 +46,7 @@ def register(app: typer.Typer) -> None:
     @case_app.command("show")
     def show_cmd(path: CaseArg, as_json: JsonOpt = False) -> None:
         """Summarise a case: places, routes, watched vessels, thresholds, priors and evidence counts."""
-        from supplyline.config import case_summary, load_case, resolve_case
+        from supplyline.case import case_summary, load_case, resolve_case
 
         case = load_case(resolve_case(path))
         if as_json:

@@ -9,9 +9,10 @@ import pyarrow as pa
 import typer
 
 from supplyline.cli._common import JsonOpt, StoreOpt, console, print_json
-from supplyline.errors import StoreError, UsageError
+from supplyline.errors import CaseError, StoreError, UsageError
 
 if TYPE_CHECKING:
+    from supplyline.detect import Thresholds
     from supplyline.store import Store
 
 
@@ -109,14 +110,14 @@ def register(app: typer.Typer) -> None:
         routes = []
         thresholds = Thresholds()
         if case is not None:
-            from supplyline.config import load_case
+            from supplyline.case import load_case
 
             c = load_case(case)
             tables.append(c.places)
             routes = list(c.routes)
             thresholds = c.thresholds
         if set_:
-            thresholds = Thresholds.from_mapping({**thresholds.to_dict(), **_overrides(set_)})
+            thresholds = _with_overrides(thresholds, set_)
         if places:
             from supplyline.places import places_from_geojson
 
@@ -171,14 +172,27 @@ def _print_summary(
         console.print(f"  {name:<16}{n:>10,}")
 
 
+def _with_overrides(thresholds: Thresholds, items: list[str]) -> Thresholds:
+    """``thresholds`` with --set applied; an unknown name or a value out of range is a usage error (exit 2)."""
+    try:
+        return type(thresholds).from_mapping({**thresholds.to_dict(), **_overrides(items)})
+    except CaseError as exc:
+        detail = "; ".join(message for _, _, message in exc.problems) or str(exc)
+        raise UsageError(f"--set: {detail}") from None
+
+
 def _overrides(items: list[str]) -> dict[str, float | int]:
-    """``key=value`` pairs from --set; values are numbers (Thresholds validates names and ranges)."""
+    """``key=value`` pairs from --set; values are numbers or true/false (Thresholds validates them)."""
     out: dict[str, float | int] = {}
     for item in items:
         key, sep, value = item.partition("=")
         try:
             if not sep:
                 raise ValueError
+            word = value.strip().lower()
+            if word in ("true", "false"):  # switches such as include_non_vessels
+                out[key.strip()] = word == "true"
+                continue
             out[key.strip()] = int(value) if value.strip().lstrip("-").isdigit() else float(value)
         except ValueError:
             raise UsageError(f"--set expects KEY=NUMBER, got {item!r} (e.g. --set dark_gap_h=4)") from None

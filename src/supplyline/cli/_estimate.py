@@ -44,7 +44,7 @@ def register(app: typer.Typer) -> None:
             raise UsageError(f"--about must be in [0, 1) (got {about})")
         loaded = None
         if case is not None:
-            from supplyline.config import load_case
+            from supplyline.case import load_case
 
             loaded = load_case(case)
         res = run_estimate(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -33,6 +33,63 @@ def _date(value: str | None, option: str) -> dt.date | None:
         return dt.date.fromisoformat(value)
     except ValueError:
         raise UsageError(f"{option} {value!r} is not a date; write YYYY-MM-DD") from None
+
+
+def _print_candidates(candidates: list[Any]) -> None:
+    from rich.markup import escape
+
+    for i, c in enumerate(candidates, 1):
+        amount = (
+            f"{c.quantity_low:,.0f}-{c.quantity_high:,.0f}" if c.quantity is None else f"{c.quantity:,.0f}"
+        )
+        conf = " ".join(f"{k} {v:.2f}" for k, v in c.confidence.items())
+        kind = "claim" if c.kind == "claim" else f"context: {c.context_reason}"
+        console.print(
+            f"[bold]{i}.[/] {c.qualifier or ''} {amount} {c.unit}  claimant: {escape(c.claimant or '?')}  "
+            f"period: {c.period_start or '?'} .. {c.period_end or '?'}  {escape(f'[{kind}]')}\n"
+            f"   [dim]confidence {conf}; {c.role}; stated {c.mentions}x[/]\n   [dim]{escape(c.quote)}[/]"
+        )
+    if not candidates:
+        console.print("no candidate claims found")
+
+
+def _accept(
+    candidates: list[Any],
+    file: Path,
+    published: dt.date | None,
+    outlet: str | None,
+    url: str | None,
+    store: Path | None,
+    as_json: bool,
+) -> None:
+    """Validate the claim candidates with the ledger's own checks and store them; nothing is written if any
+    row has a problem (the CaseError lists each, numbered as the candidates are printed)."""
+    from supplyline.errors import CaseError
+    from supplyline.evidence.extract import claim_rows
+    from supplyline.evidence.ledger import check_claim_records, source_part, store_ledger
+    from supplyline.store import Store
+
+    missing = [n for n, v in (("published", published), ("url", url)) if v is None]
+    if missing:
+        raise UsageError(
+            f"cannot accept: {', '.join(missing)} unknown; pass --published/--url or add a header"
+        )
+    rows = claim_rows(candidates, published=published, outlet=outlet, url=url)
+    numbers = [i for i, c in enumerate(candidates, 1) if c.kind == "claim"]
+    table, problems = check_claim_records(zip(numbers, rows, strict=True), f"{file} (candidate)")
+    if problems:
+        raise CaseError(
+            f"cannot accept {file}: {len(problems)} problem(s); fix them (or edit the candidates "
+            "into a claims file and use 'claims import')",
+            problems,
+        )
+    st = Store.create(store)
+    store_ledger(st, "claims", table, source_part(file))
+    if not as_json:
+        skipped = len(candidates) - table.num_rows
+        console.print(
+            f"accepted {table.num_rows} claims into {st.root} ({skipped} context figures not written)"
+        )
 
 
 def register(app: typer.Typer) -> None:
@@ -75,47 +132,35 @@ def register(app: typer.Typer) -> None:
             str | None, typer.Option("--published", help="Publication date YYYY-MM-DD (else the header's).")
         ] = None,
         outlet: Annotated[str | None, typer.Option("--outlet", help="Who published the article.")] = None,
-        url: Annotated[str | None, typer.Option("--url", help="Address of the article.")] = None,
+        url: Annotated[str | None, typer.Option("--url", help="Address of the article (http/https).")] = None,
         accept: Annotated[
             bool,
-            typer.Option("--accept", help="Write the candidates to the ledger (after you checked them)."),
+            typer.Option(
+                "--accept",
+                help="Write the claim candidates to the ledger after checking them exactly as 'claims import' "
+                "does (context figures are not written).",
+            ),
         ] = False,
         store: StoreOpt = None,
         as_json: JsonOpt = False,
     ) -> None:
-        """Propose candidate claims from an article: quantity, unit, period, claimant and the quoted sentence."""
-        from supplyline.evidence.extract import extract_file
-        from supplyline.evidence.ledger import source_part, store_ledger
+        """Propose candidate claims from press copy: quantity, unit, claimant, period, claim or context,
+        confidence per field, and the quoted sentence.
 
-        table = extract_file(file, published=_date(published, "--published"), outlet=outlet, url=url)
+        Example: supplyline claims extract article.txt --published 2024-02-26 --url https://example.org/a
+        """
+        from supplyline.evidence.extract import extract_candidates, parse_article, read_article
+
+        raw = read_article(file)
+        art = parse_article(raw)
+        when = _date(published, "--published") or art.published
+        candidates = extract_candidates(raw, published=when)
         if as_json:
-            print_json(table.to_pylist())
+            print_json([c.as_dict() for c in candidates])
         else:
-            for i, row in enumerate(table.to_pylist(), 1):
-                amount = (
-                    f"{row['quantity_low']:,.0f}-{row['quantity_high']:,.0f}"
-                    if row["quantity"] is None
-                    else f"{row['quantity']:,.0f}"
-                )
-                console.print(
-                    f"[bold]{i}.[/] {row['qualifier'] or ''} {amount} {row['unit']}  "
-                    f"claimant: {row['claimant'] or '?'}  period: {row['period_start'] or '?'} .. "
-                    f"{row['period_end'] or '?'}\n   [dim]{row['quote']}[/]"
-                )
-            if not table.num_rows:
-                console.print("no candidate claims found")
-        if accept and table.num_rows:
-            from supplyline.store import Store
-
-            missing = [c for c in ("published", "url") if table.column(c).null_count]
-            if missing:
-                raise UsageError(
-                    f"cannot accept: {', '.join(missing)} unknown; pass --published/--url or add a header"
-                )
-            st = Store.create(store)
-            store_ledger(st, "claims", table, source_part(file))
-            if not as_json:
-                console.print(f"accepted {table.num_rows} claims into {st.root}")
+            _print_candidates(candidates)
+        if accept:
+            _accept(candidates, file, when, outlet or art.outlet, url or art.url, store, as_json)
 
     @obs_app.command("import")
     def obs_import(
@@ -132,7 +177,7 @@ def register(app: typer.Typer) -> None:
 
         place_ids = None
         if case is not None:
-            from supplyline.config import load_case, resolve_case
+            from supplyline.case import load_case, resolve_case
 
             place_ids = set(load_case(resolve_case(case)).places.column("place_id").to_pylist())
         table = read_observations(file, place_ids)

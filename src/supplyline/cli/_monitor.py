@@ -1,4 +1,5 @@
-"""`supplyline monitor`: raise each alert once (halts, resumptions, new vessels, dark gaps, sanctions, identity)."""
+"""`supplyline monitor`: raise each alert once (halts, resumptions, route shifts, new vessels, dark gaps,
+sanctions, identity changes, shared MMSIs, spoofing)."""
 
 from __future__ import annotations
 
@@ -70,6 +71,17 @@ def register(app: typer.Typer) -> None:
                 "--no-daily-cycle", help="Flat clock: no hour-of-day profile (see docs/monitor.md)."
             ),
         ] = False,
+        per_silence: Annotated[
+            bool,
+            typer.Option(
+                "--per-silence",
+                help="Judge every silence at --halt-p, also on routes busier than daily (default: per route-day).",
+            ),
+        ] = False,
+        no_day_types: Annotated[
+            bool,
+            typer.Option("--no-day-types", help="Judge weekends even when the learning window holds none."),
+        ] = False,
         dry_run: Annotated[
             bool, typer.Option("--dry-run", help="Show new alerts without recording them.")
         ] = False,
@@ -80,7 +92,10 @@ def register(app: typer.Typer) -> None:
             typer.Option("--fail-on-alert", help=f"Exit with code {FAIL_EXIT} when a new alert is raised."),
         ] = False,
     ) -> None:
-        """Evaluate the alert rules over the store and print the alerts not emitted before."""
+        """Evaluate the alert rules over the store and print the alerts not emitted before.
+
+        Example: supplyline monitor --store STORE --case cases/dprk-russia --jsonl
+        """
         from supplyline.monitor.alerts import MonitorConfig
         from supplyline.monitor.run import run_monitor
         from supplyline.store import Store
@@ -91,11 +106,13 @@ def register(app: typer.Typer) -> None:
                 halt_p=halt_p,
                 daily_cycle=not no_daily_cycle,
                 model=model,  # type: ignore[arg-type]  # validated by CadenceConfig (UsageError)
+                halt_p_per_day=not per_silence,
+                day_types=not no_day_types,
             )
         )
         loaded = None
         if case is not None:
-            from supplyline.config import load_case
+            from supplyline.case import load_case
 
             loaded = load_case(case)
         alerts = run_monitor(

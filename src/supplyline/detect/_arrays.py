@@ -14,6 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from supplyline.geo import EARTH_RADIUS_KM, KM_PER_NM, haversine_km
+from supplyline.schema import TS
 
 US_PER_H = 3_600_000_000
 """Microseconds per hour (kernel times are int64 microseconds since the epoch)."""
@@ -32,7 +33,7 @@ def ts_us(column: pa.ChunkedArray | pa.Array) -> IntArray:
 
 def to_ts(us: IntArray) -> pa.Array:
     """int64 microseconds back to the store's ``timestamp[us, UTC]``."""
-    return pa.array(np.asarray(us, dtype=np.int64), pa.int64()).cast(pa.timestamp("us", tz="UTC"))
+    return pa.array(np.asarray(us, dtype=np.int64), pa.int64()).cast(TS)
 
 
 def floats(column: pa.ChunkedArray | pa.Array) -> FloatArray:

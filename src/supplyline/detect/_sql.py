@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from supplyline.detect.config import Thresholds
-from supplyline.geo import EARTH_RADIUS_KM, KM_PER_NM
+from supplyline.detect.thresholds import Thresholds
+from supplyline.geo import EARTH_RADIUS_KM, KM_PER_DEG, KM_PER_NM
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,7 @@ def encounters_sql(
     bucket_us = encounter_bucket_us(th)
     hours_per_bucket = th.encounter_bucket_min / 60.0
     bucket_h = f"CAST({hours_per_bucket!r} AS DOUBLE)"  # a double, not a decimal literal
-    dlat = th.encounter_dist_km / (np.pi * EARTH_RADIUS_KM / 180.0)
+    dlat = th.encounter_dist_km / KM_PER_DEG
     dlon = 4 * dlat
     ncol = int(np.ceil(360.0 / dlon))
     max_gap = max(1, int(np.floor(th.encounter_max_gap_h / hours_per_bucket + 1e-9)))
@@ -124,7 +124,7 @@ def coverage_sql(
     th: Thresholds, gaps: str = "_gaps_in", positions: str = "positions", dialect: Dialect = DUCKDB
 ) -> str:
     """Positions of other vessels heard near each gap (columns gap_id, others); see
-    :func:`supplyline.detect.gaps.annotate_coverage` for the rule. ``gaps`` needs gap_id, mmsi, start_ts,
+    :mod:`supplyline.detect.gaps` for the rule. ``gaps`` needs gap_id, mmsi, start_ts,
     end_ts, start_lat, start_lon, end_lat, end_lon."""
     cell = float(th.coverage_cell_deg)
     ncol = int(np.ceil(360.0 / cell))

@@ -14,7 +14,7 @@ import pyarrow.compute as pc
 
 from supplyline import schema
 from supplyline.detect._arrays import FloatArray, IntArray, floats, group_starts, to_ts, ts_us
-from supplyline.detect.config import Thresholds
+from supplyline.detect.thresholds import Thresholds
 from supplyline.ids import stable_ids
 
 

@@ -2,25 +2,27 @@
 
 The per-vessel kernel reports each gap with its end points, distance, implied speed and the watched place
 (if any) within ``watch_radius_km`` of its start and end. Whether *other* vessels were still heard nearby
-during the silence is cross-vessel, so :func:`annotate_coverage` answers it afterwards with one DuckDB
-query: a grid-cell x time join (cells of ``coverage_cell_deg`` around both end points), never all pairs.
-``likely`` is then "coverage" (nobody else was heard: a reception hole), "disabled" (others were heard and
-the silence lasted ``dark_disabled_h`` or more: transmitter likely switched off) or "unknown".
+during the silence is cross-vessel, so the engines answer it afterwards with one SQL query
+(:func:`supplyline.detect._sql.coverage_sql`): positions of other MMSIs are counted in the 3 x 3 cells
+(``coverage_cell_deg``) around the gap's start during its first ``coverage_window_h`` and around its end
+during its last ``coverage_window_h`` (whole clock hours inside those windows, so a lower bound), per
+(cell, hour) and per (cell, hour, mmsi) first, so each gap looks up its few (cell, hour) keys: equality
+joins, never all pairs. :func:`apply_coverage` then sets ``likely``: "coverage" (nobody else was heard: a
+reception hole), "disabled" (others were heard and the silence lasted ``dark_disabled_h`` or more:
+transmitter likely switched off) or "unknown". This module is pure; the query runs in the engines.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from supplyline import schema
 from supplyline.detect._arrays import US_PER_H, BoolArray, FloatArray, IntArray, to_ts
-from supplyline.detect._sql import DUCKDB, coverage_sql
-from supplyline.detect.config import Thresholds
+from supplyline.detect.thresholds import Thresholds
 from supplyline.geo import KM_PER_NM, haversine_km
 from supplyline.ids import stable_ids
 
@@ -71,29 +73,6 @@ def gaps_table(
         },
         schema=schema.GAPS,
     )
-
-
-def annotate_coverage(
-    con: duckdb.DuckDBPyConnection, gaps: pa.Table, th: Thresholds, positions: str = "positions"
-) -> pa.Table:
-    """Fill ``others_received`` and ``likely`` of ``gaps`` from the positions view ``positions`` of ``con``.
-
-    Counts positions of other MMSIs in the 3 x 3 cells (``coverage_cell_deg``) around the gap's start during
-    its first ``coverage_window_h`` and around its end during its last ``coverage_window_h`` (whole clock
-    hours inside those windows, so a lower bound). Positions are counted per (cell, hour) and per
-    (cell, hour, mmsi) first; each gap then looks up its few (cell, hour) keys: equality joins, never all
-    pairs, even where thousands of positions share a cell (SQL in :func:`supplyline.detect._sql.coverage_sql`).
-    """
-    if gaps.num_rows == 0:
-        return gaps
-    cols = ["gap_id", "mmsi", "start_ts", "end_ts", "start_lat", "start_lon", "end_lat", "end_lon"]
-    con.register("_gaps_in", gaps.select(cols))
-    try:
-        counts = con.sql(coverage_sql(th, "_gaps_in", positions, DUCKDB)).to_arrow_table()
-    finally:
-        con.unregister("_gaps_in")
-    assert counts is not None
-    return apply_coverage(gaps, counts, th)
 
 
 def apply_coverage(gaps: pa.Table, counts: pa.Table, th: Thresholds) -> pa.Table:

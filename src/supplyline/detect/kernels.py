@@ -8,6 +8,7 @@ process pool and Spark's ``mapInArrow`` run it unchanged. Output tables are sort
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from typing import Literal, Protocol
 
 import numpy as np
@@ -16,13 +17,13 @@ import pyarrow as pa
 
 from supplyline import schema
 from supplyline.detect._arrays import FloatArray, IntArray, floats, ts_us
-from supplyline.detect.config import Route, Thresholds
 from supplyline.detect.draught import DraughtReports, draught_changes_table
-from supplyline.detect.gaps import gaps_table
+from supplyline.detect.gaps import NearWatched, gaps_table
 from supplyline.detect.loitering import loitering_table
 from supplyline.detect.near import Prefiltered
-from supplyline.detect.segments import segment
+from supplyline.detect.segments import Tracks, segment
 from supplyline.detect.stations import is_vessel
+from supplyline.detect.thresholds import Route, Thresholds
 from supplyline.detect.visits import PlaceArrays, runs_and_stops, visits_table
 from supplyline.detect.voyages import voyages_table
 from supplyline.errors import EngineError
@@ -139,64 +140,96 @@ def run_vessel_kernels(
     ``positions`` holds whole vessels (all of a vessel's rows in this call), ideally sorted by (mmsi, ts);
     ``statics`` (optional, same vessels) gives draught; ``index`` overrides the place indexes
     (all places, watched places) built from ``places``; ``tables`` limits the work to some tables
-    (segmentation always runs: the others depend on it). Gaps come without coverage: run
-    :func:`supplyline.detect.gaps.annotate_coverage` over all positions afterwards.
+    (segmentation always runs: the others depend on it). Gaps come without coverage: the engines add it
+    over all positions afterwards (``coverage_sql``, then :func:`supplyline.detect.gaps.apply_coverage`).
     """
     _check_columns(positions)
+    _check_tables(tables)
+    th = thresholds
+    pts = _VesselPoints.of(_vessels_only(_sorted_positions(positions), th))
+    idx, watched_idx = index if index is not None else place_indexes(places)
+    if not isinstance(idx, Prefiltered):
+        idx = Prefiltered(idx)
+    tr = segment(pts.mmsi, pts.ts, pts.lat, pts.lon, pts.sog, th, fast=_high_speed_craft(pts.mmsi, statics))
+
+    out = {"segments": tr.segments}
+    if {"visits", "voyages", "draught_changes"} & set(tables):
+        out |= _visit_tables(tr, pts.mmsi, idx, DraughtReports(statics), th, routes, tables)
+    if "gaps" in tables:
+        near = _near_watched(watched_idx, th.watch_radius_km * 1000.0)
+        out["gaps"] = gaps_table(pts.mmsi, pts.ts, pts.lat, pts.lon, tr.noise, th, near)
+    if "loitering" in tables:
+        out["loitering"] = loitering_table(tr, th, idx.nearest)
+    out = {name: out[name] for name in KERNEL_TABLES if name in tables or name == "segments"}
+    return {name: sort_events(name, t) for name, t in out.items()}
+
+
+def _check_tables(tables: Collection[str]) -> None:
     unknown = set(tables) - set(KERNEL_TABLES)
     if unknown:
         raise EngineError(
             f"unknown kernel table(s) {sorted(unknown)}; choose from {', '.join(KERNEL_TABLES)}"
         )
-    th = thresholds
-    pos = _vessels_only(_sorted_positions(positions), th)
-    mmsi = np.asarray(pos.column("mmsi").to_numpy(), dtype=np.int64)
-    ts = ts_us(pos.column("ts"))
-    lat = floats(pos.column("lat"))
-    lon = floats(pos.column("lon"))
-    if np.isnan(lat).any() or np.isnan(lon).any():
-        raise EngineError(
-            "positions with missing lat/lon reached the kernels; ingest quarantines them: re-ingest"
-        )
-    sog = floats(pos.column("sog_kn")) if "sog_kn" in pos.column_names else np.full(len(mmsi), np.nan)
-    idx, watched_idx = index if index is not None else place_indexes(places)
-    if not isinstance(idx, Prefiltered):
-        idx = Prefiltered(idx)
-    pl = PlaceArrays.from_table(idx.places, th.port_group_km)
 
-    tr = segment(mmsi, ts, lat, lon, sog, th, fast=_high_speed_craft(mmsi, statics))
 
-    out = {"segments": tr.segments}
-    reports = DraughtReports(statics)
-    need_visits = bool({"visits", "voyages", "draught_changes"} & set(tables))
-    if need_visits:
-        inner = idx.assign(tr.lat, tr.lon, "r_in")
-        outer = idx.assign(tr.lat, tr.lon, "r_out") if pl.has_polygons else None
-        draught_at = reports.asof(tr.mmsi, tr.ts)
-        nxt = np.minimum(tr.orig + 1, len(mmsi) - 1)
-        vessel_last = (tr.orig == len(mmsi) - 1) | (mmsi[nxt] != mmsi[tr.orig])
-        maybe_out = idx.maybe_within(tr.lat, tr.lon, "r_out")
-        runs, stopped = runs_and_stops(tr, inner, pl, th, outer, maybe_out)
-        visits = visits_table(tr, runs, pl, stopped, draught_at, vessel_last, th)
-        out["visits"] = visits.table
-        if "voyages" in tables:
-            out["voyages"] = voyages_table(tr, visits, pl, routes, th.voyage_min_confidence)
-        if "draught_changes" in tables:
-            out["draught_changes"] = draught_changes_table(
-                reports, th, _change_places(reports, th, visits.table)
+@dataclass
+class _VesselPoints:
+    """The position columns the kernels read, as NumPy arrays (ts in microseconds, SOG NaN when absent)."""
+
+    mmsi: IntArray
+    ts: IntArray
+    lat: FloatArray
+    lon: FloatArray
+    sog: FloatArray
+
+    @classmethod
+    def of(cls, pos: pa.Table) -> _VesselPoints:
+        mmsi = np.asarray(pos.column("mmsi").to_numpy(), dtype=np.int64)
+        lat, lon = floats(pos.column("lat")), floats(pos.column("lon"))
+        if np.isnan(lat).any() or np.isnan(lon).any():
+            raise EngineError(
+                "positions with missing lat/lon reached the kernels; ingest quarantines them: re-ingest"
             )
+        has_sog = "sog_kn" in pos.column_names
+        sog = floats(pos.column("sog_kn")) if has_sog else np.full(len(mmsi), np.nan)
+        return cls(mmsi, ts_us(pos.column("ts")), lat, lon, sog)
+
+
+def _visit_tables(
+    tr: Tracks,
+    mmsi: IntArray,
+    idx: Prefiltered,
+    reports: DraughtReports,
+    th: Thresholds,
+    routes: Sequence[Route],
+    tables: Collection[str],
+) -> dict[str, pa.Table]:
+    """Visits, and from them the voyages and draught changes asked for in ``tables``."""
+    pl = PlaceArrays.from_table(idx.places, th.port_group_km)
+    inner = idx.assign(tr.lat, tr.lon, "r_in")
+    outer = idx.assign(tr.lat, tr.lon, "r_out") if pl.has_polygons else None
+    draught_at = reports.asof(tr.mmsi, tr.ts)
+    nxt = np.minimum(tr.orig + 1, len(mmsi) - 1)
+    vessel_last = (tr.orig == len(mmsi) - 1) | (mmsi[nxt] != mmsi[tr.orig])
+    runs, stopped = runs_and_stops(tr, inner, pl, th, outer, idx.maybe_within(tr.lat, tr.lon, "r_out"))
+    visits = visits_table(tr, runs, pl, stopped, draught_at, vessel_last, th)
+    out = {"visits": visits.table}
+    if "voyages" in tables:
+        out["voyages"] = voyages_table(tr, visits, pl, routes, th.voyage_min_confidence)
+    if "draught_changes" in tables:
+        out["draught_changes"] = draught_changes_table(reports, th, _change_places(reports, th, visits.table))
+    return out
+
+
+def _near_watched(watched_idx: PlaceLookup, radius_m: float) -> NearWatched:
+    """For the gap kernel: the watched place within ``radius_m`` of each point, or None."""
 
     def near_watched(la: FloatArray, lo: FloatArray) -> list[str | None]:
-        j, _ = watched_idx.nearest(la, lo, th.watch_radius_km * 1000.0)
+        j, _ = watched_idx.nearest(la, lo, radius_m)
         ids = watched_idx.places.column("place_id").to_pylist() if len(watched_idx.places) else []
         return [ids[k] if k >= 0 else None for k in j.tolist()]
 
-    if "gaps" in tables:
-        out["gaps"] = gaps_table(mmsi, ts, lat, lon, tr.noise, th, near_watched)
-    if "loitering" in tables:
-        out["loitering"] = loitering_table(tr, th, idx.nearest)
-    out = {name: out[name] for name in KERNEL_TABLES if name in tables or name == "segments"}
-    return {name: sort_events(name, t) for name, t in out.items()}
+    return near_watched
 
 
 def _vessels_only(positions: pa.Table, th: Thresholds) -> pa.Table:

@@ -23,8 +23,8 @@ from supplyline.detect._arrays import (
     run_reduce,
     to_ts,
 )
-from supplyline.detect.config import Thresholds
 from supplyline.detect.segments import Tracks
+from supplyline.detect.thresholds import Thresholds
 from supplyline.geo import KM_PER_NM
 from supplyline.ids import stable_ids
 

@@ -15,12 +15,10 @@ import numpy as np
 import numpy.typing as npt
 
 from supplyline.detect._arrays import BoolArray, FloatArray, IntArray
+from supplyline.geo import KM_PER_DEG
 
 if TYPE_CHECKING:
     from supplyline.detect.kernels import PlaceLookup
-from supplyline.geo import EARTH_RADIUS_KM
-
-KM_PER_DEG = np.pi * EARTH_RADIUS_KM / 180.0
 
 
 class NearFilter:

@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 
 from supplyline import schema
@@ -35,7 +36,7 @@ from supplyline.detect._arrays import (
     step_km,
     to_ts,
 )
-from supplyline.detect.config import Thresholds
+from supplyline.detect.thresholds import Thresholds
 from supplyline.geo import KM_PER_NM, haversine_km
 from supplyline.ids import stable_ids
 
@@ -329,67 +330,82 @@ def segment(
     """Segment positions sorted by (mmsi, ts); see the module docstring for the rules. ``fast`` marks rows
     of vessels known to be high-speed craft (AIS ship type 40-49), which get ``fast_max_speed_kn``."""
     n = len(mmsi)
+    rows, root, d1, outlier = _track_roots(mmsi, ts, lat, lon, th, fast)
+    tracks = _TrackRows.of(root, mmsi[rows] if len(rows) < n else mmsi, th)
+    kept = tracks.perm[~tracks.noise_rows]
+    keep = kept if len(rows) == n else rows[kept]  # input rows of the kept positions, track by track
+    k_mmsi, k_ts, k_lat, k_lon = mmsi[keep], ts[keep], lat[keep], lon[keep]
+    track_start = np.zeros(len(keep), dtype=bool)
+    kept_first = np.cumsum(np.append(0, tracks.length[~tracks.noise]))[:-1]
+    track_start[kept_first] = True
+    dt = prev_diff(k_ts, track_start, 0)
+    step = _kept_steps(keep, d1, k_lat, k_lon, track_start)
+    seg_start = track_start | (dt > th.max_gap_h * US_PER_H)
+    sog = sog_kn[keep]
+    spd = _speeds(step, dt, track_start, sog)
+    noise = outlier.copy()
+    noise[rows[tracks.perm[tracks.noise_rows]]] = True
+    segs = _segments_table(
+        mmsi, ts, noise, outlier, keep, k_mmsi, k_ts, k_lat, k_lon, step, track_start, seg_start, th
+    )
+    return Tracks(
+        keep, k_mmsi, k_ts, k_lat, k_lon, spd, ~np.isnan(sog), track_start, seg_start, step, dt, noise, segs
+    )
+
+
+def _track_roots(
+    mmsi: IntArray, ts: IntArray, lat: FloatArray, lon: FloatArray, th: Thresholds, fast: BoolArray | None
+) -> tuple[IntArray, IntArray, FloatArray, BoolArray]:
+    """(rows, root, d1, outlier): the input rows that are not lone outliers, each one's track (its root,
+    as an index into ``rows``), every input row's distance to the next (km), and the outlier mask."""
+    n = len(mmsi)
     d1 = step_km(lat, lon) if n > 1 else np.empty(0)  # lag 1: every row to the next
-    base = float(th.max_implied_speed_kn)
-    bad = bad_steps(mmsi, ts, d1, base, th) if n > 1 else np.zeros(0, bool)
+    bad = bad_steps(mmsi, ts, d1, float(th.max_implied_speed_kn), th) if n > 1 else np.zeros(0, bool)
     limit = speed_limits(mmsi, ts, lat, lon, d1, fast, th, bad)
     if not isinstance(limit, float):  # some vessels are fast: their steps are judged by their limit
         bad = bad_steps(mmsi, ts, d1, limit, th)
     outlier = lone_outliers(mmsi, ts, lat, lon, d1, limit, th, bad)
-    if outlier.any():
-        rows = np.flatnonzero(~outlier)
-        r_mmsi, r_ts, r_lat, r_lon = mmsi[rows], ts[rows], lat[rows], lon[rows]
-        root, _ = _tracks(r_mmsi, r_ts, r_lat, r_lon, _without(rows, d1, lat, lon), _at(limit, rows), th)
-    else:
-        rows = np.arange(n, dtype=np.int64)
-        r_mmsi, r_ts = mmsi, ts
+    if not outlier.any():
         root, _ = _tracks(mmsi, ts, lat, lon, d1, limit, th, bad)
-    m = len(rows)
-    if m and np.any(root[1:] < root[:-1]):
-        perm = np.argsort(root, kind="stable")  # interleaved tracks: group each track's rows together
-    else:
-        perm = np.arange(m, dtype=np.int64)
-    t_len, t_noise = _noise_tracks(root[perm], r_mmsi[perm], th)
-    noise_p = np.repeat(t_noise, t_len)
-    keep = perm[~noise_p] if m == n else rows[perm[~noise_p]]  # input rows of the kept positions
-    noise = outlier.copy()
-    noise[rows[perm[noise_p]]] = True
-    track_start = np.zeros(len(keep), dtype=bool)
-    track_start[np.cumsum(np.append(0, t_len[~t_noise]))[:-1]] = True
-    return _build(mmsi, ts, lat, lon, sog_kn, d1, keep, track_start, noise, outlier, th)
+        return np.arange(n, dtype=np.int64), root, d1, outlier
+    rows = np.flatnonzero(~outlier)
+    sub = (mmsi[rows], ts[rows], lat[rows], lon[rows], _without(rows, d1, lat, lon))
+    root, _ = _tracks(*sub, _at(limit, rows), th)
+    return rows, root, d1, outlier
 
 
-def _noise_tracks(root_p: IntArray, mmsi_p: IntArray, th: Thresholds) -> tuple[IntArray, BoolArray]:
-    """(length, is noise) of every track, rows grouped by track; a short track is noise when its
-    vessel also has a track of at least ``min_segment_positions``."""
-    m = len(root_p)
-    t_start = group_starts(root_p)
-    t_first = np.flatnonzero(t_start)
-    t_len = np.diff(np.append(t_first, m))
-    t_mmsi = mmsi_p[t_first] if m else np.empty(0, np.int64)
-    v_first = np.flatnonzero(group_starts(t_mmsi))
-    v_max = np.maximum.reduceat(t_len, v_first) if len(v_first) else np.empty(0, np.int64)
-    t_vmax = np.repeat(v_max, np.diff(np.append(v_first, len(t_first))))
-    t_noise = (t_len < th.min_segment_positions) & (t_vmax >= th.min_segment_positions)
-    return t_len, t_noise
+@dataclass
+class _TrackRows:
+    """Rows grouped by track: ``perm`` orders rows track by track; per track its length and whether it is
+    noise (shorter than ``min_segment_positions`` while its vessel has a track that long); ``noise_rows``
+    is that flag per row, in ``perm`` order."""
+
+    perm: IntArray
+    length: IntArray
+    noise: BoolArray
+    noise_rows: BoolArray
+
+    @classmethod
+    def of(cls, root: IntArray, mmsi: IntArray, th: Thresholds) -> _TrackRows:
+        n = len(root)
+        if n and np.any(root[1:] < root[:-1]):
+            perm = np.argsort(root, kind="stable")  # interleaved tracks: group each track's rows together
+        else:
+            perm = np.arange(n, dtype=np.int64)
+        t_first = np.flatnonzero(group_starts(root[perm]))
+        t_len = np.diff(np.append(t_first, n))
+        t_mmsi = mmsi[perm[t_first]] if n else np.empty(0, np.int64)
+        v_first = np.flatnonzero(group_starts(t_mmsi))
+        v_max = np.maximum.reduceat(t_len, v_first) if len(v_first) else np.empty(0, np.int64)
+        t_vmax = np.repeat(v_max, np.diff(np.append(v_first, len(t_first))))
+        t_noise = (t_len < th.min_segment_positions) & (t_vmax >= th.min_segment_positions)
+        return cls(perm, t_len, t_noise, np.repeat(t_noise, t_len))
 
 
-def _build(
-    mmsi: IntArray,
-    ts: IntArray,
-    lat: FloatArray,
-    lon: FloatArray,
-    sog_kn: FloatArray,
-    d1: FloatArray,
-    keep: IntArray,
-    track_start: BoolArray,
-    noise: BoolArray,
-    outlier: BoolArray,
-    th: Thresholds,
-) -> Tracks:
-    """The Tracks of the kept rows ``keep`` (input row numbers, grouped by track)."""
-    k_mmsi, k_ts, k_lat, k_lon = mmsi[keep], ts[keep], lat[keep], lon[keep]
-    dt = prev_diff(k_ts, track_start, 0)
+def _kept_steps(
+    keep: IntArray, d1: FloatArray, k_lat: FloatArray, k_lon: FloatArray, track_start: BoolArray
+) -> FloatArray:
+    """Distance (km) from the previous kept row of the track to each kept row (0 at track starts)."""
     step = np.zeros(len(keep))
     if len(keep) > 1:
         # Reuse row-to-next distances where the previous kept row is the previous input row (nearly all).
@@ -399,24 +415,19 @@ def _build(
         if len(far):
             step[far] = haversine_km(k_lat[far - 1], k_lon[far - 1], k_lat[far], k_lon[far])
         step[track_start] = 0.0
-    seg_start = track_start | (dt > th.max_gap_h * US_PER_H)
+    return step
 
-    # Speed: reported SOG, else the implied speed of the step into the point (out of it at track starts).
+
+def _speeds(step: FloatArray, dt: IntArray, track_start: BoolArray, sog: FloatArray) -> FloatArray:
+    """Speed (kn): reported SOG, else the implied speed of the step into the point (out of it at track
+    starts)."""
     derived = speed_kn(step, dt)
     derived[track_start] = np.nan
-    if len(keep) > 1:
+    if len(step) > 1:
         nxt = np.append(derived[1:], np.nan)
         nxt[np.append(track_start[1:], True)] = np.nan
         derived = np.where(track_start, nxt, derived)
-    sog = sog_kn[keep]
-    spd = np.where(np.isnan(sog), derived, sog)
-
-    segs = _segments_table(
-        mmsi, ts, noise, outlier, keep, k_mmsi, k_ts, k_lat, k_lon, step, track_start, seg_start, th
-    )
-    return Tracks(
-        keep, k_mmsi, k_ts, k_lat, k_lon, spd, ~np.isnan(sog), track_start, seg_start, step, dt, noise, segs
-    )
+    return np.where(np.isnan(sog), derived, sog)
 
 
 def _segments_table(
@@ -439,34 +450,9 @@ def _segments_table(
         return schema.empty(schema.SEGMENTS)
     first = np.flatnonzero(seg_start)
     last = np.append(first[1:] - 1, m - 1)
-    # Noise rows count towards the segment of the latest kept row of the same vessel before them (or the
-    # first after them when the vessel starts with noise).
-    seg_of_kept = np.cumsum(seg_start) - 1
-    seg_at = np.full(len(mmsi), -1, dtype=np.int64)
-    seg_at[keep] = seg_of_kept
-    n_noise = np.zeros(len(first), dtype=np.int64)
-    n_outliers = np.zeros(len(first), dtype=np.int64)
-    nz = np.flatnonzero(noise)
-    if len(nz):
-        kept_sorted = np.flatnonzero(~noise)
-        pos = np.searchsorted(kept_sorted, nz)
-        prev = kept_sorted[np.maximum(pos - 1, 0)]
-        nxt = kept_sorted[np.minimum(pos, len(kept_sorted) - 1)]
-        use_prev = (pos > 0) & (mmsi[prev] == mmsi[nz])
-        owner = seg_at[np.where(use_prev, prev, nxt)]
-        np.add.at(n_noise, owner, 1)
-        np.add.at(n_outliers, owner[outlier[nz]], 1)
-    # Why each segment began: the vessel's first, a silence over max_gap_h, or an impossible jump.
-    f_orig = keep[first]
-    vessel_first = np.ones(len(first), dtype=bool)
-    has_prev = f_orig > 0
-    vessel_first[has_prev] = mmsi[f_orig[has_prev] - 1] != mmsi[f_orig[has_prev]]
-    reason = np.where(track_start[first], "speed", "gap").astype(object)
-    # A track start after a long silence is reported as a gap (the silence is what users look for).
-    prev_gap = np.zeros(len(first), dtype=bool)
-    prev_gap[has_prev] = (ts[f_orig[has_prev]] - ts[f_orig[has_prev] - 1]) > th.max_gap_h * US_PER_H
-    reason[track_start[first] & prev_gap] = "gap"
-    reason[vessel_first] = "first"
+    n_noise = _noise_per_segment(mmsi, noise, keep, seg_start, len(first))
+    n_outliers = _noise_per_segment(mmsi, noise, keep, seg_start, len(first), outlier)
+    reason = _split_reasons(mmsi, ts, keep[first], track_start[first], th)
     step_in = np.where(seg_start, 0.0, step)
     dist = run_reduce(np.add, step_in, first, last)
     n_pos = last - first + 1
@@ -490,3 +476,46 @@ def _segments_table(
         },
         schema=schema.SEGMENTS,
     )
+
+
+def _noise_per_segment(
+    mmsi: IntArray,
+    noise: BoolArray,
+    keep: IntArray,
+    seg_start: BoolArray,
+    n_segments: int,
+    count: BoolArray | None = None,
+) -> IntArray:
+    """Noise rows per segment: each counts towards the segment of the latest kept row of the same vessel
+    before it (or the first after it when the vessel starts with noise). ``count`` (optional, a subset
+    of ``noise``) counts only those rows (the lone outliers)."""
+    seg_at = np.full(len(mmsi), -1, dtype=np.int64)
+    seg_at[keep] = np.cumsum(seg_start) - 1
+    n_noise = np.zeros(n_segments, dtype=np.int64)
+    nz = np.flatnonzero(noise)
+    if len(nz):
+        kept_sorted = np.flatnonzero(~noise)
+        pos = np.searchsorted(kept_sorted, nz)
+        prev = kept_sorted[np.maximum(pos - 1, 0)]
+        nxt = kept_sorted[np.minimum(pos, len(kept_sorted) - 1)]
+        use_prev = (pos > 0) & (mmsi[prev] == mmsi[nz])
+        owner = seg_at[np.where(use_prev, prev, nxt)]
+        np.add.at(n_noise, owner if count is None else owner[count[nz]], 1)
+    return n_noise
+
+
+def _split_reasons(
+    mmsi: IntArray, ts: IntArray, f_orig: IntArray, starts_track: BoolArray, th: Thresholds
+) -> npt.NDArray[np.object_]:
+    """Why each segment (first row ``f_orig``) began: the vessel's first, a silence over max_gap_h, or an
+    impossible jump ("speed"); a track start after a long silence is reported as a gap (the silence is
+    what users look for)."""
+    vessel_first = np.ones(len(f_orig), dtype=bool)
+    has_prev = f_orig > 0
+    vessel_first[has_prev] = mmsi[f_orig[has_prev] - 1] != mmsi[f_orig[has_prev]]
+    reason = np.where(starts_track, "speed", "gap").astype(object)
+    prev_gap = np.zeros(len(f_orig), dtype=bool)
+    prev_gap[has_prev] = (ts[f_orig[has_prev]] - ts[f_orig[has_prev] - 1]) > th.max_gap_h * US_PER_H
+    reason[starts_track & prev_gap] = "gap"
+    reason[vessel_first] = "first"
+    return reason

@@ -14,8 +14,8 @@ from __future__ import annotations
 import numpy as np
 
 from supplyline.detect._arrays import BoolArray, FloatArray, IntArray, last_true_index, speed_kn, start_index
-from supplyline.detect.config import Thresholds
 from supplyline.detect.segments import Tracks
+from supplyline.detect.thresholds import Thresholds
 from supplyline.geo import EARTH_RADIUS_KM
 
 

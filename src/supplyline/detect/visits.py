@@ -44,10 +44,10 @@ from supplyline.detect._arrays import (
     start_index,
     to_ts,
 )
-from supplyline.detect.config import Thresholds
 from supplyline.detect.ports import port_rows
 from supplyline.detect.segments import Tracks
 from supplyline.detect.stops import pin_stops, port_gaps, stopped_state, visit_breaks
+from supplyline.detect.thresholds import Thresholds
 from supplyline.geo import haversine_km
 from supplyline.ids import stable_ids
 

@@ -20,8 +20,8 @@ import pyarrow.compute as pc
 
 from supplyline import schema
 from supplyline.detect._arrays import US_PER_H, interval_sum, run_reduce, to_ts
-from supplyline.detect.config import Route
 from supplyline.detect.segments import Tracks
+from supplyline.detect.thresholds import Route
 from supplyline.detect.visits import PlaceArrays, VisitRuns
 from supplyline.ids import stable_ids
 

@@ -14,30 +14,40 @@ import hashlib
 import json
 import os
 import re
-import shutil
-import time
-import uuid
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from multiprocessing.context import BaseContext
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from supplyline import schema
-from supplyline.detect import KERNEL_TABLES, Route, Thresholds, place_indexes, run_vessel_kernels
-from supplyline.detect.encounters import detect_encounters
-from supplyline.detect.gaps import annotate_coverage
-from supplyline.detect.stations import vessel_pairs_only
+from supplyline.detect import KERNEL_TABLES, Route, Thresholds, run_vessel_kernels
+from supplyline.detect._sql import (
+    DUCKDB,
+    coverage_sql,
+    encounter_bucket_us,
+    encounter_buckets_sql,
+    encounters_sql,
+)
+from supplyline.detect.kernels import PlaceLookup
+from supplyline.engine.base import (
+    STATE_TABLE,
+    DetectResult,
+    Phases,
+    coverage_input,
+    finish_coverage,
+    finish_encounters,
+    places_in_use,
+    stage_cross_tables,
+)
 from supplyline.errors import EngineError, UsageError
-from supplyline.store import Store
+from supplyline.store import WHOLE, Store, shard_part
 
-STATE_TABLE = "detect_state"
-STATE_SCHEMA = pa.schema([pa.field("shard", pa.int64()), pa.field("signature", pa.string())])
 DEFAULT_SHARDS = 16
 KERNEL_BYTES_PER_POSITION = 1_000
 """Peak memory a kernel worker needs per position of its shard: Arrow columns plus the kernels'
@@ -47,36 +57,6 @@ DUCKDB_BYTES_PER_POSITION = 400
 group and cannot spill); slices are sized so that fits DuckDB's half of the budget."""
 _UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12}
 _UNITS |= {"kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
-
-
-@dataclass
-class DetectResult:
-    """What a run did: row counts per event table, how many shards were recomputed, seconds per phase."""
-
-    counts: dict[str, int] = field(default_factory=dict)
-    shards_total: int = 0
-    shards_run: list[int] = field(default_factory=list)
-    seconds: dict[str, float] = field(default_factory=dict)  # wall-clock per phase, in run order
-
-    def to_dict(self) -> dict[str, object]:
-        return {
-            "counts": self.counts,
-            "shards_total": self.shards_total,
-            "shards_run": self.shards_run,
-            "seconds": {k: round(v, 3) for k, v in self.seconds.items()},
-        }
-
-
-class _Phases:
-    """Wall-clock seconds of a run's phases, so a slow step shows in ``--json`` and in bench/scale.py."""
-
-    def __init__(self, into: dict[str, float]) -> None:
-        self.into, self.t = into, time.perf_counter()
-
-    def done(self, phase: str) -> None:
-        now = time.perf_counter()
-        self.into[phase] = self.into.get(phase, 0.0) + now - self.t
-        self.t = now
 
 
 def _params_hash(places: pa.Table, thresholds: Thresholds, routes: Sequence[Route], shards: int) -> str:
@@ -201,7 +181,7 @@ def detect(
         con = store.connect(memory_limit=f"{budget // 2 // 2**20}MB", threads=max(1, workers))
         try:
             # DuckDB spills its sorts and joins here (not into the working directory) when over budget
-            con.execute(f"SET temp_directory = '{store.root / '_staging' / 'duckdb-tmp'}'")
+            con.execute(f"SET temp_directory = '{store.scratch_dir('duckdb-tmp')}'")
             con.execute("SET preserve_insertion_order = false")  # lets big scans spill; queries ORDER BY
             if shards is None:
                 shards = auto_shards(con, workers, budget)
@@ -244,6 +224,23 @@ def auto_shards(con: duckdb.DuckDBPyConnection, workers: int, budget: int) -> in
     return shards
 
 
+@dataclass
+class _Plan:
+    """Which shards a run recomputes: every shard's new signature, those that changed, those now empty."""
+
+    signatures: dict[int, str]
+    todo: list[int]
+    stale: list[int]
+
+
+@dataclass
+class _Crossed:
+    """The cross-vessel results: every shard's gaps with coverage, and the encounters."""
+
+    gaps_parts: dict[int, pa.Table]
+    encounters: pa.Table
+
+
 def _detect(
     store: Store,
     con: duckdb.DuckDBPyConnection,
@@ -256,86 +253,140 @@ def _detect(
     slice_rows: int | None = None,
     cross_memory_limit: str | None = None,
 ) -> DetectResult:
-    index, _ = place_indexes(places)
-    places_used = index.places
-    params = _params_hash(places_used, th, routes, shards)
+    """The run inside :func:`detect`'s lock and connection: plan, kernels, cross-vessel SQL, one commit."""
+    index, places_used = places_in_use(places)
     result = DetectResult()
-    phase = _Phases(result.seconds)
-    sigs = _signatures(con, shards, params)
-    old = {} if full else _old_signatures(store)
-    todo = sorted(s for s, sig in sigs.items() if old.get(s) != sig or _missing_part(store, s))
-    stale = sorted(set(old) - set(sigs))  # shards that no longer have any position
-    result.shards_total, result.shards_run = len(sigs), todo
+    phase = Phases(result.seconds)
+    plan = _plan(store, con, _params_hash(places_used, th, routes, shards), shards, full)
+    result.shards_total, result.shards_run = len(plan.signatures), plan.todo
     phase.done("signatures")
-    if not todo and not stale and _complete(store):
-        result.counts = {name: _count(store, name) for name in schema.EVENT_TABLES}
+    if not plan.todo and not plan.stale and _complete(store):
+        result.counts = _counts(store)
         return result
+    fresh = _run_kernels(store, con, (places_used, th, routes), workers, shards, plan.todo, phase)
+    if cross_memory_limit:
+        con.execute(f"SET memory_limit = '{cross_memory_limit}'")
+    crossed = _cross_vessel(store, con, fresh, plan, th, index, slice_rows, phase)
+    _commit(store, fresh, crossed, plan.signatures, places_used)
+    phase.done("write")
+    result.counts = _counts(store)
+    return result
 
-    work = store.root / "_staging" / f"detect-{uuid.uuid4().hex}"
-    try:
+
+def _plan(store: Store, con: duckdb.DuckDBPyConnection, params: str, shards: int, full: bool) -> _Plan:
+    """Shards to recompute: those whose signature changed or whose parts are gone (all with ``full``)."""
+    signatures = _signatures(con, shards, params)
+    old = {} if full else _old_signatures(store)
+    todo = sorted(s for s, sig in signatures.items() if old.get(s) != sig or _missing_part(store, s))
+    stale = sorted(set(old) - set(signatures))  # shards that no longer have any position
+    return _Plan(signatures, todo, stale)
+
+
+_KernelArgs = tuple[pa.Table, Thresholds, Sequence[Route]]
+
+
+def _run_kernels(
+    store: Store,
+    con: duckdb.DuckDBPyConnection,
+    kernel_args: _KernelArgs,
+    workers: int,
+    shards: int,
+    todo: list[int],
+    phase: Phases,
+) -> dict[int, dict[str, pa.Table]]:
+    """Split the ``todo`` shards into a scratch folder of the store, then run the kernels over each (phases
+    "split", "kernels"); the store removes the scratch folder whatever happens."""
+    with store.scratch("detect") as work:
         _split(con, "positions", shards, todo, work)
         _split(con, "statics", shards, todo, work)
         phase.done("split")
-        fresh: dict[int, dict[str, pa.Table]] = {}
         if workers == 1 or len(todo) <= 1:
-            _init_worker(places_used, th, routes)
-            for s in todo:
-                fresh[s] = _run_shard(str(work), s)[1]
+            _init_worker(*kernel_args)
+            fresh = dict(_run_shard(str(work), s) for s in todo)
         else:
-            ctx = _mp_context()
-            with ProcessPoolExecutor(
-                max_workers=workers,
-                mp_context=ctx,
-                initializer=_init_worker,
-                initargs=(places_used, th, routes),
-            ) as pool:
-                try:
-                    for s, tables in pool.map(_run_shard, [str(work)] * len(todo), todo):
-                        fresh[s] = tables
-                except BrokenProcessPool as exc:
-                    raise EngineError(
-                        "a detection worker died (out of memory?); retry with fewer --workers or --workers 1"
-                    ) from exc
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+            fresh = _run_pool(work, kernel_args, workers, todo)
     phase.done("kernels")
+    return fresh
 
-    # Gaps of every shard get their coverage recomputed (other vessels' new positions change it).
-    gaps_parts = {s: t["gaps"] for s, t in fresh.items()}
-    for s in sorted(set(sigs) - set(todo)):
-        gaps_parts[s] = _read_part(store, "gaps", s)
-    if cross_memory_limit:
-        con.execute(f"SET memory_limit = '{cross_memory_limit}'")
+
+def _run_pool(
+    work: Path, kernel_args: _KernelArgs, workers: int, todo: list[int]
+) -> dict[int, dict[str, pa.Table]]:
+    """The kernels over the ``todo`` shards in ``workers`` processes."""
+    with ProcessPoolExecutor(
+        max_workers=workers, mp_context=_mp_context(), initializer=_init_worker, initargs=kernel_args
+    ) as pool:
+        try:
+            return dict(pool.map(_run_shard, [str(work)] * len(todo), todo))
+        except BrokenProcessPool as exc:
+            raise EngineError(
+                "a detection worker died (out of memory?); retry with fewer --workers or --workers 1"
+            ) from exc
+
+
+def _cross_vessel(
+    store: Store,
+    con: duckdb.DuckDBPyConnection,
+    fresh: dict[int, dict[str, pa.Table]],
+    plan: _Plan,
+    th: Thresholds,
+    index: PlaceLookup,
+    slice_rows: int | None,
+    phase: Phases,
+) -> _Crossed:
+    """Gap coverage of every shard (other vessels' new positions change it, so unchanged shards' gaps are
+    re-read and redone) and the encounters, over all positions (phases "coverage", "encounters")."""
+    gaps_parts = {s: tables["gaps"] for s, tables in fresh.items()}
+    for s in sorted(set(plan.signatures) - set(plan.todo)):
+        gaps_parts[s] = _read_gaps(store, s)
     gaps_parts = _annotate_all(con, gaps_parts, th)
     phase.done("coverage")
-    encounters = vessel_pairs_only(
-        detect_encounters(con, th, index, slice_rows=slice_rows), th.include_non_vessels
-    )
+    encounters = detect_encounters(con, th, index, slice_rows=slice_rows)
     phase.done("encounters")
+    return _Crossed(gaps_parts, encounters)
 
+
+def _commit(
+    store: Store,
+    fresh: dict[int, dict[str, pa.Table]],
+    crossed: _Crossed,
+    signatures: dict[int, str],
+    places_used: pa.Table,
+) -> None:
+    """One transaction: the recomputed shards' parts, every shard's gaps, the whole tables and the new
+    signatures; parts of shards that no longer exist (or another engine's parts) are dropped."""
+    keep = [shard_part(s) for s in signatures]
     with store.transaction() as txn:
         for name in KERNEL_TABLES:
-            if name == "gaps":
-                continue
-            for s, tables in fresh.items():
-                txn.put(f"tables/{name}/{_part(s)}.parquet", tables[name])
-        for s, g in gaps_parts.items():
-            txn.put(f"tables/gaps/{_part(s)}.parquet", g)
-        keep = {_part(s) for s in sigs}  # also drops parts another engine wrote (Spark's "all")
-        for name in KERNEL_TABLES:
-            for old_part in store.table_dir(name).glob("*.parquet"):
-                if old_part.stem not in keep:
-                    txn.delete(f"tables/{name}/{old_part.name}")
-        txn.put("tables/encounters/all.parquet", encounters)
-        txn.put("tables/places/all.parquet", places_used)
-        state = pa.table(
-            {"shard": pa.array(sorted(sigs), pa.int64()), "signature": [sigs[s] for s in sorted(sigs)]},
-            schema=STATE_SCHEMA,
-        )
-        txn.put(f"tables/{STATE_TABLE}/all.parquet", state)
-    phase.done("write")
-    result.counts = {name: _count(store, name) for name in schema.EVENT_TABLES}
-    return result
+            by_shard = crossed.gaps_parts if name == "gaps" else {s: t[name] for s, t in fresh.items()}
+            txn.replace_parts(name, {shard_part(s): t for s, t in by_shard.items()}, keep=keep)
+        stage_cross_tables(txn, crossed.encounters, places_used)
+        txn.put_part(STATE_TABLE, WHOLE, _state_table(signatures))
+
+
+def _state_table(signatures: dict[int, str]) -> pa.Table:
+    shards = sorted(signatures)
+    return pa.table(
+        {"shard": pa.array(shards, pa.int64()), "signature": [signatures[s] for s in shards]},
+        schema=schema.DETECT_STATE,
+    )
+
+
+# --- the cross-vessel SQL, run by DuckDB ------------------------------------------------------------------
+def annotate_coverage(
+    con: duckdb.DuckDBPyConnection, gaps: pa.Table, th: Thresholds, positions: str = "positions"
+) -> pa.Table:
+    """Fill ``others_received`` and ``likely`` of ``gaps`` from the positions view ``positions`` of ``con``
+    (rule in :mod:`supplyline.detect.gaps`, SQL in :func:`supplyline.detect._sql.coverage_sql`)."""
+    if gaps.num_rows == 0:
+        return gaps
+    con.register("_gaps_in", coverage_input(gaps))
+    try:
+        counts = con.sql(coverage_sql(th, "_gaps_in", positions, DUCKDB)).to_arrow_table()
+    finally:
+        con.unregister("_gaps_in")
+    assert counts is not None
+    return finish_coverage(gaps, counts, th)
 
 
 def _annotate_all(
@@ -351,13 +402,68 @@ def _annotate_all(
     return {s: done.filter(pa.array(shard == s)) for s in parts}
 
 
+def detect_encounters(
+    con: duckdb.DuckDBPyConnection,
+    th: Thresholds,
+    index: PlaceLookup,
+    positions: str = "positions",
+    slice_rows: int | None = None,
+) -> pa.Table:
+    """Encounters over every vessel in ``positions`` (a view of ``con``), away from the places of ``index``
+    (rules in :mod:`supplyline.detect.encounters`).
+
+    With ``slice_rows``, the per-bucket reduction runs over time slices of about that many positions into a
+    temporary table first (same result; DuckDB's medians cannot spill, so this bounds their memory).
+    """
+    buckets = None
+    if slice_rows is not None:
+        buckets = "_enc_buckets"
+        _reduce_in_slices(con, th, positions, slice_rows, buckets)
+    try:
+        raw = con.sql(encounters_sql(th, positions, DUCKDB, buckets=buckets)).to_arrow_table()
+    finally:
+        if buckets is not None:
+            con.execute(f"DROP TABLE IF EXISTS {buckets}")
+    assert raw is not None
+    return finish_encounters(raw, th, index)
+
+
+def _reduce_in_slices(
+    con: duckdb.DuckDBPyConnection, th: Thresholds, positions: str, slice_rows: int, out: str
+) -> None:
+    """``out`` = encounter_buckets_sql over ``positions``, computed over whole-bucket time slices."""
+    lo, hi, n = con.execute(
+        f"SELECT epoch_us(min(ts)), epoch_us(max(ts)), count(*) FROM {positions}"
+    ).fetchone()  # type: ignore[misc]
+    bucket = encounter_bucket_us(th)
+    slices = max(1, -(-int(n) // max(1, slice_rows))) if n else 1
+    first, last = (int(lo) // bucket, int(hi) // bucket + 1) if n else (0, 1)
+    edges = np.unique(np.linspace(first, last, slices + 1).round().astype(np.int64))
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {out} (mmsi BIGINT, bk BIGINT, lat DOUBLE, lon DOUBLE, sog DOUBLE)"
+    )
+    # the store's day partitions let DuckDB skip other days' files unopened (the ts bounds alone need
+    # every file's footer: ~0.3 s a slice on a 4,000-day store)
+    by_day = "day" in con.sql(f"SELECT * FROM {positions} LIMIT 0").columns
+    for a, b in zip(edges[:-1].tolist(), edges[1:].tolist(), strict=True):
+        # bucket-aligned bounds on ts itself, so Parquet row groups outside the slice are skipped
+        days = f"AND day BETWEEN {_day(a * bucket)} AND {_day(b * bucket - 1)}" if by_day else ""
+        part = (
+            f"(SELECT * FROM {positions} WHERE ts >= make_timestamp({a * bucket}) "
+            f"AND ts < make_timestamp({b * bucket}) {days})"
+        )
+        con.execute(f"INSERT INTO {out} {encounter_buckets_sql(th, part, DUCKDB)}")
+
+
+def _day(us: int) -> str:
+    """SQL DATE literal of the UTC day holding ``us`` (microseconds since 1970)."""
+    return f"DATE '{np.datetime64(us // 86_400_000_000, 'D')}'"
+
+
+# --- the store's view of a run ----------------------------------------------------------------------------
 def _missing_part(store: Store, shard: int) -> bool:
     """True when a shard's event parts are gone (e.g. another engine rewrote the tables): redo it."""
-    return any(not (store.table_dir(name) / f"{_part(shard)}.parquet").exists() for name in KERNEL_TABLES)
-
-
-def _part(shard: int) -> str:
-    return f"shard-{shard:04d}"
+    return any(not store.has_part(name, shard_part(shard)) for name in KERNEL_TABLES)
 
 
 def _mp_context() -> BaseContext:
@@ -373,26 +479,31 @@ def _mp_context() -> BaseContext:
 
 
 def _old_signatures(store: Store) -> dict[int, str]:
-    path = store.table_dir(STATE_TABLE) / "all.parquet"
-    if not path.exists():
+    t = store.read_part(STATE_TABLE, WHOLE)
+    if t is None:
         return {}
-    t = pq.read_table(path)
     return dict(zip(t.column("shard").to_pylist(), t.column("signature").to_pylist(), strict=True))
 
 
 def _complete(store: Store) -> bool:
-    return all(store.table_dir(name).is_dir() for name in schema.EVENT_TABLES)
+    return all(store.has_table(name) for name in schema.EVENT_TABLES)
 
 
-def _read_part(store: Store, name: str, shard: int) -> pa.Table:
-    path = store.table_dir(name) / f"{_part(shard)}.parquet"
-    if not path.exists():
-        return schema.empty(schema.EVENT_TABLES[name])
-    return pq.read_table(path).cast(schema.EVENT_TABLES[name])
+def _read_gaps(store: Store, shard: int) -> pa.Table:
+    t = store.read_part("gaps", shard_part(shard))
+    return schema.empty(schema.GAPS) if t is None else t.cast(schema.GAPS)
 
 
-def _count(store: Store, name: str) -> int:
-    return sum(pq.ParquetFile(f).metadata.num_rows for f in store.table_dir(name).glob("*.parquet"))
+def _counts(store: Store) -> dict[str, int]:
+    return {name: store.count_rows(name) for name in schema.EVENT_TABLES}
 
 
-__all__ = ["DEFAULT_SHARDS", "DetectResult", "auto_shards", "detect", "parse_bytes"]
+__all__ = [
+    "DEFAULT_SHARDS",
+    "DetectResult",
+    "annotate_coverage",
+    "auto_shards",
+    "detect",
+    "detect_encounters",
+    "parse_bytes",
+]

@@ -31,13 +31,20 @@ import pyarrow.compute as pc
 from supplyline import schema
 from supplyline.detect import KERNEL_TABLES, Route, Thresholds, place_indexes, run_vessel_kernels
 from supplyline.detect._sql import SPARK, coverage_sql, encounters_sql
-from supplyline.detect.encounters import encounters_table
-from supplyline.detect.gaps import apply_coverage
 from supplyline.detect.kernels import PlaceLookup, sort_events
-from supplyline.detect.stations import vessel_pairs_only
-from supplyline.engine.local import STATE_TABLE, DetectResult
+from supplyline.engine.base import (
+    PLACES_TABLE,
+    STATE_TABLE,
+    DetectResult,
+    coverage_input,
+    empty_event_tables,
+    finish_coverage,
+    finish_encounters,
+    places_in_use,
+    stage_cross_tables,
+)
 from supplyline.errors import DependencyError, EngineError
-from supplyline.store import Store
+from supplyline.store import WHOLE, Store, raw_uri, table_uri
 
 if TYPE_CHECKING:
     from pyspark.broadcast import Broadcast
@@ -49,7 +56,6 @@ ROWS_PER_PARTITION = 2_000_000
 """Default partition size: a Python worker holds its partition's positions and the kernels' temporaries
 (~1 KB per position at peak), so 2 M positions keep each task near 2 GB."""
 _KIND = "_kind"
-_GAP_COLS = ["gap_id", "mmsi", "start_ts", "end_ts", "start_lat", "start_lon", "end_lat", "end_lon"]
 
 
 def _require_pyspark() -> None:
@@ -167,14 +173,14 @@ def _partition_kernel(places: Broadcast[pa.Table], th: Thresholds, routes: Seque
 def _read(spark: SparkSession, uri: str, name: str, target: pa.Schema) -> DataFrame | None:
     """One raw table of the store (hive ``day=`` folders), with exactly ``target``'s columns."""
     local = _local_path(uri)
-    if local is not None and not any((local / name).glob("day=*/*.parquet")):
+    if local is not None and not Store(local).has_files(name):
         return None
     try:
-        frame = spark.read.parquet(f"{uri}/{name}")
+        frame = spark.read.parquet(raw_uri(uri, name))
     except Exception as exc:  # AnalysisException: path missing or empty (remote stores)
         if "PATH_NOT_FOUND" in str(exc) or "UNABLE_TO_INFER_SCHEMA" in str(exc):
             return None
-        raise EngineError(f"Spark could not read {uri}/{name}: {exc}") from exc
+        raise EngineError(f"Spark could not read {raw_uri(uri, name)}: {exc}") from exc
     return frame.select(*[f.name for f in target])
 
 
@@ -210,12 +216,11 @@ def detect_spark(
     if local is not None:
         Store.open(local)  # a clear StoreError when there is no store there
     session = spark or spark_session(master)
-    idx, _ = place_indexes(places)
-    places_used = idx.places
+    idx, places_used = places_in_use(places)
     positions = _read(session, uri, "positions", schema.POSITIONS)
     statics = _read(session, uri, "statics", schema.STATICS)
     if positions is None:
-        tables = {name: schema.empty(schema.EVENT_TABLES[name]) for name in schema.EVENT_TABLES}
+        tables = empty_event_tables()
         _write(session, store_uri(out) if out else uri, tables, places_used)
         return DetectResult(counts=dict.fromkeys(tables, 0))
 
@@ -262,17 +267,16 @@ def _run(
     try:
         gaps = tables["gaps"]
         if gaps.num_rows:
-            session.createDataFrame(gaps.select(_GAP_COLS)).createOrReplaceTempView("_sl_gaps")
+            session.createDataFrame(coverage_input(gaps)).createOrReplaceTempView("_sl_gaps")
             counts = session.sql(coverage_sql(thresholds, "_sl_gaps", "_sl_positions", SPARK)).toArrow()
-            tables["gaps"] = apply_coverage(gaps, counts, thresholds)
+            tables["gaps"] = finish_coverage(gaps, counts, thresholds)
         raw = session.sql(encounters_sql(thresholds, "_sl_positions", SPARK)).toArrow()
     except Exception as exc:
         raise EngineError(f"the Spark encounter/coverage query failed: {_short(exc)}") from exc
     finally:
         session.catalog.dropTempView("_sl_positions")
         session.catalog.dropTempView("_sl_gaps")
-    found = vessel_pairs_only(encounters_table(raw, thresholds, idx), thresholds.include_non_vessels)
-    tables["encounters"] = sort_events("encounters", found)
+    tables["encounters"] = finish_encounters(raw, thresholds, idx)
     _write(session, store_uri(out) if out else uri, tables, places_used)
     return DetectResult(
         counts={name: tables[name].num_rows for name in schema.EVENT_TABLES},
@@ -307,24 +311,21 @@ def _write(session: SparkSession, target: str, tables: dict[str, pa.Table], plac
     overwrites ``tables/<name>`` with one file each (event tables are small)."""
     local = _local_path(target)
     if local is None:
-        for name, table in {**tables, "places": places}.items():
+        for name, table in {**tables, PLACES_TABLE: places}.items():
             frame = session.createDataFrame(table) if table.num_rows else None
             if frame is None:
                 from pyspark.sql.pandas.types import from_arrow_schema
 
                 frame = session.createDataFrame([], from_arrow_schema(table.schema))
-            frame.coalesce(1).write.mode("overwrite").parquet(f"{target}/tables/{name}")
+            frame.coalesce(1).write.mode("overwrite").parquet(table_uri(target, name))
         return
     st = Store.create(local)
     with st.lock(), st.transaction() as txn:
         for name, table in tables.items():
-            for old in st.table_dir(name).glob("*.parquet"):
-                if old.stem != "all":
-                    txn.delete(str(old.relative_to(st.root)))
-            txn.put(f"tables/{name}/all.parquet", table)
-        txn.put("tables/places/all.parquet", places)
-        for old in st.table_dir(STATE_TABLE).glob("*.parquet"):
-            txn.delete(str(old.relative_to(st.root)))
+            if name != "encounters":
+                txn.replace_parts(name, {WHOLE: table})
+        stage_cross_tables(txn, tables["encounters"], places)
+        txn.drop_table(STATE_TABLE)
 
 
 __all__ = ["ENVELOPE", "ROWS_PER_PARTITION", "detect_spark", "spark_session", "store_uri"]

@@ -2,7 +2,7 @@
 
 A prior is anything with ``low``, ``high``, ``unit``, ``source`` and optionally ``mode`` and
 ``distribution`` (uniform | triangular | loguniform) — the case file's ``[priors.<name>]``
-(:class:`PriorRange`, which ``supplyline.config.Prior`` names) or a plain mapping. Draws come from one seeded
+(:class:`PriorRange`, which ``supplyline.case.Prior`` names) or a plain mapping. Draws come from one seeded
 ``numpy.random.Generator`` so an estimate is reproducible; every prior used is written into the estimate's
 ``inputs`` JSON.
 """
@@ -24,7 +24,7 @@ DISTRIBUTIONS = ("uniform", "triangular", "loguniform")
 class PriorRange:
     """One conversion factor as a range with its source (e.g. shells per container, 250..480).
 
-    The case file's ``[priors.<name>]`` are loaded as this class (``supplyline.config.Prior``); ``note``
+    The case file's ``[priors.<name>]`` are loaded as this class (``supplyline.case.Prior``); ``note``
     is the case author's remark and is not part of the estimate's inputs.
     """
 

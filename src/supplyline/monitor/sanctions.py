@@ -23,6 +23,7 @@ import pyarrow as pa
 from rapidfuzz import fuzz, process
 
 from supplyline.errors import InputError
+from supplyline.schema import TS
 
 OFAC_FILE = "ofac_vessels_2024-05-03.csv"
 OFAC_DATE = "2024-05-03"
@@ -45,7 +46,7 @@ MATCHES = pa.schema(
         # high: IMO or MMSI; medium: a name whose MID flag agrees with the listing (or either is unknown),
         # or a watched flag; low: a name only, under another flag (FREEDOM, a US yacht, is not the listed tanker)
         pa.field("confidence", pa.string()),
-        pa.field("first_seen", pa.timestamp("us", tz="UTC")),
+        pa.field("first_seen", TS),
     ]
 )
 

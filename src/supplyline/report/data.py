@@ -16,6 +16,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from supplyline.schema import TS
+
 # Tables the report shows, in display order. Any may be absent or empty.
 REPORT_TABLES = (
     "places",
@@ -222,7 +224,7 @@ def _json_column(col: pa.ChunkedArray) -> tuple[str, list[Any]]:
     """A column as (type tag, JSON-ready values): times -> epoch ms, floats rounded, NaN -> null."""
     typ = col.type
     if pa.types.is_timestamp(typ):
-        ms = pc.divide(pc.cast(pc.cast(col, pa.timestamp("us", tz="UTC")), pa.int64()), 1000)
+        ms = pc.divide(pc.cast(pc.cast(col, TS), pa.int64()), 1000)
         return "ts", ms.to_pylist()
     if pa.types.is_date(typ):
         days = pc.cast(pc.cast(col, pa.date32()), pa.int32())

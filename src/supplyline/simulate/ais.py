@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from supplyline import geo
 from supplyline.geo import haversine_km
 from supplyline.simulate.scenario import Area, Reception
 from supplyline.simulate.timeline import (
@@ -31,7 +32,7 @@ from supplyline.simulate.timeline import (
 GRID_S = 30.0  # resolution of the interval grid
 TYPE3_SHARE = 0.02  # class A reports sent as type 3 (interrogation response)
 NOISE_KNOT_S = 60.0  # GNSS position error: independent every minute, linear in between
-M_PER_DEG = 111_195.0  # metres per degree of latitude (sphere of geo.EARTH_RADIUS_KM)
+M_PER_DEG = round(geo.M_PER_DEG)  # whole metres (111,195) per degree: the synthetic tracks are made with it
 KEPT, OFF, COVERAGE, SATELLITE, LOSS = 0, 1, 2, 3, 4
 REASONS = ("kept", "disabled", "coverage", "satellite", "loss")
 
@@ -151,7 +152,7 @@ def report_times(plan: ShipPlan, a: float, b: float, floor_s: float, rng: np.ran
 def _in_area(area: Area, lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
     if area.polygon is None:
         # bounding box first (cheap), great-circle distance only for the points inside it
-        dlat = area.radius_km / 111.0 + 1e-3
+        dlat = area.radius_km / geo.KM_PER_DEG + 1e-3
         dlon = dlat / max(np.cos(np.radians(min(abs(area.lat) + dlat, 89.9))), 1e-3)
         box = (np.abs(lat - area.lat) <= dlat) & (
             np.abs(np.mod(lon - area.lon + 180.0, 360.0) - 180.0) <= dlon
@@ -264,6 +265,38 @@ def gaps_from(
     return rows
 
 
+def _with_noise(
+    st: State, t: np.ndarray, a: float, b: float, rc: Reception, rng: np.random.Generator
+) -> tuple[np.ndarray, ...]:
+    """(lat, lon, sog, cog, heading, noise_m) as measured: GPS noise correlated over ~1 min (as GNSS
+    errors are), speed, course and heading noise; draws in a fixed order so windows are reproducible."""
+    n = len(t)
+    moving = st.nav == NAV_UNDERWAY
+    knots = np.arange(a - NOISE_KNOT_S, b + 2 * NOISE_KNOT_S, NOISE_KNOT_S)
+    walk = rng.standard_normal((2, len(knots))) * rc.gps_noise_m
+    noise_m = np.stack([np.interp(t, knots, walk[0]), np.interp(t, knots, walk[1])])
+    lat = st.lat + noise_m[0] / M_PER_DEG
+    lon = st.lon + noise_m[1] / (M_PER_DEG * np.maximum(np.cos(np.radians(st.lat)), 1e-6))
+    sog = np.where(
+        moving, np.maximum(st.sog + 0.1 * rng.standard_normal(n), 0.0), np.abs(0.03 * rng.standard_normal(n))
+    )
+    cog = np.mod(np.where(moving, st.cog + 1.0 * rng.standard_normal(n), rng.uniform(0, 360, n)), 360.0)
+    heading = np.mod(np.rint(st.heading + np.where(moving, 2.0, 0.5) * rng.standard_normal(n)), 360.0)
+    return lat, lon, sog, cog, heading, noise_m
+
+
+def _spoofed(
+    plan: ShipPlan, t: np.ndarray, lat: np.ndarray, lon: np.ndarray, noise_m: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Inside spoofed windows the transponder reports a false position (with the same GPS noise)."""
+    i = np.maximum(np.searchsorted(plan.spoof[:, 0], t, side="right") - 1, 0)
+    sp = (t >= plan.spoof[i, 0]) & (t < plan.spoof[i, 1])
+    s_lat, s_lon = plan.spoof[i, 2], plan.spoof[i, 3]
+    lat = np.where(sp, s_lat + noise_m[0] / M_PER_DEG, lat)
+    lon = np.where(sp, s_lon + noise_m[1] / (M_PER_DEG * np.maximum(np.cos(np.radians(s_lat)), 1e-6)), lon)
+    return lat, lon
+
+
 def ship_window(
     plan: ShipPlan,
     a: float,
@@ -282,29 +315,12 @@ def ship_window(
     t = report_times(plan, a, b, rc.min_interval_s, rng)
     st = true_state(plan, t)
     n = len(t)
-    moving = st.nav == NAV_UNDERWAY
-    # noise: GPS position (correlated over ~1 min, as GNSS errors are), speed and course
-    knots = np.arange(a - NOISE_KNOT_S, b + 2 * NOISE_KNOT_S, NOISE_KNOT_S)
-    walk = rng.standard_normal((2, len(knots))) * rc.gps_noise_m
-    noise_m = np.stack([np.interp(t, knots, walk[0]), np.interp(t, knots, walk[1])])
-    lat = st.lat + noise_m[0] / M_PER_DEG
-    lon = st.lon + noise_m[1] / (M_PER_DEG * np.maximum(np.cos(np.radians(st.lat)), 1e-6))
-    sog = np.where(
-        moving, np.maximum(st.sog + 0.1 * rng.standard_normal(n), 0.0), np.abs(0.03 * rng.standard_normal(n))
-    )
-    cog = np.mod(np.where(moving, st.cog + 1.0 * rng.standard_normal(n), rng.uniform(0, 360, n)), 360.0)
-    heading = np.mod(np.rint(st.heading + np.where(moving, 2.0, 0.5) * rng.standard_normal(n)), 360.0)
+    lat, lon, sog, cog, heading, noise_m = _with_noise(st, t, a, b, rc, rng)
     if ship.ais_class == "B":  # class B units seldom have a heading sensor: "not available"
         heading = np.full(n, np.nan)
     reason = reception(plan, t, st.lat, st.lon, rc, rng)  # reception depends on where the ship really is
-    if len(plan.spoof):  # spoofed windows: the transponder reports a false position
-        i = np.maximum(np.searchsorted(plan.spoof[:, 0], t, side="right") - 1, 0)
-        sp = (t >= plan.spoof[i, 0]) & (t < plan.spoof[i, 1])
-        s_lat, s_lon = plan.spoof[i, 2], plan.spoof[i, 3]
-        lat = np.where(sp, s_lat + noise_m[0] / M_PER_DEG, lat)
-        lon = np.where(
-            sp, s_lon + noise_m[1] / (M_PER_DEG * np.maximum(np.cos(np.radians(s_lat)), 1e-6)), lon
-        )
+    if len(plan.spoof):
+        lat, lon = _spoofed(plan, t, lat, lon, noise_m)
     # AIS resolution: 1/10000 minute, 0.1 kn, 0.1 deg, whole-degree heading
     lat = np.round(np.clip(lat, -90, 90) * 600_000) / 600_000
     lon = np.round((np.mod(lon + 180.0, 360.0) - 180.0) * 600_000) / 600_000

@@ -14,6 +14,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import pyarrow as pa
@@ -217,20 +218,18 @@ def _nmea_bytes(pos: dict[str, np.ndarray], sta: dict[str, np.ndarray]) -> bytes
     return nmea.merge_sorted(pos["ts"], lines, statics)
 
 
-def _dark_table(
-    rows: list[tuple[str, float, float | None, float, float, float | None, float | None, int, str]],
-) -> pa.Table:
+# (ship, start, end, start_lat, start_lon, end_lat, end_lon, mmsi, likely cause) of one reception gap
+DarkRow = tuple[str, float, float | None, float, float, float | None, float | None, int, str]
+
+
+def _dark_table(rows: list[DarkRow]) -> pa.Table:
     rows = sorted(rows, key=lambda r: (r[0], r[1]))
-
-    def us(vals: list[float | None]) -> pa.Array:
-        return to_ts(vals)
-
     return pa.table(
         {
             "ship": pa.array([r[0] for r in rows], pa.string()),
             "mmsi": pa.array([r[7] for r in rows], pa.int64()),
-            "start_ts": us([r[1] for r in rows]),
-            "end_ts": us([r[2] for r in rows]),
+            "start_ts": to_ts([r[1] for r in rows]),
+            "end_ts": to_ts([r[2] for r in rows]),
             "duration_h": pa.array(
                 [None if r[2] is None else (r[2] - r[1]) / 3600 for r in rows], pa.float64()
             ),
@@ -241,6 +240,88 @@ def _dark_table(
             "likely": pa.array([r[8] for r in rows], pa.string()),
         }
     )
+
+
+def _prepare(
+    scenario_path: str | Path, seed: int | None, formats: Sequence[str], min_interval_s: float | None
+) -> Scenario:
+    """The scenario with the caller's seed and reporting floor applied (bad options are usage errors)."""
+    bad = [f for f in formats if f not in FORMATS]
+    if bad or not formats:
+        raise UsageError(f"unknown output format(s) {bad or formats}; use nmea, parquet or both")
+    sc = load_scenario(scenario_path)
+    rc = sc.reception
+    if min_interval_s is not None:
+        if min_interval_s < 0:
+            raise UsageError("--min-interval must be >= 0 seconds")
+        rc = dataclasses.replace(rc, min_interval_s=float(min_interval_s))
+    return dataclasses.replace(sc, seed=sc.seed if seed is None else int(seed), reception=rc)
+
+
+class _Outputs:
+    """The AIS files being written window by window (Parquet positions + statics, and/or NMEA text)."""
+
+    def __init__(self, sc: Scenario, out: Path, formats: Sequence[str]) -> None:
+        self.paths: dict[str, Path] = {}
+        self.pos_writer: pq.ParquetWriter | None = None
+        self.sta_writer: pq.ParquetWriter | None = None
+        self.nmea_file: BinaryIO | None = None
+        if "parquet" in formats:
+            self.paths["positions"], self.paths["statics"] = out / POSITIONS_FILE, out / STATICS_FILE
+            # dictionary-encode only text columns: trying it on millions of distinct floats costs a third of the time
+            self.pos_writer = pq.ParquetWriter(
+                self.paths["positions"],
+                schema.POSITIONS.with_metadata(_meta(sc, sc.seed, "positions")),
+                use_dictionary=["source", "input_id"],
+            )
+            self.sta_writer = pq.ParquetWriter(
+                self.paths["statics"], schema.STATICS.with_metadata(_meta(sc, sc.seed, "statics"))
+            )
+        if "nmea" in formats:
+            self.paths["nmea"] = out / NMEA_FILE
+            self.nmea_file = self.paths["nmea"].open("wb")
+
+    def write(self, pos: dict[str, np.ndarray], sta: dict[str, np.ndarray]) -> None:
+        if self.pos_writer is not None and self.sta_writer is not None:
+            self.pos_writer.write_table(_positions_table(pos))
+            self.sta_writer.write_table(_statics_table(sta))
+        if self.nmea_file is not None:
+            self.nmea_file.write(_nmea_bytes(pos, sta))
+
+    def close(self) -> None:
+        for wr in (self.pos_writer, self.sta_writer):
+            if wr is not None:
+                wr.close()
+        if self.nmea_file is not None:
+            self.nmea_file.close()
+
+
+def _window(
+    sc: Scenario, plans: list[ShipPlan], carries: list[GapCarry], w: int, a: float, b: float
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], list[DarkRow]]:
+    """Reports of every ship in [a, b) (window ``w``), sorted by time then MMSI, and the gaps closed in it."""
+    pos_parts, sta_parts = [], []
+    dark_rows: list[DarkRow] = []
+    for plan in plans:
+        rng = np.random.default_rng([sc.seed, 3, plan.index, w])
+        pos, sta, gaps = ship_window(plan, a, b, sc.reception, rng, carries[plan.index], sc.dark_min_h * 3600)
+        pos_parts.append(pos)
+        sta_parts.append(_statics_rows(sc, plan, sta))
+        dark_rows.extend((plan.ship.key, g[0], g[1], g[2], g[3], g[4], g[5], g[6], g[7]) for g in gaps)
+    pos_all, sta_all = _concat(pos_parts), _concat(sta_parts)
+    po = np.lexsort((pos_all["mmsi"], pos_all["ts"]))
+    so = np.lexsort((sta_all["part"], sta_all["mmsi"], sta_all["ts"]))
+    return {k: v[po] for k, v in pos_all.items()}, {k: v[so] for k, v in sta_all.items()}, dark_rows
+
+
+def _open_silences(sc: Scenario, plans: list[ShipPlan], carries: list[GapCarry]) -> list[DarkRow]:
+    """Silences still running at the end of the scenario (no end time, position or end)."""
+    rows: list[DarkRow] = []
+    for plan, c in zip(plans, carries, strict=True):
+        if c.t is not None and c.lost[1:].any() and sc.end - c.t >= sc.dark_min_h * 3600:
+            cause = ("kept", "disabled", "coverage", "satellite", "loss")[int(np.argmax(c.lost[1:])) + 1]
+            rows.append((plan.ship.key, c.t, None, c.lat, c.lon, None, None, c.mmsi, cause))
+    return rows
 
 
 def simulate(
@@ -257,89 +338,38 @@ def simulate(
     ``seed`` overrides the scenario's seed; ``min_interval_s`` overrides its reporting-interval floor
     (a coarse value such as 60 s keeps big scenarios small). ``on_window(done, total)`` reports progress.
     """
-    bad = [f for f in formats if f not in FORMATS]
-    if bad or not formats:
-        raise UsageError(f"unknown output format(s) {bad or formats}; use nmea, parquet or both")
-    sc = load_scenario(scenario_path)
-    seed = sc.seed if seed is None else int(seed)
-    rc = sc.reception
-    if min_interval_s is not None:
-        if min_interval_s < 0:
-            raise UsageError("--min-interval must be >= 0 seconds")
-        rc = dataclasses.replace(rc, min_interval_s=float(min_interval_s))
-    sc = dataclasses.replace(sc, seed=seed, reception=rc)
+    sc = _prepare(scenario_path, seed, formats, min_interval_s)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     plans = plan_all(sc)
     truth = truth_tables(sc, plans)
-
-    paths: dict[str, Path] = {}
-    pos_writer = sta_writer = None
-    nmea_file = None
-    if "parquet" in formats:
-        paths["positions"], paths["statics"] = out / POSITIONS_FILE, out / STATICS_FILE
-        # dictionary-encode only text columns: trying it on millions of distinct floats costs a third of the time
-        pos_writer = pq.ParquetWriter(
-            paths["positions"],
-            schema.POSITIONS.with_metadata(_meta(sc, seed, "positions")),
-            use_dictionary=["source", "input_id"],
-        )
-        sta_writer = pq.ParquetWriter(
-            paths["statics"], schema.STATICS.with_metadata(_meta(sc, seed, "statics"))
-        )
-    if "nmea" in formats:
-        paths["nmea"] = out / NMEA_FILE
-        nmea_file = paths["nmea"].open("wb")
-    window = _window_s(sc, rc.min_interval_s)
+    outputs = _Outputs(sc, out, formats)
+    window = _window_s(sc, sc.reception.min_interval_s)
     t0 = math.floor(sc.start)
     n_windows = max(1, math.ceil((sc.end - t0) / window))
     carries = [GapCarry() for _ in plans]
-    dark_rows: list[tuple[str, float, float | None, float, float, float | None, float | None, int, str]] = []
+    dark_rows: list[DarkRow] = []
     n_pos = n_sta = 0
     try:
         for w in range(n_windows):
             a, b = t0 + w * window, min(t0 + (w + 1) * window, sc.end)
-            pos_parts, sta_parts = [], []
-            for plan in plans:
-                rng = np.random.default_rng([seed, 3, plan.index, w])
-                pos, sta, gaps = ship_window(plan, a, b, rc, rng, carries[plan.index], sc.dark_min_h * 3600)
-                pos_parts.append(pos)
-                sta_parts.append(_statics_rows(sc, plan, sta))
-                dark_rows.extend(
-                    (plan.ship.key, g[0], g[1], g[2], g[3], g[4], g[5], g[6], g[7]) for g in gaps
-                )
-            pos_all, sta_all = _concat(pos_parts), _concat(sta_parts)
-            po = np.lexsort((pos_all["mmsi"], pos_all["ts"]))
-            pos_all = {k: v[po] for k, v in pos_all.items()}
-            so = np.lexsort((sta_all["part"], sta_all["mmsi"], sta_all["ts"]))
-            sta_all = {k: v[so] for k, v in sta_all.items()}
-            n_pos += len(po)
-            n_sta += len(so)
-            if pos_writer is not None and sta_writer is not None:
-                pos_writer.write_table(_positions_table(pos_all))
-                sta_writer.write_table(_statics_table(sta_all))
-            if nmea_file is not None:
-                nmea_file.write(_nmea_bytes(pos_all, sta_all))
+            pos_all, sta_all, gaps = _window(sc, plans, carries, w, a, b)
+            dark_rows += gaps
+            n_pos += len(pos_all["ts"])
+            n_sta += len(sta_all["ts"])
+            outputs.write(pos_all, sta_all)
             if on_window:
                 on_window(w + 1, n_windows)
     finally:
-        for wr in (pos_writer, sta_writer):
-            if wr is not None:
-                wr.close()
-        if nmea_file is not None:
-            nmea_file.close()
-    # silences still running at the end of the scenario
-    for plan, c in zip(plans, carries, strict=True):
-        if c.t is not None and c.lost[1:].any() and sc.end - c.t >= sc.dark_min_h * 3600:
-            cause = ("kept", "disabled", "coverage", "satellite", "loss")[int(np.argmax(c.lost[1:])) + 1]
-            dark_rows.append((plan.ship.key, c.t, None, c.lat, c.lon, None, None, c.mmsi, cause))
-    truth["dark"] = _dark_table(dark_rows)
+        outputs.close()
+    truth["dark"] = _dark_table(dark_rows + _open_silences(sc, plans, carries))
+    paths = outputs.paths
     for name in TRUTH_TABLES:
         p = out / truth_file(name)
-        pq.write_table(truth[name].replace_schema_metadata(_meta(sc, seed, f"truth_{name}")), p)
+        pq.write_table(truth[name].replace_schema_metadata(_meta(sc, sc.seed, f"truth_{name}")), p)
         paths[f"truth_{name}"] = p
     paths["readme"] = out / "README.txt"
-    paths["readme"].write_text(_readme(sc, seed, paths, n_pos, n_sta), encoding="utf-8")
+    paths["readme"].write_text(_readme(sc, sc.seed, paths, n_pos, n_sta), encoding="utf-8")
     warnings = tuple(w for plan in plans for w in plan.warnings)
     return SimResult(
         paths=paths, truth=truth, n_positions=n_pos, n_statics=n_sta, scenario=sc, warnings=warnings

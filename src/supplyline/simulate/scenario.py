@@ -2,7 +2,9 @@
 
 The format is documented in docs/simulator.md. Times are handled as float seconds since the Unix epoch
 (UTC) inside the simulator; every problem found is collected and raised at once as a ``CaseError`` with
-``(file, line, message)`` entries, so a user fixes a scenario in one pass.
+``(file, line, message)`` entries (found by the case package's ``TomlProblems``), so a user fixes a
+scenario in one pass. ``validate_case_folder`` checks a case folder and its scenario together; it lives here,
+not in ``supplyline.case``, because the scenario loader reads the case (the dependency goes one way).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import math
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,13 +22,14 @@ import numpy as np
 import pyarrow as pa
 
 from supplyline import schema
+from supplyline.case.loader import load_case, read_case
+from supplyline.case.problems import Problem, TomlProblems
 from supplyline.errors import CaseError
 
 # AIS 6-bit text alphabet (ITU-R M.1371 table 47): '@' (padding) A-Z [\]^_ space !"#$%&'()*+,-./0-9:;<=>?
 _SIXBIT_TEXT = re.compile(r"[^@A-Z\[\\\]\^_ !\"#$%&'()*+,\-./0-9:;<=>?]")
 # Unix seconds must have 10 digits so NMEA tag blocks have a fixed width (2001-09-09 .. 2286-11-20).
 _MIN_TS, _MAX_TS = 1_000_000_000, 9_999_999_999
-CALL_KINDS = ("berth", "anchor", "meet")
 
 
 def ais_text(value: str, width: int) -> str:
@@ -169,42 +172,6 @@ class Scenario:
 # --- parsing ---------------------------------------------------------------------------------------------
 
 
-class _Problems:
-    """Collects (file, line, message) problems; line numbers found by searching the TOML text."""
-
-    def __init__(self, path: Path, text: str) -> None:
-        self.path = path
-        self.lines = text.splitlines()
-        self.items: list[tuple[str, int | None, str]] = []
-
-    def line_of(self, needle: str | None, after: int = 0) -> int | None:
-        """First line after line ``after`` containing ``needle`` ("key =" also matches "key=")."""
-        if not needle:
-            return None
-        if needle.endswith(" ="):
-            pat = re.compile(r"^\s*" + re.escape(needle[:-2]) + r"\s*=")
-        else:
-            pat = re.compile(re.escape(needle))
-        for i, line in enumerate(self.lines[after:], after + 1):
-            if pat.search(line):
-                return i
-        return None
-
-    def nth(self, header: str, n: int, after: int = 0) -> int:
-        """Line of the ``n``-th (0-based) table header ``header`` after line ``after`` (0 if not found)."""
-        found = 0
-        for i, line in enumerate(self.lines[after:], after + 1):
-            if line.strip().startswith(header):
-                if found == n:
-                    return i
-                found += 1
-        return after
-
-    def add(self, message: str, needle: str | None = None, after: int = 0) -> None:
-        line = self.line_of(needle, after) if needle else None
-        self.items.append((str(self.path), line if line is not None else (after or None), message))
-
-
 def to_unix(value: Any) -> float:
     """A TOML datetime/date or ISO string -> unix seconds (naive values are UTC)."""
     if isinstance(value, str):
@@ -223,7 +190,7 @@ class _Reader:
 
     def __init__(
         self,
-        problems: _Problems,
+        problems: TomlProblems,
         table: Mapping[str, Any],
         where: str,
         needle: str | None,
@@ -235,7 +202,7 @@ class _Reader:
         self.after = problems.nth(needle, index, after) if needle and needle.startswith("[") else after
 
     def add(self, message: str, needle: str | None = None) -> None:
-        self.p.add(message, needle or self.needle, self.after)
+        self.p.add_near(message, needle or self.needle, self.after)
 
     def _bad(self, key: str, msg: str) -> None:
         self.add(f"{self.where}.{key}: {msg}", f"{key} =" if key in self.t else None)
@@ -291,14 +258,12 @@ class _Reader:
         return ts
 
 
-def _case_places(case_path: Path, problems: _Problems) -> tuple[pa.Table | None, tuple[Any, ...]]:
+def _case_places(case_path: Path, problems: TomlProblems) -> tuple[pa.Table | None, tuple[Any, ...]]:
     """Places (schema.PLACES) and routes of the case file the scenario refers to."""
-    from supplyline.config import load_case
-
     try:
         case = load_case(case_path.parent if case_path.name == "case.toml" else case_path)
     except CaseError as exc:
-        problems.items.extend(exc.problems or [(str(case_path), None, str(exc))])
+        problems.extend(exc.problems or [(str(case_path), None, str(exc))])
         return None, ()
     routes = tuple((r.name, tuple(r.origins), tuple(r.destinations)) for r in case.routes)
     return case.places, routes
@@ -309,18 +274,19 @@ def _places_from_table(table: pa.Table) -> dict[str, Place]:
     return {r["place_id"]: Place(**r) for r in rows}
 
 
-def load_scenario(path: str | Path) -> Scenario:
-    """Read and validate ``scenario.toml``; raise CaseError listing every problem."""
-    path = Path(path)
-    if path.is_dir():
-        path = path / "scenario.toml"
+RouteSpec = tuple[str, tuple[str, ...], tuple[str, ...]]  # (name, origin place ids, destination place ids)
+_TOP_TABLES = ("scenario", "reception")
+_TOP_ARRAYS = ("area", "place", "lane", "route", "ship", "encounter")
+
+
+def _read_toml(path: Path) -> tuple[dict[str, Any], TomlProblems]:
+    """The parsed scenario.toml and its problem collector; an unreadable file or bad TOML raises at once."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise CaseError(
             f"cannot read scenario {path}: {exc.strerror}; give the path of a scenario.toml"
         ) from None
-    p = _Problems(path, text)
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -328,90 +294,129 @@ def load_scenario(path: str | Path) -> Scenario:
         raise CaseError(
             f"{path} is not valid TOML", [(str(path), int(m.group(1)) if m else None, str(exc))]
         ) from None
+    return doc, TomlProblems(path, text)
 
-    top = _Reader(p, doc, "top level", None)
-    top.check_keys({"scenario", "reception", "area", "place", "lane", "route", "ship", "encounter"})
-    for key in ("scenario", "reception"):
+
+def _check_shape(doc: Mapping[str, Any], p: TomlProblems, path: Path) -> None:
+    """Unknown top-level keys are problems; a section of the wrong shape stops the reading at once."""
+    _Reader(p, doc, "top level", None).check_keys({*_TOP_TABLES, *_TOP_ARRAYS})
+    for key in _TOP_TABLES:
         if not isinstance(doc.get(key, {}), dict):
             raise CaseError(
                 f"{path}: [{key}] must be a table", [(str(path), p.line_of(f"{key} ="), "not a table")]
             )
-    for key in ("area", "place", "lane", "route", "ship", "encounter"):
+    for key in _TOP_ARRAYS:
         if not (isinstance(doc.get(key, []), list) and all(isinstance(x, dict) for x in doc.get(key, []))):
             raise CaseError(
                 f"{path}: {key} must be written as [[{key}]] tables",
                 [(str(path), p.line_of(f"{key} ="), "not [[tables]]")],
             )
-    head = _Reader(p, doc.get("scenario", {}), "scenario", "[scenario]")
+
+
+@dataclass(frozen=True)
+class _Head:
+    """The ``[scenario]`` table as read (times in unix s; defaults where a value is missing or invalid)."""
+
+    reader: _Reader
+    name: str
+    start: float
+    end: float
+    seed: int
+    chunk_h: float | None
+    dark_min_h: float
+
+
+def _parse_head(doc: Mapping[str, Any], p: TomlProblems) -> _Head:
+    table = doc.get("scenario", {})
+    head = _Reader(p, table, "scenario", "[scenario]")
     head.check_keys({"name", "description", "case", "start", "end", "seed", "dark_min_h", "chunk_h"})
     name = head.str_("name", "scenario")
     start = head.time("start")
     end = head.time("end")
     if start is None or end is None:
-        p.add("scenario: start and end are required (e.g. start = 2023-08-01T00:00:00Z)", "[scenario]")
+        p.add_near("scenario: start and end are required (e.g. start = 2023-08-01T00:00:00Z)", "[scenario]")
         start, end = start or _MIN_TS, end or _MIN_TS + 86400
     elif end <= start:
-        p.add("scenario: end must be after start", "end =")
+        p.add_near("scenario: end must be after start", "end =")
     seed = head.int_("seed", 0)
-    chunk_h = head.num("chunk_h", None, 1.0, 24 * 7) if "chunk_h" in doc.get("scenario", {}) else None
+    chunk_h = head.num("chunk_h", None, 1.0, 24 * 7) if "chunk_h" in table else None
     dark_min_h = head.num("dark_min_h", 1.0, 0.01)
+    return _Head(head, name, start, end, seed, chunk_h, dark_min_h)
 
-    # places: the case's (if any) plus inline [[place]] tables ("scenario:<id>")
+
+def _inline_place(p: TomlProblems, pl: Mapping[str, Any], i: int) -> dict[str, Any]:
+    """One ``[[place]]`` table as a schema.PLACES row with ``place_id = "scenario:<id>"``."""
+    r = _Reader(p, pl, f"place #{i + 1}", "[[place]]", i)
+    r.check_keys({"id", "name", "kind", "lat", "lon", "r_in_m", "r_out_m", "source", "note", "country"})
+    r_in = r.num("r_in_m", 3000.0, 1.0)
+    return {
+        "place_id": f"scenario:{r.str_('id')}",
+        "name": r.str_("name", pl.get("id", "")),
+        "kind": r.str_("kind", "port"),
+        "country": pl.get("country"),
+        "locode": None,
+        "lat": r.num("lat", None, -90, 90),
+        "lon": r.num("lon", None, -180, 180),
+        "r_in_m": r_in,
+        "r_out_m": r.num("r_out_m", r_in * 4 / 3, r_in),
+        "watched": True,
+        "source": r.str_("source", "scenario.toml"),
+    }
+
+
+def _parse_places(
+    doc: Mapping[str, Any], p: TomlProblems, head: _Head, path: Path
+) -> tuple[pa.Table, list[RouteSpec]]:
+    """The case's places and routes (if ``[scenario] case`` names one) plus inline ``[[place]]`` tables."""
     tables: list[pa.Table] = []
-    routes: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = []
+    routes: list[RouteSpec] = []
     if "case" in doc.get("scenario", {}):
-        case_path = (path.parent / head.str_("case")).resolve()
+        case_path = (path.parent / head.reader.str_("case")).resolve()
         t, case_routes = _case_places(case_path, p)
         if t is not None:
             tables.append(t.select(schema.PLACES.names).cast(schema.PLACES))
             routes.extend(case_routes)
-    inline: list[dict[str, Any]] = []
-    for i, pl in enumerate(doc.get("place", [])):
-        r = _Reader(p, pl, f"place #{i + 1}", "[[place]]", i)
-        r.check_keys({"id", "name", "kind", "lat", "lon", "r_in_m", "r_out_m", "source", "note", "country"})
-        r_in = r.num("r_in_m", 3000.0, 1.0)
-        inline.append(
-            {
-                "place_id": f"scenario:{r.str_('id')}",
-                "name": r.str_("name", pl.get("id", "")),
-                "kind": r.str_("kind", "port"),
-                "country": pl.get("country"),
-                "locode": None,
-                "lat": r.num("lat", None, -90, 90),
-                "lon": r.num("lon", None, -180, 180),
-                "r_in_m": r_in,
-                "r_out_m": r.num("r_out_m", r_in * 4 / 3, r_in),
-                "watched": True,
-                "source": r.str_("source", "scenario.toml"),
-            }
-        )
+    inline = [_inline_place(p, pl, i) for i, pl in enumerate(doc.get("place", []))]
     if inline:
         cols = {f.name: [row.get(f.name) for row in inline] for f in schema.PLACES}
         tables.append(pa.table(cols, schema=schema.PLACES))
     places_table = pa.concat_tables(tables) if tables else schema.empty(schema.PLACES)
-    places = _places_from_table(places_table)
+    return places_table, routes
 
-    def resolve(ref: Any, where: str, reader: _Reader, needle: str | None) -> Place | None:
+
+class _PlaceResolver:
+    """Finds a place by id, short case id or short scenario id; an unknown one is a problem."""
+
+    def __init__(self, places: dict[str, Place]) -> None:
+        self.places = places
+
+    def __call__(self, ref: Any, where: str, reader: _Reader, needle: str | None) -> Place | None:
         if isinstance(ref, str):
             for cand in (ref, f"case:{ref}", f"scenario:{ref}"):
-                if cand in places:
-                    return places[cand]
-        reader.add(f"{where}: unknown place {ref!r} (known: {', '.join(sorted(places)) or 'none'})", needle)
+                if cand in self.places:
+                    return self.places[cand]
+        known = ", ".join(sorted(self.places)) or "none"
+        reader.add(f"{where}: unknown place {ref!r} (known: {known})", needle)
         return None
 
+
+def _parse_routes(doc: Mapping[str, Any], p: TomlProblems, resolve: _PlaceResolver) -> list[RouteSpec]:
+    routes: list[RouteSpec] = []
     for i, rt in enumerate(doc.get("route", [])):
         r = _Reader(p, rt, f"route #{i + 1}", "[[route]]", i)
         r.check_keys({"name", "origins", "destinations", "note"})
         ends: list[tuple[str, ...]] = []
         for key in ("origins", "destinations"):
-            ids = []
-            for ref in rt.get(key, []):
-                pl_ = resolve(ref, f"route {key}", r, f'"{ref}"')
-                if pl_:
-                    ids.append(pl_.place_id)
-            ends.append(tuple(ids))
+            found = (resolve(ref, f"route {key}", r, f'"{ref}"') for ref in rt.get(key, []))
+            ends.append(tuple(pl.place_id for pl in found if pl))
         routes.append((r.str_("name"), ends[0], ends[1]))
+    return routes
 
+
+def _parse_lanes(
+    doc: Mapping[str, Any], p: TomlProblems, resolve: _PlaceResolver
+) -> dict[tuple[str, str], np.ndarray]:
+    """(from_id, to_id) -> via points (n, 2) lon/lat, both ways (a reverse lane given later wins)."""
     lanes: dict[tuple[str, str], np.ndarray] = {}
     for i, ln in enumerate(doc.get("lane", [])):
         r = _Reader(p, ln, f"lane #{i + 1}", "[[lane]]", i)
@@ -428,15 +433,23 @@ def load_scenario(path: str | Path) -> Scenario:
         if a and b:
             lanes[(a.place_id, b.place_id)] = via
             lanes.setdefault((b.place_id, a.place_id), via[::-1].copy())
+    return lanes
 
-    reception = _parse_reception(p, doc)
-    ships = [_parse_ship(p, s, i, start, end, seed, resolve) for i, s in enumerate(doc.get("ship", []))]
+
+def _parse_ships(doc: Mapping[str, Any], p: TomlProblems, head: _Head, resolve: _PlaceResolver) -> list[Ship]:
+    ships = [
+        _parse_ship(p, s, i, head.start, head.end, head.seed, resolve)
+        for i, s in enumerate(doc.get("ship", []))
+    ]
     if not ships:
-        p.add("the scenario has no ship tables; add at least one [[ship]]", None)
-    keys = [s.key for s in ships if s]
+        p.add_near("the scenario has no ship tables; add at least one [[ship]]", None)
+    keys = [s.key for s in ships]
     for k in {k for k in keys if keys.count(k) > 1}:
-        p.add(f"ship key {k!r} is used twice; keys must be unique", f'"{k}"')
+        p.add_near(f"ship key {k!r} is used twice; keys must be unique", f'"{k}"')
+    return ships
 
+
+def _parse_encounters(doc: Mapping[str, Any], p: TomlProblems, keys: list[str]) -> list[Encounter]:
     encounters: list[Encounter] = []
     for i, en in enumerate(doc.get("encounter", [])):
         r = _Reader(p, en, f"encounter #{i + 1}", "[[encounter]]", i)
@@ -461,42 +474,58 @@ def load_scenario(path: str | Path) -> Scenario:
                 hours=r.num("hours", 4.0, 0.1, 240),
             )
         )
+    return encounters
+
+
+def _with_meeting(ship: Ship, en: Encounter) -> Ship:
+    """``ship`` with a ``meet`` call for ``en``; if nothing follows it, a call back where the ship came from."""
+    meet = Call(
+        kind="meet",
+        lat=en.lat,
+        lon=en.lon,
+        arrive_by=en.start,
+        depart_at=en.start + en.hours * 3600,
+        dwell_s=en.hours * 3600,
+        meet_id=en.key,
+    )
+    calls = sorted((*ship.calls, meet), key=_call_time)
+    if calls[-1] is meet:
+        back = next((c for c in reversed(calls[:-1]) if c.kind != "meet"), ship.start_place)
+        calls.append(
+            Call(kind=back.kind, lat=back.lat, lon=back.lon, place_id=back.place_id, order=meet.depart_at)
+        )
+    return replace(ship, calls=tuple(calls))
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate ``scenario.toml``; raise CaseError listing every problem."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "scenario.toml"
+    doc, p = _read_toml(path)
+    _check_shape(doc, p, path)
+    head = _parse_head(doc, p)
+    places_table, case_routes = _parse_places(doc, p, head, path)
+    places = _places_from_table(places_table)
+    resolve = _PlaceResolver(places)
+    routes = case_routes + _parse_routes(doc, p, resolve)
+    lanes = _parse_lanes(doc, p, resolve)
+    reception = _parse_reception(p, doc)
+    ships = _parse_ships(doc, p, head, resolve)
+    keys = [s.key for s in ships]
+    encounters = _parse_encounters(doc, p, keys)
     if p.items:
         raise CaseError(f"{path}: {len(p.items)} problem(s) in the scenario", p.items)
-
-    # meetings become calls of both ships
-    by_key = {s.key: s for s in ships if s}
-    for en in encounters:
+    by_key = {s.key: s for s in ships}
+    for en in encounters:  # meetings become calls of both ships
         for k in en.ships:
-            s = by_key[k]
-            meet = Call(
-                kind="meet",
-                lat=en.lat,
-                lon=en.lon,
-                arrive_by=en.start,
-                depart_at=en.start + en.hours * 3600,
-                dwell_s=en.hours * 3600,
-                meet_id=en.key,
-            )
-            calls = sorted((*s.calls, meet), key=_call_time)
-            if calls[-1] is meet:  # nothing planned afterwards: go back to where the ship came from
-                back = next((c for c in reversed(calls[:-1]) if c.kind != "meet"), s.start_place)
-                calls.append(
-                    Call(
-                        kind=back.kind,
-                        lat=back.lat,
-                        lon=back.lon,
-                        place_id=back.place_id,
-                        order=meet.depart_at,
-                    )
-                )
-            by_key[k] = _replace(s, calls=tuple(calls))
+            by_key[k] = _with_meeting(by_key[k], en)
     return Scenario(
-        name=name,
+        name=head.name,
         path=path,
-        start=start,
-        end=end,
-        seed=seed,
+        start=head.start,
+        end=head.end,
+        seed=head.seed,
         places=places,
         places_table=places_table,
         lanes=lanes,
@@ -504,16 +533,24 @@ def load_scenario(path: str | Path) -> Scenario:
         encounters=tuple(encounters),
         reception=reception,
         routes=tuple(routes),
-        dark_min_h=dark_min_h,
-        chunk_h=chunk_h,
+        dark_min_h=head.dark_min_h,
+        chunk_h=head.chunk_h,
         description=str(doc.get("scenario", {}).get("description", "")),
     )
 
 
-def _replace(ship: Ship, **kw: Any) -> Ship:
-    import dataclasses
-
-    return dataclasses.replace(ship, **kw)
+def validate_case_folder(path: Path | str) -> list[Problem]:
+    """:func:`~supplyline.case.validate_case` plus the folder's scenario.toml (checked by :func:`load_scenario`)."""
+    case, problems = read_case(path)
+    if case is None or case.scenario_path is None:
+        return problems
+    try:
+        load_scenario(case.scenario_path)
+    except CaseError as exc:
+        problems += [q for q in exc.problems if q not in problems] or [
+            (str(case.scenario_path), None, str(exc))
+        ]
+    return problems
 
 
 def _call_time(c: Call) -> float:
@@ -525,7 +562,7 @@ def _call_time(c: Call) -> float:
     return c.depart_at if c.depart_at is not None else math.inf
 
 
-def _parse_reception(p: _Problems, doc: Mapping[str, Any]) -> Reception:
+def _parse_reception(p: TomlProblems, doc: Mapping[str, Any]) -> Reception:
     r = _Reader(p, doc.get("reception", {}), "reception", "[reception]")
     r.check_keys(
         {
@@ -584,71 +621,44 @@ _SHIP_KEYS = {
 }  # fmt: skip
 
 
-def _parse_ship(
-    p: _Problems, s: Mapping[str, Any], i: int, start: float, end: float, seed: int, resolve: Any
-) -> Ship:
-    key = s.get("key", f"ship{i + 1}")
-    where = f"ship {key!r}"
-    r = _Reader(p, s, where, "[[ship]]", i)
-    if not isinstance(key, str) or not key:
-        r.add(f"ship #{i + 1}.key: must be a text, got {key!r}", "key =")
-        key = f"ship{i + 1}"
-    r.check_keys(_SHIP_KEYS)
-    ais_class = r.str_("class", "A", ("A", "B"))
-    mmsi = r.int_("mmsi", None, 100_000_000, 999_999_999)
-    name = ais_text(r.str_("name", key), 20)
-    callsign = ais_text(r.str_("callsign", ""), 7)
-    imo_v = s.get("imo")
-    imo = r.int_("imo", None, 1_000_000, 9_999_999) if imo_v is not None else None
-    ship_start = r.time("start", start) or start
-    sp = resolve(s.get("start_place"), f"{where}.start_place", r, "start_place =")
-    kind = r.str_("start_kind", "berth", ("berth", "anchor"))
-    start_call = Call(kind=kind, lat=sp.lat, lon=sp.lon, place_id=sp.place_id) if sp else Call(kind, 0, 0)
-    laden = r.num("draught_laden_m", 6.0, 0.1, 25.5)
-    ballast = r.num("draught_ballast_m", 4.0, 0.1, 25.5)
-    if ballast > laden:
-        r.add(f"{where}: draught_ballast_m must not exceed draught_laden_m", "draught_ballast_m =")
-    rng = np.random.default_rng([seed, 7, i])
-    calls: list[Call] = []
-    for j, sh in enumerate(s.get("shuttle", [])):
-        sr = _Reader(p, sh, f"{where} shuttle #{j + 1}", "[[ship.shuttle]]", j, r.after)
-        calls.extend(_expand_shuttle(sr, sh, resolve, rng))
-    for j, c in enumerate(s.get("call", [])):
-        cr = _Reader(p, c, f"{where} call #{j + 1}", "[[ship.call]]", j, r.after)
-        cr.check_keys(
-            {"place", "kind", "arrive", "depart", "dwell_h", "draught", "dark_out", "note", "source"}
-        )
-        pl = resolve(c.get("place"), f"{where} call #{j + 1}", cr, "place =")
-        arrive, depart = cr.time("arrive"), cr.time("depart")
-        if arrive is None and depart is None:
-            cr.add(f"{where} call #{j + 1}: give arrive or depart (a UTC time)")
-        dark = c.get("dark_out")
-        if dark is not None and not (
-            isinstance(dark, list)
-            and len(dark) == 2
-            and all(isinstance(x, int | float) and x >= 0 for x in dark)
-        ):
-            cr.add(f"{where} call #{j + 1}.dark_out: give [off_km, on_km], two distances >= 0", "dark_out =")
-            dark = None
-        calls.append(
-            Call(
-                kind=cr.str_("kind", "berth", ("berth", "anchor")),
-                lat=pl.lat if pl else 0.0,
-                lon=pl.lon if pl else 0.0,
-                place_id=pl.place_id if pl else None,
-                arrive_by=arrive,
-                depart_at=depart,
-                dwell_s=cr.num("dwell_h", 0.0, 0.0) * 3600,
-                draught=cr.str_("draught", "", ("", "laden", "ballast")) or None,
-                dark_out=(float(dark[0]), float(dark[1]))
-                if isinstance(dark, list) and len(dark) == 2
-                else None,
-            )
-        )
-    calls.sort(key=_call_time)
-    identities = [Identity(ship_start, mmsi, name, callsign, imo)]
+def _parse_call(
+    p: TomlProblems, c: Mapping[str, Any], j: int, ship: _Reader, resolve: _PlaceResolver
+) -> Call:
+    """One ``[[ship.call]]``: a stop at a place with target times (``ship``: the ship's reader)."""
+    where = ship.where
+    cr = _Reader(p, c, f"{where} call #{j + 1}", "[[ship.call]]", j, ship.after)
+    cr.check_keys({"place", "kind", "arrive", "depart", "dwell_h", "draught", "dark_out", "note", "source"})
+    pl = resolve(c.get("place"), f"{where} call #{j + 1}", cr, "place =")
+    arrive, depart = cr.time("arrive"), cr.time("depart")
+    if arrive is None and depart is None:
+        cr.add(f"{where} call #{j + 1}: give arrive or depart (a UTC time)")
+    dark = c.get("dark_out")
+    if dark is not None and not (
+        isinstance(dark, list) and len(dark) == 2 and all(isinstance(x, int | float) and x >= 0 for x in dark)
+    ):
+        cr.add(f"{where} call #{j + 1}.dark_out: give [off_km, on_km], two distances >= 0", "dark_out =")
+        dark = None
+    return Call(
+        kind=cr.str_("kind", "berth", ("berth", "anchor")),
+        lat=pl.lat if pl else 0.0,
+        lon=pl.lon if pl else 0.0,
+        place_id=pl.place_id if pl else None,
+        arrive_by=arrive,
+        depart_at=depart,
+        dwell_s=cr.num("dwell_h", 0.0, 0.0) * 3600,
+        draught=cr.str_("draught", "", ("", "laden", "ballast")) or None,
+        dark_out=(float(dark[0]), float(dark[1])) if isinstance(dark, list) and len(dark) == 2 else None,
+    )
+
+
+def _parse_identities(
+    p: TomlProblems, s: Mapping[str, Any], ship: _Reader, first: Identity
+) -> list[Identity]:
+    """``first`` then each ``[[ship.identity]]`` (unset fields kept from the one before), in time order."""
+    where = ship.where
+    identities = [first]
     for j, idt in enumerate(s.get("identity", [])):
-        ir = _Reader(p, idt, f"{where} identity #{j + 1}", "[[ship.identity]]", j, r.after)
+        ir = _Reader(p, idt, f"{where} identity #{j + 1}", "[[ship.identity]]", j, ship.after)
         ir.check_keys({"at", "mmsi", "name", "callsign", "imo", "note", "source"})
         at = ir.time("at")
         if at is None:
@@ -665,48 +675,99 @@ def _parse_ship(
             )
         )
     identities.sort(key=lambda x: x.at)
+    return identities
 
-    def windows(key: str, extra: tuple[str, ...] = ()) -> list[tuple[float, ...]]:
-        out = []
-        for j, w in enumerate(s.get(key, [])):
-            wr = _Reader(p, w, f"{where} {key} #{j + 1}", f"[[ship.{key}]]", j, r.after)
-            wr.check_keys({"start", "end", "note", "source", *extra})
-            a, b = wr.time("start"), wr.time("end")
-            if a is None or b is None or b <= a:
-                wr.add(f"{where} {key} #{j + 1}: needs start < end (UTC times)")
-                continue
-            out.append((a, b, *(wr.num(x, None, -180, 180) for x in extra)))
-        return out
 
+def _parse_windows(
+    p: TomlProblems, s: Mapping[str, Any], ship: _Reader, key: str, extra: tuple[str, ...] = ()
+) -> list[tuple[float, ...]]:
+    """``[[ship.off]]`` / ``[[ship.spoof]]`` as (start, end, *extra) with start < end (unix s)."""
+    out = []
+    for j, w in enumerate(s.get(key, [])):
+        wr = _Reader(p, w, f"{ship.where} {key} #{j + 1}", f"[[ship.{key}]]", j, ship.after)
+        wr.check_keys({"start", "end", "note", "source", *extra})
+        a, b = wr.time("start"), wr.time("end")
+        if a is None or b is None or b <= a:
+            wr.add(f"{ship.where} {key} #{j + 1}: needs start < end (UTC times)")
+            continue
+        out.append((a, b, *(wr.num(x, None, -180, 180) for x in extra)))
+    return out
+
+
+def _draughts(r: _Reader) -> tuple[float, float]:
+    """(laden, ballast) draught in metres; ballast deeper than laden is a problem."""
+    laden = r.num("draught_laden_m", 6.0, 0.1, 25.5)
+    ballast = r.num("draught_ballast_m", 4.0, 0.1, 25.5)
+    if ballast > laden:
+        r.add(f"{r.where}: draught_ballast_m must not exceed draught_laden_m", "draught_ballast_m =")
+    return laden, ballast
+
+
+def _parse_ship(
+    p: TomlProblems,
+    s: Mapping[str, Any],
+    i: int,
+    start: float,
+    end: float,
+    seed: int,
+    resolve: _PlaceResolver,
+) -> Ship:
+    key = s.get("key", f"ship{i + 1}")
+    where = f"ship {key!r}"
+    r = _Reader(p, s, where, "[[ship]]", i)
+    if not isinstance(key, str) or not key:
+        r.add(f"ship #{i + 1}.key: must be a text, got {key!r}", "key =")
+        key = f"ship{i + 1}"
+    r.check_keys(_SHIP_KEYS)
+    ais_class = r.str_("class", "A", ("A", "B"))
+    mmsi = r.int_("mmsi", None, 100_000_000, 999_999_999)
+    name = ais_text(r.str_("name", key), 20)
+    callsign = ais_text(r.str_("callsign", ""), 7)
+    imo = r.int_("imo", None, 1_000_000, 9_999_999) if s.get("imo") is not None else None
+    ship_start = r.time("start", start) or start
+    sp = resolve(s.get("start_place"), f"{where}.start_place", r, "start_place =")
+    kind = r.str_("start_kind", "berth", ("berth", "anchor"))
+    start_call = Call(kind=kind, lat=sp.lat, lon=sp.lon, place_id=sp.place_id) if sp else Call(kind, 0, 0)
+    laden, ballast = _draughts(r)
+    rng = np.random.default_rng([seed, 7, i])
+    calls: list[Call] = []
+    for j, sh in enumerate(s.get("shuttle", [])):
+        sr = _Reader(p, sh, f"{where} shuttle #{j + 1}", "[[ship.shuttle]]", j, r.after)
+        calls.extend(_expand_shuttle(sr, sh, resolve, rng))
+    calls.extend(_parse_call(p, c, j, r, resolve) for j, c in enumerate(s.get("call", [])))
+    calls.sort(key=_call_time)
+    identities = _parse_identities(p, s, r, Identity(ship_start, mmsi, name, callsign, imo))
+    # read in the order problems have always been listed: particulars, windows, then the initial draught
+    ship_type = r.int_("ship_type", 70, 0, 255)
+    length_m = float(round(r.num("length_m", 100.0, 2.0, 1022)))
+    width_m = float(round(r.num("width_m", 16.0, 2.0, 126)))
+    speed_kn = r.num("speed_kn", 11.0, 1.0, 40.0)
+    off = _parse_windows(p, s, r, "off")
+    spoofs = _parse_windows(p, s, r, "spoof", ("lat", "lon"))
     return Ship(
         key=key,
         ais_class=ais_class,
-        ship_type=r.int_("ship_type", 70, 0, 255),
-        length_m=float(round(r.num("length_m", 100.0, 2.0, 1022))),
-        width_m=float(round(r.num("width_m", 16.0, 2.0, 126))),
+        ship_type=ship_type,
+        length_m=length_m,
+        width_m=width_m,
         draught_ballast_m=round(ballast, 1),
         draught_laden_m=round(laden, 1),
-        speed_kn=r.num("speed_kn", 11.0, 1.0, 40.0),
+        speed_kn=speed_kn,
         start=ship_start,
         start_place=start_call,
         calls=tuple(calls),
         identities=tuple(identities),
-        off=tuple((a, b) for a, b in windows("off")),
-        spoofs=tuple((a, b, la, lo) for a, b, la, lo in windows("spoof", ("lat", "lon"))),
+        off=tuple((a, b) for a, b in off),
+        spoofs=tuple((a, b, la, lo) for a, b, la, lo in spoofs),
         initial_draught=r.str_("initial_draught", "ballast", ("laden", "ballast")),
     )
 
 
-def _expand_shuttle(r: _Reader, sh: Mapping[str, Any], resolve: Any, rng: np.random.Generator) -> list[Call]:
-    """A block of round trips -> calls: load (arrive before, depart at the load time, laden), unload."""
+def _parse_unloads(
+    r: _Reader, sh: Mapping[str, Any], resolve: _PlaceResolver
+) -> list[tuple[float, Place | None]]:
+    """A shuttle's unload place(s) as (until unix s, place): one place, or a list of {place, until}."""
     where = r.where
-    r.check_keys(
-        {
-            "load", "unload", "first", "count", "every_days", "jitter_h", "load_dwell_h", "unload_dwell_h",
-            "dark", "dark_off_km", "dark_on_km", "note", "source",
-        }
-    )  # fmt: skip
-    load = resolve(sh.get("load"), f"{where}.load", r, "load =")
     unloads: list[tuple[float, Place | None]] = []
     spec = sh.get("unload")
     if isinstance(spec, str):
@@ -724,9 +785,24 @@ def _expand_shuttle(r: _Reader, sh: Mapping[str, Any], resolve: Any, rng: np.ran
             unloads.append((until, resolve(u["place"], f"{where}.unload", r, "unload =")))
     else:
         r.add(f"{where}.unload: a place id or a list of {{place, until}}")
+    return unloads
+
+
+def _expand_shuttle(
+    r: _Reader, sh: Mapping[str, Any], resolve: _PlaceResolver, rng: np.random.Generator
+) -> list[Call]:
+    """A block of round trips -> calls: load (arrive before, depart at the load time, laden), unload."""
+    r.check_keys(
+        {
+            "load", "unload", "first", "count", "every_days", "jitter_h", "load_dwell_h", "unload_dwell_h",
+            "dark", "dark_off_km", "dark_on_km", "note", "source",
+        }
+    )  # fmt: skip
+    load = resolve(sh.get("load"), f"{r.where}.load", r, "load =")
+    unloads = _parse_unloads(r, sh, resolve)
     first = r.time("first")
     if first is None:
-        r.add(f"{where}.first (first loaded departure, UTC) is required")
+        r.add(f"{r.where}.first (first loaded departure, UTC) is required")
     count = r.int_("count", 1, 1, 100_000)
     every = r.num("every_days", 14.0, 0.1) * 86400
     jitter = r.num("jitter_h", 0.0, 0.0) * 3600
@@ -743,29 +819,26 @@ def _expand_shuttle(r: _Reader, sh: Mapping[str, Any], resolve: Any, rng: np.ran
         dest = next((pl for until, pl in unloads if t_load < until), unloads[-1][1])
         if dest is None:
             return []
-        calls.append(
-            Call(
-                kind="berth",
-                lat=load.lat,
-                lon=load.lon,
-                place_id=load.place_id,
-                arrive_by=t_load - load_dwell,
-                depart_at=t_load,
-                dwell_s=load_dwell,
-                draught="laden",
-                dark_out=(off_km, on_km) if dark != "none" else None,
-            )
+        load_call = Call(
+            kind="berth",
+            lat=load.lat,
+            lon=load.lon,
+            place_id=load.place_id,
+            arrive_by=t_load - load_dwell,
+            depart_at=t_load,
+            dwell_s=load_dwell,
+            draught="laden",
+            dark_out=(off_km, on_km) if dark != "none" else None,
         )
-        calls.append(
-            Call(
-                kind="berth",
-                lat=dest.lat,
-                lon=dest.lon,
-                place_id=dest.place_id,
-                dwell_s=unload_dwell,
-                draught="ballast",
-                dark_out=(on_km, off_km) if dark == "all" else None,
-                order=t_load + 1.0,
-            )
+        unload_call = Call(
+            kind="berth",
+            lat=dest.lat,
+            lon=dest.lon,
+            place_id=dest.place_id,
+            dwell_s=unload_dwell,
+            draught="ballast",
+            dark_out=(on_km, off_km) if dark == "all" else None,
+            order=t_load + 1.0,
         )
+        calls += [load_call, unload_call]
     return calls

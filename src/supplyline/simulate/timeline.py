@@ -21,7 +21,7 @@ import pyarrow as pa
 from supplyline import schema
 from supplyline.geo import haversine_km
 from supplyline.simulate.lanes import Path, Profile, make_path, make_profile
-from supplyline.simulate.scenario import Call, Scenario, Ship
+from supplyline.simulate.scenario import Call, Identity, Scenario, Ship
 
 NAV_UNDERWAY, NAV_ANCHOR, NAV_MOORED = 0, 1, 5
 MEET_DRIFT_KN = 0.4  # ships alongside drift together at this speed
@@ -134,57 +134,46 @@ def _same_spot(a: Call, b: Call) -> bool:
     return b.kind != "meet" and a.kind != "meet" and bool(haversine_km(a.lat, a.lon, b.lat, b.lon) < 0.05)
 
 
-def plan_ship(sc: Scenario, ship: Ship, index: int) -> ShipPlan:
-    """Schedule ``ship``'s calls into dwells and legs; derive draught, dark windows and port stops."""
-    rng = np.random.default_rng([sc.seed, 11, index])
-    segs: list[Dwell | Leg] = []
-    off: list[tuple[float, float]] = list(ship.off)
-    draught = ship.draught_laden_m if ship.initial_draught == "laden" else ship.draught_ballast_m
-    dr_at, dr_val = [ship.start], [draught]
-    stops: list[Stop] = []
-    legs_dark: list[bool] = []
-    warnings: list[str] = []
-    leg_km: list[float] = []
-    cur = ship.start_place
-    arr = ship.start
-    min_dwell = 0.0
-    dep_target: float | None = None
-    draught_here: str | None = None
-    dark_out = None
-    inbound: tuple[Leg, float] | None = None  # leg that brought the ship to ``cur`` and its r_in crossing
+class _Planner:
+    """Walks one ship's calls in order, sailing a leg to each new spot.
 
-    def finish_stop(arr_t: float, dep_t: float | None, out_leg: Leg | None) -> None:
-        nonlocal draught
-        if dep_t is not None and dep_t <= arr_t:
-            dep_t = arr_t
-        d_arr = draught
-        if draught_here is not None:
-            new = ship.draught_laden_m if draught_here == "laden" else ship.draught_ballast_m
-            if new != draught:
-                end = dep_t if dep_t is not None else sc.end
-                dr_at.append(arr_t + 0.6 * (end - arr_t))
-                dr_val.append(new)
-                draught = new
-        if cur.kind == "meet" or cur.place_id is None:
-            return
-        place = sc.places[cur.place_id]
-        arrival = inbound[0].t0 + float(inbound[0].profile.t_at(inbound[1])) if inbound else ship.start
-        departure = None
-        if out_leg is not None:
-            s_out = _crossing(out_leg.path, place.lat, place.lon, place.r_out_m, inbound=False)
-            departure = out_leg.t0 + float(out_leg.profile.t_at(s_out))
-        stops.append(
-            Stop(cur.place_id, arrival, departure, arr_t, dep_t, d_arr, draught, first=inbound is None)
-        )
+    State of the stay at the current spot (``cur``, arrived at ``arr``): the least dwell, the target
+    departure, the draught after it, the dark window of the next leg and the leg that brought the ship here
+    (with its r_in crossing, in km along the path). The plan built so far: segments, dark windows, draught
+    changes, port stops, per-leg facts and warnings. Random draws (cruise speed per leg, then anchor swing
+    phase per dwell) come from one generator in a fixed order, so a plan is reproducible from the seed.
+    """
 
-    for call in ship.calls:
-        if _same_spot(cur, call):  # another call at the same berth: the stay goes on
-            min_dwell = max(min_dwell, (call.arrive_by or arr) - arr + call.dwell_s)
-            dep_target = call.depart_at if call.depart_at is not None else dep_target
-            draught_here = call.draught or draught_here
-            dark_out = call.dark_out
-            continue
-        via = sc.lanes.get((cur.place_id or "", call.place_id or ""))
+    def __init__(self, sc: Scenario, ship: Ship, index: int) -> None:
+        self.sc, self.ship, self.index = sc, ship, index
+        self.rng = np.random.default_rng([sc.seed, 11, index])
+        self.segs: list[Dwell | Leg] = []
+        self.off: list[tuple[float, float]] = list(ship.off)
+        self.draught = ship.draught_laden_m if ship.initial_draught == "laden" else ship.draught_ballast_m
+        self.dr_at, self.dr_val = [ship.start], [self.draught]
+        self.stops: list[Stop] = []
+        self.legs_dark: list[bool] = []
+        self.leg_km: list[float] = []
+        self.warnings: list[str] = []
+        self.cur = ship.start_place
+        self.arr = ship.start
+        self.min_dwell = 0.0
+        self.dep_target: float | None = None
+        self.draught_here: str | None = None
+        self.dark_out: tuple[float, float] | None = None
+        self.inbound: tuple[Leg, float] | None = None
+
+    def extend_stay(self, call: Call) -> None:
+        """Another call at the same berth: the stay goes on."""
+        self.min_dwell = max(self.min_dwell, (call.arrive_by or self.arr) - self.arr + call.dwell_s)
+        self.dep_target = call.depart_at if call.depart_at is not None else self.dep_target
+        self.draught_here = call.draught or self.draught_here
+        self.dark_out = call.dark_out
+
+    def _route(self, call: Call) -> tuple[Path, Profile, float]:
+        """Path from the current spot to ``call``, its speed profile and the leg's cruise speed (kn)."""
+        cur = self.cur
+        via = self.sc.lanes.get((cur.place_id or "", call.place_id or ""))
         if via is None and "meet" in (cur.kind, call.kind):
             via = np.zeros(
                 (0, 2)
@@ -194,68 +183,141 @@ def plan_ship(sc: Scenario, ship: Ship, index: int) -> ShipPlan:
             (call.lon, call.lat),
             tuple(map(tuple, via.tolist())) if via is not None else None,
         )
-        cruise = round(ship.speed_kn * float(1.0 + 0.03 * rng.standard_normal()), 1)
-        prof = make_profile(round(path.length_km, 6), cruise)
-        dep = arr + min_dwell
-        if dep_target is not None:
-            dep = max(dep, dep_target)
+        cruise = round(self.ship.speed_kn * float(1.0 + 0.03 * self.rng.standard_normal()), 1)
+        return path, make_profile(round(path.length_km, 6), cruise), cruise
+
+    def _departure(self, call: Call, duration_s: float) -> float:
+        """Leave after the least dwell, not before the target departure, in time to meet ``arrive_by``."""
+        dep = self.arr + self.min_dwell
+        if self.dep_target is not None:
+            dep = max(dep, self.dep_target)
         if call.arrive_by is not None:
-            dep = max(dep, call.arrive_by - prof.duration_s)
-        if dep >= sc.end:
+            dep = max(dep, call.arrive_by - duration_s)
+        return dep
+
+    def sail(self, call: Call) -> bool:
+        """Dwell here, then sail to ``call``; False (with a warning) when departure falls after the end."""
+        ship = self.ship
+        path, prof, cruise = self._route(call)
+        dep = self._departure(call, prof.duration_s)
+        if dep >= self.sc.end:
             left = len(ship.calls) - ship.calls.index(call)
-            warnings.append(
+            self.warnings.append(
                 f"ship {ship.key!r}: {left} call(s) fall after the scenario end and were not sailed"
             )
-            break
-        if call.arrive_by is not None and dep + prof.duration_s > call.arrive_by + 3600:
-            late_h = (dep + prof.duration_s - call.arrive_by) / 3600
+            return False
+        arrive = dep + prof.duration_s
+        if call.arrive_by is not None and arrive > call.arrive_by + 3600:
+            late_h = (arrive - call.arrive_by) / 3600
             where = call.place_id or f"meeting {call.meet_id}"
-            warnings.append(f"ship {ship.key!r} reaches {where} {late_h:.1f} h after its target arrival")
-        leg = Leg(dep, dep + prof.duration_s, path, cruise)
-        segs.append(Dwell(arr, dep, cur.lat, cur.lon, cur.kind, float(rng.uniform(0, 360)), cur))
-        finish_stop(arr, dep, leg)
-        segs.append(leg)
+            self.warnings.append(f"ship {ship.key!r} reaches {where} {late_h:.1f} h after its target arrival")
+        leg = Leg(dep, arrive, path, cruise)
+        self._dwell(dep)
+        self._finish_stop(dep, leg)
+        self.segs.append(leg)
+        self._dark_window(dep, path, prof)
+        self._arrive(call, leg, path)
+        return True
+
+    def _dwell(self, until: float) -> None:
+        cur = self.cur
+        self.segs.append(
+            Dwell(self.arr, until, cur.lat, cur.lon, cur.kind, float(self.rng.uniform(0, 360)), cur)
+        )
+
+    def _dark_window(self, dep: float, path: Path, prof: Profile) -> None:
+        """The transponder-off stretch of the leg just sailed (from the stay's ``dark_out``), if any."""
         is_dark = False
-        if dark_out is not None:
-            off_s = min(dark_out[0], path.length_km)
-            on_s = max(path.length_km - dark_out[1], off_s)
-            off.append((dep + float(prof.t_at(off_s)), dep + float(prof.t_at(on_s))))
+        if self.dark_out is not None:
+            off_s = min(self.dark_out[0], path.length_km)
+            on_s = max(path.length_km - self.dark_out[1], off_s)
+            self.off.append((dep + float(prof.t_at(off_s)), dep + float(prof.t_at(on_s))))
             is_dark = on_s > off_s
-        legs_dark.append(is_dark)
-        leg_km.append(path.length_km)
-        place = sc.places.get(call.place_id or "")
+        self.legs_dark.append(is_dark)
+        self.leg_km.append(path.length_km)
+
+    def _arrive(self, call: Call, leg: Leg, path: Path) -> None:
+        """A new stay at ``call`` (a meeting ends at its set time, so it has no least dwell)."""
+        place = self.sc.places.get(call.place_id or "")
         s_in = _crossing(path, place.lat, place.lon, place.r_in_m, inbound=True) if place else path.length_km
-        inbound = (leg, s_in)
-        arr = leg.t1
-        cur = call
-        min_dwell = 0.0 if call.kind == "meet" else call.dwell_s  # a meeting ends at its set time
-        dep_target = call.depart_at
-        draught_here = call.draught
-        dark_out = call.dark_out
-    if arr < sc.end:
-        segs.append(Dwell(arr, sc.end, cur.lat, cur.lon, cur.kind, float(rng.uniform(0, 360)), cur))
-        finish_stop(arr, None, None)
-    off_a, off_b = _merge(off)
-    spoof = np.asarray(ship.spoofs, dtype=np.float64).reshape(-1, 4)
-    return ShipPlan(
-        ship=ship,
-        index=index,
-        t_start=ship.start,
-        t_end=sc.end,
-        segs=segs,
-        seg_start=np.asarray([s.t0 for s in segs], dtype=np.float64),
-        off_a=off_a,
-        off_b=off_b,
-        spoof=spoof[np.argsort(spoof[:, 0])] if len(spoof) else spoof,
-        id_at=np.asarray([i.at for i in ship.identities], dtype=np.float64),
-        dr_at=np.asarray(dr_at, dtype=np.float64),
-        dr_val=np.asarray(dr_val, dtype=np.float64),
-        stops=stops,
-        stop_arr=np.asarray([s.berth_arrival for s in stops], dtype=np.float64),
-        legs_dark=legs_dark,
-        leg_km=leg_km,
-        warnings=warnings,
-    )
+        self.inbound = (leg, s_in)
+        self.arr = leg.t1
+        self.cur = call
+        self.min_dwell = 0.0 if call.kind == "meet" else call.dwell_s
+        self.dep_target = call.depart_at
+        self.draught_here = call.draught
+        self.dark_out = call.dark_out
+
+    def _change_draught(self, arr_t: float, dep_t: float | None) -> None:
+        """The stay's draught change (laden/ballast), 60 % of the way through the stay."""
+        if self.draught_here is None:
+            return
+        ship = self.ship
+        new = ship.draught_laden_m if self.draught_here == "laden" else ship.draught_ballast_m
+        if new != self.draught:
+            end = dep_t if dep_t is not None else self.sc.end
+            self.dr_at.append(arr_t + 0.6 * (end - arr_t))
+            self.dr_val.append(new)
+            self.draught = new
+
+    def _finish_stop(self, dep_t: float | None, out_leg: Leg | None) -> None:
+        """Close the stay at ``cur``: its draught change, and a port stop with circle crossing times."""
+        arr_t = self.arr
+        if dep_t is not None and dep_t <= arr_t:
+            dep_t = arr_t
+        d_arr = self.draught
+        self._change_draught(arr_t, dep_t)
+        cur, inbound = self.cur, self.inbound
+        if cur.kind == "meet" or cur.place_id is None:
+            return
+        place = self.sc.places[cur.place_id]
+        arrival = inbound[0].t0 + float(inbound[0].profile.t_at(inbound[1])) if inbound else self.ship.start
+        departure = None
+        if out_leg is not None:
+            s_out = _crossing(out_leg.path, place.lat, place.lon, place.r_out_m, inbound=False)
+            departure = out_leg.t0 + float(out_leg.profile.t_at(s_out))
+        self.stops.append(
+            Stop(cur.place_id, arrival, departure, arr_t, dep_t, d_arr, self.draught, first=inbound is None)
+        )
+
+    def finish(self) -> ShipPlan:
+        """The last stay runs to the scenario's end; the plan as arrays."""
+        ship, sc, stops = self.ship, self.sc, self.stops
+        if self.arr < sc.end:
+            self._dwell(sc.end)
+            self._finish_stop(None, None)
+        off_a, off_b = _merge(self.off)
+        spoof = np.asarray(ship.spoofs, dtype=np.float64).reshape(-1, 4)
+        return ShipPlan(
+            ship=ship,
+            index=self.index,
+            t_start=ship.start,
+            t_end=sc.end,
+            segs=self.segs,
+            seg_start=np.asarray([s.t0 for s in self.segs], dtype=np.float64),
+            off_a=off_a,
+            off_b=off_b,
+            spoof=spoof[np.argsort(spoof[:, 0])] if len(spoof) else spoof,
+            id_at=np.asarray([i.at for i in ship.identities], dtype=np.float64),
+            dr_at=np.asarray(self.dr_at, dtype=np.float64),
+            dr_val=np.asarray(self.dr_val, dtype=np.float64),
+            stops=stops,
+            stop_arr=np.asarray([s.berth_arrival for s in stops], dtype=np.float64),
+            legs_dark=self.legs_dark,
+            leg_km=self.leg_km,
+            warnings=self.warnings,
+        )
+
+
+def plan_ship(sc: Scenario, ship: Ship, index: int) -> ShipPlan:
+    """Schedule ``ship``'s calls into dwells and legs; derive draught, dark windows and port stops."""
+    planner = _Planner(sc, ship, index)
+    for call in ship.calls:
+        if _same_spot(planner.cur, call):
+            planner.extend_stay(call)
+        elif not planner.sail(call):
+            break
+    return planner.finish()
 
 
 # --- truth tables -------------------------------------------------------------------------------------------
@@ -290,94 +352,89 @@ def route_name(sc: Scenario, origin: str, destination: str) -> str | None:
     return None
 
 
+def _visit_row(sc: Scenario, plan: ShipPlan, st: Stop, ident: Identity) -> dict[str, object]:
+    """A port stop as a true visit; open when it runs past the end or was under way at the start."""
+    dep = st.departure if st.departure is not None and st.departure <= sc.end else None
+    return {
+        "ship": plan.ship.key,
+        "mmsi": ident.mmsi,
+        "name": ident.name,
+        "place_id": st.place_id,
+        "place_name": sc.places[st.place_id].name,
+        "arrival_ts": st.arrival,
+        "departure_ts": dep,
+        "dwell_h": None if dep is None else (dep - st.arrival) / 3600,
+        "draught_arrival_m": st.draught_arrival,
+        "draught_departure_m": st.draught_departure,
+        "open": dep is None or st.first,
+    }
+
+
+def _voyage_row(
+    sc: Scenario, plan: ShipPlan, st: Stop, nxt: Stop, ident: Identity, departure: float
+) -> dict[str, object]:
+    """The voyage from stop ``st`` (left at ``departure``) to the next stop: the legs sailed in between."""
+    ship = plan.ship
+    legs = [
+        (i, s)
+        for i, s in enumerate(x for x in plan.segs if isinstance(x, Leg))
+        if st.berth_departure is not None and st.berth_departure <= s.t0 < nxt.berth_arrival
+    ]
+    return {
+        "ship": ship.key,
+        "mmsi": ident.mmsi,
+        "origin_id": st.place_id,
+        "origin_name": sc.places[st.place_id].name,
+        "destination_id": nxt.place_id,
+        "destination_name": sc.places[nxt.place_id].name,
+        "departure_ts": departure,
+        "arrival_ts": nxt.arrival,
+        "duration_h": (nxt.arrival - departure) / 3600,
+        "dist_km": float(sum(plan.leg_km[i] for i, _ in legs)),
+        "draught_departure_m": st.draught_departure,
+        "draught_arrival_m": nxt.draught_arrival,
+        "laden": st.draught_departure > ship.draught_ballast_m,
+        "dark": any(plan.legs_dark[i] for i, _ in legs),
+        "route": route_name(sc, st.place_id, nxt.place_id),
+    }
+
+
+_VISIT_TYPES: dict[str, pa.DataType | None] = {
+    "ship": pa.string(), "mmsi": pa.int64(), "name": pa.string(), "place_id": pa.string(),
+    "place_name": pa.string(), "arrival_ts": None, "departure_ts": None, "dwell_h": pa.float64(),
+    "draught_arrival_m": pa.float32(), "draught_departure_m": pa.float32(), "open": pa.bool_(),
+}  # fmt: skip
+_VOYAGE_TYPES: dict[str, pa.DataType | None] = {
+    "ship": pa.string(), "mmsi": pa.int64(), "origin_id": pa.string(), "origin_name": pa.string(),
+    "destination_id": pa.string(), "destination_name": pa.string(), "departure_ts": None, "arrival_ts": None,
+    "duration_h": pa.float64(), "dist_km": pa.float64(), "draught_departure_m": pa.float32(),
+    "draught_arrival_m": pa.float32(), "laden": pa.bool_(), "dark": pa.bool_(), "route": pa.string(),
+}  # fmt: skip
+
+
+def _rows_table(rows: list[dict[str, object]], types: dict[str, pa.DataType | None]) -> pa.Table:
+    """Rows as a table with columns in ``types`` order; a type None is a time in unix s (-> timestamp)."""
+    return pa.table(
+        {
+            name: to_ts([r[name] for r in rows]) if typ is None else pa.array([r[name] for r in rows], typ)  # type: ignore[misc]
+            for name, typ in types.items()
+        }
+    )
+
+
 def truth_tables(sc: Scenario, plans: list[ShipPlan]) -> dict[str, pa.Table]:
     """visits, voyages, encounters, identity_changes, spoofing (dark gaps come from the generator)."""
     v_rows: list[dict[str, object]] = []
     y_rows: list[dict[str, object]] = []
     for plan in plans:
-        ship = plan.ship
         for k, st in enumerate(plan.stops):
-            ident = ship.identities[identity_at(plan, st.arrival)]
-            dep = st.departure if st.departure is not None and st.departure <= sc.end else None
-            v_rows.append(
-                {
-                    "ship": ship.key,
-                    "mmsi": ident.mmsi,
-                    "name": ident.name,
-                    "place_id": st.place_id,
-                    "place_name": sc.places[st.place_id].name,
-                    "arrival_ts": st.arrival,
-                    "departure_ts": dep,
-                    "dwell_h": None if dep is None else (dep - st.arrival) / 3600,
-                    "draught_arrival_m": st.draught_arrival,
-                    "draught_departure_m": st.draught_departure,
-                    "open": dep is None or st.first,
-                }
-            )
+            ident = plan.ship.identities[identity_at(plan, st.arrival)]
+            v_rows.append(_visit_row(sc, plan, st, ident))
             if k + 1 < len(plan.stops) and st.departure is not None:
-                nxt = plan.stops[k + 1]
-                legs = [
-                    (i, s)
-                    for i, s in enumerate(x for x in plan.segs if isinstance(x, Leg))
-                    if st.berth_departure is not None and st.berth_departure <= s.t0 < nxt.berth_arrival
-                ]
-                dark = any(plan.legs_dark[i] for i, _ in legs)
-                y_rows.append(
-                    {
-                        "ship": ship.key,
-                        "mmsi": ident.mmsi,
-                        "origin_id": st.place_id,
-                        "origin_name": sc.places[st.place_id].name,
-                        "destination_id": nxt.place_id,
-                        "destination_name": sc.places[nxt.place_id].name,
-                        "departure_ts": st.departure,
-                        "arrival_ts": nxt.arrival,
-                        "duration_h": (nxt.arrival - st.departure) / 3600,
-                        "dist_km": float(sum(plan.leg_km[i] for i, _ in legs)),
-                        "draught_departure_m": st.draught_departure,
-                        "draught_arrival_m": nxt.draught_arrival,
-                        "laden": st.draught_departure > ship.draught_ballast_m,
-                        "dark": dark,
-                        "route": route_name(sc, st.place_id, nxt.place_id),
-                    }
-                )
-    visits = pa.table(
-        {
-            "ship": pa.array([r["ship"] for r in v_rows], pa.string()),
-            "mmsi": pa.array([r["mmsi"] for r in v_rows], pa.int64()),
-            "name": pa.array([r["name"] for r in v_rows], pa.string()),
-            "place_id": pa.array([r["place_id"] for r in v_rows], pa.string()),
-            "place_name": pa.array([r["place_name"] for r in v_rows], pa.string()),
-            "arrival_ts": to_ts([r["arrival_ts"] for r in v_rows]),  # type: ignore[misc]
-            "departure_ts": to_ts([r["departure_ts"] for r in v_rows]),  # type: ignore[misc]
-            "dwell_h": pa.array([r["dwell_h"] for r in v_rows], pa.float64()),
-            "draught_arrival_m": pa.array([r["draught_arrival_m"] for r in v_rows], pa.float32()),
-            "draught_departure_m": pa.array([r["draught_departure_m"] for r in v_rows], pa.float32()),
-            "open": pa.array([r["open"] for r in v_rows], pa.bool_()),
-        }
-    )
-    voyages = pa.table(
-        {
-            "ship": pa.array([r["ship"] for r in y_rows], pa.string()),
-            "mmsi": pa.array([r["mmsi"] for r in y_rows], pa.int64()),
-            "origin_id": pa.array([r["origin_id"] for r in y_rows], pa.string()),
-            "origin_name": pa.array([r["origin_name"] for r in y_rows], pa.string()),
-            "destination_id": pa.array([r["destination_id"] for r in y_rows], pa.string()),
-            "destination_name": pa.array([r["destination_name"] for r in y_rows], pa.string()),
-            "departure_ts": to_ts([r["departure_ts"] for r in y_rows]),  # type: ignore[misc]
-            "arrival_ts": to_ts([r["arrival_ts"] for r in y_rows]),  # type: ignore[misc]
-            "duration_h": pa.array([r["duration_h"] for r in y_rows], pa.float64()),
-            "dist_km": pa.array([r["dist_km"] for r in y_rows], pa.float64()),
-            "draught_departure_m": pa.array([r["draught_departure_m"] for r in y_rows], pa.float32()),
-            "draught_arrival_m": pa.array([r["draught_arrival_m"] for r in y_rows], pa.float32()),
-            "laden": pa.array([r["laden"] for r in y_rows], pa.bool_()),
-            "dark": pa.array([r["dark"] for r in y_rows], pa.bool_()),
-            "route": pa.array([r["route"] for r in y_rows], pa.string()),
-        }
-    )
+                y_rows.append(_voyage_row(sc, plan, st, plan.stops[k + 1], ident, st.departure))
     return {
-        "visits": visits,
-        "voyages": voyages,
+        "visits": _rows_table(v_rows, _VISIT_TYPES),
+        "voyages": _rows_table(y_rows, _VOYAGE_TYPES),
         "encounters": _encounters(sc, plans),
         "identity_changes": _identity_changes(sc, plans),
         "spoofing": _spoofing(plans),

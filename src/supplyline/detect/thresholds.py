@@ -52,7 +52,7 @@ class Thresholds:
       ``port_gap_max_km`` across it and it lasted at most ``port_gap_max_h`` (a week: data files years
       apart are not one port call). Without reported SOG, speed for stops is the displacement over at least
       ``stop_window_min`` minutes (point-to-point speeds of a moored vessel's GPS jitter reach 2 kn).
-      A visit is a ``port_call`` when stopped (port gaps included) for ``port_call_min_h`` or more in all,
+      A visit is a ``port_call`` when one continuous stop (port gaps included) lasts ``port_call_min_h``,
       a ``short_stop`` when stopped for less, a ``pass_through`` when never stopped. Gazetteer places
       sharing a name and country within ``port_group_km`` of each other form one port (GFW's anchorage
       grouping). Voyages join consecutive port calls (and, when ``voyage_min_confidence`` > 0, only those
