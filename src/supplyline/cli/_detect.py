@@ -5,171 +5,171 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
-import pyarrow as pa
 import typer
 
-from supplyline.cli._common import JsonOpt, StoreOpt, console, print_json
+from supplyline.cli._common import JsonOpt, StoreOpt, console, load_case_option, print_json
+from supplyline.engine import select
 from supplyline.errors import CaseError, StoreError, UsageError
+from supplyline.store import Store, default_path
 
 if TYPE_CHECKING:
+    from supplyline.case import Case
     from supplyline.detect import Thresholds
-    from supplyline.store import Store
+
+
+CaseOpt = Annotated[
+    Path | None,
+    typer.Option("--case", "-c", help="Case folder (or case.toml): its places, routes and thresholds."),
+]
+PlacesOpt = Annotated[
+    list[Path] | None, typer.Option("--places", "-p", help="GeoJSON file of extra places (repeatable).")
+]
+GazetteerOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--gazetteer/--no-gazetteer",
+        help="Also detect visits to the shipped world gazetteer (WPI, UN/LOCODE, GFW anchorages). "
+        "Default: on unless --case or --places is given.",
+        show_default=False,
+    ),
+]
+WorkersOpt = Annotated[int, typer.Option("--workers", "-w", min=1, help="Processes running kernels.")]
+MemoryOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--memory-limit",
+        help="Memory budget of the run, e.g. 8GB (vessel shards are sized so the workers fit in it, "
+        "DuckDB spills to disk beyond it). Default: half the RAM.",
+    ),
+]
+FullOpt = Annotated[
+    bool, typer.Option("--full", help="Recompute every vessel shard, not only those with new data.")
+]
+SetOpt = Annotated[
+    list[str] | None,
+    typer.Option("--set", help="Override a detector threshold, e.g. --set dark_gap_h=4 (repeatable)."),
+]
+EngineOpt = Annotated[
+    str,
+    typer.Option(
+        "--engine",
+        "-e",
+        help="local (DuckDB + processes) or spark (pip install 'supplyline[spark]'; --store may "
+        "then be an hdfs:// or s3a:// URI). Spark always recomputes everything.",
+    ),
+]
+MasterOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--master", help="Spark master passed through: local[2], spark://host:7077, yarn, k8s://..."
+    ),
+]
+AllVisitsOpt = Annotated[
+    bool,
+    typer.Option(
+        "--all-visits", help="Also count short stops and pass-throughs (the summary counts port calls)."
+    ),
+]
+PartitionsOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--partitions",
+        min=1,
+        help="Spark vessel partitions (default: 2 per core, at most 2 M positions each).",
+    ),
+]
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("detect")
-    def detect_cmd(
-        store: StoreOpt = None,
-        case: Annotated[
-            Path | None,
-            typer.Option(
-                "--case", "-c", help="Case folder (or case.toml): its places, routes and thresholds."
-            ),
-        ] = None,
-        places: Annotated[
-            list[Path] | None,
-            typer.Option("--places", "-p", help="GeoJSON file of extra places (repeatable)."),
-        ] = None,
-        gazetteer: Annotated[
-            bool | None,
-            typer.Option(
-                "--gazetteer/--no-gazetteer",
-                help="Also detect visits to the shipped world gazetteer (WPI, UN/LOCODE, GFW anchorages). "
-                "Default: on unless --case or --places is given.",
-                show_default=False,
-            ),
-        ] = None,
-        workers: Annotated[
-            int, typer.Option("--workers", "-w", min=1, help="Processes running kernels.")
-        ] = 2,
-        memory_limit: Annotated[
-            str | None,
-            typer.Option(
-                "--memory-limit",
-                help="Memory budget of the run, e.g. 8GB (vessel shards are sized so the workers fit in it, "
-                "DuckDB spills to disk beyond it). Default: half the RAM.",
-            ),
-        ] = None,
-        full: Annotated[
-            bool, typer.Option("--full", help="Recompute every vessel shard, not only those with new data.")
-        ] = False,
-        set_: Annotated[
-            list[str] | None,
-            typer.Option(
-                "--set", help="Override a detector threshold, e.g. --set dark_gap_h=4 (repeatable)."
-            ),
-        ] = None,
-        engine: Annotated[
-            str,
-            typer.Option(
-                "--engine",
-                "-e",
-                help="local (DuckDB + processes) or spark (pip install 'supplyline[spark]'; --store may "
-                "then be an hdfs:// or s3a:// URI). Spark always recomputes everything.",
-            ),
-        ] = "local",
-        master: Annotated[
-            str | None,
-            typer.Option(
-                "--master", help="Spark master passed through: local[2], spark://host:7077, yarn, k8s://..."
-            ),
-        ] = None,
-        partitions: Annotated[
-            int | None,
-            typer.Option(
-                "--partitions",
-                min=1,
-                help="Spark vessel partitions (default: 2 per core, at most 2 M positions each).",
-            ),
-        ] = None,
-        all_visits: Annotated[
-            bool,
-            typer.Option(
-                "--all-visits",
-                help="Also list short stops and pass-throughs (the headline counts port calls only).",
-            ),
-        ] = False,
-        as_json: JsonOpt = False,
-    ) -> None:
-        """Detect events over the store's positions (incremental: only vessels with new data are redone).
-
-        Visits are classed port_call (stopped >= port_call_min_h), short_stop or pass_through; the summary
-        counts port calls (add --all-visits for the others; the visits table has them all, column
-        visit_class).
-        """
-        from supplyline.detect import Thresholds
-        from supplyline.engine.local import detect
-        from supplyline.store import Store, default_path
-
-        if engine not in ("local", "spark"):
-            raise UsageError(f"unknown --engine {engine!r}; choose local or spark")
-        if engine == "local" and (master is not None or partitions is not None):
-            raise UsageError("--master and --partitions need --engine spark")
-        st = Store.open(store) if engine == "local" else None
-        tables: list[pa.Table] = []
-        routes = []
-        thresholds = Thresholds()
-        if case is not None:
-            from supplyline.case import load_case
-
-            c = load_case(case)
-            tables.append(c.places)
-            routes = list(c.routes)
-            thresholds = c.thresholds
-        if set_:
-            thresholds = _with_overrides(thresholds, set_)
-        if places:
-            from supplyline.places import places_from_geojson
-
-            tables += [places_from_geojson(p) for p in places]
-        if gazetteer or (gazetteer is None and not tables):
-            from supplyline.places import load_gazetteer
-
-            tables.append(load_gazetteer())
-        if not tables:
-            raise UsageError("no places given: use --case, --places FILE.geojson or --gazetteer")
-        from supplyline.places import conform_places
-
-        table = pa.concat_tables([conform_places(t) for t in tables], promote_options="default")
-        if st is None:
-            from supplyline.engine.spark import detect_spark
-
-            target = store if store is not None else default_path()
-            result = detect_spark(target, table, thresholds, routes, master=master, partitions=partitions)
-        else:
-            result = detect(
-                st, table, thresholds, routes, workers=workers, memory_limit=memory_limit, full=full
-            )
-        where = st if st is not None else (store if store is not None else default_path())
-        _print_summary(result, where, table.num_rows, len(routes), all_visits, as_json)
+    app.command("detect")(detect_cmd)
 
 
-def _print_summary(
-    result: Any, store: Store | Path, n_places: int, n_routes: int, all_visits: bool, as_json: bool
+def detect_cmd(
+    store: StoreOpt = None,
+    case: CaseOpt = None,
+    places: PlacesOpt = None,
+    gazetteer: GazetteerOpt = None,
+    workers: WorkersOpt = 2,
+    memory_limit: MemoryOpt = None,
+    full: FullOpt = False,
+    set_: SetOpt = None,
+    engine: EngineOpt = "local",
+    master: MasterOpt = None,
+    partitions: PartitionsOpt = None,
+    all_visits: AllVisitsOpt = False,
+    as_json: JsonOpt = False,
 ) -> None:
-    """Counts per table, with visits as port calls (short stops and pass-throughs with --all-visits)."""
-    from supplyline.detect.summary import visit_class_counts
-    from supplyline.store import Store
+    """Detect events over the store's positions (incremental: only vessels with new data are redone).
 
-    try:  # a Spark run may have written to a store this process cannot open as a folder
-        st = store if isinstance(store, Store) else Store.open(store)
-        classes = visit_class_counts(st.connect())
-    except StoreError:
-        classes = {}
+    Visits are classed port_call (one stop of port_call_min_h or more), short_stop or pass_through; the
+    summary counts port calls (--all-visits adds the others; the visits table has them all).
+    """
+    run = select(engine)
+    target, options = _engine_call(engine, store, workers, memory_limit, full, master, partitions)
+    loaded = load_case_option(case)
+    thresholds = _thresholds(loaded, set_)
+    routes = list(loaded.routes) if loaded is not None else []
+    # deferred: supplyline.places pulls in scipy and shapely (~200 ms), which --help does not need
+    from supplyline.places import assemble_places
+
+    table = assemble_places(loaded, places or (), gazetteer)
+    result = run(target, table, thresholds, routes, **options)
+    classes = _visit_classes(target)
     if as_json:
         print_json({**result.to_dict(), "visit_classes": classes})
         return
     console.print(
         f"recomputed {len(result.shards_run)} of {result.shards_total} vessel shards "
-        f"({n_places} places, {n_routes} routes)"
+        f"({table.num_rows} places, {len(routes)} routes)"
     )
     for name, n in result.counts.items():
-        if name == "visits" and classes:
-            shown = classes if all_visits else {"port_calls": classes["port_calls"]}
-            for key, k in shown.items():
-                console.print(f"  {key:<16}{k:>10,}")
+        if name == "visits" and classes:  # headline: port calls; the other classes on request
+            for key, k in classes.items():
+                if key == "port_calls" or all_visits:
+                    console.print(f"  {key:<16}{k:>10,}")
             continue
         console.print(f"  {name:<16}{n:>10,}")
+
+
+def _visit_classes(target: Store | Path) -> dict[str, int]:
+    """Visits per class in the store written (empty when a Spark run wrote somewhere not a folder)."""
+    from supplyline.detect.summary import visit_class_counts
+
+    try:
+        st = target if isinstance(target, Store) else Store.open(target)
+    except StoreError:
+        return {}
+    return visit_class_counts(st.connect())
+
+
+def _engine_call(
+    engine: str,
+    store: Path | None,
+    workers: int,
+    memory_limit: str | None,
+    full: bool,
+    master: str | None,
+    partitions: int | None,
+) -> tuple[Store | Path, dict[str, Any]]:
+    """What the chosen engine's detect function takes: an open store (local) or a folder/URI (spark),
+    and the options that engine understands."""
+    if engine == "spark":
+        target = store if store is not None else default_path()
+        return target, {"master": master, "partitions": partitions}
+    if master is not None or partitions is not None:
+        raise UsageError("--master and --partitions need --engine spark")
+    return Store.open(store), {"workers": workers, "memory_limit": memory_limit, "full": full}
+
+
+def _thresholds(case: Case | None, set_: list[str] | None) -> Thresholds:
+    """The case's detector thresholds (or the defaults), with --set overrides applied."""
+    # deferred: supplyline.detect costs ~13 ms of start-up and only this command needs it
+    from supplyline.detect import Thresholds
+
+    thresholds = case.thresholds if case is not None else Thresholds()
+    if set_:
+        thresholds = _with_overrides(thresholds, set_)
+    return thresholds
 
 
 def _with_overrides(thresholds: Thresholds, items: list[str]) -> Thresholds:
@@ -189,9 +189,8 @@ def _overrides(items: list[str]) -> dict[str, float | int]:
         try:
             if not sep:
                 raise ValueError
-            word = value.strip().lower()
-            if word in ("true", "false"):  # switches such as include_non_vessels
-                out[key.strip()] = word == "true"
+            if value.strip().lower() in ("true", "false"):  # switches such as include_non_vessels
+                out[key.strip()] = value.strip().lower() == "true"
                 continue
             out[key.strip()] = int(value) if value.strip().lstrip("-").isdigit() else float(value)
         except ValueError:
