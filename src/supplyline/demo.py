@@ -17,8 +17,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from supplyline.case import Case, bundled_case_path, load_case, store_case_evidence
-from supplyline.detect.summary import visit_class_counts
 from supplyline.engine.local import detect
+from supplyline.engine.summary import visit_class_counts
 from supplyline.errors import InputError, UsageError
 from supplyline.estimate.run import run_estimate
 from supplyline.imagery.simulated import image_case, summary_line

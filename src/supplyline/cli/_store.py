@@ -205,7 +205,7 @@ def store_summary(st: Store) -> dict[str, Any]:
         "SELECT format, count(*), sum(read), sum(kept) FROM manifest GROUP BY 1 ORDER BY 1"
     ).fetchall()
     reasons = con.execute("SELECT reason, count(*) FROM quarantine GROUP BY 1 ORDER BY 2 DESC").fetchall()
-    from supplyline.detect.summary import visit_class_counts
+    from supplyline.engine.summary import visit_class_counts
 
     return {
         "store": str(st.root),
@@ -246,7 +246,7 @@ def info_cmd(store: StoreOpt = None, as_json: JsonOpt = False) -> None:
     )
     console.print(_counts_table("tables", "table", summary["tables"]))
     if summary["visit_classes"]:
-        from supplyline.detect.summary import visits_line
+        from supplyline.engine.summary import visits_line
 
         console.print(f"visits: {visits_line(summary['visit_classes'])}")
     i = Table(title="inputs")

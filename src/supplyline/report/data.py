@@ -98,7 +98,7 @@ def report_table(con: duckdb.DuckDBPyConnection, name: str, max_rows: int = 0) -
     out = table_json(table, max_rows)
     out["total"] = total
     if name == "visits" and "visit_class" in cols:  # the headline card counts port calls
-        from supplyline.detect.summary import visit_class_counts
+        from supplyline.engine.summary import visit_class_counts
 
         out["classes"] = visit_class_counts(con)
     return out
