@@ -36,6 +36,7 @@ _MODULES = (
     "_estimate",
     "_monitor",
     "_report",
+    "_serve",
     "_demo",
 )
 for _name in _MODULES:
