@@ -18,7 +18,15 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from supplyline.report.data import COORD_SCALE, Tracks, dumps, encode_tracks, table_json
+from supplyline.report.data import (
+    COORD_SCALE,
+    Tracks,
+    dumps,
+    encode_tracks,
+    is_synthetic,
+    sources,
+    table_json,
+)
 from supplyline.serve import queries as Q
 from supplyline.serve.db import Reader
 
@@ -98,8 +106,8 @@ def tracks_json(
     reader: Reader, mmsi: int | None, start: dt.datetime, end: dt.datetime, budget: int
 ) -> tuple[list[dict[str, Any]], int]:
     """Decimated, delta-encoded tracks in the window (the report's encoding) and the positions they stand for."""
-    counted = fetch(reader, Q.window_count(start, end)).to_pylist()[0]
-    n, vessels = int(counted["n"] or 0), int(counted["vessels"] or 0) if mmsi is None else 1
+    counted = fetch(reader, Q.window_count(mmsi, start, end)).to_pylist()[0]
+    n, vessels = int(counted["n"] or 0), int(counted["vessels"] or 0)
     span_s = max((end - start).total_seconds(), 1.0)
     bucket_s = int(span_s * max(vessels, 1) / max(budget, 1)) if n > budget else 0
     tbl = fetch(reader, Q.track(mmsi, start, end, bucket_s))
@@ -124,8 +132,14 @@ def meta(reader: Reader, case: dict[str, Any] | None, allow_sql: bool) -> dict[s
         name: int(fetch(reader, (f'SELECT count(*) AS n FROM "{name}"', [])).to_pylist()[0]["n"])
         for name in ("visits", "voyages", "gaps", "encounters", "loitering", "alerts", "claims", "estimates")
     }
+    cur = reader.cursor()
+    try:
+        synthetic = is_synthetic(cur, sources(cur))
+    finally:
+        cur.close()
     return {
         "store": str(reader.store.root),
+        "synthetic": synthetic,
         "start": _ms(first),
         "end": _ms(last),
         "n_positions": int(n or 0),
@@ -151,11 +165,10 @@ def search(reader: Reader, q: str, limit: int) -> list[dict[str, Any]]:
 def vessel(reader: Reader, mmsi: int) -> dict[str, Any] | None:
     """Everything the vessel page shows; None when the store has never seen the MMSI."""
     ident = rows(reader, Q.identity(mmsi))
-    counted = fetch(reader, ("SELECT count(*) AS n FROM positions WHERE mmsi = ?", [mmsi])).to_pylist()
-    if not ident and not counted[0]["n"]:
-        return None
     first, last, _ = fetch(reader, Q.span()).to_pylist()[0].values()
     track, n = tracks_json(reader, mmsi, first, last, MAX_VESSEL_POINTS) if first else ([], 0)
+    if not ident and not n:
+        return None
     return {
         "mmsi": mmsi,
         "flag": _flag(mmsi),
@@ -166,6 +179,7 @@ def vessel(reader: Reader, mmsi: int) -> dict[str, Any] | None:
         "track": track,
         "route_counts": rows(reader, Q.route_counts(mmsi)),
         "visits": rows(reader, Q.by_mmsi("visits", "arrival_ts", mmsi)),
+        "places": rows(reader, Q.places_of(mmsi)),
         "voyages": rows(reader, Q.by_mmsi("voyages", "departure_ts", mmsi)),
         "gaps": rows(reader, Q.by_mmsi("gaps", "start_ts", mmsi)),
         "encounters": rows(reader, Q.encounters_of(mmsi)),

@@ -175,7 +175,12 @@ def create_app(cfg: ServeConfig) -> Guard:
             await watcher.stop()
 
     page = _page()
+
+    async def no_icon(request: Request) -> Response:
+        return Response(status_code=204)
+
     routes = [
+        Route("/favicon.ico", no_icon, methods=["GET"]),
         *api_routes(cfg, watcher),
         *(Route(f"/static/{name}", _static(name), methods=["GET"]) for name in STATIC),
         *(Route(path, page, methods=["GET"]) for path in PAGES),

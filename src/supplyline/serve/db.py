@@ -53,7 +53,13 @@ class Reader:
         """Modification times of the store's folders: every commit renames through ``_journal`` and into
         a table folder, so any write changes this (about 20 ``stat`` calls, not one per file)."""
         root = self.store.root
-        folders = [root / "_journal", root / "positions", root / "statics", root / "manifest", root / "tables"]
+        folders = [
+            root / "_journal",
+            root / "positions",
+            root / "statics",
+            root / "manifest",
+            root / "tables",
+        ]
         tables = root / "tables"
         if tables.is_dir():
             folders += sorted(p for p in tables.iterdir() if p.is_dir())

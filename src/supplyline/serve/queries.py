@@ -99,11 +99,12 @@ def track(mmsi: int | None, start: dt.datetime, end: dt.datetime, bucket_s: int)
     return sql, [*params, max(bucket_s, MIN_BUCKET_S) * 1_000_000]
 
 
-def window_count(start: dt.datetime, end: dt.datetime) -> Query:
-    """Positions and vessels in the window (to size the decimation buckets)."""
-    sql = """SELECT count(*) AS n, count(DISTINCT mmsi) AS vessels FROM positions
-             WHERE day BETWEEN CAST(? AS DATE) AND CAST(? AS DATE) AND ts BETWEEN ? AND ?"""
-    return sql, [start.date(), end.date(), start, end]
+def window_count(mmsi: int | None, start: dt.datetime, end: dt.datetime) -> Query:
+    """Positions and vessels in the window, of one vessel or all (to size the decimation buckets)."""
+    vessel = "AND mmsi = ?" if mmsi is not None else ""
+    sql = f"""SELECT count(*) AS n, count(DISTINCT mmsi) AS vessels FROM positions
+              WHERE day BETWEEN CAST(? AS DATE) AND CAST(? AS DATE) AND ts BETWEEN ? AND ? {vessel}"""
+    return sql, [start.date(), end.date(), start, end, *([mmsi] if mmsi is not None else [])]
 
 
 # Event layers: table -> (start column, end column). A row is in a window when its interval overlaps it.
@@ -150,6 +151,13 @@ def place(place_id: str) -> Query:
     sql = """SELECT place_id, name, kind, country, locode, lat, lon, r_in_m, r_out_m, watched, source, aliases
              FROM places WHERE place_id = ?"""
     return sql, [place_id]
+
+
+def places_of(mmsi: int) -> Query:
+    """Places one vessel called at (for its map)."""
+    sql = """SELECT place_id, name, kind, lat, lon, r_in_m, watched FROM places
+             WHERE place_id IN (SELECT place_id FROM visits WHERE mmsi = ?) ORDER BY place_id"""
+    return sql, [mmsi]
 
 
 def place_visits(place_id: str) -> Query:
