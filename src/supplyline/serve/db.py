@@ -24,6 +24,7 @@ from supplyline.store import ENV_VAR, Store, default_path
 
 # Derived tables the pages query even when a store lacks them (an empty table stands in until one appears).
 PLACEHOLDERS: dict[str, pa.Schema] = {
+    **schema.EVENT_TABLES,
     "places": schema.PLACES,
     "alerts": schema.ALERTS,
     "claims": schema.CLAIMS,
@@ -119,8 +120,9 @@ class Reader:
                     self._placeholders.discard(name)
                     added = True
                 elif name not in present and not has_files:
-                    empty = sch.empty_table()  # noqa: F841 - referenced by name in the SQL below
-                    self._con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM empty')
+                    self._con.register("_empty", sch.empty_table())
+                    self._con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM _empty')
+                    self._con.unregister("_empty")
                     self._placeholders.add(name)
         return added
 

@@ -1,8 +1,8 @@
 """The SQL the server runs: constant text with ``?`` parameters, never values pasted into the text.
 
 Each function returns ``(sql, params)``; table and column names are constants of this module. Times go in
-as timezone-aware datetimes; the ``day`` partition column of ``positions`` is filtered too, so a time window
-reads only that window's daily files.
+as timezone-aware datetimes. Windows filter ``ts`` only (not the ``day`` partition): Parquet statistics
+already skip the row groups outside the window, and a store whose files are not split by day stays right.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ def span() -> Query:
 
 def day_histogram() -> Query:
     """Positions per UTC day (the time brush's background)."""
-    return "SELECT day, count(*) AS n FROM positions GROUP BY day ORDER BY day", []
+    return "SELECT date_trunc('day', ts) AS day, count(*) AS n FROM positions GROUP BY 1 ORDER BY 1", []
 
 
 def search(q: str, limit: int = MAX_SEARCH) -> Query:
@@ -91,10 +91,10 @@ def track(mmsi: int | None, start: dt.datetime, end: dt.datetime, bucket_s: int)
     sql = f"""
         SELECT mmsi, min(epoch_us(ts)) AS t, arg_min(lat, ts) AS lat, arg_min(lon, ts) AS lon
         FROM positions
-        WHERE day BETWEEN CAST(? AS DATE) AND CAST(? AS DATE) AND ts BETWEEN ? AND ? {vessel}
+        WHERE ts BETWEEN ? AND ? {vessel}
         GROUP BY mmsi, epoch_us(ts) // CAST(? AS BIGINT)
         ORDER BY mmsi, t"""
-    params: list[Any] = [start.date(), end.date(), start, end]
+    params: list[Any] = [start, end]
     params += [mmsi] if mmsi is not None else []
     return sql, [*params, max(bucket_s, MIN_BUCKET_S) * 1_000_000]
 
@@ -103,8 +103,8 @@ def window_count(mmsi: int | None, start: dt.datetime, end: dt.datetime) -> Quer
     """Positions and vessels in the window, of one vessel or all (to size the decimation buckets)."""
     vessel = "AND mmsi = ?" if mmsi is not None else ""
     sql = f"""SELECT count(*) AS n, count(DISTINCT mmsi) AS vessels FROM positions
-              WHERE day BETWEEN CAST(? AS DATE) AND CAST(? AS DATE) AND ts BETWEEN ? AND ? {vessel}"""
-    return sql, [start.date(), end.date(), start, end, *([mmsi] if mmsi is not None else [])]
+              WHERE ts BETWEEN ? AND ? {vessel}"""
+    return sql, [start, end, *([mmsi] if mmsi is not None else [])]
 
 
 # Event layers: table -> (start column, end column). A row is in a window when its interval overlaps it.

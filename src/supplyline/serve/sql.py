@@ -31,7 +31,7 @@ def run_sql(
         check_select(cur, text)
         check_select(cur, wrapped)
         timer.start()
-        table: pa.Table = cur.execute(wrapped).to_arrow_table()
+        table: pa.Table = cur.sql(wrapped).to_arrow_table()
     except UsageError as exc:
         raise BadRequest(str(exc)) from None
     except duckdb.InterruptException:
