@@ -140,7 +140,7 @@ def test_sql_console_limits(store_path: Path) -> None:
     with pytest.raises(Exception, match="longer than"):
         run_sql(reader, "SELECT count(*) FROM range(1000000000000) a", timeout_s=0.5)
     assert time.monotonic() - t0 < 10
-    with pytest.raises(Exception, match="cannot parse|only one SELECT"):
+    with pytest.raises(Exception, match=r"cannot parse|only one SELECT"):
         run_sql(reader, "SELECT 1) ; COPY (SELECT 1) TO 'x.csv' ; SELECT (1")
     reader.close()
 

@@ -350,7 +350,8 @@
     const BW = 1000, BH = 70;
     const x = d3.scaleUtc().domain([t0, t1]).range([10, BW - 10]);
     const y = d3.scaleLinear().domain([0, d3.max(days, (d) => d.n) || 1]).range([BH - 20, 4]);
-    const bsvg = d3.select(brushBox).append("svg").attr("id", "brush").attr("viewBox", `0 0 ${BW} ${BH}`);
+    const bsvg = d3.select(brushBox).append("svg").attr("id", "brush").attr("viewBox", `0 0 ${BW} ${BH}`)
+      .attr("data-t0", t0).attr("data-t1", t1);  // the scale's domain, for scripted drags
     bsvg.append("g").selectAll("rect").data(days).join("rect").attr("class", "day")
       .attr("x", (d) => x(d.t)).attr("width", (d) => Math.max(1, x(d.t + DAY) - x(d.t) - 0.5)).attr("y", (d) => y(d.n)).attr("height", (d) => BH - 20 - y(d.n));
     bsvg.append("g").attr("transform", `translate(0,${BH - 20})`).call(d3.axisBottom(x).ticks(8));
