@@ -22,7 +22,7 @@ from supplyline import schema
 from supplyline.errors import StoreError, UsageError
 from supplyline.store import ENV_VAR, Store, default_path
 
-# Derived tables the pages query even when a store lacks them (an empty table stands in until one appears).
+# Derived tables the server holds in memory (re-read whenever the store changes; empty until written).
 PLACEHOLDERS: dict[str, pa.Schema] = {
     **schema.EVENT_TABLES,
     "places": schema.PLACES,
@@ -44,10 +44,10 @@ class Reader:
         self.store = store
         self._con = con
         self._lock = threading.Lock()
-        self._placeholders: set[str] = set()
         self._signature: tuple[tuple[str, int], ...] = ()
         self.version = 0
         self._cache: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+        self._inflight: dict[tuple[Any, ...], threading.Lock] = {}
         self.check_for_changes()
 
     def signature(self) -> tuple[tuple[str, int], ...]:
@@ -71,12 +71,12 @@ class Reader:
         return tuple(out)
 
     def check_for_changes(self) -> bool:
-        """Pick up files written since the last check: new views, fresh name table, cache dropped."""
+        """Pick up files written since the last check: tables re-read, cache dropped."""
         current = self.signature()
         if current == self._signature:
             return False
-        self.refresh()
         with self._lock:
+            self._materialise()
             # the identity view reads every statics file: materialised once per store version
             self._con.execute("CREATE OR REPLACE TABLE vessel_identities AS SELECT * FROM vessels")
             self._con.execute(
@@ -89,42 +89,46 @@ class Reader:
         return True
 
     def cached(self, key: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
-        """``compute()`` once per store version and key (answers are small; at most CACHE_SIZE kept)."""
+        """``compute()`` once per store version and key, at most CACHE_SIZE answers kept. Concurrent requests
+        for the same key wait for the first one's answer instead of computing it again."""
         full = (self.version, *key)
         with self._lock:
             if full in self._cache:
                 self._cache.move_to_end(full)
                 return self._cache[full]
-        value = compute()
-        with self._lock:
-            if full[0] == self.version:
-                self._cache[full] = value
-                while len(self._cache) > CACHE_SIZE:
-                    self._cache.popitem(last=False)
+            flight = self._inflight.setdefault(full, threading.Lock())
+        with flight:
+            with self._lock:
+                if full in self._cache:
+                    return self._cache[full]
+            value = compute()
+            with self._lock:
+                self._inflight.pop(full, None)
+                if full[0] == self.version:
+                    self._cache[full] = value
+                    while len(self._cache) > CACHE_SIZE:
+                        self._cache.popitem(last=False)
         return value
 
-    def refresh(self) -> bool:
-        """Stand-ins for missing tables, and views for tables written since (e.g. a first ``monitor`` run).
-
-        Returns True when a view was added (callers drop their caches)."""
-        added = False
-        with self._lock:
-            present = {
-                r[0] for r in self._con.execute("SELECT table_name FROM information_schema.tables").fetchall()
-            }
-            for name, sch in PLACEHOLDERS.items():
-                has_files = self.store.has_files(name)
-                if name in self._placeholders and has_files:
-                    self._con.execute(f'DROP TABLE "{name}"')
-                    self._con.execute(_view_sql(self.store, name))
-                    self._placeholders.discard(name)
-                    added = True
-                elif name not in present and not has_files:
-                    self._con.register("_empty", sch.empty_table())
-                    self._con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM _empty')
-                    self._con.unregister("_empty")
-                    self._placeholders.add(name)
-        return added
+    def _materialise(self) -> None:
+        """Copy the derived tables into memory (they are small next to positions): a vessel page runs ~15
+        queries, and each one opening and decoding Parquet files cost 10-20 ms on a busy machine. A table
+        the store does not have yet is an empty table of its schema. Positions and statics stay on disk."""
+        kinds = dict(
+            self._con.execute("SELECT table_name, table_type FROM information_schema.tables").fetchall()
+        )
+        for name, sch in PLACEHOLDERS.items():
+            if kinds.get(name) == "VIEW":
+                self._con.execute(f'DROP VIEW "{name}"')
+            if self.store.has_files(name):
+                glob = str(self.store.table_dir(name) / "*.parquet").replace("'", "''")
+                self._con.execute(
+                    f"CREATE OR REPLACE TABLE \"{name}\" AS SELECT * FROM read_parquet('{glob}', union_by_name=true)"
+                )
+            else:
+                self._con.register("_empty", sch.empty_table())
+                self._con.execute(f'CREATE OR REPLACE TABLE "{name}" AS SELECT * FROM _empty')
+                self._con.unregister("_empty")
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A cursor on the shared database (DuckDB cursors may run in parallel threads)."""
@@ -133,11 +137,6 @@ class Reader:
 
     def close(self) -> None:
         self._con.close()
-
-
-def _view_sql(store: Store, name: str) -> str:
-    glob = str(store.table_dir(name) / "*.parquet").replace("'", "''")
-    return f"CREATE VIEW \"{name}\" AS SELECT * FROM read_parquet('{glob}', union_by_name=true)"
 
 
 def open_store_readonly(root: Path | str | None) -> Store:
