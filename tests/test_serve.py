@@ -273,3 +273,49 @@ def test_store_unchanged_by_the_server(store_path: Path, hashes: dict[str, str],
         for path in ("/api/meta", f"/api/vessels/{fx.MMSI_A}", "/api/map", "/api/claims", "/api/alerts"):
             assert c.get(path).status_code == 200
     assert file_hashes(store_path) == hashes
+
+
+def test_port_taken_is_a_usage_error(run_main, store_path: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code, _out, err = run_main("serve", "--store", str(store_path), "--port", str(port))
+    assert code == 2 and "choose another --port" in err
+
+
+def test_generated_token_printed_once_and_required(store_path: Path) -> None:
+    import os
+    import re
+    import subprocess
+    import sys
+
+    from tests.serve.server import free_port
+
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k != "SUPPLYLINE_TOKEN"}
+    cmd = [sys.executable, "-m", "supplyline", "serve", "--store", str(store_path), "--port", str(port)]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        found = re.search(rf"http://127\.0\.0\.1:{port}/\?token=([\w-]+)", line)
+        assert found, line
+        token = found.group(1)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                r = httpx.get(
+                    f"http://127.0.0.1:{port}/api/meta", headers={"authorization": f"Bearer {token}"}
+                )
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline
+                time.sleep(0.2)
+        assert r.status_code == 200
+        assert httpx.get(f"http://127.0.0.1:{port}/api/meta").status_code == 401
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 from typing import Any
 
-from supplyline.errors import DependencyError
+from supplyline.errors import DependencyError, UsageError
 
 
 def _require_extra() -> None:
@@ -46,6 +47,19 @@ def build(
     return create_app(cfg), access
 
 
+def _check_port(host: str, port: int) -> None:
+    """A clear UsageError when the address cannot be bound (port taken, address not on this machine)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise UsageError(
+                f"cannot listen on {host}:{port} ({exc.strerror}); choose another --port"
+            ) from None
+
+
 def serve_store(
     store: Path | None,
     case: str | None,
@@ -58,6 +72,7 @@ def serve_store(
 ) -> None:
     """Run the server until interrupted, printing the URL (with the token) once."""
     app, access = build(store, case, host, port, allow_sql=allow_sql, generate_token=generate_token)
+    _check_port(host, port)
     import uvicorn
 
     shown = f"[{host}]" if ":" in host else host
