@@ -319,3 +319,12 @@ def test_generated_token_printed_once_and_required(store_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_stops_promptly_with_an_alert_stream_open(store_path: Path) -> None:
+    with serve(store_path) as srv, srv.client() as c, c.stream("GET", "/api/alerts/stream") as stream:
+        assert next(stream.iter_lines()).startswith("retry:")
+        t0 = time.monotonic()
+        srv.proc.terminate()
+        srv.proc.wait(timeout=15)
+        assert time.monotonic() - t0 < 6.0  # 2 s grace for open streams, then they are cancelled

@@ -84,4 +84,13 @@ def serve_store(
         out.print(message, markup=False, soft_wrap=True)
     else:
         print(message, flush=True)
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, lifespan="on")
+    # open alert streams never finish by themselves: stop waiting for them 2 s after Ctrl-C
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=2,
+    )
