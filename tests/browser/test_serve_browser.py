@@ -224,6 +224,9 @@ def test_pages_load_cleanly(tab: Page, path: str) -> None:
     if path == "/claims":
         assert page.locator("#claims").get_attribute("data-rows") == "46"
         assert page.locator("details.estimate").count() > 0
+        # each claim's working names the voyages it counted, linked to their vessels
+        assert page.locator("#claims details.working li.w-voyage a.vessel").count() > 0
+        assert page.locator("#estimates li.w-voyage a.vessel").count() > 0
     page.screenshot(path=str(DOCS_IMG / f"serve-{name}.png"))
     assert tab.problems == []
 

@@ -242,8 +242,9 @@ def estimates() -> Query:
 
 
 def voyages_by_id(ids: list[str]) -> Query:
-    sql = """SELECT voyage_id, mmsi, origin_name, destination_name, departure_ts, arrival_ts, route,
-                    draught_departure_m, draught_arrival_m FROM voyages
+    sql = """SELECT voyage_id, mmsi, n.name AS vessel_name, origin_name, destination_name, departure_ts,
+                    arrival_ts, route, draught_departure_m, draught_arrival_m
+             FROM voyages LEFT JOIN vessel_names n USING (mmsi)
              WHERE list_contains(?, voyage_id) ORDER BY departure_ts"""
     return sql, [ids]
 

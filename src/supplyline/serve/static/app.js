@@ -568,6 +568,7 @@
   async function claimsPage() {
     const d = await getJSON("/api/claims");
     const voyages = new Map(d.voyages.map((v) => [v.voyage_id, v]));
+    const observations = new Map(d.observations.map((o) => [o.obs_id, o]));
     const sec = section("Claims and their test", "claims-section", "Each public claim, as stated, against the estimate for its period.");
     const figure = (c) => `${c.qualifier && c.qualifier !== "exactly" ? c.qualifier.replace(/_/g, " ") + " " : ""}${c.quantity != null ? fmtNum(c.quantity) : `${fmtNum(c.quantity_low)}\u2013${fmtNum(c.quantity_high)}`} ${c.unit || ""}`;
     sec.append(dataTable("claims", [
@@ -576,7 +577,8 @@
       { key: "verdict", label: "verdict", cell: (c) => el("span", { class: `verdict v-${String(c.verdict || "").replace(/[^a-z_]/g, "")}` }, c.verdict || "\u2014") },
       { key: "est_p50", label: "estimate (5/50/95 %)", text: (c) => (c.est_p50 == null ? "" : `${fmtNum(c.est_p05)} / ${fmtNum(c.est_p50)} / ${fmtNum(c.est_p95)} ${c.estimate_unit || ""}`) },
       { key: "quote", label: "quote" }, { key: "url", label: "source", cell: (c) => extLink(c.url, c.outlet || c.url) },
-    ], d.claims, { limit: 1000 }));
+      { key: "message", label: "working", cell: (c) => claimWorking(c, voyages) },
+    ], d.claims, { limit: 1000, rowAttrs: (c) => ({ "data-claim": c.claim_id }) }));
     const est = section("Estimates and their working", "estimates-section", "Each estimate with the voyages, observations and parameters it rests on.");
     const list = el("div", { id: "estimates" });
     for (const e of d.estimates) {
@@ -586,9 +588,12 @@
       const ul = el("ul", { class: "working" });
       for (const id of inp.voyage_ids || []) {
         const v = voyages.get(id);
-        ul.append(el("li", { class: "w-voyage" }, "voyage ", v ? vesselLink(v.mmsi) : `${id} (not in store)`, v ? ` ${v.origin_name || ""} \u2192 ${v.destination_name || ""} ${fmtTs(v.departure_ts)}` : ""));
+        ul.append(el("li", { class: "w-voyage" }, "voyage ", v ? vesselLink(v.mmsi, v.vessel_name) : `${id} (not in store)`, v ? ` ${v.origin_name || ""} \u2192 ${v.destination_name || ""} ${fmtTs(v.departure_ts)}` : ""));
       }
-      for (const id of inp.observation_ids || []) ul.append(el("li", { class: "w-obs" }, `observation ${id}`));
+      for (const id of inp.observation_ids || []) {
+        const o = observations.get(id);
+        ul.append(el("li", { class: "w-obs" }, `observation ${id}`, o ? `: ${fmtDate(o.date)} ${o.description || ""} ` : " (not in store)", o ? extLink(o.url, o.source || o.url) : null));
+      }
       for (const p of inp.priors || []) ul.append(el("li", { class: "w-prior" }, `${p.name}: ${fmtNum(p.low, 3)}\u2013${fmtNum(p.high, 3)} ${p.unit || ""} (${p.distribution || ""}) \u2014 ${p.source || ""}`));
       det.append(ul);
       list.append(det);
@@ -597,6 +602,22 @@
     const obs = section("Observations", "observations-section");
     obs.append(dataTable("observations", [C.ts("date", "date"), { key: "place_id", label: "place", cell: (r) => placeLink(r.place_id) }, { key: "kind", label: "kind" }, C.num("quantity", "quantity"), { key: "unit", label: "unit" }, { key: "description", label: "description" }, { key: "url", label: "source", cell: (r) => extLink(r.url, r.source || r.url) }], d.observations));
     main.replaceChildren(sec, est, obs);
+  }
+
+  // A claim's test as a collapsible list: the message, then the voyages counted (linked) and the priors used.
+  function claimWorking(c, voyages) {
+    const det = c.details && typeof c.details === "object" ? c.details : {};
+    const ids = det.voyage_ids || [];
+    const box = el("details", { class: "working" }, el("summary", null, c.verdict ? `${ids.length} voyages` : "not tested"));
+    if (c.message) box.append(el("div", { class: "method" }, c.message));
+    const ul = el("ul");
+    for (const id of ids) {
+      const v = voyages.get(id);
+      ul.append(el("li", { class: "w-voyage" }, v ? vesselLink(v.mmsi, v.vessel_name) : `${id} (not in store)`, v ? ` ${v.origin_name || ""} \u2192 ${v.destination_name || ""} ${fmtTs(v.departure_ts)}` : ""));
+    }
+    for (const p of det.priors || []) ul.append(el("li", { class: "w-prior" }, `${p.name}: ${fmtNum(p.low, 3)}\u2013${fmtNum(p.high, 3)} ${p.unit || ""} \u2014 ${p.source || ""}`));
+    box.append(ul);
+    return box;
   }
 
   // ---------- router -----------------------------------------------------------------------------------------
