@@ -1,8 +1,9 @@
 """The Starlette application: pages, static assets, the JSON API and the alerts stream, behind the Guard.
 
 Every page is the same shell (``static/app.html``); ``static/app.js`` reads the path and asks the API for
-what to draw. d3 and the Natural Earth coastlines are the report's vendored copies, served from
-``supplyline/report/assets`` (one copy in the package, nothing from a CDN).
+what to draw. d3 is the report's vendored copy (``supplyline/report/assets``); the coastlines are Natural
+Earth 1:10m (``static/land-10m.json``, made by ``supplyline.report._coastlines``, finer than the report's
+1:50m for port-scale views). Nothing comes from a CDN.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ STATIC = {  # URL name -> (package, file, media type)
     "app.js": ("supplyline.serve", "static/app.js", "text/javascript; charset=utf-8"),
     "app.css": ("supplyline.serve", "static/app.css", "text/css; charset=utf-8"),
     "d3.min.js": ("supplyline.report", "assets/d3.min.js", "text/javascript; charset=utf-8"),
-    "land-50m.json": ("supplyline.report", "assets/land-50m.json", "application/json"),
+    "land-10m.json": ("supplyline.serve", "static/land-10m.json", "application/json"),
 }
 PAGES = ("/", "/vessel/{mmsi:int}", "/place/{place_id:path}", "/route/{route}", "/alerts", "/claims")
 

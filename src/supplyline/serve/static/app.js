@@ -121,8 +121,18 @@
   const hideTip = () => { tip.hidden = true; };
 
   // ---------- map component --------------------------------------------------------------------------------
-  let LAND = null;
-  const landRings = async () => { if (!LAND) LAND = await getJSON("/static/land-50m.json"); return LAND; };
+  let LAND = null;  // decoded rings: {lon, lat, box: [lon0, lat0, lon1, lat1]}
+  const landRings = async () => {
+    if (LAND) return LAND;
+    const L = await getJSON("/static/land-10m.json");
+    LAND = L.rings.map((ring) => {
+      const n = ring.length / 2, lon = new Float64Array(n), lat = new Float64Array(n);
+      let x = 0, y = 0;
+      for (let i = 0; i < n; i++) { x += ring[2 * i]; y += ring[2 * i + 1]; lon[i] = x / L.scale; lat[i] = y / L.scale; }
+      return { lon, lat, box: [d3.min(lon), d3.min(lat), d3.max(lon), d3.max(lat)] };
+    });
+    return LAND;
+  };
   const decodeTracks = (tracks, S) => tracks.map((tr, i) => {
     const n = tr.t.length, t = new Float64Array(n), lat = new Float64Array(n), lon = new Float64Array(n);
     let a = 0, b = 0, c = 0;
@@ -181,26 +191,39 @@
       const q = (a, f) => d3.quantileSorted(a, f);
       let x0 = q(lons, 0.01), x1 = q(lons, 0.99), y0 = q(lats, 0.01), y1 = q(lats, 0.99);
       const padDeg = Math.max(0.05, (x1 - x0) * 0.08, (y1 - y0) * 0.08);
-      x0 -= padDeg; x1 += padDeg; y0 -= padDeg; y1 += padDeg;
+      const cl = (v, lo, hi) => Math.max(lo, Math.min(hi, v));  // d3 wraps longitudes past 180: keep inside
+      x0 = cl(x0 - padDeg, -179.9, 179.9); x1 = cl(x1 + padDeg, -179.9, 179.9);
+      y0 = cl(y0 - padDeg, -80, 84); y1 = cl(y1 + padDeg, -80, 84);
       proj.fitExtent([[10, 10], [W - 10, H - 10]], { type: "MultiPoint", coordinates: [[x0, y0], [x1, y1]] });
     }
+    // Coastlines (Natural Earth 1:10m): only the rings near the view are drawn; panning or zooming out past
+    // the drawn area redraws them for the new view.
+    let landBox = null;
+    const viewBox = () => {
+      const t = d3.zoomTransform(svg.node());
+      const [a, b] = [proj.invert(t.invert([0, 0])), proj.invert(t.invert([W, H]))];
+      const box = [a[0], b[1], b[0], a[1]];  // lon0, lat0, lon1, lat1
+      return box.every(Number.isFinite) ? box : [-180, -85, 180, 85];
+    };
     async function drawLand() {
-      const L = await landRings();
-      const [vx0, vy0] = proj.invert([-200, -200]), [vx1, vy1] = proj.invert([W + 200, H + 200]);
+      const rings = await landRings();
+      const [x0, y0, x1, y1] = viewBox(), mx = x1 - x0, my = y1 - y0;
+      landBox = [x0 - mx, y0 - my, x1 + mx, y1 + my];
       let d = "";
-      for (const ring of L.rings) {
-        let x = 0, y = 0, s = "", inside = false;
-        for (let i = 0; i < ring.length; i += 2) {
-          x += ring[i]; y += ring[i + 1];
-          const lon = x / L.scale, lat = y / L.scale;
-          if (lon > vx0 - 30 && lon < vx1 + 30 && lat < vy0 + 30 && lat > vy1 - 30) inside = true;
-          const [px, py] = proj([lon, lat]);
-          s += (i === 0 ? "M" : "L") + px.toFixed(1) + " " + py.toFixed(1);
+      for (const r of rings) {
+        if (r.box[2] < landBox[0] || r.box[0] > landBox[2] || r.box[3] < landBox[1] || r.box[1] > landBox[3]) continue;
+        for (let i = 0; i < r.lon.length; i++) {
+          const [px, py] = proj([r.lon[i], Math.max(-85, Math.min(85, r.lat[i]))]);  // Mercator has no poles
+          d += (i === 0 ? "M" : "L") + px.toFixed(2) + " " + py.toFixed(2);
         }
-        if (inside) d += s + "Z";
+        d += "Z";
       }
       gLand.attr("d", d);
     }
+    zoom.on("end", () => {
+      const [x0, y0, x1, y1] = viewBox();
+      if (landBox && (x0 < landBox[0] || y0 < landBox[1] || x1 > landBox[2] || y1 > landBox[3])) drawLand();
+    });
     const api = {
       svg, tracks: [], isolated: null,
       async draw(data, opts) {
