@@ -140,64 +140,32 @@
     return { mmsi: tr.mmsi, name: tr.name, t, lat, lon, color: palette[i % palette.length] };
   });
 
-  // An SVG map (Web Mercator, zoom and pan) that draws tracks and event layers; `draw(data)` redraws.
-  function makeMap(container, id, onVessel) {
-    const W = 1000, H = 480;
-    const svg = d3.select(container).append("svg").attr("id", id).attr("class", "map").attr("viewBox", `0 0 ${W} ${H}`);
-    const root = svg.append("g").attr("class", "root");
-    const gLand = root.append("path").attr("class", "land");
-    const groups = {};
-    for (const name of ["places", "tracks", "voyages", "visits", "gaps", "loitering", "encounters"]) groups[name] = root.append("g").attr("class", `layer layer-${name}`);
-    const proj = d3.geoMercator();
-    let k = 1, fitted = false;
-    const zoom = d3.zoom().scaleExtent([0.5, 4000]).on("zoom", (ev) => {
-      k = ev.transform.k; root.attr("transform", ev.transform);
-      root.selectAll(".mark").attr("r", function () { return +this.getAttribute("data-r") / k; });
-      root.selectAll("path.sym").attr("transform", function () {
-        return `translate(${this.getAttribute("data-x")},${this.getAttribute("data-y")}) scale(${1 / k})`; });
-    });
-    svg.call(zoom);
-    const line = (tr, i0, i1, t0, t1) => {
-      let d = "";
-      for (let i = i0; i < i1; i++) {
-        if (tr.t[i] < t0 || tr.t[i] > t1) continue;
-        const [x, y] = proj([tr.lon[i], tr.lat[i]]);
-        const brk = d === "" || tr.t[i] - tr.t[i - 1] > 6 * HOUR || Math.abs(tr.lon[i] - tr.lon[i - 1]) > 180;
-        d += (brk ? "M" : "L") + x.toFixed(2) + " " + y.toFixed(2);
-      }
-      return d;
-    };
-    const mark = (g, cls, lon, lat, r, lines, onClick) => {
-      const [x, y] = proj([lon, lat]);
-      const c = g.append("circle").attr("class", `mark ${cls}`).attr("cx", x).attr("cy", y).attr("data-r", r).attr("r", r / k)
-        .on("mousemove", (ev) => showTip(ev, lines)).on("mouseleave", hideTip);
-      if (onClick) c.on("click", onClick);
-      return c;
-    };
-    // Initial view: the 1st-99th percentile box of the points of voyages on routes when there are any (the
-    // case's area of interest), else of all track points; places alone only when there are no tracks.
-    function fit(tracks, places, voyages) {
-      const pts = [], byM = new Map(tracks.map((tr) => [tr.mmsi, tr]));
-      for (const v of voyages) {
-        const tr = byM.get(v.mmsi);
-        if (!tr || !v.route) continue;
-        const i0 = d3.bisectLeft(tr.t, v.departure_ts), i1 = d3.bisectRight(tr.t, v.arrival_ts == null ? Infinity : v.arrival_ts);
-        for (let i = i0; i < i1; i++) pts.push([tr.lon[i], tr.lat[i]]);
-      }
-      if (!pts.length) for (const tr of tracks) for (let i = 0; i < tr.t.length; i += Math.max(1, Math.floor(tr.t.length / 200))) pts.push([tr.lon[i], tr.lat[i]]);
-      if (!pts.length) for (const p of places) pts.push([p.lon, p.lat]);
-      if (!pts.length) pts.push([-170, -60], [170, 75]);
-      const lons = pts.map((p) => p[0]).sort(d3.ascending), lats = pts.map((p) => p[1]).sort(d3.ascending);
-      const q = (a, f) => d3.quantileSorted(a, f);
-      let x0 = q(lons, 0.01), x1 = q(lons, 0.99), y0 = q(lats, 0.01), y1 = q(lats, 0.99);
-      const padDeg = Math.max(0.05, (x1 - x0) * 0.08, (y1 - y0) * 0.08);
-      const cl = (v, lo, hi) => Math.max(lo, Math.min(hi, v));  // d3 wraps longitudes past 180: keep inside
-      x0 = cl(x0 - padDeg, -179.9, 179.9); x1 = cl(x1 + padDeg, -179.9, 179.9);
-      y0 = cl(y0 - padDeg, -80, 84); y1 = cl(y1 + padDeg, -80, 84);
-      proj.fitExtent([[10, 10], [W - 10, H - 10]], { type: "MultiPoint", coordinates: [[x0, y0], [x1, y1]] });
+  // Initial view: the 1st-99th percentile box of the points of voyages on routes when there are any (the
+  // case's area of interest), else of all track points; places alone only when there are no tracks.
+  function fitProjection(proj, W, H, tracks, places, voyages) {
+    const pts = [], byM = new Map(tracks.map((tr) => [tr.mmsi, tr]));
+    for (const v of voyages) {
+      const tr = byM.get(v.mmsi);
+      if (!tr || !v.route) continue;
+      const i0 = d3.bisectLeft(tr.t, v.departure_ts), i1 = d3.bisectRight(tr.t, v.arrival_ts == null ? Infinity : v.arrival_ts);
+      for (let i = i0; i < i1; i++) pts.push([tr.lon[i], tr.lat[i]]);
     }
-    // Coastlines (Natural Earth 1:10m): only the rings near the view are drawn; panning or zooming out past
-    // the drawn area redraws them for the new view.
+    if (!pts.length) for (const tr of tracks) for (let i = 0; i < tr.t.length; i += Math.max(1, Math.floor(tr.t.length / 200))) pts.push([tr.lon[i], tr.lat[i]]);
+    if (!pts.length) for (const p of places) pts.push([p.lon, p.lat]);
+    if (!pts.length) pts.push([-170, -60], [170, 75]);
+    const lons = pts.map((p) => p[0]).sort(d3.ascending), lats = pts.map((p) => p[1]).sort(d3.ascending);
+    const q = (a, f) => d3.quantileSorted(a, f);
+    let x0 = q(lons, 0.01), x1 = q(lons, 0.99), y0 = q(lats, 0.01), y1 = q(lats, 0.99);
+    const padDeg = Math.max(0.05, (x1 - x0) * 0.08, (y1 - y0) * 0.08);
+    const cl = (v, lo, hi) => Math.max(lo, Math.min(hi, v));  // d3 wraps longitudes past 180: keep inside
+    x0 = cl(x0 - padDeg, -179.9, 179.9); x1 = cl(x1 + padDeg, -179.9, 179.9);
+    y0 = cl(y0 - padDeg, -80, 84); y1 = cl(y1 + padDeg, -80, 84);
+    proj.fitExtent([[10, 10], [W - 10, H - 10]], { type: "MultiPoint", coordinates: [[x0, y0], [x1, y1]] });
+  }
+
+  // Coastlines (Natural Earth 1:10m): only the rings near the view are drawn; panning or zooming out past
+  // the drawn area redraws them for the new view. Returns the function that draws them.
+  function landLayer(svg, gLand, proj, zoom, W, H) {
     let landBox = null;
     const viewBox = () => {
       const t = d3.zoomTransform(svg.node());
@@ -224,53 +192,101 @@
       const [x0, y0, x1, y1] = viewBox();
       if (landBox && (x0 < landBox[0] || y0 < landBox[1] || x1 > landBox[2] || y1 > landBox[3])) drawLand();
     });
+    return drawLand;
+  }
+
+  // A track's points between indexes i0 and i1 within [t0, t1] as path data; a silence over 6 h or an
+  // antimeridian jump starts a new piece (gaps are drawn separately, from the gaps table).
+  function trackLine(proj, tr, i0, i1, t0, t1) {
+    let d = "";
+    for (let i = i0; i < i1; i++) {
+      if (tr.t[i] < t0 || tr.t[i] > t1) continue;
+      const [x, y] = proj([tr.lon[i], tr.lat[i]]);
+      const brk = d === "" || tr.t[i] - tr.t[i - 1] > 6 * HOUR || Math.abs(tr.lon[i] - tr.lon[i - 1]) > 180;
+      d += (brk ? "M" : "L") + x.toFixed(2) + " " + y.toFixed(2);
+    }
+    return d;
+  }
+
+  // Tracks (cut to the window) and the voyages on routes over them; a click on a track calls onClick(tr).
+  function drawTracks(ctx, tracks, voyages, t0, t1, onClick) {
+    const byMmsi = new Map(tracks.map((tr) => [tr.mmsi, tr]));
+    for (const tr of tracks) {
+      const d = trackLine(ctx.proj, tr, 0, tr.t.length, t0, t1);
+      if (!d) continue;
+      ctx.groups.tracks.append("path").attr("class", "track").attr("stroke", tr.color).attr("data-mmsi", tr.mmsi).attr("d", d)
+        .on("mousemove", (ev) => showTip(ev, [tr.name || `MMSI ${tr.mmsi}`, `MMSI ${tr.mmsi}`, `${fmtTs(tr.t[0])} \u2192 ${fmtTs(tr.t[tr.t.length - 1])}`, "click to isolate"]))
+        .on("mouseleave", hideTip).on("click", () => onClick(tr));
+    }
+    for (const v of voyages) {
+      const tr = byMmsi.get(v.mmsi);
+      if (!tr || !v.route) continue;
+      const i0 = d3.bisectLeft(tr.t, v.departure_ts), i1 = d3.bisectRight(tr.t, v.arrival_ts == null ? Infinity : v.arrival_ts);
+      const d = trackLine(ctx.proj, tr, i0, i1, -Infinity, Infinity);
+      if (d) ctx.groups.voyages.append("path").attr("class", "voyage").attr("data-mmsi", v.mmsi).attr("d", d)
+        .on("mousemove", (ev) => showTip(ev, [`Voyage on ${v.route}`, `${v.origin_name || ""} \u2192 ${v.destination_name || ""}`, `${v.vessel_name || ""} MMSI ${v.mmsi}`, `${fmtTs(v.departure_ts)} \u2192 ${fmtTs(v.arrival_ts)}`]))
+        .on("mouseleave", hideTip);
+    }
+  }
+
+  // Port calls (at their place), dark gaps, loitering, encounters and places.
+  function drawEvents(ctx, L, placeRows) {
+    const { groups, proj, mark } = ctx;
+    const places = new Map(placeRows.map((p) => [p.place_id, p]));
+    for (const v of L.visits || []) {
+      const p = places.get(v.place_id);
+      if (p) mark(groups.visits, "visit", p.lon, p.lat, 3, ["Port call", v.place_name || v.place_id, `${v.vessel_name || ""} MMSI ${v.mmsi}`, `${fmtTs(v.arrival_ts)} \u2192 ${fmtTs(v.departure_ts)}`]).attr("data-mmsi", v.mmsi);
+    }
+    for (const g of L.gaps || []) {
+      if (g.start_lat == null || g.end_lat == null) continue;
+      const [x1, y1] = proj([g.start_lon, g.start_lat]), [x2, y2] = proj([g.end_lon, g.end_lat]);
+      groups.gaps.append("line").attr("class", `gap gap-${g.likely || "unknown"}`).attr("data-mmsi", g.mmsi).attr("x1", x1).attr("y1", y1).attr("x2", x2).attr("y2", y2)
+        .on("mousemove", (ev) => showTip(ev, [`Dark gap, ${fmtNum(g.duration_h)} h`, `${g.vessel_name || ""} MMSI ${g.mmsi}`, `${fmtTs(g.start_ts)} \u2192 ${fmtTs(g.end_ts)}`, `likely: ${g.likely || "unknown"}`]))
+        .on("mouseleave", hideTip);
+    }
+    for (const l of L.loitering || []) mark(groups.loitering, "loiter", l.lon, l.lat, 6, ["Loitering", `${l.vessel_name || ""} MMSI ${l.mmsi}`, `${fmtTs(l.start_ts)} \u2192 ${fmtTs(l.end_ts)} (${fmtNum(l.duration_h)} h)`, `mean ${fmtNum(l.mean_speed_kn, 2)} kn`]).attr("data-mmsi", l.mmsi);
+    for (const e of L.encounters || []) mark(groups.encounters, "encounter", e.lon, e.lat, 6, ["Encounter", `MMSI ${e.mmsi_a} & ${e.mmsi_b}`, `${fmtTs(e.start_ts)} \u2192 ${fmtTs(e.end_ts)}`, `median ${fmtNum(e.median_dist_km, 2)} km apart`]);
+    for (const p of placeRows) {
+      mark(groups.places, p.watched ? "place watched" : "place", p.lon, p.lat, p.watched ? 5 : 3.5, [p.name, `${p.kind || "place"} \u00b7 ${p.place_id}`, "click for the place page"],
+        () => { location.href = `/place/${encodeURIComponent(p.place_id)}`; });
+    }
+  }
+
+  // An SVG map (Web Mercator, zoom and pan) of tracks and event layers; `draw(data, {t0, t1})` redraws.
+  function makeMap(container, id, onVessel) {
+    const W = 1000, H = 480;
+    const svg = d3.select(container).append("svg").attr("id", id).attr("class", "map").attr("viewBox", `0 0 ${W} ${H}`);
+    const root = svg.append("g").attr("class", "root");
+    const gLand = root.append("path").attr("class", "land");
+    const groups = {};
+    for (const name of ["places", "tracks", "voyages", "visits", "gaps", "loitering", "encounters"]) groups[name] = root.append("g").attr("class", `layer layer-${name}`);
+    const proj = d3.geoMercator();
+    let k = 1, fitted = false;
+    const zoom = d3.zoom().scaleExtent([0.5, 4000]).on("zoom", (ev) => {
+      k = ev.transform.k; root.attr("transform", ev.transform);
+      root.selectAll(".mark").attr("r", function () { return +this.getAttribute("data-r") / k; });
+    });
+    svg.call(zoom);
+    const drawLand = landLayer(svg, gLand, proj, zoom, W, H);
+    const mark = (g, cls, lon, lat, r, lines, onClick) => {
+      const [x, y] = proj([lon, lat]);
+      const c = g.append("circle").attr("class", `mark ${cls}`).attr("cx", x).attr("cy", y).attr("data-r", r).attr("r", r / k)
+        .on("mousemove", (ev) => showTip(ev, lines)).on("mouseleave", hideTip);
+      if (onClick) c.on("click", onClick);
+      return c;
+    };
+    const ctx = { groups, proj, mark };
     const api = {
       svg, tracks: [], isolated: null,
       async draw(data, opts) {
-        const o = opts || {};
-        const S = data.coord_scale || 10000;
-        const tracks = decodeTracks(data.tracks || [], S);
+        const o = opts || {}, L = data.layers || {};
+        const tracks = decodeTracks(data.tracks || [], data.coord_scale || 10000);
         api.tracks = tracks;
-        if (!fitted || o.refit) { fit(tracks, data.places || [], (data.layers || {}).voyages || []); fitted = true; await drawLand(); }
-        const t0 = o.t0 == null ? -Infinity : o.t0, t1 = o.t1 == null ? Infinity : o.t1;
-        const L = data.layers || {};
-        const byMmsi = new Map(tracks.map((tr) => [tr.mmsi, tr]));
+        if (!fitted) { fitProjection(proj, W, H, tracks, data.places || [], L.voyages || []); fitted = true; await drawLand(); }
         Object.values(groups).forEach((g) => g.selectAll("*").remove());
-        for (const tr of tracks) {
-          const d = line(tr, 0, tr.t.length, t0, t1);
-          if (!d) continue;
-          groups.tracks.append("path").attr("class", "track").attr("stroke", tr.color).attr("data-mmsi", tr.mmsi).attr("d", d)
-            .on("mousemove", (ev) => showTip(ev, [tr.name || `MMSI ${tr.mmsi}`, `MMSI ${tr.mmsi}`, `${fmtTs(tr.t[0])} \u2192 ${fmtTs(tr.t[tr.t.length - 1])}`, "click to isolate"]))
-            .on("mouseleave", hideTip)
-            .on("click", () => { api.isolate(api.isolated === tr.mmsi ? null : tr.mmsi); if (onVessel) onVessel(tr); });
-        }
-        for (const v of L.voyages || []) {
-          const tr = byMmsi.get(v.mmsi);
-          if (!tr || !v.route) continue;
-          const i0 = d3.bisectLeft(tr.t, v.departure_ts), i1 = d3.bisectRight(tr.t, v.arrival_ts == null ? Infinity : v.arrival_ts);
-          const d = line(tr, i0, i1, -Infinity, Infinity);
-          if (d) groups.voyages.append("path").attr("class", "voyage").attr("data-mmsi", v.mmsi).attr("d", d)
-            .on("mousemove", (ev) => showTip(ev, [`Voyage on ${v.route}`, `${v.origin_name || ""} \u2192 ${v.destination_name || ""}`, `${v.vessel_name || ""} MMSI ${v.mmsi}`, `${fmtTs(v.departure_ts)} \u2192 ${fmtTs(v.arrival_ts)}`]))
-            .on("mouseleave", hideTip);
-        }
-        const places = new Map((data.places || []).map((p) => [p.place_id, p]));
-        for (const v of L.visits || []) {
-          const p = places.get(v.place_id);
-          if (p) mark(groups.visits, "visit", p.lon, p.lat, 3, ["Port call", v.place_name || v.place_id, `${v.vessel_name || ""} MMSI ${v.mmsi}`, `${fmtTs(v.arrival_ts)} \u2192 ${fmtTs(v.departure_ts)}`]).attr("data-mmsi", v.mmsi);
-        }
-        for (const g of L.gaps || []) {
-          if (g.start_lat == null || g.end_lat == null) continue;
-          const [x1, y1] = proj([g.start_lon, g.start_lat]), [x2, y2] = proj([g.end_lon, g.end_lat]);
-          groups.gaps.append("line").attr("class", `gap gap-${g.likely || "unknown"}`).attr("data-mmsi", g.mmsi).attr("x1", x1).attr("y1", y1).attr("x2", x2).attr("y2", y2)
-            .on("mousemove", (ev) => showTip(ev, [`Dark gap, ${fmtNum(g.duration_h)} h`, `${g.vessel_name || ""} MMSI ${g.mmsi}`, `${fmtTs(g.start_ts)} \u2192 ${fmtTs(g.end_ts)}`, `likely: ${g.likely || "unknown"}`]))
-            .on("mouseleave", hideTip);
-        }
-        for (const l of L.loitering || []) mark(groups.loitering, "loiter", l.lon, l.lat, 6, ["Loitering", `${l.vessel_name || ""} MMSI ${l.mmsi}`, `${fmtTs(l.start_ts)} \u2192 ${fmtTs(l.end_ts)} (${fmtNum(l.duration_h)} h)`, `mean ${fmtNum(l.mean_speed_kn, 2)} kn`]).attr("data-mmsi", l.mmsi);
-        for (const e of L.encounters || []) mark(groups.encounters, "encounter", e.lon, e.lat, 6, ["Encounter", `MMSI ${e.mmsi_a} & ${e.mmsi_b}`, `${fmtTs(e.start_ts)} \u2192 ${fmtTs(e.end_ts)}`, `median ${fmtNum(e.median_dist_km, 2)} km apart`]);
-        for (const p of data.places || []) {
-          mark(groups.places, p.watched ? "place watched" : "place", p.lon, p.lat, p.watched ? 5 : 3.5, [p.name, `${p.kind || "place"} \u00b7 ${p.place_id}`, "click for the place page"],
-            () => { location.href = `/place/${encodeURIComponent(p.place_id)}`; });
-        }
+        const onClick = (tr) => { api.isolate(api.isolated === tr.mmsi ? null : tr.mmsi); if (onVessel) onVessel(tr); };
+        drawTracks(ctx, tracks, L.voyages || [], o.t0 == null ? -Infinity : o.t0, o.t1 == null ? Infinity : o.t1, onClick);
+        drawEvents(ctx, L, data.places || []);
         api.isolate(api.isolated);
       },
       isolate(mmsi) {
@@ -337,19 +353,71 @@
     alerts: [{ key: "kind", label: "kind" }, C.ts("ts", "time"), { key: "mmsi", label: "vessel", text: (r) => `${r.vessel_name || ""} ${r.mmsi || ""}`, cell: (r) => (r.mmsi == null ? "" : vesselLink(r.mmsi, r.vessel_name)) }, C.route(), { key: "message", label: "message" }],
   };
 
-  async function mapPage(meta) {
-    const head = section("Map", "map-section", "Drag on the strip below the map to choose a time window; tracks, events and tables follow it. Click a track to isolate its vessel.");
-    const controls = el("div", { class: "controls" });
-    const layers = ["tracks", "voyages", "visits", "gaps", "encounters", "loitering", "places"];
+  // The time brush: positions per day as bars, a d3 brush over them. onWindow(t0, t1) runs when a selection
+  // ends (a drag, or `set`); clearing it selects the whole period.
+  function timeBrush(box, meta, onWindow) {
+    const days = meta.days.map((d) => ({ t: d.day, n: d.n }));
+    const t0 = meta.start == null ? Date.now() - 30 * DAY : Math.floor(meta.start / DAY) * DAY;
+    const t1 = meta.end == null ? Date.now() : Math.ceil((meta.end + 1) / DAY) * DAY;
+    const BW = 1000, BH = 70;
+    const x = d3.scaleUtc().domain([t0, t1]).range([10, BW - 10]);
+    const y = d3.scaleLinear().domain([0, d3.max(days, (d) => d.n) || 1]).range([BH - 20, 4]);
+    const bsvg = d3.select(box).append("svg").attr("id", "brush").attr("viewBox", `0 0 ${BW} ${BH}`)
+      .attr("data-t0", t0).attr("data-t1", t1);  // the scale's domain, for scripted drags
+    bsvg.append("g").selectAll("rect").data(days).join("rect").attr("class", "day")
+      .attr("x", (d) => x(d.t)).attr("width", (d) => Math.max(1, x(d.t + DAY) - x(d.t) - 0.5)).attr("y", (d) => y(d.n)).attr("height", (d) => BH - 20 - y(d.n));
+    bsvg.append("g").attr("transform", `translate(0,${BH - 20})`).call(d3.axisBottom(x).ticks(8));
+    const brush = d3.brushX().extent([[10, 0], [BW - 10, BH - 20]]).on("end", (ev) => {
+      const sel = ev.selection ? ev.selection.map((v) => x.invert(v).getTime()) : [t0, t1];
+      onWindow(sel[0], sel[1]);
+    });
+    const g = bsvg.append("g").attr("class", "brush").call(brush);
+    return {
+      t0, t1,
+      set(a, b) { g.call(brush.move, [x(Math.max(a, t0)), x(Math.min(b, t1))]); },
+      clear() { g.call(brush.move, null); },
+    };
+  }
+
+  // Window controls: date inputs with Apply, Whole period, Play (steps a window of the current width).
+  function windowControls(getWindow, brushApi) {
     const start = el("input", { type: "date", id: "win-start", "aria-label": "window start" });
     const end = el("input", { type: "date", id: "win-end", "aria-label": "window end (inclusive)" });
     const apply = el("button", { type: "button", id: "win-apply" }, "Apply");
     const all = el("button", { type: "button", id: "win-all" }, "Whole period");
     const play = el("button", { type: "button", id: "win-play" }, "\u25b6 Play");
     const label = el("span", { id: "win-label", class: "win-label" });
-    controls.append("Window ", start, " to ", end, apply, all, play, label);
+    apply.addEventListener("click", () => {
+      const a = Date.parse(start.value + "T00:00:00Z"), b = Date.parse(end.value + "T00:00:00Z") + DAY;
+      if (Number.isFinite(a) && Number.isFinite(b) && b > a) brushApi().set(a, b);
+    });
+    all.addEventListener("click", () => brushApi().clear());
+    let timer = null;
+    const stop = () => { clearInterval(timer); timer = null; play.textContent = "\u25b6 Play"; };
+    play.addEventListener("click", () => {
+      if (timer) { stop(); return; }
+      const { t0, t1 } = brushApi(), [w0, w1] = getWindow();
+      const width = Math.min(w1 - w0, (t1 - t0) / 4), step = Math.max(DAY, width / 4);
+      let a = w1 - w0 >= t1 - t0 ? t0 : w0;
+      play.textContent = "\u275a\u275a Pause";
+      timer = setInterval(() => {
+        if (state.pending) return;
+        if (a + width > t1) { stop(); return; }
+        brushApi().set(a, a + width); a += step;
+      }, 1200);
+    });
+    const show = (a, b) => { start.value = fmtDate(a); end.value = fmtDate(b - 1); label.textContent = `${fmtTs(a)} \u2192 ${fmtTs(b)} UTC`; };
+    return { node: el("div", { class: "controls" }, "Window ", start, " to ", end, apply, all, play, label), show };
+  }
+
+  const MAP_LAYERS = ["tracks", "voyages", "visits", "gaps", "encounters", "loitering", "places"];
+
+  async function mapPage(meta) {
+    const head = section("Map", "map-section", "Drag on the strip below the map to choose a time window; tracks, events and tables follow it. Click a track to isolate its vessel.");
+    let win = [0, 0], seq = 0, brush = null;
+    const controls = windowControls(() => win, () => brush);
     const layerBox = el("div", { class: "layers" });
-    for (const name of layers) {
+    for (const name of MAP_LAYERS) {
       const cb = el("input", { type: "checkbox", id: `layer-${name}`, checked: "checked" });
       layerBox.append(el("label", null, cb, ` ${name}`));
       cb.addEventListener("change", () => map.showLayer(name, cb.checked));
@@ -357,46 +425,25 @@
     const mapWrap = el("div", { class: "map-wrap" });
     const info = el("div", { id: "map-info", class: "map-info" });
     const brushBox = el("div", { id: "brush-wrap" });
-    head.append(controls, layerBox, mapWrap, brushBox, info);
-    const tables = section("Events in the window", "tables-section");
+    head.append(controls.node, layerBox, mapWrap, brushBox, info);
     const tableBox = el("div", { id: "window-tables" });
+    const tables = section("Events in the window", "tables-section");
     tables.append(tableBox);
     main.replaceChildren(head, tables);
     const map = makeMap(mapWrap, "map", (tr) => {
       info.replaceChildren("Selected: ", vesselLink(tr.mmsi, tr.name), " \u2014 open its page for identity, calls, voyages, gaps and encounters.");
     });
-
-    // time brush over positions per day
-    const days = meta.days.map((d) => ({ t: d.day, n: d.n }));
-    const t0 = meta.start == null ? Date.now() - 30 * DAY : Math.floor(meta.start / DAY) * DAY;
-    const t1 = meta.end == null ? Date.now() : Math.ceil((meta.end + 1) / DAY) * DAY;
-    const BW = 1000, BH = 70;
-    const x = d3.scaleUtc().domain([t0, t1]).range([10, BW - 10]);
-    const y = d3.scaleLinear().domain([0, d3.max(days, (d) => d.n) || 1]).range([BH - 20, 4]);
-    const bsvg = d3.select(brushBox).append("svg").attr("id", "brush").attr("viewBox", `0 0 ${BW} ${BH}`)
-      .attr("data-t0", t0).attr("data-t1", t1);  // the scale's domain, for scripted drags
-    bsvg.append("g").selectAll("rect").data(days).join("rect").attr("class", "day")
-      .attr("x", (d) => x(d.t)).attr("width", (d) => Math.max(1, x(d.t + DAY) - x(d.t) - 0.5)).attr("y", (d) => y(d.n)).attr("height", (d) => BH - 20 - y(d.n));
-    bsvg.append("g").attr("transform", `translate(0,${BH - 20})`).call(d3.axisBottom(x).ticks(8));
-    let win = [t0, t1], seq = 0;
-    const brush = d3.brushX().extent([[10, 0], [BW - 10, BH - 20]]).on("end", (ev) => {
-      const sel = ev.selection ? ev.selection.map((v) => x.invert(v).getTime()) : [t0, t1];
-      load(sel[0], sel[1]);
-    });
-    const gBrush = bsvg.append("g").attr("class", "brush").call(brush);
-
     async function load(a, b) {
       const my = ++seq;
       busy();
       win = [a, b];
-      start.value = fmtDate(a); end.value = fmtDate(b - 1);
-      label.textContent = `${fmtTs(a)} \u2192 ${fmtTs(b)} UTC`;
+      controls.show(a, b);
       const data = await getJSON(`/api/map?start=${encodeURIComponent(iso(a))}&end=${encodeURIComponent(iso(b))}`);
       if (my !== seq) return;
       await map.draw(data, { t0: a, t1: b });
-      for (const name of layers) map.showLayer(name, document.getElementById(`layer-${name}`).checked);
+      for (const name of MAP_LAYERS) map.showLayer(name, document.getElementById(`layer-${name}`).checked);
       tableBox.replaceChildren(...Object.entries(LAYER_TABLES).map(([name, cols]) => {
-        const rows = (data.layers[name] || []);
+        const rows = data.layers[name] || [];
         const box = el("div", { class: "layer-table" }, el("h3", null, `${name} (${rows.length}${data.truncated.includes(name) ? "+" : ""})`));
         box.append(dataTable(`table-${name}`, cols, rows));
         return box;
@@ -405,27 +452,8 @@
       document.body.setAttribute("data-tracks", String(data.tracks.length));
       ready();
     }
-    const setWindow = (a, b) => {  // moves the brush, which loads through its "end" handler
-      gBrush.call(brush.move, [x(Math.max(a, t0)), x(Math.min(b, t1))]);
-    };
-    apply.addEventListener("click", () => {
-      const a = Date.parse(start.value + "T00:00:00Z"), b = Date.parse(end.value + "T00:00:00Z") + DAY;
-      if (Number.isFinite(a) && Number.isFinite(b) && b > a) setWindow(a, b);
-    });
-    all.addEventListener("click", () => { gBrush.call(brush.move, null); });
-    let timer = null;
-    play.addEventListener("click", () => {
-      if (timer) { clearInterval(timer); timer = null; play.textContent = "\u25b6 Play"; return; }
-      const width = Math.min(win[1] - win[0], (t1 - t0) / 4), step = Math.max(DAY, width / 4);
-      let a = win[1] - win[0] >= t1 - t0 ? t0 : win[0];
-      play.textContent = "\u275a\u275a Pause";
-      timer = setInterval(() => {
-        if (state.pending) return;
-        if (a + width > t1) { clearInterval(timer); timer = null; play.textContent = "\u25b6 Play"; return; }
-        setWindow(a, a + width); a += step;
-      }, 1200);
-    });
-    await load(t0, t1);
+    brush = timeBrush(brushBox, meta, load);
+    await load(brush.t0, brush.t1);
   }
 
   // ---------- vessel page ------------------------------------------------------------------------------------
