@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 
 pytest.importorskip("starlette")
@@ -328,3 +329,23 @@ def test_stops_promptly_with_an_alert_stream_open(store_path: Path) -> None:
         srv.proc.terminate()
         srv.proc.wait(timeout=15)
         assert time.monotonic() - t0 < 6.0  # 2 s grace for open streams, then they are cancelled
+
+
+def test_answers_follow_store_writes(store_path: Path, tmp_path: Path) -> None:
+    """A commit to a derived table is picked up (the table re-read, cached answers dropped) within ~1 s."""
+    import shutil
+
+    copy = tmp_path / "store"
+    shutil.copytree(store_path, copy)
+    with serve(copy) as srv, srv.client() as c:
+        before = {r["route"]: r["trips"] for r in c.get("/api/routes").json()}
+        assert before == {fx.ROUTE: fx.N_VOYAGES}
+        store = Store.open(copy)
+        extra = store.read_table("voyages").slice(0, 1)
+        extra = extra.set_column(0, "voyage_id", pa.array(["y-extra"]))
+        store.write_table("voyages", extra, part="extra")
+        deadline = time.monotonic() + 5
+        while {r["route"]: r["trips"] for r in c.get("/api/routes").json()} != {fx.ROUTE: fx.N_VOYAGES + 1}:
+            assert time.monotonic() < deadline, "the new voyage never showed"
+            time.sleep(0.1)
+        assert len(c.get(f"/api/vessels/{fx.MMSI_A}").json()["voyages"]) == 3

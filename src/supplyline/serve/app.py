@@ -46,7 +46,7 @@ class ServeConfig:
     access: Access
     case: dict[str, Any] | None = None
     allow_sql: bool = False
-    poll_s: float = 0.5
+    poll_s: float = 0.25
 
 
 def _read(package: str, name: str) -> bytes:

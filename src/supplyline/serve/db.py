@@ -71,18 +71,26 @@ class Reader:
         return tuple(out)
 
     def check_for_changes(self) -> bool:
-        """Pick up files written since the last check: tables re-read, cache dropped."""
+        """Pick up files written since the last check: changed tables re-read, cache dropped.
+
+        Only the derived tables whose folder changed are re-read (a ``monitor`` run re-reads ``alerts``
+        alone, so its alerts reach open pages quickly); the identity tables are rebuilt when an ingest
+        commits (every ingest adds a ``manifest`` file, and new days add ``statics`` folders)."""
         current = self.signature()
         if current == self._signature:
             return False
+        before, after = dict(self._signature), dict(current)
+        changed = {k for k in before.keys() | after.keys() if before.get(k) != after.get(k)}
+        first = not self._signature
         with self._lock:
-            self._materialise()
-            # the identity view reads every statics file: materialised once per store version
-            self._con.execute("CREATE OR REPLACE TABLE vessel_identities AS SELECT * FROM vessels")
-            self._con.execute(
-                "CREATE OR REPLACE TABLE vessel_names AS SELECT mmsi, arg_max(name, last_seen) AS name "
-                "FROM vessel_identities WHERE name IS NOT NULL GROUP BY mmsi"
-            )
+            self._materialise(set(PLACEHOLDERS) if first else changed)
+            if first or changed & {"manifest", "statics"}:
+                # the identity view reads every statics file: materialised once per ingest
+                self._con.execute("CREATE OR REPLACE TABLE vessel_identities AS SELECT * FROM vessels")
+                self._con.execute(
+                    "CREATE OR REPLACE TABLE vessel_names AS SELECT mmsi, arg_max(name, last_seen) AS name "
+                    "FROM vessel_identities WHERE name IS NOT NULL GROUP BY mmsi"
+                )
             self._signature = current
             self.version += 1
             self._cache.clear()
@@ -110,7 +118,7 @@ class Reader:
                         self._cache.popitem(last=False)
         return value
 
-    def _materialise(self) -> None:
+    def _materialise(self, names: set[str]) -> None:
         """Copy the derived tables into memory (they are small next to positions): a vessel page runs ~15
         queries, and each one opening and decoding Parquet files cost 10-20 ms on a busy machine. A table
         the store does not have yet is an empty table of its schema. Positions and statics stay on disk."""
@@ -118,6 +126,8 @@ class Reader:
             self._con.execute("SELECT table_name, table_type FROM information_schema.tables").fetchall()
         )
         for name, sch in PLACEHOLDERS.items():
+            if name not in names:
+                continue
             if kinds.get(name) == "VIEW":
                 self._con.execute(f'DROP VIEW "{name}"')
             if self.store.has_files(name):

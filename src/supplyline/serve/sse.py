@@ -21,7 +21,7 @@ from supplyline.serve import api
 from supplyline.serve import queries as Q
 from supplyline.serve.db import Reader
 
-POLL_S = 0.5
+POLL_S = 0.25
 KEEPALIVE_S = 15.0
 QUEUE_MAX = 1_000
 
