@@ -66,6 +66,7 @@ def test_access_rules() -> None:
     assert "127.0.0.1:8765" in local.hosts and "localhost:8765" in local.hosts
     remote = resolve_access("0.0.0.0", 80, env={"SUPPLYLINE_TOKEN": "x" * 20})
     assert not remote.generated and remote.token == "x" * 20
+    assert remote.hosts is None  # reached by any name: the token guards it
     assert resolve_access("10.0.0.1", 80, generate=True, env={}).generated
     with pytest.raises(UsageError, match="shorter"):
         resolve_access("127.0.0.1", 80, env={"SUPPLYLINE_TOKEN": "short"})

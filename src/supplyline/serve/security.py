@@ -5,8 +5,9 @@
 * Every request carries the token: ``Authorization: Bearer <token>``, the ``supplyline_token`` cookie, or
   ``?token=`` once (the server then sets the cookie, HttpOnly and SameSite=Strict, and redirects to the
   same URL without it, so the token leaves the address bar and history). Wrong or missing: 401.
-* The Host header must name the address the server listens on (stops DNS-rebinding pages from reading
-  the API through the victim's browser).
+* On loopback, the Host header must name the address the server listens on (stops DNS-rebinding pages
+  from reaching it through the victim's browser). On other addresses any Host is accepted (the server is
+  reached by whatever name the network gives it); the token is what guards it there.
 * Every response gets a strict Content-Security-Policy (scripts, styles and data from this origin only,
   no inline script, no other origin), ``nosniff``, no framing and no referrer.
 """
@@ -57,10 +58,10 @@ def is_loopback(host: str) -> bool:
 
 @dataclass(frozen=True)
 class Access:
-    """The token the server requires and the Host header values it accepts."""
+    """The token the server requires and the Host header values it accepts (None: any, see below)."""
 
     token: str
-    hosts: frozenset[str]
+    hosts: frozenset[str] | None
     generated: bool
 
 
@@ -80,7 +81,10 @@ def resolve_access(host: str, port: int, generate: bool = False, env: dict[str, 
         )
     generated = not token
     token = token or secrets.token_urlsafe(24)
-    names = {host, "localhost", "127.0.0.1", "[::1]"} if is_loopback(host) else {host}
+    if not is_loopback(host):
+        # reached by whatever name or address the network gives it: any Host, the token guards it
+        return Access(token=token, hosts=None, generated=generated)
+    names = {host, "localhost", "127.0.0.1", "[::1]"}
     if ":" in host and not host.startswith("["):
         names.add(f"[{host}]")
     hosts = frozenset({f"{n}:{port}" for n in names} | names)
@@ -121,7 +125,8 @@ class Guard:
         await self.app(scope, receive, _with_headers(send))
 
     def _refusal(self, request: Request) -> Response | None:
-        if request.headers.get("host", "") not in self.access.hosts:
+        hosts = self.access.hosts
+        if hosts is not None and request.headers.get("host", "") not in hosts:
             return _secure(PlainTextResponse("unknown Host header", status_code=400))
         offered, in_query = _token_of(request)
         if not offered or not hmac.compare_digest(offered.encode(), self.access.token.encode()):
