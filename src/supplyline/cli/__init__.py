@@ -16,6 +16,7 @@ from supplyline.cli import (
     _detect,
     _estimate,
     _evidence,
+    _imagery,
     _monitor,
     _places,
     _report,
@@ -49,6 +50,7 @@ for _module in (
     _report,
     _serve,
     _demo,
+    _imagery,
 ):
     _module.register(app)
 
