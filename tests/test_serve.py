@@ -350,3 +350,49 @@ def test_answers_follow_store_writes(store_path: Path, tmp_path: Path) -> None:
             assert time.monotonic() < deadline, "the new voyage never showed"
             time.sleep(0.1)
         assert len(c.get(f"/api/vessels/{fx.MMSI_A}").json()["voyages"]) == 3
+
+
+def test_detections_layer_with_their_ais_match(store_path: Path, tmp_path: Path) -> None:
+    import datetime as dt
+    import shutil
+
+    from supplyline import schema
+
+    copy = tmp_path / "store"
+    shutil.copytree(store_path, copy)
+    t = fx.T0 + dt.timedelta(hours=50)
+    dets = [
+        {
+            "det_id": "d1",
+            "scene_id": "s1",
+            "sensor": "sar",
+            "ts": t,
+            "lon": 130.3,
+            "lat": 42.245,
+            "synthetic": True,
+        },
+        {
+            "det_id": "d2",
+            "scene_id": "s1",
+            "sensor": "sar",
+            "ts": t,
+            "lon": 131.0,
+            "lat": 42.4,
+            "synthetic": True,
+        },
+    ]
+    matches = [
+        {"det_id": "d1", "scene_id": "s1", "ts": t, "status": "matched", "mmsi": fx.MMSI_A},
+        {"det_id": "d2", "scene_id": "s1", "ts": t, "status": "dark"},
+    ]
+    store = Store.open(copy)
+    store.write_table("detections", pa.Table.from_pylist(dets, schema=schema.DETECTIONS))
+    store.write_table("detection_matches", pa.Table.from_pylist(matches, schema=schema.DETECTION_MATCHES))
+    with serve(copy) as srv, srv.client() as c:
+        got = c.get("/api/map").json()["layers"]["detections"]
+        assert [(d["det_id"], d["status"], d["mmsi"], d["vessel_name"]) for d in got] == [
+            ("d1", "matched", fx.MMSI_A, "ANGARA"),
+            ("d2", "dark", None, None),
+        ]
+        later = c.get("/api/map", params={"start": "2024-01-25"}).json()["layers"]["detections"]
+        assert later == []

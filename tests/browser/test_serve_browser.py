@@ -238,14 +238,16 @@ def test_alert_written_by_monitor_appears_within_2_s(browser: Any, demo_store: P
     copy = tmp_path / "store"
     shutil.copytree(demo_store, copy)
     store = Store.open(copy)
-    (part,) = store.parts("alerts")
-    alerts = store.read_part("alerts", part)
-    lady_r = pc.fill_null(
-        pc.and_(pc.equal(alerts["kind"], "sanctioned"), pc.equal(alerts["mmsi"], LADY_R)), False
-    )
-    removed = alerts.filter(lady_r)["alert_id"].to_pylist()
+    removed: list[str] = []
+    for part in store.parts("alerts"):  # the demo's monitor runs wrote one part each
+        alerts = store.read_part("alerts", part)
+        lady_r = pc.fill_null(
+            pc.and_(pc.equal(alerts["kind"], "sanctioned"), pc.equal(alerts["mmsi"], LADY_R)), False
+        )
+        if pc.any(lady_r).as_py():
+            removed += alerts.filter(lady_r)["alert_id"].to_pylist()
+            store.write_table("alerts", alerts.filter(pc.invert(lady_r)), part=part)  # as if never raised
     assert len(removed) == 1
-    store.write_table("alerts", alerts.filter(pc.invert(lady_r)), part=part)  # as if never raised
     with serve(copy) as srv:
         tab = Page(browser, srv)
         page = tab.open("/alerts")

@@ -206,6 +206,7 @@ def map_data(reader: Reader, start: dt.datetime, end: dt.datetime, budget: int) 
     """Tracks and event layers of the window, and the places they name."""
     tracks, n = tracks_json(reader, None, start, end, budget)
     layers = {name: rows(reader, Q.layer(name, start, end, MAX_LAYER_ROWS + 1)) for name in Q.LAYERS}
+    layers["detections"] = rows(reader, Q.detections(start, end, MAX_LAYER_ROWS + 1))  # when imagery ran
     truncated = [name for name, lst in layers.items() if len(lst) > MAX_LAYER_ROWS]
     return {
         "start": _ms(start),

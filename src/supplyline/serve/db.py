@@ -31,6 +31,8 @@ PLACEHOLDERS: dict[str, pa.Schema] = {
     "claim_tests": schema.CLAIM_TESTS,
     "estimates": schema.ESTIMATES,
     "observations": schema.OBSERVATIONS,
+    "detections": schema.DETECTIONS,
+    "detection_matches": schema.DETECTION_MATCHES,
 }
 
 

@@ -104,8 +104,8 @@ PATHS: dict[str, Any] = {
     ),
     "/api/map": _get(
         "Map data for a time window: decimated tracks (delta-encoded: `t` s, `y`/`x` in 1/coord_scale "
-        "degrees, first value absolute) and the visits, voyages, gaps, encounters, loitering and alerts "
-        "overlapping the window, plus the places they name",
+        "degrees, first value absolute) and the visits, voyages, gaps, encounters, loitering, alerts and "
+        "satellite detections (with their AIS match) overlapping the window, plus the places they name",
         [
             *_WINDOW,
             _param(

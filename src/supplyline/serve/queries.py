@@ -130,6 +130,16 @@ def layer(table: str, start: dt.datetime, end: dt.datetime, limit: int) -> Query
     return sql, [start, end, limit]
 
 
+def detections(start: dt.datetime, end: dt.datetime, limit: int) -> Query:
+    """Satellite detections in the window with their AIS match (matched: the vessel; dark: none)."""
+    sql = """SELECT d.det_id, d.scene_id, d.sensor, d.ts, d.lon, d.lat, d.length_m, d.score, d.in_place,
+                    d.synthetic, m.status, m.mmsi, m.dist_m, n.name AS vessel_name
+             FROM detections d LEFT JOIN detection_matches m USING (det_id)
+             LEFT JOIN vessel_names n ON n.mmsi = m.mmsi
+             WHERE d.ts BETWEEN ? AND ? ORDER BY d.ts LIMIT ?"""
+    return sql, [start, end, limit]
+
+
 def names() -> Query:
     """Latest reported name of every MMSI (materialised by the reader per store version)."""
     return "SELECT mmsi, name FROM vessel_names", []

@@ -245,6 +245,7 @@
         .on("mouseleave", hideTip);
     }
     for (const l of L.loitering || []) mark(groups.loitering, "loiter", l.lon, l.lat, 6, ["Loitering", `${l.vessel_name || ""} MMSI ${l.mmsi}`, `${fmtTs(l.start_ts)} \u2192 ${fmtTs(l.end_ts)} (${fmtNum(l.duration_h)} h)`, `mean ${fmtNum(l.mean_speed_kn, 2)} kn`]).attr("data-mmsi", l.mmsi);
+    for (const d of L.detections || []) mark(groups.detections, `detection ${d.status === "matched" ? "matched" : "dark"}`, d.lon, d.lat, 4, [`Satellite detection (${d.status || "unmatched"})`, d.mmsi != null ? `${d.vessel_name || ""} MMSI ${d.mmsi}` : "no AIS vessel matched", `${fmtTs(d.ts)} \u00b7 ${d.sensor || ""} \u00b7 scene ${d.scene_id}`, d.synthetic ? "SYNTHETIC" : ""]);
     for (const e of L.encounters || []) mark(groups.encounters, "encounter", e.lon, e.lat, 6, ["Encounter", `MMSI ${e.mmsi_a} & ${e.mmsi_b}`, `${fmtTs(e.start_ts)} \u2192 ${fmtTs(e.end_ts)}`, `median ${fmtNum(e.median_dist_km, 2)} km apart`]);
     for (const p of placeRows) {
       mark(groups.places, p.watched ? "place watched" : "place", p.lon, p.lat, p.watched ? 5 : 3.5, [p.name, `${p.kind || "place"} \u00b7 ${p.place_id}`, "click for the place page"],
@@ -259,7 +260,7 @@
     const root = svg.append("g").attr("class", "root");
     const gLand = root.append("path").attr("class", "land");
     const groups = {};
-    for (const name of ["places", "tracks", "voyages", "visits", "gaps", "loitering", "encounters"]) groups[name] = root.append("g").attr("class", `layer layer-${name}`);
+    for (const name of ["places", "tracks", "voyages", "visits", "gaps", "loitering", "encounters", "detections"]) groups[name] = root.append("g").attr("class", `layer layer-${name}`);
     const proj = d3.geoMercator();
     let k = 1, fitted = false;
     const zoom = d3.zoom().scaleExtent([0.5, 4000]).on("zoom", (ev) => {
@@ -350,6 +351,7 @@
     gaps: [C.vessel("mmsi", "vessel_name"), C.ts("start_ts", "start"), C.ts("end_ts", "end"), C.num("duration_h", "hours"), { key: "likely", label: "class" }, C.num("dist_km", "km"), { key: "near_end_place", label: "near" }],
     encounters: [C.vessel("mmsi_a", "vessel_name", "vessel A"), { key: "mmsi_b", label: "vessel B", cell: (r) => vesselLink(r.mmsi_b) }, C.ts("start_ts", "start"), C.ts("end_ts", "end"), C.num("duration_h", "hours"), C.num("median_dist_km", "median km", 2)],
     loitering: [C.vessel("mmsi", "vessel_name"), C.ts("start_ts", "start"), C.ts("end_ts", "end"), C.num("duration_h", "hours"), C.num("mean_speed_kn", "mean kn", 2), C.num("lat", "lat", 4), C.num("lon", "lon", 4)],
+    detections: [C.ts("ts", "time"), { key: "status", label: "AIS match" }, { key: "mmsi", label: "vessel", text: (r) => `${r.vessel_name || ""} ${r.mmsi || ""}`, cell: (r) => (r.mmsi == null ? "" : vesselLink(r.mmsi, r.vessel_name)) }, { key: "sensor", label: "sensor" }, C.num("length_m", "length m"), C.num("score", "score", 2), { key: "scene_id", label: "scene" }, { key: "synthetic", label: "synthetic", fmt: (v) => (v ? "yes" : "") }],
     alerts: [{ key: "kind", label: "kind" }, C.ts("ts", "time"), { key: "mmsi", label: "vessel", text: (r) => `${r.vessel_name || ""} ${r.mmsi || ""}`, cell: (r) => (r.mmsi == null ? "" : vesselLink(r.mmsi, r.vessel_name)) }, C.route(), { key: "message", label: "message" }],
   };
 
@@ -410,7 +412,7 @@
     return { node: el("div", { class: "controls" }, "Window ", start, " to ", end, apply, all, play, label), show };
   }
 
-  const MAP_LAYERS = ["tracks", "voyages", "visits", "gaps", "encounters", "loitering", "places"];
+  const MAP_LAYERS = ["tracks", "voyages", "visits", "gaps", "encounters", "loitering", "detections", "places"];
 
   async function mapPage(meta) {
     const head = section("Map", "map-section", "Drag on the strip below the map to choose a time window; tracks, events and tables follow it. Click a track to isolate its vessel.");
