@@ -143,11 +143,11 @@ def _summarise(
 ) -> None:
     con = store.connect()
     outbound = [r.name for r in case.routes if not r.name.startswith(("dunai-", "vostochny-", "stgeorge-"))]
-    routes_sql = ", ".join(f"'{r}'" for r in outbound) or "''"
     per_ship = con.execute(
-        f"""SELECT coalesce(v.name, CAST(y.mmsi AS VARCHAR)) AS ship, count(*) AS n
+        """SELECT coalesce(v.name, CAST(y.mmsi AS VARCHAR)) AS ship, count(*) AS n
             FROM voyages y LEFT JOIN (SELECT mmsi, arg_max(name, last_seen) AS name FROM vessels GROUP BY mmsi) v
-            USING (mmsi) WHERE y.route IN ({routes_sql}) GROUP BY ALL ORDER BY n DESC, ship"""
+            USING (mmsi) WHERE list_contains(?, y.route) GROUP BY ALL ORDER BY n DESC, ship""",
+        [outbound],
     ).fetchall()
     trips = sum(n for _, n in per_ship)
     tag = " (SYNTHETIC scenario)" if res.synthetic else " (real AIS)"

@@ -58,3 +58,7 @@ class DependencyError(SupplylineError):
     """An optional dependency is missing; the message names the extra to install."""
 
     exit_code = 7
+
+
+class StoreWarning(UserWarning):
+    """Something in the store was skipped (e.g. a folder under ``tables/`` that is not a table name)."""

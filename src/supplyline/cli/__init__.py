@@ -7,6 +7,8 @@ Exit codes: 0 ok; 1 error; 2 usage error; 3 store problem; 4 unreadable input; 5
 from __future__ import annotations
 
 import importlib
+import warnings
+from typing import Any
 
 import typer
 
@@ -54,6 +56,7 @@ def main() -> None:
     Typer runs in standalone mode, so usage errors (unknown option, bad value) print click's usage message
     and exit 2, and ``raise typer.Exit(n)`` exits n; our own errors arrive here as SupplylineError.
     """
+    warnings.showwarning = _show_warning
     try:
         app()
     except SupplylineError as exc:
@@ -65,3 +68,9 @@ def main() -> None:
                 # problems name TOML tables ("[[places]]") and paths: no markup, no wrapping inside a path
                 err_console.print(f"  {where}: {message}", markup=False, soft_wrap=True)
         raise SystemExit(exc.exit_code) from None
+
+
+def _show_warning(message: Warning | str, category: type[Warning], *_: Any, **__: Any) -> None:
+    """Warnings as one ``warning:`` line on stderr (no source line: they are about data, not code)."""
+    err_console.print("[yellow]warning:[/] ", end="")
+    err_console.print(str(message), markup=False, soft_wrap=True)

@@ -46,6 +46,7 @@ from supplyline.engine.base import (
     stage_cross_tables,
 )
 from supplyline.errors import EngineError, UsageError
+from supplyline.sqlquote import glob_literal, literal
 from supplyline.store import WHOLE, Store, shard_part
 
 DEFAULT_SHARDS = 16
@@ -108,7 +109,7 @@ def _split(con: duckdb.DuckDBPyConnection, table: str, shards: int, todo: list[i
         f"""
         COPY (SELECT {cols}, {_shard_expr(shards)} AS shard FROM {table}
               WHERE {_shard_expr(shards)} IN ({", ".join(str(int(s)) for s in todo)}))
-        TO '{out / table}' (FORMAT parquet, PARTITION_BY (shard), OVERWRITE_OR_IGNORE true,
+        TO {literal(out / table)} (FORMAT parquet, PARTITION_BY (shard), OVERWRITE_OR_IGNORE true,
                             COMPRESSION 'lz4_raw')
         """
     )
@@ -129,8 +130,8 @@ def _read_shard(folder: Path, cols: Sequence[str], order: str) -> pa.Table | Non
     con = duckdb.connect(":memory:", config={"threads": 1})
     try:
         con.execute("SET TimeZone = 'UTC'")
-        glob = str(folder / "*.parquet")
-        t = con.sql(f"SELECT {', '.join(cols)} FROM read_parquet('{glob}') ORDER BY {order}").to_arrow_table()
+        source = glob_literal(folder, "*.parquet")
+        t = con.sql(f"SELECT {', '.join(cols)} FROM read_parquet({source}) ORDER BY {order}").to_arrow_table()
     finally:
         con.close()
     return t
@@ -178,7 +179,7 @@ def detect(
         con = store.connect(memory_limit=f"{budget // 2 // 2**20}MB", threads=max(1, workers))
         try:
             # DuckDB spills its sorts and joins here (not into the working directory) when over budget
-            con.execute(f"SET temp_directory = '{store.scratch_dir('duckdb-tmp')}'")
+            con.execute(f"SET temp_directory = {literal(store.scratch_dir('duckdb-tmp'))}")
             con.execute("SET preserve_insertion_order = false")  # lets big scans spill; queries ORDER BY
             if shards is None:
                 shards = auto_shards(con, workers, budget)
@@ -262,7 +263,7 @@ def _detect(
         return result
     fresh = _run_kernels(store, con, (places_used, th, routes), workers, shards, plan.todo, phase)
     if cross_memory_limit:
-        con.execute(f"SET memory_limit = '{cross_memory_limit}'")
+        con.execute(f"SET memory_limit = {literal(cross_memory_limit)}")
     crossed = _cross_vessel(store, con, fresh, plan, th, index, slice_rows, phase)
     _commit(store, fresh, crossed, plan.signatures, places_used)
     phase.done("write")

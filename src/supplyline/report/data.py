@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from supplyline.schema import TS
+from supplyline.sqlquote import ident
 
 # Tables the report shows, in display order. Any may be absent or empty.
 REPORT_TABLES = (
@@ -65,7 +66,7 @@ def table_arrow(con: duckdb.DuckDBPyConnection, name: str) -> pa.Table | None:
     """The whole table, or None when the store does not have it."""
     if not has_table(con, name):
         return None
-    return con.sql(f'SELECT * FROM "{name}"').to_arrow_table()
+    return con.sql(f"SELECT * FROM {ident(name)}").to_arrow_table()
 
 
 # The time column each report table is ordered by (rows are shown in data-time order).
@@ -90,10 +91,10 @@ def report_table(con: duckdb.DuckDBPyConnection, name: str, max_rows: int = 0) -
         return table_json(used_places(con), max_rows)
     if not has_table(con, name):
         return table_json(None)
-    total = int(con.execute(f'SELECT count(*) FROM "{name}"').fetchall()[0][0])
-    cols = {r[0] for r in con.execute(f'DESCRIBE "{name}"').fetchall()}
+    total = int(con.execute(f"SELECT count(*) FROM {ident(name)}").fetchall()[0][0])
+    cols = {r[0] for r in con.execute(f"DESCRIBE {ident(name)}").fetchall()}
     order = f'ORDER BY "{ORDER_BY[name]}" NULLS LAST' if ORDER_BY.get(name) in cols else ""
-    table = con.sql(f'SELECT * FROM "{name}" {order} LIMIT {int(max_rows)}').to_arrow_table()
+    table = con.sql(f"SELECT * FROM {ident(name)} {order} LIMIT {int(max_rows)}").to_arrow_table()
     out = table_json(table, max_rows)
     out["total"] = total
     return out

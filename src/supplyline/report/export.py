@@ -27,6 +27,7 @@ from supplyline.report.data import (
     used_places,
     vessel_names,
 )
+from supplyline.sqlquote import ident, literal
 from supplyline.store import Store
 
 FORMATS: tuple[str, ...] = ("geojson", "kml", "csv", "parquet")
@@ -264,8 +265,7 @@ def _tabular(con: duckdb.DuckDBPyConnection, fmt: str, names: list[str], out_dir
     for name in names:
         path = out_dir / f"{name}.{fmt}"
         opts = "FORMAT CSV, HEADER" if fmt == "csv" else "FORMAT PARQUET, COMPRESSION ZSTD"
-        target = str(path).replace("'", "''")
-        con.execute(f"COPY (SELECT * FROM \"{name}\") TO '{target}' ({opts})")
+        con.execute(f"COPY (SELECT * FROM {ident(name)}) TO {literal(path)} ({opts})")
         paths.append(path)
     return paths
 
