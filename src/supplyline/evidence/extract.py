@@ -36,6 +36,7 @@ from supplyline.evidence.units import (
     parse_number,
 )
 from supplyline.ids import stable_id
+from supplyline.urls import require_link_url
 
 # Units a claim extraction proposes (counts of ships, distances etc. are context, not claims).
 EXTRACT_UNITS = tuple(u for u in BASE_UNITS if u != "ships")
@@ -275,6 +276,8 @@ def extract_claims(
     published = published or art.published
     outlet = outlet or art.outlet
     url = url or art.url
+    if url is not None:
+        require_link_url(url, "the article's URL (header or --url)")
     rows: list[dict[str, object]] = []
     last_claimant: str | None = None
     for sent in sentences(art.text):

@@ -29,6 +29,7 @@ from supplyline.evidence.units import (
 )
 from supplyline.ids import stable_id
 from supplyline.store import Store
+from supplyline.urls import url_problem
 
 Problem = tuple[str, int | None, str]
 OBSERVATION_KINDS = ("imagery", "rail", "trade", "statement", "ais")
@@ -182,6 +183,9 @@ def _check_rows(
             if row.get(req) is None and _blank(raw.get(req)):
                 chk.add(line, f"{req} is empty; fill in {hint}")
         check_row(chk, line, raw, row)
+        url_issue = url_problem(row["url"]) if row.get("url") is not None else None
+        if url_issue:
+            chk.add(line, url_issue)
         if row[id_key] in seen:
             chk.add(line, f"{id_key} {row[id_key]} repeats line {seen[row[id_key]]}; ids must be unique")
         seen.setdefault(row[id_key], line)
