@@ -40,9 +40,11 @@ class DemoResult:
 def find_nyharbor(explicit: Path | None = None) -> Path:
     """The NY Harbor week CSV: ``explicit``, ``$SUPPLYLINE_SHARED_DATA``, or a ``shared/data`` folder above the
     working directory or beside the source checkout."""
+    if explicit is not None:  # asked for: that file or an error, never a silent fallback
+        if not explicit.exists():
+            raise InputError(f"--input {explicit} does not exist; give the path of {Path(NY_FILE).name}")
+        return explicit
     candidates: list[Path] = []
-    if explicit is not None:
-        candidates.append(explicit)
     if os.environ.get("SUPPLYLINE_SHARED_DATA"):
         candidates.append(Path(os.environ["SUPPLYLINE_SHARED_DATA"]) / NY_FILE)
     here = Path.cwd().resolve()
@@ -79,9 +81,17 @@ def run_demo(
     """Run every step on ``data`` (a bundled case name) into ``out``; return the summary."""
     if data not in DATASETS:
         raise UsageError(f"unknown --data {data!r}; choose one of {', '.join(DATASETS)}")
+    if input_path is not None and data != "nyharbor":
+        raise UsageError(f"--input is for --data nyharbor (the {data} demo simulates its AIS); drop --input")
+    ny_input = find_nyharbor(input_path) if data == "nyharbor" else None
     step = on_step or (lambda _name: None)
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(
+            f"cannot use {out} as the demo folder: {exc.strerror}; choose another --out"
+        ) from None
     case = load_case(bundled_case_path(data))
     store = _fresh_store(out / "store")
 
@@ -97,13 +107,19 @@ def run_demo(
         inputs = [p for p in sim.paths.values() if str(p).endswith(".nmea")]
         synthetic = True
     else:
-        inputs = [find_nyharbor(input_path)]
+        assert ny_input is not None
+        inputs = [ny_input]
         synthetic = False
 
     step("ingest")
     report = ingest(store, inputs)
     if report.exit_code:
-        raise InputError(f"the demo input could not be ingested: {report.to_dict()}")
+        failed = [f for f in report.files if f.status == "error"]
+        first = f"; first: {Path(failed[0].path).name}: {failed[0].message}" if failed else ""
+        raise InputError(
+            f"{len(failed)} of {len(report.files)} demo inputs could not be ingested{first[:300]} "
+            "(--json lists every input)"
+        ).with_details(report.to_dict())
 
     step("detect")
     from supplyline.engine.local import detect

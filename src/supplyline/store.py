@@ -182,6 +182,22 @@ def _fsync_file(path: Path) -> None:
         os.close(fd)
 
 
+def _is_store(path: Path) -> bool:
+    """True when ``path`` is a store folder; StoreError when it is a file (a common --store typo)."""
+    if path.exists() and not path.is_dir():
+        raise StoreError(f"{path} is a file, not a store folder; point --store at a folder")
+    return (path / _MARKER).is_file()
+
+
+def _os_store_error(path: Path, exc: OSError) -> StoreError:
+    """The OS refused the store folder (permissions, a file in the path, a full disk): say which and why."""
+    return StoreError(
+        f"cannot use the store at {path}: {exc.strerror or exc}"
+        f"{f' ({exc.filename})' if exc.filename and str(exc.filename) != str(path) else ''}; "
+        "check the path and its permissions or choose another --store"
+    )
+
+
 class Store:
     """A supplyline store folder. Open with :meth:`open` (existing) or :meth:`create`."""
 
@@ -195,27 +211,36 @@ class Store:
     def create(cls, root: Path | str | None = None) -> Store:
         """Open the store at ``root``, creating an empty one if the folder does not exist yet."""
         path = Path(root) if root is not None else default_path()
-        if path.exists() and any(path.iterdir()) and not (path / _MARKER).exists():
-            raise StoreError(
-                f"{path} exists and is not a supplyline store; choose an empty or new folder with --store"
-            )
-        path.mkdir(parents=True, exist_ok=True)
-        (path / _MARKER).write_text("supplyline store v1\n")
-        store = cls(path)
-        store.recover()
+        try:
+            if _is_store(path):
+                store = cls(path)
+            else:
+                if path.exists() and any(path.iterdir()):
+                    raise StoreError(
+                        f"{path} exists and is not a supplyline store; choose an empty or new folder with --store"
+                    )
+                path.mkdir(parents=True, exist_ok=True)
+                (path / _MARKER).write_text("supplyline store v1\n")
+                store = cls(path)
+            store.recover()
+        except OSError as exc:
+            raise _os_store_error(path, exc) from None
         return store
 
     @classmethod
     def open(cls, root: Path | str | None = None) -> Store:
         """Open an existing store; a clear error if there is none."""
         path = Path(root) if root is not None else default_path()
-        if not (path / _MARKER).exists():
-            raise StoreError(
-                f"no supplyline store at {path}; run `supplyline ingest FILE --store {path}` first "
-                f"or point --store / ${ENV_VAR} at an existing store"
-            )
-        store = cls(path)
-        store.recover()
+        try:
+            if not _is_store(path):
+                raise StoreError(
+                    f"no supplyline store at {path}; run `supplyline ingest FILE --store {path}` first "
+                    f"or point --store / ${ENV_VAR} at an existing store"
+                )
+            store = cls(path)
+            store.recover()
+        except OSError as exc:
+            raise _os_store_error(path, exc) from None
         return store
 
     # --- transactions -------------------------------------------------------------------------------------

@@ -23,10 +23,11 @@ def register(app: typer.Typer) -> None:
         period: Annotated[
             str, typer.Option("--period", help="month (plus the whole span) or all.")
         ] = "month",
-        draws: Annotated[int, typer.Option("--draws", help="Monte Carlo draws.")] = 10_000,
-        seed: Annotated[int, typer.Option("--seed", help="Seed of the Monte Carlo generator.")] = 0,
+        draws: Annotated[int, typer.Option("--draws", min=1, help="Monte Carlo draws.")] = 10_000,
+        seed: Annotated[int, typer.Option("--seed", min=0, help="Seed of the Monte Carlo generator.")] = 0,
         about: Annotated[
-            float, typer.Option("--about", help="Tolerance of an 'about' claim (0.2 = -/+20 %).")
+            float,
+            typer.Option("--about", min=0, max=1, help="Tolerance of an 'about' claim (0.2 = -/+20 %)."),
         ] = 0.2,
         as_json: JsonOpt = False,
     ) -> None:

@@ -12,7 +12,7 @@ from supplyline.cli._common import JsonOpt, StoreOpt, console, print_arrow, prin
 from supplyline.errors import UsageError
 
 FileArg = Annotated[Path, typer.Argument(help="CSV or YAML file (columns = schema.CLAIMS / OBSERVATIONS).")]
-LimitOpt = Annotated[int, typer.Option("--limit", help="Rows to show in the table view.")]
+LimitOpt = Annotated[int, typer.Option("--limit", min=0, help="Rows to show in the table view.")]
 _CLAIM_VIEW = [
     "claim_id",
     "claimant",

@@ -52,7 +52,8 @@ def register(app: typer.Typer) -> None:
             typer.Option("--replay", help="Evaluate as of every day in the data, as a daily run would have."),
         ] = False,
         halt_p: Annotated[
-            float, typer.Option("--halt-p", help="Halt when P(silence | cadence) falls below this.")
+            float,
+            typer.Option("--halt-p", min=0, max=1, help="Halt when P(silence | cadence) falls below this."),
         ] = _DEFAULT.halt_p,
         window_days: Annotated[
             float, typer.Option("--window-days", help="Cadence learning window (days).")

@@ -23,7 +23,8 @@ def register(app: typer.Typer) -> None:
         out: Annotated[Path, typer.Option("--out", "-o", help="HTML file to write.")] = Path("report.html"),
         title: Annotated[str | None, typer.Option(help="Title shown at the top of the report.")] = None,
         max_points: Annotated[
-            int, typer.Option(help="Track points drawn in all (positions are thinned per vessel to fit).")
+            int,
+            typer.Option(min=1, help="Track points drawn in all (positions are thinned per vessel to fit)."),
         ] = DEFAULT_MAX_POINTS,
         json_out: JsonOpt = False,
     ) -> None:
@@ -53,7 +54,7 @@ def register(app: typer.Typer) -> None:
             ),
         ] = None,
         max_points: Annotated[
-            int, typer.Option(help="Track points kept in GeoJSON/KML tracks (thinned per vessel).")
+            int, typer.Option(min=1, help="Track points kept in GeoJSON/KML tracks (thinned per vessel).")
         ] = EXPORT_MAX_POINTS,
         store: StoreOpt = None,
         json_out: JsonOpt = False,

@@ -19,7 +19,7 @@ def register(app: typer.Typer) -> None:
         scenario: Annotated[Path, typer.Argument(help="scenario.toml (or a case folder holding one).")],
         out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("synthetic-ais"),
         seed: Annotated[
-            int | None, typer.Option("--seed", help="Random seed (default: the scenario's).")
+            int | None, typer.Option("--seed", min=0, help="Random seed (default: the scenario's).")
         ] = None,
         fmt: Annotated[
             str, typer.Option("--format", "-f", help="What to write: nmea, parquet or both.")
@@ -28,6 +28,7 @@ def register(app: typer.Typer) -> None:
             float | None,
             typer.Option(
                 "--min-interval",
+                min=0,
                 help="Floor on the reporting interval in seconds (e.g. 60 keeps big scenarios small; "
                 "0 = full AIS rate). Default: the scenario's.",
             ),

@@ -44,9 +44,11 @@ def ingest_cmd(
         str | None,
         typer.Option("--time-format", help="strptime format of the mapped time column, or epoch / epoch_ms."),
     ] = None,
-    chunk_rows: Annotated[int, typer.Option(help="Rows per chunk (bounds memory).", hidden=True)] = 1_000_000,
+    chunk_rows: Annotated[
+        int, typer.Option(help="Rows per chunk (bounds memory).", hidden=True, min=1)
+    ] = 1_000_000,
     chunk_mb: Annotated[
-        int, typer.Option(help="NMEA megabytes per chunk (bounds memory).", hidden=True)
+        int, typer.Option(help="NMEA megabytes per chunk (bounds memory).", hidden=True, min=1)
     ] = 64,
     as_json: JsonOpt = False,
 ) -> None:

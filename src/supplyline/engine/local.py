@@ -20,6 +20,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from multiprocessing.context import BaseContext
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -45,6 +46,7 @@ from supplyline.engine.base import (
     places_in_use,
     stage_cross_tables,
 )
+from supplyline.engine.lifeline import bind_to_parent
 from supplyline.errors import EngineError, UsageError
 from supplyline.sqlquote import glob_literal, literal
 from supplyline.store import WHOLE, Store, shard_part
@@ -121,6 +123,12 @@ _W: dict[str, object] = {}
 
 def _init_worker(places: pa.Table, thresholds: Thresholds, routes: Sequence[Route]) -> None:
     _W.update(places=places, thresholds=thresholds, routes=list(routes))
+
+
+def _init_pool_worker(run_pid: int, *kernel_args: Any) -> None:
+    """Pool worker start: exit when the run's process dies (:mod:`lifeline`), then load the kernel inputs."""
+    bind_to_parent(run_pid)
+    _init_worker(*kernel_args)
 
 
 def _read_shard(folder: Path, cols: Sequence[str], order: str) -> pa.Table | None:
@@ -310,16 +318,29 @@ def _run_kernels(
 def _run_pool(
     work: Path, kernel_args: _KernelArgs, workers: int, todo: list[int]
 ) -> dict[int, dict[str, pa.Table]]:
-    """The kernels over the ``todo`` shards in ``workers`` processes."""
-    with ProcessPoolExecutor(
-        max_workers=workers, mp_context=_mp_context(), initializer=_init_worker, initargs=kernel_args
-    ) as pool:
-        try:
-            return dict(pool.map(_run_shard, [str(work)] * len(todo), todo))
-        except BrokenProcessPool as exc:
-            raise EngineError(
-                "a detection worker died (out of memory?); retry with fewer --workers or --workers 1"
-            ) from exc
+    """The kernels over the ``todo`` shards in ``workers`` processes.
+
+    Interrupted (Ctrl-C, SIGTERM) or failed, the workers are terminated rather than waited for: a shard
+    can take minutes, and nothing of an unfinished run is kept anyway.
+    """
+    pool = ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=_mp_context(),
+        initializer=_init_pool_worker,
+        initargs=(os.getpid(), *kernel_args),
+    )
+    try:
+        return dict(pool.map(_run_shard, [str(work)] * len(todo), todo))
+    except BrokenProcessPool as exc:
+        raise EngineError(
+            "a detection worker died (out of memory?); retry with fewer --workers or --workers 1"
+        ) from exc
+    except BaseException:
+        for proc in list((pool._processes or {}).values()):  # no public API to stop running tasks
+            proc.terminate()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _cross_vessel(

@@ -111,9 +111,13 @@ def build_report(
     out = Path(out)
     if out.is_dir():
         out = out / "report.html"
+    if not out.parent.is_dir():  # a typo in --out should not silently create folders
+        raise UsageError(
+            f"cannot write the report to {out}: {out.parent} is not an existing folder; "
+            "create it first or choose another --out"
+        )
     html = render_html(build_payload(store, max_points, title))
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(html, encoding="utf-8")
     except OSError as exc:
         raise UsageError(f"cannot write the report to {out}: {exc.strerror}; choose another --out") from None
