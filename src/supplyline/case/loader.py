@@ -37,6 +37,7 @@ from supplyline.detect.thresholds import Route, Thresholds
 from supplyline.errors import CaseError
 from supplyline.estimate.priors import DISTRIBUTIONS
 from supplyline.evidence.ledger import check_claims, check_observations
+from supplyline.textfiles import NotUtf8Error, read_utf8
 
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _PLACE_KEYS = {
@@ -540,7 +541,12 @@ def _read_toml(src: Path, root: Path) -> tuple[dict[str, Any] | None, TomlProble
         pr = TomlProblems(src)
         pr.add(None, f"no {CASE_FILE} in {root}; a case folder needs one (see docs/case-format.md)")
         return None, pr
-    text = src.read_text(encoding="utf-8")
+    try:
+        text = read_utf8(src)
+    except NotUtf8Error as exc:
+        pr = TomlProblems(src)
+        pr.add(exc.line, exc.reason)
+        return None, pr
     pr = TomlProblems(src, text)
     try:
         return tomllib.loads(text), pr

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 import re
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -29,6 +30,7 @@ from supplyline.evidence.units import (
 )
 from supplyline.ids import stable_id
 from supplyline.store import Store
+from supplyline.textfiles import NotUtf8Error, read_utf8
 from supplyline.urls import url_problem
 
 Problem = tuple[str, int | None, str]
@@ -54,7 +56,7 @@ def _rows_unchecked(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
         return
     if suffix not in (".csv", ".tsv", ".txt"):
         raise InputError(f"{path}: expected a .csv or .yaml file, got {suffix or 'no extension'!r}")
-    with path.open(newline="", encoding="utf-8-sig") as fh:
+    with io.StringIO(_read_text(path), newline="") as fh:
         reader = csv.DictReader(fh, delimiter="\t" if suffix == ".tsv" else ",")
         if reader.fieldnames is None:  # reads the header
             return
@@ -65,11 +67,19 @@ def _rows_unchecked(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
             line = reader.line_num + 1
 
 
+def _read_text(path: Path) -> str:
+    """The file's text; a file that is not UTF-8 is a CaseError naming the line (like other problems)."""
+    try:
+        return read_utf8(path)
+    except NotUtf8Error as exc:
+        raise CaseError(f"{path} is not UTF-8 text", [(str(path), exc.line, exc.reason)]) from None
+
+
 def _yaml_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     import yaml
 
     try:
-        root = yaml.compose(path.read_text(encoding="utf-8"))
+        root = yaml.compose(_read_text(path))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise CaseError(
