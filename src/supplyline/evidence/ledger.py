@@ -45,6 +45,8 @@ def _rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     """(line, row) pairs from a CSV (header = line 1) or YAML file (a list of mappings, or {claims: [...]})."""
     try:
         yield from _rows_unchecked(path)
+    except NotUtf8Error:
+        raise  # already says where and what to do
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise InputError(f"cannot read {path}: {exc}; give a readable UTF-8 CSV or YAML file") from None
 
@@ -56,7 +58,7 @@ def _rows_unchecked(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
         return
     if suffix not in (".csv", ".tsv", ".txt"):
         raise InputError(f"{path}: expected a .csv or .yaml file, got {suffix or 'no extension'!r}")
-    with io.StringIO(_read_text(path), newline="") as fh:
+    with io.StringIO(read_utf8(path), newline="") as fh:
         reader = csv.DictReader(fh, delimiter="\t" if suffix == ".tsv" else ",")
         if reader.fieldnames is None:  # reads the header
             return
@@ -67,19 +69,11 @@ def _rows_unchecked(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
             line = reader.line_num + 1
 
 
-def _read_text(path: Path) -> str:
-    """The file's text; a file that is not UTF-8 is a CaseError naming the line (like other problems)."""
-    try:
-        return read_utf8(path)
-    except NotUtf8Error as exc:
-        raise CaseError(f"{path} is not UTF-8 text", [(str(path), exc.line, exc.reason)]) from None
-
-
 def _yaml_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     import yaml
 
     try:
-        root = yaml.compose(_read_text(path))
+        root = yaml.compose(read_utf8(path))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise CaseError(
