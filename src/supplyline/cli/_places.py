@@ -113,10 +113,10 @@ def register(app: typer.Typer) -> None:
 
     @places_app.command("near", context_settings=_NUMBERS_OK)
     def near(
-        lat: Annotated[float, typer.Argument(min=-90, max=90, help="Latitude in degrees (-90..90).")],
+        lat: Annotated[float, typer.Argument(help="Latitude in degrees (-90..90).")],
         lon: Annotated[
             float,
-            typer.Argument(min=-180, max=180, help="Longitude in degrees (-180..180); west is negative."),
+            typer.Argument(help="Longitude in degrees (-180..180); west is negative."),
         ],
         radius_km: Annotated[
             float, typer.Option("--radius-km", "-r", min=0, help="Search radius in km.")
