@@ -13,7 +13,7 @@ import math
 import os
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -508,19 +508,33 @@ class _Evidence:
     observations_path: Path | None
 
 
+def _unless_not_utf8(
+    check: Callable[..., tuple[pa.Table, list[Problem]]], empty: pa.Table
+) -> Callable[..., tuple[pa.Table, list[Problem]]]:
+    """``check`` with a file that is not UTF-8 reported as a problem of the case (not an unreadable input)."""
+
+    def checked(*args: Any) -> tuple[pa.Table, list[Problem]]:
+        try:
+            return check(*args)
+        except NotUtf8Error as exc:
+            return empty, [(str(exc.path), exc.line, exc.reason)]
+
+    return checked
+
+
 def _read_evidence(root: Path, head: dict[str, Any], place_ids: set[str], pr: TomlProblems) -> _Evidence:
     """claims.csv and observations.csv (names from ``[case]``), checked by the evidence ledger."""
     claims = schema.CLAIMS.empty_table()
     claims_file = root / head.get("claims", "claims.csv")
     if claims_file.exists():
-        claims, probs = check_claims(claims_file)
+        claims, probs = _unless_not_utf8(check_claims, claims)(claims_file)
         pr.extend(probs)
     elif "claims" in head:
         pr.add(pr.key("case", "claims"), f"claims file {claims_file.name} not found in {root}")
     observations = schema.OBSERVATIONS.empty_table()
     obs_file = root / head.get("observations", "observations.csv")
     if obs_file.exists():
-        observations, probs = check_observations(obs_file, place_ids)
+        observations, probs = _unless_not_utf8(check_observations, observations)(obs_file, place_ids)
         pr.extend(probs)
     elif "observations" in head:
         pr.add(pr.key("case", "observations"), f"observations file {obs_file.name} not found in {root}")
