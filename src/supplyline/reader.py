@@ -53,9 +53,14 @@ class ReadOnlyConnection:
         return self._con.sql(query)
 
     def execute(self, query: str, parameters: Sequence[Any] | dict[str, Any] | None = None) -> Any:
-        """Run one parameterised ``query`` (checked); fetch the result from the returned cursor."""
+        """Run one parameterised ``query`` (checked); fetch the whole result before the next query."""
         check_query(query)
         return self._con.execute(query, parameters)
+
+    def cursor(self) -> ReadOnlyConnection:
+        """Another read-only connection to the same views (DuckDB's ``cursor``): one per thread or request,
+        since a connection runs one result at a time (fetch it whole before the next query)."""
+        return ReadOnlyConnection(self._con.cursor())
 
     def tables(self) -> list[str]:
         """Names of the store's tables and views, sorted."""
