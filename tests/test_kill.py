@@ -149,3 +149,38 @@ def test_kill_inside_estimate_leaves_both_tables_or_neither(tmp_path: Path, mome
         assert after[0].equals(before[0]) and after[1].equals(before[1])  # neither
     else:
         assert after[0].equals(done[0]) and after[1].equals(done[1])  # both, once recovered
+
+
+def test_outside_reader_sees_no_input_without_its_manifest_row(shared_data: Path, tmp_path: Path) -> None:
+    """Killed after the first data file of an ingest commit is renamed into place: an outside reader that
+    follows docs/architecture.md (raw files only with a manifest row) sees nothing of that input, and the
+    next open completes the commit."""
+    root = tmp_path / "store"
+    Store.create(root)
+    script = textwrap.dedent(
+        """
+        import os, signal, sys
+        from supplyline import store as S
+        from supplyline.ingest.pipeline import ingest
+        orig = os.replace
+        def replace(src, dst):
+            orig(src, dst)
+            if "/positions/" in str(dst):
+                os.kill(os.getpid(), signal.SIGKILL)
+        S.os.replace = replace
+        ingest(S.Store.open(sys.argv[1]), [sys.argv[2]])
+        """
+    )
+    dma = data_file(shared_data, "dma_ais_ferry_laesoe_2022/ferry.csv")
+    proc = subprocess.run(
+        [sys.executable, "-c", script, str(root), str(dma)], capture_output=True, timeout=120
+    )
+    assert proc.returncode == -9, proc.stderr
+    visible = list((root / "positions").rglob("part-*.parquet"))
+    assert visible and not list((root / "manifest").glob("*.parquet"))  # data landed, its manifest row not
+    committed = {p.stem for p in (root / "manifest").glob("*.parquet")}
+    readable = [p for p in visible if p.stem.split("-")[1] in committed]
+    assert readable == []
+    st = Store.open(root)  # recovery applies the journal
+    assert st.read_table("manifest").num_rows == 1 and st.read_table("positions").num_rows == 734
+    assert (root / "_journal" / "LAST_COMMIT").read_text().strip()
