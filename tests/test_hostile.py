@@ -277,3 +277,17 @@ def test_cli_error_table(
         got, out, err = run_main(*(a.format(**subs) for a in args), "--json")
         doc = json.loads(out)
         assert doc["exit_code"] == 4 and len(doc["details"]["files"]) == 201
+
+
+def test_hostile_column_name_in_a_stored_table(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Column names come from the store's Parquet files too: the report quotes them."""
+    from supplyline.report.builder import build_report
+
+    store = fx.build_fixture_store(tmp_path / "store")
+    places = store.read_table("places")
+    column = "x\" FROM places; COPY (SELECT 1) TO 'pwned.csv'; --"
+    store.write_table("places", places.append_column(column, pa.array(["a"] * places.num_rows)))
+    monkeypatch.chdir(tmp_path)
+    html = build_report(store, tmp_path / "r.html").read_text()
+    assert not list(tmp_path.rglob("pwned.csv"))
+    assert "COPY (SELECT 1)" in html  # the column is shown (escaped inside the JSON payload), not run

@@ -112,10 +112,12 @@ def used_places(con: duckdb.DuckDBPyConnection) -> pa.Table | None:
         "SELECT table_name, column_name FROM information_schema.columns ORDER BY table_name, ordinal_position"
     ).fetchall()
     present = set(cols)
-    used = " UNION ".join(f'SELECT "{c}" AS id FROM "{t}"' for t, c in _PLACE_REFS if (t, c) in present)
+    used = " UNION ".join(
+        f"SELECT {ident(c)} AS id FROM {ident(t)}" for t, c in _PLACE_REFS if (t, c) in present
+    )
     watched = "coalesce(watched, false)" if ("places", "watched") in present else "false"
     where = f"{watched} OR place_id IN ({used})" if used else watched
-    keep = ", ".join(f'"{c}"' for t, c in cols if t == "places" and c != "geometry_wkb")
+    keep = ", ".join(ident(c) for t, c in cols if t == "places" and c != "geometry_wkb")  # store's columns
     return con.sql(f"SELECT {keep} FROM places WHERE {where} ORDER BY place_id").to_arrow_table()
 
 
