@@ -291,3 +291,33 @@ def test_hostile_column_name_in_a_stored_table(tmp_path: Path, monkeypatch: pyte
     html = build_report(store, tmp_path / "r.html").read_text()
     assert not list(tmp_path.rglob("pwned.csv"))
     assert "COPY (SELECT 1)" in html  # the column is shown (escaped inside the JSON payload), not run
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "where"),
+    [
+        (["detect", "--store", "{store}", "--case", "{case}", "--workers", "1"], 5, "case.toml:{n}"),
+        (["estimate", "--store", "{store}", "--case", "{case}"], 5, "case.toml:{n}"),
+        (["monitor", "--store", "{store}", "--case", "{case}"], 5, "case.toml:{n}"),
+        (["case", "show", "{case}"], 5, "case.toml:{n}"),
+        (["claims", "import", "{latin1}", "--store", "{store}"], 4, "latin1.csv:2"),
+        (["observations", "import", "{latin1}", "--store", "{store}"], 4, "latin1.csv:2"),
+        (["claims", "extract", "{latin1}", "--store", "{store}"], 4, "latin1.csv"),
+        (["places", "search", "Rajin", "--places", "{latin1}"], 4, "latin1.csv"),
+    ],
+    ids=lambda v: v[0] + "-" + v[1] if isinstance(v, list) else None,
+)
+def test_every_command_reading_a_non_utf8_file(
+    tmp_path: Path, args: list[str], code: int, where: str, run_main: RunMain
+) -> None:
+    case = tmp_path / "case"
+    shutil.copytree(bundled_case_path("dprk-russia"), case)
+    text = (case / "case.toml").read_bytes()
+    (case / "case.toml").write_bytes(text + "# caf\u00e9\n".encode("latin-1"))
+    latin1 = tmp_path / "latin1.csv"
+    latin1.write_bytes("claimant,url\nM\u00fcller,https://x.org\n".encode("latin-1"))
+    store = fx.build_fixture_store(tmp_path / "store").root
+    subs = {"case": case, "store": store, "latin1": latin1}
+    got, _, err = run_main(*(a.format(**subs) for a in args))
+    assert got == code, err
+    assert where.format(n=text.count(b"\n") + 1) in err and "utf-8" in err.lower() and "Traceback" not in err
