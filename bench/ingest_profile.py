@@ -29,8 +29,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import duckdb
 
+import supplyline.ingest.dedup as dedup
+import supplyline.ingest.inputs as inputs
 import supplyline.ingest.nmea as nmea
 import supplyline.ingest.pipeline as pipeline
+import supplyline.ingest.quarantine as quarantine
+import supplyline.ingest.staging as staging
+import supplyline.ingest.statics as statics
+import supplyline.ingest.writer as writer
 from bench.ingest_data import nmea_copies
 from supplyline.store import Store
 
@@ -39,18 +45,18 @@ SAMPLE = DATA / "dma_ais_raw_nmea" / "aisabnormal_ais-sample_2013-11-12.txt.gz"
 
 # (owner, attribute, label): the steps timed; nested steps are indented under the step that calls them
 STEPS: list[tuple[Any, str, str]] = [
-    (pipeline.readers, "sha256", "content hash"),
+    (inputs.Input, "sha256", "content hash"),
     (pipeline, "_connect", "DuckDB connect"),
     (nmea, "decode_nmea", "decode"),
-    (pipeline._Writer, "prepare", "prepare (decoder threads)"),
-    (pipeline, "_store_order", "  store order"),
-    (pipeline, "_group_statics", "  static grouping"),
-    (pipeline._Writer, "add_prepared", "add (writer thread)"),
-    (pipeline._Writer, "_positions", "  positions"),
-    (pipeline._Writer, "_stage_by_day", "  Parquet day files (positions, statics)"),
-    (pipeline._Writer, "add_quarantine_table", "  quarantine"),
-    (pipeline._Writer, "_add_static_groups", "  static runs"),
-    (pipeline._Writer, "finish", "finish (cross-chunk repeats)"),
+    (writer.InputWriter, "prepare", "prepare (decoder threads)"),
+    (writer, "store_order", "  store order"),
+    (writer, "group_statics", "  static grouping"),
+    (writer.InputWriter, "add_prepared", "add (writer thread)"),
+    (dedup.PositionStager, "add", "  positions"),
+    (staging.Staging, "by_day", "  Parquet day files (positions, statics)"),
+    (quarantine.Quarantine, "add_decoded", "  quarantine"),
+    (statics.StaticRuns, "add_groups", "  static runs"),
+    (writer.InputWriter, "finish", "finish (cross-chunk repeats)"),
 ]
 
 

@@ -16,8 +16,6 @@ import pyarrow.compute as pc
 ARMOR = np.array(
     [(c - 48 - 8 if c - 48 > 40 else c - 48) if 48 <= c <= 119 else 0 for c in range(256)], np.uint8
 )
-# Characters that are legal in an AIS payload (ITU-R M.1371 / IEC 61162-1 six-bit alphabet).
-VALID_CHAR = np.array([48 <= c <= 87 or 96 <= c <= 119 for c in range(256)], np.bool_)
 # Six-bit value -> ASCII of AIS text fields ('@' = 0 is the padding / "not available" character).
 TEXT = np.array([v + 64 if v < 32 else v for v in range(64)], np.uint8)
 _AT = ord("@")

@@ -67,6 +67,9 @@ from supplyline.ingest._scan import (
     D_TAGNOCHK,
     NOTIME,
 )
+from supplyline.ingest.ais_payload import PAD as _PAD
+from supplyline.ingest.ais_payload import decode_fields
+from supplyline.ingest.ais_payload import padded as _padded
 
 __all__ = ["POSITIONS_OUT", "STATICS_OUT", "NmeaResult", "decode_nmea", "decode_payloads"]
 
@@ -159,228 +162,6 @@ _DETAIL_REASON_CODE = np.full(len(_DETAILS), _R["unsupported_type"], np.int16)
 for _d, _r in _DETAIL_REASON.items():
     _DETAIL_REASON_CODE[_d] = _R[_r]
 
-# --- byte tables --------------------------------------------------------------------------------------------
-
-_POSITION_TYPES = (1, 2, 3, 18, 19, 27)
-_STATIC_TYPES = (5, 19, 24)
-
-
-# --- small vectorised helpers -------------------------------------------------------------------------------
-# Every gather reads a zero-padded copy of the input (``pbuf``): sentinel positions point into the padding,
-# so look-ups past the end of a line or of the file read zeros instead of needing masks.
-
-_PAD = 256
-
-
-def _padded(data: bytes, room: int = 0) -> np.ndarray:
-    """``data`` + 256 zero bytes (+ ``room`` more: calloc'd pages cost nothing until written)."""
-    pbuf = np.zeros(len(data) + _PAD + room, np.uint8)
-    pbuf[: len(data)] = np.frombuffer(data, np.uint8)
-    return pbuf
-
-
-def _window(pbuf: np.ndarray, at: np.ndarray, width: int) -> np.ndarray:
-    """``pbuf[at[i] : at[i] + width]`` for every i as an (n, width) uint8 matrix (one strided gather)."""
-    view = np.ndarray((pbuf.size - width + 1, width), np.uint8, buffer=pbuf, strides=(1, 1))  # no copy
-    return view[at]
-
-
-# --- payload decoding ---------------------------------------------------------------------------------------
-
-
-# message type -> decoding group of _decode (-1: not decoded)
-_GROUP_OF_TYPE = np.full(64, -1, np.int64)
-for _g, _types in enumerate(((1, 2, 3), (18,), (19,), (27,), (5,), (24,))):
-    _GROUP_OF_TYPE[list(_types)] = _g
-
-
-def _armor(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(rows, width) payload bytes -> char-major (width, rows) six-bit values and a per-row "all legal" mask.
-
-    uint8 arithmetic instead of a table look-up: a gather with uint8 indices converts them to intp first,
-    which cost more than the decode itself. Legal bytes are '0'..'W' (v = c - 48 in 0..39) and '`'..'w'
-    (v in 48..71, six-bit v - 8); illegal bytes take pyais's table value (:data:`_sixbit.ARMOR`).
-    """
-    chars = np.ascontiguousarray(raw.T)
-    v = chars - np.uint8(48)  # wraps below '0'
-    hi = v > 39
-    illegal = hi & ((v < 48) | (v > 71))
-    v -= hi.view(np.uint8) << np.uint8(3)
-    ok = np.logical_not(illegal.any(axis=0))
-    if not ok.all():
-        v = np.where(illegal, sb.ARMOR[chars], v)
-    return v, ok
-
-
-def _lat_lon(raw: np.ndarray, scale: int) -> np.ndarray:
-    """Raw 1/10000 min (scale 10) or 1/10 min (scale 10000) units -> degrees rounded to 1e-6 like pyais."""
-    return ((scale * raw + 3) // 6) / 1e6
-
-
-def _decode(
-    pbuf: np.ndarray, pstart: np.ndarray, plen: np.ndarray, fill: np.ndarray
-) -> dict[str, np.ndarray]:
-    """Decode position (1, 2, 3, 18, 19, 27) and static (5, 19, 24) fields of many payloads at once.
-
-    Returns NumPy columns, one row per payload: ``msg_type``, ``mmsi``, ``bad`` (detail code, -1 = fine),
-    ``is_pos``/``is_static``; position columns (NaN / -1 where missing) and static columns, text fields
-    as ASCII matrices (``name_chars`` ...) with ``*_ok`` masks.
-    """
-    n = pstart.size
-    msg_type = np.where(plen > 0, sb.ARMOR[pbuf[pstart]], 0).astype(np.int64)
-    nbits = 6 * plen - fill
-    nan = np.full(n, np.nan)
-    out: dict[str, np.ndarray] = {
-        "msg_type": msg_type,
-        "mmsi": np.zeros(n, np.int64),
-        "bad": np.where(np.isin(msg_type, (*_POSITION_TYPES, 5, 24)), -1, 100 + msg_type),
-        "lat": nan.copy(),
-        "lon": nan.copy(),
-        "sog": nan.copy(),
-        "cog": nan.copy(),
-        "heading": nan.copy(),
-        "nav_status": np.full(n, -1, np.int64),
-        "imo": np.full(n, -1, np.int64),
-        "ship_type": np.full(n, -1, np.int64),
-        "to_bow": np.full(n, -1, np.int64),
-        "to_stern": np.full(n, -1, np.int64),
-        "to_port": np.full(n, -1, np.int64),
-        "to_starboard": np.full(n, -1, np.int64),
-        "draught": nan.copy(),
-        "eta_month": np.full(n, -1, np.int64),
-        "eta_day": np.full(n, -1, np.int64),
-        "eta_hour": np.full(n, -1, np.int64),
-        "eta_minute": np.full(n, -1, np.int64),
-        "partno": np.full(n, -1, np.int64),
-        "name_chars": np.full((n, 20), ord("@"), np.uint8),
-        "name_ok": np.zeros(n, np.bool_),
-        "callsign_chars": np.full((n, 7), ord("@"), np.uint8),
-        "callsign_ok": np.zeros(n, np.bool_),
-        "destination_chars": np.full((n, 20), ord("@"), np.uint8),
-        "destination_ok": np.zeros(n, np.bool_),
-    }
-
-    def put(name: str, rows: np.ndarray, val: np.ndarray, ok: np.ndarray) -> None:
-        if ok.all():
-            out[name][rows] = val
-        else:
-            out[name][rows[ok]] = val[ok]
-
-    groups: list[tuple[tuple[int, ...], int, int]] = [
-        ((1, 2, 3), 28, 116),  # (types, chars to decode, minimum bits: through latitude)
-        ((18,), 28, 112),
-        ((19,), 52, 112),
-        ((27,), 16, 79),
-        ((5,), 71, 38),
-        ((24,), 28, 40),
-    ]
-    gid = _GROUP_OF_TYPE[msg_type]
-    by_group = np.argsort(gid, kind="stable")
-    bounds = np.concatenate(([0], np.cumsum(np.bincount(gid + 1, minlength=len(groups) + 1))))
-    for g, (types, width, min_bits) in enumerate(groups):
-        rows = by_group[bounds[g + 1] : bounds[g + 2]]
-        if rows.size == 0:
-            continue
-        raw = _window(pbuf, pstart[rows], width)
-        short = plen[rows] < width
-        if short.any():  # zero the bytes after short payloads (they belong to the next NMEA field)
-            raw = np.where(np.arange(width)[None, :] < plen[rows][:, None], raw, ord("0"))
-        v6, chars_ok = _armor(raw)
-        nb = nbits[rows]
-        nbmin = int(nb.min())
-        bad = np.where(~chars_ok, D_CHARS, np.where(nb < min_bits, D_SHORT, -1))
-        mmsi, _ = sb.field(v6, nb, 8, 30, min_bits=nbmin)
-        out["mmsi"][rows] = mmsi
-        t = types[0]
-        if t in (1, 18, 19, 27):
-            if t == 1:
-                offs = {"status": 38, "speed": 50, "lon": 61, "lat": 89, "course": 116, "heading": 128}
-            elif t == 27:
-                offs = {"status": 40, "lon": 44, "lat": 62, "speed": 79, "course": 85}
-            else:
-                offs = {"speed": 46, "lon": 57, "lat": 85, "course": 112, "heading": 124}
-            long_range = t == 27
-            lon, lon_ok = sb.field(v6, nb, offs["lon"], 18 if long_range else 28, signed=True, min_bits=nbmin)
-            lat, lat_ok = sb.field(v6, nb, offs["lat"], 17 if long_range else 27, signed=True, min_bits=nbmin)
-            scale = 10000 if long_range else 10
-            put("lon", rows, _lat_lon(lon, scale), lon_ok)
-            put("lat", rows, _lat_lon(lat, scale), lat_ok)
-            sog, sog_ok = sb.field(v6, nb, offs["speed"], 6 if long_range else 10, min_bits=nbmin)
-            cog, cog_ok = sb.field(v6, nb, offs["course"], 9 if long_range else 12, min_bits=nbmin)
-            if long_range:
-                put("sog", rows, np.where(sog == 63, 102.3, sog.astype(np.float64)), sog_ok)
-                put("cog", rows, np.where(cog == 511, 360.0, cog.astype(np.float64)), cog_ok)
-            else:
-                put("sog", rows, sog / 10.0, sog_ok)
-                put("cog", rows, cog / 10.0, cog_ok)
-            if "heading" in offs:
-                hdg, hdg_ok = sb.field(v6, nb, offs["heading"], 9, min_bits=nbmin)
-                put("heading", rows, hdg.astype(np.float64), hdg_ok)
-            if "status" in offs:
-                st, st_ok = sb.field(v6, nb, offs["status"], 4, min_bits=nbmin)
-                put("nav_status", rows, st, st_ok)
-        if t == 19:
-            chars, ok = sb.text(v6, nb, 143, 20, min_bits=nbmin)
-            out["name_chars"][rows] = chars
-            out["name_ok"][rows] = ok
-            for name, off, w in (
-                ("ship_type", 263, 8),
-                ("to_bow", 271, 9),
-                ("to_stern", 280, 9),
-                ("to_port", 289, 6),
-                ("to_starboard", 295, 6),
-            ):
-                put(name, rows, *sb.field(v6, nb, off, w, min_bits=nbmin))
-        elif t == 5:
-            for name, off, w in (
-                ("imo", 40, 30),
-                ("ship_type", 232, 8),
-                ("to_bow", 240, 9),
-                ("to_stern", 249, 9),
-                ("to_port", 258, 6),
-                ("to_starboard", 264, 6),
-                ("eta_month", 274, 4),
-                ("eta_day", 278, 5),
-                ("eta_hour", 283, 5),
-                ("eta_minute", 288, 6),
-            ):
-                put(name, rows, *sb.field(v6, nb, off, w, min_bits=nbmin))
-            dr, dr_ok = sb.field(v6, nb, 294, 8, min_bits=nbmin)
-            put("draught", rows, dr / 10.0, dr_ok)
-            for name, off, nch in (("callsign", 70, 7), ("name", 112, 20), ("destination", 302, 20)):
-                chars, ok = sb.text(v6, nb, off, nch, min_bits=nbmin)
-                out[f"{name}_chars"][rows] = chars
-                out[f"{name}_ok"][rows] = ok
-        elif t == 24:
-            part, _ = sb.field(v6, nb, 38, 2, min_bits=nbmin)
-            out["partno"][rows] = part
-            bad = np.where((bad < 0) & (part > 1), D_PARTNO, bad)
-            a = rows[part == 0]
-            chars, ok = sb.text(v6[:, part == 0], nb[part == 0], 40, 20, min_bits=nbmin)
-            out["name_chars"][a] = chars
-            out["name_ok"][a] = ok
-            isb = part == 1
-            b = rows[isb]
-            v6b, nbb = v6[:, isb], nb[isb]
-            put("ship_type", b, *sb.field(v6b, nbb, 40, 8, min_bits=nbmin))
-            chars, ok = sb.text(v6b, nbb, 90, 7, min_bits=nbmin)
-            out["callsign_chars"][b] = chars
-            out["callsign_ok"][b] = ok
-            aux = (mmsi[isb] >= 980000000) & (mmsi[isb] <= 989999999)  # auxiliary craft: mothership instead
-            for name, off, w in (
-                ("to_bow", 132, 9),
-                ("to_stern", 141, 9),
-                ("to_port", 150, 6),
-                ("to_starboard", 156, 6),
-            ):
-                val, ok = sb.field(v6b, nbb, off, w, min_bits=nbmin)
-                put(name, b, val, ok & ~aux)
-        out["bad"][rows] = bad
-    good = out["bad"] < 0
-    out["is_pos"] = good & np.isin(msg_type, _POSITION_TYPES)
-    out["is_static"] = good & np.isin(msg_type, _STATIC_TYPES)
-    return out
-
 
 def decode_payloads(payloads: Sequence[bytes], fill_bits: Sequence[int]) -> pa.Table:
     """Decode armoured AIS payloads (already reassembled) into one row each, for tests and tools.
@@ -395,7 +176,7 @@ def decode_payloads(payloads: Sequence[bytes], fill_bits: Sequence[int]) -> pa.T
     data = b"".join(payloads)
     lens = np.fromiter((len(p) for p in payloads), np.int64, len(payloads))
     starts = np.concatenate(([0], np.cumsum(lens)[:-1])).astype(np.int64) if len(payloads) else lens
-    d = _decode(_padded(data), starts, lens, np.asarray(fill_bits, np.int64))
+    d = decode_fields(_padded(data), starts, lens, np.asarray(fill_bits, np.int64))
     cols: dict[str, pa.Array] = {
         "msg_type": pa.array(d["msg_type"], pa.int8()),
         "mmsi": pa.array(d["mmsi"], pa.int64()),
@@ -468,156 +249,292 @@ def decode_nmea(data: bytes, *, file: str, input_id: str, source_default: str = 
     """Decode a whole NMEA 0183 AIS log (bytes) into positions, statics and quarantined lines.
 
     ``file`` and ``input_id`` label the quarantine rows and every output row. Lines are 1-based.
+    Stages: scan every line (C) -> attach context lines (tag blocks, ``$PGHP``) to sentences -> each
+    sentence's header, time, source and group -> messages (single sentences, reassembled fragments) ->
+    payload fields -> message-level rejections -> tables.
     """
     n = len(data)
     pbuf = _padded(data, room=n + _PAD)  # reassembled payloads (under n bytes in all) go after the padding
     buf = pbuf[:n]
     scanned = _scan_lines(pbuf, n, big=n + _PAD // 2)  # one compiled pass: every line-level field
-    st, en, flags, qdet = (scanned[k] for k in (_scan.F_ST, _scan.F_EN, _scan.F_FLAGS, _scan.F_QDET))
-    nl = st.size
-    active = (flags & _scan.FLAG_ACTIVE) > 0
-    tag_only = (flags & _scan.FLAG_TAG_ONLY) > 0
-    is_pghp = (flags & _scan.FLAG_PGHP) > 0
-
-    # context lines (tag-only, $PGHP) apply to the next record line; a later context line of the same kind
-    # before that record supersedes them (orphans are quarantined)
-    ctx_like = tag_only | is_pghp
-    records = np.flatnonzero(active & ~ctx_like)
-    prev_rec = np.concatenate(([-1], records[:-1]))
-    consumed = np.zeros(nl, np.bool_)
-    assigned: dict[str, np.ndarray] = {}
-    tag_ctx = tag_only & ((flags & _scan.FLAG_TAG_GOOD) > 0) & (qdet < 0)
-    for kind, ctx in (("tag", tag_ctx), ("pghp", is_pghp & (qdet < 0))):
-        cidx = np.flatnonzero(ctx)
-        assigned[kind] = np.full(records.size, -1, np.int64)
-        if cidx.size and records.size:
-            j = np.searchsorted(cidx, records) - 1
-            cand = np.where(j >= 0, cidx[np.maximum(j, 0)], -1)
-            got = cand > prev_rec
-            assigned[kind] = np.where(got, cand, -1)
-            consumed[cand[got]] = True
-        qdet[ctx & ~consumed] = D_ORPHAN  # ctx lines are not rejected yet
-    lines_read = int(active.sum() - consumed.sum())
-
-    # valid VDM lines: time and source, in order of preference
-    vl = np.flatnonzero(((flags & _scan.FLAG_VDM) > 0) & (qdet < 0))
-    fc, fn, seq, chan, pstart, plen, fill, d0, s0 = (
-        scanned[k, vl]
-        for k in (
-            _scan.F_FC,
-            _scan.F_FN,
-            _scan.F_SEQ,
-            _scan.F_CHAN,
-            _scan.F_PSTART,
-            _scan.F_PLEN,
-            _scan.F_FILL,
-            _scan.F_D0,
-            _scan.F_S0,
-        )
-    )
-    tag_c, pghp_us = scanned[_scan.F_TAG_C], scanned[_scan.F_PGHP_US]
-    tag_s, tag_g = scanned[[_scan.F_TAG_SA, _scan.F_TAG_SB]], scanned[[_scan.F_TAG_GA, _scan.F_TAG_GB]]
-    src_a, src_b = scanned[_scan.F_SRC_A], scanned[_scan.F_SRC_B]
-    rpos = np.searchsorted(records, vl)
-    a_tag = assigned["tag"][rpos]
-    a_pg = assigned["pghp"][rpos]
-    has_tag, has_pg = a_tag >= 0, a_pg >= 0
-    a_tag, a_pg = np.maximum(a_tag, 0), np.maximum(a_pg, 0)
-    t = tag_c[vl]
-    t = np.where((t == NOTIME) & has_tag, tag_c[a_tag], t)
-    t = np.where((t == NOTIME) & has_pg, pghp_us[a_pg], t)
-    sa, sb_ = tag_s[0, vl], tag_s[1, vl]
-    for ok_, arr_a, arr_b, at in ((has_tag, tag_s[0], tag_s[1], a_tag), (has_pg, src_a, src_b, a_pg)):
-        use = (sa < 0) & ok_
-        sa = np.where(use, arr_a[at], sa)
-        sb_ = np.where(use, arr_b[at], sb_)
-    use = (tag_g[0, vl] < 0) & has_tag
-    ga = np.where(use, tag_g[0, a_tag], tag_g[0, vl])
-    gb = np.where(use, tag_g[1, a_tag], tag_g[1, vl])
-    # receiver suffixes (time, station), then a leading timestamp (Python, only on lines that have one)
-    suf_t, xa, xb = (scanned[k, vl] for k in (_scan.F_SUF_T, _scan.F_SUF_SA, _scan.F_SUF_SB))
-    t = np.where(t == NOTIME, suf_t, t)
-    use = (sa < 0) & (xa >= 0)
-    sa, sb_ = np.where(use, xa, sa), np.where(use, xb, sb_)
-    for i in np.flatnonzero((d0 > st[vl]) & (t == NOTIME)).tolist():
-        t[i] = _prefix_time(data[int(st[vl[i]]) : int(d0[i])])
-
-    # messages: single sentences decode in place, multi-sentence ones are reassembled first
-    single = fc == 1
-    msgs = _Messages(
-        first=vl[single],
-        last=vl[single],
-        nlines=np.ones(int(single.sum()), np.int64),
-        t=t[single],
-        sa=sa[single],
-        sb=sb_[single],
-    )
-    d_start, d_len, d_fill = pstart[single], plen[single], fill[single]
-    dbuf = pbuf  # reassembled payloads are written after the padding (one decode for all messages)
-    multi = np.flatnonzero(~single)
-    frag_lines = np.zeros(0, np.int64)
-    frag_msg = np.zeros(0, np.int64)
-    if multi.size:
-        at = s0[multi]
-        talker = pbuf[at + 1].astype(np.int64) * 65536 + pbuf[at + 2].astype(np.int64) * 256 + pbuf[at + 5]
-        asm = _assemble(
-            data,
-            multi,
-            fc[multi],
-            fn[multi],
-            np.stack((seq[multi], chan[multi], talker)),
-            ga[multi],
-            gb[multi],
-        )
-        for frags in asm.incomplete:
-            qdet[vl[frags]] = D_INCOMPLETE
-        if asm.messages:
-            order_in = [f for f in asm.messages]
-            lines_of = [vl[f] for f in order_in]
-            payloads = [
-                b"".join(data[int(pstart[x]) : int(pstart[x] + plen[x])] for x in f) for f in order_in
-            ]
-            lens = np.array([len(p) for p in payloads], np.int64)
-            offs = np.concatenate(([0], np.cumsum(lens)[:-1]))
-            # time/source from the first fragment that has a time (else the first fragment)
-            pick = np.array([next((x for x in f if t[x] != NOTIME), f[0]) for f in order_in], np.int64)
-            extra = np.frombuffer(b"".join(payloads), np.uint8)
-            pbuf[n + _PAD : n + _PAD + extra.size] = extra  # only _decode reads past n from here on
-            d_start = np.concatenate((d_start, n + _PAD + offs))
-            d_len = np.concatenate((d_len, lens))
-            d_fill = np.concatenate((d_fill, np.array([fill[f[-1]] for f in order_in], np.int64)))
-            msgs = msgs.extend(
-                first=np.array([x[0] for x in lines_of], np.int64),
-                last=np.array([x[-1] for x in lines_of], np.int64),
-                nlines=np.array([len(x) for x in lines_of], np.int64),
-                t=t[pick],
-                sa=sa[pick],
-                sb=sb_[pick],
-            )
-            frag_lines = np.concatenate(lines_of)
-            frag_msg = np.repeat(np.arange(len(lines_of)) + int(single.sum()), [len(x) for x in lines_of])
-
-    dec = _decode(dbuf, d_start, d_len, d_fill)
-
-    # message-level rejections (unsupported type, bad characters, too short): every line of the message
-    bad = dec["bad"]
-    qdet[msgs.last[(bad >= 0) & (msgs.nlines == 1)]] = bad[(bad >= 0) & (msgs.nlines == 1)]
-    if frag_lines.size:
-        sel = bad[frag_msg] >= 0
-        qdet[frag_lines[sel]] = bad[frag_msg[sel]]
+    lines = _Lines.of(scanned)
+    context = _attach_context(lines)
+    sentences = _sentences(data, scanned, lines, context)
+    messages, payloads, fragments = _messages(data, pbuf, sentences, lines.qdet)
+    fields = decode_fields(pbuf, payloads.start, payloads.length, payloads.fill)
+    _reject_messages(lines.qdet, fields["bad"], messages, fragments)
 
     # output rows in stream order (by the line completing each message); singles already are
-    order = np.argsort(msgs.last, kind="stable") if multi.size else np.arange(msgs.last.size)
-    pos_idx = order[dec["is_pos"][order]]
-    sta_idx = order[dec["is_static"][order]]
-    source = sb.slices_to_strings(buf, np.maximum(msgs.sa, 0), np.where(msgs.sa >= 0, msgs.sb, 0))
-    source = pc.if_else(pa.array(msgs.sa >= 0), source, pa.scalar(source_default, pa.string()))
-    no_t = msgs.t == NOTIME
-    ts = pa.array(np.where(no_t, 0, msgs.t), pa.int64(), mask=no_t).cast(schema.TS)
-    positions = _positions_table(dec, pos_idx, ts, source, input_id, msgs.nlines, msgs.first + 1)
-    statics = _statics_table(dec, sta_idx, ts, source, input_id, msgs.nlines, msgs.first + 1)
-    quarantine = _quarantine_table(buf, st, en, qdet, file, input_id)
-    return NmeaResult(positions, statics, quarantine, lines_read, int(nl), (buf, st, en))
+    in_order = (
+        np.argsort(messages.last, kind="stable") if fragments.has_multi else np.arange(messages.last.size)
+    )
+    pos_idx = in_order[fields["is_pos"][in_order]]
+    sta_idx = in_order[fields["is_static"][in_order]]
+    source = sb.slices_to_strings(
+        buf,
+        np.maximum(messages.source_start, 0),
+        np.where(messages.source_start >= 0, messages.source_end, 0),
+    )
+    source = pc.if_else(pa.array(messages.source_start >= 0), source, pa.scalar(source_default, pa.string()))
+    no_time = messages.time == NOTIME
+    ts = pa.array(np.where(no_time, 0, messages.time), pa.int64(), mask=no_time).cast(schema.TS)
+    first_line = messages.first + 1
+    positions = _positions_table(fields, pos_idx, ts, source, input_id, messages.nlines, first_line)
+    statics = _statics_table(fields, sta_idx, ts, source, input_id, messages.nlines, first_line)
+    quarantine = _quarantine_table(buf, lines.start, lines.end, lines.qdet, file, input_id)
+    return NmeaResult(
+        positions,
+        statics,
+        quarantine,
+        context.lines_read,
+        int(lines.start.size),
+        (buf, lines.start, lines.end),
+    )
+
+
+@dataclass(frozen=True)
+class _Lines:
+    """Per physical line (from the C scan): bounds, kind flags and quarantine detail (-1 = none yet).
+
+    ``qdet`` is a view into the scan's output: the stages below write their rejections into it.
+    """
+
+    start: np.ndarray
+    end: np.ndarray
+    flags: np.ndarray
+    qdet: np.ndarray
+
+    @classmethod
+    def of(cls, scanned: np.ndarray) -> _Lines:
+        return cls(scanned[_scan.F_ST], scanned[_scan.F_EN], scanned[_scan.F_FLAGS], scanned[_scan.F_QDET])
+
+    def has(self, flag: int) -> np.ndarray:
+        return (self.flags & flag) > 0
+
+
+@dataclass(frozen=True)
+class _Context:
+    """Record lines, and for each the tag-block-only and ``$PGHP`` line that applies to it (-1: none)."""
+
+    records: np.ndarray  # active lines that are not context lines
+    tag_line: np.ndarray
+    pghp_line: np.ndarray
+    lines_read: int  # records (and rejected lines) counted; consumed context lines are part of a record
+
+
+def _attach_context(lines: _Lines) -> _Context:
+    """Context lines (tag-only, $PGHP) apply to the next record line; a later context line of the same kind
+    before that record supersedes them. Orphans are quarantined (``D_ORPHAN``)."""
+    active = lines.has(_scan.FLAG_ACTIVE)
+    tag_only, is_pghp = lines.has(_scan.FLAG_TAG_ONLY), lines.has(_scan.FLAG_PGHP)
+    records = np.flatnonzero(active & ~(tag_only | is_pghp))
+    prev_record = np.concatenate(([-1], records[:-1]))
+    consumed = np.zeros(lines.start.size, np.bool_)
+    valid = lines.qdet < 0
+    tag_ctx = tag_only & lines.has(_scan.FLAG_TAG_GOOD) & valid
+    assigned: list[np.ndarray] = []
+    for ctx in (tag_ctx, is_pghp & valid):
+        ctx_lines = np.flatnonzero(ctx)
+        applies = np.full(records.size, -1, np.int64)
+        if ctx_lines.size and records.size:
+            j = np.searchsorted(ctx_lines, records) - 1
+            candidate = np.where(j >= 0, ctx_lines[np.maximum(j, 0)], -1)
+            got = candidate > prev_record
+            applies = np.where(got, candidate, -1)
+            consumed[candidate[got]] = True
+        lines.qdet[ctx & ~consumed] = D_ORPHAN  # ctx lines are not rejected yet
+        assigned.append(applies)
+    return _Context(records, assigned[0], assigned[1], int(active.sum() - consumed.sum()))
+
+
+# the scanned fields of a sentence's header (the C scanner's names), by their name in :class:`_Sentences`
+_HEADER_FIELDS = {
+    "frag_count": _scan.F_FC,
+    "frag_number": _scan.F_FN,
+    "seq_id": _scan.F_SEQ,
+    "channel": _scan.F_CHAN,
+    "payload_start": _scan.F_PSTART,
+    "payload_len": _scan.F_PLEN,
+    "fill_bits": _scan.F_FILL,
+    "sentence_start": _scan.F_S0,
+}
+
+
+@dataclass(frozen=True)
+class _Sentences:
+    """The valid VDM/VDO lines: header fields, payload, and the time, source and group resolved for each.
+
+    ``source_start``/``source_end`` and ``group_start``/``group_end`` are byte slices (-1: none); ``time``
+    is in microseconds (``NOTIME``: none).
+    """
+
+    line: np.ndarray
+    frag_count: np.ndarray
+    frag_number: np.ndarray
+    seq_id: np.ndarray
+    channel: np.ndarray
+    payload_start: np.ndarray
+    payload_len: np.ndarray
+    fill_bits: np.ndarray
+    sentence_start: np.ndarray  # the '!' of the sentence
+    time: np.ndarray
+    source_start: np.ndarray
+    source_end: np.ndarray
+    group_start: np.ndarray
+    group_end: np.ndarray
+
+
+def _sentences(data: bytes, scanned: np.ndarray, lines: _Lines, context: _Context) -> _Sentences:
+    """Header fields of the valid sentences, with each one's time, source and group in order of preference."""
+    vdm = np.flatnonzero(lines.has(_scan.FLAG_VDM) & (lines.qdet < 0))
+    at = np.searchsorted(context.records, vdm)
+    tag_line, pghp_line = context.tag_line[at], context.pghp_line[at]
+    has_tag, has_pghp = tag_line >= 0, pghp_line >= 0
+    tag_line, pghp_line = np.maximum(tag_line, 0), np.maximum(pghp_line, 0)
+    tag_time, pghp_time = scanned[_scan.F_TAG_C], scanned[_scan.F_PGHP_US]
+    tag_src_start, tag_src_end = scanned[_scan.F_TAG_SA], scanned[_scan.F_TAG_SB]
+    tag_group_start, tag_group_end = scanned[_scan.F_TAG_GA], scanned[_scan.F_TAG_GB]
+
+    # time: the sentence's own tag block c:, its context tag block's, $PGHP, receiver suffix, leading prefix
+    time = tag_time[vdm]
+    time = np.where((time == NOTIME) & has_tag, tag_time[tag_line], time)
+    time = np.where((time == NOTIME) & has_pghp, pghp_time[pghp_line], time)
+    time = np.where(time == NOTIME, scanned[_scan.F_SUF_T, vdm], time)
+    data_start = scanned[_scan.F_D0, vdm]  # where the sentence (or its inline tag block) begins
+    for i in np.flatnonzero((data_start > lines.start[vdm]) & (time == NOTIME)).tolist():
+        time[i] = _prefix_time(data[int(lines.start[vdm[i]]) : int(data_start[i])])
+
+    # source: the own tag block s:, its context tag block's, the $PGHP site, the receiver suffix's station
+    src_start, src_end = tag_src_start[vdm], tag_src_end[vdm]
+    for has, ctx_line, start_of, end_of in (
+        (has_tag, tag_line, tag_src_start, tag_src_end),
+        (has_pghp, pghp_line, scanned[_scan.F_SRC_A], scanned[_scan.F_SRC_B]),
+    ):
+        use = (src_start < 0) & has
+        src_start, src_end = (
+            np.where(use, start_of[ctx_line], src_start),
+            np.where(use, end_of[ctx_line], src_end),
+        )
+    suffix_start, suffix_end = scanned[_scan.F_SUF_SA, vdm], scanned[_scan.F_SUF_SB, vdm]
+    use = (src_start < 0) & (suffix_start >= 0)
+    src_start, src_end = np.where(use, suffix_start, src_start), np.where(use, suffix_end, src_end)
+
+    # group (tag block g:): the sentence's own, else its context tag block's
+    use = (tag_group_start[vdm] < 0) & has_tag
+    group_start = np.where(use, tag_group_start[tag_line], tag_group_start[vdm])
+    group_end = np.where(use, tag_group_end[tag_line], tag_group_end[vdm])
+    header = {name: scanned[k, vdm] for name, k in _HEADER_FIELDS.items()}
+    return _Sentences(
+        line=vdm,
+        **header,
+        time=time,
+        source_start=src_start,
+        source_end=src_end,
+        group_start=group_start,
+        group_end=group_end,
+    )
+
+
+@dataclass(frozen=True)
+class _Payloads:
+    """Where each message's whole payload is in the padded buffer, and its fill bits."""
+
+    start: np.ndarray
+    length: np.ndarray
+    fill: np.ndarray
+
+
+@dataclass(frozen=True)
+class _Fragments:
+    """The sentences of reassembled multi-sentence messages: their lines and the message each belongs to."""
+
+    lines: np.ndarray
+    message: np.ndarray
+    has_multi: bool  # any multi-sentence sentence at all (complete or not)
+
+
+def _messages(
+    data: bytes, pbuf: np.ndarray, s: _Sentences, qdet: np.ndarray
+) -> tuple[_Messages, _Payloads, _Fragments]:
+    """Messages: single sentences decode in place, multi-sentence ones are reassembled first.
+
+    Reassembled payloads are written into ``pbuf`` after the input and its padding (one decode for all
+    messages); fragments of incomplete messages are quarantined (``D_INCOMPLETE``).
+    """
+    single = s.frag_count == 1
+    messages = _Messages(
+        first=s.line[single],
+        last=s.line[single],
+        nlines=np.ones(int(single.sum()), np.int64),
+        time=s.time[single],
+        source_start=s.source_start[single],
+        source_end=s.source_end[single],
+    )
+    payloads = _Payloads(s.payload_start[single], s.payload_len[single], s.fill_bits[single])
+    multi = np.flatnonzero(~single)
+    fragments = _Fragments(np.zeros(0, np.int64), np.zeros(0, np.int64), bool(multi.size))
+    if not multi.size:
+        return messages, payloads, fragments
+    at = s.sentence_start[multi]  # talker (2 letters) and sentence type (VDM/VDO: its last letter)
+    talker = pbuf[at + 1].astype(np.int64) * 65536 + pbuf[at + 2].astype(np.int64) * 256 + pbuf[at + 5]
+    slot = np.stack((s.seq_id[multi], s.channel[multi], talker))
+    assembled = _assemble(
+        data, multi, s.frag_count[multi], s.frag_number[multi], slot, s.group_start[multi], s.group_end[multi]
+    )
+    for frags in assembled.incomplete:
+        qdet[s.line[frags]] = D_INCOMPLETE
+    if not assembled.messages:
+        return messages, payloads, fragments
+    return _add_reassembled(data, pbuf, s, assembled.messages, messages, payloads)
+
+
+def _add_reassembled(
+    data: bytes,
+    pbuf: np.ndarray,
+    s: _Sentences,
+    complete: list[list[int]],
+    messages: _Messages,
+    payloads: _Payloads,
+) -> tuple[_Messages, _Payloads, _Fragments]:
+    """Append the complete multi-sentence messages (``complete``: their sentences' indices, in order)."""
+    n = len(data)
+    lines_of = [s.line[f] for f in complete]
+    joined = [
+        b"".join(data[int(s.payload_start[x]) : int(s.payload_start[x] + s.payload_len[x])] for x in f)
+        for f in complete
+    ]
+    lengths = np.array([len(p) for p in joined], np.int64)
+    offsets = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+    # time/source from the first fragment that has a time (else the first fragment)
+    pick = np.array([next((x for x in f if s.time[x] != NOTIME), f[0]) for f in complete], np.int64)
+    extra = np.frombuffer(b"".join(joined), np.uint8)
+    pbuf[n + _PAD : n + _PAD + extra.size] = extra  # only decode_fields reads past n from here on
+    payloads = _Payloads(
+        np.concatenate((payloads.start, n + _PAD + offsets)),
+        np.concatenate((payloads.length, lengths)),
+        np.concatenate((payloads.fill, np.array([s.fill_bits[f[-1]] for f in complete], np.int64))),
+    )
+    n_single = messages.first.size
+    messages = messages.extend(
+        first=np.array([x[0] for x in lines_of], np.int64),
+        last=np.array([x[-1] for x in lines_of], np.int64),
+        nlines=np.array([len(x) for x in lines_of], np.int64),
+        time=s.time[pick],
+        source_start=s.source_start[pick],
+        source_end=s.source_end[pick],
+    )
+    fragment_lines = np.concatenate(lines_of)
+    fragment_message = np.repeat(np.arange(len(lines_of)) + n_single, [len(x) for x in lines_of])
+    return messages, payloads, _Fragments(fragment_lines, fragment_message, True)
+
+
+def _reject_messages(qdet: np.ndarray, bad: np.ndarray, messages: _Messages, fragments: _Fragments) -> None:
+    """Message-level rejections (unsupported type, bad characters, too short) on every line of the message."""
+    single_bad = (bad >= 0) & (messages.nlines == 1)
+    qdet[messages.last[single_bad]] = bad[single_bad]
+    if fragments.lines.size:
+        sel = bad[fragments.message] >= 0
+        qdet[fragments.lines[sel]] = bad[fragments.message[sel]]
 
 
 @dataclass(frozen=True)
@@ -627,9 +544,9 @@ class _Messages:
     first: np.ndarray
     last: np.ndarray
     nlines: np.ndarray
-    t: np.ndarray
-    sa: np.ndarray
-    sb: np.ndarray
+    time: np.ndarray
+    source_start: np.ndarray
+    source_end: np.ndarray
 
     def extend(self, **more: np.ndarray) -> _Messages:
         return _Messages(**{k: np.concatenate((getattr(self, k), v)) for k, v in more.items()})

@@ -1,0 +1,160 @@
+"""The writer of one input: its chunks, in file order, through quarantine, de-duplication and static runs.
+
+:class:`InputWriter` only routes rows: each job is a module of its own (:mod:`.staging`, :mod:`.dedup`,
+:mod:`.statics`, :mod:`.quarantine`; the counts in :class:`~.accounting.Tally`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from supplyline.ingest.accounting import FileResult, Tally
+from supplyline.ingest.dedup import PositionStager, store_order
+from supplyline.ingest.inputs import Input
+from supplyline.ingest.normalise import positions_sql, statics_sql
+from supplyline.ingest.quarantine import Quarantine, quote
+from supplyline.ingest.staging import Staging
+from supplyline.ingest.statics import StaticRuns, group_statics
+from supplyline.store import Store, Transaction
+
+if TYPE_CHECKING:
+    from supplyline.ingest.nmea import NmeaResult
+
+Progress = Callable[[str, int], None]  # (description, bytes done for this input) -> None
+
+
+@dataclass
+class Prepared:
+    """One NMEA chunk after :meth:`InputWriter.prepare`: what the writer adds, in file order."""
+
+    quarantine: pa.Table  # the decoder's rejects (QUARANTINE shape, lines relative to the chunk)
+    positions: pa.Table  # normalised: kept rows first in the store's order, then rejected ones
+    static_rejects: pa.Table  # normalised static reports the normaliser rejected
+    static_groups: pa.Table  # kept static reports, one row per (mmsi, ts, values), see group_statics
+    lines_read: int
+    physical_lines: int
+
+
+class InputWriter:
+    """Stages one input's chunks into its transaction and keeps its counts."""
+
+    def __init__(
+        self,
+        store: Store,
+        txn: Transaction,
+        connecting: Future[duckdb.DuckDBPyConnection],
+        hashing: Future[str],
+        file: str,
+    ):
+        self.staging = Staging(store, txn, connecting, hashing, file)
+        self.tally = Tally()
+        self.quarantine = Quarantine(self.staging, self.tally)
+        self.positions = PositionStager(self.staging, self.tally)
+        self.statics = StaticRuns(self.staging, self.tally)
+        self.file = file
+        self.file_format: str | None = None  # the layout a CSV/Parquet input was read as
+        self.on_progress: Progress | None = None
+
+    @property
+    def con(self) -> duckdb.DuckDBPyConnection:
+        return self.staging.con
+
+    @property
+    def input_id(self) -> str:
+        return self.staging.input_id
+
+    def tick(self, records: int) -> None:
+        """Report progress inside a long input (the bar advances by whole inputs, this updates its label)."""
+        if self.on_progress is not None:
+            self.on_progress(f"{Path(self.file).name}: {records:,}", 0)
+
+    def finish(self, res: FileResult) -> None:
+        """Last cross-chunk step, then the counts into ``res`` (checked: read = kept + duplicate + quarantined)."""
+        self.positions.dedup_across_chunks()
+        self.tally.settle(res, self.file)
+        if self.file_format:
+            res.format = self.file_format
+
+    def fill_raw_lines(self, inp: Input) -> None:
+        self.quarantine.fill_raw_lines(inp)
+
+    # CSV / Parquet rows --------------------------------------------------------------------------------
+    def add_rows(self, table: pa.Table, offset: int, header_lines: int) -> int:
+        """One chunk of normalised rows (positions + static fields); returns rows seen so far."""
+        table = _number_lines(table, offset, header_lines)
+        self.quarantine.add_rejected(table, 0)
+        kept = self.positions.add(table)
+        if kept is not None:
+            self.statics.add_row_statics(table, *kept)
+        return offset + table.num_rows
+
+    def add_static_rows(self, table: pa.Table, offset: int, header_lines: int) -> int:
+        """One chunk of a statics-only table (each row a static report); returns rows seen so far."""
+        table = _number_lines(table, offset, header_lines)
+        self.quarantine.add_rejected(table, 0)
+        self.statics.add_reports(table.filter(pc.is_null(table["reason"])))
+        return offset + table.num_rows
+
+    def add_rejects(self, rejects: list[tuple[int, str, str]]) -> None:
+        """Lines DuckDB could not split into the header's columns (see :meth:`Quarantine.add_unparsable`)."""
+        self.quarantine.add_unparsable(rejects)
+
+    # NMEA ----------------------------------------------------------------------------------------------
+    def prepare(self, con: duckdb.DuckDBPyConnection, result: NmeaResult) -> Prepared:
+        """The work on one decoded chunk that needs nothing from other chunks; any thread, its own ``con``.
+
+        Positions are normalised and sorted in one query: kept rows first, in the store's order (see
+        :meth:`PositionStager.add`), then the rejected ones, so each part is a slice. Static reports are
+        normalised, and the kept ones grouped (exact repeats from several receivers collapse).
+        """
+        positions = _normalised(con, result.positions, positions_sql)
+        positions = positions.take(pa.array(store_order(positions)))
+        kept = positions["reason"].null_count
+        positions = pa.concat_tables([positions.slice(0, kept), quote(positions.slice(kept), result)])
+        statics = _normalised(con, result.statics, statics_sql)
+        return Prepared(
+            result.quarantine,
+            positions,
+            quote(statics.filter(pc.is_valid(statics["reason"])), result),
+            group_statics(con, statics.filter(pc.is_null(statics["reason"]))),
+            int(result.lines_read),
+            int(result.physical_lines),
+        )
+
+    def add_prepared(self, chunk: Prepared, line_offset: int) -> None:
+        """One prepared chunk, in file order: quarantine, de-duplicate against the store, stage."""
+        self.tally.read += chunk.lines_read
+        self.quarantine.add_decoded(chunk.quarantine, line_offset)
+        kept = chunk.positions["reason"].null_count
+        self.quarantine.add_rejected(chunk.positions.slice(kept), line_offset)
+        self.positions.add(chunk.positions.slice(0, kept), ordered=True)
+        self.quarantine.add_rejected(chunk.static_rejects, line_offset)
+        self.statics.add_groups(chunk.static_groups)
+
+
+def _number_lines(table: pa.Table, offset: int, header_lines: int) -> pa.Table:
+    """Set ``_line`` of a chunk of CSV/Parquet rows starting after row ``offset`` (1-based, header counted)."""
+    n = table.num_rows
+    lines = np.arange(offset + 1 + header_lines, offset + n + 1 + header_lines, dtype=np.int64)
+    return table.set_column(table.schema.get_field_index("_line"), "_line", pa.array(lines))
+
+
+def _normalised(
+    con: duckdb.DuckDBPyConnection, decoded: pa.Table, sql: Callable[[str, list[str], str], str]
+) -> pa.Table:
+    """Decoded NMEA rows through the shared normaliser (``positions_sql`` or ``statics_sql``)."""
+    text = sql("c", decoded.column_names, "_raw" if "_raw" in decoded.column_names else "NULL")
+    con.register("c", decoded)
+    try:
+        return con.sql(text).to_arrow_table()
+    finally:
+        con.unregister("c")
