@@ -19,7 +19,7 @@ from typing import Any
 
 import typer
 
-from supplyline.cli._common import err_console
+from supplyline.cli._common import JSON_PRINTED, err_console
 from supplyline.errors import CaseError, SupplylineError
 
 app = typer.Typer(
@@ -68,6 +68,7 @@ def main() -> None:
     """
     warnings.showwarning = _show_warning
     as_json = "--json" in sys.argv[1:]
+    JSON_PRINTED.clear()
     with _interrupts() as interrupted:
         try:
             app()
@@ -128,7 +129,7 @@ def _report_error(exc: BaseException, code: int, as_json: bool) -> None:
         where = f"{file}:{line}" if line else file
         # problems name TOML tables ("[[places]]") and paths: no markup, no wrapping inside a path
         err_console.print(f"  {where}: {problem}", markup=False, soft_wrap=True)
-    if as_json:
+    if as_json and not JSON_PRINTED:  # a command that printed its result JSON already holds the details
         doc = {
             "error": message,
             "exit_code": code,
