@@ -183,4 +183,4 @@ def test_outside_reader_sees_no_input_without_its_manifest_row(shared_data: Path
     assert readable == []
     st = Store.open(root)  # recovery applies the journal
     assert st.read_table("manifest").num_rows == 1 and st.read_table("positions").num_rows == 734
-    assert (root / "_journal" / "LAST_COMMIT").read_text().strip()
+    assert (root / "_last_commit").read_text().strip()

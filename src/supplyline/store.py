@@ -14,7 +14,7 @@ Writes are transactions: files are written complete under ``_staging``, a journa
 written atomically, then files are renamed into place and the journal removed. A run killed at any moment
 leaves either no journal (nothing visible, staging is garbage) or a journal (redone on the next open). A
 rename is atomic, so no reader ever sees a partial Parquet file. Manifest rows are renamed last, and
-``_journal/LAST_COMMIT`` names the last transaction applied: the two facts readers from outside use to see
+``_last_commit`` names the last transaction applied: the two facts readers from outside use to see
 only committed data (the protocol is in docs/architecture.md, "Reading the store from outside").
 
 Only this module spells paths. Derived tables are written through the part API of a transaction
@@ -63,8 +63,8 @@ TABLES = "tables"
 WHOLE = "all"
 """Part name of a derived table written whole (by Spark or by a single-writer stage)."""
 _STAGING = "_staging"
-LAST_COMMIT = "LAST_COMMIT"
-"""File in ``_journal/`` holding the id of the last transaction applied (see the outside-reader protocol)."""
+LAST_COMMIT = "_last_commit"
+"""File in the store folder holding the id of the last transaction applied (see the outside-reader protocol)."""
 TABLE_NAME = re.compile(r"[a-z_][a-z0-9_]*")
 """Legal derived-table (folder) names; other folders under ``tables/`` are ignored with a warning."""
 
@@ -299,9 +299,9 @@ class Store:
             (self.root / rel).unlink(missing_ok=True)
         journal.unlink()
         # outside readers compare this before and after reading derived tables (docs/architecture.md)
-        tmp = journal.parent / f".{journal.stem}.last.tmp"
+        tmp = journal.parent / f".{journal.stem}.last.tmp"  # in _journal/: a leftover is removed by recover
         tmp.write_text(journal.stem + "\n")
-        os.replace(tmp, journal.parent / LAST_COMMIT)
+        os.replace(tmp, self.root / LAST_COMMIT)
 
     def recover(self) -> None:
         """Finish committed transactions and drop uncommitted staging left by a killed run.
