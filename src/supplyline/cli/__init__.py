@@ -20,7 +20,7 @@ from typing import Any
 import typer
 
 from supplyline.cli._common import JSON_PRINTED, err_console
-from supplyline.errors import CaseError, SupplylineError
+from supplyline.errors import CaseError, StoreWarning, SupplylineError
 
 app = typer.Typer(
     name="supplyline",
@@ -140,7 +140,13 @@ def _report_error(exc: BaseException, code: int, as_json: bool) -> None:
         sys.stdout.write(json.dumps(doc, default=str, indent=2) + "\n")
 
 
-def _show_warning(message: Warning | str, category: type[Warning], *_: Any, **__: Any) -> None:
-    """Warnings as one ``warning:`` line on stderr (no source line: they are about data, not code)."""
+_python_show_warning = warnings.showwarning
+
+
+def _show_warning(message: Warning | str, category: type[Warning], *args: Any, **kwargs: Any) -> None:
+    """supplyline's warnings as one ``warning:`` line on stderr (they are about data, not code)."""
+    if not issubclass(category, StoreWarning):
+        _python_show_warning(message, category, *args, **kwargs)
+        return
     err_console.print("[yellow]warning:[/] ", end="")
     err_console.print(str(message), markup=False, soft_wrap=True)

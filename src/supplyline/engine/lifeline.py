@@ -22,7 +22,12 @@ WATCH_INTERVAL_S = 0.5
 
 
 def bind_to_parent(run_pid: int) -> None:
-    """Make this worker exit when process ``run_pid`` (the command that started the pool) is gone."""
+    """Make this worker exit when process ``run_pid`` (the command that started the pool) is gone.
+
+    Ctrl-C in a terminal reaches every process of the group; the worker ignores it and leaves stopping to
+    the run, which terminates its workers (no traceback per worker).
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _arm_parent_death_signal()
     if not _alive(run_pid):
         os._exit(1)
