@@ -119,7 +119,7 @@ def test_javascript_url_refused_at_import_validate_and_extract(tmp_path: Path, r
         "URL: javascript:alert(1)\nPublished: 2023-11-01\n\nThe NIS said 1,000,000 shells were sent.\n"
     )
     code, _, err = run_main("claims", "extract", str(article), "--store", str(tmp_path / "s"), "--accept")
-    assert code == 2 and "not an http(s) address" in err
+    assert code == 5 and "(candidate):1: url 'javascript:alert(1)' is not an http(s) address" in err
     with pytest.raises(UsageError, match="not an http"):
         extract_claims("The NIS said 1,000,000 shells were sent.", url="data:text/html,x")
     assert extract_claims("The NIS said 1,000,000 shells were sent.", url="https://x.org/a").num_rows == 1

@@ -174,22 +174,21 @@ def _check_rows(
     id_key: str,
     required: Iterable[tuple[str, str]],
     check_row: Callable[[_Checker, int, dict[str, Any], dict[str, Any]], None],
+    rows: Iterable[tuple[int, dict[str, Any]]] | None = None,
 ) -> tuple[pa.Table, list[Problem]]:
     """Convert each row, report empty ``required`` (field, hint) pairs, run ``check_row`` (which also fills
-    ``id_key`` when the file leaves it blank) and report repeated ids; the table keeps rows with no problem."""
+    ``id_key`` when the file leaves it blank) and report repeated ids; the table keeps rows with no problem.
+    ``rows`` (line, record) replaces reading ``path`` when the records are already in memory."""
     chk = _Checker(Path(path), table_schema.names)
     records: list[dict[str, Any]] = []
     seen: dict[str, int] = {}
-    for line, raw in _rows(Path(path)):
+    for line, raw in _rows(Path(path)) if rows is None else rows:
         row = chk.convert(line, raw)
         n_before = len(chk.problems)
         for req, hint in required:
             if row.get(req) is None and _blank(raw.get(req)):
                 chk.add(line, f"{req} is empty; fill in {hint}")
         check_row(chk, line, raw, row)
-        url_issue = url_problem(row["url"]) if row.get("url") is not None else None
-        if url_issue:
-            chk.add(line, url_issue)
         if row[id_key] in seen:
             chk.add(line, f"{id_key} {row[id_key]} repeats line {seen[row[id_key]]}; ids must be unique")
         seen.setdefault(row[id_key], line)
@@ -216,7 +215,23 @@ def check_claims(path: Path | str) -> tuple[pa.Table, list[Problem]]:
     return _check_rows(path, schema.CLAIMS, "claim_id", _CLAIM_REQUIRED, _check_claim)
 
 
+def check_claim_records(
+    records: Iterable[tuple[int, dict[str, Any]]], source: Path | str
+) -> tuple[pa.Table, list[Problem]]:
+    """Validate claims already in memory (``claims extract --accept``) exactly as a claims file is:
+    ``records`` are (number, row) pairs; problems name ``source`` and the number."""
+    return _check_rows(source, schema.CLAIMS, "claim_id", _CLAIM_REQUIRED, _check_claim, rows=records)
+
+
+def _check_url(chk: _Checker, line: int, row: dict[str, Any]) -> None:
+    """Only http(s) addresses are stored: a URL is shown as a link in reports (rule: :mod:`supplyline.urls`)."""
+    problem = url_problem(row["url"]) if row.get("url") is not None else None
+    if problem:
+        chk.add(line, problem)
+
+
 def _check_claim(chk: _Checker, line: int, raw: dict[str, Any], row: dict[str, Any]) -> None:
+    _check_url(chk, line, row)
     if row.get("unit") is not None:
         unit = normalise_unit(row["unit"])
         if unit is None or not is_known_unit(unit, CLAIM_UNITS):
@@ -263,6 +278,7 @@ def check_observations(path: Path | str, place_ids: set[str] | None = None) -> t
     """Read and validate an observations file; ``place_ids`` (when given) are the places it may name."""
 
     def check_row(chk: _Checker, line: int, raw: dict[str, Any], row: dict[str, Any]) -> None:
+        _check_url(chk, line, row)
         if row.get("kind") is not None and row["kind"] not in OBSERVATION_KINDS:
             chk.add(line, f"kind {row['kind']!r} is unknown; use one of {', '.join(OBSERVATION_KINDS)}")
         if row.get("place_id") is not None:
