@@ -29,7 +29,7 @@ from supplyline.evidence.units import (
     normalise_unit,
 )
 from supplyline.ids import stable_id
-from supplyline.store import Store
+from supplyline.store import Store, Transaction
 from supplyline.textfiles import NotUtf8Error, read_utf8
 from supplyline.urls import url_problem
 
@@ -338,9 +338,15 @@ def source_part(path: Path | str) -> str:
 
 def store_ledger(store: Store, name: str, table: pa.Table, part: str) -> None:
     """Write ``table`` as part ``part`` of ledger table ``name`` (claims / observations), replacing that part."""
+    with store.transaction() as txn:
+        stage_ledger(txn, name, table, part)
+
+
+def stage_ledger(txn: Transaction, name: str, table: pa.Table, part: str) -> None:
+    """:func:`store_ledger` inside a transaction the caller commits (several ledger parts at once)."""
     if name not in ("claims", "observations"):
         raise ValueError(f"not a ledger table: {name}")
-    store.write_table(name, table, part=part)
+    txn.put_part(name, part, table)
 
 
 def read_ledger(store: Store, name: str) -> pa.Table:
