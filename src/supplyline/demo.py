@@ -20,6 +20,7 @@ from supplyline.case import Case, bundled_case_path, load_case, store_case_evide
 from supplyline.engine.local import detect
 from supplyline.errors import InputError, UsageError
 from supplyline.estimate.run import run_estimate
+from supplyline.imagery.simulated import image_case, summary_line
 from supplyline.ingest.pipeline import ingest
 from supplyline.monitor.run import run_monitor
 from supplyline.report.builder import build_report
@@ -28,7 +29,7 @@ from supplyline.store import Store
 
 DATASETS = ("dprk-russia", "nyharbor")
 NY_FILE = "noaa_ais_nyharbor_2020/nyharbor_2020-12-01_to_07_points.csv.gz"
-STEPS = ("simulate", "ingest", "detect", "evidence", "estimate", "monitor", "report")
+STEPS = ("simulate", "ingest", "detect", "evidence", "imagery", "estimate", "monitor", "report")
 
 
 @dataclass
@@ -121,6 +122,9 @@ def run_demo(
     step("evidence")
     store_case_evidence(store, case)
 
+    step("imagery")
+    imaged = image_case(store, case, seed=seed).summary() if data == "dprk-russia" else None
+
     step("estimate")
     estimated = run_estimate(store, case)
 
@@ -131,6 +135,9 @@ def run_demo(
     path = build_report(store, out / "report.html", title=case.title or case.name)
     result = DemoResult(case=case.name, report=path, store=store.root, synthetic=synthetic)
     _summarise(result, store, case, report.totals, detected.counts, alerts, estimated.claim_tests)
+    if imaged is not None:
+        result.lines.insert(-1, summary_line(imaged))
+        result.figures["imagery"] = imaged
     return result
 
 
