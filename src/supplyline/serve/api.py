@@ -51,7 +51,16 @@ def records(table: pa.Table) -> list[dict[str, Any]]:
 
 
 def fetch(reader: Reader, query: Q.Query) -> pa.Table:
+    """Run a query on the in-memory tables, or on the store's read-only connection when it reads
+    positions or static reports (the queries marked ``Q.DISK``)."""
     sql, params = query
+    if sql.startswith(Q.DISK):
+        disk = reader.disk_cursor()
+        try:
+            table: pa.Table = disk.execute(sql, params).to_arrow_table()
+            return table
+        finally:
+            disk.close()
     cur = reader.cursor()
     try:
         return cur.sql(sql, params=params).to_arrow_table()
@@ -132,11 +141,11 @@ def meta(reader: Reader, case: dict[str, Any] | None, allow_sql: bool) -> dict[s
         name: int(fetch(reader, (f'SELECT count(*) AS n FROM "{name}"', [])).to_pylist()[0]["n"])
         for name in ("visits", "voyages", "gaps", "encounters", "loitering", "alerts", "claims", "estimates")
     }
-    cur = reader.cursor()
+    disk = reader.disk_cursor()
     try:
-        synthetic = is_synthetic(cur, sources(cur))
+        synthetic = is_synthetic(disk, sources(disk))  # type: ignore[arg-type]  # queries only
     finally:
-        cur.close()
+        disk.close()
     return {
         "store": str(reader.store.root),
         "synthetic": synthetic,

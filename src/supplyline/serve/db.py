@@ -1,15 +1,20 @@
-"""The one way the server opens a store: DuckDB, read-only, with file access confined to the store folder.
+"""The one way the server opens a store: two read-only DuckDB connections, neither able to write anything.
 
-The store is never written here: no recovery, no lock file, no staging. The connection's configuration is
-locked after setup, so no query can re-enable external access, load extensions or reach files outside the
-store folder. Statements other than a single SELECT are refused by :func:`check_select` (the DuckDB
-allow-list alone would still let ``COPY ... TO`` write inside the store folder).
+* ``disk``: the store's own read-only connection (:meth:`Store.reader`: queries only, files limited to the
+  store folder, configuration locked) for positions, static reports and the identity view.
+* ``memory``: an in-memory database with **no** file access at all (external access off, configuration
+  locked) holding the derived tables (visits, voyages, alerts, claims...), read with pyarrow through the
+  store's API and copied in once per store version, plus the identity tables computed on ``disk``.
+
+The store is never written here: no recovery, no lock file, no staging. The SQL console's statements must
+also be exactly one SELECT (:func:`check_select`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import threading
+import warnings
 from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
@@ -20,7 +25,12 @@ import pyarrow as pa
 
 from supplyline import schema
 from supplyline.errors import StoreError, UsageError
+from supplyline.reader import ReadOnlyConnection
 from supplyline.store import ENV_VAR, Store, default_path
+
+# Parameterised queries on the store's read-only connection return DB-API results; their Arrow output is
+# one extra copy of a small answer (decimated tracks, a vessel's draught), which is fine here.
+warnings.filterwarnings("ignore", message="Arrow output on a DB-API result", category=UserWarning)
 
 # Derived tables the server holds in memory (re-read whenever the store changes; empty until written).
 PLACEHOLDERS: dict[str, pa.Schema] = {
@@ -40,11 +50,12 @@ CACHE_SIZE = 256
 
 
 class Reader:
-    """A locked-down DuckDB connection over one store; :meth:`cursor` gives each request its own cursor."""
+    """The server's view of one store; :meth:`cursor` gives each request its own cursor."""
 
-    def __init__(self, store: Store, con: duckdb.DuckDBPyConnection) -> None:
+    def __init__(self, store: Store, disk: ReadOnlyConnection, memory: duckdb.DuckDBPyConnection) -> None:
         self.store = store
-        self._con = con
+        self._disk = disk
+        self._con = memory
         self._lock = threading.Lock()
         self._signature: tuple[tuple[str, int], ...] = ()
         self.version = 0
@@ -87,8 +98,10 @@ class Reader:
         with self._lock:
             self._materialise(set(PLACEHOLDERS) if first else changed)
             if first or changed & {"manifest", "statics"}:
-                # the identity view reads every statics file: materialised once per ingest
-                self._con.execute("CREATE OR REPLACE TABLE vessel_identities AS SELECT * FROM vessels")
+                # the identity view reads every statics file: computed once per ingest
+                self._copy_in(
+                    "vessel_identities", self._disk.execute("SELECT * FROM vessels").to_arrow_table()
+                )
                 self._con.execute(
                     "CREATE OR REPLACE TABLE vessel_names AS SELECT mmsi, arg_max(name, last_seen) AS name "
                     "FROM vessel_identities WHERE name IS NOT NULL GROUP BY mmsi"
@@ -124,31 +137,27 @@ class Reader:
         """Copy the derived tables into memory (they are small next to positions): a vessel page runs ~15
         queries, and each one opening and decoding Parquet files cost 10-20 ms on a busy machine. A table
         the store does not have yet is an empty table of its schema. Positions and statics stay on disk."""
-        kinds = dict(
-            self._con.execute("SELECT table_name, table_type FROM information_schema.tables").fetchall()
-        )
         for name, sch in PLACEHOLDERS.items():
-            if name not in names:
-                continue
-            if kinds.get(name) == "VIEW":
-                self._con.execute(f'DROP VIEW "{name}"')
-            if self.store.has_files(name):
-                glob = str(self.store.table_dir(name) / "*.parquet").replace("'", "''")
-                self._con.execute(
-                    f"CREATE OR REPLACE TABLE \"{name}\" AS SELECT * FROM read_parquet('{glob}', union_by_name=true)"
-                )
-            else:
-                self._con.register("_empty", sch.empty_table())
-                self._con.execute(f'CREATE OR REPLACE TABLE "{name}" AS SELECT * FROM _empty')
-                self._con.unregister("_empty")
+            if name in names:
+                self._copy_in(name, self.store.read_table(name, sch))
+
+    def _copy_in(self, name: str, table: pa.Table) -> None:
+        self._con.register("_incoming", table)
+        self._con.execute(f'CREATE OR REPLACE TABLE "{name}" AS SELECT * FROM _incoming')
+        self._con.unregister("_incoming")
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
-        """A cursor on the shared database (DuckDB cursors may run in parallel threads)."""
+        """A cursor on the in-memory tables (DuckDB cursors may run in parallel threads)."""
         with self._lock:
             return self._con.cursor()
 
+    def disk_cursor(self) -> ReadOnlyConnection:
+        """A cursor on the store's read-only connection (positions, statics, every table as a view)."""
+        return self._disk.cursor()
+
     def close(self) -> None:
         self._con.close()
+        self._disk.close()
 
 
 def open_store_readonly(root: Path | str | None) -> Store:
@@ -163,22 +172,23 @@ def open_store_readonly(root: Path | str | None) -> Store:
 
 
 def open_reader(root: Path | str | None, threads: int = 2) -> Reader:
-    """A :class:`Reader` over the store at ``root`` (views over its Parquet files, nothing else reachable)."""
+    """A :class:`Reader` over the store at ``root``: its read-only connection and a file-less memory one."""
     store = open_store_readonly(root)
-    con = store.connect(threads=threads)
-    allowed = str(store.root).replace("'", "''")
-    con.execute(f"SET allowed_directories = ['{allowed}/']")
-    con.execute("SET enable_external_access = false")
-    con.execute("SET autoinstall_known_extensions = false")
-    con.execute("SET autoload_known_extensions = false")
-    con.execute("SET lock_configuration = true")
-    return Reader(store, con)
+    disk = store.reader(threads=threads)
+    memory = duckdb.connect(
+        ":memory:", config={"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+    )
+    memory.execute("SET TimeZone = 'UTC'")
+    memory.execute(f"SET threads = {int(threads)}")
+    memory.execute("SET enable_external_access = false")
+    memory.execute("SET lock_configuration = true")
+    return Reader(store, disk, memory)
 
 
-def check_select(con: duckdb.DuckDBPyConnection, sql: str) -> str:
+def check_select(sql: str) -> str:
     """``sql`` if it is exactly one SELECT statement, else a UsageError saying what is allowed."""
     try:
-        statements = con.extract_statements(sql)
+        statements = duckdb.extract_statements(sql)
     except duckdb.Error as exc:
         raise UsageError(f"cannot parse the query: {exc}") from None
     if len(statements) != 1 or statements[0].type != duckdb.StatementType.SELECT:

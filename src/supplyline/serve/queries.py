@@ -11,6 +11,9 @@ import datetime as dt
 from typing import Any
 
 Query = tuple[str, list[Any]]
+DISK = "/* disk */ "
+"""Prefix of the queries that read positions or static reports: they run on the store's read-only
+connection; every other query runs on the in-memory copies of the derived tables."""
 
 MAX_SEARCH = 50
 MIN_BUCKET_S = 60  # never more than one track point per vessel per minute
@@ -18,12 +21,15 @@ MIN_BUCKET_S = 60  # never more than one track point per vessel per minute
 
 def span() -> Query:
     """First and last position time (the data period)."""
-    return "SELECT min(ts) AS start, max(ts) AS end, count(*) AS n FROM positions", []
+    return DISK + "SELECT min(ts) AS start, max(ts) AS end, count(*) AS n FROM positions", []
 
 
 def day_histogram() -> Query:
     """Positions per UTC day (the time brush's background)."""
-    return "SELECT date_trunc('day', ts) AS day, count(*) AS n FROM positions GROUP BY 1 ORDER BY 1", []
+    return (
+        DISK + "SELECT date_trunc('day', ts) AS day, count(*) AS n FROM positions GROUP BY 1 ORDER BY 1",
+        [],
+    )
 
 
 def search(q: str, limit: int = MAX_SEARCH) -> Query:
@@ -77,7 +83,7 @@ def route_counts(mmsi: int) -> Query:
 
 def draught_series(mmsi: int) -> Query:
     """Reported draught over time (one row per static-report run)."""
-    sql = """SELECT ts, draught_m FROM statics WHERE mmsi = ? AND draught_m IS NOT NULL ORDER BY ts"""
+    sql = DISK + "SELECT ts, draught_m FROM statics WHERE mmsi = ? AND draught_m IS NOT NULL ORDER BY ts"
     return sql, [mmsi]
 
 
@@ -88,12 +94,15 @@ def sanctions_of(mmsi: int) -> Query:
 def track(mmsi: int | None, start: dt.datetime, end: dt.datetime, bucket_s: int) -> Query:
     """The first position of each vessel in each ``bucket_s`` bucket of the window (decimated tracks)."""
     vessel = "AND mmsi = ?" if mmsi is not None else ""
-    sql = f"""
+    sql = (
+        DISK
+        + f"""
         SELECT mmsi, min(epoch_us(ts)) AS t, arg_min(lat, ts) AS lat, arg_min(lon, ts) AS lon
         FROM positions
         WHERE ts BETWEEN ? AND ? {vessel}
         GROUP BY mmsi, epoch_us(ts) // CAST(? AS BIGINT)
         ORDER BY mmsi, t"""
+    )
     params: list[Any] = [start, end]
     params += [mmsi] if mmsi is not None else []
     return sql, [*params, max(bucket_s, MIN_BUCKET_S) * 1_000_000]
@@ -102,8 +111,11 @@ def track(mmsi: int | None, start: dt.datetime, end: dt.datetime, bucket_s: int)
 def window_count(mmsi: int | None, start: dt.datetime, end: dt.datetime) -> Query:
     """Positions and vessels in the window, of one vessel or all (to size the decimation buckets)."""
     vessel = "AND mmsi = ?" if mmsi is not None else ""
-    sql = f"""SELECT count(*) AS n, count(DISTINCT mmsi) AS vessels FROM positions
+    sql = (
+        DISK
+        + f"""SELECT count(*) AS n, count(DISTINCT mmsi) AS vessels FROM positions
               WHERE ts BETWEEN ? AND ? {vessel}"""
+    )
     return sql, [start, end, *([mmsi] if mmsi is not None else [])]
 
 

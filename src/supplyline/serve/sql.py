@@ -25,13 +25,13 @@ def run_sql(
     and smuggle a second statement in."""
     text = sql.strip().rstrip(";")
     wrapped = f"SELECT * FROM (\n{text}\n) LIMIT {int(max_rows) + 1}"
-    cur = reader.cursor()
+    cur = reader.disk_cursor()  # the store's read-only connection: every table, positions included
     timer = threading.Timer(timeout_s, cur.interrupt)
     try:
-        check_select(cur, text)
-        check_select(cur, wrapped)
+        check_select(text)
+        check_select(wrapped)
         timer.start()
-        table: pa.Table = cur.sql(wrapped).to_arrow_table()
+        table: pa.Table = cur.execute(wrapped).to_arrow_table()
     except UsageError as exc:
         raise BadRequest(str(exc)) from None
     except duckdb.InterruptException:
