@@ -20,6 +20,7 @@ from supplyline.cli import (
     _monitor,
     _places,
     _report,
+    _serve,
     _simulate,
     _store,
 )
@@ -47,6 +48,7 @@ for _module in (
     _estimate,
     _monitor,
     _report,
+    _serve,
     _demo,
     _imagery,
 ):
