@@ -37,6 +37,7 @@ _MODULES = (
     "_monitor",
     "_report",
     "_demo",
+    "_watch",
 )
 for _name in _MODULES:
     try:
