@@ -141,6 +141,9 @@ class Watch:
             if res is not None:
                 self._account(res, recovered=True)
         self.deliverer.recover()
+        # a killed run may have stored positions it never analysed: analyse once on start (detect is
+        # incremental, so this costs little when nothing changed)
+        self.schedule.add(1)
 
     # --- spool writer -------------------------------------------------------------------------------------
     async def _spool_writer(self) -> None:
