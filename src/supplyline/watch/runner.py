@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -87,7 +88,10 @@ class Watch:
         if len(set(names)) != len(names):
             raise SupplylineError(f"two sources share a name ({names}); give each #name=...")
         self.retry = Retry()
-        self.deliverer = Deliverer(self.store, [parse_sink(s, self.retry) for s in cfg.sinks])
+        self.mutex = threading.Lock()  # one store writer at a time: the store step or a ledger write
+        self.deliverer = Deliverer(self.store, [parse_sink(s, self.retry) for s in cfg.sinks], self.mutex)
+        self.deliverer.on_error = lambda sink, error: self.log("delivery_failed", level="error", sink=sink,
+                                                               error=error)  # fmt: skip
         self.batcher = Batcher(self.store)
         self.schedule = Schedule(cfg.every_s, cfg.after_positions)
         self.tally: dict[str, _Tally] = {s.name: _Tally() for s in self.sources}
@@ -107,6 +111,7 @@ class Watch:
         tasks = [asyncio.create_task(s.run(), name=f"source:{s.name}") for s in self.sources]
         writer = asyncio.create_task(self._spool_writer())
         storer = asyncio.create_task(self._store_loop())
+        sender = asyncio.create_task(self._delivery_loop())
         status = asyncio.create_task(self._status_loop())
         self.log(
             "watch_started", sources=[s.name for s in self.sources], sinks=self.cfg.sinks, pid=os.getpid()
@@ -116,7 +121,7 @@ class Watch:
         for t in tasks:
             if t.done() and t.exception() is not None:
                 self.log("source_failed", level="error", source=t.get_name(), error=str(t.exception()))
-        await self._shutdown(tasks, writer, storer, status)
+        await self._shutdown(tasks, writer, storer, sender, status)
 
     def _request_stop(self, signame: str) -> None:
         self.log("stop_requested", signal=signame)
@@ -179,7 +184,11 @@ class Watch:
                 self.log("store_step_failed", level="error", error=f"{type(exc).__name__}: {exc}")
 
     def _store_step(self, final: bool) -> None:
-        """Store every ready batch; run the analysis and the delivery if due."""
+        """Store every ready batch; run the analysis if due."""
+        with self.mutex:
+            self._store_batches(final)
+
+    def _store_batches(self, final: bool) -> None:
         now = time.time()
         for s in self.sources:
             src = self.spool.source(s.name)
@@ -191,10 +200,21 @@ class Watch:
             alerts = self.analysis.run(self.store, self.cfg.workers)
             self.schedule.done()
             self.log("analysis", alerts=alerts.num_rows, seconds=round(time.perf_counter() - t0, 3))
-        if self.deliverer.sinks:
-            sent = self.deliverer.run(final=final)
-            if sent:
-                self.log("delivered", alerts=sent, last=self.deliverer.last_alert["alert_id"])  # type: ignore[index]
+
+    # --- delivery -----------------------------------------------------------------------------------------
+    async def _delivery_loop(self) -> None:
+        """Deliver in its own thread, so a webhook being retried does not hold up storing."""
+        while self.deliverer.sinks and not await self._stopped_within(1.0):
+            try:
+                await asyncio.to_thread(self._deliver, False)
+            except Exception as exc:  # logged and retried next second
+                self.errors += 1
+                self.log("delivery_step_failed", level="error", error=f"{type(exc).__name__}: {exc}")
+
+    def _deliver(self, final: bool) -> None:
+        sent = self.deliverer.run(final=final)
+        if sent and self.deliverer.last_alert is not None:
+            self.log("delivered", alerts=sent, last=self.deliverer.last_alert["alert_id"])
 
     def _account(self, res: BatchResult, recovered: bool = False) -> None:
         if res.read != res.kept + res.duplicate + res.quarantined:
@@ -210,6 +230,8 @@ class Watch:
         """Last store step on shutdown: every whole message stored, analysis if new positions, delivery."""
         try:
             self._store_step(True)
+            if self.deliverer.sinks:
+                self._deliver(True)
         except Exception as exc:  # the spool keeps what was not stored: the next start stores it
             self.log("final_step_failed", level="error", error=f"{type(exc).__name__}: {exc}")
 

@@ -8,7 +8,9 @@ Sinks (``--deliver SPEC``, repeatable): ``-`` (stdout), ``file:PATH`` (JSON line
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -54,7 +56,7 @@ def parse_sink(spec: str, retry: Retry) -> Sink:
     if kind in ("http", "https"):
         from supplyline.watch.deliver.webhook import WebhookSink
 
-        return WebhookSink(target, name, digest_s, retry)
+        return WebhookSink(target, name, digest_s, retry, opts.get("secret_env", "SUPPLYLINE_WEBHOOK_SECRET"))
     if kind in ("smtp", "smtps"):
         from supplyline.watch.deliver.smtp import SmtpSink
 
@@ -63,19 +65,30 @@ def parse_sink(spec: str, retry: Retry) -> Sink:
 
 
 class Deliverer:
-    """Sends the store's undelivered alerts to each sink and records them in the ledger."""
+    """Sends the store's undelivered alerts to each sink and records them in the ledger.
 
-    def __init__(self, store: Store, sinks: list[Sink]) -> None:
+    ``mutex`` serialises the ledger writes with the watch's other store writes (one writer per store). A
+    sink that fails (refused, or the watch is stopping mid-retry) is held back for a while (30 s doubling to
+    10 min); its alerts stay undelivered and are tried again then or on the next start.
+    """
+
+    def __init__(self, store: Store, sinks: list[Sink], mutex: threading.Lock | None = None) -> None:
         self.store = store
         self.sinks = sinks
+        self.mutex = mutex or threading.Lock()
         self._last_digest: dict[str, float] = {s.name: time.monotonic() for s in sinks}
+        self._hold: dict[str, tuple[float, float]] = {}  # sink -> (until, seconds)
         self.delivered = 0
+        self.failures = 0
         self.last_alert: dict[str, Any] | None = None
+        self.on_error: Callable[[str, str], None] = lambda sink, error: None
 
     def recover(self) -> None:
         """Ledger rows for alerts a sink holds but the ledger missed (a crash between the two)."""
         for sink in self.sinks:
-            ledger.record(self.store, sink.name, sink.recover(ledger.delivered(self.store, sink.name)))
+            found = sink.recover(ledger.delivered(self.store, sink.name))
+            with self.mutex:
+                ledger.record(self.store, sink.name, found)
 
     def pending(self, sink: Sink) -> list[dict[str, Any]]:
         alerts = self.store.read_table("alerts", schema.ALERTS)
@@ -84,22 +97,37 @@ class Deliverer:
         rows = alert_dicts(alerts.filter(keep))
         return sorted(rows, key=lambda r: (r["ts"] or "", r["alert_id"]))
 
+    def _due(self, sink: Sink, final: bool) -> bool:
+        if time.monotonic() < self._hold.get(sink.name, (0.0, 0.0))[0]:
+            return False
+        return final or not sink.digest_s or time.monotonic() - self._last_digest[sink.name] >= sink.digest_s
+
     def run(self, *, final: bool = False) -> int:
         """Deliver what is due to every sink; returns the number of alerts delivered."""
         sent = 0
         for sink in self.sinks:
-            due = (
-                final or not sink.digest_s or time.monotonic() - self._last_digest[sink.name] >= sink.digest_s
-            )
-            rows = self.pending(sink) if due else []
-            if not rows:
+            if not self._due(sink, final):
                 continue
-            groups = [rows] if sink.digest_s or sink.batched else [[r] for r in rows]
-            for group in groups:
-                sink.send(group)
-                ledger.record(self.store, sink.name, [r["alert_id"] for r in group])
-                sent += len(group)
-                self.last_alert = group[-1]
-            self._last_digest[sink.name] = time.monotonic()
+            try:
+                sent += self._deliver(sink)
+            except DeliveryError as exc:
+                self.failures += 1
+                wait = min(600.0, 2 * self._hold.get(sink.name, (0.0, 15.0))[1])
+                self._hold[sink.name] = (time.monotonic() + wait, wait)
+                self.on_error(sink.name, str(exc))
         self.delivered += sent
+        return sent
+
+    def _deliver(self, sink: Sink) -> int:
+        rows = self.pending(sink)
+        groups = [rows] if sink.digest_s or sink.batched else [[r] for r in rows]
+        sent = 0
+        for group in groups if rows else []:
+            attempts = sink.send(group)
+            with self.mutex:
+                ledger.record(self.store, sink.name, [r["alert_id"] for r in group], attempts)
+            sent += len(group)
+            self.last_alert = group[-1]
+        self._last_digest[sink.name] = time.monotonic()
+        self._hold.pop(sink.name, None)
         return sent

@@ -23,7 +23,9 @@ class Sink(Protocol):
     digest_s: float  # 0 = one message per alert; else one message per this many seconds
     batched: bool  # True: one send() may carry many alerts as separate records (JSON lines)
 
-    def send(self, alerts: list[dict[str, Any]]) -> None: ...
+    def send(self, alerts: list[dict[str, Any]]) -> int:
+        """Deliver; returns the number of attempts it took."""
+        ...
 
     def recover(self, done: set[str]) -> list[str]:
         """Ids the target already holds that the ledger does not (a crash between the two)."""

@@ -19,17 +19,18 @@ class JsonLinesSink:
         self.digest_s = digest_s
         self.batched = True
 
-    def send(self, alerts: list[dict[str, Any]]) -> None:
+    def send(self, alerts: list[dict[str, Any]]) -> int:
         text = "".join(json.dumps(a, sort_keys=True, default=str) + "\n" for a in alerts)
         if self.path is None:
             sys.stdout.write(text)
             sys.stdout.flush()
-            return
+            return 1
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.path, "a", encoding="utf-8") as fh:
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
+        return 1
 
     def recover(self, done: set[str]) -> list[str]:
         if self.path is None or not self.path.exists():
