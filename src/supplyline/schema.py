@@ -321,7 +321,7 @@ ALERTS = pa.schema(
     [
         pa.field("alert_id", pa.string(), nullable=False),
         # halt, resumption, route_shift, new_vessel, dark_near_place, sanctioned, identity_change, shared_mmsi,
-        # spoofing
+        # spoofing, dark_vessel (imagery: a satellite detection no AIS matches)
         pa.field("kind", pa.string(), nullable=False),
         pa.field("ts", TS),  # when the condition became true (data time, not wall-clock)
         pa.field("mmsi", pa.int64()),
@@ -342,6 +342,50 @@ DELIVERIES = pa.schema(
     ]
 )
 """``tables/deliveries``: the watch's delivery ledger, one row per alert per sink (each alert sent once)."""
+
+# --- imagery: vessels seen from space (docs/imagery.md) --------------------------------------------------
+
+DETECTIONS = pa.schema(
+    [
+        pa.field("det_id", pa.string(), nullable=False),  # stable: hash of scene id + position (+ index)
+        pa.field("scene_id", pa.string(), nullable=False),  # the image (or simulated pass) it was seen in
+        pa.field("sensor", pa.string()),  # sar | optical (imported: as the file says)
+        pa.field("ts", TS, nullable=False),  # acquisition time (UTC)
+        pa.field("lon", pa.float64(), nullable=False),
+        pa.field("lat", pa.float64(), nullable=False),
+        pa.field("length_m", pa.float32()),  # null = not measured
+        pa.field("width_m", pa.float32()),
+        pa.field("heading_deg", pa.float32()),  # of the long axis, 0..180 (SAR cannot tell bow from stern)
+        pa.field("score", pa.float32()),  # detector confidence 0..1
+        pa.field("in_place", pa.string()),  # place_id of the place it lies in, else null
+        pa.field(
+            "near_place", pa.string()
+        ),  # nearest watched place within the imagery watch radius, else null
+        pa.field("source", pa.string()),  # detector (cfar, ndwi, simulated) or imported file
+        pa.field("synthetic", pa.bool_()),
+    ]
+)
+
+DETECTION_MATCHES = pa.schema(
+    [
+        pa.field("det_id", pa.string(), nullable=False),
+        pa.field("scene_id", pa.string(), nullable=False),
+        pa.field("ts", TS),
+        pa.field("lon", pa.float64()),
+        pa.field("lat", pa.float64()),
+        pa.field("status", pa.string(), nullable=False),  # matched | dark
+        pa.field("mmsi", pa.int64()),  # null when dark
+        pa.field("match_score", pa.float64()),  # exp(-chi2/2) of position and length residuals, 0..1
+        pa.field("dist_m", pa.float64()),  # detection to the AIS position estimated at ts
+        pa.field("sigma_m", pa.float64()),  # 1-sigma position uncertainty used for the gate
+        pa.field("dt_s", pa.float64()),  # acquisition time minus the nearest AIS fix (signed)
+        pa.field("length_m", pa.float32()),  # the detection's
+        pa.field("ais_length_m", pa.float32()),  # the AIS static report's
+        pa.field("n_candidates", pa.int32()),  # AIS vessels inside the gate
+        pa.field("in_place", pa.string()),
+        pa.field("near_place", pa.string()),
+    ]
+)
 
 EVENT_TABLES: dict[str, pa.Schema] = {
     "segments": SEGMENTS,

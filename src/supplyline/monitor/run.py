@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
@@ -21,16 +21,19 @@ from supplyline.monitor.alerts import MonitorConfig, MonitorInputs, evaluate, re
 from supplyline.monitor.dark import gap_context
 from supplyline.store import Store
 
+if TYPE_CHECKING:
+    from supplyline.case import Case
+
 
 def inputs_from_store(
-    store: Store, case: Any | None = None, cfg: MonitorConfig | None = None
+    store: Store, case: Case | None = None, cfg: MonitorConfig | None = None
 ) -> MonitorInputs:
     """Read voyages, gaps (with their context), statics and the vessels seen; watched routes from the case."""
     voyages = store.read_table("voyages")
     gaps = store.read_table("gaps")
     con = store.connect()
     try:
-        places = getattr(case, "places", None)
+        places = case.places if case is not None else None
         context = gap_context(con, gaps, (cfg or MonitorConfig()).dark, places)
         span = con.sql("SELECT min(ts), max(ts) FROM positions").fetchall()[0]
         seen = con.sql("SELECT mmsi, min(ts) AS first_seen FROM positions GROUP BY mmsi").to_arrow_table()
@@ -97,12 +100,11 @@ def _utc(t: datetime) -> datetime:
     return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
 
 
-def config_for_case(case: Any | None, cfg: MonitorConfig | None = None) -> MonitorConfig:
+def config_for_case(case: Case | None, cfg: MonitorConfig | None = None) -> MonitorConfig:
     """Monitor settings with the case's dark-gap threshold (``thresholds.dark_gap_h``) applied."""
     cfg = cfg or MonitorConfig()
-    th = getattr(case, "thresholds", None)
-    if th is not None and hasattr(th, "dark_gap_h"):
-        cfg = replace(cfg, dark_min_h=float(th.dark_gap_h))
+    if case is not None:
+        cfg = replace(cfg, dark_min_h=float(case.thresholds.dark_gap_h))
     return cfg
 
 
@@ -114,7 +116,7 @@ def emitted_ids(store: Store) -> set[str]:
 
 def run_monitor(
     store: Store,
-    case: Any | None = None,
+    case: Case | None = None,
     cfg: MonitorConfig | None = None,
     *,
     since: datetime | None = None,

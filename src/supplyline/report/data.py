@@ -25,6 +25,7 @@ REPORT_TABLES = (
     "voyages",
     "gaps",
     "encounters",
+    "detection_matches",  # satellite vessel detections, matched to AIS or dark (docs/imagery.md)
     "alerts",
     "claims",
     "observations",
