@@ -27,6 +27,7 @@ from supplyline.watch.logs import JsonLog
 from supplyline.watch.queue import ByteQueue, Item
 from supplyline.watch.schedule import Analysis, Schedule
 from supplyline.watch.sources import Source, parse_source
+from supplyline.watch.sources.folder import FolderSource
 from supplyline.watch.spool import Spool
 from supplyline.watch.status import write_status
 
@@ -81,9 +82,12 @@ class Watch:
         self.folder = watch_dir(cfg.store)
         self.spool = Spool(self.folder / "spool")
         self.queue = ByteQueue(cfg.queue_bytes)
-        self.analysis = Analysis.load(cfg.case) if cfg.analyse else None
-        places = self.analysis.places if self.analysis else None
-        self.sources: list[Source] = [parse_source(s, self.queue, places=places) for s in cfg.sources]
+        loaded = Analysis.load(cfg.case) if cfg.analyse or cfg.case else None
+        self.analysis = loaded if cfg.analyse else None
+        places = loaded.places if loaded is not None and cfg.case else None
+        self.sources: list[Source] = [
+            parse_source(s, self.queue, places=places, spool=self.folder / "spool") for s in cfg.sources
+        ]
         names = [s.name for s in self.sources]
         if len(set(names)) != len(names):
             raise SupplylineError(f"two sources share a name ({names}); give each #name=...")
@@ -191,6 +195,9 @@ class Watch:
     def _store_batches(self, final: bool) -> None:
         now = time.time()
         for s in self.sources:
+            if isinstance(s, FolderSource):
+                self._ingest_files(s)
+                continue
             src = self.spool.source(s.name)
             idle = now - self._last_append.get(s.name, now) >= self.cfg.idle_s
             while (res := self.batcher.step(s.name, src, force=idle)) is not None:
@@ -216,7 +223,20 @@ class Watch:
         if sent and self.deliverer.last_alert is not None:
             self.log("delivered", alerts=sent, last=self.deliverer.last_alert["alert_id"])
 
-    def _account(self, res: BatchResult, recovered: bool = False) -> None:
+    def _ingest_files(self, source: FolderSource) -> None:
+        """Ingest the folder's complete new files, one transaction each (a repeat is a skip)."""
+        from supplyline.ingest.pipeline import ingest
+
+        for path in source.ready():
+            t0 = time.perf_counter()
+            res = ingest(self.store, [path]).files
+            for r in res:
+                self._account(BatchResult(source.name, 0, 0, 0, r.status, r.read, r.kept, r.duplicate,
+                                          r.quarantined, r.positions, r.statics, dict(r.reasons),
+                                          round(time.perf_counter() - t0, 4)), file=r.path)  # fmt: skip
+            source.mark_done(path)
+
+    def _account(self, res: BatchResult, recovered: bool = False, file: str | None = None) -> None:
         if res.read != res.kept + res.duplicate + res.quarantined:
             raise StoreError(f"batch {res.source}:{res.start}-{res.end} does not add up: {res.to_dict()}")
         self.tally.setdefault(res.source, _Tally()).add(res)
@@ -224,7 +244,7 @@ class Watch:
         appended = self._appended.setdefault(res.source, deque())
         while appended and appended[0][0] <= res.end:
             appended.popleft()
-        self.log("batch", recovered=recovered, **res.to_dict())
+        self.log("batch", recovered=recovered, **res.to_dict(), **({"file": file} if file else {}))
 
     def _final(self) -> None:
         """Last store step on shutdown: every whole message stored, analysis if new positions, delivery."""

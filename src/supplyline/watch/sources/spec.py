@@ -26,7 +26,9 @@ def parse_source(spec: str, queue: ByteQueue, **context: Any) -> Source:
         from supplyline.watch.sources.folder import FolderSource
 
         path, _, frag = spec[7:].partition("#")
-        return FolderSource(_name("folder", frag), queue, path=path)
+        name = _name("folder", frag)
+        state = context.get("spool")
+        return FolderSource(name, queue, path=path, state_dir=state / name if state is not None else None)
     url = urlsplit(spec)
     query = {k: v[-1] for k, v in parse_qs(url.query).items()}
     if url.scheme in ("udp", "tcp", "tcp-listen") and (not url.hostname or not url.port):
