@@ -22,7 +22,7 @@ WEEK = "noaa_ais_nyharbor_2020/nyharbor_2020-12-01_to_07_points.csv.gz"
 CASE = Path(__file__).resolve().parents[1] / "src" / "supplyline" / "cases" / "nyharbor"
 
 
-def nyharbor_nmea(csv: Path, hours: float) -> bytes:
+def nyharbor_nmea(csv: Path, hours: float, shift_s: int = 0) -> bytes:
     """The first ``hours`` of the NY Harbor week (real positions) as type-1 NMEA lines in time order.
 
     The CSV has no SOG/COG/heading, so those are sent as "not available"; written with the simulator's NMEA
@@ -37,6 +37,7 @@ def nyharbor_nmea(csv: Path, hours: float) -> bytes:
             ORDER BY ts, mmsi"""
     ).fetchnumpy()
     n = len(t["mmsi"])
+    t["ts"] = t["ts"] + shift_s
     nan = np.full(n, np.nan)
     lines = encode_positions(
         t["mmsi"],
