@@ -199,7 +199,7 @@ class Watch:
                 self._ingest_files(s)
                 continue
             src = self.spool.source(s.name)
-            idle = now - self._last_append.get(s.name, now) >= self.cfg.idle_s
+            idle = now - self._last_append.get(s.name, self.started) >= self.cfg.idle_s
             while (res := self.batcher.step(s.name, src, force=idle)) is not None:
                 self._account(res)
         if self.analysis is not None and self.schedule.due(final=final):
