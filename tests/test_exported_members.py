@@ -101,6 +101,7 @@ PUBLIC = {
         "places_from_records",
     ],
     "supplyline.report": ["build_payload", "build_report", "export_store", "map_layers"],
+    "supplyline.serve": [],  # modules only: importing the package must not need the optional `serve` extra
     "supplyline.simulate": [
         "FORMATS",
         "Scenario",
