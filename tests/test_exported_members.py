@@ -111,6 +111,9 @@ PUBLIC = {
         "load_truth",
         "simulate",
     ],
+    "supplyline.watch": [],
+    "supplyline.watch.deliver": ["Deliverer", "DeliveryError", "Retry", "Sink", "parse_sink"],
+    "supplyline.watch.sources": ["Source", "SourceStats", "parse_source"],
 }
 """The public names of every package, in ``__all__`` order (a package without ``__all__`` exports none)."""
 

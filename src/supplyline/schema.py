@@ -339,6 +339,16 @@ ALERTS = pa.schema(
     ]
 )
 
+DELIVERIES = pa.schema(
+    [
+        pa.field("alert_id", pa.string(), nullable=False),
+        pa.field("sink", pa.string(), nullable=False),  # the delivery target's name (`watch --deliver`)
+        pa.field("delivered_at", TS),  # wall-clock time of the successful delivery
+        pa.field("attempts", pa.int32()),
+    ]
+)
+"""``tables/deliveries``: the watch's delivery ledger, one row per alert per sink (each alert sent once)."""
+
 # --- imagery: vessels seen from space (docs/imagery.md) --------------------------------------------------
 
 DETECTIONS = pa.schema(

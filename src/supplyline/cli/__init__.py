@@ -23,6 +23,7 @@ from supplyline.cli import (
     _serve,
     _simulate,
     _store,
+    _watch,
 )
 
 app = typer.Typer(
@@ -51,6 +52,7 @@ for _module in (
     _serve,
     _demo,
     _imagery,
+    _watch,
 ):
     _module.register(app)
 
