@@ -11,6 +11,7 @@ import pyarrow as pa
 from supplyline import schema
 from supplyline.errors import StoreError
 from supplyline.estimate.claims import ClaimTestConfig, assess_claims
+from supplyline.estimate.scope import ship_key
 from supplyline.estimate.shipments import estimate, outbound_routes
 from supplyline.store import Store
 
@@ -46,6 +47,36 @@ def particulars_from_statics(store: Store) -> pa.Table:
         ).to_arrow_table()
     finally:
         con.close()
+
+
+def ship_identities(store: Store, case: Case | None = None) -> dict[str, list[int]]:
+    """Ship key (:func:`ship_key`: name or ``IMO<n>``) -> the MMSIs that reported it in static messages, with
+    the case watchlist's names and aliases added for ships known by IMO or name."""
+    rows: list[tuple[int, str | None, int | None]] = []
+    if store.has_files("statics"):
+        con = store.connect()
+        try:
+            rows = con.sql(
+                "SELECT DISTINCT mmsi, name, imo FROM statics WHERE name IS NOT NULL OR imo IS NOT NULL"
+            ).fetchall()
+        finally:
+            con.close()
+    out: dict[str, set[int]] = {}
+    for mmsi, name, imo in rows:
+        for key in (name, imo):
+            if key:
+                out.setdefault(ship_key(key), set()).add(int(mmsi))
+    for v in case.watchlist.vessels if case is not None else ():
+        known: set[int] = set()
+        for key in (v.imo, v.name, *v.aliases, v.mmsi):
+            if key:
+                known |= out.get(ship_key(key), set())
+        if v.mmsi:
+            known.add(int(v.mmsi))
+        for key in (v.imo, v.name, *v.aliases):
+            if key and known:
+                out.setdefault(ship_key(key), set()).update(known)
+    return {k: sorted(v) for k, v in out.items()}
 
 
 def run_estimate(
@@ -88,7 +119,15 @@ def run_estimate(
         seed=seed,
     )
     used_routes = routes if routes is not None else sorted(set(voyages["route"].drop_null().to_pylist()))
-    tests = assess_claims(claims, draws, priors, data_start=span[0], data_end=span[1], cfg=claims_cfg)
+    tests = assess_claims(
+        claims,
+        draws,
+        priors,
+        data_start=span[0],
+        data_end=span[1],
+        cfg=claims_cfg,
+        ships=ship_identities(store, case),
+    )
     if record:
         with store.lock():
             store.replace_table("estimates", {"all": est})
