@@ -64,7 +64,7 @@ def test_per_ship_claim_counts_that_ships_voyages_only() -> None:
     row["period_end"] = date(2023, 12, 31)
     ang = _one({**row, "scope": "ship:Angara"})
     assert (ang["verdict"], ang["est_p50"]) == ("consistent", 20)
-    assert "20 detected sea voyage(s) of ship Angara" in ang["message"]
+    assert "sea estimate 20-20 (median 20) from 20 detected voyage(s) of ship Angara" in ang["message"]
     maia = _one({**row, "scope": "ship:MAIA 1"})  # spelling differs from the key "MAIA-1"
     assert (maia["verdict"], maia["est_p50"]) == ("higher", 10)
     both = _one({**row, "scope": "ship:ANGARA|MAIA-1"})

@@ -26,6 +26,7 @@ import numpy as np
 import pyarrow as pa
 
 from supplyline import schema
+from supplyline.estimate.joint import JointDraws, parts_summary
 from supplyline.estimate.priors import PriorRange, prior_ranges
 from supplyline.estimate.scope import MODES, ClaimScope, parse_scope, scope_mask
 from supplyline.estimate.shipments import VoyageDraws
@@ -146,6 +147,7 @@ class _Context:
     cfg: ClaimTestConfig
     ships: Mapping[str, Sequence[int]]
     modes: frozenset[str]
+    joint: JointDraws | None = None
 
 
 def assess_claims(
@@ -159,22 +161,17 @@ def assess_claims(
     cfg: ClaimTestConfig | None = None,
     ships: Mapping[str, Sequence[int]] | None = None,
     modes: frozenset[str] = frozenset({"sea"}),
+    joint: JointDraws | None = None,
 ) -> pa.Table:
     """Every claim tested (schema.CLAIM_TESTS), ordered on one timeline (period end, then published).
 
     ``ships``: ship key (:func:`supplyline.estimate.scope.ship_key`) -> MMSIs, for claims scoped to a ship;
-    ``modes``: the transport modes the estimate counts (a claim counting more gets a lower bound).
+    ``modes``: the transport modes the estimate counts (a claim counting more gets a lower bound);
+    ``joint``: the joint model (:mod:`supplyline.estimate.joint`): sea claims then count the voyages detection
+    missed, and all-mode claims over all routes add its rail and trade parts (with its modes).
     """
-    ctx = _Context(
-        draws,
-        prior_ranges(priors),
-        data_start,
-        data_end,
-        routes,
-        cfg or ClaimTestConfig(),
-        ships or {},
-        modes,
-    )
+    cfg = cfg or ClaimTestConfig()
+    ctx = _Context(draws, prior_ranges(priors), data_start, data_end, routes, cfg, ships or {}, modes, joint)
     rows_in = claims.to_pylist()
     pairs = _pairs(rows_in)
     out = [_test_claim(c, pairs.get(c["claim_id"]), ctx) for c in rows_in]
@@ -300,7 +297,14 @@ def _single_draws(draws: VoyageDraws, mask: np.ndarray, eu: str) -> np.ndarray:
 
 
 def _verdict(
-    lo: float, hi: float, p05: float, p95: float, scope: ClaimScope, coverage: float, ctx: _Context
+    lo: float,
+    hi: float,
+    p05: float,
+    p95: float,
+    scope: ClaimScope,
+    coverage: float,
+    modes: frozenset[str],
+    cfg: ClaimTestConfig,
 ) -> str:
     """Only what the comparison can decide: an estimate over part of the period or of the modes only grows
     with the rest, so it can show a claim too low but never too high."""
@@ -308,9 +312,9 @@ def _verdict(
         return "higher" if lo > p95 else "consistent"
     if hi < p05:
         return "lower"
-    if scope.mode == "all" and ctx.modes != frozenset(MODES) - {"all"}:
+    if scope.mode == "all" and modes != frozenset(MODES) - {"all"}:
         return "lower_bound"
-    if coverage < ctx.cfg.full_coverage:
+    if coverage < cfg.full_coverage:
         return "partly_covered"
     return "higher" if lo > p95 else "consistent"
 
@@ -327,7 +331,7 @@ def _against_estimate(
     """Set the estimate's 5/50/95 % over the claim's scope and window, the verdict and its one-sentence
     explanation; return the median voyages and containers in scope (for the implied factor)."""
     draws = ctx.draws
-    d = _single_draws(draws, mask, eu) if scope.window == "single" else draws.draws(mask, eu)
+    d, modes = _estimate_draws(mask, eu, scope, win, ctx, details)
     p05, p50, p95 = (float(x) for x in np.percentile(d, [5, 50, 95]))
     est: dict[str, float] = {
         u: float(np.median(draws.draws(mask, u))) for u in ("voyages", "containers") if u in draws.units
@@ -338,38 +342,48 @@ def _against_estimate(
         v for v, m in zip(draws.voyages["voyage_id"].to_pylist(), mask, strict=True) if m
     ]
     details["priors"] = draws.priors_for(eu)
-    verdict = _verdict(lo, hi, p05, p95, scope, win.coverage, ctx)
+    verdict = _verdict(lo, hi, p05, p95, scope, win.coverage, modes, ctx.cfg)
     rec["verdict"] = verdict
-    rec["message"] = _sentence(rec, verdict, scope, win, int(mask.sum()), ctx)
+    rec["message"] = _sentence(rec, verdict, scope, win, int(mask.sum()), modes, details.get("parts"))
     return est
 
 
+def _estimate_draws(
+    mask: np.ndarray, eu: str, scope: ClaimScope, win: _Window, ctx: _Context, details: dict[str, Any]
+) -> tuple[np.ndarray, frozenset[str]]:
+    """(draws the claim is compared with, the modes they count): one voyage's load for a consignment; with
+    the joint model, detected + missed voyages, plus rail and trade for an all-mode claim over all routes."""
+    if scope.window == "single":
+        return _single_draws(ctx.draws, mask, eu), frozenset({"sea"})
+    if ctx.joint is None:
+        return ctx.draws.draws(mask, eu), ctx.modes
+    other = scope.mode == "all" and scope.kind == "all"
+    parts = ctx.joint.parts(mask, win.start, win.end, eu, other_modes=other)
+    details["parts"] = {k: float(np.median(v)) for k, v in parts.items()}
+    modes = ctx.joint.modes if other else frozenset({"sea"})
+    return np.sum(list(parts.values()), axis=0), modes
+
+
 def _sentence(
-    rec: dict[str, Any], verdict: str, scope: ClaimScope, win: _Window, n_voyages: int, ctx: _Context
+    rec: dict[str, Any],
+    verdict: str,
+    scope: ClaimScope,
+    win: _Window,
+    n_voyages: int,
+    modes: frozenset[str],
+    parts: Mapping[str, float] | None,
 ) -> str:
     """The verdict in one sentence a reader can check: the claim, what it was compared with, the outcome."""
     claim = f"{_fmt(rec['claim_low'], rec['claim_high'])} {rec['unit']}"
-    est = f"{rec['est_p05']:,.0f}-{rec['est_p95']:,.0f} (median {rec['est_p50']:,.0f})"
+    kind = "+".join(sorted(modes))
+    est = f"{kind} estimate {rec['est_p05']:,.0f}-{rec['est_p95']:,.0f} (median {rec['est_p50']:,.0f})"
     days = f"departing {win.start}..{win.end}" if win.start else "with no date limit"
-    what = f"{n_voyages} detected {ctx.modes and '/'.join(sorted(ctx.modes))} voyage(s) of {scope.label()} {days}"
+    what = f"{n_voyages} detected voyage(s) of {scope.label()} {days}"
     if win.note:
         what += f" ({win.note})"
-    share = rec["est_p50"] / rec["claim_value"] if rec["claim_value"] else math.nan
-    tail = {
-        "consistent": f"the claim {claim} overlaps the estimate {est} from {what}",
-        "higher": f"the claim {claim} is above the estimate {est} from {what}",
-        "lower": f"the claim {claim} is below the estimate {est} from {what}, which can only grow with more data",
-        "lower_bound": f"the claim {claim} counts every mode; the {'/'.join(sorted(ctx.modes))} estimate {est} "
-        f"from {what} is a lower bound of it, {share:.0%} of the stated figure",
-        "partly_covered": f"the data cover {win.coverage:.0%} of the claim's period; the estimate {est} from "
-        f"{what} is {share:.0%} of the claim {claim}, so the rest may lie outside the data",
-    }[verdict]
-    if scope.window == "single":
-        tail = f"the claim {claim} is one consignment, compared with one voyage's load {est} from {what}" + (
-            "; it is above it"
-            if verdict == "higher"
-            else f", {rec['claim_value'] / rec['est_p50']:.0%} of the median load"
-        )
+    if parts:
+        what += "; medians of the parts: " + parts_summary(parts)
+    tail = _tail(rec, verdict, scope, win, claim, est, what)
     cover = (
         ""
         if verdict == "partly_covered" or win.coverage >= 1
@@ -378,6 +392,27 @@ def _sentence(
     ratio = rec.get("ratio")
     how = f" ({ratio:.2g}x the median)" if verdict in ("higher", "lower") and ratio else ""
     return f"{verdict.replace('_', ' ')}{how}: {tail}{cover}."
+
+
+def _tail(
+    rec: dict[str, Any], verdict: str, scope: ClaimScope, win: _Window, claim: str, est: str, what: str
+) -> str:
+    """The body of :func:`_sentence` for one verdict."""
+    share = rec["est_p50"] / rec["claim_value"] if rec["claim_value"] else math.nan
+    if scope.window == "single":
+        load = f"the claim {claim} is one consignment, compared with one voyage's load ({est}) from {what}"
+        if verdict == "higher":
+            return load + "; it is above it"
+        return load + f", {rec['claim_value'] / rec['est_p50']:.0%} of the median load"
+    return {
+        "consistent": f"the claim {claim} overlaps the {est} from {what}",
+        "higher": f"the claim {claim} is above the {est} from {what}",
+        "lower": f"the claim {claim} is below the {est} from {what}, which can only grow with more data",
+        "lower_bound": f"the claim {claim} counts every mode; the {est} from {what} is a lower bound of it, "
+        f"{share:.0%} of the stated figure",
+        "partly_covered": f"the data cover {win.coverage:.0%} of the claim's period; the {est} from {what} is "
+        f"{share:.0%} of the claim {claim}, so the rest may lie outside the data",
+    }[verdict]
 
 
 def _against_prior(

@@ -11,8 +11,9 @@ import pyarrow as pa
 from supplyline import schema
 from supplyline.errors import StoreError
 from supplyline.estimate.claims import ClaimTestConfig, assess_claims
+from supplyline.estimate.joint import JointDraws, joint_draws, joint_rows
 from supplyline.estimate.scope import ship_key
-from supplyline.estimate.shipments import estimate, outbound_routes
+from supplyline.estimate.shipments import VoyageDraws, assign_imaged_calls, estimate, outbound_routes
 from supplyline.store import Store
 
 if TYPE_CHECKING:
@@ -79,6 +80,37 @@ def ship_identities(store: Store, case: Case | None = None) -> dict[str, list[in
     return {k: sorted(v) for k, v in out.items()}
 
 
+def _joint(
+    draws: VoyageDraws, case: Case | None, observations: pa.Table | None, seed: int
+) -> JointDraws | None:
+    """The joint model over the laden voyages, the case's rail counts and trade records (None without a case)."""
+    if case is None:
+        return None
+    places = case.places.to_pylist()
+    kinds = {p["place_id"].removeprefix("case:"): p["kind"] or "" for p in places}
+    v = draws.voyages
+    ports = {
+        p.removeprefix("case:") for p in v["origin_id"].to_pylist() + v["destination_id"].to_pylist() if p
+    }
+    origins = {p.removeprefix("case:") for p in v["origin_id"].to_pylist() if p}
+    ships_seen = [
+        o
+        for o in (observations.to_pylist() if observations is not None else [])
+        if o["unit"] == "ships"
+        and o["date"] is not None
+        and (o["place_id"] or "").removeprefix("case:") in origins
+    ]
+    return joint_draws(
+        draws,
+        case.priors,
+        observations=observations,
+        place_kinds=kinds,
+        route_ports=ports,
+        imaged=assign_imaged_calls(ships_seen, v),
+        seed=seed,
+    )
+
+
 def run_estimate(
     store: Store,
     case: Case | None = None,
@@ -119,6 +151,11 @@ def run_estimate(
         seed=seed,
     )
     used_routes = routes if routes is not None else sorted(set(voyages["route"].drop_null().to_pylist()))
+    joint = _joint(draws, case, observations, seed)
+    if joint is not None and draws.voyages.num_rows:
+        est = pa.concat_tables(
+            [est, pa.Table.from_pylist(joint_rows(joint, span[0], span[1]), schema=schema.ESTIMATES)]
+        )
     tests = assess_claims(
         claims,
         draws,
@@ -127,6 +164,7 @@ def run_estimate(
         data_end=span[1],
         cfg=claims_cfg,
         ships=ship_identities(store, case),
+        joint=joint,
     )
     if record:
         with store.lock():
