@@ -357,7 +357,7 @@ def _estimate_draws(
         return _single_draws(ctx.draws, mask, eu), frozenset({"sea"})
     if ctx.joint is None:
         return ctx.draws.draws(mask, eu), ctx.modes
-    other = scope.mode == "all" and scope.kind == "all"
+    other = scope.mode == "all" and scope.kind == "all" and eu != "voyages"  # rail and trade carry no voyages
     parts = ctx.joint.parts(mask, win.start, win.end, eu, other_modes=other)
     details["parts"] = {k: float(np.median(v)) for k, v in parts.items()}
     modes = ctx.joint.modes if other else frozenset({"sea"})
@@ -381,14 +381,14 @@ def _sentence(
     what = f"{n_voyages} detected voyage(s) of {scope.label()} {days}"
     if win.note:
         what += f" ({win.note})"
-    if parts:
-        what += "; medians of the parts: " + parts_summary(parts)
     tail = _tail(rec, verdict, scope, win, claim, est, what)
     cover = (
         ""
         if verdict == "partly_covered" or win.coverage >= 1
         else f"; data cover {win.coverage:.0%} of the period"
     )
+    if parts:
+        cover += "; medians of the parts: " + parts_summary(parts)
     ratio = rec.get("ratio")
     how = f" ({ratio:.2g}x the median)" if verdict in ("higher", "lower") and ratio else ""
     return f"{verdict.replace('_', ' ')}{how}: {tail}{cover}."
