@@ -131,6 +131,16 @@ def test_halt_after_12_february_and_lady_r_resumption(world: tuple[Store, object
     assert r["probability"] < 1e-5  # the whole 30.3-day silence under the pre-pause cadence (1.5e-6)
 
 
+def test_as_new_shows_recorded_alerts_with_their_probability(world: tuple[Store, object, Path]) -> None:
+    store, case, _ = world
+    before = store.read_table("alerts", schema.ALERTS).num_rows
+    alerts = run_monitor(store, case, as_new=True).to_pylist()
+    halt = next(a for a in alerts if a["kind"] == "halt" and a["route"] == ALL_ROUTES)
+    assert halt["ts"].strftime("%Y-%m-%d %H:%M") == "2024-02-22 22:40"
+    assert halt["probability"] == pytest.approx(0.01)
+    assert store.read_table("alerts", schema.ALERTS).num_rows == before  # nothing recorded
+
+
 def test_sanctions_on_the_simulated_fleet(world: tuple[Store, object, Path]) -> None:
     store, case, _ = world
     alerts = [a for a in run_monitor(store, case, record=False).to_pylist() if a["kind"] == "sanctioned"]
