@@ -271,6 +271,8 @@ OBSERVATIONS = pa.schema(
         pa.field("description", pa.string()),
         pa.field("source", pa.string()),
         pa.field("url", pa.string()),
+        # where what was observed went: a case place id or name, or "lat,lon" (supplyline.estimate.destinations)
+        pa.field("destination", pa.string()),
     ]
 )
 

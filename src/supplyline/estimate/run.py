@@ -11,6 +11,7 @@ import pyarrow as pa
 from supplyline import schema
 from supplyline.errors import StoreError
 from supplyline.estimate.claims import ClaimTestConfig, assess_claims
+from supplyline.estimate.destinations import DepotFigure, depot_figure
 from supplyline.estimate.joint import JointDraws, joint_draws, joint_rows
 from supplyline.estimate.scope import ship_key
 from supplyline.estimate.shipments import VoyageDraws, assign_imaged_calls, estimate, outbound_routes
@@ -27,6 +28,7 @@ class EstimateResult:
     routes: list[str]
     data_start: date
     data_end: date
+    depots: DepotFigure | None = None  # "N of M sites within X km of a depot" (a case with depots)
 
 
 def _evidence(store: Store, name: str, fallback: pa.Table | None, schema_: pa.Schema) -> pa.Table:
@@ -120,6 +122,7 @@ def run_estimate(
     seed: int = 0,
     claims_cfg: ClaimTestConfig | None = None,
     record: bool = True,
+    depot_km: float = 20.0,
 ) -> EstimateResult:
     """Estimate every laden route of the case (or every route in the voyages) and test every claim."""
     voyages = store.read_table("voyages")
@@ -170,4 +173,9 @@ def run_estimate(
         with store.lock():
             store.replace_table("estimates", {"all": est})
             store.replace_table("claim_tests", {"all": tests})
-    return EstimateResult(est, tests, used_routes, span[0], span[1])
+    depots = (
+        depot_figure(observations, case.places, depot_km)
+        if case is not None and observations is not None
+        else None
+    )
+    return EstimateResult(est, tests, used_routes, span[0], span[1], depots)
