@@ -19,6 +19,7 @@ from supplyline import schema
 from supplyline.errors import StoreError
 from supplyline.monitor.alerts import MonitorConfig, MonitorInputs, evaluate, replay
 from supplyline.monitor.dark import gap_context
+from supplyline.monitor.opensanctions import load_case_sanctions
 from supplyline.store import Store
 
 if TYPE_CHECKING:
@@ -70,6 +71,7 @@ def inputs_from_store(
         routes=routes,
         gaps=gaps,
         identity_events=identity_events,
+        sanctions=load_case_sanctions(case.watchlist.sanctions) if case is not None else None,
         gap_context=context,
         statics=statics,
         seen=seen.cast(pa.schema([pa.field("mmsi", pa.int64()), pa.field("first_seen", schema.TS)])),

@@ -316,7 +316,7 @@ def screen_vessels(
     sanctions = sanctions if sanctions is not None else load_sanctions_list()
     if as_of is not None and "designated" in sanctions.column_names:
         d = sanctions["designated"]
-        keep = pc.or_(pc.is_null(d), pc.less_equal(d, pa.scalar(as_of, pa.date32())))
+        keep = pc.or_kleene(pc.is_null(d), pc.less_equal(d, pa.scalar(as_of, pa.date32())))
         sanctions = sanctions.filter(keep)
     v = _Vessels.of(vessels)
     hits = _number_hits(v, sanctions) + _name_hits(v, sanctions, name_cutoff, min_name_len)
