@@ -37,6 +37,7 @@ _CLAIM_VIEW = [
     "implied_factor",
     "implied_factor_unit",
     "factor_verdict",
+    "message",
 ]
 
 
