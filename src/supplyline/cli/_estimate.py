@@ -21,7 +21,7 @@ CaseOpt = Annotated[
 ]
 PeriodOpt = Annotated[str, typer.Option("--period", help="month (plus the whole span) or all.")]
 DrawsOpt = Annotated[int, typer.Option("--draws", help="Monte Carlo draws.")]
-SeedOpt = Annotated[int, typer.Option("--seed", help="Seed of the Monte Carlo generator.")]
+SeedOpt = Annotated[int, typer.Option("--seed", min=0, help="Seed of the Monte Carlo generator.")]
 DepotKmOpt = Annotated[
     float, typer.Option("--depot-km", help="A destination within this many km of a case depot is 'near' it.")
 ]

@@ -15,7 +15,7 @@ from supplyline.estimate.destinations import DepotFigure, depot_figure
 from supplyline.estimate.joint import JointDraws, joint_draws, joint_rows
 from supplyline.estimate.scope import ship_key
 from supplyline.estimate.shipments import VoyageDraws, assign_imaged_calls, estimate, outbound_routes
-from supplyline.store import Store
+from supplyline.store import WHOLE, Store
 
 if TYPE_CHECKING:
     from supplyline.case import Case
@@ -169,10 +169,10 @@ def run_estimate(
         ships=ship_identities(store, case),
         joint=joint,
     )
-    if record:
-        with store.lock():
-            store.replace_table("estimates", {"all": est})
-            store.replace_table("claim_tests", {"all": tests})
+    if record:  # one transaction: a kill leaves both tables new or both as they were
+        with store.lock(), store.transaction() as txn:
+            txn.replace_parts("estimates", {WHOLE: est})
+            txn.replace_parts("claim_tests", {WHOLE: tests})
     depots = (
         depot_figure(observations, case.places, depot_km)
         if case is not None and observations is not None
