@@ -34,6 +34,7 @@ import supplyline.ingest.inputs as inputs
 import supplyline.ingest.nmea as nmea
 import supplyline.ingest.pipeline as pipeline
 import supplyline.ingest.quarantine as quarantine
+import supplyline.ingest.run as run_mod
 import supplyline.ingest.staging as staging
 import supplyline.ingest.statics as statics
 import supplyline.ingest.writer as writer
@@ -46,7 +47,7 @@ SAMPLE = DATA / "dma_ais_raw_nmea" / "aisabnormal_ais-sample_2013-11-12.txt.gz"
 # (owner, attribute, label): the steps timed; nested steps are indented under the step that calls them
 STEPS: list[tuple[Any, str, str]] = [
     (inputs.Input, "sha256", "content hash"),
-    (pipeline, "_connect", "DuckDB connect"),
+    (run_mod, "connect", "DuckDB connect"),
     (nmea, "decode_nmea", "decode"),
     (writer.InputWriter, "prepare", "prepare (decoder threads)"),
     (writer, "store_order", "  store order"),
@@ -87,14 +88,14 @@ def main() -> None:
     if args.switch_interval is not None:
         sys.setswitchinterval(args.switch_interval)
     if args.duckdb_threads is not None:
-        connect = pipeline._connect
+        connect = run_mod.connect
 
         def with_threads(memory_limit: str, spill: Path) -> duckdb.DuckDBPyConnection:
             con = connect(memory_limit, spill)
             con.execute(f"SET threads = {int(args.duckdb_threads)}")
             return con
 
-        pipeline._connect = with_threads
+        run_mod.connect = with_threads
     cpu: Counter[str] = Counter()
     for owner, name, label in STEPS:
         timed(cpu, owner, name, label)

@@ -74,6 +74,8 @@ QUARANTINE_REASONS = (
     "no_time",
     "bad_mmsi",
     "bad_value",
+    "line_too_long",
+    "nul_byte",
 )
 
 MANIFEST = pa.schema(

@@ -7,10 +7,15 @@
  * work (context lines, multipart reassembly, the six-bit payload fields) stays vectorised in nmea.py.
  * Every read stays inside buf: at most ~20 bytes past a line's end, or a few bytes past `big`.
  *
- * scan_into(buf, n, big, out): buf holds the n input bytes followed by at least 256 zero bytes (reads past
- * a line's end land there); big is the "not found" position (inside the padding); out is a writable
- * C-contiguous int64 buffer of N_FIELDS x lines, one row per field F_* below, one column per line.
- * Lines end at LF; the caller counts them (a last line without LF counts, an empty tail does not).
+ * scan_into(buf, n, big, out, numbers): buf holds the n input bytes followed by at least 256 zero bytes
+ * (reads past a line's end land there); big is the "not found" position (inside the padding); out is a
+ * writable C-contiguous int64 buffer of N_FIELDS x lines, one row per field F_* below, one column per
+ * *active* line (not blank, not a '#' comment): blank lines cost nothing here, so a flood of them needs no
+ * memory; numbers (int64, one per active line) receives each active line's 0-based physical line index.
+ * Returns the number of active lines scanned (out may have more columns: an upper bound is enough).
+ * count_lines(buf, n) gives (physical lines, active lines) to size them exactly. Lines end at LF (a last line
+ * without LF counts, an empty tail does not). A line longer than MAX_LINE bytes is rejected (D_LONG)
+ * unscanned, a line holding a NUL byte too (D_NUL): one bad line is quarantined, not the input.
  * A line's F_QDET is the detail code of its rejection (-1: none, see nmea._DETAILS); each rule is written
  * once, in scan_line(), and documented in nmea.py.
  */
@@ -59,8 +64,10 @@ enum {
 /* quarantine detail codes: indices of nmea._DETAILS (100 + t: unsupported message type t) */
 enum {
     D_NODELIM = 0, D_TAGNOCHK = 2, D_TAGCHK, D_NOCHK, D_CHK, D_FIELDS, D_FRAG, D_FILL, D_EMPTY, D_NONAIS,
-    D_PGHP, D_ORPHAN, D_INCOMPLETE, D_CHARS, D_SHORT, D_PARTNO, D_TAGJUNK
+    D_PGHP, D_ORPHAN, D_INCOMPLETE, D_CHARS, D_SHORT, D_PARTNO, D_TAGJUNK, D_LONG, D_NUL
 };
+
+#define MAX_LINE 4096 /* bytes of one NMEA line, blanks included (a sentence is at most 82, tag blocks add some) */
 
 #define NOTIME INT64_MIN
 #define PAD 256
@@ -71,11 +78,12 @@ typedef struct {
     Py_ssize_t nl; /* row stride of out */
     int64_t big;
     int64_t en; /* end of the line being scanned */
+    int64_t *numbers; /* physical line index of each active line */
 } Scan;
 
 #define OUT(s, f, i) ((s)->out[(Py_ssize_t)(f) * (s)->nl + (i)])
 
-static int is_ws(uint8_t c) { return c == 0 || c == 9 || c == 10 || c == 11 || c == 12 || c == 13 || c == 32; }
+static int is_ws(uint8_t c) { return c == 9 || c == 10 || c == 11 || c == 12 || c == 13 || c == 32; } /* not NUL: a NUL is a bad byte */
 static int is_delim(uint8_t c) { return c == '\\' || c == '!' || c == '$'; }
 static int is_digit(uint8_t c) { return c >= '0' && c <= '9'; }
 static int is_station(uint8_t c) { return is_digit(c) || ((c | 32) >= 'a' && (c | 32) <= 'z') || c == '_' || c == '-'; }
@@ -355,15 +363,37 @@ static void scan_line(Scan *s, Py_ssize_t i, int64_t st, int64_t en) {
         OUT(s, F_QDET, i) = D_NONAIS;
 }
 
-static void scan_all(Scan *s, int64_t n) {
+/* the bounds of the line starting at a (its end e: the LF or n), trimmed to [st, en); 1 if it is active */
+static int line_at(const uint8_t *b, int64_t a, int64_t n, int64_t *e, int64_t *st, int64_t *en) {
+    *e = find(b, '\n', a, n, n);
+    /* trim: trailing blanks first, then leading ones (a blank line ends empty at its start) */
+    int64_t x = *e, y = a;
+    while (x > a && is_ws(b[x - 1])) x--;
+    while (x > y && is_ws(b[y])) y++;
+    *st = y;
+    *en = x;
+    return x > y && b[y] != '#';
+}
+
+/* scans active lines into columns 0, 1, ... until the bytes or the columns run out; returns how many */
+static Py_ssize_t scan_all(Scan *s, int64_t n) {
     const uint8_t *b = s->buf;
-    int64_t a = 0;
-    for (Py_ssize_t i = 0; i < s->nl; i++) {
-        int64_t e = find(b, '\n', a, n, n);
-        /* trim: trailing blanks first, then leading ones (a blank line ends empty at its start) */
-        int64_t en = e, st = a;
-        while (en > a && is_ws(b[en - 1])) en--;
-        while (en > st && is_ws(b[st])) st++;
+    int64_t a = 0, physical = 0;
+    Py_ssize_t i = 0;
+    const int any_nul = n > 0 && memchr(b, 0, (size_t)n) != NULL; /* one fast pass; lines checked only if so */
+    for (; i < s->nl; i++) {
+        int64_t e = 0, st = 0, en = 0;
+        for (;;) { /* blank lines and comments: no column (a run of bare LFs is skipped byte by byte) */
+            while (a < n && b[a] == '\n') {
+                a++;
+                physical++;
+            }
+            if (a >= n) return i;
+            if (line_at(b, a, n, &e, &st, &en)) break;
+            a = e + 1;
+            physical++;
+        }
+        s->numbers[i] = physical++;
         OUT(s, F_ST, i) = st;
         OUT(s, F_EN, i) = en;
         OUT(s, F_QDET, i) = -1;
@@ -378,39 +408,76 @@ static void scan_all(Scan *s, int64_t n) {
         OUT(s, F_SUF_T, i) = NOTIME;
         OUT(s, F_SUF_SA, i) = OUT(s, F_SUF_SB, i) = -1;
         s->en = en;
-        OUT(s, F_FLAGS, i) = 0;
-        if (en > st && b[st] != '#') {
-            OUT(s, F_FLAGS, i) = FLAG_ACTIVE;
+        OUT(s, F_FLAGS, i) = FLAG_ACTIVE;
+        if (e - a > MAX_LINE)
+            OUT(s, F_QDET, i) = D_LONG;
+        else if (any_nul && memchr(b + st, 0, (size_t)(en - st)) != NULL)
+            OUT(s, F_QDET, i) = D_NUL;
+        else
             scan_line(s, i, st, en);
-        }
         a = e + 1;
     }
+    return i;
+}
+
+static PyObject *count_lines(PyObject *self, PyObject *args) {
+    Py_buffer buf;
+    Py_ssize_t n;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "y*n", &buf, &n)) return NULL;
+    if (n < 0 || buf.len < n) {
+        PyBuffer_Release(&buf);
+        PyErr_SetString(PyExc_ValueError, "count_lines: buf must hold n bytes");
+        return NULL;
+    }
+    int64_t physical = 0, active = 0;
+    Py_BEGIN_ALLOW_THREADS
+    const uint8_t *b = (const uint8_t *)buf.buf;
+    for (int64_t a = 0, e, st, en; a < n; a = e + 1) {
+        if (b[a] == '\n') { /* a bare LF: a blank line, the common case of a flood */
+            e = a;
+        } else {
+            active += line_at(b, a, n, &e, &st, &en);
+        }
+        physical++;
+    }
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&buf);
+    return Py_BuildValue("LL", (long long)physical, (long long)active);
 }
 
 static PyObject *scan_into(PyObject *self, PyObject *args) {
-    Py_buffer buf, out;
+    Py_buffer buf, out, numbers;
     Py_ssize_t n, big;
     (void)self;
-    if (!PyArg_ParseTuple(args, "y*nnw*", &buf, &n, &big, &out)) return NULL;
+    if (!PyArg_ParseTuple(args, "y*nnw*w*", &buf, &n, &big, &out, &numbers)) return NULL;
     PyObject *result = NULL;
     Py_ssize_t cells = out.len / (Py_ssize_t)sizeof(int64_t);
     if (n < 0 || buf.len < n + PAD || big < n || big + 8 > buf.len) {
         PyErr_SetString(PyExc_ValueError, "scan_into: buf must hold n bytes and 256 bytes of zero padding");
     } else if (out.len % (N_FIELDS * (Py_ssize_t)sizeof(int64_t)) != 0 || !PyBuffer_IsContiguous(&out, 'C')) {
         PyErr_SetString(PyExc_ValueError, "scan_into: out must be a C-contiguous int64 (N_FIELDS, lines) array");
+    } else if (numbers.len != (cells / N_FIELDS) * (Py_ssize_t)sizeof(int64_t) ||
+               !PyBuffer_IsContiguous(&numbers, 'C')) {
+        PyErr_SetString(PyExc_ValueError, "scan_into: numbers must be a C-contiguous int64 array, one per line");
     } else {
-        Scan s = {(const uint8_t *)buf.buf, (int64_t *)out.buf, cells / N_FIELDS, (int64_t)big, 0};
-        Py_BEGIN_ALLOW_THREADS scan_all(&s, (int64_t)n);
-        Py_END_ALLOW_THREADS result = Py_NewRef(Py_None);
+        Scan s = {(const uint8_t *)buf.buf, (int64_t *)out.buf, cells / N_FIELDS, (int64_t)big, 0,
+                  (int64_t *)numbers.buf};
+        Py_ssize_t active = 0;
+        Py_BEGIN_ALLOW_THREADS active = scan_all(&s, (int64_t)n);
+        Py_END_ALLOW_THREADS result = PyLong_FromSsize_t(active);
     }
     PyBuffer_Release(&buf);
     PyBuffer_Release(&out);
+    PyBuffer_Release(&numbers);
     return result;
 }
 
 static PyMethodDef methods[] = {
     {"scan_into", scan_into, METH_VARARGS,
-     "scan_into(buf, n, big, out): scan the n bytes of buf (zero-padded by 256) into out, (N_FIELDS, lines) int64."},
+     "scan_into(buf, n, big, out, numbers) -> active lines: scan the active lines of the n bytes of buf (zero-padded by 256) "
+     "into out, (N_FIELDS, active lines) int64, and their physical line indices into numbers."},
+    {"count_lines", count_lines, METH_VARARGS, "count_lines(buf, n) -> (physical lines, active lines)."},
     {NULL, NULL, 0, NULL}};
 
 static struct PyModuleDef module = {
@@ -433,7 +500,7 @@ PyMODINIT_FUNC PyInit__scan(void) {
         {"D_NODELIM", D_NODELIM}, {"D_TAGNOCHK", D_TAGNOCHK}, {"D_TAGCHK", D_TAGCHK}, {"D_NOCHK", D_NOCHK},
         {"D_CHK", D_CHK}, {"D_FIELDS", D_FIELDS}, {"D_FRAG", D_FRAG}, {"D_FILL", D_FILL}, {"D_EMPTY", D_EMPTY},
         {"D_NONAIS", D_NONAIS}, {"D_PGHP", D_PGHP}, {"D_ORPHAN", D_ORPHAN}, {"D_INCOMPLETE", D_INCOMPLETE},
-        {"D_CHARS", D_CHARS}, {"D_SHORT", D_SHORT}, {"D_PARTNO", D_PARTNO}, {"D_TAGJUNK", D_TAGJUNK},
+        {"D_CHARS", D_CHARS}, {"D_SHORT", D_SHORT}, {"D_PARTNO", D_PARTNO}, {"D_TAGJUNK", D_TAGJUNK}, {"D_LONG", D_LONG}, {"D_NUL", D_NUL}, {"MAX_LINE", MAX_LINE},
         {"PAD", PAD}, {"NOTIME", NOTIME},
     };
     for (size_t k = 0; k < sizeof consts / sizeof consts[0]; k++) {

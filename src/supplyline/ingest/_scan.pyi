@@ -1,7 +1,8 @@
 # Type stub of the C line scanner (_scan.c): constants and the one function.
 from typing import Any
 
-def scan_into(buf: Any, n: int, big: int, out: Any) -> None: ...
+def scan_into(buf: Any, n: int, big: int, out: Any, numbers: Any) -> int: ...
+def count_lines(buf: Any, n: int) -> tuple[int, int]: ...
 
 F_ST: int
 F_EN: int
@@ -51,5 +52,8 @@ D_CHARS: int
 D_SHORT: int
 D_PARTNO: int
 D_TAGJUNK: int
+D_LONG: int
+D_NUL: int
+MAX_LINE: int
 PAD: int
 NOTIME: int

@@ -248,7 +248,7 @@ def read_type(fmt: CsvFormat, target: str) -> str:
             return "DOUBLE"
         return "TIMESTAMP" if fmt.ts_format else "TIMESTAMPTZ"
     if target == "mmsi":
-        return "BIGINT"
+        return "VARCHAR"  # checked as text: only decimal integers of up to 9 digits (see mmsi_expr)
     if target in ("nav_status", "ship_type"):
         return "VARCHAR" if fmt.text_codes else "DOUBLE"
     if target == "msg_type" or target in _FLOAT:
@@ -265,6 +265,28 @@ def csv_types(fmt: CsvFormat, header: list[str]) -> dict[str, str]:
     for target, source in fmt.columns.items():
         types[source] = read_type(fmt, target)
     return types
+
+
+# text that is an attempt at a number (decimal, exponent, hex): as an MMSI it is bad_mmsi, not unparsable
+_NUMBERISH = "[+-]?(0[xX][0-9a-fA-F]+|[0-9]*[.]?[0-9]+([eE][+-]?[0-9]+)?|[0-9]+[.])"
+
+
+def mmsi_unparsable(column: str) -> str:
+    """SQL: true when an MMSI cell holds text that is not a number at all (``abc``: the row is unparsable)."""
+    text = f"trim(CAST({column} AS VARCHAR))"
+    return f"({text} <> '' AND NOT regexp_full_match({text}, '{_NUMBERISH}'))"
+
+
+def mmsi_expr(column: str, native: bool) -> str:
+    """An MMSI from text: 1-9 decimal digits (blanks around allowed), else NULL (quarantined as ``bad_mmsi``).
+
+    ``3.67e8``, ``0x15E0A9C4`` or ``367000140.7`` are not MMSIs: reading them as numbers would invent
+    a vessel (or merge two). A Parquet column of floats whose value is integral (``367000140.0``, how a
+    float column prints) is accepted there (``native`` False).
+    """
+    text = f"trim(CAST({column} AS VARCHAR))"
+    pattern = "[0-9]{1,9}" if native else "[0-9]{1,9}(\\.0)?"
+    return f"CASE WHEN regexp_full_match({text}, '{pattern}') THEN CAST(CAST({text} AS DOUBLE) AS BIGINT) END"
 
 
 def typed_exprs(fmt: CsvFormat, native: bool) -> dict[str, str]:
@@ -289,7 +311,7 @@ def typed_exprs(fmt: CsvFormat, native: bool) -> dict[str, str]:
             else:
                 e = f"CAST({r} AS TIMESTAMPTZ)" if native else f"TRY_CAST({r} AS TIMESTAMPTZ)"
         elif target == "mmsi":
-            e = cast(r, "BIGINT")
+            e = mmsi_expr(r, native)
         elif target == "imo":
             e = f"TRY_CAST(TRY_CAST(replace(CAST({r} AS VARCHAR), 'IMO', '') AS DOUBLE) AS BIGINT)"
         elif target in ("nav_status", "ship_type"):
@@ -314,8 +336,9 @@ def typed_select(fmt: CsvFormat, relation: str, header: list[str], native: bool)
     """``(sql, raw_expr)``: a SELECT over ``relation`` giving the normaliser's input columns.
 
     Output columns: every target (NULL where unmapped), ``msg_type`` 0 and ``source`` (the layout name).
-    Without ``native`` typing, also ``_parse_error`` (first required/dynamic column whose value did not
-    parse) and every source column as ``_src_<name>`` so ``raw_expr`` can rebuild a rejected row's text;
+    Also ``_parse_error``: with ``native`` typing, an MMSI that is not a number at all (``CAST <column>``,
+    as the reader says for other columns); without, the first required/dynamic column whose value did not
+    parse. Without ``native`` typing, also every source column as ``_src_<name>`` so ``raw_expr`` can rebuild a rejected row's text;
     with it, rows that do not parse never get here (the reader rejects them) and ``raw_expr`` is NULL:
     the pipeline fetches a quarantined row's exact line from the file instead.
     """
@@ -328,9 +351,14 @@ def typed_select(fmt: CsvFormat, relation: str, header: list[str], native: bool)
         else f"{_s(fmt.name)} AS source",
     ]
     if native:
+        mmsi = _q(fmt.columns["mmsi"])
+        cols.append(
+            f"CASE WHEN {mmsi_unparsable(mmsi)} THEN {_s('CAST ' + fmt.columns['mmsi'])} END AS _parse_error"
+        )
         return f"SELECT {', '.join(cols)} FROM {relation}", "NULL"
     checks = [
-        f"WHEN {_q(fmt.columns[t])} IS NOT NULL AND {exprs[t]} IS NULL "
+        f"WHEN {_q(fmt.columns[t])} IS NOT NULL AND "
+        f"{mmsi_unparsable(_q(fmt.columns[t])) if t == 'mmsi' else exprs[t] + ' IS NULL'} "
         f"THEN {_s(t + '=')} || CAST({_q(fmt.columns[t])} AS VARCHAR)"
         for t in (*REQUIRED, *DYNAMIC)
         if t in fmt.columns and not (t == "nav_status" and fmt.text_codes)

@@ -117,9 +117,7 @@ class PositionStager:
             rows = table.select([*POSITION_KEY, "source", "_lines"]).take(pa.array(order))
         rows = rows.append_column("day", pc.cast(rows["ts"], pa.date32()))
         dup = repeats(rows, POSITION_KEY)
-        stored = self.staging.stored("positions", days_of(rows))  # own chunks: at the end
-        if stored:
-            dup[self._in_store(rows, stored)] = True
+        dup |= self._stored_already(rows)  # own chunks: at the end
         weights = rows["_lines"].to_numpy()
         kept_weight = int(weights[~dup].sum())
         self.tally.kept += kept_weight
@@ -138,6 +136,36 @@ class PositionStager:
             heavy = np.flatnonzero(weights[start:end] != 1)
             self._own.setdefault(day, []).append((path, heavy, weights[start:end][heavy]))
             self._fingerprints.setdefault(day, []).append(None if prints is None else prints[start:end])
+
+    def _stored_already(self, rows: pa.Table) -> np.ndarray:
+        """True for rows the store already holds on their day.
+
+        Only rows whose key fingerprint the store's day may hold (the run's :class:`StorePrints`) are
+        checked exactly, against that day's files; without prints every row is.
+        """
+        found = np.zeros(rows.num_rows, np.bool_)
+        prints = self.staging.prints
+        if prints is None:
+            maybe = np.ones(rows.num_rows, np.bool_)
+        else:
+            numbers = rows["day"].cast(pa.int32()).to_numpy()
+            names = {int(d): str(np.datetime64(int(d), "D")) for d in np.unique(numbers)}
+            maybe = prints.may_hold(numbers, names, mix(rows, POSITION_KEY))
+        if not maybe.any():
+            return found
+        candidates = rows if maybe.all() else rows.filter(pa.array(maybe))
+        stored = self.staging.stored("positions", days_of(candidates))
+        if stored:
+            found[np.flatnonzero(maybe)[self._in_store(candidates, stored)]] = True
+        return found
+
+    def committed_prints(self) -> dict[str, np.ndarray | None]:
+        """Fingerprints of the positions this input staged, per day (None for a day when not held)."""
+        out: dict[str, np.ndarray | None] = {}
+        for day, prints in self._fingerprints.items():
+            held = [p for p in prints if p is not None]
+            out[day] = np.concatenate(held) if len(held) == len(prints) else None
+        return out
 
     def _in_store(self, rows: pa.Table, files: list[str]) -> np.ndarray:
         """Row indices of ``rows`` already present in ``files`` (equal on the position key)."""

@@ -26,6 +26,7 @@ from supplyline.ingest.detect_format import detect
 
 BLOCK = 1 << 22  # 4 MiB read blocks
 HEAD_BYTES = 1 << 16  # decompressed bytes format detection looks at
+QUOTE_BYTES = 1 << 16  # bytes of a quarantined line kept as its text
 _MAGIC = {b"\x1f\x8b": "gz", b"BZh": "bz2", b"PK\x03\x04": "zip"}
 
 
@@ -114,7 +115,7 @@ class Input:
     def lines(self, wanted: np.ndarray | list[int]) -> dict[int, str]:
         """The text of the given 1-based physical lines, in one streamed pass (NumPy finds the newlines).
 
-        Used to quote quarantined rows exactly as they are in the file.
+        Used to quote quarantined rows exactly as they are in the file (their first ``QUOTE_BYTES`` bytes).
         """
         want = np.unique(np.asarray(wanted, np.int64))
         out: dict[int, str] = {}
@@ -129,9 +130,9 @@ class Input:
                 for i in np.flatnonzero(np.isin(numbers, want)):
                     out[int(numbers[i])] = _text(buf[starts[i] : nl[i]])
                 first += nl.size
-                carry = buf[nl[-1] + 1 :]
+                carry = buf[nl[-1] + 1 :][:QUOTE_BYTES]
             else:
-                carry = buf
+                carry = buf[:QUOTE_BYTES]  # a line longer than that is quoted by its start, never held whole
         if carry and first in want:
             out[first] = _text(carry)
         return out

@@ -55,9 +55,11 @@ from supplyline.ingest._scan import (
     D_FILL,
     D_FRAG,
     D_INCOMPLETE,
+    D_LONG,
     D_NOCHK,
     D_NODELIM,
     D_NONAIS,
+    D_NUL,
     D_ORPHAN,
     D_PARTNO,
     D_PGHP,
@@ -100,17 +102,19 @@ class NmeaResult:
     quarantine: pa.Table
     lines_read: int
     physical_lines: int = 0  # all lines of the input, comments and blanks too (the last may lack a newline)
-    # the decoded bytes and each physical line's (start, end) in them, for quoting rows rejected later
-    _text: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+    # the decoded bytes, each active line's (start, end) in them and its 0-based physical line index, for
+    # quoting rows rejected later
+    _text: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
 
     def line_text(self, lines: np.ndarray) -> pa.Array:
         """Text of the given 1-based physical lines (surrounding whitespace removed); null where unknown."""
         lines = np.asarray(lines, np.int64)
         if self._text is None:
             return pa.nulls(lines.size, pa.string())
-        buf, st, en = self._text
-        ok = (lines >= 1) & (lines <= st.size)
-        i = np.where(ok, lines - 1, 0)
+        buf, st, en, numbers = self._text
+        at = np.minimum(np.searchsorted(numbers, lines - 1), max(numbers.size - 1, 0))
+        ok = (numbers.size > 0) & (numbers[at] == lines - 1)
+        i = np.where(ok, at, 0)
         text = sb.slices_to_strings(buf, st[i], np.where(ok, en[i], st[i]))
         return text if ok.all() else pc.if_else(pa.array(ok), text, pa.scalar(None, pa.string()))
 
@@ -137,7 +141,9 @@ _DETAILS = [
     "payload too short for its message type",  # 15
     "type 24 with a part number other than 0 (A) or 1 (B)",  # 16
     "tag block followed by something other than a sentence",  # 17
-] + [""] * 82
+    f"line longer than {_scan.MAX_LINE} bytes (only its start is kept here)",  # 18
+    "line holds a NUL byte",  # 19
+] + [""] * 80
 _DETAILS += [f"AIS message type {t} (not a position or static report)" for t in range(64)]  # 100 + type
 _DETAIL_REASON = {
     D_NODELIM: "unparsable",
@@ -157,6 +163,8 @@ _DETAIL_REASON = {
     D_SHORT: "unparsable",
     D_PARTNO: "unparsable",
     D_TAGJUNK: "unparsable",
+    D_LONG: "line_too_long",
+    D_NUL: "nul_byte",
 }
 _DETAIL_REASON_CODE = np.full(len(_DETAILS), _R["unsupported_type"], np.int16)
 for _d, _r in _DETAIL_REASON.items():
@@ -231,15 +239,21 @@ def _prefix_time(text: bytes) -> int:
     return NOTIME
 
 
-def _scan_lines(pbuf: np.ndarray, n: int, big: int) -> np.ndarray:
-    """Every line-level field of the ``n`` bytes in ``pbuf`` (see ``_scan.c``): (``_scan.N_FIELDS``, lines).
+def _scan_lines(pbuf: np.ndarray, n: int, big: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """Every line-level field of the active lines of the ``n`` bytes in ``pbuf`` (see ``_scan.c``):
+    (``_scan.N_FIELDS``, active lines), each active line's 0-based physical index, and the physical lines.
 
-    Lines end at LF; a last line without one counts, an empty tail after the final LF does not.
+    Lines end at LF; a last line without one counts, an empty tail after the final LF does not. Blank
+    lines and comments get no column, so a flood of them costs no memory.
     """
-    nl = int(np.count_nonzero(pbuf[:n] == 10)) + int(n > 0 and pbuf[n - 1] != 10)
-    out = np.empty((_scan.N_FIELDS, nl), np.int64)
-    _scan.scan_into(pbuf, n, big, out)
-    return out
+    physical = int(np.count_nonzero(pbuf[:n] == 10)) + int(n > 0 and pbuf[n - 1] != 10)
+    columns = physical
+    if physical * 16 > n:  # newline-dense (a flood of short or blank lines): size the columns exactly
+        physical, columns = _scan.count_lines(pbuf, n)
+    out = np.empty((_scan.N_FIELDS, columns), np.int64)
+    numbers = np.empty(columns, np.int64)
+    active = _scan.scan_into(pbuf, n, big, out, numbers)
+    return out[:, :active], numbers[:active], physical
 
 
 # --- the decoder --------------------------------------------------------------------------------------------
@@ -256,7 +270,7 @@ def decode_nmea(data: bytes, *, file: str, input_id: str, source_default: str = 
     n = len(data)
     pbuf = _padded(data, room=n + _PAD)  # reassembled payloads (under n bytes in all) go after the padding
     buf = pbuf[:n]
-    scanned = _scan_lines(pbuf, n, big=n + _PAD // 2)  # one compiled pass: every line-level field
+    scanned, numbers, physical = _scan_lines(pbuf, n, big=n + _PAD // 2)  # one compiled pass
     lines = _Lines.of(scanned)
     context = _attach_context(lines)
     sentences = _sentences(data, scanned, lines, context)
@@ -278,17 +292,12 @@ def decode_nmea(data: bytes, *, file: str, input_id: str, source_default: str = 
     source = pc.if_else(pa.array(messages.source_start >= 0), source, pa.scalar(source_default, pa.string()))
     no_time = messages.time == NOTIME
     ts = pa.array(np.where(no_time, 0, messages.time), pa.int64(), mask=no_time).cast(schema.TS)
-    first_line = messages.first + 1
+    first_line = numbers[messages.first] + 1
     positions = _positions_table(fields, pos_idx, ts, source, input_id, messages.nlines, first_line)
     statics = _statics_table(fields, sta_idx, ts, source, input_id, messages.nlines, first_line)
-    quarantine = _quarantine_table(buf, lines.start, lines.end, lines.qdet, file, input_id)
+    quarantine = _quarantine_table(buf, lines, numbers, file, input_id)
     return NmeaResult(
-        positions,
-        statics,
-        quarantine,
-        context.lines_read,
-        int(lines.start.size),
-        (buf, lines.start, lines.end),
+        positions, statics, quarantine, context.lines_read, physical, (buf, lines.start, lines.end, numbers)
     )
 
 
@@ -699,18 +708,21 @@ def _statics_table(
 
 
 def _quarantine_table(
-    buf: np.ndarray, st: np.ndarray, en: np.ndarray, qdet: np.ndarray, file: str, input_id: str
+    buf: np.ndarray, lines: _Lines, numbers: np.ndarray, file: str, input_id: str
 ) -> pa.Table:
-    rows = np.flatnonzero(qdet >= 0)
-    codes = qdet[rows]
+    """The rejected lines, with their physical line number and text (an over-long line: its first 256 bytes)."""
+    rows = np.flatnonzero(lines.qdet >= 0)
+    codes = lines.qdet[rows]
+    st = lines.start[rows]
+    en = np.where(codes == D_LONG, np.minimum(lines.end[rows], st + 256), lines.end[rows])
     k = rows.size
     reasons = pa.array(schema.QUARANTINE_REASONS, pa.string())
     details = pa.array(_DETAILS, pa.string())
     cols = [
         pa.repeat(pa.scalar(input_id, pa.string()), k),
         pa.repeat(pa.scalar(file, pa.string()), k),
-        pa.array(rows + 1, pa.int64()),
-        sb.slices_to_strings(buf, st[rows], en[rows]),
+        pa.array(numbers[rows] + 1, pa.int64()),
+        sb.slices_to_strings(buf, st, en),
         reasons.take(pa.array(_DETAIL_REASON_CODE[codes])),
         details.take(pa.array(codes)),
     ]

@@ -84,7 +84,7 @@ def _reason(have: Collection[str], position: bool) -> str:
 # Human-readable detail of a quarantined row, computed only for those rows (over the normalised columns).
 DETAIL_SQL = """CASE reason
   WHEN 'unparsable' THEN _parse_error
-  WHEN 'bad_mmsi' THEN 'mmsi ' || coalesce(CAST(mmsi AS VARCHAR), 'missing')
+  WHEN 'bad_mmsi' THEN 'mmsi ' || coalesce(CAST(mmsi AS VARCHAR), 'missing or not a decimal integer of 1-9 digits')
   WHEN 'no_time' THEN 'no timestamp'
   WHEN 'bad_value' THEN 'time ' || CAST(ts AS VARCHAR)
   ELSE 'lat ' || coalesce(CAST(lat AS VARCHAR), 'missing') || ' lon ' || coalesce(CAST(lon AS VARCHAR), 'missing')

@@ -8,7 +8,8 @@ Guarantees (docs/ingest.md):
   (same MMSI, time, position, SOG, COG, heading, status, message type) is stored once, within an input and
   against what the store already holds for the same days.
 * **Safe to interrupt.** Each input is one store transaction (its positions, statics, quarantine and manifest
-  row): a SIGKILL leaves nothing of it visible, and the next run ingests it again from scratch.
+  row; a run of small NMEA inputs shares one): a SIGKILL leaves nothing of it visible, and the next run
+  ingests it again from scratch.
 * **Bounded memory.** Inputs are processed in chunks (``chunk_rows`` rows / ``chunk_bytes`` of NMEA); each
   chunk is normalised and staged as Parquet before the next is read. DuckDB spills to the staging folder
   beyond ``memory_limit``.
@@ -25,28 +26,27 @@ counts and manifest row are :mod:`.accounting`'s.
 
 from __future__ import annotations
 
-import shutil
-import uuid
 from collections import deque
-from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, wait
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import numpy as np
 
 from supplyline.errors import FormatError, InputError, SupplylineError
 from supplyline.ingest import readers
-from supplyline.ingest._sql import sql_path
 from supplyline.ingest.accounting import FileResult, IngestReport, manifest_row
 from supplyline.ingest.dedup import store_order as _store_order  # noqa: F401 (the tests' name for it)
 from supplyline.ingest.inputs import Input
 from supplyline.ingest.nmea_split import message_boundary, nmea_pieces
+from supplyline.ingest.run import Run
 from supplyline.ingest.staging import AlreadyIngested
 from supplyline.ingest.tables import read_table
 from supplyline.ingest.writer import InputWriter, Prepared, Progress
-from supplyline.store import Store
+from supplyline.store import Store, Transaction
 
 __all__ = [
     "CHUNK_BYTES",
@@ -67,6 +67,8 @@ CHUNK_ROWS = 1_000_000
 CHUNK_BYTES = 64 << 20  # NMEA bytes per decoder call (~800k lines)
 MIN_PIECES = 4  # smaller NMEA inputs are cut into about this many chunks, so decoding and writing overlap
 MIN_CHUNK_BYTES = 2 << 20  # ... but no piece smaller than this (each chunk costs ~35 ms of fixed work)
+SMALL_INPUT = 1 << 20  # NMEA inputs under this size are staged in batches sharing one transaction
+BATCH_INPUTS = 500  # ... of at most this many inputs
 
 
 def ingest(
@@ -132,26 +134,27 @@ def ingest_inputs(
     memory_limit: str = "2GB",
     on_progress: Progress | None = None,
 ) -> IngestReport:
-    """Ingest ``inputs`` (files, archive members or in-memory blocks) in order, each in one transaction.
+    """Ingest ``inputs`` (files, archive members or in-memory blocks) in order, each in one transaction
+    (runs of small NMEA inputs: one transaction per batch, see :func:`_groups`).
 
     As :func:`ingest`, for callers that already hold :class:`Input` objects (``Input.from_bytes`` for
-    data in memory). Holds the store's lock for the whole batch.
+    data in memory). Holds the store's lock for the whole call; one DuckDB connection and one set of
+    thread pools serve every input (:class:`~supplyline.ingest.run.Run`).
     """
     _check_format(fmt)
     options = _Options(fmt, mapping, ts_format, chunk_rows, chunk_bytes, memory_limit, on_progress)
     results: list[FileResult] = []
-    with store.lock():
-        for inp in inputs:
+    with store.lock(), Run(store, memory_limit) as run:
+        for group in _groups(inputs, options):
+            if len(group) > 1:
+                results.extend(_ingest_batch(store, group, options, run))
+                continue
+            inp = group[0]
             res = FileResult(path=inp.name)
             if inp.skip:
                 res.status, res.message = "skipped", inp.skip
-                results.append(res)
-                continue
-            try:
-                _ingest_one(store, inp, res, options)
-            except SupplylineError as exc:
-                res.status, res.message, res.exit_code = "error", str(exc), exc.exit_code
-                res.clear_counts()
+            else:
+                _ingest_one(store, inp, res, options, run)
             if on_progress is not None:
                 on_progress(inp.name, inp.size() if inp.exists() else 0)
             results.append(res)
@@ -161,16 +164,6 @@ def ingest_inputs(
 def _check_format(fmt: str | None) -> None:
     if fmt is not None and fmt not in FORMATS:
         raise FormatError(f"unknown --format {fmt!r}; choose one of {', '.join(FORMATS)}")
-
-
-def _connect(memory_limit: str, spill: Path) -> duckdb.DuckDBPyConnection:
-    """DuckDB for one input: UTC, bounded memory (it spills to ``spill``, in the store's staging area)."""
-    con = duckdb.connect(":memory:")
-    con.execute("SET TimeZone = 'UTC'")
-    con.execute("SET enable_progress_bar = false")
-    con.execute(f"SET memory_limit = '{memory_limit}'")
-    con.execute(f"SET temp_directory = '{sql_path(spill)}'")
-    return con
 
 
 @dataclass(frozen=True)
@@ -186,54 +179,124 @@ class _Options:
     on_progress: Progress | None
 
 
-def _ingest_one(store: Store, inp: Input, res: FileResult, options: _Options) -> None:
+def _groups(inputs: Sequence[Input], options: _Options) -> Iterator[list[Input]]:
+    """Inputs in order, one at a time, except runs of small NMEA inputs: batches of up to :data:`BATCH_INPUTS`.
+
+    A batch shares one store transaction (one journal, one fsync) instead of one per input; each input in
+    it still has its own manifest row, counts and parts, and the whole batch is committed or nothing is.
+    """
+    batch: list[Input] = []
+    for inp in inputs:
+        if _small_nmea(inp, options):
+            batch.append(inp)
+            if len(batch) == BATCH_INPUTS:
+                yield batch
+                batch = []
+            continue
+        if batch:
+            yield batch
+            batch = []
+        yield [inp]
+    if batch:
+        yield batch
+
+
+def _small_nmea(inp: Input, options: _Options) -> bool:
+    """True for a readable NMEA input smaller than :data:`SMALL_INPUT` (errors are left to the single path)."""
+    if inp.skip or options.mapping or options.fmt not in (None, "nmea"):
+        return False
+    try:
+        if inp.size() >= SMALL_INPUT:
+            return False
+        return options.fmt == "nmea" or inp.detect_format() == "nmea"
+    except (SupplylineError, OSError):
+        return False
+
+
+def _ingest_one(store: Store, inp: Input, res: FileResult, options: _Options, run: Run) -> None:
     """One input in one store transaction: read, stage, count, manifest row; nothing of it if it fails."""
-    # hashlib releases the GIL: the content hash runs while DuckDB starts (~15 ms) and the first chunks are
-    # read and decoded; the writer asks for it (and checks the manifest) before it stages anything
-    spill = store.root / "_staging" / f"duckdb-{uuid.uuid4().hex}"  # removed after the input
-    with ThreadPoolExecutor(2) as pool:
-        hashing = pool.submit(inp.sha256)
-        connecting = pool.submit(_connect, options.memory_limit, spill)
-        fmt, mapping = options.fmt, options.mapping
-        try:
-            sample = inp.head()
-            if fmt is None:
-                fmt = "mapped" if mapping and not sample.startswith(b"PAR1") else inp.detect_format(sample)
-            res.format = fmt
-            with store.transaction() as txn:
-                writer = InputWriter(store, txn, connecting, hashing, inp.name)
-                writer.on_progress = options.on_progress
-                if fmt == "nmea":
-                    _read_nmea(inp, writer, options.chunk_bytes)
-                else:
-                    read_table(inp, fmt, sample, writer, txn, mapping, options.ts_format, options.chunk_rows)
-                writer.finish(res)
-                res.input_id = writer.input_id
-                manifest = manifest_row(
-                    res,
-                    input_id=writer.input_id,
-                    sha256=hashing.result(),
-                    name=inp.name,
-                    fmt=res.format or fmt,
-                    size=inp.size(),
-                )
-                txn.put(f"manifest/{writer.input_id}.parquet", manifest)
-        except AlreadyIngested as exc:
-            res.clear_counts()
-            res.input_id = str(exc)
-            res.status = "skipped"
-            res.message = "already ingested (same content hash in the manifest)"
-        except duckdb.Error as exc:
-            raise InputError(
-                f"{inp.name}: cannot be read ({str(exc).splitlines()[0]}); nothing from it was stored"
-            ) from exc
-        finally:
-            with suppress(duckdb.Error):
-                connecting.result().close()
-            shutil.rmtree(spill, ignore_errors=True)
+    try:
+        with store.transaction() as txn:
+            input_id, prints = _stage_input(store, txn, inp, res, options, run)
+        if input_id:
+            run.committed(input_id, prints)
+    except SupplylineError as exc:
+        res.status, res.message, res.exit_code = "error", str(exc), exc.exit_code
+        res.clear_counts()
 
 
-def _read_nmea(inp: Input, writer: InputWriter, chunk_bytes: int) -> None:
+def _ingest_batch(store: Store, batch: list[Input], options: _Options, run: Run) -> list[FileResult]:
+    """Small inputs in one transaction; an input that fails leaves nothing staged, the others go on."""
+    results = [FileResult(path=inp.name) for inp in batch]
+    with store.transaction() as txn:
+        for inp, res in zip(batch, results, strict=True):
+            mark = len(txn.moves)
+            try:
+                input_id, prints = _stage_input(store, txn, inp, res, options, run)
+            except SupplylineError as exc:
+                res.status, res.message, res.exit_code = "error", str(exc), exc.exit_code
+                res.clear_counts()
+                del txn.moves[mark:]  # what it staged is not committed (the staging folder goes with the txn)
+                continue
+            if input_id:  # later inputs of the batch see it (manifest id, positions) before the commit
+                run.manifest_ids.add(input_id)
+                run.prints.add_staged(prints)
+            if options.on_progress is not None:
+                options.on_progress(inp.name, inp.size())
+    return results
+
+
+def _stage_input(
+    store: Store, txn: Transaction, inp: Input, res: FileResult, options: _Options, run: Run
+) -> tuple[str, dict[str, np.ndarray | None]]:
+    """Stage one input into ``txn``: read, stage, count, manifest row. Returns its id ("" if skipped) and
+    the fingerprints of its positions by day."""
+    # hashlib releases the GIL: the content hash runs while the first chunks are read and decoded; the
+    # writer asks for it (and checks the manifest) before it stages anything
+    hashing = run.hashing.submit(inp.sha256)
+    connecting: Future[duckdb.DuckDBPyConnection] = Future()
+    connecting.set_result(run.con.cursor())  # the input's own connection to the run's database
+    fmt, mapping = options.fmt, options.mapping
+    try:
+        sample = inp.head()
+        if fmt is None:
+            fmt = "mapped" if mapping and not sample.startswith(b"PAR1") else inp.detect_format(sample)
+        res.format = fmt
+        writer = InputWriter(store, txn, connecting, hashing, inp.name, run)
+        writer.on_progress = options.on_progress
+        if fmt == "nmea":
+            _read_nmea(inp, writer, options.chunk_bytes, run)
+        else:
+            read_table(inp, fmt, sample, writer, txn, mapping, options.ts_format, options.chunk_rows)
+        writer.finish(res)
+        res.input_id = writer.input_id
+        manifest = manifest_row(
+            res,
+            input_id=writer.input_id,
+            sha256=hashing.result(),
+            name=inp.name,
+            fmt=res.format or fmt,
+            size=inp.size(),
+        )
+        txn.put(f"manifest/{writer.input_id}.parquet", manifest)
+        return writer.input_id, writer.positions.committed_prints()
+    except AlreadyIngested as exc:
+        res.clear_counts()
+        res.input_id = str(exc)
+        res.status = "skipped"
+        res.message = "already ingested (same content hash in the manifest)"
+        return "", {}
+    except duckdb.Error as exc:
+        raise InputError(
+            f"{inp.name}: cannot be read ({str(exc).splitlines()[0]}); nothing from it was stored"
+        ) from exc
+    finally:
+        hashing.cancel()
+        with suppress(duckdb.Error):
+            connecting.result().close()
+
+
+def _read_nmea(inp: Input, writer: InputWriter, chunk_bytes: int, run: Run) -> None:
     """Decode chunks two at a time while a third thread normalises, sorts and stages them in file order.
 
     The decoder's line scan is C and its field extraction whole-array NumPy, both of which release the
@@ -272,21 +335,30 @@ def _read_nmea(inp: Input, writer: InputWriter, chunk_bytes: int) -> None:
         if pending is not None:
             pending.result()  # the writer's errors surface here, in order
         lines = result.physical_lines
-        pending = writing.submit(write, result, line_offset, line_offset + lines)
+        pending = run.writing.submit(write, result, line_offset, line_offset + lines)
         line_offset += lines
 
-    with ThreadPoolExecutor(2) as decoders, ThreadPoolExecutor(1) as writing:
-        try:
-            for data in nmea_pieces(inp, piece):
-                decoding.append(decoders.submit(decode, data))
-                if len(decoding) == 2:
-                    hand_over()
-            while decoding:
+    if (
+        inp.size() < MIN_CHUNK_BYTES
+    ):  # one piece: the hand-overs between threads would cost more than they save
+        for data in nmea_pieces(inp, piece, chunk_bytes):
+            result = decode(data)
+            write(result, line_offset, line_offset + result.physical_lines)
+            line_offset += result.physical_lines
+        writer.fill_raw_lines(inp)
+        return
+    try:
+        for data in nmea_pieces(inp, piece, chunk_bytes):
+            decoding.append(run.decoders.submit(decode, data))
+            if len(decoding) == 2:
                 hand_over()
-        finally:
-            for fut in decoding:
-                fut.cancel()
-            if pending is not None:
-                pending.result()
+        while decoding:
+            hand_over()
+    finally:
+        for fut in decoding:
+            fut.cancel()
+        wait(decoding)  # the pools outlive this input: nothing of it may still run when the next starts
+        if pending is not None:
+            pending.result()
     # messages the normaliser rejects get their text when the decoder says where they are (a _line column)
     writer.fill_raw_lines(inp)

@@ -14,6 +14,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from supplyline.ingest.run import StorePrints
 from supplyline.store import Store, Transaction
 
 # low-cardinality columns worth dictionary-encoding in position / static files
@@ -44,10 +45,14 @@ class Staging:
         connecting: Future[duckdb.DuckDBPyConnection],
         hashing: Future[str],
         file: str,
+        known_ids: set[str] | None = None,
+        prints: StorePrints | None = None,
     ):
         self.store, self.txn, self.file = store, txn, file
         self._connecting, self._hashing, self._input_id = connecting, hashing, ""
         self._chunk = 0
+        # the run's manifest ids (listed once per call) and its fingerprints of stored positions
+        self._known_ids, self.prints = known_ids, prints
 
     @property
     def con(self) -> duckdb.DuckDBPyConnection:
@@ -62,7 +67,8 @@ class Staging:
         """
         if not self._input_id:
             input_id = self._hashing.result()[:16]
-            if input_id in self.store.manifest_ids():
+            known = self.store.manifest_ids() if self._known_ids is None else self._known_ids
+            if input_id in known:
                 raise AlreadyIngested(input_id)
             self._input_id = input_id
         return self._input_id
@@ -100,10 +106,16 @@ class Staging:
         return [(d, p, s, e) for d, p, (s, e) in zip(day_of, paths, bounds, strict=True)]
 
     def stored(self, table: str, days: list[str]) -> list[str]:
-        """Files of ``table`` the store already holds for ``days`` (not what this input staged)."""
+        """Files of ``table`` the store holds for ``days``, and those other inputs of the transaction staged."""
         files: list[Path] = []
         for day in days:
             files.extend(sorted((self.store.root / table / f"day={day}").glob("*.parquet")))
+        # ... and what other inputs staged in the same transaction (a batch of small inputs)
+        own = f"/part-{self.input_id}-"
+        prefixes = tuple(f"{table}/day={day}/" for day in days)
+        for staged, final in self.txn.moves:
+            if final.startswith(prefixes) and own not in final:
+                files.append(self.store.root / staged)
         return [str(f) for f in files]
 
     def with_input_id(self, table: pa.Table) -> pa.Table:

@@ -63,7 +63,7 @@ def read_table(
     else:
         source = _csv_source(inp, path, fmt, sample, mapping, ts_format)
     typed, raw = typed_select(source.layout, source.relation, source.header, native=not source.is_parquet)
-    have = {*TARGETS, "msg_type", "source"} | ({"_parse_error"} if source.is_parquet else set())
+    have = {*TARGETS, "msg_type", "source", "_parse_error"}
     if source.layout.statics_only:
         sql, add = statics_sql(f"({typed})", have, raw), writer.add_static_rows
     else:

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from supplyline.store import Store, Transaction
 
 if TYPE_CHECKING:
     from supplyline.ingest.nmea import NmeaResult
+    from supplyline.ingest.run import Run
 
 Progress = Callable[[str, int], None]  # (description, bytes done for this input) -> None
 
@@ -39,7 +41,7 @@ class Prepared:
     quarantine: pa.Table  # the decoder's rejects (QUARANTINE shape, lines relative to the chunk)
     positions: pa.Table  # normalised: kept rows first in the store's order, then rejected ones
     static_rejects: pa.Table  # normalised static reports the normaliser rejected
-    static_groups: pa.Table  # kept static reports, one row per (mmsi, ts, values), see group_statics
+    static_groups: pa.Table | None  # kept static reports, one row per (mmsi, ts, values), see group_statics
     lines_read: int
     physical_lines: int
 
@@ -54,8 +56,10 @@ class InputWriter:
         connecting: Future[duckdb.DuckDBPyConnection],
         hashing: Future[str],
         file: str,
+        run: Run | None = None,
     ):
-        self.staging = Staging(store, txn, connecting, hashing, file)
+        ids, prints = (run.manifest_ids, run.prints) if run is not None else (None, None)
+        self.staging = Staging(store, txn, connecting, hashing, file, ids, prints)
         self.tally = Tally()
         self.quarantine = Quarantine(self.staging, self.tally)
         self.positions = PositionStager(self.staging, self.tally)
@@ -125,7 +129,7 @@ class InputWriter:
             result.quarantine,
             positions,
             quote(statics.filter(pc.is_valid(statics["reason"])), result),
-            group_statics(con, statics.filter(pc.is_null(statics["reason"]))),
+            group_statics(con, statics.filter(pc.is_null(statics["reason"]))) if statics.num_rows else None,
             int(result.lines_read),
             int(result.physical_lines),
         )
@@ -138,7 +142,8 @@ class InputWriter:
         self.quarantine.add_rejected(chunk.positions.slice(kept), line_offset)
         self.positions.add(chunk.positions.slice(0, kept), ordered=True)
         self.quarantine.add_rejected(chunk.static_rejects, line_offset)
-        self.statics.add_groups(chunk.static_groups)
+        if chunk.static_groups is not None:
+            self.statics.add_groups(chunk.static_groups)
 
 
 def _number_lines(table: pa.Table, offset: int, header_lines: int) -> pa.Table:
@@ -152,9 +157,23 @@ def _normalised(
     con: duckdb.DuckDBPyConnection, decoded: pa.Table, sql: Callable[[str, list[str], str], str]
 ) -> pa.Table:
     """Decoded NMEA rows through the shared normaliser (``positions_sql`` or ``statics_sql``)."""
-    text = sql("c", decoded.column_names, "_raw" if "_raw" in decoded.column_names else "NULL")
+    text = _sql_text(sql, tuple(decoded.column_names))
+    if decoded.num_rows == 0 and text in _EMPTY:  # no query for nothing (small inputs have few kinds of rows)
+        return _EMPTY[text]
     con.register("c", decoded)
     try:
-        return con.sql(text).to_arrow_table()
+        out = con.sql(text).to_arrow_table()
     finally:
         con.unregister("c")
+    if decoded.num_rows == 0:
+        _EMPTY[text] = out
+    return out
+
+
+_EMPTY: dict[str, pa.Table] = {}  # the normaliser's empty result, per query
+
+
+@functools.lru_cache(maxsize=16)
+def _sql_text(sql: Callable[[str, list[str], str], str], columns: tuple[str, ...]) -> str:
+    """The normaliser's query for decoded rows with ``columns`` (built once: ~1 ms of string work)."""
+    return sql("c", list(columns), "_raw" if "_raw" in columns else "NULL")
