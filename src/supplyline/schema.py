@@ -187,8 +187,14 @@ GAPS = pa.schema(
         pa.field("implied_speed_kn", pa.float64()),
         pa.field("near_start_place", pa.string()),  # watched place within the watch radius, else null
         pa.field("near_end_place", pa.string()),
-        pa.field("others_received", pa.int64()),  # positions of other vessels nearby during the gap
-        pa.field("likely", pa.string()),  # "coverage" | "disabled" | "unknown"
+        pa.field("start_where", pa.string()),  # "in_port" | "near_shore" | "at_sea" where the silence began
+        pa.field("end_where", pa.string()),  # the same where it ended
+        pa.field("others_start", pa.int64()),  # positions of other vessels near the start, early in the gap
+        pa.field("others_end", pa.int64()),  # ... near the end, late in the gap
+        pa.field("others_received", pa.int64()),  # others_start + others_end
+        pa.field("path_heard", pa.int64()),  # positions of any vessel in the silent path's cells, days around
+        # "switched_off" | "in_port_silence" | "coverage" | "unknown" (rule: supplyline.detect.gaps)
+        pa.field("likely", pa.string()),
     ]
 )
 

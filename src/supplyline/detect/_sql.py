@@ -123,12 +123,17 @@ def encounters_sql(
 def coverage_sql(
     th: Thresholds, gaps: str = "_gaps_in", positions: str = "positions", dialect: Dialect = DUCKDB
 ) -> str:
-    """Positions of other vessels heard near each gap (columns gap_id, others); see
+    """Reception evidence of each gap (columns gap_id, others_start, others_end, path_heard): positions of
+    other vessels heard near its start early in the gap and near its end late in it (3 x 3 cells), and
+    positions of any vessel heard, within ``reception_window_h``, in the cells of three points of the silent
+    path (a quarter, half and three quarters of the way, interpolated in time too); see
     :mod:`supplyline.detect.gaps` for the rule. ``gaps`` needs gap_id, mmsi, start_ts,
     end_ts, start_lat, start_lon, end_lat, end_lon."""
     cell = float(th.coverage_cell_deg)
     ncol = int(np.ceil(360.0 / cell))
     win_us = round(th.coverage_window_h * 3600e6)
+    path_us = round(th.reception_window_h * 3600e6)
+    dlon = "(((end_lon - start_lon + 540) % 360) - 180)"  # shortest way east (+) or west (-), degrees
     hour = 3_600_000_000
     e = dialect.epoch_us
     hours = dialect.hours.format(
@@ -139,16 +144,25 @@ def coverage_sql(
         SELECT gap_id, mmsi, start_lat, start_lon, end_lat, end_lon, {e}(start_ts) AS s_us, {e}(end_ts) AS e_us
         FROM {gaps}
     ), ends AS (
-        SELECT gap_id, mmsi, start_lat AS lat, start_lon AS lon, s_us AS w0, least(e_us, s_us + {win_us}) AS w1 FROM g
+        SELECT gap_id, mmsi, 0 AS side, start_lat AS lat, start_lon AS lon, s_us AS w0,
+               least(e_us, s_us + {win_us}) AS w1 FROM g
         UNION ALL
-        SELECT gap_id, mmsi, end_lat AS lat, end_lon AS lon, greatest(s_us, e_us - {win_us}) AS w0, e_us AS w1 FROM g
+        SELECT gap_id, mmsi, 1 AS side, end_lat AS lat, end_lon AS lon, greatest(s_us, e_us - {win_us}) AS w0,
+               e_us AS w1 FROM g
+        UNION ALL
+        SELECT gap_id, mmsi, 2 AS side, start_lat + f * (end_lat - start_lat) AS lat,
+               ((start_lon + f * {dlon} + 540) % 360) - 180 AS lon,
+               s_us + f * (e_us - s_us) - {path_us} AS w0, s_us + f * (e_us - s_us) + {path_us} AS w1
+        FROM g, (VALUES (0.25), (0.5), (0.75)) AS fr(f)
     ), cells AS (
-        SELECT gap_id, mmsi, w0, w1,
+        SELECT gap_id, mmsi, side, w0, w1,
                CAST(floor(lat / {cell}) AS BIGINT) + dy AS cy,
                (CAST(floor((lon + 180) / {cell}) AS BIGINT) + dx + {ncol}) % {ncol} AS cx
         FROM ends, {dialect.neighbours}
+        WHERE side < 2 OR (dy = 0 AND dx = 0)
     ), keys AS (
-        SELECT DISTINCT gap_id, mmsi, cy, cx, hb FROM (SELECT gap_id, mmsi, cy, cx, {hours} AS hb FROM cells) h
+        SELECT DISTINCT gap_id, mmsi, side, cy, cx, hb
+        FROM (SELECT gap_id, mmsi, side, cy, cx, {hours} AS hb FROM cells) h
     ), pos AS (
         SELECT mmsi, CAST(floor(lat / {cell}) AS BIGINT) AS cy,
                CAST(floor((lon + 180) / {cell}) AS BIGINT) % {ncol} AS cx,
@@ -165,7 +179,10 @@ def coverage_sql(
     ), tot AS (
         SELECT cy, cx, hb, sum(n) AS n FROM own GROUP BY cy, cx, hb
     )
-    SELECT k.gap_id, CAST(coalesce(sum(t.n - coalesce(o.n, 0)), 0) AS BIGINT) AS others
+    SELECT k.gap_id,
+           CAST(coalesce(sum(CASE WHEN k.side = 0 THEN t.n - coalesce(o.n, 0) END), 0) AS BIGINT) AS others_start,
+           CAST(coalesce(sum(CASE WHEN k.side = 1 THEN t.n - coalesce(o.n, 0) END), 0) AS BIGINT) AS others_end,
+           CAST(coalesce(sum(CASE WHEN k.side = 2 THEN t.n END), 0) AS BIGINT) AS path_heard
     FROM keys k
     LEFT JOIN tot t ON t.cy = k.cy AND t.cx = k.cx AND t.hb = k.hb
     LEFT JOIN own o ON o.cy = k.cy AND o.cx = k.cx AND o.hb = k.hb AND o.mmsi = k.mmsi

@@ -18,10 +18,11 @@ import pyarrow as pa
 from supplyline import schema
 from supplyline.detect._arrays import FloatArray, IntArray, floats, ts_us
 from supplyline.detect.draught import DraughtReports, draught_changes_table
-from supplyline.detect.gaps import NearWatched, gaps_table
+from supplyline.detect.gaps import NearWatched, Where, gaps_table
 from supplyline.detect.loitering import loitering_table
 from supplyline.detect.near import Prefiltered
 from supplyline.detect.segments import Tracks, segment
+from supplyline.detect.shore import shore_distance_km
 from supplyline.detect.thresholds import Route, Thresholds
 from supplyline.detect.visits import PlaceArrays, stopped_state, visit_runs, visits_table
 from supplyline.detect.voyages import voyages_table
@@ -156,7 +157,8 @@ def run_vessel_kernels(
         out |= _visit_tables(tr, pts.mmsi, idx, DraughtReports(statics), th, routes, tables)
     if "gaps" in tables:
         near = _near_watched(watched_idx, th.watch_radius_km * 1000.0)
-        out["gaps"] = gaps_table(pts.mmsi, pts.ts, pts.lat, pts.lon, tr.noise, th, near)
+        where = _where(idx, th.gap_shore_km)
+        out["gaps"] = gaps_table(pts.mmsi, pts.ts, pts.lat, pts.lon, tr.noise, th, near, where)
     if "loitering" in tables:
         out["loitering"] = loitering_table(tr, th, idx.nearest)
     out = {name: out[name] for name in KERNEL_TABLES if name in tables or name == "segments"}
@@ -229,6 +231,18 @@ def _near_watched(watched_idx: PlaceLookup, radius_m: float) -> NearWatched:
         return [ids[k] if k >= 0 else None for k in j.tolist()]
 
     return near_watched
+
+
+def _where(idx: PlaceLookup, shore_km: float) -> Where:
+    """For the gap kernel: "in_port" (inside any place's exit radius), "near_shore" (within ``shore_km``
+    of the coastline) or "at_sea", per point."""
+
+    def where(la: FloatArray, lo: FloatArray) -> npt.NDArray[np.str_]:
+        in_port = idx.assign(la, lo, "r_out") >= 0
+        near = shore_distance_km(la, lo) <= shore_km
+        return np.where(in_port, "in_port", np.where(near, "near_shore", "at_sea"))
+
+    return where
 
 
 def _change_places(reports: DraughtReports, th: Thresholds, visits: pa.Table) -> list[str | None]:

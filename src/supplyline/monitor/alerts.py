@@ -232,7 +232,10 @@ def dark_alerts(inputs: MonitorInputs, as_of: datetime, cfg: MonitorConfig) -> p
     if g.num_rows == 0:
         return schema.ALERTS.empty_table()
     near = pc.or_(pc.is_valid(g["near_start_place"]), pc.is_valid(g["near_end_place"]))
-    g = g.filter(pc.and_(near, pc.greater_equal(g["duration_h"], cfg.dark_min_h)))
+    moored = pc.fill_null(
+        pc.equal(g["likely"], "in_port_silence"), False
+    )  # a moored ship's silence is no alert
+    g = g.filter(pc.and_(pc.and_(near, pc.invert(moored)), pc.greater_equal(g["duration_h"], cfg.dark_min_h)))
     rows: list[dict[str, Any]] = []
     for r in g.to_pylist():
         ts = min(r["start_ts"] + timedelta(hours=cfg.dark_min_h), r["end_ts"] or r["start_ts"])
