@@ -76,6 +76,15 @@ QUARANTINE_REASONS = (
     "bad_value",
 )
 
+VESSEL_IDS = pa.schema(
+    [
+        pa.field("vessel_id", pa.int64(), nullable=False),  # surrogate, >= 10^12 (ingest.csv_formats)
+        pa.field("source_id", pa.string(), nullable=False),  # the text id as it appeared in the input
+        pa.field("input_id", pa.string(), nullable=False),  # the input it was first read from
+    ]
+)
+"""Text vessel ids (``ingest --id-column``) and their surrogate integer ids, one part per input."""
+
 MANIFEST = pa.schema(
     [
         pa.field("input_id", pa.string(), nullable=False),

@@ -186,6 +186,23 @@ class _Options:
     on_progress: Progress | None
 
 
+def _refuse_all_quarantined(inp: Input, res: FileResult) -> None:
+    """An input none of whose records could be kept is an error (exit 4), not a quiet "ingested": most
+    likely the wrong layout or a column of text ids. Raised inside the transaction, so nothing is stored."""
+    if res.read == 0 or res.quarantined < res.read:
+        return
+    reasons = ", ".join(f"{r} {n:,}" for r, n in sorted(res.reasons.items(), key=lambda kv: -kv[1]))
+    hint = (
+        " (vessel ids that are text, not MMSIs? use --id-column <Column>)"
+        if "unparsable" in res.reasons
+        else ""
+    )
+    raise InputError(
+        f"{inp.name}: all {res.read:,} records were quarantined ({reasons}){hint}; nothing from it was "
+        "stored: check the format (--format) and the column mapping (--map)"
+    )
+
+
 def _ingest_one(store: Store, inp: Input, res: FileResult, options: _Options) -> None:
     """One input in one store transaction: read, stage, count, manifest row; nothing of it if it fails."""
     # hashlib releases the GIL: the content hash runs while DuckDB starts (~15 ms) and the first chunks are
@@ -208,6 +225,7 @@ def _ingest_one(store: Store, inp: Input, res: FileResult, options: _Options) ->
                 else:
                     read_table(inp, fmt, sample, writer, txn, mapping, options.ts_format, options.chunk_rows)
                 writer.finish(res)
+                _refuse_all_quarantined(inp, res)
                 res.input_id = writer.input_id
                 manifest = manifest_row(
                     res,
