@@ -72,6 +72,48 @@ SEA = (30.0, 150.0)  # open Pacific, ~750 km from any coast
 HARBOUR = (40.69, -74.03)  # New York Upper Bay, ~1 km from the shore, not one of PLACES
 
 
+@pytest.mark.parametrize("lat", [75.0, 80.0, 85.0, 89.0, -80.0])
+@pytest.mark.parametrize("lon", [10.0, 179.999])
+def test_encounter_at_high_latitude_and_across_the_antimeridian(lat: float, lon: float) -> None:
+    # side by side, 0.45 km apart east-west: at 80 N that is 0.023 deg of longitude, more than the old fixed
+    # 4 x 0.0045 deg cells, so the old 3 x 3 search missed it; at 179.999 the partner is across the antimeridian
+    (e,) = encounters(_pair(401, 402, (lat, lon), 0.45, 0.5, 180))
+    assert e["median_dist_km"] == pytest.approx(0.45, abs=0.02)
+    assert abs(e["lat"] - lat) < 0.05
+    assert haversine_km(e["lat"], e["lon"], lat, lon) < 3.0  # the circular mean stays beside the pair
+
+
+def test_encounter_grid_finds_exactly_the_close_pairs_anywhere() -> None:
+    """Stationary vessels in tight clusters at random places (poles and antimeridian included): the grid
+    join must find every pair within encounter_dist_km and none beyond (brute force over all pairs)."""
+    rng = np.random.default_rng(11)
+    centres = [
+        (89.99, 0.0),
+        (-89.9, 30.0),
+        (70.0, 180.0),
+        (80.0, -179.999),
+        (5.0, 179.9995),
+        (60.0, 45.0),
+    ]  # PLACES has (0, 179.99)
+    centres += [(float(rng.uniform(-88, 88)), float(rng.uniform(-180, 180))) for _ in range(6)]
+    pts = []
+    for la, lo in centres:
+        d = rng.uniform(0, 0.7, 6)  # km from the centre
+        b = rng.uniform(0, 360, 6)
+        pla, plo = destination_point(np.full(6, la), np.full(6, lo), b, d)
+        pts += list(zip(pla.tolist(), plo.tolist(), strict=True))
+    la, lo = np.array([p[0] for p in pts]), np.array([p[1] for p in pts])
+    dist = haversine_km(la[:, None], lo[:, None], la[None, :], lo[None, :])
+    limit = TH.encounter_dist_km
+    n = len(pts)
+    want = {(i, j) for i in range(n) for j in range(i + 1, n) if dist[i, j] <= limit}
+    unclear = {(i, j) for i in range(n) for j in range(i + 1, n) if abs(dist[i, j] - limit) < 0.002}
+    rows = [r for k, (a, b) in enumerate(pts) for r in line(1000 + k, 0, (a, b), 0, 0, 150, every=10)]
+    found = {(e["mmsi_a"] - 1000, e["mmsi_b"] - 1000) for e in encounters(rows)}
+    assert len(want) > 20
+    assert found - unclear == want - unclear
+
+
 def _gap_rows(
     silence_h: float, other: bool, start: tuple[float, float] = SEA, moved_km: float = 30.0
 ) -> list:  # type: ignore[type-arg]
