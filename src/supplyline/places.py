@@ -74,7 +74,7 @@ def conform_places(table: pa.Table) -> pa.Table:
         elif not field.nullable:
             raise InputError(f"places table lacks the required column {field.name!r}")
         else:
-            default = False if field.name == "watched" else None
+            default = False if field.name in ("watched", "exclusion_only") else None
             cols[field.name] = pa.array([default] * table.num_rows, field.type)
     out = pa.table(cols, schema=schema.PLACES.remove_metadata())
     for field in schema.PLACES:

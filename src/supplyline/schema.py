@@ -120,6 +120,9 @@ PLACES = pa.schema(
         pa.field("source", pa.string()),
         pa.field("aliases", pa.string()),  # other names, "|"-separated (searched by `places search`)
         pa.field("geometry_wkb", pa.binary()),  # polygon (WKB, lon/lat) for polygon places, else null
+        # context only: counts for the ">= N km from any place" exclusions (encounters, loitering), never
+        # for visits (the gazetteer under a case: `detect --case` without --gazetteer/--no-gazetteer)
+        pa.field("exclusion_only", pa.bool_()),
     ]
 )
 

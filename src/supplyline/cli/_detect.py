@@ -34,7 +34,8 @@ def register(app: typer.Typer) -> None:
             typer.Option(
                 "--gazetteer/--no-gazetteer",
                 help="Also detect visits to the shipped world gazetteer (WPI, UN/LOCODE, GFW anchorages). "
-                "Default: on unless --case or --places is given.",
+                "Default: on unless --case or --places is given; even then its places still count for the "
+                "'>= 10 km from any place' exclusions of encounters and loitering (--no-gazetteer: not at all).",
                 show_default=False,
             ),
         ] = None,
@@ -109,10 +110,15 @@ def register(app: typer.Typer) -> None:
             from supplyline.places import places_from_geojson
 
             tables += [places_from_geojson(p) for p in places]
-        if gazetteer or (gazetteer is None and not tables):
-            from supplyline.places import load_gazetteer
+        if gazetteer is not False:
+            from supplyline.places import conform_places, load_gazetteer
 
-            tables.append(load_gazetteer())
+            gaz = load_gazetteer()
+            if gazetteer is None and tables:  # a case or places: the gazetteer only keeps the exclusion zones
+                gaz = conform_places(gaz)
+                flag = pa.array([True] * gaz.num_rows, pa.bool_())
+                gaz = gaz.set_column(gaz.schema.get_field_index("exclusion_only"), "exclusion_only", flag)
+            tables.append(gaz)
         if not tables:
             raise UsageError("no places given: use --case, --places FILE.geojson or --gazetteer")
         from supplyline.places import conform_places

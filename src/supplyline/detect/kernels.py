@@ -14,6 +14,7 @@ from typing import Literal, Protocol
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from supplyline import schema
 from supplyline.detect._arrays import FloatArray, IntArray, floats, ts_us
@@ -74,26 +75,47 @@ class _NoPlaces:
         return np.full(n, -1, dtype=np.int64), np.full(n, np.inf)
 
 
-_CACHE: list[tuple[pa.Table, PlaceLookup, PlaceLookup]] = []
+_CACHE: list[tuple[pa.Table, PlaceLookup, PlaceLookup, Prefiltered]] = []
+
+
+def _build(t: pa.Table) -> PlaceLookup:
+    from supplyline.places import PlaceIndex
+
+    return PlaceIndex(t) if t.num_rows else _NoPlaces(t)
+
+
+def _indexes(places: pa.Table) -> tuple[PlaceLookup, PlaceLookup, Prefiltered]:
+    """(visit places, watched places, every place incl. ``exclusion_only``), cached for the last places
+    table seen, so a worker that runs many shards builds them once."""
+    for table, idx, watched, zones in _CACHE:
+        if table is places:
+            return idx, watched, zones
+    zones = Prefiltered(_build(places))
+    conformed = zones.places
+    has = set(conformed.column_names)
+    only = conformed.column("exclusion_only").fill_null(False) if "exclusion_only" in has else None
+    idx = (
+        Prefiltered(_build(conformed.filter(pc.invert(only))))
+        if only is not None and pc.any(only).as_py()
+        else zones
+    )
+    visit_places = idx.places
+    w = visit_places.column("watched").fill_null(False) if "watched" in has else None
+    watched = _build(visit_places.filter(w)) if w is not None else _NoPlaces(visit_places.slice(0, 0))
+    _CACHE[:] = [(places, idx, watched, zones)]
+    return idx, watched, zones
 
 
 def place_indexes(places: pa.Table) -> tuple[PlaceLookup, PlaceLookup]:
-    """(index over all places, index over watched places), cached for the last places table seen, so a
-    worker that runs many shards builds them once."""
-    for table, idx, watched in _CACHE:
-        if table is places:
-            return idx, watched
-    from supplyline.places import PlaceIndex
-
-    def build(t: pa.Table) -> PlaceLookup:
-        return PlaceIndex(t) if t.num_rows else _NoPlaces(t)
-
-    idx = Prefiltered(build(places))
-    conformed = idx.places
-    w = conformed.column("watched").fill_null(False) if "watched" in conformed.column_names else None
-    watched = build(conformed.filter(w)) if w is not None else _NoPlaces(conformed.slice(0, 0))
-    _CACHE[:] = [(places, idx, watched)]
+    """(index over the places visits are detected at, index over watched places); cached."""
+    idx, watched, _ = _indexes(places)
     return idx, watched
+
+
+def zone_index(places: pa.Table) -> Prefiltered:
+    """Index over every place, ``exclusion_only`` ones included: the ">= N km from any place" exclusions of
+    encounters and loitering use it, so giving a case does not shrink them; cached."""
+    return _indexes(places)[2]
 
 
 def _sorted_positions(positions: pa.Table) -> pa.Table:
@@ -160,7 +182,7 @@ def run_vessel_kernels(
         where = _where(idx, th.gap_shore_km)
         out["gaps"] = gaps_table(pts.mmsi, pts.ts, pts.lat, pts.lon, tr.noise, th, near, where)
     if "loitering" in tables:
-        out["loitering"] = loitering_table(tr, th, idx.nearest)
+        out["loitering"] = loitering_table(tr, th, zone_index(places).nearest)
     out = {name: out[name] for name in KERNEL_TABLES if name in tables or name == "segments"}
     return {name: sort_events(name, t) for name, t in out.items()}
 
@@ -273,4 +295,4 @@ def sort_events(name: str, table: pa.Table) -> pa.Table:
     return table.cast(schema.EVENT_TABLES[name])
 
 
-__all__ = ["KERNEL_TABLES", "PlaceLookup", "place_indexes", "run_vessel_kernels", "sort_events"]
+__all__ = ["KERNEL_TABLES", "PlaceLookup", "place_indexes", "run_vessel_kernels", "sort_events", "zone_index"]
