@@ -40,7 +40,7 @@ def _store(tmp_path: Path) -> Path:
                     }
                 ],
             }
-        )  # fmt: skip
+        )
     )
     return root
 

@@ -103,7 +103,7 @@ def encounters_sql(
     dlat = th.encounter_dist_km / KM_PER_DEG * (1 + 1e-9)
     # columns of the neighbour row ny a point may meet a partner in: its longitude +- the reach, mod the row
     c0 = _column("(lon - reach)", "n")
-    span = f"least(CAST(floor((lon + reach + 180) * n / 360.0) AS BIGINT) - CAST(floor((lon - reach + 180) * n / 360.0) AS BIGINT) + 1, n)"
+    span = "least(CAST(floor((lon + reach + 180) * n / 360.0) AS BIGINT) - CAST(floor((lon - reach + 180) * n / 360.0) AS BIGINT) + 1, n)"
     cols = dialect.series.format(a="c0", b="c0 + span")
     max_gap = max(1, int(np.floor(th.encounter_max_gap_h / hours_per_bucket + 1e-9)))
     step = hav_km("lag(lat) OVER w", "lag(lon) OVER w", "lat", "lon")
