@@ -42,7 +42,7 @@ from tests.test_detect_nyharbor import load_week  # noqa: E402
 
 from supplyline import schema  # noqa: E402
 from supplyline.detect import Route, Thresholds, run_vessel_kernels  # noqa: E402
-from supplyline.places import places_from_records  # noqa: E402
+from supplyline.places import assemble_places, places_from_records  # noqa: E402
 
 WEEK = REPO.parent / "shared" / "data" / "noaa_ais_nyharbor_2020" / "nyharbor_2020-12-01_to_07_points.csv.gz"
 CORE = ("segments", "visits", "voyages", "gaps")
@@ -58,18 +58,14 @@ ROUTES = [Route("sif", ("case:whitehall",), ("case:stgeorge",))]
 
 
 def places(gazetteer: bool) -> pa.Table:
-    t = places_from_records(
+    terminals = places_from_records(
         [
             {"id": i, "name": i, "lat": la, "lon": lo, "r_in_m": ri, "r_out_m": ro}
             for i, la, lo, ri, ro in TERMINALS
         ],
         source="case",
     )
-    if gazetteer:
-        from supplyline.places import conform_places, load_gazetteer
-
-        t = pa.concat_tables([conform_places(t), conform_places(load_gazetteer())], promote_options="default")
-    return t
+    return assemble_places(extra=[terminals], gazetteer=gazetteer)
 
 
 def replicate(week: pa.Table, copies: range) -> pa.Table:

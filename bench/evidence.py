@@ -3,7 +3,8 @@
     python bench/evidence.py [--repeat 5] [--copies 50]
 
 Prints Markdown table rows (best of --repeat, wall-clock seconds). Extraction runs on the 18 test articles
-concatenated --copies times (sentences are independent, so this is a fair stand-in for a long document).
+concatenated --copies times (a stand-in for a long document; repeated figures are de-duplicated, so the
+candidate count does not grow with --copies).
 """
 
 from __future__ import annotations

@@ -54,6 +54,11 @@ def test_demo_summary_matches_scenario_truth(dprk_demo: tuple[dict[str, object],
     assert any(line.startswith("trips on watched routes") and ": 34 " in line for line in lines)
     assert any(line.startswith("halt: any watched route on 2024-02") for line in lines)
     assert any(line.startswith("resumption: any watched route on 2024-03") for line in lines)
+    # the port shift Dunai -> Vostochny is one route_shift, not halts of the two Dunai routes
+    assert [line for line in lines if line.startswith("route_shift:")] == [
+        "route_shift: rajin-dunai on 2024-01-19 (p=0.01)"
+    ]
+    assert not [line for line in lines if line.startswith(("halt: rajin-dunai", "halt: dunai-rajin"))]
     assert any(line.startswith("claims tested: 46") for line in lines)
     assert result["synthetic"] is True
 
@@ -79,6 +84,8 @@ def test_demo_nyharbor_runs_on_real_data(shared_data: Path, tmp_path: Path) -> N
     assert result["synthetic"] is False
     lines = result["summary"]
     assert isinstance(lines, list) and lines[0].startswith("case nyharbor (real AIS)")
+    # a 24/7 ferry week with no event: no halt or resumption, at most 10 dark alerts (was 11 / 8 / 321)
+    assert figures["alerts"] == {"dark_near_place": 10}
     html = (tmp_path / str(result["report"])).read_text(encoding="utf-8")
     assert "SYNTHETIC DATA" not in html  # the banner only appears when an input is synthetic
 

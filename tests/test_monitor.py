@@ -121,7 +121,9 @@ def test_halt_and_resumption_on_a_shuttle() -> None:
     alerts = evaluate(_inputs(), cfg=CFG).to_pylist()
     (h,) = [a for a in alerts if a["kind"] == "halt"]
     assert abs((h["ts"] - last).total_seconds() / 3600 - tau_h) < 1e-3
-    assert h["ts"].strftime("%Y-%m-%d %H:%M") == "2024-03-08 09:14" and h["probability"] == 0.01
+    assert h["ts"].strftime("%Y-%m-%d %H:%M") == "2024-03-08 09:14" and h["probability"] == pytest.approx(
+        0.01
+    )
     d = json.loads(h["details"])
     assert (d["n_window"], d["last_mmsi"], d["as_of_day"]) == (17, SHIPS["ANGARA"], "2024-03-08")
     assert d["rate_per_day"] == pytest.approx(17 / 84)

@@ -113,7 +113,7 @@ def test_halt_after_12_february_and_lady_r_resumption(world: tuple[Store, object
     # 22 Feb 2024 22:40 UTC at P = 0.01, 10.7 days into the pause (the Poisson model: 26 Feb 04:52, 13.9
     # days), a week before the analysts' reports of it (NK Pro, 1-2 Mar 2024).
     assert h["ts"].strftime("%Y-%m-%d %H:%M") == "2024-02-22 22:40", h["message"]
-    assert h["probability"] == 0.01
+    assert h["probability"] == pytest.approx(0.01)  # computed at the halt time
     d = json.loads(h["details"])
     assert d["model"] == "renewal (gamma)" and d["reception_aware"] and d["n_window"] == 30
     res = [
@@ -144,3 +144,27 @@ def test_sanctions_on_the_simulated_fleet(world: tuple[Store, object, Path]) -> 
         (273990003, "name", "MAIA-1"),
         (LADY_R, "imo", "LADY R"),
     }
+
+
+def test_port_shift_is_one_route_shift(world: tuple[Store, object, Path]) -> None:
+    # The scenario moves deliveries from Dunai to Vostochny after 25 Dec 2023: rajin-dunai falls silent after
+    # 20 Dec while rajin-vostochny carries on, and the return leg dunai-rajin follows. One route_shift (when
+    # rajin-dunai's 32-day silence reached P = 0.01, 21 Jan 2024), no halt of either Dunai route.
+    store, case, _ = world
+    alerts = run_monitor(store, case, record=False).to_pylist()
+    shifts = [a for a in alerts if a["kind"] == "route_shift"]
+    assert len(shifts) == 1, [(a["route"], a["ts"], a["message"]) for a in shifts]
+    s = shifts[0]
+    d = json.loads(s["details"])
+    assert (s["route"], d["to_route"]) == ("rajin-dunai", "rajin-vostochny")
+    assert (d["old_place"], d["new_place"], s["place_id"]) == (
+        "case:dunai",
+        "case:vostochny",
+        "case:vostochny",
+    )
+    assert s["ts"].strftime("%Y-%m-%d") == "2024-01-21" and s["probability"] == pytest.approx(0.01), s[
+        "message"
+    ]
+    assert d["last_departure_ts"].startswith("2023-12-20") and d["n_taken"] >= 3
+    assert "traffic moved from Dunai" in s["message"] and "P(silence this long" in s["message"]
+    assert not [a for a in alerts if a["kind"] == "halt" and a["route"] in ("rajin-dunai", "dunai-rajin")]

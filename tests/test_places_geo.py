@@ -97,8 +97,9 @@ def test_doctests_of_geo_and_places() -> None:
     import doctest
 
     import supplyline.geo
-    import supplyline.places
+    import supplyline.places.index
+    import supplyline.places.search
 
-    for module in (supplyline.geo, supplyline.places):
+    for module in (supplyline.geo, supplyline.places.index, supplyline.places.search):
         result = doctest.testmod(module)
         assert result.attempted > 0 and result.failed == 0, module.__name__

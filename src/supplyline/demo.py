@@ -17,7 +17,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from supplyline.case import Case, bundled_case_path, load_case, store_case_evidence
+from supplyline.engine.local import detect
 from supplyline.errors import InputError, UsageError
+from supplyline.estimate.run import run_estimate
+from supplyline.ingest.pipeline import ingest
+from supplyline.monitor.run import run_monitor
+from supplyline.report.builder import build_report
+from supplyline.simulate import simulate
 from supplyline.store import Store
 
 DATASETS = ("dprk-russia", "nyharbor")
@@ -85,20 +91,8 @@ def run_demo(
     case = load_case(bundled_case_path(data))
     store = _fresh_store(out / "store")
 
-    from supplyline.ingest.pipeline import ingest
-
     step("simulate")
-    if data == "dprk-russia":
-        from supplyline.simulate import simulate
-
-        if case.scenario_path is None:
-            raise UsageError("the dprk-russia case has no scenario.toml")
-        sim = simulate(case.scenario_path, out / "simulated", seed=seed, formats=("nmea",))
-        inputs = [p for p in sim.paths.values() if str(p).endswith(".nmea")]
-        synthetic = True
-    else:
-        inputs = [find_nyharbor(input_path)]
-        synthetic = False
+    inputs, synthetic = _demo_inputs(data, case, out, input_path, seed)
 
     step("ingest")
     report = ingest(store, inputs)
@@ -106,30 +100,34 @@ def run_demo(
         raise InputError(f"the demo input could not be ingested: {report.to_dict()}")
 
     step("detect")
-    from supplyline.engine.local import detect
-
     detected = detect(store, case.places, case.thresholds, case.routes, workers=workers)
 
     step("evidence")
     store_case_evidence(store, case)
 
     step("estimate")
-    from supplyline.estimate.run import run_estimate
-
     estimated = run_estimate(store, case)
 
     step("monitor")
-    from supplyline.monitor.run import run_monitor
-
     alerts = run_monitor(store, case, daily_replay=True)
 
     step("report")
-    from supplyline.report.builder import build_report
-
     path = build_report(store, out / "report.html", title=case.title or case.name)
     result = DemoResult(case=case.name, report=path, store=store.root, synthetic=synthetic)
     _summarise(result, store, case, report.totals, detected.counts, alerts, estimated.claim_tests)
     return result
+
+
+def _demo_inputs(
+    data: str, case: Case, out: Path, input_path: Path | None, seed: int | None
+) -> tuple[list[Path], bool]:
+    """(AIS files to ingest, whether they are synthetic): the case's simulated AIS or the NY Harbor week."""
+    if data != "dprk-russia":
+        return [find_nyharbor(input_path)], False
+    if case.scenario_path is None:
+        raise UsageError("the dprk-russia case has no scenario.toml")
+    sim = simulate(case.scenario_path, out / "simulated", seed=seed, formats=("nmea",))
+    return [p for p in sim.paths.values() if str(p).endswith(".nmea")], True
 
 
 def _summarise(
@@ -159,7 +157,7 @@ def _summarise(
         + ", ".join(f"{ship} {n}" for ship, n in per_ship),
     ]
     kinds = alerts.column("kind").to_pylist() if alerts.num_rows else []
-    for kind in ("halt", "resumption"):
+    for kind in ("route_shift", "halt", "resumption"):
         rows = alerts.filter(pc.equal(alerts.column("kind"), kind)).to_pylist() if kind in kinds else []
         for row in rows:
             prob = row["probability"]

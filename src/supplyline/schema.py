@@ -338,7 +338,8 @@ CLAIM_TESTS = pa.schema(
 ALERTS = pa.schema(
     [
         pa.field("alert_id", pa.string(), nullable=False),
-        # halt, resumption, new_vessel, dark_near_place, sanctioned, identity_change
+        # halt, resumption, route_shift, new_vessel, dark_near_place, sanctioned, identity_change, shared_mmsi,
+        # spoofing
         pa.field("kind", pa.string(), nullable=False),
         pa.field("ts", TS),  # when the condition became true (data time, not wall-clock)
         pa.field("mmsi", pa.int64()),

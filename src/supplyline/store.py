@@ -400,8 +400,10 @@ class Store:
     def _identity_view(con: duckdb.DuckDBPyConnection) -> None:
         """``vessels``: the identity history, one row per distinct identity of an MMSI with first/last seen.
 
-        Consecutive runs with the same identity (name, IMO, call sign, type, dimensions) are merged, so the
-        per-chunk runs ingest writes, and voyage-data changes (draught, destination), do not split it.
+        Reports with the same identity (name, IMO, call sign, type, dimensions) are one row however they
+        interleave, so the per-chunk runs ingest writes, voyage-data changes (draught, destination), and an
+        MMSI shared by two ships whose names alternate (A, B, A, B ...: two rows, not one per switch) do
+        not split it.
         """
         con.execute(
             """
@@ -412,13 +414,8 @@ class Store:
                    arg_max(draught_m, coalesce(last_ts, ts)) AS last_draught_m,
                    arg_max(destination, coalesce(last_ts, ts)) AS last_destination,
                    arg_max(eta, coalesce(last_ts, ts)) AS last_eta
-            FROM (
-              SELECT s.*, sum(changed) OVER (PARTITION BY mmsi ORDER BY ts) AS identity_no FROM (
-                SELECT *, CASE WHEN (imo, name, callsign, ship_type, length_m, width_m)
-                   IS NOT DISTINCT FROM lag((imo, name, callsign, ship_type, length_m, width_m))
-                   OVER (PARTITION BY mmsi ORDER BY ts) THEN 0 ELSE 1 END AS changed
-                FROM statics) s)
-            GROUP BY mmsi, identity_no, imo, name, callsign, ship_type, length_m, width_m
+            FROM statics
+            GROUP BY mmsi, imo, name, callsign, ship_type, length_m, width_m
             """
         )
 

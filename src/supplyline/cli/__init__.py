@@ -6,12 +6,22 @@ Exit codes: 0 ok; 1 error; 2 usage error; 3 store problem; 4 unreadable input; 5
 
 from __future__ import annotations
 
-import importlib
-
 import typer
 
-from supplyline.cli._common import err_console
-from supplyline.errors import CaseError, SupplylineError
+from supplyline import errors
+from supplyline.cli import (
+    _case,
+    _common,
+    _demo,
+    _detect,
+    _estimate,
+    _evidence,
+    _monitor,
+    _places,
+    _report,
+    _simulate,
+    _store,
+)
 
 app = typer.Typer(
     name="supplyline",
@@ -26,26 +36,11 @@ app = typer.Typer(
 )
 
 # Each module registers its own commands; one module per verb group keeps this file thin.
-_MODULES = (
-    "_store",
-    "_places",
-    "_detect",
-    "_simulate",
-    "_case",
-    "_evidence",
-    "_estimate",
-    "_monitor",
-    "_report",
-    "_demo",
-)
-for _name in _MODULES:
-    try:
-        _mod = importlib.import_module(f"supplyline.cli.{_name}")
-    except ModuleNotFoundError as _exc:  # a module not written yet
-        if _exc.name != f"supplyline.cli.{_name}":
-            raise
-        continue
-    _mod.register(app)
+for _module in (_store, _places, _detect, _simulate, _case, _evidence, _estimate, _monitor, _report, _demo):
+    _module.register(app)
+
+
+__all__ = ["app", "main"]
 
 
 def main() -> None:
@@ -56,12 +51,12 @@ def main() -> None:
     """
     try:
         app()
-    except SupplylineError as exc:
-        err_console.print("[bold red]error:[/] ", end="")
-        err_console.print(str(exc), markup=False, soft_wrap=True)
-        if isinstance(exc, CaseError):
+    except errors.SupplylineError as exc:
+        _common.err_console.print("[bold red]error:[/] ", end="")
+        _common.err_console.print(str(exc), markup=False, soft_wrap=True)
+        if isinstance(exc, errors.CaseError):
             for file, line, message in exc.problems:
                 where = f"{file}:{line}" if line else file
                 # problems name TOML tables ("[[places]]") and paths: no markup, no wrapping inside a path
-                err_console.print(f"  {where}: {message}", markup=False, soft_wrap=True)
+                _common.err_console.print(f"  {where}: {message}", markup=False, soft_wrap=True)
         raise SystemExit(exc.exit_code) from None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import pyarrow as pa
 import typer
@@ -14,6 +14,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from supplyline.store import ENV_VAR
+
+if TYPE_CHECKING:
+    from supplyline.case import Case
 
 console = Console()
 err_console = Console(stderr=True)
@@ -59,3 +62,13 @@ def print_arrow(table: pa.Table, title: str | None = None, limit: int = 50) -> N
     console.print(out)
     if table.num_rows > limit:
         console.print(f"... {table.num_rows - limit} more rows (use --json or `supplyline export`)")
+
+
+def load_case_option(case: Path | str | None) -> Case | None:
+    """The case a ``--case`` option names (folder or case.toml), or None when it was not given."""
+    if case is None:
+        return None
+    # deferred: the case loader costs ~30 ms of start-up and only --case needs it
+    from supplyline.case import load_case
+
+    return load_case(case)

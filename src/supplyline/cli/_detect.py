@@ -3,145 +3,146 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
-import pyarrow as pa
 import typer
 
-from supplyline.cli._common import JsonOpt, StoreOpt, console, print_json
+from supplyline.cli._common import JsonOpt, StoreOpt, console, load_case_option, print_json
+from supplyline.engine import select
 from supplyline.errors import CaseError, UsageError
+from supplyline.store import Store, default_path
 
 if TYPE_CHECKING:
+    from supplyline.case import Case
     from supplyline.detect import Thresholds
 
 
+CaseOpt = Annotated[
+    Path | None,
+    typer.Option("--case", "-c", help="Case folder (or case.toml): its places, routes and thresholds."),
+]
+PlacesOpt = Annotated[
+    list[Path] | None, typer.Option("--places", "-p", help="GeoJSON file of extra places (repeatable).")
+]
+GazetteerOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--gazetteer/--no-gazetteer",
+        help="Also detect visits to the shipped world gazetteer (WPI, UN/LOCODE, GFW anchorages). "
+        "Default: on unless --case or --places is given; even then its places still count for the "
+        "'>= 10 km from any place' exclusions of encounters and loitering (--no-gazetteer: not at all).",
+        show_default=False,
+    ),
+]
+WorkersOpt = Annotated[int, typer.Option("--workers", "-w", min=1, help="Processes running kernels.")]
+MemoryOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--memory-limit",
+        help="Memory budget of the run, e.g. 8GB (vessel shards are sized so the workers fit in it, "
+        "DuckDB spills to disk beyond it). Default: half the RAM.",
+    ),
+]
+FullOpt = Annotated[
+    bool, typer.Option("--full", help="Recompute every vessel shard, not only those with new data.")
+]
+SetOpt = Annotated[
+    list[str] | None,
+    typer.Option("--set", help="Override a detector threshold, e.g. --set dark_gap_h=4 (repeatable)."),
+]
+EngineOpt = Annotated[
+    str,
+    typer.Option(
+        "--engine",
+        "-e",
+        help="local (DuckDB + processes) or spark (pip install 'supplyline[spark]'; --store may "
+        "then be an hdfs:// or s3a:// URI). Spark always recomputes everything.",
+    ),
+]
+MasterOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--master", help="Spark master passed through: local[2], spark://host:7077, yarn, k8s://..."
+    ),
+]
+PartitionsOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--partitions",
+        min=1,
+        help="Spark vessel partitions (default: 2 per core, at most 2 M positions each).",
+    ),
+]
+
+
 def register(app: typer.Typer) -> None:
-    @app.command("detect")
-    def detect_cmd(
-        store: StoreOpt = None,
-        case: Annotated[
-            Path | None,
-            typer.Option(
-                "--case", "-c", help="Case folder (or case.toml): its places, routes and thresholds."
-            ),
-        ] = None,
-        places: Annotated[
-            list[Path] | None,
-            typer.Option("--places", "-p", help="GeoJSON file of extra places (repeatable)."),
-        ] = None,
-        gazetteer: Annotated[
-            bool | None,
-            typer.Option(
-                "--gazetteer/--no-gazetteer",
-                help="Also detect visits to the shipped world gazetteer (WPI, UN/LOCODE, GFW anchorages). "
-                "Default: on unless --case or --places is given; even then its places still count for the "
-                "'>= 10 km from any place' exclusions of encounters and loitering (--no-gazetteer: not at all).",
-                show_default=False,
-            ),
-        ] = None,
-        workers: Annotated[
-            int, typer.Option("--workers", "-w", min=1, help="Processes running kernels.")
-        ] = 2,
-        memory_limit: Annotated[
-            str | None,
-            typer.Option(
-                "--memory-limit",
-                help="Memory budget of the run, e.g. 8GB (vessel shards are sized so the workers fit in it, "
-                "DuckDB spills to disk beyond it). Default: half the RAM.",
-            ),
-        ] = None,
-        full: Annotated[
-            bool, typer.Option("--full", help="Recompute every vessel shard, not only those with new data.")
-        ] = False,
-        set_: Annotated[
-            list[str] | None,
-            typer.Option(
-                "--set", help="Override a detector threshold, e.g. --set dark_gap_h=4 (repeatable)."
-            ),
-        ] = None,
-        engine: Annotated[
-            str,
-            typer.Option(
-                "--engine",
-                "-e",
-                help="local (DuckDB + processes) or spark (pip install 'supplyline[spark]'; --store may "
-                "then be an hdfs:// or s3a:// URI). Spark always recomputes everything.",
-            ),
-        ] = "local",
-        master: Annotated[
-            str | None,
-            typer.Option(
-                "--master", help="Spark master passed through: local[2], spark://host:7077, yarn, k8s://..."
-            ),
-        ] = None,
-        partitions: Annotated[
-            int | None,
-            typer.Option(
-                "--partitions",
-                min=1,
-                help="Spark vessel partitions (default: 2 per core, at most 2 M positions each).",
-            ),
-        ] = None,
-        as_json: JsonOpt = False,
-    ) -> None:
-        """Detect events over the store's positions (incremental: only vessels with new data are redone)."""
-        from supplyline.detect import Thresholds
-        from supplyline.engine.local import detect
-        from supplyline.store import Store, default_path
+    app.command("detect")(detect_cmd)
 
-        if engine not in ("local", "spark"):
-            raise UsageError(f"unknown --engine {engine!r}; choose local or spark")
-        if engine == "local" and (master is not None or partitions is not None):
-            raise UsageError("--master and --partitions need --engine spark")
-        st = Store.open(store) if engine == "local" else None
-        tables: list[pa.Table] = []
-        routes = []
-        thresholds = Thresholds()
-        if case is not None:
-            from supplyline.case import load_case
 
-            c = load_case(case)
-            tables.append(c.places)
-            routes = list(c.routes)
-            thresholds = c.thresholds
-        if set_:
-            thresholds = _with_overrides(thresholds, set_)
-        if places:
-            from supplyline.places import places_from_geojson
+def detect_cmd(
+    store: StoreOpt = None,
+    case: CaseOpt = None,
+    places: PlacesOpt = None,
+    gazetteer: GazetteerOpt = None,
+    workers: WorkersOpt = 2,
+    memory_limit: MemoryOpt = None,
+    full: FullOpt = False,
+    set_: SetOpt = None,
+    engine: EngineOpt = "local",
+    master: MasterOpt = None,
+    partitions: PartitionsOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Detect events over the store's positions (incremental: only vessels with new data are redone)."""
+    run = select(engine)
+    target, options = _engine_call(engine, store, workers, memory_limit, full, master, partitions)
+    loaded = load_case_option(case)
+    thresholds = _thresholds(loaded, set_)
+    routes = list(loaded.routes) if loaded is not None else []
+    # deferred: supplyline.places pulls in scipy and shapely (~200 ms), which --help does not need
+    from supplyline.places import assemble_places
 
-            tables += [places_from_geojson(p) for p in places]
-        if gazetteer is not False:
-            from supplyline.places import conform_places, load_gazetteer
+    table = assemble_places(loaded, places or (), gazetteer)
+    result = run(target, table, thresholds, routes, **options)
+    if as_json:
+        print_json(result.to_dict())
+        return
+    console.print(
+        f"recomputed {len(result.shards_run)} of {result.shards_total} vessel shards "
+        f"({table.num_rows} places, {len(routes)} routes)"
+    )
+    for name, n in result.counts.items():
+        console.print(f"  {name:<16}{n:>10,}")
 
-            gaz = load_gazetteer()
-            if gazetteer is None and tables:  # a case or places: the gazetteer only keeps the exclusion zones
-                gaz = conform_places(gaz)
-                flag = pa.array([True] * gaz.num_rows, pa.bool_())
-                gaz = gaz.set_column(gaz.schema.get_field_index("exclusion_only"), "exclusion_only", flag)
-            tables.append(gaz)
-        if not tables:
-            raise UsageError("no places given: use --case, --places FILE.geojson or --gazetteer")
-        from supplyline.places import conform_places
 
-        table = pa.concat_tables([conform_places(t) for t in tables], promote_options="default")
-        if st is None:
-            from supplyline.engine.spark import detect_spark
+def _engine_call(
+    engine: str,
+    store: Path | None,
+    workers: int,
+    memory_limit: str | None,
+    full: bool,
+    master: str | None,
+    partitions: int | None,
+) -> tuple[Store | Path, dict[str, Any]]:
+    """What the chosen engine's detect function takes: an open store (local) or a folder/URI (spark),
+    and the options that engine understands."""
+    if engine == "spark":
+        target = store if store is not None else default_path()
+        return target, {"master": master, "partitions": partitions}
+    if master is not None or partitions is not None:
+        raise UsageError("--master and --partitions need --engine spark")
+    return Store.open(store), {"workers": workers, "memory_limit": memory_limit, "full": full}
 
-            target = store if store is not None else default_path()
-            result = detect_spark(target, table, thresholds, routes, master=master, partitions=partitions)
-        else:
-            result = detect(
-                st, table, thresholds, routes, workers=workers, memory_limit=memory_limit, full=full
-            )
-        if as_json:
-            print_json(result.to_dict())
-            return
-        console.print(
-            f"recomputed {len(result.shards_run)} of {result.shards_total} vessel shards "
-            f"({table.num_rows} places, {len(routes)} routes)"
-        )
-        for name, n in result.counts.items():
-            console.print(f"  {name:<16}{n:>10,}")
+
+def _thresholds(case: Case | None, set_: list[str] | None) -> Thresholds:
+    """The case's detector thresholds (or the defaults), with --set overrides applied."""
+    # deferred: supplyline.detect costs ~13 ms of start-up and only this command needs it
+    from supplyline.detect import Thresholds
+
+    thresholds = case.thresholds if case is not None else Thresholds()
+    if set_:
+        thresholds = _with_overrides(thresholds, set_)
+    return thresholds
 
 
 def _with_overrides(thresholds: Thresholds, items: list[str]) -> Thresholds:

@@ -1,4 +1,5 @@
-"""`supplyline monitor`: raise each alert once (halts, resumptions, new vessels, dark gaps, sanctions, identity)."""
+"""`supplyline monitor`: raise each alert once (halts, resumptions, route shifts, new vessels, dark gaps,
+sanctions, identity changes, shared MMSIs, spoofing)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,17 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated
 
+import pyarrow as pa
 import typer
 
-from supplyline.cli._common import JsonOpt, StoreOpt, console, print_arrow, print_json
+from supplyline.cli._common import JsonOpt, StoreOpt, console, load_case_option, print_arrow, print_json
 from supplyline.errors import UsageError
+
+# supplyline.monitor is imported at start-up anyway: CadenceConfig's defaults appear in --help
+from supplyline.monitor.alerts import MonitorConfig
 from supplyline.monitor.cadence import CadenceConfig
+from supplyline.monitor.run import run_monitor
+from supplyline.store import Store
 
 FAIL_EXIT = 10
 _DEFAULT = CadenceConfig()
@@ -33,93 +40,107 @@ def _parse_day(value: str | None, option: str) -> datetime | None:
     return d.replace(tzinfo=UTC) if d.tzinfo is None else d.astimezone(UTC)
 
 
+CaseOpt = Annotated[
+    Path | None, typer.Option("--case", help="Case folder: its routes are watched, its thresholds used.")
+]
+SinceOpt = Annotated[str | None, typer.Option("--since", help="Only alerts from this data date on.")]
+AsOfOpt = Annotated[
+    str | None, typer.Option("--as-of", help="Evaluate as of this data time (default: end of data).")
+]
+ReplayOpt = Annotated[
+    bool, typer.Option("--replay", help="Evaluate as of every day in the data, as a daily run would have.")
+]
+HaltPOpt = Annotated[float, typer.Option("--halt-p", help="Halt when P(silence | cadence) falls below this.")]
+WindowOpt = Annotated[float, typer.Option("--window-days", help="Cadence learning window (days).")]
+ModelOpt = Annotated[
+    str,
+    typer.Option(
+        "--model",
+        help="Cadence model: renewal (gamma intervals, the default) or poisson. See docs/monitor.md.",
+    ),
+]
+FlatClockOpt = Annotated[
+    bool, typer.Option("--no-daily-cycle", help="Flat clock: no hour-of-day profile (see docs/monitor.md).")
+]
+PerSilenceOpt = Annotated[
+    bool,
+    typer.Option(
+        "--per-silence",
+        help="Judge every silence at --halt-p, also on routes busier than daily (default: per route-day).",
+    ),
+]
+NoDayTypesOpt = Annotated[
+    bool, typer.Option("--no-day-types", help="Judge weekends even when the learning window holds none.")
+]
+DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Show new alerts without recording them.")]
+JsonlOpt = Annotated[bool, typer.Option("--jsonl", help="One JSON object per alert per line.")]
+FailOpt = Annotated[
+    bool, typer.Option("--fail-on-alert", help=f"Exit with code {FAIL_EXIT} when a new alert is raised.")
+]
+
+
 def register(app: typer.Typer) -> None:
-    @app.command("monitor")
-    def monitor(
-        store: StoreOpt = None,
-        case: Annotated[
-            Path | None,
-            typer.Option("--case", help="Case folder: its routes are watched, its thresholds used."),
-        ] = None,
-        since: Annotated[
-            str | None, typer.Option("--since", help="Only alerts from this data date on.")
-        ] = None,
-        as_of: Annotated[
-            str | None, typer.Option("--as-of", help="Evaluate as of this data time (default: end of data).")
-        ] = None,
-        daily: Annotated[
-            bool,
-            typer.Option("--replay", help="Evaluate as of every day in the data, as a daily run would have."),
-        ] = False,
-        halt_p: Annotated[
-            float, typer.Option("--halt-p", help="Halt when P(silence | cadence) falls below this.")
-        ] = _DEFAULT.halt_p,
-        window_days: Annotated[
-            float, typer.Option("--window-days", help="Cadence learning window (days).")
-        ] = _DEFAULT.window_days,
-        model: Annotated[
-            str,
-            typer.Option(
-                "--model",
-                help="Cadence model: renewal (gamma intervals, the default) or poisson. See docs/monitor.md.",
-            ),
-        ] = _DEFAULT.model,
-        no_daily_cycle: Annotated[
-            bool,
-            typer.Option(
-                "--no-daily-cycle", help="Flat clock: no hour-of-day profile (see docs/monitor.md)."
-            ),
-        ] = False,
-        dry_run: Annotated[
-            bool, typer.Option("--dry-run", help="Show new alerts without recording them.")
-        ] = False,
-        as_json: JsonOpt = False,
-        jsonl: Annotated[bool, typer.Option("--jsonl", help="One JSON object per alert per line.")] = False,
-        fail_on_alert: Annotated[
-            bool,
-            typer.Option("--fail-on-alert", help=f"Exit with code {FAIL_EXIT} when a new alert is raised."),
-        ] = False,
-    ) -> None:
-        """Evaluate the alert rules over the store and print the alerts not emitted before."""
-        from supplyline.monitor.alerts import MonitorConfig
-        from supplyline.monitor.run import run_monitor
-        from supplyline.store import Store
+    app.command("monitor")(monitor)
 
-        cfg = MonitorConfig(
-            cadence=CadenceConfig(
-                window_days=window_days,
-                halt_p=halt_p,
-                daily_cycle=not no_daily_cycle,
-                model=model,  # type: ignore[arg-type]  # validated by CadenceConfig (UsageError)
-            )
-        )
-        loaded = None
-        if case is not None:
-            from supplyline.case import load_case
 
-            loaded = load_case(case)
-        alerts = run_monitor(
-            Store.open(store),
-            loaded,
-            cfg,
-            since=_parse_day(since, "--since"),
-            as_of=_parse_day(as_of, "--as-of"),
-            daily_replay=daily,
-            record=not dry_run,
+def monitor(
+    store: StoreOpt = None,
+    case: CaseOpt = None,
+    since: SinceOpt = None,
+    as_of: AsOfOpt = None,
+    daily: ReplayOpt = False,
+    halt_p: HaltPOpt = _DEFAULT.halt_p,
+    window_days: WindowOpt = _DEFAULT.window_days,
+    model: ModelOpt = _DEFAULT.model,
+    no_daily_cycle: FlatClockOpt = False,
+    per_silence: PerSilenceOpt = False,
+    no_day_types: NoDayTypesOpt = False,
+    dry_run: DryRunOpt = False,
+    as_json: JsonOpt = False,
+    jsonl: JsonlOpt = False,
+    fail_on_alert: FailOpt = False,
+) -> None:
+    """Evaluate the alert rules over the store and print the alerts not emitted before.
+
+    Example: supplyline monitor --store STORE --case cases/dprk-russia --jsonl
+    """
+    cfg = MonitorConfig(
+        cadence=CadenceConfig(
+            window_days=window_days,
+            halt_p=halt_p,
+            daily_cycle=not no_daily_cycle,
+            model=model,  # type: ignore[arg-type]  # validated by CadenceConfig (UsageError)
+            halt_p_per_day=not per_silence,
+            day_types=not no_day_types,
         )
-        rows = alerts.to_pylist()
+    )
+    loaded = load_case_option(case)
+    alerts = run_monitor(
+        Store.open(store),
+        loaded,
+        cfg,
+        since=_parse_day(since, "--since"),
+        as_of=_parse_day(as_of, "--as-of"),
+        daily_replay=daily,
+        record=not dry_run,
+    )
+    _print_alerts(alerts, as_json, jsonl)
+    if fail_on_alert and alerts.num_rows:
+        raise typer.Exit(FAIL_EXIT)
+
+
+def _print_alerts(alerts: pa.Table, as_json: bool, jsonl: bool) -> None:
+    rows = alerts.to_pylist()
+    for r in rows:
+        r["details"] = json.loads(r["details"]) if r["details"] else {}
+    if jsonl:
         for r in rows:
-            r["details"] = json.loads(r["details"]) if r["details"] else {}
-        if jsonl:
-            for r in rows:
-                sys.stdout.write(json.dumps(r, default=str) + "\n")
-        elif as_json:
-            print_json(rows)
-        elif rows:
-            print_arrow(
-                alerts.select(["ts", "kind", "route", "mmsi", "probability", "message"]), title="new alerts"
-            )
-        else:
-            console.print("no new alerts")
-        if fail_on_alert and rows:
-            raise typer.Exit(FAIL_EXIT)
+            sys.stdout.write(json.dumps(r, default=str) + "\n")
+    elif as_json:
+        print_json(rows)
+    elif rows:
+        print_arrow(
+            alerts.select(["ts", "kind", "route", "mmsi", "probability", "message"]), title="new alerts"
+        )
+    else:
+        console.print("no new alerts")

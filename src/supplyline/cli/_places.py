@@ -44,6 +44,7 @@ _NUMBERS_OK = {"ignore_unknown_options": True, "allow_interspersed_args": True}
 
 def _index(sources: list[str] | None, places: list[Path] | None) -> PlaceIndex:
     """The gazetteer sources asked for plus the user's GeoJSON places, indexed."""
+    # deferred: supplyline.places pulls in scipy and shapely (~200 ms of start-up)
     from supplyline.places import SOURCES, PlaceIndex, load_gazetteer, places_from_geojson
 
     chosen: tuple[str, ...] = SOURCES if not sources else tuple(s for s in sources if s != "none")
@@ -90,41 +91,41 @@ def register(app: typer.Typer) -> None:
         ),
         no_args_is_help=True,
     )
+    places_app.command("search")(search)
 
-    @places_app.command("search")
-    def search(
-        name: Annotated[str, typer.Argument(help="Place name; spelling may be approximate (Najin, Rajin).")],
-        country: Annotated[
-            str | None, typer.Option("--country", "-c", help="ISO 3166 alpha-2 country code, e.g. RU or KP.")
-        ] = None,
-        limit: LimitOpt = 10,
-        source: SourceOpt = None,
-        places: PlacesOpt = None,
-        as_json: JsonOpt = False,
-    ) -> None:
-        """Fuzzy search by name or alias (case, accents and punctuation ignored).
-
-        Exact matches come first, then by similarity score (0-100); `matched` shows the name or alias that
-        matched (Rajin finds Najin through its alias). Repeated GFW anchorage cells with the same name are
-        shown once (the cell nearest their middle), with their count in n_same.
-        """
-        table = _index(source, places).search(name, limit=limit, country=country)
-        _output(table, ["score", "n_same", "matched"], as_json, f"places matching {name!r}")
-
-    @places_app.command("near", context_settings=_NUMBERS_OK)
-    def near(
-        lat: Annotated[float, typer.Argument(help="Latitude in degrees (-90..90).")],
-        lon: Annotated[float, typer.Argument(help="Longitude in degrees (-180..180); west is negative.")],
-        radius_km: Annotated[
-            float, typer.Option("--radius-km", "-r", min=0, help="Search radius in km.")
-        ] = 10.0,
-        limit: LimitOpt = 20,
-        source: SourceOpt = None,
-        places: PlacesOpt = None,
-        as_json: JsonOpt = False,
-    ) -> None:
-        """Places whose centre lies within --radius-km of LAT LON, nearest first (great-circle distance)."""
-        table = _index(source, places).near(lat, lon, radius_km * 1000.0, limit=limit)
-        _output(table, ["dist_km"], as_json, f"places within {radius_km:g} km of {lat:g}, {lon:g}")
-
+    places_app.command("near", context_settings=_NUMBERS_OK)(near)
     app.add_typer(places_app)
+
+
+def search(
+    name: Annotated[str, typer.Argument(help="Place name; spelling may be approximate (Najin, Rajin).")],
+    country: Annotated[
+        str | None, typer.Option("--country", "-c", help="ISO 3166 alpha-2 country code, e.g. RU or KP.")
+    ] = None,
+    limit: LimitOpt = 10,
+    source: SourceOpt = None,
+    places: PlacesOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Fuzzy search by name or alias (case, accents and punctuation ignored).
+
+    Exact matches come first, then by similarity score (0-100); `matched` shows the name or alias that
+    matched (Rajin finds Najin through its alias). Repeated GFW anchorage cells with the same name are
+    shown once (the cell nearest their middle), with their count in n_same.
+    """
+    table = _index(source, places).search(name, limit=limit, country=country)
+    _output(table, ["score", "n_same", "matched"], as_json, f"places matching {name!r}")
+
+
+def near(
+    lat: Annotated[float, typer.Argument(help="Latitude in degrees (-90..90).")],
+    lon: Annotated[float, typer.Argument(help="Longitude in degrees (-180..180); west is negative.")],
+    radius_km: Annotated[float, typer.Option("--radius-km", "-r", min=0, help="Search radius in km.")] = 10.0,
+    limit: LimitOpt = 20,
+    source: SourceOpt = None,
+    places: PlacesOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Places whose centre lies within --radius-km of LAT LON, nearest first (great-circle distance)."""
+    table = _index(source, places).near(lat, lon, radius_km * 1000.0, limit=limit)
+    _output(table, ["dist_km"], as_json, f"places within {radius_km:g} km of {lat:g}, {lon:g}")

@@ -14,6 +14,37 @@ from supplyline.cli._common import JsonOpt, StoreOpt, console, err_console, prin
 from supplyline.errors import InputError, UsageError
 from supplyline.store import Store
 
+PathsArg = Annotated[list[str], typer.Argument(help="Files, folders or globs (.gz, .bz2, .zip are opened).")]
+FormatOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--format",
+        "-f",
+        help="Force a format: nmea, noaa, dma, points, canonical, mapped, parquet (default: detect).",
+    ),
+]
+MapOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--map",
+        help="Column mapping for any CSV/Parquet, e.g. mmsi=MMSI,ts=Time,lat=Latitude,lon=Longitude,sog_kn=SOG.",
+    ),
+]
+TimeFormatOpt = Annotated[
+    str | None,
+    typer.Option("--time-format", help="strptime format of the mapped time column, or epoch / epoch_ms."),
+]
+IdColumnOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--id-column",
+        help="Column of text vessel ids (e.g. ship-9e3779b1) instead of MMSIs: each gets a stable surrogate "
+        "id >= 10^12, listed in the store's vessel_ids table.",
+    ),
+]
+ChunkRowsOpt = Annotated[int, typer.Option(help="Rows per chunk (bounds memory).", hidden=True)]
+ChunkMbOpt = Annotated[int, typer.Option(help="NMEA megabytes per chunk (bounds memory).", hidden=True)]
+
 
 def register(app: typer.Typer) -> None:
     app.command("ingest")(ingest_cmd)
@@ -22,39 +53,14 @@ def register(app: typer.Typer) -> None:
 
 
 def ingest_cmd(
-    paths: Annotated[list[str], typer.Argument(help="Files, folders or globs (.gz, .bz2, .zip are opened).")],
+    paths: PathsArg,
     store: StoreOpt = None,
-    fmt: Annotated[
-        str | None,
-        typer.Option(
-            "--format",
-            "-f",
-            help="Force a format: nmea, noaa, dma, points, canonical, mapped, parquet (default: detect).",
-        ),
-    ] = None,
-    mapping: Annotated[
-        str | None,
-        typer.Option(
-            "--map",
-            help="Column mapping for any CSV/Parquet, e.g. mmsi=MMSI,ts=Time,lat=Latitude,lon=Longitude,sog_kn=SOG.",
-        ),
-    ] = None,
-    time_format: Annotated[
-        str | None,
-        typer.Option("--time-format", help="strptime format of the mapped time column, or epoch / epoch_ms."),
-    ] = None,
-    id_column: Annotated[
-        str | None,
-        typer.Option(
-            "--id-column",
-            help="Column of text vessel ids (e.g. ship-9e3779b1) instead of MMSIs: each gets a stable "
-            "surrogate id >= 10^12, listed in the store's vessel_ids table.",
-        ),
-    ] = None,
-    chunk_rows: Annotated[int, typer.Option(help="Rows per chunk (bounds memory).", hidden=True)] = 1_000_000,
-    chunk_mb: Annotated[
-        int, typer.Option(help="NMEA megabytes per chunk (bounds memory).", hidden=True)
-    ] = 64,
+    fmt: FormatOpt = None,
+    mapping: MapOpt = None,
+    time_format: TimeFormatOpt = None,
+    id_column: IdColumnOpt = None,
+    chunk_rows: ChunkRowsOpt = 1_000_000,
+    chunk_mb: ChunkMbOpt = 64,
     as_json: JsonOpt = False,
 ) -> None:
     """Ingest AIS files into the store; every rejected line is quarantined with its reason.
@@ -76,6 +82,7 @@ def ingest_cmd(
 
       supplyline sql "SELECT reason, count(*) FROM quarantine GROUP BY 1"
     """
+    # deferred: supplyline.ingest costs ~15 ms of start-up and only this command needs it
     from supplyline.ingest.csv_formats import TEXT_ID, parse_map
     from supplyline.ingest.pipeline import ingest
     from supplyline.ingest.readers import expand, size

@@ -126,6 +126,18 @@ def _factor(
     return None, None, None, None
 
 
+@dataclass(frozen=True)
+class _Context:
+    """What every claim is tested against: the estimate's draws, the priors and the data span."""
+
+    draws: VoyageDraws
+    priors: dict[str, PriorRange]
+    data_start: date
+    data_end: date
+    routes: list[str] | None
+    cfg: ClaimTestConfig
+
+
 def assess_claims(
     claims: pa.Table,
     draws: VoyageDraws,
@@ -137,91 +149,112 @@ def assess_claims(
     cfg: ClaimTestConfig | None = None,
 ) -> pa.Table:
     """Every claim tested (schema.CLAIM_TESTS), ordered on one timeline (period end, then published)."""
-    cfg = cfg or ClaimTestConfig()
-    pr = prior_ranges(priors)
+    ctx = _Context(draws, prior_ranges(priors), data_start, data_end, routes, cfg or ClaimTestConfig())
     rows_in = claims.to_pylist()
     pairs = _pairs(rows_in)
-    out: list[dict[str, Any]] = []
-    for c in rows_in:
-        eu = UNIT_MAP.get((c["unit"] or "").lower())
-        p1 = c["period_end"] or c["published"] or data_end
-        p0 = c["period_start"] or data_start
-        lo, hi, value = claim_interval(c, cfg.about_tolerance)
-        span = max((p1 - p0).days + 1, 1)
-        overlap = max((min(p1, data_end) - max(p0, data_start)).days + 1, 0)
-        coverage = min(overlap / span, 1.0)
-        rec: dict[str, Any] = {
-            "claim_id": c["claim_id"],
-            "claimant": c["claimant"],
-            "published": c["published"],
-            "period_start": p0,
-            "period_end": p1,
-            "unit": c["unit"],
-            "estimate_unit": eu,
-            "claim_low": lo,
-            "claim_high": hi,
-            "claim_value": value,
-            "coverage": coverage,
-        }
-        details: dict[str, Any] = {
-            "qualifier": c["qualifier"],
-            "n_draws": draws.n_draws,
-            "seed": draws.seed,
-            # the claim as a daily rate, so claims over different periods can be set side by side
-            "per_day": value / span if not math.isnan(value) else None,
-            "period_days": span,
-        }
-        if eu is None or eu not in draws.units or math.isnan(value):
-            rec["verdict"] = "not_testable"
-            rec["message"] = f"no estimate in {c['unit']!r} (estimates: {', '.join(draws.units)})"
-        else:
-            mask = draws.mask(p0, p1, routes)
-            d = draws.draws(mask, eu)
-            p05, p50, p95 = (float(x) for x in np.percentile(d, [5, 50, 95]))
-            est: dict[str, float] = {
-                u: float(np.median(draws.draws(mask, u)))
-                for u in ("voyages", "containers")
-                if u in draws.units
-            }
-            rec.update(est_p05=p05, est_p50=p50, est_p95=p95, ratio=value / p50 if p50 > 0 else None)
-            details["voyage_ids"] = [
-                v for v, m in zip(draws.voyages["voyage_id"].to_pylist(), mask, strict=True) if m
-            ]
-            details["priors"] = draws.priors_for(eu)
-            if coverage < cfg.min_coverage:
-                verdict = "not_covered"
-            elif lo > p95:
-                verdict = "higher"
-            elif hi < p05:
-                verdict = "lower"
-            else:
-                verdict = "consistent"
-            rec["verdict"] = verdict
-            how = (
-                ""
-                if verdict in ("consistent", "not_covered")
-                else f" ({value / p50:.2g}x the median)"
-                if p50 > 0
-                else ""
-            )
-            rec["message"] = (
-                f"{verdict}{how}: claim {_fmt(lo, hi)} {c['unit']} vs estimate {p05:,.0f} / {p50:,.0f} / {p95:,.0f} "
-                f"(5/50/95 %) for {p0}..{p1}; data cover {coverage:.0%} of the period"
-            )
-            f, fu, basis, prior = _factor(c, eu, value, pairs.get(c["claim_id"]), est, pr, draws)
-            if f is not None:
-                rec.update(implied_factor=f, implied_factor_unit=fu, implied_factor_basis=basis)
-                if prior is not None:
-                    rec.update(prior_name=prior.name, prior_low=prior.low, prior_high=prior.high)
-                    rec["factor_verdict"] = (
-                        "below" if f < prior.low else "above" if f > prior.high else "within"
-                    )
-                    details["factor_prior_source"] = prior.source
-        rec["details"] = json.dumps(details, default=str, sort_keys=True)
-        out.append(rec)
+    out = [_test_claim(c, pairs.get(c["claim_id"]), ctx) for c in rows_in]
     _timeline(out)
     out.sort(key=lambda r: (r["period_end"], r["published"] or date.min, r["claim_id"]))
     return pa.Table.from_pylist(out, schema=schema.CLAIM_TESTS)
+
+
+def _test_claim(c: dict[str, Any], pair: dict[str, Any] | None, ctx: _Context) -> dict[str, Any]:
+    """One CLAIM_TESTS row: the claim's interval and period, then its test against the estimate."""
+    eu = UNIT_MAP.get((c["unit"] or "").lower())
+    p1 = c["period_end"] or c["published"] or ctx.data_end
+    p0 = c["period_start"] or ctx.data_start
+    lo, hi, value = claim_interval(c, ctx.cfg.about_tolerance)
+    span = max((p1 - p0).days + 1, 1)
+    overlap = max((min(p1, ctx.data_end) - max(p0, ctx.data_start)).days + 1, 0)
+    rec: dict[str, Any] = {
+        "claim_id": c["claim_id"],
+        "claimant": c["claimant"],
+        "published": c["published"],
+        "period_start": p0,
+        "period_end": p1,
+        "unit": c["unit"],
+        "estimate_unit": eu,
+        "claim_low": lo,
+        "claim_high": hi,
+        "claim_value": value,
+        "coverage": min(overlap / span, 1.0),
+    }
+    details: dict[str, Any] = {
+        "qualifier": c["qualifier"],
+        "n_draws": ctx.draws.n_draws,
+        "seed": ctx.draws.seed,
+        # the claim as a daily rate, so claims over different periods can be set side by side
+        "per_day": value / span if not math.isnan(value) else None,
+        "period_days": span,
+    }
+    if eu is None or eu not in ctx.draws.units or math.isnan(value):
+        rec["verdict"] = "not_testable"
+        rec["message"] = f"no estimate in {c['unit']!r} (estimates: {', '.join(ctx.draws.units)})"
+    else:
+        est = _against_estimate(rec, details, eu, ctx)
+        _against_prior(rec, details, c, eu, pair, est, ctx)
+    rec["details"] = json.dumps(details, default=str, sort_keys=True)
+    return rec
+
+
+def _against_estimate(
+    rec: dict[str, Any], details: dict[str, Any], eu: str, ctx: _Context
+) -> dict[str, float]:
+    """Set the estimate's 5/50/95 % over the claim's period, the verdict and the message; return the median
+    voyages and containers over that period (for the implied factor)."""
+    draws, p0, p1 = ctx.draws, rec["period_start"], rec["period_end"]
+    lo, hi, value, coverage = rec["claim_low"], rec["claim_high"], rec["claim_value"], rec["coverage"]
+    mask = draws.mask(p0, p1, ctx.routes)
+    p05, p50, p95 = (float(x) for x in np.percentile(draws.draws(mask, eu), [5, 50, 95]))
+    est: dict[str, float] = {
+        u: float(np.median(draws.draws(mask, u))) for u in ("voyages", "containers") if u in draws.units
+    }
+    rec.update(est_p05=p05, est_p50=p50, est_p95=p95, ratio=value / p50 if p50 > 0 else None)
+    details["voyage_ids"] = [
+        v for v, m in zip(draws.voyages["voyage_id"].to_pylist(), mask, strict=True) if m
+    ]
+    details["priors"] = draws.priors_for(eu)
+    if coverage < ctx.cfg.min_coverage:
+        verdict = "not_covered"
+    elif lo > p95:
+        verdict = "higher"
+    elif hi < p05:
+        verdict = "lower"
+    else:
+        verdict = "consistent"
+    rec["verdict"] = verdict
+    how = (
+        ""
+        if verdict in ("consistent", "not_covered")
+        else f" ({value / p50:.2g}x the median)"
+        if p50 > 0
+        else ""
+    )
+    rec["message"] = (
+        f"{verdict}{how}: claim {_fmt(lo, hi)} {rec['unit']} vs estimate {p05:,.0f} / {p50:,.0f} / {p95:,.0f} "
+        f"(5/50/95 %) for {p0}..{p1}; data cover {coverage:.0%} of the period"
+    )
+    return est
+
+
+def _against_prior(
+    rec: dict[str, Any],
+    details: dict[str, Any],
+    c: dict[str, Any],
+    eu: str,
+    pair: dict[str, Any] | None,
+    est: dict[str, float],
+    ctx: _Context,
+) -> None:
+    """Set the factor the claim implies (e.g. shells per container) and whether the prior range holds it."""
+    f, fu, basis, prior = _factor(c, eu, rec["claim_value"], pair, est, ctx.priors, ctx.draws)
+    if f is None:
+        return
+    rec.update(implied_factor=f, implied_factor_unit=fu, implied_factor_basis=basis)
+    if prior is not None:
+        rec.update(prior_name=prior.name, prior_low=prior.low, prior_high=prior.high)
+        rec["factor_verdict"] = "below" if f < prior.low else "above" if f > prior.high else "within"
+        details["factor_prior_source"] = prior.source
 
 
 def _fmt(lo: float, hi: float) -> str:

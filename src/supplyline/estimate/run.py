@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
@@ -13,6 +13,9 @@ from supplyline.errors import StoreError
 from supplyline.estimate.claims import ClaimTestConfig, assess_claims
 from supplyline.estimate.shipments import estimate, outbound_routes
 from supplyline.store import Store
+
+if TYPE_CHECKING:
+    from supplyline.case import Case
 
 
 @dataclass
@@ -47,7 +50,7 @@ def particulars_from_statics(store: Store) -> pa.Table:
 
 def run_estimate(
     store: Store,
-    case: Any | None = None,
+    case: Case | None = None,
     *,
     period: str = "month",
     n_draws: int = 10_000,
@@ -67,9 +70,11 @@ def run_estimate(
         con.close()
     if span[0] is None:
         span = (voyages["departure_ts"][0].as_py().date(), datetime.now(UTC).date())
-    observations = _evidence(store, "observations", getattr(case, "observations", None), schema.OBSERVATIONS)
-    claims = _evidence(store, "claims", getattr(case, "claims", None), schema.CLAIMS)
-    priors = getattr(case, "priors", None)
+    observations = _evidence(
+        store, "observations", None if case is None else case.observations, schema.OBSERVATIONS
+    )
+    claims = _evidence(store, "claims", None if case is None else case.claims, schema.CLAIMS)
+    priors = case.priors if case is not None else None
     visits = store.read_table("visits")
     est, draws = estimate(
         voyages,

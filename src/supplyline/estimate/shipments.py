@@ -17,7 +17,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
@@ -29,6 +29,9 @@ from supplyline.estimate.cargo import cargo_moved_t
 from supplyline.estimate.priors import PriorRange, prior_ranges
 from supplyline.ids import stable_id
 
+if TYPE_CHECKING:
+    from supplyline.detect import Route
+
 METHOD_DRAUGHT = "displacement (Arslanalp et al. 2021) where draught known, else containers_per_voyage prior"
 MAX_DRAW_CELLS = 20_000_000  # draws x voyages per matrix; draws are reduced (and reported) beyond it
 MIN_DRAWS = 1000
@@ -38,7 +41,7 @@ OBS_MATCH_DAYS = 3.0
 _BASE_UNITS = ("voyages", "containers", "tonnes")
 
 
-def outbound_routes(routes: Sequence[Any]) -> list[str]:
+def outbound_routes(routes: Sequence[Route]) -> list[str]:
     """Route names that carry cargo out: every route except the reverse of one listed before it.
 
     The case lists each laden route before its return leg (rajin-dunai, then dunai-rajin), so the return
@@ -184,6 +187,31 @@ def voyage_draws(
     cb = pr["block_coefficient"].sample(rng, n_draws)
     rho = pr["seawater_density"].sample(rng, n_draws)
     tonnes_d, measured = _draught_tonnes(voyages, visits, particulars, cb, rho)
+    containers, tonnes, used = _cargo_draws(pr, rng, n_draws, tonnes_d, measured)
+    factors, factor_priors = _factor_draws(pr, rng, n_draws, containers is not None)
+    return VoyageDraws(
+        voyages=voyages,
+        containers=containers,
+        tonnes=tonnes,
+        factors=factors,
+        factor_priors=factor_priors,
+        used_priors=used,
+        basis=["draught" if m else "prior" for m in measured],
+        n_draws=n_draws,
+        seed=seed,
+    )
+
+
+def _cargo_draws(
+    pr: dict[str, PriorRange],
+    rng: np.random.Generator,
+    n_draws: int,
+    tonnes_d: np.ndarray,
+    measured: np.ndarray,
+) -> tuple[np.ndarray | None, np.ndarray | None, dict[str, PriorRange]]:
+    """(containers, tonnes, priors used), draws x voyages: from the draught where measured, else from the
+    containers-per-voyage prior; None when the priors cannot give containers."""
+    n = len(measured)
     used: dict[str, PriorRange] = {}
     containers = tonnes = None
     tpc_p, cpv_p = pr.get("tonnes_per_container"), pr.get("containers_per_voyage")
@@ -205,26 +233,23 @@ def voyage_draws(
         tonnes = containers * tpc[:, None]
         if measured.any():
             tonnes[:, measured] = tonnes_d[:, measured]
+    return containers, tonnes, used
+
+
+def _factor_draws(
+    pr: dict[str, PriorRange], rng: np.random.Generator, n_draws: int, have_containers: bool
+) -> tuple[dict[str, np.ndarray], dict[str, PriorRange]]:
+    """Draws of every per-container product factor (e.g. shells_152mm/container), by product unit."""
     factors: dict[str, np.ndarray] = {}
     factor_priors: dict[str, PriorRange] = {}
     for name in sorted(pr):
         p = pr[name]
         unit = p.unit.replace(" ", "")
         out_unit = unit[: -len("/container")]
-        if unit.endswith("/container") and containers is not None and out_unit not in _BASE_UNITS:
+        if unit.endswith("/container") and have_containers and out_unit not in _BASE_UNITS:
             factors[out_unit] = p.sample(rng, n_draws)
             factor_priors[out_unit] = p
-    return VoyageDraws(
-        voyages=voyages,
-        containers=containers,
-        tonnes=tonnes,
-        factors=factors,
-        factor_priors=factor_priors,
-        used_priors=used,
-        basis=["draught" if m else "prior" for m in measured],
-        n_draws=n_draws,
-        seed=seed,
-    )
+    return factors, factor_priors
 
 
 def _months(start: date, end: date) -> list[tuple[date, date]]:
@@ -274,17 +299,44 @@ def estimate(
     v = voyages.filter(pc.is_in(voyages["route"], pa.array(route_names, pa.string())))
     v = v.sort_by([("departure_ts", "ascending"), ("mmsi", "ascending")])
     d = voyage_draws(v, priors, visits=visits, particulars=particulars, n_draws=n_draws, seed=seed)
-    rows: list[dict[str, Any]] = []
     if v.num_rows == 0:
         return schema.ESTIMATES.empty_table(), d
     deps = v["departure_ts"].to_pylist()
     first, last = deps[0].date(), deps[-1].date()
-    periods = _months(first, last) if period == "month" else [(first, last)]
-    if period == "month":
-        periods.append((first, last))
     groups: list[tuple[str, list[str]]] = [(r, [r]) for r in route_names]
     if len(route_names) > 1:
         groups.append((combined_name, route_names))
+    origins_of, ports_of = _route_places(v, route_names)
+    voyage_ids = v["voyage_id"].to_pylist()
+    rows: list[dict[str, Any]] = []
+    for label, members in groups:
+        origins: set[str | None] = set().union(*(origins_of[m] for m in members))
+        ports: set[str | None] = set().union(*(ports_of[m] for m in members))
+        for p0, p1 in _periods(first, last, period):
+            mask = d.mask(p0, p1, members)
+            ids = [x for x, m in zip(voyage_ids, mask, strict=True) if m]
+            if not ids and (p0, p1) != (first, last):
+                continue
+            # imaged ships and containers at the route's ports in the period, listed beside the estimate
+            context = _observations_at(observations, ports, p0, p1, ("ships", "containers"))
+            rows += _draw_rows(label, members, p0, p1, d, mask, ids, [o["obs_id"] for o in context])
+            obs = _observations_at(observations, origins, p0, p1, ("ships",))
+            if obs:
+                rows.append(_imaged_row(label, members, p0, p1, v.filter(pa.array(mask)), ids, obs))
+    return pa.Table.from_pylist(rows, schema=schema.ESTIMATES), d
+
+
+def _periods(first: date, last: date, period: str) -> list[tuple[date, date]]:
+    """``month``: each calendar month, then the whole span; ``all``: the whole span only."""
+    if period != "month":
+        return [(first, last)]
+    return [*_months(first, last), (first, last)]
+
+
+def _route_places(
+    v: pa.Table, route_names: list[str]
+) -> tuple[dict[str, set[str | None]], dict[str, set[str | None]]]:
+    """Per route: its origin places, and all its places (origins and destinations), as short case ids."""
     origins_of: dict[str, set[str | None]] = {r: set() for r in route_names}
     ports_of: dict[str, set[str | None]] = {r: set() for r in route_names}
     for o, dst, r in zip(
@@ -292,61 +344,59 @@ def estimate(
     ):
         origins_of[r].add(_short(o))
         ports_of[r].update((_short(o), _short(dst)))
-    for label, members in groups:
-        origins: set[str | None] = set().union(*(origins_of[m] for m in members))
-        ports: set[str | None] = set().union(*(ports_of[m] for m in members))
-        for p0, p1 in periods:
-            mask = d.mask(p0, p1, members)
-            ids = [x for x, m in zip(v["voyage_id"].to_pylist(), mask, strict=True) if m]
-            if not ids and (p0, p1) != (first, last):
-                continue
-            obs = _observations_at(observations, origins, p0, p1, ("ships",))
-            # imaged ships and containers at the route's ports in the period, listed beside the estimate
-            context = [
-                o["obs_id"] for o in _observations_at(observations, ports, p0, p1, ("ships", "containers"))
-            ]
-            for unit in d.units:
-                draws = d.draws(mask, unit)
-                p05, p50, p95 = (float(x) for x in np.percentile(draws, [5, 50, 95]))
-                inputs = {
-                    "voyage_ids": ids,
-                    "basis": {
-                        "draught": sum(1 for b, m in zip(d.basis, mask, strict=True) if m and b == "draught")
-                    },
-                    "observation_ids": context,
-                    "priors": d.priors_for(unit),
-                    "n_draws": d.n_draws,
-                    "seed": d.seed,
-                    "routes": members,
-                }
-                method = (
-                    "count of detected voyages" if unit == "voyages" else f"monte carlo: {METHOD_DRAUGHT}"
-                )
-                rows.append(_row(label, p0, p1, unit, p05, p50, p95, method, inputs))
-            if obs:
-                unmatched = _unmatched_calls(obs, v.filter(pa.array(mask)))
-                n = float(mask.sum())
-                inputs = {
-                    "voyage_ids": ids,
-                    "observation_ids": [o["obs_id"] for o in obs],
-                    "unmatched_observation_ids": [o["obs_id"] for o in unmatched],
-                    "match_days": OBS_MATCH_DAYS,
-                    "routes": members,
-                }
-                rows.append(
-                    _row(
-                        label,
-                        p0,
-                        p1,
-                        "voyages",
-                        n,
-                        n + len(unmatched),
-                        n + len(unmatched),
-                        "detected voyages + imaged calls at the origin without a detected voyage",
-                        inputs,
-                    )
-                )
-    return pa.Table.from_pylist(rows, schema=schema.ESTIMATES), d
+    return origins_of, ports_of
+
+
+def _draw_rows(
+    label: str,
+    members: list[str],
+    p0: date,
+    p1: date,
+    d: VoyageDraws,
+    mask: np.ndarray,
+    ids: list[str],
+    context: list[str],
+) -> list[dict[str, Any]]:
+    """One ESTIMATES row per unit: the 5/50/95 % of the Monte Carlo draws of the voyages in ``mask``."""
+    rows = []
+    n_draught = sum(1 for b, m in zip(d.basis, mask, strict=True) if m and b == "draught")
+    for unit in d.units:
+        p05, p50, p95 = (float(x) for x in np.percentile(d.draws(mask, unit), [5, 50, 95]))
+        inputs = {
+            "voyage_ids": ids,
+            "basis": {"draught": n_draught},
+            "observation_ids": context,
+            "priors": d.priors_for(unit),
+            "n_draws": d.n_draws,
+            "seed": d.seed,
+            "routes": members,
+        }
+        method = "count of detected voyages" if unit == "voyages" else f"monte carlo: {METHOD_DRAUGHT}"
+        rows.append(_row(label, p0, p1, unit, p05, p50, p95, method, inputs))
+    return rows
+
+
+def _imaged_row(
+    label: str,
+    members: list[str],
+    p0: date,
+    p1: date,
+    voyages: pa.Table,
+    ids: list[str],
+    obs: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """Voyages as detected (low) and plus the imaged origin calls no detected voyage explains (mid, high)."""
+    unmatched = _unmatched_calls(obs, voyages)
+    n = float(voyages.num_rows)
+    inputs = {
+        "voyage_ids": ids,
+        "observation_ids": [o["obs_id"] for o in obs],
+        "unmatched_observation_ids": [o["obs_id"] for o in unmatched],
+        "match_days": OBS_MATCH_DAYS,
+        "routes": members,
+    }
+    method = "detected voyages + imaged calls at the origin without a detected voyage"
+    return _row(label, p0, p1, "voyages", n, n + len(unmatched), n + len(unmatched), method, inputs)
 
 
 def whole_span(estimates: pa.Table) -> pa.Table:

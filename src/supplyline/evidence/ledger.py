@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pyarrow as pa
 
@@ -169,13 +170,15 @@ def _check_rows(
     id_key: str,
     required: Iterable[tuple[str, str]],
     check_row: Callable[[_Checker, int, dict[str, Any], dict[str, Any]], None],
+    rows: Iterable[tuple[int, dict[str, Any]]] | None = None,
 ) -> tuple[pa.Table, list[Problem]]:
     """Convert each row, report empty ``required`` (field, hint) pairs, run ``check_row`` (which also fills
-    ``id_key`` when the file leaves it blank) and report repeated ids; the table keeps rows with no problem."""
+    ``id_key`` when the file leaves it blank) and report repeated ids; the table keeps rows with no problem.
+    ``rows`` (line, record) replaces reading ``path`` when the records are already in memory."""
     chk = _Checker(Path(path), table_schema.names)
     records: list[dict[str, Any]] = []
     seen: dict[str, int] = {}
-    for line, raw in _rows(Path(path)):
+    for line, raw in _rows(Path(path)) if rows is None else rows:
         row = chk.convert(line, raw)
         n_before = len(chk.problems)
         for req, hint in required:
@@ -208,7 +211,29 @@ def check_claims(path: Path | str) -> tuple[pa.Table, list[Problem]]:
     return _check_rows(path, schema.CLAIMS, "claim_id", _CLAIM_REQUIRED, _check_claim)
 
 
+def check_claim_records(
+    records: Iterable[tuple[int, dict[str, Any]]], source: Path | str
+) -> tuple[pa.Table, list[Problem]]:
+    """Validate claims already in memory (``claims extract --accept``) exactly as a claims file is:
+    ``records`` are (number, row) pairs; problems name ``source`` and the number."""
+    return _check_rows(source, schema.CLAIMS, "claim_id", _CLAIM_REQUIRED, _check_claim, rows=records)
+
+
+def _check_url(chk: _Checker, line: int, row: dict[str, Any]) -> None:
+    """Only http(s) addresses are stored: a URL is shown as a link in reports."""
+    url = row.get("url")
+    if url is None:
+        return
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        chk.add(
+            line,
+            f"url {url!r} is not an http(s) address; give the http:// or https:// address of the copy read",
+        )
+
+
 def _check_claim(chk: _Checker, line: int, raw: dict[str, Any], row: dict[str, Any]) -> None:
+    _check_url(chk, line, row)
     if row.get("unit") is not None:
         unit = normalise_unit(row["unit"])
         if unit is None or not is_known_unit(unit, CLAIM_UNITS):
@@ -255,6 +280,7 @@ def check_observations(path: Path | str, place_ids: set[str] | None = None) -> t
     """Read and validate an observations file; ``place_ids`` (when given) are the places it may name."""
 
     def check_row(chk: _Checker, line: int, raw: dict[str, Any], row: dict[str, Any]) -> None:
+        _check_url(chk, line, row)
         if row.get("kind") is not None and row["kind"] not in OBSERVATION_KINDS:
             chk.add(line, f"kind {row['kind']!r} is unknown; use one of {', '.join(OBSERVATION_KINDS)}")
         if row.get("place_id") is not None:

@@ -1,4 +1,5 @@
-"""supplyline.monitor: cadence and halts, new vessels, dark gaps near places, sanctions, identity changes."""
+"""supplyline.monitor: cadence, halts and route shifts, new vessels, dark gaps near places (by their context),
+sanctions, identity changes, shared MMSIs and spoofing."""
 
 from supplyline.monitor.alerts import MonitorConfig, MonitorInputs, evaluate, replay
 from supplyline.monitor.cadence import CadenceConfig, daily_profile, find_halts, replay_days

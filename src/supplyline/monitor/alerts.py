@@ -15,14 +15,18 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from supplyline import schema
+from supplyline.geo import haversine_km
 from supplyline.ids import stable_id
 from supplyline.monitor.cadence import CadenceConfig, find_halts
-from supplyline.monitor.identity import CLEAN_NAME_SQL, identity_changes
+from supplyline.monitor.dark import DarkConfig, classify
+from supplyline.monitor.identity import CLEAN_NAME_SQL, alternating_names, identity_changes
 from supplyline.monitor.sanctions import DPRK_FLAG, OFAC_DATE, screen_vessels
+from supplyline.monitor.shifts import Shift, find_shift, place_names
 
 ALL_ROUTES = "any watched route"
 
@@ -34,6 +38,7 @@ class MonitorConfig:
     cadence: CadenceConfig = field(default_factory=CadenceConfig)
     new_vessel_learn_days: float = 14.0  # vessels on a route in its first days are the baseline, not "new"
     dark_min_h: float = 6.0  # a dark gap near a watched place is alerted once it has lasted this long
+    dark: DarkConfig = field(default_factory=DarkConfig)  # which silences are dark (monitor.dark)
     name_cutoff: float = 90.0  # rapidfuzz ratio for a fuzzy name hit
     low_confidence_names: bool = False  # also alert name-only hits under another flag (see sanctions.MATCHES)
     watched_flags: tuple[str, ...] = (DPRK_FLAG,)
@@ -54,6 +59,11 @@ class MonitorInputs:
     # (mmsi, ts) position times (at least of the routes' vessels): silences count only while a route's fleet
     # was received (None: always received)
     received: pa.Table | None = None
+    # per gap: the vessel's own sampling and motion before it (monitor.dark.gap_context); None: every gap near
+    # a watched place that is not a reception hole counts as dark
+    gap_context: pa.Table | None = None
+    # shared-MMSI and spoofing events from positions (detect.identity.find_identities); None: not looked for
+    identity_events: pa.Table | None = None
 
 
 def _alert_rows(rows: list[dict[str, Any]]) -> pa.Table:
@@ -94,10 +104,12 @@ def _route_voyages(voyages: pa.Table, routes: list[str], as_of: datetime) -> dic
     return out
 
 
-def _fleet_received(inputs: MonitorInputs, v: pa.Table, window_days: float) -> pa.Array | None:
-    """Position times of the route's fleet: a vessel counts from a departure on the route until
+def _fleet_received(inputs: MonitorInputs, v: pa.Table, window_days: float) -> pa.Table | None:
+    """Positions (mmsi, ts) of the route's fleet: a vessel counts from a departure on the route until
     ``window_days`` after its latest one (causal: whether time t was received depends only on data up to t,
-    so a vessel joining the route later does not rewrite an earlier silence)."""
+    so a vessel joining the route later does not rewrite an earlier silence). A vessel on a voyage of the
+    route is present until it arrives even when its AIS is off (dark laden legs): the voyage's span is added
+    as one point every 30 minutes (within the cadence's 1 h ``reception_gap_h``)."""
     if inputs.received is None:
         return None
     if not pc.any(pc.is_in(inputs.received["mmsi"], pc.unique(v["mmsi"]))).as_py():
@@ -107,21 +119,28 @@ def _fleet_received(inputs: MonitorInputs, v: pa.Table, window_days: float) -> p
     con = duckdb.connect(":memory:")
     con.execute("SET TimeZone = 'UTC'")
     con.register("rx", inputs.received.select(["mmsi", "ts"]))
-    con.register("dep", v.select(["mmsi", "departure_ts"]))
+    con.register("dep", v.select(["mmsi", "departure_ts", "arrival_ts"]))
     out = con.sql(
-        f"""SELECT p.ts FROM rx p ASOF JOIN dep d ON p.mmsi = d.mmsi AND p.ts >= d.departure_ts
+        f"""WITH pts AS (
+                SELECT mmsi, ts FROM rx
+                UNION ALL
+                SELECT mmsi, unnest(generate_series(departure_ts, arrival_ts, INTERVAL 30 minutes)) AS ts
+                FROM dep WHERE arrival_ts > departure_ts)
+            SELECT p.mmsi, p.ts FROM pts p ASOF JOIN dep d ON p.mmsi = d.mmsi AND p.ts >= d.departure_ts
             WHERE epoch_us(p.ts) - epoch_us(d.departure_ts) <= {window_days * 86_400e6} ORDER BY p.ts"""
-    ).to_arrow_table()["ts"]
-    return out.combine_chunks().cast(schema.TS)
+    ).to_arrow_table()
+    return out.cast(pa.schema([pa.field("mmsi", pa.int64()), pa.field("ts", schema.TS)]))
 
 
-def halt_alerts(inputs: MonitorInputs, as_of: datetime, cfg: MonitorConfig) -> pa.Table:
-    """Halt when a route's silence becomes improbable under its cadence; resumption at the next departure."""
+def _route_halts(
+    inputs: MonitorInputs, as_of: datetime, cfg: MonitorConfig
+) -> dict[str, tuple[pa.Table, list[dict[str, Any]]]]:
+    """Per watched route (and all together): its voyages sorted by departure and its halts (HALTS rows)."""
     routes = _watched_routes(inputs)
     per_route = _route_voyages(inputs.voyages, routes, as_of)
     if cfg.combine_routes and len(routes) > 1:
         per_route[ALL_ROUTES] = pa.concat_tables(list(per_route.values()))
-    rows: list[dict[str, Any]] = []
+    out: dict[str, tuple[pa.Table, list[dict[str, Any]]]] = {}
     for route, v in per_route.items():
         if v.num_rows == 0:
             continue
@@ -132,65 +151,129 @@ def halt_alerts(inputs: MonitorInputs, as_of: datetime, cfg: MonitorConfig) -> p
             cfg.cadence,
             start=inputs.start,
             received=_fleet_received(inputs, v, cfg.cadence.window_days),
+            vessels=v["mmsi"],
         )
-        for h in halts.to_pylist():
-            last = v.filter(pc.equal(v["departure_ts"], pa.scalar(h["last_departure_ts"], schema.TS))).slice(
-                0, 1
+        out[route] = (v, halts.to_pylist())
+    return out
+
+
+def _halt_row(
+    route: str, v: pa.Table, h: dict[str, Any], inputs: MonitorInputs, cfg: MonitorConfig
+) -> dict[str, Any]:
+    last = v.filter(pc.equal(v["departure_ts"], pa.scalar(h["last_departure_ts"], schema.TS))).slice(0, 1)
+    silence = _duration((h["halt_ts"] - h["last_departure_ts"]).total_seconds() / 3600)
+    return {
+        "alert_id": stable_id("alert", "halt", route, _us(h["last_departure_ts"])),
+        "kind": "halt",
+        "ts": h["halt_ts"],
+        "route": route,
+        "probability": h["p_at_halt"],
+        "message": (
+            f"{route}: no departure for {silence} since {h['last_departure_ts']:%Y-%m-%d %H:%M} "
+            f"({h['expected_at_halt']:.1f} expected); P(silence this long | {h['model']} cadence, "
+            f"{h['rate_per_day']:.2f} departures/day) = {h['p_at_halt']:.3g} (alert below {h['threshold']:.2g})"
+        ),
+        "details": {
+            "last_departure_ts": h["last_departure_ts"],
+            "last_voyage_id": last["voyage_id"][0].as_py() if last.num_rows else None,
+            "last_mmsi": last["mmsi"][0].as_py() if last.num_rows else None,
+            "rate_per_day": h["rate_per_day"],
+            "n_window": h["n_window"],
+            "expected_departures": h["expected_at_halt"],
+            "threshold": h["threshold"],
+            "window_days": cfg.cadence.window_days,
+            "daily_cycle": cfg.cadence.daily_cycle,
+            "model": h["model"],
+            "shape": h["shape"],
+            "operational_h": h["operational_h_at_halt"],
+            "reception_aware": inputs.received is not None,
+            "as_of_day": h["halt_ts"].date().isoformat(),
+        },
+    }
+
+
+def _shift_row(halt: dict[str, Any], sh: Shift, names: dict[str, str]) -> dict[str, Any]:
+    """A halt re-worded as a route shift (same time and probability; its own id and kind)."""
+    d = dict(halt["details"])
+    old, new = names.get(sh.old_place, sh.old_place), names.get(sh.new_place, sh.new_place)
+    return {
+        **halt,
+        "alert_id": stable_id(
+            "alert", "route_shift", sh.old_place, sh.new_place, _us(d["last_departure_ts"])
+        ),
+        "kind": "route_shift",
+        "place_id": sh.new_place,
+        "message": (
+            f"{sh.route} -> {sh.to_route}: traffic moved from {old} to {new}. "
+            + halt["message"]
+            + f"; meanwhile {sh.to_route} had {sh.n_taken} departures ({sh.expected_taken:.1f} at its earlier rate)"
+        ),
+        "details": {
+            **d,
+            "halt_alert_id": halt["alert_id"],
+            "to_route": sh.to_route,
+            "old_place": sh.old_place,
+            "new_place": sh.new_place,
+            "n_taken": sh.n_taken,
+            "expected_taken": sh.expected_taken,
+        },
+    }
+
+
+def _resumption_row(route: str, v: pa.Table, h: dict[str, Any], halt_id: str) -> dict[str, Any]:
+    nxt = v.slice(int(h["resume_index"]), 1).to_pylist()[0]
+    return {
+        "alert_id": stable_id("alert", "resumption", route, _us(h["resume_ts"])),
+        "kind": "resumption",
+        "ts": h["resume_ts"],
+        "mmsi": nxt["mmsi"],
+        "route": route,
+        "place_id": nxt.get("origin_id"),
+        "probability": h["p_at_resume"],
+        "message": (
+            f"{route}: departures resumed {h['resume_ts']:%Y-%m-%d %H:%M} (MMSI {nxt['mmsi']}) after "
+            f"{_duration(h['silence_h'])}; P(whole silence | cadence) = {h['p_at_resume']:.3g}"
+        ),
+        "details": {"halt_alert_id": halt_id, "voyage_id": nxt["voyage_id"], "silence_h": h["silence_h"]},
+    }
+
+
+def halt_alerts(inputs: MonitorInputs, as_of: datetime, cfg: MonitorConfig) -> pa.Table:
+    """Halt when a route's silence becomes improbable under its cadence; resumption at the next departure.
+
+    A halt whose traffic a sibling route took up is a ``route_shift`` instead (see ``monitor.shifts``); the
+    halts of its return leg between the same two places join that shift without a second alert.
+    """
+    per = _route_halts(inputs, as_of, cfg)
+    voyages = {r: v for r, (v, _) in per.items() if r != ALL_ROUTES}
+    events = sorted(
+        ((h["halt_ts"], r, h) for r, (_, hs) in per.items() for h in hs), key=lambda e: (e[0], e[1])
+    )
+    rows: list[dict[str, Any]] = []
+    shifted: set[tuple[str, str]] = set()
+    for _, route, h in events:
+        v = per[route][0]
+        row = _halt_row(route, v, h, inputs, cfg)
+        sh = (
+            None
+            if route == ALL_ROUTES
+            else find_shift(
+                route,
+                h["last_departure_ts"],
+                h["halt_ts"],
+                h["expected_at_halt"],
+                voyages,
+                cfg.cadence.window_days,
             )
-            halt_id = stable_id("alert", "halt", route, _us(h["last_departure_ts"]))
-            silence = _duration((h["halt_ts"] - h["last_departure_ts"]).total_seconds() / 3600)
-            rows.append(
-                {
-                    "alert_id": halt_id,
-                    "kind": "halt",
-                    "ts": h["halt_ts"],
-                    "route": route,
-                    "probability": h["p_at_halt"],
-                    "message": (
-                        f"{route}: no departure for {silence} since {h['last_departure_ts']:%Y-%m-%d %H:%M} "
-                        f"({h['expected_at_halt']:.1f} expected); P(silence this long | {h['model']} cadence, "
-                        f"{h['rate_per_day']:.2f} departures/day) = {h['p_at_halt']:.3g}"
-                    ),
-                    "details": {
-                        "last_departure_ts": h["last_departure_ts"],
-                        "last_voyage_id": last["voyage_id"][0].as_py() if last.num_rows else None,
-                        "last_mmsi": last["mmsi"][0].as_py() if last.num_rows else None,
-                        "rate_per_day": h["rate_per_day"],
-                        "n_window": h["n_window"],
-                        "expected_departures": h["expected_at_halt"],
-                        "window_days": cfg.cadence.window_days,
-                        "daily_cycle": cfg.cadence.daily_cycle,
-                        "model": h["model"],
-                        "shape": h["shape"],
-                        "operational_h": h["operational_h_at_halt"],
-                        "reception_aware": inputs.received is not None,
-                        "as_of_day": h["halt_ts"].date().isoformat(),
-                    },
-                }
-            )
-            if h["resume_index"] is None:
-                continue
-            nxt = v.slice(int(h["resume_index"]), 1).to_pylist()[0]
-            rows.append(
-                {
-                    "alert_id": stable_id("alert", "resumption", route, _us(h["resume_ts"])),
-                    "kind": "resumption",
-                    "ts": h["resume_ts"],
-                    "mmsi": nxt["mmsi"],
-                    "route": route,
-                    "place_id": nxt.get("origin_id"),
-                    "probability": h["p_at_resume"],
-                    "message": (
-                        f"{route}: departures resumed {h['resume_ts']:%Y-%m-%d %H:%M} (MMSI {nxt['mmsi']}) after "
-                        f"{_duration(h['silence_h'])}; P(whole silence | cadence) = {h['p_at_resume']:.3g}"
-                    ),
-                    "details": {
-                        "halt_alert_id": halt_id,
-                        "voyage_id": nxt["voyage_id"],
-                        "silence_h": h["silence_h"],
-                    },
-                }
-            )
+        )
+        if sh is not None and (sh.old_place, sh.new_place) in shifted:
+            continue  # the return leg of a shift already raised
+        if sh is not None:
+            shifted.add((sh.old_place, sh.new_place))
+            row = _shift_row(row, sh, place_names(inputs.voyages))
+        rows.append(row)
+        if h["resume_index"] is not None:
+            rows.append(_resumption_row(route, v, h, row["alert_id"]))
     return _alert_rows(rows)
 
 
@@ -226,50 +309,63 @@ def new_vessel_alerts(inputs: MonitorInputs, as_of: datetime, cfg: MonitorConfig
     return _alert_rows(rows)
 
 
+def _dark_row(r: dict[str, Any], ts: datetime, cls: str, ended: bool) -> dict[str, Any]:
+    place = r["near_start_place"] or r["near_end_place"]
+    where = "starts" if r["near_start_place"] else "ends"
+    if cls == "moored":
+        what = (
+            f"MMSI {r['mmsi']} silent {r['duration_h']:.1f} h from {r['start_ts']:%Y-%m-%d %H:%M} while moored "
+            f"near {place}, and reappeared {r['dist_km']:.1f} km away: it left while dark"
+        )
+    else:
+        what = (
+            f"MMSI {r['mmsi']} dark for {r['duration_h']:.1f} h from {r['start_ts']:%Y-%m-%d %H:%M}; "
+            f"the gap {where} near {place}" + ("" if ended else " (still dark as of this evaluation)")
+        )
+    keys = (
+        "gap_id",
+        "start_ts",
+        "end_ts",
+        "duration_h",
+        "near_start_place",
+        "near_end_place",
+        "likely",
+        "dist_km",
+    )
+    return {
+        "alert_id": stable_id("alert", "dark_near_place", r["gap_id"]),
+        "kind": "dark_near_place",
+        "ts": ts,
+        "mmsi": r["mmsi"],
+        "place_id": place,
+        "message": what,
+        "details": {**{k: r[k] for k in keys}, "gap_class": cls},
+    }
+
+
 def dark_alerts(inputs: MonitorInputs, as_of: datetime, cfg: MonitorConfig) -> pa.Table:
-    """A dark gap that starts or ends near a watched place, alerted ``dark_min_h`` into the silence."""
+    """A gap near a watched place that is dark by its context (``monitor.dark``): alerted ``dark_min_h``
+    into the silence; a moored vessel's silence only if it reappears ``left_km`` away (at that time);
+    reception holes and sparse sampling never."""
     g = inputs.gaps
     if g.num_rows == 0:
         return schema.ALERTS.empty_table()
     near = pc.or_(pc.is_valid(g["near_start_place"]), pc.is_valid(g["near_end_place"]))
-    moored = pc.fill_null(
-        pc.equal(g["likely"], "in_port_silence"), False
-    )  # a moored ship's silence is no alert
-    g = g.filter(pc.and_(pc.and_(near, pc.invert(moored)), pc.greater_equal(g["duration_h"], cfg.dark_min_h)))
+    g = g.filter(pc.and_(near, pc.greater_equal(g["duration_h"], cfg.dark_min_h)))
+    classes = classify(g, inputs.gap_context, cfg.dark_min_h, cfg.dark)
+    # detect's own class: stationary with both ends in port is a moored silence (no alert unless it moved)
+    classes[np.asarray(g["likely"].to_pylist(), dtype=object) == "in_port_silence"] = "moored"
     rows: list[dict[str, Any]] = []
-    for r in g.to_pylist():
-        ts = min(r["start_ts"] + timedelta(hours=cfg.dark_min_h), r["end_ts"] or r["start_ts"])
-        if ts > as_of:
-            continue
-        place = r["near_start_place"] or r["near_end_place"]
-        where = "starts" if r["near_start_place"] else "ends"
+    for r, cls in zip(g.to_pylist(), classes, strict=True):
         ended = r["end_ts"] is not None and r["end_ts"] <= as_of
-        rows.append(
-            {
-                "alert_id": stable_id("alert", "dark_near_place", r["gap_id"]),
-                "kind": "dark_near_place",
-                "ts": ts,
-                "mmsi": r["mmsi"],
-                "place_id": place,
-                "message": (
-                    f"MMSI {r['mmsi']} dark for {r['duration_h']:.1f} h from {r['start_ts']:%Y-%m-%d %H:%M}; "
-                    f"the gap {where} near {place}" + ("" if ended else " (still dark as of this evaluation)")
-                ),
-                "details": {
-                    k: r[k]
-                    for k in (
-                        "gap_id",
-                        "start_ts",
-                        "end_ts",
-                        "duration_h",
-                        "near_start_place",
-                        "near_end_place",
-                        "likely",
-                        "dist_km",
-                    )
-                },
-            }
-        )
+        if cls in ("dark", "coverage"):
+            ts = min(r["start_ts"] + timedelta(hours=cfg.dark_min_h), r["end_ts"] or r["start_ts"])
+        elif cls == "moored" and ended and (r["dist_km"] or 0.0) >= cfg.dark.left_km:
+            ts = r["end_ts"]
+        else:
+            continue
+        if ts <= as_of:
+            rows.append(_dark_row(r, ts, str(cls), ended))
     return _alert_rows(rows)
 
 
@@ -345,11 +441,56 @@ def sanction_alerts(vessels: pa.Table, as_of: datetime, cfg: MonitorConfig) -> p
     return _alert_rows(list(best.values()))
 
 
-def identity_alerts(inputs: MonitorInputs, as_of: datetime) -> pa.Table:
-    """A new name or IMO on one MMSI, or one IMO under another MMSI (with both flags)."""
+def _shared_rows(inputs: MonitorInputs, as_of: datetime) -> dict[int, dict[str, Any]]:
+    """One ``shared_mmsi`` alert per MMSI, from positions (two tracks at once) and/or alternating names."""
+    out: dict[int, dict[str, Any]] = {}
+    events = inputs.identity_events
+    for e in [] if events is None else events.to_pylist():
+        if e["kind"] != "shared_mmsi" or e["detected_ts"] > as_of:
+            continue
+        out[e["mmsi"]] = {
+            "ts": e["detected_ts"],
+            "evidence": (
+                f"two consistent tracks transmit at once from {e['start_ts']:%Y-%m-%d %H:%M} to "
+                f"{e['end_ts']:%Y-%m-%d %H:%M} ({e['n_jumps']} jumps between them at up to {e['max_speed_kn']:.0f} kn; "
+                f"near {e['other_lat']:.3f},{e['other_lon']:.3f} and {e['lat']:.3f},{e['lon']:.3f})"
+            ),
+            "details": {k: e[k] for k in ("start_ts", "end_ts", "n_jumps", "max_speed_kn", "n_positions")},
+        }
     st = inputs.statics.filter(pc.less_equal(inputs.statics["ts"], pa.scalar(as_of, schema.TS)))
-    rows: list[dict[str, Any]] = []
+    for a in alternating_names(st).to_pylist():
+        if a["detected_ts"] > as_of:
+            continue
+        prev = out.get(a["mmsi"])
+        text = f"its static name alternates between {a['names'].replace(';', ' and ')} ({a['n_flips']} flips back)"
+        if prev is None or a["detected_ts"] < prev["ts"]:
+            out[a["mmsi"]] = {"ts": a["detected_ts"], "evidence": text, "details": {"names": a["names"]}}
+        if prev is not None:
+            out[a["mmsi"]]["evidence"] = prev["evidence"] + "; " + text
+            out[a["mmsi"]]["details"] = {**prev["details"], "names": a["names"]}
+    return out
+
+
+def identity_alerts(inputs: MonitorInputs, as_of: datetime) -> pa.Table:
+    """Shared MMSIs and spoofed windows; a new name or IMO on one MMSI, or one IMO under another MMSI (with
+    both flags). A shared MMSI's name changes after it was found shared are its two ships, not renames."""
+    shared = _shared_rows(inputs, as_of)
+    rows: list[dict[str, Any]] = [
+        {
+            "alert_id": stable_id("alert", "shared_mmsi", m),
+            "kind": "shared_mmsi",
+            "ts": x["ts"],
+            "mmsi": m,
+            "message": f"MMSI {m} is used by two ships: {x['evidence']}",
+            "details": x["details"],
+        }
+        for m, x in shared.items()
+    ]
+    rows += _spoofing_rows(inputs, as_of, set(shared))
+    st = inputs.statics.filter(pc.less_equal(inputs.statics["ts"], pa.scalar(as_of, schema.TS)))
     for c in identity_changes(st).to_pylist():
+        if c["mmsi"] in shared and c["field"] in ("name", "imo") and c["ts"] >= shared[c["mmsi"]]["ts"]:
+            continue
         if c["field"] == "mmsi":
             msg = f"IMO {c['imo']} now on MMSI {c['new']} ({c['new_flag']}), earlier on {c['old']} ({c['old_flag']})"
         else:
@@ -365,6 +506,42 @@ def identity_alerts(inputs: MonitorInputs, as_of: datetime) -> pa.Table:
             }
         )
     return _alert_rows(rows)
+
+
+def _spoofing_rows(inputs: MonitorInputs, as_of: datetime, shared: set[int]) -> list[dict[str, Any]]:
+    """One ``spoofing`` alert per spoofed window, raised when the track came back (``detected_ts``)."""
+    events = inputs.identity_events
+    rows: list[dict[str, Any]] = []
+    for e in [] if events is None else events.to_pylist():
+        if e["kind"] != "spoofing" or e["detected_ts"] > as_of or e["mmsi"] in shared:
+            continue
+        hours = (e["end_ts"] - e["start_ts"]).total_seconds() / 3600
+        km = float(
+            haversine_km(
+                np.array([e["lat"]]),
+                np.array([e["lon"]]),
+                np.array([e["other_lat"]]),
+                np.array([e["other_lon"]]),
+            )[0]
+        )
+        rows.append(
+            {
+                "alert_id": stable_id("alert", "spoofing", e["mmsi"], _us(e["start_ts"])),
+                "kind": "spoofing",
+                "ts": e["detected_ts"],
+                "mmsi": e["mmsi"],
+                "message": (
+                    f"MMSI {e['mmsi']}: {e['n_positions']} positions from {e['start_ts']:%Y-%m-%d %H:%M} to "
+                    f"{e['end_ts']:%Y-%m-%d %H:%M} ({_duration(hours)}) lie ~{km:.0f} km from its track before "
+                    f"and after (jumps at {e['max_speed_kn']:.0f} kn): a spoofed window"
+                ),
+                "details": {
+                    k: e[k] for k in ("start_ts", "end_ts", "n_positions", "max_speed_kn", "lat", "lon")
+                }
+                | {"track_lat": e["other_lat"], "track_lon": e["other_lon"], "offset_km": km},
+            }
+        )
+    return rows
 
 
 def _all_rules(inputs: MonitorInputs, vessels: pa.Table, as_of: datetime, cfg: MonitorConfig) -> pa.Table:

@@ -56,6 +56,12 @@ class CadenceConfig:
     min_interval_h: float = 0.05  # operational hours; simultaneous departures would give log(0)
     reception_gap_h: float = 1.0  # after a fleet position, the route counts as received for this long
     profile_pseudocount: float = 1.0  # per hourly bin, shrinks the profile towards flat when data are few
+    # halt_p is a false-alarm budget per silence *and* per route-day: a route with more than one departure a
+    # day examines many silences a day, so each is judged at halt_p x (mean interval / 24 h) (False: per silence)
+    halt_p_per_day: bool = True
+    # a verdict on a weekend (Sat/Sun, UTC) needs 24 h of weekend in the learning window, one on a weekday 24 h
+    # of weekdays: a timetable learned on weekdays says nothing about the weekend's
+    day_types: bool = True
 
     def __post_init__(self) -> None:
         if not 0.0 < self.halt_p < 1.0:
@@ -76,7 +82,8 @@ HALTS = pa.schema(
         pa.field("halt_ts", TS),  # when P(silence) fell to halt_p (data time)
         pa.field("resume_ts", TS),  # next departure, null if the silence lasts to the end of the data
         pa.field("resume_index", pa.int64()),  # row of the resuming departure in the input, null if none
-        pa.field("p_at_halt", pa.float64()),
+        pa.field("p_at_halt", pa.float64()),  # P(silence) computed at halt_ts (<= threshold)
+        pa.field("threshold", pa.float64()),  # the per-silence threshold (halt_p, or per route-day)
         pa.field("p_at_resume", pa.float64()),  # P of the whole silence, null if not resumed
         pa.field("rate_per_day", pa.float64()),  # learned mean departures per day before the silence
         pa.field("n_window", pa.int64()),  # departures in the learning window
@@ -112,77 +119,122 @@ class _Clock:
 
     Profile row 0 is flat (the stretch before the first departure); row i + 1 is learned as of departure i
     and weights the stretch from departure i to the next.
+
+    Fleet share. A route's departures are the sum of its vessels' departures. Each vessel v has its own
+    share of the route's profile, ``w_v(h) = 24 (c_v(h) + a pi_v) / (n + 24 a)`` (c_v(h): its departures
+    at hour h in the window, pi_v its share of them), and the shares add up to the route profile ``w``. A
+    stretch counts with the shares of the vessels *received* in it: while only a vessel that never sails at
+    night is heard, a night counts for almost nothing; while the vessel carrying the night service is out of
+    the data, its share of the night does not count. With every vessel received (or one pseudo-vessel when
+    departures carry no vessel), this is the route profile: the single-fleet clock.
     """
 
     def __init__(
-        self, t: np.ndarray, start_h: float, horizon_h: float, cfg: CadenceConfig, rx: np.ndarray | None
+        self,
+        t: np.ndarray,
+        start_h: float,
+        horizon_h: float,
+        cfg: CadenceConfig,
+        rx: list[np.ndarray] | None,
+        vessel: np.ndarray | None = None,
     ) -> None:
         n_dep = len(t)
         self.t = t
+        self.vessel = np.zeros(n_dep, np.int64) if vessel is None else vessel
         ws = np.maximum(t - 24.0 * cfg.window_days, start_h)
         self.ws = ws
         self.first = np.searchsorted(t, ws, side="right")  # departures strictly after the window start
         idx = np.arange(n_dep)
         self.n = (idx + 1 - self.first).astype(np.float64)
         self.history_h = t - ws
-        w = np.ones((n_dep + 1, 24))
-        if cfg.daily_cycle and n_dep:
-            hour = np.floor(np.mod(t, 24.0)).astype(np.int64)
-            onehot = np.zeros((n_dep + 1, 24))
-            onehot[idx + 1, hour] = 1.0
-            cum = np.cumsum(onehot, axis=0)
-            counts = cum[idx + 1] - cum[self.first]
-            a = cfg.profile_pseudocount
-            w[1:] = 24.0 * (counts + a) / (self.n[:, None] + 24.0 * a)
-        self.w = w
-        self.cum = np.concatenate([np.zeros((n_dep + 1, 1)), np.cumsum(w, axis=1)], axis=1)
+        self.w = self._vessel_profile(cfg, None)
+        self.cum = np.concatenate([np.zeros((n_dep + 1, 1)), np.cumsum(self.w, axis=1)], axis=1)
         self._pieces(start_h, max(horizon_h, float(t[-1]) if n_dep else start_h), cfg, rx)
 
-    def F(self, rows: np.ndarray, t: np.ndarray) -> np.ndarray:
-        """Profile-weighted hours from the epoch to ``t`` under profile ``rows``."""
+    def _vessel_profile(self, cfg: CadenceConfig, mask: np.ndarray | None) -> np.ndarray:
+        """Rows of the profile share of the departures in ``mask`` (None: all; the route profile)."""
+        n_dep = len(self.t)
+        idx = np.arange(n_dep)
+        sel = np.ones(n_dep, bool) if mask is None else mask
+        if not cfg.daily_cycle or not n_dep:
+            share = np.ones(n_dep + 1)
+            if n_dep and mask is not None:
+                cum_v = np.concatenate([[0.0], np.cumsum(sel)])
+                share[1:] = (cum_v[idx + 1] - cum_v[self.first]) / np.maximum(self.n, 1.0)
+            return np.repeat(share[:, None], 24, axis=1)
+        hour = np.floor(np.mod(self.t, 24.0)).astype(np.int64)
+        onehot = np.zeros((n_dep + 1, 24))
+        onehot[idx[sel] + 1, hour[sel]] = 1.0
+        cum = np.cumsum(onehot, axis=0)
+        counts = cum[idx + 1] - cum[self.first]
+        a = cfg.profile_pseudocount
+        pi = counts.sum(axis=1) / np.maximum(self.n, 1.0)
+        w = np.ones((n_dep + 1, 24))
+        w[1:] = 24.0 * (counts + a * pi[:, None]) / (self.n[:, None] + 24.0 * a)
+        return w
+
+    @staticmethod
+    def _F(w: np.ndarray, cum: np.ndarray, t: np.ndarray) -> np.ndarray:
         day = np.floor(t / 24.0)
         x = t - 24.0 * day
         k = np.minimum(np.floor(x).astype(np.int64), 23)
-        return 24.0 * day + self.cum[rows, k] + self.w[rows, k] * (x - k)
+        r = np.arange(len(t))
+        return day * cum[:, 24] + cum[r, k] + w[r, k] * (x - k)
+
+    @staticmethod
+    def _F_inv(w: np.ndarray, cum: np.ndarray, y: np.ndarray) -> np.ndarray:
+        day = np.floor(y / cum[:, 24])
+        z = y - cum[:, 24] * day
+        k = np.clip((cum[:, 1:] <= z[:, None]).sum(axis=1), 0, 23)
+        r = np.arange(len(y))
+        return 24.0 * day + k + (z - cum[r, k]) / w[r, k]
+
+    def F(self, rows: np.ndarray, t: np.ndarray) -> np.ndarray:
+        """Profile-weighted hours from the epoch to ``t`` under profile ``rows``."""
+        return self._F(self.w[rows], self.cum[rows], t)
 
     def F_inv(self, rows: np.ndarray, y: np.ndarray) -> np.ndarray:
         """Inverse of :meth:`F` (the profile is positive, so F is strictly increasing)."""
-        day = np.floor(y / 24.0)
-        z = y - 24.0 * day
-        cum = self.cum[rows]
-        k = np.clip((cum[:, 1:] <= z[:, None]).sum(axis=1), 0, 23)
-        return 24.0 * day + k + (z - cum[np.arange(len(rows)), k]) / self.w[rows, k]
+        return self._F_inv(self.w[rows], self.cum[rows], y)
 
-    def _pieces(self, start_h: float, horizon_h: float, cfg: CadenceConfig, rx: np.ndarray | None) -> None:
-        """Received stretches cut at the departures, each with its profile row and cumulative clock."""
+    @staticmethod
+    def _coverage(p: np.ndarray, lo: float, horizon_h: float, gap_h: float) -> tuple[np.ndarray, np.ndarray]:
+        """Received stretches: the union of [position, position + gap_h], clipped to [lo, horizon_h]."""
+        p = np.sort(p[(p >= lo - gap_h) & (p <= horizon_h)])
+        if len(p) == 0:
+            return np.zeros(0), np.zeros(0)
+        brk = np.flatnonzero(np.diff(p) > gap_h)
+        c0, c1 = p[np.r_[0, brk + 1]], p[np.r_[brk, len(p) - 1]] + gap_h
+        return np.maximum(c0, lo), np.minimum(c1, horizon_h)
+
+    def _pieces(
+        self, start_h: float, horizon_h: float, cfg: CadenceConfig, rx: list[np.ndarray] | None
+    ) -> None:
+        """Stretches where the received vessels and the profile row are constant, each with its weights."""
         lo = min(start_h, float(self.t[0])) if len(self.t) else start_h
-        if rx is None:
-            cov0, cov1 = np.array([lo]), np.array([horizon_h])
-        else:
-            # received = union of [position, position + reception_gap_h]; merge overlapping stretches
-            p = np.sort(rx[(rx >= lo - cfg.reception_gap_h) & (rx <= horizon_h)])
-            brk = np.flatnonzero(np.diff(p) > cfg.reception_gap_h)
-            cov0 = p[np.r_[0, brk + 1]] if len(p) else np.array([lo])
-            cov1 = (p[np.r_[brk, len(p) - 1]] + cfg.reception_gap_h) if len(p) else np.array([lo])
-            cov0, cov1 = np.maximum(cov0, lo), np.minimum(cov1, horizon_h)
-        # cut every received stretch at the departures inside it
-        cuts = self.t
-        a = np.searchsorted(cuts, cov0, side="right")
-        b = np.searchsorted(cuts, cov1, side="left")
-        m = b - a + 1
-        rep = np.repeat(np.arange(len(cov0)), m)
-        j = a[rep] + np.arange(m.sum()) - np.repeat(np.cumsum(m) - m, m)  # departures before the piece
-        left = np.where(j > a[rep], cuts[np.maximum(j - 1, 0)], cov0[rep])
-        right = np.where(
-            j < b[rep], cuts[np.minimum(j, len(cuts) - 1)] if len(cuts) else cov1[rep], cov1[rep]
-        )
-        keep = right > left
-        self.p0, self.p1, self.prow = (
-            left[keep],
-            right[keep],
-            j[keep],
-        )  # prow: profile row (departures before)
-        length = self.F(self.prow, self.p1) - self.F(self.prow, self.p0)
+        n_v = int(self.vessel.max()) + 1 if len(self.vessel) else 1
+        cover = [
+            (np.array([lo]), np.array([horizon_h]))
+            if rx is None
+            else self._coverage(rx[v] if v < len(rx) else np.zeros(0), lo, horizon_h, cfg.reception_gap_h)
+            for v in range(n_v)
+        ]
+        edges = np.unique(np.concatenate([[lo, horizon_h], self.t, *[np.r_[c0, c1] for c0, c1 in cover]]))
+        edges = edges[(edges >= lo) & (edges <= horizon_h)]
+        left, right = edges[:-1], edges[1:]
+        prow = np.searchsorted(self.t, left, side="right")  # departures at or before the piece
+        w = np.zeros((len(left), 24))
+        for v, (c0, c1) in enumerate(cover):
+            k = np.searchsorted(c0, left, side="right") - 1
+            inside = (k >= 0) & (left < c1[np.maximum(k, 0)]) if len(c0) else np.zeros(len(left), bool)
+            if inside.any():
+                wv = self.w if n_v == 1 else self._vessel_profile(cfg, self.vessel == v)
+                w[inside] += wv[prow[inside]]
+        keep = (right > left) & (w.sum(axis=1) > 1e-9)
+        self.p0, self.p1, self.prow = left[keep], right[keep], prow[keep]
+        self.pw = w[keep]
+        self.pcum = np.concatenate([np.zeros((len(self.pw), 1)), np.cumsum(self.pw, axis=1)], axis=1)
+        length = self._F(self.pw, self.pcum, self.p1) - self._F(self.pw, self.pcum, self.p0)
         self.c_end = np.cumsum(length)
         self.c_start = self.c_end - length
 
@@ -192,10 +244,11 @@ class _Clock:
             return np.zeros(len(t))
         k = np.clip(np.searchsorted(self.p0, t, side="right") - 1, 0, None)
         inside = np.clip(t, self.p0[k], self.p1[k])
+        pw, pc_ = self.pw[k], self.pcum[k]
         return np.where(
             t < self.p0[0],
             0.0,
-            self.c_start[k] + self.F(self.prow[k], inside) - self.F(self.prow[k], self.p0[k]),
+            self.c_start[k] + self._F(pw, pc_, inside) - self._F(pw, pc_, self.p0[k]),
         )
 
     def theta_inv(self, y: np.ndarray) -> np.ndarray:
@@ -205,8 +258,8 @@ class _Clock:
         k = np.searchsorted(self.c_end, y, side="left")
         ok = k < len(self.c_end)
         kk = np.minimum(k, len(self.c_end) - 1)
-        rows = self.prow[kk]
-        t = self.F_inv(rows, self.F(rows, self.p0[kk]) + (y - self.c_start[kk]))
+        pw, pc_ = self.pw[kk], self.pcum[kk]
+        t = self._F_inv(pw, pc_, self._F(pw, pc_, self.p0[kk]) + (y - self.c_start[kk]))
         return np.where(ok, np.clip(t, self.p0[kk], self.p1[kk]), np.inf)
 
 
@@ -229,7 +282,7 @@ class _Fit:
             z = np.where(S > 0, S / (S + np.maximum(u, 0.0)), 1.0)
             return np.where(S > 0, special.betainc(self.a[rows], self.k[rows], z), 1.0)
 
-    def u_at(self, rows: np.ndarray, p: float) -> np.ndarray:
+    def u_at(self, rows: np.ndarray, p: float | np.ndarray) -> np.ndarray:
         """The operational silence at which P falls to ``p`` (closed form)."""
         from scipy import special
 
@@ -316,6 +369,56 @@ def _fit(clock: _Clock, cfg: CadenceConfig) -> _Fit:
     )
 
 
+def _weekend_h(t: np.ndarray) -> np.ndarray:
+    """Weekend hours (Saturday and Sunday, UTC) from the epoch (a Thursday) to ``t`` (hours)."""
+    d = t / 24.0 + 3.0  # days since Monday 29 Dec 1969
+    week = np.floor(d / 7.0)
+    return 24.0 * (2.0 * week + np.clip(d - 7.0 * week - 5.0, 0.0, 2.0))
+
+
+def _is_weekend(t: np.ndarray) -> np.ndarray:
+    return np.mod(np.floor(t / 24.0) + 3.0, 7.0) >= 5.0
+
+
+def _known_day(clock: _Clock, rows: np.ndarray, t: np.ndarray, cfg: CadenceConfig) -> np.ndarray:
+    """True where the day type of ``t`` (weekend or weekday) has >= 24 h in the window of departure ``rows``."""
+    if not cfg.day_types:
+        return np.ones(len(t), bool)
+    lo, hi = clock.ws[rows], clock.t[rows]
+    weekend = _weekend_h(hi) - _weekend_h(lo)
+    weekday = (hi - lo) - weekend
+    return np.where(_is_weekend(t), weekend >= 24.0, weekday >= 24.0)
+
+
+def _next_day_type(t: np.ndarray) -> np.ndarray:
+    """The start of the next stretch of the other day type: Monday 00:00 from a weekend, else Saturday 00:00."""
+    d = t / 24.0 + 3.0
+    week = np.floor(d / 7.0)
+    nxt = np.where(_is_weekend(t), 7.0 * (week + 1.0), 7.0 * week + 5.0)
+    return 24.0 * (nxt - 3.0)
+
+
+def _on_known_days(clock: _Clock, rows: np.ndarray, t_star: np.ndarray, cfg: CadenceConfig) -> np.ndarray:
+    """Halt times moved off day types the window has not seen (to the next known one; inf if none)."""
+    out = t_star.copy()
+    for _ in range(3):  # weekend -> Monday -> (weekdays unknown) Saturday: at most two moves
+        fin = np.isfinite(out)
+        unknown = fin & ~_known_day(clock, rows, np.where(fin, out, 0.0), cfg)
+        if not unknown.any():
+            return out
+        out[unknown] = _next_day_type(out[unknown])
+    out[np.isfinite(out) & ~_known_day(clock, rows, np.where(np.isfinite(out), out, 0.0), cfg)] = np.inf
+    return out
+
+
+def _thresholds(clock: _Clock, rows: np.ndarray, cfg: CadenceConfig) -> np.ndarray:
+    """The per-silence P threshold after each departure (see ``CadenceConfig.halt_p_per_day``)."""
+    if not cfg.halt_p_per_day:
+        return np.full(len(rows), cfg.halt_p)
+    mean_interval_h = clock.history_h[rows] / np.maximum(clock.n[rows], 1.0)
+    return cfg.halt_p * np.clip(mean_interval_h / 24.0, 0.0, 1.0)
+
+
 def _prepare(departures: Times, start: object | None) -> tuple[np.ndarray, float]:
     t = _hours(departures)
     if np.any(np.isnan(t)):
@@ -326,11 +429,31 @@ def _prepare(departures: Times, start: object | None) -> tuple[np.ndarray, float
     return t, start_h
 
 
-def _received(received: Times | None) -> np.ndarray | None:
+def _fleet(
+    departures: Times, vessels: Times | None, received: Times | pa.Table | None
+) -> tuple[np.ndarray | None, list[np.ndarray] | None]:
+    """Vessel code of each departure (in sorted departure order) and the received hours of each vessel.
+
+    ``received`` is position times of the whole fleet (one pseudo-vessel) or a table (mmsi, ts) per vessel;
+    with ``vessels`` (the MMSI of each departure) each vessel's share of the profile counts only while that
+    vessel is received. Without ``vessels``, every departure is the one pseudo-vessel's.
+    """
+    rx_m: np.ndarray | None = None
+    rx_h = np.zeros(0)
+    if isinstance(received, pa.Table):
+        rx_m = np.asarray(received["mmsi"].to_numpy(zero_copy_only=False), dtype=np.int64)
+        rx_h = _hours(received["ts"])
+    elif received is not None:
+        rx_h = _hours(received)
+    ok = ~np.isnan(rx_h)
+    if vessels is None:
+        return None, None if received is None else [rx_h[ok]]
+    mm = vessels if isinstance(vessels, np.ndarray) else pa.array(vessels).to_numpy(zero_copy_only=False)
+    order = np.argsort(_hours(departures), kind="stable")
+    ids, code = np.unique(np.asarray(mm, dtype=np.int64)[order], return_inverse=True)
     if received is None:
-        return None
-    rx = _hours(received)
-    return rx[~np.isnan(rx)]
+        return code, None
+    return code, [rx_h[ok & (rx_m == m)] if rx_m is not None else rx_h[ok] for m in ids]
 
 
 def _model_names(fit: _Fit, rows: np.ndarray, valid: np.ndarray | None = None) -> pa.Array:
@@ -343,30 +466,36 @@ def find_halts(
     end: object,
     cfg: CadenceConfig | None = None,
     start: object | None = None,
-    received: Times | None = None,
+    received: Times | pa.Table | None = None,
+    vessels: Times | None = None,
 ) -> pa.Table:
     """Every halt in a route's departure history up to ``end`` (data time), with its resumption.
 
     ``departures`` are departure timestamps (any order); ``start`` is when observation began (default: the
     first departure), ``end`` the end of the data; ``received`` the position times of the route's fleet
-    (None: always received). Returns ``HALTS`` rows, one per silence that crossed ``halt_p``;
+    (None: always received), or a table (mmsi, ts) with ``vessels`` the MMSI of each departure, so each
+    vessel's share of the cadence counts only while it is received (see :class:`_Clock`). Returns ``HALTS`` rows, one per silence that crossed ``halt_p``;
     ``resume_index`` refers to the sorted order of ``departures``.
     """
     cfg = cfg or CadenceConfig()
     t, start_h = _prepare(departures, start)
     end_h = _scalar_h(end)
-    t = t[t <= end_h]
+    code, rx = _fleet(departures, vessels, received)
+    upto = t <= end_h
+    t = t[upto]
     if len(t) == 0:
         return HALTS.empty_table()
-    clock = _Clock(t, start_h, end_h, cfg, _received(received))
+    clock = _Clock(t, start_h, end_h, cfg, rx, None if code is None else code[upto])
     fit = _fit(clock, cfg)
     rows = np.arange(len(t))
     nxt = np.append(t[1:], end_h)
-    u_star = fit.u_at(rows, cfg.halt_p)
+    thr = _thresholds(clock, rows, cfg)
+    u_star = fit.u_at(rows, thr)
     theta_t = clock.theta(t)
     finite = np.isfinite(u_star) & fit.eligible
     t_star = np.full(len(t), np.inf)
     t_star[finite] = clock.theta_inv(theta_t[finite] + u_star[finite])
+    t_star = _on_known_days(clock, rows, t_star, cfg)
     halted = fit.eligible & (t_star < nxt) & (t_star <= end_h)
     i = np.flatnonzero(halted)
     resumed = i + 1 < len(t)
@@ -377,7 +506,8 @@ def find_halts(
             "halt_ts": _to_ts(t_star[i]),
             "resume_ts": _to_ts(nxt[i], resumed),
             "resume_index": pa.array(np.where(resumed, i + 1, 0), pa.int64(), mask=~resumed),
-            "p_at_halt": pa.array(np.full(len(i), cfg.halt_p)),
+            "p_at_halt": pa.array(fit.p(i, clock.theta(t_star[i]) - theta_t[i])),  # computed, <= threshold
+            "threshold": pa.array(thr[i]),
             "p_at_resume": pa.array(fit.p(i, u_resume), pa.float64(), mask=~resumed),
             "rate_per_day": pa.array(24.0 * clock.n[i] / np.maximum(clock.history_h[i], 1e-9)),
             "n_window": pa.array(clock.n[i].astype(np.int64)),
@@ -411,7 +541,8 @@ def replay_days(
     as_of: Times,
     cfg: CadenceConfig | None = None,
     start: object | None = None,
-    received: Times | None = None,
+    received: Times | pa.Table | None = None,
+    vessels: Times | None = None,
 ) -> pa.Table:
     """The cadence state as of each time in ``as_of`` (e.g. each day's end), using only data up to it."""
     cfg = cfg or CadenceConfig()
@@ -425,8 +556,11 @@ def replay_days(
     expected = np.full(len(q), np.nan)
     rate = np.full(len(q), np.nan)
     model = pa.nulls(len(q), pa.string())
+    thr = np.full(len(q), cfg.halt_p)
+    known_day = np.ones(len(q), bool)
     if len(t):
-        clock = _Clock(t, start_h, float(q.max()) if len(q) else start_h, cfg, _received(received))
+        code, rx = _fleet(departures, vessels, received)
+        clock = _Clock(t, start_h, float(q.max()) if len(q) else start_h, cfg, rx, code)
         fit = _fit(clock, cfg)
         kk = np.where(known, k, 0)
         eff = clock.theta(q) - clock.theta(t[kk])
@@ -437,6 +571,8 @@ def replay_days(
         expected = np.where(ok, fit.expected(kk, eff), np.nan)
         rate = np.where(ok, 24.0 * clock.n[kk] / np.maximum(clock.history_h[kk], 1e-9), np.nan)
         model = _model_names(fit, kk, ok)
+        thr = _thresholds(clock, kk, cfg)
+        known_day = _known_day(clock, kk, q, cfg)
     valid = ~np.isnan(out_p)
     return pa.table(
         {
@@ -447,7 +583,7 @@ def replay_days(
             "expected_departures": pa.array(expected, pa.float64(), mask=~valid),
             "rate_per_day": pa.array(rate, pa.float64(), mask=~valid),
             "p_silence": pa.array(out_p, pa.float64(), mask=~valid),
-            "halted": pa.array(valid & (out_p < cfg.halt_p)),
+            "halted": pa.array(valid & (out_p <= thr) & known_day),
             "model": model,
         },
         schema=REPLAY,

@@ -97,3 +97,45 @@ def identity_changes(statics: pa.Table) -> pa.Table:
         },
         schema=CHANGES,
     )
+
+
+ALTERNATING = pa.schema(
+    [
+        pa.field("mmsi", pa.int64()),
+        pa.field("names", pa.string()),  # the alternating names, ';'-joined (sorted)
+        pa.field("n_flips", pa.int64()),  # changes back to a name seen before
+        pa.field("start_ts", schema.TS),  # first report of the second name
+        pa.field("detected_ts", schema.TS),  # the min_flips-th flip back
+        pa.field("end_ts", schema.TS),  # last report
+    ]
+)
+
+
+def alternating_names(statics: pa.Table, min_flips: int = 1) -> pa.Table:
+    """MMSIs whose static name flips back and forth (A, B, A, B ...): two ships sharing the MMSI.
+
+    A rename happens once (A -> B); a flip is a change back to a name the MMSI already used (A -> B -> A
+    has one), and ``min_flips`` of them are two identities alternating, not renames.
+    """
+    con = duckdb.connect(":memory:")
+    con.execute("SET TimeZone = 'UTC'")
+    con.register("s", statics.select(["mmsi", "ts", "name"]))
+    rows = con.sql(
+        f"""
+        WITH c AS (SELECT mmsi, ts, {CLEAN_NAME_SQL} AS name FROM s),
+        n AS (SELECT mmsi, ts, name, lag(name) OVER (PARTITION BY mmsi ORDER BY ts) AS prev FROM c
+              WHERE name IS NOT NULL),
+        ch AS (SELECT mmsi, ts, name, prev FROM n WHERE prev IS NOT NULL AND prev <> name),
+        f AS (SELECT mmsi, ts, name,
+                     EXISTS (SELECT 1 FROM n n2 WHERE n2.mmsi = ch.mmsi AND n2.name = ch.name AND n2.ts < ch.ts)
+                       AS back
+              FROM ch)
+        SELECT f.mmsi, array_to_string(list_sort(list_distinct(list(f.name))), ';') AS names,
+               count(*) FILTER (WHERE back) AS n_flips, min(f.ts) AS start_ts,
+               list_sort(list(f.ts) FILTER (WHERE back))[{min_flips}] AS detected_ts,
+               (SELECT max(ts) FROM c WHERE c.mmsi = f.mmsi) AS end_ts
+        FROM f GROUP BY f.mmsi HAVING count(*) FILTER (WHERE back) >= {min_flips}
+        ORDER BY f.mmsi
+        """
+    ).to_arrow_table()
+    return rows.cast(ALTERNATING) if rows.num_rows else ALTERNATING.empty_table()

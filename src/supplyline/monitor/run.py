@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
@@ -18,17 +18,27 @@ import pyarrow.compute as pc
 from supplyline import schema
 from supplyline.errors import StoreError
 from supplyline.monitor.alerts import MonitorConfig, MonitorInputs, evaluate, replay
+from supplyline.monitor.dark import gap_context
 from supplyline.store import Store
 
+if TYPE_CHECKING:
+    from supplyline.case import Case
 
-def inputs_from_store(store: Store, case: Any | None = None) -> MonitorInputs:
-    """Read voyages, gaps, statics and the vessels seen; watched routes from the case when given."""
+
+def inputs_from_store(
+    store: Store, case: Case | None = None, cfg: MonitorConfig | None = None
+) -> MonitorInputs:
+    """Read voyages, gaps (with their context), statics and the vessels seen; watched routes from the case."""
     voyages = store.read_table("voyages")
+    gaps = store.read_table("gaps")
     con = store.connect()
     try:
+        places = case.places if case is not None else None
+        context = gap_context(con, gaps, (cfg or MonitorConfig()).dark, places)
         span = con.sql("SELECT min(ts), max(ts) FROM positions").fetchall()[0]
         seen = con.sql("SELECT mmsi, min(ts) AS first_seen FROM positions GROUP BY mmsi").to_arrow_table()
         statics = con.sql("SELECT mmsi, ts, imo, name FROM statics").to_arrow_table()
+        identity_events = _identity_events(con)
         # reception of the route fleets (vessels with a routed voyage), the last position per vessel and 10 min:
         # enough for the cadence's reception_gap_h (1 h) and small however dense the positions are
         received = None
@@ -58,7 +68,9 @@ def inputs_from_store(store: Store, case: Any | None = None) -> MonitorInputs:
         start=_utc(start),
         end=_utc(end),
         routes=routes,
-        gaps=store.read_table("gaps"),
+        gaps=gaps,
+        identity_events=identity_events,
+        gap_context=context,
         statics=statics,
         seen=seen.cast(pa.schema([pa.field("mmsi", pa.int64()), pa.field("first_seen", schema.TS)])),
         received=None
@@ -67,16 +79,32 @@ def inputs_from_store(store: Store, case: Any | None = None) -> MonitorInputs:
     )
 
 
+def _identity_events(con: Any, rows_per_pass: int = 5_000_000) -> pa.Table:
+    """Shared-MMSI and spoofing events over every position of the store (detect.identity), a share of the
+    MMSIs at a time (each MMSI whole) so memory stays ~32 bytes x ``rows_per_pass``."""
+    from supplyline.detect.identity import EVENTS, find_identities
+
+    n = int(con.sql("SELECT count(*) FROM positions").fetchall()[0][0])
+    passes = max(1, -(-n // rows_per_pass))
+    parts = [EVENTS.empty_table()]
+    for k in range(passes):
+        p = con.sql(
+            f"SELECT mmsi, epoch_us(ts) AS ts, lat, lon FROM positions WHERE mmsi % {passes} = {k} ORDER BY mmsi, ts"
+        ).fetchnumpy()
+        mmsi, ts = np.asarray(p["mmsi"], np.int64), np.asarray(p["ts"], np.int64)
+        parts.append(find_identities(mmsi, ts, np.asarray(p["lat"]), np.asarray(p["lon"])).events)
+    return pa.concat_tables(parts)
+
+
 def _utc(t: datetime) -> datetime:
     return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
 
 
-def config_for_case(case: Any | None, cfg: MonitorConfig | None = None) -> MonitorConfig:
+def config_for_case(case: Case | None, cfg: MonitorConfig | None = None) -> MonitorConfig:
     """Monitor settings with the case's dark-gap threshold (``thresholds.dark_gap_h``) applied."""
     cfg = cfg or MonitorConfig()
-    th = getattr(case, "thresholds", None)
-    if th is not None and hasattr(th, "dark_gap_h"):
-        cfg = replace(cfg, dark_min_h=float(th.dark_gap_h))
+    if case is not None:
+        cfg = replace(cfg, dark_min_h=float(case.thresholds.dark_gap_h))
     return cfg
 
 
@@ -88,7 +116,7 @@ def emitted_ids(store: Store) -> set[str]:
 
 def run_monitor(
     store: Store,
-    case: Any | None = None,
+    case: Case | None = None,
     cfg: MonitorConfig | None = None,
     *,
     since: datetime | None = None,
@@ -97,8 +125,8 @@ def run_monitor(
     record: bool = True,
 ) -> pa.Table:
     """Alerts not emitted before (schema.ALERTS), recorded in the store's ``alerts`` table when ``record``."""
-    inputs = inputs_from_store(store, case)
     cfg = config_for_case(case, cfg)
+    inputs = inputs_from_store(store, case, cfg)
     if as_of is not None:
         inputs.end = min(inputs.end, _utc(as_of))
     alerts = replay(inputs, cfg, since=since) if daily_replay else evaluate(inputs, cfg=cfg, since=since)

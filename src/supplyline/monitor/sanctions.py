@@ -14,9 +14,11 @@ from __future__ import annotations
 import csv
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
@@ -24,6 +26,9 @@ from rapidfuzz import fuzz, process
 
 from supplyline.errors import InputError
 from supplyline.schema import TS
+
+if TYPE_CHECKING:  # numpy.typing only for annotations: this module is imported at CLI start-up
+    import numpy.typing as npt
 
 OFAC_FILE = "ofac_vessels_2024-05-03.csv"
 OFAC_DATE = "2024-05-03"
@@ -190,6 +195,43 @@ def flag_from_mmsi(mmsi: np.ndarray | pa.Array | pa.ChunkedArray) -> pa.Array:
     return pa.array(flags.tolist(), pa.string(), mask=~valid)
 
 
+Hit = tuple[int, int, str, float]
+"""(vessel row, sanctions row, match kind, score 0-100)."""
+
+
+@dataclass(frozen=True)
+class _Vessels:
+    """The columns of the vessels being screened, with a null column for each one not given."""
+
+    mmsi_col: pa.Array | pa.ChunkedArray
+    mmsi: npt.NDArray[np.int64]
+    imo_col: pa.Array | pa.ChunkedArray
+    imo: npt.NDArray[np.float64]  # NaN = unknown
+    names: list[str | None]
+    first_seen: pa.Array | pa.ChunkedArray
+    flags: pa.Array  # flag administration from the MMSI's MID
+
+    @classmethod
+    def of(cls, vessels: pa.Table) -> _Vessels:
+        n, cols = vessels.num_rows, vessels.column_names
+        mmsi = np.asarray(vessels["mmsi"].to_numpy(zero_copy_only=False), dtype=np.int64)
+        imo_col = vessels["imo"] if "imo" in cols else pa.nulls(n, pa.int64())
+        first_type = MATCHES.field("first_seen").type
+        return cls(
+            mmsi_col=vessels["mmsi"],
+            mmsi=mmsi,
+            imo_col=imo_col,
+            imo=_float_array(imo_col),
+            names=vessels["name"].to_pylist() if "name" in cols else [None] * n,
+            first_seen=vessels["first_seen"] if "first_seen" in cols else pa.nulls(n, first_type),
+            flags=flag_from_mmsi(mmsi),
+        )
+
+
+def _float_array(col: pa.Array | pa.ChunkedArray) -> npt.NDArray[np.float64]:
+    return np.asarray(col.cast(pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64)
+
+
 def screen_vessels(
     vessels: pa.Table,
     sanctions: pa.Table | None = None,
@@ -206,92 +248,86 @@ def screen_vessels(
     A vessel hit by IMO is not reported again by name for the same entry.
     """
     sanctions = sanctions if sanctions is not None else load_sanctions_list()
-    n = vessels.num_rows
-    mmsi = np.asarray(vessels["mmsi"].to_numpy(zero_copy_only=False), dtype=np.int64)
-    imo_col = vessels["imo"] if "imo" in vessels.column_names else pa.nulls(n, pa.int64())
-    imo = np.asarray(imo_col.cast(pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64)
-    names = vessels["name"].to_pylist() if "name" in vessels.column_names else [None] * n
-    first = (
-        vessels["first_seen"]
-        if "first_seen" in vessels.column_names
-        else pa.nulls(n, MATCHES.field("first_seen").type)
-    )
-    flags = flag_from_mmsi(mmsi)
+    v = _Vessels.of(vessels)
+    hits = _number_hits(v, sanctions) + _name_hits(v, sanctions, name_cutoff, min_name_len)
+    rows = _best_per_entry(hits, sanctions["ent_num"].to_pylist())
+    flagged = [i for i, f in enumerate(v.flags.to_pylist()) if f in watched_flags]
+    return _matches_table(v, sanctions, rows, flagged)
 
-    s_imo = np.asarray(sanctions["imo"].cast(pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64)
-    s_mmsi = np.asarray(sanctions["mmsi"].cast(pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64)
-    s_keys = sanctions["key"].to_pylist()
 
-    hits: list[tuple[int, int, str, float]] = []  # (vessel row, sanctions row, match, score)
-    # exact IMO / MMSI: sorted-array joins (vectorised)
-    for kind, left, right in (("imo", imo, s_imo), ("mmsi", mmsi.astype(np.float64), s_mmsi)):
-        ok = ~np.isnan(right)
-        r_idx = np.flatnonzero(ok)
+def _number_hits(v: _Vessels, sanctions: pa.Table) -> list[Hit]:
+    """Exact IMO and MMSI hits: sorted-array joins (vectorised)."""
+    hits: list[Hit] = []
+    pairs = (("imo", v.imo, sanctions["imo"]), ("mmsi", v.mmsi.astype(np.float64), sanctions["mmsi"]))
+    for kind, left, right_col in pairs:
+        right = _float_array(right_col)
+        r_idx = np.flatnonzero(~np.isnan(right))
         order = np.argsort(right[r_idx], kind="stable")
         sorted_vals = right[r_idx][order]
         lo = np.searchsorted(sorted_vals, left, "left")
         hi = np.searchsorted(sorted_vals, left, "right")
         for i in np.flatnonzero((hi > lo) & ~np.isnan(left) & (left > 0)):
             hits.extend((int(i), int(r_idx[order[j]]), kind, 100.0) for j in range(lo[i], hi[i]))
+    return hits
 
-    # fuzzy names: one rapidfuzz cdist over (distinct vessel names) x (listed names and aliases)
-    keys = normalise_names(names)
+
+def _name_hits(v: _Vessels, sanctions: pa.Table, name_cutoff: float, min_name_len: int) -> list[Hit]:
+    """Fuzzy name hits: one rapidfuzz cdist over (distinct vessel names) x (listed names and aliases);
+    the digits in both names must agree, and two different known IMOs rule a hit out."""
+    s_keys = sanctions["key"].to_pylist()
+    keys = normalise_names(v.names)
     uniq = sorted({k for k in keys if len(k) >= min_name_len})
-    if uniq and s_keys:
-        scores = process.cdist(uniq, s_keys, scorer=fuzz.ratio, score_cutoff=name_cutoff, workers=1)
-        digits = sanctions["numbers"].to_pylist()
-        v_digits = number_tags(names)
-        pos = {k: i for i, k in enumerate(uniq)}
-        for vi, k in enumerate(keys):
-            if k not in pos:
+    if not uniq or not s_keys:
+        return []
+    scores = process.cdist(uniq, s_keys, scorer=fuzz.ratio, score_cutoff=name_cutoff, workers=1)
+    s_imo = _float_array(sanctions["imo"])
+    s_digits = sanctions["numbers"].to_pylist()
+    v_digits = number_tags(v.names)
+    pos = {k: i for i, k in enumerate(uniq)}
+    hits: list[Hit] = []
+    for vi, k in enumerate(keys):
+        if k not in pos:
+            continue
+        row = scores[pos[k]]
+        imo = v.imo[vi]
+        for sj in np.flatnonzero(row >= name_cutoff):
+            if s_digits[sj] != v_digits[vi]:
                 continue
-            row = scores[pos[k]]
-            kd = v_digits[vi]
-            for sj in np.flatnonzero(row >= name_cutoff):
-                if digits[sj] != kd:
-                    continue
-                if not np.isnan(imo[vi]) and imo[vi] > 0 and not np.isnan(s_imo[sj]) and imo[vi] != s_imo[sj]:
-                    continue
-                hits.append((vi, int(sj), "name", float(row[sj])))
+            if not np.isnan(imo) and imo > 0 and not np.isnan(s_imo[sj]) and imo != s_imo[sj]:
+                continue
+            hits.append((vi, int(sj), "name", float(row[sj])))
+    return hits
 
-    # keep the best hit per (vessel, entry): imo > mmsi > name
+
+def _best_per_entry(hits: list[Hit], ent: list[int]) -> list[Hit]:
+    """The best hit per (vessel, listed entry): imo > mmsi > name, then the higher score; sorted."""
     rank = {"imo": 0, "mmsi": 1, "name": 2}
-    best: dict[tuple[int, int], tuple[int, int, str, float]] = {}
-    ent = sanctions["ent_num"].to_pylist()
+    best: dict[tuple[int, int], Hit] = {}
     for h in hits:
         key = (h[0], ent[h[1]])
         cur = best.get(key)
         if cur is None or (rank[h[2]], -h[3]) < (rank[cur[2]], -cur[3]):
             best[key] = h
-    rows = sorted(best.values())
-    vrows = [h[0] for h in rows]
-    srows = [h[1] for h in rows]
-    # flag hits (MID of a watched flag administration)
-    flag_list = flags.to_pylist()
-    fv = [i for i, f in enumerate(flag_list) if f in watched_flags]
-    take_v = pa.array(vrows + fv, pa.int64())
-    s_take = pa.array(srows, pa.int64())
-    nf = len(fv)
+    return sorted(best.values())
+
+
+def _matches_table(v: _Vessels, sanctions: pa.Table, rows: list[Hit], flagged: list[int]) -> pa.Table:
+    """The MATCHES table: list hits first (with the listed entry's columns), then watched-flag hits."""
+    vrows = [h[0] for h in rows] + flagged
+    take_v = pa.array(vrows, pa.int64())
+    s_take = pa.array([h[1] for h in rows], pa.int64())
+    nf = len(flagged)
 
     def from_s(col: str, typ: pa.DataType) -> pa.Array:
         return pa.concat_arrays([sanctions[col].take(s_take).combine_chunks().cast(typ), pa.nulls(nf, typ)])
 
     listed_flag = from_s("flag", pa.string())
-    conf = []
-    for hit_no, (vrow, lf) in enumerate(zip(vrows + fv, listed_flag.to_pylist(), strict=True)):
-        if hit_no >= len(rows):
-            conf.append("medium")
-        elif rows[hit_no][2] in ("imo", "mmsi"):
-            conf.append("high")
-        else:
-            conf.append("low" if flags_agree(flag_list[vrow], lf) is False else "medium")
-
     return pa.table(
         {
-            "mmsi": vessels["mmsi"].take(take_v).cast(pa.int64()),
-            "imo": imo_col.take(take_v).cast(pa.int64()),
-            "name": pa.array([names[i] for i in vrows + fv], pa.string()),
-            "flag": flags.take(take_v),
+            "mmsi": v.mmsi_col.take(take_v).cast(pa.int64()),
+            "imo": v.imo_col.take(take_v).cast(pa.int64()),
+            "name": pa.array([v.names[i] for i in vrows], pa.string()),
+            "flag": v.flags.take(take_v),
             "match": pa.array([h[2] for h in rows] + ["flag"] * nf, pa.string()),
             "score": pa.array([h[3] for h in rows] + [100.0] * nf, pa.float64()),
             "ent_num": from_s("ent_num", pa.int64()),
@@ -299,8 +335,23 @@ def screen_vessels(
             "program": from_s("program", pa.string()),
             "listed_imo": from_s("imo", pa.int64()),
             "listed_flag": listed_flag,
-            "confidence": pa.array(conf, pa.string()),
-            "first_seen": first.take(take_v).cast(MATCHES.field("first_seen").type),
+            "confidence": pa.array(_confidence(v, rows, vrows, listed_flag.to_pylist()), pa.string()),
+            "first_seen": v.first_seen.take(take_v).cast(MATCHES.field("first_seen").type),
         },
         schema=MATCHES,
     )
+
+
+def _confidence(v: _Vessels, rows: list[Hit], vrows: list[int], listed_flags: list[str | None]) -> list[str]:
+    """high: IMO or MMSI; medium: a name whose flags agree (or either is unknown), or a watched flag;
+    low: a name only, under another flag."""
+    flag_list = v.flags.to_pylist()
+    conf = []
+    for hit_no, (vrow, lf) in enumerate(zip(vrows, listed_flags, strict=True)):
+        if hit_no >= len(rows):
+            conf.append("medium")
+        elif rows[hit_no][2] in ("imo", "mmsi"):
+            conf.append("high")
+        else:
+            conf.append("low" if flags_agree(flag_list[vrow], lf) is False else "medium")
+    return conf
