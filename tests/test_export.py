@@ -27,7 +27,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
 def test_geojson_layers(store: Store, tmp_path: Path) -> None:
     paths = export_store(store, "geojson", tmp_path)
     docs = {p.stem: json.loads(p.read_text()) for p in paths}
-    assert set(docs) == {"places", "tracks", "voyages", "gaps", "encounters"}
+    assert set(docs) == {"places", "tracks", "voyages", "gaps", "encounters", "detections"}
     counts = {k: len(d["features"]) for k, d in docs.items()}
     assert counts == {
         "places": fx.N_PLACES,
@@ -35,6 +35,7 @@ def test_geojson_layers(store: Store, tmp_path: Path) -> None:
         "voyages": fx.N_VOYAGES,
         "gaps": fx.N_GAPS,
         "encounters": fx.N_ENCOUNTERS,
+        "detections": 0,  # no satellite detections in this store
     }
     assert all(d["type"] == "FeatureCollection" for d in docs.values())
     tracks = {f["properties"]["mmsi"]: f for f in docs["tracks"]["features"]}
@@ -56,9 +57,16 @@ def test_kml_is_valid_and_counts_placemarks(store: Store, tmp_path: Path) -> Non
     assert root.tag == f"{K}kml"
     folders = root.findall(f"{K}Document/{K}Folder")
     names = [f.findtext(f"{K}name") for f in folders]
-    assert names == ["Places", "Tracks (by vessel)", "Voyages", "Dark gaps (AIS silent)", "Encounters"]
+    assert names == [
+        "Places",
+        "Tracks (by vessel)",
+        "Voyages",
+        "Dark gaps (AIS silent)",
+        "Encounters",
+        "Satellite detections (matched / dark)",
+    ]
     per_folder = [len(f.findall(f"{K}Placemark")) for f in folders]
-    assert per_folder == [fx.N_PLACES, fx.N_VESSELS, fx.N_VOYAGES, fx.N_GAPS, fx.N_ENCOUNTERS]
+    assert per_folder == [fx.N_PLACES, fx.N_VESSELS, fx.N_VOYAGES, fx.N_GAPS, fx.N_ENCOUNTERS, 0]
     assert len(root.findall(f".//{K}Placemark")) == 12
     gaps = folders[3].findall(f"{K}Placemark")
     assert {g.findtext(f"{K}styleUrl") for g in gaps} == {"#dark-gap"}

@@ -58,6 +58,7 @@ PUBLIC = {
         "voyage_draws",
     ],
     "supplyline.evidence": [],
+    "supplyline.imagery": [],
     "supplyline.ingest": [],
     "supplyline.monitor": [
         "CadenceConfig",

@@ -18,8 +18,10 @@ import pyarrow.compute as pc
 
 from supplyline.case import Case, bundled_case_path, load_case, store_case_evidence
 from supplyline.engine.local import detect
+from supplyline.engine.summary import visit_class_counts
 from supplyline.errors import InputError, UsageError
 from supplyline.estimate.run import run_estimate
+from supplyline.imagery.simulated import image_case, summary_line
 from supplyline.ingest.pipeline import ingest
 from supplyline.monitor.run import run_monitor
 from supplyline.report.builder import build_report
@@ -28,7 +30,7 @@ from supplyline.store import Store
 
 DATASETS = ("dprk-russia", "nyharbor")
 NY_FILE = "noaa_ais_nyharbor_2020/nyharbor_2020-12-01_to_07_points.csv.gz"
-STEPS = ("simulate", "ingest", "detect", "evidence", "estimate", "monitor", "report")
+STEPS = ("simulate", "ingest", "detect", "evidence", "imagery", "estimate", "monitor", "report")
 
 
 @dataclass
@@ -105,6 +107,9 @@ def run_demo(
     step("evidence")
     store_case_evidence(store, case)
 
+    step("imagery")
+    imaged = image_case(store, case, seed=seed).summary() if data == "dprk-russia" else None
+
     step("estimate")
     estimated = run_estimate(store, case)
 
@@ -115,6 +120,9 @@ def run_demo(
     path = build_report(store, out / "report.html", title=case.title or case.name)
     result = DemoResult(case=case.name, report=path, store=store.root, synthetic=synthetic)
     _summarise(result, store, case, report.totals, detected.counts, alerts, estimated.claim_tests)
+    if imaged is not None:
+        result.lines.insert(-1, summary_line(imaged))
+        result.figures["imagery"] = imaged
     return result
 
 
@@ -140,6 +148,7 @@ def _summarise(
     claim_tests: pa.Table,
 ) -> None:
     con = store.connect()
+    classes = visit_class_counts(con)
     outbound = [r.name for r in case.routes if not r.name.startswith(("dunai-", "vostochny-", "stgeorge-"))]
     routes_sql = ", ".join(f"'{r}'" for r in outbound) or "''"
     per_ship = con.execute(
@@ -151,7 +160,7 @@ def _summarise(
     tag = " (SYNTHETIC scenario)" if res.synthetic else " (real AIS)"
     lines = [
         f"case {case.name}{tag}: {ingested.get('kept', 0):,} reports kept of {ingested.get('read', 0):,} read",
-        f"detected: {counts.get('visits', 0)} port visits, {counts.get('voyages', 0)} voyages, "
+        f"detected: {classes.get('port_calls', 0)} port calls, {counts.get('voyages', 0)} voyages, "
         f"{counts.get('gaps', 0)} dark gaps, {counts.get('encounters', 0)} encounters",
         f"trips on watched routes ({', '.join(outbound)}): {trips} — "
         + ", ".join(f"{ship} {n}" for ship, n in per_ship),

@@ -135,7 +135,8 @@ SEGMENTS = pa.schema(
         pa.field("start_ts", TS),
         pa.field("end_ts", TS),
         pa.field("n_positions", pa.int64()),
-        pa.field("n_noise", pa.int64()),
+        pa.field("n_noise", pa.int64()),  # positions set aside as noise (outliers included)
+        pa.field("n_outliers", pa.int64()),  # of which lone outlier fixes (unreachable from both neighbours)
         pa.field("start_lat", pa.float64()),
         pa.field("start_lon", pa.float64()),
         pa.field("end_lat", pa.float64()),
@@ -150,11 +151,16 @@ VISITS = pa.schema(
         pa.field("visit_id", pa.string(), nullable=False),
         pa.field("mmsi", pa.int64(), nullable=False),
         pa.field("place_id", pa.string(), nullable=False),
-        pa.field("place_name", pa.string()),
+        pa.field("place_name", pa.string()),  # the port (gazetteer places grouped, see detect.ports)
+        pa.field("anchorage_id", pa.string()),  # the anchorage/berth of the first stop (else of entry)
+        pa.field("anchorage_name", pa.string()),
+        pa.field("visit_class", pa.string()),  # port_call, short_stop, pass_through (detect.visits)
+        pa.field("events", pa.string()),  # GFW events seen, comma-separated: entry, stop, gap, exit
         pa.field("arrival_ts", TS),
         pa.field("departure_ts", TS),
         pa.field("dwell_h", pa.float64()),
-        pa.field("stopped_h", pa.float64()),
+        pa.field("stopped_h", pa.float64()),  # stopped in all (port gaps included)
+        pa.field("longest_stop_h", pa.float64()),  # longest continuous stop: >= port_call_min_h is a call
         pa.field("n_positions", pa.int64()),
         pa.field("max_gap_h", pa.float64()),
         pa.field("draught_arrival_m", pa.float32()),
@@ -339,7 +345,7 @@ ALERTS = pa.schema(
     [
         pa.field("alert_id", pa.string(), nullable=False),
         # halt, resumption, route_shift, new_vessel, dark_near_place, sanctioned, identity_change, shared_mmsi,
-        # spoofing
+        # spoofing, dark_vessel (imagery: a satellite detection no AIS matches)
         pa.field("kind", pa.string(), nullable=False),
         pa.field("ts", TS),  # when the condition became true (data time, not wall-clock)
         pa.field("mmsi", pa.int64()),
@@ -348,6 +354,50 @@ ALERTS = pa.schema(
         pa.field("probability", pa.float64()),  # e.g. P(silence this long | cadence) for a halt
         pa.field("message", pa.string()),
         pa.field("details", pa.string()),  # JSON
+    ]
+)
+
+# --- imagery: vessels seen from space (docs/imagery.md) --------------------------------------------------
+
+DETECTIONS = pa.schema(
+    [
+        pa.field("det_id", pa.string(), nullable=False),  # stable: hash of scene id + position (+ index)
+        pa.field("scene_id", pa.string(), nullable=False),  # the image (or simulated pass) it was seen in
+        pa.field("sensor", pa.string()),  # sar | optical (imported: as the file says)
+        pa.field("ts", TS, nullable=False),  # acquisition time (UTC)
+        pa.field("lon", pa.float64(), nullable=False),
+        pa.field("lat", pa.float64(), nullable=False),
+        pa.field("length_m", pa.float32()),  # null = not measured
+        pa.field("width_m", pa.float32()),
+        pa.field("heading_deg", pa.float32()),  # of the long axis, 0..180 (SAR cannot tell bow from stern)
+        pa.field("score", pa.float32()),  # detector confidence 0..1
+        pa.field("in_place", pa.string()),  # place_id of the place it lies in, else null
+        pa.field(
+            "near_place", pa.string()
+        ),  # nearest watched place within the imagery watch radius, else null
+        pa.field("source", pa.string()),  # detector (cfar, ndwi, simulated) or imported file
+        pa.field("synthetic", pa.bool_()),
+    ]
+)
+
+DETECTION_MATCHES = pa.schema(
+    [
+        pa.field("det_id", pa.string(), nullable=False),
+        pa.field("scene_id", pa.string(), nullable=False),
+        pa.field("ts", TS),
+        pa.field("lon", pa.float64()),
+        pa.field("lat", pa.float64()),
+        pa.field("status", pa.string(), nullable=False),  # matched | dark
+        pa.field("mmsi", pa.int64()),  # null when dark
+        pa.field("match_score", pa.float64()),  # exp(-chi2/2) of position and length residuals, 0..1
+        pa.field("dist_m", pa.float64()),  # detection to the AIS position estimated at ts
+        pa.field("sigma_m", pa.float64()),  # 1-sigma position uncertainty used for the gate
+        pa.field("dt_s", pa.float64()),  # acquisition time minus the nearest AIS fix (signed)
+        pa.field("length_m", pa.float32()),  # the detection's
+        pa.field("ais_length_m", pa.float32()),  # the AIS static report's
+        pa.field("n_candidates", pa.int32()),  # AIS vessels inside the gate
+        pa.field("in_place", pa.string()),
+        pa.field("near_place", pa.string()),
     ]
 )
 

@@ -250,3 +250,40 @@ def test_rows_with_missing_values_render_cleanly(browser: Any, tmp_path: Path) -
         assert _rows(page, "claims") == 2
     finally:
         page.close()
+
+
+def test_satellite_detections_layer(browser: Any, tmp_path: Path) -> None:
+    """Matched and dark detections are drawn, the tooltip shows the matching evidence, and a scene id from
+    the data is escaped, never executed."""
+    store = fx.build_fixture_store(tmp_path / "store")
+    base = {"ts": fx.T0, "length_m": 110.0, "n_candidates": 1, "in_place": None, "near_place": "case:rajin"}
+    rows = [
+        {**base, "det_id": "d1", "scene_id": "S1A_x", "lon": 130.30, "lat": 42.24, "status": "matched",
+         "mmsi": fx.MMSI_A, "match_score": 0.9, "dist_m": 42.0, "sigma_m": 71.0, "dt_s": 30.0,
+         "ais_length_m": 120.0},
+        {**base, "det_id": "d2", "scene_id": "<img src=x onerror=alert(1)>", "lon": 130.32, "lat": 42.23,
+         "status": "dark", "n_candidates": 0},
+    ]  # fmt: skip
+    store.write_table("detection_matches", pa.Table.from_pylist(rows, schema=schema.DETECTION_MATCHES))
+    page, problems = _open(browser, build_report(store, tmp_path / "det.html"))
+    try:
+        svg = page.locator("svg#map")
+        assert (
+            svg.get_attribute("data-detections") == "2" and svg.get_attribute("data-dark-detections") == "1"
+        )
+        assert page.locator("#map path.detection.dark").count() == 1
+        page.locator("#map path.detection.matched").first.dispatch_event("mousemove")
+        tip = page.text_content("#tooltip") or ""
+        assert "matched" in tip and "42 m from its AIS position" in tip and "AIS 120 m" in tip
+        page.locator("#map path.detection.dark").first.dispatch_event("mousemove")
+        assert "<img src=x onerror=alert(1)>" in (page.text_content("#tooltip") or "")
+        assert page.locator("#tooltip img").count() == 0
+        assert _rows(page, "detection_matches") == 2
+        assert "satellite detection, dark" in page.text_content("#map-legend")
+        # a pass row on the timeline: one tick per scene, red when it saw a dark vessel
+        assert page.locator("#timeline line.pass").count() == 2
+        assert page.locator("#timeline line.pass.dark").count() == 1
+        assert "satellite passes" in page.text_content("#timeline")
+        assert problems == []
+    finally:
+        page.close()

@@ -16,6 +16,7 @@ from supplyline.cli import (
     _detect,
     _estimate,
     _evidence,
+    _imagery,
     _monitor,
     _places,
     _report,
@@ -36,7 +37,19 @@ app = typer.Typer(
 )
 
 # Each module registers its own commands; one module per verb group keeps this file thin.
-for _module in (_store, _places, _detect, _simulate, _case, _evidence, _estimate, _monitor, _report, _demo):
+for _module in (
+    _store,
+    _places,
+    _detect,
+    _simulate,
+    _case,
+    _evidence,
+    _estimate,
+    _monitor,
+    _report,
+    _demo,
+    _imagery,
+):
     _module.register(app)
 
 

@@ -25,6 +25,7 @@ REPORT_TABLES = (
     "voyages",
     "gaps",
     "encounters",
+    "detection_matches",  # satellite vessel detections, matched to AIS or dark (docs/imagery.md)
     "alerts",
     "claims",
     "observations",
@@ -96,6 +97,10 @@ def report_table(con: duckdb.DuckDBPyConnection, name: str, max_rows: int = 0) -
     table = con.sql(f'SELECT * FROM "{name}" {order} LIMIT {int(max_rows)}').to_arrow_table()
     out = table_json(table, max_rows)
     out["total"] = total
+    if name == "visits" and "visit_class" in cols:  # the headline card counts port calls
+        from supplyline.engine.summary import visit_class_counts
+
+        out["classes"] = visit_class_counts(con)
     return out
 
 

@@ -30,7 +30,7 @@ from supplyline.report.data import (
 from supplyline.store import Store
 
 FORMATS: tuple[str, ...] = ("geojson", "kml", "csv", "parquet")
-MAP_LAYERS: tuple[str, ...] = ("places", "tracks", "voyages", "gaps", "encounters")
+MAP_LAYERS: tuple[str, ...] = ("places", "tracks", "voyages", "gaps", "encounters", "detections")
 EXPORT_MAX_POINTS = 1_000_000  # track points kept in GeoJSON/KML (one per vessel-minute at most)
 KML_NS = "http://www.opengis.net/kml/2.2"
 
@@ -82,6 +82,11 @@ def map_layers(
             if r["lat"] is None or r["lon"] is None:
                 continue
             out["encounters"].append(
+                {"type": "Feature", "geometry": _point(r["lon"], r["lat"]), "properties": r}
+            )
+    if "detections" in layers:  # satellite detections with their AIS match (matched / dark) and evidence
+        for r in _rows(table_arrow(con, "detection_matches")):
+            out["detections"].append(
                 {"type": "Feature", "geometry": _point(r["lon"], r["lat"]), "properties": r}
             )
     if "tracks" in layers or "voyages" in layers:
@@ -170,15 +175,23 @@ _KML_STYLES = {
     "encounter": ("IconStyle", "ff2f2fd6", "1.2"),
     "voyage": ("LineStyle", "ff1c8cf5", "4"),
     "dark-gap": ("LineStyle", "b30000ff", "2"),
+    "detection": ("IconStyle", "ff0000d0", "0.9"),
 }
 _TRACK_COLOURS = ("ffb47757", "ff2b8ef2", "ff5957e1", "ffb2b776", "ff4fa159", "ff48c9ed", "ffa17ab0")
-_LAYER_STYLE = {"places": "place", "voyages": "voyage", "gaps": "dark-gap", "encounters": "encounter"}
+_LAYER_STYLE = {
+    "places": "place",
+    "voyages": "voyage",
+    "gaps": "dark-gap",
+    "encounters": "encounter",
+    "detections": "detection",
+}
 _LAYER_TITLE = {
     "places": "Places",
     "tracks": "Tracks (by vessel)",
     "voyages": "Voyages",
     "gaps": "Dark gaps (AIS silent)",
     "encounters": "Encounters",
+    "detections": "Satellite detections (matched / dark)",
 }
 
 
@@ -191,12 +204,14 @@ def _kml_name(layer: str, p: dict[str, Any]) -> str:
         return f"{p.get('mmsi')}: {p.get('origin_name')} -> {p.get('destination_name')}"
     if layer == "gaps":
         return f"dark {p.get('duration_h') or 0:.1f} h, MMSI {p.get('mmsi')}"
+    if layer == "detections":
+        return f"{p.get('status')} detection{' MMSI ' + str(p['mmsi']) if p.get('mmsi') else ''}"
     return f"encounter {p.get('mmsi_a')} / {p.get('mmsi_b')}"
 
 
 def _time_span(p: dict[str, Any]) -> tuple[str | None, str | None]:
     """(begin, end) ISO times of a feature's properties, from whichever pair of time columns it has."""
-    for a, b in (("start_ts", "end_ts"), ("departure_ts", "arrival_ts")):
+    for a, b in (("start_ts", "end_ts"), ("departure_ts", "arrival_ts"), ("ts", "ts")):
         if a in p or b in p:
             return p.get(a), p.get(b)
     return None, None

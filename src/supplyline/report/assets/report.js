@@ -56,18 +56,24 @@
   const visits = records("visits"), voyages = records("voyages"), gaps = records("gaps"),
     encounters = records("encounters"), alerts = records("alerts"), claims = records("claims"),
     estimates = records("estimates"), places = records("places"), observations = records("observations"),
-    claimTests = records("claim_tests");
+    claimTests = records("claim_tests"), detections = records("detection_matches");
 
   performance.mark("parsed");
   // ---------- header, banner, stats ----------------------------------------------------------------------
   document.getElementById("subtitle").textContent =
     `Store ${meta.store} \u00b7 generated ${fmtTs(meta.generated_ms)} UTC`;
+  // Visits count port calls (short stops and pass-throughs are in the visits table, column visit_class).
+  const headline = (name) => {
+    const t = T[name];
+    if (!t) return 0;
+    return name === "visits" && t.classes && t.classes.port_calls != null ? t.classes.port_calls : t.total;
+  };
   const stats = [
     [meta.n_positions.toLocaleString("en-US"), "positions"],
     [meta.n_vessels.toLocaleString("en-US"), "vessels"],
-    ...[["places", "places"], ["visits", "port visits"], ["voyages", "voyages"], ["gaps", "dark gaps"],
-      ["encounters", "encounters"], ["alerts", "alerts"], ["claims", "claims"], ["estimates", "estimates"]]
-      .map(([name, label]) => [(T[name] ? T[name].total : 0).toLocaleString("en-US"), label]),
+    ...[["places", "places"], ["visits", "port calls"], ["voyages", "voyages"], ["gaps", "dark gaps"],
+      ["encounters", "encounters"], ["detection_matches", "satellite detections"], ["alerts", "alerts"], ["claims", "claims"], ["estimates", "estimates"]]
+      .map(([name, label]) => [headline(name).toLocaleString("en-US"), label]),
   ];
   const statBox = document.getElementById("stats");
   for (const [v, k] of stats) {
@@ -188,6 +194,19 @@
       `${fmtTs(e.start_ts)} \u2192 ${fmtTs(e.end_ts)} (${fmtNum(e.duration_h)} h)<br>median ${fmtNum(e.median_dist_km)} km apart`))
     .on("mouseleave", hideTip);
 
+  // Satellite detections: a triangle per detection, filled when dark (no AIS within the gate), hollow when
+  // matched; the tooltip carries the matching evidence.
+  const tri = d3.symbol().type(d3.symbolTriangle).size(70)();
+  const detMarks = overlay.append("g").attr("class", "detections").selectAll("path").data(detections.filter((d) => d.lat != null && d.lon != null))
+    .join("path").attr("class", (d) => `detection ${d.status === "dark" ? "dark" : "matched"}`).attr("d", tri)
+    .on("mousemove", (ev, d) => showTip(ev, `<b>Satellite detection: ${esc(d.status)}</b><br>scene ${esc(d.scene_id)}<br>${fmtTs(d.ts)}` +
+      (d.status === "dark" ? `<br>no AIS vessel within the gate (${fmtNum(d.n_candidates)} candidates)` :
+        `<br>MMSI ${esc(d.mmsi)} score ${fmtNum(d.match_score)}<br>${fmtNum(d.dist_m)} m from its AIS position (sigma ${fmtNum(d.sigma_m)} m)` +
+        `<br>nearest AIS fix ${fmtNum(d.dt_s)} s away`) +
+      `<br>length ${fmtNum(d.length_m)} m` + (d.ais_length_m != null ? ` (AIS ${fmtNum(d.ais_length_m)} m)` : "") +
+      (d.near_place ? `<br>near ${esc(d.near_place)}` : "")))
+    .on("mouseleave", hideTip);
+
   // Fit the view to the data (tracks, places, gaps), not the whole world.
   performance.mark("layers");
   // Initial view: the voyages on watched routes when there are any (the case's area of interest), else
@@ -244,6 +263,7 @@
       return null;
     });
     encMarks.attr("transform", (e) => `translate(${t.applyX(e.lon)},${t.applyY(mercY(e.lat))})`);
+    detMarks.attr("transform", (d) => `translate(${t.applyX(d.lon)},${t.applyY(mercY(d.lat))})`);
   };
   const zoom = d3.zoom().scaleExtent([k0 / 200, k0 * 400]).on("zoom", (ev) => {
     root.attr("transform", ev.transform); place(ev.transform); hideTip();
@@ -251,7 +271,8 @@
   svg.call(zoom).call(zoom.transform, fit);
   document.getElementById("map-reset").addEventListener("click", () => svg.transition().duration(400).call(zoom.transform, fit));
   svg.attr("data-tracks", tracks.length).attr("data-places", places.length).attr("data-voyages", gVoy.selectAll("path").size())
-    .attr("data-gaps", gGaps.selectAll("line").size()).attr("data-encounters", encMarks.size());
+    .attr("data-gaps", gGaps.selectAll("line").size()).attr("data-encounters", encMarks.size())
+    .attr("data-detections", detMarks.size()).attr("data-dark-detections", detMarks.filter(".dark").size());
 
   // Legend.
   const legend = document.getElementById("map-legend");
@@ -268,6 +289,10 @@
   legendRow('<circle cx="13" cy="6" r="4.5" fill="#1f5fa8" stroke="#fff"/>', "watched place (entry radius shaded)");
   legendRow('<circle cx="13" cy="6" r="3.5" fill="#fff" stroke="#1f5fa8" stroke-width="1.5"/>', "other place");
   legendRow('<path transform="translate(13,6) scale(.8)" d="' + sym + '" fill="#7b2cbf"/>', "encounter");
+  if (detections.length) {
+    legendRow('<path transform="translate(13,7)" d="' + tri + '" fill="#d00000" stroke="#fff"/>', "satellite detection, dark (no AIS)");
+    legendRow('<path transform="translate(13,7)" d="' + tri + '" fill="none" stroke="#2b9348" stroke-width="1.5"/>', "satellite detection matched to AIS");
+  }
   legend.append(el("div", { class: "hint drawn" }, `${meta.n_points.toLocaleString("en-US")} of ${meta.n_positions.toLocaleString("en-US")} positions drawn`));
 
   performance.mark("map");
@@ -281,10 +306,16 @@
   for (const v of voyages) times.push(v.departure_ts, v.arrival_ts);
   for (const a of alerts) times.push(a.ts);
   for (const c of claims) times.push(c.period_start, c.period_end);
+  for (const d of detections) times.push(d.ts);
   const tDomain = d3.extent(times.filter((t) => t != null));
   const haltAlerts = alerts.filter((a) => a.kind === "halt");
   const lanes = routeNames.slice();
   if (haltAlerts.some((a) => !a.route) || alerts.some((a) => !a.route && a.kind !== "halt")) lanes.push("(no route)");
+  // Satellite passes: one tick per scene, red when it saw a vessel without AIS.
+  const PASS_LANE = "satellite passes";
+  const passes = Array.from(d3.group(detections.filter((d) => d.ts != null), (d) => `${d.scene_id}|${d.ts}`).values())
+    .map((ds) => ({ scene: ds[0].scene_id, ts: ds[0].ts, n: ds.length, dark: ds.filter((d) => d.status === "dark").length }));
+  if (passes.length) lanes.push(PASS_LANE);
   if (!lanes.length || tDomain[0] === undefined) {
     document.getElementById("timeline-wrap").prepend(el("div", { class: "empty" }, "none \u2014 no voyages, alerts or estimates on a watched route in this store"));
     tlSvg.attr("height", 0);
@@ -311,6 +342,14 @@
       const g = tlSvg.append("g").attr("class", "lane").attr("data-route", route);
       g.append("rect").attr("class", "lane-bg").attr("x", left).attr("y", y).attr("width", Wt - right - left).attr("height", laneH - 8);
       g.append("text").attr("class", "lane-label").attr("x", left - 10).attr("y", y + laneH / 2).attr("text-anchor", "end").text(route);
+      if (route === PASS_LANE) {
+        g.append("text").attr("class", "axis-title").attr("x", left - 10).attr("y", y + laneH / 2 + 14).attr("text-anchor", "end")
+          .text(`${passes.length} scenes`);
+        g.selectAll("line.pass").data(passes).join("line").attr("class", (p) => (p.dark ? "pass dark" : "pass"))
+          .attr("x1", (p) => x(p.ts)).attr("x2", (p) => x(p.ts)).attr("y1", y + 8).attr("y2", y + laneH - 14)
+          .append("title").text((p) => `${p.scene} ${fmtTs(p.ts)}: ${p.n} detections, ${p.dark} dark`);
+        return;
+      }
       const match = (r) => (route === "(no route)" ? !r : r === route);
       const deps = voyages.filter((v) => match(v.route) && v.departure_ts != null);
       g.append("text").attr("class", "axis-title").attr("x", left - 10).attr("y", y + laneH / 2 + 14).attr("text-anchor", "end")
@@ -572,7 +611,7 @@
   // ---------- sortable, filterable tables -------------------------------------------------------------------
   const PAGE_ROWS = 100;  // rows rendered at first; "show more" adds pages (layout of big tables is the slow part)
   const tablesBox = document.getElementById("tables");
-  const shownTables = ["visits", "voyages", "gaps", "encounters", "alerts", "claims", "observations", "places", "vessels", "estimates", "claim_tests"];
+  const shownTables = ["visits", "voyages", "gaps", "encounters", "detection_matches", "alerts", "claims", "observations", "places", "vessels", "estimates", "claim_tests"];
   for (const name of shownTables) {
     const t = T[name];
     const block = el("div", { class: "tbl-block", id: `table-${name}`, "data-table": name });
