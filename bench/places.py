@@ -16,7 +16,7 @@ import numpy as np
 import pyarrow as pa
 
 from supplyline.geo import destination_point
-from supplyline.places import PlaceIndex, load_gazetteer
+from supplyline.places import PlaceIndex, load_gazetteer, places_from_records
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -54,12 +54,29 @@ def synthetic_places(rng: np.random.Generator, n: int) -> pa.Table:
     )
 
 
+def synthetic_polygons(rng: np.random.Generator, n: int) -> pa.Table:
+    """``n`` square-ish polygon places (2-10 km across) around 40 clusters, some across the antimeridian."""
+    centres = 40
+    clat, clon = rng.uniform(-60, 60, centres), np.concatenate([[179.9], rng.uniform(-180, 180, centres - 1)])
+    c = rng.integers(0, centres, n)
+    lat, lon = destination_point(clat[c], clon[c], rng.uniform(0, 360, n), rng.exponential(30.0, n))
+    half = rng.uniform(0.01, 0.045, n)
+    records = []
+    for i in range(n):
+        la, lo, h = float(lat[i]), float(lon[i]), float(half[i])
+        ring = [[lo - h, la - h], [lo + h, la - h], [lo + h, la + h], [lo - h, la + h], [lo - h, la - h]]
+        records.append({"name": f"poly{i}", "geometry": {"type": "Polygon", "coordinates": [ring]}})
+    return places_from_records(records)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--points", type=int, default=1_000_000)
     ap.add_argument("--places", type=int, default=100_000)
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--polygons", type=int, default=2_000)
+    ap.add_argument("--polygon-points", type=int, default=200_000)
     args = ap.parse_args()
     rng = np.random.default_rng(1)
     n, r = args.points, args.repeat
@@ -91,6 +108,13 @@ def main() -> None:
     row("synthetic assign r_in", syn.num_rows, n, best_of(r, lambda: sidx.assign(slat, slon, "r_in")))
     row("synthetic assign r_out", syn.num_rows, n, best_of(r, lambda: sidx.assign(slat, slon, "r_out")))
     row("synthetic nearest", syn.num_rows, n, best_of(r, lambda: sidx.nearest(slat, slon)))
+
+    polys = synthetic_polygons(rng, args.polygons)
+    pidx = PlaceIndex(polys, workers=args.workers)
+    m = args.polygon_points
+    plat, plon = points_near(rng, polys["lat"].to_numpy(), polys["lon"].to_numpy(), m)
+    row("polygons assign r_in", polys.num_rows, m, best_of(r, lambda: pidx.assign(plat, plon, "r_in")))
+    row("polygons assign r_out", polys.num_rows, m, best_of(r, lambda: pidx.assign(plat, plon, "r_out")))
 
 
 if __name__ == "__main__":

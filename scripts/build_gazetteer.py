@@ -99,7 +99,8 @@ def _table(cols: dict[str, list[object]]) -> pa.Table:
     n = len(keep)
     cols.setdefault("watched", [False] * n)
     cols.setdefault("geometry_wkb", [None] * n)
-    table = pa.table({f.name: pa.array(cols[f.name], f.type) for f in schema.PLACES}, schema=schema.PLACES)
+    shipped = pa.schema([f for f in schema.PLACES if f.name != "exclusion_only"])  # set per run by `detect`
+    table = pa.table({f.name: pa.array(cols[f.name], f.type) for f in shipped}, schema=shipped)
     return table.sort_by("place_id")
 
 
@@ -121,7 +122,7 @@ def build_wpi(con: duckdb.DuckDBPyConnection, data: Path, unlocode_names: dict[s
             votes.setdefault(cname, Counter())[locode[:2]] += 1
     name_to_iso2 = {k: v.most_common(1)[0][0] for k, v in votes.items()}
     cols: dict[str, list[object]] = {
-        f.name: [] for f in schema.PLACES if f.name not in ("watched", "geometry_wkb")
+        f.name: [] for f in schema.PLACES if f.name not in ("watched", "geometry_wkb", "exclusion_only")
     }
     for num, name, alt, locode, cname, size, lat, lon in rows:
         r_in = WPI_R_IN_M.get(size or "", 3000.0)
@@ -161,7 +162,7 @@ def build_unlocode(con: duckdb.DuckDBPyConnection, data: Path, wpi_locodes: set[
         [str(data / "unlocode_geoapify" / "unlocode_ports_function1.csv")],
     ).fetchall()
     cols: dict[str, list[object]] = {
-        f.name: [] for f in schema.PLACES if f.name not in ("watched", "geometry_wkb")
+        f.name: [] for f in schema.PLACES if f.name not in ("watched", "geometry_wkb", "exclusion_only")
     }
     for country, location, raw_name, plain, lat, lon in rows:
         code = f"{country}{location}"
@@ -214,7 +215,7 @@ def build_gfw(con: duckdb.DuckDBPyConnection, data: Path, ports: pa.Table) -> pa
     ).fetchall()
     iso = _iso3_to_iso2(cells, ports)
     cols: dict[str, list[object]] = {
-        f.name: [] for f in schema.PLACES if f.name not in ("watched", "geometry_wkb")
+        f.name: [] for f in schema.PLACES if f.name not in ("watched", "geometry_wkb", "exclusion_only")
     }
     for s2id, lat, lon, label, sublabel, iso3 in cells:
         name = _gfw_name(label)

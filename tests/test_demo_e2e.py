@@ -88,3 +88,20 @@ def test_demo_nyharbor_runs_on_real_data(shared_data: Path, tmp_path: Path) -> N
     assert figures["alerts"] == {"dark_near_place": 10}
     html = (tmp_path / str(result["report"])).read_text(encoding="utf-8")
     assert "SYNTHETIC DATA" not in html  # the banner only appears when an input is synthetic
+
+
+def test_demo_gap_classes_against_truth(dprk_demo: tuple[dict[str, object], Path]) -> None:
+    """All 34 dark loaded legs are switched-off transponders by the simulator's truth; 32 are labelled so.
+    The other two sail after the March halt with no other ship around, so no reception evidence exists."""
+    from supplyline.store import Store
+
+    _, out = dprk_demo
+    truth = pq.read_table(out / "simulated" / "truth_dark.synthetic.parquet")
+    assert truth.num_rows == 34 and set(truth["likely"].to_pylist()) == {"disabled"}
+    gaps = Store.open(out / "store").read_table("gaps").to_pylist()
+    assert Counter(g["likely"] for g in gaps) == {"switched_off": 32, "unknown": 1, "coverage": 1}
+    late = [g for g in gaps if g["likely"] != "switched_off"]
+    assert all(
+        g["others_received"] == 0 and g["start_ts"].year == 2024 and g["start_ts"].month >= 3 for g in late
+    )
+    assert min(g["dist_km"] for g in gaps) > 100  # whole legs: never a moored silence

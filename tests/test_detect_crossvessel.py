@@ -68,30 +68,111 @@ def test_encounter_across_the_antimeridian() -> None:
     assert abs(e["lon"]) > 179.99
 
 
-def _gap_rows(silence_h: float, other: bool) -> list:  # type: ignore[type-arg]
-    rows = line(301, 0, (38.0, 140.0), 0, 0.5, 60) + line(
-        301, 60 + silence_h * 60, (38.01, 140.0), 0, 0.5, 60
+SEA = (30.0, 150.0)  # open Pacific, ~750 km from any coast
+HARBOUR = (40.69, -74.03)  # New York Upper Bay, ~1 km from the shore, not one of PLACES
+
+
+@pytest.mark.parametrize("lat", [75.0, 80.0, 85.0, 89.0, -80.0])
+@pytest.mark.parametrize("lon", [10.0, 179.999])
+def test_encounter_at_high_latitude_and_across_the_antimeridian(lat: float, lon: float) -> None:
+    # side by side, 0.45 km apart east-west: at 80 N that is 0.023 deg of longitude, more than the old fixed
+    # 4 x 0.0045 deg cells, so the old 3 x 3 search missed it; at 179.999 the partner is across the antimeridian
+    (e,) = encounters(_pair(401, 402, (lat, lon), 0.45, 0.5, 180))
+    assert e["median_dist_km"] == pytest.approx(0.45, abs=0.02)
+    assert abs(e["lat"] - lat) < 0.05
+    assert haversine_km(e["lat"], e["lon"], lat, lon) < 3.0  # the circular mean stays beside the pair
+
+
+def test_encounter_grid_finds_exactly_the_close_pairs_anywhere() -> None:
+    """Stationary vessels in tight clusters at random places (poles and antimeridian included): the grid
+    join must find every pair within encounter_dist_km and none beyond (brute force over all pairs)."""
+    rng = np.random.default_rng(11)
+    centres = [
+        (89.99, 0.0),
+        (-89.9, 30.0),
+        (70.0, 180.0),
+        (80.0, -179.999),
+        (5.0, 179.9995),
+        (60.0, 45.0),
+    ]  # PLACES has (0, 179.99)
+    centres += [(float(rng.uniform(-88, 88)), float(rng.uniform(-180, 180))) for _ in range(6)]
+    pts = []
+    for la, lo in centres:
+        d = rng.uniform(0, 0.7, 6)  # km from the centre
+        b = rng.uniform(0, 360, 6)
+        pla, plo = destination_point(np.full(6, la), np.full(6, lo), b, d)
+        pts += list(zip(pla.tolist(), plo.tolist(), strict=True))
+    la, lo = np.array([p[0] for p in pts]), np.array([p[1] for p in pts])
+    dist = haversine_km(la[:, None], lo[:, None], la[None, :], lo[None, :])
+    limit = TH.encounter_dist_km
+    n = len(pts)
+    want = {(i, j) for i in range(n) for j in range(i + 1, n) if dist[i, j] <= limit}
+    unclear = {(i, j) for i in range(n) for j in range(i + 1, n) if abs(dist[i, j] - limit) < 0.002}
+    rows = [r for k, (a, b) in enumerate(pts) for r in line(1000 + k, 0, (a, b), 0, 0, 150, every=10)]
+    found = {(e["mmsi_a"] - 1000, e["mmsi_b"] - 1000) for e in encounters(rows)}
+    assert len(want) > 20
+    assert found - unclear == want - unclear
+
+
+def _gap_rows(
+    silence_h: float, other: bool, start: tuple[float, float] = SEA, moved_km: float = 30.0
+) -> list:  # type: ignore[type-arg]
+    """Vessel 301 reports for an hour, is silent ``silence_h``, then reports ``moved_km`` further north;
+    vessel 302 (if ``other``) transmits every 10 min 5 km east of the start all the while."""
+    end = destination_point(start[0], start[1], 0, moved_km)
+    rows = line(301, 0, start, 0, 0, 60) + line(
+        301, 60 + silence_h * 60, (float(end[0]), float(end[1])), 0, 0, 60
     )
-    if other:  # another vessel transmitting 5 km away all the time
-        rows += line(302, 0, (38.0, 140.06), 0, 0.5, 120 + silence_h * 60, every=10)
+    if other:
+        east = destination_point(start[0], start[1], 90, 5.0)
+        rows += line(302, 0, (float(east[0]), float(east[1])), 0, 0, 120 + silence_h * 60, every=10)
     return rows
 
 
+def _gap(rows: list, th: Thresholds = TH) -> dict:  # type: ignore[type-arg]
+    gaps = run_vessel_kernels(positions(sorted(rows, key=lambda r: (r[0], r[1]))), PLACES, th)["gaps"]
+    (g,) = annotate_coverage(_con(rows), gaps.filter(pa.compute.equal(gaps["mmsi"], 301)), th).to_pylist()
+    return g  # type: ignore[no-any-return]
+
+
 @pytest.mark.parametrize(
-    ("silence_h", "other", "likely"),
-    [(14.0, True, "disabled"), (8.0, True, "unknown"), (14.0, False, "coverage")],
+    ("other", "start", "moved_km", "where", "likely"),
+    [
+        (True, SEA, 30.0, "at_sea", "switched_off"),  # others heard, moved: transponder off
+        (False, SEA, 30.0, "at_sea", "unknown"),  # its path is in reception, but nobody else was around
+        (True, SEA, 0.0, "at_sea", "switched_off"),  # drifting dark at sea while others are heard
+        (True, A, 0.0, "in_port", "in_port_silence"),  # moored in a known port: no dark alert
+        (False, A, 0.0, "in_port", "in_port_silence"),
+        (True, HARBOUR, 0.0, "near_shore", "unknown"),  # moored at a berth the places do not know
+        (True, HARBOUR, 30.0, "near_shore", "switched_off"),
+    ],
 )
-def test_gap_coverage(silence_h: float, other: bool, likely: str) -> None:
-    rows = _gap_rows(silence_h, other)
-    gaps = run_vessel_kernels(positions(sorted(rows, key=lambda r: (r[0], r[1]))), PLACES, TH)["gaps"]
-    gaps = gaps.filter(pa.compute.equal(gaps["mmsi"], 301))
-    (g,) = annotate_coverage(_con(rows), gaps, TH).to_pylist()
-    assert g["likely"] == likely
-    # Vessel 302 reports every 10 min; whole hours inside the first and last 12 h of the silence count.
-    hours = min(silence_h, 2 * TH.coverage_window_h)
-    expected = 0 if not other else 6 * (np.floor(hours) - 1)
-    assert g["others_received"] == pytest.approx(expected, abs=12)
-    assert (g["others_received"] > 0) == other
+def test_gap_class(other: bool, start: tuple[float, float], moved_km: float, where: str, likely: str) -> None:
+    g = _gap(_gap_rows(14.0, other, start, moved_km))
+    assert (g["likely"], g["start_where"]) == (likely, where)
+    assert g["dist_km"] == pytest.approx(moved_km, abs=0.01)
+    # Vessel 302 reports every 10 min; the whole hours inside the first (start) and the last (end) 12 h of
+    # the silence count, each end on its own.
+    expected = 0 if not other else 6 * (np.floor(TH.coverage_window_h) - 1)
+    assert g["others_start"] == pytest.approx(expected, abs=7)
+    assert g["others_end"] == pytest.approx(expected, abs=7)
+    assert g["others_received"] == g["others_start"] + g["others_end"]
+    assert (g["others_start"] > 0) == (g["others_end"] > 0) == other
+
+
+def test_gap_across_a_reception_hole_is_coverage() -> None:
+    # 302 is heard beside the start, but nothing at all is heard on the 200 km silent path for days: a hole.
+    g = _gap(_gap_rows(14.0, True, SEA, 200.0))
+    assert (g["likely"], g["path_heard"], g["others_end"]) == ("coverage", 0, 0)
+    assert g["others_start"] > 0
+    # The same silence 30 km long: the path's cells hold 301's own and 302's reports, so it was in reception.
+    assert _gap(_gap_rows(14.0, True, SEA, 30.0))["path_heard"] > 0
+
+
+def test_gap_shorter_than_dark_disabled_h_is_unknown() -> None:
+    th = Thresholds(dark_disabled_h=12.0)
+    assert _gap(_gap_rows(8.0, True), th)["likely"] == "unknown"
+    assert _gap(_gap_rows(14.0, True), th)["likely"] == "switched_off"
 
 
 def test_near_filter_never_drops_a_point_within_the_radius() -> None:

@@ -78,9 +78,16 @@ def test_engine_matches_kernels_and_reruns_only_changed_shards(week: pa.Table, t
     assert gaps.num_rows == direct["gaps"].num_rows > 0
     assert gaps["others_received"].null_count == 0
     likely = set(gaps["likely"].to_pylist())
-    assert likely <= {"coverage", "disabled", "unknown"} and "disabled" in likely
-    long_heard = pc.and_(pc.greater_equal(gaps["duration_h"], 12.0), pc.greater(gaps["others_received"], 0))
-    assert set(gaps.filter(long_heard)["likely"].to_pylist()) == {"disabled"}
+    assert (
+        likely <= {"switched_off", "in_port_silence", "coverage", "unknown"} and "in_port_silence" in likely
+    )
+    assert gaps["path_heard"].null_count == 0 and gaps["start_where"].null_count == 0
+    # A ferry moored at its terminal is no dark vessel: every in-port silence sat still, both ends in port.
+    moored = gaps.filter(pc.equal(gaps["likely"], "in_port_silence"))
+    assert pc.max(moored["dist_km"]).as_py() < 2.0
+    assert set(moored["start_where"].to_pylist()) == set(moored["end_where"].to_pylist()) == {"in_port"}
+    off = gaps.filter(pc.equal(gaps["likely"], "switched_off"))
+    assert pc.min(off["others_received"]).as_py() > 0 if off.num_rows else True
 
     # A shard whose parts vanished (another engine rewrote the tables) is redone even if its inputs did not change.
     gone = sorted(store.table_dir("visits").glob("shard-*.parquet"))[0]

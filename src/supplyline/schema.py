@@ -78,6 +78,15 @@ QUARANTINE_REASONS = (
     "nul_byte",
 )
 
+VESSEL_IDS = pa.schema(
+    [
+        pa.field("vessel_id", pa.int64(), nullable=False),  # surrogate, >= 10^12 (ingest.csv_formats)
+        pa.field("source_id", pa.string(), nullable=False),  # the text id as it appeared in the input
+        pa.field("input_id", pa.string(), nullable=False),  # the input it was first read from
+    ]
+)
+"""Text vessel ids (``ingest --id-column``) and their surrogate integer ids, one part per input."""
+
 MANIFEST = pa.schema(
     [
         pa.field("input_id", pa.string(), nullable=False),
@@ -113,6 +122,9 @@ PLACES = pa.schema(
         pa.field("source", pa.string()),
         pa.field("aliases", pa.string()),  # other names, "|"-separated (searched by `places search`)
         pa.field("geometry_wkb", pa.binary()),  # polygon (WKB, lon/lat) for polygon places, else null
+        # context only: counts for the ">= N km from any place" exclusions (encounters, loitering), never
+        # for visits (the gazetteer under a case: `detect --case` without --gazetteer/--no-gazetteer)
+        pa.field("exclusion_only", pa.bool_()),
     ]
 )
 
@@ -195,8 +207,14 @@ GAPS = pa.schema(
         pa.field("implied_speed_kn", pa.float64()),
         pa.field("near_start_place", pa.string()),  # watched place within the watch radius, else null
         pa.field("near_end_place", pa.string()),
-        pa.field("others_received", pa.int64()),  # positions of other vessels nearby during the gap
-        pa.field("likely", pa.string()),  # "coverage" | "disabled" | "unknown"
+        pa.field("start_where", pa.string()),  # "in_port" | "near_shore" | "at_sea" where the silence began
+        pa.field("end_where", pa.string()),  # the same where it ended
+        pa.field("others_start", pa.int64()),  # positions of other vessels near the start, early in the gap
+        pa.field("others_end", pa.int64()),  # ... near the end, late in the gap
+        pa.field("others_received", pa.int64()),  # others_start + others_end
+        pa.field("path_heard", pa.int64()),  # positions of any vessel in the silent path's cells, days around
+        # "switched_off" | "in_port_silence" | "coverage" | "unknown" (rule: supplyline.detect.gaps)
+        pa.field("likely", pa.string()),
     ]
 )
 

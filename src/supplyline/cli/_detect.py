@@ -29,7 +29,8 @@ GazetteerOpt = Annotated[
     typer.Option(
         "--gazetteer/--no-gazetteer",
         help="Also detect visits to the shipped world gazetteer (WPI, UN/LOCODE, GFW anchorages). "
-        "Default: on unless --case or --places is given.",
+        "Default: on unless --case or --places is given; even then its places still count for the "
+        "'>= 10 km from any place' exclusions of encounters and loitering (--no-gazetteer: not at all).",
         show_default=False,
     ),
 ]

@@ -35,6 +35,14 @@ TimeFormatOpt = Annotated[
     str | None,
     typer.Option("--time-format", help="strptime format of the mapped time column, or epoch / epoch_ms."),
 ]
+IdColumnOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--id-column",
+        help="Column of text vessel ids (e.g. ship-9e3779b1) instead of MMSIs: each gets a stable surrogate "
+        "id >= 10^12, listed in the store's vessel_ids table.",
+    ),
+]
 ChunkRowsOpt = Annotated[int, typer.Option(help="Rows per chunk (bounds memory).", hidden=True, min=1)]
 ChunkMbOpt = Annotated[
     int, typer.Option(help="NMEA megabytes per chunk (bounds memory).", hidden=True, min=1)
@@ -53,6 +61,7 @@ def ingest_cmd(
     fmt: FormatOpt = None,
     mapping: MapOpt = None,
     time_format: TimeFormatOpt = None,
+    id_column: IdColumnOpt = None,
     chunk_rows: ChunkRowsOpt = 1_000_000,
     chunk_mb: ChunkMbOpt = 64,
     as_json: JsonOpt = False,
@@ -61,7 +70,8 @@ def ingest_cmd(
 
     Counts per input: read = kept + duplicate + quarantined (NMEA in lines, CSV/Parquet in rows).
     Re-ingesting a file adds nothing; an interrupted ingest can simply be run again. Exit code 4 when an
-    input itself cannot be read (bad lines inside a readable file are quarantined, exit code 0).
+    input itself cannot be read or every one of its records was quarantined (nothing of it is stored);
+    bad lines inside an otherwise good file are quarantined, exit code 0.
 
     Examples:
 
@@ -71,10 +81,12 @@ def ingest_cmd(
 
       supplyline ingest my.csv --map mmsi=Ship,ts=Time,lat=Y,lon=X --time-format epoch
 
+      supplyline ingest tracks.csv --id-column ship_id --map ts=t,lat=y,lon=x
+
       supplyline sql "SELECT reason, count(*) FROM quarantine GROUP BY 1"
     """
     # deferred: supplyline.ingest costs ~15 ms of start-up and only this command needs it
-    from supplyline.ingest.csv_formats import parse_map
+    from supplyline.ingest.csv_formats import TEXT_ID, parse_map
     from supplyline.ingest.pipeline import ingest
     from supplyline.ingest.readers import expand, size
 
@@ -91,7 +103,7 @@ def ingest_cmd(
             st,
             paths,
             fmt=fmt,
-            mapping=parse_map(mapping),
+            mapping=parse_map(mapping) | ({TEXT_ID: id_column} if id_column else {}),
             ts_format=time_format,
             chunk_rows=chunk_rows,
             chunk_bytes=chunk_mb << 20,

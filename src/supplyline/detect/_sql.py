@@ -22,7 +22,7 @@ class Dialect:
     name: str
     epoch_us: str  # function: timestamp -> microseconds since the epoch
     neighbours: str  # FROM-clause fragment giving columns dy, dx in -1..1 (9 rows)
-    hours: str  # template with {a} {b}: SELECT-list generator of one row per hb with a <= hb < b (maybe none)
+    series: str  # template with {a} {b}: SELECT-list generator of one row per integer a <= x < b (maybe none)
 
 
 DUCKDB = Dialect(
@@ -47,6 +47,31 @@ def hav_km(la1: str, lo1: str, la2: str, lo2: str) -> str:
     )
 
 
+def circular_mean_lon(lon: str) -> str:
+    """SQL aggregate: mean longitude in degrees on the circle (right across the antimeridian)."""
+    return f"degrees(atan2(avg(sin(radians({lon}))), avg(cos(radians({lon})))))"
+
+
+def _row_columns(row: str, dlat: float) -> str:
+    """SQL: columns of latitude row ``row`` (height ``dlat`` degrees) of the encounter grid. Cells are at
+    least ``dlat / cos(poleward edge)`` degrees wide, i.e. at least ``dlat`` of great-circle distance, so a
+    search reach of one cell height spans few columns at any latitude; the rows touching a pole are one cell."""
+    edge = f"least(90.0, greatest(abs(({row}) * {dlat}), abs((({row}) + 1) * {dlat})))"
+    return f"greatest(1, CAST(floor(360.0 * cos(radians({edge})) / {dlat}) AS BIGINT))"
+
+
+def _column(lon: str, ncol: str) -> str:
+    """SQL: column of longitude ``lon`` in a row of ``ncol`` columns (180 wraps to column 0)."""
+    return f"(CAST(floor(({lon} + 180) * {ncol} / 360.0) AS BIGINT) % {ncol})"
+
+
+def _lon_reach_deg(lat: str, dist_km: float) -> str:
+    """SQL: the widest longitude difference (degrees) of a point within ``dist_km`` of a point at ``lat``:
+    asin(sin(d/R) / cos(lat)) for a spherical cap, 180 when the cap holds a pole."""
+    sd = float(np.sin(dist_km / EARTH_RADIUS_KM))
+    return f"(CASE WHEN cos(radians({lat})) > {sd} THEN degrees(asin({sd} / cos(radians({lat})))) ELSE 180.0 END)"
+
+
 def encounter_bucket_us(th: Thresholds) -> int:
     """Length of an encounter time bucket in microseconds."""
     return int(th.encounter_bucket_min * 60e6)
@@ -57,9 +82,11 @@ def encounter_buckets_sql(th: Thresholds, positions: str = "positions", dialect:
 
     Groups never span buckets, so the local engine can run this over time slices of ``positions`` (a
     view or a filtered subquery) and append the results: the holistic medians then need memory for one
-    slice only."""
+    slice only. The median longitude of a bucket that straddles the antimeridian would land near 0, so
+    such a bucket takes the circular mean instead."""
     bk = f"CAST(floor({dialect.epoch_us}(ts) / {encounter_bucket_us(th)}) AS BIGINT)"
-    return f"""SELECT mmsi, {bk} AS bk, median(lat) AS lat, median(lon) AS lon, avg(sog_kn) AS sog
+    lon = f"CASE WHEN max(lon) - min(lon) > 180 THEN {circular_mean_lon('lon')} ELSE median(lon) END"
+    return f"""SELECT mmsi, {bk} AS bk, median(lat) AS lat, {lon} AS lon, avg(sog_kn) AS sog
         FROM {positions} GROUP BY mmsi, {bk}"""
 
 
@@ -73,9 +100,11 @@ def encounters_sql(
     bucket_us = encounter_bucket_us(th)
     hours_per_bucket = th.encounter_bucket_min / 60.0
     bucket_h = f"CAST({hours_per_bucket!r} AS DOUBLE)"  # a double, not a decimal literal
-    dlat = th.encounter_dist_km / KM_PER_DEG
-    dlon = 4 * dlat
-    ncol = int(np.ceil(360.0 / dlon))
+    dlat = th.encounter_dist_km / KM_PER_DEG * (1 + 1e-9)
+    # columns of the neighbour row ny a point may meet a partner in: its longitude +- the reach, mod the row
+    c0 = _column("(lon - reach)", "n")
+    span = "least(CAST(floor((lon + reach + 180) * n / 360.0) AS BIGINT) - CAST(floor((lon - reach + 180) * n / 360.0) AS BIGINT) + 1, n)"
+    cols = dialect.series.format(a="c0", b="c0 + span")
     max_gap = max(1, int(np.floor(th.encounter_max_gap_h / hours_per_bucket + 1e-9)))
     step = hav_km("lag(lat) OVER w", "lag(lon) OVER w", "lat", "lon")
     close = hav_km("a.lat", "a.lon", "b.lat", "b.lon")
@@ -85,19 +114,25 @@ def encounters_sql(
     ), s AS (
         SELECT mmsi, bk, lat, lon,
                coalesce(sog, {step} / {KM_PER_NM} / ((bk - lag(bk) OVER w) * {bucket_h})) AS spd,
-               CAST(floor(lat / {dlat}) AS BIGINT) AS cy,
-               CAST(floor((lon + 180) / {dlon}) AS BIGINT) % {ncol} AS cx
+               CAST(floor(lat / {dlat}) AS BIGINT) AS cy
         FROM b WINDOW w AS (PARTITION BY mmsi ORDER BY bk)
+    ), sc AS (
+        SELECT s.*, {_column("lon", _row_columns("cy", dlat))} AS cx FROM s
+    ), nr AS (
+        SELECT sc.*, cy + dy AS ny, {_row_columns("cy + dy", dlat)} AS n, {_lon_reach_deg("lat", th.encounter_dist_km)} AS reach
+        FROM sc, {dialect.neighbours} WHERE dx = 0
+    ), nc AS (
+        SELECT nr.*, {c0} AS c0, {span} AS span FROM nr
     ), nb AS (
-        SELECT s.*, cy + dy AS ny, (cx + dx + {ncol}) % {ncol} AS nx
-        FROM s, {dialect.neighbours}
+        SELECT mmsi, bk, lat, lon, spd, ny, ((c % n) + n) % n AS nx
+        FROM (SELECT nc.*, {cols} AS c FROM nc) x
     ), close AS (
         SELECT a.mmsi AS mmsi_a, b.mmsi AS mmsi_b, a.bk, {close} AS d_km,
                (coalesce(a.spd, b.spd) + coalesce(b.spd, a.spd)) / 2 AS spd,
                (a.lat + b.lat) / 2 AS lat,
                degrees(atan2(sin(radians(a.lon)) + sin(radians(b.lon)),
                              cos(radians(a.lon)) + cos(radians(b.lon)))) AS lon
-        FROM s a JOIN nb b ON a.bk = b.bk AND a.cy = b.ny AND a.cx = b.nx AND a.mmsi < b.mmsi
+        FROM sc a JOIN nb b ON a.bk = b.bk AND a.cy = b.ny AND a.cx = b.nx AND a.mmsi < b.mmsi
         WHERE {close} <= {th.encounter_dist_km}
     ), lagged AS (
         SELECT *, lag(bk) OVER (PARTITION BY mmsi_a, mmsi_b ORDER BY bk) AS prev_bk FROM close
@@ -112,7 +147,7 @@ def encounters_sql(
     SELECT mmsi_a, mmsi_b, min(bk) * {bucket_us} AS start_us, (max(bk) + 1) * {bucket_us} AS end_us,
            (max(bk) + 1 - min(bk)) * {bucket_h} AS duration_h,
            median(d_km) AS median_dist_km, median(spd) AS median_speed_kn,
-           median(lat) AS lat, median(lon) AS lon
+           median(lat) AS lat, {circular_mean_lon("lon")} AS lon
     FROM runs JOIN long_runs USING (mmsi_a, mmsi_b, run)
     GROUP BY mmsi_a, mmsi_b, run
     HAVING median(spd) < {th.encounter_speed_kn}
@@ -123,15 +158,20 @@ def encounters_sql(
 def coverage_sql(
     th: Thresholds, gaps: str = "_gaps_in", positions: str = "positions", dialect: Dialect = DUCKDB
 ) -> str:
-    """Positions of other vessels heard near each gap (columns gap_id, others); see
+    """Reception evidence of each gap (columns gap_id, others_start, others_end, path_heard): positions of
+    other vessels heard near its start early in the gap and near its end late in it (3 x 3 cells), and
+    positions of any vessel heard, within ``reception_window_h``, in the cells of three points of the silent
+    path (a quarter, half and three quarters of the way, interpolated in time too); see
     :mod:`supplyline.detect.gaps` for the rule. ``gaps`` needs gap_id, mmsi, start_ts,
     end_ts, start_lat, start_lon, end_lat, end_lon."""
     cell = float(th.coverage_cell_deg)
     ncol = int(np.ceil(360.0 / cell))
     win_us = round(th.coverage_window_h * 3600e6)
+    path_us = round(th.reception_window_h * 3600e6)
+    dlon = "(((end_lon - start_lon + 540) % 360) - 180)"  # shortest way east (+) or west (-), degrees
     hour = 3_600_000_000
     e = dialect.epoch_us
-    hours = dialect.hours.format(
+    hours = dialect.series.format(
         a=f"CAST(ceil(w0 / {hour}) AS BIGINT)", b=f"CAST(floor(w1 / {hour}) AS BIGINT)"
     )
     return f"""
@@ -139,16 +179,25 @@ def coverage_sql(
         SELECT gap_id, mmsi, start_lat, start_lon, end_lat, end_lon, {e}(start_ts) AS s_us, {e}(end_ts) AS e_us
         FROM {gaps}
     ), ends AS (
-        SELECT gap_id, mmsi, start_lat AS lat, start_lon AS lon, s_us AS w0, least(e_us, s_us + {win_us}) AS w1 FROM g
+        SELECT gap_id, mmsi, 0 AS side, start_lat AS lat, start_lon AS lon, s_us AS w0,
+               least(e_us, s_us + {win_us}) AS w1 FROM g
         UNION ALL
-        SELECT gap_id, mmsi, end_lat AS lat, end_lon AS lon, greatest(s_us, e_us - {win_us}) AS w0, e_us AS w1 FROM g
+        SELECT gap_id, mmsi, 1 AS side, end_lat AS lat, end_lon AS lon, greatest(s_us, e_us - {win_us}) AS w0,
+               e_us AS w1 FROM g
+        UNION ALL
+        SELECT gap_id, mmsi, 2 AS side, start_lat + f * (end_lat - start_lat) AS lat,
+               ((start_lon + f * {dlon} + 540) % 360) - 180 AS lon,
+               s_us + f * (e_us - s_us) - {path_us} AS w0, s_us + f * (e_us - s_us) + {path_us} AS w1
+        FROM g, (VALUES (0.25), (0.5), (0.75)) AS fr(f)
     ), cells AS (
-        SELECT gap_id, mmsi, w0, w1,
+        SELECT gap_id, mmsi, side, w0, w1,
                CAST(floor(lat / {cell}) AS BIGINT) + dy AS cy,
                (CAST(floor((lon + 180) / {cell}) AS BIGINT) + dx + {ncol}) % {ncol} AS cx
         FROM ends, {dialect.neighbours}
+        WHERE side < 2 OR (dy = 0 AND dx = 0)
     ), keys AS (
-        SELECT DISTINCT gap_id, mmsi, cy, cx, hb FROM (SELECT gap_id, mmsi, cy, cx, {hours} AS hb FROM cells) h
+        SELECT DISTINCT gap_id, mmsi, side, cy, cx, hb
+        FROM (SELECT gap_id, mmsi, side, cy, cx, {hours} AS hb FROM cells) h
     ), pos AS (
         SELECT mmsi, CAST(floor(lat / {cell}) AS BIGINT) AS cy,
                CAST(floor((lon + 180) / {cell}) AS BIGINT) % {ncol} AS cx,
@@ -165,7 +214,10 @@ def coverage_sql(
     ), tot AS (
         SELECT cy, cx, hb, sum(n) AS n FROM own GROUP BY cy, cx, hb
     )
-    SELECT k.gap_id, CAST(coalesce(sum(t.n - coalesce(o.n, 0)), 0) AS BIGINT) AS others
+    SELECT k.gap_id,
+           CAST(coalesce(sum(CASE WHEN k.side = 0 THEN t.n - coalesce(o.n, 0) END), 0) AS BIGINT) AS others_start,
+           CAST(coalesce(sum(CASE WHEN k.side = 1 THEN t.n - coalesce(o.n, 0) END), 0) AS BIGINT) AS others_end,
+           CAST(coalesce(sum(CASE WHEN k.side = 2 THEN t.n END), 0) AS BIGINT) AS path_heard
     FROM keys k
     LEFT JOIN tot t ON t.cy = k.cy AND t.cx = k.cx AND t.hb = k.hb
     LEFT JOIN own o ON o.cy = k.cy AND o.cx = k.cx AND o.hb = k.hb AND o.mmsi = k.mmsi

@@ -2,10 +2,14 @@
 
 1. Each vessel's positions are reduced to one point per ``encounter_bucket_min`` bucket (median lat/lon;
    speed = mean reported SOG, else distance from the previous bucket over elapsed time).
-2. Buckets are placed in grid cells at least ``encounter_dist_km`` wide; one side of the pair is expanded
-   to its 3 x 3 neighbouring cells, so an equality join on (bucket, cell) finds every pair closer than
-   the threshold (longitude cells are 4x wider than latitude cells, which keeps this true up to 75 deg
-   latitude; the wrap at the antimeridian is handled by taking cell columns modulo the number of columns).
+2. Buckets are placed in grid cells: rows ``encounter_dist_km`` high, and in each row as many columns as
+   fit cells at least ``encounter_dist_km`` wide at the row's poleward edge (one cell at the poles). One
+   side of the pair is expanded to the cells that could hold a partner: the rows above and below, and in
+   each the columns within the exact longitude reach of a spherical cap of radius ``encounter_dist_km``
+   (asin(sin(d/R) / cos(lat)), the whole row when the cap holds a pole), taken modulo the row's columns
+   (the antimeridian). An equality join on (bucket, row, column) then finds every pair closer than the
+   threshold at any latitude, never all pairs. Bucket and encounter longitudes are circular means where a
+   median would fail across the antimeridian.
 3. Close buckets of a pair (great-circle distance <= ``encounter_dist_km``) form runs whose consecutive
    buckets are at most ``encounter_max_gap_h`` apart; a run lasting ``encounter_min_h`` with a median
    speed below ``encounter_speed_kn`` is an encounter if its position is ``encounter_port_km`` or more

@@ -14,14 +14,16 @@ from typing import Literal, Protocol
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from supplyline import schema
 from supplyline.detect._arrays import FloatArray, IntArray, floats, ts_us
 from supplyline.detect.draught import DraughtReports, draught_changes_table
-from supplyline.detect.gaps import NearWatched, gaps_table
+from supplyline.detect.gaps import NearWatched, Where, gaps_table
 from supplyline.detect.loitering import loitering_table
 from supplyline.detect.near import Prefiltered
 from supplyline.detect.segments import Tracks, segment
+from supplyline.detect.shore import shore_distance_km
 from supplyline.detect.stations import is_vessel
 from supplyline.detect.thresholds import Route, Thresholds
 from supplyline.detect.visits import PlaceArrays, runs_and_stops, visits_table
@@ -74,26 +76,47 @@ class _NoPlaces:
         return np.full(n, -1, dtype=np.int64), np.full(n, np.inf)
 
 
-_CACHE: list[tuple[pa.Table, PlaceLookup, PlaceLookup]] = []
+_CACHE: list[tuple[pa.Table, PlaceLookup, PlaceLookup, Prefiltered]] = []
+
+
+def _build(t: pa.Table) -> PlaceLookup:
+    from supplyline.places import PlaceIndex
+
+    return PlaceIndex(t) if t.num_rows else _NoPlaces(t)
+
+
+def _indexes(places: pa.Table) -> tuple[PlaceLookup, PlaceLookup, Prefiltered]:
+    """(visit places, watched places, every place incl. ``exclusion_only``), cached for the last places
+    table seen, so a worker that runs many shards builds them once."""
+    for table, idx, watched, zones in _CACHE:
+        if table is places:
+            return idx, watched, zones
+    zones = Prefiltered(_build(places))
+    conformed = zones.places
+    has = set(conformed.column_names)
+    only = conformed.column("exclusion_only").fill_null(False) if "exclusion_only" in has else None
+    idx = (
+        Prefiltered(_build(conformed.filter(pc.invert(only))))
+        if only is not None and pc.any(only).as_py()
+        else zones
+    )
+    visit_places = idx.places
+    w = visit_places.column("watched").fill_null(False) if "watched" in has else None
+    watched = _build(visit_places.filter(w)) if w is not None else _NoPlaces(visit_places.slice(0, 0))
+    _CACHE[:] = [(places, idx, watched, zones)]
+    return idx, watched, zones
 
 
 def place_indexes(places: pa.Table) -> tuple[PlaceLookup, PlaceLookup]:
-    """(index over all places, index over watched places), cached for the last places table seen, so a
-    worker that runs many shards builds them once."""
-    for table, idx, watched in _CACHE:
-        if table is places:
-            return idx, watched
-    from supplyline.places import PlaceIndex
-
-    def build(t: pa.Table) -> PlaceLookup:
-        return PlaceIndex(t) if t.num_rows else _NoPlaces(t)
-
-    idx = Prefiltered(build(places))
-    conformed = idx.places
-    w = conformed.column("watched").fill_null(False) if "watched" in conformed.column_names else None
-    watched = build(conformed.filter(w)) if w is not None else _NoPlaces(conformed.slice(0, 0))
-    _CACHE[:] = [(places, idx, watched)]
+    """(index over the places visits are detected at, index over watched places); cached."""
+    idx, watched, _ = _indexes(places)
     return idx, watched
+
+
+def zone_index(places: pa.Table) -> Prefiltered:
+    """Index over every place, ``exclusion_only`` ones included: the ">= N km from any place" exclusions of
+    encounters and loitering use it, so giving a case does not shrink them; cached."""
+    return _indexes(places)[2]
 
 
 def _sorted_positions(positions: pa.Table) -> pa.Table:
@@ -157,9 +180,10 @@ def run_vessel_kernels(
         out |= _visit_tables(tr, pts.mmsi, idx, DraughtReports(statics), th, routes, tables)
     if "gaps" in tables:
         near = _near_watched(watched_idx, th.watch_radius_km * 1000.0)
-        out["gaps"] = gaps_table(pts.mmsi, pts.ts, pts.lat, pts.lon, tr.noise, th, near)
+        where = _where(idx, th.gap_shore_km)
+        out["gaps"] = gaps_table(pts.mmsi, pts.ts, pts.lat, pts.lon, tr.noise, th, near, where)
     if "loitering" in tables:
-        out["loitering"] = loitering_table(tr, th, idx.nearest)
+        out["loitering"] = loitering_table(tr, th, zone_index(places).nearest)
     out = {name: out[name] for name in KERNEL_TABLES if name in tables or name == "segments"}
     return {name: sort_events(name, t) for name, t in out.items()}
 
@@ -232,6 +256,18 @@ def _near_watched(watched_idx: PlaceLookup, radius_m: float) -> NearWatched:
     return near_watched
 
 
+def _where(idx: PlaceLookup, shore_km: float) -> Where:
+    """For the gap kernel: "in_port" (inside any place's exit radius), "near_shore" (within ``shore_km``
+    of the coastline) or "at_sea", per point."""
+
+    def where(la: FloatArray, lo: FloatArray) -> npt.NDArray[np.str_]:
+        in_port = idx.assign(la, lo, "r_out") >= 0
+        near = shore_distance_km(la, lo) <= shore_km
+        return np.where(in_port, "in_port", np.where(near, "near_shore", "at_sea"))
+
+    return where
+
+
 def _vessels_only(positions: pa.Table, th: Thresholds) -> pa.Table:
     """``positions`` without the rows of stations that are not vessels (ITU-R M.585 number patterns: AtoN,
     SART, coast stations, gear buoys ...) unless ``include_non_vessels``."""
@@ -278,4 +314,4 @@ def sort_events(name: str, table: pa.Table) -> pa.Table:
     return table.cast(schema.EVENT_TABLES[name])
 
 
-__all__ = ["KERNEL_TABLES", "PlaceLookup", "place_indexes", "run_vessel_kernels", "sort_events"]
+__all__ = ["KERNEL_TABLES", "PlaceLookup", "place_indexes", "run_vessel_kernels", "sort_events", "zone_index"]

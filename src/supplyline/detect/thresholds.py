@@ -1,9 +1,11 @@
 """Detector thresholds and routes of interest.
 
 Defaults follow Global Fishing Watch's published pipelines (port visits: stop/move speeds, 4 h port gap;
-gaps: 6 h, "disabled" from 12 h; encounters: 0.5 km, 2 h, 2 kn, 10 km from port on a 10-min grid;
+gaps: 6 h; encounters: 0.5 km, 2 h, 2 kn, 10 km from port on a 10-min grid;
 loitering: below 2 kn; gpsdio-segment: 24 h) unless noted. Our own choices, with no GFW counterpart:
-``max_implied_speed_kn`` 30 (GFW 25, raised for fast harbour ferries), ``noise_dist_km``, ``segment_lookback``,
+``max_implied_speed_kn`` 30 (GFW 25, raised for fast harbour ferries), ``dark_disabled_h`` 6 (GFW counts
+disabling from 12 h; the simulator's switched-off legs last 8-12 h and the class now rests on reception
+evidence instead), ``gap_shore_km``, ``gap_stationary_km``, ``reception_window_h``, ``noise_dist_km``, ``segment_lookback``,
 ``min_segment_positions``, ``watch_radius_km``, the ``coverage_*`` grid (GFW uses distance from shore),
 ``encounter_max_gap_h``, ``loiter_min_h``, ``loiter_port_km``, ``voyage_min_confidence`` and
 ``draught_min_change_m``. Every value can be overridden in the case file's ``[thresholds]`` table (see
@@ -57,10 +59,13 @@ class Thresholds:
       sharing a name and country within ``port_group_km`` of each other form one port (GFW's anchorage
       grouping). Voyages join consecutive port calls (and, when ``voyage_min_confidence`` > 0, only those
       of at least that confidence).
-    Dark gaps (GFW): ``dark_gap_h`` reported; ``dark_disabled_h`` long enough to call "disabled" when
+    Dark gaps (GFW): ``dark_gap_h`` reported; ``dark_disabled_h`` long enough to call "switched_off" when
       other vessels were still heard nearby (at least ``coverage_min_others`` positions in the
       ``coverage_cell_deg`` grid cells around the start during the first ``coverage_window_h`` of the gap,
-      or around the end during its last ``coverage_window_h``); ``watch_radius_km`` "near" a watched place.
+      or around the end during its last ``coverage_window_h``), the silent path was in reception (some
+      vessel heard in its cells within ``reception_window_h``) and the vessel was not moored; moored =
+      moved less than ``gap_stationary_km`` with an end in port or within ``gap_shore_km`` of the coast
+      (both ends in port: "in_port_silence"); ``watch_radius_km`` "near" a watched place.
     Encounters (GFW): two vessels within ``encounter_dist_km`` on an ``encounter_bucket_min`` time grid for
       at least ``encounter_min_h``, median speed below ``encounter_speed_kn``, at least ``encounter_port_km``
       from any place; close buckets up to ``encounter_max_gap_h`` apart belong to the same encounter.
@@ -87,11 +92,14 @@ class Thresholds:
     port_group_km: float = 10.0
     voyage_min_confidence: float = 0.0
     dark_gap_h: float = 6.0
-    dark_disabled_h: float = 12.0
+    dark_disabled_h: float = 6.0
+    gap_shore_km: float = 10.0
+    gap_stationary_km: float = 2.0
     watch_radius_km: float = 30.0
     coverage_cell_deg: float = 0.5
     coverage_min_others: int = 1
     coverage_window_h: float = 12.0
+    reception_window_h: float = 72.0
     encounter_dist_km: float = 0.5
     encounter_min_h: float = 2.0
     encounter_speed_kn: float = 2.0

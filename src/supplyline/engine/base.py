@@ -24,10 +24,10 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 
 from supplyline import schema
-from supplyline.detect import Thresholds, place_indexes
+from supplyline.detect import Thresholds
 from supplyline.detect.encounters import encounters_table
 from supplyline.detect.gaps import apply_coverage
-from supplyline.detect.kernels import PlaceLookup, sort_events
+from supplyline.detect.kernels import PlaceLookup, sort_events, zone_index
 from supplyline.detect.stations import vessel_pairs_only
 from supplyline.store import WHOLE, Transaction
 
@@ -83,9 +83,10 @@ class Phases:
 
 
 def places_in_use(places: pa.Table) -> tuple[PlaceLookup, pa.Table]:
-    """The place index the kernels use and its conformed places table (what a run writes as ``places``)."""
-    index, _ = place_indexes(places)
-    return index, index.places
+    """The index of every place (the encounters' exclusion zones; ``exclusion_only`` ones included) and the
+    conformed places table the kernels read (what a run writes as ``places``)."""
+    zones = zone_index(places)
+    return zones, zones.places
 
 
 def empty_event_tables() -> dict[str, pa.Table]:

@@ -18,6 +18,7 @@ Known layouts:
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
@@ -39,6 +40,13 @@ STATIC_FIELDS = (
 )
 TARGETS = (*REQUIRED, *DYNAMIC, *STATIC_FIELDS)
 PASSTHROUGH = ("msg_type", "source")  # kept from canonical/mapped files when present (else 0 / layout name)
+TEXT_ID = "vessel_id"
+"""Pseudo-target of ``--map vessel_id=Column`` / ``--id-column Column``: the vessel id is text, not an MMSI."""
+SURROGATE_BASE = 10**12
+SURROGATE_SPAN = 10**15
+"""Text vessel ids get the integer ``SURROGATE_BASE + md5(text) mod SURROGATE_SPAN`` (little-endian MD5,
+DuckDB's ``md5_number``): stable across runs and files, never an MMSI (those are below 10^9), below 2^53
+so JavaScript shows it exactly. The store's ``vessel_ids`` table maps it back to the text."""
 _FLOAT = {"lat", "lon", "sog_kn", "cog_deg", "heading_deg", "length_m", "width_m", "draught_m"}
 _TEXT = {"name", "callsign", "destination", "eta"}
 
@@ -99,6 +107,7 @@ class CsvFormat:
     text_codes: bool = False  # nav status / ship type written as text (DMA)
     cog_signed12: bool = False  # NOAA's signed 12-bit COG
     statics_only: bool = False  # no position columns: every row is a static report (identity history)
+    text_id: bool = False  # the mmsi column holds text vessel ids: surrogate integers (SURROGATE_BASE)
 
 
 CSV_FORMATS: dict[str, CsvFormat] = {
@@ -190,8 +199,9 @@ def parse_map(text: str | None) -> dict[str, str]:
         if "=" not in item:
             raise UsageError(f"--map entry {item!r} is not target=Column (e.g. lat=Latitude)")
         target, source = (s.strip() for s in item.split("=", 1))
-        if target not in (*TARGETS, *PASSTHROUGH):
-            raise UsageError(f"--map target {target!r} is not one of: {', '.join((*TARGETS, *PASSTHROUGH))}")
+        if target not in (*TARGETS, *PASSTHROUGH, TEXT_ID):
+            known = ", ".join((*TARGETS, *PASSTHROUGH, TEXT_ID))
+            raise UsageError(f"--map target {target!r} is not one of: {known}")
         out[target] = source
     return out
 
@@ -212,7 +222,14 @@ def resolve(
         raise FormatError(f"unknown tabular format {fmt!r}; use one of {', '.join([*CSV_FORMATS, 'mapped'])}")
     by_lower = {h.lower(): h for h in header}
     columns: dict[str, str] = {}
-    for target, source in {**base.columns, **(mapping or {})}.items():
+    text_id = TEXT_ID in (mapping or {})
+    # text ids alone (--id-column without --map): the other columns by their canonical names, if present
+    defaults = CSV_FORMATS["canonical"].columns if text_id and fmt == "mapped" else {}
+    wanted = {**defaults, **base.columns, **(mapping or {})}
+    if text_id:
+        wanted["mmsi"] = wanted.pop(TEXT_ID)
+        mapping = {("mmsi" if k == TEXT_ID else k): v for k, v in (mapping or {}).items()}
+    for target, source in wanted.items():
         actual = by_lower.get(source.lower())
         if actual is not None:
             columns[target] = actual
@@ -225,7 +242,29 @@ def resolve(
             f"the file has no column for {', '.join(missing)} in layout {base.name!r} (columns: {header}); "
             f"say which with --map, e.g. --map {missing[0]}=<Column>"
         )
-    return replace(base, columns=columns, ts_format=ts_format or base.ts_format, statics_only=statics_only)
+    return replace(
+        base,
+        columns=columns,
+        ts_format=ts_format or base.ts_format,
+        statics_only=statics_only,
+        text_id=text_id,
+    )
+
+
+def surrogate_sql(text_expr: str) -> str:
+    """SQL: the surrogate integer id of a text vessel id (see :data:`SURROGATE_BASE`)."""
+    return f"CAST({SURROGATE_BASE} + md5_number({text_expr}) % {SURROGATE_SPAN} AS BIGINT)"
+
+
+def surrogate_id(text: str) -> int:
+    """The surrogate integer id of a text vessel id, in Python (equal to :func:`surrogate_sql`)."""
+    digest = hashlib.md5(text.encode("utf-8"), usedforsecurity=False).digest()
+    return SURROGATE_BASE + int.from_bytes(digest, "little") % SURROGATE_SPAN
+
+
+def text_id_sql(source: str) -> str:
+    """SQL: the trimmed text of a vessel-id column (empty = null)."""
+    return f"NULLIF(trim(CAST({_q(source)} AS VARCHAR)), '')"
 
 
 def _q(name: str) -> str:
@@ -248,7 +287,7 @@ def read_type(fmt: CsvFormat, target: str) -> str:
             return "DOUBLE"
         return "TIMESTAMP" if fmt.ts_format else "TIMESTAMPTZ"
     if target == "mmsi":
-        return "VARCHAR"  # checked as text: only decimal integers of up to 9 digits (see mmsi_expr)
+        return "VARCHAR"  # checked as text: decimal integers of up to 9 digits (mmsi_expr), or text ids
     if target in ("nav_status", "ship_type"):
         return "VARCHAR" if fmt.text_codes else "DOUBLE"
     if target == "msg_type" or target in _FLOAT:
@@ -311,7 +350,7 @@ def typed_exprs(fmt: CsvFormat, native: bool) -> dict[str, str]:
             else:
                 e = f"CAST({r} AS TIMESTAMPTZ)" if native else f"TRY_CAST({r} AS TIMESTAMPTZ)"
         elif target == "mmsi":
-            e = mmsi_expr(r, native)
+            e = surrogate_sql(text_id_sql(source)) if fmt.text_id else mmsi_expr(r, native)
         elif target == "imo":
             e = f"TRY_CAST(TRY_CAST(replace(CAST({r} AS VARCHAR), 'IMO', '') AS DOUBLE) AS BIGINT)"
         elif target in ("nav_status", "ship_type"):

@@ -9,7 +9,7 @@ per report, whether it is kept or quarantined, with a reason from ``schema.QUARA
   strips ``@`` padding, the CSV reader trims and turns empty text into null).
 * Positions that cannot be placed are quarantined: lat 91 / lon 181 (or missing) -> ``position_not_available``;
   |lat| > 90 or |lon| > 180 -> ``position_out_of_range``; no time -> ``no_time``; MMSI missing or outside
-  1..999999999 -> ``bad_mmsi``; a value that did not parse -> ``unparsable``; time before 1990 or after
+  1..999999999 (or the surrogate range of text ids, ``csv_formats.SURROGATE_BASE``) -> ``bad_mmsi``; a value that did not parse -> ``unparsable``; time before 1990 or after
   2100 -> ``bad_value``.
 * Times are UTC (``TIMESTAMPTZ`` with the session time zone UTC; naive times are taken as UTC).
 """
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from supplyline.ingest.csv_formats import STATIC_FIELDS
+from supplyline.ingest.csv_formats import STATIC_FIELDS, SURROGATE_BASE, SURROGATE_SPAN
 
 POSITION_KEY = ("mmsi", "ts", "lat", "lon", "sog_kn", "cog_deg", "heading_deg", "nav_status", "msg_type")
 
@@ -66,7 +66,11 @@ def _reason(have: Collection[str], position: bool) -> str:
     ts = "CAST(ts AS TIMESTAMPTZ)"
     whens = [
         (f"{_col('_parse_error', have)} IS NOT NULL", "unparsable"),
-        ("mmsi IS NULL OR mmsi < 1 OR mmsi > 999999999", "bad_mmsi"),
+        (
+            f"mmsi IS NULL OR mmsi < 1 OR (mmsi > 999999999 AND mmsi < {SURROGATE_BASE})"
+            f" OR mmsi >= {SURROGATE_BASE + SURROGATE_SPAN}",
+            "bad_mmsi",
+        ),
         ("ts IS NULL", "no_time"),
         (
             f"{ts} < TIMESTAMPTZ '1990-01-01 00:00:00+00' OR {ts} >= TIMESTAMPTZ '2100-01-01 00:00:00+00'",

@@ -179,6 +179,23 @@ class _Options:
     on_progress: Progress | None
 
 
+def _refuse_all_quarantined(inp: Input, res: FileResult) -> None:
+    """An input none of whose records could be kept is an error (exit 4), not a quiet "ingested": most
+    likely the wrong layout or a column of text ids. Raised inside the transaction, so nothing is stored."""
+    if res.read == 0 or res.quarantined < res.read:
+        return
+    reasons = ", ".join(f"{r} {n:,}" for r, n in sorted(res.reasons.items(), key=lambda kv: -kv[1]))
+    hint = (
+        " (vessel ids that are text, not MMSIs? use --id-column <Column>)"
+        if "unparsable" in res.reasons
+        else ""
+    )
+    raise InputError(
+        f"{inp.name}: all {res.read:,} records were quarantined ({reasons}){hint}; nothing from it was "
+        "stored: check the format (--format) and the column mapping (--map)"
+    )
+
+
 def _groups(inputs: Sequence[Input], options: _Options) -> Iterator[list[Input]]:
     """Inputs in order, one at a time, except runs of small NMEA inputs: batches of up to :data:`BATCH_INPUTS`.
 
@@ -269,6 +286,7 @@ def _stage_input(
         else:
             read_table(inp, fmt, sample, writer, txn, mapping, options.ts_format, options.chunk_rows)
         writer.finish(res)
+        _refuse_all_quarantined(inp, res)
         res.input_id = writer.input_id
         manifest = manifest_row(
             res,

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from supplyline.errors import FormatError
+from supplyline.errors import FormatError, InputError
 from supplyline.ingest._sql import sql_path, sql_str
 from supplyline.ingest.csv_formats import (
     TARGETS,
@@ -17,13 +18,19 @@ from supplyline.ingest.csv_formats import (
     match_header,
     read_type,
     resolve,
+    surrogate_sql,
+    text_id_sql,
     typed_select,
 )
 from supplyline.ingest.detect_format import csv_header
 from supplyline.ingest.inputs import Input
 from supplyline.ingest.normalise import positions_sql, statics_sql
 from supplyline.ingest.writer import InputWriter
+from supplyline.schema import VESSEL_IDS
 from supplyline.store import Transaction
+
+VESSEL_IDS_TABLE = "vessel_ids"
+"""Derived table: text vessel ids and their surrogate integer ids (schema ``schema.VESSEL_IDS``)."""
 
 # why DuckDB refused a CSV line: one row per line, CAST errors naming their column
 _REJECTS_SQL = (
@@ -90,6 +97,26 @@ def read_table(
     finally:
         reader_con.close()
     writer.file_format = source.layout.name
+    if source.layout.text_id:
+        _stage_vessel_ids(writer, txn, source)
+
+
+def _stage_vessel_ids(writer: InputWriter, txn: Transaction, source: _Source) -> None:
+    """The input's text vessel ids and their surrogates as a part of ``vessel_ids`` (one per input); two
+    texts with one surrogate (odds ~ n^2 / 2e15) are refused rather than merged into one vessel."""
+    text = text_id_sql(source.layout.columns["mmsi"])
+    con = writer.con.cursor()
+    try:
+        ids = con.sql(
+            f"SELECT DISTINCT {surrogate_sql(text)} AS vessel_id, {text} AS source_id "
+            f"FROM {source.relation} WHERE {text} IS NOT NULL ORDER BY vessel_id, source_id"
+        ).to_arrow_table()
+    finally:
+        con.close()
+    if pc.count_distinct(ids["vessel_id"]).as_py() < ids.num_rows:
+        raise InputError("two text vessel ids map to the same surrogate id; rename one of them")
+    input_id = pa.array([writer.input_id] * ids.num_rows, pa.string())
+    txn.put_part(VESSEL_IDS_TABLE, writer.input_id, ids.append_column("input_id", input_id).cast(VESSEL_IDS))
 
 
 def _parquet_source(

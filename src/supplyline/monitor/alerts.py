@@ -356,6 +356,8 @@ def dark_alerts(inputs: MonitorInputs, as_of: datetime, cfg: MonitorConfig) -> p
     near = pc.or_(pc.is_valid(g["near_start_place"]), pc.is_valid(g["near_end_place"]))
     g = g.filter(pc.and_(near, pc.greater_equal(g["duration_h"], cfg.dark_min_h)))
     classes = classify(g, inputs.gap_context, cfg.dark_min_h, cfg.dark)
+    # detect's own class: stationary with both ends in port is a moored silence (no alert unless it moved)
+    classes[np.asarray(g["likely"].to_pylist(), dtype=object) == "in_port_silence"] = "moored"
     rows: list[dict[str, Any]] = []
     for r, cls in zip(g.to_pylist(), classes, strict=True):
         ended = r["end_ts"] is not None and r["end_ts"] <= as_of

@@ -59,7 +59,7 @@ def conform_places(table: pa.Table) -> pa.Table:
         elif not field.nullable:
             raise InputError(f"places table lacks the required column {field.name!r}")
         else:
-            default = False if field.name == "watched" else None
+            default = False if field.name in ("watched", "exclusion_only") else None
             cols[field.name] = pa.array([default] * table.num_rows, field.type)
     out = pa.table(cols, schema=schema.PLACES.remove_metadata())
     for field in schema.PLACES:
@@ -263,14 +263,21 @@ def assemble_places(
     """The places one detection run uses, as one PLACES table: the case's, each GeoJSON file's, ``extra``
     tables, then the shipped gazetteer.
 
-    ``gazetteer=None`` adds the gazetteer only when no other places were given (so a bare ``detect`` still
-    finds port calls); True always adds it, False never. Raises UsageError when nothing is left.
+    ``gazetteer=None`` adds the gazetteer for visits only when no other places were given (so a bare
+    ``detect`` still finds port calls), and otherwise flagged ``exclusion_only``: a case never shrinks the
+    ">= N km from any place" exclusions of encounters and loitering. True always adds it for visits too,
+    False never adds it. Raises UsageError when nothing is left.
     """
     tables: list[pa.Table] = [case.places] if case is not None else []
     tables += [places_from_geojson(p) for p in geojson]
     tables += list(extra)
-    if gazetteer or (gazetteer is None and not tables):
-        tables.append(load_gazetteer())
+    if gazetteer is not False:
+        gaz = load_gazetteer()
+        if gazetteer is None and tables:
+            gaz = conform_places(gaz)
+            flag = pa.array([True] * gaz.num_rows, pa.bool_())
+            gaz = gaz.set_column(gaz.schema.get_field_index("exclusion_only"), "exclusion_only", flag)
+        tables.append(gaz)
     if not tables:
         raise UsageError("no places given: use --case, --places FILE.geojson or --gazetteer")
     return pa.concat_tables([conform_places(t) for t in tables], promote_options="default")

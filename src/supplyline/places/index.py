@@ -156,11 +156,15 @@ class PlaceIndex:
         best_d: FloatArray,
     ) -> None:
         r_in, r_out = self._radius_m("r_in"), self._radius_m("r_out")
-        for k, (row, frame) in enumerate(zip(self._poly_rows, self._frames, strict=True)):
-            margin_m = max(float(r_out[row] - r_in[row]), 0.0) if radius == "r_out" else 0.0
-            # prefilter: the circle around the polygon's own centroid that holds it (plus the exit margin)
-            reach = np.sqrt(((q - self._poly_xyz[k]) ** 2).sum(axis=1))
-            cand = np.flatnonzero(reach <= km_to_chord((self._bounds_m[k] + margin_m) / 1000.0) * (1 + 1e-9))
+        rows = self._poly_rows
+        margins = np.maximum(r_out[rows] - r_in[rows], 0.0) if radius == "r_out" else np.zeros(len(rows))
+        # prefilter: the circle around each polygon's own centroid that holds it (plus the exit margin), as
+        # one ball query per polygon against a KD-tree of the points (C loop; 3-D chords: antimeridian-safe)
+        chords = km_to_chord((self._bounds_m + margins) / 1000.0) * (1 + 1e-9)
+        hits = cKDTree(q).query_ball_point(self._poly_xyz, chords, workers=self.workers)
+        for k in np.flatnonzero(np.fromiter((len(h) for h in hits), dtype=np.int64, count=len(hits))):
+            row, frame, margin_m = rows[k], self._frames[k], float(margins[k])
+            cand = np.asarray(hits[k], dtype=np.int64)
             d = np.sqrt(((q[cand] - self._xyz[row]) ** 2).sum(axis=1))  # ranking: chord to the place centre
             nearer = d < best_d[cand]
             cand, d = cand[nearer], d[nearer]
