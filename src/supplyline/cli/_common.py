@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from supplyline.isotime import json_default
 from supplyline.store import ENV_VAR
 
 if TYPE_CHECKING:
@@ -48,8 +49,8 @@ def progress(transient: bool = True) -> Progress:
 
 
 def print_json(obj: Any) -> None:
-    """Print one JSON document to stdout (dates and numpy scalars stringified)."""
-    sys.stdout.write(json.dumps(obj, default=str, indent=2) + "\n")
+    """Print one JSON document to stdout (times as ``YYYY-MM-DDTHH:MM:SSZ``, numpy scalars stringified)."""
+    sys.stdout.write(json.dumps(obj, default=json_default, indent=2) + "\n")
 
 
 def print_arrow(table: pa.Table, title: str | None = None, limit: int = 50) -> None:

@@ -49,8 +49,9 @@ def conform(table: pa.Table, declared: pa.Schema) -> pa.Table:
 
 
 def _batches(con: duckdb.DuckDBPyConnection, name: str, declared: pa.Schema) -> Iterator[pa.Table]:
-    reader = con.sql(f'SELECT * FROM "{name}"').fetch_arrow_reader(BATCH_ROWS)
-    for batch in reader:
+    rel = con.sql(f'SELECT * FROM "{name}"')
+    reader = getattr(rel, "to_arrow_reader", None) or rel.fetch_record_batch  # renamed in DuckDB 1.4
+    for batch in reader(BATCH_ROWS):
         yield conform(pa.Table.from_batches([batch]), declared)
 
 
