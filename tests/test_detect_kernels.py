@@ -328,7 +328,7 @@ def test_subset_of_tables_matches_full_run() -> None:
         run(rows, tables=("encounters",))
 
 
-def test_passing_through_is_low_confidence_and_can_be_skipped_by_voyages() -> None:
+def test_passing_through_is_a_low_confidence_pass_and_not_a_voyage_end() -> None:
     rows = still(60, 0, A, 60)
     rows += line(60, 65, A, 90, 12, 120, every=2)  # east through B at 12 kn: 44.4 km, 4.4 km past B
     end = rows[-1]
@@ -339,9 +339,18 @@ def test_passing_through_is_low_confidence_and_can_be_skipped_by_voyages() -> No
     # A: stop + exit (the data starts there) = 0.75; B passed twice without stopping = 0.5 each;
     # A again: entry + stop, the data ends there = 0.75.
     assert conf == [("case:a", 0.75), ("case:b", 0.5), ("case:b", 0.5), ("case:a", 0.75)]
-    assert out["voyages"].num_rows == 3
-    (v,) = run(rows, th=Thresholds(voyage_min_confidence=0.75))["voyages"].to_pylist()
+    classes = out["visits"].column("visit_class").to_pylist()
+    assert classes == ["port_call", "pass_through", "pass_through", "port_call"]
+    assert out["visits"].column("events").to_pylist() == [
+        "stop,exit",
+        "entry,exit",
+        "entry,exit",
+        "entry,stop",
+    ]
+    # Voyages run between port calls: passing through B is part of the voyage, not an end of one.
+    (v,) = out["voyages"].to_pylist()
     assert v["origin_id"] == v["destination_id"] == "case:a"
+    assert run(rows, th=Thresholds(voyage_min_confidence=0.75))["voyages"].to_pylist() == [v]
     assert 84 < v["dist_km"] < 88  # 88.9 km out and back, minus the 2 km exit and 1 km entry radii
 
 

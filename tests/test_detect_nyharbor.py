@@ -75,7 +75,10 @@ SIF = [
 
 
 def test_staten_island_ferry_crossings_match_hand_count(week: pa.Table) -> None:
-    out = run_vessel_kernels(week, TERMINALS, Thresholds(), SIF)
+    # The terminals are 500 m circles around the ferry slips, entered only to dock; a ferry's call lasts
+    # 5-15 min with fixes minutes apart at the slip, below the default port_call_min_h (30 min). A ferry
+    # case counts every terminal visit as a call (port_call_min_h = 0), so voyages run slip to slip.
+    out = run_vessel_kernels(week, TERMINALS, Thresholds(port_call_min_h=0.0), SIF)
     voy = out["voyages"]
     counts = Counter(
         (m, r)
@@ -114,16 +117,23 @@ def _reference_visits(
     mmsi: int, ts: np.ndarray, lat: np.ndarray, lon: np.ndarray, places: pa.Table
 ) -> list[tuple]:
     """Obviously correct per-point visits: walk the fixes; enter the nearest place within r_in, stay while
-    within r_out of it, leave when beyond r_out or when inside r_in of another place."""
+    within r_out of it, leave when beyond r_out or when inside r_in of another place, or after a silence
+    longer than max_gap_h (24 h: a new segment) unless it is a port gap (back within port_gap_max_km,
+    silent at most port_gap_max_h)."""
     plat, plon = places["lat"].to_numpy(), places["lon"].to_numpy()
     r_in, r_out = places["r_in_m"].to_numpy(), places["r_out_m"].to_numpy()
     pid = places["place_id"].to_pylist()
     dist_m = haversine_km(lat[:, None], lon[:, None], plat[None, :], plon[None, :]) * 1000  # fix x place
     visits, cur, start, last = [], -1, None, None
-    for t, d in zip(ts.tolist(), dist_m, strict=True):
+    th = Thresholds()
+    max_gap_us, port_gap_us = th.max_gap_h * 3600e6, th.port_gap_max_h * 3600e6
+    for k_fix, (t, d) in enumerate(zip(ts.tolist(), dist_m, strict=True)):
         inside = [k for k in range(len(pid)) if d[k] <= r_in[k]]
         inner = min(inside, key=lambda k: d[k]) if inside else -1
-        if cur >= 0 and (inner == cur or (inner < 0 and d[cur] <= r_out[cur])):
+        moved_km = haversine_km(lat[k_fix - 1], lon[k_fix - 1], lat[k_fix], lon[k_fix]) if k_fix else np.inf
+        port_gap = last is not None and t - last <= port_gap_us and moved_km <= th.port_gap_max_km
+        same_segment = last is not None and (t - last <= max_gap_us or port_gap)
+        if cur >= 0 and same_segment and (inner == cur or (inner < 0 and d[cur] <= r_out[cur])):
             last = t
             continue
         if cur >= 0:

@@ -50,7 +50,9 @@ def test_engine_matches_kernels_and_reruns_only_changed_shards(week: pa.Table, t
     )
     store = Store.create(tmp_path / "s")
     put_positions(store, week.filter(pc.invert(late_barberi)), "first")
-    th = Thresholds()
+    th = Thresholds(
+        port_call_min_h=0.0
+    )  # ferry slips: every terminal visit is a call (see test_detect_nyharbor)
     r1 = detect(store, TERMINALS, th, SIF, workers=1, shards=8)
     assert r1.shards_total == 8 and r1.shards_run == list(range(8))
     assert detect(store, TERMINALS, th, SIF, workers=1, shards=8).shards_run == []  # nothing new

@@ -85,9 +85,10 @@ def test_nyharbor_week_same_events(spark: Any, shared_data: Path, tmp_path: Path
     store = Store.create(tmp_path / "ny")
     report = ingest(store, [data_file(shared_data, WEEK)])
     assert report.totals["positions"] == 172_679
-    detect(store, TERMINALS, Thresholds(), SIF, workers=1)
+    th = Thresholds(port_call_min_h=0.0)  # ferry slips: every terminal visit is a call (test_detect_nyharbor)
+    detect(store, TERMINALS, th, SIF, workers=1)
     out = tmp_path / "spark-out"  # a separate output store: the input store is only read
-    res = detect_spark(store.root, TERMINALS, Thresholds(), SIF, spark=spark, partitions=3, out=out)
+    res = detect_spark(store.root, TERMINALS, th, SIF, spark=spark, partitions=3, out=out)
     assert res.shards_total == 3
     counts = assert_same_tables(tables(store), tables(Store.open(out)))
     assert res.counts == counts

@@ -307,7 +307,9 @@ def test_monitor_over_detected_ferry_voyages(shared_data: Path) -> None:
     from tests.test_detect_nyharbor import SIF, TERMINALS, WEEK, load_week
 
     week = load_week(data_file(shared_data, WEEK))
-    voyages = run_vessel_kernels(week, TERMINALS, Thresholds(), SIF)["voyages"]
+    voyages = run_vessel_kernels(week, TERMINALS, Thresholds(port_call_min_h=0.0), SIF)[
+        "voyages"
+    ]  # ferry slips
     inputs = MonitorInputs(
         voyages=voyages,
         start=START,

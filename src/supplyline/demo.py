@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from supplyline.case import Case, bundled_case_path, load_case, store_case_evidence
+from supplyline.detect.summary import visit_class_counts
 from supplyline.engine.local import detect
 from supplyline.errors import InputError, UsageError
 from supplyline.estimate.run import run_estimate
@@ -147,6 +148,7 @@ def _summarise(
     claim_tests: pa.Table,
 ) -> None:
     con = store.connect()
+    classes = visit_class_counts(con)
     outbound = [r.name for r in case.routes if not r.name.startswith(("dunai-", "vostochny-", "stgeorge-"))]
     routes_sql = ", ".join(f"'{r}'" for r in outbound) or "''"
     per_ship = con.execute(
@@ -158,7 +160,7 @@ def _summarise(
     tag = " (SYNTHETIC scenario)" if res.synthetic else " (real AIS)"
     lines = [
         f"case {case.name}{tag}: {ingested.get('kept', 0):,} reports kept of {ingested.get('read', 0):,} read",
-        f"detected: {counts.get('visits', 0)} port visits, {counts.get('voyages', 0)} voyages, "
+        f"detected: {classes.get('port_calls', 0)} port calls, {counts.get('voyages', 0)} voyages, "
         f"{counts.get('gaps', 0)} dark gaps, {counts.get('encounters', 0)} encounters",
         f"trips on watched routes ({', '.join(outbound)}): {trips} — "
         + ", ".join(f"{ship} {n}" for ship, n in per_ship),

@@ -123,7 +123,8 @@ SEGMENTS = pa.schema(
         pa.field("start_ts", TS),
         pa.field("end_ts", TS),
         pa.field("n_positions", pa.int64()),
-        pa.field("n_noise", pa.int64()),
+        pa.field("n_noise", pa.int64()),  # positions set aside as noise (outliers included)
+        pa.field("n_outliers", pa.int64()),  # of which lone outlier fixes (unreachable from both neighbours)
         pa.field("start_lat", pa.float64()),
         pa.field("start_lon", pa.float64()),
         pa.field("end_lat", pa.float64()),
@@ -138,11 +139,16 @@ VISITS = pa.schema(
         pa.field("visit_id", pa.string(), nullable=False),
         pa.field("mmsi", pa.int64(), nullable=False),
         pa.field("place_id", pa.string(), nullable=False),
-        pa.field("place_name", pa.string()),
+        pa.field("place_name", pa.string()),  # the port (gazetteer places grouped, see detect.ports)
+        pa.field("anchorage_id", pa.string()),  # the anchorage/berth of the first stop (else of entry)
+        pa.field("anchorage_name", pa.string()),
+        pa.field("visit_class", pa.string()),  # port_call, short_stop, pass_through (detect.visits)
+        pa.field("events", pa.string()),  # GFW events seen, comma-separated: entry, stop, gap, exit
         pa.field("arrival_ts", TS),
         pa.field("departure_ts", TS),
         pa.field("dwell_h", pa.float64()),
-        pa.field("stopped_h", pa.float64()),
+        pa.field("stopped_h", pa.float64()),  # stopped in all (port gaps included)
+        pa.field("longest_stop_h", pa.float64()),  # longest continuous stop: >= port_call_min_h is a call
         pa.field("n_positions", pa.int64()),
         pa.field("max_gap_h", pa.float64()),
         pa.field("draught_arrival_m", pa.float32()),

@@ -404,11 +404,19 @@ class Store:
         interleave, so the per-chunk runs ingest writes, voyage-data changes (draught, destination), and an
         MMSI shared by two ships whose names alternate (A, B, A, B ...: two rows, not one per switch) do
         not split it.
+        ``station_class`` says whether the MMSI is a vessel (see :mod:`supplyline.detect.stations`).
         """
+        from duckdb.func import PythonUDFType
+
+        from supplyline.detect.stations import station_class_arrow
+
+        con.create_function(
+            "station_class", station_class_arrow, ["BIGINT"], "VARCHAR", type=PythonUDFType.ARROW
+        )
         con.execute(
             """
             CREATE VIEW vessels AS
-            SELECT mmsi, imo, name, callsign, ship_type, length_m, width_m,
+            SELECT mmsi, station_class(mmsi) AS station_class, imo, name, callsign, ship_type, length_m, width_m,
                    min(ts) AS first_seen, max(coalesce(last_ts, ts)) AS last_seen,
                    sum(coalesce(n_reports, 1)) AS n_reports,
                    arg_max(draught_m, coalesce(last_ts, ts)) AS last_draught_m,

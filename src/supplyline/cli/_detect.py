@@ -9,7 +9,7 @@ import typer
 
 from supplyline.cli._common import JsonOpt, StoreOpt, console, load_case_option, print_json
 from supplyline.engine import select
-from supplyline.errors import CaseError, UsageError
+from supplyline.errors import CaseError, StoreError, UsageError
 from supplyline.store import Store, default_path
 
 if TYPE_CHECKING:
@@ -64,6 +64,12 @@ MasterOpt = Annotated[
         "--master", help="Spark master passed through: local[2], spark://host:7077, yarn, k8s://..."
     ),
 ]
+AllVisitsOpt = Annotated[
+    bool,
+    typer.Option(
+        "--all-visits", help="Also count short stops and pass-throughs (the summary counts port calls)."
+    ),
+]
 PartitionsOpt = Annotated[
     int | None,
     typer.Option(
@@ -90,9 +96,14 @@ def detect_cmd(
     engine: EngineOpt = "local",
     master: MasterOpt = None,
     partitions: PartitionsOpt = None,
+    all_visits: AllVisitsOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Detect events over the store's positions (incremental: only vessels with new data are redone)."""
+    """Detect events over the store's positions (incremental: only vessels with new data are redone).
+
+    Visits are classed port_call (one stop of port_call_min_h or more), short_stop or pass_through; the
+    summary counts port calls (--all-visits adds the others; the visits table has them all).
+    """
     run = select(engine)
     target, options = _engine_call(engine, store, workers, memory_limit, full, master, partitions)
     loaded = load_case_option(case)
@@ -103,15 +114,32 @@ def detect_cmd(
 
     table = assemble_places(loaded, places or (), gazetteer)
     result = run(target, table, thresholds, routes, **options)
+    classes = _visit_classes(target)
     if as_json:
-        print_json(result.to_dict())
+        print_json({**result.to_dict(), "visit_classes": classes})
         return
     console.print(
         f"recomputed {len(result.shards_run)} of {result.shards_total} vessel shards "
         f"({table.num_rows} places, {len(routes)} routes)"
     )
     for name, n in result.counts.items():
+        if name == "visits" and classes:  # headline: port calls; the other classes on request
+            for key, k in classes.items():
+                if key == "port_calls" or all_visits:
+                    console.print(f"  {key:<16}{k:>10,}")
+            continue
         console.print(f"  {name:<16}{n:>10,}")
+
+
+def _visit_classes(target: Store | Path) -> dict[str, int]:
+    """Visits per class in the store written (empty when a Spark run wrote somewhere not a folder)."""
+    from supplyline.detect.summary import visit_class_counts
+
+    try:
+        st = target if isinstance(target, Store) else Store.open(target)
+    except StoreError:
+        return {}
+    return visit_class_counts(st.connect())
 
 
 def _engine_call(
@@ -154,13 +182,16 @@ def _with_overrides(thresholds: Thresholds, items: list[str]) -> Thresholds:
 
 
 def _overrides(items: list[str]) -> dict[str, float | int]:
-    """``key=value`` pairs from --set; values are numbers (Thresholds validates names and ranges)."""
+    """``key=value`` pairs from --set; values are numbers or true/false (Thresholds validates them)."""
     out: dict[str, float | int] = {}
     for item in items:
         key, sep, value = item.partition("=")
         try:
             if not sep:
                 raise ValueError
+            if value.strip().lower() in ("true", "false"):  # switches such as include_non_vessels
+                out[key.strip()] = value.strip().lower() == "true"
+                continue
             out[key.strip()] = int(value) if value.strip().lstrip("-").isdigit() else float(value)
         except ValueError:
             raise UsageError(f"--set expects KEY=NUMBER, got {item!r} (e.g. --set dark_gap_h=4)") from None

@@ -205,9 +205,12 @@ def store_summary(st: Store) -> dict[str, Any]:
         "SELECT format, count(*), sum(read), sum(kept) FROM manifest GROUP BY 1 ORDER BY 1"
     ).fetchall()
     reasons = con.execute("SELECT reason, count(*) FROM quarantine GROUP BY 1 ORDER BY 2 DESC").fetchall()
+    from supplyline.detect.summary import visit_class_counts
+
     return {
         "store": str(st.root),
         "tables": tables,
+        "visit_classes": visit_class_counts(con),
         "days": days[0],
         "first_ts": days[1],
         "last_ts": days[2],
@@ -242,6 +245,10 @@ def info_cmd(store: StoreOpt = None, as_json: JsonOpt = False) -> None:
         f"{summary['vessels_with_statics']} vessels with static reports"
     )
     console.print(_counts_table("tables", "table", summary["tables"]))
+    if summary["visit_classes"]:
+        from supplyline.detect.summary import visits_line
+
+        console.print(f"visits: {visits_line(summary['visit_classes'])}")
     i = Table(title="inputs")
     for col in ("format", "files", "read", "kept"):
         i.add_column(col, justify="right" if col != "format" else "left")

@@ -22,8 +22,9 @@ from supplyline.detect.gaps import NearWatched, gaps_table
 from supplyline.detect.loitering import loitering_table
 from supplyline.detect.near import Prefiltered
 from supplyline.detect.segments import Tracks, segment
+from supplyline.detect.stations import is_vessel
 from supplyline.detect.thresholds import Route, Thresholds
-from supplyline.detect.visits import PlaceArrays, stopped_state, visit_runs, visits_table
+from supplyline.detect.visits import PlaceArrays, runs_and_stops, visits_table
 from supplyline.detect.voyages import voyages_table
 from supplyline.errors import EngineError
 
@@ -145,11 +146,11 @@ def run_vessel_kernels(
     _check_columns(positions)
     _check_tables(tables)
     th = thresholds
-    pts = _VesselPoints.of(_sorted_positions(positions))
+    pts = _VesselPoints.of(_vessels_only(_sorted_positions(positions), th))
     idx, watched_idx = index if index is not None else place_indexes(places)
     if not isinstance(idx, Prefiltered):
         idx = Prefiltered(idx)
-    tr = segment(pts.mmsi, pts.ts, pts.lat, pts.lon, pts.sog, th)
+    tr = segment(pts.mmsi, pts.ts, pts.lat, pts.lon, pts.sog, th, fast=_high_speed_craft(pts.mmsi, statics))
 
     out = {"segments": tr.segments}
     if {"visits", "voyages", "draught_changes"} & set(tables):
@@ -204,14 +205,14 @@ def _visit_tables(
     tables: Collection[str],
 ) -> dict[str, pa.Table]:
     """Visits, and from them the voyages and draught changes asked for in ``tables``."""
-    pl = PlaceArrays.from_table(idx.places)
+    pl = PlaceArrays.from_table(idx.places, th.port_group_km)
     inner = idx.assign(tr.lat, tr.lon, "r_in")
     outer = idx.assign(tr.lat, tr.lon, "r_out") if pl.has_polygons else None
     draught_at = reports.asof(tr.mmsi, tr.ts)
     nxt = np.minimum(tr.orig + 1, len(mmsi) - 1)
     vessel_last = (tr.orig == len(mmsi) - 1) | (mmsi[nxt] != mmsi[tr.orig])
-    runs = visit_runs(tr, inner, pl, outer, idx.maybe_within(tr.lat, tr.lon, "r_out"))
-    visits = visits_table(tr, runs, pl, stopped_state(tr, th), draught_at, vessel_last, th)
+    runs, stopped = runs_and_stops(tr, inner, pl, th, outer, idx.maybe_within(tr.lat, tr.lon, "r_out"))
+    visits = visits_table(tr, runs, pl, stopped, draught_at, vessel_last, th)
     out = {"visits": visits.table}
     if "voyages" in tables:
         out["voyages"] = voyages_table(tr, visits, pl, routes, th.voyage_min_confidence)
@@ -229,6 +230,24 @@ def _near_watched(watched_idx: PlaceLookup, radius_m: float) -> NearWatched:
         return [ids[k] if k >= 0 else None for k in j.tolist()]
 
     return near_watched
+
+
+def _vessels_only(positions: pa.Table, th: Thresholds) -> pa.Table:
+    """``positions`` without the rows of stations that are not vessels (ITU-R M.585 number patterns: AtoN,
+    SART, coast stations, gear buoys ...) unless ``include_non_vessels``."""
+    if th.include_non_vessels or positions.num_rows == 0:
+        return positions
+    keep = is_vessel(positions.column("mmsi").to_numpy())
+    return positions if keep.all() else positions.filter(pa.array(keep))
+
+
+def _high_speed_craft(mmsi: IntArray, statics: pa.Table | None) -> npt.NDArray[np.bool_] | None:
+    """Rows of vessels that reported AIS ship type 40-49 (high-speed craft), or None when none did."""
+    if statics is None or statics.num_rows == 0 or "ship_type" not in statics.column_names:
+        return None
+    st = statics.column("ship_type").fill_null(0).to_numpy()
+    hsc = np.unique(np.asarray(statics.column("mmsi").to_numpy(), np.int64)[(st >= 40) & (st <= 49)])
+    return np.isin(mmsi, hsc) if len(hsc) else None
 
 
 def _change_places(reports: DraughtReports, th: Thresholds, visits: pa.Table) -> list[str | None]:

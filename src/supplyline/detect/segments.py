@@ -47,7 +47,8 @@ class Tracks:
 
     ``orig`` maps every row back to the input row; ``track_start``/``seg_start`` mark where a track or
     segment begins; ``step_km``/``dt_us`` are the distance/time from the previous row of the same track
-    (0 at track starts); ``speed_kn`` is reported SOG where present, else derived from positions.
+    (0 at track starts); ``speed_kn`` is reported SOG where present (``reported``), else derived from
+    positions.
     """
 
     orig: IntArray
@@ -56,6 +57,7 @@ class Tracks:
     lat: FloatArray
     lon: FloatArray
     speed_kn: FloatArray
+    reported: BoolArray  # speed_kn is reported SOG (else derived from positions)
     track_start: BoolArray
     seg_start: BoolArray
     step_km: FloatArray
@@ -67,18 +69,42 @@ class Tracks:
         return len(self.orig)
 
 
+Limit = float | FloatArray
+"""A speed limit: one for every row, or one array entry per row."""
+
+
+def _at(limit: Limit, rows: IntArray | slice) -> Limit:
+    """``limit`` at ``rows`` (a scalar limit is the same everywhere)."""
+    return limit if isinstance(limit, float) else limit[rows]
+
+
+def bad_steps(mmsi: IntArray, ts: IntArray, d1: FloatArray, limit_kn: Limit, th: Thresholds) -> BoolArray:
+    """Per step i -> i+1: same vessel and farther than its speed limit allows (plus GPS jitter)."""
+    km_per_us = limit_kn * (KM_PER_NM / US_PER_H)
+    too_far = d1 > _at(km_per_us, slice(1, None)) * (ts[1:] - ts[:-1]) + th.noise_dist_km
+    return np.asarray((mmsi[1:] == mmsi[:-1]) & too_far)
+
+
 def _parents(
-    mmsi: IntArray, ts: IntArray, lat: FloatArray, lon: FloatArray, th: Thresholds
-) -> tuple[IntArray, FloatArray]:
-    """For each position, the earlier position of the same vessel it continues from (-1: starts a track),
-    and the distance in km from each row to the next (reused for step lengths)."""
+    mmsi: IntArray,
+    ts: IntArray,
+    lat: FloatArray,
+    lon: FloatArray,
+    d1: FloatArray,
+    limit_kn: Limit,
+    th: Thresholds,
+    bad: BoolArray | None = None,
+) -> IntArray:
+    """For each position, the earlier position of the same vessel it continues from (-1: starts a track);
+    ``d1`` is the distance in km from each row to the next, ``limit_kn`` each row's vessel speed limit,
+    ``bad`` (optional, from :func:`bad_steps`) the steps already known to be too fast."""
     n = len(mmsi)
     parent = np.full(n, -1, dtype=np.int64)
     if n < 2:
-        return parent, np.empty(0)
-    km_per_us = th.max_implied_speed_kn * KM_PER_NM / US_PER_H
-    d1 = step_km(lat, lon)  # lag 1: every row to the next
-    ok1 = (mmsi[1:] == mmsi[:-1]) & (d1 <= km_per_us * (ts[1:] - ts[:-1]) + th.noise_dist_km)
+        return parent
+    km_per_us = limit_kn * (KM_PER_NM / US_PER_H)
+    bad = bad_steps(mmsi, ts, d1, limit_kn, th) if bad is None else bad
+    ok1 = (mmsi[1:] == mmsi[:-1]) & ~bad
     parent[1:][ok1] = np.flatnonzero(ok1)
     todo = np.flatnonzero(~ok1) + 1
     for lag in range(2, th.segment_lookback + 1):  # few lags, each vectorised over the rows still open
@@ -89,10 +115,10 @@ def _parents(
         same = mmsi[j] == mmsi[todo]
         todo, j = todo[same], j[same]
         d = haversine_km(lat[j], lon[j], lat[todo], lon[todo])
-        ok = d <= km_per_us * (ts[todo] - ts[j]) + th.noise_dist_km
+        ok = d <= _at(km_per_us, todo) * (ts[todo] - ts[j]) + th.noise_dist_km
         parent[todo[ok]] = j[ok]
         todo = todo[~ok]
-    return parent, d1
+    return parent
 
 
 def _resolve_forks(parent: IntArray) -> IntArray:
@@ -140,6 +166,7 @@ def _link_orphans(
     ts: IntArray,
     lat: FloatArray,
     lon: FloatArray,
+    limit_kn: Limit,
     th: Thresholds,
 ) -> IntArray:
     """Second chance for track starts: attach each to the latest track of its vessel that ended before it,
@@ -163,7 +190,7 @@ def _link_orphans(
     out = parent.copy()
     todo = orphans
     first = np.searchsorted(ends, orphans) - 1  # the latest track end before each orphan
-    km_per_us = th.max_implied_speed_kn * KM_PER_NM / US_PER_H
+    km_per_us = limit_kn * (KM_PER_NM / US_PER_H)
     for k in range(th.segment_lookback):  # then the k-th latest, for those still unattached
         pos = first - k
         c = ends[np.maximum(pos, 0)]
@@ -171,13 +198,124 @@ def _link_orphans(
         o, c = todo[ok], c[ok]
         dt = ts[o] - ts[c]
         d = haversine_km(lat[c], lon[c], lat[o], lon[o])
-        reach = (d <= km_per_us * dt + th.noise_dist_km) & (dt <= th.max_gap_h * US_PER_H)
+        reach = (d <= _at(km_per_us, o) * dt + th.noise_dist_km) & (dt <= th.max_gap_h * US_PER_H)
         out[o[reach]] = c[reach]
         keep = out[todo] < 0
         todo, first = todo[keep], first[keep]
         if len(todo) == 0:
             break
     return out
+
+
+def speed_limits(
+    mmsi: IntArray,
+    ts: IntArray,
+    lat: FloatArray,
+    lon: FloatArray,
+    d1: FloatArray,
+    fast: BoolArray | None,
+    th: Thresholds,
+    bad: BoolArray,
+) -> Limit:
+    """Each row's vessel speed limit (kn; one float when no vessel is fast): ``max_implied_speed_kn``, or
+    ``fast_max_speed_kn`` for a vessel that is ``fast`` (high-speed craft by ship type) or shows it on its own track: ``fast_min_steps`` or more
+    pairs of consecutive steps both between the two limits, in a straight line (a fast ferry's runs; a GPS
+    jump out and back is not straight), each at least a minute long (jitter over seconds is not speed).
+    ``bad`` are the steps too fast for ``max_implied_speed_kn`` (:func:`bad_steps`)."""
+    n = len(mmsi)
+    base = float(th.max_implied_speed_kn)
+    if n < 3 or th.fast_max_speed_kn <= th.max_implied_speed_kn:
+        return base
+    per_us = KM_PER_NM / US_PER_H
+    step = np.flatnonzero(bad)  # steps above the base limit (few): which stay below the fast one?
+    dt = ts[step + 1] - ts[step]
+    keep = (d1[step] <= th.fast_max_speed_kn * per_us * dt) & (dt >= 60e6)
+    fast_step = step[keep]
+    pair = fast_step[np.isin(fast_step + 1, fast_step)]  # steps i-1 -> i -> i+1, both fast
+    if len(pair) < th.fast_min_steps and fast is None:
+        return base  # no vessel can have enough fast pairs (the usual case)
+    if len(pair):
+        chord = haversine_km(lat[pair], lon[pair], lat[pair + 2], lon[pair + 2])
+        pair = pair[chord >= 0.8 * (d1[pair] + d1[pair + 1])]
+    vessel = np.cumsum(group_starts(mmsi)) - 1
+    learned = np.bincount(vessel[pair], minlength=int(vessel[-1]) + 1) >= th.fast_min_steps
+    is_fast = learned[vessel] if fast is None else (fast | learned[vessel])
+    if not is_fast.any():
+        return base
+    return np.asarray(np.where(is_fast, th.fast_max_speed_kn, base), dtype=np.float64)
+
+
+def lone_outliers(
+    mmsi: IntArray,
+    ts: IntArray,
+    lat: FloatArray,
+    lon: FloatArray,
+    d1: FloatArray,
+    limit_kn: Limit,
+    th: Thresholds,
+    bad: BoolArray,
+) -> BoolArray:
+    """Rows whose fix is unreachable from both neighbours of the same vessel while the neighbours reach
+    each other and their own neighbours: one bad fix (GPS jump, corrupt message), dropped before
+    segmentation instead of being a track of its own. ``bad``: the too-fast steps (:func:`bad_steps`)."""
+    n = len(mmsi)
+    out = np.zeros(n, dtype=bool)
+    if n < 3:
+        return out
+    km_per_us = limit_kn * (KM_PER_NM / US_PER_H)
+    step = np.flatnonzero(bad)  # too-fast steps (few); step k is the one from row k to row k+1
+    if len(step) < 2:
+        return out
+    # Rows i with both steps bad (i-1 -> i and i -> i+1) whose outer steps i-2 -> i-1 and i+1 -> i+2 are
+    # sound (or absent): two ships interleaved on one MMSI fail every step and are left to the tracks.
+    mid = step[1:][step[1:] - step[:-1] == 1]
+    sound_before = (mid < 2) | ~bad[np.maximum(mid - 2, 0)]
+    sound_after = (mid + 1 >= len(bad)) | ~bad[np.minimum(mid + 1, len(bad) - 1)]
+    mid = mid[sound_before & sound_after]
+    skip = haversine_km(lat[mid - 1], lon[mid - 1], lat[mid + 1], lon[mid + 1])
+    mid = mid[skip <= _at(km_per_us, mid) * (ts[mid + 1] - ts[mid - 1]) + th.noise_dist_km]
+    # Candidates that reach each other are a second, sparse transmitter on the MMSI, not outliers.
+    a, b = mid[:-1], mid[1:]
+    hop = haversine_km(lat[a], lon[a], lat[b], lon[b])
+    chained = (mmsi[a] == mmsi[b]) & (hop <= _at(km_per_us, b) * (ts[b] - ts[a]) + th.noise_dist_km)
+    linked = np.zeros(len(mid), dtype=bool)
+    linked[:-1] |= chained
+    linked[1:] |= chained
+    out[mid[~linked]] = True
+    return out
+
+
+def _without(rows: IntArray, d1: FloatArray, lat: FloatArray, lon: FloatArray) -> FloatArray:
+    """Row-to-next distances of the subset ``rows`` (reusing ``d1`` where the rows were adjacent)."""
+    sub = np.empty(max(len(rows) - 1, 0))
+    adjacent = rows[1:] - rows[:-1] == 1
+    sub[adjacent] = d1[rows[:-1][adjacent]]
+    far = np.flatnonzero(~adjacent)
+    a, b = rows[far], rows[far + 1]
+    sub[far] = haversine_km(lat[a], lon[a], lat[b], lon[b])
+    return sub
+
+
+def _tracks(
+    mmsi: IntArray,
+    ts: IntArray,
+    lat: FloatArray,
+    lon: FloatArray,
+    d1: FloatArray,
+    limit_kn: Limit,
+    th: Thresholds,
+    bad: BoolArray | None = None,
+) -> tuple[IntArray, IntArray]:
+    """(root, parent) of every row: the first row of its track and the row it continues from."""
+    n = len(mmsi)
+    parent = _resolve_forks(_parents(mmsi, ts, lat, lon, d1, limit_kn, th, bad))
+    root = _roots(parent) if n else np.empty(0, np.int64)
+    if n:
+        linked = _link_orphans(parent, root, mmsi, ts, lat, lon, limit_kn, th)
+        if not np.array_equal(linked, parent):
+            parent = _resolve_forks(linked)
+            root = _roots(parent)
+    return root, parent
 
 
 def segment(
@@ -187,11 +325,15 @@ def segment(
     lon: FloatArray,
     sog_kn: FloatArray,
     th: Thresholds,
+    fast: BoolArray | None = None,
 ) -> Tracks:
-    """Segment positions sorted by (mmsi, ts); see the module docstring for the rules."""
-    root, d1 = _track_roots(mmsi, ts, lat, lon, th)
-    tracks = _TrackRows.of(root, mmsi, th)
-    keep = tracks.perm[~tracks.noise_rows]
+    """Segment positions sorted by (mmsi, ts); see the module docstring for the rules. ``fast`` marks rows
+    of vessels known to be high-speed craft (AIS ship type 40-49), which get ``fast_max_speed_kn``."""
+    n = len(mmsi)
+    rows, root, d1, outlier = _track_roots(mmsi, ts, lat, lon, th, fast)
+    tracks = _TrackRows.of(root, mmsi[rows] if len(rows) < n else mmsi, th)
+    kept = tracks.perm[~tracks.noise_rows]
+    keep = kept if len(rows) == n else rows[kept]  # input rows of the kept positions, track by track
     k_mmsi, k_ts, k_lat, k_lon = mmsi[keep], ts[keep], lat[keep], lon[keep]
     track_start = np.zeros(len(keep), dtype=bool)
     kept_first = np.cumsum(np.append(0, tracks.length[~tracks.noise]))[:-1]
@@ -199,29 +341,37 @@ def segment(
     dt = prev_diff(k_ts, track_start, 0)
     step = _kept_steps(keep, d1, k_lat, k_lon, track_start)
     seg_start = track_start | (dt > th.max_gap_h * US_PER_H)
-    spd = _speeds(step, dt, track_start, sog_kn[keep])
-    noise = np.zeros(len(mmsi), dtype=bool)
-    noise[tracks.perm] = tracks.noise_rows
+    sog = sog_kn[keep]
+    spd = _speeds(step, dt, track_start, sog)
+    noise = outlier.copy()
+    noise[rows[tracks.perm[tracks.noise_rows]]] = True
     segs = _segments_table(
-        mmsi, ts, noise, keep, k_mmsi, k_ts, k_lat, k_lon, step, track_start, seg_start, th
+        mmsi, ts, noise, outlier, keep, k_mmsi, k_ts, k_lat, k_lon, step, track_start, seg_start, th
     )
-    return Tracks(keep, k_mmsi, k_ts, k_lat, k_lon, spd, track_start, seg_start, step, dt, noise, segs)
+    return Tracks(
+        keep, k_mmsi, k_ts, k_lat, k_lon, spd, ~np.isnan(sog), track_start, seg_start, step, dt, noise, segs
+    )
 
 
 def _track_roots(
-    mmsi: IntArray, ts: IntArray, lat: FloatArray, lon: FloatArray, th: Thresholds
-) -> tuple[IntArray, FloatArray]:
-    """Each row's track (its root row) after fork resolution and orphan linking, and each row's distance
-    to the next row (km)."""
+    mmsi: IntArray, ts: IntArray, lat: FloatArray, lon: FloatArray, th: Thresholds, fast: BoolArray | None
+) -> tuple[IntArray, IntArray, FloatArray, BoolArray]:
+    """(rows, root, d1, outlier): the input rows that are not lone outliers, each one's track (its root,
+    as an index into ``rows``), every input row's distance to the next (km), and the outlier mask."""
     n = len(mmsi)
-    parent, d1 = _parents(mmsi, ts, lat, lon, th)
-    parent = _resolve_forks(parent)
-    root = _roots(parent) if n else np.empty(0, np.int64)
-    if n:
-        linked = _link_orphans(parent, root, mmsi, ts, lat, lon, th)
-        if not np.array_equal(linked, parent):
-            root = _roots(_resolve_forks(linked))
-    return root, d1
+    d1 = step_km(lat, lon) if n > 1 else np.empty(0)  # lag 1: every row to the next
+    bad = bad_steps(mmsi, ts, d1, float(th.max_implied_speed_kn), th) if n > 1 else np.zeros(0, bool)
+    limit = speed_limits(mmsi, ts, lat, lon, d1, fast, th, bad)
+    if not isinstance(limit, float):  # some vessels are fast: their steps are judged by their limit
+        bad = bad_steps(mmsi, ts, d1, limit, th)
+    outlier = lone_outliers(mmsi, ts, lat, lon, d1, limit, th, bad)
+    if not outlier.any():
+        root, _ = _tracks(mmsi, ts, lat, lon, d1, limit, th, bad)
+        return np.arange(n, dtype=np.int64), root, d1, outlier
+    rows = np.flatnonzero(~outlier)
+    sub = (mmsi[rows], ts[rows], lat[rows], lon[rows], _without(rows, d1, lat, lon))
+    root, _ = _tracks(*sub, _at(limit, rows), th)
+    return rows, root, d1, outlier
 
 
 @dataclass
@@ -284,6 +434,7 @@ def _segments_table(
     mmsi: IntArray,
     ts: IntArray,
     noise: BoolArray,
+    outlier: BoolArray,
     keep: IntArray,
     k_mmsi: IntArray,
     k_ts: IntArray,
@@ -300,6 +451,7 @@ def _segments_table(
     first = np.flatnonzero(seg_start)
     last = np.append(first[1:] - 1, m - 1)
     n_noise = _noise_per_segment(mmsi, noise, keep, seg_start, len(first))
+    n_outliers = _noise_per_segment(mmsi, noise, keep, seg_start, len(first), outlier)
     reason = _split_reasons(mmsi, ts, keep[first], track_start[first], th)
     step_in = np.where(seg_start, 0.0, step)
     dist = run_reduce(np.add, step_in, first, last)
@@ -314,6 +466,7 @@ def _segments_table(
             "end_ts": to_ts(k_ts[last]),
             "n_positions": pa.array(n_pos, pa.int64()),
             "n_noise": pa.array(n_noise, pa.int64()),
+            "n_outliers": pa.array(n_outliers, pa.int64()),
             "start_lat": pa.array(k_lat[first]),
             "start_lon": pa.array(k_lon[first]),
             "end_lat": pa.array(k_lat[last]),
@@ -326,10 +479,16 @@ def _segments_table(
 
 
 def _noise_per_segment(
-    mmsi: IntArray, noise: BoolArray, keep: IntArray, seg_start: BoolArray, n_segments: int
+    mmsi: IntArray,
+    noise: BoolArray,
+    keep: IntArray,
+    seg_start: BoolArray,
+    n_segments: int,
+    count: BoolArray | None = None,
 ) -> IntArray:
     """Noise rows per segment: each counts towards the segment of the latest kept row of the same vessel
-    before it (or the first after it when the vessel starts with noise)."""
+    before it (or the first after it when the vessel starts with noise). ``count`` (optional, a subset
+    of ``noise``) counts only those rows (the lone outliers)."""
     seg_at = np.full(len(mmsi), -1, dtype=np.int64)
     seg_at[keep] = np.cumsum(seg_start) - 1
     n_noise = np.zeros(n_segments, dtype=np.int64)
@@ -340,8 +499,8 @@ def _noise_per_segment(
         prev = kept_sorted[np.maximum(pos - 1, 0)]
         nxt = kept_sorted[np.minimum(pos, len(kept_sorted) - 1)]
         use_prev = (pos > 0) & (mmsi[prev] == mmsi[nz])
-        owner = np.where(use_prev, prev, nxt)
-        np.add.at(n_noise, seg_at[owner], 1)
+        owner = seg_at[np.where(use_prev, prev, nxt)]
+        np.add.at(n_noise, owner if count is None else owner[count[nz]], 1)
     return n_noise
 
 

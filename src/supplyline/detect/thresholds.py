@@ -21,7 +21,11 @@ from typing import Any
 from supplyline.errors import CaseError
 
 # Thresholds that are counts rather than real quantities (validated as positive integers).
-_INT_FIELDS = frozenset({"segment_lookback", "min_segment_positions", "coverage_min_others"})
+_INT_FIELDS = frozenset(
+    {"segment_lookback", "min_segment_positions", "coverage_min_others", "fast_min_steps"}
+)
+# Thresholds that are switches (validated as booleans).
+_BOOL_FIELDS = frozenset({"include_non_vessels"})
 
 
 @dataclass(frozen=True)
@@ -34,12 +38,25 @@ class Thresholds:
       segment starts a new one (GFW uses 25 kn; 30 keeps fast harbour ferries whole);
       ``noise_dist_km`` GPS jitter allowed on top of ``speed x time`` (so 0 s apart is not "infinite speed");
       ``segment_lookback`` how many earlier positions a position may attach to (interleaved ships);
-      ``min_segment_positions`` shorter segments of a vessel that also has a longer one are noise.
+      ``min_segment_positions`` shorter segments of a vessel that also has a longer one are noise;
+      ``fast_max_speed_kn`` the limit instead of ``max_implied_speed_kn`` for high-speed craft (AIS ship
+      type 40-49) and for vessels whose own track shows ``fast_min_steps`` straight pairs of steps faster
+      than ``max_implied_speed_kn`` (35 kn fast ferries). A lone fix unreachable from both neighbours at
+      the vessel's limit is an outlier: dropped and counted (``n_outliers``), never a segment.
+    Stations: MMSIs that are not vessels (ITU-R M.585: coast stations, AtoN, SAR aircraft, SART/MOB/EPIRB,
+      craft associated with a parent ship, handhelds, fishing-gear buoys) are left out of every per-vessel
+      detector and of encounters unless ``include_non_vessels`` (see :mod:`supplyline.detect.stations`).
     Port visits (GFW): enter within the place's ``r_in_m``, leave beyond ``r_out_m``; ``stop_speed_kn``
       and ``move_speed_kn`` give the stopped/moving hysteresis; a silence of ``visit_gap_h`` inside the
-      port counts as a port gap (raises confidence, does not end the visit). Voyages join consecutive
-      visits of at least ``voyage_min_confidence`` (0 = all; 0.75 skips visits without a stop or gap, useful
-      with a dense gazetteer of anchorage cells).
+      port counts as a port gap (raises confidence, does not end the visit) when the vessel moved at most
+      ``port_gap_max_km`` across it and it lasted at most ``port_gap_max_h`` (a week: data files years
+      apart are not one port call). Without reported SOG, speed for stops is the displacement over at least
+      ``stop_window_min`` minutes (point-to-point speeds of a moored vessel's GPS jitter reach 2 kn).
+      A visit is a ``port_call`` when one continuous stop (port gaps included) lasts ``port_call_min_h``,
+      a ``short_stop`` when stopped for less, a ``pass_through`` when never stopped. Gazetteer places
+      sharing a name and country within ``port_group_km`` of each other form one port (GFW's anchorage
+      grouping). Voyages join consecutive port calls (and, when ``voyage_min_confidence`` > 0, only those
+      of at least that confidence).
     Dark gaps (GFW): ``dark_gap_h`` reported; ``dark_disabled_h`` long enough to call "disabled" when
       other vessels were still heard nearby (at least ``coverage_min_others`` positions in the
       ``coverage_cell_deg`` grid cells around the start during the first ``coverage_window_h`` of the gap,
@@ -57,9 +74,17 @@ class Thresholds:
     noise_dist_km: float = 0.2
     segment_lookback: int = 8
     min_segment_positions: int = 3
+    fast_max_speed_kn: float = 60.0
+    fast_min_steps: int = 3
+    include_non_vessels: bool = False
     stop_speed_kn: float = 0.2
     move_speed_kn: float = 0.5
     visit_gap_h: float = 4.0
+    port_gap_max_km: float = 1.0
+    port_gap_max_h: float = 168.0
+    stop_window_min: float = 10.0
+    port_call_min_h: float = 0.5
+    port_group_km: float = 10.0
     voyage_min_confidence: float = 0.0
     dark_gap_h: float = 6.0
     dark_disabled_h: float = 12.0
@@ -82,7 +107,10 @@ class Thresholds:
         problems = []
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
-            if f.name in _INT_FIELDS:
+            if f.name in _BOOL_FIELDS:
+                if not isinstance(value, bool):
+                    problems.append(f"{f.name} must be true or false, got {value!r}")
+            elif f.name in _INT_FIELDS:
                 if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                     problems.append(f"{f.name} must be a whole number >= 1, got {value!r}")
             elif (
@@ -118,12 +146,16 @@ class Thresholds:
         coerced: dict[str, Any] = {}
         for key, value in values.items():
             # TOML gives ints for "4"; accept them for float fields, keep counts as ints.
-            if key not in _INT_FIELDS and isinstance(value, int) and not isinstance(value, bool):
+            if (
+                key not in _INT_FIELDS | _BOOL_FIELDS
+                and isinstance(value, int)
+                and not isinstance(value, bool)
+            ):
                 value = float(value)
             coerced[key] = value
         return cls(**coerced)
 
-    def to_dict(self) -> dict[str, float | int]:
+    def to_dict(self) -> dict[str, float | int | bool]:
         """Plain dict (for JSON output and provenance)."""
         return dataclasses.asdict(self)
 

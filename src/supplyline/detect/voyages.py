@@ -1,12 +1,13 @@
-"""Voyages: from one port visit to the next visit of the same track.
+"""Voyages: from one port call to the next port call of the same track.
 
 Departure is the last position of the origin visit, arrival the first of the destination visit; distance
 sailed is the sum of great-circle steps between them (not the straight line), ``max_gap_h`` the longest
 silence on the way, and draught change = draught on arrival minus draught on departure (a fall means cargo
 discharged on the way or a crew update). A voyage whose origin is one of a route's origins and whose
 destination is one of its destinations is flagged with the route's name (first matching route wins).
-Visits below ``voyage_min_confidence`` (e.g. passing through an anchorage cell of a dense gazetteer without
-stopping) can be skipped, so a voyage runs between the visits that remain.
+Only visits of class ``port_call`` count (GFW builds voyages between visits with a stop or port gap);
+passing through a port or a short stop is part of the voyage. ``voyage_min_confidence`` can narrow it
+further to port calls of at least that confidence.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from supplyline import schema
 from supplyline.detect._arrays import US_PER_H, interval_sum, run_reduce, to_ts
@@ -36,10 +38,14 @@ def route_names(origin: np.ndarray, destination: np.ndarray, routes: Sequence[Ro
 def voyages_table(
     tr: Tracks, visits: VisitRuns, pl: PlaceArrays, routes: Sequence[Route], min_confidence: float = 0.0
 ) -> pa.Table:
-    """One voyage per pair of consecutive visits (of at least ``min_confidence``) on the same track."""
+    """One voyage per pair of consecutive port calls (of at least ``min_confidence``) on the same track."""
     first, last, place = visits.first, visits.last, visits.place
-    conf = visits.table.column("confidence").to_numpy(zero_copy_only=False) if len(first) else np.empty(0)
-    q = np.flatnonzero(conf >= min_confidence - 1e-6)  # the visits voyages may start or end at
+    if len(first) == 0:
+        return schema.empty(schema.VOYAGES)
+    vt = visits.table
+    conf = vt.column("confidence").to_numpy(zero_copy_only=False)
+    call = pc.equal(vt.column("visit_class"), "port_call").to_numpy(zero_copy_only=False)
+    q = np.flatnonzero(call & (conf >= min_confidence - 1e-6))  # the visits voyages may start or end at
     if len(q) < 2:
         return schema.empty(schema.VOYAGES)
     track_id = np.cumsum(tr.track_start) - 1
@@ -52,7 +58,6 @@ def voyages_table(
     # Steps dep_row+1 .. arr_row (inclusive) are the sailing; step_km[i] is the step into row i.
     dist = interval_sum(tr.step_km, dep_row + 1, arr_row + 1)
     max_gap_h = run_reduce(np.maximum, tr.dt_us, dep_row + 1, arr_row) / US_PER_H
-    vt = visits.table
     d_dep = vt.column("draught_departure_m").to_numpy(zero_copy_only=False)[a]
     d_arr = vt.column("draught_arrival_m").to_numpy(zero_copy_only=False)[b]
     origin, dest = pl.place_id[place[a]], pl.place_id[place[b]]

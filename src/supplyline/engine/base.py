@@ -28,6 +28,7 @@ from supplyline.detect import Thresholds, place_indexes
 from supplyline.detect.encounters import encounters_table
 from supplyline.detect.gaps import apply_coverage
 from supplyline.detect.kernels import PlaceLookup, sort_events
+from supplyline.detect.stations import vessel_pairs_only
 from supplyline.store import WHOLE, Transaction
 
 STATE_TABLE = "detect_state"
@@ -103,8 +104,10 @@ def finish_coverage(gaps: pa.Table, counts: pa.Table, th: Thresholds) -> pa.Tabl
 
 
 def finish_encounters(raw: pa.Table, th: Thresholds, index: PlaceLookup) -> pa.Table:
-    """The encounters table from the encounter SQL's rows: away from every place, ids, canonical order."""
-    return sort_events("encounters", encounters_table(raw, th, index))
+    """The encounters table from the encounter SQL's rows: away from every place, between two vessels
+    (not a ship and its own gear buoy, unless ``include_non_vessels``), ids, canonical order."""
+    found = vessel_pairs_only(encounters_table(raw, th, index), th.include_non_vessels)
+    return sort_events("encounters", found)
 
 
 def stage_cross_tables(txn: Transaction, encounters: pa.Table, places_used: pa.Table) -> None:

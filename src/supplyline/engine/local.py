@@ -95,7 +95,10 @@ def _signatures(con: duckdb.DuckDBPyConnection, shards: int, params: str) -> dic
 
 
 # Only what the kernels read travels through the shard files (strings like source/input_id are costly).
-KERNEL_COLUMNS = {"positions": ("mmsi", "ts", "lat", "lon", "sog_kn"), "statics": ("mmsi", "ts", "draught_m")}
+KERNEL_COLUMNS = {
+    "positions": ("mmsi", "ts", "lat", "lon", "sog_kn"),
+    "statics": ("mmsi", "ts", "draught_m", "ship_type"),
+}
 
 
 def _split(con: duckdb.DuckDBPyConnection, table: str, shards: int, todo: list[int], out: Path) -> None:

@@ -97,6 +97,10 @@ def report_table(con: duckdb.DuckDBPyConnection, name: str, max_rows: int = 0) -
     table = con.sql(f'SELECT * FROM "{name}" {order} LIMIT {int(max_rows)}').to_arrow_table()
     out = table_json(table, max_rows)
     out["total"] = total
+    if name == "visits" and "visit_class" in cols:  # the headline card counts port calls
+        from supplyline.detect.summary import visit_class_counts
+
+        out["classes"] = visit_class_counts(con)
     return out
 
 

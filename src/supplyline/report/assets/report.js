@@ -62,12 +62,18 @@
   // ---------- header, banner, stats ----------------------------------------------------------------------
   document.getElementById("subtitle").textContent =
     `Store ${meta.store} \u00b7 generated ${fmtTs(meta.generated_ms)} UTC`;
+  // Visits count port calls (short stops and pass-throughs are in the visits table, column visit_class).
+  const headline = (name) => {
+    const t = T[name];
+    if (!t) return 0;
+    return name === "visits" && t.classes && t.classes.port_calls != null ? t.classes.port_calls : t.total;
+  };
   const stats = [
     [meta.n_positions.toLocaleString("en-US"), "positions"],
     [meta.n_vessels.toLocaleString("en-US"), "vessels"],
-    ...[["places", "places"], ["visits", "port visits"], ["voyages", "voyages"], ["gaps", "dark gaps"],
+    ...[["places", "places"], ["visits", "port calls"], ["voyages", "voyages"], ["gaps", "dark gaps"],
       ["encounters", "encounters"], ["detection_matches", "satellite detections"], ["alerts", "alerts"], ["claims", "claims"], ["estimates", "estimates"]]
-      .map(([name, label]) => [(T[name] ? T[name].total : 0).toLocaleString("en-US"), label]),
+      .map(([name, label]) => [headline(name).toLocaleString("en-US"), label]),
   ];
   const statBox = document.getElementById("stats");
   for (const [v, k] of stats) {

@@ -1,0 +1,146 @@
+"""Stopped or moving, per track row: GFW's speed hysteresis on a speed that means something at a berth.
+
+Reported SOG is used as is (GFW: stop below ``stop_speed_kn``, move above ``move_speed_kn``, in between
+unchanged). Without SOG the speed comes from positions, and point-to-point speeds of a moored vessel are GPS
+jitter: on the NOAA New York week a ferry at its slip shows 10-60 m jumps a minute apart, 0.3-2 kn. So the
+speed of a row is its displacement over a window of at least ``stop_window_min`` minutes, backwards or
+forwards, whichever is slower: a vessel at rest for the window before the row (it has not left yet) or
+after it (it has just arrived) is stopped, so a stop runs from arrival to departure rather than lagging
+by the window; a vessel moving slowly throughout never is. Stops shorter than the window are not seen.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from supplyline.detect._arrays import BoolArray, FloatArray, IntArray, last_true_index, speed_kn, start_index
+from supplyline.detect.segments import Tracks
+from supplyline.detect.thresholds import Thresholds
+from supplyline.geo import EARTH_RADIUS_KM
+
+
+def window_speed_kn(
+    tr: Tracks, window_min: float, max_span_h: float = np.inf, rows: IntArray | None = None
+) -> FloatArray:
+    """Slower of the backward and forward displacement speeds over ``window_min`` minutes (NaN where the
+    track is shorter than the window on both sides, or the nearest fix that far is ``max_span_h`` or more
+    away: over a long silence the displacement says nothing about being at rest). Only ``rows`` (default
+    all) are computed; the others are NaN."""
+    n = len(tr)
+    out = np.full(n, np.nan)
+    rows = np.arange(n) if rows is None else rows
+    if n == 0 or len(rows) == 0:
+        return out
+    track = np.cumsum(tr.track_start) - 1
+    first = start_index(tr.track_start)
+    back, fwd = _window_ends(tr, round(window_min * 60e6), rows, track, first)
+    fwd_ok = fwd < n
+    fwd_ok[fwd_ok] &= track[fwd[fwd_ok]] == track[rows[fwd_ok]]
+    t, la, lo = tr.ts[rows], tr.lat[rows], tr.lon[rows]
+    speed = np.full(len(rows), np.nan)
+    for other, ok in ((back, back >= first[rows]), (fwd, fwd_ok)):
+        o = other[ok]
+        dt = np.abs(t[ok] - tr.ts[o])
+        v = speed_kn(_flat_km(la[ok], lo[ok], tr.lat[o], tr.lon[o]), dt)
+        v[dt >= max_span_h * 3.6e9] = np.nan
+        speed[ok] = np.fmin(speed[ok], v)
+    out[rows] = speed
+    return out
+
+
+def _window_ends(
+    tr: Tracks, w_us: int, rows: IntArray, track: IntArray, first: IntArray
+) -> tuple[IntArray, IntArray]:
+    """For ``rows``: the latest fix at least ``w_us`` before and the earliest at least ``w_us`` after, by
+    one sorted key over (track, time) (tracks never reach into each other's windows); batches of tracks
+    keep the key inside int64 whatever the time span."""
+    rel = tr.ts - tr.ts[first]  # time since the track's first fix
+    span = int(rel.max()) + 2 * w_us + 1
+    per = max((2**62) // span, 1)
+    n_tracks = int(track[-1]) + 1
+    if per >= n_tracks:
+        key = rel + track * span
+        q = key[rows]
+        return np.searchsorted(key, q - w_us, side="right") - 1, np.searchsorted(key, q + w_us, side="left")
+    back, fwd = np.empty(len(rows), np.int64), np.empty(len(rows), np.int64)
+    for lo in range(0, n_tracks, per):
+        sel = np.flatnonzero((track >= lo) & (track < lo + per))
+        key = rel[sel] + (track[sel] - lo) * span
+        pick = np.flatnonzero((track[rows] >= lo) & (track[rows] < lo + per))
+        q = rel[rows[pick]] + (track[rows[pick]] - lo) * span
+        back[pick] = np.searchsorted(key, q - w_us, side="right") - 1 + sel[0]
+        fwd[pick] = np.searchsorted(key, q + w_us, side="left") + sel[0]
+    return back, fwd
+
+
+def _flat_km(lat1: FloatArray, lon1: FloatArray, lat2: FloatArray, lon2: FloatArray) -> FloatArray:
+    """Equirectangular distance (km): within 0.1 % of the great circle over the few km a stop window spans,
+    and a third of the cost."""
+    dlon = (lon2 - lon1 + 180.0) % 360.0 - 180.0
+    x = np.radians(dlon) * np.cos(np.radians((lat1 + lat2) * 0.5))
+    y = np.radians(lat2 - lat1)
+    return np.asarray(np.hypot(x, y) * EARTH_RADIUS_KM, dtype=np.float64)
+
+
+def stop_speed_kn(tr: Tracks, th: Thresholds, near: BoolArray | None = None) -> FloatArray:
+    """Speed used to decide stops: reported SOG where present, else :func:`window_speed_kn` (only for the
+    rows ``near`` a place, if given, and not clearly under way; the others keep the point speed)."""
+    need = ~tr.reported if near is None else (~tr.reported & near)
+    # Clearly under way: faster than 10x move_speed_kn into and out of the fix (GPS jitter of a moored
+    # vessel stays far below; outlier fixes are gone). These keep the point speed, the window is skipped.
+    fast = tr.speed_kn > 10 * th.move_speed_kn
+    fast[:-1] &= fast[1:] & ~tr.track_start[1:]
+    need &= ~fast
+    if not need.any():
+        return tr.speed_kn
+    win = window_speed_kn(tr, th.stop_window_min, th.visit_gap_h, np.flatnonzero(need))
+    return np.where(np.isnan(win), tr.speed_kn, win)
+
+
+def stopped_state(tr: Tracks, th: Thresholds, near: BoolArray | None = None) -> BoolArray:
+    """Stopped (True) / moving per row with hysteresis; rows before any decisive speed count as moving.
+    ``near`` (optional) limits the window speeds to rows that may be in a place (see stop_speed_kn)."""
+    spd = stop_speed_kn(tr, th, near)
+    decisive = (spd < th.stop_speed_kn) | (spd > th.move_speed_kn)  # NaN compares False: undecided
+    last = last_true_index(decisive)
+    ok = last >= start_index(tr.track_start)
+    return ok & (spd[np.maximum(last, 0)] < th.stop_speed_kn)
+
+
+def pin_stops(inner: IntArray, stopped: BoolArray, track_start: BoolArray) -> IntArray:
+    """``inner`` with every row of a stop set to the place of the stop's first row (when both are in a
+    place), so GPS jitter at a berth between two overlapping places cannot flip the visit's place."""
+    begin = stopped.copy()
+    begin[1:] &= ~stopped[:-1] | track_start[1:]
+    at = start_index(begin | ~stopped)
+    pinned = inner[at]
+    use = stopped & (pinned >= 0) & (inner >= 0)
+    return np.where(use, pinned, inner)
+
+
+def _still_there(tr: Tracks, th: Thresholds) -> BoolArray:
+    """Per row: the silence before it (from the previous row of its track) lasted at most ``port_gap_max_h``
+    and ended within ``port_gap_max_km`` of where it began."""
+    return (tr.step_km <= th.port_gap_max_km) & (tr.dt_us <= th.port_gap_max_h * 3.6e9) & ~tr.track_start
+
+
+def port_gaps(tr: Tracks, th: Thresholds) -> BoolArray:
+    """True at rows i whose interval to row i+1 is a port gap: silent ``visit_gap_h`` or more (up to
+    ``port_gap_max_h``) while moving at most ``port_gap_max_km`` (moored with AIS off, or out of
+    reception, but still there)."""
+    n = len(tr)
+    out = np.zeros(n, dtype=bool)
+    if n < 2:
+        return out
+    out[:-1] = _still_there(tr, th)[1:] & (tr.dt_us[1:] >= th.visit_gap_h * 3.6e9)
+    return out
+
+
+def visit_breaks(tr: Tracks, th: Thresholds) -> BoolArray:
+    """Rows where a visit cannot continue from the previous row: a track start, or a segment start (silence
+    over ``max_gap_h``) that is not a port gap. Days at a berth with AIS off stay one visit; the same
+    MMSI back at a berth after a longer silence, or somewhere else, is a new one."""
+    return tr.track_start | (tr.seg_start & ~_still_there(tr, th))
+
+
+__all__ = ["pin_stops", "port_gaps", "stop_speed_kn", "stopped_state", "visit_breaks", "window_speed_kn"]
