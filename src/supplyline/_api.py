@@ -36,6 +36,7 @@ import duckdb
 import pyarrow as pa
 
 from supplyline.errors import DependencyError, UsageError
+from supplyline.schema import INTERNAL_TABLES
 from supplyline.store import Store
 
 if TYPE_CHECKING:
@@ -83,9 +84,9 @@ class StoreData:
         self.con.close()
 
     def tables(self) -> list[str]:
-        """The names of the tables and views that can be read."""
+        """The names of the tables and views that can be read (engine bookkeeping left out)."""
         rows = self.con.execute("SELECT table_name FROM information_schema.tables ORDER BY 1").fetchall()
-        return [str(r[0]) for r in rows]
+        return [str(r[0]) for r in rows if r[0] not in INTERNAL_TABLES]
 
     def relation(self, name: str) -> duckdb.DuckDBPyRelation:
         """Table ``name`` as a lazy DuckDB relation (filter, join and aggregate before materialising)."""

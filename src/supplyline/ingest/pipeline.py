@@ -25,6 +25,7 @@ counts and manifest row are :mod:`.accounting`'s.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import uuid
 from collections import deque
@@ -167,7 +168,10 @@ def _connect(memory_limit: str, spill: Path) -> duckdb.DuckDBPyConnection:
     """DuckDB for one input: UTC, bounded memory (it spills to ``spill``, in the store's staging area)."""
     con = duckdb.connect(":memory:")
     con.execute("SET TimeZone = 'UTC'")
-    con.execute("SET enable_progress_bar = false")
+    with contextlib.suppress(
+        duckdb.Error
+    ):  # in Jupyter without ipywidgets DuckDB refuses to touch the setting
+        con.execute("SET enable_progress_bar = false")
     con.execute(f"SET memory_limit = '{memory_limit}'")
     con.execute(f"SET temp_directory = '{sql_path(spill)}'")
     return con
