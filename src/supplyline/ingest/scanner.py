@@ -25,8 +25,8 @@ def _load() -> tuple[ModuleType, bool]:
         from supplyline.ingest import _scan_py
 
         sys.stderr.write(
-            "supplyline: the C NMEA scanner is not built; using the pure-Python one (same output, NMEA ingest "
-            "about 10x slower). Reinstall with a C compiler to build it.\n"
+            "supplyline: the C NMEA scanner is not built; using the pure-Python one (same output, NMEA decoding "
+            "about 25x slower). Reinstall with a C compiler to build it.\n"
         )
         return _scan_py, False
     return _scan, True
