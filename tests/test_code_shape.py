@@ -11,8 +11,6 @@ import ast
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 SRC = Path(__file__).resolve().parents[1] / "src"
 PACKAGE = SRC / "supplyline"
 
@@ -187,10 +185,6 @@ def _imported_names(tree: ast.Module) -> Iterator[str]:
             yield node.module
 
 
-def _fails(check: bool, reason: str) -> pytest.MarkDecorator | tuple[()]:
-    return pytest.mark.xfail(reason=reason, strict=True) if check else ()
-
-
 def _detect_imports_duckdb() -> list[str]:
     return sorted(
         str(path.relative_to(SRC))
@@ -225,17 +219,11 @@ def _engine_path_strings() -> list[str]:
     return found
 
 
-@pytest.mark.parametrize(
-    "_", [pytest.param(0, marks=_fails(bool(_detect_imports_duckdb()), "pending shape-engine"))]
-)
-def test_detect_imports_no_duckdb(_: int) -> None:
+def test_detect_imports_no_duckdb() -> None:
     """detect/ is kernels and SQL text; running SQL is the engine's job."""
     assert _detect_imports_duckdb() == []
 
 
-@pytest.mark.parametrize(
-    "_", [pytest.param(0, marks=_fails(bool(_engine_path_strings()), "pending shape-engine"))]
-)
-def test_engines_write_no_store_paths(_: int) -> None:
+def test_engines_write_no_store_paths() -> None:
     """Engines hand tables to the store's table-part API; no engine spells ``tables/<name>/...`` itself."""
     assert _engine_path_strings() == []

@@ -79,7 +79,7 @@ def test_timestamps_are_epoch_ms_and_types_tagged(store: Store) -> None:
 
 
 def test_report_is_one_offline_file(store: Store, tmp_path: Path) -> None:
-    out = build_report(store, tmp_path / "sub" / "r.html", title="Fixture <case>")
+    out = build_report(store, tmp_path / "r.html", title="Fixture <case>")
     html = out.read_text()
     assert "<title>Fixture &lt;case></title>" in html
     # Nothing loaded from elsewhere: no src/href to scripts, styles or images, and a CSP forbidding fetches.

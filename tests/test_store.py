@@ -89,6 +89,7 @@ def test_recover_redoes_a_committed_journal(tmp_path: Path) -> None:
     reopened = Store.open(store.root)
     assert reopened.read_table("b").num_rows == 7
     assert not list((store.root / "_journal").iterdir())
+    assert (store.root / "_last_commit").read_text().strip()  # names the transaction applied
     assert not list((store.root / "_staging").iterdir())
 
 

@@ -17,8 +17,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from supplyline.case import Case, bundled_case_path, load_case, store_case_evidence
-from supplyline.detect.summary import visit_class_counts
 from supplyline.engine.local import detect
+from supplyline.engine.summary import visit_class_counts
 from supplyline.errors import InputError, UsageError
 from supplyline.estimate.run import run_estimate
 from supplyline.imagery.simulated import image_case, summary_line
@@ -48,9 +48,11 @@ class DemoResult:
 def find_nyharbor(explicit: Path | None = None) -> Path:
     """The NY Harbor week CSV: ``explicit``, ``$SUPPLYLINE_SHARED_DATA``, or a ``shared/data`` folder above the
     working directory or beside the source checkout."""
+    if explicit is not None:  # asked for: that file or an error, never a silent fallback
+        if not explicit.exists():
+            raise InputError(f"--input {explicit} does not exist; give the path of {Path(NY_FILE).name}")
+        return explicit
     candidates: list[Path] = []
-    if explicit is not None:
-        candidates.append(explicit)
     if os.environ.get("SUPPLYLINE_SHARED_DATA"):
         candidates.append(Path(os.environ["SUPPLYLINE_SHARED_DATA"]) / NY_FILE)
     here = Path.cwd().resolve()
@@ -87,9 +89,18 @@ def run_demo(
     """Run every step on ``data`` (a bundled case name) into ``out``; return the summary."""
     if data not in DATASETS:
         raise UsageError(f"unknown --data {data!r}; choose one of {', '.join(DATASETS)}")
+    if input_path is not None and data != "nyharbor":
+        raise UsageError(f"--input is for --data nyharbor (the {data} demo simulates its AIS); drop --input")
+    if data == "nyharbor":
+        find_nyharbor(input_path)  # a missing --input fails before anything is written
     step = on_step or (lambda _name: None)
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(
+            f"cannot use {out} as the demo folder: {exc.strerror}; choose another --out"
+        ) from None
     case = load_case(bundled_case_path(data))
     store = _fresh_store(out / "store")
 
@@ -99,7 +110,12 @@ def run_demo(
     step("ingest")
     report = ingest(store, inputs)
     if report.exit_code:
-        raise InputError(f"the demo input could not be ingested: {report.to_dict()}")
+        failed = [f for f in report.files if f.status == "error"]
+        first = f"; first: {Path(failed[0].path).name}: {failed[0].message}" if failed else ""
+        raise InputError(
+            f"{len(failed)} of {len(report.files)} demo inputs could not be ingested{first[:300]} "
+            "(--json lists every input)"
+        ).with_details(report.to_dict())
 
     step("detect")
     detected = detect(store, case.places, case.thresholds, case.routes, workers=workers)
@@ -150,11 +166,11 @@ def _summarise(
     con = store.connect()
     classes = visit_class_counts(con)
     outbound = [r.name for r in case.routes if not r.name.startswith(("dunai-", "vostochny-", "stgeorge-"))]
-    routes_sql = ", ".join(f"'{r}'" for r in outbound) or "''"
     per_ship = con.execute(
-        f"""SELECT coalesce(v.name, CAST(y.mmsi AS VARCHAR)) AS ship, count(*) AS n
+        """SELECT coalesce(v.name, CAST(y.mmsi AS VARCHAR)) AS ship, count(*) AS n
             FROM voyages y LEFT JOIN (SELECT mmsi, arg_max(name, last_seen) AS name FROM vessels GROUP BY mmsi) v
-            USING (mmsi) WHERE y.route IN ({routes_sql}) GROUP BY ALL ORDER BY n DESC, ship"""
+            USING (mmsi) WHERE list_contains(?, y.route) GROUP BY ALL ORDER BY n DESC, ship""",
+        [outbound],
     ).fetchall()
     trips = sum(n for _, n in per_ship)
     tag = " (SYNTHETIC scenario)" if res.synthetic else " (real AIS)"

@@ -8,9 +8,19 @@ from __future__ import annotations
 
 
 class SupplylineError(Exception):
-    """Root of every deliberate supplyline error."""
+    """Root of every deliberate supplyline error.
+
+    ``details`` (optional, JSON-ready) is what the message summarises, e.g. every input's result; the CLI
+    prints it only with ``--json``, so the message itself stays short enough to read.
+    """
 
     exit_code: int = 1
+    details: object = None
+
+    def with_details(self, details: object) -> SupplylineError:
+        """This error carrying ``details`` (returned, for ``raise InputError(...).with_details(...)``)."""
+        self.details = details
+        return self
 
 
 class UsageError(SupplylineError):
@@ -58,3 +68,7 @@ class DependencyError(SupplylineError):
     """An optional dependency is missing; the message names the extra to install."""
 
     exit_code = 7
+
+
+class StoreWarning(UserWarning):
+    """Something in the store was skipped (e.g. a folder under ``tables/`` that is not a table name)."""

@@ -13,7 +13,9 @@ Layout (readable by Spark and DuckDB as it is)::
 Writes are transactions: files are written complete under ``_staging``, a journal listing every move is
 written atomically, then files are renamed into place and the journal removed. A run killed at any moment
 leaves either no journal (nothing visible, staging is garbage) or a journal (redone on the next open). A
-rename is atomic, so no reader ever sees a partial Parquet file.
+rename is atomic, so no reader ever sees a partial Parquet file. Manifest rows are renamed last, and
+``_last_commit`` names the last transaction applied: the two facts readers from outside use to see
+only committed data (the protocol is in docs/architecture.md, "Reading the store from outside").
 
 Only this module spells paths. Derived tables are written through the part API of a transaction
 (:meth:`Transaction.put_part`, :meth:`Transaction.replace_parts`, :meth:`Transaction.drop_table`) and read
@@ -27,8 +29,10 @@ import contextlib
 import fcntl
 import json
 import os
+import re
 import shutil
 import uuid
+import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -39,7 +43,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from supplyline import schema
-from supplyline.errors import StoreError
+from supplyline.errors import StoreError, StoreWarning
+from supplyline.reader import ReadOnlyConnection
+from supplyline.sqlquote import glob_escape, ident, literal
 
 ENV_VAR = "SUPPLYLINE_STORE"
 DEFAULT_PATH = "supplyline-store"
@@ -57,6 +63,10 @@ TABLES = "tables"
 WHOLE = "all"
 """Part name of a derived table written whole (by Spark or by a single-writer stage)."""
 _STAGING = "_staging"
+LAST_COMMIT = "_last_commit"
+"""File in the store folder holding the id of the last transaction applied (see the outside-reader protocol)."""
+TABLE_NAME = re.compile(r"[a-z_][a-z0-9_]*")
+"""Legal derived-table (folder) names; other folders under ``tables/`` are ignored with a warning."""
 
 
 def shard_part(shard: int) -> str:
@@ -176,39 +186,65 @@ def _fsync_file(path: Path) -> None:
         os.close(fd)
 
 
+def _is_store(path: Path) -> bool:
+    """True when ``path`` is a store folder; StoreError when it is a file (a common --store typo)."""
+    if path.exists() and not path.is_dir():
+        raise StoreError(f"{path} is a file, not a store folder; point --store at a folder")
+    return (path / _MARKER).is_file()
+
+
+def _os_store_error(path: Path, exc: OSError) -> StoreError:
+    """The OS refused the store folder (permissions, a file in the path, a full disk): say which and why."""
+    return StoreError(
+        f"cannot use the store at {path}: {exc.strerror or exc}"
+        f"{f' ({exc.filename})' if exc.filename and str(exc.filename) != str(path) else ''}; "
+        "check the path and its permissions or choose another --store"
+    )
+
+
 class Store:
     """A supplyline store folder. Open with :meth:`open` (existing) or :meth:`create`."""
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
         self._lock_fh: TextIO | None = None
+        self._warned: set[str] = set()  # ignored table folders already warned about
 
     # --- opening ------------------------------------------------------------------------------------------
     @classmethod
     def create(cls, root: Path | str | None = None) -> Store:
         """Open the store at ``root``, creating an empty one if the folder does not exist yet."""
         path = Path(root) if root is not None else default_path()
-        if path.exists() and any(path.iterdir()) and not (path / _MARKER).exists():
-            raise StoreError(
-                f"{path} exists and is not a supplyline store; choose an empty or new folder with --store"
-            )
-        path.mkdir(parents=True, exist_ok=True)
-        (path / _MARKER).write_text("supplyline store v1\n")
-        store = cls(path)
-        store.recover()
+        try:
+            if _is_store(path):
+                store = cls(path)
+            else:
+                if path.exists() and any(path.iterdir()):
+                    raise StoreError(
+                        f"{path} exists and is not a supplyline store; choose an empty or new folder with --store"
+                    )
+                path.mkdir(parents=True, exist_ok=True)
+                (path / _MARKER).write_text("supplyline store v1\n")
+                store = cls(path)
+            store.recover()
+        except OSError as exc:
+            raise _os_store_error(path, exc) from None
         return store
 
     @classmethod
     def open(cls, root: Path | str | None = None) -> Store:
         """Open an existing store; a clear error if there is none."""
         path = Path(root) if root is not None else default_path()
-        if not (path / _MARKER).exists():
-            raise StoreError(
-                f"no supplyline store at {path}; run `supplyline ingest FILE --store {path}` first "
-                f"or point --store / ${ENV_VAR} at an existing store"
-            )
-        store = cls(path)
-        store.recover()
+        try:
+            if not _is_store(path):
+                raise StoreError(
+                    f"no supplyline store at {path}; run `supplyline ingest FILE --store {path}` first "
+                    f"or point --store / ${ENV_VAR} at an existing store"
+                )
+            store = cls(path)
+            store.recover()
+        except OSError as exc:
+            raise _os_store_error(path, exc) from None
         return store
 
     # --- transactions -------------------------------------------------------------------------------------
@@ -252,7 +288,9 @@ class Store:
 
     def _apply_journal(self, journal: Path) -> None:
         plan = json.loads(journal.read_text())
-        for staged, final in plan["moves"]:
+        # manifest rows land last: a data file whose input has a manifest row is complete (see docs)
+        moves = sorted(plan["moves"], key=lambda move: move[1].startswith("manifest/"))
+        for staged, final in moves:
             src, dst = self.root / staged, self.root / final
             if src.exists():
                 dst.parent.mkdir(parents=True, exist_ok=True)
@@ -260,6 +298,10 @@ class Store:
         for rel in plan.get("deletes", []):
             (self.root / rel).unlink(missing_ok=True)
         journal.unlink()
+        # outside readers compare this before and after reading derived tables (docs/architecture.md)
+        tmp = journal.parent / f".{journal.stem}.last.tmp"  # in _journal/: a leftover is removed by recover
+        tmp.write_text(journal.stem + "\n")
+        os.replace(tmp, self.root / LAST_COMMIT)
 
     def recover(self) -> None:
         """Finish committed transactions and drop uncommitted staging left by a killed run.
@@ -362,39 +404,85 @@ class Store:
         return sorted(self.table_dir(name).glob("*.parquet"))
 
     def table_names(self) -> list[str]:
-        derived = sorted(p.name for p in (self.root / TABLES).glob("*") if p.is_dir())
+        """Raw tables, then derived tables (folders under ``tables/`` named like :data:`TABLE_NAME`)."""
+        folders = sorted(p.name for p in (self.root / TABLES).glob("*") if p.is_dir())
+        derived = [name for name in folders if TABLE_NAME.fullmatch(name) and name not in RAW_TABLES]
+        ignored = [name for name in folders if name not in derived and name not in self._warned]
+        if ignored:
+            self._warned.update(ignored)
+            warnings.warn(
+                f"ignored {len(ignored)} folder(s) under {self.root / TABLES} whose names are not table names "
+                f"(lower-case letters, digits, _): {', '.join(repr(n[:60]) for n in ignored[:3])}",
+                StoreWarning,
+                stacklevel=2,
+            )
         return [*RAW_TABLES, *derived]
 
     # --- DuckDB -------------------------------------------------------------------------------------------
     def connect(
         self, memory_limit: str | None = None, threads: int | None = None
     ) -> duckdb.DuckDBPyConnection:
-        """An in-memory DuckDB connection with one view per table of the store (empty tables included)."""
+        """An in-memory DuckDB connection with one view per table of the store (empty tables included).
+
+        Full access: for supplyline's own stages. Anything that runs SQL it did not write uses :meth:`reader`.
+        """
         con = duckdb.connect(":memory:")
+        self._settings(con, memory_limit, threads)
+        self._views(con, self.root)
+        return con
+
+    def reader(self, memory_limit: str | None = None, threads: int | None = None) -> ReadOnlyConnection:
+        """The read-only connection over the store's views: queries only, no file outside the store.
+
+        External access is limited to the store folder (``allowed_directories``), extensions are neither
+        installed nor loaded, nothing spills to disk, and the configuration is locked once the views exist;
+        every statement is checked to be a query (:func:`supplyline.reader.check_query`), so ``COPY``,
+        ``ATTACH``, ``INSTALL``, ``SET`` and writes are refused. This is what ``supplyline sql`` and any
+        server or API reader use.
+        """
+        root = self.root.resolve()
+        con = duckdb.connect(
+            ":memory:", config={"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+        )
+        try:
+            self._settings(con, memory_limit, threads)
+            # the views' globs are checked as written, so the glob-escaped spelling of the root is allowed too
+            allowed = sorted({str(root) + os.sep, glob_escape(root) + os.sep})
+            con.execute(f"SET allowed_directories = [{', '.join(literal(a) for a in allowed)}]")
+            con.execute("SET temp_directory = ''")
+            self._views(con, root)
+            con.execute("SET enable_external_access = false")
+            con.execute("SET lock_configuration = true")
+        except BaseException:
+            con.close()
+            raise
+        return ReadOnlyConnection(con)
+
+    @staticmethod
+    def _settings(con: duckdb.DuckDBPyConnection, memory_limit: str | None, threads: int | None) -> None:
         con.execute("SET TimeZone = 'UTC'")
         if memory_limit:
-            con.execute(f"SET memory_limit = '{memory_limit}'")
+            con.execute(f"SET memory_limit = {literal(memory_limit)}")
         if threads:
             con.execute(f"SET threads = {int(threads)}")
+
+    def _views(self, con: duckdb.DuckDBPyConnection, root: Path) -> None:
+        """One view per table over its Parquet files under ``root`` (an empty table when it has none)."""
         for name in self.table_names():
-            files = self._files(name)
-            if files:
-                glob = str(self.root / name / "day=*" / "*.parquet") if name in _HIVE else None
-                if glob is None:
-                    base = self.root / name if name in RAW_TABLES else self.table_dir(name)
-                    glob = str(base / "*.parquet")
+            if self._files(name):
+                folder = root / TABLES / name if name not in RAW_TABLES else root / name
+                pattern = "day=*/*.parquet" if name in _HIVE else "*.parquet"
+                source = literal(f"{glob_escape(folder)}/{pattern}")
                 hive = "true" if name in _HIVE else "false"
                 con.execute(
-                    f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{glob}', "
+                    f"CREATE VIEW {ident(name)} AS SELECT * FROM read_parquet({source}, "
                     f"hive_partitioning={hive}, union_by_name=true)"
                 )
             else:
                 known = RAW_TABLES.get(name) or schema.EVENT_TABLES.get(name)
                 if known is not None:
-                    empty = known.empty_table()  # noqa: F841 - referenced by name in the SQL below
-                    con.execute(f"CREATE TABLE {name} AS SELECT * FROM empty")
+                    con.from_arrow(known.empty_table()).create(name)
         self._identity_view(con)
-        return con
 
     @staticmethod
     def _identity_view(con: duckdb.DuckDBPyConnection) -> None:

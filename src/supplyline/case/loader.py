@@ -13,7 +13,7 @@ import math
 import os
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -37,6 +37,7 @@ from supplyline.detect.thresholds import Route, Thresholds
 from supplyline.errors import CaseError
 from supplyline.estimate.priors import DISTRIBUTIONS
 from supplyline.evidence.ledger import check_claims, check_observations
+from supplyline.textfiles import NotUtf8Error, read_utf8
 
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _PLACE_KEYS = {
@@ -507,19 +508,33 @@ class _Evidence:
     observations_path: Path | None
 
 
+def _unless_not_utf8(
+    check: Callable[..., tuple[pa.Table, list[Problem]]], empty: pa.Table
+) -> Callable[..., tuple[pa.Table, list[Problem]]]:
+    """``check`` with a file that is not UTF-8 reported as a problem of the case (not an unreadable input)."""
+
+    def checked(*args: Any) -> tuple[pa.Table, list[Problem]]:
+        try:
+            return check(*args)
+        except NotUtf8Error as exc:
+            return empty, [(str(exc.path), exc.line, exc.reason)]
+
+    return checked
+
+
 def _read_evidence(root: Path, head: dict[str, Any], place_ids: set[str], pr: TomlProblems) -> _Evidence:
     """claims.csv and observations.csv (names from ``[case]``), checked by the evidence ledger."""
     claims = schema.CLAIMS.empty_table()
     claims_file = root / head.get("claims", "claims.csv")
     if claims_file.exists():
-        claims, probs = check_claims(claims_file)
+        claims, probs = _unless_not_utf8(check_claims, claims)(claims_file)
         pr.extend(probs)
     elif "claims" in head:
         pr.add(pr.key("case", "claims"), f"claims file {claims_file.name} not found in {root}")
     observations = schema.OBSERVATIONS.empty_table()
     obs_file = root / head.get("observations", "observations.csv")
     if obs_file.exists():
-        observations, probs = check_observations(obs_file, place_ids)
+        observations, probs = _unless_not_utf8(check_observations, observations)(obs_file, place_ids)
         pr.extend(probs)
     elif "observations" in head:
         pr.add(pr.key("case", "observations"), f"observations file {obs_file.name} not found in {root}")
@@ -540,7 +555,12 @@ def _read_toml(src: Path, root: Path) -> tuple[dict[str, Any] | None, TomlProble
         pr = TomlProblems(src)
         pr.add(None, f"no {CASE_FILE} in {root}; a case folder needs one (see docs/case-format.md)")
         return None, pr
-    text = src.read_text(encoding="utf-8")
+    try:
+        text = read_utf8(src)
+    except NotUtf8Error as exc:
+        pr = TomlProblems(src)
+        pr.add(exc.line, exc.reason)
+        return None, pr
     pr = TomlProblems(src, text)
     try:
         return tomllib.loads(text), pr

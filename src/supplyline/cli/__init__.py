@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import typer
 
-from supplyline import errors
 from supplyline.cli import (
     _case,
     _common,
     _demo,
     _detect,
+    _errors,
     _estimate,
     _evidence,
     _imagery,
@@ -35,7 +35,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-
 
 
 def _print_version(value: bool) -> None:
@@ -76,19 +75,9 @@ __all__ = ["app", "main"]
 
 
 def main() -> None:
-    """Entry point: run the app, turning SupplylineError into a message and its exit code.
+    """Entry point: run the app; every error ends as one short message and its exit code (see ``_errors``).
 
     Typer runs in standalone mode, so usage errors (unknown option, bad value) print click's usage message
-    and exit 2, and ``raise typer.Exit(n)`` exits n; our own errors arrive here as SupplylineError.
+    and exit 2, and ``raise typer.Exit(n)`` exits n; our own errors arrive as SupplylineError.
     """
-    try:
-        app()
-    except errors.SupplylineError as exc:
-        _common.err_console.print("[bold red]error:[/] ", end="")
-        _common.err_console.print(str(exc), markup=False, soft_wrap=True)
-        if isinstance(exc, errors.CaseError):
-            for file, line, message in exc.problems:
-                where = f"{file}:{line}" if line else file
-                # problems name TOML tables ("[[places]]") and paths: no markup, no wrapping inside a path
-                _common.err_console.print(f"  {where}: {message}", markup=False, soft_wrap=True)
-        raise SystemExit(exc.exit_code) from None
+    _errors.run(app, _common.err_console)

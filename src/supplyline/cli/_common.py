@@ -48,9 +48,14 @@ def progress(transient: bool = True) -> Progress:
     )
 
 
+JSON_PRINTED: list[bool] = []
+"""Non-empty once this command printed its JSON document (an error after that adds no second one)."""
+
+
 def print_json(obj: Any) -> None:
     """Print one JSON document to stdout (times as ``YYYY-MM-DDTHH:MM:SSZ``, numpy scalars stringified)."""
     sys.stdout.write(json.dumps(obj, default=json_default, indent=2) + "\n")
+    JSON_PRINTED.append(True)
 
 
 def print_arrow(table: pa.Table, title: str | None = None, limit: int = 50) -> None:

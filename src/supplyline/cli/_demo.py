@@ -32,7 +32,7 @@ def demo_cmd(
         typer.Option("--input", help="For --data nyharbor: path of nyharbor_2020-12-01_to_07_points.csv.gz."),
     ] = None,
     seed: Annotated[
-        int | None, typer.Option("--seed", help="Simulator seed (default: the scenario's).")
+        int | None, typer.Option("--seed", min=0, help="Simulator seed (default: the scenario's).")
     ] = None,
     workers: Annotated[int, typer.Option("--workers", "-w", min=1, help="Detection processes.")] = 2,
     as_json: JsonOpt = False,

@@ -133,7 +133,7 @@ def detect_cmd(
 
 def _visit_classes(target: Store | Path) -> dict[str, int]:
     """Visits per class in the store written (empty when a Spark run wrote somewhere not a folder)."""
-    from supplyline.detect.summary import visit_class_counts
+    from supplyline.engine.summary import visit_class_counts
 
     try:
         st = target if isinstance(target, Store) else Store.open(target)

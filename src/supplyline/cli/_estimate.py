@@ -21,7 +21,7 @@ CaseOpt = Annotated[
 ]
 PeriodOpt = Annotated[str, typer.Option("--period", help="month (plus the whole span) or all.")]
 DrawsOpt = Annotated[int, typer.Option("--draws", help="Monte Carlo draws.")]
-SeedOpt = Annotated[int, typer.Option("--seed", help="Seed of the Monte Carlo generator.")]
+SeedOpt = Annotated[int, typer.Option("--seed", min=0, help="Seed of the Monte Carlo generator.")]
 AboutOpt = Annotated[float, typer.Option("--about", help="Tolerance of an 'about' claim (0.2 = -/+20 %).")]
 _CLAIM_VIEW = [
     "claim_id",

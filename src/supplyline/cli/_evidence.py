@@ -14,7 +14,7 @@ from supplyline.errors import UsageError
 from supplyline.store import Store
 
 FileArg = Annotated[Path, typer.Argument(help="CSV or YAML file (columns = schema.CLAIMS / OBSERVATIONS).")]
-LimitOpt = Annotated[int, typer.Option("--limit", help="Rows to show in the table view.")]
+LimitOpt = Annotated[int, typer.Option("--limit", min=0, help="Rows to show in the table view.")]
 _CLAIM_VIEW = [
     "claim_id",
     "claimant",

@@ -50,7 +50,9 @@ AsOfOpt = Annotated[
 ReplayOpt = Annotated[
     bool, typer.Option("--replay", help="Evaluate as of every day in the data, as a daily run would have.")
 ]
-HaltPOpt = Annotated[float, typer.Option("--halt-p", help="Halt when P(silence | cadence) falls below this.")]
+HaltPOpt = Annotated[
+    float, typer.Option("--halt-p", min=0, max=1, help="Halt when P(silence | cadence) falls below this.")
+]
 WindowOpt = Annotated[float, typer.Option("--window-days", help="Cadence learning window (days).")]
 ModelOpt = Annotated[
     str,

@@ -19,12 +19,13 @@ _FORMATS = {"nmea": ("nmea",), "parquet": ("parquet",), "both": ("nmea", "parque
 
 ScenarioArg = Annotated[Path, typer.Argument(help="scenario.toml (or a case folder holding one).")]
 OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Output folder.")]
-SeedOpt = Annotated[int | None, typer.Option("--seed", help="Random seed (default: the scenario's).")]
+SeedOpt = Annotated[int | None, typer.Option("--seed", min=0, help="Random seed (default: the scenario's).")]
 FormatOpt = Annotated[str, typer.Option("--format", "-f", help="What to write: nmea, parquet or both.")]
 MinIntervalOpt = Annotated[
     float | None,
     typer.Option(
         "--min-interval",
+        min=0,
         help="Floor on the reporting interval in seconds (e.g. 60 keeps big scenarios small; "
         "0 = full AIS rate). Default: the scenario's.",
     ),

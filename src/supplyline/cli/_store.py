@@ -12,6 +12,7 @@ from rich.table import Table
 
 from supplyline.cli._common import JsonOpt, StoreOpt, console, err_console, print_arrow, print_json, progress
 from supplyline.errors import InputError, UsageError
+from supplyline.sqlquote import ident
 from supplyline.store import Store
 
 PathsArg = Annotated[list[str], typer.Argument(help="Files, folders or globs (.gz, .bz2, .zip are opened).")]
@@ -34,8 +35,10 @@ TimeFormatOpt = Annotated[
     str | None,
     typer.Option("--time-format", help="strptime format of the mapped time column, or epoch / epoch_ms."),
 ]
-ChunkRowsOpt = Annotated[int, typer.Option(help="Rows per chunk (bounds memory).", hidden=True)]
-ChunkMbOpt = Annotated[int, typer.Option(help="NMEA megabytes per chunk (bounds memory).", hidden=True)]
+ChunkRowsOpt = Annotated[int, typer.Option(help="Rows per chunk (bounds memory).", hidden=True, min=1)]
+ChunkMbOpt = Annotated[
+    int, typer.Option(help="NMEA megabytes per chunk (bounds memory).", hidden=True, min=1)
+]
 
 
 def register(app: typer.Typer) -> None:
@@ -154,49 +157,64 @@ def sql_cmd(
         str, typer.Argument(help="SQL over the store's tables, e.g. SELECT count(*) FROM positions.")
     ],
     store: StoreOpt = None,
-    limit: Annotated[int, typer.Option(help="Rows to show in the table output.")] = 50,
+    limit: Annotated[int, typer.Option(help="Rows to show in the table output.", min=0)] = 50,
+    unsafe: Annotated[
+        bool,
+        typer.Option(
+            "--unsafe",
+            help="Run any statement with full file access (COPY, ATTACH, INSTALL...): it can change the store.",
+        ),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Run an ad-hoc SQL query (DuckDB) over the store: positions, statics, vessels, quarantine, manifest...
 
+    Read-only by default: only queries run (SELECT, WITH, FROM, DESCRIBE, SHOW) and no file outside the
+    store can be read; --unsafe lifts both (see docs/cli.md).
+
     Example: supplyline sql "SELECT mmsi, count(*) FROM positions GROUP BY 1 ORDER BY 2 DESC LIMIT 5" --json
     """
-    con = Store.open(store).connect()
+    st = Store.open(store)
+    con: Any = st.connect() if unsafe else st.reader()
     try:
-        result = con.sql(query)
-        if result is None:
-            return
-        if as_json:
-            print_json(result.to_arrow_table().to_pylist())
-            return
-        # the table view shows `limit` rows: read only those (and one more, to say there are more)
-        batches, n = [], 0
-        for batch in result.to_arrow_reader(max(limit + 1, 1)):
-            batches.append(batch)
-            n += batch.num_rows
-            if n > limit:
-                break
-        table = pa.Table.from_batches(batches) if batches else None
+        _run_sql(con, query, limit, as_json)
     except duckdb.Error as exc:
-        raise UsageError(f"SQL error: {str(exc).splitlines()[0]}\ntables: {_tables(con)}") from exc
-    if table is None:
+        tables = ", ".join(st.table_names())
+        raise UsageError(f"SQL error: {str(exc).splitlines()[0]}\ntables: {tables}, vessels") from exc
+    finally:
+        con.close()
+
+
+def _run_sql(con: Any, query: str, limit: int, as_json: bool) -> None:
+    """Run ``query`` on ``con`` (a DuckDB or read-only connection) and print its rows."""
+    result = con.sql(query)
+    if result is None:
+        return
+    if as_json:
+        print_json(result.to_arrow_table().to_pylist())
+        return
+    # the table view shows `limit` rows: read only those (and one more, to say there are more)
+    batches, n = [], 0
+    for batch in result.to_arrow_reader(max(limit + 1, 1)):
+        batches.append(batch)
+        n += batch.num_rows
+        if n > limit:
+            break
+    if not batches:
         console.print("(no rows)")
         return
+    table = pa.Table.from_batches(batches)
     print_arrow(table.slice(0, limit), limit=limit)
     if table.num_rows > limit:
         console.print("... more rows (add LIMIT, --limit N, or use --json)")
 
 
-def _tables(con: duckdb.DuckDBPyConnection) -> str:
-    return ", ".join(
-        r[0] for r in con.execute("SELECT table_name FROM information_schema.tables ORDER BY 1").fetchall()
-    )
-
-
 def store_summary(st: Store) -> dict[str, Any]:
     """Counts per table, days covered, vessels, inputs and quarantine by reason (for ``info``)."""
     con = st.connect()
-    tables = {name: con.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0] for name in st.table_names()}
+    tables = {
+        name: con.execute(f"SELECT count(*) FROM {ident(name)}").fetchall()[0][0] for name in st.table_names()
+    }
     days = con.execute(
         "SELECT count(DISTINCT CAST(ts AS DATE)), min(ts), max(ts), count(DISTINCT mmsi) FROM positions"
     ).fetchall()[0]
@@ -205,7 +223,7 @@ def store_summary(st: Store) -> dict[str, Any]:
         "SELECT format, count(*), sum(read), sum(kept) FROM manifest GROUP BY 1 ORDER BY 1"
     ).fetchall()
     reasons = con.execute("SELECT reason, count(*) FROM quarantine GROUP BY 1 ORDER BY 2 DESC").fetchall()
-    from supplyline.detect.summary import visit_class_counts
+    from supplyline.engine.summary import visit_class_counts
 
     return {
         "store": str(st.root),
@@ -246,7 +264,7 @@ def info_cmd(store: StoreOpt = None, as_json: JsonOpt = False) -> None:
     )
     console.print(_counts_table("tables", "table", summary["tables"]))
     if summary["visit_classes"]:
-        from supplyline.detect.summary import visits_line
+        from supplyline.engine.summary import visits_line
 
         console.print(f"visits: {visits_line(summary['visit_classes'])}")
     i = Table(title="inputs")

@@ -20,6 +20,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from multiprocessing.context import BaseContext
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -45,7 +46,9 @@ from supplyline.engine.base import (
     places_in_use,
     stage_cross_tables,
 )
+from supplyline.engine.lifeline import bind_to_parent
 from supplyline.errors import EngineError, UsageError
+from supplyline.sqlquote import glob_literal, literal
 from supplyline.store import WHOLE, Store, shard_part
 
 DEFAULT_SHARDS = 16
@@ -111,7 +114,7 @@ def _split(con: duckdb.DuckDBPyConnection, table: str, shards: int, todo: list[i
         f"""
         COPY (SELECT {cols}, {_shard_expr(shards)} AS shard FROM {table}
               WHERE {_shard_expr(shards)} IN ({", ".join(str(int(s)) for s in todo)}))
-        TO '{out / table}' (FORMAT parquet, PARTITION_BY (shard), OVERWRITE_OR_IGNORE true,
+        TO {literal(out / table)} (FORMAT parquet, PARTITION_BY (shard), OVERWRITE_OR_IGNORE true,
                             COMPRESSION 'lz4_raw')
         """
     )
@@ -125,6 +128,12 @@ def _init_worker(places: pa.Table, thresholds: Thresholds, routes: Sequence[Rout
     _W.update(places=places, thresholds=thresholds, routes=list(routes))
 
 
+def _init_pool_worker(run_pid: int, *kernel_args: Any) -> None:
+    """Pool worker start: exit when the run's process dies (:mod:`lifeline`), then load the kernel inputs."""
+    bind_to_parent(run_pid)
+    _init_worker(*kernel_args)
+
+
 def _read_shard(folder: Path, cols: Sequence[str], order: str) -> pa.Table | None:
     files = sorted(folder.glob("*.parquet"))
     if not files:
@@ -132,8 +141,8 @@ def _read_shard(folder: Path, cols: Sequence[str], order: str) -> pa.Table | Non
     con = duckdb.connect(":memory:", config={"threads": 1})
     try:
         con.execute("SET TimeZone = 'UTC'")
-        glob = str(folder / "*.parquet")
-        t = con.sql(f"SELECT {', '.join(cols)} FROM read_parquet('{glob}') ORDER BY {order}").to_arrow_table()
+        source = glob_literal(folder, "*.parquet")
+        t = con.sql(f"SELECT {', '.join(cols)} FROM read_parquet({source}) ORDER BY {order}").to_arrow_table()
     finally:
         con.close()
     return t
@@ -181,7 +190,7 @@ def detect(
         con = store.connect(memory_limit=f"{budget // 2 // 2**20}MB", threads=max(1, workers))
         try:
             # DuckDB spills its sorts and joins here (not into the working directory) when over budget
-            con.execute(f"SET temp_directory = '{store.scratch_dir('duckdb-tmp')}'")
+            con.execute(f"SET temp_directory = {literal(store.scratch_dir('duckdb-tmp'))}")
             con.execute("SET preserve_insertion_order = false")  # lets big scans spill; queries ORDER BY
             if shards is None:
                 shards = auto_shards(con, workers, budget)
@@ -265,7 +274,7 @@ def _detect(
         return result
     fresh = _run_kernels(store, con, (places_used, th, routes), workers, shards, plan.todo, phase)
     if cross_memory_limit:
-        con.execute(f"SET memory_limit = '{cross_memory_limit}'")
+        con.execute(f"SET memory_limit = {literal(cross_memory_limit)}")
     crossed = _cross_vessel(store, con, fresh, plan, th, index, slice_rows, phase)
     _commit(store, fresh, crossed, plan.signatures, places_used)
     phase.done("write")
@@ -312,16 +321,29 @@ def _run_kernels(
 def _run_pool(
     work: Path, kernel_args: _KernelArgs, workers: int, todo: list[int]
 ) -> dict[int, dict[str, pa.Table]]:
-    """The kernels over the ``todo`` shards in ``workers`` processes."""
-    with ProcessPoolExecutor(
-        max_workers=workers, mp_context=_mp_context(), initializer=_init_worker, initargs=kernel_args
-    ) as pool:
-        try:
-            return dict(pool.map(_run_shard, [str(work)] * len(todo), todo))
-        except BrokenProcessPool as exc:
-            raise EngineError(
-                "a detection worker died (out of memory?); retry with fewer --workers or --workers 1"
-            ) from exc
+    """The kernels over the ``todo`` shards in ``workers`` processes.
+
+    Interrupted (Ctrl-C, SIGTERM) or failed, the workers are terminated rather than waited for: a shard
+    can take minutes, and nothing of an unfinished run is kept anyway.
+    """
+    pool = ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=_mp_context(),
+        initializer=_init_pool_worker,
+        initargs=(os.getpid(), *kernel_args),
+    )
+    try:
+        return dict(pool.map(_run_shard, [str(work)] * len(todo), todo))
+    except BrokenProcessPool as exc:
+        raise EngineError(
+            "a detection worker died (out of memory?); retry with fewer --workers or --workers 1"
+        ) from exc
+    except BaseException:
+        for proc in list((pool._processes or {}).values()):  # no public API to stop running tasks
+            proc.terminate()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _cross_vessel(

@@ -12,7 +12,7 @@ from supplyline import schema
 from supplyline.errors import StoreError
 from supplyline.estimate.claims import ClaimTestConfig, assess_claims
 from supplyline.estimate.shipments import estimate, outbound_routes
-from supplyline.store import Store
+from supplyline.store import WHOLE, Store
 
 if TYPE_CHECKING:
     from supplyline.case import Case
@@ -89,8 +89,8 @@ def run_estimate(
     )
     used_routes = routes if routes is not None else sorted(set(voyages["route"].drop_null().to_pylist()))
     tests = assess_claims(claims, draws, priors, data_start=span[0], data_end=span[1], cfg=claims_cfg)
-    if record:
-        with store.lock():
-            store.replace_table("estimates", {"all": est})
-            store.replace_table("claim_tests", {"all": tests})
+    if record:  # one transaction: a kill leaves both tables new or both as they were
+        with store.lock(), store.transaction() as txn:
+            txn.replace_parts("estimates", {WHOLE: est})
+            txn.replace_parts("claim_tests", {WHOLE: tests})
     return EstimateResult(est, tests, used_routes, span[0], span[1])

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 import re
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pyarrow as pa
 
@@ -29,7 +29,9 @@ from supplyline.evidence.units import (
     normalise_unit,
 )
 from supplyline.ids import stable_id
-from supplyline.store import Store
+from supplyline.store import Store, Transaction
+from supplyline.textfiles import NotUtf8Error, read_utf8
+from supplyline.urls import url_problem
 
 Problem = tuple[str, int | None, str]
 OBSERVATION_KINDS = ("imagery", "rail", "trade", "statement", "ais")
@@ -43,6 +45,8 @@ def _rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     """(line, row) pairs from a CSV (header = line 1) or YAML file (a list of mappings, or {claims: [...]})."""
     try:
         yield from _rows_unchecked(path)
+    except NotUtf8Error:
+        raise  # already says where and what to do
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise InputError(f"cannot read {path}: {exc}; give a readable UTF-8 CSV or YAML file") from None
 
@@ -54,7 +58,7 @@ def _rows_unchecked(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
         return
     if suffix not in (".csv", ".tsv", ".txt"):
         raise InputError(f"{path}: expected a .csv or .yaml file, got {suffix or 'no extension'!r}")
-    with path.open(newline="", encoding="utf-8-sig") as fh:
+    with io.StringIO(read_utf8(path), newline="") as fh:
         reader = csv.DictReader(fh, delimiter="\t" if suffix == ".tsv" else ",")
         if reader.fieldnames is None:  # reads the header
             return
@@ -69,7 +73,7 @@ def _yaml_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     import yaml
 
     try:
-        root = yaml.compose(path.read_text(encoding="utf-8"))
+        root = yaml.compose(read_utf8(path))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise CaseError(
@@ -220,16 +224,10 @@ def check_claim_records(
 
 
 def _check_url(chk: _Checker, line: int, row: dict[str, Any]) -> None:
-    """Only http(s) addresses are stored: a URL is shown as a link in reports."""
-    url = row.get("url")
-    if url is None:
-        return
-    parts = urlsplit(url)
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
-        chk.add(
-            line,
-            f"url {url!r} is not an http(s) address; give the http:// or https:// address of the copy read",
-        )
+    """Only http(s) addresses are stored: a URL is shown as a link in reports (rule: :mod:`supplyline.urls`)."""
+    problem = url_problem(row["url"]) if row.get("url") is not None else None
+    if problem:
+        chk.add(line, problem)
 
 
 def _check_claim(chk: _Checker, line: int, raw: dict[str, Any], row: dict[str, Any]) -> None:
@@ -340,9 +338,15 @@ def source_part(path: Path | str) -> str:
 
 def store_ledger(store: Store, name: str, table: pa.Table, part: str) -> None:
     """Write ``table`` as part ``part`` of ledger table ``name`` (claims / observations), replacing that part."""
+    with store.transaction() as txn:
+        stage_ledger(txn, name, table, part)
+
+
+def stage_ledger(txn: Transaction, name: str, table: pa.Table, part: str) -> None:
+    """:func:`store_ledger` inside a transaction the caller commits (several ledger parts at once)."""
     if name not in ("claims", "observations"):
         raise ValueError(f"not a ledger table: {name}")
-    store.write_table(name, table, part=part)
+    txn.put_part(name, part, table)
 
 
 def read_ledger(store: Store, name: str) -> pa.Table:

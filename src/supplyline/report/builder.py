@@ -6,7 +6,9 @@ mailed, archived or opened on an air-gapped machine.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import hashlib
 import re
 from importlib import resources
 from pathlib import Path
@@ -86,7 +88,17 @@ def render_html(payload: dict[str, Any]) -> str:
     }
     # One pass, so text inside the payload that happens to look like a placeholder is left alone.
     pattern = re.compile("|".join(re.escape(k) for k in parts))
-    return pattern.sub(lambda m: parts[m.group(0)], page)
+    filled = pattern.sub(lambda m: parts[m.group(0)], page)
+    # the CSP <meta> precedes anything taken from data, so its placeholder is the first occurrence
+    return filled.replace("__SCRIPT_HASHES__", script_hashes(filled), 1)
+
+
+def script_hashes(page: str) -> str:
+    """CSP sources allowing exactly the page's inline scripts (``'sha256-...'`` each), so no injected script
+    or inline handler runs even if data escaped its escaping. JSON data blocks (typed) are not scripts."""
+    bodies = re.findall(r"<script>(.*?)</script>", page, flags=re.S)
+    digests = (base64.b64encode(hashlib.sha256(b.encode("utf-8")).digest()).decode() for b in bodies)
+    return " ".join(f"'sha256-{d}'" for d in digests)
 
 
 def build_report(
@@ -99,9 +111,13 @@ def build_report(
     out = Path(out)
     if out.is_dir():
         out = out / "report.html"
+    if not out.parent.is_dir():  # a typo in --out should not silently create folders
+        raise UsageError(
+            f"cannot write the report to {out}: {out.parent} is not an existing folder; "
+            "create it first or choose another --out"
+        )
     html = render_html(build_payload(store, max_points, title))
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(html, encoding="utf-8")
     except OSError as exc:
         raise UsageError(f"cannot write the report to {out}: {exc.strerror}; choose another --out") from None

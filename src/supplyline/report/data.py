@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from supplyline.schema import TS
+from supplyline.sqlquote import ident
 
 # Tables the report shows, in display order. Any may be absent or empty.
 REPORT_TABLES = (
@@ -66,7 +67,7 @@ def table_arrow(con: duckdb.DuckDBPyConnection, name: str) -> pa.Table | None:
     """The whole table, or None when the store does not have it."""
     if not has_table(con, name):
         return None
-    return con.sql(f'SELECT * FROM "{name}"').to_arrow_table()
+    return con.sql(f"SELECT * FROM {ident(name)}").to_arrow_table()
 
 
 # The time column each report table is ordered by (rows are shown in data-time order).
@@ -91,14 +92,14 @@ def report_table(con: duckdb.DuckDBPyConnection, name: str, max_rows: int = 0) -
         return table_json(used_places(con), max_rows)
     if not has_table(con, name):
         return table_json(None)
-    total = int(con.execute(f'SELECT count(*) FROM "{name}"').fetchall()[0][0])
-    cols = {r[0] for r in con.execute(f'DESCRIBE "{name}"').fetchall()}
+    total = int(con.execute(f"SELECT count(*) FROM {ident(name)}").fetchall()[0][0])
+    cols = {r[0] for r in con.execute(f"DESCRIBE {ident(name)}").fetchall()}
     order = f'ORDER BY "{ORDER_BY[name]}" NULLS LAST' if ORDER_BY.get(name) in cols else ""
-    table = con.sql(f'SELECT * FROM "{name}" {order} LIMIT {int(max_rows)}').to_arrow_table()
+    table = con.sql(f"SELECT * FROM {ident(name)} {order} LIMIT {int(max_rows)}").to_arrow_table()
     out = table_json(table, max_rows)
     out["total"] = total
     if name == "visits" and "visit_class" in cols:  # the headline card counts port calls
-        from supplyline.detect.summary import visit_class_counts
+        from supplyline.engine.summary import visit_class_counts
 
         out["classes"] = visit_class_counts(con)
     return out
@@ -116,10 +117,12 @@ def used_places(con: duckdb.DuckDBPyConnection) -> pa.Table | None:
         "SELECT table_name, column_name FROM information_schema.columns ORDER BY table_name, ordinal_position"
     ).fetchall()
     present = set(cols)
-    used = " UNION ".join(f'SELECT "{c}" AS id FROM "{t}"' for t, c in _PLACE_REFS if (t, c) in present)
+    used = " UNION ".join(
+        f"SELECT {ident(c)} AS id FROM {ident(t)}" for t, c in _PLACE_REFS if (t, c) in present
+    )
     watched = "coalesce(watched, false)" if ("places", "watched") in present else "false"
     where = f"{watched} OR place_id IN ({used})" if used else watched
-    keep = ", ".join(f'"{c}"' for t, c in cols if t == "places" and c != "geometry_wkb")
+    keep = ", ".join(ident(c) for t, c in cols if t == "places" and c != "geometry_wkb")  # store's columns
     return con.sql(f"SELECT {keep} FROM places WHERE {where} ORDER BY place_id").to_arrow_table()
 
 

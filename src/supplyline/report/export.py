@@ -27,6 +27,7 @@ from supplyline.report.data import BREAK_H, Tracks, decimate_tracks, table_arrow
 from supplyline.report.geometry import line_geometry, multi_line_geometry, place_geometry
 from supplyline.report.lines import track_lines, voyage_lines
 from supplyline.report.parquet_export import export_parquet
+from supplyline.sqlquote import ident, literal
 from supplyline.store import Store
 
 FORMATS: tuple[str, ...] = ("geojson", "kml", "csv", "parquet")
@@ -281,10 +282,34 @@ def _tabular(con: duckdb.DuckDBPyConnection, fmt: str, names: list[str], out_dir
     for name in names:
         path = out_dir / f"{name}.{fmt}"
         opts = f"FORMAT CSV, HEADER, TIMESTAMPFORMAT '{ISO_Z}'"
-        target = str(path).replace("'", "''")
-        con.execute(f"COPY (SELECT * FROM \"{name}\") TO '{target}' ({opts})")
+        columns = _csv_safe_columns(con, name)
+        con.execute(f"COPY (SELECT {columns} FROM {ident(name)}) TO {literal(path)} ({opts})")
         paths.append(path)
     return paths
+
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+"""First characters that make a spreadsheet read a CSV cell as a formula (OWASP "CSV Injection")."""
+
+
+def _csv_safe_columns(con: duckdb.DuckDBPyConnection, name: str) -> str:
+    """Select list of ``name`` with text cells that start like a formula prefixed by ``'`` (OWASP).
+
+    Spreadsheets run ``=HYPERLINK(...)``, ``+cmd|...`` or ``@SUM(...)`` typed into a cell; a leading single
+    quote makes them text. Only text columns are touched: numbers such as -73.9 stay numbers.
+    """
+    starts = ", ".join(literal(c) for c in FORMULA_START)
+    quote = literal("'")
+    selected = []
+    for column, sql_type, *_ in con.execute(f"DESCRIBE {ident(name)}").fetchall():
+        col = ident(column)
+        if sql_type == "VARCHAR":
+            selected.append(
+                f"CASE WHEN left({col}, 1) IN ({starts}) THEN {quote} || {col} ELSE {col} END AS {col}"
+            )
+        else:
+            selected.append(col)
+    return ", ".join(selected)
 
 
 def export_store(

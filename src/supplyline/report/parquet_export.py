@@ -25,6 +25,7 @@ from supplyline.report.data import BREAK_H, Tracks, vessel_names
 from supplyline.report.geometry import line_geometry, multi_line_geometry, to_wkb
 from supplyline.report.geoparquet import GeometryFn, points, write_geoparquet
 from supplyline.report.lines import track_lines, voyage_lines
+from supplyline.sqlquote import ident
 
 BATCH_ROWS = 65_536
 TRACKS_SCHEMA = pa.schema(
@@ -49,7 +50,7 @@ def conform(table: pa.Table, declared: pa.Schema) -> pa.Table:
 
 
 def _batches(con: duckdb.DuckDBPyConnection, name: str, declared: pa.Schema) -> Iterator[pa.Table]:
-    rel = con.sql(f'SELECT * FROM "{name}"')
+    rel = con.sql(f"SELECT * FROM {ident(name)}")
     reader = getattr(rel, "to_arrow_reader", None) or rel.fetch_record_batch  # renamed in DuckDB 1.4
     for batch in reader(BATCH_ROWS):
         yield conform(pa.Table.from_batches([batch]), declared)
@@ -110,7 +111,7 @@ def export_parquet(
             continue
         declared = (
             schema.TABLE_SCHEMAS.get(name)
-            or con.sql(f'SELECT * FROM "{name}" LIMIT 0').to_arrow_table().schema
+            or con.sql(f"SELECT * FROM {ident(name)} LIMIT 0").to_arrow_table().schema
         )
         fn = _geometry_fn(name, declared.names, voyages)
         if fn is None:

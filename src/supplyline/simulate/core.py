@@ -26,7 +26,7 @@ from supplyline.simulate import nmea
 from supplyline.simulate.ais import GapCarry, ship_window
 from supplyline.simulate.scenario import Scenario, ais_text, load_scenario
 from supplyline.simulate.timeline import ShipPlan, plan_all, to_ts, truth_tables
-from supplyline.store import Store
+from supplyline.store import WHOLE, Store
 
 FORMATS = ("nmea", "parquet")
 TARGET_ROWS_PER_WINDOW = 1_500_000  # bounds memory: ~1.5 M reports per window across all ships
@@ -404,7 +404,8 @@ def load_truth(out_dir: str | Path) -> dict[str, pa.Table]:
 def import_truth(store: Store, truth: Mapping[str, pa.Table]) -> list[str]:
     """Write truth tables into ``store`` as ``truth_<name>`` (marks the store's data as synthetic)."""
     names = []
-    for name, table in truth.items():
-        store.replace_table(f"truth_{name}", {"all": table})
-        names.append(f"truth_{name}")
+    with store.lock(), store.transaction() as txn:  # every truth table or none
+        for name, table in truth.items():
+            txn.replace_parts(f"truth_{name}", {WHOLE: table})
+            names.append(f"truth_{name}")
     return names

@@ -25,6 +25,7 @@ from supplyline import schema
 from supplyline.case.loader import load_case, read_case
 from supplyline.case.problems import Problem, TomlProblems
 from supplyline.errors import CaseError
+from supplyline.textfiles import NotUtf8Error, read_utf8
 
 # AIS 6-bit text alphabet (ITU-R M.1371 table 47): '@' (padding) A-Z [\]^_ space !"#$%&'()*+,-./0-9:;<=>?
 _SIXBIT_TEXT = re.compile(r"[^@A-Z\[\\\]\^_ !\"#$%&'()*+,\-./0-9:;<=>?]")
@@ -282,7 +283,9 @@ _TOP_ARRAYS = ("area", "place", "lane", "route", "ship", "encounter")
 def _read_toml(path: Path) -> tuple[dict[str, Any], TomlProblems]:
     """The parsed scenario.toml and its problem collector; an unreadable file or bad TOML raises at once."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_utf8(path)
+    except NotUtf8Error as exc:
+        raise CaseError(f"scenario {path} is not UTF-8 text", [(str(path), exc.line, exc.reason)]) from None
     except OSError as exc:
         raise CaseError(
             f"cannot read scenario {path}: {exc.strerror}; give the path of a scenario.toml"

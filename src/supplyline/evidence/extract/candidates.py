@@ -27,6 +27,7 @@ from supplyline.evidence.extract.periods import NO_PERIOD, Period, period_after,
 from supplyline.evidence.extract.quantities import Mention, find_quantities
 from supplyline.evidence.units import fill_bounds
 from supplyline.ids import stable_id
+from supplyline.urls import require_link_url
 
 _ANAPHORA = re.compile(
     r"(?i)\b(?:the|these|those)\s+(?:containers|shells|rounds|stack|tonnage|cargo|shipments|amount|total|"
@@ -241,11 +242,14 @@ def extract_claims(
     """The ``claim`` candidates in ``text`` as a schema.CLAIMS table; header values fill unset arguments."""
     art = parse_article(text)
     published = published or art.published
+    url = url or art.url
+    if url is not None:  # it becomes a link in the report: http(s) only
+        require_link_url(url, "the article's URL (header or --url)")
     rows = claim_rows(
         extract_candidates(text, published=published),
         published=published,
         outlet=outlet or art.outlet,
-        url=url or art.url,
+        url=url,
     )
     return pa.Table.from_pylist(rows, schema=schema.CLAIMS)
 

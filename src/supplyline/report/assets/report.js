@@ -16,6 +16,13 @@
     if (text !== undefined && text !== null) e.textContent = text;
     return e;
   };
+  // Links only for http(s) URLs (the same rule as supplyline.urls): anything else is shown as text.
+  const httpUrl = (v) => {
+    if (typeof v !== "string" || !/^https?:\/\//i.test(v)) return null;
+    try { const u = new URL(v); return u.protocol === "http:" || u.protocol === "https:" ? u.href : null; }
+    catch (e) { return null; }
+  };
+  const link = (url, text) => el("a", { href: url, rel: "noopener noreferrer" }, text);
   const pad = (n) => String(n).padStart(2, "0");
   const fmtTs = (ms) => { if (ms == null) return ""; const d = new Date(ms);
     return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}`; };
@@ -647,7 +654,8 @@
         t.rows[i].forEach((v, j) => {
           const typ = t.types[j], s = fmt(v, typ);
           const td = el("td", typ === "num" || typ === "int" ? { class: "num" } : null);
-          if (typeof v === "string" && /^https?:\/\//.test(v)) { const a = el("a", { href: v, rel: "noopener noreferrer" }, s); td.append(a); }
+          const href = httpUrl(v);
+          if (href) td.append(link(href, s));
           else td.textContent = s;
           if (s.length > 40) td.title = s;
           tr.append(td);
@@ -697,7 +705,9 @@
     srcBox.append(el("h3", null, "Public claims cited"));
     const ul = el("ul");
     for (const c of pubs) { const li = el("li", null, `${c.claimant || ""}, ${c.outlet || ""}, ${fmtDate(c.published)} `);
-      if (c.url) li.append(el("a", { href: c.url, rel: "noopener noreferrer" }, c.url)); ul.append(li); }
+      const href = httpUrl(c.url);
+      if (href) li.append(link(href, c.url)); else if (c.url) li.append(document.createTextNode(c.url));
+      ul.append(li); }
     srcBox.append(ul);
   }
   performance.mark("ready");

@@ -1,4 +1,5 @@
-"""Headline counts of detected visits: port calls first, the other classes beside them.
+"""Headline counts of detected visits read from the store (DuckDB, so here and not in the pure detect/): port
+calls first, the other classes beside them.
 
 A number the tool prints is a number someone will quote, so every summary (``detect``, ``demo``, ``info``,
 the report) counts port calls, the visits where the vessel stopped (see :mod:`supplyline.detect.visits`);
