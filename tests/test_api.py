@@ -74,3 +74,13 @@ def test_tutorial_notebook_runs(tmp_path: Path) -> None:
     assert result["voyages"] > 0 and result["trajectories"] > 0
     shown = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
     assert "GeoDataFrame OGC:CRS84" in shown and "TrajectoryCollection with" in shown
+
+
+def test_cli_version_matches_the_package() -> None:
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-m", "supplyline", "--version"], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == f"supplyline {supplyline.__version__}"
