@@ -64,3 +64,26 @@ def test_intentional_disabling_and_confidence_levels() -> None:
     assert back["gaps"]["likely"].to_pylist() == ["disabled"]
     with pytest.raises(FormatError, match="unknown GFW event type"):
         from_gfw_events([{"type": "fishing", "id": "x", "vessel": {"ssvid": "1"}}])
+
+
+def test_portwatch_daily_port_calls(store: Store) -> None:
+    from supplyline.compat import portwatch_daily
+
+    visits, places = store.read_table("visits"), store.read_table("places")
+    daily = portwatch_daily(visits, places)
+    assert daily.column_names == [
+        "date",
+        "year",
+        "month",
+        "day",
+        "portid",
+        "portname",
+        "country",
+        "portcalls",
+    ]
+    calls = visits.filter(
+        pa.compute.equal(pa.compute.fill_null(visits["visit_class"], "port_call"), "port_call")
+    )
+    assert sum(daily["portcalls"].to_pylist()) == calls.num_rows > 0
+    first = daily.to_pylist()[0]
+    assert first["date"] == f"{first['year']:04d}-{first['month']:02d}-{first['day']:02d}"

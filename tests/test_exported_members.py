@@ -50,7 +50,7 @@ PUBLIC = {
         "validate_case",
     ],
     "supplyline.cli": ["app", "main"],
-    "supplyline.compat": ["from_gfw_events", "to_gfw_events"],
+    "supplyline.compat": ["PORTWATCH_DAILY", "from_gfw_events", "portwatch_daily", "to_gfw_events"],
     "supplyline.detect": ["KERNEL_TABLES", "Route", "Thresholds", "place_indexes", "run_vessel_kernels"],
     "supplyline.engine": ["ENGINES", "select"],
     "supplyline.estimate": [
