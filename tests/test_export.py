@@ -44,11 +44,24 @@ def test_geojson_layers(store: Store, tmp_path: Path) -> None:
     assert len(tracks[fx.MMSI_B]["geometry"]["coordinates"]) == 1
     assert tracks[fx.MMSI_B]["properties"]["name"] == "LADY R"
     rajin = next(f for f in docs["places"]["features"] if f["properties"]["place_id"] == "case:rajin")
-    assert rajin["geometry"]["coordinates"] == [fx.RAJIN[1], fx.RAJIN[0]]  # GeoJSON order is lon, lat
+    # Rajin has no polygon: it is drawn as its 3 km entry circle (a counter-clockwise 64-gon) around lon, lat.
+    assert rajin["geometry"]["type"] == "Polygon"
+    ring = rajin["geometry"]["coordinates"][0]
+    assert len(ring) == 65 and ring[0] == ring[-1]
+    lons, lats = [p[0] for p in ring], [p[1] for p in ring]
+    assert (max(lats) + min(lats)) / 2 == pytest.approx(fx.RAJIN[0], abs=1e-4)
+    assert (max(lons) + min(lons)) / 2 == pytest.approx(fx.RAJIN[1], abs=1e-4)
+    assert (max(lats) - min(lats)) / 2 * 111.195 == pytest.approx(3.0, rel=2e-3)  # 3 km radius
     # Voyage y1 (A, 72 h -> 96 h) minus the 8 h silence: 24 h at 10 min = 145 points, 47 missing = 98
     y1 = next(f for f in docs["voyages"]["features"] if f["properties"]["voyage_id"] == "y1")
     assert len(y1["geometry"]["coordinates"]) == 145 - 47
-    assert y1["properties"]["departure_ts"] == "2024-01-23T00:00:00+00:00"
+    assert y1["properties"]["departure_ts"] == "2024-01-23T00:00:00Z"
+    assert y1["properties"]["name"] == "ANGARA"  # vessel names on every feature
+    # positions are [lon, lat, 0, unix seconds] (kepler.gl Trip layer): the first is the departure itself
+    assert y1["geometry"]["coordinates"][0][2:] == [0.0, 1705968000]
+    assert {f["properties"]["name"] for f in docs["gaps"]["features"]} == {"ANGARA"}
+    enc = docs["encounters"]["features"][0]["properties"]
+    assert enc["name_a"] and enc["name_b"]
 
 
 def test_kml_is_valid_and_counts_placemarks(store: Store, tmp_path: Path) -> None:
@@ -78,13 +91,14 @@ def test_kml_is_valid_and_counts_placemarks(store: Store, tmp_path: Path) -> Non
     assert len(lines) == 3
     lon, lat = map(float, lines[0].findtext(f"{K}coordinates").split()[0].split(","))
     assert (lat, lon) == fx.RAJIN
+    assert len(folders[0].findall(f".//{K}Polygon/{K}outerBoundaryIs/{K}LinearRing")) == fx.N_PLACES
     # time spans for Google Earth's slider: the voyage y1 departs 72 h after T0 (2024-01-23 00:00 UTC)
     y1 = next(
         p
         for p in folders[2].findall(f"{K}Placemark")
         if p.find(f".//{K}Data[@name='voyage_id']/{K}value").text == "y1"
     )
-    assert y1.findtext(f"{K}TimeSpan/{K}begin") == "2024-01-23T00:00:00+00:00"
+    assert y1.findtext(f"{K}TimeSpan/{K}begin") == "2024-01-23T00:00:00Z"
     assert folders[0].find(f"{K}Placemark/{K}TimeSpan") is None  # places are timeless
 
 
@@ -97,6 +111,8 @@ def test_csv_and_parquet_of_every_table(store: Store, tmp_path: Path) -> None:
         assert sum(1 for _ in csv.DictReader(fh)) == fx.N_PLACES_STORE
     with csvs["positions"].open() as fh:
         assert sum(1 for _ in fh) - 1 == fx.positions().num_rows
+    with csvs["voyages"].open() as fh:  # one time spelling everywhere: ISO 8601 UTC with Z
+        assert next(csv.DictReader(fh))["departure_ts"] == "2024-01-23T00:00:00Z"
     pqs = export_store(store, "parquet", tmp_path / "pq", ["voyages", "claims"])
     assert [p.name for p in pqs] == ["voyages.parquet", "claims.parquet"]
     assert pq.read_table(pqs[0]).num_rows == fx.N_VOYAGES

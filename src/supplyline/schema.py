@@ -441,3 +441,26 @@ DETECT_STATE = pa.schema([pa.field("shard", pa.int64()), pa.field("signature", p
 def empty(schema: pa.Schema) -> pa.Table:
     """An empty table of ``schema`` (kernels return this when a shard has nothing to report)."""
     return schema.empty_table()
+
+
+# --- table registry (exports cast to these, so every export of a table has the same schema) ---------------
+
+TABLE_SCHEMAS: dict[str, pa.Schema] = {
+    "positions": POSITIONS,
+    "statics": STATICS,
+    "quarantine": QUARANTINE,
+    "manifest": MANIFEST,
+    "places": PLACES,
+    **EVENT_TABLES,
+    "claims": CLAIMS,
+    "observations": OBSERVATIONS,
+    "estimates": ESTIMATES,
+    "claim_tests": CLAIM_TESTS,
+    "alerts": ALERTS,
+    "detections": DETECTIONS,
+    "detection_matches": DETECTION_MATCHES,
+}
+"""Every user-facing table's declared schema, by store table name."""
+
+INTERNAL_TABLES: frozenset[str] = frozenset({"detect_state"})
+"""Engine bookkeeping tables: stored, never exported."""

@@ -38,6 +38,24 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+
+def _print_version(value: bool) -> None:
+    if value:
+        from supplyline import __version__
+
+        typer.echo(f"supplyline {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """Monitor shipments between ports from public evidence."""
+
+
 # Each module registers its own commands; one module per verb group keeps this file thin.
 for _module in (
     _store,

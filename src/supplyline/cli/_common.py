@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from supplyline.isotime import json_default
 from supplyline.store import ENV_VAR
 
 if TYPE_CHECKING:
@@ -52,8 +53,8 @@ JSON_PRINTED: list[bool] = []
 
 
 def print_json(obj: Any) -> None:
-    """Print one JSON document to stdout (dates and numpy scalars stringified)."""
-    sys.stdout.write(json.dumps(obj, default=str, indent=2) + "\n")
+    """Print one JSON document to stdout (times as ``YYYY-MM-DDTHH:MM:SSZ``, numpy scalars stringified)."""
+    sys.stdout.write(json.dumps(obj, default=json_default, indent=2) + "\n")
     JSON_PRINTED.append(True)
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from supplyline.ingest import _sixbit as sb
-from supplyline.ingest._scan import D_CHARS, D_PARTNO, D_SHORT
+from supplyline.ingest._scan_py import D_CHARS, D_PARTNO, D_SHORT
 
 # --- byte tables --------------------------------------------------------------------------------------------
 

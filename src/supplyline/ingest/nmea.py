@@ -45,9 +45,8 @@ import pyarrow.compute as pc
 
 from supplyline import schema
 from supplyline.errors import InputError
-from supplyline.ingest import _scan
 from supplyline.ingest import _sixbit as sb
-from supplyline.ingest._scan import (
+from supplyline.ingest._scan_py import (  # the constants; the same in the C scanner (tested)
     D_CHARS,
     D_CHK,
     D_EMPTY,
@@ -72,6 +71,7 @@ from supplyline.ingest._scan import (
 from supplyline.ingest.ais_payload import PAD as _PAD
 from supplyline.ingest.ais_payload import decode_fields
 from supplyline.ingest.ais_payload import padded as _padded
+from supplyline.ingest.scanner import impl as _scan
 
 __all__ = ["POSITIONS_OUT", "STATICS_OUT", "NmeaResult", "decode_nmea", "decode_payloads"]
 

@@ -35,7 +35,8 @@ def connect(memory_limit: str, spill: Path) -> duckdb.DuckDBPyConnection:
     """DuckDB for one ingest call: UTC, bounded memory (it spills to ``spill``, in the store's staging area)."""
     con = duckdb.connect(":memory:")
     con.execute("SET TimeZone = 'UTC'")
-    con.execute("SET enable_progress_bar = false")
+    with suppress(duckdb.Error):  # in Jupyter without ipywidgets DuckDB refuses to touch the setting
+        con.execute("SET enable_progress_bar = false")
     con.execute(f"SET memory_limit = '{memory_limit}'")
     con.execute(f"SET temp_directory = '{sql_path(spill)}'")
     return con

@@ -22,6 +22,7 @@ import pyarrow.compute as pc
 from supplyline import schema
 from supplyline.geo import haversine_km
 from supplyline.ids import stable_id
+from supplyline.isotime import iso_utc, json_default
 from supplyline.monitor.cadence import CadenceConfig, find_halts
 from supplyline.monitor.dark import DarkConfig, classify
 from supplyline.monitor.identity import CLEAN_NAME_SQL, alternating_names, identity_changes
@@ -71,7 +72,7 @@ class MonitorInputs:
 
 def _alert_rows(rows: list[dict[str, Any]]) -> pa.Table:
     for r in rows:
-        r["details"] = json.dumps(r.get("details") or {}, default=str, sort_keys=True)
+        r["details"] = json.dumps(r.get("details") or {}, default=json_default, sort_keys=True)
     if not rows:
         return schema.ALERTS.empty_table()
     cols = {f.name: [r.get(f.name) for r in rows] for f in schema.ALERTS}
@@ -616,7 +617,7 @@ def replay(
         k = -((day0 - t) // step)  # ceil((t - day0) / step)
         raised.append(min(day0 + k * step, inputs.end))
     details = [
-        json.dumps({**json.loads(d), "raised_as_of": r.isoformat()}, sort_keys=True)
+        json.dumps({**json.loads(d), "raised_as_of": iso_utc(r)}, sort_keys=True)
         for d, r in zip(alerts["details"].to_pylist(), raised, strict=True)
     ]
     return alerts.set_column(

@@ -2,6 +2,10 @@
 
 The map layers (places, tracks, voyages, dark gaps, encounters) are built once as GeoJSON-like features
 (:func:`map_layers`); the GeoJSON and KML writers only serialise them, so both formats always agree.
+Faithful to RFC 7946: places are their polygons or entry circles, lines are cut at the antimeridian, and
+track and voyage positions are ``[lon, lat, 0, unix_seconds]`` (kepler.gl's Trip layer animates them).
+Every feature names its vessel(s); every time is spelled ``YYYY-MM-DDTHH:MM:SSZ``
+(:mod:`supplyline.isotime`). Parquet exports are GeoParquet 1.1 (:mod:`supplyline.report.parquet_export`).
 """
 
 from __future__ import annotations
@@ -14,19 +18,15 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import numpy as np
 import pyarrow as pa
 
+from supplyline import schema
 from supplyline.errors import UsageError
-from supplyline.report.data import (
-    BREAK_H,
-    Tracks,
-    decimate_tracks,
-    table_arrow,
-    track_breaks,
-    used_places,
-    vessel_names,
-)
+from supplyline.isotime import ISO_Z, iso_utc, iso_utc_us, json_default
+from supplyline.report.data import BREAK_H, Tracks, decimate_tracks, table_arrow, used_places, vessel_names
+from supplyline.report.geometry import line_geometry, multi_line_geometry, place_geometry
+from supplyline.report.lines import track_lines, voyage_lines
+from supplyline.report.parquet_export import export_parquet
 from supplyline.sqlquote import ident, literal
 from supplyline.store import Store
 
@@ -39,11 +39,11 @@ Feature = dict[str, Any]
 
 
 def _props(row: dict[str, Any]) -> dict[str, Any]:
-    """JSON-ready properties: datetimes/dates as ISO 8601, NaN and infinities as null (JSON has neither)."""
+    """JSON-ready properties: times as ISO 8601 UTC (``...Z``), NaN and infinities as null (JSON has neither)."""
     out: dict[str, Any] = {}
     for k, v in row.items():
         if isinstance(v, dt.datetime | dt.date):
-            v = v.isoformat()
+            v = iso_utc(v)
         elif isinstance(v, float) and not math.isfinite(v):
             v = None
         out[k] = v
@@ -66,92 +66,86 @@ def map_layers(
 ) -> dict[str, list[Feature]]:
     """The map layers as GeoJSON Feature dicts (absent tables give empty layers)."""
     out: dict[str, list[Feature]] = {name: [] for name in layers}
+    names = vessel_names(con)
     if "places" in layers:
-        for r in _rows(used_places(con)):
-            out["places"].append({"type": "Feature", "geometry": _point(r["lon"], r["lat"]), "properties": r})
+        out["places"] = _place_features(con)
     if "gaps" in layers:
         for r in _rows(table_arrow(con, "gaps")):
             if None in (r["start_lat"], r["start_lon"], r["end_lat"], r["end_lon"]):
                 continue
-            line = [[r["start_lon"], r["start_lat"]], [r["end_lon"], r["end_lat"]]]
-            r["kind"] = "dark_gap"
-            out["gaps"].append(
-                {"type": "Feature", "geometry": {"type": "LineString", "coordinates": line}, "properties": r}
-            )
+            r["kind"], r["name"] = "dark_gap", names.get(r["mmsi"])
+            geom = line_geometry([[r["start_lon"], r["start_lat"]], [r["end_lon"], r["end_lat"]]])
+            out["gaps"].append({"type": "Feature", "geometry": geom, "properties": r})
     if "encounters" in layers:
         for r in _rows(table_arrow(con, "encounters")):
             if r["lat"] is None or r["lon"] is None:
                 continue
+            r["name_a"], r["name_b"] = names.get(r["mmsi_a"]), names.get(r["mmsi_b"])
             out["encounters"].append(
                 {"type": "Feature", "geometry": _point(r["lon"], r["lat"]), "properties": r}
             )
     if "detections" in layers:  # satellite detections with their AIS match (matched / dark) and evidence
         for r in _rows(table_arrow(con, "detection_matches")):
+            r["name"] = names.get(r["mmsi"]) if r.get("mmsi") is not None else None
             out["detections"].append(
                 {"type": "Feature", "geometry": _point(r["lon"], r["lat"]), "properties": r}
             )
     if "tracks" in layers or "voyages" in layers:
         tracks = decimate_tracks(con, max_points)
         if "tracks" in layers:
-            out["tracks"] = _track_features(tracks, vessel_names(con), break_h)
+            out["tracks"] = _track_features(tracks, names, break_h)
         if "voyages" in layers:
-            out["voyages"] = _voyage_features(con, tracks)
+            out["voyages"] = _voyage_features(con, tracks, names)
     return out
 
 
+def _place_features(con: duckdb.DuckDBPyConnection) -> list[Feature]:
+    """Places as their polygon, else their entry circle (``r_in_m``); lat/lon stay in the properties."""
+    rows = _rows(used_places(con))
+    ids = [r["place_id"] for r in rows]
+    polys: dict[str, bytes] = {}
+    if ids and "geometry_wkb" in con.sql("SELECT * FROM places LIMIT 0").to_arrow_table().schema.names:
+        found = con.execute(
+            "SELECT place_id, geometry_wkb FROM places WHERE geometry_wkb IS NOT NULL AND list_contains(?, place_id)",
+            [ids],
+        ).fetchall()
+        polys = {str(pid): bytes(w) for pid, w in found}
+    return [
+        {
+            "type": "Feature",
+            "geometry": place_geometry(r["lat"], r["lon"], r.get("r_in_m"), polys.get(r["place_id"])),
+            "properties": r,
+        }
+        for r in rows
+    ]
+
+
 def _track_features(tracks: Tracks, names: dict[int, str], break_h: float) -> list[Feature]:
-    """One MultiLineString per vessel, split where it went silent (see :func:`track_breaks`)."""
-    if len(tracks.mmsi) == 0:
-        return []
-    coords = np.round(np.column_stack([tracks.lon, tracks.lat]), 6)
-    cuts = track_breaks(tracks, break_h)
-    seg_vessel = tracks.mmsi[cuts[:-1]]
-    by_vessel: dict[int, list[list[list[float]]]] = {}
-    for m, a, b in zip(seg_vessel.tolist(), cuts[:-1].tolist(), cuts[1:].tolist(), strict=True):
-        lines = by_vessel.setdefault(m, [])
-        if b - a >= 2:
-            lines.append(coords[a:b].tolist())
+    """One MultiLineString per vessel, split where it went silent and at the antimeridian; timed positions."""
     feats = []
-    for m, lines in by_vessel.items():
-        if not lines:
-            continue
-        s, e = np.searchsorted(tracks.mmsi, m, "left"), np.searchsorted(tracks.mmsi, m, "right")
+    for m, lines in track_lines(tracks, break_h).items():
         props = {
             "mmsi": m,
             "name": names.get(m),
-            "start_ts": _iso_us(int(tracks.ts_us[s])),
-            "end_ts": _iso_us(int(tracks.ts_us[e - 1])),
-            "n_points": int(e - s),
+            "start_ts": iso_utc_us(int(lines[0][0][3]) * 1_000_000),
+            "end_ts": iso_utc_us(int(lines[-1][-1][3]) * 1_000_000),
+            "n_points": sum(len(x) for x in lines),
         }
-        geom = {"type": "MultiLineString", "coordinates": lines}
-        feats.append({"type": "Feature", "geometry": geom, "properties": props})
+        feats.append({"type": "Feature", "geometry": multi_line_geometry(lines), "properties": props})
     return feats
 
 
-def _iso_us(us: int) -> str:
-    return dt.datetime.fromtimestamp(us / 1e6, dt.UTC).isoformat()
-
-
-def _voyage_features(con: duckdb.DuckDBPyConnection, tracks: Tracks) -> list[Feature]:
-    """Each voyage's track between departure and arrival (voyages with under two points are skipped)."""
+def _voyage_features(con: duckdb.DuckDBPyConnection, tracks: Tracks, names: dict[int, str]) -> list[Feature]:
+    """Each voyage's timed track between departure and arrival (voyages with under two points are skipped)."""
     voyages = table_arrow(con, "voyages")
-    if voyages is None or voyages.num_rows == 0 or len(tracks.mmsi) == 0:
+    if voyages is None or voyages.num_rows == 0:
         return []
-    pts = pa.table({"mmsi": tracks.mmsi, "t": tracks.ts_us, "lat": tracks.lat, "lon": tracks.lon})  # noqa: F841
-    geo = con.execute(
-        """
-        SELECT v.voyage_id, list([round(p.lon, 6), round(p.lat, 6)] ORDER BY p.t) AS coords
-        FROM voyages v JOIN pts p
-          ON p.mmsi = v.mmsi AND p.t BETWEEN epoch_us(v.departure_ts) AND epoch_us(v.arrival_ts)
-        GROUP BY v.voyage_id HAVING count(*) >= 2
-        """
-    ).fetchall()
-    lines = dict(geo)
+    lines = voyage_lines(con, tracks)
     feats = []
     for r in _rows(voyages):
-        coords = lines.get(r["voyage_id"])
-        if coords:
-            geom = {"type": "LineString", "coordinates": coords}
+        geom = line_geometry(lines.get(r["voyage_id"], []))
+        if geom is not None:
+            r["name"] = names.get(r["mmsi"])
             feats.append({"type": "Feature", "geometry": geom, "properties": r})
     return feats
 
@@ -165,7 +159,7 @@ def write_geojson(layers: dict[str, list[Feature]], out_dir: Path) -> list[Path]
     for name, feats in layers.items():
         path = out_dir / f"{name}.geojson"
         doc = {"type": "FeatureCollection", "name": name, "features": feats}
-        path.write_text(json.dumps(doc, separators=(",", ":"), default=str, allow_nan=False))
+        path.write_text(json.dumps(doc, separators=(",", ":"), default=json_default, allow_nan=False))
         paths.append(path)
     return paths
 
@@ -219,8 +213,10 @@ def _time_span(p: dict[str, Any]) -> tuple[str | None, str | None]:
 
 
 def _kml_geometry(parent: ET.Element, geom: dict[str, Any]) -> None:
+    """Point, LineString, Polygon and their Multi forms (positions beyond lon, lat are dropped)."""
+
     def coords(el: ET.Element, pts: list[list[float]]) -> None:
-        ET.SubElement(el, "coordinates").text = " ".join(f"{x},{y}" for x, y in pts)
+        ET.SubElement(el, "coordinates").text = " ".join(f"{p[0]},{p[1]}" for p in pts)
 
     if geom["type"] == "Point":
         coords(ET.SubElement(parent, "Point"), [geom["coordinates"]])
@@ -228,10 +224,16 @@ def _kml_geometry(parent: ET.Element, geom: dict[str, Any]) -> None:
         ls = ET.SubElement(parent, "LineString")
         ET.SubElement(ls, "tessellate").text = "1"
         coords(ls, geom["coordinates"])
-    elif geom["type"] == "MultiLineString":
+    elif geom["type"] == "Polygon":
+        poly = ET.SubElement(parent, "Polygon")
+        for i, ring in enumerate(geom["coordinates"]):
+            boundary = ET.SubElement(poly, "outerBoundaryIs" if i == 0 else "innerBoundaryIs")
+            coords(ET.SubElement(boundary, "LinearRing"), ring)
+    elif geom["type"] in ("MultiLineString", "MultiPolygon"):
         multi = ET.SubElement(parent, "MultiGeometry")
-        for line in geom["coordinates"]:
-            _kml_geometry(multi, {"type": "LineString", "coordinates": line})
+        single = geom["type"].removeprefix("Multi")
+        for part in geom["coordinates"]:
+            _kml_geometry(multi, {"type": single, "coordinates": part})
 
 
 def write_kml(layers: dict[str, list[Feature]], path: Path, title: str = "supplyline") -> Path:
@@ -275,12 +277,12 @@ def write_kml(layers: dict[str, list[Feature]], path: Path, title: str = "supply
 
 
 def _tabular(con: duckdb.DuckDBPyConnection, fmt: str, names: list[str], out_dir: Path) -> list[Path]:
-    """CSV or Parquet of each named table via DuckDB COPY (streams; positions need not fit in memory)."""
+    """CSV of each named table via DuckDB COPY (streams; positions need not fit in memory), times as ``...Z``."""
     paths = []
     for name in names:
         path = out_dir / f"{name}.{fmt}"
-        opts = "FORMAT CSV, HEADER" if fmt == "csv" else "FORMAT PARQUET, COMPRESSION ZSTD"
-        columns = _csv_safe_columns(con, name) if fmt == "csv" else "*"
+        opts = f"FORMAT CSV, HEADER, TIMESTAMPFORMAT '{ISO_Z}'"
+        columns = _csv_safe_columns(con, name)
         con.execute(f"COPY (SELECT {columns} FROM {ident(name)}) TO {literal(path)} ({opts})")
         paths.append(path)
     return paths
@@ -333,14 +335,19 @@ def export_store(
     con = store.connect()
     try:
         if fmt in ("csv", "parquet"):
-            available = [*store.table_names(), "vessels"]
+            available = [n for n in [*store.table_names(), "vessels"] if n not in schema.INTERNAL_TABLES]
+            if fmt == "parquet" and store.has_files("positions"):
+                available.append("tracks")
             names = tables or available
             unknown = [n for n in names if n not in available]
             if unknown:
                 raise UsageError(
                     f"the store has no table {', '.join(unknown)}; tables: {', '.join(available)}"
                 )
-            return _tabular(con, fmt, names, out_dir)
+            if fmt == "csv":
+                return _tabular(con, fmt, names, out_dir)
+            tracks = decimate_tracks(con, max_points) if {"tracks", "voyages"} & set(names) else None
+            return export_parquet(con, names, out_dir, tracks)
         layers = tuple(tables) if tables else MAP_LAYERS
         unknown = [n for n in layers if n not in MAP_LAYERS]
         if unknown:
