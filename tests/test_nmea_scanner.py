@@ -27,17 +27,47 @@ EDGE = (
 )
 
 
+LONG = b"!AIVDM,1,1,,A,13u?etPv2;0n:dDPwUM1U1Cb069D,0*24" + b"x" * 4100
+HOSTILE = (
+    b"\n\n\n" + LONG + b"\n" + b"\n" * 500 + b"!AIVDM,1,1,,A,13u?etPv2;0n\x00:dDPwUM1U1Cb069D,0*24\n"
+    b"\x00\n \x00 \n\t\r\n" + b"#" + b"y" * 5000 + b"\n" + b" " * 4090 + b"!AIVDM,1,1,,A,,0*26  \r\n"
+    b"z" * 4096 + b"\n" + b"z" * 4097 + b"\n" + b"\n \n\r\n" * 300 + EDGE + b"\n\n" + LONG
+)
+
+
 def _scan_both(data: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """The scanned columns of the active lines (C, Python), each with its physical line index as a last row;
+    count_lines and the returned counts must agree too."""
     n = len(data)
     pbuf = np.zeros(n + 2 * _scan_py.PAD, np.uint8)
     pbuf[:n] = np.frombuffer(data, np.uint8)
     nl = int(np.count_nonzero(pbuf[:n] == 10)) + int(n > 0 and pbuf[n - 1] != 10)
+    counts = [impl.count_lines(pbuf, n) for impl in (_scan, _scan_py)]
+    assert counts[0] == counts[1] and counts[0][0] == nl
     outs = []
     for impl in (_scan, _scan_py):
-        out = np.full((_scan_py.N_FIELDS, nl), 7, np.int64)
-        impl.scan_into(pbuf, n, n + _scan_py.PAD // 2, out)
-        outs.append(out)
+        out = np.full((_scan_py.N_FIELDS, nl + 3), 7, np.int64)
+        numbers = np.full(nl + 3, 7, np.int64)
+        active = impl.scan_into(pbuf, n, n + _scan_py.PAD // 2, out, numbers)
+        assert active == counts[0][1]
+        assert (out[:, active:] == 7).all() and (
+            numbers[active:] == 7
+        ).all()  # no column past the active ones
+        outs.append(np.vstack([out[:, :active], numbers[None, :active]]))
     return outs[0], outs[1]
+
+
+def test_scan_into_stops_at_the_columns_given() -> None:
+    data = EDGE + b"\n"
+    n = len(data)
+    pbuf = np.zeros(n + 2 * _scan_py.PAD, np.uint8)
+    pbuf[:n] = np.frombuffer(data, np.uint8)
+    for impl in (_scan, _scan_py):
+        out, numbers = np.zeros((_scan_py.N_FIELDS, 4), np.int64), np.zeros(4, np.int64)
+        assert impl.scan_into(pbuf, n, n + _scan_py.PAD // 2, out, numbers) == 4
+        assert numbers.tolist() == [0, 3, 4, 5]
+        with pytest.raises(ValueError):
+            impl.scan_into(pbuf, n, n + _scan_py.PAD // 2, out, np.zeros(3, np.int64))
 
 
 def test_constants_match() -> None:
@@ -48,9 +78,20 @@ def test_constants_match() -> None:
 
 def test_edge_lines_scan_identically() -> None:
     c, py = _scan_both(EDGE)
-    assert c.shape[1] == 12
+    assert c.shape[1] == 10  # 12 lines, one blank and one comment
     np.testing.assert_array_equal(py, c)
     assert len(set(c[_scan_py.F_QDET].tolist())) >= 5  # several rejection reasons exercised
+
+
+def test_hostile_lines_scan_identically() -> None:
+    """Lines over MAX_LINE bytes, NUL-bearing lines, floods of blank lines, a comment over MAX_LINE."""
+    c, py = _scan_both(HOSTILE)
+    np.testing.assert_array_equal(py, c)
+    reasons = set(c[_scan_py.F_QDET].tolist())
+    assert {_scan_py.D_LONG, _scan_py.D_NUL} <= reasons
+    c, py = _scan_both(b"\n" * 200_000 + b" \r\n" * 1000 + EDGE)
+    np.testing.assert_array_equal(py, c)
+    assert c[-1, 0] == 201_000
 
 
 def _read(path: Path) -> bytes:

@@ -7,6 +7,8 @@ the two agree field for field on the NMEA corpora. NMEA decoding with it is abou
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -18,11 +20,15 @@ import numpy as np
 FLAG_ACTIVE, FLAG_TAG_ONLY, FLAG_TAG_GOOD, FLAG_VDM, FLAG_PGHP = 1, 2, 4, 8, 16
 D_NODELIM = 0
 (D_TAGNOCHK, D_TAGCHK, D_NOCHK, D_CHK, D_FIELDS, D_FRAG, D_FILL, D_EMPTY, D_NONAIS, D_PGHP, D_ORPHAN,
- D_INCOMPLETE, D_CHARS, D_SHORT, D_PARTNO, D_TAGJUNK) = range(2, 18)  # fmt: skip
+ D_INCOMPLETE, D_CHARS, D_SHORT, D_PARTNO, D_TAGJUNK, D_LONG, D_NUL) = range(2, 20)  # fmt: skip
+MAX_LINE = 4096  # bytes of one NMEA line, blanks included
 PAD = 256
 NOTIME = -(2**63)
 
-_WS = frozenset((0, 9, 10, 11, 12, 13, 32))
+_WS = frozenset((9, 10, 11, 12, 13, 32))  # not NUL: a NUL is a bad byte (D_NUL)
+# the first non-blank byte of each non-blank line (group 1; the match starts at the line's start): blank
+# lines are skipped by the regex engine, not by a Python loop, so a flood of them costs little
+_LINE_HEAD = re.compile(rb"^[\t\x0b\x0c\r ]*([^\t\n\x0b\x0c\r ])", re.MULTILINE)
 _DELIM = frozenset(b"\\!$")
 _HEX = {c: int(chr(c), 16) for c in b"0123456789ABCDEFabcdef"}
 _STATION = frozenset(b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_-")
@@ -255,26 +261,65 @@ def _fresh(st: int, en: int, big: int) -> list[int]:
     return r
 
 
-def scan_into(buf: Any, n: int, big: int, out: Any) -> None:
-    """Scan the ``n`` bytes of ``buf`` (zero-padded by ``PAD``) into ``out``, (N_FIELDS, lines) int64."""
+def _active_lines(b: bytes, n: int) -> Iterator[tuple[int, int]]:
+    """(line start, trimmed start) of each active line (not blank, not a '#' comment) of ``b[:n]``."""
+    for m in _LINE_HEAD.finditer(b, 0, n):
+        st = m.start(1)
+        if b[st] != 35:  # '#'
+            yield m.start(), st
+
+
+def _padded_bytes(buf: Any, n: int, big: int) -> bytes:
     b = bytes(memoryview(buf).cast("B"))
     if n < 0 or len(b) < n + PAD or big < n or big + 8 > len(b):
         raise ValueError("scan_into: buf must hold n bytes and 256 bytes of zero padding")
+    return b
+
+
+def count_lines(buf: Any, n: int) -> tuple[int, int]:
+    """(physical lines, active lines) of the ``n`` bytes of ``buf``, as the C ``count_lines``."""
+    b = bytes(memoryview(buf).cast("B"))
+    if n < 0 or len(b) < n:
+        raise ValueError("count_lines: buf must hold n bytes")
+    physical = b.count(b"\n", 0, n) + int(n > 0 and b[n - 1] != 10)
+    return physical, sum(1 for _ in _active_lines(b, n))
+
+
+def scan_into(buf: Any, n: int, big: int, out: Any, numbers: Any) -> int:
+    """Scan the active lines of the ``n`` bytes of ``buf`` (zero-padded by ``PAD``) into ``out``,
+    (N_FIELDS, >= active lines) int64, and their 0-based physical line indices into ``numbers``; returns
+    the number of active lines scanned (at most ``out``'s columns)."""
+    b = _padded_bytes(buf, n, big)
+    if out.dtype != np.int64 or out.ndim != 2 or out.shape[0] != N_FIELDS or not out.flags.c_contiguous:
+        raise ValueError("scan_into: out must be a C-contiguous int64 (N_FIELDS, lines) array")
     nl = out.shape[1]
-    rows = []
-    a = 0
-    for _ in range(nl):
-        e = _find(b, 10, a, n, n)
-        en, st = e, a
-        while en > a and b[en - 1] in _WS:
+    if numbers.dtype != np.int64 or numbers.shape != (nl,) or not numbers.flags.c_contiguous:
+        raise ValueError("scan_into: numbers must be a C-contiguous int64 array, one per line")
+    any_nul = b.find(b"\0", 0, n) >= 0
+    rows: list[list[int]] = []
+    physical: list[int] = []
+    counted = counted_to = 0  # counted: the LFs before counted_to
+    for a, st in _active_lines(b, n):
+        if len(rows) >= nl:
+            break
+        counted += b.count(b"\n", counted_to, a)
+        counted_to = a
+        e = _find(b, 10, st, n, n)
+        en = e
+        while en > st and b[en - 1] in _WS:
             en -= 1
-        while en > st and b[st] in _WS:
-            st += 1
         r = _fresh(st, en, big)
-        if en > st and b[st] != 35:  # '#'
-            r[F_FLAGS] = FLAG_ACTIVE
+        r[F_FLAGS] = FLAG_ACTIVE
+        if e - a > MAX_LINE:
+            r[F_QDET] = D_LONG
+        elif any_nul and b.find(b"\0", st, en) >= 0:
+            r[F_QDET] = D_NUL
+        else:
             _scan_line(b, r, st, en, big)
         rows.append(r)
-        a = e + 1
-    if nl:
-        out[:, :] = np.asarray(rows, dtype=np.int64).T
+        physical.append(counted)
+    k = len(rows)
+    if k:
+        out[:, :k] = np.asarray(rows, dtype=np.int64).T
+        numbers[:k] = physical
+    return k
