@@ -11,8 +11,9 @@ from collections.abc import Iterable, Iterator
 
 import numpy as np
 
-from supplyline.ingest._scan import MAX_LINE, count_lines
+from supplyline.ingest._scan_py import MAX_LINE  # the same in the C scanner (tested)
 from supplyline.ingest.inputs import BLOCK, Input
+from supplyline.ingest.scanner import impl as _scan
 
 MAX_PIECE_LINES = 1 << 20  # active lines per piece: ~210 MB of scanner columns at most
 
@@ -48,7 +49,7 @@ def _active_lines(block: bytes) -> int:
     newlines = block.count(b"\n")
     if newlines * 16 < len(block):  # ordinary NMEA (~50-80 bytes a line): every line counts
         return newlines + 1
-    return int(count_lines(block, len(block))[1])  # a flood of short lines: count the non-blank ones
+    return int(_scan.count_lines(block, len(block))[1])  # a flood of short lines: count the non-blank ones
 
 
 def clip_long_lines(blocks: Iterable[bytes], max_line: int = MAX_LINE) -> Iterator[bytes]:
