@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+import supplyline
 from supplyline import schema
 from supplyline.cli import main
 from supplyline.detect import Thresholds
@@ -44,16 +45,36 @@ ID = {
 ID_SCHEMAS = list(schema.EVENT_TABLES.items())
 
 
-@pytest.fixture(scope="module")
-def spark() -> Any:
+@pytest.fixture(scope="module", params=["local[2]", "standalone"])
+def spark(request: pytest.FixtureRequest) -> Any:
+    """local[2], then the standalone cluster (master + two worker JVMs, tests/spark_cluster.py): executors
+    there are separate processes that unpickle the kernels and import supplyline from this checkout."""
     pytest.importorskip("pyspark", reason="pyspark not installed (pip install 'supplyline[spark]')")
     if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
         pytest.skip("no Java runtime (java on PATH or JAVA_HOME) for Spark")
     from supplyline.engine.spark import spark_session
 
-    session = spark_session("local[2]")
+    if request.param == "local[2]":
+        session = spark_session("local[2]")
+    else:
+        cluster = request.getfixturevalue("spark_cluster")
+        src = str(Path(supplyline.__file__).resolve().parents[1])
+        session = spark_session(cluster.url, conf=cluster_conf(src))
+        assert session.sparkContext.master == cluster.url
     yield session
     session.stop()
+
+
+def cluster_conf(src: str) -> dict[str, str]:
+    """Client mode on loopback; executors get this checkout's src on PYTHONPATH and 1 core each."""
+    return {
+        "spark.driver.host": "127.0.0.1",
+        "spark.driver.bindAddress": "127.0.0.1",
+        "spark.executor.memory": "768m",
+        "spark.executor.cores": "1",
+        "spark.executorEnv.PYTHONPATH": src,
+        "spark.executorEnv.SPARK_LOCAL_IP": "127.0.0.1",
+    }
 
 
 def tables(store: Store) -> dict[str, pa.Table]:
