@@ -8,6 +8,7 @@ worker started for an application: no orphan JVMs (tests/test_spark_cluster.py c
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -115,10 +116,8 @@ class SparkCluster:
             _signal_group(proc, signal.SIGTERM)
         deadline = time.monotonic() + 20
         for proc in self.procs:
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                pass
         for proc in self.procs:
             _signal_group(proc, signal.SIGKILL)
             proc.wait()
@@ -138,7 +137,5 @@ class SparkCluster:
 
 
 def _signal_group(proc: subprocess.Popen[bytes], sig: signal.Signals) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, sig)
-    except ProcessLookupError:
-        pass

@@ -45,7 +45,7 @@ ID = {
 ID_SCHEMAS = list(schema.EVENT_TABLES.items())
 
 
-@pytest.fixture(scope="module", params=["local[2]", "standalone"])
+@pytest.fixture(scope="module", params=["local[2]", pytest.param("standalone", marks=pytest.mark.slow)])
 def spark(request: pytest.FixtureRequest) -> Any:
     """local[2], then the standalone cluster (master + two worker JVMs, tests/spark_cluster.py): executors
     there are separate processes that unpickle the kernels and import supplyline from this checkout."""
@@ -98,6 +98,23 @@ def assert_same_tables(local: dict[str, pa.Table], spark: dict[str, pa.Table]) -
                 assert x.equals(y), f"{name}.{field.name}"
         counts[name] = a.num_rows
     return counts
+
+
+def test_executors_import_this_checkout(spark: Any) -> None:
+    """The kernels' module as the executors see it: this checkout's supplyline; on the cluster, in two
+    executor processes other than the driver (so pickling and executor-side imports are exercised)."""
+    import supplyline.engine.spark as engine
+
+    rows = (
+        spark.sparkContext.parallelize(range(4), 4)
+        .map(lambda _: (engine.__file__, os.getpid(), engine.ENVELOPE))
+        .collect()
+    )
+    assert {r[0] for r in rows} == {engine.__file__}
+    assert {r[2] for r in rows} == {engine.ENVELOPE}
+    if spark.sparkContext.master.startswith("spark://"):
+        assert os.getpid() not in {r[1] for r in rows}
+        assert len(spark.sparkContext._jsc.sc().getExecutorMemoryStatus()) == 3  # driver + 2 executors
 
 
 def test_nyharbor_week_same_events(spark: Any, shared_data: Path, tmp_path: Path) -> None:
