@@ -23,6 +23,9 @@ if TYPE_CHECKING:
 
 JAVA_RANGES: dict[int, tuple[int, int | None]] = {3: (8, 17), 4: (17, None)}
 """Java major versions each pyspark major runs on: (oldest, newest or None for no known ceiling)."""
+_COLLECT_35 = "_collect_as_arrow"
+"""pyspark 3.5's Arrow collection (what ``toPandas`` uses), looked up on the class: a frame's attributes are
+its columns."""
 _VERSION = re.compile(r'version "(\d+)(?:\.(\d+))?[^"]*"')
 
 
@@ -73,12 +76,14 @@ def check_java(pyspark_version: str) -> int:
 
 def to_arrow(frame: DataFrame) -> pa.Table:
     """Collect a DataFrame as an Arrow table without pandas (``toArrow`` on 4.x, its 3.5 internals else)."""
-    if hasattr(frame, "toArrow"):
-        return frame.toArrow()
+    collect = getattr(type(frame), "toArrow", None)  # on the class: a frame's attributes are its columns
+    if collect is not None:
+        table: pa.Table = collect(frame)
+        return table
     from pyspark.sql.pandas.types import to_arrow_schema
 
     target = to_arrow_schema(frame.schema)
-    batches = frame._collect_as_arrow()
+    batches: list[pa.RecordBatch] = getattr(type(frame), _COLLECT_35)(frame)
     return pa.Table.from_batches(batches, schema=target) if batches else target.empty_table()
 
 
