@@ -268,7 +268,7 @@ def test_store_run_and_cli(tmp_path: Path) -> None:
     # 20 voyages every 6 days from 1 Sep = 1 Sep .. 24 Dec: all 20 in the claim period; "about 20" is consistent
     assert [(t["claim_id"], t["verdict"], t["est_p50"]) for t in tests] == [
         ("c1", "consistent", 20.0),
-        ("c2", "not_testable", None),
+        ("c2", "not_comparable", None),
     ]
     out = CliRunner().invoke(app, ["estimate", "--store", str(store.root), "--json", "--draws", "500"])
     assert out.exit_code == 0, out.output

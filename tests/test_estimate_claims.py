@@ -45,6 +45,9 @@ def claims(rows: list[dict]) -> pa.Table:
             "quantity_high",
             "unit",
             "qualifier",
+            "scope",
+            "mode",
+            "window",
         )
     }
     t = pa.table({k: pa.array(v, schema.CLAIMS.field(k).type) for k, v in cols.items()})
@@ -131,11 +134,13 @@ def test_verdicts_and_by_how_much() -> None:
     assert "2x the median" in by["cont-high"]["message"]
     # containers per voyage implied: 10,000 / 20 = 500, above the 250..250 prior
     assert (by["cont-high"]["implied_factor"], by["cont-high"]["factor_verdict"]) == (500, "above")
-    assert by["missiles"]["verdict"] == "not_testable"
+    assert by["missiles"]["verdict"] == "not_comparable"
+    assert by["missiles"]["message"].startswith("not comparable: no estimate in this unit")
     # 10,000 containers over 1 Sep .. 31 Dec 2023 (122 days) = 82 a day, for the timeline
     assert json.loads(by["cont-high"]["details"])["per_day"] == pytest.approx(10000 / 122)
     # the data (Sep 2023 - Feb 2024) cover 182 of the 578 days of the 2025 claim
-    assert by["later"]["verdict"] == "not_covered" and by["later"]["coverage"] == pytest.approx(182 / 578)
+    assert by["later"]["verdict"] == "not_comparable" and by["later"]["coverage"] == pytest.approx(182 / 578)
+    assert "the data cover only 31% of the claim's period" in by["later"]["message"]
 
 
 def test_implied_factors_from_the_claimants_own_figures() -> None:
@@ -246,7 +251,14 @@ def test_every_bundled_claim_gets_a_verdict() -> None:
     t = assess_claims(case.claims, d, case.priors, data_start=date(2023, 8, 1), data_end=date(2024, 3, 31))
     assert t.num_rows == case.claims.num_rows
     verdicts = t["verdict"].to_pylist()
-    assert set(verdicts) <= {"consistent", "higher", "lower", "not_covered", "not_testable"}
+    assert set(verdicts) <= {
+        "consistent",
+        "higher",
+        "lower",
+        "lower_bound",
+        "partly_covered",
+        "not_comparable",
+    }
     assert None not in verdicts
     # the ROK 26 Feb 2024 pair implies ~448 shells a container, as the facts file computes
     shin = next(r for r in t.to_pylist() if r["claim_id"] == "shin-2024-02-26-152mm")

@@ -101,6 +101,7 @@ PUBLIC = {
         "places_from_records",
     ],
     "supplyline.report": ["build_payload", "build_report", "export_store", "map_layers"],
+    "supplyline.serve": [],  # modules only: importing the package must not need the optional `serve` extra
     "supplyline.simulate": [
         "FORMATS",
         "Scenario",
@@ -110,6 +111,9 @@ PUBLIC = {
         "load_truth",
         "simulate",
     ],
+    "supplyline.watch": [],
+    "supplyline.watch.deliver": ["Deliverer", "DeliveryError", "Retry", "Sink", "parse_sink"],
+    "supplyline.watch.sources": ["Source", "SourceStats", "parse_source"],
 }
 """The public names of every package, in ``__all__`` order (a package without ``__all__`` exports none)."""
 

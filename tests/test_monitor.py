@@ -308,3 +308,23 @@ def test_cli_bad_options(tmp_path: Path, bad: list[str]) -> None:
     store = _store(tmp_path)
     res = CliRunner().invoke(app, ["monitor", "--store", str(store.root), *bad])
     assert res.exit_code != 0
+
+
+def test_replay_as_new_answers_when_each_alert_would_have_been_raised(tmp_path: Path) -> None:
+    # after a run has recorded every alert, `--replay --dry-run` has nothing new to say; `--replay --as-new`
+    # still answers "when would each alert have been raised", and leaves the stored alerts as they were
+    store = _store(tmp_path)
+    recorded = run_monitor(store, cfg=CFG)
+    runner = CliRunner()
+    args = ["monitor", "--store", str(store.root), "--no-daily-cycle", "--replay"]
+    res = runner.invoke(app, [*args, "--dry-run"])
+    assert res.exit_code == 0 and "no new alerts" in res.stdout
+    res = runner.invoke(app, [*args, "--as-new", "--json"])
+    rows = json.loads(res.stdout)
+    assert res.exit_code == 0
+    assert {r["alert_id"] for r in rows} == set(recorded["alert_id"].to_pylist())
+    assert all(r["details"]["raised_as_of"] >= r["ts"] for r in rows)
+    stored = store.read_table("alerts", schema.ALERTS)
+    assert sorted(stored["alert_id"].to_pylist()) == sorted(recorded["alert_id"].to_pylist())
+    res = runner.invoke(app, [*args, "--as-new"])
+    assert "alerts as they would have been raised" in res.stdout

@@ -95,7 +95,8 @@ def test_trip_count_recovered(world: tuple[Store, object, Path]) -> None:
     tests = store.read_table("claim_tests").to_pylist()
     assert len(tests) == case.claims.num_rows  # type: ignore[attr-defined]
     assert all(
-        t["verdict"] in {"consistent", "higher", "lower", "not_covered", "not_testable"} for t in tests
+        t["verdict"] in {"consistent", "higher", "lower", "lower_bound", "partly_covered", "not_comparable"}
+        for t in tests
     )
     nkpro = next(t for t in tests if t["claim_id"] == "nkpro-2024-03-01-trips")
     assert nkpro["verdict"] == "consistent"  # "at least 32 trips" vs the scenario's laden legs
@@ -128,6 +129,16 @@ def test_halt_after_12_february_and_lady_r_resumption(world: tuple[Store, object
     assert datetime(2024, 3, 10, tzinfo=UTC) <= r["ts"] <= datetime(2024, 3, 15, tzinfo=UTC)
     assert r["ts"].strftime("%Y-%m-%d %H:%M") == "2024-03-13 14:20"
     assert r["probability"] < 1e-5  # the whole 30.3-day silence under the pre-pause cadence (1.5e-6)
+
+
+def test_as_new_shows_recorded_alerts_with_their_probability(world: tuple[Store, object, Path]) -> None:
+    store, case, _ = world
+    before = store.read_table("alerts", schema.ALERTS).num_rows
+    alerts = run_monitor(store, case, as_new=True).to_pylist()
+    halt = next(a for a in alerts if a["kind"] == "halt" and a["route"] == ALL_ROUTES)
+    assert halt["ts"].strftime("%Y-%m-%d %H:%M") == "2024-02-22 22:40"
+    assert halt["probability"] == pytest.approx(0.01)
+    assert store.read_table("alerts", schema.ALERTS).num_rows == before  # nothing recorded
 
 
 def test_sanctions_on_the_simulated_fleet(world: tuple[Store, object, Path]) -> None:

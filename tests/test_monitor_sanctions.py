@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import csv
+import math
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pytest
 
 from supplyline import schema
 from supplyline.monitor.identity import identity_changes, valid_imo
@@ -59,8 +61,12 @@ def test_fuzzy_name_misspelt_dprk_vessel_and_mid_445() -> None:
     by = {(h["mmsi"], h["match"]): h for h in hits.to_pylist()}
     typo = by[(445123456, "name")]
     assert (typo["listed_name"], typo["listed_imo"], typo["program"]) == ("CHON MA SAN", 8660313, "DPRK4")
-    assert 90 <= typo["score"] < 100
-    assert by[(445000002, "name")]["score"] == 100  # spacing and case do not matter
+    assert 90 <= typo["name_ratio"] < 100 and typo["score"] < 95
+    same = by[(445000002, "name")]
+    assert same["name_ratio"] == 100  # spacing and case do not matter
+    # ... but a name is never an exact match: the flag agrees (KP = KP), so name+flag, at most 95
+    assert (same["basis"], same["flag_iso"], same["listed_flag_iso"]) == ("name+flag", "KP", "KP")
+    assert same["score"] == pytest.approx(100 * (0.8 + 0.2 * 9 / 12))
     assert by[(445123456, "flag")]["flag"] == "Democratic People's Republic of Korea"
 
 
@@ -178,4 +184,48 @@ def test_real_ny_harbor_vessels_raise_no_confident_hit(shared_data: Path) -> Non
     assert sorted((h["mmsi"], h["listed_name"], h["confidence"]) for h in hits) == [
         (338208268, "FREEDOM", "low"),
         (338344384, "FREEDOM", "low"),
+    ]
+
+
+def test_maria_name_only_scores_below_the_alert_threshold() -> None:
+    from supplyline.monitor.sanctions import ALERT_SCORE
+
+    # the listed MARIA (IMO 8517839, flag Russia). A MARIA with no IMO and a non-ship MMSI (no flag): name only,
+    # rarity 5/12 -> 42, low; under a Russian MMSI the flag agrees -> 88; with the IMO -> 100
+    hits = screen_vessels(
+        _vessels([(2442000, None, "MARIA"), (273100001, None, "MARIA"), (273100002, 8517839, "MARIA")])
+    )
+    by = {h["mmsi"]: h for h in hits.to_pylist() if h["listed_name"] == "MARIA"}
+    alone = by[2442000]
+    assert (alone["basis"], alone["confidence"]) == ("name only", "low")
+    assert alone["score"] == pytest.approx(100 * 5 / 12 / (1 + math.log2(3)))  # three MMSIs use the name
+    assert alone["score"] < ALERT_SCORE
+    flagged = by[273100001]
+    assert flagged["basis"] == "name+flag" and flagged["score"] >= ALERT_SCORE and flagged["flag_iso"] == "RU"
+    assert (by[273100002]["basis"], by[273100002]["score"]) == ("IMO", 100)
+    one = next(
+        h
+        for h in screen_vessels(_vessels([(2442000, None, "MARIA")])).to_pylist()
+        if h["listed_name"] == "MARIA"
+    )
+    assert one["score"] == pytest.approx(100 * 5 / 12) and one["score"] < ALERT_SCORE
+
+
+def test_iso_codes_beside_itu_names() -> None:
+    from supplyline.monitor.sanctions import iso_for_flag, iso_from_mmsi
+
+    assert iso_from_mmsi(np.array([445123456, 273000001, 440000001, 477000001, 2442000])).to_pylist() == [
+        "KP",
+        "RU",
+        "KR",
+        "HK",
+        None,
+    ]
+    assert [iso_for_flag(f) for f in ("Russia", "Korea, North", "Samoa", "ru", "None Identified", None)] == [
+        "RU",
+        "KP",
+        "WS",
+        "RU",
+        None,
+        None,
     ]

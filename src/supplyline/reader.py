@@ -62,6 +62,10 @@ class ReadOnlyConnection:
         since a connection runs one result at a time (fetch it whole before the next query)."""
         return ReadOnlyConnection(self._con.cursor())
 
+    def interrupt(self) -> None:
+        """Stop the query running on this connection (from another thread): how servers bound its time."""
+        self._con.interrupt()
+
     def tables(self) -> list[str]:
         """Names of the store's tables and views, sorted."""
         rows = self._con.execute("SELECT table_name FROM information_schema.tables ORDER BY 1").fetchall()

@@ -259,6 +259,10 @@ CLAIMS = pa.schema(
         pa.field("subject", pa.string()),
         pa.field("quote", pa.string()),
         pa.field("url", pa.string()),
+        # what the figure is about (supplyline.estimate.scope): all | route:<name> | ship:<name or IMO> | port:<id>
+        pa.field("scope", pa.string()),
+        pa.field("mode", pa.string()),  # sea (blank) | rail | air | all
+        pa.field("window", pa.string()),  # period (blank) | loading | single
     ]
 )
 
@@ -273,6 +277,8 @@ OBSERVATIONS = pa.schema(
         pa.field("description", pa.string()),
         pa.field("source", pa.string()),
         pa.field("url", pa.string()),
+        # where what was observed went: a case place id or name, or "lat,lon" (supplyline.estimate.destinations)
+        pa.field("destination", pa.string()),
     ]
 )
 
@@ -308,7 +314,9 @@ CLAIM_TESTS = pa.schema(
         pa.field("est_p50", pa.float64()),
         pa.field("est_p95", pa.float64()),
         pa.field("coverage", pa.float64()),  # share of the claim period covered by the data (0..1)
-        pa.field("verdict", pa.string()),  # consistent | higher | lower | not_covered | not_testable
+        pa.field(
+            "verdict", pa.string()
+        ),  # consistent | higher | lower | lower_bound | partly_covered | not_comparable
         pa.field("ratio", pa.float64()),  # claim_value / est_p50
         pa.field("implied_factor", pa.float64()),  # e.g. 448 shells_152mm/container
         pa.field("implied_factor_unit", pa.string()),
@@ -338,6 +346,16 @@ ALERTS = pa.schema(
         pa.field("details", pa.string()),  # JSON
     ]
 )
+
+DELIVERIES = pa.schema(
+    [
+        pa.field("alert_id", pa.string(), nullable=False),
+        pa.field("sink", pa.string(), nullable=False),  # the delivery target's name (`watch --deliver`)
+        pa.field("delivered_at", TS),  # wall-clock time of the successful delivery
+        pa.field("attempts", pa.int32()),
+    ]
+)
+"""``tables/deliveries``: the watch's delivery ledger, one row per alert per sink (each alert sent once)."""
 
 # --- imagery: vessels seen from space (docs/imagery.md) --------------------------------------------------
 

@@ -20,8 +20,10 @@ from supplyline.cli import (
     _monitor,
     _places,
     _report,
+    _serve,
     _simulate,
     _store,
+    _watch,
 )
 
 app = typer.Typer(
@@ -47,8 +49,10 @@ for _module in (
     _estimate,
     _monitor,
     _report,
+    _serve,
     _demo,
     _imagery,
+    _watch,
 ):
     _module.register(app)
 

@@ -22,6 +22,9 @@ CaseOpt = Annotated[
 PeriodOpt = Annotated[str, typer.Option("--period", help="month (plus the whole span) or all.")]
 DrawsOpt = Annotated[int, typer.Option("--draws", help="Monte Carlo draws.")]
 SeedOpt = Annotated[int, typer.Option("--seed", min=0, help="Seed of the Monte Carlo generator.")]
+DepotKmOpt = Annotated[
+    float, typer.Option("--depot-km", help="A destination within this many km of a case depot is 'near' it.")
+]
 AboutOpt = Annotated[float, typer.Option("--about", help="Tolerance of an 'about' claim (0.2 = -/+20 %).")]
 _CLAIM_VIEW = [
     "claim_id",
@@ -34,6 +37,7 @@ _CLAIM_VIEW = [
     "implied_factor",
     "implied_factor_unit",
     "factor_verdict",
+    "message",
 ]
 
 
@@ -48,6 +52,7 @@ def estimate_cmd(
     draws: DrawsOpt = 10_000,
     seed: SeedOpt = 0,
     about: AboutOpt = 0.2,
+    depot_km: DepotKmOpt = 20.0,
     as_json: JsonOpt = False,
 ) -> None:
     """Estimate shipments, containers, tonnes and shells, test every claim, write both to the store."""
@@ -61,6 +66,8 @@ def estimate_cmd(
         raise UsageError(f"--draws must be between 100 and 1,000,000 (got {draws})")
     if not 0 <= about < 1:
         raise UsageError(f"--about must be in [0, 1) (got {about})")
+    if not depot_km > 0:
+        raise UsageError(f"--depot-km must be > 0 (got {depot_km})")
     res = run_estimate(
         Store.open(store),
         load_case_option(case),
@@ -68,6 +75,7 @@ def estimate_cmd(
         n_draws=draws,
         seed=seed,
         claims_cfg=ClaimTestConfig(about_tolerance=about),
+        depot_km=depot_km,
     )
     if as_json:
         _print_json(res)
@@ -82,7 +90,18 @@ def _print_json(res: EstimateResult) -> None:
         r["inputs"] = json.loads(r["inputs"])
     for r in tests:
         r["details"] = json.loads(r["details"])
-    print_json({"routes": res.routes, "estimates": est, "claim_tests": tests})
+    depots = None
+    if res.depots is not None:
+        depots = {
+            "figure": res.depots.sentence(),
+            "near": res.depots.near,
+            "sites": res.depots.total,
+            "km": res.depots.km,
+            "site_rows": res.depots.sites.to_pylist(),
+            "depot_sources": res.depots.depot_sources,
+            "not_geocoded": res.depots.not_geocoded,
+        }
+    print_json({"routes": res.routes, "estimates": est, "claim_tests": tests, "destinations": depots})
 
 
 def _print_tables(res: EstimateResult) -> None:
@@ -96,3 +115,8 @@ def _print_tables(res: EstimateResult) -> None:
     print_arrow(
         res.claim_tests.select(_CLAIM_VIEW), title="claims tested (store table claim_tests)", limit=200
     )
+    if res.depots is not None and res.depots.total:
+        print_arrow(
+            res.depots.sites.select(["site", "nearest_depot", "depot_km", "near_depot", "obs_ids"]),
+            title=f"destinations: {res.depots.sentence()}",
+        )

@@ -74,6 +74,14 @@ PerSilenceOpt = Annotated[
 NoDayTypesOpt = Annotated[
     bool, typer.Option("--no-day-types", help="Judge weekends even when the learning window holds none.")
 ]
+AsNewOpt = Annotated[
+    bool,
+    typer.Option(
+        "--as-new",
+        help="Every alert as if none had been emitted (with --replay: when each would have been raised); "
+        "stored alerts are neither read nor changed.",
+    ),
+]
 DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Show new alerts without recording them.")]
 JsonlOpt = Annotated[bool, typer.Option("--jsonl", help="One JSON object per alert per line.")]
 FailOpt = Annotated[
@@ -98,6 +106,7 @@ def monitor(
     per_silence: PerSilenceOpt = False,
     no_day_types: NoDayTypesOpt = False,
     dry_run: DryRunOpt = False,
+    as_new: AsNewOpt = False,
     as_json: JsonOpt = False,
     jsonl: JsonlOpt = False,
     fail_on_alert: FailOpt = False,
@@ -105,6 +114,8 @@ def monitor(
     """Evaluate the alert rules over the store and print the alerts not emitted before.
 
     Example: supplyline monitor --store STORE --case cases/dprk-russia --jsonl
+
+    "When would I have been alerted?": supplyline monitor --store STORE --case cases/dprk-russia --replay --as-new
     """
     cfg = MonitorConfig(
         cadence=CadenceConfig(
@@ -124,14 +135,15 @@ def monitor(
         since=_parse_day(since, "--since"),
         as_of=_parse_day(as_of, "--as-of"),
         daily_replay=daily,
-        record=not dry_run,
+        record=not (dry_run or as_new),
+        as_new=as_new,
     )
-    _print_alerts(alerts, as_json, jsonl)
+    _print_alerts(alerts, as_json, jsonl, "alerts as they would have been raised" if as_new else "new alerts")
     if fail_on_alert and alerts.num_rows:
         raise typer.Exit(FAIL_EXIT)
 
 
-def _print_alerts(alerts: pa.Table, as_json: bool, jsonl: bool) -> None:
+def _print_alerts(alerts: pa.Table, as_json: bool, jsonl: bool, title: str = "new alerts") -> None:
     rows = alerts.to_pylist()
     for r in rows:
         r["details"] = json.loads(r["details"]) if r["details"] else {}
@@ -141,8 +153,6 @@ def _print_alerts(alerts: pa.Table, as_json: bool, jsonl: bool) -> None:
     elif as_json:
         print_json(rows)
     elif rows:
-        print_arrow(
-            alerts.select(["ts", "kind", "route", "mmsi", "probability", "message"]), title="new alerts"
-        )
+        print_arrow(alerts.select(["ts", "kind", "route", "mmsi", "probability", "message"]), title=title)
     else:
         console.print("no new alerts")

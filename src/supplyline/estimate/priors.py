@@ -85,6 +85,15 @@ DEFAULT_PRIORS: dict[str, PriorRange] = {
         "assumed range for general-cargo / Ro-Ro hulls (C_B of full-bodied cargo ships 0.6-0.8); "
         "override with [priors.block_coefficient]",
     ),
+    "voyage_recall": PriorRange(
+        "voyage_recall",
+        0.947,
+        1.0,
+        "1",
+        "measured voyage recall of the detectors (docs/simulator.md, bench/sim_recall.py, SYNTHETIC): 0.947 at "
+        "one AIS report per 4 h, 0.954 at 99 % random loss, 0.987 satellite-only, 1.000 at full reception; "
+        "override with [priors.voyage_recall]",
+    ),
     "seawater_density": PriorRange(
         "seawater_density", 1.025, 1.025, "t/m3", "standard seawater density used by Arslanalp et al. (2021)"
     ),

@@ -11,7 +11,10 @@ import pyarrow as pa
 from supplyline import schema
 from supplyline.errors import StoreError
 from supplyline.estimate.claims import ClaimTestConfig, assess_claims
-from supplyline.estimate.shipments import estimate, outbound_routes
+from supplyline.estimate.destinations import DepotFigure, depot_figure
+from supplyline.estimate.joint import JointDraws, joint_draws, joint_rows
+from supplyline.estimate.scope import ship_key
+from supplyline.estimate.shipments import VoyageDraws, assign_imaged_calls, estimate, outbound_routes
 from supplyline.store import WHOLE, Store
 
 if TYPE_CHECKING:
@@ -25,6 +28,7 @@ class EstimateResult:
     routes: list[str]
     data_start: date
     data_end: date
+    depots: DepotFigure | None = None  # "N of M sites within X km of a depot" (a case with depots)
 
 
 def _evidence(store: Store, name: str, fallback: pa.Table | None, schema_: pa.Schema) -> pa.Table:
@@ -48,6 +52,67 @@ def particulars_from_statics(store: Store) -> pa.Table:
         con.close()
 
 
+def ship_identities(store: Store, case: Case | None = None) -> dict[str, list[int]]:
+    """Ship key (:func:`ship_key`: name or ``IMO<n>``) -> the MMSIs that reported it in static messages, with
+    the case watchlist's names and aliases added for ships known by IMO or name."""
+    rows: list[tuple[int, str | None, int | None]] = []
+    if store.has_files("statics"):
+        con = store.connect()
+        try:
+            rows = con.sql(
+                "SELECT DISTINCT mmsi, name, imo FROM statics WHERE name IS NOT NULL OR imo IS NOT NULL"
+            ).fetchall()
+        finally:
+            con.close()
+    out: dict[str, set[int]] = {}
+    for mmsi, name, imo in rows:
+        for key in (name, imo):
+            if key:
+                out.setdefault(ship_key(key), set()).add(int(mmsi))
+    for v in case.watchlist.vessels if case is not None else ():
+        known: set[int] = set()
+        for key in (v.imo, v.name, *v.aliases, v.mmsi):
+            if key:
+                known |= out.get(ship_key(key), set())
+        if v.mmsi:
+            known.add(int(v.mmsi))
+        for key in (v.imo, v.name, *v.aliases):
+            if key and known:
+                out.setdefault(ship_key(key), set()).update(known)
+    return {k: sorted(v) for k, v in out.items()}
+
+
+def _joint(
+    draws: VoyageDraws, case: Case | None, observations: pa.Table | None, seed: int
+) -> JointDraws | None:
+    """The joint model over the laden voyages, the case's rail counts and trade records (None without a case)."""
+    if case is None:
+        return None
+    places = case.places.to_pylist()
+    kinds = {p["place_id"].removeprefix("case:"): p["kind"] or "" for p in places}
+    v = draws.voyages
+    ports = {
+        p.removeprefix("case:") for p in v["origin_id"].to_pylist() + v["destination_id"].to_pylist() if p
+    }
+    origins = {p.removeprefix("case:") for p in v["origin_id"].to_pylist() if p}
+    ships_seen = [
+        o
+        for o in (observations.to_pylist() if observations is not None else [])
+        if o["unit"] == "ships"
+        and o["date"] is not None
+        and (o["place_id"] or "").removeprefix("case:") in origins
+    ]
+    return joint_draws(
+        draws,
+        case.priors,
+        observations=observations,
+        place_kinds=kinds,
+        route_ports=ports,
+        imaged=assign_imaged_calls(ships_seen, v),
+        seed=seed,
+    )
+
+
 def run_estimate(
     store: Store,
     case: Case | None = None,
@@ -57,6 +122,7 @@ def run_estimate(
     seed: int = 0,
     claims_cfg: ClaimTestConfig | None = None,
     record: bool = True,
+    depot_km: float = 20.0,
 ) -> EstimateResult:
     """Estimate every laden route of the case (or every route in the voyages) and test every claim."""
     voyages = store.read_table("voyages")
@@ -88,9 +154,28 @@ def run_estimate(
         seed=seed,
     )
     used_routes = routes if routes is not None else sorted(set(voyages["route"].drop_null().to_pylist()))
-    tests = assess_claims(claims, draws, priors, data_start=span[0], data_end=span[1], cfg=claims_cfg)
+    joint = _joint(draws, case, observations, seed)
+    if joint is not None and draws.voyages.num_rows:
+        est = pa.concat_tables(
+            [est, pa.Table.from_pylist(joint_rows(joint, span[0], span[1]), schema=schema.ESTIMATES)]
+        )
+    tests = assess_claims(
+        claims,
+        draws,
+        priors,
+        data_start=span[0],
+        data_end=span[1],
+        cfg=claims_cfg,
+        ships=ship_identities(store, case),
+        joint=joint,
+    )
     if record:  # one transaction: a kill leaves both tables new or both as they were
         with store.lock(), store.transaction() as txn:
             txn.replace_parts("estimates", {WHOLE: est})
             txn.replace_parts("claim_tests", {WHOLE: tests})
-    return EstimateResult(est, tests, used_routes, span[0], span[1])
+    depots = (
+        depot_figure(observations, case.places, depot_km)
+        if case is not None and observations is not None
+        else None
+    )
+    return EstimateResult(est, tests, used_routes, span[0], span[1], depots)

@@ -75,6 +75,7 @@ class VoyageDraws:
     basis: list[str]  # per voyage: "draught" | "prior"
     n_draws: int
     seed: int
+    tonnes_per_container: np.ndarray | None = None  # (n_draws,): the shared draw, for other modes' loads
 
     @property
     def units(self) -> list[str]:
@@ -187,7 +188,7 @@ def voyage_draws(
     cb = pr["block_coefficient"].sample(rng, n_draws)
     rho = pr["seawater_density"].sample(rng, n_draws)
     tonnes_d, measured = _draught_tonnes(voyages, visits, particulars, cb, rho)
-    containers, tonnes, used = _cargo_draws(pr, rng, n_draws, tonnes_d, measured)
+    containers, tonnes, used, tpc = _cargo_draws(pr, rng, n_draws, tonnes_d, measured)
     factors, factor_priors = _factor_draws(pr, rng, n_draws, containers is not None)
     return VoyageDraws(
         voyages=voyages,
@@ -199,6 +200,7 @@ def voyage_draws(
         basis=["draught" if m else "prior" for m in measured],
         n_draws=n_draws,
         seed=seed,
+        tonnes_per_container=tpc,
     )
 
 
@@ -208,12 +210,12 @@ def _cargo_draws(
     n_draws: int,
     tonnes_d: np.ndarray,
     measured: np.ndarray,
-) -> tuple[np.ndarray | None, np.ndarray | None, dict[str, PriorRange]]:
-    """(containers, tonnes, priors used), draws x voyages: from the draught where measured, else from the
+) -> tuple[np.ndarray | None, np.ndarray | None, dict[str, PriorRange], np.ndarray | None]:
+    """(containers, tonnes, priors used, tonnes per container), draws x voyages: from the draught where measured, else from the
     containers-per-voyage prior; None when the priors cannot give containers."""
     n = len(measured)
     used: dict[str, PriorRange] = {}
-    containers = tonnes = None
+    containers = tonnes = tpc = None
     tpc_p, cpv_p = pr.get("tonnes_per_container"), pr.get("containers_per_voyage")
     if tpc_p is not None and (cpv_p is not None or measured.all()):
         tpc = tpc_p.sample(rng, n_draws)
@@ -233,7 +235,7 @@ def _cargo_draws(
         tonnes = containers * tpc[:, None]
         if measured.any():
             tonnes[:, measured] = tonnes_d[:, measured]
-    return containers, tonnes, used
+    return containers, tonnes, used, tpc
 
 
 def _factor_draws(
@@ -307,6 +309,8 @@ def estimate(
     if len(route_names) > 1:
         groups.append((combined_name, route_names))
     origins_of, ports_of = _route_places(v, route_names)
+    all_origins: set[str | None] = set().union(*origins_of.values())
+    calls = assign_imaged_calls(_observations_at(observations, all_origins, first, last, ("ships",)), v)
     voyage_ids = v["voyage_id"].to_pylist()
     rows: list[dict[str, Any]] = []
     for label, members in groups:
@@ -322,7 +326,8 @@ def estimate(
             rows += _draw_rows(label, members, p0, p1, d, mask, ids, [o["obs_id"] for o in context])
             obs = _observations_at(observations, origins, p0, p1, ("ships",))
             if obs:
-                rows.append(_imaged_row(label, members, p0, p1, v.filter(pa.array(mask)), ids, obs))
+                unmatched = [o for o, r in calls if r in members and p0 <= o["date"] <= p1]
+                rows.append(_imaged_row(label, members, p0, p1, ids, obs, unmatched))
     return pa.Table.from_pylist(rows, schema=schema.ESTIMATES), d
 
 
@@ -381,13 +386,13 @@ def _imaged_row(
     members: list[str],
     p0: date,
     p1: date,
-    voyages: pa.Table,
     ids: list[str],
     obs: list[dict[str, Any]],
+    unmatched: list[dict[str, Any]],
 ) -> dict[str, Any]:
-    """Voyages as detected (low) and plus the imaged origin calls no detected voyage explains (mid, high)."""
-    unmatched = _unmatched_calls(obs, voyages)
-    n = float(voyages.num_rows)
+    """Voyages as detected (low) and plus the imaged origin calls no detected voyage explains and that
+    belong to these routes (mid, high; see :func:`assign_imaged_calls`)."""
+    n = float(len(ids))
     inputs = {
         "voyage_ids": ids,
         "observation_ids": [o["obs_id"] for o in obs],
@@ -408,13 +413,27 @@ def whole_span(estimates: pa.Table) -> pa.Table:
     return keep.drop_columns(["_days", "_days_max"]).sort_by([("route", "ascending"), ("unit", "ascending")])
 
 
-def _unmatched_calls(obs: list[dict[str, Any]], v: pa.Table) -> list[dict[str, Any]]:
+def assign_imaged_calls(obs: list[dict[str, Any]], v: pa.Table) -> list[tuple[dict[str, Any], str | None]]:
+    """The imaged ship calls at route origins that no detected voyage explains, each with the route it
+    belongs to: the route of the nearest detected departure from the same place, whatever route that is.
+
+    A call within ``OBS_MATCH_DAYS`` of a departure from its place (on any laden route) is that voyage and is
+    left out; so a 2024 Rajin call beside Vostochny runs is never added to rajin-dunai (no double count).
+    Calls at a place with no detected departure get route None (counted on no route).
+    """
     deps = np.array([t.timestamp() for t in v["departure_ts"].to_pylist()]) / 86400.0
-    out = []
+    origin = np.array([_short(o) or "" for o in v["origin_id"].to_pylist()], dtype=object)
+    routes = v["route"].to_pylist()
+    out: list[tuple[dict[str, Any], str | None]] = []
     for o in obs:
         day = datetime(o["date"].year, o["date"].month, o["date"].day, tzinfo=UTC).timestamp() / 86400.0 + 0.5
-        if deps.size == 0 or np.min(np.abs(deps - day)) > OBS_MATCH_DAYS:
-            out.append(o)
+        here = np.flatnonzero(origin == _short(o["place_id"]))
+        if here.size == 0:
+            out.append((o, None))
+            continue
+        dist = np.abs(deps[here] - day)
+        if dist.min() > OBS_MATCH_DAYS:
+            out.append((o, routes[int(here[np.argmin(dist)])]))
     return out
 
 

@@ -19,6 +19,7 @@ import pyarrow as pa
 
 from supplyline import schema
 from supplyline.errors import CaseError, InputError
+from supplyline.estimate.scope import parse_scope
 from supplyline.evidence.units import (
     BASE_UNITS,
     CLAIM_UNITS,
@@ -232,6 +233,9 @@ def _check_url(chk: _Checker, line: int, row: dict[str, Any]) -> None:
 
 def _check_claim(chk: _Checker, line: int, raw: dict[str, Any], row: dict[str, Any]) -> None:
     _check_url(chk, line, row)
+    _, scope_problem = parse_scope(row)
+    if scope_problem is not None:
+        chk.add(line, scope_problem)
     if row.get("unit") is not None:
         unit = normalise_unit(row["unit"])
         if unit is None or not is_known_unit(unit, CLAIM_UNITS):

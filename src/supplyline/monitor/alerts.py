@@ -25,7 +25,7 @@ from supplyline.ids import stable_id
 from supplyline.monitor.cadence import CadenceConfig, find_halts
 from supplyline.monitor.dark import DarkConfig, classify
 from supplyline.monitor.identity import CLEAN_NAME_SQL, alternating_names, identity_changes
-from supplyline.monitor.sanctions import DPRK_FLAG, OFAC_DATE, screen_vessels
+from supplyline.monitor.sanctions import ALERT_SCORE, DPRK_FLAG, screen_vessels
 from supplyline.monitor.shifts import Shift, find_shift, place_names
 
 ALL_ROUTES = "any watched route"
@@ -41,6 +41,7 @@ class MonitorConfig:
     dark: DarkConfig = field(default_factory=DarkConfig)  # which silences are dark (monitor.dark)
     name_cutoff: float = 90.0  # rapidfuzz ratio for a fuzzy name hit
     low_confidence_names: bool = False  # also alert name-only hits under another flag (see sanctions.MATCHES)
+    sanctions_min_score: float = ALERT_SCORE  # a sanctions hit alerts from this score (sanctions.score_hits)
     watched_flags: tuple[str, ...] = (DPRK_FLAG,)
     combine_routes: bool = True  # also watch the cadence of all watched routes together
 
@@ -64,6 +65,8 @@ class MonitorInputs:
     gap_context: pa.Table | None = None
     # shared-MMSI and spoofing events from positions (detect.identity.find_identities); None: not looked for
     identity_events: pa.Table | None = None
+    # the case's sanctions lists (monitor.opensanctions.load_case_sanctions); None: the shipped OFAC extract
+    sanctions: pa.Table | None = None
 
 
 def _alert_rows(rows: list[dict[str, Any]]) -> pa.Table:
@@ -393,50 +396,73 @@ def seen_vessels(inputs: MonitorInputs) -> pa.Table:
     ).to_arrow_table()
 
 
-def sanction_alerts(vessels: pa.Table, as_of: datetime, cfg: MonitorConfig) -> pa.Table:
-    """Sanctions-list hits (IMO, MMSI, fuzzy name) and watched-flag MMSIs, at the vessel's first sighting."""
-    hits = screen_vessels(vessels, name_cutoff=cfg.name_cutoff, watched_flags=cfg.watched_flags)
+def sanction_alerts(
+    vessels: pa.Table, as_of: datetime, cfg: MonitorConfig, sanctions: pa.Table | None = None
+) -> pa.Table:
+    """Sanctions-list hits (IMO, MMSI, name scored by rarity) and watched-flag MMSIs, stamped at the later of
+    the vessel's first sighting and the designation date: no alert before the vessel was listed."""
+    hits = screen_vessels(
+        vessels, sanctions, name_cutoff=cfg.name_cutoff, watched_flags=cfg.watched_flags, as_of=as_of.date()
+    )
+    # the later of first sighting and designation (midnight UTC of that day), as int64 microseconds
+    seen_us = pc.cast(hits["first_seen"], pa.int64())
+    listed_us = pc.multiply(pc.cast(pc.cast(hits["designated"], pa.int32()), pa.int64()), 86_400_000_000)
+    ts = pc.cast(pc.max_element_wise(seen_us, listed_us, skip_nulls=True), schema.TS)
+    hits = hits.set_column(hits.schema.get_field_index("first_seen"), "first_seen", ts)
     hits = hits.filter(pc.less_equal(hits["first_seen"], pa.scalar(as_of, schema.TS)))
     if not cfg.low_confidence_names:
-        hits = hits.filter(pc.not_equal(hits["confidence"], "low"))
+        hits = hits.filter(pc.greater_equal(hits["score"], cfg.sanctions_min_score))
     best: dict[str, dict[str, Any]] = {}
     for h in hits.sort_by([("first_seen", "ascending")]).to_pylist():
         key = h["ent_num"] if h["match"] != "flag" else h["flag"]
-        aid = stable_id("alert", "sanctioned", h["mmsi"], h["match"], key)
+        aid = stable_id(
+            "alert", "sanctioned", h["mmsi"], h["match"], key if key is not None else h["entity_id"]
+        )
         if aid in best:
             continue
-        if h["match"] == "flag":
-            msg = f"MMSI {h['mmsi']} ({h['name'] or 'no name'}) flies the flag of {h['flag']} (MID {str(h['mmsi'])[:3]})"
-        else:
-            msg = (
-                f"MMSI {h['mmsi']} ({h['name'] or 'no name'}) matches OFAC SDN {h['listed_name']!r} "
-                f"(IMO {h['listed_imo']}, {h['program']}) by {h['match']}, score {h['score']:.0f}; list of {OFAC_DATE}"
-            )
         best[aid] = {
             "alert_id": aid,
             "kind": "sanctioned",
             "ts": h["first_seen"],
             "mmsi": h["mmsi"],
             "probability": None,
-            "message": msg,
+            "message": _sanction_message(h),
             "details": {
-                **{
-                    k: h[k]
-                    for k in (
-                        "match",
-                        "score",
-                        "ent_num",
-                        "listed_name",
-                        "program",
-                        "listed_imo",
-                        "imo",
-                        "flag",
-                    )
-                },
-                "list_date": OFAC_DATE,
+                k: h[k]
+                for k in (
+                    "match",
+                    "basis",
+                    "score",
+                    "name_ratio",
+                    "ent_num",
+                    "entity_id",
+                    "list_name",
+                    "designated",
+                    "listed_name",
+                    "program",
+                    "listed_imo",
+                    "imo",
+                    "flag",
+                    "flag_iso",
+                    "listed_flag_iso",
+                )
             },
         }
     return _alert_rows(list(best.values()))
+
+
+def _sanction_message(h: dict[str, Any]) -> str:
+    """One line: the vessel, the listing, the basis of the match and its score."""
+    who = (
+        f"MMSI {h['mmsi']} ({h['name'] or 'no name'}, flag {h['flag'] or 'unknown'} / {h['flag_iso'] or '-'})"
+    )
+    if h["match"] == "flag":
+        return f"{who} flies the flag of {h['flag']} (MID {str(h['mmsi'])[:3]})"
+    since = f", designated {h['designated']}" if h["designated"] else ""
+    return (
+        f"{who} matches {h['list_name'] or 'the sanctions list'}: {h['listed_name']!r} (IMO {h['listed_imo']}, "
+        f"{h['program']}{since}) on {h['basis']}, score {h['score']:.0f}"
+    )
 
 
 def _shared_rows(inputs: MonitorInputs, as_of: datetime) -> dict[int, dict[str, Any]]:
@@ -547,7 +573,7 @@ def _all_rules(inputs: MonitorInputs, vessels: pa.Table, as_of: datetime, cfg: M
         halt_alerts(inputs, as_of, cfg),
         new_vessel_alerts(inputs, as_of, cfg),
         dark_alerts(inputs, as_of, cfg),
-        sanction_alerts(vessels, as_of, cfg),
+        sanction_alerts(vessels, as_of, cfg, inputs.sanctions),
         identity_alerts(inputs, as_of),
     ]
     return pa.concat_tables(parts).sort_by(

@@ -19,6 +19,7 @@ from supplyline import schema
 from supplyline.errors import StoreError
 from supplyline.monitor.alerts import MonitorConfig, MonitorInputs, evaluate, replay
 from supplyline.monitor.dark import gap_context
+from supplyline.monitor.opensanctions import load_case_sanctions
 from supplyline.store import Store
 
 if TYPE_CHECKING:
@@ -70,6 +71,7 @@ def inputs_from_store(
         routes=routes,
         gaps=gaps,
         identity_events=identity_events,
+        sanctions=load_case_sanctions(case.watchlist.sanctions) if case is not None else None,
         gap_context=context,
         statics=statics,
         seen=seen.cast(pa.schema([pa.field("mmsi", pa.int64()), pa.field("first_seen", schema.TS)])),
@@ -123,13 +125,20 @@ def run_monitor(
     as_of: datetime | None = None,
     daily_replay: bool = False,
     record: bool = True,
+    as_new: bool = False,
 ) -> pa.Table:
-    """Alerts not emitted before (schema.ALERTS), recorded in the store's ``alerts`` table when ``record``."""
+    """Alerts not emitted before (schema.ALERTS), recorded in the store's ``alerts`` table when ``record``.
+
+    ``as_new``: answer "when would each alert have been raised" — every alert, whether emitted before or not,
+    with nothing read from or written to the stored alerts (``record`` is ignored).
+    """
     cfg = config_for_case(case, cfg)
     inputs = inputs_from_store(store, case, cfg)
     if as_of is not None:
         inputs.end = min(inputs.end, _utc(as_of))
     alerts = replay(inputs, cfg, since=since) if daily_replay else evaluate(inputs, cfg=cfg, since=since)
+    if as_new:
+        return alerts
     done = emitted_ids(store)
     if done:
         keep = np.array([a not in done for a in alerts["alert_id"].to_pylist()], dtype=bool)

@@ -12,6 +12,8 @@ The list is a dated snapshot (3 May 2024): screening says "listed on that date",
 from __future__ import annotations
 
 import csv
+import datetime as dt
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,6 +24,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from rapidfuzz import fuzz, process
 
 from supplyline.errors import InputError
@@ -52,8 +55,19 @@ MATCHES = pa.schema(
         # or a watched flag; low: a name only, under another flag (FREEDOM, a US yacht, is not the listed tanker)
         pa.field("confidence", pa.string()),
         pa.field("first_seen", TS),
+        # what the match rests on: IMO | MMSI | name+flag | name only | name only (flag differs) | flag
+        pa.field("basis", pa.string()),
+        pa.field("name_ratio", pa.float64()),  # rapidfuzz ratio of the names (100 = same letters), else null
+        pa.field("flag_iso", pa.string()),  # ISO 3166-1 alpha-2 of the vessel's MID flag
+        pa.field("listed_flag_iso", pa.string()),
+        pa.field("list_name", pa.string()),  # which list: OFAC SDN, UN, EU, UK ... (one row per list)
+        pa.field("entity_id", pa.string()),  # the list's id of the entry (OFAC ent_num, OpenSanctions id)
+        pa.field("designated", pa.date32()),  # designation date on that list (null: not given)
     ]
 )
+
+ALERT_SCORE = 80.0  # a hit alerts from this score on (see score_hits)
+RARE_NAME_LEN = 12  # a name this long (letters and digits) counts as rare; shorter ones less so
 
 _NON_ALNUM = re.compile(r"[^A-Z0-9]+")
 _PREFIX = re.compile(r"^(M/?V|M/?T|MS|SS)\s+")
@@ -154,8 +168,13 @@ def load_sanctions_list(path: str | None = None) -> pa.Table:
             cols["mmsi"].append(int(r["mmsi"]) if r["mmsi"] else None)
             names.append(nm)
             alias.append(i > 0)
+    n = len(names)
     return pa.table(
         {
+            "list_name": pa.array([f"OFAC SDN ({OFAC_DATE})"] * n, pa.string()),
+            "entity_id": pa.array([f"ofac-{e}" for e in cols["ent_num"]], pa.string()),
+            "designated": pa.nulls(n, pa.date32()),  # the extract carries no designation dates
+            "flag_iso": pa.array([iso_for_flag(f) for f in cols["flag"]], pa.string()),
             "ent_num": pa.array(cols["ent_num"], pa.int64()),
             "listed_name": pa.array(cols["listed_name"], pa.string()),
             "matched_name": pa.array(names, pa.string()),
@@ -171,13 +190,58 @@ def load_sanctions_list(path: str | None = None) -> pa.Table:
 
 
 @lru_cache(maxsize=1)
-def _mid_lookup() -> np.ndarray:
-    """Array of 1000 flag names indexed by MID ('' where ITU allocated none)."""
-    table = np.full(1000, "", dtype=object)
+def _mid_table() -> tuple[np.ndarray, np.ndarray]:
+    """(flag names, ISO 3166-1 alpha-2 codes), arrays of 1000 indexed by MID ('' where ITU allocated none)."""
+    names = np.full(1000, "", dtype=object)
+    iso = np.full(1000, "", dtype=object)
     with open(_data_path(MID_FILE), newline="", encoding="utf-8") as fh:
         for r in csv.DictReader(fh):
-            table[int(r["mid"])] = r["flag"]
-    return table
+            names[int(r["mid"])] = r["flag"]
+            iso[int(r["mid"])] = r.get("iso2") or ""
+    return names, iso
+
+
+def _mid_lookup() -> np.ndarray:
+    """Array of 1000 flag names indexed by MID ('' where ITU allocated none)."""
+    return _mid_table()[0]
+
+
+@lru_cache(maxsize=512)
+def iso_for_flag(flag: str | None) -> str | None:
+    """ISO 3166-1 alpha-2 code of a flag name (ITU's or a list's: "Russia", "Korea, North") or of a code;
+    None when unknown. Exact name first, then a unique containment match over the ITU names."""
+    if not flag or not flag.strip():
+        return None
+    f = flag.strip()
+    if len(f) == 2 and f.isalpha():
+        return f.upper()
+    key = _flag_key(f)
+    key = _FLAG_ALIASES.get(key, key)
+    names, iso = _mid_table()
+    exact = {str(i) for n, i in zip(names, iso, strict=True) if n and _flag_key(n) == key}
+    if len(exact) == 1:
+        return exact.pop()
+    near = {str(i) for n, i in zip(names, iso, strict=True) if n and flags_agree(n, key)}
+    return near.pop() if len(near) == 1 else None
+
+
+_FLAG_ALIASES = {
+    "korea, north": "democratic people's republic of korea",
+    "north korea": "democratic people's republic of korea",
+    "korea, south": "korea",
+    "south korea": "korea",
+    "burma": "myanmar",
+}
+
+
+def iso_from_mmsi(mmsi: np.ndarray | pa.Array | pa.ChunkedArray) -> pa.Array:
+    """ISO 3166-1 alpha-2 code of each ship-station MMSI's flag (null where :func:`flag_from_mmsi` is)."""
+    names = flag_from_mmsi(mmsi)
+    m = np.asarray(mmsi.to_numpy(zero_copy_only=False) if not isinstance(mmsi, np.ndarray) else mmsi)
+    m = np.nan_to_num(m.astype(np.float64), nan=0).astype(np.int64)
+    codes = _mid_table()[1][np.clip(m // 1_000_000, 0, 999)]
+    valid = np.asarray(names.is_valid().to_numpy(zero_copy_only=False), dtype=bool) & (codes != "")
+    return pa.array(codes.tolist(), pa.string(), mask=~valid)
 
 
 def flag_from_mmsi(mmsi: np.ndarray | pa.Array | pa.ChunkedArray) -> pa.Array:
@@ -239,18 +303,25 @@ def screen_vessels(
     name_cutoff: float = 90.0,
     min_name_len: int = 4,
     watched_flags: tuple[str, ...] = (DPRK_FLAG,),
+    as_of: dt.date | None = None,
 ) -> pa.Table:
-    """Screen ``vessels`` (columns mmsi, imo, name, optional first_seen) against the sanctions list.
+    """Screen ``vessels`` (columns mmsi, imo, name, optional first_seen) against the sanctions list(s).
 
     Returns one row per hit (schema ``MATCHES``): IMO exact, MMSI exact, fuzzy name (rapidfuzz ratio on
     normalised names >= ``name_cutoff``, digits must agree, and not when both sides carry different IMOs —
     many ships share a name like MARIA), and a ``flag`` hit for MMSIs whose MID belongs to ``watched_flags``.
-    A vessel hit by IMO is not reported again by name for the same entry.
+    A vessel hit by IMO is not reported again by name for the same entry. ``as_of``: only designations
+    dated on or before it (undated entries always count). ``score`` and ``basis``: see :func:`score_hits`.
     """
     sanctions = sanctions if sanctions is not None else load_sanctions_list()
+    if as_of is not None and "designated" in sanctions.column_names:
+        d = sanctions["designated"]
+        keep = pc.or_kleene(pc.is_null(d), pc.less_equal(d, pa.scalar(as_of, pa.date32())))
+        sanctions = sanctions.filter(keep)
     v = _Vessels.of(vessels)
     hits = _number_hits(v, sanctions) + _name_hits(v, sanctions, name_cutoff, min_name_len)
-    rows = _best_per_entry(hits, sanctions["ent_num"].to_pylist())
+    ids = sanctions["entity_id"] if "entity_id" in sanctions.column_names else sanctions["ent_num"]
+    rows = _best_per_entry(hits, ids.to_pylist())
     flagged = [i for i, f in enumerate(v.flags.to_pylist()) if f in watched_flags]
     return _matches_table(v, sanctions, rows, flagged)
 
@@ -299,10 +370,10 @@ def _name_hits(v: _Vessels, sanctions: pa.Table, name_cutoff: float, min_name_le
     return hits
 
 
-def _best_per_entry(hits: list[Hit], ent: list[int]) -> list[Hit]:
+def _best_per_entry(hits: list[Hit], ent: Sequence[object]) -> list[Hit]:
     """The best hit per (vessel, listed entry): imo > mmsi > name, then the higher score; sorted."""
     rank = {"imo": 0, "mmsi": 1, "name": 2}
-    best: dict[tuple[int, int], Hit] = {}
+    best: dict[tuple[int, object], Hit] = {}
     for h in hits:
         key = (h[0], ent[h[1]])
         cur = best.get(key)
@@ -319,9 +390,15 @@ def _matches_table(v: _Vessels, sanctions: pa.Table, rows: list[Hit], flagged: l
     nf = len(flagged)
 
     def from_s(col: str, typ: pa.DataType) -> pa.Array:
+        if col not in sanctions.column_names:
+            return pa.nulls(len(rows) + nf, typ)
         return pa.concat_arrays([sanctions[col].take(s_take).combine_chunks().cast(typ), pa.nulls(nf, typ)])
 
-    listed_flag = from_s("flag", pa.string())
+    listed_iso = from_s("flag_iso", pa.string()).to_pylist()
+    v_iso = iso_from_mmsi(v.mmsi).take(take_v)
+    scored = score_hits(
+        v, rows, vrows, v_iso.to_pylist(), listed_iso, from_s("flag", pa.string()).to_pylist()
+    )
     return pa.table(
         {
             "mmsi": v.mmsi_col.take(take_v).cast(pa.int64()),
@@ -329,29 +406,75 @@ def _matches_table(v: _Vessels, sanctions: pa.Table, rows: list[Hit], flagged: l
             "name": pa.array([v.names[i] for i in vrows], pa.string()),
             "flag": v.flags.take(take_v),
             "match": pa.array([h[2] for h in rows] + ["flag"] * nf, pa.string()),
-            "score": pa.array([h[3] for h in rows] + [100.0] * nf, pa.float64()),
+            "score": pa.array([x[0] for x in scored], pa.float64()),
             "ent_num": from_s("ent_num", pa.int64()),
             "listed_name": from_s("listed_name", pa.string()),
             "program": from_s("program", pa.string()),
             "listed_imo": from_s("imo", pa.int64()),
-            "listed_flag": listed_flag,
-            "confidence": pa.array(_confidence(v, rows, vrows, listed_flag.to_pylist()), pa.string()),
+            "listed_flag": from_s("flag", pa.string()),
+            "confidence": pa.array([x[2] for x in scored], pa.string()),
             "first_seen": v.first_seen.take(take_v).cast(MATCHES.field("first_seen").type),
+            "basis": pa.array([x[1] for x in scored], pa.string()),
+            "name_ratio": pa.array(
+                [h[3] if h[2] == "name" else None for h in rows] + [None] * nf, pa.float64()
+            ),
+            "flag_iso": v_iso,
+            "listed_flag_iso": pa.array(listed_iso, pa.string()),
+            "list_name": from_s("list_name", pa.string()),
+            "entity_id": from_s("entity_id", pa.string()),
+            "designated": from_s("designated", pa.date32()),
         },
         schema=MATCHES,
     )
 
 
-def _confidence(v: _Vessels, rows: list[Hit], vrows: list[int], listed_flags: list[str | None]) -> list[str]:
-    """high: IMO or MMSI; medium: a name whose flags agree (or either is unknown), or a watched flag;
-    low: a name only, under another flag."""
-    flag_list = v.flags.to_pylist()
-    conf = []
-    for hit_no, (vrow, lf) in enumerate(zip(vrows, listed_flags, strict=True)):
-        if hit_no >= len(rows):
-            conf.append("medium")
-        elif rows[hit_no][2] in ("imo", "mmsi"):
-            conf.append("high")
+def name_rarity(names: Sequence[str | None], mmsi: Sequence[int]) -> dict[str, float]:
+    """Rarity 0..1 of each normalised name: length up to ``RARE_NAME_LEN`` (short names are shared by many
+    ships: MARIA) divided by 1 + log2(the number of distinct MMSIs in the screened data using it)."""
+    users: dict[str, set[int]] = {}
+    for n, m in zip(normalise_names(names), mmsi, strict=True):
+        if n:
+            users.setdefault(n, set()).add(int(m))
+    return {k: min(1.0, len(k) / RARE_NAME_LEN) / (1 + math.log2(len(u))) for k, u in users.items()}
+
+
+def score_hits(
+    v: _Vessels,
+    rows: list[Hit],
+    vrows: list[int],
+    v_iso: list[str | None],
+    listed_iso: list[str | None],
+    listed_flag: list[str | None],
+) -> list[tuple[float, str, str]]:
+    """(score 0-100, basis, confidence) per hit. IMO or MMSI: 100, high. A name is never exact: with the flag
+    agreeing, name ratio x (0.8 + 0.2 rarity), at most 95 (medium); on the name only, ratio x rarity, at most
+    90 (medium from ``ALERT_SCORE`` on, else low); under a different flag half that (low). A watched flag:
+    100, medium. "MARIA" alone scores 100 x 5/12 = 42, below ``ALERT_SCORE``; with a Russian flag, 88."""
+    rarity = name_rarity(v.names, v.mmsi.tolist())
+    keys = normalise_names(v.names)
+    out: list[tuple[float, str, str]] = []
+    for k, vrow in enumerate(vrows):
+        if k >= len(rows):
+            out.append((100.0, "flag", "medium"))
+            continue
+        kind, ratio = rows[k][2], rows[k][3]
+        if kind in ("imo", "mmsi"):
+            out.append((100.0, kind.upper(), "high"))
+            continue
+        agree = _flags_match(v_iso[k], listed_iso[k], v.flags[vrow].as_py(), listed_flag[k])
+        r = rarity.get(keys[vrow], 0.0)
+        if agree:
+            out.append((min(95.0, ratio * (0.8 + 0.2 * r)), "name+flag", "medium"))
+        elif agree is None:
+            score = min(90.0, ratio * r)
+            out.append((score, "name only", "medium" if score >= ALERT_SCORE else "low"))
         else:
-            conf.append("low" if flags_agree(flag_list[vrow], lf) is False else "medium")
-    return conf
+            out.append((min(90.0, ratio * r) / 2, "name only (flag differs)", "low"))
+    return out
+
+
+def _flags_match(v_iso: str | None, l_iso: str | None, v_flag: str | None, l_flag: str | None) -> bool | None:
+    """By ISO code where both are known, else by name (:func:`flags_agree`)."""
+    if v_iso and l_iso:
+        return v_iso == l_iso
+    return flags_agree(v_flag, l_flag)

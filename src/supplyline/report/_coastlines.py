@@ -4,6 +4,7 @@ Run once when updating the vendored coastlines (not at report time)::
 
     npm pack world-atlas@2 && tar xzf world-atlas-2.0.2.tgz
     python -m supplyline.report._coastlines package/land-50m.json src/supplyline/report/assets/land-50m.json
+    python -m supplyline.report._coastlines package/land-10m.json src/supplyline/serve/static/land-10m.json 1:10m
 
 Output: ``{"source": ..., "scale": 1000, "rings": [[x0, y0, dx1, dy1, ...], ...]}`` — each ring is
 lon/lat in thousandths of a degree (~100 m), first point absolute, then deltas. Integer deltas keep the
@@ -42,7 +43,7 @@ def _ring(arcs: list[np.ndarray], indexes: list[int]) -> np.ndarray:
     return np.concatenate(parts)
 
 
-def convert(topo: dict[str, Any], object_name: str = "land") -> dict[str, Any]:
+def convert(topo: dict[str, Any], object_name: str = "land", resolution: str = "1:50m") -> dict[str, Any]:
     """Compact delta-encoded integer rings of one TopoJSON object (Polygon/MultiPolygon geometries)."""
     arcs = _decode_arcs(topo)
     obj = topo["objects"][object_name]
@@ -61,7 +62,7 @@ def convert(topo: dict[str, Any], object_name: str = "land") -> dict[str, Any]:
                 d = np.vstack([q[:1], np.diff(q, axis=0)])
                 rings.append(d.ravel().tolist())
     return {
-        "source": "Natural Earth 1:50m land via world-atlas 2.0.2 (npm), ISC / public domain",
+        "source": f"Natural Earth {resolution} land via world-atlas 2.0.2 (npm), ISC / public domain",
         "scale": SCALE,
         "rings": rings,
     }
@@ -69,7 +70,7 @@ def convert(topo: dict[str, Any], object_name: str = "land") -> dict[str, Any]:
 
 def main(argv: list[str]) -> None:
     src, dst = Path(argv[0]), Path(argv[1])
-    out = convert(json.loads(src.read_text()))
+    out = convert(json.loads(src.read_text()), resolution=argv[2] if len(argv) > 2 else "1:50m")
     dst.write_text(json.dumps(out, separators=(",", ":")))
     print(f"{dst}: {len(out['rings'])} rings, {dst.stat().st_size} bytes")
 

@@ -84,6 +84,13 @@ ORDER_BY = {
 }
 
 
+def _order_clause(name: str, columns: list[str]) -> str:
+    """Time order, ties broken by the row's id columns, so the same store gives the same report bytes."""
+    ties = [c for c in columns if c.endswith("_id")] or columns[:1]
+    keys = ([ORDER_BY[name]] if ORDER_BY.get(name) in columns else []) + ties
+    return "ORDER BY " + ", ".join(f"{ident(k)} NULLS LAST" for k in keys) if keys else ""
+
+
 def report_table(con: duckdb.DuckDBPyConnection, name: str, max_rows: int = 0) -> dict[str, Any]:
     """One table as report JSON: the first ``max_rows`` rows (default MAX_TABLE_ROWS) in time order, and
     the total row count; only the rows shown are read from the store."""
@@ -93,8 +100,9 @@ def report_table(con: duckdb.DuckDBPyConnection, name: str, max_rows: int = 0) -
     if not has_table(con, name):
         return table_json(None)
     total = int(con.execute(f"SELECT count(*) FROM {ident(name)}").fetchall()[0][0])
-    cols = {r[0] for r in con.execute(f"DESCRIBE {ident(name)}").fetchall()}
-    order = f'ORDER BY "{ORDER_BY[name]}" NULLS LAST' if ORDER_BY.get(name) in cols else ""
+    described = [r[0] for r in con.execute(f"DESCRIBE {ident(name)}").fetchall()]
+    cols = set(described)
+    order = _order_clause(name, described)
     table = con.sql(f"SELECT * FROM {ident(name)} {order} LIMIT {int(max_rows)}").to_arrow_table()
     out = table_json(table, max_rows)
     out["total"] = total

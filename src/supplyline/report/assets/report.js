@@ -434,7 +434,7 @@
   const verdictOf = new Map();
   for (const ct of claimTests) if (ct.claim_id != null) verdictOf.set(ct.claim_id, ct);
   const vClass = (v) => { const s = String(v || "none").toLowerCase();
-    return s.startsWith("consist") ? "v-consistent" : s.startsWith("high") ? "v-higher" : s.startsWith("low") ? "v-lower" : "v-none"; };
+    return s.startsWith("consist") ? "v-consistent" : s.startsWith("high") ? "v-higher" : s === "lower" ? "v-lower" : "v-none"; };
   const vColor = { "v-consistent": "#2b8a3e", "v-higher": "#c92a2a", "v-lower": "#e67700", "v-none": "#868e96" };
   const estBox = document.getElementById("estimates");
   if (!estimates.length && !claimTests.length) estBox.append(el("div", { class: "empty" }, "none \u2014 run `supplyline estimate` to add estimates"));

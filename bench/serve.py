@@ -1,0 +1,180 @@
+"""Load on `supplyline serve`: concurrent clients on loopback asking for vessel pages and map data.
+
+    python bench/serve.py --store supplyline-demo-nyharbor/store      # NY Harbor week (supplyline demo --data nyharbor)
+    python bench/serve.py --store STORE --clients 50 --requests 20
+
+Starts a real server process (uvicorn on a free 127.0.0.1 port, token from the environment), then:
+
+* cold: every client asks for a different vessel page and a different map window at once, so each answer
+  is computed (the server caches answers per store version; these are all misses);
+* warm: every client sends ``--requests`` more requests, alternating vessel pages (of the 50 busiest vessels)
+  and map windows (each day of the data and the whole period), mostly answered from the cache.
+
+Prints p50/p99 latency per endpoint and phase, throughput, and the server's resident memory (VmRSS and its
+peak VmHWM from /proc). Bounded: at most clients x (2 + requests) requests, every request times out after
+60 s, the whole run after ``--budget-s``. Traffic stays on loopback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+
+from supplyline.store import Store
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_server(store: Path, token: str) -> tuple[subprocess.Popen[bytes], str]:
+    port = _free_port()
+    env = {**os.environ, "SUPPLYLINE_TOKEN": token}
+    cmd = [sys.executable, "-m", "supplyline", "serve", "--store", str(store), "--port", str(port)]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            if (
+                httpx.get(f"{url}/api/openapi.json", headers={"authorization": f"Bearer {token}"}).status_code
+                == 200
+            ):
+                return proc, url
+        except httpx.TransportError:
+            time.sleep(0.1)
+    proc.kill()
+    raise SystemExit("the server did not start within 30 s")
+
+
+def memory_mb(pid: int) -> dict[str, float]:
+    """Resident memory now (VmRSS) and at its peak (VmHWM), MB."""
+    fields = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in ("VmRSS", "VmHWM"):
+            fields[key] = int(value.split()[0]) / 1024
+    return fields
+
+
+def targets(store: Path, n: int) -> tuple[list[int], list[tuple[str, str]]]:
+    """The ``n`` busiest vessels, and map windows: each day of the data plus the whole period."""
+    con = Store(store).connect()
+    try:
+        rows = con.execute(
+            "SELECT mmsi FROM positions GROUP BY mmsi ORDER BY count(*) DESC, mmsi LIMIT ?", [n]
+        ).fetchall()
+        first, last = con.execute("SELECT min(ts), max(ts) FROM positions").fetchall()[0]
+    finally:
+        con.close()
+    day0 = first.date()
+    days = [day0 + dt.timedelta(days=i) for i in range((last.date() - day0).days + 1)]
+    windows = [(d.isoformat(), (d + dt.timedelta(days=1)).isoformat()) for d in days]
+    return [int(r[0]) for r in rows], [*windows, ("", "")]
+
+
+async def timed(client: httpx.AsyncClient, url: str, params: dict[str, str] | None = None) -> float:
+    t0 = time.perf_counter()
+    r = await client.get(url, params=params)
+    r.raise_for_status()
+    return (time.perf_counter() - t0) * 1000
+
+
+def map_params(window: tuple[str, str]) -> dict[str, str]:
+    return {"start": window[0], "end": window[1]} if window[0] else {}
+
+
+async def run(
+    url: str, token: str, vessels: list[int], windows: list[tuple[str, str]], args: Any
+) -> dict[str, Any]:
+    limits = httpx.Limits(max_connections=args.clients)
+    headers = {"authorization": f"Bearer {token}"}
+    out: dict[str, list[float]] = {"cold vessel": [], "cold map": [], "warm vessel": [], "warm map": []}
+    async with httpx.AsyncClient(base_url=url, headers=headers, timeout=60, limits=limits) as client:
+
+        async def cold(i: int) -> None:
+            # distinct map windows: one per client (a day shifted by i hours, so no two share a cache entry)
+            start = dt.datetime.fromisoformat(windows[i % (len(windows) - 1)][0]) + dt.timedelta(hours=i)
+            params = {"start": start.isoformat(), "end": (start + dt.timedelta(days=1)).isoformat()}
+            v, m = await asyncio.gather(
+                timed(client, f"/api/vessels/{vessels[i % len(vessels)]}"), timed(client, "/api/map", params)
+            )
+            out["cold vessel"].append(v)
+            out["cold map"].append(m)
+
+        async def warm(i: int) -> None:
+            for k in range(args.requests):
+                if k % 2 == 0:
+                    out["warm vessel"].append(
+                        await timed(client, f"/api/vessels/{vessels[(i + k) % len(vessels)]}")
+                    )
+                else:
+                    out["warm map"].append(
+                        await timed(client, "/api/map", map_params(windows[(i + k) % len(windows)]))
+                    )
+
+        t0 = time.perf_counter()
+        await asyncio.wait_for(asyncio.gather(*(cold(i) for i in range(args.clients))), args.budget_s)
+        t_cold = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        await asyncio.wait_for(asyncio.gather(*(warm(i) for i in range(args.clients))), args.budget_s)
+        t_warm = time.perf_counter() - t0
+    stats = {
+        name: {
+            "n": len(ms),
+            "p50_ms": round(float(np.percentile(ms, 50)), 1),
+            "p99_ms": round(float(np.percentile(ms, 99)), 1),
+            "max_ms": round(float(np.max(ms)), 1),
+        }
+        for name, ms in out.items()
+        if ms
+    }
+    return {"phases_s": {"cold": round(t_cold, 2), "warm": round(t_warm, 2)}, "latency": stats}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--store", type=Path, required=True, help="store to serve (e.g. the NY Harbor demo's)")
+    ap.add_argument("--clients", type=int, default=50)
+    ap.add_argument("--requests", type=int, default=20, help="warm requests per client")
+    ap.add_argument("--budget-s", type=float, default=300.0, help="give up after this long per phase")
+    args = ap.parse_args()
+    token = secrets.token_urlsafe(24)
+    vessels, windows = targets(args.store, args.clients)
+    proc, url = start_server(args.store, token)
+    try:
+        idle = memory_mb(proc.pid)
+        result = asyncio.run(run(url, token, vessels, windows, args))
+        result["server_memory_mb"] = {"idle": idle, "after": memory_mb(proc.pid)}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    result.update(
+        {
+            "store": str(args.store),
+            "clients": args.clients,
+            "vessels": len(vessels),
+            "windows": len(windows),
+            "load_average": os.getloadavg(),
+            "cpus": os.cpu_count(),
+        }
+    )
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

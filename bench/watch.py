@@ -1,0 +1,190 @@
+"""`supplyline watch` throughput, latency and memory: a real watch process fed over TCP on loopback.
+
+* **throughput**: N NMEA lines sent as fast as the watch takes them (TCP with ``?ack=1``: the sender waits
+  for the spool), timed from the first byte sent to the last batch stored (spool -> store), in messages/s;
+* **latency**: lines sent at ``--rate`` lines/s with a case: the watch's own ``lag_s`` (oldest spooled line
+  not yet stored) sampled each second, and the time from the message that completes a dark gap near a case
+  place to its alert in the JSON-lines file (``--every 1 --after 1000``);
+* **memory**: the watch's resident set (``VmRSS``) sampled every 0.5 s over the run, and its peak (``VmHWM``).
+
+Data: the NY Harbor week (real, 172,679 positions) as NMEA, repeated with times shifted by whole weeks
+(``--copies``) so no line is a duplicate. Run: ``python bench/watch.py`` (``--help`` for sizes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import bisect
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.watch_support import CASE, WEEK, nyharbor_nmea, status
+
+DATA = Path(os.environ.get("SUPPLYLINE_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+WEEK_S = 7 * 86400
+
+
+def week_copies(copies: int) -> bytes:
+    """The week as NMEA, ``copies`` times, each copy a week later (so no line repeats another)."""
+    return b"".join(nyharbor_nmea(DATA / WEEK, 24 * 7, shift_s=k * WEEK_S) for k in range(copies))
+
+
+def _mem(pid: int) -> dict[str, int]:
+    out = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(("VmRSS", "VmHWM")):
+            out[line.split(":")[0]] = int(line.split()[1]) // 1024
+    return out
+
+
+class Sampler(threading.Thread):
+    def __init__(self, pid: int, store: Path) -> None:
+        super().__init__(daemon=True)
+        self.pid, self.store, self.rss, self.lag, self.stop = pid, store, [], [], threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.wait(0.5):
+            try:
+                self.rss.append(_mem(self.pid)["VmRSS"])
+            except (OSError, KeyError):
+                return
+            st = status(self.store)
+            if st:
+                self.lag.extend(s["lag_s"] for s in st["sources"].values())
+
+
+def start(store: Path, port: int, extra: list[str]) -> subprocess.Popen[bytes]:
+    cmd = [sys.executable, "-m", "supplyline", "watch", "--store", str(store),
+           "--source", f"tcp-listen://127.0.0.1:{port}?ack=1#name=feed", "--batch-seconds", "0.5", *extra]  # fmt: skip
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=open(store.parent / "watch.log", "ab"))  # noqa: SIM115
+    while (st := status(store)) is None or st["pid"] != proc.pid:
+        time.sleep(0.1)
+    return proc
+
+
+def send(port: int, data: bytes, rate: float | None) -> float:
+    """Send ``data`` (lines) at ``rate`` lines/s or as fast as acknowledged; returns the seconds it took."""
+    lines_per_block = 2000 if rate is None else max(1, int(rate / 10))
+    lines = data.splitlines(keepends=True)
+    t0 = time.perf_counter()
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        reader = sock.makefile("rb")
+        sent = 0
+        for i in range(0, len(lines), lines_per_block):
+            block = b"".join(lines[i : i + lines_per_block])
+            sock.sendall(block)
+            sent += len(block)
+            if rate is not None:
+                time.sleep(max(0.0, t0 + (i + lines_per_block) / rate - time.perf_counter()))
+        while int(reader.readline().split()[1]) < sent:
+            pass
+    return time.perf_counter() - t0
+
+
+def wait_stored(store: Path) -> None:
+    while (st := status(store)) is None or st["sources"]["feed"]["backlog_bytes"] or st["queue_bytes"]:
+        time.sleep(0.05)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def throughput(work: Path, data: bytes) -> dict[str, Any]:
+    store, port = work / "tp", free_port()
+    proc = start(store, port, ["--no-analysis"])
+    sampler = Sampler(proc.pid, store)
+    sampler.start()
+    t0 = time.perf_counter()
+    send(port, data, None)
+    wait_stored(store)
+    seconds = time.perf_counter() - t0
+    mem = _mem(proc.pid)
+    sampler.stop.set()
+    proc.terminate()
+    proc.wait(60)
+    n = data.count(b"\n")
+    st = status(store) or {}
+    return {"lines": n, "seconds": round(seconds, 2), "msgs_per_s": round(n / seconds),
+            "stored_read": st["sources"]["feed"]["read"], "kept": st["sources"]["feed"]["kept"],
+            "batches": st["sources"]["feed"]["batches"], "rss_mb_samples": sampler.rss[::4],
+            "rss_mb_peak": mem.get("VmHWM")}  # fmt: skip
+
+
+class AlertWatcher(threading.Thread):
+    """Wall time at which each alert id first appears in the JSON-lines file."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(daemon=True)
+        self.path, self.seen, self.stop = path, {}, threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.wait(0.1):
+            if self.path.exists():
+                now = time.time()
+                for line in self.path.read_text().splitlines():
+                    alert = json.loads(line)
+                    self.seen.setdefault(alert["alert_id"], (now, alert["ts"]))
+
+
+def latency(work: Path, data: bytes, rate: float) -> dict[str, Any]:
+    """Lines at ``rate``/s with the NY case: lag to the store, and from the triggering line to its alert."""
+    store, port, alerts = work / "lat", free_port(), work / "alerts.jsonl"
+    extra = ["--case", str(CASE), "--every", "1", "--after", "1000", "--deliver", f"file:{alerts}"]
+    proc = start(store, port, extra)
+    sampler, watcher = Sampler(proc.pid, store), AlertWatcher(alerts)
+    sampler.start()
+    watcher.start()
+    t0 = time.time()
+    send(port, data, rate)
+    wait_stored(store)
+    time.sleep(5)
+    sampler.stop.set()
+    watcher.stop.set()
+    proc.terminate()
+    proc.wait(60)
+    # line i (time-ordered) was sent at t0 + i / rate; an alert becomes true at its ts, i.e. with the first
+    # line whose data time is at or after it
+    stamps = [int(x.split(b"c:")[1][:10]) for x in data.splitlines()]
+    delays = []
+    for seen_at, ts in watcher.seen.values():
+        due = int(datetime.fromisoformat(ts).timestamp())
+        i = bisect.bisect_left(stamps, due)
+        delays.append(seen_at - (t0 + i / rate))
+    return {"lines": len(stamps), "rate": rate, "alerts": len(delays),
+            "alert_latency_s": sorted(round(d, 1) for d in delays),
+            "lag_s_median": statistics.median(sampler.lag) if sampler.lag else None,
+            "lag_s_max": max(sampler.lag, default=None), "rss_mb_max": max(sampler.rss, default=None),
+            "wall_s": round(time.time() - t0, 1)}  # fmt: skip
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--copies", type=int, default=4, help="weeks of NY Harbor AIS for the throughput run")
+    ap.add_argument("--rate", type=float, default=5000, help="lines/s of the latency run")
+    ap.add_argument("--latency-hours", type=float, default=30, help="hours of data in the latency run")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-watch-") as tmp:
+        work = Path(tmp)
+        data = week_copies(args.copies)
+        print(json.dumps({"throughput": throughput(work, data)}, indent=1))
+        lat_data = nyharbor_nmea(DATA / WEEK, args.latency_hours)
+        print(json.dumps({"latency": latency(work, lat_data, args.rate)}, indent=1))
+
+
+if __name__ == "__main__":
+    main()

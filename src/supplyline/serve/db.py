@@ -1,0 +1,196 @@
+"""The one way the server opens a store: two read-only DuckDB connections, neither able to write anything.
+
+* ``disk``: the store's own read-only connection (:meth:`Store.reader`: queries only, files limited to the
+  store folder, configuration locked) for positions, static reports and the identity view.
+* ``memory``: an in-memory database with **no** file access at all (external access off, configuration
+  locked) holding the derived tables (visits, voyages, alerts, claims...), read with pyarrow through the
+  store's API and copied in once per store version, plus the identity tables computed on ``disk``.
+
+The store is never written here: no recovery, no lock file, no staging. The SQL console's statements must
+also be exactly one SELECT (:func:`check_select`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import warnings
+from collections import OrderedDict
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from supplyline import schema
+from supplyline.errors import StoreError, UsageError
+from supplyline.reader import ReadOnlyConnection
+from supplyline.store import ENV_VAR, Store, default_path
+
+# Parameterised queries on the store's read-only connection return DB-API results; their Arrow output is
+# one extra copy of a small answer (decimated tracks, a vessel's draught), which is fine here.
+warnings.filterwarnings("ignore", message="Arrow output on a DB-API result", category=UserWarning)
+
+# Derived tables the server holds in memory (re-read whenever the store changes; empty until written).
+PLACEHOLDERS: dict[str, pa.Schema] = {
+    **schema.EVENT_TABLES,
+    "places": schema.PLACES,
+    "alerts": schema.ALERTS,
+    "claims": schema.CLAIMS,
+    "claim_tests": schema.CLAIM_TESTS,
+    "estimates": schema.ESTIMATES,
+    "observations": schema.OBSERVATIONS,
+    "detections": schema.DETECTIONS,
+    "detection_matches": schema.DETECTION_MATCHES,
+}
+
+
+CACHE_SIZE = 256
+
+
+class Reader:
+    """The server's view of one store; :meth:`cursor` gives each request its own cursor."""
+
+    def __init__(self, store: Store, disk: ReadOnlyConnection, memory: duckdb.DuckDBPyConnection) -> None:
+        self.store = store
+        self._disk = disk
+        self._con = memory
+        self._lock = threading.Lock()
+        self._signature: tuple[tuple[str, int], ...] = ()
+        self.version = 0
+        self._cache: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+        self._inflight: dict[tuple[Any, ...], threading.Lock] = {}
+        self.check_for_changes()
+
+    def signature(self) -> tuple[tuple[str, int], ...]:
+        """Modification times of the store's folders: every commit renames through ``_journal`` and into
+        a table folder, so any write changes this (about 20 ``stat`` calls, not one per file)."""
+        root = self.store.root
+        folders = [
+            root / "_journal",
+            root / "positions",
+            root / "statics",
+            root / "manifest",
+            root / "tables",
+        ]
+        tables = root / "tables"
+        if tables.is_dir():
+            folders += sorted(p for p in tables.iterdir() if p.is_dir())
+        out = []
+        for folder in folders:
+            with contextlib.suppress(FileNotFoundError):
+                out.append((folder.name, folder.stat().st_mtime_ns))
+        return tuple(out)
+
+    def check_for_changes(self) -> bool:
+        """Pick up files written since the last check: changed tables re-read, cache dropped.
+
+        Only the derived tables whose folder changed are re-read (a ``monitor`` run re-reads ``alerts``
+        alone, so its alerts reach open pages quickly); the identity tables are rebuilt when an ingest
+        commits (every ingest adds a ``manifest`` file, and new days add ``statics`` folders)."""
+        current = self.signature()
+        if current == self._signature:
+            return False
+        before, after = dict(self._signature), dict(current)
+        changed = {k for k in before.keys() | after.keys() if before.get(k) != after.get(k)}
+        first = not self._signature
+        with self._lock:
+            self._materialise(set(PLACEHOLDERS) if first else changed)
+            if first or changed & {"manifest", "statics"}:
+                # the identity view reads every statics file: computed once per ingest
+                self._copy_in(
+                    "vessel_identities", self._disk.execute("SELECT * FROM vessels").to_arrow_table()
+                )
+                self._con.execute(
+                    "CREATE OR REPLACE TABLE vessel_names AS SELECT mmsi, arg_max(name, last_seen) AS name "
+                    "FROM vessel_identities WHERE name IS NOT NULL GROUP BY mmsi"
+                )
+            self._signature = current
+            self.version += 1
+            self._cache.clear()
+        return True
+
+    def cached(self, key: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
+        """``compute()`` once per store version and key, at most CACHE_SIZE answers kept. Concurrent requests
+        for the same key wait for the first one's answer instead of computing it again."""
+        full = (self.version, *key)
+        with self._lock:
+            if full in self._cache:
+                self._cache.move_to_end(full)
+                return self._cache[full]
+            flight = self._inflight.setdefault(full, threading.Lock())
+        with flight:
+            with self._lock:
+                if full in self._cache:
+                    return self._cache[full]
+            value = compute()
+            with self._lock:
+                self._inflight.pop(full, None)
+                if full[0] == self.version:
+                    self._cache[full] = value
+                    while len(self._cache) > CACHE_SIZE:
+                        self._cache.popitem(last=False)
+        return value
+
+    def _materialise(self, names: set[str]) -> None:
+        """Copy the derived tables into memory (they are small next to positions): a vessel page runs ~15
+        queries, and each one opening and decoding Parquet files cost 10-20 ms on a busy machine. A table
+        the store does not have yet is an empty table of its schema. Positions and statics stay on disk."""
+        for name, sch in PLACEHOLDERS.items():
+            if name in names:
+                self._copy_in(name, self.store.read_table(name, sch))
+
+    def _copy_in(self, name: str, table: pa.Table) -> None:
+        self._con.register("_incoming", table)
+        self._con.execute(f'CREATE OR REPLACE TABLE "{name}" AS SELECT * FROM _incoming')
+        self._con.unregister("_incoming")
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A cursor on the in-memory tables (DuckDB cursors may run in parallel threads)."""
+        with self._lock:
+            return self._con.cursor()
+
+    def disk_cursor(self) -> ReadOnlyConnection:
+        """A cursor on the store's read-only connection (positions, statics, every table as a view)."""
+        return self._disk.cursor()
+
+    def close(self) -> None:
+        self._con.close()
+        self._disk.close()
+
+
+def open_store_readonly(root: Path | str | None) -> Store:
+    """The store at ``root`` without :meth:`Store.open`'s recovery step (which may write)."""
+    path = Path(root) if root is not None else default_path()
+    if not (path / "SUPPLYLINE_STORE").exists():
+        raise StoreError(
+            f"no supplyline store at {path}; run `supplyline demo` or `supplyline ingest FILE --store {path}` "
+            f"first, or point --store / ${ENV_VAR} at an existing store"
+        )
+    return Store(path.resolve())
+
+
+def open_reader(root: Path | str | None, threads: int = 2) -> Reader:
+    """A :class:`Reader` over the store at ``root``: its read-only connection and a file-less memory one."""
+    store = open_store_readonly(root)
+    disk = store.reader(threads=threads)
+    memory = duckdb.connect(
+        ":memory:", config={"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+    )
+    memory.execute("SET TimeZone = 'UTC'")
+    memory.execute(f"SET threads = {int(threads)}")
+    memory.execute("SET enable_external_access = false")
+    memory.execute("SET lock_configuration = true")
+    return Reader(store, disk, memory)
+
+
+def check_select(sql: str) -> str:
+    """``sql`` if it is exactly one SELECT statement, else a UsageError saying what is allowed."""
+    try:
+        statements = duckdb.extract_statements(sql)
+    except duckdb.Error as exc:
+        raise UsageError(f"cannot parse the query: {exc}") from None
+    if len(statements) != 1 or statements[0].type != duckdb.StatementType.SELECT:
+        raise UsageError("only one SELECT (or WITH ... SELECT) statement is allowed")
+    return sql

@@ -1,0 +1,200 @@
+"""Delivery against real local receivers: an HTTP server on 127.0.0.1 answering 500 for a while, then 200
+(each alert accepted once, signature verifiable), and an aiosmtpd server with STARTTLS (a certificate made
+in the test) and login."""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+import hashlib
+import hmac
+import ipaddress
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pytest
+
+from supplyline import schema
+from supplyline.store import Store
+from supplyline.watch.deliver import Deliverer, Retry, ledger, parse_sink
+
+SECRET = "s3cret-for-tests"
+
+
+def store_with_alerts(root: Path, n: int) -> Store:
+    store = Store.create(root)
+    t0 = dt.datetime(2020, 12, 1, tzinfo=dt.UTC)
+    rows = [
+        {"alert_id": f"alert{i:02d}", "kind": "halt", "ts": t0 + dt.timedelta(hours=i), "mmsi": 367000150,
+         "route": "whitehall-stgeorge", "place_id": None, "probability": 0.001, "message": f"no crossing {i}",
+         "details": json.dumps({"i": i})}
+        for i in range(n)
+    ]  # fmt: skip
+    store.write_table("alerts", pa.Table.from_pylist(rows, schema=schema.ALERTS), part="run-1")
+    return store
+
+
+class Receiver(BaseHTTPRequestHandler):
+    """Answers 500 until ``server.fail_until`` (monotonic seconds), then 200; records every request."""
+
+    def do_POST(self) -> None:
+        data = self.rfile.read(int(self.headers["Content-Length"]))
+        ok = time.monotonic() >= self.server.fail_until  # type: ignore[attr-defined]
+        self.server.seen.append((dict(self.headers), data, ok))  # type: ignore[attr-defined]
+        self.send_response(200 if ok else 500)
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def receiver() -> Iterator[ThreadingHTTPServer]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    server.seen, server.fail_until = [], time.monotonic() + 2.0  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def test_webhook_500s_then_recovers_every_alert_once_and_signed(
+    receiver: ThreadingHTTPServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SUPPLYLINE_WEBHOOK_SECRET", SECRET)
+    store = store_with_alerts(tmp_path / "st", 4)
+    url = f"http://127.0.0.1:{receiver.server_port}/hook"
+    sink = parse_sink(f"{url}#name=hook", Retry(first_s=0.1, max_s=0.4))
+    receiver.fail_until = time.monotonic() + 2.0  # type: ignore[attr-defined]  # 500s for 2 s from now
+    assert Deliverer(store, [sink]).run() == 4
+    seen = receiver.seen  # type: ignore[attr-defined]
+    accepted = [(h, b) for h, b, ok in seen if ok]
+    assert sum(1 for *_, ok in seen if not ok) >= 3  # it really retried through the outage
+    assert sorted(json.loads(b)["alert_id"] for _, b in accepted) == [f"alert{i:02d}" for i in range(4)]
+    for headers, data in accepted:
+        want = "sha256=" + hmac.new(SECRET.encode(), data, hashlib.sha256).hexdigest()
+        assert hmac.compare_digest(headers["X-Supplyline-Signature"], want)
+        assert headers["X-Supplyline-Alert-Id"] == json.loads(data)["alert_id"]
+    table = store.read_table("deliveries", schema.DELIVERIES)
+    assert table.num_rows == 4 and max(table["attempts"].to_pylist()) > 1
+    assert Deliverer(store, [sink]).run() == 0  # a restart sends nothing again
+    assert len(receiver.seen) == len(seen)  # type: ignore[attr-defined]
+
+
+def test_webhook_digest_is_one_post(receiver: ThreadingHTTPServer, tmp_path: Path) -> None:
+    receiver.fail_until = 0  # type: ignore[attr-defined]
+    store = store_with_alerts(tmp_path / "st", 3)
+    sink = parse_sink(f"http://127.0.0.1:{receiver.server_port}/#digest=0.001&name=d", Retry())
+    deliverer = Deliverer(store, [sink])
+    time.sleep(0.1)
+    assert deliverer.run() == 3
+    (headers, data, ok), *rest = receiver.seen  # type: ignore[attr-defined]
+    assert ok and not rest and len(json.loads(data)["alerts"]) == 3
+    assert "X-Supplyline-Signature" not in headers  # no secret set: unsigned
+    assert ledger.delivered(store, "d") == {"alert00", "alert01", "alert02"}
+
+
+def test_webhook_refusal_holds_the_sink_back(tmp_path: Path) -> None:
+    class Refuse(Receiver):
+        def do_POST(self) -> None:
+            self.send_response(403)
+            self.end_headers()
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Refuse)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        store = store_with_alerts(tmp_path / "st", 1)
+        deliverer = Deliverer(store, [parse_sink(f"http://127.0.0.1:{server.server_port}/#name=x", Retry())])
+        errors: list[str] = []
+        deliverer.on_error = lambda sink, error: errors.append(error)
+        assert deliverer.run() == 0 and "HTTP 403" in errors[0]
+        assert ledger.delivered(store, "x") == set()  # not delivered: tried again later
+        assert deliverer.run() == 0 and len(errors) == 1  # held back, not hammered
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+# --- SMTP -----------------------------------------------------------------------------------------------------
+def self_signed(folder: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 / localhost and its key, made here (never committed)."""
+    x509 = pytest.importorskip("cryptography.x509")
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = dt.datetime.now(dt.UTC)
+    san = x509.SubjectAlternativeName(
+        [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+    )
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1)).add_extension(san, critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )  # fmt: skip
+    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    return cert_path, key_path
+
+
+def test_smtp_starttls_login_each_alert_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import ssl
+
+    pytest.importorskip("aiosmtpd")
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    cert, key = self_signed(tmp_path)
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    tls.load_cert_chain(cert, key)
+    received: list[Any] = []
+
+    class Handler:
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+            received.append((session.authenticated, envelope.rcpt_tos, envelope.content))
+            return "250 OK"
+
+    def auth(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
+        text = lambda v: v.decode() if isinstance(v, bytes) else v  # noqa: E731 - str or bytes by version
+        ok = isinstance(data, LoginPassword) and (text(data.login), text(data.password)) == ("watch", "pw")
+        return AuthResult(success=ok)
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    controller = Controller(Handler(), hostname="127.0.0.1", port=port, tls_context=tls, require_starttls=True,
+                            authenticator=auth, auth_require_tls=True)  # fmt: skip
+    controller.start()
+    try:
+        monkeypatch.setenv("SUPPLYLINE_SMTP_CAFILE", str(cert))
+        monkeypatch.setenv("SUPPLYLINE_SMTP_USER", "watch")
+        monkeypatch.setenv("SUPPLYLINE_SMTP_PASSWORD", "pw")
+        store = store_with_alerts(tmp_path / "st", 2)
+        spec = f"smtp://127.0.0.1:{port}?from=watch@example.org&to=desk@example.org#name=mail"
+        assert Deliverer(store, [parse_sink(spec, Retry())]).run() == 2
+        assert Deliverer(store, [parse_sink(spec, Retry())]).run() == 0  # not again after a restart
+    finally:
+        controller.stop()
+    assert len(received) == 2
+    for authenticated, rcpt, content in received:
+        assert authenticated and rcpt == ["desk@example.org"]
+        msg = email.message_from_bytes(content)
+        assert msg["Subject"].startswith("[supplyline] halt: no crossing")
+        assert msg["Message-ID"] in ("<alert00@supplyline>", "<alert01@supplyline>")

@@ -1,0 +1,112 @@
+"""Helpers of the watch tests: NY Harbor AIS as NMEA, a watch in a subprocess, its status, comparisons."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from supplyline.store import Store
+
+WEEK = "noaa_ais_nyharbor_2020/nyharbor_2020-12-01_to_07_points.csv.gz"
+CASE = Path(__file__).resolve().parents[1] / "src" / "supplyline" / "cases" / "nyharbor"
+
+
+def nyharbor_nmea(csv: Path, hours: float, shift_s: int = 0) -> bytes:
+    """The first ``hours`` of the NY Harbor week (real positions) as type-1 NMEA lines in time order.
+
+    The CSV has no SOG/COG/heading, so those are sent as "not available"; written with the simulator's NMEA
+    encoder (tag block ``c:`` carries the time).
+    """
+    from supplyline.simulate.nmea import encode_positions
+
+    con = duckdb.connect()
+    t = con.sql(
+        f"""SELECT mmsi::BIGINT AS mmsi, epoch(timestamp::TIMESTAMP)::BIGINT AS ts, lat, lon
+            FROM read_csv('{csv}') WHERE timestamp::TIMESTAMP < TIMESTAMP '2020-12-01' + INTERVAL ({hours}) HOUR
+            ORDER BY ts, mmsi"""
+    ).fetchnumpy()
+    n = len(t["mmsi"])
+    t["ts"] = t["ts"] + shift_s
+    nan = np.full(n, np.nan)
+    lines = encode_positions(
+        t["mmsi"],
+        t["ts"],
+        t["lat"],
+        t["lon"],
+        nan,
+        nan,
+        nan,
+        np.full(n, 15),
+        np.ones(n, dtype=np.int64),
+        source="nyharbor",
+    )
+    return bytes(lines.ravel().tobytes())
+
+
+def start_watch(store: Path, *args: str, log: Path) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    cmd = [sys.executable, "-m", "supplyline", "watch", "--store", str(store), *args]
+    with open(log, "ab") as fh:
+        return subprocess.Popen(cmd, stdout=fh, stderr=fh, env=env)
+
+
+def status(store: Path) -> dict[str, Any] | None:
+    path = store / "_watch" / "status.json"
+    try:
+        return dict(json.loads(path.read_text()))
+    except (OSError, ValueError):
+        return None
+
+
+def wait_for(
+    pred: Callable[[], bool], timeout: float, what: str, proc: subprocess.Popen[bytes] | None = None
+) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return
+        if proc is not None and proc.poll() is not None:
+            raise AssertionError(f"watch exited ({proc.returncode}) while waiting for {what}")
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def source_lines(store: Path, source: str) -> int:
+    st = status(store)
+    return int(st["sources"][source]["lines"]) if st and source in st.get("sources", {}) else -1
+
+
+def stop_watch(proc: subprocess.Popen[bytes], timeout: float = 60) -> int:
+    proc.send_signal(signal.SIGTERM)
+    return proc.wait(timeout)
+
+
+def positions(store: Path) -> pa.Table:
+    """Every stored position without its input id, in a canonical order (to compare two stores)."""
+    con = Store.open(store).connect()
+    return con.sql("SELECT * EXCLUDE (input_id) FROM positions ORDER BY ALL").to_arrow_table()
+
+
+def manifest_totals(store: Path) -> dict[str, int]:
+    con = Store.open(store).connect()
+    row = con.execute(
+        "SELECT sum(read), sum(kept), sum(duplicate), sum(quarantined) FROM manifest"
+    ).fetchone()
+    assert row is not None
+    return dict(zip(("read", "kept", "duplicate", "quarantined"), (int(v or 0) for v in row), strict=True))
+
+
+def event_table(store: Path, name: str) -> pa.Table:
+    con = Store.open(store).connect()
+    return con.sql(f"SELECT * FROM {name} ORDER BY ALL").to_arrow_table()
