@@ -461,6 +461,10 @@ class Store:
     @staticmethod
     def _settings(con: duckdb.DuckDBPyConnection, memory_limit: str | None, threads: int | None) -> None:
         con.execute("SET TimeZone = 'UTC'")
+        # a query over 2 s would draw DuckDB's progress bar on stdout, into `--json` output; in Jupyter without
+        # ipywidgets DuckDB refuses to touch the setting, which is harmless there
+        with contextlib.suppress(duckdb.Error):
+            con.execute("SET enable_progress_bar = false")
         if memory_limit:
             con.execute(f"SET memory_limit = {literal(memory_limit)}")
         if threads:
