@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+import supplyline
 from supplyline import schema
 from supplyline.cli import main
 from supplyline.detect import Thresholds
@@ -44,16 +46,36 @@ ID = {
 ID_SCHEMAS = list(schema.EVENT_TABLES.items())
 
 
-@pytest.fixture(scope="module")
-def spark() -> Any:
+@pytest.fixture(scope="module", params=["local[2]", pytest.param("standalone", marks=pytest.mark.slow)])
+def spark(request: pytest.FixtureRequest) -> Any:
+    """local[2], then the standalone cluster (master + two worker JVMs, tests/spark_cluster.py): executors
+    there are separate processes that unpickle the kernels and import supplyline from this checkout."""
     pytest.importorskip("pyspark", reason="pyspark not installed (pip install 'supplyline[spark]')")
     if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
         pytest.skip("no Java runtime (java on PATH or JAVA_HOME) for Spark")
     from supplyline.engine.spark import spark_session
 
-    session = spark_session("local[2]")
+    if request.param == "local[2]":
+        session = spark_session("local[2]")
+    else:
+        cluster = request.getfixturevalue("spark_cluster")
+        src = str(Path(supplyline.__file__).resolve().parents[1])
+        session = spark_session(cluster.url, conf=cluster_conf(src))
+        assert session.sparkContext.master == cluster.url
     yield session
     session.stop()
+
+
+def cluster_conf(src: str) -> dict[str, str]:
+    """Client mode on loopback; executors get this checkout's src on PYTHONPATH and 1 core each."""
+    return {
+        "spark.driver.host": "127.0.0.1",
+        "spark.driver.bindAddress": "127.0.0.1",
+        "spark.executor.memory": "768m",
+        "spark.executor.cores": "1",
+        "spark.executorEnv.PYTHONPATH": src,
+        "spark.executorEnv.SPARK_LOCAL_IP": "127.0.0.1",
+    }
 
 
 def tables(store: Store) -> dict[str, pa.Table]:
@@ -77,6 +99,27 @@ def assert_same_tables(local: dict[str, pa.Table], spark: dict[str, pa.Table]) -
                 assert x.equals(y), f"{name}.{field.name}"
         counts[name] = a.num_rows
     return counts
+
+
+def test_executors_import_this_checkout(spark: Any) -> None:
+    """The kernels' module as the executors see it: this checkout's supplyline; on the cluster, in two
+    executor processes other than the driver (so pickling and executor-side imports are exercised)."""
+    import supplyline.engine.spark as engine
+
+    rows = (
+        spark.sparkContext.parallelize(range(4), 4)
+        .map(lambda _: (engine.__file__, os.getpid(), engine.ENVELOPE))
+        .collect()
+    )
+    assert {r[0] for r in rows} == {engine.__file__}
+    assert {r[2] for r in rows} == {engine.ENVELOPE}
+    if spark.sparkContext.master.startswith("spark://"):
+        assert os.getpid() not in {r[1] for r in rows}
+        status = spark.sparkContext._jsc.sc().getExecutorMemoryStatus  # block managers: driver + executors
+        deadline = time.monotonic() + 30
+        while status().size() < 3 and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert status().size() == 3  # one executor on each worker
 
 
 def test_nyharbor_week_same_events(spark: Any, shared_data: Path, tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ the same post-processing as the local engine gives the same ids, values and orde
 Pitfalls handled here: ``PYSPARK_PYTHON`` is the running interpreter (executors must import the same
 supplyline), the session and JVM time zones are UTC, adaptive execution is off (it would merge the vessel
 partitions), Parquet timestamps are written as microseconds, and pyspark's Arrow paths need pandas < 3
-(declared in the ``spark`` extra).
+(declared in the ``spark`` extra). Java and the pyspark 3.5/4.x differences: :mod:`.spark_runtime`.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import math
 import os
 import re
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -43,6 +43,7 @@ from supplyline.engine.base import (
     places_in_use,
     stage_cross_tables,
 )
+from supplyline.engine.spark_runtime import check_java, from_arrow, to_arrow
 from supplyline.errors import DependencyError, EngineError
 from supplyline.store import WHOLE, Store, raw_uri, table_uri
 
@@ -58,24 +59,32 @@ ROWS_PER_PARTITION = 2_000_000
 _KIND = "_kind"
 
 
-def _require_pyspark() -> None:
+def _require_pyspark() -> str:
+    """The installed pyspark version (DependencyError when there is none)."""
     try:
-        import pyspark  # noqa: F401
+        import pyspark
     except ImportError as exc:
         raise DependencyError(
-            "the Spark engine needs pyspark: pip install 'supplyline[spark]' (and a Java 17+ runtime)"
+            "the Spark engine needs pyspark: pip install 'supplyline[spark]' (and Java 17+ for pyspark 4.x)"
         ) from exc
+    return str(pyspark.__version__)
 
 
-def spark_session(master: str | None = None, app_name: str = "supplyline") -> SparkSession:
+def spark_session(
+    master: str | None = None, app_name: str = "supplyline", conf: Mapping[str, str] | None = None
+) -> SparkSession:
     """A Spark session configured for supplyline (UTC, Arrow, this interpreter on the workers).
 
     ``master`` passes through (``local[2]``, ``spark://host:7077``, ``yarn``, ``k8s://...``); ``None`` keeps
     what the environment sets (``spark-submit --master``, ``$MASTER``), else ``local[*]``. An existing
-    session (e.g. under spark-submit) is reused with supplyline's SQL settings applied.
+    session (e.g. under spark-submit) is reused with supplyline's SQL settings applied. ``conf`` adds
+    Spark settings for a new session (``spark.driver.host``, ``spark.executorEnv.PYTHONPATH``...).
     """
-    _require_pyspark()
+    version = _require_pyspark()
     from pyspark.sql import SparkSession
+
+    if SparkSession.getActiveSession() is None and not os.environ.get("PYSPARK_GATEWAY_PORT"):
+        check_java(version)  # this process starts the JVM: a clear message beats a gateway traceback
 
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
@@ -94,10 +103,12 @@ def spark_session(master: str | None = None, app_name: str = "supplyline") -> Sp
         .config("spark.driver.extraJavaOptions", "-Duser.timezone=UTC")
     )
     builder = builder.config("spark.executor.extraJavaOptions", "-Duser.timezone=UTC")
+    for key, value in (conf or {}).items():
+        builder = builder.config(key, value)
     try:
         spark = builder.getOrCreate()
     except Exception as exc:  # no JVM, or the cluster is unreachable
-        raise EngineError(f"could not start Spark ({exc}); check Java 17+ (JAVA_HOME) and --master") from exc
+        raise EngineError(f"could not start Spark ({exc}); check JAVA_HOME and --master") from exc
     for key, value in {
         "spark.sql.session.timeZone": "UTC",
         "spark.sql.execution.arrow.pyspark.enabled": "true",
@@ -256,7 +267,7 @@ def _run(
     shared = session.sparkContext.broadcast(places_used)
     try:
         kernel = _partition_kernel(shared, thresholds, list(routes))
-        envelope = ordered.mapInArrow(kernel, ENVELOPE).toArrow()
+        envelope = to_arrow(ordered.mapInArrow(kernel, ENVELOPE))
     except Exception as exc:
         raise EngineError(f"the Spark detection job failed: {_short(exc)}") from exc
     finally:
@@ -267,10 +278,10 @@ def _run(
     try:
         gaps = tables["gaps"]
         if gaps.num_rows:
-            session.createDataFrame(coverage_input(gaps)).createOrReplaceTempView("_sl_gaps")
-            counts = session.sql(coverage_sql(thresholds, "_sl_gaps", "_sl_positions", SPARK)).toArrow()
+            from_arrow(session, coverage_input(gaps)).createOrReplaceTempView("_sl_gaps")
+            counts = to_arrow(session.sql(coverage_sql(thresholds, "_sl_gaps", "_sl_positions", SPARK)))
             tables["gaps"] = finish_coverage(gaps, counts, thresholds)
-        raw = session.sql(encounters_sql(thresholds, "_sl_positions", SPARK)).toArrow()
+        raw = to_arrow(session.sql(encounters_sql(thresholds, "_sl_positions", SPARK)))
     except Exception as exc:
         raise EngineError(f"the Spark encounter/coverage query failed: {_short(exc)}") from exc
     finally:
@@ -312,12 +323,7 @@ def _write(session: SparkSession, target: str, tables: dict[str, pa.Table], plac
     local = _local_path(target)
     if local is None:
         for name, table in {**tables, PLACES_TABLE: places}.items():
-            frame = session.createDataFrame(table) if table.num_rows else None
-            if frame is None:
-                from pyspark.sql.pandas.types import from_arrow_schema
-
-                frame = session.createDataFrame([], from_arrow_schema(table.schema))
-            frame.coalesce(1).write.mode("overwrite").parquet(table_uri(target, name))
+            from_arrow(session, table).coalesce(1).write.mode("overwrite").parquet(table_uri(target, name))
         return
     st = Store.create(local)
     with st.lock(), st.transaction() as txn:
