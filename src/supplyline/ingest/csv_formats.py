@@ -371,6 +371,13 @@ def typed_exprs(fmt: CsvFormat, native: bool) -> dict[str, str]:
     return out
 
 
+def _unparsed(fmt: CsvFormat, target: str, exprs: dict[str, str]) -> str:
+    """SQL true when ``target``'s source value did not parse (a text vessel id always parses)."""
+    if target != "mmsi":
+        return exprs[target] + " IS NULL"
+    return exprs["mmsi"] + " IS NULL" if fmt.text_id else mmsi_unparsable(_q(fmt.columns["mmsi"]))
+
+
 def typed_select(fmt: CsvFormat, relation: str, header: list[str], native: bool) -> tuple[str, str]:
     """``(sql, raw_expr)``: a SELECT over ``relation`` giving the normaliser's input columns.
 
@@ -391,13 +398,11 @@ def typed_select(fmt: CsvFormat, relation: str, header: list[str], native: bool)
     ]
     if native:
         mmsi = _q(fmt.columns["mmsi"])
-        cols.append(
-            f"CASE WHEN {mmsi_unparsable(mmsi)} THEN {_s('CAST ' + fmt.columns['mmsi'])} END AS _parse_error"
-        )
+        unparsable = "FALSE" if fmt.text_id else mmsi_unparsable(mmsi)  # text ids are text by design
+        cols.append(f"CASE WHEN {unparsable} THEN {_s('CAST ' + fmt.columns['mmsi'])} END AS _parse_error")
         return f"SELECT {', '.join(cols)} FROM {relation}", "NULL"
     checks = [
-        f"WHEN {_q(fmt.columns[t])} IS NOT NULL AND "
-        f"{mmsi_unparsable(_q(fmt.columns[t])) if t == 'mmsi' else exprs[t] + ' IS NULL'} "
+        f"WHEN {_q(fmt.columns[t])} IS NOT NULL AND {_unparsed(fmt, t, exprs)} "
         f"THEN {_s(t + '=')} || CAST({_q(fmt.columns[t])} AS VARCHAR)"
         for t in (*REQUIRED, *DYNAMIC)
         if t in fmt.columns and not (t == "nav_status" and fmt.text_codes)
