@@ -8,14 +8,11 @@ Skipped when /usr/bin/chromium or playwright is missing.
 from __future__ import annotations
 
 import re
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pytest
-from bench.chromium import CHROMIUM, launch
 
 from supplyline import schema
 from supplyline.report.builder import build_report
@@ -49,17 +46,6 @@ def _poison(store: Store) -> None:
     alerts = store.read_table("alerts", schema.ALERTS)
     alerts = _set(alerts, "message", MARKUP[1:3])
     store.write_table("alerts", alerts)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
-        pytest.skip("Debian chromium not installed (apt-get install -y chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as pw:
-        b = launch(pw)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from bench.chromium import CHROMIUM, launch
 
 pytest.importorskip("starlette")
 pytest.importorskip("uvicorn")
@@ -35,17 +34,6 @@ pytestmark = pytest.mark.browser
 
 DOCS_IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
 LADY_R = 273990004
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
-        pytest.skip("Debian chromium not installed (apt-get install -y chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as pw:
-        b = launch(pw)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")
