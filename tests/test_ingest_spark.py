@@ -17,14 +17,13 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
-from supplyline.cli import main
 from supplyline.engine.spark_ingest import ingest_spark, vessel_days
 from supplyline.ingest.accounting import IngestReport
 from supplyline.ingest.pipeline import ingest
 from supplyline.store import Store
 from tests.conftest import data_file
 from tests.test_detect_nyharbor import WEEK
-from tests.test_engine_spark import spark  # noqa: F401 (the module-scoped session fixture, both masters)
+from tests.test_engine_spark import _cli, spark  # noqa: F401 (the module-scoped session fixture, both masters)
 
 pytestmark = pytest.mark.spark
 
@@ -133,12 +132,12 @@ def test_cli_ingest_engine_spark(spark: Any, shared_data: Path, tmp_path: Path, 
     if not spark.sparkContext.master.startswith("local"):
         pytest.skip("the CLI makes its own session; once (local[2]) is enough")
     src = str(data_file(shared_data, DMA))
-    assert main(["ingest", src, "--store", str(tmp_path / "l"), "--json"]) == 0
+    assert _cli(["ingest", src, "--store", str(tmp_path / "l"), "--json"]) == 0
     local_json = capsys.readouterr().out
-    code = main(
+    code = _cli(
         ["ingest", src, "--store", str(tmp_path / "s"), "--engine", "spark", "--master", "local[2]", "--json"]
     )
     assert code == 0
     assert capsys.readouterr().out == local_json
-    assert main(["ingest", src, "--store", str(tmp_path / "x"), "--master", "local[2]"]) == 2  # needs spark
-    assert main(["ingest", src, "--store", str(tmp_path / "x"), "--engine", "dask"]) == 2
+    assert _cli(["ingest", src, "--store", str(tmp_path / "x"), "--master", "local[2]"]) == 2  # needs spark
+    assert _cli(["ingest", src, "--store", str(tmp_path / "x"), "--engine", "dask"]) == 2
