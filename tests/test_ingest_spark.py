@@ -9,12 +9,14 @@ repeat each other's lines and one copy of a file (the overlap check and the driv
 
 from __future__ import annotations
 
+import datetime as dt
 import gzip
 import shutil
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from supplyline.engine.spark_ingest import ingest_spark, vessel_days
@@ -114,16 +116,21 @@ def test_overlapping_logs_same_store_as_local(spark: Any, shared_data: Path, tmp
     assert (c.status, c.input_id) == ("skipped", a.input_id)
 
 
-def test_vessel_days_meet_only_on_shared_vessel_days(week_and_dma: Any) -> None:
-    """The pre-check's codes: the NY week and the DMA log share no vessel-day; a store with itself does."""
+def test_vessel_days_one_code_per_vessel_day(week_and_dma: Any) -> None:
+    """The pre-check's codes: one per distinct (mmsi, UTC day) of an input's positions and statics; the NY
+    week and the DMA log share none (so the Spark overlap query is not run for them)."""
     _, local, report = week_and_dma
-    by_input = {
-        f.input_id: vessel_days([str(p) for p in local.root.rglob(f"part-{f.input_id}-*.parquet")])
-        for f in report.files
-    }
-    week, dma = by_input.values()
-    assert week.size > 7 * 100 and dma.size > 1_000  # vessels x days
-    assert not set(week.tolist()) & set(dma.tolist())
+    codes, pairs = [], []
+    for f in report.files:
+        files = [
+            str(p) for t in ("positions", "statics") for p in (local.root / t).rglob(f"part-{f.input_id}-*")
+        ]
+        codes.append(vessel_days(files))
+        rows = pa.concat_tables([pq.read_table(p, columns=["mmsi", "ts"]) for p in files]).to_pylist()
+        pairs.append({(r["mmsi"], r["ts"].date()) for r in rows})
+    assert [c.size for c in codes] == [len(p) for p in pairs]
+    assert len(pairs[0]) > 400 and {d for _, d in pairs[0]} == {dt.date(2020, 12, d) for d in range(1, 8)}
+    assert not set(codes[0].tolist()) & set(codes[1].tolist())
     assert vessel_days([]).size == 0
 
 
