@@ -151,7 +151,7 @@ def stage_metrics(folder: Path, app: str) -> list[dict[str, object]]:
     written and read, and the stage's call site (what it computes)."""
     logs = sorted(p for p in folder.rglob("*") if p.is_file() and app in str(p) and "appstatus" not in p.name)
     stages = []
-    for line in (row for log in logs for row in log.read_text().splitlines()):
+    for line in (row for log in logs for row in _log_text(log).splitlines()):
         ev = json.loads(line)
         if ev.get("Event") != "SparkListenerStageCompleted":
             continue
@@ -179,6 +179,13 @@ def stage_metrics(folder: Path, app: str) -> list[dict[str, object]]:
             }
         )
     return stages
+
+
+def _log_text(log: Path) -> str:
+    """An event log file's text (``.zstd``: Spark's default compression, through the zstd command)."""
+    if log.suffix == ".zstd":
+        return subprocess.run(["zstd", "-dc", str(log)], capture_output=True, check=True).stdout.decode()
+    return log.read_text()
 
 
 def _tree_cpu(root: int) -> float:
