@@ -51,14 +51,14 @@ from supplyline.ingest.pipeline import (
     ingest_inputs,
     input_format,
 )
-from supplyline.store import Store, Transaction
+from supplyline.store import RAW_TABLES, TABLES, Store, Transaction
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
 SCRATCH_PREFIX = "spark-ingest-"
 """Folder under the store's ``_staging/`` holding one run's task stores (removed at the end)."""
-DATA_FOLDERS = ("positions", "statics", "quarantine", "tables", "manifest")
+DATA_FOLDERS = (*RAW_TABLES, TABLES)
 """What a task's scratch store holds that is moved into the store (manifest rows last, by the journal)."""
 ROWS_PER_SHUFFLE = 4_000_000
 """Position rows per shuffle partition of the overlap check (key columns only: ~100 B a row)."""
@@ -343,14 +343,13 @@ def _commit_clean(store: Store, outcomes: list[_Outcome]) -> None:
         return
     with store.transaction() as txn:
         for out in clean:
-            _stage_moves(store, txn, out)
+            _stage_moves(txn, out)
 
 
-def _stage_moves(store: Store, txn: Transaction, out: _Outcome) -> None:
-    """The input's scratch files become the transaction's moves (renames within the store's folder)."""
+def _stage_moves(txn: Transaction, out: _Outcome) -> None:
+    """The input's scratch files become the transaction's (renames within the store's folder)."""
     for rel in out.files:
-        staged = (Path(out.scratch) / rel).relative_to(store.root).as_posix()
-        txn.moves.append((staged, rel))
+        txn.adopt(Path(out.scratch) / rel, rel)
 
 
 def _redo_unclean(
