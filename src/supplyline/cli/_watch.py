@@ -42,7 +42,10 @@ def register(app: typer.Typer) -> None:
             ),
         ] = None,
         case: Annotated[
-            Path | None, typer.Option("--case", "-c", help="Case folder: places, routes, thresholds.")
+            Path | None,
+            typer.Option(
+                "--case", "-c", help="Case folder or bundled case name: places, routes, thresholds."
+            ),
         ] = None,
         every: Annotated[
             float,

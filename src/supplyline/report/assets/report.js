@@ -27,9 +27,9 @@
   const fmtTs = (ms) => { if (ms == null) return ""; const d = new Date(ms);
     return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}`; };
   const fmtDate = (ms) => (ms == null ? "" : fmtTs(ms).slice(0, 10));
-  const fmtNum = (v) => (v == null ? "" : Math.abs(v) >= 1000 ? Math.round(v).toLocaleString("en-US")
-    : v !== 0 && Math.abs(v) < 0.1 ? String(Number(v.toPrecision(2)))
-    : (Math.round(v * 100) / 100).toLocaleString("en-US", { maximumFractionDigits: 2 }));
+  // The CLI's rule (supplyline.numfmt): 100 and more as whole numbers (4,366), else 3 significant figures.
+  const fmtNum = (v) => (v == null ? "" : !Number.isFinite(v) ? (v > 0 ? "\u221e" : "-\u221e")
+    : Math.abs(v) >= 100 ? Math.round(v).toLocaleString("en-US") : v === 0 ? "0" : String(Number(v.toPrecision(3))));
   const fmt = (v, type) => {
     if (v == null) return "";
     if (type === "ts") return fmtTs(v);
