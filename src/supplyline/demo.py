@@ -35,6 +35,8 @@ def default_demo_folder(data: str) -> Path:
     """Where a demo writes unless told: ``supplyline-demo`` for dprk-russia, ``supplyline-demo-<data>`` for
     the others, so running one demo never overwrites another's store and report."""
     return Path("supplyline-demo" if data == "dprk-russia" else f"supplyline-demo-{data}")
+
+
 NY_FILE = "noaa_ais_nyharbor_2020/nyharbor_2020-12-01_to_07_points.csv.gz"
 STEPS = ("simulate", "ingest", "detect", "evidence", "imagery", "estimate", "monitor", "report")
 
