@@ -753,7 +753,7 @@
     d.append(el("div", null, `Voyages (${vIds.length}):`));
     const ul = el("ul");
     for (const id of vIds) { const v = voyById.get(id);
-      ul.append(el("li", null, v ? `${id}: MMSI ${v.mmsi} ${v.origin_name || ""} \u2192 ${v.destination_name || ""}, departed ${fmtTs(v.departure_ts)}` : String(id))); }
+      ul.append(el("li", null, v ? `${id}: ${vesselLabel(v.mmsi)} ${v.origin_name || ""} \u2192 ${v.destination_name || ""}, departed ${fmtTs(v.departure_ts)}` : String(id))); }
     d.append(ul);
     d.append(el("div", null, `Observations (${oIds.length}):`));
     const ul2 = el("ul");
