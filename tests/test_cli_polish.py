@@ -127,13 +127,14 @@ def test_cli_tables_format_numbers_but_not_ids(tmp_path: Path) -> None:
     store = Store.create(tmp_path / "store").root
     sql = (
         "SELECT 4365.738720449737 AS p05, 529.2311 AS containers, 273990003::BIGINT AS mmsi, "
-        "1234567 AS n, TIMESTAMPTZ '2024-02-01 10:00:00+00' AS ts"
+        "1234567 AS n, TIMESTAMPTZ '2024-02-01 10:00:00+00' AS ts, 130.2892 AS lon"
     )
     res = _cli("sql", sql, "--store", str(store), cwd=tmp_path)
     assert res.returncode == 0, res.stderr
     out = res.stdout
     assert "4,366" in out and "529" in out and "1,234,567" in out and "2024-02-01T10:00:00Z" in out
     assert "273990003" in out and "273,990,003" not in out
+    assert "130.2892" in out  # coordinates keep 1e-4 degree (~11 m), not three significant figures
     assert "4365.7" not in out and "529.23" not in out
     json_out = _cli("sql", sql, "--store", str(store), "--json", cwd=tmp_path).stdout
     assert "4365.738720449737" in json_out  # --json keeps the exact value

@@ -56,10 +56,30 @@ def is_identifier(column: str) -> bool:
     return column in ("imo", "year") or column.startswith("mmsi") or column.endswith(("_id", "_mmsi", "_imo"))
 
 
+def is_coordinate(column: str) -> bool:
+    """Latitude/longitude columns: shown to 1e-4 degree (~11 m), never rounded like quantities."""
+    return column in ("lat", "lon") or column.endswith(("_lat", "_lon"))
+
+
+def column_cell(column: str, value: Any) -> str:
+    """A cell of column ``column``: identifiers as they are, coordinates to 4 decimals, else :func:`human_cell`.
+
+    >>> [column_cell(c, v) for c, v in (("mmsi", 273990003), ("lat", 42.245), ("dwell_h", 40.61))]
+    ['273990003', '42.2450', '40.6']
+    """
+    if value is None:
+        return ""
+    if is_identifier(column):
+        return str(value)
+    if is_coordinate(column) and isinstance(value, int | float | Decimal):
+        return f"{float(value):.4f}"
+    return human_cell(value)
+
+
 def is_numeric_column(values: list[Any]) -> bool:
     """Whether a column holds numbers only (None allowed), so a table can right-align it."""
     seen = [v for v in values if v is not None]
     return bool(seen) and all(isinstance(v, int | float | Decimal) and not isinstance(v, bool) for v in seen)
 
 
-__all__ = ["human_cell", "human_number", "is_identifier", "is_numeric_column"]
+__all__ = ["column_cell", "human_cell", "human_number", "is_coordinate", "is_identifier", "is_numeric_column"]

@@ -61,21 +61,16 @@ def print_json(obj: Any) -> None:
 def print_arrow(table: pa.Table, title: str | None = None, limit: int = 50) -> None:
     """Render an Arrow table as a rich table (first ``limit`` rows), numbers and times formatted for people
     (``4,366`` not ``4365.738720449737``; --json keeps the exact values)."""
-    from supplyline.numfmt import human_cell, is_identifier, is_numeric_column
+    from supplyline.numfmt import column_cell, is_numeric_column
 
     out = Table(title=title, show_lines=False)
     shown = table.slice(0, limit)
-    plain = [is_identifier(name) for name in table.column_names]  # MMSI 273990003, not 273,990,003
     for name in table.column_names:
         numeric = is_numeric_column(shown.column(name).to_pylist())
         out.add_column(name, overflow="fold", justify="right" if numeric else "left")
+    names = table.column_names
     for row in shown.to_pylist():
-        out.add_row(
-            *(
-                "" if v is None else str(v) if p else human_cell(v)
-                for v, p in zip(row.values(), plain, strict=True)
-            )
-        )
+        out.add_row(*(column_cell(c, v) for c, v in zip(names, row.values(), strict=True)))
     console.print(out)
     if table.num_rows > limit:
         console.print(f"... {table.num_rows - limit:,} more rows (use --json or `supplyline export`)")
