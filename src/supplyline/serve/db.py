@@ -26,6 +26,7 @@ import pyarrow as pa
 from supplyline import schema
 from supplyline.errors import StoreError, UsageError
 from supplyline.reader import ReadOnlyConnection
+from supplyline.serve.snapshot import Snapshot, build_snapshot
 from supplyline.store import ENV_VAR, Store, default_path
 
 # Parameterised queries on the store's read-only connection return DB-API results; their Arrow output is
@@ -61,6 +62,7 @@ class Reader:
         self.version = 0
         self._cache: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
         self._inflight: dict[tuple[Any, ...], threading.Lock] = {}
+        self.snapshot: Snapshot | None = None
         self.check_for_changes()
 
     def signature(self) -> tuple[tuple[str, int], ...]:
@@ -106,10 +108,22 @@ class Reader:
                     "CREATE OR REPLACE TABLE vessel_names AS SELECT mmsi, arg_max(name, last_seen) AS name "
                     "FROM vessel_identities WHERE name IS NOT NULL GROUP BY mmsi"
                 )
+            self.snapshot = build_snapshot(self._con, self._disk, self.snapshot, changed)
             self._signature = current
             self.version += 1
             self._cache.clear()
         return True
+
+    def current(self) -> Snapshot:
+        """The indexes of the current store version (see :mod:`supplyline.serve.snapshot`)."""
+        snap = self.snapshot
+        assert snap is not None  # built by __init__
+        return snap
+
+    def peek(self, key: tuple[Any, ...]) -> Any:
+        """The cached answer for ``key`` in this store version, or None (cheap: for the event loop)."""
+        with self._lock:
+            return self._cache.get((self.version, *key))
 
     def cached(self, key: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
         """``compute()`` once per store version and key, at most CACHE_SIZE answers kept. Concurrent requests
