@@ -10,8 +10,9 @@ Starts a real server process (uvicorn on a free 127.0.0.1 port, token from the e
 * warm: every client sends ``--requests`` more requests, alternating vessel pages (of the 50 busiest vessels)
   and map windows (each day of the data and the whole period), mostly answered from the cache.
 
-Prints p50/p99 latency per endpoint and phase, throughput, and the server's resident memory (VmRSS and its
-peak VmHWM from /proc). Bounded: at most clients x (2 + requests) requests, every request times out after
+Prints p50/p99 latency per endpoint and phase, each phase's wall time and the CPU seconds the server
+process and this client used in it (from /proc and getrusage: the client shares the machine's cores, so its
+share is part of the latency it measures), and the server's resident memory (VmRSS, peak VmHWM). Bounded: at most clients x (2 + requests) requests, every request times out after
 60 s, the whole run after ``--budget-s``. Traffic stays on loopback.
 """
 
@@ -22,6 +23,7 @@ import asyncio
 import datetime as dt
 import json
 import os
+import resource
 import secrets
 import socket
 import subprocess
@@ -71,6 +73,17 @@ def memory_mb(pid: int) -> dict[str, float]:
     return fields
 
 
+def cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) the process has used so far, from /proc (clock ticks)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def targets(store: Path, n: int) -> tuple[list[int], list[tuple[str, str]]]:
     """The ``n`` busiest vessels, and map windows: each day of the data plus the whole period."""
     con = Store(store).connect()
@@ -99,7 +112,7 @@ def map_params(window: tuple[str, str]) -> dict[str, str]:
 
 
 async def run(
-    url: str, token: str, vessels: list[int], windows: list[tuple[str, str]], args: Any
+    url: str, token: str, vessels: list[int], windows: list[tuple[str, str]], args: Any, pid: int
 ) -> dict[str, Any]:
     limits = httpx.Limits(max_connections=args.clients)
     headers = {"authorization": f"Bearer {token}"}
@@ -127,12 +140,18 @@ async def run(
                         await timed(client, "/api/map", map_params(windows[(i + k) % len(windows)]))
                     )
 
-        t0 = time.perf_counter()
-        await asyncio.wait_for(asyncio.gather(*(cold(i) for i in range(args.clients))), args.budget_s)
-        t_cold = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        await asyncio.wait_for(asyncio.gather(*(warm(i) for i in range(args.clients))), args.budget_s)
-        t_warm = time.perf_counter() - t0
+        cpu: dict[str, dict[str, float]] = {}
+        for phase, body in (("cold", cold), ("warm", warm)):
+            t0, server0, client0 = time.perf_counter(), cpu_s(pid), own_cpu_s()
+            await asyncio.wait_for(asyncio.gather(*(body(i) for i in range(args.clients))), args.budget_s)
+            n = sum(len(v) for k, v in out.items() if k.startswith(phase))
+            cpu[phase] = {
+                "wall_s": round(time.perf_counter() - t0, 2),
+                "requests": n,
+                "server_cpu_s": round(cpu_s(pid) - server0, 2),
+                "server_cpu_ms_per_request": round(1000 * (cpu_s(pid) - server0) / max(n, 1), 2),
+                "client_cpu_s": round(own_cpu_s() - client0, 2),
+            }
     stats = {
         name: {
             "n": len(ms),
@@ -143,7 +162,7 @@ async def run(
         for name, ms in out.items()
         if ms
     }
-    return {"phases_s": {"cold": round(t_cold, 2), "warm": round(t_warm, 2)}, "latency": stats}
+    return {"phases": cpu, "latency": stats}
 
 
 def main() -> None:
@@ -158,7 +177,7 @@ def main() -> None:
     proc, url = start_server(args.store, token)
     try:
         idle = memory_mb(proc.pid)
-        result = asyncio.run(run(url, token, vessels, windows, args))
+        result = asyncio.run(run(url, token, vessels, windows, args, proc.pid))
         result["server_memory_mb"] = {"idle": idle, "after": memory_mb(proc.pid)}
     finally:
         proc.terminate()

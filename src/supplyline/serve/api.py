@@ -12,9 +12,10 @@ import datetime as dt
 import json
 from typing import Any
 
+import anyio
+import anyio.to_thread
 import numpy as np
 import pyarrow as pa
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -31,6 +32,12 @@ from supplyline.serve.db import Reader
 from supplyline.serve.positions import bucket_s, epoch_us
 from supplyline.serve.snapshot import records
 
+try:
+    import orjson
+except ModuleNotFoundError:  # pragma: no cover - the serve extra installs it
+    orjson = None  # type: ignore[assignment]
+_ORJSON_OPTIONS = (orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS) if orjson else 0
+
 MAX_POINTS = 20_000  # track points per map answer (thinned per vessel in time buckets)
 MAX_VESSEL_POINTS = 5_000
 MAX_LAYER_ROWS = 5_000
@@ -40,9 +47,25 @@ class BadRequest(Exception):
     """A parameter the API cannot use; answered as 400 with this message."""
 
 
+WORKERS = 4
+"""Worker threads for endpoint bodies: enough to overlap DuckDB (which releases the GIL) with Python, few
+enough that 50 concurrent misses do not thrash on the GIL (Starlette's default pool is 40 threads)."""
+_POOL = anyio.CapacityLimiter(WORKERS)
+
+
+def encode(payload: Any) -> bytes:
+    """Compact JSON with every ``<`` escaped (safe even if a client drops it into HTML by mistake).
+
+    orjson when installed (the ``serve`` extra; ~5x faster than :func:`json.dumps` on a map answer, UTF-8
+    instead of ``\\u`` escapes), else the report's :func:`dumps`. Both give the same JSON values."""
+    if orjson is not None:
+        with contextlib.suppress(TypeError):  # e.g. an integer beyond 64 bits: the standard encoder takes it
+            return orjson.dumps(payload, default=str, option=_ORJSON_OPTIONS).replace(b"<", b"\\u003c")
+    return dumps(payload).encode()
+
+
 def json_response(payload: Any, status: int = 200) -> Response:
-    """JSON with every ``<`` escaped (safe even if a client drops it into HTML by mistake)."""
-    return Response(dumps(payload), status_code=status, media_type="application/json")
+    return Response(encode(payload), status_code=status, media_type="application/json")
 
 
 def fetch(reader: Reader, query: Q.Query) -> pa.Table:
@@ -294,9 +317,11 @@ def claims(reader: Reader) -> dict[str, Any]:
 
 
 def _decode(row: dict[str, Any], key: str) -> dict[str, Any]:
-    with contextlib.suppress(ValueError):  # left as text when it is not JSON
-        row[key] = json.loads(row.get(key) or "null")
-    return row
+    """A copy of ``row`` with ``key`` decoded from JSON (left as text when it is not JSON); rows may be
+    shared with other answers (:class:`supplyline.serve.snapshot.Rows`), so they are never changed."""
+    with contextlib.suppress(ValueError):
+        return {**row, key: json.loads(row.get(key) or "null")}
+    return dict(row)
 
 
 def _get(row: dict[str, Any], *keys: str) -> dict[str, Any]:
@@ -307,5 +332,5 @@ def _get(row: dict[str, Any], *keys: str) -> dict[str, Any]:
 
 
 async def threaded(fn: Any, *args: Any) -> Any:
-    """Run a blocking endpoint body on Starlette's worker threads."""
-    return await run_in_threadpool(fn, *args)
+    """Run a blocking endpoint body on one of the :data:`WORKERS` threads."""
+    return await anyio.to_thread.run_sync(fn, *args, limiter=_POOL)

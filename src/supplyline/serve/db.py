@@ -120,11 +120,6 @@ class Reader:
         assert snap is not None  # built by __init__
         return snap
 
-    def peek(self, key: tuple[Any, ...]) -> Any:
-        """The cached answer for ``key`` in this store version, or None (cheap: for the event loop)."""
-        with self._lock:
-            return self._cache.get((self.version, *key))
-
     def cached(self, key: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
         """``compute()`` once per store version and key, at most CACHE_SIZE answers kept. Concurrent requests
         for the same key wait for the first one's answer instead of computing it again."""

@@ -84,7 +84,9 @@ def load_positions(disk: ReadOnlyConnection, n: int) -> Positions | None:
     """The store's positions in memory, or None when there are more than :data:`MAX_IN_MEMORY`."""
     if n > MAX_IN_MEMORY:
         return None
-    table = disk.execute(Q.all_positions()[0]).to_arrow_table()
+    relation = disk.sql(Q.all_positions()[0])
+    assert relation is not None  # a query always has a relation
+    table = relation.to_arrow_table()
     mmsi = table["mmsi"].to_numpy().astype(np.int64)
     firsts = np.flatnonzero(np.r_[True, mmsi[1:] != mmsi[:-1]]) if len(mmsi) else np.empty(0, np.int64)
     return Positions(

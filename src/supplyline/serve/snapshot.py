@@ -27,6 +27,7 @@ from supplyline.report.data import table_json
 from supplyline.serve import queries as Q
 from supplyline.serve.positions import Positions, load_positions
 
+CONVERT_ONCE_ROWS = 200_000  # rows per table kept as dicts (~1 KB each); larger tables convert per answer
 KEY = Q.KEY  # the grouping column the all-vessel queries add (dropped from the rows they answer)
 
 
@@ -36,11 +37,32 @@ def records(table: pa.Table) -> list[dict[str, Any]]:
     return [dict(zip(body["columns"], row, strict=True)) for row in body["rows"]]
 
 
+class Rows:
+    """A table's rows as JSON-ready dicts, converted once when the table is small (at most
+    :data:`CONVERT_ONCE_ROWS`), else converted per answer from the Arrow rows asked for. The dicts are
+    shared by every answer: callers copy a row before changing it."""
+
+    def __init__(self, table: pa.Table) -> None:
+        self.table = table
+        self._all = records(table) if table.num_rows <= CONVERT_ONCE_ROWS else None
+
+    def slice(self, lo: int, hi: int) -> list[dict[str, Any]]:
+        if self._all is not None:
+            return self._all[lo:hi]
+        return records(self.table.slice(lo, hi - lo))
+
+    def take(self, idx: np.ndarray) -> list[dict[str, Any]]:
+        if self._all is not None:
+            rows = self._all
+            return [rows[i] for i in idx.tolist()]
+        return records(self.table.take(pa.array(idx, pa.int64())))
+
+
 @dataclass(frozen=True)
 class Grouped:
     """Rows sorted by an integer key (an MMSI), with each key's row range: ``rows(key)`` is one slice."""
 
-    table: pa.Table
+    table: Rows
     keys: np.ndarray  # sorted distinct keys
     bounds: np.ndarray  # row range of keys[i] is bounds[i]:bounds[i + 1]
 
@@ -51,21 +73,20 @@ class Grouped:
         firsts = np.flatnonzero(np.r_[True, k[1:] != k[:-1]]) if len(k) else np.empty(0, np.int64)
         if key == KEY:
             table = table.drop_columns([KEY])
-        return cls(table, k[firsts], np.r_[firsts, len(k)].astype(np.int64))
+        return cls(Rows(table), k[firsts], np.r_[firsts, len(k)].astype(np.int64))
 
     def rows(self, key: int) -> list[dict[str, Any]]:
         i = int(np.searchsorted(self.keys, key))
         if i == len(self.keys) or self.keys[i] != key:
             return []
-        lo, hi = int(self.bounds[i]), int(self.bounds[i + 1])
-        return records(self.table.slice(lo, hi - lo))
+        return self.table.slice(int(self.bounds[i]), int(self.bounds[i + 1]))
 
 
 @dataclass(frozen=True)
 class Timed:
     """Rows sorted by start time with their [start, end] in epoch µs: ``rows(a, b)`` is a window's overlap."""
 
-    table: pa.Table
+    table: Rows
     t0: np.ndarray  # start, epoch µs
     t1: np.ndarray  # end (the start when the end is null), epoch µs
 
@@ -73,12 +94,12 @@ class Timed:
     def of(cls, table: pa.Table) -> Timed:
         """``table`` sorted by ``_t0`` with ``_t0``/``_t1`` epoch-µs columns (dropped from the rows)."""
         t0, t1 = (table[c].to_numpy().astype(np.int64) for c in ("_t0", "_t1"))
-        return cls(table.drop_columns(["_t0", "_t1"]), t0, t1)
+        return cls(Rows(table.drop_columns(["_t0", "_t1"])), t0, t1)
 
     def rows(self, start_us: int, end_us: int, limit: int) -> list[dict[str, Any]]:
         """The first ``limit`` rows (by start) whose interval overlaps [start_us, end_us] (ends included)."""
         hit = np.flatnonzero((self.t1 >= start_us) & (self.t0 <= end_us))[:limit]
-        return records(self.table.take(pa.array(hit, pa.int64())))
+        return self.table.take(hit)
 
 
 @dataclass(frozen=True)
@@ -112,12 +133,11 @@ def _arrow(con: duckdb.DuckDBPyConnection, query: Q.Query) -> pa.Table:
 
 
 def _disk_arrow(disk: ReadOnlyConnection, query: Q.Query) -> pa.Table:
-    cur = disk.cursor()
-    try:
-        table: pa.Table = cur.execute(query[0].removeprefix(Q.DISK), query[1]).to_arrow_table()
-        return table
-    finally:
-        cur.close()
+    """A parameterless query on the store's read-only connection, as Arrow (no DB-API copy)."""
+    relation = disk.sql(query[0])
+    assert relation is not None and not query[1]  # a query has a relation; these take no parameters
+    table: pa.Table = relation.to_arrow_table()
+    return table
 
 
 def build_snapshot(
