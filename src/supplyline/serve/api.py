@@ -19,6 +19,8 @@ import pyarrow as pa
 from starlette.requests import Request
 from starlette.responses import Response
 
+# imported here, not on the first vessel page: it takes ~1 s on a busy machine, and 50 first requests waited
+from supplyline.monitor.sanctions import flag_from_mmsi
 from supplyline.report.data import (
     COORD_SCALE,
     Tracks,
@@ -229,8 +231,6 @@ def vessel(reader: Reader, mmsi: int) -> dict[str, Any] | None:
 
 
 def _flag(mmsi: int) -> str | None:
-    from supplyline.monitor.sanctions import flag_from_mmsi
-
     flag = flag_from_mmsi(np.array([mmsi], dtype=np.int64))[0].as_py()
     return None if flag is None else str(flag)
 
