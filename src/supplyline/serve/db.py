@@ -5,6 +5,8 @@
 * ``memory``: an in-memory database with **no** file access at all (external access off, configuration
   locked) holding the derived tables (visits, voyages, alerts, claims...), read with pyarrow through the
   store's API and copied in once per store version, plus the identity tables computed on ``disk``.
+* ``snapshot``: per store version, the vessel page's and the map's rows indexed by MMSI and by time, and
+  the positions as arrays when they fit (:mod:`supplyline.serve.snapshot`): requests read it, never SQL.
 
 The store is never written here: no recovery, no lock file, no staging. The SQL console's statements must
 also be exactly one SELECT (:func:`check_select`).
@@ -143,9 +145,9 @@ class Reader:
         return value
 
     def _materialise(self, names: set[str]) -> None:
-        """Copy the derived tables into memory (they are small next to positions): a vessel page runs ~15
-        queries, and each one opening and decoding Parquet files cost 10-20 ms on a busy machine. A table
-        the store does not have yet is an empty table of its schema. Positions and statics stay on disk."""
+        """Copy the derived tables into memory (they are small next to positions): queries on Parquet files
+        cost 10-20 ms each on a busy machine. A table the store does not have yet is an empty table of its
+        schema. Positions and statics stay on disk (the snapshot may hold positions as arrays)."""
         for name, sch in PLACEHOLDERS.items():
             if name in names:
                 self._copy_in(name, self.store.read_table(name, sch))
