@@ -216,6 +216,40 @@ async def run(
     return {"phases": cpu, "latency": stats}
 
 
+def answer_cpu(store: Path, vessels: list[int], windows: list[tuple[str, str]], reps: int) -> dict[str, Any]:
+    """CPU ms per answer computed and encoded in this process, no HTTP (``--answers``): what one cache miss
+    costs the server. Median over the vessels / windows, each computed ``reps`` times. Runs on older
+    versions of the server too (JSON through the report's ``dumps`` when there is no ``api.encode``)."""
+    from supplyline.report.data import dumps
+    from supplyline.serve import api
+    from supplyline.serve.db import open_reader
+
+    encode = getattr(api, "encode", lambda payload: dumps(payload).encode())
+    reader = open_reader(store)
+
+    def cpu_ms(fn: Any) -> float:
+        fn()  # first call outside the timing (lazy set-up)
+        t0 = time.process_time()
+        for _ in range(reps):
+            encode(fn())
+        return (time.process_time() - t0) * 1000 / reps
+
+    def window(a: str, b: str) -> tuple[dt.datetime, dt.datetime]:
+        return dt.datetime.fromisoformat(a).replace(tzinfo=dt.UTC), dt.datetime.fromisoformat(b).replace(
+            tzinfo=dt.UTC
+        )
+
+    days = [window(a, b) for a, b in windows if a]
+    whole = (days[0][0], days[-1][1])
+    timings = {
+        "vessel page": [cpu_ms(lambda m=m: api.vessel(reader, m)) for m in vessels],
+        "one-day map": [cpu_ms(lambda w=w: api.map_data(reader, w[0], w[1], api.MAX_POINTS)) for w in days],
+        "whole-period map": [cpu_ms(lambda: api.map_data(reader, whole[0], whole[1], api.MAX_POINTS))],
+    }
+    reader.close()
+    return {name: round(float(np.median(ms)), 2) for name, ms in timings.items()}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--store", type=Path, required=True, help="store to serve (e.g. the NY Harbor demo's)")
@@ -228,9 +262,16 @@ def main() -> None:
         help="raw: a minimal asyncio HTTP/1.1 client (default); httpx: httpx.AsyncClient (several times the CPU)",
     )
     ap.add_argument("--budget-s", type=float, default=300.0, help="give up after this long per phase")
+    ap.add_argument(
+        "--answers", action="store_true", help="instead: CPU ms per answer computed in this process (no HTTP)"
+    )
     args = ap.parse_args()
     token = secrets.token_urlsafe(24)
     vessels, windows = targets(args.store, args.clients)
+    if args.answers:
+        cpu = answer_cpu(args.store, vessels, windows, reps=5)
+        print(json.dumps({"cpu_ms_per_answer": cpu, "load_average": os.getloadavg()}, indent=2))
+        return
     proc, url = start_server(args.store, token)
     try:
         idle = memory_mb(proc.pid)
