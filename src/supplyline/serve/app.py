@@ -88,9 +88,9 @@ def _guarded(fn: Callable[[Request], Any]) -> Callable[[Request], Any]:
 
 def _cacher(r: Reader) -> Callable[..., Any]:
     async def cached(req: Request, fn: Callable[..., Any], *args: Any) -> Any:
-        """``fn(*args)`` as JSON bytes, computed on a worker thread and remembered per store version and URL
-        (hits go through the bounded pool too: answering them on the event loop at once made 50 clients
-        receive 50 large bodies together, and slowed the warm phase of bench/serve.py by a third)."""
+        """``fn(*args)`` as JSON bytes, computed on a worker thread and remembered per store version and URL.
+        Hits go through the bounded pool too: answering them on the event loop was tried and made the warm
+        phase of bench/serve.py slower (bench/RESULTS.md)."""
 
         def encoded() -> bytes | None:
             result = fn(*args)
