@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -165,3 +166,20 @@ def test_sanctions_details_decoded_without_changing_shared_rows(reader: Reader) 
         assert page is not None
         assert page["sanctions"][0]["details"] == {"match": "<img src=x onerror=alert(1)>"}
     assert [type(r["details"]) for r in reader.current().vessel["sanctions"].rows(HOSTILE_MMSI)] == [str]
+
+
+def test_empty_store_answers_empty(tmp_path: Path) -> None:
+    """A store with nothing ingested yet: no positions, no tables; the server still answers."""
+    from supplyline.store import Store
+
+    Store.create(tmp_path / "store")
+    empty = open_reader(tmp_path / "store")
+    try:
+        snap = empty.current()
+        assert snap.span.n == 0 and snap.positions is not None and len(snap.positions.mmsi) == 0
+        assert api.vessel(empty, fx.MMSI_A) is None
+        answer = api.map_data(empty, at(0), at(24), 100)
+        assert answer["n_positions"] == 0 and answer["tracks"] == []
+        assert all(rows == [] for rows in answer["layers"].values())
+    finally:
+        empty.close()

@@ -94,11 +94,11 @@ class Reader:
         alone, so its alerts reach open pages quickly); the identity tables are rebuilt when an ingest
         commits (every ingest adds a ``manifest`` file, and new days add ``statics`` folders)."""
         current = self.signature()
-        if current == self._signature:
+        first = self.snapshot is None  # (an empty store has no folders to sign, but needs its tables)
+        if current == self._signature and not first:
             return False
         before, after = dict(self._signature), dict(current)
         changed = {k for k in before.keys() | after.keys() if before.get(k) != after.get(k)}
-        first = not self._signature
         with self._lock:
             self._materialise(set(PLACEHOLDERS) if first else changed)
             if first or changed & {"manifest", "statics"}:
