@@ -54,6 +54,17 @@ def _escape_like(text: str) -> str:
 KEY = "_key"
 """The column the all-vessel queries group by (an MMSI; dropped from the rows answered)."""
 
+# Each event table's id: the tie-break after its time order, so rows tied in time keep one order.
+ID = {
+    "visits": "visit_id",
+    "voyages": "voyage_id",
+    "gaps": "gap_id",
+    "encounters": "encounter_id",
+    "loitering": "loiter_id",
+    "draught_changes": "change_id",
+    "alerts": "alert_id",
+}
+
 # The vessel page's tables: answer key -> (table, time order). Each runs once per store version for all
 # vessels, sorted by (mmsi, time) (:mod:`supplyline.serve.snapshot` slices one vessel's rows out).
 BY_VESSEL = {
@@ -69,7 +80,10 @@ BY_VESSEL = {
 def vessel_tables() -> dict[str, Query]:
     """Every vessel's rows of each vessel-page table, sorted by the grouping column :data:`KEY` first."""
     out: dict[str, Query] = {
-        name: (f'SELECT mmsi AS {KEY}, * FROM "{table}" WHERE mmsi IS NOT NULL ORDER BY mmsi, "{order}"', [])
+        name: (
+            f'SELECT mmsi AS {KEY}, * FROM "{table}" WHERE mmsi IS NOT NULL ORDER BY mmsi, "{order}", {ID[table]}',
+            [],
+        )
         for name, (table, order) in BY_VESSEL.items()
     }
     return {
@@ -78,7 +92,7 @@ def vessel_tables() -> dict[str, Query]:
         "same_imo": same_imo_all(),
         "sanctions": (
             f"SELECT mmsi AS {KEY}, * FROM alerts WHERE kind = 'sanctioned' AND mmsi IS NOT NULL "
-            "ORDER BY mmsi, ts",
+            "ORDER BY mmsi, ts, alert_id",
             [],
         ),
         "route_counts": route_counts_all(),
@@ -110,7 +124,7 @@ def encounters_all() -> Query:
                   UNION ALL
                   SELECT mmsi_b AS {KEY}, * FROM encounters
                   WHERE mmsi_b IS NOT NULL AND mmsi_b IS DISTINCT FROM mmsi_a)
-              ORDER BY {KEY}, start_ts"""
+              ORDER BY {KEY}, start_ts, encounter_id"""
     return sql, []
 
 
@@ -197,7 +211,7 @@ def layer_all(table: str) -> Query:
         FROM "{table}" e
         LEFT JOIN vessel_names n ON n.mmsi = e.{key}
         WHERE e."{t0}" IS NOT NULL
-        ORDER BY e."{t0}" ASC"""
+        ORDER BY e."{t0}", e.{ID[table]}"""
     return sql, []
 
 
@@ -208,7 +222,7 @@ def detections_all() -> Query:
                     epoch_us(d.ts) AS _t0, epoch_us(d.ts) AS _t1
              FROM detections d LEFT JOIN detection_matches m USING (det_id)
              LEFT JOIN vessel_names n ON n.mmsi = m.mmsi
-             WHERE d.ts IS NOT NULL ORDER BY d.ts"""
+             WHERE d.ts IS NOT NULL ORDER BY d.ts, d.det_id"""
     return sql, []
 
 
