@@ -27,7 +27,6 @@ from supplyline.report.data import (
     dumps,
     encode_tracks,
     is_synthetic,
-    sources,
 )
 from supplyline.serve import queries as Q
 from supplyline.serve.db import Reader
@@ -164,24 +163,25 @@ def _tracks_on_disk(
 
 # --- endpoint bodies (run on worker threads) ----------------------------------------------------------------
 def meta(reader: Reader, case: dict[str, Any] | None, allow_sql: bool) -> dict[str, Any]:
-    first, last, n = fetch(reader, Q.span()).to_pylist()[0].values()
+    """The page header: data period, counts, positions per day, routes (the scans are the snapshot's)."""
+    span = reader.current().span
     counts = {
         name: int(fetch(reader, (f'SELECT count(*) AS n FROM "{name}"', [])).to_pylist()[0]["n"])
         for name in ("visits", "voyages", "gaps", "encounters", "loitering", "alerts", "claims", "estimates")
     }
     disk = reader.disk_cursor()
-    try:
-        synthetic = is_synthetic(disk, sources(disk))  # type: ignore[arg-type]  # queries only
+    try:  # only looks for imported truth tables: the inputs were read with the positions
+        synthetic = is_synthetic(disk, span.sources)  # type: ignore[arg-type]  # queries only
     finally:
         disk.close()
     return {
         "store": str(reader.store.root),
         "synthetic": synthetic,
-        "start": _ms(first),
-        "end": _ms(last),
-        "n_positions": int(n or 0),
+        "start": _ms(span.first),
+        "end": _ms(span.last),
+        "n_positions": span.n,
         "counts": counts,
-        "days": records(fetch(reader, Q.day_histogram())),
+        "days": span.days,
         "routes": rows(reader, Q.routes()),
         "case": case,
         "allow_sql": allow_sql,

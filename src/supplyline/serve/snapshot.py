@@ -23,7 +23,7 @@ import numpy as np
 import pyarrow as pa
 
 from supplyline.reader import ReadOnlyConnection
-from supplyline.report.data import table_json
+from supplyline.report.data import sources, table_json
 from supplyline.serve import queries as Q
 from supplyline.serve.positions import Positions, load_positions
 
@@ -104,11 +104,13 @@ class Timed:
 
 @dataclass(frozen=True)
 class Span:
-    """First and last position time and the number of positions (the data period)."""
+    """The data period and what the page header shows of it, read once per ingest (each needs a scan)."""
 
-    first: dt.datetime | None
+    first: dt.datetime | None  # first position time
     last: dt.datetime | None
-    n: int
+    n: int  # positions
+    days: list[dict[str, Any]]  # positions per UTC day (the time brush's background)
+    sources: list[dict[str, Any]]  # the manifest's inputs with their data-time range
 
 
 @dataclass(frozen=True)
@@ -169,5 +171,7 @@ def build_snapshot(
 
 
 def _positions_and_span(disk: ReadOnlyConnection) -> tuple[Positions | None, Span]:
-    first, last, n = disk.execute(Q.span()[0].removeprefix(Q.DISK)).fetchall()[0]
-    return load_positions(disk, int(n or 0)), Span(first, last, int(n or 0))
+    first, last, n = disk.execute(Q.span()[0]).fetchall()[0]
+    days = records(_disk_arrow(disk, Q.day_histogram()))
+    inputs = sources(disk)  # type: ignore[arg-type]  # queries only
+    return load_positions(disk, int(n or 0)), Span(first, last, int(n or 0), days, inputs)
