@@ -27,7 +27,7 @@ from supplyline.report.data import sources, table_json
 from supplyline.serve import queries as Q
 from supplyline.serve.positions import Positions, load_positions
 
-CONVERT_ONCE_ROWS = 50_000  # rows per table kept as dicts (~1 KB each: 50 MB at most); larger ones convert per answer
+CONVERT_ONCE_ROWS = 50_000  # rows a table keeps as dicts (~1 KB each); larger: converted per answer
 KEY = Q.KEY  # the grouping column the all-vessel queries add (dropped from the rows they answer)
 
 
