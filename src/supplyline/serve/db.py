@@ -110,7 +110,15 @@ class Reader:
                     "CREATE OR REPLACE TABLE vessel_names AS SELECT mmsi, arg_max(name, last_seen) AS name "
                     "FROM vessel_identities WHERE name IS NOT NULL GROUP BY mmsi"
                 )
-            self.snapshot = build_snapshot(self._con, self._disk, self.snapshot, changed)
+        # built outside the lock on a cursor of its own (only this method writes the tables): requests go on
+        memory, disk = self.cursor(), self.disk_cursor()
+        try:
+            snapshot = build_snapshot(memory, disk, self.snapshot, changed)
+        finally:
+            memory.close()
+            disk.close()
+        with self._lock:
+            self.snapshot = snapshot
             self._signature = current
             self.version += 1
             self._cache.clear()

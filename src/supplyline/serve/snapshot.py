@@ -126,12 +126,8 @@ class Snapshot:
 
 
 def _arrow(con: duckdb.DuckDBPyConnection, query: Q.Query) -> pa.Table:
-    cur = con.cursor()
-    try:
-        table: pa.Table = cur.sql(query[0], params=query[1]).to_arrow_table()
-        return table
-    finally:
-        cur.close()
+    table: pa.Table = con.sql(query[0], params=query[1]).to_arrow_table()
+    return table
 
 
 def _disk_arrow(disk: ReadOnlyConnection, query: Q.Query) -> pa.Table:
@@ -148,7 +144,8 @@ def build_snapshot(
     previous: Snapshot | None,
     changed: set[str],
 ) -> Snapshot:
-    """The snapshot after the tables in ``changed`` were re-read (everything when ``previous`` is None).
+    """The snapshot after the tables in ``changed`` were re-read (everything when ``previous`` is None);
+    ``memory`` is a cursor on the in-memory tables used by this thread only.
 
     Positions are re-read only when an ingest committed (``positions``/``manifest`` changed), the draught
     series when static reports did; the derived tables' indexes are cheap and rebuilt every time."""
