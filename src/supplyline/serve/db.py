@@ -92,7 +92,8 @@ class Reader:
 
         Only the derived tables whose folder changed are re-read (a ``monitor`` run re-reads ``alerts``
         alone, so its alerts reach open pages quickly); the identity tables are rebuilt when an ingest
-        commits (every ingest adds a ``manifest`` file, and new days add ``statics`` folders)."""
+        commits (every ingest adds a ``manifest`` file, and new days add ``statics`` folders). Called by
+        one thread at a time (the constructor, then the alerts watcher's poll)."""
         current = self.signature()
         first = self.snapshot is None  # (an empty store has no folders to sign, but needs its tables)
         if current == self._signature and not first:
