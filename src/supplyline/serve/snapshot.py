@@ -5,8 +5,9 @@ overlap a time window. One DuckDB query each cost about 1 ms of CPU in the Pytho
 bind, submit), so a vessel page spent ~15 ms and a map ~10 ms in query overhead, and 50 clients at once
 queued behind it. Instead, each query runs **once per store version for every vessel (or every time)**;
 its Arrow answer is kept sorted by MMSI (:class:`Grouped`) or by start time (:class:`Timed`), and a request
-takes a slice: a binary search and :func:`records` of the rows asked for. Memory stays that of the Arrow
-tables (rows become dicts only for the answer being built). The SQL stays in :mod:`supplyline.serve.queries`
+takes a slice: a binary search and the rows asked for, kept as JSON-ready dicts for tables up to
+:data:`CONVERT_ONCE_ROWS` rows (converted by :func:`records` per answer above that, so memory stays bounded).
+The SQL stays in :mod:`supplyline.serve.queries`
 and gives the same rows as the per-vessel queries it replaces (``tests/test_serve_snapshot.py`` compares them).
 
 Positions are indexed too (:mod:`supplyline.serve.positions`) when the store is small enough to hold them.
