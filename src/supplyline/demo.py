@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 
 from supplyline.case import Case, bundled_case_path, load_case, store_case_evidence
 from supplyline.engine.local import detect
-from supplyline.engine.summary import visit_class_counts
+from supplyline.engine.summary import call_to_call_voyages, visit_class_counts
 from supplyline.errors import InputError, UsageError
 from supplyline.estimate.run import run_estimate
 from supplyline.imagery.simulated import image_case, summary_line
@@ -185,7 +185,8 @@ def _summarise(
     tag = " (SYNTHETIC scenario)" if res.synthetic else " (real AIS)"
     lines = [
         f"case {case.name}{tag}: {ingested.get('kept', 0):,} reports kept of {ingested.get('read', 0):,} read",
-        f"detected: {classes.get('port_calls', 0)} port calls, {counts.get('voyages', 0)} voyages, "
+        f"detected: {classes.get('port_calls', 0)} port calls, {counts.get('voyages', 0)} voyages between stops "
+        f"({call_to_call_voyages(con) or 0} port call to port call), "
         f"{counts.get('gaps', 0)} dark gaps, {counts.get('encounters', 0)} encounters",
         f"trips on watched routes ({', '.join(outbound)}): {trips} — "
         + ", ".join(f"{ship} {n}" for ship, n in per_ship),
