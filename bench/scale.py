@@ -15,7 +15,7 @@ engine call (store opened, all tables written; JVM start-up excluded for Spark, 
 
   python bench/scale.py build STORE --positions 1e7          # make a store
   python bench/scale.py run local STORE [--workers 2] [--memory-limit 6GB]
-  python bench/scale.py run spark STORE [--master local[2]] [--driver-memory 4g]
+  python bench/scale.py run spark STORE [--master local[2]] [--driver-memory 4g] [--event-log DIR]
   python bench/scale.py run duckdb STORE                     # lag() gap query, 2 threads: the floor
 """
 
@@ -106,7 +106,13 @@ def child(engine: str, store_path: str, opts: dict[str, str]) -> dict[str, objec
         t0 = time.perf_counter()
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         builder = SparkSession.builder.master(opts.get("master", "local[2]"))
-        builder.config("spark.driver.memory", opts.get("driver_memory", "4g")).getOrCreate()
+        builder = builder.config("spark.driver.memory", opts.get("driver_memory", "4g"))
+        if opts.get("event_log"):
+            Path(opts["event_log"]).mkdir(parents=True, exist_ok=True)
+            builder = builder.config("spark.eventLog.enabled", "true").config(
+                "spark.eventLog.dir", opts["event_log"]
+            )
+        builder.getOrCreate()
         spark = spark_session()
         out["startup_s"] = time.perf_counter() - t0
         t0 = time.perf_counter()
@@ -122,7 +128,10 @@ def child(engine: str, store_path: str, opts: dict[str, str]) -> dict[str, objec
                 out=Path(tmp) / "out",
             )
         out.update(seconds=time.perf_counter() - t0, counts=res.counts, partitions=res.shards_total)
+        app = spark.sparkContext.applicationId
         spark.stop()
+        if opts.get("event_log"):
+            out["stages"] = stage_metrics(Path(opts["event_log"]), app)
     elif engine == "duckdb":
         con = Store.open(store_path).connect(memory_limit=opts.get("memory_limit") or None, threads=2)
         t0 = time.perf_counter()
@@ -134,6 +143,82 @@ def child(engine: str, store_path: str, opts: dict[str, str]) -> dict[str, objec
     else:
         raise SystemExit(f"unknown engine {engine}")
     return out
+
+
+def stage_metrics(folder: Path, app: str) -> list[dict[str, object]]:
+    """Per completed stage of application ``app``'s event log in ``folder`` (a file, or Spark 4's rolling
+    ``eventlog_v2_<app>/events_*``): wall seconds, tasks, summed executor run and CPU seconds, shuffle bytes
+    written and read, and the stage's call site (what it computes)."""
+    logs = sorted(p for p in folder.rglob("*") if p.is_file() and app in str(p) and "appstatus" not in p.name)
+    stages = []
+    for line in (row for log in logs for row in _log_text(log).splitlines()):
+        ev = json.loads(line)
+        if ev.get("Event") != "SparkListenerStageCompleted":
+            continue
+        info = ev["Stage Info"]
+        acc = {a["Name"]: a.get("Value", 0) for a in info.get("Accumulables", [])}
+        stages.append(
+            {
+                "stage": info["Stage ID"],
+                "name": info["Stage Name"].split(" at ")[0],
+                "tasks": info["Number of Tasks"],
+                "wall_s": round((info["Completion Time"] - info["Submission Time"]) / 1000, 2),
+                "run_s": round(int(acc.get("internal.metrics.executorRunTime", 0)) / 1000, 2),
+                "cpu_s": round(int(acc.get("internal.metrics.executorCpuTime", 0)) / 1e9, 2),
+                "shuffle_write_mb": round(
+                    int(acc.get("internal.metrics.shuffle.write.bytesWritten", 0)) / 2**20, 1
+                ),
+                "shuffle_read_mb": round(
+                    (
+                        int(acc.get("internal.metrics.shuffle.read.remoteBytesRead", 0))
+                        + int(acc.get("internal.metrics.shuffle.read.localBytesRead", 0))
+                    )
+                    / 2**20,
+                    1,
+                ),
+            }
+        )
+    return stages
+
+
+def _log_text(log: Path) -> str:
+    """An event log file's text (``.zstd``: Spark's default compression, through the zstd command)."""
+    if log.suffix == ".zstd":
+        return subprocess.run(["zstd", "-dc", str(log)], capture_output=True, check=True).stdout.decode()
+    return log.read_text()
+
+
+def _tree_cpu(root: int) -> float:
+    """Summed user + system CPU seconds of ``root`` and its live descendants, children already reaped included."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in _tree(root):
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as fh:
+                stat = fh.read().rsplit(b")", 1)[1].split()
+            total += sum(int(x) for x in stat[11:15])  # utime, stime, cutime, cstime
+        except (OSError, IndexError, ValueError):
+            continue
+    return total / tick
+
+
+def _tree(root: int) -> set[int]:
+    parent: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as fh:
+                parent[int(entry)] = int(fh.read().rsplit(b")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+    tree, frontier = {root}, [root]
+    while frontier:
+        p = frontier.pop()
+        kids = [c for c, pp in parent.items() if pp == p and c not in tree]
+        tree.update(kids)
+        frontier.extend(kids)
+    return tree
 
 
 def _tree_rss(root: int) -> int:
@@ -166,9 +251,10 @@ def measure(engine: str, store: Path, opts: dict[str, str]) -> dict[str, object]
         result_file = fh.name
     cmd = [sys.executable, __file__, "_child", engine, str(store), result_file, json.dumps(opts)]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    peak = 0
+    peak, cpu = 0, 0.0
     while proc.poll() is None:
         peak = max(peak, _tree_rss(proc.pid))
+        cpu = max(cpu, _tree_cpu(proc.pid))  # the last sample before exit: CPU seconds of the whole tree
         time.sleep(0.2)
     err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
     if proc.returncode != 0:
@@ -177,7 +263,12 @@ def measure(engine: str, store: Path, opts: dict[str, str]) -> dict[str, object]
     os.unlink(result_file)
     n = store_rows(store)
     secs = float(out["seconds"])
-    out.update(positions=n, peak_rss_mb=round(peak / 2**20), positions_per_s=round(n / secs))
+    out.update(
+        positions=n,
+        peak_rss_mb=round(peak / 2**20),
+        positions_per_s=round(n / secs),
+        tree_cpu_s=round(cpu, 1),
+    )
     return out
 
 
@@ -205,6 +296,9 @@ def main() -> None:
     r.add_argument("--master", default="local[2]")
     r.add_argument("--driver-memory", default="4g")
     r.add_argument("--partitions", default="")
+    r.add_argument(
+        "--event-log", default="", help="Spark: write the event log here and report per-stage metrics"
+    )
     a = ap.parse_args()
     if a.cmd == "build":
         t0 = time.perf_counter()
@@ -219,6 +313,7 @@ def main() -> None:
         "master": a.master,
         "driver_memory": a.driver_memory,
         "partitions": a.partitions,
+        "event_log": a.event_log,
     }
     load = os.getloadavg()[0]
     out = measure(a.engine, a.store, opts)

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from supplyline import schema
@@ -175,3 +176,21 @@ def test_table_parts_replace_keep_and_drop(tmp_path: Path) -> None:
         folder.mkdir(parents=True)
         assert folder.parent == store.scratch_dir("")
     assert not folder.exists()
+
+
+def test_transaction_adopts_files_staged_by_another_process(tmp_path: Path) -> None:
+    """A file written complete under ``_staging/`` (a Spark task's) moves into place on commit; a file
+    outside ``_staging/`` is refused, and nothing of a failed transaction appears."""
+    st = Store.create(tmp_path / "s")
+    outside = tmp_path / "elsewhere.parquet"
+    write_parquet(pa.table({"x": [1]}), outside)
+    task = st.root / "_staging" / "spark-ingest-1" / "000000" / "quarantine" / "part-a-00001.parquet"
+    write_parquet(pa.table({"x": [1, 2]}), task)
+    with pytest.raises(StoreError, match="only staged files can be adopted"), st.transaction() as txn:
+        txn.adopt(outside, "quarantine/part-b-00001.parquet")
+    assert not (st.root / "quarantine" / "part-b-00001.parquet").exists() and outside.exists()
+    with st.transaction() as txn:
+        txn.adopt(task, "quarantine/part-a-00001.parquet")
+        assert not (st.root / "quarantine" / "part-a-00001.parquet").exists()  # not before the commit
+    assert not task.exists()
+    assert pq.read_table(st.root / "quarantine" / "part-a-00001.parquet")["x"].to_pylist() == [1, 2]

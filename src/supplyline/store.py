@@ -138,6 +138,16 @@ class Transaction:
         )
         return staged
 
+    def adopt(self, path: Path, relpath: str) -> None:
+        """Move ``path`` (a complete file inside the store's ``_staging`` folder, written by another process,
+        e.g. a Spark task) to ``relpath`` on commit, as if :meth:`put` had staged it."""
+        staging = (self.store.root / _STAGING).resolve()
+        if not path.resolve().is_relative_to(staging):
+            raise StoreError(
+                f"{path} is not in {self.store.root / _STAGING}; only staged files can be adopted"
+            )
+        self.moves.append((f"{_STAGING}/{path.resolve().relative_to(staging).as_posix()}", relpath))
+
     def staged(self, prefix: str) -> list[Path]:
         """Staged files whose final path starts with ``prefix`` (visible to this transaction only)."""
         return [self.store.root / staged for staged, final in self.moves if final.startswith(prefix)]

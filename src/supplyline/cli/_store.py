@@ -44,6 +44,19 @@ IdColumnOpt = Annotated[
     ),
 ]
 ChunkRowsOpt = Annotated[int, typer.Option(help="Rows per chunk (bounds memory).", hidden=True, min=1)]
+IngestEngineOpt = Annotated[
+    str,
+    typer.Option(
+        "--engine",
+        "-e",
+        help="local, or spark: one Spark task per input file (pip install 'supplyline[spark]'); the store "
+        "must then be a folder every executor can write (docs/cluster.md).",
+    ),
+]
+IngestMasterOpt = Annotated[
+    str | None,
+    typer.Option("--master", help="Spark master (with --engine spark): local[2], spark://host:7077, yarn..."),
+]
 ChunkMbOpt = Annotated[
     int, typer.Option(help="NMEA megabytes per chunk (bounds memory).", hidden=True, min=1)
 ]
@@ -64,6 +77,8 @@ def ingest_cmd(
     id_column: IdColumnOpt = None,
     chunk_rows: ChunkRowsOpt = 1_000_000,
     chunk_mb: ChunkMbOpt = 64,
+    engine: IngestEngineOpt = "local",
+    master: IngestMasterOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Ingest AIS files into the store; every rejected line is quarantined with its reason.
@@ -83,6 +98,8 @@ def ingest_cmd(
 
       supplyline ingest tracks.csv --id-column ship_id --map ts=t,lat=y,lon=x
 
+      supplyline ingest logs/ --engine spark --master spark://host:7077
+
       supplyline sql "SELECT reason, count(*) FROM quarantine GROUP BY 1"
     """
     # deferred: supplyline.ingest costs ~15 ms of start-up and only this command needs it
@@ -90,6 +107,10 @@ def ingest_cmd(
     from supplyline.ingest.pipeline import ingest
     from supplyline.ingest.readers import expand, size
 
+    if engine not in ("local", "spark"):
+        raise UsageError(f"unknown --engine {engine!r}; choose local or spark")
+    if master is not None and engine != "spark":
+        raise UsageError("--master needs --engine spark")
     inputs = expand(paths)  # a typo in a path fails before any store folder is created
     st = Store.create(store)
     total = sum(size(i) for i in inputs if i.path.exists())
@@ -99,16 +120,20 @@ def ingest_cmd(
         def on_progress(name: str, done: int) -> None:
             bar.update(task, advance=done, description=Path(name).name[:40])
 
-        report = ingest(
-            st,
-            paths,
-            fmt=fmt,
-            mapping=parse_map(mapping) | ({TEXT_ID: id_column} if id_column else {}),
-            ts_format=time_format,
-            chunk_rows=chunk_rows,
-            chunk_bytes=chunk_mb << 20,
-            on_progress=on_progress,
-        )
+        options = {
+            "fmt": fmt,
+            "mapping": parse_map(mapping) | ({TEXT_ID: id_column} if id_column else {}),
+            "ts_format": time_format,
+            "chunk_rows": chunk_rows,
+            "chunk_bytes": chunk_mb << 20,
+        }
+        if engine == "spark":
+            from supplyline.engine.spark_ingest import IngestOptions, ingest_spark
+
+            opts = IngestOptions(**options)  # type: ignore[arg-type]
+            report = ingest_spark(st, paths, opts, master=master, on_progress=on_progress)
+        else:
+            report = ingest(st, paths, **options, on_progress=on_progress)  # type: ignore[arg-type]
     if as_json:
         print_json(report.to_dict())
     else:

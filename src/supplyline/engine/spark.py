@@ -27,10 +27,11 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from supplyline import schema
 from supplyline.detect import KERNEL_TABLES, Route, Thresholds, place_indexes, run_vessel_kernels
-from supplyline.detect._sql import SPARK, coverage_sql, encounters_sql
+from supplyline.detect._sql import DUCKDB, SPARK, coverage_sql, encounter_buckets_sql, encounters_sql
 from supplyline.detect.kernels import PlaceLookup, sort_events
 from supplyline.engine.base import (
     PLACES_TABLE,
@@ -43,6 +44,7 @@ from supplyline.engine.base import (
     places_in_use,
     stage_cross_tables,
 )
+from supplyline.engine.local import KERNEL_COLUMNS
 from supplyline.engine.spark_runtime import check_java, from_arrow, to_arrow
 from supplyline.errors import DependencyError, EngineError
 from supplyline.store import WHOLE, Store, raw_uri, table_uri
@@ -56,7 +58,11 @@ ENVELOPE = "table string, ipc binary"
 ROWS_PER_PARTITION = 2_000_000
 """Default partition size: a Python worker holds its partition's positions and the kernels' temporaries
 (~1 KB per position at peak), so 2 M positions keep each task near 2 GB."""
-_KIND = "_kind"
+ARROW_BATCH_ROWS = 200_000
+"""Rows per Arrow batch sent to ``mapInArrow`` (the partition is concatenated there anyway)."""
+_KIND = "_static"
+BUCKETS = "_encounter_buckets"
+"""Envelope name of a partition's encounter buckets (see :func:`_partition_kernel`)."""
 
 
 def _require_pyspark() -> str:
@@ -114,6 +120,10 @@ def spark_session(
         "spark.sql.execution.arrow.pyspark.enabled": "true",
         "spark.sql.adaptive.enabled": "false",  # keep our partition count: whole vessels per task
         "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
+        # Arrow batches to the Python workers: 10,000 rows (the default) cost a round trip per batch
+        "spark.sql.execution.arrow.maxRecordsPerBatch": str(ARROW_BATCH_ROWS),
+        # list a store's day folders on the driver (a Spark job per listing above 32 folders by default)
+        "spark.sql.sources.parallelPartitionDiscovery.threshold": "10000",
     }.items():
         spark.conf.set(key, value)
     spark.sparkContext.setLogLevel("ERROR")
@@ -153,26 +163,28 @@ def _from_ipc(blob: bytes) -> pa.Table:
 
 
 def _partition_kernel(places: Broadcast[pa.Table], th: Thresholds, routes: Sequence[Route]) -> Any:
-    """The function ``mapInArrow`` ships to the executors: all kernels over one partition (whole vessels)."""
-    pos_cols = [f.name for f in schema.POSITIONS]
-    sta_cols = [f.name for f in schema.STATICS]
+    """The function ``mapInArrow`` ships to the executors: all kernels over one partition (whole vessels),
+    and the partition's encounter buckets (one row per vessel and bucket, the first step of the encounter
+    query, computed here by DuckDB as the local engine does, so Spark's query starts from them)."""
     out_schema = pa.schema([("table", pa.string()), ("ipc", pa.binary())])
+    bucket_sql = encounter_buckets_sql(th, "p", DUCKDB)
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         batch_list = list(batches)  # the kernels need every row of a vessel at once
         if not batch_list or sum(b.num_rows for b in batch_list) == 0:
             return  # an empty partition (more partitions than vessels)
         both = pa.Table.from_batches(batch_list)
-        kind = both.column(_KIND)
-        positions = both.filter(pc.equal(kind, "p")).select(pos_cols).cast(schema.POSITIONS)
+        is_static = both.column(_KIND)
+        positions = both.filter(pc.invert(is_static)).select(list(KERNEL_COLUMNS["positions"]))
         if positions.num_rows == 0:
             return
         statics = None  # no static reports in the store: the union has no static columns
-        if set(sta_cols) <= set(both.column_names):
-            statics = both.filter(pc.equal(kind, "s")).select(sta_cols).cast(schema.STATICS)
+        if set(KERNEL_COLUMNS["statics"]) <= set(both.column_names):
+            statics = both.filter(is_static).select(list(KERNEL_COLUMNS["statics"]))
         table = places.value  # loaded once per Python worker, so place_indexes' cache hits across tasks
         tables = run_vessel_kernels(positions, table, th, routes, statics=statics, index=place_indexes(table))
-        names = [n for n in KERNEL_TABLES if tables[n].num_rows]
+        tables[BUCKETS] = _buckets(positions, bucket_sql)
+        names = [n for n in (*KERNEL_TABLES, BUCKETS) if tables[n].num_rows]
         if names:
             yield pa.RecordBatch.from_pydict(
                 {"table": names, "ipc": [_ipc(tables[n]) for n in names]}, schema=out_schema
@@ -181,13 +193,28 @@ def _partition_kernel(places: Broadcast[pa.Table], th: Thresholds, routes: Seque
     return run
 
 
+def _buckets(positions: pa.Table, sql: str) -> pa.Table:
+    """:func:`encounter_buckets_sql` over one partition's positions (whole vessels: whole groups)."""
+    import duckdb
+
+    con = duckdb.connect(":memory:", config={"threads": 1})
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        con.register("p", positions)
+        return con.sql(sql).to_arrow_table()
+    finally:
+        con.close()
+
+
 def _read(spark: SparkSession, uri: str, name: str, target: pa.Schema) -> DataFrame | None:
-    """One raw table of the store (hive ``day=`` folders), with exactly ``target``'s columns."""
+    """One raw table of the store (hive ``day=`` folders), with exactly ``target``'s columns.
+
+    The schema is given, so Spark runs no job to infer it from the files' footers."""
     local = _local_path(uri)
     if local is not None and not Store(local).has_files(name):
         return None
     try:
-        frame = spark.read.parquet(raw_uri(uri, name))
+        frame = spark.read.schema(_ddl(target)).parquet(raw_uri(uri, name))
     except Exception as exc:  # AnalysisException: path missing or empty (remote stores)
         if "PATH_NOT_FOUND" in str(exc) or "UNABLE_TO_INFER_SCHEMA" in str(exc):
             return None
@@ -195,13 +222,34 @@ def _read(spark: SparkSession, uri: str, name: str, target: pa.Schema) -> DataFr
     return frame.select(*[f.name for f in target])
 
 
-def _partitions(spark: SparkSession, positions: DataFrame, requested: int | None) -> int:
+_SPARK_TYPES = {"int8": "TINYINT", "int16": "SMALLINT", "int32": "INT", "int64": "BIGINT", "float": "FLOAT",
+                "double": "DOUBLE", "string": "STRING", "large_string": "STRING", "bool": "BOOLEAN"}  # fmt: skip
+
+
+def _ddl(target: pa.Schema) -> str:
+    """``target`` as a Spark DDL schema string (times are TIMESTAMP: instants, as the store writes them)."""
+    cols = []
+    for f in target:
+        kind = "TIMESTAMP" if pa.types.is_timestamp(f.type) else _SPARK_TYPES[str(f.type)]
+        cols.append(f"`{f.name}` {kind}")
+    return ", ".join(cols)
+
+
+def _rows(uri: str, positions: DataFrame) -> int:
+    """Position rows: from the Parquet footers of a local store (no Spark job), else a count."""
+    local = _local_path(uri)
+    if local is None:
+        return positions.count()
+    return sum(pq.ParquetFile(f).metadata.num_rows for f in (local / "positions").glob("day=*/*.parquet"))
+
+
+def _partitions(spark: SparkSession, uri: str, positions: DataFrame, requested: int | None) -> int:
     if requested is not None:
         if requested < 1:
             raise EngineError("--partitions must be at least 1")
         return requested
     floor = max(2, spark.sparkContext.defaultParallelism * 2)
-    return max(floor, math.ceil(positions.count() / ROWS_PER_PARTITION))
+    return max(floor, math.ceil(_rows(uri, positions) / ROWS_PER_PARTITION))
 
 
 def detect_spark(
@@ -235,7 +283,7 @@ def detect_spark(
         _write(session, store_uri(out) if out else uri, tables, places_used)
         return DetectResult(counts=dict.fromkeys(tables, 0))
 
-    n = _partitions(session, positions, partitions)
+    n = _partitions(session, uri, positions, partitions)
     # SQL shuffles sized like the vessel partitions: Spark's default 200 tasks per stage cost ~10x on small
     # inputs in local mode; restored afterwards for a caller's own session.
     shuffle = session.conf.get("spark.sql.shuffle.partitions")
@@ -260,9 +308,11 @@ def _run(
 ) -> DetectResult:
     from pyspark.sql import functions as F
 
-    both = positions.withColumn(_KIND, F.lit("p"))
+    # only the kernels' columns travel through the shuffle (source and input_id strings would double it)
+    both = positions.select(*KERNEL_COLUMNS["positions"]).withColumn(_KIND, F.lit(False))
     if statics is not None:
-        both = both.unionByName(statics.withColumn(_KIND, F.lit("s")), allowMissingColumns=True)
+        kernel_statics = statics.select(*KERNEL_COLUMNS["statics"]).withColumn(_KIND, F.lit(True))
+        both = both.unionByName(kernel_statics, allowMissingColumns=True)
     ordered = both.repartition(n, "mmsi").sortWithinPartitions("mmsi", "ts", "lat", "lon")
     shared = session.sparkContext.broadcast(places_used)
     try:
@@ -273,6 +323,7 @@ def _run(
     finally:
         shared.unpersist()
     tables = _decode(envelope)
+    buckets = _decode_one(envelope, BUCKETS)
 
     positions.createOrReplaceTempView("_sl_positions")
     try:
@@ -281,12 +332,18 @@ def _run(
             from_arrow(session, coverage_input(gaps)).createOrReplaceTempView("_sl_gaps")
             counts = to_arrow(session.sql(coverage_sql(thresholds, "_sl_gaps", "_sl_positions", SPARK)))
             tables["gaps"] = finish_coverage(gaps, counts, thresholds)
-        raw = to_arrow(session.sql(encounters_sql(thresholds, "_sl_positions", SPARK)))
+        over = "_sl_positions", SPARK
+        if buckets is not None:  # none only when no partition had positions
+            from_arrow(session, buckets).createOrReplaceTempView("_sl_buckets")
+            raw = to_arrow(session.sql(encounters_sql(thresholds, *over, buckets="_sl_buckets")))
+        else:
+            raw = to_arrow(session.sql(encounters_sql(thresholds, *over)))
     except Exception as exc:
         raise EngineError(f"the Spark encounter/coverage query failed: {_short(exc)}") from exc
     finally:
         session.catalog.dropTempView("_sl_positions")
         session.catalog.dropTempView("_sl_gaps")
+        session.catalog.dropTempView("_sl_buckets")
     tables["encounters"] = finish_encounters(raw, thresholds, idx)
     _write(session, store_uri(out) if out else uri, tables, places_used)
     return DetectResult(
@@ -314,6 +371,16 @@ def _decode(envelope: pa.Table) -> dict[str, pa.Table]:
         parts = [_from_ipc(b).cast(target) for n, b in zip(names, blobs, strict=True) if n == name]
         out[name] = sort_events(name, pa.concat_tables(parts)) if parts else schema.empty(target)
     return out
+
+
+def _decode_one(envelope: pa.Table, name: str) -> pa.Table | None:
+    """Every partition's blobs of table ``name`` concatenated (None when no partition sent one)."""
+    blobs = [
+        b
+        for n, b in zip(envelope.column("table").to_pylist(), envelope.column("ipc").to_pylist(), strict=True)
+        if n == name
+    ]
+    return pa.concat_tables([_from_ipc(b) for b in blobs]) if blobs else None
 
 
 def _write(session: SparkSession, target: str, tables: dict[str, pa.Table], places: pa.Table) -> None:

@@ -230,6 +230,16 @@ def _small_nmea(inp: Input, options: _Options) -> bool:
         return False
 
 
+def input_format(
+    inp: Input, fmt: str | None, mapping: dict[str, str] | None, sample: bytes | None = None
+) -> str:
+    """The format an input is read as: ``fmt`` if given, "mapped" for a mapped CSV, else detected."""
+    if fmt is not None:
+        return fmt
+    sample = inp.head() if sample is None else sample
+    return "mapped" if mapping and not sample.startswith(b"PAR1") else inp.detect_format(sample)
+
+
 def _ingest_one(store: Store, inp: Input, res: FileResult, options: _Options, run: Run) -> None:
     """One input in one store transaction: read, stage, count, manifest row; nothing of it if it fails."""
     try:
@@ -276,9 +286,7 @@ def _stage_input(
     fmt, mapping = options.fmt, options.mapping
     try:
         sample = inp.head()
-        if fmt is None:
-            fmt = "mapped" if mapping and not sample.startswith(b"PAR1") else inp.detect_format(sample)
-        res.format = fmt
+        res.format = fmt = input_format(inp, fmt, mapping, sample)
         writer = InputWriter(store, txn, connecting, hashing, inp.name, run)
         writer.on_progress = options.on_progress
         if fmt == "nmea":
