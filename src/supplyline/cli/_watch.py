@@ -17,6 +17,8 @@ Examples:
   supplyline watch --source tcp://ais.example.org:5631 --source folder:/srv/drops
   --deliver 'https://hooks.example.org/ais#digest=15' --deliver 'smtp://mail:587?from=w@x.org&to=a@x.org'
 
+  supplyline watch --source udp://127.0.0.1:10110 --case cases/nyharbor --deliver-config delivery.toml
+
   supplyline watch --store st --status
 """
 
@@ -39,6 +41,14 @@ def register(app: typer.Typer) -> None:
                 "--deliver",
                 help="- (stdout), file:PATH, http(s)://URL (webhook) or smtp://HOST:PORT?from=..&to=..; add "
                 "#digest=MINUTES for digests (repeatable).",
+            ),
+        ] = None,
+        deliver_config: Annotated[
+            Path | None,
+            typer.Option(
+                "--deliver-config",
+                help="A TOML file with a [delivery] section (sinks, digests, env var names of credentials); "
+                "the case's [delivery] is used too.",
             ),
         ] = None,
         case: Annotated[
@@ -92,6 +102,7 @@ def register(app: typer.Typer) -> None:
             sources=list(source),
             sinks=list(deliver or []),
             case=case,
+            deliver_config=deliver_config,
             every_s=every,
             after_positions=after,
             batch_s=batch_seconds,
