@@ -26,36 +26,46 @@ WEEK = "noaa_ais_nyharbor_2020/nyharbor_2020-12-01_to_07_points.csv.gz"
 CASE = Path(__file__).resolve().parents[1] / "src" / "supplyline" / "cases" / "nyharbor"
 
 
-def nyharbor_nmea(csv: Path, hours: float, shift_s: int = 0) -> bytes:
-    """The first ``hours`` of the NY Harbor week (real positions) as type-1 NMEA lines in time order.
-
-    The CSV has no SOG/COG/heading, so those are sent as "not available"; written with the simulator's NMEA
-    encoder (tag block ``c:`` carries the time).
-    """
-    from supplyline.simulate.nmea import encode_positions
-
+def nyharbor_rows(csv: Path, hours: float, shift_s: int = 0) -> dict[str, np.ndarray]:
+    """The first ``hours`` of the NY Harbor week (real positions) in time order: mmsi, ts (unix s), lat, lon."""
     con = duckdb.connect()
     t = con.sql(
         f"""SELECT mmsi::BIGINT AS mmsi, epoch(timestamp::TIMESTAMP)::BIGINT AS ts, lat, lon
             FROM read_csv('{csv}') WHERE timestamp::TIMESTAMP < TIMESTAMP '2020-12-01' + INTERVAL ({hours}) HOUR
             ORDER BY ts, mmsi"""
     ).fetchnumpy()
-    n = len(t["mmsi"])
     t["ts"] = t["ts"] + shift_s
+    return dict(t)
+
+
+def nyharbor_nmea(csv: Path, hours: float, shift_s: int = 0, source: str = "nyharbor") -> bytes:
+    """The first ``hours`` of the NY Harbor week (real positions) as type-1 NMEA lines in time order.
+
+    The CSV has no SOG/COG/heading, so those are sent as "not available"; written with the simulator's NMEA
+    encoder (tag block ``c:`` carries the time, ``s:`` the ``source``).
+    """
+    from supplyline.simulate.nmea import encode_positions
+
+    t = nyharbor_rows(csv, hours, shift_s)
+    n = len(t["mmsi"])
     nan = np.full(n, np.nan)
     lines = encode_positions(
-        t["mmsi"],
-        t["ts"],
-        t["lat"],
-        t["lon"],
-        nan,
-        nan,
-        nan,
-        np.full(n, 15),
-        np.ones(n, dtype=np.int64),
-        source="nyharbor",
-    )
+        t["mmsi"], t["ts"], t["lat"], t["lon"], nan, nan, nan, np.full(n, 15), np.ones(n, dtype=np.int64),
+        source=source,
+    )  # fmt: skip
     return bytes(lines.ravel().tobytes())
+
+
+def aisstream_json(rows: dict[str, np.ndarray]) -> list[str]:
+    """Positions as AISStream ``PositionReport`` messages (SOG/COG/heading "not available", as in the CSV)."""
+    out = []
+    for mmsi, ts, lat, lon in zip(*(rows[k].tolist() for k in ("mmsi", "ts", "lat", "lon")), strict=True):
+        when = dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%d %H:%M:%S.000000 +0000 UTC")
+        report = {"UserID": mmsi, "Latitude": lat, "Longitude": lon, "Sog": 102.3, "Cog": 360,
+                  "TrueHeading": 511, "NavigationalStatus": 15, "MessageID": 1}  # fmt: skip
+        out.append(json.dumps({"MessageType": "PositionReport", "MetaData": {"MMSI": mmsi, "time_utc": when},
+                               "Message": {"PositionReport": report}}))  # fmt: skip
+    return out
 
 
 def start_watch(store: Path, *args: str, log: Path) -> subprocess.Popen[bytes]:
