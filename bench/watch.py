@@ -212,10 +212,12 @@ def _slope_per_10min(points: list[tuple[float, float]]) -> float | None:
     )
 
 
-def soak(work: Path, rate: float, minutes: float, sample_s: float) -> dict[str, Any]:
-    """``rate`` lines/s for ``minutes`` with the NY case: RSS, lag and load sampled every ``sample_s``."""
+def soak(work: Path, rate: float, minutes: float, sample_s: float, analyse: bool = True) -> dict[str, Any]:
+    """``rate`` lines/s for ``minutes`` with the NY case (or only storing, ``analyse=False``): RSS, lag and
+    load sampled every ``sample_s``."""
     store, port, alerts = work / "soak", free_port(), work / "alerts.jsonl"
-    proc = start(store, port, ["--case", str(CASE), "--deliver", f"file:{alerts}"])
+    extra = ["--case", str(CASE), "--deliver", f"file:{alerts}"] if analyse else ["--no-analysis"]
+    proc = start(store, port, extra)
     samples: list[dict[str, Any]] = []
     stop, t0 = threading.Event(), time.time()
 
@@ -241,7 +243,7 @@ def soak(work: Path, rate: float, minutes: float, sample_s: float) -> dict[str, 
     st = status(store) or {}
     rss = [(s["t_s"], s["rss_mb"]) for s in samples if s["rss_mb"]]
     half = [p for p in rss if p[0] >= wall / 2]
-    return {"rate": rate, "minutes": minutes, "bytes": sent, "lines_stored": st["sources"]["feed"]["read"],
+    return {"rate": rate, "minutes": minutes, "analysis": analyse, "bytes": sent, "lines_stored": st["sources"]["feed"]["read"],
             "sustained_lines_s": round(st["sources"]["feed"]["read"] / wall), "watch_cpu_s": round(cpu, 1),
             "alerts": len(alerts.read_text().splitlines()) if alerts.exists() else 0,
             "rss_mb_first_half_max": max((y for t, y in rss if t < wall / 2), default=None),
@@ -265,11 +267,21 @@ def main() -> None:
     ap.add_argument("--latency-hours", type=float, default=30, help="hours of data in the latency run")
     ap.add_argument("--soak-minutes", type=float, default=0, help="instead: a soak run of this many minutes")
     ap.add_argument("--sample-s", type=float, default=30, help="seconds between samples of the soak run")
+    ap.add_argument("--soak-no-analysis", action="store_true", help="soak: only store (no detect/monitor)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-watch-") as tmp:
         work = Path(tmp)
         if args.soak_minutes:
-            print(json.dumps({"soak": soak(work, args.rate, args.soak_minutes, args.sample_s)}, indent=1))
+            print(
+                json.dumps(
+                    {
+                        "soak": soak(
+                            work, args.rate, args.soak_minutes, args.sample_s, not args.soak_no_analysis
+                        )
+                    },
+                    indent=1,
+                )
+            )
             return
         data = week_copies(args.copies)
         print(json.dumps({"throughput": throughput(work, data)}, indent=1))
