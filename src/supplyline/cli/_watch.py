@@ -68,7 +68,7 @@ def register(app: typer.Typer) -> None:
             int, typer.Option("--queue-mb", min=1, help="Bound of the in-memory queue before the spool (MB).")
         ] = 16,
         no_analysis: Annotated[
-            bool, typer.Option("--no-analysis", help="Only store: no detect, monitor or delivery.")
+            bool, typer.Option("--no-analysis", help="Only store: no detect or monitor (alerts already in the store are still delivered).")
         ] = False,
         status: Annotated[
             bool, typer.Option("--status", help="Show the running watch's lag, rates, queue and last alert.")
