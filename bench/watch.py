@@ -6,6 +6,8 @@
   not yet stored) sampled each second, and the time from the message that completes a dark gap near a case
   place to its alert in the JSON-lines file (``--every 1 --after 1000``);
 * **memory**: the watch's resident set (``VmRSS``) sampled every 0.5 s over the run, and its peak (``VmHWM``);
+* **convert** (``--convert``): CPU per AISStream message of the WebSocket source's JSON -> NMEA, one by one
+  and many in one call (``--latency-hours`` of data);
 * **soak** (``--soak-minutes M``, instead of the two runs above): lines at ``--rate`` lines/s for M minutes
   with the NY case, the default analysis schedule and a JSON-lines sink; every ``--sample-s`` seconds the
   watch's RSS, its lag, the lines stored and the load average. Flat memory: compare the RSS of the second
@@ -260,6 +262,22 @@ def _cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def convert_speed(hours: float) -> dict[str, Any]:
+    """CPU per AISStream message of the WebSocket source's conversion: one by one vs many in one call."""
+    from tests.watch_support import aisstream_json, nyharbor_rows
+
+    from supplyline.watch.sources.aisstream import to_nmea, to_nmea_many
+
+    msgs = aisstream_json(nyharbor_rows(DATA / WEEK, hours))
+    t0 = time.process_time()
+    one = b"".join(to_nmea(m) for m in msgs)
+    t1 = time.process_time()
+    many = to_nmea_many(msgs)
+    t2 = time.process_time()
+    return {"messages": len(msgs), "identical": one == many, "us_cpu_one_by_one": round((t1 - t0) / len(msgs) * 1e6, 1),
+            "us_cpu_many": round((t2 - t1) / len(msgs) * 1e6, 1)}  # fmt: skip
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--copies", type=int, default=4, help="weeks of NY Harbor AIS for the throughput run")
@@ -267,10 +285,14 @@ def main() -> None:
     ap.add_argument("--latency-hours", type=float, default=30, help="hours of data in the latency run")
     ap.add_argument("--soak-minutes", type=float, default=0, help="instead: a soak run of this many minutes")
     ap.add_argument("--sample-s", type=float, default=30, help="seconds between samples of the soak run")
+    ap.add_argument("--convert", action="store_true", help="instead: CPU of the AISStream conversion")
     ap.add_argument("--soak-no-analysis", action="store_true", help="soak: only store (no detect/monitor)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-watch-") as tmp:
         work = Path(tmp)
+        if args.convert:
+            print(json.dumps({"convert": convert_speed(args.latency_hours)}, indent=1))
+            return
         if args.soak_minutes:
             print(
                 json.dumps(
