@@ -23,36 +23,44 @@ Examples:
 """
 
 
+SourceOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--source",
+        help="udp://HOST:PORT, tcp://HOST:PORT, tcp-listen://HOST:PORT[?ack=1], wss://URL (AISStream) "
+        "or folder:PATH; add #name=NAME to name it (repeatable).",
+    ),
+]
+
+DeliverOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--deliver",
+        help="- (stdout), file:PATH, http(s)://URL (webhook) or smtp://HOST:PORT?from=..&to=..; add "
+        "#digest=MINUTES for digests (repeatable).",
+    ),
+]
+
+DeliverConfigOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--deliver-config",
+        help="A TOML file with a [delivery] section (sinks, digests, env var names of credentials); "
+        "the case's [delivery] is used too.",
+    ),
+]
+
+
 def register(app: typer.Typer) -> None:
     @app.command("watch", epilog=EXAMPLES)
     def watch(
         store: StoreOpt = None,
-        source: Annotated[
-            list[str] | None,
-            typer.Option(
-                "--source",
-                help="udp://HOST:PORT, tcp://HOST:PORT, tcp-listen://HOST:PORT[?ack=1], wss://URL (AISStream) "
-                "or folder:PATH; add #name=NAME to name it (repeatable).",
-            ),
-        ] = None,
-        deliver: Annotated[
-            list[str] | None,
-            typer.Option(
-                "--deliver",
-                help="- (stdout), file:PATH, http(s)://URL (webhook) or smtp://HOST:PORT?from=..&to=..; add "
-                "#digest=MINUTES for digests (repeatable).",
-            ),
-        ] = None,
-        deliver_config: Annotated[
-            Path | None,
-            typer.Option(
-                "--deliver-config",
-                help="A TOML file with a [delivery] section (sinks, digests, env var names of credentials); "
-                "the case's [delivery] is used too.",
-            ),
-        ] = None,
+        source: SourceOpt = None,
+        deliver: DeliverOpt = None,
+        deliver_config: DeliverConfigOpt = None,
         case: Annotated[
-            Path | None, typer.Option("--case", "-c", help="Case folder: places, routes, thresholds.")
+            Path | None,
+            typer.Option("--case", "-c", help="Case folder: places, routes, thresholds, [delivery]."),
         ] = None,
         every: Annotated[
             float,
@@ -68,7 +76,11 @@ def register(app: typer.Typer) -> None:
             int, typer.Option("--queue-mb", min=1, help="Bound of the in-memory queue before the spool (MB).")
         ] = 16,
         no_analysis: Annotated[
-            bool, typer.Option("--no-analysis", help="Only store: no detect or monitor (alerts already in the store are still delivered).")
+            bool,
+            typer.Option(
+                "--no-analysis",
+                help="Only store: no detect or monitor (alerts already in the store are still delivered).",
+            ),
         ] = False,
         status: Annotated[
             bool, typer.Option("--status", help="Show the running watch's lag, rates, queue and last alert.")
