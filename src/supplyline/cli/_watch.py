@@ -45,8 +45,8 @@ DeliverConfigOpt = Annotated[
     Path | None,
     typer.Option(
         "--deliver-config",
-        help="A TOML file with a [delivery] section (sinks, digests, env var names of credentials); "
-        "the case's [delivery] is used too.",
+        help="A TOML file with a \\[delivery] section (sinks, digests, env var names of credentials); "
+        "the case's \\[delivery] is used too.",
     ),
 ]
 
@@ -60,7 +60,7 @@ def register(app: typer.Typer) -> None:
         deliver_config: DeliverConfigOpt = None,
         case: Annotated[
             Path | None,
-            typer.Option("--case", "-c", help="Case folder: places, routes, thresholds, [delivery]."),
+            typer.Option("--case", "-c", help="Case folder: places, routes, thresholds, \\[delivery]."),
         ] = None,
         every: Annotated[
             float,
