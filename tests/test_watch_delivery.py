@@ -67,6 +67,11 @@ def test_webhook_500s_then_recovers_every_alert_once_and_signed(
         want = "sha256=" + hmac.new(SECRET.encode(), data, hashlib.sha256).hexdigest()
         assert hmac.compare_digest(headers["X-Supplyline-Signature"], want)
         assert headers["X-Supplyline-Alert-Id"] == json.loads(data)["alert_id"]
+    keys: set[str] = set()
+    for headers, _, _ in seen:  # a retry is marked as a possible repeat, a first send is not
+        low = {k.lower(): v for k, v in headers.items()}
+        assert (low.get("x-supplyline-repeat") == "1") == (low["idempotency-key"] in keys)
+        keys.add(low["idempotency-key"])
     table = store.read_table("deliveries", schema.DELIVERIES)
     assert table.num_rows == 4 and max(table["attempts"].to_pylist()) > 1
     assert Deliverer(store, [sink]).run() == 0  # a restart sends nothing again

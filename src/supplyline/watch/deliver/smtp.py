@@ -6,7 +6,8 @@
 ``$SUPPLYLINE_SMTP_CAFILE``. The server's certificate is always verified; the connection is refused rather
 than sent in clear if the server does not offer STARTTLS. Each message has ``Message-ID:
 <alert-id@supplyline>`` (digests: a hash of their ids), the same on every send of that message, and
-``X-Supplyline-Repeat: 1`` when it may repeat one already delivered (killed between send and record).
+``X-Supplyline-Repeat: 1`` when it may repeat one already delivered (a retry, or killed between send and
+record).
 A refused login is a refusal: the sink is held back and its alerts stay pending.
 """
 
@@ -80,11 +81,11 @@ class SmtpSink:
             client.send_message(msg)
 
     def send(self, alerts: list[dict[str, Any]], repeat: bool = False) -> int:
-        """Send until the server accepts; returns the number of attempts."""
-        msg = self.message(alerts, repeat)
+        """Send until the server accepts; returns the number of attempts (a retry is marked as a possible
+        repeat: a connection lost after DATA may have delivered it)."""
         for attempt, delay in enumerate(self.retry.delays(), start=1):
             try:
-                self._send_once(msg)
+                self._send_once(self.message(alerts, repeat or attempt > 1))
                 return attempt
             except smtplib.SMTPAuthenticationError as exc:
                 reply = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else exc

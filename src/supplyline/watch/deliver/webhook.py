@@ -2,8 +2,8 @@
 
 Headers: ``X-Supplyline-Alert-Id`` (the alert id, or the digest's ids joined by commas),
 ``Idempotency-Key`` (the alert id, or a hash of the digest's ids: the same on every send of that message),
-``X-Supplyline-Repeat: 1`` on a send that may repeat one the receiver already has (the watch was killed
-after sending, before recording it), and ``X-Supplyline-Signature: sha256=<hex HMAC-SHA256 of the body>``
+``X-Supplyline-Repeat: 1`` on a send that may repeat one the receiver already has (a retry, or the watch
+was killed after sending, before recording it), and ``X-Supplyline-Signature: sha256=<hex HMAC-SHA256 of the body>``
 keyed by the secret in ``$SUPPLYLINE_WEBHOOK_SECRET`` (``secret_env`` names another variable; no header if
 it is unset).
 A 2xx answer is acceptance; 5xx, 408, 429 and network errors are retried (0.5 s doubling to 30 s) until the
@@ -56,9 +56,10 @@ class WebhookSink:
         return urllib.request.Request(self.url, data=data, headers=headers, method="POST")
 
     def send(self, alerts: list[dict[str, Any]], repeat: bool = False) -> int:
-        """POST until accepted; returns the number of attempts."""
-        request = self._request(alerts, repeat)
+        """POST until accepted; returns the number of attempts. A retry is marked as a possible repeat: a
+        timed-out or broken attempt may have reached the receiver."""
         for attempt, delay in enumerate(self.retry.delays(), start=1):
+            request = self._request(alerts, repeat or attempt > 1)
             try:
                 with urllib.request.urlopen(request, timeout=self.timeout_s) as resp:
                     if 200 <= resp.status < 300:
