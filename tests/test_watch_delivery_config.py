@@ -150,3 +150,8 @@ def test_command_line_options_per_kind() -> None:
     assert (mail.user_env, mail.password_env) == ("U", "P")
     with pytest.raises(UsageError, match="a webhook sink takes digest, name, secret_env"):
         parse_sink("http://h/x#user_env=U", Retry())
+
+
+def test_a_bundled_case_name_works_without_delivery(tmp_path: Path) -> None:
+    cfg = WatchConfig(store=tmp_path / "st", sources=[], sinks=["-"], case=Path("nyharbor"))
+    assert [s.name.split("-")[0] for s in configured_sinks(cfg, Retry())] == ["stdout"]

@@ -60,7 +60,7 @@ def register(app: typer.Typer) -> None:
         deliver_config: DeliverConfigOpt = None,
         case: Annotated[
             Path | None,
-            typer.Option("--case", "-c", help="Case folder: places, routes, thresholds, \\[delivery]."),
+            typer.Option("--case", "-c", help="Case folder or bundled name: places, routes, \\[delivery]."),
         ] = None,
         every: Annotated[
             float,

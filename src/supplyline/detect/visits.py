@@ -45,6 +45,7 @@ from supplyline.detect._arrays import (
     to_ts,
 )
 from supplyline.detect.ports import port_rows
+from supplyline.detect.rests import has_rest
 from supplyline.detect.segments import Tracks
 from supplyline.detect.stops import pin_stops, port_gaps, stopped_state, visit_breaks
 from supplyline.detect.thresholds import Thresholds
@@ -285,6 +286,8 @@ def evidence(tr: Tracks, first: IntArray, last: IntArray, stopped: BoolArray, th
     longest = longest_stop_h(stop_iv, dt_next, breaks, first, last)
     gap = interval_sum(gap_next.astype(np.float64), first, last) > 0
     stop = next_true_index(stopped)[first] <= last
+    quiet = np.flatnonzero(~stop & ~gap)  # no stop by speed: a short rest at a slip still is one
+    stop[quiet] = has_rest(tr, first[quiet], last[quiet], th.short_stop_radius_m, th.short_stop_min_min)
     gap_in = np.where(breaks, 0, tr.dt_us)
     inner_rows = np.minimum(first + 1, last)
     max_gap_h = np.where(last > first, run_reduce(np.maximum, gap_in, inner_rows, last), 0) / US_PER_H

@@ -311,8 +311,11 @@ class Watch:
 
 def configured_sinks(cfg: WatchConfig, retry: Retry) -> list[Sink]:
     """The sinks of ``--deliver``, the case's ``[delivery]`` and ``--deliver-config``, names unique."""
+    from supplyline.case import resolve_case
+
     sinks = [parse_sink(s, retry) for s in cfg.sinks]
-    for path in (p for p in (cfg.case, cfg.deliver_config) if p is not None):
+    case = resolve_case(cfg.case) if cfg.case is not None else None  # a folder, case.toml or bundled name
+    for path in (p for p in (case, cfg.deliver_config) if p is not None):
         specs = load_delivery(path)
         if missing := missing_env(specs):
             raise UsageError(f"{path}: [delivery] names environment variable(s) that are not set: "
