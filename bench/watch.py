@@ -5,7 +5,13 @@
 * **latency**: lines sent at ``--rate`` lines/s with a case: the watch's own ``lag_s`` (oldest spooled line
   not yet stored) sampled each second, and the time from the message that completes a dark gap near a case
   place to its alert in the JSON-lines file (``--every 1 --after 1000``);
-* **memory**: the watch's resident set (``VmRSS``) sampled every 0.5 s over the run, and its peak (``VmHWM``).
+* **memory**: the watch's resident set (``VmRSS``) sampled every 0.5 s over the run, and its peak (``VmHWM``);
+* **convert** (``--convert``): CPU per AISStream message of the WebSocket source's JSON -> NMEA, one by one
+  and many in one call (``--latency-hours`` of data);
+* **soak** (``--soak-minutes M``, instead of the two runs above): lines at ``--rate`` lines/s for M minutes
+  with the NY case, the default analysis schedule and a JSON-lines sink; every ``--sample-s`` seconds the
+  watch's RSS, its lag, the lines stored and the load average. Flat memory: compare the RSS of the second
+  half with the first (``rss_mb_slope_per_10min`` over the second half).
 
 Data: the NY Harbor week (real, 172,679 positions) as NMEA, repeated with times shifted by whole weeks
 (``--copies``) so no line is a duplicate. Run: ``python bench/watch.py`` (``--help`` for sizes).
@@ -152,7 +158,10 @@ def latency(work: Path, data: bytes, rate: float) -> dict[str, Any]:
     t0 = time.time()
     send(port, data, rate)
     wait_stored(store)
-    time.sleep(5)
+    deadline = time.time() + 60  # the analysis after the last batch can take seconds on a loaded machine
+    while time.time() < deadline and not (status(store) or {}).get("delivered"):
+        time.sleep(0.2)
+    time.sleep(2)
     sampler.stop.set()
     watcher.stop.set()
     proc.terminate()
@@ -172,14 +181,133 @@ def latency(work: Path, data: bytes, rate: float) -> dict[str, Any]:
             "wall_s": round(time.time() - t0, 1)}  # fmt: skip
 
 
+def week_stream(rate: float, minutes: float) -> Any:
+    """Blocks of NMEA (one tenth of a second at ``rate`` each) for ``minutes``, week copy after week copy."""
+    per_block, total = max(1, int(rate / 10)), int(rate * minutes * 60)
+    done, k = 0, 0
+    while done < total:
+        lines = nyharbor_nmea(DATA / WEEK, 24 * 7, shift_s=k * WEEK_S).splitlines(keepends=True)
+        for i in range(0, min(len(lines), total - done), per_block):
+            yield b"".join(lines[i : min(i + per_block, total - done)])
+        done, k = min(total, done + len(lines)), k + 1
+
+
+def stream_send(port: int, blocks: Any, rate: float, per_block: int) -> int:
+    """Send ``blocks`` at ``rate`` lines/s (each block ``per_block`` lines); returns the bytes acknowledged."""
+    t0, sent = time.perf_counter(), 0
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        reader = sock.makefile("rb")
+        for i, block in enumerate(blocks, start=1):
+            sock.sendall(block)
+            sent += len(block)
+            time.sleep(max(0.0, t0 + i * per_block / rate - time.perf_counter()))
+        while int(reader.readline().split()[1]) < sent:
+            pass
+    return sent
+
+
+def _slope_per_10min(points: list[tuple[float, float]]) -> float | None:
+    if len(points) < 3:
+        return None
+    ts, ys = [p[0] for p in points], [p[1] for p in points]
+    mt, my = statistics.fmean(ts), statistics.fmean(ys)
+    var = sum((t - mt) ** 2 for t in ts)
+    return (
+        round(600 * sum((t - mt) * (y - my) for t, y in zip(ts, ys, strict=True)) / var, 2) if var else None
+    )
+
+
+def soak(work: Path, rate: float, minutes: float, sample_s: float, analyse: bool = True) -> dict[str, Any]:
+    """``rate`` lines/s for ``minutes`` with the NY case (or only storing, ``analyse=False``): RSS, lag and
+    load sampled every ``sample_s``."""
+    store, port, alerts = work / "soak", free_port(), work / "alerts.jsonl"
+    extra = ["--case", str(CASE), "--deliver", f"file:{alerts}"] if analyse else ["--no-analysis"]
+    proc = start(store, port, extra)
+    samples: list[dict[str, Any]] = []
+    stop, t0 = threading.Event(), time.time()
+
+    def sample() -> None:
+        while not stop.wait(sample_s):
+            st, mem = status(store) or {}, _mem(proc.pid)
+            feed = st.get("sources", {}).get("feed", {})
+            samples.append({"t_s": round(time.time() - t0), "rss_mb": mem.get("VmRSS"),
+                            "lag_s": feed.get("lag_s"), "stored": feed.get("read"),
+                            "analysis_runs": st.get("analysis_runs"), "load1": os.getloadavg()[0]})  # fmt: skip
+            print(json.dumps(samples[-1]), file=sys.stderr, flush=True)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    cpu0 = _cpu(proc.pid)
+    sent = stream_send(port, week_stream(rate, minutes), rate, max(1, int(rate / 10)))
+    wall = time.time() - t0
+    wait_stored(store)
+    stop.set()
+    cpu, peak = _cpu(proc.pid) - cpu0, _mem(proc.pid).get("VmHWM")
+    proc.terminate()
+    proc.wait(120)
+    st = status(store) or {}
+    rss = [(s["t_s"], s["rss_mb"]) for s in samples if s["rss_mb"]]
+    half = [p for p in rss if p[0] >= wall / 2]
+    return {"rate": rate, "minutes": minutes, "analysis": analyse, "bytes": sent, "lines_stored": st["sources"]["feed"]["read"],
+            "sustained_lines_s": round(st["sources"]["feed"]["read"] / wall), "watch_cpu_s": round(cpu, 1),
+            "alerts": len(alerts.read_text().splitlines()) if alerts.exists() else 0,
+            "rss_mb_first_half_max": max((y for t, y in rss if t < wall / 2), default=None),
+            "rss_mb_second_half_max": max((y for _, y in half), default=None), "rss_mb_peak": peak,
+            "rss_mb_slope_per_10min": _slope_per_10min(half),
+            "lag_s_max": max((s["lag_s"] or 0 for s in samples), default=None),
+            "load1_mean": round(statistics.fmean(s["load1"] for s in samples), 2) if samples else None,
+            "samples": samples}  # fmt: skip
+
+
+def _cpu(pid: int) -> float:
+    """User + system CPU seconds of ``pid`` so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def convert_speed(hours: float) -> dict[str, Any]:
+    """CPU per AISStream message of the WebSocket source's conversion: one by one vs many in one call."""
+    from tests.watch_support import aisstream_json, nyharbor_rows
+
+    from supplyline.watch.sources.aisstream import to_nmea, to_nmea_many
+
+    msgs = aisstream_json(nyharbor_rows(DATA / WEEK, hours))
+    t0 = time.process_time()
+    one = b"".join(to_nmea(m) for m in msgs)
+    t1 = time.process_time()
+    many = to_nmea_many(msgs)
+    t2 = time.process_time()
+    return {"messages": len(msgs), "identical": one == many, "us_cpu_one_by_one": round((t1 - t0) / len(msgs) * 1e6, 1),
+            "us_cpu_many": round((t2 - t1) / len(msgs) * 1e6, 1)}  # fmt: skip
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--copies", type=int, default=4, help="weeks of NY Harbor AIS for the throughput run")
     ap.add_argument("--rate", type=float, default=5000, help="lines/s of the latency run")
     ap.add_argument("--latency-hours", type=float, default=30, help="hours of data in the latency run")
+    ap.add_argument("--soak-minutes", type=float, default=0, help="instead: a soak run of this many minutes")
+    ap.add_argument("--sample-s", type=float, default=30, help="seconds between samples of the soak run")
+    ap.add_argument("--convert", action="store_true", help="instead: CPU of the AISStream conversion")
+    ap.add_argument("--soak-no-analysis", action="store_true", help="soak: only store (no detect/monitor)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-watch-") as tmp:
         work = Path(tmp)
+        if args.convert:
+            print(json.dumps({"convert": convert_speed(args.latency_hours)}, indent=1))
+            return
+        if args.soak_minutes:
+            print(
+                json.dumps(
+                    {
+                        "soak": soak(
+                            work, args.rate, args.soak_minutes, args.sample_s, not args.soak_no_analysis
+                        )
+                    },
+                    indent=1,
+                )
+            )
+            return
         data = week_copies(args.copies)
         print(json.dumps({"throughput": throughput(work, data)}, indent=1))
         lat_data = nyharbor_nmea(DATA / WEEK, args.latency_hours)

@@ -4,11 +4,9 @@ in the test) and login."""
 
 from __future__ import annotations
 
-import datetime as dt
 import email
 import hashlib
 import hmac
-import ipaddress
 import json
 import socket
 import threading
@@ -18,27 +16,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
 import pytest
 
 from supplyline import schema
-from supplyline.store import Store
 from supplyline.watch.deliver import Deliverer, Retry, ledger, parse_sink
+from tests.watch_support import self_signed, store_with_alerts
 
 SECRET = "s3cret-for-tests"
-
-
-def store_with_alerts(root: Path, n: int) -> Store:
-    store = Store.create(root)
-    t0 = dt.datetime(2020, 12, 1, tzinfo=dt.UTC)
-    rows = [
-        {"alert_id": f"alert{i:02d}", "kind": "halt", "ts": t0 + dt.timedelta(hours=i), "mmsi": 367000150,
-         "route": "whitehall-stgeorge", "place_id": None, "probability": 0.001, "message": f"no crossing {i}",
-         "details": json.dumps({"i": i})}
-        for i in range(n)
-    ]  # fmt: skip
-    store.write_table("alerts", pa.Table.from_pylist(rows, schema=schema.ALERTS), part="run-1")
-    return store
 
 
 class Receiver(BaseHTTPRequestHandler):
@@ -83,6 +67,11 @@ def test_webhook_500s_then_recovers_every_alert_once_and_signed(
         want = "sha256=" + hmac.new(SECRET.encode(), data, hashlib.sha256).hexdigest()
         assert hmac.compare_digest(headers["X-Supplyline-Signature"], want)
         assert headers["X-Supplyline-Alert-Id"] == json.loads(data)["alert_id"]
+    keys: set[str] = set()
+    for headers, _, _ in seen:  # a retry is marked as a possible repeat, a first send is not
+        low = {k.lower(): v for k, v in headers.items()}
+        assert (low.get("x-supplyline-repeat") == "1") == (low["idempotency-key"] in keys)
+        keys.add(low["idempotency-key"])
     table = store.read_table("deliveries", schema.DELIVERIES)
     assert table.num_rows == 4 and max(table["attempts"].to_pylist()) > 1
     assert Deliverer(store, [sink]).run() == 0  # a restart sends nothing again
@@ -124,77 +113,91 @@ def test_webhook_refusal_holds_the_sink_back(tmp_path: Path) -> None:
 
 
 # --- SMTP -----------------------------------------------------------------------------------------------------
-def self_signed(folder: Path) -> tuple[Path, Path]:
-    """A certificate for 127.0.0.1 / localhost and its key, made here (never committed)."""
-    x509 = pytest.importorskip("cryptography.x509")
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
+class SmtpServer:
+    """A real aiosmtpd server on 127.0.0.1: STARTTLS required (a certificate made here), login watch/pw."""
 
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = dt.datetime.now(dt.UTC)
-    san = x509.SubjectAlternativeName(
-        [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-    )
-    cert = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-        .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=1)).add_extension(san, critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )  # fmt: skip
-    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-    )
-    return cert_path, key_path
+    def __init__(self, folder: Path) -> None:
+        import ssl
+
+        pytest.importorskip("aiosmtpd")
+        from aiosmtpd.controller import Controller
+        from aiosmtpd.smtp import AuthResult, LoginPassword
+
+        self.cert, key = self_signed(folder)
+        tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        tls.load_cert_chain(self.cert, key)
+        self.received: list[Any] = []
+        self.logins: list[bool] = []
+        outer = self
+
+        class Handler:
+            async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+                outer.received.append((session.authenticated, envelope.rcpt_tos, envelope.content))
+                return "250 OK"
+
+        def auth(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
+            text = lambda v: v.decode() if isinstance(v, bytes) else v  # noqa: E731 - str or bytes by version
+            ok = isinstance(data, LoginPassword) and (text(data.login), text(data.password)) == (
+                "watch",
+                "pw",
+            )
+            outer.logins.append(ok)
+            return AuthResult(success=ok, handled=False)  # handled=False: aiosmtpd answers 535
+
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port, tls_context=tls,
+                                     require_starttls=True, authenticator=auth, auth_require_tls=True)  # fmt: skip
+
+    def spec(self) -> str:
+        return f"smtp://127.0.0.1:{self.port}?from=watch@example.org&to=desk@example.org#name=mail"
 
 
-def test_smtp_starttls_login_each_alert_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import ssl
+@pytest.fixture
+def smtp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SmtpServer]:
+    server = SmtpServer(tmp_path)
+    server.controller.start()
+    monkeypatch.setenv("SUPPLYLINE_SMTP_CAFILE", str(server.cert))
+    monkeypatch.setenv("SUPPLYLINE_SMTP_USER", "watch")
+    monkeypatch.setenv("SUPPLYLINE_SMTP_PASSWORD", "pw")
+    yield server
+    server.controller.stop()
 
-    pytest.importorskip("aiosmtpd")
-    from aiosmtpd.controller import Controller
-    from aiosmtpd.smtp import AuthResult, LoginPassword
 
-    cert, key = self_signed(tmp_path)
-    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    tls.load_cert_chain(cert, key)
-    received: list[Any] = []
-
-    class Handler:
-        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-            received.append((session.authenticated, envelope.rcpt_tos, envelope.content))
-            return "250 OK"
-
-    def auth(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
-        text = lambda v: v.decode() if isinstance(v, bytes) else v  # noqa: E731 - str or bytes by version
-        ok = isinstance(data, LoginPassword) and (text(data.login), text(data.password)) == ("watch", "pw")
-        return AuthResult(success=ok)
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    controller = Controller(Handler(), hostname="127.0.0.1", port=port, tls_context=tls, require_starttls=True,
-                            authenticator=auth, auth_require_tls=True)  # fmt: skip
-    controller.start()
-    try:
-        monkeypatch.setenv("SUPPLYLINE_SMTP_CAFILE", str(cert))
-        monkeypatch.setenv("SUPPLYLINE_SMTP_USER", "watch")
-        monkeypatch.setenv("SUPPLYLINE_SMTP_PASSWORD", "pw")
-        store = store_with_alerts(tmp_path / "st", 2)
-        spec = f"smtp://127.0.0.1:{port}?from=watch@example.org&to=desk@example.org#name=mail"
-        assert Deliverer(store, [parse_sink(spec, Retry())]).run() == 2
-        assert Deliverer(store, [parse_sink(spec, Retry())]).run() == 0  # not again after a restart
-    finally:
-        controller.stop()
-    assert len(received) == 2
-    for authenticated, rcpt, content in received:
+def test_smtp_starttls_login_each_alert_once(smtp: SmtpServer, tmp_path: Path) -> None:
+    store = store_with_alerts(tmp_path / "st", 2)
+    assert Deliverer(store, [parse_sink(smtp.spec(), Retry())]).run() == 2
+    assert Deliverer(store, [parse_sink(smtp.spec(), Retry())]).run() == 0  # not again after a restart
+    assert len(smtp.received) == 2
+    for authenticated, rcpt, content in smtp.received:
         assert authenticated and rcpt == ["desk@example.org"]
         msg = email.message_from_bytes(content)
         assert msg["Subject"].startswith("[supplyline] halt: no crossing")
         assert msg["Message-ID"] in ("<alert00@supplyline>", "<alert01@supplyline>")
+        assert msg["X-Supplyline-Repeat"] is None  # first sends, not repeats
+
+
+def test_smtp_refused_login_backs_off_and_keeps_the_alert_pending(
+    smtp: SmtpServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SUPPLYLINE_SMTP_PASSWORD", "wrong")
+    store = store_with_alerts(tmp_path / "st", 1)
+    deliverer = Deliverer(store, [parse_sink(smtp.spec(), Retry())])
+    deliverer.hold_first_s = 1.0  # (30 s in a watch)
+    errors: list[str] = []
+    deliverer.on_error = lambda sink, error: errors.append(error)
+    assert deliverer.run() == 0  # no exception: a refusal is logged, the sink rests
+    assert "refused the login (535" in errors[0] and "$SUPPLYLINE_SMTP_PASSWORD" in errors[0]
+    assert ledger.delivered(store, "mail") == set() and not smtp.received  # still pending
+    per_try = len(smtp.logins)  # smtplib tries each mechanism the server offers (PLAIN, LOGIN)
+    assert per_try >= 1 and not any(smtp.logins)
+    assert deliverer.run() == 0 and len(smtp.logins) == per_try  # resting: no second login yet
+    time.sleep(1.1)
+    assert deliverer.run() == 0 and len(smtp.logins) == 2 * per_try  # tried again, refused again
+    time.sleep(1.1)
+    assert deliverer.run() == 0 and len(smtp.logins) == 2 * per_try  # the rest doubled (2 s)
+    monkeypatch.setenv("SUPPLYLINE_SMTP_PASSWORD", "pw")  # the operator fixes the password
+    time.sleep(1.0)
+    assert deliverer.run() == 1 and smtp.logins[-1] is True
+    assert ledger.delivered(store, "mail") == {"alert00"} and len(smtp.received) == 1

@@ -130,3 +130,20 @@ def test_folder_files_are_ingested_once_when_complete(shared_data: Path, tmp_pat
     assert manifest.num_rows == 1  # the copy with the same bytes was a skip
     log = (tmp_path / "watch.log").read_text()
     assert log.count('"status": "ingested"') == 1 and log.count('"status": "skipped"') == 1
+
+
+def test_many_messages_convert_as_one_by_one(shared_data: Path) -> None:
+    """The WebSocket source converts what arrived meanwhile in one call: same lines, same order, the bad
+    ones kept as their text (quarantined later as unparsable)."""
+    from supplyline.watch.sources.aisstream import to_nmea, to_nmea_many
+
+    good = aisstream_messages(data_file(shared_data, WEEK), 50)
+    static = json.dumps({"MessageType": "ShipStaticData", "MetaData": {"time_utc": "2020-12-01 00:00:05.1 +0000 UTC"},
+                         "Message": {"ShipStaticData": {"UserID": 366999712, "Name": "SAMUEL I NEWHOUSE"}}})  # fmt: skip
+    bad_lat = good[3].replace('"Latitude": ', '"Latitude": "north", "x": ')
+    mixed = [good[0], "not json", static, *good[1:20], bad_lat, '{"MessageType": "Ping"}', *good[20:]]
+    many = to_nmea_many(mixed)
+    assert many == b"".join(to_nmea(m) for m in mixed)
+    lines = many.splitlines()
+    assert len(lines) == len(mixed) + 1  # the static message is two sentences
+    assert lines[1] == b"not json" and b"Ping" in lines[24] and b"north" in lines[23]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import ipaddress
 import json
 import os
 import signal
@@ -15,43 +17,55 @@ from typing import Any
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pytest
 
+from supplyline import schema
 from supplyline.store import Store
 
 WEEK = "noaa_ais_nyharbor_2020/nyharbor_2020-12-01_to_07_points.csv.gz"
 CASE = Path(__file__).resolve().parents[1] / "src" / "supplyline" / "cases" / "nyharbor"
 
 
-def nyharbor_nmea(csv: Path, hours: float, shift_s: int = 0) -> bytes:
-    """The first ``hours`` of the NY Harbor week (real positions) as type-1 NMEA lines in time order.
-
-    The CSV has no SOG/COG/heading, so those are sent as "not available"; written with the simulator's NMEA
-    encoder (tag block ``c:`` carries the time).
-    """
-    from supplyline.simulate.nmea import encode_positions
-
+def nyharbor_rows(csv: Path, hours: float, shift_s: int = 0) -> dict[str, np.ndarray]:
+    """The first ``hours`` of the NY Harbor week (real positions) in time order: mmsi, ts (unix s), lat, lon."""
     con = duckdb.connect()
     t = con.sql(
         f"""SELECT mmsi::BIGINT AS mmsi, epoch(timestamp::TIMESTAMP)::BIGINT AS ts, lat, lon
             FROM read_csv('{csv}') WHERE timestamp::TIMESTAMP < TIMESTAMP '2020-12-01' + INTERVAL ({hours}) HOUR
             ORDER BY ts, mmsi"""
     ).fetchnumpy()
-    n = len(t["mmsi"])
     t["ts"] = t["ts"] + shift_s
+    return dict(t)
+
+
+def nyharbor_nmea(csv: Path, hours: float, shift_s: int = 0, source: str = "nyharbor") -> bytes:
+    """The first ``hours`` of the NY Harbor week (real positions) as type-1 NMEA lines in time order.
+
+    The CSV has no SOG/COG/heading, so those are sent as "not available"; written with the simulator's NMEA
+    encoder (tag block ``c:`` carries the time, ``s:`` the ``source``).
+    """
+    from supplyline.simulate.nmea import encode_positions
+
+    t = nyharbor_rows(csv, hours, shift_s)
+    n = len(t["mmsi"])
     nan = np.full(n, np.nan)
     lines = encode_positions(
-        t["mmsi"],
-        t["ts"],
-        t["lat"],
-        t["lon"],
-        nan,
-        nan,
-        nan,
-        np.full(n, 15),
-        np.ones(n, dtype=np.int64),
-        source="nyharbor",
-    )
+        t["mmsi"], t["ts"], t["lat"], t["lon"], nan, nan, nan, np.full(n, 15), np.ones(n, dtype=np.int64),
+        source=source,
+    )  # fmt: skip
     return bytes(lines.ravel().tobytes())
+
+
+def aisstream_json(rows: dict[str, np.ndarray]) -> list[str]:
+    """Positions as AISStream ``PositionReport`` messages (SOG/COG/heading "not available", as in the CSV)."""
+    out = []
+    for mmsi, ts, lat, lon in zip(*(rows[k].tolist() for k in ("mmsi", "ts", "lat", "lon")), strict=True):
+        when = dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%d %H:%M:%S.000000 +0000 UTC")
+        report = {"UserID": mmsi, "Latitude": lat, "Longitude": lon, "Sog": 102.3, "Cog": 360,
+                  "TrueHeading": 511, "NavigationalStatus": 15, "MessageID": 1}  # fmt: skip
+        out.append(json.dumps({"MessageType": "PositionReport", "MetaData": {"MMSI": mmsi, "time_utc": when},
+                               "Message": {"PositionReport": report}}))  # fmt: skip
+    return out
 
 
 def start_watch(store: Path, *args: str, log: Path) -> subprocess.Popen[bytes]:
@@ -110,3 +124,47 @@ def manifest_totals(store: Path) -> dict[str, int]:
 def event_table(store: Path, name: str) -> pa.Table:
     con = Store.open(store).connect()
     return con.sql(f"SELECT * FROM {name} ORDER BY ALL").to_arrow_table()
+
+
+def store_with_alerts(root: Path, n: int) -> Store:
+    """A store whose ``alerts`` table holds ``n`` made-up halt alerts ``alert00``, ``alert01``, ..."""
+    store = Store.create(root)
+    t0 = dt.datetime(2020, 12, 1, tzinfo=dt.UTC)
+    rows = [
+        {"alert_id": f"alert{i:02d}", "kind": "halt", "ts": t0 + dt.timedelta(hours=i), "mmsi": 367000150,
+         "route": "whitehall-stgeorge", "place_id": None, "probability": 0.001, "message": f"no crossing {i}",
+         "details": json.dumps({"i": i})}
+        for i in range(n)
+    ]  # fmt: skip
+    store.write_table("alerts", pa.Table.from_pylist(rows, schema=schema.ALERTS), part="run-1")
+    return store
+
+
+def self_signed(folder: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 / localhost and its key, made here (never committed)."""
+    x509 = pytest.importorskip("cryptography.x509")
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = dt.datetime.now(dt.UTC)
+    san = x509.SubjectAlternativeName(
+        [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+    )
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1)).add_extension(san, critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )  # fmt: skip
+    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    return cert_path, key_path

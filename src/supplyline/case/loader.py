@@ -58,7 +58,7 @@ _CASE_KEYS = {
     "observations",
     "scenario",
 }
-_TOP_KEYS = {"case", "places", "routes", "watchlist", "thresholds", "priors"}
+_TOP_KEYS = {"case", "places", "routes", "watchlist", "thresholds", "priors", "delivery"}
 
 
 # --- helpers shared by the section parsers ------------------------------------------------------------------
@@ -570,6 +570,13 @@ def _read_toml(src: Path, root: Path) -> tuple[dict[str, Any] | None, TomlProble
         return None, pr
 
 
+def _check_delivery(doc: dict[str, Any], root: Path, pr: TomlProblems) -> None:
+    """``[delivery]`` is read by `supplyline watch` (docs/watch.md); checked here so `case validate` says."""
+    from supplyline.watch.deliver.config import check_delivery
+
+    check_delivery(doc, pr, root)
+
+
 def read_case(path: Path | str) -> tuple[Case | None, list[Problem]]:
     """The case in folder ``path`` (None if case.toml is missing or not TOML) and every problem found."""
     root = Path(path)
@@ -586,6 +593,7 @@ def read_case(path: Path | str) -> tuple[Case | None, list[Problem]]:
     watchlist = _parse_watchlist(doc, root, pr)
     thresholds = _parse_thresholds(doc, pr)
     priors = _parse_priors(doc, pr)
+    _check_delivery(doc, root, pr)
     evidence = _read_evidence(root, head.raw, place_ids, pr)
     scenario = root / head.raw.get("scenario", "scenario.toml")
     case = Case(

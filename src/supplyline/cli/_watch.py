@@ -17,32 +17,50 @@ Examples:
   supplyline watch --source tcp://ais.example.org:5631 --source folder:/srv/drops
   --deliver 'https://hooks.example.org/ais#digest=15' --deliver 'smtp://mail:587?from=w@x.org&to=a@x.org'
 
+  supplyline watch --source udp://127.0.0.1:10110 --case cases/nyharbor --deliver-config delivery.toml
+
   supplyline watch --store st --status
 """
+
+
+SourceOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--source",
+        help="udp://HOST:PORT, tcp://HOST:PORT, tcp-listen://HOST:PORT[?ack=1], wss://URL (AISStream) "
+        "or folder:PATH; add #name=NAME to name it (repeatable).",
+    ),
+]
+
+DeliverOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--deliver",
+        help="- (stdout), file:PATH, http(s)://URL (webhook) or smtp://HOST:PORT?from=..&to=..; add "
+        "#digest=MINUTES for digests (repeatable).",
+    ),
+]
+
+DeliverConfigOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--deliver-config",
+        help="A TOML file with a \\[delivery] section (sinks, digests, env var names of credentials); "
+        "the case's \\[delivery] is used too.",
+    ),
+]
 
 
 def register(app: typer.Typer) -> None:
     @app.command("watch", epilog=EXAMPLES)
     def watch(
         store: StoreOpt = None,
-        source: Annotated[
-            list[str] | None,
-            typer.Option(
-                "--source",
-                help="udp://HOST:PORT, tcp://HOST:PORT, tcp-listen://HOST:PORT[?ack=1], wss://URL (AISStream) "
-                "or folder:PATH; add #name=NAME to name it (repeatable).",
-            ),
-        ] = None,
-        deliver: Annotated[
-            list[str] | None,
-            typer.Option(
-                "--deliver",
-                help="- (stdout), file:PATH, http(s)://URL (webhook) or smtp://HOST:PORT?from=..&to=..; add "
-                "#digest=MINUTES for digests (repeatable).",
-            ),
-        ] = None,
+        source: SourceOpt = None,
+        deliver: DeliverOpt = None,
+        deliver_config: DeliverConfigOpt = None,
         case: Annotated[
-            Path | None, typer.Option("--case", "-c", help="Case folder or bundled name: places, routes.")
+            Path | None,
+            typer.Option("--case", "-c", help="Case folder or bundled name: places, routes, \\[delivery]."),
         ] = None,
         every: Annotated[
             float,
@@ -58,7 +76,11 @@ def register(app: typer.Typer) -> None:
             int, typer.Option("--queue-mb", min=1, help="Bound of the in-memory queue before the spool (MB).")
         ] = 16,
         no_analysis: Annotated[
-            bool, typer.Option("--no-analysis", help="Only store: no detect, monitor or delivery.")
+            bool,
+            typer.Option(
+                "--no-analysis",
+                help="Only store: no detect or monitor (alerts already in the store are still delivered).",
+            ),
         ] = False,
         status: Annotated[
             bool, typer.Option("--status", help="Show the running watch's lag, rates, queue and last alert.")
@@ -92,6 +114,7 @@ def register(app: typer.Typer) -> None:
             sources=list(source),
             sinks=list(deliver or []),
             case=case,
+            deliver_config=deliver_config,
             every_s=every,
             after_positions=after,
             batch_s=batch_seconds,

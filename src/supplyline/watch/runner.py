@@ -19,10 +19,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from supplyline.errors import StoreError, SupplylineError
+from supplyline.errors import StoreError, SupplylineError, UsageError
 from supplyline.store import Store
 from supplyline.watch.batcher import Batcher, BatchResult
-from supplyline.watch.deliver import Deliverer, Retry, parse_sink
+from supplyline.watch.deliver import Deliverer, Retry, Sink, parse_sink
+from supplyline.watch.deliver.config import load_delivery, missing_env
+from supplyline.watch.deliver.dispatch import make_sink
 from supplyline.watch.logs import JsonLog
 from supplyline.watch.queue import ByteQueue, Item
 from supplyline.watch.schedule import Analysis, Schedule
@@ -42,6 +44,7 @@ class WatchConfig:
     sources: list[str]
     sinks: list[str] = field(default_factory=list)
     case: Path | None = None
+    deliver_config: Path | None = None  # a file with a [delivery] section (the case's is read too)
     every_s: float = 60.0
     after_positions: int = 50_000
     batch_s: float = 1.0
@@ -93,7 +96,7 @@ class Watch:
             raise SupplylineError(f"two sources share a name ({names}); give each #name=...")
         self.retry = Retry()
         self.mutex = threading.Lock()  # one store writer at a time: the store step or a ledger write
-        self.deliverer = Deliverer(self.store, [parse_sink(s, self.retry) for s in cfg.sinks], self.mutex)
+        self.deliverer = Deliverer(self.store, configured_sinks(cfg, self.retry), self.mutex)
         self.deliverer.on_error = lambda sink, error: self.log("delivery_failed", level="error", sink=sink,
                                                                error=error)  # fmt: skip
         self.batcher = Batcher(self.store)
@@ -304,6 +307,25 @@ class Watch:
             "sources": {s.name: self._source_status(s, now) for s in self.sources},
         }
         write_status(self.folder, status)
+
+
+def configured_sinks(cfg: WatchConfig, retry: Retry) -> list[Sink]:
+    """The sinks of ``--deliver``, the case's ``[delivery]`` and ``--deliver-config``, names unique."""
+    from supplyline.case import resolve_case
+
+    sinks = [parse_sink(s, retry) for s in cfg.sinks]
+    case = resolve_case(cfg.case) if cfg.case is not None else None  # a folder, case.toml or bundled name
+    for path in (p for p in (case, cfg.deliver_config) if p is not None):
+        specs = load_delivery(path)
+        if missing := missing_env(specs):
+            raise UsageError(f"{path}: [delivery] names environment variable(s) that are not set: "
+                             f"{', '.join(missing)}; export them before starting the watch")  # fmt: skip
+        sinks += [make_sink(s.target, s.options, retry, where=f"[delivery] of {path}") for s in specs]
+    names = [s.name for s in sinks]
+    if len(set(names)) != len(names):
+        dup = sorted({n for n in names if names.count(n) > 1})
+        raise UsageError(f"two delivery sinks share the ledger name(s) {dup}; give each its own name")
+    return sinks
 
 
 def run_watch(cfg: WatchConfig, log: JsonLog | None = None) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 from dataclasses import dataclass, field
@@ -23,8 +24,9 @@ class Sink(Protocol):
     digest_s: float  # 0 = one message per alert; else one message per this many seconds
     batched: bool  # True: one send() may carry many alerts as separate records (JSON lines)
 
-    def send(self, alerts: list[dict[str, Any]]) -> int:
-        """Deliver; returns the number of attempts it took."""
+    def send(self, alerts: list[dict[str, Any]], repeat: bool = False) -> int:
+        """Deliver; returns the number of attempts it took. ``repeat``: these alerts may have been delivered
+        already (a watch was killed after sending them, before recording it): say so to the target."""
         ...
 
     def recover(self, done: set[str]) -> list[str]:
@@ -61,6 +63,13 @@ def alert_dicts(alerts: pa.Table) -> list[dict[str, Any]]:
         row["details"] = json.loads(row["details"]) if row.get("details") else {}
         out.append(row)
     return out
+
+
+def delivery_key(alerts: list[dict[str, Any]]) -> str:
+    """The idempotency key of one message: the alert id, or for a digest a hash of its ids (16 hex)."""
+    if len(alerts) == 1:
+        return str(alerts[0]["alert_id"])
+    return hashlib.sha1(",".join(str(a["alert_id"]) for a in alerts).encode()).hexdigest()[:16]
 
 
 def body(alerts: list[dict[str, Any]]) -> bytes:

@@ -19,7 +19,8 @@ class JsonLinesSink:
         self.digest_s = digest_s
         self.batched = True
 
-    def send(self, alerts: list[dict[str, Any]]) -> int:
+    def send(self, alerts: list[dict[str, Any]], repeat: bool = False) -> int:
+        del repeat  # a file's repeats are found by ``recover`` before any send
         text = "".join(json.dumps(a, sort_keys=True, default=str) + "\n" for a in alerts)
         if self.path is None:
             sys.stdout.write(text)

@@ -16,8 +16,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from supplyline.errors import DependencyError, UsageError
-from supplyline.watch.sources.aisstream import boxes_around, subscription, to_nmea
+from supplyline.watch.sources.aisstream import boxes_around, subscription, to_nmea_many
 from supplyline.watch.sources.base import Source
+
+MAX_INBOX = 4096  # messages read but not yet converted, at most (then reading waits: flow control)
 
 
 @dataclass
@@ -48,11 +50,42 @@ class WebSocketSource(Source):
                     await ws.send(hello)
                     self.stats.connections += 1
                     self.stats.state, delay = "connected", 0.5
-                    async for message in ws:
-                        await self.put(to_nmea(message))
+                    await self._session(ws)
             except (OSError, TimeoutError, websockets.exceptions.WebSocketException):
                 pass
             self.stats.reconnects += 1
             self.stats.state = f"reconnecting in {delay:.1f}s"
             await asyncio.sleep(delay)
             delay = min(self.backoff_max_s, delay * 2)
+
+    async def _session(self, ws: Any) -> None:
+        """Read messages into an inbox while the previous ones are converted and queued, then convert all
+        that arrived meanwhile in one vectorised call: batches grow with the rate, a lone message goes
+        alone. Returns when the connection closes (raises its error after converting what was read)."""
+        inbox: list[str | bytes] = []
+        ready, room = asyncio.Event(), asyncio.Event()
+
+        async def read() -> None:
+            async for message in ws:
+                inbox.append(message)
+                ready.set()
+                while len(inbox) >= MAX_INBOX:
+                    room.clear()
+                    await room.wait()
+
+        reader = asyncio.create_task(read())
+        try:
+            while inbox or not reader.done():
+                if not inbox:
+                    waiter = asyncio.create_task(ready.wait())
+                    await asyncio.wait([reader, waiter], return_when=asyncio.FIRST_COMPLETED)
+                    waiter.cancel()
+                    continue
+                batch = inbox[:]
+                inbox.clear()
+                ready.clear()
+                room.set()
+                await self.put(to_nmea_many(batch))
+            reader.result()
+        finally:
+            reader.cancel()
