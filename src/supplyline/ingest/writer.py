@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from supplyline.ingest.accounting import FileResult, Tally
+from supplyline.ingest.csv_records import RecordMap
 from supplyline.ingest.dedup import PositionStager, store_order
 from supplyline.ingest.inputs import Input
 from supplyline.ingest.normalise import positions_sql, statics_sql
@@ -65,6 +66,7 @@ class InputWriter:
         self.positions = PositionStager(self.staging, self.tally)
         self.statics = StaticRuns(self.staging, self.tally)
         self.file = file
+        self.run = run  # the call's shared connection and pools (None: a writer on its own)
         self.file_format: str | None = None  # the layout a CSV/Parquet input was read as
         self.on_progress: Progress | None = None
 
@@ -108,9 +110,17 @@ class InputWriter:
         self.statics.add_reports(table.filter(pc.is_null(table["reason"])))
         return offset + table.num_rows
 
-    def add_rejects(self, rejects: list[tuple[int, str, str]]) -> None:
-        """Lines DuckDB could not split into the header's columns (see :meth:`Quarantine.add_unparsable`)."""
-        self.quarantine.add_unparsable(rejects)
+    def place_csv_records(self, records: RecordMap, rejects: list[tuple[int, str, str, str]]) -> None:
+        """A CSV input's quarantine on physical lines, plus the records DuckDB refused (see
+        :meth:`Quarantine.place_csv`)."""
+        self.quarantine.place_csv(records, rejects)
+
+    def reset(self) -> None:
+        """Forget every count and staged part of the input (it is read again; the caller drops the files)."""
+        self.tally = Tally()
+        self.quarantine = Quarantine(self.staging, self.tally)
+        self.positions = PositionStager(self.staging, self.tally)
+        self.statics = StaticRuns(self.staging, self.tally)
 
     # NMEA ----------------------------------------------------------------------------------------------
     def prepare(self, con: duckdb.DuckDBPyConnection, result: NmeaResult) -> Prepared:
