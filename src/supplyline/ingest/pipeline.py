@@ -311,7 +311,11 @@ def _stage_input(
     (or why that failed)."""
     # hashlib releases the GIL: the content hash runs while the first chunks are read and decoded; the
     # writer asks for it (and checks the manifest) before it stages anything
-    hashing = run.hashing.submit(inp.sha256)
+    if ready is None:
+        hashing = run.hashing.submit(inp.sha256)
+    else:  # a small input: handing the hash to a thread costs more than hashing it here
+        hashing = Future()
+        hashing.set_result(inp.sha256())
     connecting: Future[duckdb.DuckDBPyConnection] = Future()
     connecting.set_result(run.con.cursor())  # the input's own connection to the run's database
     fmt, mapping = options.fmt, options.mapping
