@@ -36,8 +36,8 @@ import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from urllib.parse import unquote
 from typing import TextIO
+from urllib.parse import unquote
 
 import duckdb
 import pyarrow as pa
@@ -94,7 +94,11 @@ def hadoop_glob_escape(text: str) -> str:
 def spark_path(store_uri: str) -> str:
     """A store URI spelled as Hadoop parses it: ``file:`` URIs percent-decoded (``file:///a%20b`` ->
     ``file:///a b``; Hadoop would look for a folder literally named ``a%20b``), other schemes as given."""
-    return "file://" + unquote(store_uri.removeprefix("file://")) if store_uri.startswith("file://") else store_uri
+    return (
+        "file://" + unquote(store_uri.removeprefix("file://"))
+        if store_uri.startswith("file://")
+        else store_uri
+    )
 
 
 def raw_uri(store_uri: str, name: str) -> str:
