@@ -27,6 +27,7 @@ from supplyline.ingest.nmea_split import clip_long_lines
 from supplyline.ingest.pipeline import ingest
 from supplyline.simulate.nmea import encode_positions
 from supplyline.store import Store
+from tests.conftest import data_file
 
 RSS_CEILING_KB = 1 << 20  # 1 GiB
 T0 = 1_600_000_000  # 2020-09-13 UTC
@@ -482,3 +483,33 @@ def test_csv_record_scan_is_independent_of_block_boundaries() -> None:
         size = int(rng.integers(1, 30))
         cut = scan_records([data[i : i + size] for i in range(0, len(data), size)], 3, max_record=64)
         assert (cut.cont, cut.skip, cut.bad) == (whole.cont, whole.skip, whole.bad)
+
+
+def test_batched_small_inputs_count_as_each_alone(shared_data: Path, tmp_path: Path) -> None:
+    """Real NMEA (positions, static reports, two-sentence messages cut at file ends, bad lines) split into
+    small files: ingested as one batch (normalised together) or each in its own call, every file has the
+    same counts and reasons, and the stores hold the same positions and quarantine."""
+    text = gzip.decompress(
+        data_file(shared_data, "dma_ais_raw_nmea/aisabnormal_ais-sample_2013-11-12.txt.gz").read_bytes()
+    )
+    lines = text.splitlines(keepends=True)[:1500]
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for i in range(0, len(lines), 37):  # 41 files, cut anywhere (two-sentence messages too)
+        (folder / f"part{i:05d}.nmea").write_bytes(b"".join(lines[i : i + 37]))
+    batched = ingest(Store.create(tmp_path / "a"), [folder])
+    alone_store = Store.create(tmp_path / "b")
+    alone = [ingest(alone_store, [p]).files[0] for p in sorted(folder.iterdir())]
+
+    def counts(files: list) -> list[tuple]:  # type: ignore[type-arg]
+        return [(Path(f.path).name, f.read, f.kept, f.duplicate, f.quarantined, f.reasons) for f in files]
+
+    assert counts(batched.files) == counts(alone)
+    assert sum(f.quarantined for f in alone) > 0 and sum(f.statics for f in alone) > 0
+    con = duckdb.connect()
+    for table in ("positions/*/*", "statics/*/*", "quarantine/*"):
+        q = "SELECT * EXCLUDE (input_id) FROM read_parquet('{}/" + table + ".parquet') ORDER BY ALL"
+        assert (
+            con.execute(q.format(tmp_path / "a")).fetchall()
+            == con.execute(q.format(tmp_path / "b")).fetchall()
+        )
