@@ -24,6 +24,7 @@ import pytest
 
 from supplyline.ingest.detect_format import binary
 from supplyline.ingest.nmea_split import clip_long_lines
+from supplyline.ingest.accounting import FileResult
 from supplyline.ingest.pipeline import ingest
 from supplyline.simulate.nmea import encode_positions
 from supplyline.store import Store
@@ -501,7 +502,7 @@ def test_batched_small_inputs_count_as_each_alone(shared_data: Path, tmp_path: P
     alone_store = Store.create(tmp_path / "b")
     alone = [ingest(alone_store, [p]).files[0] for p in sorted(folder.iterdir())]
 
-    def counts(files: list) -> list[tuple]:  # type: ignore[type-arg]
+    def counts(files: list[FileResult]) -> list[tuple[object, ...]]:
         return [(Path(f.path).name, f.read, f.kept, f.duplicate, f.quarantined, f.reasons) for f in files]
 
     assert counts(batched.files) == counts(alone)
