@@ -22,9 +22,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from supplyline.ingest.accounting import FileResult
 from supplyline.ingest.detect_format import binary
 from supplyline.ingest.nmea_split import clip_long_lines
-from supplyline.ingest.accounting import FileResult
 from supplyline.ingest.pipeline import ingest
 from supplyline.simulate.nmea import encode_positions
 from supplyline.store import Store
