@@ -514,3 +514,18 @@ def test_batched_small_inputs_count_as_each_alone(shared_data: Path, tmp_path: P
             con.execute(q.format(tmp_path / "a")).fetchall()
             == con.execute(q.format(tmp_path / "b")).fetchall()
         )
+
+
+def test_csv_unterminated_quote_with_text_vessel_ids(tmp_path: Path) -> None:
+    """Text ids are listed from the rows actually read (the repaired copy), so none after the bad quote
+    is lost."""
+    lines = [f"boat-{i},2020-01-01T00:{i // 60:02d}:{i % 60:02d}Z,40.{i:03d},-74.0,n{i}\n" for i in range(60)]
+    lines[10] = lines[10].replace(",n10", ',"n10')
+    path = tmp_path / "ids.csv"
+    path.write_text("ship,ts,lat,lon,note\n" + "".join(lines))
+    store = tmp_path / "s"
+    mapping = {"vessel_id": "ship", "ts": "ts", "lat": "lat", "lon": "lon"}
+    f = ingest(Store.create(store), [path], mapping=mapping).files[0]
+    assert (f.read, f.kept, f.quarantined, f.reasons) == (60, 59, 1, {"unterminated_quote": 1})
+    ids = Store.open(store).read_table("vessel_ids")["source_id"].to_pylist()
+    assert sorted(ids) == sorted(f"boat-{i}" for i in range(60) if i != 10)

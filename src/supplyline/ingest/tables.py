@@ -92,14 +92,15 @@ def read_table(
         _stream(source, writer, chunk_rows)
     else:
         source = _csv_source(inp, path, fmt, sample, mapping, ts_format)
-        _read_csv(inp, source, writer, txn, chunk_rows)
+        source = _read_csv(inp, source, writer, txn, chunk_rows)
     writer.file_format = source.layout.name
     if source.layout.text_id:
         _stage_vessel_ids(writer, txn, source)
 
 
-def _read_csv(inp: Input, source: _Source, writer: InputWriter, txn: Transaction, chunk_rows: int) -> None:
-    """A CSV input: streamed, then (if anything was refused) its records placed on their lines."""
+def _read_csv(inp: Input, source: _Source, writer: InputWriter, txn: Transaction, chunk_rows: int) -> _Source:
+    """A CSV input: streamed, then (if anything was refused) its records placed on their lines. Returns
+    the source its rows came from (a repaired copy, if lines had to be taken out)."""
     mark = len(txn.moves)
     long_lines = (
         writer.run.decoders.submit(may_have_long_lines, inp.blocks())
@@ -111,17 +112,18 @@ def _read_csv(inp: Input, source: _Source, writer: InputWriter, txn: Transaction
     finally:
         suspect = long_lines.result()
     if not suspect and not rejects and not writer.quarantine.staged:
-        return
+        return source
     records = scan_records(inp.blocks(), len(source.header), source.delimiter)
     if records.bad:  # DuckDB swallows what follows an unterminated quote and drops lines over 32 MB
         writer.reset()
         del txn.moves[mark:]
         repaired = txn.staging / "repaired.csv"
         write_without_lines(inp.blocks(), [b[0] for b in records.bad], repaired)
-        comp_free = replace(source, relation=_csv_relation(repaired, source, "none"))
-        rejects = _stream(comp_free, writer, chunk_rows)
+        source = replace(source, relation=_csv_relation(repaired, source, "none"))
+        rejects = _stream(source, writer, chunk_rows)
     writer.place_csv_records(records, rejects)
     writer.fill_raw_lines(inp)
+    return source
 
 
 def _done(value: bool) -> Future[bool]:
