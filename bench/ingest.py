@@ -186,6 +186,32 @@ def bench_csv(tmp: Path, copies: int, repeat: int) -> dict[str, float]:
     return _compare(rows, (t_bare, c_bare), (t_ours, c_ours))
 
 
+NY_WEEK = DATA / "noaa_ais_nyharbor_2020" / "nyharbor_2020-12-01_to_07_points.csv.gz"
+NOAA_HOUR = DATA / "noaa_ais_nyharbor_2020" / "NYHarbor_2020_06_30_first_hour.csv"
+
+
+def bench_csv_files(tmp: Path, repeat: int) -> None:
+    """End-to-end ingest of the real NOAA CSVs as they are: the NY Harbor week (points CSV, gzip) and the
+    MarineCadastre first hour (NOAA layout, plain). Prints rows, best wall and best process-CPU seconds."""
+    counter = iter(range(1000))
+    for src in (NY_WEEK, NOAA_HOUR):
+        results: list[Any] = []
+
+        def ours(src: Path = src, results: list[Any] = results) -> None:
+            store = Store.create(tmp / f"csvfile-store-{next(counter)}")
+            (res,) = ingest(store, [src]).files
+            assert res.status == "ingested", res.message
+            results.append(res)
+
+        wall, cpu = best_of(repeat, ours)
+        res = results[-1]
+        print(
+            f"CSV file {src.name}: {res.read:,} rows ({res.kept:,} kept, {res.duplicate:,} duplicate, "
+            f"{res.quarantined:,} quarantined): {wall:.3f} s wall, {cpu:.3f} s CPU (best of {repeat}); "
+            f"{res.read / cpu:,.0f} rows per CPU s"
+        )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--nmea-copies", type=int, default=4, help="copies of the 80k-line NMEA sample")
@@ -208,10 +234,19 @@ def main() -> None:
         action="store_true",
         help="also: both NMEA sides as whole commands (interpreter start and imports included)",
     )
+    ap.add_argument(
+        "--csv-files",
+        action="store_true",
+        help="instead: ingest the real NY Harbor week CSV (gzip) and NOAA first-hour CSV as they are",
+    )
     args = ap.parse_args()
     print(f"load average before: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     with tempfile.TemporaryDirectory(prefix="supplyline-bench-") as d:
         tmp = Path(d)
+        if args.csv_files:
+            bench_csv_files(tmp, args.repeat)
+            print(f"load average after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+            return
         if args.chunk_scaling:
             bench_chunks(tmp, 12, args.chunk_scaling, args.repeat)
             print(f"load average after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")

@@ -303,7 +303,7 @@ def test_hostile_column_name_in_a_stored_table(tmp_path: Path, monkeypatch: pyte
         (["claims", "import", "{latin1}", "--store", "{store}"], 4, "latin1.csv:2"),
         (["observations", "import", "{latin1}", "--store", "{store}"], 4, "latin1.csv:2"),
         (["claims", "extract", "{latin1}", "--store", "{store}"], 4, "latin1.csv"),
-        (["places", "search", "Rajin", "--places", "{latin1}"], 4, "latin1.csv"),
+        (["places", "search", "Rajin", "--places", "{latin1}"], 4, "latin1.csv:2"),
     ],
     ids=lambda v: v[0] + "-" + v[1] if isinstance(v, list) else None,
 )
@@ -321,3 +321,24 @@ def test_every_command_reading_a_non_utf8_file(
     got, _, err = run_main(*(a.format(**subs) for a in args))
     assert got == code, err
     assert where.format(n=text.count(b"\n") + 1) in err and "utf-8" in err.lower() and "Traceback" not in err
+
+
+# --- Spark paths: any legal store path is read literally ------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["glob[1]store", "a*b?c", "x{y,z}", "back\\slash", "it's store", "100%"])
+def test_spark_read_paths_are_glob_escaped(tmp_path: Path, name: str) -> None:
+    """Spark globs read paths (Hadoop syntax): the store's own characters must match only themselves, and a
+    ``file:`` URI is spelled decoded (Hadoop would look for ``%5B`` literally)."""
+    from supplyline.engine.spark import _local_path, store_uri
+    from supplyline.store import hadoop_glob_escape, raw_uri, table_uri
+
+    root = tmp_path / name
+    uri = store_uri(root)
+    escaped = {"[": "\\[", "]": "\\]", "*": "\\*", "?": "\\?", "{": "\\{", "}": "\\}", "\\": "\\\\"}
+    literal = "".join(escaped.get(c, c) for c in str(root))
+    assert raw_uri(uri, "positions") == f"file://{literal}/positions"
+    assert table_uri(uri, "visits", read=True) == f"file://{literal}/tables/visits"
+    assert table_uri(uri, "visits") == f"file://{root}/tables/visits"  # written paths are not globbed
+    assert _local_path(uri) == root
+    assert hadoop_glob_escape("s3a://b/p[0]") == "s3a://b/p\\[0\\]"

@@ -76,6 +76,7 @@ QUARANTINE_REASONS = (
     "bad_value",
     "line_too_long",
     "nul_byte",
+    "unterminated_quote",
 )
 
 VESSEL_IDS = pa.schema(

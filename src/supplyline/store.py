@@ -37,6 +37,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TextIO
+from urllib.parse import unquote
 
 import duckdb
 import pyarrow as pa
@@ -78,14 +79,41 @@ def _part_relpath(table: str, part: str) -> str:
     return f"{TABLES}/{table}/{part}.parquet"
 
 
+_HADOOP_GLOB = re.compile(r"([\\*?\[\]{}])")
+
+
+def hadoop_glob_escape(text: str) -> str:
+    """``text`` with Hadoop's glob characters (``\\ * ? [ ] { }``) matched literally (``\\[``, ``\\*``...).
+
+    Spark globs every path it *reads* (``glob[1]store`` would otherwise mean ``glob1store``); paths it
+    writes are taken literally, so only read paths are escaped.
+    """
+    return _HADOOP_GLOB.sub(r"\\\1", text)
+
+
+def spark_path(store_uri: str) -> str:
+    """A store URI spelled as Hadoop parses it: ``file:`` URIs percent-decoded (``file:///a%20b`` ->
+    ``file:///a b``; Hadoop would look for a folder literally named ``a%20b``), other schemes as given."""
+    return (
+        "file://" + unquote(store_uri.removeprefix("file://"))
+        if store_uri.startswith("file://")
+        else store_uri
+    )
+
+
 def raw_uri(store_uri: str, name: str) -> str:
-    """URI of raw table ``name`` (positions, statics...) of the store at ``store_uri`` (for Spark)."""
-    return f"{store_uri}/{name}"
+    """Glob-escaped URI of raw table ``name`` (positions, statics...) of the store at ``store_uri``, for
+    Spark to read (any legal store path: ``it's store``, ``glob[1]store``, ``a{b}``...)."""
+    return hadoop_glob_escape(f"{spark_path(store_uri)}/{name}")
 
 
-def table_uri(store_uri: str, name: str) -> str:
-    """URI of derived table ``name``'s folder in the store at ``store_uri`` (Spark writes remote stores)."""
-    return f"{store_uri}/{TABLES}/{name}"
+def table_uri(store_uri: str, name: str, *, read: bool = False) -> str:
+    """URI of derived table ``name``'s folder in the store at ``store_uri`` (Spark writes remote stores).
+
+    Literal for writing (Spark does not glob output paths); ``read=True`` glob-escapes it for reading.
+    """
+    uri = f"{spark_path(store_uri)}/{TABLES}/{name}"
+    return hadoop_glob_escape(uri) if read else uri
 
 
 def default_path() -> Path:

@@ -24,6 +24,7 @@ import sys
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -148,7 +149,7 @@ def store_uri(store: str | Path) -> str:
 
 
 def _local_path(uri: str) -> Path | None:
-    return Path(uri.removeprefix("file://")) if uri.startswith("file://") else None
+    return Path(unquote(uri.removeprefix("file://"))) if uri.startswith("file://") else None
 
 
 def _ipc(table: pa.Table) -> bytes:

@@ -73,6 +73,13 @@ def binary(sample: bytes) -> bool:
 
 def csv_header(sample: bytes) -> list[str] | None:
     """The header row of a CSV sample (delimiter sniffed), or None if it does not look like CSV."""
+    dialect = csv_dialect(sample)
+    return dialect[0] if dialect else None
+
+
+def csv_dialect(sample: bytes) -> tuple[list[str], str] | None:
+    """(header row, delimiter) of a CSV sample (delimiter sniffed among ``, ; tab |``), or None if it does
+    not look like CSV."""
     try:
         text = sample.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -88,4 +95,4 @@ def csv_header(sample: bytes) -> list[str] | None:
     row = next(csv.reader(io.StringIO(first), delimiter=delim))
     if len(row) < 2:
         return None
-    return [c.strip() for c in row]
+    return [c.strip() for c in row], delim

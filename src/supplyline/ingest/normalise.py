@@ -112,6 +112,7 @@ def _tail(have: Collection[str], reason: str, raw_expr: str) -> list[str]:
         f"{raw} AS _raw",
         f"CAST({_col('_line', have)} AS BIGINT) AS _line",
         f"CAST({_col('_lines', have)} AS BIGINT) AS _lines",
+        *(["_input"] if "_input" in have else []),  # which input of a batch a row is from (pipeline)
     ]
 
 

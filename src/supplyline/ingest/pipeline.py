@@ -45,7 +45,7 @@ from supplyline.ingest.nmea_split import message_boundary, nmea_pieces
 from supplyline.ingest.run import Run
 from supplyline.ingest.staging import AlreadyIngested
 from supplyline.ingest.tables import read_table
-from supplyline.ingest.writer import InputWriter, Prepared, Progress
+from supplyline.ingest.writer import InputWriter, Prepared, Progress, normalise_many
 from supplyline.store import Store, Transaction
 
 __all__ = [
@@ -256,10 +256,10 @@ def _ingest_batch(store: Store, batch: list[Input], options: _Options, run: Run)
     """Small inputs in one transaction; an input that fails leaves nothing staged, the others go on."""
     results = [FileResult(path=inp.name) for inp in batch]
     with store.transaction() as txn:
-        for inp, res in zip(batch, results, strict=True):
+        for inp, res, ready in _prepared_small(batch, results, options, run):
             mark = len(txn.moves)
             try:
-                input_id, prints = _stage_input(store, txn, inp, res, options, run)
+                input_id, prints = _stage_input(store, txn, inp, res, options, run, ready)
             except SupplylineError as exc:
                 res.status, res.message, res.exit_code = "error", str(exc), exc.exit_code
                 res.clear_counts()
@@ -273,14 +273,59 @@ def _ingest_batch(store: Store, batch: list[Input], options: _Options, run: Run)
     return results
 
 
+def _prepared_small(
+    batch: list[Input], results: list[FileResult], options: _Options, run: Run
+) -> Iterator[tuple[Input, FileResult, Prepared | SupplylineError]]:
+    """Small NMEA inputs decoded one by one, then normalised together (one query per group of inputs of
+    at most ``chunk_bytes``, not one per input); each comes with its prepared chunk or why it failed."""
+    from supplyline.ingest.nmea import NmeaResult, decode_nmea
+
+    start = 0
+    while start < len(batch):
+        end, size = start, 0
+        while end < len(batch) and (end == start or size + batch[end].size() <= options.chunk_bytes):
+            size += batch[end].size()
+            end += 1
+        decoded: list[NmeaResult | SupplylineError] = []
+        for inp in batch[start:end]:
+            try:
+                data = b"".join(nmea_pieces(inp, MIN_CHUNK_BYTES, options.chunk_bytes))
+                decoded.append(decode_nmea(data, file=inp.name, input_id="", source_default="nmea"))
+            except SupplylineError as exc:
+                decoded.append(exc)
+        ok = [r for r in decoded if isinstance(r, NmeaResult)]
+        con = run.con.cursor()
+        try:
+            normalised = iter(normalise_many(con, ok))
+            for inp, res, r in zip(batch[start:end], results[start:end], decoded, strict=True):
+                if isinstance(r, SupplylineError):
+                    yield inp, res, r
+                else:
+                    yield inp, res, InputWriter.prepare_normalised(con, r, *next(normalised))
+        finally:
+            con.close()
+        start = end
+
+
 def _stage_input(
-    store: Store, txn: Transaction, inp: Input, res: FileResult, options: _Options, run: Run
+    store: Store,
+    txn: Transaction,
+    inp: Input,
+    res: FileResult,
+    options: _Options,
+    run: Run,
+    ready: Prepared | SupplylineError | None = None,
 ) -> tuple[str, dict[str, np.ndarray | None]]:
     """Stage one input into ``txn``: read, stage, count, manifest row. Returns its id ("" if skipped) and
-    the fingerprints of its positions by day."""
+    the fingerprints of its positions by day. ``ready``: a small NMEA input already decoded and normalised
+    (or why that failed)."""
     # hashlib releases the GIL: the content hash runs while the first chunks are read and decoded; the
     # writer asks for it (and checks the manifest) before it stages anything
-    hashing = run.hashing.submit(inp.sha256)
+    if ready is None:
+        hashing = run.hashing.submit(inp.sha256)
+    else:  # a small input: handing the hash to a thread costs more than hashing it here
+        hashing = Future()
+        hashing.set_result(inp.sha256())
     connecting: Future[duckdb.DuckDBPyConnection] = Future()
     connecting.set_result(run.con.cursor())  # the input's own connection to the run's database
     fmt, mapping = options.fmt, options.mapping
@@ -289,7 +334,12 @@ def _stage_input(
         res.format = fmt = input_format(inp, fmt, mapping, sample)
         writer = InputWriter(store, txn, connecting, hashing, inp.name, run)
         writer.on_progress = options.on_progress
-        if fmt == "nmea":
+        if isinstance(ready, SupplylineError):
+            raise ready
+        if fmt == "nmea" and ready is not None:
+            writer.add_prepared(ready, 0)
+            writer.fill_raw_lines(inp)
+        elif fmt == "nmea":
             _read_nmea(inp, writer, options.chunk_bytes, run)
         else:
             read_table(inp, fmt, sample, writer, txn, mapping, options.ts_format, options.chunk_rows)

@@ -16,6 +16,7 @@ import pyarrow.parquet as pq
 
 from supplyline import schema
 from supplyline.ingest.accounting import Tally
+from supplyline.ingest.csv_records import RecordMap
 from supplyline.ingest.inputs import Input
 from supplyline.ingest.normalise import DETAIL_SQL, STATIC_DETAIL_SQL
 from supplyline.ingest.staging import Staging
@@ -80,43 +81,52 @@ class Quarantine:
             self.tally.reasons[count["values"]] += count["counts"]
         self._stage(table)
 
-    def add_unparsable(self, rejects: list[tuple[int, str, str]]) -> None:
-        """CSV lines DuckDB could not split into the header's columns; fixes earlier row -> line numbers."""
-        if not rejects:
-            return
-        self.tally.read += len(rejects)
-        self.tally.reasons["unparsable"] += len(rejects)
-        lines = np.array([r[0] for r in rejects], dtype=np.int64)
-        self._renumber(lines)
-        n = len(rejects)
+    @property
+    def staged(self) -> bool:
+        """True once anything of the input is quarantined."""
+        return bool(self._parts)
+
+    def place_csv(self, records: RecordMap, rejects: list[tuple[int, str, str, str]]) -> None:
+        """Put a CSV input's quarantine on physical lines and add the records DuckDB could not read.
+
+        Rows staged so far carry ``line`` = row index + 2 (as if no record was refused or spanned lines);
+        ``rejects`` are (DuckDB record number, text, detail, reason); ``records.bad`` are lines the scan
+        quarantined (``unterminated_quote``). Each reject and bad line is one record read.
+        """
+        numbers = np.array([r[0] for r in rejects], np.int64)
+        lines = records.record_lines(numbers)
+        refused_rows = np.sort(records.row_index(lines))  # as row indices among all rows
+        accepted_before = refused_rows - np.arange(refused_rows.size)
+        for part in self._parts:
+            t = pq.read_table(part)
+            k = t["line"].to_numpy() - records.header - 1  # index among the rows DuckDB returned
+            row = k + np.searchsorted(accepted_before, k, side="right")
+            fixed = records.row_lines(row)
+            t = t.set_column(t.schema.get_field_index("line"), "line", pa.array(fixed, pa.int64()))
+            write_parquet(t, part)
+        refused = [(int(n), r[1], r[3], r[2]) for n, r in zip(lines.tolist(), rejects, strict=True)]
+        refused += [(line, text, reason, detail) for line, reason, text, detail in records.bad]
+        if refused:
+            self._add_lines(sorted(refused))
+
+    def _add_lines(self, rows: list[tuple[int, str, str, str]]) -> None:
+        """Whole records refused before typing: (line, text, reason, detail); each is one record read."""
+        self.tally.read += len(rows)
+        for _, _, reason, _ in rows:
+            self.tally.reasons[reason] += 1
+        n = len(rows)
         table = pa.table(
             {
                 "input_id": [self.staging.input_id] * n,
                 "file": [self.staging.file] * n,
-                "line": lines,
-                "raw": [r[1] for r in rejects],
-                "reason": ["unparsable"] * n,
-                "detail": [r[2] for r in rejects],
+                "line": [r[0] for r in rows],
+                "raw": [r[1] for r in rows],
+                "reason": [r[2] for r in rows],
+                "detail": [r[3] for r in rows],
             },
             schema=schema.QUARANTINE,
         )
         self._stage(table)
-
-    def _renumber(self, rejected_lines: np.ndarray) -> None:
-        """Fix the line numbers of staged rows, which were numbered as if no line was rejected.
-
-        Row k sat on line k + header. With rejected lines R (sorted), the k-th accepted line is
-        k + header + #{j : accepted-before(R_j) < k}.
-        """
-        accepted_before = (
-            rejected_lines - 2 - np.arange(len(rejected_lines))
-        )  # data rows before each (1 header)
-        for part in self._parts:
-            t = pq.read_table(part)
-            k = t["line"].to_numpy() - 1
-            fixed = k + 1 + np.searchsorted(accepted_before, k, side="left")
-            t = t.set_column(t.schema.get_field_index("line"), "line", pa.array(fixed, pa.int64()))
-            write_parquet(t, part)
 
     def fill_raw_lines(self, inp: Input) -> None:
         """Put the exact text of each quarantined row that has none (rows rejected on their values)."""

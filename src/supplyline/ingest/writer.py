@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from supplyline.ingest.accounting import FileResult, Tally
+from supplyline.ingest.csv_records import RecordMap
 from supplyline.ingest.dedup import PositionStager, store_order
 from supplyline.ingest.inputs import Input
 from supplyline.ingest.normalise import positions_sql, statics_sql
@@ -65,6 +66,7 @@ class InputWriter:
         self.positions = PositionStager(self.staging, self.tally)
         self.statics = StaticRuns(self.staging, self.tally)
         self.file = file
+        self.run = run  # the call's shared connection and pools (None: a writer on its own)
         self.file_format: str | None = None  # the layout a CSV/Parquet input was read as
         self.on_progress: Progress | None = None
 
@@ -108,9 +110,17 @@ class InputWriter:
         self.statics.add_reports(table.filter(pc.is_null(table["reason"])))
         return offset + table.num_rows
 
-    def add_rejects(self, rejects: list[tuple[int, str, str]]) -> None:
-        """Lines DuckDB could not split into the header's columns (see :meth:`Quarantine.add_unparsable`)."""
-        self.quarantine.add_unparsable(rejects)
+    def place_csv_records(self, records: RecordMap, rejects: list[tuple[int, str, str, str]]) -> None:
+        """A CSV input's quarantine on physical lines, plus the records DuckDB refused (see
+        :meth:`Quarantine.place_csv`)."""
+        self.quarantine.place_csv(records, rejects)
+
+    def reset(self) -> None:
+        """Forget every count and staged part of the input (it is read again; the caller drops the files)."""
+        self.tally = Tally()
+        self.quarantine = Quarantine(self.staging, self.tally)
+        self.positions = PositionStager(self.staging, self.tally)
+        self.statics = StaticRuns(self.staging, self.tally)
 
     # NMEA ----------------------------------------------------------------------------------------------
     def prepare(self, con: duckdb.DuckDBPyConnection, result: NmeaResult) -> Prepared:
@@ -120,11 +130,20 @@ class InputWriter:
         :meth:`PositionStager.add`), then the rejected ones, so each part is a slice. Static reports are
         normalised, and the kept ones grouped (exact repeats from several receivers collapse).
         """
-        positions = _normalised(con, result.positions, positions_sql)
+        normalised = (
+            _normalised(con, result.positions, positions_sql),
+            _normalised(con, result.statics, statics_sql),
+        )
+        return self.prepare_normalised(con, result, *normalised)
+
+    @staticmethod
+    def prepare_normalised(
+        con: duckdb.DuckDBPyConnection, result: NmeaResult, positions: pa.Table, statics: pa.Table
+    ) -> Prepared:
+        """:meth:`prepare` after the normaliser (see :func:`normalise_many`)."""
         positions = positions.take(pa.array(store_order(positions)))
         kept = positions["reason"].null_count
         positions = pa.concat_tables([positions.slice(0, kept), quote(positions.slice(kept), result)])
-        statics = _normalised(con, result.statics, statics_sql)
         return Prepared(
             result.quarantine,
             positions,
@@ -151,6 +170,48 @@ def _number_lines(table: pa.Table, offset: int, header_lines: int) -> pa.Table:
     n = table.num_rows
     lines = np.arange(offset + 1 + header_lines, offset + n + 1 + header_lines, dtype=np.int64)
     return table.set_column(table.schema.get_field_index("_line"), "_line", pa.array(lines))
+
+
+def normalise_many(
+    con: duckdb.DuckDBPyConnection, results: list[NmeaResult]
+) -> list[tuple[pa.Table, pa.Table]]:
+    """(positions, statics) of several decoded inputs, normalised in one query per kind of table.
+
+    Why: a query has a fixed cost (~3-5 ms) that dominated the ingest of one-message files when paid per
+    input. Tables with the same columns are stacked with an ``_input`` column and split back after.
+    """
+    positions = _normalised_stacked(con, [r.positions for r in results], positions_sql)
+    statics = _normalised_stacked(con, [r.statics for r in results], statics_sql)
+    return list(zip(positions, statics, strict=True))
+
+
+def _normalised_stacked(
+    con: duckdb.DuckDBPyConnection, tables: list[pa.Table], sql: Callable[[str, list[str], str], str]
+) -> list[pa.Table]:
+    """Each table through the normaliser; tables with equal schemas share one query."""
+    out: list[pa.Table | None] = [None] * len(tables)
+    groups: dict[pa.Schema, list[int]] = {}
+    for i, t in enumerate(tables):
+        groups.setdefault(t.schema, []).append(i)
+    for members in groups.values():
+        if len(members) == 1 or all(tables[i].num_rows == 0 for i in members):
+            for i in members:
+                out[i] = _normalised(con, tables[i], sql)
+            continue
+        stacked = pa.concat_tables(
+            [
+                tables[i].append_column("_input", pa.repeat(pa.scalar(k, pa.int32()), tables[i].num_rows))
+                for k, i in enumerate(members)
+            ]
+        )
+        done = _normalised(con, stacked, sql)
+        which = done["_input"].to_numpy()
+        order = np.argsort(which, kind="stable")
+        done = done.drop_columns(["_input"]).take(pa.array(order))
+        bounds = np.searchsorted(which[order], np.arange(len(members) + 1))
+        for k, i in enumerate(members):
+            out[i] = done.slice(int(bounds[k]), int(bounds[k + 1] - bounds[k]))
+    return [t for t in out if t is not None]
 
 
 def _normalised(

@@ -26,6 +26,7 @@ import shapely
 from supplyline import schema
 from supplyline.errors import InputError, UsageError
 from supplyline.places.frame import LocalFrame
+from supplyline.textfiles import NotUtf8Error, read_utf8
 
 if TYPE_CHECKING:
     from supplyline.case import Case
@@ -222,11 +223,15 @@ def places_from_geojson(path: str | Path, *, source: str = "user") -> pa.Table:
     """
     p = Path(path)
     try:
-        doc = json.loads(p.read_text(encoding="utf-8"))
+        doc = json.loads(read_utf8(p))
     except FileNotFoundError:
         raise InputError(f"places file {p} does not exist") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"places file {p} is not readable GeoJSON: {exc}") from None
+    except NotUtf8Error as exc:  # names the line of the first bad byte
+        raise InputError(f"places file {exc.path}:{exc.line} is not UTF-8: {exc.reason}") from None
+    except json.JSONDecodeError as exc:
+        raise InputError(f"places file {p}:{exc.lineno} is not readable GeoJSON: {exc.msg}") from None
+    except OSError as exc:
+        raise InputError(f"places file {p} is not readable: {exc}") from None
     if isinstance(doc, dict) and doc.get("type") == "Feature":
         doc = {"type": "FeatureCollection", "features": [doc]}
     if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection":
