@@ -39,7 +39,7 @@ def grids() -> dict[str, list[dict[str, Any]]]:
     ]
     kd = [
         {"method": "k", "pfa": p, "looks": lk, "guard": g, "train": t, "sd_floor": f}
-        for p, lk, (g, t), f in itertools.product((1e-4, 1e-6, 1e-8), (1.0, 4.0), GUARDS[::2], (1.0,))
+        for p, lk, (g, t), f in itertools.product((1e-2, 1e-3, 1e-4, 1e-6), (4.0, 9.0), GUARDS[::2], (0.0,))
     ]
     return {"global": [{"k": k} for k in (3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 10.0)], "kdist": kd, "cfar": two}
 
@@ -111,6 +111,14 @@ def cross_validate(results: list[tuple[dict[str, Any], np.ndarray]]) -> dict[str
             tot += c[j, 1 - tune, i]
         pooled[k] = prf(tot)
     out["held_out_both_folds"] = pooled
+    p, j, c = max(
+        ((p, j, c) for p, c in results for j in range(len(OBJECTS))),
+        key=lambda e: prf(e[2][e[1]].sum(axis=(0, 1)))["f1"],
+    )
+    out["in_sample_best"] = {
+        "params": p | {"min_pixels": OBJECTS[j].min_pixels, "close": OBJECTS[j].close},
+        "all_chips": {k: prf(c[j, :, i].sum(axis=0)) for k, i in (("offshore", 0), ("inshore", 1))},
+    }
     return out
 
 
