@@ -39,7 +39,7 @@ def grids() -> dict[str, list[dict[str, Any]]]:
     ]
     kd = [
         {"method": "k", "pfa": p, "looks": lk, "guard": g, "train": t, "sd_floor": f}
-        for p, lk, (g, t), f in itertools.product((1e-2, 1e-3, 1e-4, 1e-6), (4.0, 9.0), GUARDS[::2], (0.0,))
+        for p, lk, (g, t), f in itertools.product((1e-4, 1e-6, 1e-8), (1.0, 4.0), GUARDS[::2], (1.0,))
     ]
     return {"global": [{"k": k} for k in (3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 10.0)], "kdist": kd, "cfar": two}
 
