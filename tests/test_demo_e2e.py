@@ -78,6 +78,9 @@ def test_demo_report_is_written_and_labelled_synthetic(dprk_demo: tuple[dict[str
 def test_demo_nyharbor_runs_on_real_data(shared_data: Path, tmp_path: Path) -> None:
     csv = data_file(shared_data, "noaa_ais_nyharbor_2020/nyharbor_2020-12-01_to_07_points.csv.gz")
     result = _demo(["--data", "nyharbor", "--input", str(csv)], tmp_path)
+    # its own folder by default: the dprk-russia demo's supplyline-demo/ is left alone
+    assert Path(str(result["report"])).parts[0] == "supplyline-demo-nyharbor"
+    assert not (tmp_path / "supplyline-demo").exists()
     figures = result["figures"]
     assert isinstance(figures, dict)
     assert figures["ingested"]["read"] == 172_679  # every row of the week file

@@ -29,6 +29,14 @@ from supplyline.simulate import simulate
 from supplyline.store import Store
 
 DATASETS = ("dprk-russia", "nyharbor")
+
+
+def default_demo_folder(data: str) -> Path:
+    """Where a demo writes unless told: ``supplyline-demo`` for dprk-russia, ``supplyline-demo-<data>`` for
+    the others, so running one demo never overwrites another's store and report."""
+    return Path("supplyline-demo" if data == "dprk-russia" else f"supplyline-demo-{data}")
+
+
 NY_FILE = "noaa_ais_nyharbor_2020/nyharbor_2020-12-01_to_07_points.csv.gz"
 STEPS = ("simulate", "ingest", "detect", "evidence", "imagery", "estimate", "monitor", "report")
 
@@ -79,14 +87,15 @@ def _fresh_store(path: Path) -> Store:
 
 def run_demo(
     data: str = "dprk-russia",
-    out: Path = Path("supplyline-demo"),
+    out: Path | None = None,
     *,
     input_path: Path | None = None,
     seed: int | None = None,
     workers: int = 2,
     on_step: Callable[[str], None] | None = None,
 ) -> DemoResult:
-    """Run every step on ``data`` (a bundled case name) into ``out``; return the summary."""
+    """Run every step on ``data`` (a bundled case name) into ``out`` (default :func:`default_demo_folder`);
+    return the summary."""
     if data not in DATASETS:
         raise UsageError(f"unknown --data {data!r}; choose one of {', '.join(DATASETS)}")
     if input_path is not None and data != "nyharbor":
@@ -94,7 +103,7 @@ def run_demo(
     if data == "nyharbor":
         find_nyharbor(input_path)  # a missing --input fails before anything is written
     step = on_step or (lambda _name: None)
-    out = Path(out)
+    out = Path(out) if out is not None else default_demo_folder(data)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

@@ -19,7 +19,12 @@ if TYPE_CHECKING:
 
 CaseOpt = Annotated[
     Path | None,
-    typer.Option("--case", "-c", help="Case folder (or case.toml): its places, routes and thresholds."),
+    typer.Option(
+        "--case",
+        "-c",
+        help="Case folder (or case.toml) or bundled case name (dprk-russia, nyharbor): its places, "
+        "routes and thresholds.",
+    ),
 ]
 PlacesOpt = Annotated[
     list[Path] | None, typer.Option("--places", "-p", help="GeoJSON file of extra places (repeatable).")
@@ -104,6 +109,8 @@ def detect_cmd(
 
     Visits are classed port_call (one stop of port_call_min_h or more), short_stop or pass_through; the
     summary counts port calls (--all-visits adds the others; the visits table has them all).
+
+    Example: supplyline detect --store supplyline-demo/store --case dprk-russia
     """
     run = select(engine)
     target, options = _engine_call(engine, store, workers, memory_limit, full, master, partitions)
