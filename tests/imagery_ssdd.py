@@ -64,6 +64,26 @@ def land_of(x: np.ndarray) -> np.ndarray:
     return np.asarray(ndimage.binary_dilation(np.isin(lab, keep), iterations=2), bool)
 
 
+def score_objects(
+    mask: np.ndarray,
+    x: np.ndarray,
+    contrast: np.ndarray,
+    cfg: ObjectConfig,
+    bx: list[tuple[int, int, int, int]],
+) -> np.ndarray:
+    """[hits, detections, boxes hit, boxes] of the objects of ``mask`` on one chip."""
+    ob = find_objects(mask, x, contrast, cfg)
+    hit_boxes: set[int] = set()
+    hits = 0
+    for r, c in zip(ob.row, ob.col, strict=True):
+        inside = [
+            i for i, (x0, y0, x1, y1) in enumerate(bx) if x0 - 3 <= c <= x1 + 3 and y0 - 3 <= r <= y1 + 3
+        ]
+        hits += bool(inside)
+        hit_boxes.update(inside)
+    return np.array([hits, len(ob.row), len(hit_boxes), len(bx)], np.float64)
+
+
 def evaluate(method: str) -> dict[str, dict[str, float]]:
     """Precision/recall of ``cfar`` or ``global`` on every chip, split inshore/offshore."""
     tally = {k: np.zeros(4) for k in ("inshore", "offshore")}  # hits, detections, boxes hit, boxes
@@ -74,16 +94,7 @@ def evaluate(method: str) -> dict[str, dict[str, float]]:
             mask, contrast = cfar_mask(x, land, CFAR)
         else:
             mask, contrast = global_threshold_mask(x, land, GLOBAL_K), x
-        ob = find_objects(mask, x, contrast, OBJECTS)
-        hit_boxes: set[int] = set()
-        hits = 0
-        for r, c in zip(ob.row, ob.col, strict=True):
-            inside = [
-                i for i, (x0, y0, x1, y1) in enumerate(bx) if x0 - 3 <= c <= x1 + 3 and y0 - 3 <= r <= y1 + 3
-            ]
-            hits += bool(inside)
-            hit_boxes.update(inside)
-        tally["inshore" if land.any() else "offshore"] += [hits, len(ob.row), len(hit_boxes), len(bx)]
+        tally["inshore" if land.any() else "offshore"] += score_objects(mask, x, contrast, OBJECTS, bx)
     out = {}
     for kind, (h, d, bh, b) in tally.items():
         p, r = h / max(d, 1), bh / max(b, 1)

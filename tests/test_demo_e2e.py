@@ -114,3 +114,26 @@ def test_demo_gap_classes_against_truth(dprk_demo: tuple[dict[str, object], Path
         g["others_received"] == 0 and g["start_ts"].year == 2024 and g["start_ts"].month >= 3 for g in late
     )
     assert min(g["dist_km"] for g in gaps) > 100  # whole legs: never a moored silence
+
+
+def test_demo_imagery_sees_the_dark_legs_and_the_empty_berths(
+    dprk_demo: tuple[dict[str, object], Path],
+) -> None:
+    """Simulated passes (SYNTHETIC) see the case's ships while their transponders are off near Rajin, and the
+    Rajin berths empty across the passes of the reported halt (13 Feb - 10 Mar 2024), filled again by LADY R."""
+    result, _ = dprk_demo
+    figures = result["figures"]
+    assert isinstance(figures, dict)
+    im = figures["imagery"]
+    assert im["passes_by_sensor"]["sar"] > 200 and im["passes_by_sensor"]["optical"] > 300
+    # every dark detection of 40 m or more is one of the case's ships with its transponder off (no false alarm)
+    assert im["dark_large"] == im["dark_transponder_off"] >= 5
+    assert im["dark_vessel_alerts_by_place"]["rajin"] >= 3
+    rajin = [e for e in im["berth_events"] if e["place"] == "rajin"]
+    empty = [e for e in rajin if e["kind"] == "berths_empty" and "2024-02-13" <= e["date"] < "2024-03-10"]
+    filled = [e for e in rajin if e["kind"] == "berths_filled" and "2024-03-10" <= e["date"] <= "2024-03-13"]
+    assert len(empty) == 1 and len(filled) == 1, rajin
+    assert not [e for e in rajin if e["date"] < "2024-02-13"]  # busy months: never empty long enough
+    lines = result["summary"]
+    assert isinstance(lines, list)
+    assert f"berths_empty: rajin on {empty[0]['date']} ({empty[0]['passes']} passes)" in lines

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 import shapely
 
@@ -219,6 +220,11 @@ def test_cli_detect_into_the_store(scene, tmp_path):
     assert json.loads(res.output)[0]["detections"] == det.num_rows
     assert _score(det, truth)["recall"] >= 0.95
     assert det["ts"][0].as_py() == WHEN
+    # the footprint searched is recorded (an empty pass still counts for the berths), and holds every detection
+    (sc,) = store.read_table("scenes", schema.SCENES).to_pylist()
+    assert sc["ts"] == WHEN and sc["sensor"] == "sar" and sc["scene_id"] == det["scene_id"][0].as_py()
+    assert sc["lon_min"] <= pc.min(det["lon"]).as_py() and pc.max(det["lon"]).as_py() <= sc["lon_max"]
+    assert sc["lat_min"] <= pc.min(det["lat"]).as_py() and pc.max(det["lat"]).as_py() <= sc["lat_max"]
 
 
 @pytest.mark.slow

@@ -21,7 +21,7 @@ from supplyline.engine.local import detect
 from supplyline.engine.summary import call_to_call_voyages, visit_class_counts
 from supplyline.errors import InputError, UsageError
 from supplyline.estimate.run import run_estimate
-from supplyline.imagery.simulated import image_case, summary_line
+from supplyline.imagery.simulated import image_case, summary_lines
 from supplyline.ingest.pipeline import ingest
 from supplyline.monitor.run import run_monitor
 from supplyline.report.builder import build_report
@@ -146,7 +146,7 @@ def run_demo(
     result = DemoResult(case=case.name, report=path, store=store.root, synthetic=synthetic)
     _summarise(result, store, case, report.totals, detected.counts, alerts, estimated.claim_tests)
     if imaged is not None:
-        result.lines.insert(-1, summary_line(imaged))
+        result.lines[-1:-1] = summary_lines(imaged)
         result.figures["imagery"] = imaged
     return result
 

@@ -424,6 +424,36 @@ DETECTION_MATCHES = pa.schema(
     ]
 )
 
+SCENES = pa.schema(
+    [
+        pa.field("scene_id", pa.string(), nullable=False),
+        pa.field("ts", TS, nullable=False),  # acquisition time (UTC)
+        pa.field("sensor", pa.string()),  # sar | optical
+        pa.field("lon_min", pa.float64()),  # footprint bounding box (the area actually searched)
+        pa.field("lat_min", pa.float64()),
+        pa.field("lon_max", pa.float64()),
+        pa.field("lat_max", pa.float64()),
+        pa.field("source", pa.string()),
+        pa.field("synthetic", pa.bool_()),
+    ]
+)
+"""``tables/scenes``: every image searched, with its footprint, so a pass that saw nothing still counts (an
+empty berth is a pass over the place with no detection in it)."""
+
+BERTH_PASSES = pa.schema(
+    [
+        pa.field("place_id", pa.string(), nullable=False),
+        pa.field("scene_id", pa.string(), nullable=False),
+        pa.field("ts", TS, nullable=False),
+        pa.field("sensor", pa.string()),
+        pa.field("ships", pa.int32()),  # detections in the place of at least the minimum length
+        pa.field("matched", pa.int32()),  # ... matched to AIS
+        pa.field("dark", pa.int32()),  # ... without AIS
+        pa.field("synthetic", pa.bool_()),
+    ]
+)
+"""``tables/berth_passes``: ships seen in each watched place per pass (rebuilt by every `imagery match`)."""
+
 EVENT_TABLES: dict[str, pa.Schema] = {
     "segments": SEGMENTS,
     "visits": VISITS,
@@ -462,6 +492,8 @@ TABLE_SCHEMAS: dict[str, pa.Schema] = {
     "alerts": ALERTS,
     "detections": DETECTIONS,
     "detection_matches": DETECTION_MATCHES,
+    "scenes": SCENES,
+    "berth_passes": BERTH_PASSES,
 }
 """Every user-facing table's declared schema, by store table name."""
 

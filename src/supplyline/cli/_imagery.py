@@ -102,7 +102,10 @@ def match_cmd(
         "matched": statuses.count("matched"),
         "dark": statuses.count("dark"),
         "observations": run.observations.num_rows,
-        "dark_vessel_alerts": run.alerts.num_rows,
+        **{
+            f"{k}_alerts": run.alerts["kind"].to_pylist().count(k)
+            for k in ("dark_vessel", "berths_empty", "berths_filled")
+        },
     }
     if as_json:
         print_json(summary)
@@ -110,7 +113,9 @@ def match_cmd(
     console.print(", ".join(f"{k} {v:,}" for k, v in summary.items()), markup=False)
     if run.alerts.num_rows:
         print_arrow(
-            run.alerts.select(["ts", "place_id", "probability", "message"]), title="dark vessels", limit=20
+            run.alerts.select(["ts", "kind", "place_id", "probability", "message"]),
+            title="imagery alerts",
+            limit=20,
         )
 
 
@@ -167,10 +172,10 @@ def detect_cmd(
         _detect_optical(scenes, store, acquired, as_json)
         return
     from supplyline.imagery.cfar import CfarConfig
-    from supplyline.imagery.detect import DetectConfig, detect_scene
+    from supplyline.imagery.detect import DetectConfig, detect_scene, scene_footprint
     from supplyline.imagery.ghosts import GhostConfig
     from supplyline.imagery.read import parse_aoi
-    from supplyline.imagery.run import store_detections, store_places
+    from supplyline.imagery.run import store_detections, store_places, store_scenes
     from supplyline.store import Store
 
     st = Store.open(store)
@@ -193,6 +198,7 @@ def detect_cmd(
                 path, acquired=when, aoi=area, is_land=is_land, cfg=cfg, synthetic=synthetic, on_tile=tick
             )
         det = store_detections(st, det, det["scene_id"][0].as_py() if det.num_rows else path.stem, places)
+        store_scenes(st, scene_footprint(path, acquired=when, aoi=area, synthetic=synthetic), path.stem)
         out.append({"scene": str(path), "acquired": when.isoformat(), "detections": det.num_rows})
     _print_detected(out, as_json)
 

@@ -2,7 +2,9 @@
 
 Two-parameter CFAR (default): a pixel is a target when ``x > mu + k * sigma`` of the water pixels in the ring
 between a guard box and a training box centred on it (the guard keeps the ship's own echo out of its clutter
-estimate). Cell-averaging (``method="ca"``): ``x > alpha * mu`` (exponential/gamma clutter). Land pixels
+estimate). Cell-averaging (``method="ca"``): ``x > alpha * mu`` (exponential/gamma clutter). K-distribution
+(``method="k"``): ``x > t(nu) * mu`` with the texture shape ``nu`` from the ring's moments and ``t`` set for a
+false-alarm probability ``pfa`` (``imagery/kdist.py``; spiky clutter gets a higher factor). Land pixels
 (``land`` mask) neither become targets nor enter any clutter estimate, so ships at berths next to bright
 quays keep a sea-only threshold. Ring sums are separable running box sums (``ndimage.uniform_filter``): O(1) per pixel whatever the
 window, float64, vectorised over the tile.
@@ -16,6 +18,8 @@ import numpy as np
 import numpy.typing as npt
 from scipy import ndimage
 
+from supplyline.imagery.kdist import threshold_factor
+
 F64 = npt.NDArray[np.float64]
 Mask = npt.NDArray[np.bool_]
 
@@ -24,11 +28,13 @@ Mask = npt.NDArray[np.bool_]
 class CfarConfig:
     """Window sizes in pixels and the threshold factor (defaults: 10-20 m pixels, ships up to ~300 m)."""
 
-    method: str = "two-parameter"  # or "ca"
+    method: str = "two-parameter"  # or "ca" (cell-averaging), "k" (K-distributed clutter)
     guard: int = 15  # half-size of the guard box (px): larger than half the biggest ship
     train: int = 30  # half-size of the training box (px)
     k: float = 5.0  # two-parameter: sigmas above the ring mean
     alpha: float = 6.0  # cell-averaging: multiple of the ring mean
+    pfa: float = 1e-6  # K-distribution: false-alarm probability per pixel
+    looks: float = 4.4  # K-distribution: equivalent number of looks of the intensity (S1 IW GRD ~4.4)
     min_water: float = 0.25  # a ring with less water than this share gives no threshold (no detection)
     censor: int = 2  # second pass with first-pass targets (grown by this many px) removed from the clutter
     sd_floor: float = 0.0  # local sigma at least this share of the tile's water sigma (quantised/dark seas)
@@ -106,8 +112,10 @@ def _pass(
         hit = x4 > cfg.alpha * mu4
     elif cfg.method == "two-parameter":
         hit = x4 > mu4 + cfg.k * sd4
+    elif cfg.method == "k":
+        hit = x4 > threshold_factor(mu, sd, cfg.looks, cfg.pfa)[:, None, :, None] * mu4
     else:
-        raise ValueError(f"unknown CFAR method {cfg.method!r}; use two-parameter or ca")
+        raise ValueError(f"unknown CFAR method {cfg.method!r}; use two-parameter, ca or k")
     # contrast everywhere, land included: a hull the caller calls land (optical: a non-water hole) still
     # gets its contrast against the water around it
     contrast = (x4 - mu4) / np.maximum(sd4, 1e-12)

@@ -139,6 +139,36 @@ def detect_scene(
     )
 
 
+def scene_footprint(
+    path: Path | str,
+    *,
+    acquired: dt.datetime,
+    aoi: shapely.Geometry | None = None,
+    scene_id: str | None = None,
+    sensor: str = "sar",
+    synthetic: bool = False,
+    source: str = "cfar",
+) -> pa.Table:
+    """schema.SCENES row of the area searched in ``path`` (the AOI window's lon/lat box, cut to the AOI), so a
+    scene without detections still counts as a pass that saw the berths empty."""
+    scene = open_scene(path)
+    try:
+        r0, c0, r1, c1 = aoi_window(scene, aoi)
+        t = np.linspace(0.0, 1.0, 17)
+        rows = np.r_[r0 + t * (r1 - r0), np.full(17, r1), r1 - t * (r1 - r0), np.full(17, r0)]
+        cols = np.r_[np.full(17, c0), c0 + t * (c1 - c0), np.full(17, c1), c1 - t * (c1 - c0)]
+        lon, lat = scene.lonlat(rows.astype(np.float64), cols.astype(np.float64))
+    finally:
+        scene.ds.close()
+    box = [float(lon.min()), float(lat.min()), float(lon.max()), float(lat.max())]
+    if aoi is not None:
+        a = shapely.bounds(aoi)
+        box = [max(box[0], a[0]), max(box[1], a[1]), min(box[2], a[2]), min(box[3], a[3])]
+    row = {"scene_id": scene_id or Path(path).stem, "ts": acquired.astimezone(dt.UTC), "sensor": sensor}
+    row |= dict(zip(("lon_min", "lat_min", "lon_max", "lat_max"), box, strict=True))
+    return pa.Table.from_pylist([row | {"source": source, "synthetic": synthetic}], schema=schema.SCENES)
+
+
 def detections_table(
     sid: str,
     sensor: str,

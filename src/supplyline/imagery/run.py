@@ -1,14 +1,15 @@
 """The store edge of imagery: add detections, match them to the store's AIS, record the evidence.
 
-Tables (schemas in schema.py): ``detections`` (one part per scene or imported file), ``detection_matches``
-(rebuilt whole by every match run), and the parts ``imagery`` of ``observations`` and ``alerts``.
+Tables (schemas in schema.py): ``detections`` (one part per scene or imported file), ``scenes`` (the
+footprints searched, when known), ``detection_matches`` and ``berth_passes`` (rebuilt whole by every match
+run), and the parts ``imagery`` of ``observations`` and ``alerts``.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import duckdb
 import numpy as np
@@ -18,6 +19,7 @@ import shapely
 
 from supplyline import schema
 from supplyline.geo import haversine_km
+from supplyline.imagery.berths import berth_alerts, berth_passes
 from supplyline.imagery.evidence import dark_alerts, dark_observations
 from supplyline.imagery.match import MatchConfig, match_scene
 from supplyline.store import WHOLE, Store
@@ -79,6 +81,12 @@ def store_detections(store: Store, det: pa.Table, part: str, places: pa.Table | 
     with store.lock():
         store.write_table("detections", det, part=part_name(part))
     return det
+
+
+def store_scenes(store: Store, scenes: pa.Table, part: str) -> None:
+    """Write the footprints searched (schema.SCENES) as part ``part`` of ``scenes``."""
+    with store.lock():
+        store.write_table("scenes", scenes.cast(schema.SCENES), part=part_name(part))
 
 
 def store_places(store: Store) -> pa.Table | None:
@@ -148,6 +156,7 @@ class MatchRun:
     matches: pa.Table
     observations: pa.Table
     alerts: pa.Table
+    berth_passes: pa.Table
 
 
 def match_store(
@@ -165,7 +174,8 @@ def match_store(
     for i, sc in enumerate(windows.select(["scene_id", "ts"]).to_pylist()):
         d = det.filter(pc.and_(pc.equal(det["scene_id"], sc["scene_id"]), pc.equal(det["ts"], sc["ts"])))
         part = {k: v[bounds[i] : bounds[i + 1]] for k, v in pos.items() if k != "scene"}
-        parts.append(match_scene(d, part, lengths, cfg))
+        optical = d.num_rows > 0 and d["sensor"][0].as_py() == "optical"  # no azimuth shift
+        parts.append(match_scene(d, part, lengths, replace(cfg, shift_s=0.0) if optical else cfg))
         if on_scene:
             on_scene(i + 1, windows.num_rows)
     matches = pa.concat_tables(parts) if parts else schema.DETECTION_MATCHES.empty_table()
@@ -176,9 +186,17 @@ def _record(store: Store, matches: pa.Table, det: pa.Table) -> MatchRun:
     places = store_places(store)
     where = {p["place_id"]: (p["name"], p["lat"], p["lon"]) for p in places.to_pylist()} if places else {}
     obs = dark_observations(matches, det, where)
-    alerts = dark_alerts(matches, det, where)
+    scenes = (
+        store.read_table("scenes", schema.SCENES)
+        if store.has_table("scenes")
+        else schema.SCENES.empty_table()
+    )
+    series = berth_passes(scenes, matches, places)
+    names = {k: v[0] for k, v in where.items()}
+    alerts = pa.concat_tables([dark_alerts(matches, det, where), berth_alerts(series, names)])
     with store.lock(), store.transaction() as txn:
         txn.put_part("detection_matches", WHOLE, matches)
+        txn.put_part("berth_passes", WHOLE, series)
         txn.put_part("observations", PART, obs)
         txn.put_part("alerts", PART, alerts)
-    return MatchRun(matches, obs, alerts)
+    return MatchRun(matches, obs, alerts, series)

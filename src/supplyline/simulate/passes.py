@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import numpy as np
 import numpy.typing as npt
@@ -66,6 +67,8 @@ class PassConfig:
     length_sigma_log: float = 0.2
     sensor: str = "sar"
     source: str = "simulated-s1"
+    scene_prefix: str = "sim-s1"
+    clear_p: float = 1.0  # share of passes that give a usable image (optical: cloud-free); SAR sees through
 
 
 @dataclass(frozen=True)
@@ -152,11 +155,32 @@ class PassResult:
 
     detections: list[pa.Table] = field(default_factory=list)
     truth: list[pa.Table] = field(default_factory=list)
+    scenes: list[dict[str, object]] = field(default_factory=list)  # schema.SCENES rows, empty passes too
 
     def tables(self) -> tuple[pa.Table, pa.Table]:
         det = pa.concat_tables(self.detections) if self.detections else schema.DETECTIONS.empty_table()
         tru = pa.concat_tables(self.truth) if self.truth else PASS_TRUTH.empty_table()
         return det, tru
+
+    def scene_table(self) -> pa.Table:
+        """schema.SCENES: every usable pass with its footprint (the area's bounding box)."""
+        return pa.Table.from_pylist(self.scenes, schema=schema.SCENES)
+
+
+def _scene_row(area: Area, t: float, scene_id: str, cfg: PassConfig) -> dict[str, object]:
+    dlat = math.degrees(area.radius_m / EARTH_RADIUS_M)
+    dlon = dlat / max(math.cos(math.radians(area.lat)), 1e-6)
+    return {
+        "scene_id": scene_id,
+        "ts": datetime.fromtimestamp(t, UTC),
+        "sensor": cfg.sensor,
+        "lon_min": area.lon - dlon,
+        "lat_min": area.lat - dlat,
+        "lon_max": area.lon + dlon,
+        "lat_max": area.lat + dlat,
+        "source": cfg.source,
+        "synthetic": True,
+    }
 
 
 def image_pass(
@@ -168,7 +192,12 @@ def image_pass(
     out: PassResult,
     is_land: IsLandFn | None = None,
 ) -> None:
-    """One acquisition of ``area`` at ``t`` (unix s): append its detections and truth to ``out``."""
+    """One acquisition of ``area`` at ``t`` (unix s): append its detections and truth to ``out`` (nothing
+    when the pass is cloudy: drawn only when ``clear_p`` < 1, so SAR runs keep their random stream)."""
+    if cfg.clear_p < 1.0 and rng.random() >= cfg.clear_p:
+        return
+    scene_id = f"{cfg.scene_prefix}-{area.place_id.split(':')[-1]}-{int(t)}"
+    out.scenes.append(_scene_row(area, t, scene_id, cfg))
     east, north = _offsets_m(area.lat, ships.lat, ships.lon, area.lat, area.lon)
     inside = np.hypot(east, north) <= area.radius_m
     sea = int(rng.choice(len(cfg.sea_state_p), p=np.asarray(cfg.sea_state_p) / sum(cfg.sea_state_p)))
@@ -179,7 +208,6 @@ def image_pass(
     fa_lat, fa_lon = _false_alarms(area, cfg, rng, is_land)
     n_fa = len(fa_lat)
     fa_len = rng.uniform(8.0, 40.0, n_fa)
-    scene_id = f"sim-s1-{area.place_id.split(':')[-1]}-{int(t)}"
     all_lat, all_lon = np.r_[lat, fa_lat], np.r_[lon, fa_lon]
     det_ids = [stable_id("det", scene_id, i) for i in range(len(all_lat))]
     score = np.clip(np.r_[p[seen], np.full(n_fa, 0.3)] + rng.normal(0, 0.1, len(all_lat)), 0.01, 1.0)
