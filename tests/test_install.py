@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import sysconfig
 import venv
 from pathlib import Path
 
@@ -19,7 +20,19 @@ LINE = r"\s:rMT,c:1696118400*53\!AIVDM,1,1,,A,13u?etPv2;0n:dDPwUM1U1Cb069D,0*24"
 
 
 def _venv(path: Path) -> Path:
-    venv.create(path, system_site_packages=True, with_pip=True)  # dependencies from this interpreter
+    """A fresh venv that sees this interpreter's dependencies (but not its supplyline).
+
+    ``system_site_packages`` reaches the base interpreter only; when the tests themselves run in a venv
+    (tools/test-matrix), its site-packages are added by a plain path line in a ``.pth`` file, which puts
+    the folder on ``sys.path`` after the new venv's own without running the editable-install hooks there.
+    """
+    venv.create(path, system_site_packages=True, with_pip=True)
+    if sys.prefix != sys.base_prefix:
+        outer = sorted({sysconfig.get_path("purelib"), sysconfig.get_path("platlib")})
+        inner = _run(
+            [path / "bin" / "python", "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"]
+        )
+        (Path(inner.stdout.strip()) / "_outer_env.pth").write_text("\n".join(outer) + "\n")
     return path / "bin"
 
 
@@ -59,7 +72,7 @@ def test_wheel_installs_in_a_fresh_venv_and_runs(tmp_path: Path) -> None:
     (wheel,) = (tmp_path / "dist").glob("supplyline-*.whl")
     assert "-abi3-" in wheel.name  # one wheel per platform for every CPython >= 3.11
     bin_ = _venv(tmp_path / "venv")
-    installed = _run([bin_ / "pip", "install", *_pip_flags(), wheel])
+    installed = _run([bin_ / "pip", "install", *_pip_flags(), "--force-reinstall", wheel])
     assert installed.returncode == 0, installed.stderr
     version = _run([bin_ / "supplyline", "--version"], cwd=tmp_path)
     assert version.stdout.strip() == f"supplyline {supplyline.__version__}"
@@ -86,7 +99,7 @@ def test_install_without_a_compiler_falls_back_to_python(tmp_path: Path) -> None
     assert built.returncode == 0, built.stderr
     (wheel,) = (tmp_path / "dist").glob("supplyline-*.whl")
     bin_ = _venv(tmp_path / "venv")
-    installed = _run([bin_ / "pip", "install", *_pip_flags(), wheel])
+    installed = _run([bin_ / "pip", "install", *_pip_flags(), "--force-reinstall", wheel])
     assert installed.returncode == 0, installed.stderr
     listed = _run([bin_ / "python", "-c", "import supplyline.ingest as i, pathlib; print(sorted(p.name for p in pathlib.Path(i.__file__).parent.glob('_scan*')))"], cwd=tmp_path)  # fmt: skip
     assert ".so" not in listed.stdout and "_scan_py.py" in listed.stdout, (wheel.name, built.stderr[-2000:])
