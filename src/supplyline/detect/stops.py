@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from supplyline.detect._arrays import BoolArray, FloatArray, IntArray, last_true_index, speed_kn, start_index
+from supplyline.detect._arrays import BoolArray, FloatArray, IntArray, carry_forward, speed_kn
 from supplyline.detect.segments import Tracks
 from supplyline.detect.thresholds import Thresholds
 from supplyline.geo import EARTH_RADIUS_KM
@@ -26,48 +26,55 @@ def window_speed_kn(
     track is shorter than the window on both sides, or the nearest fix that far is ``max_span_h`` or more
     away: over a long silence the displacement says nothing about being at rest). Only ``rows`` (default
     all) are computed; the others are NaN."""
-    n = len(tr)
-    out = np.full(n, np.nan)
-    rows = np.arange(n) if rows is None else rows
-    if n == 0 or len(rows) == 0:
-        return out
-    track = np.cumsum(tr.track_start) - 1
-    first = start_index(tr.track_start)
-    back, fwd = _window_ends(tr, round(window_min * 60e6), rows, track, first)
-    fwd_ok = fwd < n
-    fwd_ok[fwd_ok] &= track[fwd[fwd_ok]] == track[rows[fwd_ok]]
-    t, la, lo = tr.ts[rows], tr.lat[rows], tr.lon[rows]
+    out = np.full(len(tr), np.nan)
+    rows = np.arange(len(tr)) if rows is None else rows
+    out[rows] = _window_speeds(tr, window_min, max_span_h, rows)
+    return out
+
+
+def _window_speeds(tr: Tracks, window_min: float, max_span_h: float, rows: IntArray) -> FloatArray:
+    """:func:`window_speed_kn` at ``rows`` only (one value per entry of ``rows``)."""
     speed = np.full(len(rows), np.nan)
-    for other, ok in ((back, back >= first[rows]), (fwd, fwd_ok)):
+    if len(rows) == 0:
+        return speed
+    track = np.cumsum(tr.track_start) - 1
+    back, fwd = _window_ends(tr.ts, track, round(window_min * 60e6), rows)
+    mine = track[rows]
+    back_ok = back >= 0
+    back_ok[back_ok] = track[back[back_ok]] == mine[back_ok]
+    fwd_ok = fwd < len(tr)
+    fwd_ok[fwd_ok] = track[fwd[fwd_ok]] == mine[fwd_ok]
+    t, la, lo = tr.ts[rows], tr.lat[rows], tr.lon[rows]
+    for other, ok in ((back, back_ok), (fwd, fwd_ok)):
         o = other[ok]
         dt = np.abs(t[ok] - tr.ts[o])
         v = speed_kn(_flat_km(la[ok], lo[ok], tr.lat[o], tr.lon[o]), dt)
         v[dt >= max_span_h * 3.6e9] = np.nan
         speed[ok] = np.fmin(speed[ok], v)
-    out[rows] = speed
-    return out
+    return speed
 
 
-def _window_ends(
-    tr: Tracks, w_us: int, rows: IntArray, track: IntArray, first: IntArray
-) -> tuple[IntArray, IntArray]:
-    """For ``rows``: the latest fix at least ``w_us`` before and the earliest at least ``w_us`` after, by
-    one sorted key over (track, time) (tracks never reach into each other's windows); batches of tracks
-    keep the key inside int64 whatever the time span."""
-    rel = tr.ts - tr.ts[first]  # time since the track's first fix
-    span = int(rel.max()) + 2 * w_us + 1
+def _window_ends(ts: IntArray, track: IntArray, w_us: int, rows: IntArray) -> tuple[IntArray, IntArray]:
+    """For ``rows``: the latest fix at least ``w_us`` before and the earliest at least ``w_us`` after (which
+    may lie in another track: the caller checks), by one sorted key over (track, time); each track's key
+    range is wider than the data's time span plus both windows, so tracks never reach into each other's
+    windows. Batches of tracks keep the key inside int64 whatever the time span."""
+    t0 = int(ts.min())
+    span = int(ts.max()) - t0 + 2 * w_us + 1
     per = max((2**62) // span, 1)
     n_tracks = int(track[-1]) + 1
     if per >= n_tracks:
-        key = rel + track * span
+        key = track * span
+        key += ts
+        key -= t0
         q = key[rows]
         return np.searchsorted(key, q - w_us, side="right") - 1, np.searchsorted(key, q + w_us, side="left")
     back, fwd = np.empty(len(rows), np.int64), np.empty(len(rows), np.int64)
     for lo in range(0, n_tracks, per):
         sel = np.flatnonzero((track >= lo) & (track < lo + per))
-        key = rel[sel] + (track[sel] - lo) * span
+        key = ts[sel] - t0 + (track[sel] - lo) * span
         pick = np.flatnonzero((track[rows] >= lo) & (track[rows] < lo + per))
-        q = rel[rows[pick]] + (track[rows[pick]] - lo) * span
+        q = ts[rows[pick]] - t0 + (track[rows[pick]] - lo) * span
         back[pick] = np.searchsorted(key, q - w_us, side="right") - 1 + sel[0]
         fwd[pick] = np.searchsorted(key, q + w_us, side="left") + sel[0]
     return back, fwd
@@ -90,21 +97,24 @@ def stop_speed_kn(tr: Tracks, th: Thresholds, near: BoolArray | None = None) -> 
     # vessel stays far below; outlier fixes are gone). These keep the point speed, the window is skipped.
     fast = tr.speed_kn > 10 * th.move_speed_kn
     fast[:-1] &= fast[1:] & ~tr.track_start[1:]
-    need &= ~fast
-    if not need.any():
+    rows = np.flatnonzero(need & ~fast)
+    if len(rows) == 0:
         return tr.speed_kn
-    win = window_speed_kn(tr, th.stop_window_min, th.visit_gap_h, np.flatnonzero(need))
-    return np.where(np.isnan(win), tr.speed_kn, win)
+    win = _window_speeds(tr, th.stop_window_min, th.visit_gap_h, rows)
+    known = ~np.isnan(win)
+    spd = tr.speed_kn.copy()
+    spd[rows[known]] = win[known]
+    return spd
 
 
 def stopped_state(tr: Tracks, th: Thresholds, near: BoolArray | None = None) -> BoolArray:
     """Stopped (True) / moving per row with hysteresis; rows before any decisive speed count as moving.
     ``near`` (optional) limits the window speeds to rows that may be in a place (see stop_speed_kn)."""
     spd = stop_speed_kn(tr, th, near)
-    decisive = (spd < th.stop_speed_kn) | (spd > th.move_speed_kn)  # NaN compares False: undecided
-    last = last_true_index(decisive)
-    ok = last >= start_index(tr.track_start)
-    return ok & (spd[np.maximum(last, 0)] < th.stop_speed_kn)
+    slow = spd < th.stop_speed_kn
+    decisive = slow | (spd > th.move_speed_kn)  # NaN compares False: undecided
+    # A track start that is not decisive is not slow either: it carries "moving" until the first decision.
+    return carry_forward(slow, decisive | tr.track_start, False)
 
 
 def pin_stops(inner: IntArray, stopped: BoolArray, track_start: BoolArray) -> IntArray:
@@ -112,10 +122,12 @@ def pin_stops(inner: IntArray, stopped: BoolArray, track_start: BoolArray) -> In
     place), so GPS jitter at a berth between two overlapping places cannot flip the visit's place."""
     begin = stopped.copy()
     begin[1:] &= ~stopped[:-1] | track_start[1:]
-    at = start_index(begin | ~stopped)
-    pinned = inner[at]
-    use = stopped & (pinned >= 0) & (inner >= 0)
-    return np.where(use, pinned, inner)
+    rows = np.flatnonzero(stopped)
+    pinned = inner[np.flatnonzero(begin)][np.cumsum(begin[rows]) - 1]  # place where each row's stop began
+    use = (pinned >= 0) & (inner[rows] >= 0)
+    out = inner.copy()
+    out[rows[use]] = pinned[use]
+    return out
 
 
 def _still_there(tr: Tracks, th: Thresholds) -> BoolArray:
