@@ -152,6 +152,17 @@ EXACT_BEYOND_KM = 5.0
 """Steps longer than this are measured with geo.haversine_km; shorter ones with the local flat-Earth form."""
 
 
+def wrapped_dlon(dlon: FloatArray) -> FloatArray:
+    """``(dlon + 180) % 360 - 180``: a longitude difference in [-180, 180) degrees, bit for bit, with the
+    costly float remainder only where it is not a no-op (|dlon| >= 180: steps across the antimeridian)."""
+    t = dlon + 180.0
+    wrap = np.flatnonzero((t < 0.0) | (t >= 360.0))
+    if len(wrap):
+        t[wrap] = np.remainder(t[wrap], 360.0)
+    t -= 180.0
+    return t
+
+
 def step_km(lat: FloatArray, lon: FloatArray) -> FloatArray:
     """Great-circle distance in km from each row to the next (length n - 1), for the hot path.
 
@@ -163,7 +174,7 @@ def step_km(lat: FloatArray, lon: FloatArray) -> FloatArray:
     if len(lat) < 2:
         return np.empty(0)
     p = np.radians(lat)
-    dlon = np.radians(np.remainder(lon[1:] - lon[:-1] + 180.0, 360.0) - 180.0)
+    dlon = np.radians(wrapped_dlon(lon[1:] - lon[:-1]))
     x = dlon * np.cos(0.5 * (p[1:] + p[:-1]))
     y = p[1:] - p[:-1]
     d = EARTH_RADIUS_KM * np.sqrt(x * x + y * y)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from supplyline.detect._arrays import BoolArray, FloatArray, IntArray, carry_forward, speed_kn
+from supplyline.detect._arrays import BoolArray, FloatArray, IntArray, carry_forward, speed_kn, wrapped_dlon
 from supplyline.detect.segments import Tracks
 from supplyline.detect.thresholds import Thresholds
 from supplyline.geo import EARTH_RADIUS_KM
@@ -83,7 +83,7 @@ def _window_ends(ts: IntArray, track: IntArray, w_us: int, rows: IntArray) -> tu
 def _flat_km(lat1: FloatArray, lon1: FloatArray, lat2: FloatArray, lon2: FloatArray) -> FloatArray:
     """Equirectangular distance (km): within 0.1 % of the great circle over the few km a stop window spans,
     and a third of the cost."""
-    dlon = (lon2 - lon1 + 180.0) % 360.0 - 180.0
+    dlon = wrapped_dlon(lon2 - lon1)
     x = np.radians(dlon) * np.cos(np.radians((lat1 + lat2) * 0.5))
     y = np.radians(lat2 - lat1)
     return np.asarray(np.hypot(x, y) * EARTH_RADIUS_KM, dtype=np.float64)
