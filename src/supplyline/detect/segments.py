@@ -123,23 +123,43 @@ def _parents(
 
 def _resolve_forks(parent: IntArray) -> IntArray:
     """Keep one child per parent so tracks are chains: prefer a child that continues, then the later one."""
+    n = len(parent)
     child = np.flatnonzero(parent >= 0)
     if len(child) == 0:
         return parent
     par = parent[child]
     if np.all(par[1:] > par[:-1]):  # common case: no position has two children
         return parent
-    n_children = np.bincount(par, minlength=len(parent))
-    forked = n_children[par] > 1  # only children of a shared parent compete
-    child, par = child[forked], par[forked]
-    score = (n_children[child] > 0).astype(np.int64) * len(parent) + child
-    order = np.lexsort((score, par))
-    par_sorted = par[order]
+    # Only one child of a row can be the next row; a second child is a "far" one (a lag >= 2 or relinked
+    # link), so only parents of far children can fork (few rows: no count over every row needed).
+    far = par != child - 1
+    far_child, far_par = child[far], par[far]
+    cand, n_far = np.unique(far_par, return_counts=True)
+    follows = _continues_from(parent, cand)
+    forked = cand[n_far + follows > 1]
+    if len(forked) == 0:
+        return parent
+    at = np.isin(far_par, forked)
+    next_row = forked[_continues_from(parent, forked)] + 1
+    rivals = np.concatenate((far_child[at], next_row))
+    rival_par = np.concatenate((far_par[at], next_row - 1))
+    has_child = _continues_from(parent, rivals) | np.isin(rivals, cand)
+    score = has_child.astype(np.int64) * n + rivals
+    order = np.lexsort((score, rival_par))
+    par_sorted = rival_par[order]
     keep_sorted = np.ones(len(order), dtype=bool)
     keep_sorted[:-1] = par_sorted[1:] != par_sorted[:-1]  # last of each parent group wins
     out = parent.copy()
-    out[child[order[~keep_sorted]]] = -1
+    out[rivals[order[~keep_sorted]]] = -1
     return out
+
+
+def _continues_from(parent: IntArray, rows: IntArray) -> BoolArray:
+    """Whether the row after each of ``rows`` continues from it (has it as parent)."""
+    nxt = rows + 1
+    ok = nxt < len(parent)
+    ok[ok] = parent[nxt[ok]] == rows[ok]
+    return ok
 
 
 def _roots(parent: IntArray) -> IntArray:
