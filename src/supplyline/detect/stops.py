@@ -130,10 +130,14 @@ def pin_stops(inner: IntArray, stopped: BoolArray, track_start: BoolArray) -> In
     return out
 
 
-def _still_there(tr: Tracks, th: Thresholds) -> BoolArray:
-    """Per row: the silence before it (from the previous row of its track) lasted at most ``port_gap_max_h``
-    and ended within ``port_gap_max_km`` of where it began."""
-    return (tr.step_km <= th.port_gap_max_km) & (tr.dt_us <= th.port_gap_max_h * 3.6e9) & ~tr.track_start
+def _still_there(tr: Tracks, th: Thresholds, rows: IntArray) -> BoolArray:
+    """Per row of ``rows``: the silence before it (from the previous row of its track) lasted at most
+    ``port_gap_max_h`` and ended within ``port_gap_max_km`` of where it began."""
+    return (
+        (tr.step_km[rows] <= th.port_gap_max_km)
+        & (tr.dt_us[rows] <= th.port_gap_max_h * 3.6e9)
+        & ~tr.track_start[rows]
+    )
 
 
 def port_gaps(tr: Tracks, th: Thresholds) -> BoolArray:
@@ -144,7 +148,8 @@ def port_gaps(tr: Tracks, th: Thresholds) -> BoolArray:
     out = np.zeros(n, dtype=bool)
     if n < 2:
         return out
-    out[:-1] = _still_there(tr, th)[1:] & (tr.dt_us[1:] >= th.visit_gap_h * 3.6e9)
+    silent = np.flatnonzero(tr.dt_us[1:] >= th.visit_gap_h * 3.6e9)  # intervals i -> i+1 (few)
+    out[silent] = _still_there(tr, th, silent + 1)
     return out
 
 
@@ -152,7 +157,10 @@ def visit_breaks(tr: Tracks, th: Thresholds) -> BoolArray:
     """Rows where a visit cannot continue from the previous row: a track start, or a segment start (silence
     over ``max_gap_h``) that is not a port gap. Days at a berth with AIS off stay one visit; the same
     MMSI back at a berth after a longer silence, or somewhere else, is a new one."""
-    return tr.track_start | (tr.seg_start & ~_still_there(tr, th))
+    out = tr.track_start.copy()
+    seg = np.flatnonzero(tr.seg_start)  # few
+    out[seg] |= ~_still_there(tr, th, seg)
+    return out
 
 
 __all__ = ["pin_stops", "port_gaps", "stop_speed_kn", "stopped_state", "visit_breaks", "window_speed_kn"]

@@ -221,6 +221,7 @@ class Evidence:
     exit_: BoolArray
     stop: BoolArray
     gap: BoolArray
+    first_stop: IntArray  # track row of the visit's first stopped fix (past ``last`` when none)
 
     def events(self) -> list[str]:
         """Comma-separated events in GFW's order: entry, stop, gap, exit."""
@@ -274,24 +275,29 @@ def evidence(tr: Tracks, first: IntArray, last: IntArray, stopped: BoolArray, th
     events of each visit."""
     n = len(tr)
     breaks = visit_breaks(tr, th)
+    cut = np.flatnonzero(breaks)  # few: track starts and real segment starts
     # Intervals i -> i+1 inside the visit: rows first..last-1.
     dt_next = np.zeros(n)
-    dt_next[:-1] = np.where(breaks[1:], 0, tr.dt_us[1:])
+    dt_next[:-1] = tr.dt_us[1:]
+    dt_next[cut[cut > 0] - 1] = 0.0
     gap_next = port_gaps(tr, th)
     # An interval is stopped time when the vessel was stopped at both ends (a stop runs from its first to
     # its last stopped fix, as a person reads a track); a silence of visit_gap_h or more only as a port gap.
     both = stopped.copy()
     both[:-1] &= stopped[1:]
     stop_iv = (both & (dt_next < th.visit_gap_h * US_PER_H)) | gap_next
-    stopped_h = interval_sum(np.where(stop_iv, dt_next, 0.0), first, last) / US_PER_H
+    stopped_h = interval_sum(dt_next * stop_iv, first, last) / US_PER_H
     longest = longest_stop_h(stop_iv, dt_next, breaks, first, last)
-    gap = interval_sum(gap_next.astype(np.float64), first, last) > 0
-    stop = first_true_after(stopped, first) <= last
-    gap_in = np.where(breaks, 0, tr.dt_us)
+    gap = first_true_after(gap_next, first) < last
+    first_stop = first_true_after(stopped, first)
+    gap_in = tr.dt_us.copy()
+    gap_in[cut] = 0
     inner_rows = np.minimum(first + 1, last)
     max_gap_h = np.where(last > first, run_reduce(np.maximum, gap_in, inner_rows, last), 0) / US_PER_H
     seg_end = (last == n - 1) | breaks[np.minimum(last + 1, n - 1)]
-    return Evidence(stopped_h, longest, max_gap_h, ~breaks[first], ~seg_end, stop, gap)
+    return Evidence(
+        stopped_h, longest, max_gap_h, ~breaks[first], ~seg_end, first_stop <= last, gap, first_stop
+    )
 
 
 def visits_table(
@@ -313,8 +319,7 @@ def visits_table(
     if len(first) == 0:
         return VisitRuns(first, last, place, schema.empty(schema.VISITS))
     ev = evidence(tr, first, last, stopped, th)
-    stop_row = first_true_after(stopped, first)
-    at = np.where(stop_row <= last, np.minimum(stop_row, len(tr) - 1), first)
+    at = np.where(ev.stop, ev.first_stop, first)
     at_stop, at_entry = runs.place_at(at), runs.place_at(first)
     anchorage = np.where(at_stop >= 0, at_stop, at_entry)
     mmsi = tr.mmsi[first]
