@@ -55,28 +55,27 @@ def _window_speeds(tr: Tracks, window_min: float, max_span_h: float, rows: IntAr
 
 
 def _window_ends(ts: IntArray, track: IntArray, w_us: int, rows: IntArray) -> tuple[IntArray, IntArray]:
-    """For ``rows``: the latest fix at least ``w_us`` before and the earliest at least ``w_us`` after (which
-    may lie in another track: the caller checks), by one sorted key over (track, time); each track's key
-    range is wider than the data's time span plus both windows, so tracks never reach into each other's
-    windows. Batches of tracks keep the key inside int64 whatever the time span."""
+    """For ``rows`` (ascending): the latest fix at least ``w_us`` before and the earliest at least ``w_us``
+    after (which may lie in another track: the caller checks), by binary search over one sorted key of
+    (track, time); each track's key range is wider than the data's time span plus both windows, so tracks
+    never reach into each other's windows. Tracks go in batches that keep the key inside int64 (one batch
+    unless the data span centuries); each batch is a contiguous slice, as tracks are."""
     t0 = int(ts.min())
     span = int(ts.max()) - t0 + 2 * w_us + 1
     per = max((2**62) // span, 1)
-    n_tracks = int(track[-1]) + 1
-    if per >= n_tracks:
-        key = track * span
-        key += ts
-        key -= t0
-        q = key[rows]
-        return np.searchsorted(key, q - w_us, side="right") - 1, np.searchsorted(key, q + w_us, side="left")
+    row_track = track[rows]
     back, fwd = np.empty(len(rows), np.int64), np.empty(len(rows), np.int64)
-    for lo in range(0, n_tracks, per):
-        sel = np.flatnonzero((track >= lo) & (track < lo + per))
-        key = ts[sel] - t0 + (track[sel] - lo) * span
-        pick = np.flatnonzero((track[rows] >= lo) & (track[rows] < lo + per))
-        q = ts[rows[pick]] - t0 + (track[rows[pick]] - lo) * span
-        back[pick] = np.searchsorted(key, q - w_us, side="right") - 1 + sel[0]
-        fwd[pick] = np.searchsorted(key, q + w_us, side="left") + sel[0]
+    for lo in range(0, int(track[-1]) + 1, per):
+        a, b = np.searchsorted(track, [lo, lo + per])
+        ra, rb = np.searchsorted(row_track, [lo, lo + per])
+        if ra == rb:
+            continue
+        key = track[a:b] - lo
+        key *= span
+        key += ts[a:b] - t0
+        q = key[rows[ra:rb] - a]
+        back[ra:rb] = np.searchsorted(key, q - w_us, side="right") - 1 + a
+        fwd[ra:rb] = np.searchsorted(key, q + w_us, side="left") + a
     return back, fwd
 
 
