@@ -470,8 +470,7 @@ def _segments_table(
         return schema.empty(schema.SEGMENTS)
     first = np.flatnonzero(seg_start)
     last = np.append(first[1:] - 1, m - 1)
-    n_noise = _noise_per_segment(mmsi, noise, keep, seg_start, len(first))
-    n_outliers = _noise_per_segment(mmsi, noise, keep, seg_start, len(first), outlier)
+    n_noise, n_outliers = _noise_per_segment(mmsi, noise, keep, seg_start, len(first), outlier)
     reason = _split_reasons(mmsi, ts, keep[first], track_start[first], th)
     step_in = np.where(seg_start, 0.0, step)
     dist = run_reduce(np.add, step_in, first, last)
@@ -504,24 +503,26 @@ def _noise_per_segment(
     keep: IntArray,
     seg_start: BoolArray,
     n_segments: int,
-    count: BoolArray | None = None,
-) -> IntArray:
-    """Noise rows per segment: each counts towards the segment of the latest kept row of the same vessel
-    before it (or the first after it when the vessel starts with noise). ``count`` (optional, a subset
-    of ``noise``) counts only those rows (the lone outliers)."""
-    seg_at = np.full(len(mmsi), -1, dtype=np.int64)
-    seg_at[keep] = np.cumsum(seg_start) - 1
+    outlier: BoolArray,
+) -> tuple[IntArray, IntArray]:
+    """(noise rows, lone outliers) per segment: each noise row counts towards the segment of the latest
+    kept row of the same vessel before it (or the first after it when the vessel starts with noise);
+    ``outlier`` is the subset of ``noise`` that are lone outliers."""
     n_noise = np.zeros(n_segments, dtype=np.int64)
+    n_outliers = np.zeros(n_segments, dtype=np.int64)
     nz = np.flatnonzero(noise)
     if len(nz):
+        seg_at = np.full(len(mmsi), -1, dtype=np.int64)
+        seg_at[keep] = np.cumsum(seg_start) - 1
         kept_sorted = np.flatnonzero(~noise)
         pos = np.searchsorted(kept_sorted, nz)
         prev = kept_sorted[np.maximum(pos - 1, 0)]
         nxt = kept_sorted[np.minimum(pos, len(kept_sorted) - 1)]
         use_prev = (pos > 0) & (mmsi[prev] == mmsi[nz])
         owner = seg_at[np.where(use_prev, prev, nxt)]
-        np.add.at(n_noise, owner if count is None else owner[count[nz]], 1)
-    return n_noise
+        np.add.at(n_noise, owner, 1)
+        np.add.at(n_outliers, owner[outlier[nz]], 1)
+    return n_noise, n_outliers
 
 
 def _split_reasons(
