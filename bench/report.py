@@ -94,10 +94,28 @@ def open_times(html: Path, runs: int) -> list[tuple[float, float]]:
             print("  marks (ms):", ", ".join(f"{n} {t}" for n, t in marks))
             if errors:
                 raise SystemExit(f"page errors: {errors}")
+            print("  view changes (ms in page):", view_change_ms(page))
             out.append((float(in_page), wall))
             page.close()
         browser.close()
     return out
+
+
+# Select the first vessel of the vessel list, then show all again: the map, vessel list, timeline and every
+# table are re-filtered synchronously in the click handlers, so performance.now() around click() times them.
+VIEW_JS = """() => {
+  const t = (f) => { const a = performance.now(); f(); return Math.round(performance.now() - a); };
+  const link = document.querySelector('#vessel-table .vessel-link');
+  if (!link) return null;
+  const select = t(() => link.click());
+  const clear = t(() => document.querySelector('#clear-vessel').click());
+  return { select, clear };
+}"""
+
+
+def view_change_ms(page: object) -> object:
+    """In-page milliseconds to isolate one vessel and to show all again (None when the page has none)."""
+    return page.evaluate(VIEW_JS)  # type: ignore[attr-defined]
 
 
 def screenshot(html: Path, png: Path, width: int = 1400) -> None:

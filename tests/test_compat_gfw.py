@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+from pathlib import Path
 
 import pyarrow as pa
 import pytest
@@ -79,6 +81,7 @@ def test_portwatch_daily_port_calls(store: Store) -> None:
         "portid",
         "portname",
         "country",
+        "ISO3",
         "portcalls",
     ]
     calls = visits.filter(
@@ -87,3 +90,84 @@ def test_portwatch_daily_port_calls(store: Store) -> None:
     assert sum(daily["portcalls"].to_pylist()) == calls.num_rows > 0
     first = daily.to_pylist()[0]
     assert first["date"] == f"{first['year']:04d}-{first['month']:02d}-{first['day']:02d}"
+
+
+def test_portwatch_country_is_a_name_and_iso3() -> None:
+    from supplyline.compat import portwatch_daily
+
+    t0 = dt.datetime(2024, 1, 5, 6, tzinfo=dt.UTC)
+    visits = pa.Table.from_pylist(
+        [
+            {"visit_id": "a", "mmsi": 1, "place_id": "p:rajin", "visit_class": "port_call", "arrival_ts": t0},
+            {"visit_id": "b", "mmsi": 2, "place_id": "p:rajin", "visit_class": "port_call", "arrival_ts": t0},
+            {
+                "visit_id": "c",
+                "mmsi": 3,
+                "place_id": "p:dunai",
+                "visit_class": "short_stop",
+                "arrival_ts": t0,
+            },
+            {
+                "visit_id": "d",
+                "mmsi": 3,
+                "place_id": "p:nowhere",
+                "visit_class": "port_call",
+                "arrival_ts": t0,
+            },
+        ],
+        schema=schema.VISITS,
+    )
+    places = pa.table(
+        {
+            "place_id": ["p:rajin", "p:dunai", "p:nowhere"],
+            "name": ["Rajin", "Dunai", "Nowhere"],
+            "country": ["KP", "RU", None],
+        }
+    )
+    rows = {r["portid"]: r for r in portwatch_daily(visits, places).to_pylist()}
+    assert set(rows) == {"p:rajin", "p:nowhere"}  # a short stop is not a port call
+    assert (rows["p:rajin"]["country"], rows["p:rajin"]["ISO3"], rows["p:rajin"]["portcalls"]) == (
+        "North Korea",
+        "PRK",
+        2,
+    )
+    assert rows["p:nowhere"]["country"] is None and rows["p:nowhere"]["ISO3"] is None
+
+
+def test_loitering_round_trip_and_vessel_flags_and_names(store: Store) -> None:
+    """Loitering survives export -> import; vessels carry the MID flag as ISO alpha-3 (445 = PRK) and names."""
+    t0 = dt.datetime(2024, 1, 20, 3, tzinfo=dt.UTC)
+    loiter = {
+        "loiter_id": "l1", "mmsi": fx.MMSI_C, "start_ts": t0, "end_ts": t0 + dt.timedelta(hours=5.5),
+        "duration_h": 5.5, "mean_speed_kn": 0.7, "lat": 42.1, "lon": 131.9,
+    }  # fmt: skip
+    tables = {
+        "loitering": pa.Table.from_pylist([loiter], schema=schema.LOITERING),
+        "encounters": store.read_table("encounters"),
+    }
+    events = json.loads(json.dumps(to_gfw_events(tables, vessels=store.read_table("statics"))))
+    loit = next(e for e in events if e["type"] == "loitering")
+    assert loit["vessel"] == {"ssvid": str(fx.MMSI_C), "flag": "RUS", "name": "MARIA"}  # MID 273 = Russia
+    enc = next(e for e in events if e["type"] == "encounter")
+    assert enc["vessel"]["flag"] == "PRK" and enc["vessel"]["name"] == "ANGARA"
+    assert enc["encounter"]["vessel"]["flag"] == "RUS"
+    back = from_gfw_events(events)["loitering"]
+    cols = ["loiter_id", "mmsi", "start_ts", "end_ts", "duration_h", "mean_speed_kn", "lat", "lon"]
+    assert back.select(cols).equals(tables["loitering"].select(cols))
+
+
+def test_cli_exports_gfw_and_portwatch(store: Store, tmp_path: Path) -> None:
+    from supplyline.report.export import export_store
+
+    (gfw,) = export_store(store, "gfw", tmp_path)
+    doc = json.loads(gfw.read_text())
+    assert doc["total"] == len(doc["entries"]) == fx.N_VISITS + fx.N_GAPS + fx.N_ENCOUNTERS
+    assert {e["vessel"].get("name") for e in doc["entries"]} == {"ANGARA", "LADY R", "MARIA"}
+    back = from_gfw_events(doc)
+    assert back["visits"].num_rows == fx.N_VISITS and back["encounters"].num_rows == fx.N_ENCOUNTERS
+    (pw,) = export_store(store, "portwatch", tmp_path)
+    assert pw.read_text().splitlines()[0] == (
+        '"date","year","month","day","portid","portname","country","ISO3","portcalls"'
+    )
+    with pytest.raises(FormatError, match="entries"):
+        from_gfw_events({"events": []})

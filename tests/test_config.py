@@ -145,7 +145,7 @@ def test_bundled_priors_and_evidence() -> None:
 def test_top_level_cases_folder_is_the_packaged_copy() -> None:
     link = REPO / "cases" / "dprk-russia"
     assert link.is_symlink()
-    assert link.resolve() == bundled_case_path().resolve()
+    assert link.resolve() == (REPO / "src" / "supplyline" / "cases" / "dprk-russia").resolve()
     assert resolve_case("dprk-russia") == bundled_case_path()
     assert validate_case(link) == []
 

@@ -78,6 +78,9 @@ def test_demo_report_is_written_and_labelled_synthetic(dprk_demo: tuple[dict[str
 def test_demo_nyharbor_runs_on_real_data(shared_data: Path, tmp_path: Path) -> None:
     csv = data_file(shared_data, "noaa_ais_nyharbor_2020/nyharbor_2020-12-01_to_07_points.csv.gz")
     result = _demo(["--data", "nyharbor", "--input", str(csv)], tmp_path)
+    # its own folder by default: the dprk-russia demo's supplyline-demo/ is left alone
+    assert Path(str(result["report"])).parts[0] == "supplyline-demo-nyharbor"
+    assert not (tmp_path / "supplyline-demo").exists()
     figures = result["figures"]
     assert isinstance(figures, dict)
     assert figures["ingested"]["read"] == 172_679  # every row of the week file
@@ -86,6 +89,12 @@ def test_demo_nyharbor_runs_on_real_data(shared_data: Path, tmp_path: Path) -> N
     assert isinstance(lines, list) and lines[0].startswith("case nyharbor (real AIS)")
     # a 24/7 ferry week with no event: no halt or resumption, at most 10 dark alerts (was 11 / 8 / 321)
     assert figures["alerts"] == {"dark_near_place": 10}
+    # Whitehall -> St George trips of the two ferries in the file: within 95 % of the hand count (52 and 66,
+    # tests/test_detect_nyharbor.py) and never above it; the ferries' slip stays are short stops, which end
+    # voyages (was 0 trips while voyages ran only between port calls).
+    per_ship = figures["per_ship"]
+    assert 0.95 * 52 <= per_ship["367000150"] <= 52 and 0.95 * 66 <= per_ship["366952790"] <= 66, per_ship
+    assert 112 <= figures["trips"] <= 120
     html = (tmp_path / str(result["report"])).read_text(encoding="utf-8")
     assert "SYNTHETIC DATA" not in html  # the banner only appears when an input is synthetic
 

@@ -360,3 +360,50 @@ def test_sparse_second_ship_on_one_mmsi_is_its_own_segment_not_noise() -> None:
     seg = run(sorted(chatty + sparse, key=lambda r: r[1]))["segments"].to_pylist()
     assert sorted(s["n_positions"] for s in seg) == [13, 181]
     assert sum(s["n_noise"] for s in seg) == 0
+
+
+def _ferry_shuttle(mmsi: int, crossings: int, dock_min: float, seed: int = 3) -> list:  # type: ignore[type-arg]
+    """Positions only (no SOG), one a minute: docked ``dock_min`` at A, 20 kn to B, docked, back, ...,
+    with 30 m of GPS scatter at the slips (point-to-point speeds up to ~2 kn, as at the NY ferry slips)."""
+    rng = random.Random(seed)
+    rows: list = []  # type: ignore[type-arg]
+    t, here, there = 0.0, A, B
+    for n in range(crossings + 1):
+        for k in range(int(dock_min) + 1):
+            d_lat, d_lon = (rng.uniform(-30, 30) / 111_195 for _ in range(2))
+            rows.append((mmsi, t + k, here[0] + d_lat, here[1] + d_lon / np.cos(np.radians(here[0]))))
+        if n == crossings:
+            break
+        t += dock_min + 1
+        bearing = 90 if here == A else 270
+        leg = line(mmsi, t, here, bearing, 20, 64, every=1)  # 39.5 km: stops short of the other slip
+        rows += leg
+        t += 65
+        here, there = there, here
+    return rows
+
+
+def test_ferry_docking_minutes_at_each_slip_makes_one_trip_per_crossing() -> None:
+    # A ferry docks 8 min at each terminal: below port_call_min_h (30 min) and below the 10-min speed window,
+    # yet it came to rest. Each visit is a short stop, and voyages run stop to stop (GFW: visits with a stop),
+    # so every crossing is one trip on its route; none is a port call.
+    routes = [Route("ab", ("case:a",), ("case:b",)), Route("ba", ("case:b",), ("case:a",))]
+    out = run(_ferry_shuttle(70, 6, 8), routes=routes)
+    assert out["visits"].column("visit_class").to_pylist() == ["short_stop"] * 7
+    voy = out["voyages"].to_pylist()
+    assert [v["route"] for v in voy] == ["ab", "ba"] * 3
+    assert {(v["origin_class"], v["destination_class"]) for v in voy} == {("short_stop", "short_stop")}
+    # A 3-minute touch at the slip is not a rest (5 min within 200 m): pass-throughs end no voyage.
+    out = run(_ferry_shuttle(71, 6, 3), routes=routes)
+    assert set(out["visits"].column("visit_class").to_pylist()) == {"pass_through"}
+    assert out["voyages"].num_rows == 0
+
+
+def test_creeping_through_a_port_is_not_a_stop() -> None:
+    # 2.5 kn through B's 1 km entry circle: 26 min inside, never 5 min within 200 m of one spot.
+    rows = line(72, 0, (B[0], B[1] - 0.03), 90, 2.5, 60, every=1)
+    (v,) = run(rows)["visits"].to_pylist()
+    assert v["place_id"] == "case:b" and v["visit_class"] == "pass_through"
+    # The same track at 1 kn is slower than any passage: 12 min within 200 m, a short stop.
+    (v,) = run(line(73, 0, (B[0], B[1] - 0.015), 90, 1.0, 60, every=1))["visits"].to_pylist()
+    assert v["visit_class"] == "short_stop"

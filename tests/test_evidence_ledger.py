@@ -23,7 +23,6 @@ from supplyline.evidence.ledger import (
 from supplyline.store import Store
 
 CASE = bundled_case_path()
-REPO_CASES = Path(__file__).resolve().parents[1] / "cases"  # the symlinked top-level copy
 
 YAML_CLAIMS = """\
 claims:
@@ -141,7 +140,7 @@ def test_case_evidence_and_cli_import_share_parts(tmp_path: Path) -> None:
     from supplyline.case import load_case, store_case_evidence
 
     store = Store.create(tmp_path / "store")
-    assert store_case_evidence(store, load_case(REPO_CASES / "dprk-russia")) == (46, 25)
+    assert store_case_evidence(store, load_case(CASE)) == (46, 25)
     store_ledger(store, "claims", read_claims(CASE / "claims.csv"), source_part(CASE / "claims.csv"))
     assert read_ledger(store, "claims").num_rows == 46
     assert read_ledger(store, "observations").num_rows == 25

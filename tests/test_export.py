@@ -85,12 +85,14 @@ def test_kml_is_valid_and_counts_placemarks(store: Store, tmp_path: Path) -> Non
     assert {g.findtext(f"{K}styleUrl") for g in gaps} == {"#dark-gap"}
     styles = {s.get("id") for s in root.findall(f"{K}Document/{K}Style")}
     assert {"dark-gap", "place", "voyage", "encounter"} <= styles
-    # Vessel A's track: a MultiGeometry of 3 LineStrings; coordinates are "lon,lat" pairs.
+    # Vessel A's track: a gx:MultiTrack of 3 timed gx:Tracks; gx:coord is "lon lat alt".
+    gx = "{http://www.google.com/kml/ext/2.2}"
     track_a = next(p for p in folders[1].findall(f"{K}Placemark") if str(fx.MMSI_A) in p.findtext(f"{K}name"))
-    lines = track_a.findall(f"{K}MultiGeometry/{K}LineString")
+    lines = track_a.findall(f"{gx}MultiTrack/{gx}Track")
     assert len(lines) == 3
-    lon, lat = map(float, lines[0].findtext(f"{K}coordinates").split()[0].split(","))
+    lon, lat, _ = map(float, lines[0].findtext(f"{gx}coord").split())
     assert (lat, lon) == fx.RAJIN
+    assert len(lines[0].findall(f"{K}when")) == len(lines[0].findall(f"{gx}coord"))
     assert len(folders[0].findall(f".//{K}Polygon/{K}outerBoundaryIs/{K}LinearRing")) == fx.N_PLACES
     # time spans for Google Earth's slider: the voyage y1 departs 72 h after T0 (2024-01-23 00:00 UTC)
     y1 = next(

@@ -132,6 +132,26 @@ def test_kml_is_read_by_gdal(store: Store, tmp_path: Path) -> None:
     assert voyages.geometry.iloc[0].geom_type == "MultiLineString"
 
 
+def test_kml_tracks_are_timed_gx_tracks(store: Store, tmp_path: Path) -> None:
+    """Tracks carry a time per position (gx:Track), split at the antimeridian, and GDAL still reads them."""
+    import xml.etree.ElementTree as ET
+
+    (path,) = export_store(store, "kml", tmp_path, ["tracks"])
+    gx, kml = "{http://www.google.com/kml/ext/2.2}", "{http://www.opengis.net/kml/2.2}"
+    tracks = list(ET.parse(path).getroot().iter(f"{gx}Track"))
+    assert len(tracks) == 2  # the one vessel's track, cut at 180 deg
+    whens = [w.text for t in tracks for w in t.iter(f"{kml}when")]
+    coords = [c.text for t in tracks for c in t.iter(f"{gx}coord")]
+    assert len(whens) == len(coords) >= N and whens == sorted(whens)
+    assert whens[0] == "2024-05-01T00:00:00Z" and whens[-1] == "2024-05-01T04:00:00Z"
+    lons = [float(str(c).split()[0]) for c in coords]
+    assert lons[0] == pytest.approx(179.5) and lons[-1] == pytest.approx(-179.5)
+    pyogrio = pytest.importorskip("pyogrio", reason="pyogrio (geo extra) reads KML with GDAL")
+    read = pyogrio.read_dataframe(path, layer="Tracks (by vessel)")
+    geom = read.geometry.iloc[0]
+    assert geom.geom_type == "MultiLineString" and len(geom.geoms) == 2
+
+
 def test_geoparquet_reads_back_with_crs(store: Store, tmp_path: Path) -> None:
     gpd = pytest.importorskip("geopandas", reason="geopandas (geo extra) reads GeoParquet")
     paths = {p.stem: p for p in export_store(store, "parquet", tmp_path)}

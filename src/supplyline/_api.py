@@ -279,11 +279,9 @@ def export_files(
     return export_store(Store.open(Path(store)), fmt, Path(out), list(tables) if tables else None)
 
 
-def run_demo(
-    out: StorePath = "supplyline-demo", *, data: str = "dprk-russia", seed: int | None = None
-) -> Path:
+def run_demo(out: StorePath | None = None, *, data: str = "dprk-russia", seed: int | None = None) -> Path:
     """``supplyline demo``: simulate, ingest, detect, estimate, monitor and report a bundled case; returns the
-    store's folder (``out/store``)."""
+    store's folder (``out/store``; ``out`` defaults to supplyline-demo, or supplyline-demo-nyharbor)."""
     from supplyline.demo import run_demo as run
 
-    return Path(run(data, Path(out), seed=seed).store)
+    return Path(run(data, Path(out) if out is not None else None, seed=seed).store)

@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 
 from supplyline.case import Case, bundled_case_path, load_case, store_case_evidence
 from supplyline.engine.local import detect
-from supplyline.engine.summary import visit_class_counts
+from supplyline.engine.summary import call_to_call_voyages, visit_class_counts
 from supplyline.errors import InputError, UsageError
 from supplyline.estimate.run import run_estimate
 from supplyline.imagery.simulated import image_case, summary_line
@@ -29,6 +29,14 @@ from supplyline.simulate import simulate
 from supplyline.store import Store
 
 DATASETS = ("dprk-russia", "nyharbor")
+
+
+def default_demo_folder(data: str) -> Path:
+    """Where a demo writes unless told: ``supplyline-demo`` for dprk-russia, ``supplyline-demo-<data>`` for
+    the others, so running one demo never overwrites another's store and report."""
+    return Path("supplyline-demo" if data == "dprk-russia" else f"supplyline-demo-{data}")
+
+
 NY_FILE = "noaa_ais_nyharbor_2020/nyharbor_2020-12-01_to_07_points.csv.gz"
 STEPS = ("simulate", "ingest", "detect", "evidence", "imagery", "estimate", "monitor", "report")
 
@@ -79,14 +87,15 @@ def _fresh_store(path: Path) -> Store:
 
 def run_demo(
     data: str = "dprk-russia",
-    out: Path = Path("supplyline-demo"),
+    out: Path | None = None,
     *,
     input_path: Path | None = None,
     seed: int | None = None,
     workers: int = 2,
     on_step: Callable[[str], None] | None = None,
 ) -> DemoResult:
-    """Run every step on ``data`` (a bundled case name) into ``out``; return the summary."""
+    """Run every step on ``data`` (a bundled case name) into ``out`` (default :func:`default_demo_folder`);
+    return the summary."""
     if data not in DATASETS:
         raise UsageError(f"unknown --data {data!r}; choose one of {', '.join(DATASETS)}")
     if input_path is not None and data != "nyharbor":
@@ -94,7 +103,7 @@ def run_demo(
     if data == "nyharbor":
         find_nyharbor(input_path)  # a missing --input fails before anything is written
     step = on_step or (lambda _name: None)
-    out = Path(out)
+    out = Path(out) if out is not None else default_demo_folder(data)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -176,7 +185,8 @@ def _summarise(
     tag = " (SYNTHETIC scenario)" if res.synthetic else " (real AIS)"
     lines = [
         f"case {case.name}{tag}: {ingested.get('kept', 0):,} reports kept of {ingested.get('read', 0):,} read",
-        f"detected: {classes.get('port_calls', 0)} port calls, {counts.get('voyages', 0)} voyages, "
+        f"detected: {classes.get('port_calls', 0)} port calls, {counts.get('voyages', 0)} voyages between stops "
+        f"({call_to_call_voyages(con) or 0} port call to port call), "
         f"{counts.get('gaps', 0)} dark gaps, {counts.get('encounters', 0)} encounters",
         f"trips on watched routes ({', '.join(outbound)}): {trips} — "
         + ", ".join(f"{ship} {n}" for ship, n in per_ship),

@@ -189,6 +189,8 @@ VOYAGES = pa.schema(
         pa.field("draught_arrival_m", pa.float32()),
         pa.field("draught_change_m", pa.float32()),
         pa.field("route", pa.string()),  # name of the case route of interest, null if none
+        pa.field("origin_class", pa.string()),  # visit_class of the origin visit: port_call or short_stop
+        pa.field("destination_class", pa.string()),  # visit_class of the destination visit
     ]
 )
 

@@ -616,7 +616,10 @@ def validate_case(path: Path | str) -> list[Problem]:
 
 
 def load_case(path: Path | str) -> Case:
-    """Load a case folder (or its case.toml); raises CaseError listing every problem with file and line."""
+    """Load a case folder (or its case.toml) or a bundled case by name ("dprk-russia", see
+    :func:`resolve_case`); raises CaseError listing every problem with file and line."""
+    if not Path(path).exists() and _ID_RE.match(str(path)):
+        path = bundled_case_path(str(path))
     case, problems = read_case(path)
     if problems or case is None:
         raise CaseError(
@@ -640,6 +643,6 @@ def resolve_case(arg: Path | str) -> Path:
     path = Path(arg)
     if path.exists():
         return path.parent if path.is_file() else path
-    if isinstance(arg, str) and _ID_RE.match(arg):
-        return bundled_case_path(arg)
+    if _ID_RE.match(str(arg)):  # typer hands --case over as a Path: Path("dprk-russia") is a name too
+        return bundled_case_path(str(arg))
     raise CaseError(f"no case folder at {path}; give a folder with case.toml or a bundled case name")

@@ -31,7 +31,8 @@ app = typer.Typer(
     help=(
         "Monitor shipments between ports from public evidence.\n\n"
         "Typical flow: ingest AIS -> detect events -> add evidence -> estimate -> monitor -> report.\n"
-        "Start with `supplyline demo`, which runs all of it on the bundled dprk-russia case."
+        "Start with `supplyline demo`, which runs all of it on the bundled dprk-russia case.\n\n"
+        "Example: supplyline demo && supplyline info --store supplyline-demo/store"
     ),
     no_args_is_help=True,
     add_completion=False,

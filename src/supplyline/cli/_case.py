@@ -17,14 +17,20 @@ CaseArg = Annotated[
 
 
 def register(app: typer.Typer) -> None:
-    case_app = typer.Typer(help="Case folders: places, routes, watchlist, thresholds, priors, evidence.")
+    case_app = typer.Typer(
+        help="Case folders: places, routes, watchlist, thresholds, priors, evidence.\n\n"
+        "Example: supplyline case show dprk-russia"
+    )
     app.add_typer(case_app, name="case", no_args_is_help=True)
     case_app.command("validate")(validate_cmd)
     case_app.command("show")(show_cmd)
 
 
 def validate_cmd(path: CaseArg, as_json: JsonOpt = False) -> None:
-    """Check a case folder and report every problem with file, line and what to fix (exit code 5)."""
+    """Check a case folder and report every problem with file, line and what to fix (exit code 5).
+
+    Example: supplyline case validate my-case/
+    """
     # deferred (both commands): the case loader costs ~30 ms of start-up
     from supplyline.case import resolve_case
     from supplyline.simulate.scenario import validate_case_folder
@@ -48,7 +54,10 @@ def validate_cmd(path: CaseArg, as_json: JsonOpt = False) -> None:
 
 
 def show_cmd(path: CaseArg, as_json: JsonOpt = False) -> None:
-    """Summarise a case: places, routes, watched vessels, thresholds, priors and evidence counts."""
+    """Summarise a case: places, routes, watched vessels, thresholds, priors and evidence counts.
+
+    Example: supplyline case show nyharbor --json
+    """
     from supplyline.case import case_summary, load_case, resolve_case
 
     case = load_case(resolve_case(path))

@@ -59,19 +59,26 @@ def print_json(obj: Any) -> None:
 
 
 def print_arrow(table: pa.Table, title: str | None = None, limit: int = 50) -> None:
-    """Render an Arrow table as a rich table (first ``limit`` rows)."""
+    """Render an Arrow table as a rich table (first ``limit`` rows), numbers and times formatted for people
+    (``4,366`` not ``4365.738720449737``; --json keeps the exact values)."""
+    from supplyline.numfmt import column_cell, is_numeric_column
+
     out = Table(title=title, show_lines=False)
+    shown = table.slice(0, limit)
     for name in table.column_names:
-        out.add_column(name, overflow="fold")
-    for row in table.slice(0, limit).to_pylist():
-        out.add_row(*("" if v is None else str(v) for v in row.values()))
+        numeric = is_numeric_column(shown.column(name).to_pylist())
+        out.add_column(name, overflow="fold", justify="right" if numeric else "left")
+    names = table.column_names
+    for row in shown.to_pylist():
+        out.add_row(*(column_cell(c, v) for c, v in zip(names, row.values(), strict=True)))
     console.print(out)
     if table.num_rows > limit:
-        console.print(f"... {table.num_rows - limit} more rows (use --json or `supplyline export`)")
+        console.print(f"... {table.num_rows - limit:,} more rows (use --json or `supplyline export`)")
 
 
 def load_case_option(case: Path | str | None) -> Case | None:
-    """The case a ``--case`` option names (folder or case.toml), or None when it was not given."""
+    """The case a ``--case`` option names (folder, case.toml or bundled case name), or None when it was
+    not given."""
     if case is None:
         return None
     # deferred: the case loader costs ~30 ms of start-up and only --case needs it

@@ -25,8 +25,15 @@ def demo_cmd(
         ),
     ] = "dprk-russia",
     out: Annotated[
-        Path, typer.Option("--out", "-o", help="Folder for the store, simulated AIS and report.html.")
-    ] = Path("supplyline-demo"),
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Folder for the store, simulated AIS and report.html (default supplyline-demo, or "
+            "supplyline-demo-nyharbor for --data nyharbor, so one demo never overwrites the other).",
+            show_default=False,
+        ),
+    ] = None,
     input_path: Annotated[
         Path | None,
         typer.Option("--input", help="For --data nyharbor: path of nyharbor_2020-12-01_to_07_points.csv.gz."),

@@ -19,7 +19,12 @@ if TYPE_CHECKING:
 
 CaseOpt = Annotated[
     Path | None,
-    typer.Option("--case", "-c", help="Case folder (or case.toml): its places, routes and thresholds."),
+    typer.Option(
+        "--case",
+        "-c",
+        help="Case folder (or case.toml) or bundled case name (dprk-russia, nyharbor): its places, "
+        "routes and thresholds.",
+    ),
 ]
 PlacesOpt = Annotated[
     list[Path] | None, typer.Option("--places", "-p", help="GeoJSON file of extra places (repeatable).")
@@ -104,6 +109,8 @@ def detect_cmd(
 
     Visits are classed port_call (one stop of port_call_min_h or more), short_stop or pass_through; the
     summary counts port calls (--all-visits adds the others; the visits table has them all).
+
+    Example: supplyline detect --store supplyline-demo/store --case dprk-russia
     """
     run = select(engine)
     target, options = _engine_call(engine, store, workers, memory_limit, full, master, partitions)
@@ -130,6 +137,8 @@ def detect_cmd(
                     console.print(f"  {key:<16}{k:>10,}")
             continue
         console.print(f"  {name:<16}{n:>10,}")
+        if name == "voyages" and classes:  # voyages end at every stop; those between two port calls apart
+            console.print(f"  {'  call to call':<16}{_call_to_call(target):>10,}")
 
 
 def _visit_classes(target: Store | Path) -> dict[str, int]:
@@ -141,6 +150,17 @@ def _visit_classes(target: Store | Path) -> dict[str, int]:
     except StoreError:
         return {}
     return visit_class_counts(st.connect())
+
+
+def _call_to_call(target: Store | Path) -> int:
+    """Voyages between two port calls in the store written (0 when unreadable)."""
+    from supplyline.engine.summary import call_to_call_voyages
+
+    try:
+        st = target if isinstance(target, Store) else Store.open(target)
+    except StoreError:
+        return 0
+    return call_to_call_voyages(st.connect()) or 0
 
 
 def _engine_call(

@@ -17,7 +17,10 @@ if TYPE_CHECKING:
 
 
 CaseOpt = Annotated[
-    Path | None, typer.Option("--case", help="Case folder: laden routes, priors, claims and observations.")
+    Path | None,
+    typer.Option(
+        "--case", help="Case folder or bundled case name: laden routes, priors, claims and observations."
+    ),
 ]
 PeriodOpt = Annotated[str, typer.Option("--period", help="month (plus the whole span) or all.")]
 DrawsOpt = Annotated[int, typer.Option("--draws", help="Monte Carlo draws.")]
@@ -55,7 +58,10 @@ def estimate_cmd(
     depot_km: DepotKmOpt = 20.0,
     as_json: JsonOpt = False,
 ) -> None:
-    """Estimate shipments, containers, tonnes and shells, test every claim, write both to the store."""
+    """Estimate shipments, containers, tonnes and shells, test every claim, write both to the store.
+
+    Example: supplyline estimate --store supplyline-demo/store --case dprk-russia
+    """
     # deferred: supplyline.estimate costs ~8 ms of start-up and only this command needs it
     from supplyline.estimate.claims import ClaimTestConfig
     from supplyline.estimate.run import run_estimate

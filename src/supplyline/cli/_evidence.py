@@ -38,8 +38,14 @@ def _date(value: str | None, option: str) -> dt.date | None:
 
 
 def register(app: typer.Typer) -> None:
-    claims_app = typer.Typer(help="Public claims (who said how much of what, when): import, list, extract.")
-    obs_app = typer.Typer(help="Dated observations (imagery, rail counts, trade data): import, list.")
+    claims_app = typer.Typer(
+        help="Public claims (who said how much of what, when): import, list, extract.\n\n"
+        "Example: supplyline claims import claims.csv --store st && supplyline claims list --store st"
+    )
+    obs_app = typer.Typer(
+        help="Dated observations (imagery, rail counts, trade data): import, list.\n\n"
+        "Example: supplyline observations import observations.csv --case dprk-russia --store st"
+    )
     app.add_typer(claims_app, name="claims", no_args_is_help=True)
     app.add_typer(obs_app, name="observations", no_args_is_help=True)
     claims_app.command("import")(claims_import)
@@ -50,7 +56,10 @@ def register(app: typer.Typer) -> None:
 
 
 def claims_import(file: FileArg, store: StoreOpt = None, as_json: JsonOpt = False) -> None:
-    """Validate a claims file and store it (re-importing the same file replaces its rows)."""
+    """Validate a claims file and store it (re-importing the same file replaces its rows).
+
+    Example: supplyline claims import src/supplyline/cases/dprk-russia/claims.csv --store st
+    """
     # deferred (as every supplyline.evidence import in this module): ~4-9 ms of start-up --help does not need
     from supplyline.evidence.ledger import read_claims
 
@@ -58,7 +67,10 @@ def claims_import(file: FileArg, store: StoreOpt = None, as_json: JsonOpt = Fals
 
 
 def claims_list(store: StoreOpt = None, as_json: JsonOpt = False, limit: LimitOpt = 50) -> None:
-    """Show the claims in the store."""
+    """Show the claims in the store.
+
+    Example: supplyline claims list --store supplyline-demo/store --limit 10
+    """
     _list("claims", "published", _CLAIM_VIEW, store, as_json, limit)
 
 
@@ -159,12 +171,18 @@ def _accept(
 def obs_import(
     file: FileArg,
     case: Annotated[
-        str | None, typer.Option("--case", "-c", help="Case folder whose place ids the file may use.")
+        str | None,
+        typer.Option(
+            "--case", "-c", help="Case folder or bundled case name whose place ids the file may use."
+        ),
     ] = None,
     store: StoreOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Validate an observations file and store it (re-importing the same file replaces its rows)."""
+    """Validate an observations file and store it (re-importing the same file replaces its rows).
+
+    Example: supplyline observations import src/supplyline/cases/dprk-russia/observations.csv --case dprk-russia
+    """
     from supplyline.evidence.ledger import read_observations
 
     place_ids = None
@@ -177,7 +195,10 @@ def obs_import(
 
 
 def obs_list(store: StoreOpt = None, as_json: JsonOpt = False, limit: LimitOpt = 50) -> None:
-    """Show the observations in the store."""
+    """Show the observations in the store.
+
+    Example: supplyline observations list --store supplyline-demo/store --json
+    """
     _list("observations", "date", _OBS_VIEW, store, as_json, limit)
 
 

@@ -17,7 +17,8 @@ if TYPE_CHECKING:
     from supplyline.imagery.landmask import IsLandFn
 
 imagery_app = typer.Typer(
-    help="Satellite vessel detections: detect in scenes, import from elsewhere, match to AIS.",
+    help="Satellite vessel detections: detect in scenes, import from elsewhere, match to AIS.\n\n"
+    "Example: supplyline imagery import detections.csv --store st && supplyline imagery match --store st",
     no_args_is_help=True,
 )
 

@@ -41,7 +41,10 @@ def _parse_day(value: str | None, option: str) -> datetime | None:
 
 
 CaseOpt = Annotated[
-    Path | None, typer.Option("--case", help="Case folder: its routes are watched, its thresholds used.")
+    Path | None,
+    typer.Option(
+        "--case", help="Case folder or bundled case name: its routes are watched, its thresholds used."
+    ),
 ]
 SinceOpt = Annotated[str | None, typer.Option("--since", help="Only alerts from this data date on.")]
 AsOfOpt = Annotated[

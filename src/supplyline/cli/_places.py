@@ -112,6 +112,8 @@ def search(
     Exact matches come first, then by similarity score (0-100); `matched` shows the name or alias that
     matched (Rajin finds Najin through its alias). Repeated GFW anchorage cells with the same name are
     shown once (the cell nearest their middle), with their count in n_same.
+
+    Example: supplyline places search Najin --country KP
     """
     table = _index(source, places).search(name, limit=limit, country=country)
     _output(table, ["score", "n_same", "matched"], as_json, f"places matching {name!r}")
@@ -126,6 +128,9 @@ def near(
     places: PlacesOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Places whose centre lies within --radius-km of LAT LON, nearest first (great-circle distance)."""
+    """Places whose centre lies within --radius-km of LAT LON, nearest first (great-circle distance).
+
+    Example: supplyline places near 42.25 130.30 --radius-km 5
+    """
     table = _index(source, places).near(lat, lon, radius_km * 1000.0, limit=limit)
     _output(table, ["dist_km"], as_json, f"places within {radius_km:g} km of {lat:g}, {lon:g}")

@@ -32,7 +32,10 @@ def report(
     ] = DEFAULT_MAX_POINTS,
     json_out: JsonOpt = False,
 ) -> None:
-    """Write ONE self-contained HTML report (map, timeline, estimates, tables) that works offline."""
+    """Write ONE self-contained HTML report (map, timeline, estimates, tables) that works offline.
+
+    Example: supplyline report --store supplyline-demo/store --out report.html
+    """
     if max_points < 2:
         raise UsageError("--max-points must be at least 2")
     path = build_report(Store.open(store), out, max_points=max_points, title=title)
@@ -61,7 +64,10 @@ def export(
     store: StoreOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Export the store: GeoJSON/KML map layers (Google Earth), or CSV/Parquet of every table."""
+    """Export the store: GeoJSON/KML map layers (Google Earth), or CSV/Parquet of every table.
+
+    Example: supplyline export --store supplyline-demo/store --format geojson --out layers
+    """
     paths = export_store(Store.open(store), format_.lower(), out, table or None, max_points=max_points)
     if json_out:
         print_json([{"path": str(p), "bytes": p.stat().st_size} for p in paths])

@@ -49,7 +49,10 @@ def simulate_cmd(
     store: StoreOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Write synthetic AIS and a ground-truth table of what really happened (all marked synthetic)."""
+    """Write synthetic AIS and a ground-truth table of what really happened (all marked synthetic).
+
+    Example: supplyline simulate src/supplyline/cases/dprk-russia --out sim && supplyline ingest sim --store st
+    """
     # deferred (as below): supplyline.simulate costs ~26 ms of start-up and only this command needs it
     from supplyline.simulate import simulate
 

@@ -263,16 +263,22 @@ def _counts_table(title: str, label: str, counts: dict[str, int]) -> Table:
 
 
 def info_cmd(store: StoreOpt = None, as_json: JsonOpt = False) -> None:
-    """Summarise the store: rows per table, days covered, vessels, inputs, quarantine by reason."""
+    """Summarise the store: rows per table, days covered, vessels, inputs, quarantine by reason.
+
+    Example: supplyline info --store supplyline-demo/store --json
+    """
+    from supplyline.numfmt import human_cell
+
     summary = store_summary(Store.open(store))
     if as_json:
         print_json(summary)
         return
     console.print(f"[bold]store[/] {summary['store']}")
     console.print(
-        f"positions from {summary['first_ts']} to {summary['last_ts']} over {summary['days']} days; "
-        f"{summary['vessels']} vessels (MMSI), {summary['identities']} identities for "
-        f"{summary['vessels_with_statics']} vessels with static reports"
+        f"positions from {human_cell(summary['first_ts'])} to {human_cell(summary['last_ts'])} over "
+        f"{human_cell(summary['days'])} days; {human_cell(summary['vessels'])} vessels (MMSI), "
+        f"{human_cell(summary['identities'])} identities for {human_cell(summary['vessels_with_statics'])} "
+        "vessels with static reports"
     )
     console.print(_counts_table("tables", "table", summary["tables"]))
     if summary["visit_classes"]:

@@ -42,7 +42,7 @@ def register(app: typer.Typer) -> None:
             ),
         ] = None,
         case: Annotated[
-            Path | None, typer.Option("--case", "-c", help="Case folder: places, routes, thresholds.")
+            Path | None, typer.Option("--case", "-c", help="Case folder or bundled name: places, routes.")
         ] = None,
         every: Annotated[
             float,

@@ -1,7 +1,7 @@
 """Daily port-call counts per port in the layout of IMF PortWatch's "Daily Port Activity" table.
 
 Columns follow PortWatch: ``date`` (YYYY-MM-DD, UTC day of arrival), ``year``, ``month``, ``day``, ``portid``,
-``portname``, ``country``, ``portcalls``. A port call is a visit of class ``port_call`` (a stop long enough
+``portname``, ``country`` (a name, "Russian Federation"), ``ISO3`` (ISO 3166-1 alpha-3), ``portcalls``. A port call is a visit of class ``port_call`` (a stop long enough
 to work cargo; short stops and pass-throughs are not calls, as in PortWatch); visits without a class count.
 """
 
@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import duckdb
 import pyarrow as pa
+
+from supplyline.countries import alpha3_array, country_name
 
 PORTWATCH_DAILY = pa.schema(
     [
@@ -19,6 +21,7 @@ PORTWATCH_DAILY = pa.schema(
         pa.field("portid", pa.string(), nullable=False),
         pa.field("portname", pa.string()),
         pa.field("country", pa.string()),
+        pa.field("ISO3", pa.string()),
         pa.field("portcalls", pa.int64(), nullable=False),
     ]
 )
@@ -37,7 +40,7 @@ def portwatch_daily(visits: pa.Table, places: pa.Table) -> pa.Table:
             f"""
             SELECT strftime(v.arrival_ts, '%Y-%m-%d') AS date, year(v.arrival_ts)::INT AS year,
                    month(v.arrival_ts)::INT AS month, day(v.arrival_ts)::INT AS day, v.place_id AS portid,
-                   any_value(coalesce(p.name, v.place_name)) AS portname, any_value(p.country) AS country,
+                   any_value(coalesce(p.name, v.place_name)) AS portname, any_value(p.country) AS iso2,
                    count(*) AS portcalls
             FROM v LEFT JOIN p ON p.place_id = v.place_id
             WHERE {where} AND v.arrival_ts IS NOT NULL
@@ -46,4 +49,9 @@ def portwatch_daily(visits: pa.Table, places: pa.Table) -> pa.Table:
         ).to_arrow_table()
     finally:
         con.close()
+    iso2 = out["iso2"]
+    names = pa.array([country_name(c) for c in iso2.to_pylist()], pa.string())
+    out = out.drop_columns(["iso2"])
+    out = out.add_column(out.schema.get_field_index("portcalls"), "country", names)
+    out = out.add_column(out.schema.get_field_index("portcalls"), "ISO3", alpha3_array(iso2))
     return out.cast(PORTWATCH_DAILY)

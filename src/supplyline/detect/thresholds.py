@@ -55,10 +55,12 @@ class Thresholds:
       apart are not one port call). Without reported SOG, speed for stops is the displacement over at least
       ``stop_window_min`` minutes (point-to-point speeds of a moored vessel's GPS jitter reach 2 kn).
       A visit is a ``port_call`` when one continuous stop (port gaps included) lasts ``port_call_min_h``,
-      a ``short_stop`` when stopped for less, a ``pass_through`` when never stopped. Gazetteer places
+      a ``short_stop`` when stopped for less, a ``pass_through`` when never stopped; a run of fixes within
+      ``short_stop_radius_m`` of its first fix for ``short_stop_min_min`` or more is a stop too (a ferry
+      docked for minutes, below the speed window). Gazetteer places
       sharing a name and country within ``port_group_km`` of each other form one port (GFW's anchorage
-      grouping). Voyages join consecutive port calls (and, when ``voyage_min_confidence`` > 0, only those
-      of at least that confidence).
+      grouping). Voyages join consecutive visits with a stop, port calls or short stops (and, when
+      ``voyage_min_confidence`` > 0, only those of at least that confidence).
     Dark gaps (GFW): ``dark_gap_h`` reported; ``dark_disabled_h`` long enough to call "switched_off" when
       other vessels were still heard nearby (at least ``coverage_min_others`` positions in the
       ``coverage_cell_deg`` grid cells around the start (3 x 3, widened in longitude towards the poles)
@@ -90,6 +92,8 @@ class Thresholds:
     port_gap_max_h: float = 168.0
     stop_window_min: float = 10.0
     port_call_min_h: float = 0.5
+    short_stop_radius_m: float = 200.0
+    short_stop_min_min: float = 5.0
     port_group_km: float = 10.0
     voyage_min_confidence: float = 0.0
     dark_gap_h: float = 6.0

@@ -45,6 +45,7 @@ from supplyline.detect._arrays import (
     to_ts,
 )
 from supplyline.detect.ports import port_rows
+from supplyline.detect.rests import has_rest
 from supplyline.detect.segments import Tracks
 from supplyline.detect.stops import pin_stops, port_gaps, stopped_state, visit_breaks
 from supplyline.detect.thresholds import Thresholds
@@ -290,14 +291,15 @@ def evidence(tr: Tracks, first: IntArray, last: IntArray, stopped: BoolArray, th
     longest = longest_stop_h(stop_iv, dt_next, breaks, first, last)
     gap = first_true_after(gap_next, first) < last
     first_stop = first_true_after(stopped, first)
+    stop = first_stop <= last
+    quiet = np.flatnonzero(~stop & ~gap)  # no stop by speed: a short rest at a slip still is one
+    stop[quiet] = has_rest(tr, first[quiet], last[quiet], th.short_stop_radius_m, th.short_stop_min_min)
     gap_in = tr.dt_us.copy()
     gap_in[cut] = 0
     inner_rows = np.minimum(first + 1, last)
     max_gap_h = np.where(last > first, run_reduce(np.maximum, gap_in, inner_rows, last), 0) / US_PER_H
     seg_end = (last == n - 1) | breaks[np.minimum(last + 1, n - 1)]
-    return Evidence(
-        stopped_h, longest, max_gap_h, ~breaks[first], ~seg_end, first_stop <= last, gap, first_stop
-    )
+    return Evidence(stopped_h, longest, max_gap_h, ~breaks[first], ~seg_end, stop, gap, first_stop)
 
 
 def visits_table(
@@ -319,7 +321,7 @@ def visits_table(
     if len(first) == 0:
         return VisitRuns(first, last, place, schema.empty(schema.VISITS))
     ev = evidence(tr, first, last, stopped, th)
-    at = np.where(ev.stop, ev.first_stop, first)
+    at = np.where(ev.first_stop <= last, ev.first_stop, first)  # a rest without a stopped fix: entry
     at_stop, at_entry = runs.place_at(at), runs.place_at(first)
     anchorage = np.where(at_stop >= 0, at_stop, at_entry)
     mmsi = tr.mmsi[first]

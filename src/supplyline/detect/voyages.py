@@ -1,13 +1,15 @@
-"""Voyages: from one port call to the next port call of the same track.
+"""Voyages: from one stop in port to the next stop in port of the same track.
 
 Departure is the last position of the origin visit, arrival the first of the destination visit; distance
 sailed is the sum of great-circle steps between them (not the straight line), ``max_gap_h`` the longest
 silence on the way, and draught change = draught on arrival minus draught on departure (a fall means cargo
 discharged on the way or a crew update). A voyage whose origin is one of a route's origins and whose
 destination is one of its destinations is flagged with the route's name (first matching route wins).
-Only visits of class ``port_call`` count (GFW builds voyages between visits with a stop or port gap);
-passing through a port or a short stop is part of the voyage. ``voyage_min_confidence`` can narrow it
-further to port calls of at least that confidence.
+A voyage ends at every visit where the vessel stopped: class ``port_call`` or ``short_stop`` (GFW builds
+voyages between port visits with a stop or port gap, of any length); passing through a port without
+stopping is part of the voyage. ``origin_class``/``destination_class`` keep the classes of the two ends, so
+a count of voyages between port calls stays one filter away, and a ferry docking for 10 minutes at each
+terminal still makes one trip per crossing. ``voyage_min_confidence`` can narrow the ends further.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from supplyline.detect.thresholds import Route
 from supplyline.detect.visits import PlaceArrays, VisitRuns
 from supplyline.ids import stable_ids
 
+VOYAGE_END_CLASSES = ("port_call", "short_stop")  # visits with a stop (or port gap) end a voyage
+
 
 def route_names(origin: np.ndarray, destination: np.ndarray, routes: Sequence[Route]) -> list[str | None]:
     """The first route each (origin, destination) place-id pair belongs to, else None."""
@@ -38,14 +42,15 @@ def route_names(origin: np.ndarray, destination: np.ndarray, routes: Sequence[Ro
 def voyages_table(
     tr: Tracks, visits: VisitRuns, pl: PlaceArrays, routes: Sequence[Route], min_confidence: float = 0.0
 ) -> pa.Table:
-    """One voyage per pair of consecutive port calls (of at least ``min_confidence``) on the same track."""
+    """One voyage per pair of consecutive stopped visits (of at least ``min_confidence``) on the same track."""
     first, last, place = visits.first, visits.last, visits.place
     if len(first) == 0:
         return schema.empty(schema.VOYAGES)
     vt = visits.table
     conf = vt.column("confidence").to_numpy(zero_copy_only=False)
-    call = pc.equal(vt.column("visit_class"), "port_call").to_numpy(zero_copy_only=False)
-    q = np.flatnonzero(call & (conf >= min_confidence - 1e-6))  # the visits voyages may start or end at
+    vclass = vt.column("visit_class").to_numpy(zero_copy_only=False)
+    stopped = pc.is_in(vt.column("visit_class"), pa.array(VOYAGE_END_CLASSES)).to_numpy(zero_copy_only=False)
+    q = np.flatnonzero(stopped & (conf >= min_confidence - 1e-6))  # the visits voyages may start or end at
     if len(q) < 2:
         return schema.empty(schema.VOYAGES)
     track_id = np.cumsum(tr.track_start) - 1
@@ -79,6 +84,8 @@ def voyages_table(
             "draught_arrival_m": pa.array(d_arr.astype(np.float32), from_pandas=True),
             "draught_change_m": pa.array((d_arr - d_dep).astype(np.float32), from_pandas=True),
             "route": pa.array(route_names(origin, dest, routes), pa.string()),
+            "origin_class": pa.array(vclass[a].tolist(), pa.string()),
+            "destination_class": pa.array(vclass[b].tolist(), pa.string()),
         },
         schema=schema.VOYAGES,
     )

@@ -27,6 +27,18 @@ def visit_class_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     return {PLURAL[c]: found.get(c, 0) for c in VISIT_CLASSES}
 
 
+def call_to_call_voyages(con: duckdb.DuckDBPyConnection) -> int | None:
+    """Voyages whose both ends are port calls (the others end at a short stop, e.g. a ferry's slip); None
+    when the store has no voyages table with end classes."""
+    try:
+        row = con.execute(
+            "SELECT count(*) FILTER (origin_class = 'port_call' AND destination_class = 'port_call') FROM voyages"
+        ).fetchone()
+    except duckdb.Error:  # no voyages table yet, or one written before voyages had end classes
+        return None
+    return int(row[0]) if row else 0
+
+
 def visits_line(counts: dict[str, int]) -> str:
     """``"12 port calls (3 short stops, 40 pass-throughs)"`` for a human summary."""
     if not counts:
@@ -37,4 +49,4 @@ def visits_line(counts: dict[str, int]) -> str:
     )
 
 
-__all__ = ["PLURAL", "visit_class_counts", "visits_line"]
+__all__ = ["PLURAL", "call_to_call_voyages", "visit_class_counts", "visits_line"]

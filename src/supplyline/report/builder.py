@@ -69,6 +69,8 @@ def build_payload(
             "sources": srcs,
         },
         "tracks": encoded,
+        # every named MMSI, so tables and tooltips show names for vessels without a drawn track too
+        "names": {str(m): n for m, n in sorted(names.items())},
         "tables": tables,
     }
 

@@ -26,6 +26,7 @@ REPORT_TABLES = (
     "voyages",
     "gaps",
     "encounters",
+    "loitering",  # slow movement far from any place (docs/detect.md)
     "detection_matches",  # satellite vessel detections, matched to AIS or dark (docs/imagery.md)
     "alerts",
     "claims",
@@ -76,6 +77,7 @@ ORDER_BY = {
     "voyages": "departure_ts",
     "gaps": "start_ts",
     "encounters": "start_ts",
+    "loitering": "start_ts",
     "alerts": "ts",
     "claims": "published",
     "observations": "date",

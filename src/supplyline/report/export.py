@@ -19,6 +19,7 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.csv
 
 from supplyline import schema
 from supplyline.errors import UsageError
@@ -30,10 +31,12 @@ from supplyline.report.parquet_export import export_parquet
 from supplyline.sqlquote import ident, literal
 from supplyline.store import Store
 
-FORMATS: tuple[str, ...] = ("geojson", "kml", "csv", "parquet")
+FORMATS: tuple[str, ...] = ("geojson", "kml", "csv", "parquet", "gfw", "portwatch")
+GFW_TABLES: tuple[str, ...] = ("visits", "gaps", "encounters", "loitering")
 MAP_LAYERS: tuple[str, ...] = ("places", "tracks", "voyages", "gaps", "encounters", "detections")
 EXPORT_MAX_POINTS = 1_000_000  # track points kept in GeoJSON/KML (one per vessel-minute at most)
 KML_NS = "http://www.opengis.net/kml/2.2"
+GX_NS = "http://www.google.com/kml/ext/2.2"  # Google's KML extensions: gx:Track carries a time per point
 
 Feature = dict[str, Any]
 
@@ -236,9 +239,39 @@ def _kml_geometry(parent: ET.Element, geom: dict[str, Any]) -> None:
             _kml_geometry(multi, {"type": single, "coordinates": part})
 
 
+def _gx_track(parent: ET.Element, geom: dict[str, Any]) -> None:
+    """A timed line (positions ``[lon, lat, alt, unix_s]``) as ``gx:MultiTrack`` of one ``gx:Track`` per part.
+
+    Google Earth's time slider then moves each vessel along its track; the parts stay apart (no line drawn
+    across a silence or the antimeridian), as ``gx:interpolate`` 0 says.
+    """
+    parts = geom["coordinates"] if geom["type"] == "MultiLineString" else [geom["coordinates"]]
+    multi = ET.SubElement(parent, f"{{{GX_NS}}}MultiTrack")
+    ET.SubElement(multi, f"{{{GX_NS}}}interpolate").text = "0"
+    for part in parts:
+        track = ET.SubElement(multi, f"{{{GX_NS}}}Track")
+        for p in part:
+            ET.SubElement(track, "when").text = iso_utc_us(int(p[3]) * 1_000_000)
+        for p in part:
+            ET.SubElement(track, f"{{{GX_NS}}}coord").text = f"{p[0]} {p[1]} 0"
+
+
+def _is_timed(geom: dict[str, Any] | None) -> bool:
+    """True for a (Multi)LineString whose positions all carry a time (the fourth ordinate)."""
+    if geom is None or geom["type"] not in ("LineString", "MultiLineString"):
+        return False
+    parts = geom["coordinates"] if geom["type"] == "MultiLineString" else [geom["coordinates"]]
+    return all(len(p) >= 4 for part in parts for p in part)
+
+
 def write_kml(layers: dict[str, list[Feature]], path: Path, title: str = "supplyline") -> Path:
-    """One KML 2.2 document with a Folder per layer; tracks coloured by vessel, dark gaps in red."""
+    """One KML 2.2 document with a Folder per layer; tracks coloured by vessel, dark gaps in red.
+
+    Vessel tracks are ``gx:Track`` elements with a time per position (Google Earth plays them); every other
+    feature has a plain geometry and a ``TimeSpan``.
+    """
     ET.register_namespace("", KML_NS)
+    ET.register_namespace("gx", GX_NS)
     root = ET.Element("kml", xmlns=KML_NS)
     doc = ET.SubElement(root, "Document")
     ET.SubElement(doc, "name").text = title
@@ -270,7 +303,10 @@ def write_kml(layers: dict[str, list[Feature]], path: Path, title: str = "supply
             for k, v in p.items():
                 if v is not None:
                     ET.SubElement(ET.SubElement(ext, "Data", name=k), "value").text = str(v)
-            _kml_geometry(pm, f["geometry"])
+            if layer == "tracks" and _is_timed(f["geometry"]):
+                _gx_track(pm, f["geometry"])
+            else:
+                _kml_geometry(pm, f["geometry"])
     ET.indent(root)
     ET.ElementTree(root).write(path, encoding="UTF-8", xml_declaration=True)
     return path
@@ -312,6 +348,32 @@ def _csv_safe_columns(con: duckdb.DuckDBPyConnection, name: str) -> str:
     return ", ".join(selected)
 
 
+def _compat(store: Store, fmt: str, out_dir: Path) -> Path:
+    """GFW Events API JSON (``gfw_events.json``) or PortWatch daily port calls (``portwatch_daily.csv``)."""
+    from supplyline.compat import portwatch_daily, to_gfw_events
+
+    def table(name: str) -> pa.Table:
+        return store.read_table(name, schema.EVENT_TABLES.get(name))
+
+    places = store.read_table("places") if store.has_files("places") else None
+    if fmt == "portwatch":
+        path = out_dir / "portwatch_daily.csv"
+        known = places if places is not None else pa.table({"place_id": [], "name": [], "country": []})
+        pa.csv.write_csv(portwatch_daily(table("visits"), known), path)
+        return path
+    con = store.connect()
+    try:
+        names = vessel_names(con)
+    finally:
+        con.close()
+    vessels = pa.table({"mmsi": pa.array(list(names), pa.int64()), "name": pa.array(list(names.values()))})
+    events = to_gfw_events({n: table(n) for n in GFW_TABLES}, places, vessels)
+    path = out_dir / "gfw_events.json"
+    doc = {"entries": events, "total": len(events), "limit": None, "offset": 0, "nextOffset": None}
+    path.write_text(json.dumps(doc, default=json_default, allow_nan=False))
+    return path
+
+
 def export_store(
     store: Store,
     fmt: str,
@@ -332,6 +394,8 @@ def export_store(
         raise UsageError(
             f"cannot use {out_dir} as the export folder: {exc.strerror}; choose another --out"
         ) from None
+    if fmt in ("gfw", "portwatch"):
+        return [_compat(store, fmt, out_dir)]
     con = store.connect()
     try:
         if fmt in ("csv", "parquet"):

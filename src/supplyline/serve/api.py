@@ -12,23 +12,32 @@ import datetime as dt
 import json
 from typing import Any
 
+import anyio
+import anyio.to_thread
 import numpy as np
 import pyarrow as pa
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+# imported here, not on the first vessel page: it takes ~1 s on a busy machine, and 50 first requests waited
+from supplyline.monitor.sanctions import flag_from_mmsi
 from supplyline.report.data import (
     COORD_SCALE,
     Tracks,
     dumps,
     encode_tracks,
     is_synthetic,
-    sources,
-    table_json,
 )
 from supplyline.serve import queries as Q
 from supplyline.serve.db import Reader
+from supplyline.serve.positions import bucket_s, epoch_us
+from supplyline.serve.snapshot import records
+
+try:
+    import orjson
+except ModuleNotFoundError:  # pragma: no cover - the serve extra installs it
+    orjson = None  # type: ignore[assignment]
+_ORJSON_OPTIONS = (orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS) if orjson else 0
 
 MAX_POINTS = 20_000  # track points per map answer (thinned per vessel in time buckets)
 MAX_VESSEL_POINTS = 5_000
@@ -39,15 +48,25 @@ class BadRequest(Exception):
     """A parameter the API cannot use; answered as 400 with this message."""
 
 
+WORKERS = 4
+"""Worker threads for endpoint bodies: enough to overlap DuckDB (which releases the GIL) with Python, few
+enough that 50 concurrent misses do not thrash on the GIL (Starlette's default pool is 40 threads)."""
+_POOL = anyio.CapacityLimiter(WORKERS)
+
+
+def encode(payload: Any) -> bytes:
+    """Compact JSON with every ``<`` escaped (safe even if a client drops it into HTML by mistake).
+
+    orjson when installed (the ``serve`` extra; ~5x faster than :func:`json.dumps` on a map answer, UTF-8
+    instead of ``\\u`` escapes), else the report's :func:`dumps`. Both give the same JSON values."""
+    if orjson is not None:
+        with contextlib.suppress(TypeError):  # e.g. an integer beyond 64 bits: the standard encoder takes it
+            return orjson.dumps(payload, default=str, option=_ORJSON_OPTIONS).replace(b"<", b"\\u003c")
+    return dumps(payload).encode()
+
+
 def json_response(payload: Any, status: int = 200) -> Response:
-    """JSON with every ``<`` escaped (safe even if a client drops it into HTML by mistake)."""
-    return Response(dumps(payload), status_code=status, media_type="application/json")
-
-
-def records(table: pa.Table) -> list[dict[str, Any]]:
-    """Rows as dicts, times as epoch ms, floats rounded (the report's column conversion)."""
-    body = table_json(table, max_rows=max(table.num_rows, 1))
-    return [dict(zip(body["columns"], row, strict=True)) for row in body["rows"]]
+    return Response(encode(payload), status_code=status, media_type="application/json")
 
 
 def fetch(reader: Reader, query: Q.Query) -> pa.Table:
@@ -101,10 +120,10 @@ def window(reader: Reader, request: Request) -> tuple[dt.datetime, dt.datetime]:
     start = parse_time(request.query_params.get("start"), "start")
     end = parse_time(request.query_params.get("end"), "end")
     if start is None or end is None:
-        first, last, _ = fetch(reader, Q.span()).to_pylist()[0].values()
+        span = reader.current().span
         now = dt.datetime.now(dt.UTC)
-        start = start or (first or now)
-        end = end or (last or now)
+        start = start or (span.first or now)
+        end = end or (span.last or now)
     if end < start:
         raise BadRequest("end is before start")
     return start, end
@@ -115,14 +134,24 @@ def tracks_json(
     reader: Reader, mmsi: int | None, start: dt.datetime, end: dt.datetime, budget: int
 ) -> tuple[list[dict[str, Any]], int]:
     """Decimated, delta-encoded tracks in the window (the report's encoding) and the positions they stand for."""
+    snap = reader.current()
+    if snap.positions is not None:
+        tracks = snap.positions.tracks(mmsi, start, end, budget)
+    else:
+        tracks = _tracks_on_disk(reader, mmsi, start, end, budget)
+    return encode_tracks(tracks, snap.names), tracks.n_positions
+
+
+def _tracks_on_disk(
+    reader: Reader, mmsi: int | None, start: dt.datetime, end: dt.datetime, budget: int
+) -> Tracks:
+    """The same decimation as :meth:`Positions.tracks`, by two scans of the store's files (large stores)."""
     counted = fetch(reader, Q.window_count(mmsi, start, end)).to_pylist()[0]
     n, vessels = int(counted["n"] or 0), int(counted["vessels"] or 0)
-    span_s = max((end - start).total_seconds(), 1.0)
-    bucket_s = int(span_s * max(vessels, 1) / max(budget, 1)) if n > budget else 0
-    tbl = fetch(reader, Q.track(mmsi, start, end, bucket_s))
+    tbl = fetch(reader, Q.track(mmsi, start, end, bucket_s(n, vessels, start, end, budget)))
     ids = tbl["mmsi"].to_numpy()
     starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]]) if len(ids) else np.empty(0, np.int64)
-    tracks = Tracks(
+    return Tracks(
         mmsi=ids,
         ts_us=tbl["t"].to_numpy(),
         lat=tbl["lat"].to_numpy(),
@@ -130,30 +159,29 @@ def tracks_json(
         starts=np.r_[starts, len(ids)].astype(np.int64),
         n_positions=n,
     )
-    names = {int(r["mmsi"]): str(r["name"]) for r in fetch(reader, Q.names()).to_pylist()}
-    return encode_tracks(tracks, names), n
 
 
 # --- endpoint bodies (run on worker threads) ----------------------------------------------------------------
 def meta(reader: Reader, case: dict[str, Any] | None, allow_sql: bool) -> dict[str, Any]:
-    first, last, n = fetch(reader, Q.span()).to_pylist()[0].values()
+    """The page header: data period, counts, positions per day, routes (the scans are the snapshot's)."""
+    span = reader.current().span
     counts = {
         name: int(fetch(reader, (f'SELECT count(*) AS n FROM "{name}"', [])).to_pylist()[0]["n"])
         for name in ("visits", "voyages", "gaps", "encounters", "loitering", "alerts", "claims", "estimates")
     }
     disk = reader.disk_cursor()
-    try:
-        synthetic = is_synthetic(disk, sources(disk))  # type: ignore[arg-type]  # queries only
+    try:  # only looks for imported truth tables: the inputs were read with the positions
+        synthetic = is_synthetic(disk, span.sources)  # type: ignore[arg-type]  # queries only
     finally:
         disk.close()
     return {
         "store": str(reader.store.root),
         "synthetic": synthetic,
-        "start": _ms(first),
-        "end": _ms(last),
-        "n_positions": int(n or 0),
+        "start": _ms(span.first),
+        "end": _ms(span.last),
+        "n_positions": span.n,
         "counts": counts,
-        "days": records(fetch(reader, Q.day_histogram())),
+        "days": span.days,
         "routes": rows(reader, Q.routes()),
         "case": case,
         "allow_sql": allow_sql,
@@ -172,36 +200,37 @@ def search(reader: Reader, q: str, limit: int) -> list[dict[str, Any]]:
 
 
 def vessel(reader: Reader, mmsi: int) -> dict[str, Any] | None:
-    """Everything the vessel page shows; None when the store has never seen the MMSI."""
-    ident = rows(reader, Q.identity(mmsi))
-    first, last, _ = fetch(reader, Q.span()).to_pylist()[0].values()
-    track, n = tracks_json(reader, mmsi, first, last, MAX_VESSEL_POINTS) if first else ([], 0)
-    if not ident and not n:
+    """Everything the vessel page shows; None when the store has never seen the MMSI.
+
+    Each table's rows are a slice of the snapshot's per-vessel index (no query per table)."""
+    snap = reader.current()
+    of = {name: grouped.rows(mmsi) for name, grouped in snap.vessel.items()}
+    first, last = snap.span.first, snap.span.last
+    track, n = tracks_json(reader, mmsi, first, last, MAX_VESSEL_POINTS) if first and last else ([], 0)
+    if not of["identities"] and not n:
         return None
     return {
         "mmsi": mmsi,
         "flag": _flag(mmsi),
-        "identities": ident,
-        "same_imo": rows(reader, Q.same_imo(mmsi)),
-        "sanctions": [_with_details(r) for r in rows(reader, Q.sanctions_of(mmsi))],
+        "identities": of["identities"],
+        "same_imo": of["same_imo"],
+        "sanctions": [_with_details(r) for r in of["sanctions"]],
         "n_positions": n,
         "track": track,
-        "route_counts": rows(reader, Q.route_counts(mmsi)),
-        "visits": rows(reader, Q.by_mmsi("visits", "arrival_ts", mmsi)),
-        "places": rows(reader, Q.places_of(mmsi)),
-        "voyages": rows(reader, Q.by_mmsi("voyages", "departure_ts", mmsi)),
-        "gaps": rows(reader, Q.by_mmsi("gaps", "start_ts", mmsi)),
-        "encounters": rows(reader, Q.encounters_of(mmsi)),
-        "loitering": rows(reader, Q.by_mmsi("loitering", "start_ts", mmsi)),
-        "draught": rows(reader, Q.draught_series(mmsi)),
-        "draught_changes": rows(reader, Q.by_mmsi("draught_changes", "ts", mmsi)),
-        "alerts": rows(reader, Q.by_mmsi("alerts", "ts", mmsi)),
+        "route_counts": of["route_counts"],
+        "visits": of["visits"],
+        "places": of["places"],
+        "voyages": of["voyages"],
+        "gaps": of["gaps"],
+        "encounters": of["encounters"],
+        "loitering": of["loitering"],
+        "draught": of["draught"],
+        "draught_changes": of["draught_changes"],
+        "alerts": of["alerts"],
     }
 
 
 def _flag(mmsi: int) -> str | None:
-    from supplyline.monitor.sanctions import flag_from_mmsi
-
     flag = flag_from_mmsi(np.array([mmsi], dtype=np.int64))[0].as_py()
     return None if flag is None else str(flag)
 
@@ -213,9 +242,10 @@ def _with_details(row: dict[str, Any]) -> dict[str, Any]:
 
 def map_data(reader: Reader, start: dt.datetime, end: dt.datetime, budget: int) -> dict[str, Any]:
     """Tracks and event layers of the window, and the places they name."""
+    snap = reader.current()
     tracks, n = tracks_json(reader, None, start, end, budget)
-    layers = {name: rows(reader, Q.layer(name, start, end, MAX_LAYER_ROWS + 1)) for name in Q.LAYERS}
-    layers["detections"] = rows(reader, Q.detections(start, end, MAX_LAYER_ROWS + 1))  # when imagery ran
+    a, b = epoch_us(start), epoch_us(end)
+    layers = {name: timed.rows(a, b, MAX_LAYER_ROWS + 1) for name, timed in snap.layers.items()}
     truncated = [name for name, lst in layers.items() if len(lst) > MAX_LAYER_ROWS]
     return {
         "start": _ms(start),
@@ -225,7 +255,7 @@ def map_data(reader: Reader, start: dt.datetime, end: dt.datetime, budget: int) 
         "tracks": tracks,
         "layers": {name: lst[:MAX_LAYER_ROWS] for name, lst in layers.items()},
         "truncated": truncated,
-        "places": rows(reader, Q.places_used()),
+        "places": snap.places_used,
     }
 
 
@@ -287,9 +317,11 @@ def claims(reader: Reader) -> dict[str, Any]:
 
 
 def _decode(row: dict[str, Any], key: str) -> dict[str, Any]:
-    with contextlib.suppress(ValueError):  # left as text when it is not JSON
-        row[key] = json.loads(row.get(key) or "null")
-    return row
+    """A copy of ``row`` with ``key`` decoded from JSON (left as text when it is not JSON); rows may be
+    shared with other answers (:class:`supplyline.serve.snapshot.Rows`), so they are never changed."""
+    with contextlib.suppress(ValueError):
+        return {**row, key: json.loads(row.get(key) or "null")}
+    return dict(row)
 
 
 def _get(row: dict[str, Any], *keys: str) -> dict[str, Any]:
@@ -300,5 +332,5 @@ def _get(row: dict[str, Any], *keys: str) -> dict[str, Any]:
 
 
 async def threaded(fn: Any, *args: Any) -> Any:
-    """Run a blocking endpoint body on Starlette's worker threads."""
-    return await run_in_threadpool(fn, *args)
+    """Run a blocking endpoint body on one of the :data:`WORKERS` threads."""
+    return await anyio.to_thread.run_sync(fn, *args, limiter=_POOL)

@@ -21,9 +21,8 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 import supplyline
-from supplyline.report.data import dumps
 from supplyline.serve import api, openapi
-from supplyline.serve.api import BadRequest, json_response, threaded
+from supplyline.serve.api import BadRequest, encode, json_response, threaded
 from supplyline.serve.db import Reader
 from supplyline.serve.security import Access, Guard
 from supplyline.serve.sql import run_sql
@@ -89,12 +88,13 @@ def _guarded(fn: Callable[[Request], Any]) -> Callable[[Request], Any]:
 
 def _cacher(r: Reader) -> Callable[..., Any]:
     async def cached(req: Request, fn: Callable[..., Any], *args: Any) -> Any:
-        """``fn(*args)`` as JSON bytes, computed on a worker thread and remembered per store version and URL
-        (serialising a 1.5 MB map answer takes ~0.1 s: caching the bytes keeps it off the event loop)."""
+        """``fn(*args)`` as JSON bytes, computed on a worker thread and remembered per store version and URL.
+        Hits go through the bounded pool too: answering them on the event loop was tried and made the warm
+        phase of bench/serve.py slower (bench/RESULTS.md)."""
 
         def encoded() -> bytes | None:
             result = fn(*args)
-            return None if result is None else dumps(result).encode()
+            return None if result is None else encode(result)
 
         body = await threaded(r.cached, (req.url.path, req.url.query), encoded)
         return None if body is None else Response(body, media_type="application/json")
@@ -143,7 +143,7 @@ def api_routes(cfg: ServeConfig, watcher: AlertWatcher) -> list[Route]:
         return await cached(req, api.route, r, str(req.path_params["route"]))
 
     async def map_data(req: Request) -> Any:
-        start, end = await threaded(api.window, r, req)
+        start, end = api.window(r, req)  # no query: the data period is in the snapshot
         budget = qp(req.query_params.get("max_points"), "max_points", api.MAX_POINTS, 100, 100_000)
         return await cached(req, api.map_data, r, start, end, budget)
 

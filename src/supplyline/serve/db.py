@@ -5,6 +5,8 @@
 * ``memory``: an in-memory database with **no** file access at all (external access off, configuration
   locked) holding the derived tables (visits, voyages, alerts, claims...), read with pyarrow through the
   store's API and copied in once per store version, plus the identity tables computed on ``disk``.
+* ``snapshot``: per store version, the vessel page's and the map's rows indexed by MMSI and by time, and
+  the positions as arrays when they fit (:mod:`supplyline.serve.snapshot`): requests read it, never SQL.
 
 The store is never written here: no recovery, no lock file, no staging. The SQL console's statements must
 also be exactly one SELECT (:func:`check_select`).
@@ -26,6 +28,7 @@ import pyarrow as pa
 from supplyline import schema
 from supplyline.errors import StoreError, UsageError
 from supplyline.reader import ReadOnlyConnection
+from supplyline.serve.snapshot import Snapshot, build_snapshot
 from supplyline.store import ENV_VAR, Store, default_path
 
 # Parameterised queries on the store's read-only connection return DB-API results; their Arrow output is
@@ -61,6 +64,7 @@ class Reader:
         self.version = 0
         self._cache: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
         self._inflight: dict[tuple[Any, ...], threading.Lock] = {}
+        self.snapshot: Snapshot | None = None
         self.check_for_changes()
 
     def signature(self) -> tuple[tuple[str, int], ...]:
@@ -88,13 +92,14 @@ class Reader:
 
         Only the derived tables whose folder changed are re-read (a ``monitor`` run re-reads ``alerts``
         alone, so its alerts reach open pages quickly); the identity tables are rebuilt when an ingest
-        commits (every ingest adds a ``manifest`` file, and new days add ``statics`` folders)."""
+        commits (every ingest adds a ``manifest`` file, and new days add ``statics`` folders). Called by
+        one thread at a time (the constructor, then the alerts watcher's poll)."""
         current = self.signature()
-        if current == self._signature:
+        first = self.snapshot is None  # (an empty store has no folders to sign, but needs its tables)
+        if current == self._signature and not first:
             return False
         before, after = dict(self._signature), dict(current)
         changed = {k for k in before.keys() | after.keys() if before.get(k) != after.get(k)}
-        first = not self._signature
         with self._lock:
             self._materialise(set(PLACEHOLDERS) if first else changed)
             if first or changed & {"manifest", "statics"}:
@@ -106,10 +111,25 @@ class Reader:
                     "CREATE OR REPLACE TABLE vessel_names AS SELECT mmsi, arg_max(name, last_seen) AS name "
                     "FROM vessel_identities WHERE name IS NOT NULL GROUP BY mmsi"
                 )
+        # built outside the lock on a cursor of its own (only this method writes the tables): requests go on
+        memory, disk = self.cursor(), self.disk_cursor()
+        try:
+            snapshot = build_snapshot(memory, disk, self.snapshot, changed)
+        finally:
+            memory.close()
+            disk.close()
+        with self._lock:
+            self.snapshot = snapshot
             self._signature = current
             self.version += 1
             self._cache.clear()
         return True
+
+    def current(self) -> Snapshot:
+        """The indexes of the current store version (see :mod:`supplyline.serve.snapshot`)."""
+        snap = self.snapshot
+        assert snap is not None  # built by __init__
+        return snap
 
     def cached(self, key: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
         """``compute()`` once per store version and key, at most CACHE_SIZE answers kept. Concurrent requests
@@ -134,9 +154,9 @@ class Reader:
         return value
 
     def _materialise(self, names: set[str]) -> None:
-        """Copy the derived tables into memory (they are small next to positions): a vessel page runs ~15
-        queries, and each one opening and decoding Parquet files cost 10-20 ms on a busy machine. A table
-        the store does not have yet is an empty table of its schema. Positions and statics stay on disk."""
+        """Copy the derived tables into memory (they are small next to positions): queries on Parquet files
+        cost 10-20 ms each on a busy machine. A table the store does not have yet is an empty table of its
+        schema. Positions and statics stay on disk (the snapshot may hold positions as arrays)."""
         for name, sch in PLACEHOLDERS.items():
             if name in names:
                 self._copy_in(name, self.store.read_table(name, sch))

@@ -51,44 +51,114 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def identity(mmsi: int) -> Query:
-    """Every identity the MMSI reported (names, IMO, call sign, type, size), oldest first."""
-    return "SELECT * FROM vessel_identities WHERE mmsi = ? ORDER BY first_seen", [mmsi]
+KEY = "_key"
+"""The column the all-vessel queries group by (an MMSI; dropped from the rows answered)."""
+
+# Each event table's id: the tie-break after its time order, so rows tied in time keep one order.
+ID = {
+    "visits": "visit_id",
+    "voyages": "voyage_id",
+    "gaps": "gap_id",
+    "encounters": "encounter_id",
+    "loitering": "loiter_id",
+    "draught_changes": "change_id",
+    "alerts": "alert_id",
+}
+
+# The vessel page's tables: answer key -> (table, time order). Each runs once per store version for all
+# vessels, sorted by (mmsi, time) (:mod:`supplyline.serve.snapshot` slices one vessel's rows out).
+BY_VESSEL = {
+    "visits": ("visits", "arrival_ts"),
+    "voyages": ("voyages", "departure_ts"),
+    "gaps": ("gaps", "start_ts"),
+    "loitering": ("loitering", "start_ts"),
+    "draught_changes": ("draught_changes", "ts"),
+    "alerts": ("alerts", "ts"),
+}
 
 
-def same_imo(mmsi: int) -> Query:
-    """Other MMSIs that reported an IMO this MMSI reported (an identity moving between MMSIs)."""
-    sql = """SELECT DISTINCT mmsi, imo, name FROM vessel_identities
-             WHERE imo IN (SELECT imo FROM vessel_identities WHERE mmsi = ? AND imo IS NOT NULL) AND mmsi <> ?
-             ORDER BY mmsi"""
-    return sql, [mmsi, mmsi]
+def vessel_tables() -> dict[str, Query]:
+    """Every vessel's rows of each vessel-page table, sorted by the grouping column :data:`KEY` first."""
+    out: dict[str, Query] = {
+        name: (
+            f'SELECT mmsi AS {KEY}, * FROM "{table}" WHERE mmsi IS NOT NULL ORDER BY mmsi, "{order}", {ID[table]}',
+            [],
+        )
+        for name, (table, order) in BY_VESSEL.items()
+    }
+    return {
+        **out,
+        "identities": identities_all(),
+        "same_imo": same_imo_all(),
+        "sanctions": (
+            f"SELECT mmsi AS {KEY}, * FROM alerts WHERE kind = 'sanctioned' AND mmsi IS NOT NULL "
+            "ORDER BY mmsi, ts, alert_id",
+            [],
+        ),
+        "route_counts": route_counts_all(),
+        "places": places_of_all(),
+        "encounters": encounters_all(),
+    }
 
 
-def by_mmsi(table: str, order: str, mmsi: int) -> Query:
-    """Rows of event table ``table`` (a constant) for one vessel in time order."""
-    return f'SELECT * FROM "{table}" WHERE mmsi = ? ORDER BY "{order}"', [mmsi]
+def identities_all() -> Query:
+    """Every identity each MMSI reported (names, IMO, call sign, type, size), oldest first."""
+    sql = f"SELECT mmsi AS {KEY}, * FROM vessel_identities WHERE mmsi IS NOT NULL ORDER BY mmsi, first_seen"
+    return sql, []
 
 
-def encounters_of(mmsi: int) -> Query:
-    return "SELECT * FROM encounters WHERE mmsi_a = ? OR mmsi_b = ? ORDER BY start_ts", [mmsi, mmsi]
+def same_imo_all() -> Query:
+    """Per MMSI, the other MMSIs that reported an IMO it reported (an identity moving between MMSIs)."""
+    sql = f"""SELECT DISTINCT o.mmsi AS {KEY}, v.mmsi, v.imo, v.name
+              FROM (SELECT DISTINCT mmsi, imo FROM vessel_identities
+                    WHERE imo IS NOT NULL AND mmsi IS NOT NULL) o
+              JOIN vessel_identities v ON v.imo = o.imo AND v.mmsi <> o.mmsi
+              ORDER BY {KEY}, v.mmsi"""
+    return sql, []
 
 
-def route_counts(mmsi: int) -> Query:
-    """Voyages of one vessel per route (null route = not on a route of interest)."""
-    sql = """SELECT route, count(*) AS trips, min(departure_ts) AS first_departure,
-                    max(departure_ts) AS last_departure
-             FROM voyages WHERE mmsi = ? GROUP BY route ORDER BY route NULLS LAST"""
-    return sql, [mmsi]
+def encounters_all() -> Query:
+    """Every encounter under each of its two vessels, in time order."""
+    sql = f"""SELECT * FROM (
+                  SELECT mmsi_a AS {KEY}, * FROM encounters WHERE mmsi_a IS NOT NULL
+                  UNION ALL
+                  SELECT mmsi_b AS {KEY}, * FROM encounters
+                  WHERE mmsi_b IS NOT NULL AND mmsi_b IS DISTINCT FROM mmsi_a)
+              ORDER BY {KEY}, start_ts, encounter_id"""
+    return sql, []
 
 
-def draught_series(mmsi: int) -> Query:
-    """Reported draught over time (one row per static-report run)."""
-    sql = DISK + "SELECT ts, draught_m FROM statics WHERE mmsi = ? AND draught_m IS NOT NULL ORDER BY ts"
-    return sql, [mmsi]
+def route_counts_all() -> Query:
+    """Voyages of each vessel per route (null route = not on a route of interest)."""
+    sql = f"""SELECT mmsi AS {KEY}, route, count(*) AS trips, min(departure_ts) AS first_departure,
+                     max(departure_ts) AS last_departure
+              FROM voyages WHERE mmsi IS NOT NULL GROUP BY mmsi, route ORDER BY mmsi, route NULLS LAST"""
+    return sql, []
 
 
-def sanctions_of(mmsi: int) -> Query:
-    return "SELECT * FROM alerts WHERE kind = 'sanctioned' AND mmsi = ? ORDER BY ts", [mmsi]
+def draught_all() -> Query:
+    """Reported draught over time of every vessel (one row per static-report run)."""
+    sql = (
+        DISK
+        + f"""SELECT mmsi AS {KEY}, ts, draught_m FROM statics
+              WHERE mmsi IS NOT NULL AND draught_m IS NOT NULL ORDER BY mmsi, ts"""
+    )
+    return sql, []
+
+
+def places_of_all() -> Query:
+    """Places each vessel called at (for its map)."""
+    sql = f"""SELECT v.mmsi AS {KEY}, p.place_id, p.name, p.kind, p.lat, p.lon, p.r_in_m, p.watched
+              FROM places p
+              JOIN (SELECT DISTINCT mmsi, place_id FROM visits WHERE mmsi IS NOT NULL) v
+                ON v.place_id = p.place_id
+              ORDER BY {KEY}, p.place_id"""
+    return sql, []
+
+
+def all_positions() -> Query:
+    """Every position (MMSI, epoch µs, lat, lon) in (mmsi, ts) order, for the in-memory track index."""
+    return DISK + "SELECT mmsi, epoch_us(ts) AS t, lat, lon FROM positions ORDER BY mmsi, ts", []
 
 
 def track(mmsi: int | None, start: dt.datetime, end: dt.datetime, bucket_s: int) -> Query:
@@ -130,26 +200,30 @@ LAYERS = {
 }
 
 
-def layer(table: str, start: dt.datetime, end: dt.datetime, limit: int) -> Query:
-    """Rows of layer ``table`` (a key of LAYERS) overlapping the window, with the vessel's latest name."""
+def layer_all(table: str) -> Query:
+    """Rows of layer ``table`` (a key of LAYERS) with the vessel's latest name, by start time, with their
+    interval in epoch µs (``_t0``, ``_t1``: a row is in a window when the interval overlaps it)."""
     t0, t1 = LAYERS[table]
     key = "mmsi_a" if table == "encounters" else "mmsi"
     sql = f"""
-        SELECT e.*, n.name AS vessel_name FROM "{table}" e
+        SELECT e.*, n.name AS vessel_name, epoch_us(e."{t0}") AS _t0,
+               epoch_us(coalesce(e."{t1}", e."{t0}")) AS _t1
+        FROM "{table}" e
         LEFT JOIN vessel_names n ON n.mmsi = e.{key}
-        WHERE coalesce(e."{t1}", e."{t0}") >= ? AND e."{t0}" <= ?
-        ORDER BY e."{t0}" LIMIT ?"""
-    return sql, [start, end, limit]
+        WHERE e."{t0}" IS NOT NULL
+        ORDER BY e."{t0}", e.{ID[table]}"""
+    return sql, []
 
 
-def detections(start: dt.datetime, end: dt.datetime, limit: int) -> Query:
-    """Satellite detections in the window with their AIS match (matched: the vessel; dark: none)."""
+def detections_all() -> Query:
+    """Satellite detections with their AIS match (matched: the vessel; dark: none), by time."""
     sql = """SELECT d.det_id, d.scene_id, d.sensor, d.ts, d.lon, d.lat, d.length_m, d.score, d.in_place,
-                    d.synthetic, m.status, m.mmsi, m.dist_m, n.name AS vessel_name
+                    d.synthetic, m.status, m.mmsi, m.dist_m, n.name AS vessel_name,
+                    epoch_us(d.ts) AS _t0, epoch_us(d.ts) AS _t1
              FROM detections d LEFT JOIN detection_matches m USING (det_id)
              LEFT JOIN vessel_names n ON n.mmsi = m.mmsi
-             WHERE d.ts BETWEEN ? AND ? ORDER BY d.ts LIMIT ?"""
-    return sql, [start, end, limit]
+             WHERE d.ts IS NOT NULL ORDER BY d.ts, d.det_id"""
+    return sql, []
 
 
 def names() -> Query:
@@ -173,13 +247,6 @@ def place(place_id: str) -> Query:
     sql = """SELECT place_id, name, kind, country, locode, lat, lon, r_in_m, r_out_m, watched, source, aliases
              FROM places WHERE place_id = ?"""
     return sql, [place_id]
-
-
-def places_of(mmsi: int) -> Query:
-    """Places one vessel called at (for its map)."""
-    sql = """SELECT place_id, name, kind, lat, lon, r_in_m, watched FROM places
-             WHERE place_id IN (SELECT place_id FROM visits WHERE mmsi = ?) ORDER BY place_id"""
-    return sql, [mmsi]
 
 
 def place_visits(place_id: str) -> Query:

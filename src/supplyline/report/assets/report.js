@@ -27,9 +27,9 @@
   const fmtTs = (ms) => { if (ms == null) return ""; const d = new Date(ms);
     return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}`; };
   const fmtDate = (ms) => (ms == null ? "" : fmtTs(ms).slice(0, 10));
-  const fmtNum = (v) => (v == null ? "" : Math.abs(v) >= 1000 ? Math.round(v).toLocaleString("en-US")
-    : v !== 0 && Math.abs(v) < 0.1 ? String(Number(v.toPrecision(2)))
-    : (Math.round(v * 100) / 100).toLocaleString("en-US", { maximumFractionDigits: 2 }));
+  // The CLI's rule (supplyline.numfmt): 100 and more as whole numbers (4,366), else 3 significant figures.
+  const fmtNum = (v) => (v == null ? "" : !Number.isFinite(v) ? (v > 0 ? "\u221e" : "-\u221e")
+    : Math.abs(v) >= 100 ? Math.round(v).toLocaleString("en-US") : v === 0 ? "0" : String(Number(v.toPrecision(3))));
   const fmt = (v, type) => {
     if (v == null) return "";
     if (type === "ts") return fmtTs(v);
@@ -60,10 +60,44 @@
     return Number.isNaN(t) ? null : t;
   };
 
+  // ---------- vessel names, the shared view (selected vessel, time window) ----------------------------------
+  const NAMES = Object.assign({}, P.names || {});
+  for (const tr of P.tracks) if (tr.name && NAMES[tr.mmsi] == null) NAMES[tr.mmsi] = tr.name;
+  const nameOf = (m) => (m == null ? "" : NAMES[m] || "");
+  const vesselLabel = (m) => { const n = nameOf(m); return n ? `${n} (MMSI ${m})` : `MMSI ${m}`; };
+  // A vessel-name column beside every MMSI column (mmsi -> vessel, mmsi_a -> vessel_a), so a table filters
+  // by name ("LADY R") as well as by number.
+  const MMSI_COLS = ["mmsi", "mmsi_a", "mmsi_b"];
+  for (const [name, t] of Object.entries(T)) {
+    if (!t || !t.present || name === "vessels") continue;
+    for (let j = t.columns.length - 1; j >= 0; j--) {
+      const c = t.columns[j], nc = c.replace("mmsi", "vessel");
+      if (!MMSI_COLS.includes(c) || t.columns.includes(nc)) continue;
+      t.columns.splice(j + 1, 0, nc); t.types.splice(j + 1, 0, "str");
+      for (const r of t.rows) r.splice(j + 1, 0, nameOf(r[j]) || null);
+    }
+  }
+  // The time span of each event row ([start column, end column]); the time brush keeps rows that overlap it.
+  const TIME_COLS = { visits: ["arrival_ts", "departure_ts"], voyages: ["departure_ts", "arrival_ts"],
+    gaps: ["start_ts", "end_ts"], encounters: ["start_ts", "end_ts"], loitering: ["start_ts", "end_ts"],
+    alerts: ["ts", "ts"], detection_matches: ["ts", "ts"], observations: ["date", "date"] };
+  // One view shared by map, timeline, vessel list and tables: a selected MMSI and a time window [ms, ms].
+  const view = { sel: null, win: null };
+  const listeners = [];
+  const onView = (f) => listeners.push(f);
+  const setView = (patch) => { Object.assign(view, patch); for (const f of listeners) f(); };
+  const sameVessel = (m) => view.sel == null || (m != null && String(m) === String(view.sel));
+  const vesselOk = (...ms) => view.sel == null || ms.some((m) => m != null && String(m) === String(view.sel));
+  const inWin = (a, b) => {
+    if (!view.win || (a == null && b == null)) return true;
+    return (b ?? a) >= view.win[0] && (a ?? b) <= view.win[1];
+  };
+  const toggleVessel = (m) => setView({ sel: m == null || String(m) === String(view.sel) ? null : m });
+
   const visits = records("visits"), voyages = records("voyages"), gaps = records("gaps"),
     encounters = records("encounters"), alerts = records("alerts"), claims = records("claims"),
     estimates = records("estimates"), places = records("places"), observations = records("observations"),
-    claimTests = records("claim_tests"), detections = records("detection_matches");
+    claimTests = records("claim_tests"), detections = records("detection_matches"), loiters = records("loitering");
 
   performance.mark("parsed");
   // ---------- header, banner, stats ----------------------------------------------------------------------
@@ -90,14 +124,17 @@
 
   performance.mark("stats");
   // ---------- tracks: decode delta-encoded integer arrays ----------------------------------------------
+  // Distinct colours: the palette, then hues a golden angle apart (no two vessels share a colour).
+  const colorOf = (i) => (i < palette.length ? palette[i] : `hsl(${Math.round((i * 137.508) % 360)},62%,${i % 2 ? 36 : 46}%)`);
   const S = meta.coord_scale;
   const tracks = P.tracks.map((tr, i) => {
     const n = tr.t.length, t = new Float64Array(n), lat = new Float64Array(n), lon = new Float64Array(n);
     let a = 0, b = 0, c = 0;
     for (let k = 0; k < n; k++) { a += tr.t[k]; b += tr.y[k]; c += tr.x[k]; t[k] = a * 1000; lat[k] = b / S; lon[k] = c / S; }
-    return { mmsi: tr.mmsi, name: tr.name, t, lat, lon, color: palette[i % palette.length] };
+    return { mmsi: tr.mmsi, name: tr.name, t, lat, lon, color: colorOf(i) };
   });
   const byMmsi = new Map(tracks.map((tr) => [tr.mmsi, tr]));
+  const colorOfMmsi = (m) => { const tr = byMmsi.get(m) || byMmsi.get(Number(m)); return tr ? tr.color : "#868e96"; };
 
   performance.mark("decoded");
   // ---------- map --------------------------------------------------------------------------------------
@@ -148,9 +185,13 @@
   gTracks.on("mousemove", (ev) => {
     const tr = tracks[+ev.target.getAttribute("data-i")];
     if (!tr) return;
-    showTip(ev, `<b>${esc(tr.name || "MMSI " + tr.mmsi)}</b><br>MMSI ${tr.mmsi}<br>` +
-      `${fmtTs(tr.t[0])} \u2192 ${fmtTs(tr.t[tr.t.length - 1])}<br>${tr.t.length} points shown`);
-  }).on("mouseleave", hideTip);
+    showTip(ev, `<b>${esc(tr.name || "MMSI " + tr.mmsi)}</b><br>MMSI ${esc(tr.mmsi)}<br>` +
+      `${fmtTs(tr.t[0])} \u2192 ${fmtTs(tr.t[tr.t.length - 1])}<br>${tr.t.length.toLocaleString("en-US")} points shown` +
+      `<br><i>click to ${String(view.sel) === String(tr.mmsi) ? "show all vessels" : "show only this vessel"}</i>`);
+  }).on("mouseleave", hideTip).on("click", (ev) => {
+    const tr = tracks[+ev.target.getAttribute("data-i")];
+    if (tr) toggleVessel(tr.mmsi);
+  });
 
   // Voyages on watched routes: the vessel's track between departure and arrival, drawn over the tracks.
   const routeVoyages = voyages.filter((v) => v.route);
@@ -162,10 +203,10 @@
     const i0 = d3.bisectLeft(tr.t, v.departure_ts), i1 = d3.bisectRight(tr.t, v.arrival_ts);
     if (i1 - i0 < 2) continue;
     voyageSlices.push([tr, i0, i1]);
-    gVoy.append("path").attr("class", "voyage").attr("d", trackPath(tr, i0, i1))
+    gVoy.append("path").datum(v).attr("class", "voyage").attr("d", trackPath(tr, i0, i1))
       .on("mousemove", (ev) => showTip(ev, `<b>Voyage on ${esc(v.route)}</b><br>${esc(v.origin_name)} \u2192 ${esc(v.destination_name)}` +
-        `<br>MMSI ${v.mmsi}<br>${fmtTs(v.departure_ts)} \u2192 ${fmtTs(v.arrival_ts)}`))
-      .on("mouseleave", hideTip);
+        `<br>${esc(vesselLabel(v.mmsi))}<br>${fmtTs(v.departure_ts)} \u2192 ${fmtTs(v.arrival_ts)}`))
+      .on("mouseleave", hideTip).on("click", () => toggleVessel(v.mmsi));
   }
   gTracks.lower(); gVoy.lower(); root.select(".land").lower();
 
@@ -173,11 +214,11 @@
   const gGaps = root.append("g").attr("class", "gaps");
   for (const g of gaps) {
     if (g.start_lat == null || g.end_lat == null || g.start_lon == null || g.end_lon == null) continue;
-    gGaps.append("line").attr("class", "gap")
+    gGaps.append("line").datum(g).attr("class", "gap")
       .attr("x1", g.start_lon).attr("y1", mercY(g.start_lat)).attr("x2", g.end_lon).attr("y2", mercY(g.end_lat))
-      .on("mousemove", (ev) => showTip(ev, `<b>Dark gap</b> ${fmtNum(g.duration_h)} h<br>MMSI ${g.mmsi}<br>` +
+      .on("mousemove", (ev) => showTip(ev, `<b>Dark gap</b> ${fmtNum(g.duration_h)} h<br>${esc(vesselLabel(g.mmsi))}<br>` +
         `${fmtTs(g.start_ts)} \u2192 ${fmtTs(g.end_ts)}<br>likely: ${esc(g.likely || "unknown")}`))
-      .on("mouseleave", hideTip);
+      .on("mouseleave", hideTip).on("click", () => toggleVessel(g.mmsi));
   }
 
   // Places: true-size entry circle (r_in) in map units, plus a fixed-size marker and label in the overlay.
@@ -197,7 +238,7 @@
   const sym = d3.symbol().type(d3.symbolDiamond).size(90)();
   const encMarks = overlay.append("g").attr("class", "encounters").selectAll("path").data(encounters.filter((e) => e.lat != null && e.lon != null))
     .join("path").attr("class", "encounter").attr("d", sym)
-    .on("mousemove", (ev, e) => showTip(ev, `<b>Encounter</b><br>MMSI ${e.mmsi_a} & ${e.mmsi_b}<br>` +
+    .on("mousemove", (ev, e) => showTip(ev, `<b>Encounter</b><br>${esc(vesselLabel(e.mmsi_a))} &amp; ${esc(vesselLabel(e.mmsi_b))}<br>` +
       `${fmtTs(e.start_ts)} \u2192 ${fmtTs(e.end_ts)} (${fmtNum(e.duration_h)} h)<br>median ${fmtNum(e.median_dist_km)} km apart`))
     .on("mouseleave", hideTip);
 
@@ -208,11 +249,20 @@
     .join("path").attr("class", (d) => `detection ${d.status === "dark" ? "dark" : "matched"}`).attr("d", tri)
     .on("mousemove", (ev, d) => showTip(ev, `<b>Satellite detection: ${esc(d.status)}</b><br>scene ${esc(d.scene_id)}<br>${fmtTs(d.ts)}` +
       (d.status === "dark" ? `<br>no AIS vessel within the gate (${fmtNum(d.n_candidates)} candidates)` :
-        `<br>MMSI ${esc(d.mmsi)} score ${fmtNum(d.match_score)}<br>${fmtNum(d.dist_m)} m from its AIS position (sigma ${fmtNum(d.sigma_m)} m)` +
+        `<br>${esc(vesselLabel(d.mmsi))} score ${fmtNum(d.match_score)}<br>${fmtNum(d.dist_m)} m from its AIS position (sigma ${fmtNum(d.sigma_m)} m)` +
         `<br>nearest AIS fix ${fmtNum(d.dt_s)} s away`) +
       `<br>length ${fmtNum(d.length_m)} m` + (d.ais_length_m != null ? ` (AIS ${fmtNum(d.ais_length_m)} m)` : "") +
       (d.near_place ? `<br>near ${esc(d.near_place)}` : "")))
     .on("mouseleave", hideTip);
+
+  // Loitering: a ring where a vessel moved slowly far from any place.
+  const loiterMarks = overlay.append("g").attr("class", "loitering").selectAll("circle").data(loiters.filter((l) => l.lat != null && l.lon != null))
+    .join("circle").attr("class", "loiter").attr("r", 6)
+    .on("mousemove", (ev, l) => showTip(ev, `<b>Loitering</b> ${fmtNum(l.duration_h)} h<br>${esc(vesselLabel(l.mmsi))}<br>` +
+      `${fmtTs(l.start_ts)} \u2192 ${fmtTs(l.end_ts)}<br>mean ${fmtNum(l.mean_speed_kn)} kn` +
+      (l.dist_to_place_km != null ? `, ${fmtNum(l.dist_to_place_km)} km from the nearest place` : "")))
+    .on("mouseleave", hideTip).on("click", (ev, l) => toggleVessel(l.mmsi));
+  encMarks.on("click", (ev, e) => toggleVessel(String(view.sel) === String(e.mmsi_a) ? e.mmsi_b : e.mmsi_a));
 
   // Fit the view to the data (tracks, places, gaps), not the whole world.
   performance.mark("layers");
@@ -271,6 +321,7 @@
     });
     encMarks.attr("transform", (e) => `translate(${t.applyX(e.lon)},${t.applyY(mercY(e.lat))})`);
     detMarks.attr("transform", (d) => `translate(${t.applyX(d.lon)},${t.applyY(mercY(d.lat))})`);
+    loiterMarks.attr("transform", (l) => `translate(${t.applyX(l.lon)},${t.applyY(mercY(l.lat))})`);
   };
   const zoom = d3.zoom().scaleExtent([k0 / 200, k0 * 400]).on("zoom", (ev) => {
     root.attr("transform", ev.transform); place(ev.transform); hideTip();
@@ -279,7 +330,33 @@
   document.getElementById("map-reset").addEventListener("click", () => svg.transition().duration(400).call(zoom.transform, fit));
   svg.attr("data-tracks", tracks.length).attr("data-places", places.length).attr("data-voyages", gVoy.selectAll("path").size())
     .attr("data-gaps", gGaps.selectAll("line").size()).attr("data-encounters", encMarks.size())
-    .attr("data-detections", detMarks.size()).attr("data-dark-detections", detMarks.filter(".dark").size());
+    .attr("data-detections", detMarks.size()).attr("data-dark-detections", detMarks.filter(".dark").size())
+    .attr("data-loitering", loiterMarks.size());
+
+  // The view on the map: other vessels' tracks and events hidden while one is selected; tracks cut and
+  // events hidden outside the time window. A track's path is rebuilt only when its visible range changes.
+  const updateMap = () => {
+    let shownTracks = 0;
+    gTracks.selectAll("path.track").each(function () {
+      const tr = tracks[+this.getAttribute("data-i")];
+      const on = sameVessel(tr.mmsi);
+      const i0 = on && view.win ? d3.bisectLeft(tr.t, view.win[0]) : 0;
+      const i1 = on && view.win ? d3.bisectRight(tr.t, view.win[1]) : tr.t.length;
+      const vis = on && i1 > i0;
+      this.classList.toggle("off", !vis);
+      const key = `${i0}:${i1}`;
+      if (vis && tr.range !== key) { this.setAttribute("d", trackPath(tr, i0, i1)); tr.range = key; }
+      shownTracks += vis ? 1 : 0;
+    });
+    gVoy.selectAll("path.voyage").classed("off", (v) => !(vesselOk(v.mmsi) && inWin(v.departure_ts, v.arrival_ts)));
+    gGaps.selectAll("line.gap").classed("off", (g) => !(vesselOk(g.mmsi) && inWin(g.start_ts, g.end_ts)));
+    encMarks.classed("off", (e) => !(vesselOk(e.mmsi_a, e.mmsi_b) && inWin(e.start_ts, e.end_ts)));
+    loiterMarks.classed("off", (l) => !(vesselOk(l.mmsi) && inWin(l.start_ts, l.end_ts)));
+    detMarks.classed("off", (d) => !(vesselOk(d.mmsi) && inWin(d.ts, d.ts)));
+    svg.attr("data-shown-tracks", shownTracks);
+  };
+  onView(updateMap);
+  svg.attr("data-shown-tracks", tracks.length);
 
   // Legend.
   const legend = document.getElementById("map-legend");
@@ -296,6 +373,7 @@
   legendRow('<circle cx="13" cy="6" r="4.5" fill="#1f5fa8" stroke="#fff"/>', "watched place (entry radius shaded)");
   legendRow('<circle cx="13" cy="6" r="3.5" fill="#fff" stroke="#1f5fa8" stroke-width="1.5"/>', "other place");
   legendRow('<path transform="translate(13,6) scale(.8)" d="' + sym + '" fill="#7b2cbf"/>', "encounter");
+  if (loiters.length) legendRow('<circle cx="13" cy="6" r="4.5" fill="none" stroke="#e85d04" stroke-width="2"/>', "loitering");
   if (detections.length) {
     legendRow('<path transform="translate(13,7)" d="' + tri + '" fill="#d00000" stroke="#fff"/>', "satellite detection, dark (no AIS)");
     legendRow('<path transform="translate(13,7)" d="' + tri + '" fill="none" stroke="#2b9348" stroke-width="1.5"/>', "satellite detection matched to AIS");
@@ -308,13 +386,19 @@
   // which have no departures of their own).
   const routeNames = Array.from(new Set([...voyages.map((v) => v.route), ...alerts.map((a) => a.route)].filter((r) => r))).sort();
   const tlSvg = d3.select("#timeline");
+  let tlX = null;  // the timeline's current time scale (for wheel zoom)
+  // The axis spans the data period (tracks and events); claims reaching outside it get arrows at the edge
+  // instead of stretching the axis (a claim about last year would otherwise squeeze the data to a sliver).
   const times = [];
   for (const tr of tracks) if (tr.t.length) times.push(tr.t[0], tr.t[tr.t.length - 1]);
   for (const v of voyages) times.push(v.departure_ts, v.arrival_ts);
+  for (const e of [...visits, ...gaps, ...encounters, ...loiters]) times.push(e.arrival_ts ?? e.start_ts, e.departure_ts ?? e.end_ts);
   for (const a of alerts) times.push(a.ts);
-  for (const c of claims) times.push(c.period_start, c.period_end);
   for (const d of detections) times.push(d.ts);
+  if (!times.some((t) => t != null)) for (const c of claims) times.push(c.period_start, c.period_end);
   const tDomain = d3.extent(times.filter((t) => t != null));
+  if (tDomain[0] !== undefined && tDomain[1] - tDomain[0] < HOUR) { tDomain[0] -= HOUR; tDomain[1] += HOUR; }
+  tlSvg.attr("data-data-t0", tDomain[0] ?? null).attr("data-data-t1", tDomain[1] ?? null);
   const haltAlerts = alerts.filter((a) => a.kind === "halt");
   const lanes = routeNames.slice();
   if (haltAlerts.some((a) => !a.route) || alerts.some((a) => !a.route && a.kind !== "halt")) lanes.push("(no route)");
@@ -336,8 +420,12 @@
     const Wt = tlSvg.node().clientWidth || 1000;
     let Ht = top + lanes.length * laneH + claimH + 46;
     tlSvg.attr("height", Ht).attr("viewBox", `0 0 ${Wt} ${Ht}`);
-    const padMs = Math.max((tDomain[1] - tDomain[0]) * 0.02, HOUR);
-    const x = d3.scaleUtc().domain([tDomain[0] - padMs, tDomain[1] + padMs]).range([left, Wt - right]);
+    const dom = view.win || tDomain;
+    const x = d3.scaleUtc().domain(dom).range([left, Wt - right]);
+    tlX = x;
+    tlSvg.attr("data-t0", dom[0]).attr("data-t1", dom[1]);
+    // marks outside the window are clipped at the axis ends
+    tlSvg.append("clipPath").attr("id", "tl-clip").append("rect").attr("x", left).attr("y", 0).attr("width", Wt - right - left).attr("height", Ht);
     // An open halt lasts until the end of the data, not the end of the axis (claims may reach further).
     const dataTimes = [];
     for (const tr of tracks) if (tr.t.length) dataTimes.push(tr.t[tr.t.length - 1]);
@@ -349,10 +437,11 @@
       const g = tlSvg.append("g").attr("class", "lane").attr("data-route", route);
       g.append("rect").attr("class", "lane-bg").attr("x", left).attr("y", y).attr("width", Wt - right - left).attr("height", laneH - 8);
       g.append("text").attr("class", "lane-label").attr("x", left - 10).attr("y", y + laneH / 2).attr("text-anchor", "end").text(route);
+      const gc = g.append("g").attr("clip-path", "url(#tl-clip)");  // over the lane background
       if (route === PASS_LANE) {
         g.append("text").attr("class", "axis-title").attr("x", left - 10).attr("y", y + laneH / 2 + 14).attr("text-anchor", "end")
           .text(`${passes.length} scenes`);
-        g.selectAll("line.pass").data(passes).join("line").attr("class", (p) => (p.dark ? "pass dark" : "pass"))
+        gc.selectAll("line.pass").data(passes).join("line").attr("class", (p) => (p.dark ? "pass dark" : "pass"))
           .attr("x1", (p) => x(p.ts)).attr("x2", (p) => x(p.ts)).attr("y1", y + 8).attr("y2", y + laneH - 14)
           .append("title").text((p) => `${p.scene} ${fmtTs(p.ts)}: ${p.n} detections, ${p.dark} dark`);
         return;
@@ -368,17 +457,18 @@
         if (s == null) continue;  // a halt without any time cannot be placed
         const res = alerts.filter((a) => a.kind === "resumption" && match(a.route) && a.ts > h.ts).map((a) => a.ts);
         const e = res.length ? d3.min(res) : end;
-        g.append("rect").attr("class", "halt").attr("x", x(s)).attr("y", y + 2).attr("width", Math.max(x(e) - x(s), 2)).attr("height", laneH - 12)
+        gc.append("rect").attr("class", "halt").attr("x", x(s)).attr("y", y + 2).attr("width", Math.max(x(e) - x(s), 2)).attr("height", laneH - 12)
           .append("title").text(`halt from ${fmtDate(s)} to ${res.length ? fmtDate(e) : "end of data"}${h.probability != null ? `, p = ${fmtNum(h.probability)}` : ""}\n${h.message || ""}`);
         const wHalt = x(e) - x(s), full = `halt${h.probability != null ? ` (p=${fmtNum(h.probability)})` : ""}`;
-        if (wHalt > 26) g.append("text").attr("class", "halt-label").attr("x", x(s) + 4).attr("y", y + 14)
+        if (wHalt > 26) gc.append("text").attr("class", "halt-label").attr("x", x(s) + 4).attr("y", y + 14)
           .text(wHalt > full.length * 6.5 + 8 ? full : "halt");
       }
-      g.selectAll("line.departure").data(deps).join("line").attr("class", "departure")
+      gc.selectAll("line.departure").data(deps).join("line").attr("class", (v) => (vesselOk(v.mmsi) ? "departure" : "departure other"))
         .attr("x1", (v) => x(v.departure_ts)).attr("x2", (v) => x(v.departure_ts)).attr("y1", y + 18).attr("y2", y + laneH - 12)
-        .append("title").text((v) => `departure ${fmtTs(v.departure_ts)}: ${v.origin_name || ""} \u2192 ${v.destination_name || ""} (MMSI ${v.mmsi})`);
+        .on("click", (ev, v) => toggleVessel(v.mmsi))
+        .append("title").text((v) => `departure ${fmtTs(v.departure_ts)}: ${v.origin_name || ""} \u2192 ${v.destination_name || ""} (${vesselLabel(v.mmsi)})`);
       const other = alerts.filter((a) => match(a.route) && a.kind !== "halt" && a.ts != null);
-      g.selectAll("path.alert").data(other).join("path").attr("class", "alert")
+      gc.selectAll("path.alert").data(other).join("path").attr("class", "alert")
         .attr("d", d3.symbol().type(d3.symbolTriangle).size(60)).attr("transform", (a) => `translate(${x(a.ts)},${y + 8}) rotate(180)`)
         .append("title").text((a) => `${a.kind} ${fmtTs(a.ts)}: ${a.message || ""}`);
     });
@@ -393,7 +483,9 @@
     const placed = byPub.map((c) => {
       const s = c.period_start ?? c.published, e = c.period_end ?? c.published ?? s;
       if (s == null) return null;
-      const xa = x(s), xb = Math.max(x(e + 86400000), xa + 3);
+      // clamped to the axis; the part outside it is an arrow at that edge
+      const [d0, d1] = x.domain().map(Number), before = s < d0, after = e + 86400000 > d1;
+      const xa = x(Math.min(Math.max(s, d0), d1)), xb = Math.max(x(Math.max(Math.min(e + 86400000, d1), d0)), xa + 3);
       const label = `${c.claimant || "claim"}: ${claimFigure(c)}`;
       const wLabel = label.length * 6.2;
       // Label after the bar when it fits, else inside the bar, else before it.
@@ -401,7 +493,7 @@
       const from = lx[1] === "end" ? lx[0] - wLabel : xa, to = lx[1] === "end" ? xb : Math.max(xb, lx[0] + wLabel);
       let row = rowEnds.findIndex((end) => end + 8 < from);
       if (row < 0) { row = rowEnds.length; rowEnds.push(to); } else rowEnds[row] = to;
-      return { c, xa, xb, label, lx, row };
+      return { c, xa, xb, label, lx, row, before, after };
     }).filter((k) => k);
     claimRows = rowEnds.length; nDated = placed.length;
     const shownRows = allClaims ? rowEnds.length : Math.min(rowEnds.length, CLAIM_ROWS);
@@ -411,6 +503,11 @@
       tlSvg.append("rect").attr("class", "claim-bar").attr("x", k.xa).attr("y", y + 2).attr("width", k.xb - k.xa).attr("height", 12)
         .append("title").text(`${c.claimant || ""} (${c.outlet || ""}, ${fmtDate(c.published)}): ${c.quote || ""}`);
       tlSvg.append("text").attr("class", "claim-label").attr("x", k.lx[0]).attr("text-anchor", k.lx[1]).attr("y", y + 12).text(k.label);
+      const arrow = (xe, dir) => tlSvg.append("path").attr("class", `claim-arrow ${dir > 0 ? "right" : "left"}`)
+        .attr("d", `M${xe},${y + 2}L${xe + 7 * dir},${y + 8}L${xe},${y + 14}Z`)
+        .append("title").text(`the claimed period runs ${dir > 0 ? "after" : "before"} the data (${fmtDate(c.period_start)} \u2013 ${fmtDate(c.period_end)})`);
+      if (k.before) arrow(k.xa, -1);
+      if (k.after) arrow(k.xb, 1);
     }
     const HtFit = cy0 + Math.max(shownRows, 1) * 18 + 50;  // shrink to the packed claim rows shown
     if (HtFit < Ht) { Ht = HtFit; tlSvg.attr("height", Ht).attr("viewBox", `0 0 ${Wt} ${Ht}`); }
@@ -419,14 +516,78 @@
     tlSvg.append("text").attr("class", "axis-title").attr("x", (left + Wt - right) / 2).attr("y", Ht - 4).attr("text-anchor", "middle").text("Date (UTC)");
   };
   drawTimeline(false);
+  let allShown = false;
+  onView(() => drawTimeline(allShown));
   if (claimRows > CLAIM_ROWS) {
     const more = `show all ${nDated} dated claims` + (claims.length > nDated ? ` (${claims.length - nDated} undated: see the claims table)` : "");
     const btn = el("button", { type: "button", id: "timeline-claims" }, more);
     let all = false;
-    btn.addEventListener("click", () => { all = !all; drawTimeline(all); btn.textContent = all ? "show fewer claims" : more; });
+    btn.addEventListener("click", () => { all = !all; allShown = all; drawTimeline(all); btn.textContent = all ? "show fewer claims" : more; });
     document.getElementById("timeline-wrap").append(btn);
   }
   }
+
+  // ---------- time brush and the view bar ------------------------------------------------------------------
+  // A strip over the whole data period (drawn positions per time bucket); dragging a window on it filters the
+  // map, the vessel list and the tables and zooms the timeline to it. The wheel over the timeline zooms too
+  // (it moves the same brush, so there is one source of truth).
+  const brushSvg = d3.select("#time-brush");
+  let brushMove = null;
+  if (tDomain[0] === undefined) brushSvg.attr("height", 0);
+  else {
+    const Wb = brushSvg.node().clientWidth || 1000, Hb = 58, left = 170, right = 24, base = 36;
+    brushSvg.attr("height", Hb).attr("viewBox", `0 0 ${Wb} ${Hb}`);
+    const xb = d3.scaleUtc().domain(tDomain).range([left, Wb - right]);
+    brushSvg.append("text").attr("class", "lane-label").attr("x", left - 10).attr("y", 20).attr("text-anchor", "end").text("Time window");
+    brushSvg.append("text").attr("class", "axis-title").attr("x", left - 10).attr("y", 34).attr("text-anchor", "end").text("drag to choose");
+    const NB = 120, counts = new Float64Array(NB), span = tDomain[1] - tDomain[0];
+    for (const tr of tracks) for (let k = 0; k < tr.t.length; k++) {
+      const b = Math.floor(((tr.t[k] - tDomain[0]) / span) * NB);
+      if (b >= 0) counts[Math.min(b, NB - 1)]++;
+    }
+    const cmax = d3.max(counts) || 1, bw = (Wb - right - left) / NB;
+    brushSvg.append("g").attr("class", "activity").selectAll("rect").data(Array.from(counts)).join("rect")
+      .attr("x", (c, i) => left + i * bw).attr("width", Math.max(bw - 0.5, 0.5))
+      .attr("y", (c) => base - (26 * c) / cmax).attr("height", (c) => (26 * c) / cmax);
+    brushSvg.append("g").attr("class", "axis").attr("transform", `translate(0,${base})`).call(d3.axisBottom(xb).ticks(Math.max(3, Wb / 110)));
+    const brush = d3.brushX().extent([[left, 2], [Wb - right, base]]).on("end", (ev) => {
+      const w = ev.selection ? ev.selection.map((px) => +xb.invert(px)) : null;
+      setView({ win: w && w[1] > w[0] ? w : null });
+    });
+    const gBrush = brushSvg.append("g").attr("class", "brush").call(brush);
+    brushMove = (w) => gBrush.call(brush.move, w ? w.map((t) => xb(t)) : null);
+  }
+  let pending;  // wheel steps within one frame are merged into one move of the brush
+  tlSvg.node().addEventListener("wheel", (ev) => {
+    if (!brushMove || !tlX) return;
+    ev.preventDefault();
+    const cur = pending !== undefined ? pending : view.win;
+    const [d0, d1] = cur || tDomain;
+    const xs = tlX.copy().domain([d0, d1]), f = Math.exp(ev.deltaY * 0.0015);
+    const tc = Math.min(Math.max(+xs.invert(d3.pointer(ev, tlSvg.node())[0]), d0), d1);
+    const a = Math.max(tDomain[0], tc - (tc - d0) * f), b = Math.min(tDomain[1], tc + (d1 - tc) * f);
+    if (b - a < HOUR) return;
+    if (pending === undefined) requestAnimationFrame(() => { const w = pending; pending = undefined; brushMove(w); });
+    pending = a <= tDomain[0] && b >= tDomain[1] ? null : [a, b];
+  }, { passive: false });
+
+  const bar = document.getElementById("view-bar");
+  const renderBar = () => {
+    bar.textContent = "";
+    bar.hidden = view.sel == null && !view.win;
+    if (view.sel != null) {
+      const sw = el("span", { class: "swatch" }); sw.style.background = colorOfMmsi(view.sel);
+      const b = el("button", { type: "button", id: "clear-vessel" }, "show all vessels");
+      b.addEventListener("click", () => setView({ sel: null }));
+      bar.append(el("span", { class: "k" }, "Vessel"), sw, el("b", { id: "view-vessel" }, vesselLabel(view.sel)), b);
+    }
+    if (view.win) {
+      const b = el("button", { type: "button", id: "clear-window" }, "whole period");
+      b.addEventListener("click", () => (brushMove ? brushMove(null) : setView({ win: null })));
+      bar.append(el("span", { class: "k" }, "Time"), el("b", { id: "view-window" }, `${fmtTs(view.win[0])} \u2013 ${fmtTs(view.win[1])} UTC`), b);
+    }
+  };
+  onView(renderBar); renderBar();
 
   performance.mark("timeline");
   // ---------- estimates vs claims, verdicts, evidence -----------------------------------------------------
@@ -592,7 +753,7 @@
     d.append(el("div", null, `Voyages (${vIds.length}):`));
     const ul = el("ul");
     for (const id of vIds) { const v = voyById.get(id);
-      ul.append(el("li", null, v ? `${id}: MMSI ${v.mmsi} ${v.origin_name || ""} \u2192 ${v.destination_name || ""}, departed ${fmtTs(v.departure_ts)}` : String(id))); }
+      ul.append(el("li", null, v ? `${id}: ${vesselLabel(v.mmsi)} ${v.origin_name || ""} \u2192 ${v.destination_name || ""}, departed ${fmtTs(v.departure_ts)}` : String(id))); }
     d.append(ul);
     d.append(el("div", null, `Observations (${oIds.length}):`));
     const ul2 = el("ul");
@@ -615,10 +776,69 @@
   }
 
   performance.mark("estimates");
+  // ---------- vessels: trips and events per ship in the time window; click one to show only it ------------
+  // A vessel cell (name or MMSI) anywhere: the vessel's colour, and a click selects it.
+  const vesselCell = (td, m, text) => {
+    const a = el("span", { class: "vessel-link", role: "button", tabindex: "0", "data-mmsi": String(m), title: "show only this vessel" });
+    const sw = el("span", { class: "swatch" }); sw.style.background = colorOfMmsi(m);
+    a.append(sw, document.createTextNode(text)); td.append(a);
+  };
+  const vesselClick = (ev) => {
+    const a = ev.target.closest && ev.target.closest(".vessel-link");
+    if (a && (ev.type === "click" || ev.key === "Enter")) toggleVessel(a.getAttribute("data-mmsi"));
+  };
+  const vesselBox = document.getElementById("vessel-list");
+  vesselBox.addEventListener("click", vesselClick); vesselBox.addEventListener("keydown", vesselClick);
+  const VCOUNTS = [["route trips", voyages.filter((v) => v.route), (v) => [v.mmsi], (v) => [v.departure_ts, v.arrival_ts]],
+    ["voyages", voyages, (v) => [v.mmsi], (v) => [v.departure_ts, v.arrival_ts]],
+    ["port calls", visits.filter((v) => v.visit_class == null || v.visit_class === "port_call"), (v) => [v.mmsi], (v) => [v.arrival_ts, v.departure_ts]],
+    ["dark gaps", gaps, (g) => [g.mmsi], (g) => [g.start_ts, g.end_ts]],
+    ["encounters", encounters, (e) => [e.mmsi_a, e.mmsi_b], (e) => [e.start_ts, e.end_ts]],
+    ["loitering", loiters, (l) => [l.mmsi], (l) => [l.start_ts, l.end_ts]]];
+  const allMmsi = Array.from(new Set([...tracks.map((tr) => String(tr.mmsi)), ...Object.keys(NAMES),
+    ...VCOUNTS.flatMap(([, rows, ms]) => rows.flatMap(ms)).filter((m) => m != null).map(String)]));
+  const VESSEL_ROWS = 200;
+  const vFilter = el("input", { type: "search", class: "filter", placeholder: `filter ${allMmsi.length} vessels by name or MMSI\u2026`, "aria-label": "filter vessels" });
+  const vCount = el("span", { class: "count" });
+  const vHead = el("div", { class: "tbl-head" }); vHead.append(vFilter, vCount);
+  const vTable = el("table", { class: "data", id: "vessel-table" }), vBody = el("tbody"), vHr = el("tr");
+  for (const h of ["vessel", "MMSI", ...VCOUNTS.map((c) => c[0]), "points drawn"]) vHr.append(el("th", null, h));
+  const vThead = el("thead"); vThead.append(vHr); vTable.append(vThead, vBody);
+  const vScroll = el("div", { class: "tbl-scroll" }); vScroll.append(vTable);
+  vesselBox.append(vHead, vScroll);
+  const renderVessels = () => {
+    const counts = new Map(allMmsi.map((m) => [m, VCOUNTS.map(() => 0)]));
+    VCOUNTS.forEach(([, rows, ms, span], j) => {
+      for (const r of rows) { if (!inWin(...span(r))) continue;
+        for (const m of ms(r)) if (m != null && counts.has(String(m))) counts.get(String(m))[j]++; }
+    });
+    const q = vFilter.value.trim().toLowerCase();
+    const list = allMmsi.filter((m) => !q || m.includes(q) || nameOf(m).toLowerCase().includes(q))
+      .sort((a, b) => d3.descending(counts.get(a)[0], counts.get(b)[0]) || d3.descending(counts.get(a)[1], counts.get(b)[1]) ||
+        d3.ascending(nameOf(a) || "\uffff", nameOf(b) || "\uffff") || d3.ascending(a, b));
+    vBody.textContent = "";
+    const frag = document.createDocumentFragment();
+    for (const m of list.slice(0, VESSEL_ROWS)) {
+      const tr = el("tr", { "data-mmsi": m, class: String(view.sel) === m ? "selected" : "" }), td = el("td");
+      vesselCell(td, m, nameOf(m) || "(no name)");
+      tr.append(td, el("td", { class: "num" }, m));
+      for (const c of counts.get(m)) tr.append(el("td", { class: "num" }, c.toLocaleString("en-US")));
+      const trk = byMmsi.get(Number(m));
+      tr.append(el("td", { class: "num" }, trk ? trk.t.length.toLocaleString("en-US") : "0"));
+      frag.append(tr);
+    }
+    vBody.append(frag);
+    vCount.textContent = `${list.length.toLocaleString("en-US")} of ${allMmsi.length.toLocaleString("en-US")} vessels` +
+      (list.length > VESSEL_ROWS ? ` (first ${VESSEL_ROWS} shown; filter to find others)` : "") + (view.win ? " \u2014 counts in the time window" : "");
+  };
+  vFilter.addEventListener("input", renderVessels);
+  onView(renderVessels); renderVessels();
+
   // ---------- sortable, filterable tables -------------------------------------------------------------------
   const PAGE_ROWS = 100;  // rows rendered at first; "show more" adds pages (layout of big tables is the slow part)
   const tablesBox = document.getElementById("tables");
-  const shownTables = ["visits", "voyages", "gaps", "encounters", "detection_matches", "alerts", "claims", "observations", "places", "vessels", "estimates", "claim_tests"];
+  tablesBox.addEventListener("click", vesselClick); tablesBox.addEventListener("keydown", vesselClick);
+  const shownTables = ["visits", "voyages", "gaps", "encounters", "loitering", "detection_matches", "alerts", "claims", "observations", "places", "vessels", "estimates", "claim_tests"];
   for (const name of shownTables) {
     const t = T[name];
     const block = el("div", { class: "tbl-block", id: `table-${name}`, "data-table": name });
@@ -644,9 +864,17 @@
     const tbody = el("tbody"); table.append(tbody); scroll.append(table); block.append(scroll);
     const more = el("button", { type: "button", class: "more-rows" }); block.append(more);
     let order = t.rows.map((_, i) => i), sortCol = -1, sortDir = 1, limit = PAGE_ROWS;
+    // the shared view: rows of the selected vessel (any MMSI column) overlapping the time window
+    const vcols = t.columns.map((c, j) => (MMSI_COLS.includes(c) ? j : -1)).filter((j) => j >= 0);
+    const linkCols = new Map(vcols.map((j) => [j, j]));
+    t.columns.forEach((c, j) => { const k = t.columns.indexOf(c.replace("vessel", "mmsi")); if (c.startsWith("vessel") && k >= 0) linkCols.set(j, k); });
+    const [ta, tb] = (TIME_COLS[name] || []).map((c) => t.columns.indexOf(c));
+    const inView = (r) => (view.sel == null || !vcols.length || vcols.some((j) => r[j] != null && String(r[j]) === String(view.sel))) &&
+      (ta === undefined || ta < 0 || inWin(r[ta], tb >= 0 ? r[tb] : r[ta]));
     const render = () => {
       const q = input.value.trim().toLowerCase();
-      const idx = q ? order.filter((i) => rowText()[i].includes(q)) : order;
+      const viewOn = view.sel != null || view.win != null;
+      const idx = q || viewOn ? order.filter((i) => (!q || rowText()[i].includes(q)) && (!viewOn || inView(t.rows[i]))) : order;
       tbody.textContent = "";
       const frag = document.createDocumentFragment();
       for (const i of idx.slice(0, limit)) {
@@ -654,8 +882,9 @@
         t.rows[i].forEach((v, j) => {
           const typ = t.types[j], s = fmt(v, typ);
           const td = el("td", typ === "num" || typ === "int" ? { class: "num" } : null);
-          const href = httpUrl(v);
+          const href = httpUrl(v), mj = linkCols.get(j), m = mj === undefined ? null : t.rows[i][mj];
           if (href) td.append(link(href, s));
+          else if (m != null && s !== "") vesselCell(td, m, s);
           else td.textContent = s;
           if (s.length > 40) td.title = s;
           tr.append(td);
@@ -665,7 +894,8 @@
       tbody.append(frag);
       more.hidden = idx.length <= limit;
       more.textContent = `show ${Math.min(idx.length - limit, 5 * PAGE_ROWS)} more rows`;
-      count.textContent = `${idx.length} of ${t.rows.length} rows${idx.length > limit ? ` (first ${limit} shown)` : ""}` +
+      count.textContent = `${idx.length.toLocaleString("en-US")} of ${t.rows.length.toLocaleString("en-US")} rows${idx.length > limit ? ` (first ${limit} shown)` : ""}` +
+        (viewOn && (vcols.length || ta >= 0) ? " in the view" : "") +
         (t.total > t.rows.length ? ` \u2014 the store has ${t.total.toLocaleString("en-US")}; see \`supplyline export\`` : "");
       block.setAttribute("data-rows", String(idx.length));
     };
@@ -679,6 +909,7 @@
       render();
     }));
     input.addEventListener("input", () => { limit = PAGE_ROWS; render(); });
+    onView(() => { limit = PAGE_ROWS; render(); });
     more.addEventListener("click", () => { limit += 5 * PAGE_ROWS; render(); });
     render();
   }
