@@ -115,16 +115,20 @@ def test_encounter_grid_finds_exactly_the_close_pairs_anywhere() -> None:
 
 
 def _gap_rows(
-    silence_h: float, other: bool, start: tuple[float, float] = SEA, moved_km: float = 30.0
+    silence_h: float,
+    other: bool,
+    start: tuple[float, float] = SEA,
+    moved_km: float = 30.0,
+    other_east_km: float = 5.0,
 ) -> list:  # type: ignore[type-arg]
     """Vessel 301 reports for an hour, is silent ``silence_h``, then reports ``moved_km`` further north;
-    vessel 302 (if ``other``) transmits every 10 min 5 km east of the start all the while."""
+    vessel 302 (if ``other``) transmits every 10 min ``other_east_km`` east of the start all the while."""
     end = destination_point(start[0], start[1], 0, moved_km)
     rows = line(301, 0, start, 0, 0, 60) + line(
         301, 60 + silence_h * 60, (float(end[0]), float(end[1])), 0, 0, 60
     )
     if other:
-        east = destination_point(start[0], start[1], 90, 5.0)
+        east = destination_point(start[0], start[1], 90, other_east_km)
         rows += line(302, 0, (float(east[0]), float(east[1])), 0, 0, 120 + silence_h * 60, every=10)
     return rows
 
@@ -167,6 +171,19 @@ def test_gap_across_a_reception_hole_is_coverage() -> None:
     assert g["others_start"] > 0
     # The same silence 30 km long: the path's cells hold 301's own and 302's reports, so it was in reception.
     assert _gap(_gap_rows(14.0, True, SEA, 30.0))["path_heard"] > 0
+
+
+@pytest.mark.parametrize("start", [(80.0, 140.0), (80.0, 179.99), (-80.0, -179.99), (85.0, 0.0)])
+def test_gap_coverage_near_the_poles_and_across_the_antimeridian(start: tuple[float, float]) -> None:
+    # Vessel 302 is 20 km east of the gap's start (within half a 0.5 deg cell, 27.8 km): at 80 deg that is
+    # over 1 deg of longitude, two or three fixed 0.5 deg columns away, which the old plain 3 x 3 missed;
+    # at 179.99 it is across the antimeridian. 30 km north, the end is ~36 km from it: heard there too.
+    g = _gap(_gap_rows(14.0, True, start, 30.0, other_east_km=20.0))
+    assert g["others_start"] > 0 and g["others_end"] > 0
+    assert g["likely"] == "switched_off"
+    # ... but the neighbourhood stays local: 150 km east is not "nearby" at any latitude.
+    far = _gap(_gap_rows(14.0, True, start, 30.0, other_east_km=150.0))
+    assert (far["others_start"], far["others_end"], far["likely"]) == (0, 0, "unknown")
 
 
 def test_gap_shorter_than_dark_disabled_h_is_unknown() -> None:

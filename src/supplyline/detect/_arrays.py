@@ -49,16 +49,50 @@ def group_starts(keys: npt.NDArray[np.generic]) -> BoolArray:
     return out
 
 
+def _carried_index(mask: BoolArray, before: int) -> IntArray:
+    """For every element, the index of the latest True in ``mask`` at or before it (``before`` if none):
+    np.repeat over the True positions, a few times cheaper than a maximum.accumulate of an index array
+    over every element when the Trues are sparse or come in runs."""
+    n = len(mask)
+    at = np.flatnonzero(mask)
+    out = np.empty(n, dtype=np.int64)
+    head = int(at[0]) if len(at) else n
+    out[:head] = before
+    out[head:] = np.repeat(at, np.diff(at, append=n))
+    return out
+
+
 def start_index(starts: BoolArray) -> IntArray:
-    """For every element, the index where its group (as marked by ``starts``) begins."""
-    idx = np.where(starts, np.arange(len(starts), dtype=np.int64), 0)
-    return np.maximum.accumulate(idx) if len(idx) else idx
+    """For every element, the index where its group (as marked by ``starts``) begins (0 before the first)."""
+    return _carried_index(starts, 0)
 
 
 def last_true_index(mask: BoolArray) -> IntArray:
     """For every element, the index of the latest True in ``mask`` at or before it (-1 if none)."""
-    idx = np.where(mask, np.arange(len(mask), dtype=np.int64), -1)
-    return np.maximum.accumulate(idx) if len(idx) else idx
+    return _carried_index(mask, -1)
+
+
+def first_true_after(mask: BoolArray, rows: IntArray) -> IntArray:
+    """For each of ``rows``, the index of the earliest True in ``mask`` at or after it (len(mask) if none)."""
+    at = np.append(np.flatnonzero(mask), len(mask))
+    return np.asarray(at[np.searchsorted(at[:-1], rows, side="left")], dtype=np.int64)
+
+
+def carry_forward(values: npt.NDArray[Any], marks: BoolArray, before: Any) -> npt.NDArray[Any]:
+    """``values`` carried forward from marked rows: out[i] = values[j] for the latest j <= i with
+    ``marks[j]`` (``before`` where there is none). Built from the runs of equal carried values, so the
+    cost is one pass over ``marks`` plus the number of value changes, not a gather over every row."""
+    n = len(marks)
+    at = np.flatnonzero(marks)
+    v = values[at]
+    if len(at) == 0 or at[0] > 0:
+        at = np.concatenate((np.zeros(1, np.int64), at))
+        v = np.concatenate((np.asarray([before], dtype=values.dtype), v))
+    change = np.empty(len(v), dtype=bool)
+    change[0] = True
+    np.not_equal(v[1:], v[:-1], out=change[1:])
+    at, v = at[change], v[change]
+    return np.repeat(v, np.diff(at, append=n))
 
 
 def prev_diff(values: IntArray, starts: BoolArray, fill: int = 0) -> IntArray:
@@ -118,6 +152,17 @@ EXACT_BEYOND_KM = 5.0
 """Steps longer than this are measured with geo.haversine_km; shorter ones with the local flat-Earth form."""
 
 
+def wrapped_dlon(dlon: FloatArray) -> FloatArray:
+    """``(dlon + 180) % 360 - 180``: a longitude difference in [-180, 180) degrees, bit for bit, with the
+    costly float remainder only where it is not a no-op (|dlon| >= 180: steps across the antimeridian)."""
+    t = dlon + 180.0
+    wrap = np.flatnonzero((t < 0.0) | (t >= 360.0))
+    if len(wrap):
+        t[wrap] = np.remainder(t[wrap], 360.0)
+    t -= 180.0
+    return t
+
+
 def step_km(lat: FloatArray, lon: FloatArray) -> FloatArray:
     """Great-circle distance in km from each row to the next (length n - 1), for the hot path.
 
@@ -129,7 +174,7 @@ def step_km(lat: FloatArray, lon: FloatArray) -> FloatArray:
     if len(lat) < 2:
         return np.empty(0)
     p = np.radians(lat)
-    dlon = np.radians(np.remainder(lon[1:] - lon[:-1] + 180.0, 360.0) - 180.0)
+    dlon = np.radians(wrapped_dlon(lon[1:] - lon[:-1]))
     x = dlon * np.cos(0.5 * (p[1:] + p[:-1]))
     y = p[1:] - p[:-1]
     d = EARTH_RADIUS_KM * np.sqrt(x * x + y * y)

@@ -155,11 +155,21 @@ def encounters_sql(
     """
 
 
+def _coverage_columns(lat: str, cell: float, ncol: int) -> str:
+    """SQL: how many cell columns k either side of a gap end's own to search, so that its rows -1..1 and
+    columns -k..k hold every position within half a cell (``cell * KM_PER_DEG / 2`` km) of it at any
+    latitude: k = 1 (the plain 3 x 3) wherever cos(lat) >= ~1/2, more towards the poles (k = 3 at 80 deg),
+    every column when the half-cell cap holds a pole."""
+    reach = _lon_reach_deg(lat, cell * KM_PER_DEG / 2.0)
+    return f"least({ncol // 2}, greatest(1, CAST(ceil({reach} / {cell}) AS BIGINT)))"
+
+
 def coverage_sql(
     th: Thresholds, gaps: str = "_gaps_in", positions: str = "positions", dialect: Dialect = DUCKDB
 ) -> str:
     """Reception evidence of each gap (columns gap_id, others_start, others_end, path_heard): positions of
-    other vessels heard near its start early in the gap and near its end late in it (3 x 3 cells), and
+    other vessels heard near its start early in the gap and near its end late in it (3 rows of cells, and
+    3 columns or more towards the poles: :func:`_coverage_columns`), and
     positions of any vessel heard, within ``reception_window_h``, in the cells of three points of the silent
     path (a quarter, half and three quarters of the way, interpolated in time too); see
     :mod:`supplyline.detect.gaps` for the rule. ``gaps`` needs gap_id, mmsi, start_ts,
@@ -189,12 +199,16 @@ def coverage_sql(
                ((start_lon + f * {dlon} + 540) % 360) - 180 AS lon,
                s_us + f * (e_us - s_us) - {path_us} AS w0, s_us + f * (e_us - s_us) + {path_us} AS w1
         FROM g, (VALUES (0.25), (0.5), (0.75)) AS fr(f)
+    ), reach AS (
+        SELECT ends.*, CASE WHEN side < 2 THEN {_coverage_columns("lat", cell, ncol)} ELSE 0 END AS k FROM ends
+    ), cols AS (
+        SELECT reach.*, {dialect.series.format(a="-k", b="k + 1")} AS ddx FROM reach
     ), cells AS (
         SELECT gap_id, mmsi, side, w0, w1,
                CAST(floor(lat / {cell}) AS BIGINT) + dy AS cy,
-               (CAST(floor((lon + 180) / {cell}) AS BIGINT) + dx + {ncol}) % {ncol} AS cx
-        FROM ends, {dialect.neighbours}
-        WHERE side < 2 OR (dy = 0 AND dx = 0)
+               ((CAST(floor((lon + 180) / {cell}) AS BIGINT) + ddx) % {ncol} + {ncol}) % {ncol} AS cx
+        FROM cols, {dialect.neighbours}
+        WHERE dx = 0 AND (side < 2 OR dy = 0)
     ), keys AS (
         SELECT DISTINCT gap_id, mmsi, side, cy, cx, hb
         FROM (SELECT gap_id, mmsi, side, cy, cx, {hours} AS hb FROM cells) h

@@ -8,7 +8,8 @@ and ended: ``in_port`` (inside the exit circle or polygon of any place), ``near_
 Whether *other* vessels were still heard nearby during the silence is the reception evidence (GFW's gap
 method weighs reception quality the same way) and is cross-vessel, so the engines answer it afterwards with
 one SQL query (:func:`supplyline.detect._sql.coverage_sql`): positions of other MMSIs are counted in the
-3 x 3 cells (``coverage_cell_deg``) around the gap's start during its first ``coverage_window_h``
+3 x 3 cells (``coverage_cell_deg``; more columns towards the poles, so the cells always hold everything
+within half a cell of the point) around the gap's start during its first ``coverage_window_h``
 (``others_start``) and around its end during its last ``coverage_window_h`` (``others_end``), whole clock
 hours inside those windows (a lower bound), and positions of *any* vessel (this one included: it proves
 the receiver works there) heard within ``reception_window_h`` in the cells of three points of the silent

@@ -21,6 +21,10 @@ if TYPE_CHECKING:
     from supplyline.detect.kernels import PlaceLookup
 
 
+_MAX_GRID_CELLS = 4_000_000
+"""Largest dense lookup table of marked cells (one byte each); wider spans binary-search the keys."""
+
+
 class NearFilter:
     """``mask(lat, lon)`` is False only where a point is farther than ``radius_m`` from every place."""
 
@@ -44,19 +48,41 @@ class NearFilter:
         dx = within % width - k[owner]
         keys = (cy[owner] + dy) * self.ncol + (cx[owner] + dx) % self.ncol
         self.keys = np.unique(keys)
+        self._grid_of_keys()
+
+    def _grid_of_keys(self) -> None:
+        """A dense True/False table over the rows and columns spanned by the marked cells, when it is
+        small: a point's lookup is then one bounds test and one gather instead of a binary search."""
+        rows, cols = self.keys // self.ncol, self.keys % self.ncol
+        self.y0, self.x0 = int(rows.min()), int(cols.min())
+        self.ny, self.nx = int(rows.max()) - self.y0 + 1, int(cols.max()) - self.x0 + 1
+        self.grid: BoolArray | None = None
+        if self.ny * self.nx <= _MAX_GRID_CELLS:
+            self.grid = np.zeros(self.ny * self.nx, dtype=bool)
+            self.grid[(rows - self.y0) * self.nx + (cols - self.x0)] = True
 
     def _cells(self, lat: FloatArray, lon: FloatArray) -> tuple[np.ndarray, np.ndarray]:
         cy = np.floor(np.asarray(lat) / self.g).astype(np.int64) + self.row0
-        cx = np.floor((np.asarray(lon) + 180.0) / self.g).astype(np.int64) % self.ncol
+        cx = np.floor((np.asarray(lon) + 180.0) / self.g).astype(np.int64)
+        wrap = np.flatnonzero((cx < 0) | (cx >= self.ncol))  # lon = 180 (or outside -180..180) only
+        if len(wrap):
+            cx[wrap] %= self.ncol
         return cy, cx
 
     def mask(self, lat: FloatArray, lon: FloatArray) -> BoolArray:
         if self.empty:
             return np.zeros(len(lat), dtype=bool)
         cy, cx = self._cells(lat, lon)
-        key = cy * self.ncol + cx
-        pos = np.minimum(np.searchsorted(self.keys, key), len(self.keys) - 1)
-        return np.asarray(self.keys[pos] == key)
+        if self.grid is None:
+            key = cy * self.ncol + cx
+            pos = np.minimum(np.searchsorted(self.keys, key), len(self.keys) - 1)
+            return np.asarray(self.keys[pos] == key)
+        cy -= self.y0
+        cx -= self.x0
+        box = np.flatnonzero((cy >= 0) & (cy < self.ny) & (cx >= 0) & (cx < self.nx))
+        hit = np.zeros(len(cy), dtype=bool)
+        hit[box] = self.grid[cy[box] * self.nx + cx[box]]
+        return hit
 
 
 class Prefiltered:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from supplyline.detect._arrays import BoolArray, IntArray
+from supplyline.detect._arrays import BoolArray, IntArray, wrapped_dlon
 from supplyline.detect.segments import Tracks
 from supplyline.geo import EARTH_RADIUS_KM
 
@@ -39,7 +39,7 @@ def has_rest(tr: Tracks, first: IntArray, last: IntArray, radius_m: float, min_m
         j = start + k
         alive = j <= end
         start, end, visit, cos_lat, j = start[alive], end[alive], visit[alive], cos_lat[alive], j[alive]
-        dlon = (tr.lon[j] - tr.lon[start] + 180.0) % 360.0 - 180.0
+        dlon = wrapped_dlon(tr.lon[j] - tr.lon[start])
         d_km = np.hypot(np.radians(dlon) * cos_lat, np.radians(tr.lat[j] - tr.lat[start])) * EARTH_RADIUS_KM
         inside = d_km <= lim_km
         out[visit[inside & (tr.ts[j] - tr.ts[start] >= min_us)]] = True

@@ -123,23 +123,43 @@ def _parents(
 
 def _resolve_forks(parent: IntArray) -> IntArray:
     """Keep one child per parent so tracks are chains: prefer a child that continues, then the later one."""
+    n = len(parent)
     child = np.flatnonzero(parent >= 0)
     if len(child) == 0:
         return parent
     par = parent[child]
     if np.all(par[1:] > par[:-1]):  # common case: no position has two children
         return parent
-    n_children = np.bincount(par, minlength=len(parent))
-    forked = n_children[par] > 1  # only children of a shared parent compete
-    child, par = child[forked], par[forked]
-    score = (n_children[child] > 0).astype(np.int64) * len(parent) + child
-    order = np.lexsort((score, par))
-    par_sorted = par[order]
+    # Only one child of a row can be the next row; a second child is a "far" one (a lag >= 2 or relinked
+    # link), so only parents of far children can fork (few rows: no count over every row needed).
+    far = par != child - 1
+    far_child, far_par = child[far], par[far]
+    cand, n_far = np.unique(far_par, return_counts=True)
+    follows = _continues_from(parent, cand)
+    forked = cand[n_far + follows > 1]
+    if len(forked) == 0:
+        return parent
+    at = np.isin(far_par, forked)
+    next_row = forked[_continues_from(parent, forked)] + 1
+    rivals = np.concatenate((far_child[at], next_row))
+    rival_par = np.concatenate((far_par[at], next_row - 1))
+    has_child = _continues_from(parent, rivals) | np.isin(rivals, cand)
+    score = has_child.astype(np.int64) * n + rivals
+    order = np.lexsort((score, rival_par))
+    par_sorted = rival_par[order]
     keep_sorted = np.ones(len(order), dtype=bool)
     keep_sorted[:-1] = par_sorted[1:] != par_sorted[:-1]  # last of each parent group wins
     out = parent.copy()
-    out[child[order[~keep_sorted]]] = -1
+    out[rivals[order[~keep_sorted]]] = -1
     return out
+
+
+def _continues_from(parent: IntArray, rows: IntArray) -> BoolArray:
+    """Whether the row after each of ``rows`` continues from it (has it as parent)."""
+    nxt = rows + 1
+    ok = nxt < len(parent)
+    ok[ok] = parent[nxt[ok]] == rows[ok]
+    return ok
 
 
 def _roots(parent: IntArray) -> IntArray:
@@ -450,8 +470,7 @@ def _segments_table(
         return schema.empty(schema.SEGMENTS)
     first = np.flatnonzero(seg_start)
     last = np.append(first[1:] - 1, m - 1)
-    n_noise = _noise_per_segment(mmsi, noise, keep, seg_start, len(first))
-    n_outliers = _noise_per_segment(mmsi, noise, keep, seg_start, len(first), outlier)
+    n_noise, n_outliers = _noise_per_segment(mmsi, noise, keep, seg_start, len(first), outlier)
     reason = _split_reasons(mmsi, ts, keep[first], track_start[first], th)
     step_in = np.where(seg_start, 0.0, step)
     dist = run_reduce(np.add, step_in, first, last)
@@ -484,24 +503,26 @@ def _noise_per_segment(
     keep: IntArray,
     seg_start: BoolArray,
     n_segments: int,
-    count: BoolArray | None = None,
-) -> IntArray:
-    """Noise rows per segment: each counts towards the segment of the latest kept row of the same vessel
-    before it (or the first after it when the vessel starts with noise). ``count`` (optional, a subset
-    of ``noise``) counts only those rows (the lone outliers)."""
-    seg_at = np.full(len(mmsi), -1, dtype=np.int64)
-    seg_at[keep] = np.cumsum(seg_start) - 1
+    outlier: BoolArray,
+) -> tuple[IntArray, IntArray]:
+    """(noise rows, lone outliers) per segment: each noise row counts towards the segment of the latest
+    kept row of the same vessel before it (or the first after it when the vessel starts with noise);
+    ``outlier`` is the subset of ``noise`` that are lone outliers."""
     n_noise = np.zeros(n_segments, dtype=np.int64)
+    n_outliers = np.zeros(n_segments, dtype=np.int64)
     nz = np.flatnonzero(noise)
     if len(nz):
+        seg_at = np.full(len(mmsi), -1, dtype=np.int64)
+        seg_at[keep] = np.cumsum(seg_start) - 1
         kept_sorted = np.flatnonzero(~noise)
         pos = np.searchsorted(kept_sorted, nz)
         prev = kept_sorted[np.maximum(pos - 1, 0)]
         nxt = kept_sorted[np.minimum(pos, len(kept_sorted) - 1)]
         use_prev = (pos > 0) & (mmsi[prev] == mmsi[nz])
         owner = seg_at[np.where(use_prev, prev, nxt)]
-        np.add.at(n_noise, owner if count is None else owner[count[nz]], 1)
-    return n_noise
+        np.add.at(n_noise, owner, 1)
+        np.add.at(n_outliers, owner[outlier[nz]], 1)
+    return n_noise, n_outliers
 
 
 def _split_reasons(

@@ -63,7 +63,8 @@ class Thresholds:
       ``voyage_min_confidence`` > 0, only those of at least that confidence).
     Dark gaps (GFW): ``dark_gap_h`` reported; ``dark_disabled_h`` long enough to call "switched_off" when
       other vessels were still heard nearby (at least ``coverage_min_others`` positions in the
-      ``coverage_cell_deg`` grid cells around the start during the first ``coverage_window_h`` of the gap,
+      ``coverage_cell_deg`` grid cells around the start (3 x 3, widened in longitude towards the poles)
+      during the first ``coverage_window_h`` of the gap,
       or around the end during its last ``coverage_window_h``), the silent path was in reception (some
       vessel heard in its cells within ``reception_window_h``) and the vessel was not moored; moored =
       moved less than ``gap_stationary_km`` with an end in port or within ``gap_shore_km`` of the coast

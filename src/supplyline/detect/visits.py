@@ -37,11 +37,11 @@ from supplyline.detect._arrays import (
     BoolArray,
     FloatArray,
     IntArray,
+    carry_forward,
+    first_true_after,
     interval_sum,
-    last_true_index,
     run_bounds,
     run_reduce,
-    start_index,
     to_ts,
 )
 from supplyline.detect.ports import port_rows
@@ -106,12 +106,19 @@ class VisitRuns:
 
 @dataclass
 class Runs:
-    """Visit candidates: (first, last) track rows, the port row, and the place row each track row is in."""
+    """Visit candidates: (first, last) track rows, the port row, and per track row the place entered there
+    (``inner``, -1 none) and the place last entered since the last break (``candidate``, -1 none)."""
 
     first: IntArray
     last: IntArray
     port: IntArray
-    place_at: IntArray
+    inner: IntArray
+    candidate: IntArray
+
+    def place_at(self, rows: IntArray) -> IntArray:
+        """The place each of ``rows`` is in: the one entered there, else the visit's candidate (-1 none)."""
+        here = self.inner[rows]
+        return np.where(here >= 0, here, self.candidate[rows])
 
 
 def visit_runs(
@@ -131,32 +138,34 @@ def visit_runs(
     brk_rows = tr.seg_start if breaks is None else breaks
     if n == 0:
         e = np.empty(0, np.int64)
-        return Runs(e, e, e, e)
+        return Runs(e, e, e, e, e)
+    port_of = np.append(pl.port, -1)  # port of each place row; index -1 (no place) gives -1
     entered = inner >= 0
-    in_port = np.where(entered, pl.port[np.maximum(inner, 0)], -1)
-    # Candidate: the latest place entered on this track, and its port.
-    li = last_true_index(entered)
-    ok = li >= start_index(brk_rows)
-    cand = np.where(ok, inner[np.maximum(li, 0)], -1)
+    in_port = port_of[inner]
+    # Candidate: the latest place entered since the last break, and its port.
+    cand = carry_forward(inner, entered | brk_rows, -1)
+    cport = port_of[cand]
     has = cand >= 0
-    c = np.maximum(cand, 0)
-    cport = np.where(has, pl.port[c], -1)
-    d_m = np.full(n, np.inf)
-    todo = has & (in_port != cport)  # rows inside r_in of the candidate port stay without measuring
+    same = in_port == cport  # inside r_in of the candidate port: stays without measuring
+    todo = has & ~same
     if maybe_out is not None:
         todo &= maybe_out
+    stay = has & same
     h = np.flatnonzero(todo)
-    d_m[h] = haversine_km(tr.lat[h], tr.lon[h], pl.lat[c[h]], pl.lon[c[h]]) * 1000.0
-    stay = has & ((in_port == cport) | ((d_m <= pl.r_out_m[c]) & ~pl.is_polygon[c]))
+    c = cand[h]
+    d_m = haversine_km(tr.lat[h], tr.lon[h], pl.lat[c], pl.lon[c]) * 1000.0
+    stay[h] = (d_m <= pl.r_out_m[c]) & ~pl.is_polygon[c]
     if outer is not None:
-        stay |= has & (outer >= 0) & (pl.port[np.maximum(outer, 0)] == cport)
+        stay |= has & (outer >= 0) & (port_of[outer] == cport)
     # Inside when the latest entry into the candidate port is later than the latest exit from it.
-    inside = has & (last_true_index(has & (in_port == cport)) > last_true_index(has & ~stay))
+    entry = has & same
+    leave = has & ~stay
+    inside = has & carry_forward(entry, entry | leave, False)
     # A new visit also starts where the candidate port changes between two inside rows.
     change = np.zeros(n, dtype=bool)
     change[1:] = cport[1:] != cport[:-1]
     first, last = run_bounds(inside, brk_rows | change)
-    return Runs(first, last, cport[first], np.where(entered, inner, cand))
+    return Runs(first, last, cport[first], inner, cand)
 
 
 def runs_and_stops(
@@ -202,13 +211,6 @@ VISIT_CLASSES = ("port_call", "short_stop", "pass_through")
 """Visit classes, strongest first (``visit_class``)."""
 
 
-def next_true_index(mask: BoolArray) -> IntArray:
-    """For every element, the index of the earliest True in ``mask`` at or after it (len(mask) if none)."""
-    n = len(mask)
-    idx = np.where(mask, np.arange(n, dtype=np.int64), n)
-    return np.minimum.accumulate(idx[::-1])[::-1] if n else idx
-
-
 @dataclass
 class Evidence:
     """Per-visit evidence of what happened (hours; events as flags)."""
@@ -220,6 +222,7 @@ class Evidence:
     exit_: BoolArray
     stop: BoolArray
     gap: BoolArray
+    first_stop: IntArray  # track row of the visit's first stopped fix (past ``last`` when none)
 
     def events(self) -> list[str]:
         """Comma-separated events in GFW's order: entry, stop, gap, exit."""
@@ -273,26 +276,30 @@ def evidence(tr: Tracks, first: IntArray, last: IntArray, stopped: BoolArray, th
     events of each visit."""
     n = len(tr)
     breaks = visit_breaks(tr, th)
+    cut = np.flatnonzero(breaks)  # few: track starts and real segment starts
     # Intervals i -> i+1 inside the visit: rows first..last-1.
     dt_next = np.zeros(n)
-    dt_next[:-1] = np.where(breaks[1:], 0, tr.dt_us[1:])
+    dt_next[:-1] = tr.dt_us[1:]
+    dt_next[cut[cut > 0] - 1] = 0.0
     gap_next = port_gaps(tr, th)
     # An interval is stopped time when the vessel was stopped at both ends (a stop runs from its first to
     # its last stopped fix, as a person reads a track); a silence of visit_gap_h or more only as a port gap.
     both = stopped.copy()
     both[:-1] &= stopped[1:]
     stop_iv = (both & (dt_next < th.visit_gap_h * US_PER_H)) | gap_next
-    stopped_h = interval_sum(np.where(stop_iv, dt_next, 0.0), first, last) / US_PER_H
+    stopped_h = interval_sum(dt_next * stop_iv, first, last) / US_PER_H
     longest = longest_stop_h(stop_iv, dt_next, breaks, first, last)
-    gap = interval_sum(gap_next.astype(np.float64), first, last) > 0
-    stop = next_true_index(stopped)[first] <= last
+    gap = first_true_after(gap_next, first) < last
+    first_stop = first_true_after(stopped, first)
+    stop = first_stop <= last
     quiet = np.flatnonzero(~stop & ~gap)  # no stop by speed: a short rest at a slip still is one
     stop[quiet] = has_rest(tr, first[quiet], last[quiet], th.short_stop_radius_m, th.short_stop_min_min)
-    gap_in = np.where(breaks, 0, tr.dt_us)
+    gap_in = tr.dt_us.copy()
+    gap_in[cut] = 0
     inner_rows = np.minimum(first + 1, last)
     max_gap_h = np.where(last > first, run_reduce(np.maximum, gap_in, inner_rows, last), 0) / US_PER_H
     seg_end = (last == n - 1) | breaks[np.minimum(last + 1, n - 1)]
-    return Evidence(stopped_h, longest, max_gap_h, ~breaks[first], ~seg_end, stop, gap)
+    return Evidence(stopped_h, longest, max_gap_h, ~breaks[first], ~seg_end, stop, gap, first_stop)
 
 
 def visits_table(
@@ -314,9 +321,9 @@ def visits_table(
     if len(first) == 0:
         return VisitRuns(first, last, place, schema.empty(schema.VISITS))
     ev = evidence(tr, first, last, stopped, th)
-    stop_row = next_true_index(stopped)[first]
-    at = np.where(stop_row <= last, np.minimum(stop_row, len(tr) - 1), first)
-    anchorage = np.where(runs.place_at[at] >= 0, runs.place_at[at], runs.place_at[first])
+    at = np.where(ev.first_stop <= last, ev.first_stop, first)  # a rest without a stopped fix: entry
+    at_stop, at_entry = runs.place_at(at), runs.place_at(first)
+    anchorage = np.where(at_stop >= 0, at_stop, at_entry)
     mmsi = tr.mmsi[first]
     pid = pl.place_id[place]
     cls = np.asarray(VISIT_CLASSES, dtype=object)[ev.classes(th)]
