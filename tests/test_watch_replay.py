@@ -152,6 +152,8 @@ def replay(
         send_s = time.monotonic() - t0
         done = lambda: (s := status(live)) is not None and s["sources"]["ais"]["backlog_bytes"] == 0  # noqa: E731
         wait_for(done, 120, "every line stored", proc)
+        running = status(live)
+        assert running is not None and running["sources"]["ais"]["batches"] >= 1  # stored while running
         assert stop_watch(proc, 120) == 0, (work / "watch.log").read_text()[-3000:]
     finally:
         if proc.poll() is None:
@@ -177,7 +179,9 @@ def test_replay_stores_the_same_rows_as_batch_ingest(replay: Replay) -> None:
     assert totals == manifest_totals(batch)
     st = status(live)
     assert st is not None and st["stopped"] and st["sources"]["ais"]["dropped_lines"] == 0
-    assert st["sources"]["ais"]["batches"] >= 2  # stored while running, not one ingest at shutdown
+    # stored while running (the fixture saw the spool empty and a batch stored before asking the watch to
+    # stop); how many batches depends on the machine's speed: a quiet one takes a fast WebSocket day in one
+    assert st["sources"]["ais"]["batches"] >= 1
 
 
 @pytest.mark.parametrize("table", sorted(schema.EVENT_TABLES))
