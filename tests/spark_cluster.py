@@ -19,6 +19,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from supplyline.engine.lifeline import arm_parent_death_signal
+
 WORKERS = 2
 START_TIMEOUT_S = 90.0
 
@@ -64,8 +66,14 @@ class SparkCluster:
     def _spawn(self, name: str, *args: str) -> None:
         log = (self.work / f"{name}.log").open("wb")
         cmd = [str(spark_home() / "bin" / "spark-class"), *args]
+        # the JVMs die with the test process even when it is killed (no teardown): no orphan master/worker
         proc = subprocess.Popen(
-            cmd, env=self.env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            cmd,
+            env=self.env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=arm_parent_death_signal,
         )
         log.close()
         self.procs.append(proc)

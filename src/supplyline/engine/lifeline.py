@@ -28,14 +28,18 @@ def bind_to_parent(run_pid: int) -> None:
     the run, which terminates its workers (no traceback per worker).
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _arm_parent_death_signal()
+    arm_parent_death_signal()
     if not _alive(run_pid):
         os._exit(1)
     threading.Thread(target=_watch, args=(run_pid,), name="supplyline-lifeline", daemon=True).start()
 
 
-def _arm_parent_death_signal() -> None:
-    """SIGKILL on the death of the parent process (Linux only; elsewhere the watchdog alone acts)."""
+def arm_parent_death_signal() -> None:
+    """SIGKILL on the death of the parent process (Linux only; elsewhere the watchdog alone acts).
+
+    Survives `exec`, so a child started with it as `preexec_fn` (a shell script that execs a JVM) dies
+    with the process that started it.
+    """
     if not sys.platform.startswith("linux"):
         return
     try:
