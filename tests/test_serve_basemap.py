@@ -57,3 +57,12 @@ def test_not_a_pmtiles_file_is_a_usage_error(tmp_path: Path) -> None:
     bad.write_bytes(b"not a pmtiles archive" * 10)
     with pytest.raises(UsageError, match="not a readable PMTiles file"):
         Basemap(bad)
+
+
+def test_doctests() -> None:
+    import doctest
+
+    import supplyline.serve.basemap
+
+    result = doctest.testmod(supplyline.serve.basemap)
+    assert result.attempted > 0 and result.failed == 0

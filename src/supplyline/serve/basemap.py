@@ -33,7 +33,7 @@ def tile_range(bbox: tuple[float, float, float, float], z: int) -> tuple[range, 
     """Tile columns and rows (XYZ, y down) covering ``bbox`` = (west, south, east, north) degrees at ``z``.
 
     >>> tile_range((-74.1, 40.6, -73.9, 40.8), 10)
-    (range(301, 303), range(384, 386))
+    (range(301, 302), range(384, 386))
     """
     n = 2**z
     west, south, east, north = bbox
