@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -30,6 +31,10 @@ def register(app: typer.Typer) -> None:
             bool,
             typer.Option("--generate-token", help="Allow a non-loopback --host with a generated token."),
         ] = False,
+        basemap: Annotated[
+            Path | None,
+            typer.Option("--basemap", help="A local PMTiles file of vector tiles drawn beneath the tracks."),
+        ] = None,
     ) -> None:
         """Serve a local web application over the store: map with time window, vessel, place and route pages,
         live alerts, claims and estimates, and a JSON API (OpenAPI at /api/openapi.json).
@@ -42,5 +47,12 @@ def register(app: typer.Typer) -> None:
         from supplyline.serve.run import serve_store
 
         serve_store(
-            store, case, host, port, allow_sql=allow_sql, generate_token=generate_token, out=err_console
+            store,
+            case,
+            host,
+            port,
+            allow_sql=allow_sql,
+            generate_token=generate_token,
+            out=err_console,
+            basemap=basemap,
         )

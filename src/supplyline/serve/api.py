@@ -115,6 +115,17 @@ def parse_int(text: str | None, name: str, default: int, low: int, high: int) ->
     return value
 
 
+def parse_bbox(text: str | None) -> tuple[float, float, float, float]:
+    """``bbox=west,south,east,north`` in degrees (west < east: a view across 180 deg asks twice)."""
+    try:
+        west, south, east, north = (float(v) for v in (text or "").split(","))
+    except ValueError:
+        raise BadRequest(f"bbox={text!r} is not west,south,east,north in degrees") from None
+    if not (-180 <= west < east <= 180 and -90 <= south < north <= 90):
+        raise BadRequest("bbox needs -180 <= west < east <= 180 and -90 <= south < north <= 90")
+    return west, south, east, north
+
+
 def window(reader: Reader, request: Request) -> tuple[dt.datetime, dt.datetime]:
     """The ``start``/``end`` parameters, defaulting to the data period."""
     start = parse_time(request.query_params.get("start"), "start")
@@ -162,7 +173,9 @@ def _tracks_on_disk(
 
 
 # --- endpoint bodies (run on worker threads) ----------------------------------------------------------------
-def meta(reader: Reader, case: dict[str, Any] | None, allow_sql: bool) -> dict[str, Any]:
+def meta(
+    reader: Reader, case: dict[str, Any] | None, allow_sql: bool, basemap: bool = False
+) -> dict[str, Any]:
     """The page header: data period, counts, positions per day, routes (the scans are the snapshot's)."""
     span = reader.current().span
     counts = {
@@ -185,6 +198,7 @@ def meta(reader: Reader, case: dict[str, Any] | None, allow_sql: bool) -> dict[s
         "routes": rows(reader, Q.routes()),
         "case": case,
         "allow_sql": allow_sql,
+        "basemap": basemap,
         "coord_scale": COORD_SCALE,
     }
 

@@ -46,6 +46,7 @@ class ServeConfig:
     case: dict[str, Any] | None = None
     allow_sql: bool = False
     poll_s: float = 0.25
+    basemap: Any = None  # serve.basemap.Basemap when --basemap was given
 
 
 def _read(package: str, name: str) -> bytes:
@@ -124,7 +125,12 @@ def api_routes(cfg: ServeConfig, watcher: AlertWatcher) -> list[Route]:
     cached = _cacher(r)
 
     async def meta(req: Request) -> Any:
-        return await cached(req, api.meta, r, cfg.case, cfg.allow_sql)
+        return await cached(req, api.meta, r, cfg.case, cfg.allow_sql, cfg.basemap is not None)
+
+    async def basemap(req: Request) -> Any:
+        if cfg.basemap is None:
+            return json_response({"error": "no basemap: start serve with --basemap FILE.pmtiles"}, 404)
+        return await cached(req, cfg.basemap.features, api.parse_bbox(req.query_params.get("bbox")))
 
     async def search(req: Request) -> Any:
         limit = qp(req.query_params.get("limit"), "limit", 20, 1, 50)
@@ -173,6 +179,7 @@ def api_routes(cfg: ServeConfig, watcher: AlertWatcher) -> list[Route]:
         ("/api/map", map_data, ["GET"]),
         ("/api/alerts", alerts, ["GET"]),
         ("/api/claims", claims, ["GET"]),
+        ("/api/basemap", basemap, ["GET"]),
         ("/api/sql", _sql_handler(cfg), ["POST"]),
         ("/api/openapi.json", spec, ["GET"]),
     ]

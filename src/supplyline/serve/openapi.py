@@ -137,6 +137,15 @@ PATHS: dict[str, Any] = {
         "Claims with their test (verdict, interval, implied factor) and estimates with their working "
         "(`inputs`: voyage ids, observations, priors with sources), the voyages they cite and observations"
     ),
+    "/api/basemap": {
+        **_get(
+            "Only with `supplyline serve --basemap FILE.pmtiles`: the local vector basemap's features in a view, "
+            "as a GeoJSON FeatureCollection in lon/lat (each feature's `layer` names its tile layer; at most "
+            "16 tiles, at the deepest zoom of the archive that fits)",
+            [_param("bbox", "query", {"type": "string"}, "west,south,east,north in degrees", required=True)],
+            missing=True,
+        )
+    },
     "/api/sql": {
         "post": {
             "summary": "Only with `supplyline serve --allow-sql`: one read-only SELECT, limited in time and rows",

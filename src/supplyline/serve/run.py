@@ -29,6 +29,7 @@ def build(
     allow_sql: bool = False,
     generate_token: bool = False,
     env: dict[str, str] | None = None,
+    basemap: Path | None = None,
 ) -> tuple[Any, Any]:
     """(ASGI app, Access) for the given options; raises before anything listens when they are refused."""
     _require_extra()
@@ -42,8 +43,15 @@ def build(
         from supplyline.case import load_case, resolve_case
 
         loaded = load_case(resolve_case(case))
+    tiles = None
+    if basemap is not None:
+        from supplyline.serve.basemap import Basemap
+
+        tiles = Basemap(basemap)
     reader = open_reader(store)
-    cfg = ServeConfig(reader=reader, access=access, case=case_info(loaded), allow_sql=allow_sql)
+    cfg = ServeConfig(
+        reader=reader, access=access, case=case_info(loaded), allow_sql=allow_sql, basemap=tiles
+    )
     return create_app(cfg), access
 
 
@@ -69,9 +77,12 @@ def serve_store(
     allow_sql: bool = False,
     generate_token: bool = False,
     out: Any = None,
+    basemap: Path | None = None,
 ) -> None:
     """Run the server until interrupted, printing the URL (with the token) once."""
-    app, access = build(store, case, host, port, allow_sql=allow_sql, generate_token=generate_token)
+    app, access = build(
+        store, case, host, port, allow_sql=allow_sql, generate_token=generate_token, basemap=basemap
+    )
     _check_port(host, port)
     import uvicorn
 

@@ -195,6 +195,43 @@
     return drawLand;
   }
 
+  // The optional local vector basemap (serve --basemap FILE.pmtiles): the server decodes the tiles of the
+  // view to lon/lat GeoJSON; each feature is one path, classed by its tile layer, redrawn when the view ends
+  // up outside what was drawn or 4x closer (finer tiles). Planar paths (not d3.geoPath): no winding rules.
+  function basemapLayer(svg, gBase, proj, W, H) {
+    let drawn = null, drawnK = 1;
+    const pathOf = (geom) => {
+      const ring = (pts, close) => pts.map((p, i) => {
+        const [x, y] = proj([p[0], Math.max(-85, Math.min(85, p[1]))]);
+        return (i ? "L" : "M") + x.toFixed(2) + " " + y.toFixed(2);
+      }).join("") + (close ? "Z" : "");
+      const c = geom.coordinates, t = geom.type;
+      if (t === "LineString") return ring(c, false);
+      if (t === "MultiLineString") return c.map((l) => ring(l, false)).join("");
+      if (t === "Polygon") return c.map((r) => ring(r, true)).join("");
+      if (t === "MultiPolygon") return c.map((p) => p.map((r) => ring(r, true)).join("")).join("");
+      return "";  // points (labels) are not drawn
+    };
+    return async function drawBasemap() {
+      if (!state.meta || !state.meta.basemap) return;
+      const t = d3.zoomTransform(svg.node());
+      const [a, b] = [proj.invert(t.invert([0, 0])), proj.invert(t.invert([W, H]))];
+      const cl = (v, lo, hi) => Math.max(lo, Math.min(hi, v));
+      const box = [cl(a[0], -180, 179.99), cl(b[1], -85, 84.99), cl(b[0], -179.99, 180), cl(a[1], -84.99, 85)];
+      if (!box.every(Number.isFinite) || box[0] >= box[2] || box[1] >= box[3]) return;
+      if (drawn && box[0] >= drawn[0] && box[1] >= drawn[1] && box[2] <= drawn[2] && box[3] <= drawn[3] && t.k < drawnK * 4) return;
+      drawn = box; drawnK = t.k;
+      const fc = await getJSON(`/api/basemap?bbox=${box.map((v) => v.toFixed(5)).join(",")}`);
+      gBase.selectAll("*").remove();
+      for (const f of fc.features) {
+        const d = pathOf(f.geometry);
+        if (!d) continue;
+        const poly = f.geometry.type.endsWith("Polygon");
+        gBase.append("path").attr("class", `basemap ${poly ? "basemap-area" : "basemap-line"} basemap-${String(f.properties.layer).replace(/[^a-z0-9_-]/gi, "")}`).attr("d", d);
+      }
+    };
+  }
+
   // A track's points between indexes i0 and i1 within [t0, t1] as path data; a silence over 6 h or an
   // antimeridian jump starts a new piece (gaps are drawn separately, from the gaps table).
   function trackLine(proj, tr, i0, i1, t0, t1) {
@@ -259,6 +296,7 @@
     const svg = d3.select(container).append("svg").attr("id", id).attr("class", "map").attr("viewBox", `0 0 ${W} ${H}`);
     const root = svg.append("g").attr("class", "root");
     const gLand = root.append("path").attr("class", "land");
+    const gBase = root.append("g").attr("class", "basemap-layer");
     const groups = {};
     for (const name of ["places", "tracks", "voyages", "visits", "gaps", "loitering", "encounters", "detections"]) groups[name] = root.append("g").attr("class", `layer layer-${name}`);
     const proj = d3.geoMercator();
@@ -269,6 +307,8 @@
     });
     svg.call(zoom);
     const drawLand = landLayer(svg, gLand, proj, zoom, W, H);
+    const drawBasemap = basemapLayer(svg, gBase, proj, W, H);
+    zoom.on("end.basemap", () => { drawBasemap(); });
     const mark = (g, cls, lon, lat, r, lines, onClick) => {
       const [x, y] = proj([lon, lat]);
       const c = g.append("circle").attr("class", `mark ${cls}`).attr("cx", x).attr("cy", y).attr("data-r", r).attr("r", r / k)
@@ -283,7 +323,7 @@
         const o = opts || {}, L = data.layers || {};
         const tracks = decodeTracks(data.tracks || [], data.coord_scale || 10000);
         api.tracks = tracks;
-        if (!fitted) { fitProjection(proj, W, H, tracks, data.places || [], L.voyages || []); fitted = true; await drawLand(); }
+        if (!fitted) { fitProjection(proj, W, H, tracks, data.places || [], L.voyages || []); fitted = true; await drawLand(); await drawBasemap(); }
         Object.values(groups).forEach((g) => g.selectAll("*").remove());
         const onClick = (tr) => { api.isolate(api.isolated === tr.mmsi ? null : tr.mmsi); if (onVessel) onVessel(tr); };
         drawTracks(ctx, tracks, L.voyages || [], o.t0 == null ? -Infinity : o.t0, o.t1 == null ? Infinity : o.t1, onClick);
