@@ -15,6 +15,7 @@ also be exactly one SELECT (:func:`check_select`).
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 import warnings
 from collections import OrderedDict
@@ -60,16 +61,19 @@ class Reader:
         self._disk = disk
         self._con = memory
         self._lock = threading.Lock()
-        self._signature: tuple[tuple[str, int], ...] = ()
+        self._signature: tuple[tuple[str, int, int], ...] = ()
         self.version = 0
         self._cache: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
         self._inflight: dict[tuple[Any, ...], threading.Lock] = {}
         self.snapshot: Snapshot | None = None
         self.check_for_changes()
 
-    def signature(self) -> tuple[tuple[str, int], ...]:
-        """Modification times of the store's folders: every commit renames through ``_journal`` and into
-        a table folder, so any write changes this (about 20 ``stat`` calls, not one per file)."""
+    def signature(self) -> tuple[tuple[str, int, int], ...]:
+        """Modification time and entry names of the store's folders: every commit renames through
+        ``_journal`` and into a table folder, so any write changes this (about 20 ``stat`` and ``listdir``
+        calls, not one per file). The names matter: folder times are kernel-tick coarse, so a poll between
+        a commit's removal of an old part and the rename of its new one in the same tick saw the same time
+        twice and missed the new part (a live alert never sent)."""
         root = self.store.root
         folders = [
             root / "_journal",
@@ -83,8 +87,9 @@ class Reader:
             folders += sorted(p for p in tables.iterdir() if p.is_dir())
         out = []
         for folder in folders:
-            with contextlib.suppress(FileNotFoundError):
-                out.append((folder.name, folder.stat().st_mtime_ns))
+            with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+                names = hash(tuple(sorted(os.listdir(folder))))
+                out.append((folder.name, folder.stat().st_mtime_ns, names))
         return tuple(out)
 
     def check_for_changes(self) -> bool:
@@ -98,7 +103,8 @@ class Reader:
         first = self.snapshot is None  # (an empty store has no folders to sign, but needs its tables)
         if current == self._signature and not first:
             return False
-        before, after = dict(self._signature), dict(current)
+        before = {name: rest for name, *rest in self._signature}
+        after = {name: rest for name, *rest in current}
         changed = {k for k in before.keys() | after.keys() if before.get(k) != after.get(k)}
         with self._lock:
             self._materialise(set(PLACEHOLDERS) if first else changed)
