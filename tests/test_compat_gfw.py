@@ -171,3 +171,12 @@ def test_cli_exports_gfw_and_portwatch(store: Store, tmp_path: Path) -> None:
     )
     with pytest.raises(FormatError, match="entries"):
         from_gfw_events({"events": []})
+
+
+def test_portwatch_csv_cells_are_not_formulas() -> None:
+    from supplyline.report.export import formula_safe
+
+    t = pa.table({"portname": ["=HYPERLINK(1)", "Rajin", None, "@SUM(1)"], "portcalls": [1, 2, 3, 4]})
+    safe = formula_safe(t)
+    assert safe["portname"].to_pylist() == ["'=HYPERLINK(1)", "Rajin", None, "'@SUM(1)"]
+    assert safe["portcalls"].to_pylist() == [1, 2, 3, 4]

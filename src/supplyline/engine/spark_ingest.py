@@ -77,6 +77,19 @@ class IngestOptions:
     chunk_bytes: int = CHUNK_BYTES
     memory_limit: str = "2GB"
 
+    def run(self, store: Store, inputs: Sequence[Input]) -> IngestReport:
+        """:func:`~supplyline.ingest.pipeline.ingest_inputs` of ``inputs`` into ``store`` with these options."""
+        return ingest_inputs(
+            store,
+            list(inputs),
+            fmt=self.fmt,
+            mapping=self.mapping,
+            ts_format=self.ts_format,
+            chunk_rows=self.chunk_rows,
+            chunk_bytes=self.chunk_bytes,
+            memory_limit=self.memory_limit,
+        )
+
 
 @dataclass(frozen=True)
 class _Task:
@@ -114,16 +127,7 @@ def run_task(run_dir: str, options: IngestOptions, known: frozenset[str]) -> Cal
                     todo.append((order, inp))
                 else:
                     yield order, done.to_dict(), str(scratch.root), [], b""
-            report = ingest_inputs(
-                scratch,
-                [i for _, i in todo],
-                fmt=options.fmt,
-                mapping=options.mapping,
-                ts_format=options.ts_format,
-                chunk_rows=options.chunk_rows,
-                chunk_bytes=options.chunk_bytes,
-                memory_limit=options.memory_limit,
-            )
+            report = options.run(scratch, [i for _, i in todo])
             for (order, _), res in zip(todo, report.files, strict=True):
                 files = _files_of(scratch.root, res.input_id)
                 codes = vessel_days([str(scratch.root / f) for f in files if f.startswith(_KEYED)])
@@ -359,16 +363,7 @@ def _redo_unclean(
     redo = [o for o in outcomes if not o.clean]
     if not redo:
         return
-    report = ingest_inputs(
-        store,
-        [inputs[o.order] for o in redo],
-        fmt=options.fmt,
-        mapping=options.mapping,
-        ts_format=options.ts_format,
-        chunk_rows=options.chunk_rows,
-        chunk_bytes=options.chunk_bytes,
-        memory_limit=options.memory_limit,
-    )
+    report = options.run(store, [inputs[o.order] for o in redo])
     for out, res in zip(redo, report.files, strict=True):
         out.result = res
 

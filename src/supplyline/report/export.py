@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
@@ -328,6 +329,22 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 """First characters that make a spreadsheet read a CSV cell as a formula (OWASP "CSV Injection")."""
 
 
+def formula_safe(table: pa.Table) -> pa.Table:
+    """``table`` with text cells that start like a formula prefixed by ``'`` (the Arrow form of
+    :func:`_csv_safe_columns`, for CSVs written from Arrow: place names come from the data)."""
+    import pyarrow.compute as pc
+
+    pattern = "^[" + re.escape("".join(FORMULA_START)) + "]"
+    for i, field in enumerate(table.schema):
+        if pa.types.is_string(field.type):
+            col = table.column(i)
+            risky = pc.fill_null(pc.match_substring_regex(col, pattern), False)
+            table = table.set_column(
+                i, field, pc.if_else(risky, pc.binary_join_element_wise("'", col, ""), col)
+            )
+    return table
+
+
 def _csv_safe_columns(con: duckdb.DuckDBPyConnection, name: str) -> str:
     """Select list of ``name`` with text cells that start like a formula prefixed by ``'`` (OWASP).
 
@@ -359,7 +376,7 @@ def _compat(store: Store, fmt: str, out_dir: Path) -> Path:
     if fmt == "portwatch":
         path = out_dir / "portwatch_daily.csv"
         known = places if places is not None else pa.table({"place_id": [], "name": [], "country": []})
-        pa.csv.write_csv(portwatch_daily(table("visits"), known), path)
+        pa.csv.write_csv(formula_safe(portwatch_daily(table("visits"), known)), path)
         return path
     con = store.connect()
     try:
