@@ -430,6 +430,10 @@ class Store:
         tables = [pq.read_table(f) for f in files]
         return pa.concat_tables(tables, promote_options="default")
 
+    def raw_files(self, name: str) -> list[Path]:
+        """The Parquet files of raw table ``name`` (positions, statics ...), sorted."""
+        return self._files(name)
+
     def has_files(self, name: str) -> bool:
         """True when raw or derived table ``name`` has at least one Parquet file."""
         return bool(self._files(name))

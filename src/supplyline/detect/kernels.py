@@ -157,13 +157,15 @@ def run_vessel_kernels(
     statics: pa.Table | None = None,
     index: tuple[PlaceLookup, PlaceLookup] | None = None,
     tables: Collection[str] = KERNEL_TABLES,
+    fast_mmsi: IntArray | None = None,
 ) -> dict[str, pa.Table]:
     """Segments, visits, voyages, gaps, loitering and draught changes of every vessel in ``positions``.
 
     ``positions`` holds whole vessels (all of a vessel's rows in this call), ideally sorted by (mmsi, ts);
     ``statics`` (optional, same vessels) gives draught; ``index`` overrides the place indexes
     (all places, watched places) built from ``places``; ``tables`` limits the work to some tables
-    (segmentation always runs: the others depend on it). Gaps come without coverage: the engines add it
+    (segmentation always runs: the others depend on it); ``fast_mmsi`` names vessels known to be fast from
+    data outside this call (the time-incremental detect's per-vessel state). Gaps come without coverage: the engines add it
     over all positions afterwards (``coverage_sql``, then :func:`supplyline.detect.gaps.apply_coverage`).
     """
     _check_columns(positions)
@@ -173,7 +175,11 @@ def run_vessel_kernels(
     idx, watched_idx = index if index is not None else place_indexes(places)
     if not isinstance(idx, Prefiltered):
         idx = Prefiltered(idx)
-    tr = segment(pts.mmsi, pts.ts, pts.lat, pts.lon, pts.sog, th, fast=_high_speed_craft(pts.mmsi, statics))
+    fast = _high_speed_craft(pts.mmsi, statics)
+    if fast_mmsi is not None and len(fast_mmsi):
+        known = np.isin(pts.mmsi, fast_mmsi)
+        fast = known if fast is None else fast | known
+    tr = segment(pts.mmsi, pts.ts, pts.lat, pts.lon, pts.sog, th, fast=fast)
 
     out = {"segments": tr.segments}
     if {"visits", "voyages", "draught_changes"} & set(tables):

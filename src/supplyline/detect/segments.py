@@ -246,23 +246,39 @@ def speed_limits(
     base = float(th.max_implied_speed_kn)
     if n < 3 or th.fast_max_speed_kn <= th.max_implied_speed_kn:
         return base
-    per_us = KM_PER_NM / US_PER_H
-    step = np.flatnonzero(bad)  # steps above the base limit (few): which stay below the fast one?
-    dt = ts[step + 1] - ts[step]
-    keep = (d1[step] <= th.fast_max_speed_kn * per_us * dt) & (dt >= 60e6)
-    fast_step = step[keep]
-    pair = fast_step[np.isin(fast_step + 1, fast_step)]  # steps i-1 -> i -> i+1, both fast
+    pair = fast_pairs(ts, lat, lon, d1, th, bad)
     if len(pair) < th.fast_min_steps and fast is None:
         return base  # no vessel can have enough fast pairs (the usual case)
-    if len(pair):
-        chord = haversine_km(lat[pair], lon[pair], lat[pair + 2], lon[pair + 2])
-        pair = pair[chord >= 0.8 * (d1[pair] + d1[pair + 1])]
     vessel = np.cumsum(group_starts(mmsi)) - 1
     learned = np.bincount(vessel[pair], minlength=int(vessel[-1]) + 1) >= th.fast_min_steps
     is_fast = learned[vessel] if fast is None else (fast | learned[vessel])
     if not is_fast.any():
         return base
     return np.asarray(np.where(is_fast, th.fast_max_speed_kn, base), dtype=np.float64)
+
+
+def fast_pairs(
+    ts: IntArray,
+    lat: FloatArray,
+    lon: FloatArray,
+    d1: FloatArray,
+    th: Thresholds,
+    bad: BoolArray,
+) -> IntArray:
+    """Straight fast pairs: the first step k of each pair of consecutive steps k (rows k -> k+1) and k+1
+    both between ``max_implied_speed_kn`` and ``fast_max_speed_kn``, at least a minute long, whose chord
+    row k -> k+2 is at least 0.8 of the path (what :func:`speed_limits` counts per vessel; the
+    time-incremental detect keeps the count per vessel). ``bad``: the too-fast steps at the base limit."""
+    per_us = KM_PER_NM / US_PER_H
+    step = np.flatnonzero(bad)  # steps above the base limit (few): which stay below the fast one?
+    dt = ts[step + 1] - ts[step]
+    keep = (d1[step] <= th.fast_max_speed_kn * per_us * dt) & (dt >= 60e6)
+    fast_step = step[keep]
+    pair = fast_step[np.isin(fast_step + 1, fast_step)]  # steps i-1 -> i -> i+1, both fast
+    if len(pair):
+        chord = haversine_km(lat[pair], lon[pair], lat[pair + 2], lon[pair + 2])
+        pair = pair[chord >= 0.8 * (d1[pair] + d1[pair + 1])]
+    return np.asarray(pair, dtype=np.int64)
 
 
 def lone_outliers(

@@ -59,14 +59,18 @@ class DetectResult:
     shards_total: int = 0
     shards_run: list[int] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)  # wall-clock per phase, in run order
+    incremental: dict[str, int] = field(default_factory=dict)  # time-incremental runs: vessels cut / whole
 
     def to_dict(self) -> dict[str, object]:
-        return {
+        out: dict[str, object] = {
             "counts": self.counts,
             "shards_total": self.shards_total,
             "shards_run": self.shards_run,
             "seconds": {k: round(v, 3) for k, v in self.seconds.items()},
         }
+        if self.incremental:
+            out["incremental"] = self.incremental
+        return out
 
 
 class Phases:

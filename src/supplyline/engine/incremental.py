@@ -1,0 +1,225 @@
+"""Time-incremental detect: re-analyse each vessel with new positions only from a safe horizon.
+
+The local engine's own incremental mode works per vessel shard: a shard with any new position is
+re-analysed whole, so a live feed touching every vessel re-analyses the whole store on every run. This
+layer, used by `supplyline watch`, works per vessel and per time instead, with results equal to a batch
+detect (tests/test_detect_incremental.py; the one difference is in docs/detect.md):
+
+1. **Snapshot.** The inputs (manifest rows) present at the start are the run's positions; inputs not in
+   the state of the last run are new. Views over exactly those files, so inputs stored meanwhile wait.
+2. **Plan** (:mod:`supplyline.engine.horizon`). Per vessel with new rows: *whole* (new vessel, rows not
+   after its last analysed one, or its speed class changes) or a *cut* C: before every stored event the
+   new rows can change, with a margin.
+3. **Kernels** over each vessel's rows from C with and without the new rows, joined to the stored events
+   by the splice rule (:mod:`supplyline.engine.splice`); a vessel failing its checks is redone whole.
+4. **Cross-vessel** steps over the time window new rows can change (:mod:`supplyline.engine.window`).
+5. **Commit**: the event tables (one part each), the places and the state, in one transaction; the local
+   engine's shard state is dropped (a later `detect` recomputes every shard).
+
+The state (``tables/detect_incr``, ``tables/detect_incr_vessels``) holds the inputs analysed, a hash of the
+places and thresholds, a fingerprint of the event tables as written (another engine's run means a rebuild)
+and per vessel its last time, fast-pair count and speed class.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from supplyline import schema
+from supplyline.detect import Route, Thresholds
+from supplyline.engine import horizon, reanalyse, window
+from supplyline.engine.base import (
+    PLACES_TABLE,
+    STATE_TABLE,
+    DetectResult,
+    Phases,
+    places_in_use,
+)
+from supplyline.engine.horizon import VESSEL_STATE, Plan
+from supplyline.engine.local import _params_hash, parse_bytes
+from supplyline.errors import EngineError
+from supplyline.sqlquote import literal
+from supplyline.store import WHOLE, Store
+
+STATE = "detect_incr"
+VESSELS = "detect_incr_vessels"
+PART = "incr"
+"""Part name of the event tables this layer writes (one part per table, rewritten each run)."""
+_META = pa.schema([("params", pa.string()), ("fingerprint", pa.string()), ("inputs", pa.list_(pa.string()))])
+
+
+@dataclass
+class Snapshot:
+    """The inputs of a run and their position and statics files."""
+
+    inputs: set[str]
+    files: dict[str, list[tuple[str, str]]]  # table -> (input id, file) of the snapshot's inputs
+
+    @classmethod
+    def take(cls, store: Store) -> Snapshot:
+        inputs = store.manifest_ids()  # a manifest row lands last: its files are complete
+        files = {
+            name: [(_input_of(p), str(p)) for p in store.raw_files(name) if _input_of(p) in inputs]
+            for name in ("positions", "statics")
+        }
+        return cls(inputs, files)
+
+    def views(self, con: duckdb.DuckDBPyConnection, new: set[str]) -> None:
+        """``positions`` and ``statics`` over the snapshot's files only (with the ``day`` column), and
+        ``_new_positions``, ``_new_statics`` over those of the ``new`` inputs."""
+        for name, pairs in self.files.items():
+            _view(con, name, name, [f for _, f in pairs])
+            _view(con, f"_new_{name}", name, [f for i, f in pairs if i in new])
+
+
+def _view(con: duckdb.DuckDBPyConnection, view: str, table: str, files: list[str]) -> None:
+    """View ``view`` over raw ``table`` files ``files`` (an empty table of its schema when none)."""
+    kind = con.execute(
+        "SELECT table_type FROM information_schema.tables WHERE table_name = ?", [view]
+    ).fetchall()
+    if kind:
+        con.execute(f"DROP {'VIEW' if kind[0][0] == 'VIEW' else 'TABLE'} {view}")
+    if files:
+        listed = ", ".join(literal(f) for f in files)
+        con.execute(f"CREATE VIEW {view} AS SELECT * FROM read_parquet([{listed}], "
+                    "hive_partitioning=true, union_by_name=true)")  # fmt: skip
+    else:
+        empty = (schema.POSITIONS if table == "positions" else schema.STATICS).empty_table()
+        con.from_arrow(empty.append_column("day", pa.array([], pa.date32()))).create(view)
+
+
+def _input_of(path: Path) -> str:
+    """The input id in a raw file name (``part-<input_id>.parquet`` or ``part-<input_id>-<chunk>.parquet``)."""
+    return path.stem.removeprefix("part-").split("-")[0]
+
+
+def detect_incremental(
+    store: Store,
+    places: pa.Table,
+    thresholds: Thresholds,
+    routes: Sequence[Route] = (),
+    memory_limit: str | None = None,
+    *,
+    chunk_rows: int = 2_000_000,
+) -> DetectResult:
+    """Detect over the store's new inputs since the last run of this function (module docstring); the
+    first run (or one after another engine wrote the events) analyses everything. ``chunk_rows`` bounds
+    the positions held at once (vessels are analysed in groups of about that many rows)."""
+    budget = parse_bytes(memory_limit) if memory_limit else 2**30
+    with store.lock():
+        con = store.connect(memory_limit=f"{budget // 2**20}MB", threads=1)
+        try:
+            con.execute(f"SET temp_directory = {literal(store.scratch_dir('duckdb-tmp'))}")
+            return _run(store, con, places, thresholds, routes, chunk_rows)
+        except duckdb.Error as exc:
+            raise EngineError(
+                f"DuckDB failed while detecting incrementally: {exc}; try a larger --memory-limit"
+            ) from exc
+        finally:
+            con.close()
+
+
+def _run(
+    store: Store,
+    con: duckdb.DuckDBPyConnection,
+    places: pa.Table,
+    th: Thresholds,
+    routes: Sequence[Route],
+    chunk_rows: int,
+) -> DetectResult:
+    index, places_used = places_in_use(places)
+    result = DetectResult()
+    phase = Phases(result.seconds)
+    snap = Snapshot.take(store)
+    params = _params_hash(places_used, th, routes, 0)
+    meta, vessels = _load_state(store, params)
+    new = snap.inputs - meta if meta is not None else snap.inputs
+    if meta is not None and not new:
+        result.counts = _counts(store)
+        return result
+    snap.views(con, new)
+    old = _old_events(store, rebuild=meta is None)
+    plan = horizon.plan(con, old, vessels, th)
+    phase.done("signatures")
+    kernel = horizon.Kernels(places_used, th, routes)
+    events, vessels_after = reanalyse.analyse(con, plan, old, vessels, kernel, chunk_rows, phase)
+    if plan.t_min is not None:
+        events["gaps"] = window.coverage_since(con, events["gaps"], plan.t_min, th)
+        phase.done("coverage")
+        events["encounters"] = window.encounters_since(con, old["encounters"], plan.t_min, th, index)
+        phase.done("encounters")
+    else:
+        events["encounters"] = old["encounters"]
+    _commit(store, events, places_used, params, snap.inputs, vessels_after)
+    phase.done("write")
+    result.counts = {name: t.num_rows for name, t in events.items()}
+    result.incremental = plan.summary()
+    return result
+
+
+def _old_events(store: Store, rebuild: bool) -> dict[str, pa.Table]:
+    """The stored event tables (empty when rebuilding)."""
+    if rebuild:
+        return {name: schema.empty(s) for name, s in schema.EVENT_TABLES.items()}
+    return {name: store.read_table(name, s).cast(s) for name, s in schema.EVENT_TABLES.items()}
+
+
+def _load_state(store: Store, params: str) -> tuple[set[str] | None, pa.Table]:
+    """(inputs analysed, vessel state) of the last run, or (None, empty) when there is none to build on:
+    never run, other places or thresholds, or the event tables written since by another engine."""
+    meta = store.read_part(STATE, WHOLE)
+    vessels = store.read_part(VESSELS, WHOLE)
+    if meta is None or vessels is None or meta.num_rows != 1:
+        return None, horizon.empty_state()
+    row = meta.to_pylist()[0]
+    if row["params"] != params or row["fingerprint"] != _fingerprint(store):
+        return None, horizon.empty_state()
+    return set(row["inputs"]), vessels.cast(VESSEL_STATE)
+
+
+def _fingerprint(store: Store) -> str:
+    """The event tables' parts with their sizes and modification times, as written by the last commit."""
+    parts = []
+    for name in (*schema.EVENT_TABLES, STATE_TABLE):
+        for part in store.parts(name):
+            st = os.stat(store.table_dir(name) / f"{part}.parquet")
+            parts.append([name, part, st.st_size, st.st_mtime_ns])
+    return json.dumps(parts)
+
+
+def _commit(
+    store: Store,
+    events: dict[str, pa.Table],
+    places_used: pa.Table,
+    params: str,
+    inputs: set[str],
+    vessels: pa.Table,
+) -> None:
+    """One transaction: every event table (part :data:`PART`), the places, the vessel state; the local
+    engine's shard state dropped. The fingerprint is taken after the commit and written in a second one
+    (a crash between the two leaves a stale fingerprint: the next run rebuilds, which is safe)."""
+    from supplyline.detect.kernels import sort_events
+
+    with store.transaction() as txn:
+        for name, table in events.items():
+            txn.replace_parts(name, {PART: sort_events(name, table)})
+        txn.put_part(PLACES_TABLE, WHOLE, places_used)
+        txn.drop_table(STATE_TABLE)
+        txn.put_part(VESSELS, WHOLE, vessels)
+    meta = pa.table({"params": [params], "fingerprint": [_fingerprint(store)], "inputs": [sorted(inputs)]},
+                    schema=_META)  # fmt: skip
+    store.write_table(STATE, meta)
+
+
+def _counts(store: Store) -> dict[str, int]:
+    return {name: store.count_rows(name) for name in schema.EVENT_TABLES}
+
+
+__all__ = ["PART", "STATE", "VESSELS", "Plan", "Snapshot", "detect_incremental"]
