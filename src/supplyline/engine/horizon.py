@@ -66,7 +66,7 @@ class Plan:
     """Per vessel with new rows: its cut (:data:`WHOLE_CUT` = whole) and state; ``t_min`` the earliest new
     position (None: only static reports are new)."""
 
-    vessels: pa.Table  # mmsi, cut_us, n_new, hsc + VESSEL_STATE columns (null for new vessels)
+    vessels: pa.Table  # mmsi, new_min, n_new, hsc, VESSEL_STATE columns (null: new vessel), cut_us, h_us
     t_min: int | None
     counts: dict[str, int] = field(default_factory=dict)
 
@@ -82,8 +82,9 @@ def plan(con: duckdb.DuckDBPyConnection, old: dict[str, pa.Table], state: pa.Tab
         t_min = con.execute("SELECT epoch_us(min(ts)) FROM _new_positions").fetchall()[0]
     finally:
         con.unregister("_state")
-    cuts = _cuts(con, touched, old, th)
+    cuts, hs = _cuts(con, touched, old, th)
     vessels = touched.append_column("cut_us", pa.array(cuts, pa.int64()))
+    vessels = vessels.append_column("h_us", pa.array(hs, pa.int64()))
     whole = int((cuts == WHOLE_CUT).sum())
     counts = {"vessels": len(cuts), "whole": whole, "cut": len(cuts) - whole}
     return Plan(vessels, None if t_min is None or t_min[0] is None else int(t_min[0]), counts)
@@ -103,12 +104,14 @@ _TOUCHED_SQL = """
 
 def _cuts(
     con: duckdb.DuckDBPyConnection, touched: pa.Table, old: dict[str, pa.Table], th: Thresholds
-) -> np.ndarray:
-    """Each touched vessel's cut (module docstring), :data:`WHOLE_CUT` where it is re-analysed whole."""
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each touched vessel's cut C and horizon H (module docstring); :data:`WHOLE_CUT` for both where it
+    is re-analysed whole."""
     n = touched.num_rows
     cuts = np.full(n, WHOLE_CUT, dtype=np.int64)
+    hs = cuts.copy()
     if n == 0:
-        return cuts
+        return cuts, hs
     col = {c: touched.column(c).to_numpy(zero_copy_only=False) for c in ("last_us", "new_min", "first_us")}
     known = ~touched.column("last_us").is_null().to_numpy(zero_copy_only=False)
     hsc = touched.column("hsc").fill_null(False).to_numpy(zero_copy_only=False)
@@ -120,7 +123,8 @@ def _cuts(
         c = h - int((th.max_gap_h + 1) * US_PER_H)
         first = col["first_us"][ok].astype(np.int64)
         cuts[np.flatnonzero(ok)] = np.where(c > first, c, WHOLE_CUT)
-    return cuts
+        hs[np.flatnonzero(ok)] = np.where(c > first, h, WHOLE_CUT)
+    return cuts, hs
 
 
 def _horizons(

@@ -149,7 +149,7 @@ def _run(
     plan = horizon.plan(con, old, vessels, th)
     phase.done("signatures")
     kernel = horizon.Kernels(places_used, th, routes)
-    events, vessels_after = reanalyse.analyse(con, plan, old, vessels, kernel, chunk_rows, phase)
+    events, vessels_after, counts = reanalyse.analyse(con, plan, old, vessels, kernel, chunk_rows, phase)
     if plan.t_min is not None:
         events["gaps"] = window.coverage_since(con, events["gaps"], plan.t_min, th)
         phase.done("coverage")
@@ -160,7 +160,7 @@ def _run(
     _commit(store, events, places_used, params, snap.inputs, vessels_after)
     phase.done("write")
     result.counts = {name: t.num_rows for name, t in events.items()}
-    result.incremental = plan.summary()
+    result.incremental = plan.summary() | counts
     return result
 
 

@@ -43,22 +43,24 @@ def analyse(
     kernel: Kernels,
     chunk_rows: int,
     phase: Phases,
-) -> tuple[dict[str, pa.Table], pa.Table]:
-    """(every kernel table after the run, the vessel state after it): untouched vessels as stored, the
-    planned ones re-analysed group by group (about ``chunk_rows`` new rows per group)."""
+) -> tuple[dict[str, pa.Table], pa.Table, dict[str, int]]:
+    """(every kernel table after the run, the vessel state after it, counts): untouched vessels as stored,
+    the planned ones re-analysed group by group (about ``chunk_rows`` new rows per group). Counts: rows
+    read (``rows``), vessels whose speed class changed (``speed``) or that failed the splice (``failed``)."""
     touched = plan.vessels.column("mmsi")
     out = {name: [_without(old[name], touched)] for name in KERNEL_TABLES}
     states = [_without(state, touched)]
+    counts = {"rows": 0, "speed": 0, "failed": 0}
     for group in _groups(plan.vessels, chunk_rows):
         tables, st = _group(
-            con, group, {n: _only(old[n], group.column("mmsi")) for n in KERNEL_TABLES}, kernel
+            con, group, {n: _only(old[n], group.column("mmsi")) for n in KERNEL_TABLES}, kernel, counts
         )
         for name in KERNEL_TABLES:
             out[name].append(tables[name])
         states.append(st)
         phase.done("kernels")
     events = {name: pa.concat_tables([t.cast(schema.EVENT_TABLES[name]) for t in out[name]]) for name in out}
-    return events, pa.concat_tables([s.cast(VESSEL_STATE) for s in states])
+    return events, pa.concat_tables([s.cast(VESSEL_STATE) for s in states]), counts
 
 
 def _without(t: pa.Table, mmsi: pa.ChunkedArray | pa.Array) -> pa.Table:
@@ -88,10 +90,15 @@ class _Speed:
 
 
 def _group(
-    con: duckdb.DuckDBPyConnection, group: pa.Table, old: dict[str, pa.Table], kernel: Kernels
+    con: duckdb.DuckDBPyConnection,
+    group: pa.Table,
+    old: dict[str, pa.Table],
+    kernel: Kernels,
+    counts: dict[str, int],
 ) -> tuple[dict[str, pa.Table], pa.Table]:
     """One group of vessels: rows, speed class, NT and OT, splice, failed vessels whole, state."""
     rows = read_rows(con, group)
+    before = np.asarray(group.column("cut_us").to_numpy(), np.int64) != WHOLE_CUT
     group, rows, speed = _settle_speed(con, group, rows, kernel)
     mmsi = np.asarray(group.column("mmsi").to_numpy(), np.int64)
     cut = np.array(group.column("cut_us").to_numpy(), np.int64)  # a copy: failed vessels become whole
@@ -101,7 +108,14 @@ def _group(
     last = np.asarray(group.column("last_us").fill_null(WHOLE_CUT).to_numpy(), np.int64)
     ot_rows = until(rows, mmsi[tail], last[tail])
     ot = kernel.run(ot_rows.pos, ot_rows.sta, fast)
-    sp = splice.splice(old, ot, nt, dict(zip(mmsi[tail].tolist(), cut[tail].tolist(), strict=True)))
+    for tables_ in (nt, ot):
+        tables_["segments"] = splice.own_reasons(old["segments"], tables_["segments"])
+    h = np.asarray(group.column("h_us").to_numpy(), np.int64)
+    cuts = {int(m): (int(c), int(x)) for m, c, x in zip(mmsi[tail], cut[tail], h[tail], strict=True)}
+    sp = splice.splice(old, ot, nt, cuts)
+    counts["rows"] += rows.pos.num_rows
+    counts["speed"] += int((before & ~tail).sum())
+    counts["failed"] += len(sp.failed)
     whole = set(mmsi[~tail].tolist())
     tables = {n: splice.apply(n, old[n], nt[n], sp, whole, skip=sp.failed) for n in KERNEL_TABLES}
     if sp.failed:

@@ -79,17 +79,20 @@ class Splice:
 
 
 def splice(
-    old: dict[str, pa.Table], ot: dict[str, pa.Table], nt: dict[str, pa.Table], cuts: dict[int, int]
+    old: dict[str, pa.Table],
+    ot: dict[str, pa.Table],
+    nt: dict[str, pa.Table],
+    cuts: dict[int, tuple[int, int]],
 ) -> Splice:
-    """The rule (module docstring) for every vessel of ``cuts`` (mmsi -> C in microseconds); vessels that
-    fail are in ``failed`` and contribute nothing else."""
+    """The rule (module docstring) for every vessel of ``cuts`` (mmsi -> (C, H) in microseconds); vessels
+    that fail are in ``failed`` and contribute nothing else."""
     rows = {
         name: (_Rows.of(name, old[name]), _Rows.of(name, ot[name]), _Rows.of(name, nt[name]))
         for name in KERNEL_TABLES
     }
     out = Splice()
-    for mmsi, cut in cuts.items():
-        parts = [_vessel(name, *rows[name], mmsi, cut) for name in KERNEL_TABLES]
+    for mmsi, (cut, h) in cuts.items():
+        parts = [_vessel(name, *rows[name], mmsi, cut if name == "segments" else h) for name in KERNEL_TABLES]
         if any(p is None for p in parts):
             out.failed.add(mmsi)
             continue
@@ -110,11 +113,11 @@ def _vessel(name: str, o: _Rows, ot: _Rows, nt: _Rows, mmsi: int, cut: int) -> _
     mine = o.by_mmsi.get(mmsi, [])
     after = [i for i in mine if o.keys[i] >= cut]
     old_prints = {o.prints[i] for i in after}
-    ot_rows = ot.by_mmsi.get(mmsi, [])
+    ot_rows = [i for i in ot.by_mmsi.get(mmsi, []) if ot.keys[i] >= cut]
     if not old_prints <= {ot.prints[i] for i in ot_rows}:
         return None  # rule 1: the cut reached an old event
     artefacts = [i for i in ot_rows if ot.prints[i] not in old_prints]
-    nt_rows = nt.by_mmsi.get(mmsi, [])
+    nt_rows = [i for i in nt.by_mmsi.get(mmsi, []) if nt.keys[i] >= cut]
     if name != "segments":
         nt_prints = {nt.prints[i] for i in nt_rows}
         gone = {ot.prints[i] for i in artefacts}
@@ -141,7 +144,7 @@ def _merge_segments(
     used: list[int] = []
     merged: list[dict[str, object]] = []
     for a in ot.table.take(artefacts).to_pylist():
-        span = [k for k, s in enumerate(old_rows) if s["start_ts"] < a["start_ts"] <= s["end_ts"]]
+        span = [k for k, s in enumerate(old_rows) if s["start_ts"] <= a["start_ts"] <= s["end_ts"]]
         n = nt_by_id.get(a["segment_id"])
         if len(span) != 1 or n is None or before[span[0]] in used:
             return None
@@ -154,12 +157,27 @@ def _merged(
     whole: dict[str, object], old_tail: dict[str, object], new_tail: dict[str, object]
 ) -> dict[str, object]:
     """``whole`` (an OLD segment) with what ``new_tail`` has beyond ``old_tail`` (its tail seen from the cut)."""
-    row = dict(whole)
+    row = dict(whole)  # id, start and split reason stay
     for c in _ADDITIVE:
         row[c] = whole[c] + new_tail[c] - old_tail[c]  # type: ignore[operator]
     for c in _END:
         row[c] = new_tail[c]
     return row
+
+
+def own_reasons(old: pa.Table, tail: pa.Table) -> pa.Table:
+    """``tail`` segments with the reason of the OLD segment of the same id where they say ``first`` (a
+    tail starts its vessel's first segment; the vessel's own reason may be a silence or a jump)."""
+    if tail.num_rows == 0 or old.num_rows == 0:
+        return tail
+    known = dict(
+        zip(old.column("segment_id").to_pylist(), old.column("split_reason").to_pylist(), strict=True)
+    )
+    ids, now = tail.column("segment_id").to_pylist(), tail.column("split_reason").to_pylist()
+    fixed = [known.get(i, r) if r == "first" else r for i, r in zip(ids, now, strict=True)]
+    return tail.set_column(
+        tail.schema.get_field_index("split_reason"), "split_reason", pa.array(fixed, pa.string())
+    )
 
 
 def apply(
@@ -185,4 +203,4 @@ def apply(
     return pa.concat_tables(parts)
 
 
-__all__ = ["COVERAGE_COLUMNS", "KEYS", "Splice", "apply", "splice"]
+__all__ = ["COVERAGE_COLUMNS", "KEYS", "Splice", "apply", "own_reasons", "splice"]
