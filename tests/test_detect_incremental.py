@@ -27,7 +27,7 @@ from supplyline.ingest.pipeline import ingest_bytes
 from supplyline.places import conform_places
 from supplyline.simulate.nmea import encode_positions
 from supplyline.store import Store
-from tests.watch_support import CASE, WEEK, nyharbor_rows
+from tests.watch_support import CASE, WEEK, assert_same_events, nyharbor_rows
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -75,17 +75,8 @@ def _events(store: Store) -> dict[str, pa.Table]:
 
 
 def _assert_equal(inc: dict[str, pa.Table], batch: dict[str, pa.Table]) -> None:
-    """Same rows in every table; segments' dist_km to 1e-9 relative (the one documented difference)."""
     for name in schema.EVENT_TABLES:
-        a, b = inc[name], batch[name]
-        assert a.num_rows == b.num_rows, (name, a.num_rows, b.num_rows)
-        if name == "segments":
-            da, db = a.column("dist_km").to_numpy(), b.column("dist_km").to_numpy()
-            np.testing.assert_allclose(da, db, rtol=1e-9, atol=1e-9)
-            a, b = a.drop_columns(["dist_km"]), b.drop_columns(["dist_km"])
-        if not a.equals(b):
-            diff = [r for r, s in zip(a.to_pylist(), b.to_pylist(), strict=True) if r != s][:2]
-            raise AssertionError(f"{name} differs from the batch detect, e.g. {diff}")
+        assert_same_events(name, inc[name], batch[name])
 
 
 def _replay(

@@ -33,6 +33,7 @@ from tests.watch_support import (
     CASE,
     WEEK,
     aisstream_json,
+    assert_same_events,
     event_table,
     manifest_totals,
     nyharbor_nmea,
@@ -189,8 +190,7 @@ def test_replay_gives_the_same_detections(replay: Replay, table: str) -> None:
     batch, live = replay.batch, replay.live
     if not Store.open(batch).has_files(table):
         pytest.skip(f"no {table} in this slice")
-    want, got = event_table(batch, table), event_table(live, table)
-    assert got.equals(want), f"{table}: {got.num_rows} rows live vs {want.num_rows} batch"
+    assert_same_events(table, event_table(live, table), event_table(batch, table))
 
 
 def test_replay_delivers_each_alert_once(replay: Replay) -> None:

@@ -60,6 +60,7 @@ class DetectResult:
     shards_run: list[int] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)  # wall-clock per phase, in run order
     incremental: dict[str, int] = field(default_factory=dict)  # time-incremental runs: vessels cut / whole
+    data_end_us: int | None = None  # time-incremental runs: the latest position analysed (microseconds)
 
     def to_dict(self) -> dict[str, object]:
         out: dict[str, object] = {

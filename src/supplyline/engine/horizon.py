@@ -63,12 +63,13 @@ class Kernels:
 
 @dataclass
 class Plan:
-    """Per vessel with new rows: its cut (:data:`WHOLE_CUT` = whole) and state; ``t_min`` the earliest new
-    position (None: only static reports are new)."""
+    """Per vessel with new rows: its cut (:data:`WHOLE_CUT` = whole) and state; ``t_min``, ``t_max`` the
+    earliest and latest new position (None: only static reports are new)."""
 
     vessels: pa.Table  # mmsi, new_min, n_new, hsc, VESSEL_STATE columns (null: new vessel), cut_us, h_us
     t_min: int | None
     counts: dict[str, int] = field(default_factory=dict)
+    t_max: int | None = None  # the latest new position
 
     def summary(self) -> dict[str, int]:
         return dict(self.counts)
@@ -79,7 +80,9 @@ def plan(con: duckdb.DuckDBPyConnection, old: dict[str, pa.Table], state: pa.Tab
     con.register("_state", state)
     try:
         touched = con.sql(_TOUCHED_SQL).to_arrow_table()
-        t_min = con.execute("SELECT epoch_us(min(ts)) FROM _new_positions").fetchall()[0]
+        t_min, t_max = con.execute(
+            "SELECT epoch_us(min(ts)), epoch_us(max(ts)) FROM _new_positions"
+        ).fetchall()[0]
     finally:
         con.unregister("_state")
     cuts, hs = _cuts(con, touched, old, th)
@@ -87,7 +90,7 @@ def plan(con: duckdb.DuckDBPyConnection, old: dict[str, pa.Table], state: pa.Tab
     vessels = vessels.append_column("h_us", pa.array(hs, pa.int64()))
     whole = int((cuts == WHOLE_CUT).sum())
     counts = {"vessels": len(cuts), "whole": whole, "cut": len(cuts) - whole}
-    return Plan(vessels, None if t_min is None or t_min[0] is None else int(t_min[0]), counts)
+    return Plan(vessels, None if t_min is None else int(t_min), counts, None if t_max is None else int(t_max))
 
 
 _TOUCHED_SQL = """

@@ -52,7 +52,14 @@ STATE = "detect_incr"
 VESSELS = "detect_incr_vessels"
 PART = "incr"
 """Part name of the event tables this layer writes (one part per table, rewritten each run)."""
-_META = pa.schema([("params", pa.string()), ("fingerprint", pa.string()), ("inputs", pa.list_(pa.string()))])
+_META = pa.schema(
+    [
+        ("params", pa.string()),
+        ("fingerprint", pa.string()),
+        ("inputs", pa.list_(pa.string())),
+        ("end_us", pa.int64()),  # the latest position analysed
+    ]
+)
 
 
 @dataclass
@@ -139,10 +146,10 @@ def _run(
     phase = Phases(result.seconds)
     snap = Snapshot.take(store)
     params = _params_hash(places_used, th, routes, 0)
-    meta, vessels = _load_state(store, params)
+    meta, vessels, end = _load_state(store, params)
     new = snap.inputs - meta if meta is not None else snap.inputs
     if meta is not None and not new:
-        result.counts = _counts(store)
+        result.counts, result.data_end_us = _counts(store), end
         return result
     snap.views(con, new)
     old = _old_events(store, rebuild=meta is None)
@@ -157,8 +164,10 @@ def _run(
         phase.done("encounters")
     else:
         events["encounters"] = old["encounters"]
-    _commit(store, events, places_used, params, snap.inputs, vessels_after)
+    end = max((e for e in (end, plan.t_max) if e is not None), default=None)
+    _commit(store, events, places_used, (params, snap.inputs, end), vessels_after)
     phase.done("write")
+    result.data_end_us = end
     result.counts = {name: t.num_rows for name, t in events.items()}
     result.incremental = plan.summary() | counts
     return result
@@ -171,17 +180,18 @@ def _old_events(store: Store, rebuild: bool) -> dict[str, pa.Table]:
     return {name: store.read_table(name, s).cast(s) for name, s in schema.EVENT_TABLES.items()}
 
 
-def _load_state(store: Store, params: str) -> tuple[set[str] | None, pa.Table]:
-    """(inputs analysed, vessel state) of the last run, or (None, empty) when there is none to build on:
-    never run, other places or thresholds, or the event tables written since by another engine."""
+def _load_state(store: Store, params: str) -> tuple[set[str] | None, pa.Table, int | None]:
+    """(inputs analysed, vessel state, latest position analysed) of the last run, or (None, empty, None)
+    when there is none to build on: never run, other places or thresholds, or the event tables written
+    since by another engine."""
     meta = store.read_part(STATE, WHOLE)
     vessels = store.read_part(VESSELS, WHOLE)
-    if meta is None or vessels is None or meta.num_rows != 1:
-        return None, horizon.empty_state()
+    if meta is None or vessels is None or meta.num_rows != 1 or "end_us" not in meta.column_names:
+        return None, horizon.empty_state(), None
     row = meta.to_pylist()[0]
     if row["params"] != params or row["fingerprint"] != _fingerprint(store):
-        return None, horizon.empty_state()
-    return set(row["inputs"]), vessels.cast(VESSEL_STATE)
+        return None, horizon.empty_state(), None
+    return set(row["inputs"]), vessels.cast(VESSEL_STATE), row["end_us"]
 
 
 def _fingerprint(store: Store) -> str:
@@ -198,8 +208,7 @@ def _commit(
     store: Store,
     events: dict[str, pa.Table],
     places_used: pa.Table,
-    params: str,
-    inputs: set[str],
+    meta: tuple[str, set[str], int | None],
     vessels: pa.Table,
 ) -> None:
     """One transaction: every event table (part :data:`PART`), the places, the vessel state; the local
@@ -213,9 +222,14 @@ def _commit(
         txn.put_part(PLACES_TABLE, WHOLE, places_used)
         txn.drop_table(STATE_TABLE)
         txn.put_part(VESSELS, WHOLE, vessels)
-    meta = pa.table({"params": [params], "fingerprint": [_fingerprint(store)], "inputs": [sorted(inputs)]},
-                    schema=_META)  # fmt: skip
-    store.write_table(STATE, meta)
+    params, inputs, end = meta
+    row = {
+        "params": [params],
+        "fingerprint": [_fingerprint(store)],
+        "inputs": [sorted(inputs)],
+        "end_us": [end],
+    }
+    store.write_table(STATE, pa.table(row, schema=_META))
 
 
 def _counts(store: Store) -> dict[str, int]:

@@ -1,15 +1,19 @@
 """The watch loop: sources -> bounded queue -> spool (fsync) -> micro-batches -> store -> detect/monitor -> sinks.
 
-Three asyncio tasks share one event loop: the sources, the spool writer (appends and fsyncs what the
-sources queued, then releases the sources waiting for that), and the store loop, which runs the blocking
-work (ingest, detect, monitor, delivery) in one worker thread, one step at a time, so the store has one
-writer. SIGTERM/SIGINT stop the sources, flush the queue into the spool, store the last whole messages, run
-the analysis once more if there are new positions, deliver, write the status and exit 0.
+Asyncio tasks share one event loop: the sources, the spool writer (appends and fsyncs what the sources
+queued, then releases the sources waiting for that), the store loop, which stores micro-batches in a worker
+thread, the analysis loop, which runs `detect` + `monitor` in a thread of its own when due (so storing never
+waits for analysis; positions stored meanwhile wait for the next run, which starts as soon as this one ends:
+runs coalesce, nothing queues), and the delivery loop. The watch holds the store's writer lock for its whole
+life (its threads write different tables, each in its own transaction). SIGTERM/SIGINT stop the sources,
+flush the queue into the spool, store the last whole messages, run the analysis once more if there are new
+positions, deliver, write the status and exit 0.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import threading
@@ -82,6 +86,7 @@ class Watch:
         self.cfg = cfg
         self.log = log or JsonLog()
         self.store = Store.create(cfg.store)
+        self._held = contextlib.ExitStack()  # the writer lock, taken by run() for the watch's whole life
         self.folder = watch_dir(cfg.store)
         self.spool = Spool(self.folder / "spool")
         self.queue = ByteQueue(cfg.queue_bytes)
@@ -108,16 +113,19 @@ class Watch:
         self.stop = asyncio.Event()
         self.started = time.time()
         self.errors = 0
+        self.last_analysis: dict[str, Any] | None = None
 
     # --- the run ------------------------------------------------------------------------------------------
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._request_stop, sig.name)
+        self._held.enter_context(self.store.lock())
         await asyncio.to_thread(self._recover)
         tasks = [asyncio.create_task(s.run(), name=f"source:{s.name}") for s in self.sources]
         writer = asyncio.create_task(self._spool_writer())
         storer = asyncio.create_task(self._store_loop())
+        analyser = asyncio.create_task(self._analysis_loop())
         sender = asyncio.create_task(self._delivery_loop())
         status = asyncio.create_task(self._status_loop())
         self.log(
@@ -128,7 +136,7 @@ class Watch:
         for t in tasks:
             if t.done() and t.exception() is not None:
                 self.log("source_failed", level="error", source=t.get_name(), error=str(t.exception()))
-        await self._shutdown(tasks, writer, storer, sender, status)
+        await self._shutdown(tasks, writer, storer, analyser, sender, status)
 
     def _request_stop(self, signame: str) -> None:
         self.log("stop_requested", signal=signame)
@@ -145,6 +153,7 @@ class Watch:
         self.spool.close()
         self._write_status(stopped=True)
         self.log("watch_stopped", sources={k: v.__dict__ for k, v in self.tally.items()})
+        self._held.close()
 
     def _recover(self) -> None:
         """Finish the batches a killed run was storing, and reconcile sinks with the ledger."""
@@ -191,7 +200,7 @@ class Watch:
                 self.log("store_step_failed", level="error", error=f"{type(exc).__name__}: {exc}")
 
     def _store_step(self, final: bool) -> None:
-        """Store every ready batch; run the analysis if due."""
+        """Store every ready batch."""
         with self.mutex:
             self._store_batches(final)
 
@@ -205,11 +214,37 @@ class Watch:
             idle = now - self._last_append.get(s.name, self.started) >= self.cfg.idle_s
             while (res := self.batcher.step(s.name, src, force=idle)) is not None:
                 self._account(res)
-        if self.analysis is not None and self.schedule.due(final=final):
-            t0 = time.perf_counter()
+
+    # --- analysis -----------------------------------------------------------------------------------------
+    async def _analysis_loop(self) -> None:
+        """Run the analysis in its own thread whenever it is due (checked every batch interval)."""
+        while self.analysis is not None and not await self._stopped_within(self.cfg.batch_s):
+            if not self.schedule.due():
+                continue
+            try:
+                await asyncio.to_thread(self._analyse)
+            except Exception as exc:  # logged; the positions stay due for the next run
+                self.errors += 1
+                self.log("analysis_failed", level="error", error=f"{type(exc).__name__}: {exc}")
+
+    def _analyse(self) -> None:
+        """One analysis run over what is stored now; positions stored meanwhile stay due."""
+        assert self.analysis is not None
+        taken = self.schedule.take()
+        t0, cpu0 = time.perf_counter(), time.process_time()
+        try:
             alerts = self.analysis.run(self.store, self.cfg.workers)
-            self.schedule.done()
-            self.log("analysis", alerts=alerts.num_rows, seconds=round(time.perf_counter() - t0, 3))
+        finally:
+            self.schedule.done(taken)
+        last = self.analysis.last
+        self.last_analysis = {
+            "seconds": round(time.perf_counter() - t0, 3),
+            "cpu_s": round(time.process_time() - cpu0, 3),  # the whole process: storing too
+            "alerts": alerts.num_rows,
+            "positions": taken,
+            **({"detect": last.to_dict()} if last is not None else {}),
+        }
+        self.log("analysis", **self.last_analysis)
 
     # --- delivery -----------------------------------------------------------------------------------------
     async def _delivery_loop(self) -> None:
@@ -253,6 +288,8 @@ class Watch:
         """Last store step on shutdown: every whole message stored, analysis if new positions, delivery."""
         try:
             self._store_step(True)
+            if self.analysis is not None and self.schedule.due(final=True):
+                self._analyse()
             if self.deliverer.sinks:
                 self._deliver(True)
         except Exception as exc:  # the spool keeps what was not stored: the next start stores it
@@ -301,6 +338,10 @@ class Watch:
             "queue_bytes": self.queue.bytes,
             "queue_max_bytes": self.queue.max_bytes,
             "analysis_runs": self.schedule.runs,
+            "analysis_running": self.schedule.busy,
+            "analysis_pending_positions": self.schedule.new_positions,
+            "analysis_coalesced": self.schedule.coalesced,
+            "last_analysis": self.last_analysis,
             "errors": self.errors,
             "delivered": self.deliverer.delivered,
             "last_alert": self.deliverer.last_alert,
