@@ -212,7 +212,24 @@
       if (t === "MultiLineString") return c.map((l) => ring(l, false)).join("");
       if (t === "Polygon") return c.map((r) => ring(r, true)).join("");
       if (t === "MultiPolygon") return c.map((p) => p.map((r) => ring(r, true)).join("")).join("");
-      return "";  // points (labels) are not drawn
+      return "";  // points: drawn by pointsOf
+    };
+    // Named points (towns, piers, buoys) as a dot and a label, each name once per view (tiles repeat
+    // features along their edges), at most 300; sizes are screen pixels (rescaled on zoom like the marks).
+    const pointsOf = (features, k) => {
+      const seen = new Set();
+      for (const f of features) {
+        const g = f.geometry, name = f.properties.name_en || f.properties["name:en"] || f.properties.name;
+        if (seen.size >= 300 || (g.type !== "Point" && g.type !== "MultiPoint")) continue;
+        const p = g.type === "Point" ? g.coordinates : g.coordinates[0];
+        const key = `${name || ""}|${p[0].toFixed(3)}|${p[1].toFixed(3)}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        const [x, y] = proj([p[0], Math.max(-85, Math.min(85, p[1]))]);
+        gBase.append("circle").attr("class", "basemap basemap-point mark").attr("cx", x).attr("cy", y).attr("data-r", 1.8).attr("r", 1.8 / k);
+        if (name) gBase.append("text").attr("class", "basemap basemap-label").attr("x", x).attr("y", y)
+          .attr("dx", 4 / k).attr("dy", 3 / k).attr("font-size", 11 / k).text(String(name));
+      }
     };
     return async function drawBasemap() {
       if (!state.meta || !state.meta.basemap) return;
@@ -231,6 +248,7 @@
         const poly = f.geometry.type.endsWith("Polygon");
         gBase.append("path").attr("class", `basemap ${poly ? "basemap-area" : "basemap-line"} basemap-${String(f.properties.layer).replace(/[^a-z0-9_-]/gi, "")}`).attr("d", d);
       }
+      pointsOf(fc.features, t.k);
     };
   }
 
@@ -306,6 +324,7 @@
     const zoom = d3.zoom().scaleExtent([0.5, 4000]).on("zoom", (ev) => {
       k = ev.transform.k; root.attr("transform", ev.transform);
       root.selectAll(".mark").attr("r", function () { return +this.getAttribute("data-r") / k; });
+      root.selectAll(".basemap-label").attr("font-size", 11 / k).attr("dx", 4 / k).attr("dy", 3 / k);
     });
     svg.call(zoom);
     const drawLand = landLayer(svg, gLand, proj, zoom, W, H);
