@@ -230,9 +230,12 @@ def soak(work: Path, rate: float, minutes: float, sample_s: float, analyse: bool
         while not stop.wait(sample_s):
             st, mem = status(store) or {}, _mem(proc.pid)
             feed = st.get("sources", {}).get("feed", {})
+            last = st.get("last_analysis") or {}
             samples.append({"t_s": round(time.time() - t0), "rss_mb": mem.get("VmRSS"),
                             "lag_s": feed.get("lag_s"), "stored": feed.get("read"),
-                            "analysis_runs": st.get("analysis_runs"), "load1": os.getloadavg()[0]})  # fmt: skip
+                            "analysis_runs": st.get("analysis_runs"), "analysis_running": st.get("analysis_running"),
+                            "analysis_pending": st.get("analysis_pending_positions"),
+                            "last_analysis_s": last.get("seconds"), "load1": os.getloadavg()[0]})  # fmt: skip
             print(json.dumps(samples[-1]), file=sys.stderr, flush=True)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -256,7 +259,26 @@ def soak(work: Path, rate: float, minutes: float, sample_s: float, analyse: bool
             "rss_mb_slope_per_10min": _slope_per_10min(half),
             "lag_s_max": max((s["lag_s"] or 0 for s in samples), default=None),
             "load1_mean": round(statistics.fmean(s["load1"] for s in samples), 2) if samples else None,
-            "samples": samples}  # fmt: skip
+            "analysis_runs": analysis_runs(work / "watch.log", t0, wall), "samples": samples}  # fmt: skip
+
+
+def analysis_runs(log: Path, t0: float, wall: float) -> dict[str, Any]:
+    """The watch's "analysis" log events: per run its end (s after the start), seconds, positions it covered
+    and rows it re-read; the seconds' slope over the second half (a run costing the same however large the
+    store has grown has slope ~0)."""
+    runs = []
+    for line in log.read_text().splitlines() if log.exists() else []:
+        rec = json.loads(line) if line.startswith("{") else {}
+        if rec.get("event") != "analysis":
+            continue
+        end = datetime.fromisoformat(rec["ts"]).timestamp() - t0
+        inc = (rec.get("detect") or {}).get("incremental", {})
+        runs.append({"t_s": round(end), "seconds": rec["seconds"], "cpu_s": rec.get("cpu_s"),
+                     "positions": rec.get("positions"), "rows_read": inc.get("rows"),
+                     "vessels_cut": inc.get("cut"), "vessels_whole": inc.get("whole")})  # fmt: skip
+    late = [(r["t_s"], r["seconds"]) for r in runs if r["t_s"] >= wall / 2]
+    return {"runs": len(runs), "seconds_slope_per_10min_second_half": _slope_per_10min(late),
+            "seconds_max": max((r["seconds"] for r in runs), default=None), "per_run": runs}  # fmt: skip
 
 
 def _cpu(pid: int) -> float:

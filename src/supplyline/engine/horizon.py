@@ -29,6 +29,7 @@ from supplyline.detect import Route, Thresholds, run_vessel_kernels
 from supplyline.detect._arrays import step_km, ts_us
 from supplyline.detect.kernels import _sorted_positions
 from supplyline.detect.segments import bad_steps, fast_pairs
+from supplyline.engine.snapshot import Snapshot
 
 WHOLE_CUT = -(2**62)
 """Cut of a vessel analysed from its first position."""
@@ -38,6 +39,7 @@ VESSEL_STATE = pa.schema(
         ("mmsi", pa.int64()),
         ("first_us", pa.int64()),  # first position (or static report) analysed
         ("last_us", pa.int64()),  # last one
+        ("last_pos_us", pa.int64()),  # last position
         ("tail_us", pa.int64()),  # time of its 16th-last position (2 x segment_lookback)
         ("fast_pairs", pa.int64()),  # straight fast step pairs over all its positions
         ("fast", pa.bool_()),  # judged at fast_max_speed_kn (learned or high-speed craft)
@@ -180,39 +182,46 @@ class Rows:
     sta: pa.Table
 
 
-def read_rows(con: duckdb.DuckDBPyConnection, vessels: pa.Table) -> Rows:
-    """Positions of ``vessels`` (mmsi, cut_us) from each cut on, in kernel order, and their static reports
-    from the cut on plus the last draught report before it (the draught in force at the cut)."""
+def read_rows(con: duckdb.DuckDBPyConnection, snap: Snapshot, vessels: pa.Table) -> Rows:
+    """Positions of ``vessels`` (mmsi, cut_us, first_us, new_min) from each cut on (a whole vessel: from its
+    first row), in kernel order, and their static reports from the cut on plus the last draught report
+    before it (the draught in force at the cut). Only the position files from the earliest day needed."""
+    snap.view(con, "_rows_pos", "positions", since=_earliest(vessels))
+    snap.view(con, "_rows_sta", "statics")
     con.register("_cut", vessels.select(["mmsi", "cut_us"]))
     try:
-        tail_cuts = [c for c in vessels.column("cut_us").to_pylist() if c != WHOLE_CUT]
-        day = _day_filter(min(tail_cuts) if len(tail_cuts) == vessels.num_rows and tail_cuts else None)
-        pos = con.sql(f"""SELECT p.mmsi, p.ts, p.lat, p.lon, p.sog_kn FROM positions p JOIN _cut c USING (mmsi)
-                          WHERE epoch_us(p.ts) >= c.cut_us {day} ORDER BY p.mmsi, p.ts, p.lat, p.lon""").to_arrow_table()
+        pos = con.sql(
+            "SELECT p.mmsi, p.ts, p.lat, p.lon, p.sog_kn FROM _rows_pos p JOIN _cut c USING (mmsi) "
+            "WHERE epoch_us(p.ts) >= c.cut_us ORDER BY p.mmsi, p.ts, p.lat, p.lon"
+        ).to_arrow_table()
         sta = con.sql(_STATICS_SQL).to_arrow_table()
     finally:
         con.unregister("_cut")
     return Rows(pos, sta)
 
 
+def _earliest(vessels: pa.Table) -> int:
+    """The earliest time any of ``vessels`` is read from: its cut, else its first analysed row, else its
+    first new row (a vessel never analysed has only new rows)."""
+    cut = np.asarray(vessels.column("cut_us").to_numpy(), np.int64)
+    first = np.asarray(vessels.column("first_us").fill_null(WHOLE_CUT).to_numpy(), np.int64)
+    new = np.asarray(vessels.column("new_min").to_numpy(), np.int64)
+    known = np.where(first != WHOLE_CUT, np.minimum(first, new), new)
+    return int(np.where(cut != WHOLE_CUT, cut, known).min()) if len(cut) else 0
+
+
 _STATICS_SQL = """
-    SELECT s.mmsi, s.ts, s.draught_m, s.ship_type FROM statics s JOIN _cut c USING (mmsi)
+    SELECT s.mmsi, s.ts, s.draught_m, s.ship_type FROM _rows_sta s JOIN _cut c USING (mmsi)
     WHERE epoch_us(s.ts) >= c.cut_us
     UNION ALL
     SELECT mmsi, ts, draught_m, ship_type FROM (
         SELECT s.mmsi, s.ts, s.draught_m, s.ship_type,
                row_number() OVER (PARTITION BY s.mmsi ORDER BY s.ts DESC) AS k
-        FROM statics s JOIN _cut c USING (mmsi)
+        FROM _rows_sta s JOIN _cut c USING (mmsi)
         WHERE epoch_us(s.ts) < c.cut_us AND s.draught_m > 0)
     WHERE k = 1
     ORDER BY mmsi, ts
 """
-
-
-def _day_filter(cut: int | None) -> str:
-    if cut is None:
-        return ""
-    return f"AND p.day >= DATE '{np.datetime64(max(cut, 0) // 86_400_000_000, 'D')}'"
 
 
 def per_row(mmsi: np.ndarray, keys: np.ndarray, values: np.ndarray, default: int) -> np.ndarray:

@@ -26,8 +26,6 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
-from pathlib import Path
 
 import duckdb
 import pyarrow as pa
@@ -44,6 +42,7 @@ from supplyline.engine.base import (
 )
 from supplyline.engine.horizon import VESSEL_STATE, Plan
 from supplyline.engine.local import _params_hash, parse_bytes
+from supplyline.engine.snapshot import Snapshot
 from supplyline.errors import EngineError
 from supplyline.sqlquote import literal
 from supplyline.store import WHOLE, Store
@@ -60,51 +59,6 @@ _META = pa.schema(
         ("end_us", pa.int64()),  # the latest position analysed
     ]
 )
-
-
-@dataclass
-class Snapshot:
-    """The inputs of a run and their position and statics files."""
-
-    inputs: set[str]
-    files: dict[str, list[tuple[str, str]]]  # table -> (input id, file) of the snapshot's inputs
-
-    @classmethod
-    def take(cls, store: Store) -> Snapshot:
-        inputs = store.manifest_ids()  # a manifest row lands last: its files are complete
-        files = {
-            name: [(_input_of(p), str(p)) for p in store.raw_files(name) if _input_of(p) in inputs]
-            for name in ("positions", "statics")
-        }
-        return cls(inputs, files)
-
-    def views(self, con: duckdb.DuckDBPyConnection, new: set[str]) -> None:
-        """``positions`` and ``statics`` over the snapshot's files only (with the ``day`` column), and
-        ``_new_positions``, ``_new_statics`` over those of the ``new`` inputs."""
-        for name, pairs in self.files.items():
-            _view(con, name, name, [f for _, f in pairs])
-            _view(con, f"_new_{name}", name, [f for i, f in pairs if i in new])
-
-
-def _view(con: duckdb.DuckDBPyConnection, view: str, table: str, files: list[str]) -> None:
-    """View ``view`` over raw ``table`` files ``files`` (an empty table of its schema when none)."""
-    kind = con.execute(
-        "SELECT table_type FROM information_schema.tables WHERE table_name = ?", [view]
-    ).fetchall()
-    if kind:
-        con.execute(f"DROP {'VIEW' if kind[0][0] == 'VIEW' else 'TABLE'} {view}")
-    if files:
-        listed = ", ".join(literal(f) for f in files)
-        con.execute(f"CREATE VIEW {view} AS SELECT * FROM read_parquet([{listed}], "
-                    "hive_partitioning=true, union_by_name=true)")  # fmt: skip
-    else:
-        empty = (schema.POSITIONS if table == "positions" else schema.STATICS).empty_table()
-        con.from_arrow(empty.append_column("day", pa.array([], pa.date32()))).create(view)
-
-
-def _input_of(path: Path) -> str:
-    """The input id in a raw file name (``part-<input_id>.parquet`` or ``part-<input_id>-<chunk>.parquet``)."""
-    return path.stem.removeprefix("part-").split("-")[0]
 
 
 def detect_incremental(
@@ -151,16 +105,22 @@ def _run(
     if meta is not None and not new:
         result.counts, result.data_end_us = _counts(store), end
         return result
-    snap.views(con, new)
+    snap.view(con, "_new_positions", "positions", inputs=new)
+    snap.view(con, "_new_statics", "statics", inputs=new)
     old = _old_events(store, rebuild=meta is None)
     plan = horizon.plan(con, old, vessels, th)
     phase.done("signatures")
     kernel = horizon.Kernels(places_used, th, routes)
-    events, vessels_after, counts = reanalyse.analyse(con, plan, old, vessels, kernel, chunk_rows, phase)
+    events, vessels_after, counts = reanalyse.analyse(
+        con, snap, plan, old, vessels, kernel, chunk_rows, phase
+    )
     if plan.t_min is not None:
-        events["gaps"] = window.coverage_since(con, events["gaps"], plan.t_min, th)
+        events["gaps"] = window.coverage_since(con, snap, events["gaps"], plan.t_min, th)
         phase.done("coverage")
-        events["encounters"] = window.encounters_since(con, old["encounters"], plan.t_min, th, index)
+        prior = window.Prior(vessels, new)
+        events["encounters"] = window.encounters_since(
+            con, snap, old["encounters"], plan.t_min, th, index, prior
+        )
         phase.done("encounters")
     else:
         events["encounters"] = old["encounters"]

@@ -30,6 +30,7 @@ from supplyline.engine.horizon import (
     read_rows,
     until,
 )
+from supplyline.engine.snapshot import Snapshot
 
 TAIL_ROWS = 16
 """Positions kept in view at a vessel's end (2 x ``segment_lookback``): the horizon reaches back to them."""
@@ -37,6 +38,7 @@ TAIL_ROWS = 16
 
 def analyse(
     con: duckdb.DuckDBPyConnection,
+    snap: Snapshot,
     plan: Plan,
     old: dict[str, pa.Table],
     state: pa.Table,
@@ -53,7 +55,7 @@ def analyse(
     counts = {"rows": 0, "speed": 0, "failed": 0}
     for group in _groups(plan.vessels, chunk_rows):
         tables, st = _group(
-            con, group, {n: _only(old[n], group.column("mmsi")) for n in KERNEL_TABLES}, kernel, counts
+            con, snap, group, {n: _only(old[n], group.column("mmsi")) for n in KERNEL_TABLES}, kernel, counts
         )
         for name in KERNEL_TABLES:
             out[name].append(tables[name])
@@ -91,15 +93,16 @@ class _Speed:
 
 def _group(
     con: duckdb.DuckDBPyConnection,
+    snap: Snapshot,
     group: pa.Table,
     old: dict[str, pa.Table],
     kernel: Kernels,
     counts: dict[str, int],
 ) -> tuple[dict[str, pa.Table], pa.Table]:
     """One group of vessels: rows, speed class, NT and OT, splice, failed vessels whole, state."""
-    rows = read_rows(con, group)
+    rows = read_rows(con, snap, group)
     before = np.asarray(group.column("cut_us").to_numpy(), np.int64) != WHOLE_CUT
-    group, rows, speed = _settle_speed(con, group, rows, kernel)
+    group, rows, speed = _settle_speed(con, snap, group, rows, kernel)
     mmsi = np.asarray(group.column("mmsi").to_numpy(), np.int64)
     cut = np.array(group.column("cut_us").to_numpy(), np.int64)  # a copy: failed vessels become whole
     fast = speed.fast_mmsi(mmsi)
@@ -122,7 +125,7 @@ def _group(
         redo = group.filter(pc.is_in(group.column("mmsi"), value_set=pa.array(sorted(sp.failed), pa.int64())))
         redo = redo.set_column(redo.schema.get_field_index("cut_us"), "cut_us",
                                pa.array([WHOLE_CUT] * redo.num_rows, pa.int64()))  # fmt: skip
-        again = read_rows(con, redo)
+        again = read_rows(con, snap, redo)
         nt2 = kernel.run(again.pos, again.sta, fast)
         for n in KERNEL_TABLES:
             empty = schema.empty(schema.EVENT_TABLES[n])
@@ -135,7 +138,7 @@ def _group(
 
 
 def _settle_speed(
-    con: duckdb.DuckDBPyConnection, group: pa.Table, rows: Rows, kernel: Kernels
+    con: duckdb.DuckDBPyConnection, snap: Snapshot, group: pa.Table, rows: Rows, kernel: Kernels
 ) -> tuple[pa.Table, Rows, _Speed]:
     """Each vessel's speed class over all its positions; vessels with a cut whose class changes are
     re-read whole (the class decides how every one of their steps is judged)."""
@@ -148,7 +151,7 @@ def _settle_speed(
     cut = np.where(switch, WHOLE_CUT, cut)
     group = group.set_column(group.schema.get_field_index("cut_us"), "cut_us", pa.array(cut, pa.int64()))
     mmsi = group.column("mmsi").filter(pa.array(switch))
-    again = read_rows(con, group.filter(pa.array(switch)))
+    again = read_rows(con, snap, group.filter(pa.array(switch)))
     rows = _merge_rows(rows, again, set(mmsi.to_pylist()))
     return group, rows, _speed(group, rows, kernel)
 
@@ -196,8 +199,8 @@ def _state(group: pa.Table, cut: np.ndarray, rows: Rows, speed: _Speed) -> pa.Ta
     first = np.where(whole, span["first"], first_old)
     tail = np.where(span["enough"] | whole, span["tail"], np.minimum(span["tail"], tail_old))
     return pa.table(
-        {"mmsi": mmsi, "first_us": first, "last_us": span["last"], "tail_us": tail,
-         "fast_pairs": speed.pairs, "fast": speed.fast},
+        {"mmsi": mmsi, "first_us": first, "last_us": span["last"], "last_pos_us": span["last_pos"],
+         "tail_us": tail, "fast_pairs": speed.pairs, "fast": speed.fast},
         schema=VESSEL_STATE,
     )  # fmt: skip
 
@@ -216,11 +219,13 @@ def _spans(rows: Rows, mmsi: np.ndarray) -> dict[str, np.ndarray]:
         last[k] = np.maximum(last[k], t[at + n - 1])
     ids, at, n = np.unique(pm, return_index=True, return_counts=True)
     k = np.searchsorted(mmsi, ids)
+    last_pos = np.full(len(mmsi), WHOLE_CUT, np.int64)
+    last_pos[k] = pt[at + n - 1]
     enough = np.zeros(len(mmsi), bool)
     enough[k] = n >= TAIL_ROWS
     tail = first.copy()
     tail[k] = pt[np.where(n >= TAIL_ROWS, at + n - TAIL_ROWS, at)]
-    return {"first": first, "last": last, "tail": tail, "enough": enough}
+    return {"first": first, "last": last, "last_pos": last_pos, "tail": tail, "enough": enough}
 
 
 __all__ = ["TAIL_ROWS", "analyse"]

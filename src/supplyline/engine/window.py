@@ -16,6 +16,8 @@ Both give exactly what the batch detect gives (same SQL, over a superset of the 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import duckdb
 import numpy as np
 import pyarrow as pa
@@ -28,17 +30,9 @@ from supplyline.detect._sql import DUCKDB, encounter_bucket_us, encounter_bucket
 from supplyline.detect.kernels import PlaceLookup
 from supplyline.engine.base import finish_encounters
 from supplyline.engine.local import annotate_coverage
+from supplyline.engine.snapshot import US_PER_DAY, Snapshot, day_of
 
 US_PER_H = 3_600_000_000
-
-
-def _day(us: int) -> str:
-    return f"DATE '{np.datetime64(max(us, 0) // 86_400_000_000, 'D')}'"
-
-
-def _since(us: int, positions: str = "positions") -> str:
-    """SQL: the positions at or after ``us`` (the day partitions before it skipped unopened)."""
-    return f"(SELECT * FROM {positions} WHERE day >= {_day(us)} AND ts >= make_timestamp({int(us)}))"
 
 
 def encounter_start(old: pa.Table, t_min: int, th: Thresholds) -> int:
@@ -54,18 +48,32 @@ def encounter_start(old: pa.Table, t_min: int, th: Thresholds) -> int:
     return int(min([shortest, *starts]) // bucket * bucket)
 
 
+@dataclass
+class Prior:
+    """What the last run left: the vessel state (``last_pos_us``) and this run's new inputs."""
+
+    state: pa.Table
+    new_inputs: set[str]
+
+
 def encounters_since(
-    con: duckdb.DuckDBPyConnection, old: pa.Table, t_min: int, th: Thresholds, index: PlaceLookup
+    con: duckdb.DuckDBPyConnection,
+    snap: Snapshot,
+    old: pa.Table,
+    t_min: int,
+    th: Thresholds,
+    index: PlaceLookup,
+    prior: Prior,
 ) -> pa.Table:
     """The encounters table after new positions from ``t_min`` (microseconds) on: stored ones starting
     before E, recomputed ones from E on."""
     start = encounter_start(old, t_min, th)
-    bucket = encounter_bucket_us(th)
-    gap = max(1, int(np.floor(th.encounter_max_gap_h * 60 / th.encounter_bucket_min + 1e-9))) * bucket
-    w0 = start - gap - bucket
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _win_b AS {encounter_buckets_sql(th, _since(w0), DUCKDB)}")
+    w0 = start - _gap_us(th) - encounter_bucket_us(th)
+    snap.view(con, "_enc_pos", "positions", since=w0)
+    window = f"(SELECT * FROM _enc_pos WHERE ts >= make_timestamp({int(w0)}))"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _win_b AS {encounter_buckets_sql(th, window, DUCKDB)}")
     try:
-        _add_previous_buckets(con, th, w0)
+        _add_previous_buckets(con, snap, th, w0, prior)
         raw = con.sql(encounters_sql(th, buckets="_win_b")).to_arrow_table()
     finally:
         con.execute("DROP TABLE IF EXISTS _win_b")
@@ -77,26 +85,63 @@ def encounters_since(
                         ("encounter_id", "ascending")])  # fmt: skip
 
 
-def _add_previous_buckets(con: duckdb.DuckDBPyConnection, th: Thresholds, w0: int) -> None:
-    """Append to ``_win_b`` each of its vessels' last bucket before ``w0``: looked for in the two days
-    before first, then (for the vessels silent longer) in everything before."""
-    before = f"(SELECT * FROM positions WHERE ts < make_timestamp({int(w0)}) {{extra}})"
+def _gap_us(th: Thresholds) -> int:
     bucket = encounter_bucket_us(th)
-    for extra in (f"AND day >= {_day(w0 - 2 * 86_400_000_000)}", ""):
-        missing = (
-            f"mmsi IN (SELECT mmsi FROM _win_b EXCEPT SELECT mmsi FROM _win_b WHERE bk < {w0 // bucket})"
-        )
-        last = f"""(SELECT p.* FROM {before.format(extra=extra)} p
-                    JOIN (SELECT mmsi, max(ts) AS t FROM {before.format(extra=extra)} WHERE {missing}
-                          GROUP BY mmsi) m
-                      ON p.mmsi = m.mmsi
-                     AND floor(epoch_us(p.ts) / {bucket}) = floor(epoch_us(m.t) / {bucket}))"""
-        con.execute(f"INSERT INTO _win_b {encounter_buckets_sql(th, last, DUCKDB)}")
+    return max(1, int(np.floor(th.encounter_max_gap_h * 60 / th.encounter_bucket_min + 1e-9))) * bucket
 
 
-def coverage_since(con: duckdb.DuckDBPyConnection, gaps: pa.Table, t_min: int, th: Thresholds) -> pa.Table:
+def _add_previous_buckets(
+    con: duckdb.DuckDBPyConnection, snap: Snapshot, th: Thresholds, w0: int, prior: Prior
+) -> None:
+    """Append to ``_win_b`` each of its vessels' last bucket before ``w0``: from the two days before w0;
+    for vessels silent longer, the bucket of their last analysed position (every position before w0 was
+    analysed: new ones are all after it); only a vessel that reappeared within the stored positions after a
+    two-day silence is looked for in every file (rare)."""
+    bucket = encounter_bucket_us(th)
+    snap.view(con, "_prev_pos", "positions", since=w0 - 2 * US_PER_DAY)
+    _insert_last_buckets(con, th, "_prev_pos", w0, None)
+    missing = _missing(con, w0 // bucket)
+    if not missing:
+        return
+    st = prior.state
+    last = dict(zip(st.column("mmsi").to_pylist(), st.column("last_pos_us").to_pylist(), strict=True))
+    known = {m: last[m] for m in missing if m in last and last[m] is not None and last[m] < w0}
+    if known:
+        snap.view(con, "_prev_pos", "positions", days={day_of(t) for t in known.values()})
+        _insert_last_buckets(con, th, "_prev_pos", w0, sorted(known))
+    rest = sorted(m for m in missing if m in last and m not in known)  # analysed rows after w0: look back
+    if rest:
+        snap.view(con, "_prev_pos", "positions")
+        _insert_last_buckets(con, th, "_prev_pos", w0, rest)
+
+
+def _missing(con: duckdb.DuckDBPyConnection, w0_bucket: int) -> list[int]:
+    rows = con.execute(
+        f"SELECT DISTINCT mmsi FROM _win_b EXCEPT SELECT mmsi FROM _win_b WHERE bk < {int(w0_bucket)}"
+    ).fetchall()
+    return [int(r[0]) for r in rows]
+
+
+def _insert_last_buckets(
+    con: duckdb.DuckDBPyConnection, th: Thresholds, view: str, w0: int, only: list[int] | None
+) -> None:
+    """Insert into ``_win_b`` the last bucket before ``w0`` in ``view`` of each vessel of ``_win_b`` (or of
+    ``only``)."""
+    bucket = encounter_bucket_us(th)
+    who = f"IN ({', '.join(str(int(m)) for m in only)})" if only else "IN (SELECT DISTINCT mmsi FROM _win_b)"
+    before = f"(SELECT * FROM {view} WHERE ts < make_timestamp({int(w0)}) AND mmsi {who})"
+    last = f"""(SELECT p.* FROM {before} p
+                JOIN (SELECT mmsi, max(ts) AS t FROM {before} GROUP BY mmsi) m
+                  ON p.mmsi = m.mmsi AND floor(epoch_us(p.ts) / {bucket}) = floor(epoch_us(m.t) / {bucket}))"""
+    con.execute(f"INSERT INTO _win_b {encounter_buckets_sql(th, last, DUCKDB)}")
+
+
+def coverage_since(
+    con: duckdb.DuckDBPyConnection, snap: Snapshot, gaps: pa.Table, t_min: int, th: Thresholds
+) -> pa.Table:
     """``gaps`` with coverage set again where new positions from ``t_min`` on may change it, and where
-    it is missing (gaps the kernels just made)."""
+    it is missing (gaps the kernels just made); the positions read are those of the days the gaps' windows
+    touch."""
     if gaps.num_rows == 0:
         return gaps
     reach = t_min - int((th.reception_window_h + 1) * US_PER_H)
@@ -108,10 +153,25 @@ def coverage_since(con: duckdb.DuckDBPyConnection, gaps: pa.Table, t_min: int, t
     if not redo_np.any():
         return gaps
     todo = gaps.filter(pa.array(redo_np))
-    first = int(ts_us(todo.column("start_ts")).min()) - int((th.reception_window_h + 1) * US_PER_H)
-    con.execute(f"CREATE OR REPLACE TEMP VIEW _cov_pos AS {_since(first)}")
+    snap.view(con, "_cov_pos", "positions", days=_window_days(todo, th))
     done = annotate_coverage(con, todo, th, positions="_cov_pos")
     return pa.concat_tables([gaps.filter(pa.array(~redo_np)), done.cast(gaps.schema)])
 
 
-__all__ = ["coverage_since", "encounter_start", "encounters_since"]
+def _window_days(gaps: pa.Table, th: Thresholds) -> set[str]:
+    """The UTC days of the positions the coverage of ``gaps`` counts (their windows, plus an hour)."""
+    s, e = ts_us(gaps.column("start_ts")), ts_us(gaps.column("end_ts"))
+    win, path, hour = int(th.coverage_window_h * US_PER_H), int(th.reception_window_h * US_PER_H), US_PER_H
+    spans = [(s, np.minimum(e, s + win)), (np.maximum(s, e - win), e)]
+    for f in (0.25, 0.5, 0.75):
+        p = s + (f * (e - s)).astype(np.int64)
+        spans.append((p - path, p + path))
+    days: set[str] = set()
+    for a, b in spans:
+        for lo, hi in zip((a - hour).tolist(), (b + hour).tolist(), strict=True):
+            first, last = lo // US_PER_DAY, hi // US_PER_DAY
+            days.update(day_of(d * US_PER_DAY) for d in range(first, last + 1))
+    return days
+
+
+__all__ = ["Prior", "coverage_since", "encounter_start", "encounters_since"]
