@@ -272,12 +272,16 @@ def analysis_runs(log: Path, t0: float, wall: float) -> dict[str, Any]:
         if rec.get("event") != "analysis":
             continue
         end = datetime.fromisoformat(rec["ts"]).timestamp() - t0
-        inc = (rec.get("detect") or {}).get("incremental", {})
+        det = rec.get("detect") or {}
+        inc = det.get("incremental", {})
         runs.append({"t_s": round(end), "seconds": rec["seconds"], "cpu_s": rec.get("cpu_s"),
+                     "detect_s": round(sum(det.get("seconds", {}).values()), 3), "stored": rec.get("stored"),
                      "positions": rec.get("positions"), "rows_read": inc.get("rows"),
                      "vessels_cut": inc.get("cut"), "vessels_whole": inc.get("whole")})  # fmt: skip
     late = [(r["t_s"], r["seconds"]) for r in runs if r["t_s"] >= wall / 2]
+    late_detect = [(r["t_s"], r["detect_s"]) for r in runs if r["t_s"] >= wall / 2]
     return {"runs": len(runs), "seconds_slope_per_10min_second_half": _slope_per_10min(late),
+            "detect_s_slope_per_10min_second_half": _slope_per_10min(late_detect),
             "seconds_max": max((r["seconds"] for r in runs), default=None), "per_run": runs}  # fmt: skip
 
 

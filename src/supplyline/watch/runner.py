@@ -242,6 +242,7 @@ class Watch:
             "cpu_s": round(time.process_time() - cpu0, 3),  # the whole process: storing too
             "alerts": alerts.num_rows,
             "positions": taken,
+            "stored": sum(t.kept for t in self.tally.values()),
             **({"detect": last.to_dict()} if last is not None else {}),
         }
         self.log("analysis", **self.last_analysis)
