@@ -146,3 +146,41 @@ def test_simulated_encounters_and_gaps_in_byte_chunks_equal_batch_detect(tmp_pat
     _assert_equal(inc, batch)
     assert batch["encounters"].num_rows > 0 and batch["gaps"].num_rows > 0
     assert batch["draught_changes"].num_rows > 0
+
+
+def test_late_slice_reanalyses_the_vessels_it_touches_whole(tmp_path: Path) -> None:
+    """A day delivered after the next one (late data): its vessels are re-analysed whole; still equal."""
+    rows = _week()
+    days = list(_time_slices(rows, [24.0 * d for d in range(1, 7)]))
+    order = [0, 1, 3, 2, 4, 5, 6]  # day 3 arrives after day 4
+    inc, batch, runs = _replay(tmp_path, iter([days[k] for k in order]), CASE)
+    _assert_equal(inc, batch)
+    assert runs[3]["whole"] >= runs[3]["vessels"] // 2  # most vessels of the late day had later positions
+
+
+def _fast_ferry() -> dict[str, np.ndarray]:
+    """Synthetic: a vessel at 10 kn to and fro for three days, then straight 35 kn legs (it becomes a
+    learned fast vessel only on day 4), beside a slow one; a fix every 2 minutes."""
+    t = np.arange(0, 4 * 86400, 120, dtype=np.int64) + 1_606_780_800
+    k = np.arange(len(t))
+    leg = (k // 60) % 2  # turn every 2 h
+    step_deg = 10 * 1.852 / 111.2 / 30  # 10 kn for 2 minutes, in degrees of latitude
+    lat_slow = 40.0 + np.where(leg == 0, k % 60, 60 - k % 60) * step_deg
+    fast = t >= t[0] + 3 * 86400
+    lat = np.where(fast, 40.0 + (k - k[fast][0]) * step_deg * 3.5 % 1.5, lat_slow)
+    mmsi = np.r_[np.full(len(t), 366000001), np.full(len(t), 366000002)]
+    order = np.lexsort((mmsi, np.r_[t, t]))
+    cols = {
+        "mmsi": mmsi,
+        "ts": np.r_[t, t],
+        "lat": np.r_[lat, lat_slow],
+        "lon": np.r_[np.full(len(t), -70.0), np.full(len(t), -69.5)],
+    }
+    return {name: c[order] for name, c in cols.items()}
+
+
+def test_vessel_turning_fast_is_reanalysed_whole(tmp_path: Path) -> None:
+    rows = _fast_ferry()
+    inc, batch, runs = _replay(tmp_path, _time_slices(rows, [24, 48, 60, 72, 84]), CASE)
+    _assert_equal(inc, batch)
+    assert sum(r["speed"] for r in runs) >= 1  # its speed class changed once: re-read whole
