@@ -41,7 +41,7 @@ from supplyline.engine.base import (
     places_in_use,
 )
 from supplyline.engine.horizon import VESSEL_STATE, Plan
-from supplyline.engine.local import _params_hash, parse_bytes
+from supplyline.engine.local import KERNEL_BYTES_PER_POSITION, _params_hash, parse_bytes
 from supplyline.engine.snapshot import Snapshot
 from supplyline.errors import EngineError
 from supplyline.sqlquote import literal
@@ -49,6 +49,9 @@ from supplyline.store import WHOLE, Store
 
 STATE = "detect_incr"
 VESSELS = "detect_incr_vessels"
+ROWS_READ_PER_NEW = 6
+"""Rows a group holds per new position, for sizing groups: about 2.5 read (the context from each vessel's
+cut) in the watch soak, kept twice (the kernels with and without the new rows), rounded up."""
 PART = "incr"
 """Part name of the event tables this layer writes (one part per table, rewritten each run)."""
 _META = pa.schema(
@@ -68,14 +71,18 @@ def detect_incremental(
     routes: Sequence[Route] = (),
     memory_limit: str | None = None,
     *,
-    chunk_rows: int = 2_000_000,
+    chunk_rows: int | None = None,
 ) -> DetectResult:
     """Detect over the store's new inputs since the last run of this function (module docstring); the
-    first run (or one after another engine wrote the events) analyses everything. ``chunk_rows`` bounds
-    the positions held at once (vessels are analysed in groups of about that many rows)."""
+    first run (or one after another engine wrote the events) analyses everything. ``memory_limit``
+    (default 1GB) is the run's budget: DuckDB gets half, and vessels are analysed in groups of about
+    ``chunk_rows`` new positions (default: what fits the other half, with the context read around them and
+    the two kernel runs), so a run's memory stays bounded however far the analysis has fallen behind."""
     budget = parse_bytes(memory_limit) if memory_limit else 2**30
+    if chunk_rows is None:
+        chunk_rows = max(10_000, budget // 2 // (ROWS_READ_PER_NEW * KERNEL_BYTES_PER_POSITION))
     with store.lock():
-        con = store.connect(memory_limit=f"{budget // 2**20}MB", threads=1)
+        con = store.connect(memory_limit=f"{budget // 2 // 2**20}MB", threads=1)
         try:
             con.execute(f"SET temp_directory = {literal(store.scratch_dir('duckdb-tmp'))}")
             return _run(store, con, places, thresholds, routes, chunk_rows)
