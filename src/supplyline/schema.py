@@ -469,6 +469,27 @@ EVENT_TABLES: dict[str, pa.Schema] = {
 
 DETECT_STATE = pa.schema([pa.field("shard", pa.int64()), pa.field("signature", pa.string())])
 """``tables/detect_state``: the local engine's input signature per vessel shard (see supplyline.engine.local)."""
+DETECT_INCR = pa.schema(
+    [
+        pa.field("params", pa.string()),  # hash of the places, thresholds and routes
+        pa.field("fingerprint", pa.string()),  # the event tables' files as the last run wrote them
+        pa.field("inputs", pa.list_(pa.string())),  # input ids analysed
+        pa.field("end_us", pa.int64()),  # the latest position analysed, microseconds since 1970
+    ]
+)
+"""``tables/detect_incr``: one row, the time-incremental detect's run state (supplyline.engine.incremental)."""
+DETECT_INCR_VESSELS = pa.schema(
+    [
+        pa.field("mmsi", pa.int64()),
+        pa.field("first_us", pa.int64()),  # first position or static report analysed
+        pa.field("last_us", pa.int64()),  # last one
+        pa.field("last_pos_us", pa.int64()),  # last position
+        pa.field("tail_us", pa.int64()),  # time of its 16th-last position (2 x segment_lookback)
+        pa.field("fast_pairs", pa.int64()),  # straight fast step pairs over all its positions
+        pa.field("fast", pa.bool_()),  # judged at fast_max_speed_kn (learned, or a high-speed craft)
+    ]
+)
+"""``tables/detect_incr_vessels``: per vessel, what the time-incremental detect keeps between runs."""
 
 
 def empty(schema: pa.Schema) -> pa.Table:
@@ -497,5 +518,5 @@ TABLE_SCHEMAS: dict[str, pa.Schema] = {
 }
 """Every user-facing table's declared schema, by store table name."""
 
-INTERNAL_TABLES: frozenset[str] = frozenset({"detect_state"})
+INTERNAL_TABLES: frozenset[str] = frozenset({"detect_state", "detect_incr", "detect_incr_vessels"})
 """Engine bookkeeping tables: stored, never exported."""

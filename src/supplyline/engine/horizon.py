@@ -25,6 +25,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+from supplyline import schema
 from supplyline.detect import Route, Thresholds, run_vessel_kernels
 from supplyline.detect._arrays import step_km, ts_us
 from supplyline.detect.kernels import _sorted_positions
@@ -34,17 +35,7 @@ from supplyline.engine.snapshot import Snapshot
 WHOLE_CUT = -(2**62)
 """Cut of a vessel analysed from its first position."""
 US_PER_H = 3_600_000_000
-VESSEL_STATE = pa.schema(
-    [
-        ("mmsi", pa.int64()),
-        ("first_us", pa.int64()),  # first position (or static report) analysed
-        ("last_us", pa.int64()),  # last one
-        ("last_pos_us", pa.int64()),  # last position
-        ("tail_us", pa.int64()),  # time of its 16th-last position (2 x segment_lookback)
-        ("fast_pairs", pa.int64()),  # straight fast step pairs over all its positions
-        ("fast", pa.bool_()),  # judged at fast_max_speed_kn (learned or high-speed craft)
-    ]
-)
+VESSEL_STATE = schema.DETECT_INCR_VESSELS
 
 
 def empty_state() -> pa.Table:

@@ -54,14 +54,7 @@ ROWS_READ_PER_NEW = 6
 cut) in the watch soak, kept twice (the kernels with and without the new rows), rounded up."""
 PART = "incr"
 """Part name of the event tables this layer writes (one part per table, rewritten each run)."""
-_META = pa.schema(
-    [
-        ("params", pa.string()),
-        ("fingerprint", pa.string()),
-        ("inputs", pa.list_(pa.string())),
-        ("end_us", pa.int64()),  # the latest position analysed
-    ]
-)
+_META = schema.DETECT_INCR
 
 
 def detect_incremental(
