@@ -234,8 +234,10 @@ class Watch:
         t0, cpu0 = time.perf_counter(), time.process_time()
         try:
             alerts = self.analysis.run(self.store, self.cfg.workers)
-        finally:
-            self.schedule.done(taken)
+        except BaseException:
+            self.schedule.done(0)  # nothing committed: the positions stay due
+            raise
+        self.schedule.done(taken)
         last = self.analysis.last
         self.last_analysis = {
             "seconds": round(time.perf_counter() - t0, 3),
