@@ -280,8 +280,10 @@ def analysis_runs(log: Path, t0: float, wall: float) -> dict[str, Any]:
                      "vessels_cut": inc.get("cut"), "vessels_whole": inc.get("whole")})  # fmt: skip
     late = [(r["t_s"], r["seconds"]) for r in runs if r["t_s"] >= wall / 2]
     late_detect = [(r["t_s"], r["detect_s"]) for r in runs if r["t_s"] >= wall / 2]
+    late_monitor = [(r["t_s"], r["seconds"] - r["detect_s"]) for r in runs if r["t_s"] >= wall / 2]
     return {"runs": len(runs), "seconds_slope_per_10min_second_half": _slope_per_10min(late),
             "detect_s_slope_per_10min_second_half": _slope_per_10min(late_detect),
+            "monitor_s_slope_per_10min_second_half": _slope_per_10min(late_monitor),
             "seconds_max": max((r["seconds"] for r in runs), default=None), "per_run": runs}  # fmt: skip
 
 
