@@ -12,6 +12,7 @@ from rich.table import Table
 
 from supplyline.cli._common import JsonOpt, StoreOpt, console, err_console, print_arrow, print_json, progress
 from supplyline.errors import InputError, UsageError
+from supplyline.fs import as_text, is_remote
 from supplyline.sqlquote import ident
 from supplyline.store import Store
 
@@ -50,7 +51,7 @@ IngestEngineOpt = Annotated[
         "--engine",
         "-e",
         help="local, or spark: one Spark task per input file (pip install 'supplyline[spark]'); the store "
-        "must then be a folder every executor can write (docs/cluster.md).",
+        "must then be a folder every executor can write or an s3://BUCKET/PREFIX (docs/cluster.md).",
     ),
 ]
 IngestMasterOpt = Annotated[
@@ -100,19 +101,20 @@ def ingest_cmd(
 
       supplyline ingest logs/ --engine spark --master spark://host:7077
 
+      supplyline ingest s3://bucket/ais/ --store s3://bucket/store --engine spark
+
       supplyline sql "SELECT reason, count(*) FROM quarantine GROUP BY 1"
     """
     # deferred: supplyline.ingest costs ~15 ms of start-up and only this command needs it
     from supplyline.ingest.csv_formats import TEXT_ID, parse_map
     from supplyline.ingest.pipeline import ingest
-    from supplyline.ingest.readers import expand, size
+    from supplyline.ingest.readers import size
 
     if engine not in ("local", "spark"):
         raise UsageError(f"unknown --engine {engine!r}; choose local or spark")
     if master is not None and engine != "spark":
         raise UsageError("--master needs --engine spark")
-    inputs = expand(paths)  # a typo in a path fails before any store folder is created
-    st = Store.create(store)
+    st, inputs = _ingest_target(store, paths, engine)
     total = sum(size(i) for i in inputs if i.path.exists())
     with progress() as bar:
         task = bar.add_task("ingest", total=max(total, 1))
@@ -144,6 +146,21 @@ def ingest_cmd(
     if failed:
         # the readable inputs are stored; the exit code says some were not
         raise InputError(f"{len(failed)} of {len(report.files)} inputs could not be ingested (see above)")
+
+
+def _ingest_target(store: Path | None, paths: list[str], engine: str) -> tuple[Any, list[Any]]:
+    """The store to ingest into (a folder, or a RemoteStore at an s3:// or hdfs:// URI) and the local inputs
+    (expanded first: a typo in a path fails before any store folder is created)."""
+    from supplyline.ingest.readers import expand
+    from supplyline.remote_store import RemoteStore
+
+    if (is_remote(store or "") or any(is_remote(p) for p in paths)) and engine != "spark":
+        raise UsageError("s3:// and hdfs:// stores and inputs need --engine spark (see docs/cluster.md)")
+    local = [p for p in paths if not is_remote(p)]
+    inputs = expand(local) if local else []
+    if store is not None and is_remote(store):
+        return RemoteStore.create(as_text(store)), inputs
+    return Store.create(store), inputs
 
 
 def _print_report(report: Any) -> None:
