@@ -233,3 +233,40 @@ def test_cli_ingest_s3_to_s3(
     assert capsys.readouterr().out == local_json
     assert _cli(["ingest", uri, "--store", str(tmp_path / "x")]) == 2
     assert _cli(["ingest", str(src), "--store", store]) == 2
+
+
+def test_pull_then_detect_same_events_as_local(
+    spark: Any,  # noqa: F811
+    shared_data: Path,
+    s3_server: S3Server,  # noqa: F811
+    tmp_path: Path,
+    capsys: Any,
+) -> None:
+    """Detect on a store on S3: ``supplyline pull`` copies its committed inputs to a local folder (pyarrow.fs,
+    no connector), incrementally; ``detect`` there finds the same events as on the local ingest's store."""
+    if not spark.sparkContext.master.startswith("local"):
+        pytest.skip("pull and detect run on the driver: once (local[2]) is enough")
+    from supplyline.detect import Thresholds
+    from supplyline.engine.local import detect
+    from tests.test_detect_nyharbor import SIF, TERMINALS
+    from tests.test_engine_spark import assert_same_tables, tables
+
+    week, dma = str(data_file(shared_data, WEEK)), str(data_file(shared_data, DMA))
+    store = RemoteStore.create(s3_server.uri("pull"))
+    ingest_spark(store, [week], spark=spark)
+    copy = tmp_path / "copy"
+    assert _cli(["pull", store.uri, "--store", str(copy), "--json"]) == 0
+    assert '"inputs": 1' in capsys.readouterr().out
+    (new,) = ingest_spark(store, [dma], spark=spark).files
+    files = [r for t in ("positions", "statics", "quarantine") for r in store.files(t) if new.input_id in r]
+    assert RemoteStore.open(store.uri).pull(Store.open(copy)) == (1, len(files) + 1)  # only the new input
+    local = Store.create(tmp_path / "local")
+    ingest(local, [week, dma])
+    assert contents(local) == contents(Store.open(copy))
+    th = Thresholds(port_call_min_h=0.0)
+    for target in (local, Store.open(copy)):
+        detect(target, TERMINALS, th, SIF, workers=1)
+    counts = assert_same_tables(tables(local), tables(Store.open(copy)))
+    assert counts["gaps"] > 0 and counts["visits"] > 600
+    assert _cli(["pull", str(tmp_path / "x"), "--store", str(copy)]) == 2  # not a URI
+    assert _cli(["pull", s3_server.uri("nothing"), "--store", str(copy)]) == 3  # no store there (StoreError)

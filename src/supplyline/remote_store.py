@@ -122,6 +122,23 @@ class RemoteStore:
             list(pool.map(lambda r: fs.download(self.location(r), dest.root / r), rels))
         return dest
 
+    def pull(self, dest: Store) -> tuple[int, int]:
+        """Copy the committed inputs ``dest`` does not have yet (their raw files and manifest rows) into the
+        local store ``dest`` in one transaction: a local copy to run ``detect`` on, brought up to date
+        incrementally (raw files are never rewritten, so an input is copied once). Returns (inputs, files)."""
+        have = dest.manifest_ids()
+        todo = sorted(self.manifest_ids() - have)
+        wanted = set(todo)
+        rels = [r for t in _DATA for r in self.files(t, committed=False) if input_id_of(r) in wanted]
+        rels += [f"manifest/{i}.parquet" for i in todo]
+        with dest.lock(), dest.transaction() as txn:
+            staged = [txn.staging / f"pull-{k:06d}.parquet" for k in range(len(rels))]
+            with ThreadPoolExecutor(8) as pool:
+                list(pool.map(lambda k: fs.download(self.location(rels[k]), staged[k]), range(len(rels))))
+            for path, rel in zip(staged, rels, strict=True):
+                txn.adopt(path, rel)
+        return len(todo), len(rels)
+
     # --- writing ------------------------------------------------------------------------------------------
     @contextlib.contextmanager
     def lock(self) -> Iterator[None]:
@@ -217,6 +234,13 @@ def _root(uri: str, settings: fs.S3Settings | None) -> fs.Location:
     root = fs.resolve(uri, settings)
     if root.path.count("/") == 0:
         raise StoreError(f"{uri} is a whole bucket; give the store a prefix of its own (s3://BUCKET/PREFIX)")
+    try:  # one request: a wrong endpoint, bucket or key fails here, saying what to check (never the keys)
+        root.fs.get_file_info(root.join(_MARKER).path)
+    except OSError as exc:
+        raise StoreError(
+            f"cannot reach the store at {uri}: {str(exc).splitlines()[0][:300]}; check the bucket, "
+            "AWS_ENDPOINT_URL / AWS_REGION and the credentials (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)"
+        ) from None
     return root
 
 

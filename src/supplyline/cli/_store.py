@@ -67,6 +67,7 @@ def register(app: typer.Typer) -> None:
     app.command("ingest")(ingest_cmd)
     app.command("sql")(sql_cmd)
     app.command("info")(info_cmd)
+    app.command("pull")(pull_cmd)
 
 
 def ingest_cmd(
@@ -335,3 +336,33 @@ def info_cmd(store: StoreOpt = None, as_json: JsonOpt = False) -> None:
     console.print(i)
     if summary["quarantine"]:
         console.print(_counts_table("quarantine by reason", "reason", summary["quarantine"]))
+
+
+def pull_cmd(
+    source: Annotated[str, typer.Argument(help="The store to copy from: s3://BUCKET/PREFIX or hdfs://...")],
+    store: StoreOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Copy a store on object storage (written by `ingest --engine spark`) into a local store folder.
+
+    Only committed inputs are copied (those with a manifest row), and only those the local store does not
+    have yet, in one transaction: run it again to bring the copy up to date, then `detect` on the copy.
+    Credentials and endpoint come from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION and
+    AWS_ENDPOINT_URL. Exit codes: 0 done, 2 usage, 3 the source is no store or cannot be reached.
+
+    Example:
+
+      supplyline pull s3://bucket/ais-store --store local-copy && supplyline detect --store local-copy
+    """
+    from supplyline.remote_store import RemoteStore
+
+    if not is_remote(source):
+        raise UsageError(f"{source} is not an s3:// or hdfs:// URI; a local store needs no pull")
+    remote = RemoteStore.open(source)
+    dest = Store.create(store)
+    inputs, files = remote.pull(dest)
+    result = {"source": source, "store": str(dest.root), "inputs": inputs, "files": files}
+    if as_json:
+        print_json(result)
+    else:
+        console.print(f"pulled {inputs} input(s) ({files} files) from {source} into {dest.root}")
