@@ -219,8 +219,8 @@ def test_cli_ingest_s3_to_s3(
     tmp_path: Path,
     capsys: Any,
 ) -> None:
-    """``supplyline ingest s3://... --store s3://... --engine spark --json``: the local engine's JSON report
-    (input named by its URI); a URI without ``--engine spark`` is a usage error (exit 2)."""
+    """``supplyline ingest s3://... --store s3://... --engine spark --json`` (and into a store folder): the
+    local engine's JSON report (input named by its URI); a URI without ``--engine spark`` is a usage error."""
     if not spark.sparkContext.master.startswith("local"):
         pytest.skip("the CLI makes its own session; once (local[2]) is enough")
     src = data_file(shared_data, DMA)
@@ -230,6 +230,9 @@ def test_cli_ingest_s3_to_s3(
     local_json = capsys.readouterr().out.replace(str(src), uri)
     store = s3_server.uri("cli")
     assert _cli(["ingest", uri, "--store", store, "--engine", "spark", "--master", "local[2]", "--json"]) == 0
+    assert capsys.readouterr().out == local_json
+    folder = str(tmp_path / "f")  # an input on S3 into a store folder
+    assert _cli(["ingest", uri, "--store", folder, "--engine", "spark", "--master", "local[2]", "--json"]) == 0
     assert capsys.readouterr().out == local_json
     assert _cli(["ingest", uri, "--store", str(tmp_path / "x")]) == 2
     assert _cli(["ingest", str(src), "--store", store]) == 2

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -28,6 +29,7 @@ from supplyline.errors import StoreError
 
 REMOTE_SCHEMES = ("s3", "s3a", "hdfs")
 """URI schemes read and written through pyarrow.fs (``s3a://`` is the same bucket as ``s3://``)."""
+_COPY_BLOCK = 8 << 20
 _URI = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*)://")
 
 
@@ -174,18 +176,17 @@ def read_bytes(where: Location) -> bytes:
 
 
 def upload(local: Path, where: Location) -> None:
-    """Copy the local file ``local`` to ``where``."""
-    pafs.copy_files(
-        str(local), where.path, source_filesystem=pafs.LocalFileSystem(), destination_filesystem=where.fs
-    )
+    """Copy the local file ``local`` to ``where`` (streamed: no folder-marker objects are made on S3, as
+    ``pyarrow.fs.copy_files`` would)."""
+    with open(local, "rb") as src, where.fs.open_output_stream(where.path) as out:
+        shutil.copyfileobj(src, out, _COPY_BLOCK)
 
 
 def download(where: Location, local: Path) -> None:
     """Copy the file at ``where`` to the local path ``local`` (its folder created)."""
     local.parent.mkdir(parents=True, exist_ok=True)
-    pafs.copy_files(
-        where.path, str(local), source_filesystem=where.fs, destination_filesystem=pafs.LocalFileSystem()
-    )
+    with where.fs.open_input_stream(where.path) as src, open(local, "wb") as out:
+        shutil.copyfileobj(src, out, _COPY_BLOCK)
 
 
 __all__ = [

@@ -33,7 +33,8 @@ from pyarrow import fs as pafs
 
 from supplyline import fs
 from supplyline.errors import StoreError
-from supplyline.store import _MARKER, RAW_TABLES, Store
+from supplyline.ingest.tables import VESSEL_IDS_TABLE
+from supplyline.store import _MARKER, RAW_TABLES, TABLES, Store
 
 LEASE_S = 300.0
 """A writer's lease lasts this long past its last refresh (refreshed every third of it while the writer runs)."""
@@ -41,12 +42,15 @@ _LOCKS = "_locks"
 _STAGING = "_staging"
 _RAW_ID = re.compile(r"(?:^|/)part-([0-9a-zA-Z_]+)-\d+\.parquet$")
 _HIVE = ("positions", "statics")
-_DATA = ("positions", "statics", "quarantine")
+_IDS = f"{TABLES}/{VESSEL_IDS_TABLE}"
+"""Per-input parts of the text vessel ids (``<input_id>.parquet``), written with the input's raw files."""
+_DATA = ("positions", "statics", "quarantine", _IDS)
 
 
 def input_id_of(relpath: str) -> str | None:
-    """The input a raw file belongs to (``.../part-<input_id>-<chunk>.parquet``; manifest: its stem)."""
-    if relpath.startswith("manifest/"):
+    """The input a raw file belongs to (``.../part-<input_id>-<chunk>.parquet``; manifest and vessel ids:
+    the file's stem)."""
+    if relpath.startswith(("manifest/", f"{_IDS}/")):
         return Path(relpath).stem
     match = _RAW_ID.search(relpath)
     return match.group(1) if match else None
@@ -112,12 +116,12 @@ class RemoteStore:
         tables = [pq.read_table(self.location(r).path, filesystem=self.root.fs) for r in files]
         return pa.concat_tables(tables, promote_options="default")
 
-    def mirror(self, dest: Store, days: Iterable[str] | None = None) -> Store:
-        """Copy the committed manifest and the committed raw files (of ``days`` only, when given; quarantine
-        only then too) into the local store ``dest``: what the local pipeline de-duplicates against, or a whole
-        copy to run ``detect`` on the local engine (``days=None``)."""
-        wanted = ["manifest", *_HIVE, *(["quarantine"] if days is None else [])]
-        rels = [r for t in wanted for r in self.files(t, None if t in ("manifest", "quarantine") else days)]
+    def mirror(self, dest: Store, days: Iterable[str]) -> Store:
+        """Copy the committed manifest rows, vessel ids, and positions and statics of ``days``
+        (``YYYY-MM-DD``) into the local store ``dest``: what the local pipeline checks an input against
+        when it ingests one on those days."""
+        days = sorted(set(days))
+        rels = [r for t in ("manifest", _IDS, *_HIVE) for r in self.files(t, days if t in _HIVE else None)]
         with ThreadPoolExecutor(8) as pool:
             list(pool.map(lambda r: fs.download(self.location(r), dest.root / r), rels))
         return dest
@@ -165,7 +169,12 @@ class RemoteStore:
 
     def _check_alone(self, mine: fs.Location) -> None:
         infos = mine.fs.get_file_info(pafs.FileSelector(self.root.join(_LOCKS).path, allow_not_found=True))
-        own = next(i for i in infos if i.path == mine.path)
+        own = next((i for i in infos if i.path == mine.path), None)
+        if own is None:
+            raise StoreError(
+                f"the listing of {self.uri} does not show the lease just written; this object store's listings "
+                "are not read-after-write consistent, so one writer cannot be guaranteed: use another store"
+            )
         fresh = [
             i for i in infos
             if i.path != mine.path and i.mtime is not None and own.mtime is not None
@@ -179,33 +188,32 @@ class RemoteStore:
             )
 
     def sweep(self) -> int:
-        """Remove what killed runs left (raw files of inputs with no manifest row, staging); under the lock.
-        Returns the number of files removed."""
+        """Remove what killed runs left (raw files of inputs with no manifest row, and ``_staging/``); call it
+        under the lock. Returns the number of files removed."""
         known = self.manifest_ids()
-        debris = [r for t in _DATA for r in self.files(t, committed=False)]
-        debris = [r for r in debris if input_id_of(r) not in known]
-        debris += [f.path for f in fs.files_under(self.root.join(_STAGING))]
-        base = self.root.path.rstrip("/") + "/"
-        paths = [d if d.startswith(base) else self.location(d).path for d in debris]
+        debris = [r for t in _DATA for r in self.files(t, committed=False) if input_id_of(r) not in known]
+        staged = fs.files_under(self.root.join(_STAGING))
         with ThreadPoolExecutor(8) as pool:
-            list(pool.map(self.root.fs.delete_file, paths))
-        return len(paths)
+            list(pool.map(lambda r: self.root.fs.delete_file(self.location(r).path), debris))
+        self.remove(self.root.join(_STAGING))
+        return len(debris) + len(staged)
 
     def staging(self, name: str) -> fs.Location:
         """A working prefix under ``_staging/`` (removed by :meth:`sweep` if a run dies before removing it)."""
         return self.root.join(_STAGING, name)
 
     def remove(self, where: fs.Location) -> None:
-        """Remove every file below ``where`` (a staging prefix)."""
-        with ThreadPoolExecutor(8) as pool:
-            list(pool.map(lambda f: where.fs.delete_file(f.path), fs.files_under(where)))
+        """Remove everything below ``where`` (a staging prefix), folder markers included."""
+        with contextlib.suppress(FileNotFoundError):
+            where.fs.delete_dir(where.path)
 
     def commit(self, inputs: dict[str, list[tuple[str, str]]]) -> None:
         """Make each input's files visible: ``{input_id: [(source, relpath)]}`` with ``source`` a URI in this
         store (server-side copy) or a local file (upload). Per input: its old files removed (a killed earlier
         attempt's), its data files written, then its manifest row last (readers see all of it or none)."""
+        held = {t: self.files(t, committed=False) for t in _DATA}
         for input_id, moves in inputs.items():
-            stale = {r for t in _DATA for r in self._files_of(t, input_id)}
+            stale = {r for rels in held.values() for r in rels if input_id_of(r) == input_id}
             stale -= {rel for _, rel in moves}
             data = [m for m in moves if not m[1].startswith("manifest/")]
             rows = [m for m in moves if m[1].startswith("manifest/")]
@@ -214,9 +222,6 @@ class RemoteStore:
                 list(pool.map(lambda m: self._put(*m), data))
             for move in rows:
                 self._put(*move)
-
-    def _files_of(self, table: str, input_id: str) -> list[str]:
-        return [r for r in self.files(table, committed=False) if input_id_of(r) == input_id]
 
     def _put(self, source: str, relpath: str) -> None:
         target = self.location(relpath)
