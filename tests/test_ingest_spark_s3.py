@@ -232,7 +232,9 @@ def test_cli_ingest_s3_to_s3(
     assert _cli(["ingest", uri, "--store", store, "--engine", "spark", "--master", "local[2]", "--json"]) == 0
     assert capsys.readouterr().out == local_json
     folder = str(tmp_path / "f")  # an input on S3 into a store folder
-    assert _cli(["ingest", uri, "--store", folder, "--engine", "spark", "--master", "local[2]", "--json"]) == 0
+    assert (
+        _cli(["ingest", uri, "--store", folder, "--engine", "spark", "--master", "local[2]", "--json"]) == 0
+    )
     assert capsys.readouterr().out == local_json
     assert _cli(["ingest", uri, "--store", str(tmp_path / "x")]) == 2
     assert _cli(["ingest", str(src), "--store", store]) == 2
