@@ -13,6 +13,7 @@ machine (``HADOOP_HOME``, ``ARROW_LIBHDFS_DIR``, ``CLASSPATH``); without one the
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import shutil
@@ -118,13 +119,25 @@ def resolve(location: str | Path, settings: S3Settings | None = None) -> Locatio
         if not parts.netloc:
             raise StoreError(f"{text} names no bucket; write s3://BUCKET/PREFIX")
         path = f"{parts.netloc}/{parts.path.strip('/')}".rstrip("/")
-        return Location(text.rstrip("/"), _s3(settings or S3Settings.from_env()), path)
+        settings = settings or S3Settings.from_env()
+        if settings.region is None and settings.endpoint is None:  # AWS itself: ask where the bucket is
+            settings = dataclasses.replace(settings, region=_bucket_region(parts.netloc))
+        return Location(text.rstrip("/"), _s3(settings), path)
     if kind == "hdfs":
         return Location(text.rstrip("/"), *_hdfs(text))
     if kind not in (None, "file"):
         raise StoreError(f"unsupported location {text!r}: use a local path, s3://BUCKET/PREFIX or hdfs://...")
     local = Path(urlsplit(text).path if kind == "file" else text).absolute()
     return Location(str(local), pafs.LocalFileSystem(), local.as_posix())
+
+
+@lru_cache(maxsize=64)
+def _bucket_region(bucket: str) -> str | None:
+    """The AWS region of ``bucket`` (one anonymous request), or None to let the SDK's default stand."""
+    try:
+        return str(pafs.resolve_s3_region(bucket))
+    except (OSError, pa.ArrowException):
+        return None
 
 
 @lru_cache(maxsize=8)
