@@ -117,11 +117,9 @@ class RemoteStore:
         return pa.concat_tables(tables, promote_options="default")
 
     def mirror(self, dest: Store, days: Iterable[str]) -> Store:
-        """Copy the committed manifest rows, vessel ids, and positions and statics of ``days``
-        (``YYYY-MM-DD``) into the local store ``dest``: what the local pipeline checks an input against
-        when it ingests one on those days."""
-        days = sorted(set(days))
-        rels = [r for t in ("manifest", _IDS, *_HIVE) for r in self.files(t, days if t in _HIVE else None)]
+        """Copy the committed positions and statics of ``days`` (``YYYY-MM-DD``) into the local store
+        ``dest``: what the local pipeline de-duplicates an input on those days against."""
+        rels = [r for t in _HIVE for r in self.files(t, days)]
         with ThreadPoolExecutor(8) as pool:
             list(pool.map(lambda r: fs.download(self.location(r), dest.root / r), rels))
         return dest

@@ -140,8 +140,15 @@ def run_task(
 
 
 def _one_task(
-    task: _Task, run_dir: str, tmp: Path, options: IngestOptions, known: frozenset[str], settings: Any
+    task: _Task,
+    run_dir: str,
+    tmp: Path,
+    options: IngestOptions,
+    known: frozenset[str],
+    settings: fs.S3Settings | None,
 ) -> Iterator[tuple[int, dict[str, Any], str, list[str], bytes]]:
+    """One task: its file (fetched first when remote) through the local pipeline into a scratch store
+    (uploaded to ``run_dir/<task>`` when that is a URI), one row per input."""
     remote = fs.is_remote(run_dir)
     folder = f"{task.index:06d}"
     scratch = Store.create(tmp / folder if remote else Path(run_dir) / folder)
@@ -283,8 +290,7 @@ def ingest_spark(
     """
     options = options or IngestOptions()
     _check_format(options.fmt)
-    remote = isinstance(store, RemoteStore) or any(fs.is_remote(p) for p in paths)
-    settings = fs.S3Settings.from_env() if remote else None
+    settings = _settings(store, paths)
     groups = input_groups(paths, settings)
     inputs = [inp for _, group in groups for inp in group]
     tasks, answered = _tasks(groups)
@@ -297,7 +303,8 @@ def ingest_spark(
             _mark_unclean(session, store, outcomes, settings)
             _commit_clean(store, outcomes)
             sources = {order: task.source for task in tasks for order in task.orders}
-            _redo_unclean(store, [(inputs[o.order], sources[o.order]) for o in outcomes], outcomes, options)
+            redo = [(inputs[o.order], sources[o.order]) for o in outcomes]
+            _redo_unclean(store, redo, outcomes, options, settings)
         finally:
             _remove(store, run_dir)
     results = dict(answered) | {o.order: o.result for o in outcomes}
@@ -306,6 +313,15 @@ def ingest_spark(
             for inp in group:
                 on_progress(inp.name, inp.size() if source is None and inp.exists() else 0)
     return IngestReport([results[k] for k in sorted(results)])
+
+
+def _settings(store: Target, paths: Sequence[str | Path]) -> fs.S3Settings | None:
+    """The S3 settings the tasks get: the remote store's own, else the driver's environment when a store or
+    an input is at a URI (executors on other machines need not have the variables), else None."""
+    if isinstance(store, RemoteStore) and store.settings is not None:
+        return store.settings
+    remote = isinstance(store, RemoteStore) or any(fs.is_remote(p) for p in paths)
+    return fs.S3Settings.from_env() if remote else None
 
 
 def _run_dir(store: Target) -> str:
@@ -496,6 +512,7 @@ def _redo_unclean(
     inputs: list[tuple[Input, str | None]],
     outcomes: list[_Outcome],
     options: IngestOptions,
+    settings: fs.S3Settings | None,
 ) -> None:
     """Inputs that overlap earlier ones: the local pipeline on the driver, in input order (exact).
 
@@ -505,28 +522,34 @@ def _redo_unclean(
     redo = [(o, inp) for o, inp in zip(outcomes, inputs, strict=True) if not o.clean]
     if not redo:
         return
-    settings = getattr(store, "settings", None)
     with tempfile.TemporaryDirectory(prefix=SCRATCH_PREFIX) as tmp:
         local = [
             _local_input(inp, src, Path(tmp) / f"in{k}", settings) for k, (_, (inp, src)) in enumerate(redo)
         ]
         if isinstance(store, RemoteStore):
-            days = {
-                f.split("/")[1].removeprefix("day=") for o, _ in redo for f in o.files if f.startswith(_KEYED)
-            }
-            mirror = store.mirror(Store.create(Path(tmp) / "mirror"), days)
-            report = options.run(mirror, local)
-            store.commit(
-                {
-                    str(r.input_id): [(str(mirror.root / f), f) for f in _files_of(mirror.root, r.input_id)]
-                    for r in report.files
-                    if r.status == "ingested"
-                }
-            )
+            report = _redo_remote(store, local, [o for o, _ in redo], options, Path(tmp))
         else:
             report = options.run(store, local)
     for (out, _), res in zip(redo, report.files, strict=True):
         out.result = res
+
+
+def _redo_remote(
+    store: RemoteStore, inputs: list[Input], redo: list[_Outcome], options: IngestOptions, tmp: Path
+) -> IngestReport:
+    """The local pipeline over ``inputs`` into a local mirror of the store's positions and statics of the
+    days they touch (all their rows can repeat), then what it adds committed to the store, input by input."""
+    days = {f.split("/")[1].removeprefix("day=") for o in redo for f in o.files if f.startswith(_KEYED)}
+    mirror = store.mirror(Store.create(tmp / "mirror"), days)
+    report = options.run(mirror, inputs)
+    added = [r for r in report.files if r.status == "ingested"]
+    store.commit(
+        {
+            str(r.input_id): [(str(mirror.root / f), f) for f in _files_of(mirror.root, r.input_id)]
+            for r in added
+        }
+    )
+    return report
 
 
 def _local_input(inp: Input, source: str | None, dest: Path, settings: fs.S3Settings | None) -> Input:
