@@ -78,3 +78,14 @@ def test_hdfs_without_libhdfs_is_a_clear_error() -> None:
     if not out.startswith("StoreError"):
         pytest.skip(f"this machine has a Hadoop client (hdfs:// resolved): {out[:200]}")
     assert "needs a Hadoop client with libhdfs" in out and len(out) < 800
+
+
+def test_folder_commands_refuse_a_uri_with_the_way_forward(tmp_path: Path) -> None:
+    """``Store.open``/``create`` given ``s3://...`` (a CLI option arrives as a Path: ``s3:/...``) make no local
+    folder named ``s3:`` and say which commands take such a store."""
+    from supplyline.store import Store
+
+    for make in (Store.open, Store.create):
+        with pytest.raises(StoreError, match=r"supplyline pull s3://bucket/store --store DIR"):
+            make(Path("s3://bucket/store"))
+    assert not Path("s3:").exists()
