@@ -14,7 +14,7 @@ import zipfile
 from pathlib import Path, PurePosixPath
 
 from supplyline import fs
-from supplyline.errors import UsageError
+from supplyline.errors import InputError, UsageError
 from supplyline.ingest import readers
 from supplyline.ingest.inputs import Input
 
@@ -26,7 +26,13 @@ def expand_remote(uri: str, settings: fs.S3Settings | None = None) -> list[tuple
     the URI (their ``path`` is not a local file) with zip members listed. A URI matching nothing is a usage
     error, as a local path is."""
     where = fs.resolve(uri, settings)
-    files = [where] if fs.exists(where) else fs.files_under(where)
+    try:
+        files = [where] if fs.exists(where) else fs.files_under(where)
+    except OSError as exc:
+        raise InputError(
+            f"cannot list {uri}: {str(exc).splitlines()[0][:300]}; check the bucket, AWS_ENDPOINT_URL / "
+            "AWS_REGION and the credentials (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)"
+        ) from None
     out: list[tuple[str, list[Input]]] = []
     for f in files:
         name = PurePosixPath(f.path).name
