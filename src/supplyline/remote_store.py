@@ -96,15 +96,14 @@ class RemoteStore:
     def files(self, table: str, days: Iterable[str] | None = None, *, committed: bool = True) -> list[str]:
         """Store-relative paths of raw ``table``'s files (only those of ``days``, ``YYYY-MM-DD``, when given);
         ``committed``: only files of inputs with a manifest row."""
+        # the manifest is listed first: an input whose row is in it had all its data files before
+        known = self.manifest_ids() if committed else set()
         folders = [f"{table}/day={d}" for d in sorted(set(days))] if days is not None else [table]
         base = self.root.path.rstrip("/") + "/"
         rels = [
             f.path.removeprefix(base) for d in folders for f in fs.files_under(self.root.join(d), ".parquet")
         ]
-        if not committed:
-            return rels
-        known = self.manifest_ids()
-        return [r for r in rels if input_id_of(r) in known]
+        return [r for r in rels if input_id_of(r) in known] if committed else rels
 
     def read_table(self, name: str) -> pa.Table:
         """A raw table whole, committed inputs only (small stores and tests; Spark reads big ones)."""
