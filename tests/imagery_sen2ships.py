@@ -41,6 +41,7 @@ if not S2.exists():
 PORTS = {"honolulu": "2023-01-08", "san_francisco": "2023-04-14", "los_angeles": "2023-07-12"}
 LENGTH_CUT_M = 25.0
 CFAR_K = (4.0, 5.0, 6.0)
+SHIPPED = OpticalConfig()
 
 
 @cache
@@ -75,10 +76,10 @@ def boxes_hit_by(port: str, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
 
 
 @cache
-def candidates(port: str, k: float) -> tuple[Candidates, np.ndarray]:
-    """The port's candidates at CFAR factor ``k`` and their (candidates x boxes) hit matrix."""
-    cfg = OpticalConfig(cfar=replace(OpticalConfig().cfar, k=k))
-    c = find_candidates(scene(port)[0], cfg)
+def candidates(port: str, k: float, base: OpticalConfig = SHIPPED) -> tuple[Candidates, np.ndarray]:
+    """The port's candidates at CFAR factor ``k`` (other candidate settings from ``base``) and their
+    (candidates x boxes) hit matrix."""
+    c = find_candidates(scene(port)[0], replace(base, cfar=replace(base.cfar, k=k)))
     return c, boxes_hit_by(port, c.objects.row, c.objects.col)
 
 
@@ -103,9 +104,9 @@ def pooled(parts: list[dict[str, int]]) -> dict[str, int]:
     return {k: sum(p[k] for p in parts) for k in ("detections", "hits", "boxes_hit", "boxes")}
 
 
-def grid() -> list[OpticalConfig]:
-    """The thresholds searched (CFAR factor x discrimination stage); ``big_pixels`` 10**9 = no big-object rule."""
-    base = OpticalConfig()
+def grid(base: OpticalConfig = SHIPPED) -> list[OpticalConfig]:
+    """The thresholds searched (CFAR factor x discrimination stage; the water and candidate settings from
+    ``base``); ``big_pixels`` 10**9 = no big-object rule."""
     big = ((10**9, 0.0), (50, 6.0), (50, 8.0), (100, 6.0), (100, 8.0))
     return [
         replace(
@@ -126,9 +127,21 @@ def grid() -> list[OpticalConfig]:
     ]  # fmt: skip
 
 
+DISCRIMINATION = (
+    "min_pixels", "min_peak_contrast", "big_pixels", "big_peak_contrast", "min_ring_water", "max_ring_level",
+    "max_elongation",
+)  # fmt: skip
+
+
+def candidate_settings(cfg: OpticalConfig) -> OpticalConfig:
+    """``cfg`` with the discrimination thresholds and the CFAR factor blanked: the key of its candidates."""
+    blank = {name: getattr(SHIPPED, name) for name in DISCRIMINATION}
+    return replace(cfg, cfar=replace(cfg.cfar, k=0.0), **blank)
+
+
 def scored(cfg: OpticalConfig, port: str) -> dict[str, dict[str, int]]:
     """Strict counts and length-cut counts of ``cfg`` on one port (cached candidates)."""
-    c, inside = candidates(port, cfg.cfar.k)
+    c, inside = candidates(port, cfg.cfar.k, candidate_settings(cfg))
     keep = keep_vessels(c, cfg)
     long_enough = c.objects.length_px * scene(port)[2] >= LENGTH_CUT_M
     return {"strict": counts(inside, keep), "cut": counts(inside, keep & long_enough)}
@@ -143,10 +156,10 @@ class Fold:
     cut: dict[str, int]
 
 
-def leave_one_scene_out() -> tuple[list[Fold], OpticalConfig]:
+def leave_one_scene_out(base: OpticalConfig = SHIPPED) -> tuple[list[Fold], OpticalConfig]:
     """Per held-out port the grid point with the best pooled F1 on the other two (first of ties), scored on
     the held-out port; and the best point on all three ports (what OpticalConfig's defaults should be)."""
-    points = grid()
+    points = grid(base)
     table = [{p: scored(cfg, p) for p in PORTS} for cfg in points]
 
     def best(ports: list[str]) -> int:

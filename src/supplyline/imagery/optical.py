@@ -54,6 +54,7 @@ class OpticalConfig:
     max_ship_px: int = 600  # holes in the water up to this size are vessels (6 ha at 10 m)
     max_ship_extent_px: int = 45  # ... and up to this long (450 m at 10 m): breakwaters and piers are longer
     edge_px: int = 1  # candidates this close to land are dropped (mixed shore pixels)
+    contrast_bands: tuple[str, ...] = TEN_M_BANDS  # CFAR contrast on these (those present; else on all)
     cfar: CfarConfig = field(
         default_factory=lambda: CfarConfig(k=4.0, guard=8, train=16, min_water=0.3, block=1)
     )
@@ -137,22 +138,20 @@ def sea_area(water: Mask, max_ship_px: int, max_extent_px: int = 45) -> Mask:
     return water | np.isin(lab, small)
 
 
-def contrast_bands(bands: dict[str, F64]) -> list[str]:
-    """The bands the contrast is measured on: the 10 m bands present, else every band given."""
-    return [b for b in TEN_M_BANDS if b in bands] or sorted(bands)
-
-
 def reference_band(bands: dict[str, F64]) -> F64:
     """The band objects are weighted and ring levels measured on: NIR, else the first 10 m band present."""
-    name = "B08" if "B08" in bands else contrast_bands(bands)[0]
+    name = "B08" if "B08" in bands else ([b for b in TEN_M_BANDS if b in bands] or sorted(bands))[0]
     return np.nan_to_num(np.asarray(bands[name], np.float64))
 
 
-def band_contrast(bands: dict[str, F64], water: Mask, cfar: CfarConfig) -> tuple[Mask, F64]:
-    """Pixels bright by CFAR in any contrast band, and each pixel's largest contrast (sigmas of its ring)."""
+def band_contrast(
+    bands: dict[str, F64], water: Mask, cfar: CfarConfig, names: tuple[str, ...] = TEN_M_BANDS
+) -> tuple[Mask, F64]:
+    """Pixels bright by CFAR in any of the bands ``names`` present (all bands if none is), and each pixel's
+    largest contrast (sigmas of its ring)."""
     bright = np.zeros(water.shape, bool)
     contrast = np.full(water.shape, -np.inf)
-    for name in contrast_bands(bands):
+    for name in [b for b in names if b in bands] or sorted(bands):
         hit, c = cfar_mask(np.nan_to_num(np.asarray(bands[name], np.float64)), ~water, cfar)
         bright |= hit
         contrast = np.maximum(contrast, c)
@@ -165,7 +164,7 @@ def find_candidates(bands: dict[str, F64], cfg: OpticalConfig | None = None) -> 
     index_water, rule = water_mask(bands)
     water = sea_water(index_water, cfg.min_sea_px)
     sea = sea_area(water, cfg.max_ship_px, cfg.max_ship_extent_px)
-    bright, contrast = band_contrast(bands, water, cfg.cfar)
+    bright, contrast = band_contrast(bands, water, cfg.cfar, cfg.contrast_bands)
     candidate = sea & (~water | bright)
     if cfg.edge_px:
         candidate &= ~ndimage.binary_dilation(~sea, iterations=cfg.edge_px)
