@@ -21,6 +21,7 @@ from supplyline.errors import UsageError
 from supplyline.imagery.optical import (
     OpticalConfig,
     band_of,
+    detect_optical,
     find_candidates,
     otsu,
     sea_area,
@@ -75,6 +76,19 @@ def test_candidates_features_tell_a_hull_from_dark_land():
     assert c.ring_water[hull[0]] == 1.0 and abs(c.ring_level[hull[0]]) < 1.0
     assert c.ring_level[roof[0]] > 5.0  # its "water" ring is the car park, far brighter than the sea
     assert 5.0 < c.elongation[hull[0]] < 8.0 and c.objects.n_pixels[hull[0]] == 100
+
+
+def test_green_and_swir_scene_sees_a_hull_dark_in_swir_by_its_green_contrast():
+    """San Francisco's case: B03 + B11 only, a ferry bright in green but dark in SWIR (MNDWI calls it water)."""
+    rng = np.random.default_rng(1)
+    green, swir = rng.normal(900.0, 30.0, (120, 120)), rng.normal(200.0, 20.0, (120, 120))
+    green[:, 90:], swir[:, 90:] = 1500.0, 3000.0  # land on the right
+    green[50:54, 30:55], swir[50:54, 30:55] = 2500.0, 150.0  # the ferry, 40 x 250 m
+    ob, rule = detect_optical({"B03": green, "B11": swir})
+    assert rule == "mndwi" and len(ob.row) == 1
+    assert abs(ob.row[0] - 51.5) < 1 and abs(ob.col[0] - 42) < 1 and 20 < ob.length_px[0] < 30
+    swir_only = detect_optical({"B03": green, "B11": swir}, OpticalConfig(contrast_bands=("B11",)))[0]
+    assert len(swir_only.row) == 0  # the previous detector's bright band (B11 here) does not see it
 
 
 @needs_data
