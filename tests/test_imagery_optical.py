@@ -59,6 +59,8 @@ def test_sea_water_drops_small_water_bodies():
     sea = sea_water(water, min_sea_px=2000)
     assert sea[5, 5] and not sea[15, 52]
     assert sea_water(water, min_sea_px=0)[15, 52]
+    basin = sea_water(water[:30, 30:], min_sea_px=2000)  # a crop: 300 px of sea, the largest body stays
+    assert basin[5, 5] and not basin[15, 22]
 
 
 def test_candidates_features_tell_a_hull_from_dark_land():

@@ -60,7 +60,7 @@ class OpticalConfig:
     )
     # discrimination
     min_pixels: int = 12  # smaller objects are dropped (12 px = 0.12 ha)
-    min_peak_contrast: float = 15.0  # brightest pixel, sigmas above its water ring (any 10 m band)
+    min_peak_contrast: float = 15.0  # brightest pixel, sigmas above its water ring (any contrast band)
     big_pixels: int = 100  # objects at least this big (berthed hulls the index calls land) ...
     big_peak_contrast: float = 6.0  # ... need only this peak contrast
     min_ring_water: float = 0.9  # share of water in the 1-3 px ring around the object
@@ -113,13 +113,15 @@ def water_mask(bands: dict[str, F64]) -> tuple[Mask, str]:
 
 
 def sea_water(water: Mask, min_sea_px: int) -> Mask:
-    """The water bodies of at least ``min_sea_px`` pixels (4-connected): smaller ones are dark land."""
+    """The water bodies of at least ``min_sea_px`` pixels (4-connected): smaller ones are dark land. The
+    largest body always stays (a scene cropped to a small basin keeps its water)."""
     lab, n = ndimage.label(water)
     if n == 0 or min_sea_px <= 1:
         return water
     sizes = np.bincount(lab.ravel(), minlength=n + 1)
     sizes[0] = 0
-    return np.asarray((sizes >= min_sea_px)[lab], bool)
+    keep = sizes >= min(min_sea_px, int(sizes.max()))
+    return np.asarray(keep[lab], bool)
 
 
 def sea_area(water: Mask, max_ship_px: int, max_extent_px: int = 45) -> Mask:
