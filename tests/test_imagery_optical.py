@@ -138,3 +138,4 @@ def test_cli_detect_optical(tmp_path):
         "honolulu_2023-01-08"
     }
     assert ((det["lon"].to_numpy() > -157.98) & (det["lon"].to_numpy() < -157.93)).all()
+    assert set(det["source"].to_pylist()) == {"sentinel2-ndwi"}

@@ -252,11 +252,20 @@ def detect_optical_scene(
         scene.ds.close()
     if scene is None:
         raise UsageError("give the band files of one Sentinel-2 scene (e.g. T52TGN_..._B03.jp2 ..._B08.jp2)")
-    ob, _ = detect_optical(bands, cfg)
+    ob, rule = detect_optical(bands, cfg)
     lon, lat = scene.lonlat(ob.row + 0.5, ob.col + 0.5)
     px = scene.pixel_m()
     sid = scene_id or re.sub(r"[_-]?(B0[1-9]|B1[0-2]|B8A)$", "", Path(paths[0]).stem, flags=re.IGNORECASE)
     score = 1.0 / (1.0 + np.exp(-(ob.peak - 20.0) / 10.0))
     return detections_table(
-        sid, "optical", acquired, lon, lat, ob.length_px * px, ob.width_px * px, ob.heading_deg, score, "ndwi"
+        sid,
+        "optical",
+        acquired,
+        lon,
+        lat,
+        ob.length_px * px,
+        ob.width_px * px,
+        ob.heading_deg,
+        score,
+        f"sentinel2-{rule}",
     )
