@@ -27,15 +27,13 @@ from supplyline.ingest.pipeline import ingest_bytes
 from supplyline.places import conform_places
 from supplyline.simulate.nmea import encode_positions
 from supplyline.store import Store
+from tests.conftest import SHARED_DATA
 from tests.watch_support import CASE, WEEK, assert_same_events, nyharbor_rows
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-
-
 def _week() -> dict[str, np.ndarray]:
-    if not (DATA / WEEK).exists():
-        pytest.skip(f"real data not found: {DATA / WEEK} (see tests/README)")
-    return nyharbor_rows(DATA / WEEK, 24 * 7)
+    if not (SHARED_DATA / WEEK).exists():
+        pytest.skip(f"real data not found: {SHARED_DATA / WEEK} (set SUPPLYLINE_SHARED_DATA to their folder)")
+    return nyharbor_rows(SHARED_DATA / WEEK, 24 * 7)
 
 
 def _nmea(rows: dict[str, np.ndarray], sel: np.ndarray) -> bytes:
