@@ -30,6 +30,7 @@ from supplyline.store import Store
 from tests.conftest import SHARED_DATA
 from tests.watch_support import CASE, WEEK, assert_same_events, nyharbor_rows
 
+
 def _week() -> dict[str, np.ndarray]:
     if not (SHARED_DATA / WEEK).exists():
         pytest.skip(f"real data not found: {SHARED_DATA / WEEK} (set SUPPLYLINE_SHARED_DATA to their folder)")
