@@ -56,7 +56,8 @@ def _row_columns(row: str, dlat: float) -> str:
     """SQL: columns of latitude row ``row`` (height ``dlat`` degrees) of the encounter grid. Cells are at
     least ``dlat / cos(poleward edge)`` degrees wide, i.e. at least ``dlat`` of great-circle distance, so a
     search reach of one cell height spans few columns at any latitude; the rows touching a pole are one cell."""
-    edge = f"least(90.0, greatest(abs(({row}) * {dlat}), abs((({row}) + 1) * {dlat})))"
+    h = f"CAST({dlat!r} AS DOUBLE)"  # a 17-digit decimal literal would make DuckDB multiply in 128-bit decimals
+    edge = f"least(90.0, greatest(abs(({row}) * {h}), abs((({row}) + 1) * {h})))"
     return f"greatest(1, CAST(floor(360.0 * cos(radians({edge})) / {dlat}) AS BIGINT))"
 
 

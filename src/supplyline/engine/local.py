@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import re
+import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -148,19 +149,23 @@ def _read_shard(folder: Path, cols: Sequence[str], order: str) -> pa.Table | Non
     return t
 
 
-def _run_shard(work: str, shard: int) -> tuple[int, dict[str, pa.Table]]:
+def _run_shard(work: str, shard: int) -> tuple[int, dict[str, pa.Table], float]:
+    """The kernel tables of one shard of the split in ``work``, and the CPU seconds this process spent."""
+    cpu = time.process_time()
     folder = Path(work)
     positions = _read_shard(
         folder / "positions" / f"shard={shard}", KERNEL_COLUMNS["positions"], "mmsi, ts, lat, lon"
     )
     statics = _read_shard(folder / "statics" / f"shard={shard}", KERNEL_COLUMNS["statics"], "mmsi, ts")
     if positions is None:
-        return shard, {name: schema.empty(schema.EVENT_TABLES[name]) for name in KERNEL_TABLES}
+        empty = {name: schema.empty(schema.EVENT_TABLES[name]) for name in KERNEL_TABLES}
+        return shard, empty, time.process_time() - cpu
     places = _W["places"]
     th = _W["thresholds"]
     routes = _W["routes"]
     assert isinstance(places, pa.Table) and isinstance(th, Thresholds) and isinstance(routes, list)
-    return shard, run_vessel_kernels(positions, places, th, routes, statics=statics)
+    tables = run_vessel_kernels(positions, places, th, routes, statics=statics)
+    return shard, tables, time.process_time() - cpu
 
 
 # --- driver -----------------------------------------------------------------------------------------------
@@ -265,7 +270,7 @@ def _detect(
     """The run inside :func:`detect`'s lock and connection: plan, kernels, cross-vessel SQL, one commit."""
     index, places_used = places_in_use(places)
     result = DetectResult()
-    phase = Phases(result.seconds)
+    phase = Phases(result.seconds, result.cpu_seconds)
     plan = _plan(store, con, _params_hash(places_used, th, routes, shards), shards, full)
     result.shards_total, result.shards_run = len(plan.signatures), plan.todo
     phase.done("signatures")
@@ -311,16 +316,18 @@ def _run_kernels(
         phase.done("split")
         if workers == 1 or len(todo) <= 1:
             _init_worker(*kernel_args)
-            fresh = dict(_run_shard(str(work), s) for s in todo)
+            done = [_run_shard(str(work), s) for s in todo]
+            worker_cpu = 0.0  # this process: already in the phase's own CPU
         else:
-            fresh = _run_pool(work, kernel_args, workers, todo)
-    phase.done("kernels")
-    return fresh
+            done = _run_pool(work, kernel_args, workers, todo)
+            worker_cpu = sum(cpu for _, _, cpu in done)
+    phase.done("kernels", worker_cpu)
+    return {shard: tables for shard, tables, _ in done}
 
 
 def _run_pool(
     work: Path, kernel_args: _KernelArgs, workers: int, todo: list[int]
-) -> dict[int, dict[str, pa.Table]]:
+) -> list[tuple[int, dict[str, pa.Table], float]]:
     """The kernels over the ``todo`` shards in ``workers`` processes.
 
     Interrupted (Ctrl-C, SIGTERM) or failed, the workers are terminated rather than waited for: a shard
@@ -333,7 +340,7 @@ def _run_pool(
         initargs=(os.getpid(), *kernel_args),
     )
     try:
-        return dict(pool.map(_run_shard, [str(work)] * len(todo), todo))
+        return list(pool.map(_run_shard, [str(work)] * len(todo), todo))
     except BrokenProcessPool as exc:
         raise EngineError(
             "a detection worker died (out of memory?); retry with fewer --workers or --workers 1"
