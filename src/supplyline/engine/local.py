@@ -10,10 +10,12 @@ tables, the places used and the per-shard signatures in ``tables/detect_state``)
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import re
+import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -387,15 +389,21 @@ def _run_kernels(
 
 
 def _start_pool(kernel_args: _KernelArgs, workers: int) -> ProcessPoolExecutor:
-    """``workers`` processes, started now (one no-op task each) rather than at the first shard."""
+    """``workers`` processes, started now, from a thread (one no-op task each: the first start waits for the
+    forkserver's imports, ~0.5 s) while this one splits, rather than at the first shard."""
     pool = ProcessPoolExecutor(
         max_workers=workers,
         mp_context=_mp_context(),
         initializer=_init_pool_worker,
         initargs=(os.getpid(), *kernel_args),
     )
-    for _ in range(workers):
-        pool.submit(_worker_ready)
+
+    def start() -> None:
+        with contextlib.suppress(RuntimeError):  # the run failed and shut the pool down meanwhile
+            for _ in range(workers):
+                pool.submit(_worker_ready)
+
+    threading.Thread(target=start, name="supplyline-pool-start", daemon=True).start()
     return pool
 
 
