@@ -399,7 +399,8 @@ def _start_pool(kernel_args: _KernelArgs, workers: int) -> ProcessPoolExecutor:
     )
 
     def start() -> None:
-        with contextlib.suppress(RuntimeError):  # the run failed and shut the pool down meanwhile
+        # a pool shut down meanwhile (the run failed) or unable to start: the kernels' own submit says why
+        with contextlib.suppress(Exception):
             for _ in range(workers):
                 pool.submit(_worker_ready)
 
