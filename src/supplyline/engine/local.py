@@ -4,8 +4,10 @@ Incremental: positions are sharded by ``hash(mmsi) % shards``. A shard's *signat
 (input_id, row count) pairs of its positions and statics plus the hash of the detection parameters
 (places, thresholds, routes); only shards whose signature changed since the last run are recomputed, and
 their parts (``tables/<event>/shard-NNNN.parquet``) are replaced. The cross-vessel steps (encounters, gap
-coverage) are re-run over all positions whenever any shard changed. Everything a run writes (all event
-tables, the places used and the per-shard signatures in ``tables/detect_state``) is one store transaction.
+coverage) are re-run over all vessels whenever any shard changed: their per-vessel first steps come from
+the kernel workers for the recomputed shards (:data:`AGGREGATES`) and from the positions for the others.
+Everything a run writes (all event tables, the places used and the per-shard signatures in
+``tables/detect_state``) is one store transaction.
 """
 
 from __future__ import annotations
@@ -240,8 +242,9 @@ def detect(
     ``workers`` processes run the kernels (1 = in this process); ``memory_limit`` (e.g. "8GB"; default
     half the machine's RAM) is the run's budget: DuckDB gets half while it splits the store, ``shards``
     (default: from the row count, see :func:`auto_shards`) are small enough that ``workers`` of them fit
-    in the other half, and the cross-vessel SQL, once the workers have exited, gets 85 % (encounters
-    reduced in time slices); ``full`` recomputes every shard even if its inputs did not change.
+    in the other half, and the cross-vessel SQL, once the workers have exited, gets 85 % (the encounter
+    buckets of shards not recomputed are reduced in time slices); ``full`` recomputes every shard even if
+    its inputs did not change.
     """
     if workers < 1 or (shards is not None and shards < 1):
         raise UsageError("--workers and shards must be at least 1")
