@@ -127,10 +127,17 @@ def _split(con: duckdb.DuckDBPyConnection, table: str, shards: int, todo: list[i
     )
 
 
-_SCRATCH_PARQUET = "COMPRESSION 'uncompressed', DICTIONARY_SIZE_LIMIT 1"
+def _duckdb_at_least(major: int, minor: int) -> bool:
+    parts = re.findall(r"\d+", duckdb.__version__)[:2]
+    return tuple(int(x) for x in parts) >= (major, minor)
+
+
+_SCRATCH_PARQUET = "COMPRESSION 'uncompressed'" + (
+    ", DICTIONARY_SIZE_LIMIT 1" if _duckdb_at_least(1, 2) else ""
+)
 """Parquet options of files a run writes and reads back once: neither compressed nor dictionary-encoded
 (the dictionary attempt and its Bloom filter were ~40 % of the split's CPU; the files are ~30 bytes per
-position, removed at the end of the run)."""
+position, removed at the end of the run). DuckDB 1.1 has no ``DICTIONARY_SIZE_LIMIT``."""
 
 
 # --- worker side ------------------------------------------------------------------------------------------
