@@ -96,7 +96,11 @@ def child(engine: str, store_path: str, opts: dict[str, str]) -> dict[str, objec
             full=True,
         )
         out.update(
-            seconds=time.perf_counter() - t0, counts=res.counts, shards=res.shards_total, phases=res.seconds
+            seconds=time.perf_counter() - t0,
+            counts=res.counts,
+            shards=res.shards_total,
+            phases=res.seconds,
+            phases_cpu=res.cpu_seconds,
         )
     elif engine == "spark":
         from pyspark.sql import SparkSession

@@ -28,7 +28,7 @@ import pyarrow as pa
 from supplyline import schema
 from supplyline.detect import Route, Thresholds, run_vessel_kernels
 from supplyline.detect._arrays import step_km, ts_us
-from supplyline.detect.kernels import _sorted_positions
+from supplyline.detect.kernels import sorted_positions
 from supplyline.detect.segments import bad_steps, fast_pairs
 from supplyline.engine.snapshot import Snapshot
 
@@ -240,7 +240,7 @@ def pair_counts(pos: pa.Table, th: Thresholds, keys: np.ndarray, after: np.ndarr
     after ``after`` of its vessel in ``keys`` (sorted; all pairs of vessels not in ``keys``)."""
     if pos.num_rows < 3:
         return {}
-    pos = _sorted_positions(pos)
+    pos = sorted_positions(pos)
     mmsi = np.asarray(pos.column("mmsi").to_numpy(), np.int64)
     ts = ts_us(pos.column("ts"))
     lat, lon = pos.column("lat").to_numpy(), pos.column("lon").to_numpy()

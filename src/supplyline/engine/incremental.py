@@ -97,7 +97,7 @@ def _run(
 ) -> DetectResult:
     index, places_used = places_in_use(places)
     result = DetectResult()
-    phase = Phases(result.seconds)
+    phase = Phases(result.seconds, result.cpu_seconds)
     snap = Snapshot.take(store)
     params = _params_hash(places_used, th, routes, 0)
     meta, vessels, end = _load_state(store, params)
