@@ -13,7 +13,7 @@ permissive CFAR prescreen, fragments merged, then the rule-based discriminator (
 whose thresholds are chosen in the training folds. The F1 difference (pipeline minus global) carries a
 95 % bootstrap interval over chips (2,000 resamples of the held-out per-chip counts).
 
-    python bench/ssdd_cv.py                 # the held-out table (~5 min CPU)
+    python bench/ssdd_cv.py                 # the held-out table (~6 min CPU)
     python bench/ssdd_cv.py --json out.json # and every fold's chosen parameters
 """
 
@@ -31,10 +31,12 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from scipy import ndimage
+
 import imagery_ssdd as ssdd
-from supplyline.imagery.cfar import CfarConfig, global_threshold_mask, two_scale_mask
-from supplyline.imagery.discriminate import FEATURES, object_features
-from supplyline.imagery.objects import ObjectConfig, find_objects
+from imagery_ssdd import counts, inbox, prf
+from supplyline.imagery.cfar import CfarConfig, cfar_mask, global_threshold_mask
+from supplyline.imagery.objects import ObjectConfig, Objects, find_objects
 
 FOLDS = 5
 RNG_SEED = 15
@@ -65,38 +67,6 @@ def load_chips(folds: int = FOLDS) -> list[Chip]:
     return chips
 
 
-def inbox(row: np.ndarray, col: np.ndarray, boxes: np.ndarray, margin: float = 3.0) -> np.ndarray:
-    """(objects, boxes): the object's centroid lies inside the box grown by ``margin`` px."""
-    x0, y0, x1, y1 = (boxes[:, i][None] for i in range(4))
-    c, r = col[:, None], row[:, None]
-    return (x0 - margin <= c) & (c <= x1 + margin) & (y0 - margin <= r) & (r <= y1 + margin)
-
-
-def counts(keep: np.ndarray, hit: np.ndarray) -> np.ndarray:
-    """(points, 5): hits, detections, boxes hit, boxes, strict hits (one per box) for boolean ``keep``
-    (objects, points) and incidence ``hit`` (objects, boxes)."""
-    k = keep.astype(np.float32)
-    hits = k[hit.any(axis=1)].sum(axis=0)
-    det = k.sum(axis=0)
-    boxes_hit = ((hit.T.astype(np.float32) @ k) > 0).sum(axis=0)
-    nb = np.full_like(det, hit.shape[1])
-    return np.stack([hits, det, boxes_hit, nb, np.minimum(hits, boxes_hit)], axis=1)
-
-
-def prf(c: np.ndarray) -> dict[str, float]:
-    h, d, bh, b, strict = (float(v) for v in c)
-    p, r, ps = h / max(d, 1), bh / max(b, 1), strict / max(d, 1)
-    return {
-        "precision": round(p, 3),
-        "recall": round(r, 3),
-        "f1": round(2 * p * r / max(p + r, 1e-9), 3),
-        "strict_precision": round(ps, 3),
-        "strict_f1": round(2 * ps * r / max(ps + r, 1e-9), 3),
-        "detections": int(d),
-        "boxes": int(b),
-    }
-
-
 def f1_of(c: np.ndarray) -> np.ndarray:
     """F1 along the last axis of counts (..., 5)."""
     p = c[..., 0] / np.maximum(c[..., 1], 1)
@@ -109,7 +79,7 @@ def f1_of(c: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Prescreen:
-    kind: str  # "global" or "cfar"
+    kind: str  # "global", "cfar" (two-parameter) or "kdist" (K-distribution CFAR on the squared amplitude)
     k: float
     cfar: CfarConfig | None
     objects: ObjectConfig
@@ -118,8 +88,8 @@ class Prescreen:
         out: dict[str, Any] = {"prescreen": self.kind, "k": self.k}
         if self.cfar is not None:
             c = self.cfar
-            out |= {"guard": c.guard, "train": c.train, "sd_floor": c.sd_floor, "floor_of": c.floor_of}
-            out |= {"coarse": c.coarse}
+            out |= {"guard": c.guard, "train": c.train, "sd_floor": c.sd_floor}
+            out |= {"pfa": c.pfa, "looks": c.looks} if self.kind == "kdist" else {}
         return out | {"close": self.objects.close, "merge": self.objects.merge}
 
 
@@ -129,9 +99,12 @@ def features_of(pre: Prescreen, chip: Chip, cache: dict[Any, Any]) -> dict[str, 
     if key not in cache:
         if pre.kind == "global":
             cache[key] = (global_threshold_mask(chip.x, chip.land, pre.k), _global_contrast(chip))
+        elif pre.kind == "kdist":
+            assert pre.cfar is not None
+            cache[key] = (cfar_mask(chip.x * chip.x, chip.land, pre.cfar)[0], _global_contrast(chip))
         else:
             assert pre.cfar is not None
-            cache[key] = two_scale_mask(chip.x, chip.land, replace(pre.cfar, k=pre.k))
+            cache[key] = cfar_mask(chip.x, chip.land, replace(pre.cfar, k=pre.k))
     mask, contrast = cache[key]
     ob = find_objects(mask, chip.x, contrast, replace(pre.objects, min_pixels=1))
     return object_features(ob, chip.x, chip.land)
@@ -140,6 +113,40 @@ def features_of(pre: Prescreen, chip: Chip, cache: dict[Any, Any]) -> dict[str, 
 def _global_contrast(chip: Chip) -> np.ndarray:
     water = chip.x[~chip.land]
     return np.asarray((chip.x - water.mean()) / max(float(water.std()), 1e-9))
+
+
+# -- the discriminator (an experiment: it did not beat the global threshold, so it is not shipped) ------------
+
+# rule name -> feature it bounds ("min_*": feature >= threshold, "max_*": feature <= threshold)
+FEATURES = {
+    "min_pixels": "n_pixels",
+    "min_peak": "peak",
+    "min_mean": "mean",
+    "min_global": "global",
+    "min_land_px": "land_px",
+    "max_elongation": "elongation",
+}
+
+
+def object_features(ob: Objects, x: np.ndarray, land: np.ndarray) -> dict[str, np.ndarray]:
+    """Per-object features (pixel units): size, peak and mean contrast in local sigmas (the CFAR ring's),
+    the peak's contrast against the chip's water (``(peak - mean) / std``), centroid distance to land,
+    elongation (length / width from the moments)."""
+    vals = x[~land]
+    assert ob.peak_value is not None and ob.mean_contrast is not None
+    dist = ndimage.distance_transform_edt(~land) if land.any() else np.full(x.shape, np.inf)
+    r = np.clip(np.round(ob.row).astype(np.int64), 0, x.shape[0] - 1)
+    c = np.clip(np.round(ob.col).astype(np.int64), 0, x.shape[1] - 1)
+    return {
+        "row": ob.row,
+        "col": ob.col,
+        "n_pixels": ob.n_pixels.astype(np.float64),
+        "peak": ob.peak,
+        "mean": ob.mean_contrast,
+        "global": (ob.peak_value - vals.mean()) / max(float(vals.std()), 1e-12),
+        "land_px": np.asarray(dist[r, c], np.float64),
+        "elongation": ob.length_px / np.maximum(ob.width_px, 1.0),
+    }
 
 
 def rule_grid(full: bool) -> tuple[list[str], np.ndarray]:
@@ -227,25 +234,34 @@ def score(det: Detector, chips: list[Chip]) -> dict[str, dict[str, Any]]:
     return out
 
 
-def detectors(quick: bool) -> list[Detector]:
+def detectors() -> list[Detector]:
+    """The detectors and their grids (every point scored on every chip)."""
     base = CfarConfig(k=5.0, guard=20, train=40, sd_floor=1.0, min_water=0.05, censor=2, block=1)
-    guards = [(20, 40), (40, 60)] if quick else [(20, 40), (30, 50), (40, 60)]
+    guards = [(20, 40), (40, 60)]
     objs = [ObjectConfig(close=1), ObjectConfig(close=2)]
     merges = [ObjectConfig(close=1, merge=m) for m in (0, 3, 6)]
-    glob = [
-        Prescreen("global", float(k), None, o)
-        for k in np.arange(3.0, 10.5, 0.5)
-        for o in [*objs, *merges[1:]]
-    ]
+    ks = [float(k) for k in np.arange(3.0, 10.5, 0.5)]
     plain = [
         Prescreen("cfar", k, replace(base, guard=g, train=t, sd_floor=f), o)
         for k, (g, t), f, o in itertools.product((4.0, 5.0, 6.0, 7.0), guards, (1.0, 1.5), objs)
+    ]
+    kdist = [
+        Prescreen("kdist", 0.0, replace(base, method="k", pfa=p, looks=lk, guard=g, train=t), objs[0])
+        for p, lk, (g, t) in itertools.product((1e-4, 1e-6), (1.0, 4.0), guards)
     ]
     pipe = [
         Prescreen("cfar", k, replace(base, guard=g, train=t), o)
         for k, (g, t), o in itertools.product((3.0, 4.0), guards, merges)
     ]
-    return [Detector("global", glob, False), Detector("cfar", plain, False), Detector("pipeline", pipe, True)]
+    return [
+        Detector(
+            "global", [Prescreen("global", k, None, o) for k in ks for o in [*objs, *merges[1:]]], False
+        ),
+        Detector("global-no-merge", [Prescreen("global", k, None, o) for k in ks for o in objs], False),
+        Detector("cfar", plain, False),
+        Detector("kdist", kdist, False),
+        Detector("pipeline", pipe, True),
+    ]
 
 
 def bootstrap_diff(a: np.ndarray, b: np.ndarray, criterion: str, n: int = 2000) -> dict[str, float]:
@@ -262,8 +278,9 @@ def bootstrap_diff(a: np.ndarray, b: np.ndarray, criterion: str, n: int = 2000) 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--json", type=Path, help="also write every fold's chosen parameters here")
-    ap.add_argument("--quick", action="store_true", help="a smaller CFAR grid (guards 20/40 and 40/60)")
-    ap.add_argument("--only", action="append", help="detector names to run (global, cfar, pipeline)")
+    ap.add_argument(
+        "--only", action="append", help="detectors to run: global, global-no-merge, cfar, kdist, pipeline"
+    )
     a = ap.parse_args()
     t0 = time.process_time()
     chips = load_chips()
@@ -271,7 +288,7 @@ def main() -> None:
     strata = (("offshore", ~ins), ("inshore", ins), ("all", np.ones_like(ins)))
     report: dict[str, Any] = {c: {} for c in CRITERIA}
     held: dict[str, dict[str, np.ndarray]] = {c: {} for c in CRITERIA}
-    for det in detectors(a.quick):
+    for det in detectors():
         if a.only and det.name not in a.only:
             continue
         t1 = time.process_time()

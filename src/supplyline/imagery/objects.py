@@ -4,7 +4,10 @@ Pixels are clustered by 8-connectivity after a small closing (a ship's echo brea
 For an object with intensity-weighted pixel covariance eigenvalues l1 >= l2, a uniform rectangle of length
 L has variance L^2 / 12 along its axis, so ``length = sqrt(12 * l1) * pixel`` and ``width = sqrt(12 * l2) *
 pixel``; the heading is the direction of the major axis (0-180 deg, clockwise from image up = north for a
-north-up scene). Objects below ``min_pixels`` are dropped as speckle.
+north-up scene). Objects below ``min_pixels`` are dropped as speckle. With ``merge`` > 0, fragments within
+``merge`` px of each other are one object: a large hull at high resolution breaks into bright patches, and
+each patch reported alone is a duplicate detection (on the SSDD chips a 6 px merge lifts the global
+threshold's strict precision from 0.65 to 0.86, docs/imagery.md).
 """
 
 from __future__ import annotations
