@@ -7,13 +7,16 @@ scores that fold, and the held-out counts of the 5 folds are pooled, so every ch
 all 486 offshore) is scored once by parameters that never saw it. A hit = a detection centroid inside a ship
 box (3 px margin); "strict" precision counts a second detection in the same box as a false alarm.
 
-Detectors: the naive global threshold (``mean + k std`` of the chip's water; ``k`` and the object size
-chosen in the training folds), two-parameter CFAR alone (the same object stage), and the pipeline: a
-permissive CFAR prescreen, fragments merged, then the rule-based discriminator (imagery/discriminate.py)
-whose thresholds are chosen in the training folds. The F1 difference (pipeline minus global) carries a
-95 % bootstrap interval over chips (2,000 resamples of the held-out per-chip counts).
+Detectors: the naive global threshold (``mean + k std`` of the chip's water; ``k`` and the object stage -
+closing, merging fragments, minimum size - chosen in the training folds), the same without merging,
+two-parameter CFAR and K-distribution CFAR (the same object stage, no merging), and the pipeline: a
+permissive CFAR prescreen, fragments merged, then a rule-based discriminator on object features
+(``object_features`` below; an experiment kept here, not in the package) whose thresholds are chosen in the
+training folds. Each selection criterion (F1, strict F1) has its own run of the folds. The F1 difference
+of each detector minus the global threshold carries a 95 % paired bootstrap interval over chips (2,000
+resamples of the held-out per-chip counts). Results and reading: docs/imagery.md, bench/RESULTS.md.
 
-    python bench/ssdd_cv.py                 # the held-out table (~6 min CPU)
+    python bench/ssdd_cv.py                 # the held-out tables (~5 min CPU on a quiet machine)
     python bench/ssdd_cv.py --json out.json # and every fold's chosen parameters
 """
 
