@@ -262,6 +262,7 @@ def detectors() -> list[Detector]:
         ),
         Detector("global-no-merge", [Prescreen("global", k, None, o) for k in ks for o in objs], False),
         Detector("cfar", plain, False),
+        Detector("cfar-merge", [replace(p, objects=o) for p in plain[::2] for o in merges[1:]], False),
         Detector("kdist", kdist, False),
         Detector("pipeline", pipe, True),
     ]
