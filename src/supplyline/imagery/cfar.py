@@ -12,7 +12,7 @@ window, float64, vectorised over the tile.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -38,9 +38,7 @@ class CfarConfig:
     min_water: float = 0.25  # a ring with less water than this share gives no threshold (no detection)
     censor: int = 2  # second pass with first-pass targets (grown by this many px) removed from the clutter
     sd_floor: float = 0.0  # local sigma at least this share of the tile's water sigma (quantised/dark seas)
-    floor_of: str = "std"  # the tile's water sigma for sd_floor: "std" of all water, or "median" local sigma
     block: int = 4  # clutter estimated on block x block cells (1 = every pixel; see cfar_mask)
-    coarse: int = 0  # > 1: also detect on coarse x coarse block means, windows that many times larger
 
     @property
     def margin(self) -> int:
@@ -98,37 +96,15 @@ def cfar_mask(x: F64, land: Mask | None, cfg: CfarConfig) -> tuple[Mask, F64]:
     return hit[:h, :w], contrast[:h, :w]
 
 
-def two_scale_mask(x: F64, land: Mask | None, cfg: CfarConfig) -> tuple[Mask, F64]:
-    """``cfar_mask`` at full resolution, united with the same test on ``cfg.coarse`` x ``coarse`` block
-    means of the water (a block with under half water is not water): the coarse pass's guard and ring are
-    ``coarse`` times larger on the ground, so a hull that overflows the fine guard box still sees sea in its
-    ring, and averaging lowers the speckle. Contrast: the larger of the two."""
-    hit, contrast = cfar_mask(x, land, cfg)
-    s = int(cfg.coarse)
-    if s <= 1:
-        return hit, contrast
-    h, w = x.shape
-    hp, wp = -(-h // s) * s, -(-w // s) * s
-    water = np.zeros((hp, wp), bool)
-    water[:h, :w] = np.isfinite(x) & (x > 0) & (True if land is None else ~land)
-    xw = np.zeros((hp, wp))
-    xw[:h, :w] = np.where(water[:h, :w], x, 0.0)
-    n = _cell_sums(water.astype(np.float64), s)
-    coarse = np.where(n >= s * s / 2, _cell_sums(xw, s) / np.maximum(n, 1.0), np.nan)
-    ch, cc = cfar_mask(coarse, None, replace(cfg, block=1, coarse=0))
-    up_hit = np.repeat(np.repeat(ch, s, axis=0), s, axis=1)[:h, :w] & water[:h, :w]
-    up_con = np.repeat(np.repeat(cc, s, axis=0), s, axis=1)[:h, :w]
-    return hit | up_hit, np.fmax(contrast, up_con)
-
-
 def _pass(
     xs: F64, water: Mask, sums: tuple[F64, F64, F64], guard: int, train: int, b: int, cfg: CfarConfig
 ) -> tuple[Mask, F64]:
     mu, sd, n = ring_stats(sums, guard, train)
+    if cfg.sd_floor > 0 and sums[0].sum() > 0:
+        total, s1, s2 = (float(a.sum()) for a in sums)
+        sd = np.maximum(sd, cfg.sd_floor * np.sqrt(max(s2 / total - (s1 / total) ** 2, 0.0)))
     ring_cells = (2 * train + 1) ** 2 - (2 * guard + 1) ** 2
     enough = n >= cfg.min_water * ring_cells * b * b
-    if cfg.sd_floor > 0 and sums[0].sum() > 0:
-        sd = np.maximum(sd, cfg.sd_floor * _tile_sigma(sums, sd, enough, cfg.floor_of))
     hc, wc = mu.shape
     x4, w4 = xs.reshape(hc, b, wc, b), water.reshape(hc, b, wc, b)
     mu4, sd4, ok4 = mu[:, None, :, None], sd[:, None, :, None], enough[:, None, :, None]
@@ -145,15 +121,6 @@ def _pass(
     contrast = (x4 - mu4) / np.maximum(sd4, 1e-12)
     shape = xs.shape
     return (hit & w4 & ok4).reshape(shape), contrast.reshape(shape)
-
-
-def _tile_sigma(sums: tuple[F64, F64, F64], sd: F64, enough: Mask, how: str) -> float:
-    """The tile's water sigma: of all its water, or the median local sigma (robust to ships and land leaks
-    that inflate the whole-tile figure)."""
-    if how == "median" and enough.any():
-        return float(np.median(sd[enough]))
-    total, s1, s2 = (float(a.sum()) for a in sums)
-    return float(np.sqrt(max(s2 / total - (s1 / total) ** 2, 0.0)))
 
 
 def global_threshold_mask(x: F64, land: Mask | None, k: float = 5.0) -> Mask:

@@ -7,7 +7,7 @@ pixel``; the heading is the direction of the major axis (0-180 deg, clockwise fr
 north-up scene). Objects below ``min_pixels`` are dropped as speckle. With ``merge`` > 0, fragments within
 ``merge`` px of each other are one object: a large hull at high resolution breaks into bright patches, and
 each patch reported alone is a duplicate detection (on the SSDD chips a 6 px merge lifts the global
-threshold's strict precision from 0.65 to 0.86, docs/imagery.md).
+threshold's strict precision from 0.65 to 0.85, docs/imagery.md).
 """
 
 from __future__ import annotations
