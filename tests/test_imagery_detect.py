@@ -112,6 +112,23 @@ def test_cfar_beats_a_global_threshold_across_the_swath():
     assert cfar_f1 >= 0.9 and global_f1 < cfar_f1 - 0.2, (cfar_f1, global_f1)
 
 
+def test_merge_joins_the_fragments_of_one_hull():
+    """A hull broken into two bright patches 4 px apart (a big ship at high resolution): with ``merge`` 3 it
+    is one object spanning both, measured on the patches' own pixels; without, two."""
+    mask = np.zeros((40, 60), bool)
+    mask[18:23, 10:30] = mask[18:23, 34:54] = True  # two 5 x 20 px patches along one axis, a 4 px gap
+    x = np.where(mask, 10.0, 1.0)
+    x[20, 40] = 50.0
+    apart = find_objects(mask, x, x, ObjectConfig(min_pixels=3, close=0))
+    merged = find_objects(mask, x, x, ObjectConfig(min_pixels=3, close=0, merge=3))
+    assert len(apart.row) == 2 and len(merged.row) == 1
+    assert merged.n_pixels[0] == 200 and merged.bbox[0] == (18, 10, 23, 54)
+    assert 40 <= merged.length_px[0] <= 48  # ~44 px end to end, not one 20 px patch
+    assert merged.peak_value is not None and merged.peak_value[0] == pytest.approx(50.0)
+    assert merged.mean_contrast is not None
+    assert merged.mean_contrast[0] == pytest.approx((199 * 10 + 50) / 200)
+
+
 def test_tiles_do_not_change_the_answer(scene):
     spec, path, _ = scene
     big = _detect(path, spec, cfg=DetectConfig(ghosts=GhostConfig(offset_px=300), tile=4096))
@@ -227,17 +244,31 @@ def test_cli_detect_into_the_store(scene, tmp_path):
     assert sc["lat_min"] <= pc.min(det["lat"]).as_py() and pc.max(det["lat"]).as_py() <= sc["lat_max"]
 
 
-@pytest.mark.slow
 def test_ssdd_chips_cfar_vs_global_threshold():
-    """Real SAR chips (RadarSat-2, TerraSAR-X, Sentinel-1; test fixture, never shipped): see docs/imagery.md."""
+    """Real SAR chips (RadarSat-2, TerraSAR-X, Sentinel-1; test fixture, never shipped), both detectors with
+    the parameters bench/ssdd_cv.py chooses on all chips (these are in-sample figures; the cross-validated
+    ones, the claim, are in docs/imagery.md). On these contrast-stretched chips the tuned global threshold
+    is ahead of two-parameter CFAR: the test pins that finding, so a change that reverses it must re-run
+    the bench and rewrite the docs."""
     sys.path.insert(0, str(Path(__file__).parent))
     import imagery_ssdd as ssdd
 
     if not ssdd.SSDD.exists():
-        pytest.skip(f"SSDD chips not found at {ssdd.SSDD} (shared/data/ssdd_sar_ship_chips)")
-    cfar, naive = ssdd.evaluate("cfar"), ssdd.evaluate("global")
-    print(json.dumps({"cfar": cfar, "global": naive}, indent=1))
-    assert cfar["inshore"]["boxes"] + cfar["offshore"]["boxes"] == 533
-    # next to land the ring's local threshold pays: a clearly better F1 than one threshold per chip
-    assert cfar["inshore"]["f1"] >= naive["inshore"]["f1"] + 0.08, (cfar, naive)
-    assert cfar["offshore"]["precision"] >= 0.7 and cfar["offshore"]["recall"] >= 0.65, cfar
+        pytest.skip(
+            f"SSDD chips not found at {ssdd.SSDD} (shared/data/ssdd_sar_ship_chips): the test needs them"
+        )
+    res = ssdd.evaluate()
+    print(json.dumps(res, indent=1))
+    cfar, naive = res["cfar"], res["global"]
+    assert (cfar["inshore"]["boxes"], cfar["offshore"]["boxes"]) == (47, 486)
+    # the figures measured (docs/imagery.md, "Measured on the SSDD chips"), to within 0.01
+    assert naive["offshore"]["precision"] >= 0.855 and naive["offshore"]["recall"] >= 0.75, naive
+    assert naive["all"]["f1"] >= 0.783 and naive["all"]["strict_f1"] >= 0.782, naive
+    assert cfar["offshore"]["precision"] >= 0.895 and cfar["offshore"]["recall"] >= 0.694, cfar
+    assert cfar["all"]["f1"] >= 0.749, cfar
+    # merging fragments within 6 px keeps the global threshold's split hulls from counting twice
+    assert naive["offshore"]["strict_precision"] >= naive["offshore"]["precision"] - 0.01, naive
+    # the documented finding: CFAR does not beat the tuned global threshold on these chips
+    assert cfar["all"]["f1"] < naive["all"]["f1"], (
+        "CFAR now beats the global threshold: update docs/imagery.md"
+    )

@@ -45,16 +45,15 @@ class _Found:
     peak: list[float] = field(default_factory=list)
     bright: list[float] = field(default_factory=list)
 
-    def add(self, ob: Objects, keep: np.ndarray, r0: int, c0: int, x: np.ndarray) -> None:
+    def add(self, ob: Objects, keep: np.ndarray, r0: int, c0: int) -> None:
         self.row += (ob.row[keep] + r0).tolist()
         self.col += (ob.col[keep] + c0).tolist()
         self.length_px += ob.length_px[keep].tolist()
         self.width_px += ob.width_px[keep].tolist()
         self.heading += ob.heading_deg[keep].tolist()
         self.peak += ob.peak[keep].tolist()
-        self.bright += [
-            float(np.nanmax(x[a:c, b:d])) for (a, b, c, d), k in zip(ob.bbox, keep, strict=True) if k
-        ]
+        assert ob.peak_value is not None  # find_objects always measures it
+        self.bright += ob.peak_value[keep].tolist()  # the object's own brightest pixel (ghost test)
 
 
 def _offset(scene: Scene, r0: int, c0: int) -> LonLatFn:
@@ -84,7 +83,7 @@ def detect_array(
         ob = find_objects(mask, np.nan_to_num(x), contrast, cfg.objects)
         rr, cc = ob.row + r0, ob.col + c0
         keep = (rr >= core[0]) & (rr < core[2]) & (cc >= core[1]) & (cc < core[3])
-        found.add(ob, keep, r0, c0, x)
+        found.add(ob, keep, r0, c0)
         if on_tile:
             on_tile(i + 1, len(all_tiles))
     return found

@@ -1,0 +1,339 @@
+"""SAR detectors on the SSDD chips, measured honestly: 5-fold cross-validation, pooled held-out counts.
+
+The chips (a test fixture, never copied into the project) are dealt into 5 folds, inshore and offshore chips
+each in turn by sorted name (stratified: every fold holds inshore chips). For each detector every parameter
+point is scored on every chip once; for each fold the point with the best pooled F1 on the other four folds
+scores that fold, and the held-out counts of the 5 folds are pooled, so every chip (all 47 inshore boxes,
+all 486 offshore) is scored once by parameters that never saw it. A hit = a detection centroid inside a ship
+box (3 px margin); "strict" precision counts a second detection in the same box as a false alarm.
+
+Detectors: the naive global threshold (``mean + k std`` of the chip's water; ``k`` and the object stage -
+closing, merging fragments, minimum size - chosen in the training folds), the same without merging,
+two-parameter CFAR and K-distribution CFAR (the same object stage, no merging), and the pipeline: a
+permissive CFAR prescreen, fragments merged, then a rule-based discriminator on object features
+(``object_features`` below; an experiment kept here, not in the package) whose thresholds are chosen in the
+training folds. Each selection criterion (F1, strict F1) has its own run of the folds. The F1 difference
+of each detector minus the global threshold carries a 95 % paired bootstrap interval over chips (2,000
+resamples of the held-out per-chip counts). Results and reading: docs/imagery.md, bench/RESULTS.md.
+
+    python bench/ssdd_cv.py                 # the held-out tables (~5 min CPU on a quiet machine)
+    python bench/ssdd_cv.py --json out.json # and every fold's chosen parameters
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import sys
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from scipy import ndimage
+
+import imagery_ssdd as ssdd
+from imagery_ssdd import counts, inbox, prf
+from supplyline.imagery.cfar import CfarConfig, cfar_mask, global_threshold_mask
+from supplyline.imagery.objects import ObjectConfig, Objects, find_objects
+
+FOLDS = 5
+RNG_SEED = 15
+
+
+@dataclass
+class Chip:
+    name: str
+    x: np.ndarray
+    land: np.ndarray
+    boxes: np.ndarray  # (n, 4) xmin, ymin, xmax, ymax
+    inshore: bool
+    fold: int
+
+
+def load_chips(folds: int = FOLDS) -> list[Chip]:
+    """Every chip with its land mask, boxes and fold (stratified by inshore/offshore, sorted name)."""
+    bx = ssdd.boxes()
+    chips = []
+    for name in sorted(bx):
+        x = ssdd.chip(name)
+        land = ssdd.land_of(x)
+        chips.append(Chip(name, x, land, np.array(bx[name], np.float64), bool(land.any()), -1))
+    for kind in (False, True):
+        group = [c for c in chips if c.inshore == kind]
+        for i, c in enumerate(group):
+            c.fold = (i + 2 * kind) % folds
+    return chips
+
+
+def f1_of(c: np.ndarray) -> np.ndarray:
+    """F1 along the last axis of counts (..., 5)."""
+    p = c[..., 0] / np.maximum(c[..., 1], 1)
+    r = c[..., 2] / np.maximum(c[..., 3], 1)
+    return np.asarray(2 * p * r / np.maximum(p + r, 1e-9))
+
+
+# -- detectors: prescreens (a mask per chip) x rules (thresholds on object features) -------------------------
+
+
+@dataclass(frozen=True)
+class Prescreen:
+    kind: str  # "global", "cfar" (two-parameter) or "kdist" (K-distribution CFAR on the squared amplitude)
+    k: float
+    cfar: CfarConfig | None
+    objects: ObjectConfig
+
+    def label(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"prescreen": self.kind, "k": self.k}
+        if self.cfar is not None:
+            c = self.cfar
+            out |= {"guard": c.guard, "train": c.train, "sd_floor": c.sd_floor}
+            out |= {"pfa": c.pfa, "looks": c.looks} if self.kind == "kdist" else {}
+        return out | {"close": self.objects.close, "merge": self.objects.merge}
+
+
+def features_of(pre: Prescreen, chip: Chip, cache: dict[Any, Any]) -> dict[str, np.ndarray]:
+    """Object features of one chip under one prescreen (masks cached across object configurations)."""
+    key = (pre.kind, pre.k, pre.cfar, chip.name)
+    if key not in cache:
+        if pre.kind == "global":
+            cache[key] = (global_threshold_mask(chip.x, chip.land, pre.k), _global_contrast(chip))
+        elif pre.kind == "kdist":
+            assert pre.cfar is not None
+            cache[key] = (cfar_mask(chip.x * chip.x, chip.land, pre.cfar)[0], _global_contrast(chip))
+        else:
+            assert pre.cfar is not None
+            cache[key] = cfar_mask(chip.x, chip.land, replace(pre.cfar, k=pre.k))
+    mask, contrast = cache[key]
+    ob = find_objects(mask, chip.x, contrast, replace(pre.objects, min_pixels=1))
+    return object_features(ob, chip.x, chip.land)
+
+
+def _global_contrast(chip: Chip) -> np.ndarray:
+    water = chip.x[~chip.land]
+    return np.asarray((chip.x - water.mean()) / max(float(water.std()), 1e-9))
+
+
+# -- the discriminator (an experiment: it did not beat the global threshold, so it is not shipped) ------------
+
+# rule name -> feature it bounds ("min_*": feature >= threshold, "max_*": feature <= threshold)
+FEATURES = {
+    "min_pixels": "n_pixels",
+    "min_peak": "peak",
+    "min_mean": "mean",
+    "min_global": "global",
+    "min_land_px": "land_px",
+    "max_elongation": "elongation",
+}
+
+
+def object_features(ob: Objects, x: np.ndarray, land: np.ndarray) -> dict[str, np.ndarray]:
+    """Per-object features (pixel units): size, peak and mean contrast in local sigmas (the CFAR ring's),
+    the peak's contrast against the chip's water (``(peak - mean) / std``), centroid distance to land,
+    elongation (length / width from the moments)."""
+    vals = x[~land]
+    assert ob.peak_value is not None and ob.mean_contrast is not None
+    dist = ndimage.distance_transform_edt(~land) if land.any() else np.full(x.shape, np.inf)
+    r = np.clip(np.round(ob.row).astype(np.int64), 0, x.shape[0] - 1)
+    c = np.clip(np.round(ob.col).astype(np.int64), 0, x.shape[1] - 1)
+    return {
+        "row": ob.row,
+        "col": ob.col,
+        "n_pixels": ob.n_pixels.astype(np.float64),
+        "peak": ob.peak,
+        "mean": ob.mean_contrast,
+        "global": (ob.peak_value - vals.mean()) / max(float(vals.std()), 1e-12),
+        "land_px": np.asarray(dist[r, c], np.float64),
+        "elongation": ob.length_px / np.maximum(ob.width_px, 1.0),
+    }
+
+
+def rule_grid(full: bool) -> tuple[list[str], np.ndarray]:
+    """Threshold names and points (rows); ``full=False``: object size only (the naive detectors)."""
+    if not full:
+        return ["min_pixels"], np.array([[v] for v in (5, 10, 20, 30, 40, 60)], np.float64)
+    axes = {
+        "min_pixels": (5, 10, 20, 30, 40, 60),
+        "min_peak": (0, 6, 8, 10, 12, 15),
+        "min_mean": (0, 2, 3, 4, 6),
+        "min_global": (0, 3, 4, 5, 6, 8),
+        "min_land_px": (0, 5, 10, 20),
+        "max_elongation": (np.inf, 8),
+    }
+    return list(axes), np.array(list(itertools.product(*axes.values())), np.float64)
+
+
+def keep_matrix(feat: dict[str, np.ndarray], names: list[str], grid: np.ndarray) -> np.ndarray:
+    """(objects, points): the object passes every threshold of the point."""
+    keep = np.ones((len(feat["row"]), len(grid)), bool)
+    for j, name in enumerate(names):
+        f = feat[FEATURES[name]][:, None]
+        keep &= f <= grid[None, :, j] if name.startswith("max_") else f >= grid[None, :, j]
+    return keep
+
+
+@dataclass
+class Detector:
+    name: str
+    prescreens: list[Prescreen]
+    full_rules: bool
+
+
+CRITERIA = ("f1", "strict_f1")
+
+
+def f1_by(c: np.ndarray, criterion: str) -> np.ndarray:
+    """The selection criterion on counts (..., 5): lenient F1, or strict (duplicates are false alarms)."""
+    if criterion == "strict_f1":
+        c = c.copy()
+        c[..., 0] = c[..., 4]
+    return f1_of(c)
+
+
+def score(det: Detector, chips: list[Chip]) -> dict[str, dict[str, Any]]:
+    """Per selection criterion: cross-validated held-out counts per chip, each fold's choice, the all-chip
+    choice and its in-sample figures."""
+    names, grid = rule_grid(det.full_rules)
+    cache: dict[Any, Any] = {}
+    feats: list[list[tuple[dict[str, np.ndarray], np.ndarray]]] = []
+    sums = np.zeros((FOLDS, len(det.prescreens), len(grid), 5), np.float64)
+    for chip in chips:
+        per = []
+        for p, pre in enumerate(det.prescreens):
+            f = features_of(pre, chip, cache)
+            hit = inbox(f["row"], f["col"], chip.boxes)
+            per.append((f, hit))
+            sums[chip.fold, p] += counts(keep_matrix(f, names, grid), hit)
+        cache.clear()
+        feats.append(per)
+    total = sums.sum(axis=0)
+
+    def point(p: int, g: int) -> dict[str, Any]:
+        return det.prescreens[p].label() | dict(zip(names, grid[g].tolist(), strict=True))
+
+    def best(c: np.ndarray, criterion: str) -> tuple[int, int]:
+        p, g = np.unravel_index(int(np.argmax(f1_by(c, criterion))), c.shape[:2])
+        return int(p), int(g)
+
+    out = {}
+    for criterion in CRITERIA:
+        choice = [best(total - sums[f], criterion) for f in range(FOLDS)]
+        held = np.zeros((len(chips), 5))
+        for i, chip in enumerate(chips):
+            p, g = choice[chip.fold]
+            f, hit = feats[i][p]
+            held[i] = counts(keep_matrix(f, names, grid[g : g + 1]), hit)[0]
+        p_all, g_all = best(total, criterion)
+        out[criterion] = {
+            "held": held,
+            "folds": [point(p, g) for p, g in choice],
+            "all_chips": point(p_all, g_all),
+            "all_chips_in_sample": prf(total[p_all, g_all]),
+        }
+    return out
+
+
+def detectors() -> list[Detector]:
+    """The detectors and their grids (every point scored on every chip)."""
+    base = CfarConfig(k=5.0, guard=20, train=40, sd_floor=1.0, min_water=0.05, censor=2, block=1)
+    guards = [(20, 40), (40, 60)]
+    objs = [ObjectConfig(close=1), ObjectConfig(close=2)]
+    merges = [ObjectConfig(close=1, merge=m) for m in (0, 3, 6)]
+    ks = [float(k) for k in np.arange(3.0, 10.5, 0.5)]
+    plain = [
+        Prescreen("cfar", k, replace(base, guard=g, train=t, sd_floor=f), o)
+        for k, (g, t), f, o in itertools.product((4.0, 5.0, 6.0, 7.0), guards, (1.0, 1.5), objs)
+    ]
+    kdist = [
+        Prescreen("kdist", 0.0, replace(base, method="k", pfa=p, looks=lk, guard=g, train=t), objs[0])
+        for p, lk, (g, t) in itertools.product((1e-4, 1e-6), (1.0, 4.0), guards)
+    ]
+    pipe = [
+        Prescreen("cfar", k, replace(base, guard=g, train=t), o)
+        for k, (g, t), o in itertools.product((3.0, 4.0), guards, merges)
+    ]
+    return [
+        Detector(
+            "global", [Prescreen("global", k, None, o) for k in ks for o in [*objs, *merges[1:]]], False
+        ),
+        Detector("global-no-merge", [Prescreen("global", k, None, o) for k in ks for o in objs], False),
+        Detector("cfar", plain, False),
+        Detector("cfar-merge", [replace(p, objects=o) for p in plain[::2] for o in merges[1:]], False),
+        Detector("kdist", kdist, False),
+        Detector("pipeline", pipe, True),
+    ]
+
+
+def bootstrap_diff(a: np.ndarray, b: np.ndarray, criterion: str, n: int = 2000) -> dict[str, float]:
+    """F1(a) - F1(b) on the pooled held-out per-chip counts, with a 95 % interval over chips resampled
+    (the same resample for both detectors: a paired bootstrap)."""
+    rng = np.random.default_rng(RNG_SEED)
+    idx = rng.integers(0, len(a), size=(n, len(a)))
+    diff = f1_by(a[idx].sum(axis=1), criterion) - f1_by(b[idx].sum(axis=1), criterion)
+    lo, hi = np.percentile(diff, [2.5, 97.5])
+    point = float(f1_by(a.sum(axis=0), criterion) - f1_by(b.sum(axis=0), criterion))
+    return {"diff": round(point, 3), "lo": round(float(lo), 3), "hi": round(float(hi), 3)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--json", type=Path, help="also write every fold's chosen parameters here")
+    ap.add_argument(
+        "--only", action="append", help="detectors to run: global, global-no-merge, cfar, kdist, pipeline"
+    )
+    a = ap.parse_args()
+    t0 = time.process_time()
+    chips = load_chips()
+    ins = np.array([c.inshore for c in chips])
+    strata = (("offshore", ~ins), ("inshore", ins), ("all", np.ones_like(ins)))
+    report: dict[str, Any] = {c: {} for c in CRITERIA}
+    held: dict[str, dict[str, np.ndarray]] = {c: {} for c in CRITERIA}
+    for det in detectors():
+        if a.only and det.name not in a.only:
+            continue
+        t1 = time.process_time()
+        for criterion, r in score(det, chips).items():
+            h = held[criterion][det.name] = r.pop("held")
+            r["held_out"] = {k: prf(h[m].sum(axis=0)) for k, m in strata}
+            r["cpu_s"] = round(time.process_time() - t1, 1)
+            report[criterion][det.name] = r
+        print(det.name, f"cpu {round(time.process_time() - t1, 1)} s", flush=True)
+    for criterion, hs in held.items():
+        for name in [n for n in hs if n != "global"]:
+            if "global" in hs:
+                report[criterion][f"{name}_minus_global"] = {
+                    k: bootstrap_diff(hs[name][m], hs["global"][m], criterion) for k, m in strata
+                }
+    report["cpu_s"] = round(time.process_time() - t0, 1)
+    for criterion in CRITERIA:
+        _print_table(criterion, report[criterion])
+    if a.json:
+        a.json.write_text(json.dumps(report, indent=1, default=float))
+
+
+def _print_table(criterion: str, report: dict[str, Any]) -> None:
+    print(
+        f"\nchosen by {criterion}; held-out (5-fold CV, pooled): P / R / F1 / strict P / strict F1 / detections"
+    )
+    for name, r in report.items():
+        if not isinstance(r, dict) or "held_out" not in r:
+            continue
+        for kind in ("offshore", "inshore", "all"):
+            s = r["held_out"][kind]
+            print(
+                f"{name:9s} {kind:8s} {s['precision']:.3f} / {s['recall']:.3f} / {s['f1']:.3f} / "
+                f"{s['strict_precision']:.3f} / {s['strict_f1']:.3f} / {s['detections']} (boxes {s['boxes']})"
+            )
+        print(f"{name:9s} chosen per fold: {json.dumps(r['folds'])}")
+        print(f"{name:9s} chosen on all chips: {json.dumps(r['all_chips'])}")
+    for key, r in report.items():
+        if key.endswith("_minus_global"):
+            print(key, json.dumps(r))
+
+
+if __name__ == "__main__":
+    main()
