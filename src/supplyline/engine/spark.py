@@ -32,7 +32,19 @@ import pyarrow.parquet as pq
 
 from supplyline import schema
 from supplyline.detect import KERNEL_TABLES, Route, Thresholds, place_indexes, run_vessel_kernels
-from supplyline.detect._sql import DUCKDB, SPARK, coverage_sql, encounter_buckets_sql, encounters_sql
+from supplyline.detect._sql import (
+    COVERAGE_COUNTS,
+    DUCKDB,
+    ENCOUNTER_CELLS,
+    ENCOUNTER_CLOSE,
+    ENCOUNTER_RUNS,
+    coverage_counts_sql,
+    coverage_sql,
+    coverage_wanted_sql,
+    encounter_cells_sql,
+    encounter_close_sql,
+    encounter_runs_sql,
+)
 from supplyline.detect.kernels import PlaceLookup, sort_events
 from supplyline.engine.base import (
     PLACES_TABLE,
@@ -54,16 +66,23 @@ if TYPE_CHECKING:
     from pyspark.broadcast import Broadcast
     from pyspark.sql import DataFrame, SparkSession
 
-ENVELOPE = "table string, ipc binary"
-"""Schema of ``mapInArrow``'s output: one row per (partition, event table) with the table as Arrow IPC."""
+KERNEL_OUT = (
+    "table STRING, ipc BINARY, mmsi BIGINT, bk BIGINT, cy BIGINT, cx BIGINT, lat DOUBLE, lon DOUBLE,"
+    " spd DOUBLE, n BIGINT"
+)
+"""Schema of the kernel job's output rows, three kinds in one frame (``mapInArrow`` has one schema):
+an event table of a partition as Arrow IPC (``table`` = its name, ``ipc``), an encounter cell row
+(``table`` = :data:`CELLS`; mmsi, bk, lat, lon, spd, cy, cx of :func:`encounter_cells_sql`) or a coverage
+count row (``table`` = :data:`COUNTS`; mmsi, bk = the UTC hour, cy, cx, n of :func:`coverage_counts_sql`)."""
+ENVELOPE = KERNEL_OUT  # the name earlier releases exported
+CELLS = "_encounter_cells"
+COUNTS = "_coverage_counts"
 ROWS_PER_PARTITION = 2_000_000
 """Default partition size: a Python worker holds its partition's positions and the kernels' temporaries
 (~1 KB per position at peak), so 2 M positions keep each task near 2 GB."""
 ARROW_BATCH_ROWS = 200_000
 """Rows per Arrow batch sent to ``mapInArrow`` (the partition is concatenated there anyway)."""
 _KIND = "_static"
-BUCKETS = "_encounter_buckets"
-"""Envelope name of a partition's encounter buckets (see :func:`_partition_kernel`)."""
 
 
 def _require_pyspark() -> str:
@@ -165,10 +184,12 @@ def _from_ipc(blob: bytes) -> pa.Table:
 
 def _partition_kernel(places: Broadcast[pa.Table], th: Thresholds, routes: Sequence[Route]) -> Any:
     """The function ``mapInArrow`` ships to the executors: all kernels over one partition (whole vessels),
-    and the partition's encounter buckets (one row per vessel and bucket, the first step of the encounter
-    query, computed here by DuckDB as the local engine does, so Spark's query starts from them)."""
-    out_schema = pa.schema([("table", pa.string()), ("ipc", pa.binary())])
-    bucket_sql = encounter_buckets_sql(th, "p", DUCKDB)
+    plus what the cross-vessel steps need of it, so positions are read once (:data:`KERNEL_OUT`): the
+    encounter cell rows (per vessel and bucket) and the coverage counts (per vessel, cell and hour), both
+    computed by DuckDB with the local engine's SQL."""
+    out_schema = _arrow_schema(KERNEL_OUT)
+    cells_sql = encounter_cells_sql(th, "p", DUCKDB)
+    counts_sql = coverage_counts_sql(th, "p", DUCKDB)
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         batch_list = list(batches)  # the kernels need every row of a vessel at once
@@ -184,27 +205,66 @@ def _partition_kernel(places: Broadcast[pa.Table], th: Thresholds, routes: Seque
             statics = both.filter(is_static).select(list(KERNEL_COLUMNS["statics"]))
         table = places.value  # loaded once per Python worker, so place_indexes' cache hits across tasks
         tables = run_vessel_kernels(positions, table, th, routes, statics=statics, index=place_indexes(table))
-        tables[BUCKETS] = _buckets(positions, bucket_sql)
-        names = [n for n in (*KERNEL_TABLES, BUCKETS) if tables[n].num_rows]
+        names = [n for n in KERNEL_TABLES if tables[n].num_rows]
         if names:
-            yield pa.RecordBatch.from_pydict(
-                {"table": names, "ipc": [_ipc(tables[n]) for n in names]}, schema=out_schema
-            )
+            blobs = {"table": pa.array(names), "ipc": pa.array([_ipc(tables[n]) for n in names], pa.binary())}
+            yield _as_rows(out_schema, blobs)
+        cells, counts = _duckdb(positions, cells_sql, counts_sql)
+        yield _as_rows(out_schema, {"table": pa.array([CELLS] * cells.num_rows), **_columns(cells)})
+        counts = counts.rename_columns(["cy", "cx", "bk", "mmsi", "n"])  # bk holds the hour here
+        yield _as_rows(out_schema, {"table": pa.array([COUNTS] * counts.num_rows), **_columns(counts)})
 
     return run
 
 
-def _buckets(positions: pa.Table, sql: str) -> pa.Table:
-    """:func:`encounter_buckets_sql` over one partition's positions (whole vessels: whole groups)."""
+def _columns(table: pa.Table) -> dict[str, pa.Array]:
+    return {name: table.column(name).combine_chunks() for name in table.column_names}
+
+
+def _as_rows(target: pa.Schema, columns: Mapping[str, pa.Array]) -> pa.RecordBatch:
+    """A batch of ``target``'s columns: those given (cast to the target's type), nulls elsewhere."""
+    n = len(next(iter(columns.values())))
+    arrays = [columns[f.name].cast(f.type) if f.name in columns else pa.nulls(n, f.type) for f in target]
+    return pa.RecordBatch.from_arrays(arrays, schema=target)
+
+
+def _duckdb(positions: pa.Table, *queries: str) -> list[pa.Table]:
+    """``queries`` over one partition's positions (registered as ``p``) in a one-thread DuckDB."""
     import duckdb
 
     con = duckdb.connect(":memory:", config={"threads": 1})
     try:
         con.execute("SET TimeZone = 'UTC'")
         con.register("p", positions)
-        return con.sql(sql).to_arrow_table()
+        return [con.sql(q).to_arrow_table() for q in queries]
     finally:
         con.close()
+
+
+def _sql_map(sql: str, ddl: str) -> Any:
+    """A ``mapInArrow`` function running DuckDB ``sql`` over the partition's rows (registered as ``p``),
+    returning rows of ``ddl``: the cross-vessel steps run where their input is whole (time buckets, pairs)."""
+    target = _arrow_schema(ddl)
+
+    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        batch_list = list(batches)
+        if sum(b.num_rows for b in batch_list) == 0:
+            return  # an empty partition (e.g. more partitions than time buckets)
+        rows = pa.Table.from_batches(batch_list)
+        (result,) = _duckdb(rows, sql)
+        if result.num_rows:
+            yield from result.select(target.names).cast(target).to_batches()
+
+    return run
+
+
+_ARROW_TYPES = {"STRING": pa.string(), "BINARY": pa.binary(), "BIGINT": pa.int64(), "DOUBLE": pa.float64()}
+
+
+def _arrow_schema(ddl: str) -> pa.Schema:
+    """The Arrow schema of a Spark DDL string of the types above (``"mmsi BIGINT, lat DOUBLE"``)."""
+    pairs = [col.split() for col in ddl.split(",")]
+    return pa.schema([(name, _ARROW_TYPES[kind.upper()]) for name, kind in pairs])
 
 
 def _read(spark: SparkSession, uri: str, name: str, target: pa.Schema) -> DataFrame | None:
@@ -307,6 +367,9 @@ def _run(
     n: int,
     out: str | Path | None,
 ) -> DetectResult:
+    """One pass over the positions (the kernel job, its output cached), then the two cross-vessel steps
+    from that output, and the write."""
+    from pyspark import StorageLevel
     from pyspark.sql import functions as F
 
     # only the kernels' columns travel through the shuffle (source and input_id strings would double it)
@@ -316,35 +379,23 @@ def _run(
         both = both.unionByName(kernel_statics, allowMissingColumns=True)
     ordered = both.repartition(n, "mmsi").sortWithinPartitions("mmsi", "ts", "lat", "lon")
     shared = session.sparkContext.broadcast(places_used)
+    kernel_out = ordered.mapInArrow(_partition_kernel(shared, thresholds, list(routes)), KERNEL_OUT)
+    kernel_out = kernel_out.persist(StorageLevel.MEMORY_AND_DISK)  # read by the three steps below
     try:
-        kernel = _partition_kernel(shared, thresholds, list(routes))
-        envelope = to_arrow(ordered.mapInArrow(kernel, ENVELOPE))
-    except Exception as exc:
-        raise EngineError(f"the Spark detection job failed: {_short(exc)}") from exc
+        try:
+            envelope = to_arrow(kernel_out.where(F.col("ipc").isNotNull()).select("table", "ipc"))
+        except Exception as exc:
+            raise EngineError(f"the Spark detection job failed: {_short(exc)}") from exc
+        tables = _decode(envelope)
+        try:
+            if tables["gaps"].num_rows:
+                tables["gaps"] = _coverage(session, kernel_out, tables["gaps"], thresholds)
+            raw = _encounters(kernel_out, thresholds, n)
+        except Exception as exc:
+            raise EngineError(f"the Spark encounter/coverage query failed: {_short(exc)}") from exc
     finally:
+        kernel_out.unpersist()
         shared.unpersist()
-    tables = _decode(envelope)
-    buckets = _decode_one(envelope, BUCKETS)
-
-    positions.createOrReplaceTempView("_sl_positions")
-    try:
-        gaps = tables["gaps"]
-        if gaps.num_rows:
-            from_arrow(session, coverage_input(gaps)).createOrReplaceTempView("_sl_gaps")
-            counts = to_arrow(session.sql(coverage_sql(thresholds, "_sl_gaps", "_sl_positions", SPARK)))
-            tables["gaps"] = finish_coverage(gaps, counts, thresholds)
-        over = "_sl_positions", SPARK
-        if buckets is not None:  # none only when no partition had positions
-            from_arrow(session, buckets).createOrReplaceTempView("_sl_buckets")
-            raw = to_arrow(session.sql(encounters_sql(thresholds, *over, buckets="_sl_buckets")))
-        else:
-            raw = to_arrow(session.sql(encounters_sql(thresholds, *over)))
-    except Exception as exc:
-        raise EngineError(f"the Spark encounter/coverage query failed: {_short(exc)}") from exc
-    finally:
-        session.catalog.dropTempView("_sl_positions")
-        session.catalog.dropTempView("_sl_gaps")
-        session.catalog.dropTempView("_sl_buckets")
     tables["encounters"] = finish_encounters(raw, thresholds, idx)
     _write(session, store_uri(out) if out else uri, tables, places_used)
     return DetectResult(
@@ -352,6 +403,46 @@ def _run(
         shards_total=n,
         shards_run=list(range(n)),
     )
+
+
+def _coverage(session: SparkSession, kernel_out: DataFrame, gaps: pa.Table, th: Thresholds) -> pa.Table:
+    """Gaps with coverage: the (cell, hour)s the gaps ask about are found on the driver, the partitions'
+    counts of those are gathered (a broadcast join, no shuffle), and the local engine's coverage SQL runs
+    over them in DuckDB (counts are sums, so the answer is the one over all positions)."""
+    import duckdb
+    from pyspark.sql import functions as F
+
+    con = duckdb.connect(":memory:")
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        con.register("_gaps_in", coverage_input(gaps))
+        wanted = con.sql(coverage_wanted_sql(th, "_gaps_in", DUCKDB)).to_arrow_table()
+        found = (
+            kernel_out.where(F.col("table") == COUNTS)
+            .select("cy", "cx", F.col("bk").alias("hb"), "mmsi", "n")
+            .join(F.broadcast(from_arrow(session, wanted)), ["cy", "cx", "hb"])
+        )
+        counts = to_arrow(found).select(_arrow_schema(COVERAGE_COUNTS).names)
+        con.register("_counts", counts)
+        rows = con.sql(coverage_sql(th, "_gaps_in", dialect=DUCKDB, counts="_counts")).to_arrow_table()
+    finally:
+        con.close()
+    return finish_coverage(gaps, rows, th)
+
+
+def _encounters(kernel_out: DataFrame, th: Thresholds, n: int) -> pa.Table:
+    """Candidate encounters: the partitions' cell rows regrouped by time bucket (close pairs), the close
+    rows regrouped by pair (runs and medians), each step the local engine's SQL run by DuckDB."""
+    from pyspark.sql import functions as F
+
+    cells = kernel_out.where(F.col("table") == CELLS).select(*_arrow_schema(ENCOUNTER_CELLS).names)
+    close_sql = encounter_close_sql(th, "p", DUCKDB)
+    close = cells.repartition(n, "bk").mapInArrow(_sql_map(close_sql, ENCOUNTER_CLOSE), ENCOUNTER_CLOSE)
+    runs_sql = encounter_runs_sql(th, "p")
+    runs = close.repartition(n, "mmsi_a", "mmsi_b").mapInArrow(
+        _sql_map(runs_sql, ENCOUNTER_RUNS), ENCOUNTER_RUNS
+    )
+    return to_arrow(runs)
 
 
 def _short(exc: Exception) -> str:
@@ -372,16 +463,6 @@ def _decode(envelope: pa.Table) -> dict[str, pa.Table]:
         parts = [_from_ipc(b).cast(target) for n, b in zip(names, blobs, strict=True) if n == name]
         out[name] = sort_events(name, pa.concat_tables(parts)) if parts else schema.empty(target)
     return out
-
-
-def _decode_one(envelope: pa.Table, name: str) -> pa.Table | None:
-    """Every partition's blobs of table ``name`` concatenated (None when no partition sent one)."""
-    blobs = [
-        b
-        for n, b in zip(envelope.column("table").to_pylist(), envelope.column("ipc").to_pylist(), strict=True)
-        if n == name
-    ]
-    return pa.concat_tables([_from_ipc(b) for b in blobs]) if blobs else None
 
 
 def _write(session: SparkSession, target: str, tables: dict[str, pa.Table], places: pa.Table) -> None:
