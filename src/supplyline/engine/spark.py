@@ -50,6 +50,7 @@ from supplyline.engine.base import (
     PLACES_TABLE,
     STATE_TABLE,
     DetectResult,
+    Phases,
     coverage_input,
     empty_event_tables,
     finish_coverage,
@@ -323,13 +324,17 @@ def detect_spark(
     partitions: int | None = None,
     spark: SparkSession | None = None,
     out: str | Path | None = None,
+    prepartition: bool = True,
 ) -> DetectResult:
     """Run every detector on Spark over the store at ``store`` (folder or URI) and write the event tables.
 
-    ``partitions`` vessel partitions (default: 2 per core, at most ``ROWS_PER_PARTITION`` positions each);
-    ``spark`` reuses a session (else one is made with ``master``). Tables go to ``out`` (default the
-    store itself): a local store gets them in one store transaction, exactly as the local engine lays them
-    out; a remote one gets ``tables/<name>/`` written by Spark.
+    ``partitions`` vessel partitions (default: 2 per core, at most ``ROWS_PER_PARTITION`` positions each;
+    a power of two for a local store); ``spark`` reuses a session (else one is made with ``master``).
+    A local store (a folder every executor sees at the same path) is read through its vessel-partitioned
+    copy (:mod:`.spark_files`) unless ``prepartition`` is False; a remote one (``hdfs://``, ``s3a://``) is
+    read and shuffled by Spark. Tables go to ``out`` (default the store itself): a local store gets them
+    in one store transaction, exactly as the local engine lays them out; a remote one gets
+    ``tables/<name>/`` written by Spark.
     """
     uri = store_uri(store)
     local = _local_path(uri)
@@ -337,12 +342,16 @@ def detect_spark(
         Store.open(local)  # a clear StoreError when there is no store there
     session = spark or spark_session(master)
     idx, places_used = places_in_use(places)
+    target = store_uri(out) if out else uri
+    if local is not None and prepartition:
+        if not Store(local).has_files("positions"):
+            return _write_empty(session, target, places_used)
+        n = _partitions_pow2(session, local, partitions)
+        return _run_files(session, Store.open(local), places_used, idx, thresholds, routes, n, target)
     positions = _read(session, uri, "positions", schema.POSITIONS)
     statics = _read(session, uri, "statics", schema.STATICS)
     if positions is None:
-        tables = empty_event_tables()
-        _write(session, store_uri(out) if out else uri, tables, places_used)
-        return DetectResult(counts=dict.fromkeys(tables, 0))
+        return _write_empty(session, target, places_used)
 
     n = _partitions(session, uri, positions, partitions)
     # SQL shuffles sized like the vessel partitions: Spark's default 200 tasks per stage cost ~10x on small
@@ -350,14 +359,89 @@ def detect_spark(
     shuffle = session.conf.get("spark.sql.shuffle.partitions")
     session.conf.set("spark.sql.shuffle.partitions", str(n))
     try:
-        return _run(session, uri, positions, statics, places_used, idx, thresholds, routes, n, out)
+        return _run(session, positions, statics, places_used, idx, thresholds, routes, n, target)
     finally:
         session.conf.set("spark.sql.shuffle.partitions", shuffle or "200")
 
 
+def _write_empty(session: SparkSession, target: str, places_used: pa.Table) -> DetectResult:
+    tables = empty_event_tables()
+    _write(session, target, tables, places_used)
+    return DetectResult(counts=dict.fromkeys(tables, 0))
+
+
+def _partitions_pow2(session: SparkSession, local: Path, requested: int | None) -> int:
+    """Parts of a local store's copy: as :func:`_partitions`, rounded up to a power of two so the count
+    (and the copy) stays the same while the store grows, until it doubles."""
+    if requested is not None:
+        if requested < 1:
+            raise EngineError("--partitions must be at least 1")
+        return requested
+    rows = sum(pq.ParquetFile(f).metadata.num_rows for f in Store(local).files("positions"))
+    wanted = max(2, session.sparkContext.defaultParallelism * 2, math.ceil(rows / ROWS_PER_PARTITION))
+    return 1 << (wanted - 1).bit_length()
+
+
+def _run_files(
+    session: SparkSession,
+    store: Store,
+    places_used: pa.Table,
+    idx: PlaceLookup,
+    th: Thresholds,
+    routes: Sequence[Route],
+    n: int,
+    target: str,
+) -> DetectResult:
+    """The local-store path (:mod:`.spark_files`): copy update, kernels, close pairs, then the driver's
+    DuckDB steps and the write; phases timed as the local engine's."""
+    from supplyline.engine import spark_files as sf
+
+    result = DetectResult(shards_total=n, shards_run=list(range(n)))
+    phase = Phases(result.seconds)
+    shared = session.sparkContext.broadcast(places_used)
+    try:
+        with store.lock():  # the copy is read and written by this run only
+            copy = sf.update_copy(session, store, n)
+            phase.done("split")
+            pairs = sf.run_kernels(session, copy, shared, th, routes)
+            phase.done("kernels")
+            tables = _decode([name for name, _ in pairs], [blob for _, blob in pairs])
+            if tables["gaps"].num_rows:
+                tables["gaps"] = _coverage_duckdb(tables["gaps"], th, sf.counts_source(copy))
+            phase.done("coverage")
+            raw = sf.encounter_runs(sf.close_pairs(session, copy, th), th)
+    except EngineError:
+        raise
+    except Exception as exc:
+        raise EngineError(f"the Spark detection job failed: {_short(exc)}") from exc
+    finally:
+        shared.unpersist()
+    tables["encounters"] = finish_encounters(
+        raw if raw is not None else _arrow_schema(ENCOUNTER_RUNS).empty_table(), th, idx
+    )
+    phase.done("encounters")
+    _write(session, target, tables, places_used)
+    phase.done("write")
+    result.counts = {name: tables[name].num_rows for name in schema.EVENT_TABLES}
+    return result
+
+
+def _coverage_duckdb(gaps: pa.Table, th: Thresholds, counts: str) -> pa.Table:
+    """Gaps with coverage from the partitions' counts (relation ``counts``), in DuckDB on the driver."""
+    import duckdb
+
+    con = duckdb.connect(":memory:")
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        con.register("_gaps_in", coverage_input(gaps))
+        rows = con.sql(coverage_sql(th, "_gaps_in", dialect=DUCKDB, counts=counts)).to_arrow_table()
+    finally:
+        con.close()
+    return finish_coverage(gaps, rows, th)
+
+
 def _run(
     session: SparkSession,
-    uri: str,
     positions: DataFrame,
     statics: DataFrame | None,
     places_used: pa.Table,
@@ -365,7 +449,7 @@ def _run(
     thresholds: Thresholds,
     routes: Sequence[Route],
     n: int,
-    out: str | Path | None,
+    target: str,
 ) -> DetectResult:
     """One pass over the positions (the kernel job, its output cached), then the two cross-vessel steps
     from that output, and the write."""
@@ -386,7 +470,7 @@ def _run(
             envelope = to_arrow(kernel_out.where(F.col("ipc").isNotNull()).select("table", "ipc"))
         except Exception as exc:
             raise EngineError(f"the Spark detection job failed: {_short(exc)}") from exc
-        tables = _decode(envelope)
+        tables = _decode(envelope.column("table").to_pylist(), envelope.column("ipc").to_pylist())
         try:
             if tables["gaps"].num_rows:
                 tables["gaps"] = _coverage(session, kernel_out, tables["gaps"], thresholds)
@@ -397,7 +481,7 @@ def _run(
         kernel_out.unpersist()
         shared.unpersist()
     tables["encounters"] = finish_encounters(raw, thresholds, idx)
-    _write(session, store_uri(out) if out else uri, tables, places_used)
+    _write(session, target, tables, places_used)
     return DetectResult(
         counts={name: tables[name].num_rows for name in schema.EVENT_TABLES},
         shards_total=n,
@@ -453,10 +537,9 @@ def _short(exc: Exception) -> str:
     return (lines[-1] if "Traceback" in str(exc) else lines[0])[:500]
 
 
-def _decode(envelope: pa.Table) -> dict[str, pa.Table]:
-    """Every partition's blobs concatenated per event table, in the canonical order."""
-    names = envelope.column("table").to_pylist()
-    blobs = envelope.column("ipc").to_pylist()
+def _decode(names: Sequence[str], blobs: Sequence[bytes]) -> dict[str, pa.Table]:
+    """Every partition's blobs (``names[i]``'s table in ``blobs[i]``) concatenated per event table, in the
+    canonical order."""
     out: dict[str, pa.Table] = {}
     for name in KERNEL_TABLES:
         target = schema.EVENT_TABLES[name]
