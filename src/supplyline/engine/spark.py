@@ -61,7 +61,7 @@ from supplyline.engine.base import (
 from supplyline.engine.local import KERNEL_COLUMNS
 from supplyline.engine.spark_runtime import check_java, from_arrow, to_arrow
 from supplyline.errors import DependencyError, EngineError
-from supplyline.store import WHOLE, Store, raw_uri, table_uri
+from supplyline.store import WHOLE, Store, raw_uri, shard_part, table_uri
 
 if TYPE_CHECKING:
     from pyspark.broadcast import Broadcast
@@ -392,22 +392,35 @@ def _run_files(
     n: int,
     target: str,
 ) -> DetectResult:
-    """The local-store path (:mod:`.spark_files`): copy update, kernels, close pairs, then the driver's
-    DuckDB steps and the write; phases timed as the local engine's."""
-    from supplyline.engine import spark_files as sf
+    """The local-store path (:mod:`.spark_files`): copy update, kernels of the parts whose input changed,
+    close pairs, then the driver's DuckDB steps and the write; phases timed as the local engine's.
 
-    result = DetectResult(shards_total=n, shards_run=list(range(n)))
+    Incremental when the tables go back into the store itself, as the local engine: a part is recomputed
+    when its signature (its split files and the parameters) differs from the one this engine recorded in
+    :data:`SPARK_STATE` at its last run; every part when another engine wrote the tables since."""
+    from supplyline.engine import spark_files as sf
+    from supplyline.engine.local import _params_hash
+
+    result = DetectResult(shards_total=n)
     phase = Phases(result.seconds)
     shared = session.sparkContext.broadcast(places_used)
+    out = _local_path(target)
+    same = out is not None and out.resolve() == store.root.resolve()
     try:
         with store.lock():  # the copy is read and written by this run only
             copy = sf.update_copy(session, store, n)
+            signatures = sf.part_signatures(copy, _params_hash(places_used, th, routes, n))
+            old = _spark_state(store) if same else {}
+            todo = sorted(k for k in set(signatures) | set(old) if old.get(k) != signatures.get(k))
+            result.shards_run = todo
             phase.done("split")
-            pairs = sf.run_kernels(session, copy, shared, th, routes)
+            if same and not todo:
+                result.counts = {name: store.count_rows(name) for name in schema.EVENT_TABLES}
+                return result
+            fresh = _by_part(sf.run_kernels(session, copy, shared, th, routes, todo), signatures, todo)
             phase.done("kernels")
-            tables = _decode([name for name, _ in pairs], [blob for _, blob in pairs])
-            if tables["gaps"].num_rows:
-                tables["gaps"] = _coverage_duckdb(tables["gaps"], th, sf.counts_source(copy))
+            gaps = {k: fresh[k]["gaps"] if k in fresh else _stored_gaps(store, k) for k in signatures}
+            gaps = _coverage_by_part(gaps, th, sf.counts_source(copy))
             phase.done("coverage")
             raw = sf.encounter_runs(sf.close_pairs(session, copy, th), th)
     except EngineError:
@@ -416,14 +429,100 @@ def _run_files(
         raise EngineError(f"the Spark detection job failed: {_short(exc)}") from exc
     finally:
         shared.unpersist()
-    tables["encounters"] = finish_encounters(
-        raw if raw is not None else _arrow_schema(ENCOUNTER_RUNS).empty_table(), th, idx
-    )
+    empty = _arrow_schema(ENCOUNTER_RUNS).empty_table()
+    encounters = finish_encounters(raw if raw is not None else empty, th, idx)
     phase.done("encounters")
-    _write(session, target, tables, places_used)
+    if out is None:  # a remote target: whole tables, written by Spark
+        whole = {
+            name: sort_events(name, pa.concat_tables([t[name] for t in fresh.values()]))
+            for name in KERNEL_TABLES
+            if name != "gaps"
+        }
+        tables = {
+            **whole,
+            "gaps": sort_events("gaps", pa.concat_tables(gaps.values())),
+            "encounters": encounters,
+        }
+        _write(session, target, tables, places_used)
+        result.counts = {name: t.num_rows for name, t in tables.items()}
+    else:
+        written = store if same else Store.create(out)
+        _commit_parts(written, fresh, gaps, encounters, places_used, signatures)
+        result.counts = {name: written.count_rows(name) for name in schema.EVENT_TABLES}
     phase.done("write")
-    result.counts = {name: tables[name].num_rows for name in schema.EVENT_TABLES}
     return result
+
+
+SPARK_STATE = "detect_state_spark"
+"""Per-part input signatures of the Spark engine's last run on a local store (schema
+:data:`supplyline.schema.DETECT_STATE`); absent, or the local engine's state present, means recompute all."""
+
+
+def _spark_state(store: Store) -> dict[int, str]:
+    """The signatures of this engine's last run, if the event tables are still its own (the local engine
+    writes its :data:`STATE_TABLE` and the JVM path drops :data:`SPARK_STATE`)."""
+    local_wrote = store.read_part(STATE_TABLE, WHOLE) is not None
+    if local_wrote or not all(store.has_table(name) for name in schema.EVENT_TABLES):
+        return {}
+    t = store.read_part(SPARK_STATE, WHOLE)
+    if t is None:
+        return {}
+    return dict(zip(t.column("shard").to_pylist(), t.column("signature").to_pylist(), strict=True))
+
+
+def _by_part(
+    triples: Sequence[tuple[int, str, bytes]], signatures: Mapping[int, str], todo: Sequence[int]
+) -> dict[int, dict[str, pa.Table]]:
+    """Each recomputed (still non-empty) part's event tables from its tasks' (part, name, IPC) triples."""
+    out = {}
+    for k in todo:
+        if k in signatures:
+            mine = [(name, blob) for part, name, blob in triples if part == k]
+            out[k] = _decode([name for name, _ in mine], [blob for _, blob in mine])
+    return out
+
+
+def _stored_gaps(store: Store, k: int) -> pa.Table:
+    t = store.read_part("gaps", shard_part(k))
+    return schema.empty(schema.GAPS) if t is None else t.cast(schema.GAPS)
+
+
+def _coverage_by_part(parts: dict[int, pa.Table], th: Thresholds, counts: str) -> dict[int, pa.Table]:
+    """Coverage of every part's gaps in one query (other vessels' new positions change old gaps' too)."""
+    if not parts or not any(g.num_rows for g in parts.values()):
+        return parts
+    tagged = [g.append_column("_part", pa.array([k] * g.num_rows, pa.int64())) for k, g in parts.items()]
+    done = _coverage_duckdb(pa.concat_tables(tagged), th, counts)
+    part = done.column("_part").to_numpy()
+    done = done.drop_columns(["_part"])
+    return {k: done.filter(pa.array(part == k)) for k in parts}
+
+
+def _commit_parts(
+    store: Store,
+    fresh: dict[int, dict[str, pa.Table]],
+    gaps: dict[int, pa.Table],
+    encounters: pa.Table,
+    places: pa.Table,
+    signatures: Mapping[int, str],
+) -> None:
+    """One transaction: the recomputed parts, every part's gaps, the whole tables and the signatures;
+    parts of parts now empty, and any other engine's parts, are dropped."""
+    keep = [shard_part(k) for k in signatures]
+    state = pa.table(
+        {
+            "shard": pa.array(sorted(signatures), pa.int64()),
+            "signature": [signatures[k] for k in sorted(signatures)],
+        },
+        schema=schema.DETECT_STATE,
+    )
+    with store.lock(), store.transaction() as txn:
+        for name in KERNEL_TABLES:
+            by_part = gaps if name == "gaps" else {k: t[name] for k, t in fresh.items()}
+            txn.replace_parts(name, {shard_part(k): t for k, t in by_part.items()}, keep=keep)
+        stage_cross_tables(txn, encounters, places)
+        txn.drop_table(STATE_TABLE)
+        txn.put_part(SPARK_STATE, WHOLE, state)
 
 
 def _coverage_duckdb(gaps: pa.Table, th: Thresholds, counts: str) -> pa.Table:
@@ -564,6 +663,7 @@ def _write(session: SparkSession, target: str, tables: dict[str, pa.Table], plac
                 txn.replace_parts(name, {WHOLE: table})
         stage_cross_tables(txn, tables["encounters"], places)
         txn.drop_table(STATE_TABLE)
+        txn.drop_table(SPARK_STATE)
 
 
 __all__ = ["ENVELOPE", "ROWS_PER_PARTITION", "detect_spark", "spark_session", "store_uri"]

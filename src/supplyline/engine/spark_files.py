@@ -170,19 +170,40 @@ def _split_task(store_root: str, dest: str, parts: int, group: list[tuple[str, s
         con.close()
 
 
+def part_signatures(copy: CopyUpdate, params: str) -> dict[int, str]:
+    """Signature of each non-empty part: the detection parameters and the names of its split files (which
+    name the store files they came from, so a part changes exactly when a store file it holds does)."""
+    names: dict[int, list[str]] = {}
+    for f in copy.root.glob("*/part=*/s*_*.parquet"):
+        k = int(f.parent.name.split("=", 1)[1])
+        names.setdefault(k, []).append(f"{f.parent.parent.name}/{f.name}")
+    return {
+        k: hashlib.sha1("|".join([params, *sorted(files)]).encode()).hexdigest() for k, files in names.items()
+    }
+
+
 def run_kernels(
     session: SparkSession,
     copy: CopyUpdate,
     places: Broadcast[pa.Table],
     th: Thresholds,
     routes: Sequence[Route],
-) -> list[tuple[str, bytes]]:
-    """Stage 2: every part's kernels (event tables back as (name, IPC) pairs), cell rows and counts."""
-    for old in (copy.root / "cells", copy.root / "counts"):
-        shutil.rmtree(old, ignore_errors=True)
-        old.mkdir(parents=True)
+    todo: Sequence[int],
+) -> list[tuple[int, str, bytes]]:
+    """Stage 2 over the parts ``todo``: their event tables back as (part, name, IPC) triples, their cell
+    rows and counts written beside the copy in place of the previous run's (other parts' are kept)."""
+    for k in todo:
+        for old in (
+            *copy.root.glob(f"cells/bkpart=*/k{k}_*.parquet"),
+            copy.root / "counts" / f"part-{k}.parquet",
+        ):
+            old.unlink(missing_ok=True)
+    (copy.root / "cells").mkdir(exist_ok=True)
+    (copy.root / "counts").mkdir(exist_ok=True)
+    if not todo:
+        return []
     root, parts, routes_ = str(copy.root), copy.parts, list(routes)
-    rdd = session.sparkContext.parallelize(range(parts), parts)
+    rdd = session.sparkContext.parallelize(list(todo), len(todo))
     return rdd.flatMap(lambda k: _kernel_task(root, k, parts, places.value, th, routes_)).collect()
 
 
@@ -199,7 +220,7 @@ def _read_part(
 
 def _kernel_task(
     root: str, k: int, parts: int, places: pa.Table, th: Thresholds, routes: list[Route]
-) -> list[tuple[str, bytes]]:
+) -> list[tuple[int, str, bytes]]:
     """Executor side of stage 2 for part ``k``."""
     from supplyline.engine.spark import _ipc
 
@@ -225,7 +246,7 @@ def _kernel_task(
         )
     finally:
         con.close()
-    return [(name, _ipc(tables[name])) for name in KERNEL_TABLES if tables[name].num_rows]
+    return [(k, name, _ipc(tables[name])) for name in KERNEL_TABLES if tables[name].num_rows]
 
 
 def close_pairs(session: SparkSession, copy: CopyUpdate, th: Thresholds) -> pa.Table | None:
@@ -281,6 +302,7 @@ __all__ = [
     "copy_folder",
     "counts_source",
     "encounter_runs",
+    "part_signatures",
     "run_kernels",
     "store_sources",
     "update_copy",
