@@ -15,7 +15,7 @@ pytest.importorskip("mapbox_vector_tile", reason="mapbox-vector-tile (serve extr
 
 from supplyline.errors import UsageError
 from supplyline.serve.basemap import Basemap, _lat, _lon, tile_range
-from tests.serve.basemap_file import X, Y, Z, build
+from tests.serve.basemap_file import LABEL, X, Y, Z, build
 
 
 @pytest.mark.parametrize("compressed", [True, False])
@@ -27,7 +27,7 @@ def test_features_land_where_the_tile_puts_them(tmp_path: Path, compressed: bool
     doc = bm.features((west + 0.001, south + 0.001, east - 0.001, north - 0.001))
     assert doc["zoom"] == Z
     by_layer = {f["properties"]["layer"]: f for f in doc["features"]}
-    assert set(by_layer) == {"landuse", "roads"}
+    assert set(by_layer) == {"landuse", "places", "roads"}
     pier = by_layer["landuse"]
     assert pier["properties"]["name"] == "Whitehall pier" and pier["geometry"]["type"] == "Polygon"
     lons = [p[0] for p in pier["geometry"]["coordinates"][0]]
@@ -40,6 +40,9 @@ def test_features_land_where_the_tile_puts_them(tmp_path: Path, compressed: bool
         _lat(Y + 0.5, n), abs=1e-6
     )
     assert west < min(lons) < max(lons) < east and south < min(lats) < max(lats) < north
+    town = by_layer["places"]
+    assert town["geometry"]["type"] == "Point" and town["properties"]["name"] == LABEL
+    assert town["geometry"]["coordinates"] == pytest.approx([_lon(X + 0.5, n), _lat(Y + 0.25, n)], abs=1e-6)
     bm.close()
 
 

@@ -2,7 +2,7 @@
 
 One rule everywhere: 100 and more as whole numbers with thousands separators (``4,366``), below that three
 significant figures (``40.8``, ``9.27``, ``0.00091``); whole floats lose their ``.0``; NaN and None are blank.
-The report's JavaScript (``fmtNum`` in report.js) follows the same rule.
+The JavaScript of the report (``fmtNum`` in report.js) and of the workbench (app.js) follows the same rule.
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ pytest.importorskip("pmtiles.writer", reason="pmtiles (serve extra)")
 pytest.importorskip("mapbox_vector_tile", reason="mapbox-vector-tile (serve extra)")
 
 from tests.browser import fixture_store as fx
-from tests.serve.basemap_file import build
+from tests.serve.basemap_file import LABEL, build
 from tests.serve.server import Server, serve
 
 pytestmark = pytest.mark.browser
@@ -50,6 +50,7 @@ def test_api_serves_the_view_and_refuses_bad_boxes(server: Server) -> None:
     doc = _get(server, "/api/basemap?bbox=129.0,41.0,133.0,44.0").json()
     assert doc["zoom"] == Z and sorted(f["properties"]["layer"] for f in doc["features"]) == [
         "landuse",
+        "places",
         "roads",
     ]
     assert _get(server, "/api/basemap?bbox=1,2,3").status_code == 400
@@ -80,6 +81,10 @@ def test_map_page_draws_the_basemap_beneath_the_tracks(browser: Any, server: Ser
             "() => [...document.querySelector('svg.map g.root').children].map((e) => e.getAttribute('class'))"
         )
         assert order.index("basemap-layer") < order.index("layer layer-tracks")
+        # the named point: one dot and its label, the name as text (never markup)
+        assert page.locator("circle.basemap-point").count() == 1
+        assert page.locator("text.basemap-label").all_text_contents() == [LABEL]
+        assert page.locator("g.basemap-layer img").count() == 0 and page.evaluate("() => window.__x") is None
         assert problems == []
     finally:
         page.close()

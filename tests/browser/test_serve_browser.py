@@ -25,6 +25,7 @@ pytest.importorskip("starlette")
 pytest.importorskip("uvicorn")
 
 from supplyline.case import bundled_case_path
+from supplyline.numfmt import human_number
 from supplyline.store import Store
 from tests.browser import fixture_store as fx
 from tests.serve.hostile import GOOD_URL, HOSTILE_MMSI, NAME, PLACE_NAME, QUOTE, add_hostile_rows
@@ -198,6 +199,28 @@ def test_february_window_narrows_map_and_tables(tab: Page, demo_store: Path) -> 
     page.locator("#map path.track").first.dispatch_event("click")
     assert page.locator("#map g.root.isolating").count() == 1
     assert "Selected" in page.text_content("#map-info")
+    assert tab.problems == []
+
+
+def test_numbers_follow_the_cli_rule(tab: Page, demo_store: Path) -> None:
+    """Hours as `supplyline.numfmt` writes them (3 significant figures, whole with separators from 100),
+    coordinates to 1e-4 degree: the workbench, the report and the CLI print one number the same way."""
+    page = tab.open("/route/rajin-vostochny")
+    col = [th.text_content() for th in page.locator("#route-voyages th").all()].index("hours")
+    shown = sorted(
+        td.text_content() or "" for td in page.locator(f"#route-voyages tbody td:nth-child({col + 1})").all()
+    )
+    hours = [r["duration_h"] for r in _rows(demo_store, "voyages") if r["route"] == "rajin-vostochny"]
+    assert shown and shown == sorted(human_number(h) for h in hours)
+    assert any(
+        len(s.replace(".", "").lstrip("0")) == 3 for s in shown if "." in s
+    )  # e.g. "40.8", not "40.84"
+    page = tab.open("/place/case:rajin")
+    pos = page.locator("dl.facts dd").all()[
+        [dt.text_content() for dt in page.locator("dl.facts dt").all()].index("position")
+    ]
+    lat, lon = (part.strip() for part in (pos.text_content() or "").split(","))
+    assert len(lat.split(".")[1]) == 4 and len(lon.split(".")[1]) == 4, (lat, lon)
     assert tab.problems == []
 
 

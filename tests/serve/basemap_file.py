@@ -1,5 +1,5 @@
 """A PMTiles archive of one vector tile (a pier polygon and a street line), built with the same libraries the
-server reads it with, for the basemap tests (default: a z12 tile of Upper New York Bay)."""
+server reads it with (and a named point), for the basemap tests (default: a z12 tile of Upper New York Bay)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from pmtiles.tile import Compression, TileType, zxy_to_tileid
 from supplyline.serve.basemap import _lat, _lon
 
 Z, X, Y = 12, 1205, 1540  # a z12 tile of Upper New York Bay, west of Whitehall
+LABEL = 'Pier <img src=x onerror="window.__x=1"> & "A"'
 
 
 def build(path: Path, compressed: bool = True, z: int = Z, x: int = X, y: int = Y) -> Path:
@@ -21,9 +22,11 @@ def build(path: Path, compressed: bool = True, z: int = Z, x: int = X, y: int = 
         "geometry": "POLYGON ((1000 1000, 3000 1000, 3000 3000, 1000 3000, 1000 1000))",
     }
     street = {"name": "South St", "geometry": "LINESTRING (0 2048, 4096 2048)"}
+    town = {"name": LABEL, "geometry": "POINT (2048 1024)"}  # a label from data: must stay text
     tile = mvt.encode(
         [{"name": "landuse", "features": [{**pier, "properties": {"kind": "pier", "name": pier["name"]}}]},
-         {"name": "roads", "features": [{**street, "properties": {"name": street["name"]}}]}],
+         {"name": "roads", "features": [{**street, "properties": {"name": street["name"]}}]},
+         {"name": "places", "features": [{**town, "properties": {"name": town["name"]}}]}],
         default_options={"y_coord_down": True},
     )  # fmt: skip
     data = gzip.compress(tile) if compressed else tile

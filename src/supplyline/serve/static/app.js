@@ -37,10 +37,12 @@
   const fmtTs = (ms) => { if (ms == null) return ""; const d = new Date(ms);
     return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}`; };
   const fmtDate = (ms) => (ms == null ? "" : fmtTs(ms).slice(0, 10));
-  const fmtNum = (v, digits) => (v == null ? "" : typeof v !== "number" ? String(v)
-    : Math.abs(v) >= 1000 ? Math.round(v).toLocaleString("en-US")
-    : v !== 0 && Math.abs(v) < 0.1 ? String(Number(v.toPrecision(2)))
-    : v.toLocaleString("en-US", { maximumFractionDigits: digits == null ? 1 : digits }));
+  // Numbers for people, the rule of the CLI (supplyline.numfmt) and the report: 100 and more whole with
+  // thousands separators, below that three significant figures; coordinates to 1e-4 degree (fmtCoord).
+  const fmtNum = (v) => (v == null ? "" : typeof v !== "number" ? String(v)
+    : !Number.isFinite(v) ? (v > 0 ? "\u221e" : "-\u221e")
+    : Math.abs(v) >= 100 ? Math.round(v).toLocaleString("en-US") : v === 0 ? "0" : String(Number(v.toPrecision(3))));
+  const fmtCoord = (v) => (v == null ? "" : Number(v).toFixed(4));
   const iso = (ms) => new Date(ms).toISOString();
 
   async function getJSON(url) {
@@ -103,7 +105,7 @@
   }
   const C = {
     ts: (key, label) => ({ key, label, fmt: fmtTs }),
-    num: (key, label, d) => ({ key, label, fmt: (v) => fmtNum(v, d) }),
+    num: (key, label) => ({ key, label, fmt: /(^|_)(lat|lon)$/.test(key) ? fmtCoord : fmtNum }),
     vessel: (key, nameKey, label) => ({ key, label: label || "vessel", text: (r) => `${r[nameKey] || ""} ${r[key]}`,
       cell: (r) => vesselLink(r[key], r[nameKey]) }),
     place: (key, nameKey, label) => ({ key: nameKey, label, text: (r) => r[nameKey] || r[key] || "",
@@ -210,7 +212,24 @@
       if (t === "MultiLineString") return c.map((l) => ring(l, false)).join("");
       if (t === "Polygon") return c.map((r) => ring(r, true)).join("");
       if (t === "MultiPolygon") return c.map((p) => p.map((r) => ring(r, true)).join("")).join("");
-      return "";  // points (labels) are not drawn
+      return "";  // points: drawn by pointsOf
+    };
+    // Named points (towns, piers, buoys) as a dot and a label, each name once per view (tiles repeat
+    // features along their edges), at most 300; sizes are screen pixels (rescaled on zoom like the marks).
+    const pointsOf = (features, k) => {
+      const seen = new Set();
+      for (const f of features) {
+        const g = f.geometry, name = f.properties.name_en || f.properties["name:en"] || f.properties.name;
+        if (seen.size >= 300 || (g.type !== "Point" && g.type !== "MultiPoint")) continue;
+        const p = g.type === "Point" ? g.coordinates : g.coordinates[0];
+        const key = `${name || ""}|${p[0].toFixed(3)}|${p[1].toFixed(3)}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        const [x, y] = proj([p[0], Math.max(-85, Math.min(85, p[1]))]);
+        gBase.append("circle").attr("class", "basemap basemap-point mark").attr("cx", x).attr("cy", y).attr("data-r", 1.8).attr("r", 1.8 / k);
+        if (name) gBase.append("text").attr("class", "basemap basemap-label").attr("x", x).attr("y", y)
+          .attr("dx", 4 / k).attr("dy", 3 / k).attr("font-size", 11 / k).text(String(name));
+      }
     };
     return async function drawBasemap() {
       if (!state.meta || !state.meta.basemap) return;
@@ -229,6 +248,7 @@
         const poly = f.geometry.type.endsWith("Polygon");
         gBase.append("path").attr("class", `basemap ${poly ? "basemap-area" : "basemap-line"} basemap-${String(f.properties.layer).replace(/[^a-z0-9_-]/gi, "")}`).attr("d", d);
       }
+      pointsOf(fc.features, t.k);
     };
   }
 
@@ -281,9 +301,9 @@
         .on("mousemove", (ev) => showTip(ev, [`Dark gap, ${fmtNum(g.duration_h)} h`, `${g.vessel_name || ""} MMSI ${g.mmsi}`, `${fmtTs(g.start_ts)} \u2192 ${fmtTs(g.end_ts)}`, `likely: ${g.likely || "unknown"}`]))
         .on("mouseleave", hideTip);
     }
-    for (const l of L.loitering || []) mark(groups.loitering, "loiter", l.lon, l.lat, 6, ["Loitering", `${l.vessel_name || ""} MMSI ${l.mmsi}`, `${fmtTs(l.start_ts)} \u2192 ${fmtTs(l.end_ts)} (${fmtNum(l.duration_h)} h)`, `mean ${fmtNum(l.mean_speed_kn, 2)} kn`]).attr("data-mmsi", l.mmsi);
+    for (const l of L.loitering || []) mark(groups.loitering, "loiter", l.lon, l.lat, 6, ["Loitering", `${l.vessel_name || ""} MMSI ${l.mmsi}`, `${fmtTs(l.start_ts)} \u2192 ${fmtTs(l.end_ts)} (${fmtNum(l.duration_h)} h)`, `mean ${fmtNum(l.mean_speed_kn)} kn`]).attr("data-mmsi", l.mmsi);
     for (const d of L.detections || []) mark(groups.detections, `detection ${d.status === "matched" ? "matched" : "dark"}`, d.lon, d.lat, 4, [`Satellite detection (${d.status || "unmatched"})`, d.mmsi != null ? `${d.vessel_name || ""} MMSI ${d.mmsi}` : "no AIS vessel matched", `${fmtTs(d.ts)} \u00b7 ${d.sensor || ""} \u00b7 scene ${d.scene_id}`, d.synthetic ? "SYNTHETIC" : ""]);
-    for (const e of L.encounters || []) mark(groups.encounters, "encounter", e.lon, e.lat, 6, ["Encounter", `MMSI ${e.mmsi_a} & ${e.mmsi_b}`, `${fmtTs(e.start_ts)} \u2192 ${fmtTs(e.end_ts)}`, `median ${fmtNum(e.median_dist_km, 2)} km apart`]);
+    for (const e of L.encounters || []) mark(groups.encounters, "encounter", e.lon, e.lat, 6, ["Encounter", `MMSI ${e.mmsi_a} & ${e.mmsi_b}`, `${fmtTs(e.start_ts)} \u2192 ${fmtTs(e.end_ts)}`, `median ${fmtNum(e.median_dist_km)} km apart`]);
     for (const p of placeRows) {
       mark(groups.places, p.watched ? "place watched" : "place", p.lon, p.lat, p.watched ? 5 : 3.5, [p.name, `${p.kind || "place"} \u00b7 ${p.place_id}`, "click for the place page"],
         () => { location.href = `/place/${encodeURIComponent(p.place_id)}`; });
@@ -304,6 +324,7 @@
     const zoom = d3.zoom().scaleExtent([0.5, 4000]).on("zoom", (ev) => {
       k = ev.transform.k; root.attr("transform", ev.transform);
       root.selectAll(".mark").attr("r", function () { return +this.getAttribute("data-r") / k; });
+      root.selectAll(".basemap-label").attr("font-size", 11 / k).attr("dx", 4 / k).attr("dy", 3 / k);
     });
     svg.call(zoom);
     const drawLand = landLayer(svg, gLand, proj, zoom, W, H);
@@ -387,11 +408,11 @@
   // ---------- map page ---------------------------------------------------------------------------------------
   const LAYER_TABLES = {
     visits: [C.vessel("mmsi", "vessel_name"), C.place("place_id", "place_name", "place"), C.ts("arrival_ts", "arrival"), C.ts("departure_ts", "departure"), C.num("dwell_h", "dwell h")],
-    voyages: [C.vessel("mmsi", "vessel_name"), C.route(), C.place("origin_id", "origin_name", "from"), C.place("destination_id", "destination_name", "to"), C.ts("departure_ts", "departure"), C.ts("arrival_ts", "arrival"), C.num("duration_h", "hours"), C.num("draught_change_m", "draught change m", 2)],
+    voyages: [C.vessel("mmsi", "vessel_name"), C.route(), C.place("origin_id", "origin_name", "from"), C.place("destination_id", "destination_name", "to"), C.ts("departure_ts", "departure"), C.ts("arrival_ts", "arrival"), C.num("duration_h", "hours"), C.num("draught_change_m", "draught change m")],
     gaps: [C.vessel("mmsi", "vessel_name"), C.ts("start_ts", "start"), C.ts("end_ts", "end"), C.num("duration_h", "hours"), { key: "likely", label: "class" }, C.num("dist_km", "km"), { key: "near_end_place", label: "near" }],
-    encounters: [C.vessel("mmsi_a", "vessel_name", "vessel A"), { key: "mmsi_b", label: "vessel B", cell: (r) => vesselLink(r.mmsi_b) }, C.ts("start_ts", "start"), C.ts("end_ts", "end"), C.num("duration_h", "hours"), C.num("median_dist_km", "median km", 2)],
-    loitering: [C.vessel("mmsi", "vessel_name"), C.ts("start_ts", "start"), C.ts("end_ts", "end"), C.num("duration_h", "hours"), C.num("mean_speed_kn", "mean kn", 2), C.num("lat", "lat", 4), C.num("lon", "lon", 4)],
-    detections: [C.ts("ts", "time"), { key: "status", label: "AIS match" }, { key: "mmsi", label: "vessel", text: (r) => `${r.vessel_name || ""} ${r.mmsi || ""}`, cell: (r) => (r.mmsi == null ? "" : vesselLink(r.mmsi, r.vessel_name)) }, { key: "sensor", label: "sensor" }, C.num("length_m", "length m"), C.num("score", "score", 2), { key: "scene_id", label: "scene" }, { key: "synthetic", label: "synthetic", fmt: (v) => (v ? "yes" : "") }],
+    encounters: [C.vessel("mmsi_a", "vessel_name", "vessel A"), { key: "mmsi_b", label: "vessel B", cell: (r) => vesselLink(r.mmsi_b) }, C.ts("start_ts", "start"), C.ts("end_ts", "end"), C.num("duration_h", "hours"), C.num("median_dist_km", "median km")],
+    loitering: [C.vessel("mmsi", "vessel_name"), C.ts("start_ts", "start"), C.ts("end_ts", "end"), C.num("duration_h", "hours"), C.num("mean_speed_kn", "mean kn"), C.num("lat", "lat"), C.num("lon", "lon")],
+    detections: [C.ts("ts", "time"), { key: "status", label: "AIS match" }, { key: "mmsi", label: "vessel", text: (r) => `${r.vessel_name || ""} ${r.mmsi || ""}`, cell: (r) => (r.mmsi == null ? "" : vesselLink(r.mmsi, r.vessel_name)) }, { key: "sensor", label: "sensor" }, C.num("length_m", "length m"), C.num("score", "score"), { key: "scene_id", label: "scene" }, { key: "synthetic", label: "synthetic", fmt: (v) => (v ? "yes" : "") }],
     alerts: [{ key: "kind", label: "kind" }, C.ts("ts", "time"), { key: "mmsi", label: "vessel", text: (r) => `${r.vessel_name || ""} ${r.mmsi || ""}`, cell: (r) => (r.mmsi == null ? "" : vesselLink(r.mmsi, r.vessel_name)) }, C.route(), { key: "message", label: "message" }],
   };
 
@@ -541,14 +562,14 @@
     if (v.same_imo.length) ident.append(el("h3", null, "Same IMO on other MMSIs"), dataTable("same-imo", [C.vessel("mmsi", "name"), { key: "imo", label: "IMO" }], v.same_imo));
     const draught = section("Draught", "draught-section", "Reported draught (m) over time; changes detected in port.");
     draughtChart(draught, v.draught);
-    draught.append(dataTable("draught-changes", [C.ts("ts", "time"), C.num("draught_before_m", "before m", 2), C.num("draught_after_m", "after m", 2), C.num("change_m", "change m", 2), { key: "place_id", label: "place", cell: (r) => placeLink(r.place_id) }, { key: "state", label: "state" }], v.draught_changes));
+    draught.append(dataTable("draught-changes", [C.ts("ts", "time"), C.num("draught_before_m", "before m"), C.num("draught_after_m", "after m"), C.num("change_m", "change m"), { key: "place_id", label: "place", cell: (r) => placeLink(r.place_id) }, { key: "state", label: "state" }], v.draught_changes));
     const ev = section("Events", "vessel-events");
     const t = (title, id, cols, rows) => ev.append(el("h3", null, `${title} (${rows.length})`), dataTable(id, cols, rows));
-    t("Port calls", "vessel-visits", [C.place("place_id", "place_name", "place"), C.ts("arrival_ts", "arrival"), C.ts("departure_ts", "departure"), C.num("dwell_h", "dwell h"), C.num("draught_arrival_m", "draught in", 2), C.num("draught_departure_m", "draught out", 2)], v.visits);
-    t("Voyages", "vessel-voyages", [C.route(), C.place("origin_id", "origin_name", "from"), C.place("destination_id", "destination_name", "to"), C.ts("departure_ts", "departure"), C.ts("arrival_ts", "arrival"), C.num("duration_h", "hours"), C.num("draught_change_m", "draught change m", 2)], v.voyages);
+    t("Port calls", "vessel-visits", [C.place("place_id", "place_name", "place"), C.ts("arrival_ts", "arrival"), C.ts("departure_ts", "departure"), C.num("dwell_h", "dwell h"), C.num("draught_arrival_m", "draught in"), C.num("draught_departure_m", "draught out")], v.visits);
+    t("Voyages", "vessel-voyages", [C.route(), C.place("origin_id", "origin_name", "from"), C.place("destination_id", "destination_name", "to"), C.ts("departure_ts", "departure"), C.ts("arrival_ts", "arrival"), C.num("duration_h", "hours"), C.num("draught_change_m", "draught change m")], v.voyages);
     t("Dark gaps", "vessel-gaps", [C.ts("start_ts", "start"), C.ts("end_ts", "end"), C.num("duration_h", "hours"), { key: "likely", label: "class" }, C.num("others_received", "others received"), { key: "near_end_place", label: "near", cell: (r) => placeLink(r.near_end_place || r.near_start_place) }], v.gaps);
-    t("Encounters", "vessel-encounters", [{ key: "other", label: "other vessel", cell: (r) => vesselLink(r.mmsi_a === v.mmsi ? r.mmsi_b : r.mmsi_a) }, C.ts("start_ts", "start"), C.ts("end_ts", "end"), C.num("duration_h", "hours"), C.num("median_dist_km", "median km", 2)], v.encounters);
-    t("Loitering", "vessel-loitering", [C.ts("start_ts", "start"), C.ts("end_ts", "end"), C.num("duration_h", "hours"), C.num("mean_speed_kn", "mean kn", 2), C.num("dist_to_place_km", "km to place")], v.loitering);
+    t("Encounters", "vessel-encounters", [{ key: "other", label: "other vessel", cell: (r) => vesselLink(r.mmsi_a === v.mmsi ? r.mmsi_b : r.mmsi_a) }, C.ts("start_ts", "start"), C.ts("end_ts", "end"), C.num("duration_h", "hours"), C.num("median_dist_km", "median km")], v.encounters);
+    t("Loitering", "vessel-loitering", [C.ts("start_ts", "start"), C.ts("end_ts", "end"), C.num("duration_h", "hours"), C.num("mean_speed_kn", "mean kn"), C.num("dist_to_place_km", "km to place")], v.loitering);
     t("Alerts", "vessel-alerts", LAYER_TABLES.alerts, v.alerts);
     main.replaceChildren(head, sanc, routes, mapSec, ident, draught, ev);
     const map = makeMap(mapWrap, "vessel-map");
@@ -587,7 +608,7 @@
     const facts = el("dl", { class: "facts" });
     const fact = (k, val) => facts.append(el("dt", null, k), el("dd", null, val == null || val === "" ? "\u2014" : val));
     fact("id", pl.place_id); fact("kind", pl.kind); fact("country", pl.country); fact("UN/LOCODE", pl.locode);
-    fact("position", `${fmtNum(pl.lat, 4)}, ${fmtNum(pl.lon, 4)}`); fact("entry radius", `${fmtNum(pl.r_in_m)} m`);
+    fact("position", `${fmtCoord(pl.lat)}, ${fmtCoord(pl.lon)}`); fact("entry radius", `${fmtNum(pl.r_in_m)} m`);
     fact("watched", pl.watched ? "yes" : "no"); fact("source", extLink(String(pl.source || "").split(" ")[0], pl.source || ""));
     head.append(facts);
     const calls = section("Calls over time", "place-calls", "Port calls per month, distinct vessels and median dwell (hours).");
@@ -596,7 +617,7 @@
     const vs = section("Vessels", "place-vessels-section");
     vs.append(dataTable("place-vessels", [C.vessel("mmsi", "name"), { key: "calls", label: "calls" }, C.num("total_dwell_h", "total dwell h"), C.num("median_dwell_h", "median dwell h"), C.ts("first_call", "first call"), C.ts("last_call", "last call")], p.vessels));
     const vis = section("Port calls", "place-visits-section");
-    vis.append(dataTable("place-visits", [C.vessel("mmsi", "vessel_name"), C.ts("arrival_ts", "arrival"), C.ts("departure_ts", "departure"), C.num("dwell_h", "dwell h"), C.num("confidence", "confidence", 2)], p.visits));
+    vis.append(dataTable("place-visits", [C.vessel("mmsi", "vessel_name"), C.ts("arrival_ts", "arrival"), C.ts("departure_ts", "departure"), C.num("dwell_h", "dwell h"), C.num("confidence", "confidence")], p.visits));
     main.replaceChildren(head, calls, vs, vis);
   }
 
@@ -630,7 +651,7 @@
     per.append(dataTable("route-per-vessel", [{ key: "vessel", label: "vessel" }, { key: "trips", label: "trips" }], r.per_vessel));
     const dep = section("Departures", "route-departures", "Each departure with the days since the previous one (the cadence).");
     departureChart(dep, r.departures, r.halts);
-    dep.append(dataTable("route-voyages", [C.vessel("mmsi", "vessel_name"), C.ts("departure_ts", "departure"), C.ts("arrival_ts", "arrival"), C.num("duration_h", "hours"), { key: "since_previous_h", label: "days since previous", fmt: (h) => (h == null ? "" : fmtNum(h / 24)) }, C.num("draught_change_m", "draught change m", 2)], r.departures));
+    dep.append(dataTable("route-voyages", [C.vessel("mmsi", "vessel_name"), C.ts("departure_ts", "departure"), C.ts("arrival_ts", "arrival"), C.num("duration_h", "hours"), { key: "since_previous_h", label: "days since previous", fmt: (h) => (h == null ? "" : fmtNum(h / 24)) }, C.num("draught_change_m", "draught change m")], r.departures));
     main.replaceChildren(head, halts, per, dep);
   }
 
@@ -687,7 +708,7 @@
         const o = observations.get(id);
         ul.append(el("li", { class: "w-obs" }, `observation ${id}`, o ? `: ${fmtDate(o.date)} ${o.description || ""} ` : " (not in store)", o ? extLink(o.url, o.source || o.url) : null));
       }
-      for (const p of inp.priors || []) ul.append(el("li", { class: "w-prior" }, `${p.name}: ${fmtNum(p.low, 3)}\u2013${fmtNum(p.high, 3)} ${p.unit || ""} (${p.distribution || ""}) \u2014 ${p.source || ""}`));
+      for (const p of inp.priors || []) ul.append(el("li", { class: "w-prior" }, `${p.name}: ${fmtNum(p.low)}\u2013${fmtNum(p.high)} ${p.unit || ""} (${p.distribution || ""}) \u2014 ${p.source || ""}`));
       det.append(ul);
       list.append(det);
     }
@@ -708,7 +729,7 @@
       const v = voyages.get(id);
       ul.append(el("li", { class: "w-voyage" }, v ? vesselLink(v.mmsi, v.vessel_name) : `${id} (not in store)`, v ? ` ${v.origin_name || ""} \u2192 ${v.destination_name || ""} ${fmtTs(v.departure_ts)}` : ""));
     }
-    for (const p of det.priors || []) ul.append(el("li", { class: "w-prior" }, `${p.name}: ${fmtNum(p.low, 3)}\u2013${fmtNum(p.high, 3)} ${p.unit || ""} \u2014 ${p.source || ""}`));
+    for (const p of det.priors || []) ul.append(el("li", { class: "w-prior" }, `${p.name}: ${fmtNum(p.low)}\u2013${fmtNum(p.high)} ${p.unit || ""} \u2014 ${p.source || ""}`));
     box.append(ul);
     return box;
   }
