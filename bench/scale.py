@@ -12,10 +12,16 @@ Each measurement runs in a child process; the parent samples the summed RSS of t
 tree (the process pool's workers, Spark's JVM and its Python workers) from /proc every 0.2 s, so "peak
 RSS" is the peak of the sum, not of one process. Throughput = positions / wall-clock seconds of the
 engine call (store opened, all tables written; JVM start-up excluded for Spark, reported separately).
+Spark on a local store reads it through its vessel-partitioned copy (``STORE/_cache``): ``--copy cold``
+(the default) deletes the copy first, so the run includes the split; ``--repeat 2`` then runs again in the
+same session with the copy in place (``runs``: seconds, process-tree CPU seconds and phases of each run);
+``--copy off`` takes the JVM path (Spark reads and shuffles the positions), as for a remote store. The
+output goes to a scratch store, so every run recomputes every partition (no incremental skip).
 
   python bench/scale.py build STORE --positions 1e7          # make a store
   python bench/scale.py run local STORE [--workers 2] [--memory-limit 6GB]
   python bench/scale.py run spark STORE [--master local[2]] [--driver-memory 4g] [--event-log DIR]
+                                       [--copy cold|warm|off] [--repeat 2]
   python bench/scale.py run duckdb STORE                     # lag() gap query, 2 threads: the floor
 """
 
