@@ -433,16 +433,7 @@ def _run_files(
     encounters = finish_encounters(raw if raw is not None else empty, th, idx)
     phase.done("encounters")
     if out is None:  # a remote target: whole tables, written by Spark
-        whole = {
-            name: sort_events(name, pa.concat_tables([t[name] for t in fresh.values()]))
-            for name in KERNEL_TABLES
-            if name != "gaps"
-        }
-        tables = {
-            **whole,
-            "gaps": sort_events("gaps", pa.concat_tables(gaps.values())),
-            "encounters": encounters,
-        }
+        tables = _whole_tables(fresh, gaps, encounters)
         _write(session, target, tables, places_used)
         result.counts = {name: t.num_rows for name, t in tables.items()}
     else:
@@ -451,6 +442,18 @@ def _run_files(
         result.counts = {name: written.count_rows(name) for name in schema.EVENT_TABLES}
     phase.done("write")
     return result
+
+
+def _whole_tables(
+    fresh: dict[int, dict[str, pa.Table]], gaps: dict[int, pa.Table], encounters: pa.Table
+) -> dict[str, pa.Table]:
+    """Every event table whole (parts concatenated, canonical order), for a target without parts."""
+    tables = {"encounters": encounters}
+    for name in KERNEL_TABLES:
+        parts = list(gaps.values()) if name == "gaps" else [t[name] for t in fresh.values()]
+        whole = pa.concat_tables(parts) if parts else schema.empty(schema.EVENT_TABLES[name])
+        tables[name] = sort_events(name, whole)
+    return tables
 
 
 SPARK_STATE = "detect_state_spark"
