@@ -233,6 +233,18 @@ def _is_store(path: Path) -> bool:
     return (path / _MARKER).is_file()
 
 
+def _refuse_uri(path: Path) -> None:
+    """A store at an ``s3://`` / ``hdfs://`` URI is not a folder: say which commands take one."""
+    from supplyline.fs import as_text, is_remote
+
+    if is_remote(path):
+        raise StoreError(
+            f"{as_text(path)} is a store on object storage or HDFS: `supplyline ingest --engine spark` writes it "
+            f"and `detect --engine spark` reads it where Spark has the connector (docs/cluster.md); for other "
+            f"commands copy it to a folder first: `supplyline pull {as_text(path)} --store DIR`"
+        )
+
+
 def _os_store_error(path: Path, exc: OSError) -> StoreError:
     """The OS refused the store folder (permissions, a file in the path, a full disk): say which and why."""
     return StoreError(
@@ -255,6 +267,7 @@ class Store:
     def create(cls, root: Path | str | None = None) -> Store:
         """Open the store at ``root``, creating an empty one if the folder does not exist yet."""
         path = Path(root) if root is not None else default_path()
+        _refuse_uri(path)
         try:
             if _is_store(path):
                 store = cls(path)
@@ -275,6 +288,7 @@ class Store:
     def open(cls, root: Path | str | None = None) -> Store:
         """Open an existing store; a clear error if there is none."""
         path = Path(root) if root is not None else default_path()
+        _refuse_uri(path)
         try:
             if not _is_store(path):
                 raise StoreError(

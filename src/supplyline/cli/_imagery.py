@@ -159,7 +159,10 @@ def detect_cmd(
     synthetic: Annotated[bool, typer.Option("--synthetic", help="Label the detections synthetic.")] = False,
     optical: Annotated[
         bool,
-        typer.Option("--optical", help="SCENES are the band files (B03, B08/B11) of one Sentinel-2 scene."),
+        typer.Option(
+            "--optical",
+            help="SCENES are the band files of one Sentinel-2 scene (B03 with B08 or B11, or B08; B02/B04 add contrast).",
+        ),
     ] = False,
     as_json: JsonOpt = False,
 ) -> None:

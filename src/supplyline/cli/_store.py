@@ -12,6 +12,7 @@ from rich.table import Table
 
 from supplyline.cli._common import JsonOpt, StoreOpt, console, err_console, print_arrow, print_json, progress
 from supplyline.errors import InputError, UsageError
+from supplyline.fs import as_text, is_remote
 from supplyline.sqlquote import ident
 from supplyline.store import Store
 
@@ -50,7 +51,7 @@ IngestEngineOpt = Annotated[
         "--engine",
         "-e",
         help="local, or spark: one Spark task per input file (pip install 'supplyline[spark]'); the store "
-        "must then be a folder every executor can write (docs/cluster.md).",
+        "must then be a folder every executor can write or an s3://BUCKET/PREFIX (docs/cluster.md).",
     ),
 ]
 IngestMasterOpt = Annotated[
@@ -66,6 +67,7 @@ def register(app: typer.Typer) -> None:
     app.command("ingest")(ingest_cmd)
     app.command("sql")(sql_cmd)
     app.command("info")(info_cmd)
+    app.command("pull")(pull_cmd)
 
 
 def ingest_cmd(
@@ -100,19 +102,20 @@ def ingest_cmd(
 
       supplyline ingest logs/ --engine spark --master spark://host:7077
 
+      supplyline ingest s3://bucket/ais/ --store s3://bucket/store --engine spark
+
       supplyline sql "SELECT reason, count(*) FROM quarantine GROUP BY 1"
     """
     # deferred: supplyline.ingest costs ~15 ms of start-up and only this command needs it
     from supplyline.ingest.csv_formats import TEXT_ID, parse_map
     from supplyline.ingest.pipeline import ingest
-    from supplyline.ingest.readers import expand, size
+    from supplyline.ingest.readers import size
 
     if engine not in ("local", "spark"):
         raise UsageError(f"unknown --engine {engine!r}; choose local or spark")
     if master is not None and engine != "spark":
         raise UsageError("--master needs --engine spark")
-    inputs = expand(paths)  # a typo in a path fails before any store folder is created
-    st = Store.create(store)
+    st, inputs = _ingest_target(store, paths, engine)
     total = sum(size(i) for i in inputs if i.path.exists())
     with progress() as bar:
         task = bar.add_task("ingest", total=max(total, 1))
@@ -144,6 +147,21 @@ def ingest_cmd(
     if failed:
         # the readable inputs are stored; the exit code says some were not
         raise InputError(f"{len(failed)} of {len(report.files)} inputs could not be ingested (see above)")
+
+
+def _ingest_target(store: Path | None, paths: list[str], engine: str) -> tuple[Any, list[Any]]:
+    """The store to ingest into (a folder, or a RemoteStore at an s3:// or hdfs:// URI) and the local inputs
+    (expanded first: a typo in a path fails before any store folder is created)."""
+    from supplyline.ingest.readers import expand
+    from supplyline.remote_store import RemoteStore
+
+    if (is_remote(store or "") or any(is_remote(p) for p in paths)) and engine != "spark":
+        raise UsageError("s3:// and hdfs:// stores and inputs need --engine spark (see docs/cluster.md)")
+    local = [p for p in paths if not is_remote(p)]
+    inputs = expand(local) if local else []
+    if store is not None and is_remote(store):
+        return RemoteStore.create(as_text(store)), inputs
+    return Store.create(store), inputs
 
 
 def _print_report(report: Any) -> None:
@@ -318,3 +336,33 @@ def info_cmd(store: StoreOpt = None, as_json: JsonOpt = False) -> None:
     console.print(i)
     if summary["quarantine"]:
         console.print(_counts_table("quarantine by reason", "reason", summary["quarantine"]))
+
+
+def pull_cmd(
+    source: Annotated[str, typer.Argument(help="The store to copy from: s3://BUCKET/PREFIX or hdfs://...")],
+    store: StoreOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Copy a store on object storage (written by `ingest --engine spark`) into a local store folder.
+
+    Only committed inputs are copied (those with a manifest row), and only those the local store does not
+    have yet, in one transaction: run it again to bring the copy up to date, then `detect` on the copy.
+    Credentials and endpoint come from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION and
+    AWS_ENDPOINT_URL. Exit codes: 0 done, 2 usage, 3 the source is no store or cannot be reached.
+
+    Example:
+
+      supplyline pull s3://bucket/ais-store --store local-copy && supplyline detect --store local-copy
+    """
+    from supplyline.remote_store import RemoteStore
+
+    if not is_remote(source):
+        raise UsageError(f"{source} is not an s3:// or hdfs:// URI; a local store needs no pull")
+    remote = RemoteStore.open(source)
+    dest = Store.create(store)
+    inputs, files = remote.pull(dest)
+    result = {"source": source, "store": str(dest.root), "inputs": inputs, "files": files}
+    if as_json:
+        print_json(result)
+    else:
+        console.print(f"pulled {inputs} input(s) ({files} files) from {source} into {dest.root}")

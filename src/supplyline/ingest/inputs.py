@@ -42,6 +42,7 @@ class Input:
     compression: str | None = None  # None, "gz", "bz2" or "zip"
     skip: str | None = None  # why the input is listed but not read
     data: bytes | None = None  # in-memory content (already decompressed); then nothing is read from disk
+    label: str | None = None  # the name to show instead of ``path`` (a local copy of an s3:// input: its URI)
 
     @classmethod
     def from_path(cls, path: Path) -> list[Input]:
@@ -64,7 +65,8 @@ class Input:
 
     @property
     def name(self) -> str:
-        return f"{self.path}!{self.member}" if self.member else str(self.path)
+        where = self.label or str(self.path)
+        return f"{where}!{self.member}" if self.member else where
 
     @property
     def in_memory(self) -> bool:
