@@ -104,7 +104,11 @@ def child(engine: str, store_path: str, opts: dict[str, str]) -> dict[str, objec
             full=True,
         )
         out.update(
-            seconds=time.perf_counter() - t0, counts=res.counts, shards=res.shards_total, phases=res.seconds
+            seconds=time.perf_counter() - t0,
+            counts=res.counts,
+            shards=res.shards_total,
+            phases=res.seconds,
+            phases_cpu=res.cpu_seconds,
         )
     elif engine == "spark":
         out.update(_child_spark(store_path, opts, places, routes))

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+from fractions import Fraction
+
 import duckdb
 import numpy as np
 import pyarrow as pa
@@ -11,7 +14,7 @@ from supplyline.detect import Thresholds, place_indexes, run_vessel_kernels
 from supplyline.detect.near import NearFilter
 from supplyline.engine.local import annotate_coverage, detect_encounters
 from supplyline.geo import destination_point, haversine_km
-from tests.test_detect_kernels import PLACES, A, line, positions
+from tests.test_detect_kernels import PLACES, T0, A, line, positions
 
 TH = Thresholds()
 
@@ -171,6 +174,36 @@ def test_gap_across_a_reception_hole_is_coverage() -> None:
     assert g["others_start"] > 0
     # The same silence 30 km long: the path's cells hold 301's own and 302's reports, so it was in reception.
     assert _gap(_gap_rows(14.0, True, SEA, 30.0))["path_heard"] > 0
+
+
+def test_path_heard_counts_each_position_once() -> None:
+    # The three path points of a 30 km silence share one 0.5 deg cell and their +-72 h windows overlap:
+    # a position heard in that cell in the windows' union counts once, not once per window that holds it.
+    rows = _gap_rows(14.0, True, SEA, 30.0)
+    mid = destination_point(SEA[0] + 0.01, SEA[1], 0, 15.0)
+    rows += line(303, -5 * 1440, (float(mid[0]), float(mid[1])), 0, 0, 11 * 1440, every=20)  # 11 days
+    g = _gap(rows)
+    hour, path_us, cell = 3_600_000_000, round(TH.reception_window_h * 3600e6), TH.coverage_cell_deg
+
+    def cell_of(lat: float, lon: float) -> tuple[int, int]:
+        return int(np.floor(lat / cell)), int(np.floor((lon + 180) / cell)) % 720
+
+    s_us, e_us = (int(g[k].timestamp()) * 1_000_000 for k in ("start_ts", "end_ts"))
+    wanted: set[tuple[int, int, int]] = set()
+    path_cells = set()
+    for f in (Fraction(1, 4), Fraction(1, 2), Fraction(3, 4)):
+        key = cell_of(g["start_lat"] + float(f) * (g["end_lat"] - g["start_lat"]), g["start_lon"])
+        t = s_us + f * (e_us - s_us)
+        wanted |= {
+            (*key, h) for h in range(math.ceil((t - path_us) / hour), math.floor((t + path_us) / hour))
+        }
+        path_cells.add(key)
+    assert len(path_cells) == 1
+    t0_us = int(T0.timestamp()) * 1_000_000
+    heard = [(*cell_of(la, lo), (t0_us + round(m * 60e6)) // hour) for _, m, la, lo in rows]
+    expected = sum(1 for k in heard if k in wanted)
+    assert 3 * 24 * 6 < expected < len(rows)  # 303 alone, 3 per hour, over more than 6 days
+    assert g["path_heard"] == expected
 
 
 @pytest.mark.parametrize("start", [(80.0, 140.0), (80.0, 179.99), (-80.0, -179.99), (85.0, 0.0)])

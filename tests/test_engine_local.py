@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from supplyline.cli import app
 from supplyline.detect import Thresholds, run_vessel_kernels
+from supplyline.engine.base import PHASES
 from supplyline.engine.local import detect
 from supplyline.store import Store
 from tests.conftest import data_file
@@ -98,6 +99,31 @@ def test_engine_matches_kernels_and_reruns_only_changed_shards(week: pa.Table, t
     # Places used are written with the events; encounters come from the cross-vessel query.
     assert store.read_table("places").num_rows == 2
     assert r3.counts["encounters"] == store.read_table("encounters").num_rows > 0
+
+
+def test_incremental_cross_vessel_steps_equal_a_full_run(week: pa.Table, tmp_path: Path) -> None:
+    """After an incremental run, gap coverage and encounters (the recomputed shard's buckets and counts from
+    its worker, the other shards' from their positions) equal those of a full run from the workers' alone;
+    CPU seconds are reported per phase, the pool's workers included."""
+    late_barberi = pc.and_(
+        pc.equal(week["mmsi"], BARBERI), pc.greater_equal(week["ts"], pa.scalar(CUT, week["ts"].type))
+    )
+    store = Store.create(tmp_path / "s")
+    put_positions(store, week.filter(pc.invert(late_barberi)), "first")
+    th = Thresholds(port_call_min_h=0.0)
+    detect(store, TERMINALS, th, SIF, workers=1, shards=8)
+    put_positions(store, week.filter(late_barberi), "second")
+    assert len(detect(store, TERMINALS, th, SIF, workers=1, shards=8).shards_run) == 1
+    incremental = {name: store.read_table(name) for name in ("gaps", "encounters")}
+    assert incremental["encounters"].num_rows > 0
+    assert pc.sum(incremental["gaps"]["others_received"]).as_py() > 0
+
+    full = detect(store, TERMINALS, th, SIF, workers=2, shards=8, full=True)
+    assert full.shards_run == list(range(8))
+    for name, key in (("gaps", "gap_id"), ("encounters", "encounter_id")):
+        assert _sorted(store.read_table(name), key).equals(_sorted(incremental[name], key)), name
+    assert list(full.cpu_seconds) == list(full.seconds) == list(PHASES)
+    assert full.cpu_seconds["kernels"] > 0.05  # the workers' CPU: the driver only waits in this phase
 
 
 @pytest.mark.slow

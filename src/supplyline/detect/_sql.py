@@ -56,7 +56,8 @@ def _row_columns(row: str, dlat: float) -> str:
     """SQL: columns of latitude row ``row`` (height ``dlat`` degrees) of the encounter grid. Cells are at
     least ``dlat / cos(poleward edge)`` degrees wide, i.e. at least ``dlat`` of great-circle distance, so a
     search reach of one cell height spans few columns at any latitude; the rows touching a pole are one cell."""
-    edge = f"least(90.0, greatest(abs(({row}) * {dlat}), abs((({row}) + 1) * {dlat})))"
+    h = f"CAST({dlat!r} AS DOUBLE)"  # a 17-digit decimal literal would make DuckDB multiply in 128-bit decimals
+    edge = f"least(90.0, greatest(abs(({row}) * {h}), abs((({row}) + 1) * {h})))"
     return f"greatest(1, CAST(floor(360.0 * cos(radians({edge})) / {dlat}) AS BIGINT))"
 
 
@@ -245,7 +246,8 @@ def coverage_sql(
     path (a quarter, half and three quarters of the way, interpolated in time too); see
     :mod:`supplyline.detect.gaps` for the rule. ``gaps`` needs gap_id, mmsi, start_ts,
     end_ts, start_lat, start_lon, end_lat, end_lon. ``counts`` (instead of ``positions``) is a table of
-    :func:`coverage_counts_sql` rows, e.g. computed per vessel partition and gathered: the same answer."""
+    :func:`coverage_counts_sql` rows, e.g. computed per vessel partition and gathered: the same answer.
+    A gap none of whose cells was heard has no row (it counts 0: :func:`supplyline.detect.gaps.apply_coverage`)."""
     if counts is None:
         pos, n = _cell_hours(th, positions, dialect), "count(*)"
     else:
@@ -263,15 +265,25 @@ def coverage_sql(
         GROUP BY p.cy, p.cx, p.hb, p.mmsi
     ), tot AS (
         SELECT cy, cx, hb, sum(n) AS n FROM own GROUP BY cy, cx, hb
+    ), heard AS (
+        -- every vessel's positions in each (gap, side, cell, hour) where any were heard
+        SELECT k.gap_id, k.side, k.mmsi, k.cy, k.cx, k.hb, t.n
+        FROM keys k JOIN tot t ON t.cy = k.cy AND t.cx = k.cx AND t.hb = k.hb
+    ), terms AS (
+        -- ... minus, at the gap's two ends, the gap vessel's own (joined only where there are any: the
+        -- join's build side is then the small one)
+        SELECT gap_id, side, n FROM heard
+        UNION ALL
+        SELECT h.gap_id, h.side, -o.n FROM heard h
+        JOIN own o ON o.cy = h.cy AND o.cx = h.cx AND o.hb = h.hb AND o.mmsi = h.mmsi
+        WHERE h.side < 2
     )
-    SELECT k.gap_id,
-           CAST(coalesce(sum(CASE WHEN k.side = 0 THEN t.n - coalesce(o.n, 0) END), 0) AS BIGINT) AS others_start,
-           CAST(coalesce(sum(CASE WHEN k.side = 1 THEN t.n - coalesce(o.n, 0) END), 0) AS BIGINT) AS others_end,
-           CAST(coalesce(sum(CASE WHEN k.side = 2 THEN t.n END), 0) AS BIGINT) AS path_heard
-    FROM keys k
-    LEFT JOIN tot t ON t.cy = k.cy AND t.cx = k.cx AND t.hb = k.hb
-    LEFT JOIN own o ON o.cy = k.cy AND o.cx = k.cx AND o.hb = k.hb AND o.mmsi = k.mmsi
-    GROUP BY k.gap_id
+    SELECT gap_id,
+           CAST(coalesce(sum(CASE WHEN side = 0 THEN n END), 0) AS BIGINT) AS others_start,
+           CAST(coalesce(sum(CASE WHEN side = 1 THEN n END), 0) AS BIGINT) AS others_end,
+           CAST(coalesce(sum(CASE WHEN side = 2 THEN n END), 0) AS BIGINT) AS path_heard
+    FROM terms
+    GROUP BY gap_id
     """
 
 
@@ -305,15 +317,19 @@ _HOUR_US = 3_600_000_000
 
 
 def _coverage_keys_ctes(th: Thresholds, gaps: str, dialect: Dialect) -> str:
-    """CTEs ``g`` .. ``keys``: the (gap, side, cell, hour)s whose positions count for each gap of ``gaps``."""
+    """CTEs ``g`` .. ``keys``: the (gap, side, cell, hour)s whose positions count for each gap of ``gaps``,
+    each once. A gap's path points in one cell have windows of one length, so sorted by start each
+    overlaps only the earlier ones' union, which ends at their latest end: each window is trimmed to start
+    there (``spans``) instead of expanding every point's hours and taking the distinct rows (the hours are
+    most of the query's rows: 145 per path point at the default 72 h)."""
     cell = float(th.coverage_cell_deg)
     ncol = int(np.ceil(360.0 / cell))
     win_us = round(th.coverage_window_h * 3600e6)
     path_us = round(th.reception_window_h * 3600e6)
     dlon = "(((end_lon - start_lon + 540) % 360) - 180)"  # shortest way east (+) or west (-), degrees
     e = dialect.epoch_us
-    hours = dialect.series.format(
-        a=f"CAST(ceil(w0 / {_HOUR_US}) AS BIGINT)", b=f"CAST(floor(w1 / {_HOUR_US}) AS BIGINT)"
+    earlier = (
+        "PARTITION BY gap_id, mmsi, side, cy, cx ORDER BY w0 ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING"
     )
     return f"""g AS (
         SELECT gap_id, mmsi, start_lat, start_lon, end_lat, end_lon, {e}(start_ts) AS s_us, {e}(end_ts) AS e_us
@@ -334,12 +350,15 @@ def _coverage_keys_ctes(th: Thresholds, gaps: str, dialect: Dialect) -> str:
     ), cols AS (
         SELECT reach.*, {dialect.series.format(a="-k", b="k + 1")} AS ddx FROM reach
     ), cells AS (
-        SELECT gap_id, mmsi, side, w0, w1,
+        SELECT gap_id, mmsi, side, w0,
                CAST(floor(lat / {cell}) AS BIGINT) + dy AS cy,
-               ((CAST(floor((lon + 180) / {cell}) AS BIGINT) + ddx) % {ncol} + {ncol}) % {ncol} AS cx
+               ((CAST(floor((lon + 180) / {cell}) AS BIGINT) + ddx) % {ncol} + {ncol}) % {ncol} AS cx,
+               CAST(ceil(w0 / {_HOUR_US}) AS BIGINT) AS h0, CAST(floor(w1 / {_HOUR_US}) AS BIGINT) AS h1
         FROM cols, {dialect.neighbours}
         WHERE dx = 0 AND (side < 2 OR dy = 0)
+    ), spans AS (
+        SELECT gap_id, mmsi, side, cy, cx, greatest(h0, coalesce(max(h1) OVER ({earlier}), h0)) AS h0, h1
+        FROM cells
     ), keys AS (
-        SELECT DISTINCT gap_id, mmsi, side, cy, cx, hb
-        FROM (SELECT gap_id, mmsi, side, cy, cx, {hours} AS hb FROM cells) h
+        SELECT gap_id, mmsi, side, cy, cx, {dialect.series.format(a="h0", b="h1")} AS hb FROM spans
     )"""

@@ -119,7 +119,7 @@ def zone_index(places: pa.Table) -> Prefiltered:
     return _indexes(places)[2]
 
 
-def _sorted_positions(positions: pa.Table) -> pa.Table:
+def sorted_positions(positions: pa.Table) -> pa.Table:
     """Positions sorted by (mmsi, ts) with ties broken by (lat, lon) so every engine sees the same order."""
     m = positions.column("mmsi").to_numpy()
     t = ts_us(positions.column("ts"))
@@ -169,7 +169,7 @@ def run_vessel_kernels(
     _check_columns(positions)
     _check_tables(tables)
     th = thresholds
-    pts = _VesselPoints.of(_vessels_only(_sorted_positions(positions), th))
+    pts = _VesselPoints.of(_vessels_only(sorted_positions(positions), th))
     idx, watched_idx = index if index is not None else place_indexes(places)
     if not isinstance(idx, Prefiltered):
         idx = Prefiltered(idx)
@@ -314,4 +314,12 @@ def sort_events(name: str, table: pa.Table) -> pa.Table:
     return table.cast(schema.EVENT_TABLES[name])
 
 
-__all__ = ["KERNEL_TABLES", "PlaceLookup", "place_indexes", "run_vessel_kernels", "sort_events", "zone_index"]
+__all__ = [
+    "KERNEL_TABLES",
+    "PlaceLookup",
+    "place_indexes",
+    "run_vessel_kernels",
+    "sort_events",
+    "sorted_positions",
+    "zone_index",
+]

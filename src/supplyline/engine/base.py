@@ -59,6 +59,7 @@ class DetectResult:
     shards_total: int = 0
     shards_run: list[int] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)  # wall-clock per phase, in run order
+    cpu_seconds: dict[str, float] = field(default_factory=dict)  # CPU per phase, worker processes included
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -66,20 +67,26 @@ class DetectResult:
             "shards_total": self.shards_total,
             "shards_run": self.shards_run,
             "seconds": {k: round(v, 3) for k, v in self.seconds.items()},
+            "cpu_seconds": {k: round(v, 3) for k, v in self.cpu_seconds.items()},
         }
 
 
 class Phases:
-    """Wall-clock seconds of a run's phases, so a slow step shows in ``--json`` and in bench/scale.py."""
+    """Wall-clock and CPU seconds of a run's phases, so a slow step shows in ``--json`` and in
+    bench/scale.py. CPU is this process's (every thread, DuckDB's included) plus what the caller adds for
+    its worker processes; on a shared machine it is the steadier figure."""
 
-    def __init__(self, into: dict[str, float]) -> None:
+    def __init__(self, into: dict[str, float], cpu_into: dict[str, float] | None = None) -> None:
         self.into, self.t = into, time.perf_counter()
+        self.cpu_into, self.cpu = ({} if cpu_into is None else cpu_into), time.process_time()
 
-    def done(self, phase: str) -> None:
-        """Charge the time since the previous call (or the start) to ``phase`` (one of :data:`PHASES`)."""
-        now = time.perf_counter()
+    def done(self, phase: str, worker_cpu: float = 0.0) -> None:
+        """Charge the time since the previous call (or the start) to ``phase`` (one of :data:`PHASES`),
+        plus ``worker_cpu`` CPU seconds spent by other processes for it."""
+        now, cpu = time.perf_counter(), time.process_time()
         self.into[phase] = self.into.get(phase, 0.0) + now - self.t
-        self.t = now
+        self.cpu_into[phase] = self.cpu_into.get(phase, 0.0) + cpu - self.cpu + worker_cpu
+        self.t, self.cpu = now, cpu
 
 
 def places_in_use(places: pa.Table) -> tuple[PlaceLookup, pa.Table]:

@@ -4,16 +4,21 @@ Incremental: positions are sharded by ``hash(mmsi) % shards``. A shard's *signat
 (input_id, row count) pairs of its positions and statics plus the hash of the detection parameters
 (places, thresholds, routes); only shards whose signature changed since the last run are recomputed, and
 their parts (``tables/<event>/shard-NNNN.parquet``) are replaced. The cross-vessel steps (encounters, gap
-coverage) are re-run over all positions whenever any shard changed. Everything a run writes (all event
-tables, the places used and the per-shard signatures in ``tables/detect_state``) is one store transaction.
+coverage) are re-run over all vessels whenever any shard changed: their per-vessel first steps come from
+the kernel workers for the recomputed shards (:data:`AGGREGATES`) and from the positions for the others.
+Everything a run writes (all event tables, the places used and the per-shard signatures in
+``tables/detect_state``) is one store transaction.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import re
+import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -30,12 +35,14 @@ from supplyline import schema
 from supplyline.detect import KERNEL_TABLES, Route, Thresholds, run_vessel_kernels
 from supplyline.detect._sql import (
     DUCKDB,
+    coverage_counts_sql,
     coverage_sql,
     encounter_bucket_us,
     encounter_buckets_sql,
     encounters_sql,
 )
-from supplyline.detect.kernels import PlaceLookup
+from supplyline.detect.kernels import PlaceLookup, place_indexes, sorted_positions, zone_index
+from supplyline.detect.shore import shore_distance_km
 from supplyline.engine.base import (
     STATE_TABLE,
     DetectResult,
@@ -115,13 +122,32 @@ def _split(con: duckdb.DuckDBPyConnection, table: str, shards: int, todo: list[i
         COPY (SELECT {cols}, {_shard_expr(shards)} AS shard FROM {table}
               WHERE {_shard_expr(shards)} IN ({", ".join(str(int(s)) for s in todo)}))
         TO {literal(out / table)} (FORMAT parquet, PARTITION_BY (shard), OVERWRITE_OR_IGNORE true,
-                            COMPRESSION 'lz4_raw')
+                            {_SCRATCH_PARQUET})
         """
     )
 
 
+def _duckdb_at_least(major: int, minor: int) -> bool:
+    parts = re.findall(r"\d+", duckdb.__version__)[:2]
+    return tuple(int(x) for x in parts) >= (major, minor)
+
+
+_SCRATCH_PARQUET = "COMPRESSION 'uncompressed'" + (
+    ", DICTIONARY_SIZE_LIMIT 1" if _duckdb_at_least(1, 2) else ""
+)
+"""Parquet options of files a run writes and reads back once: neither compressed nor dictionary-encoded
+(the dictionary attempt and its Bloom filter were ~40 % of the split's CPU; the files are ~30 bytes per
+position, removed at the end of the run). DuckDB 1.1 has no ``DICTIONARY_SIZE_LIMIT``."""
+
+
 # --- worker side ------------------------------------------------------------------------------------------
 _W: dict[str, object] = {}
+
+AGGREGATES = ("encounter_buckets", "coverage_counts")
+"""What a kernel worker also writes per shard into the split folder (``AGG/K.parquet``): the first,
+per-vessel steps of the two cross-vessel queries (:func:`encounter_buckets_sql`,
+:func:`coverage_counts_sql`), so the driver's SQL starts from them instead of scanning every position
+twice more (Spark's partitions do the same)."""
 
 
 def _init_worker(places: pa.Table, thresholds: Thresholds, routes: Sequence[Route]) -> None:
@@ -129,38 +155,81 @@ def _init_worker(places: pa.Table, thresholds: Thresholds, routes: Sequence[Rout
 
 
 def _init_pool_worker(run_pid: int, *kernel_args: Any) -> None:
-    """Pool worker start: exit when the run's process dies (:mod:`lifeline`), then load the kernel inputs."""
+    """Pool worker start: exit when the run's process dies (:mod:`lifeline`), load the kernel inputs and
+    build what every shard needs (place indexes, coastline), while the driver is still splitting."""
     bind_to_parent(run_pid)
     _init_worker(*kernel_args)
+    places = _W["places"]
+    assert isinstance(places, pa.Table)
+    place_indexes(places)
+    zone_index(places)
+    shore_distance_km(np.zeros(1), np.zeros(1))
 
 
-def _read_shard(folder: Path, cols: Sequence[str], order: str) -> pa.Table | None:
-    files = sorted(folder.glob("*.parquet"))
-    if not files:
-        return None
+def _worker_ready() -> None:
+    """A no-op task: submitting one per worker starts the processes (and :func:`_init_pool_worker`)."""
+
+
+def _worker_connection() -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(":memory:", config={"threads": 1})
+    con.execute("SET TimeZone = 'UTC'")
+    return con
+
+
+def _read_shard(
+    con: duckdb.DuckDBPyConnection, folder: Path, cols: Sequence[str], order: str = ""
+) -> pa.Table | None:
+    """The split's rows of one shard, ordered by ``order`` (SQL; file order when empty), or None."""
+    if not any(folder.glob("*.parquet")):
+        return None
+    source = glob_literal(folder, "*.parquet")
+    sort = f"ORDER BY {order}" if order else ""
+    return con.sql(f"SELECT {', '.join(cols)} FROM read_parquet({source}) {sort}").to_arrow_table()
+
+
+def _write_aggregates(con: duckdb.DuckDBPyConnection, positions: pa.Table, work: Path, shard: int) -> None:
+    """The shard's :data:`AGGREGATES` (whole vessels, so whole groups) as ``work/AGG/shard.parquet``."""
+    th = _W["thresholds"]
+    assert isinstance(th, Thresholds)
+    queries = zip(
+        AGGREGATES,
+        (encounter_buckets_sql(th, "_shard", DUCKDB), coverage_counts_sql(th, "_shard", DUCKDB)),
+        strict=True,
+    )
+    con.register("_shard", positions)
     try:
-        con.execute("SET TimeZone = 'UTC'")
-        source = glob_literal(folder, "*.parquet")
-        t = con.sql(f"SELECT {', '.join(cols)} FROM read_parquet({source}) ORDER BY {order}").to_arrow_table()
+        for name, sql in queries:
+            (work / name).mkdir(exist_ok=True)
+            target = literal(work / name / f"{shard}.parquet")
+            con.execute(f"COPY ({sql}) TO {target} (FORMAT parquet, {_SCRATCH_PARQUET})")
+    finally:
+        con.unregister("_shard")
+
+
+def _run_shard(work: str, shard: int) -> tuple[int, dict[str, pa.Table], float]:
+    """The kernel tables of one shard of the split in ``work`` (and its :data:`AGGREGATES`, written
+    there), and the CPU seconds this process spent."""
+    cpu = time.process_time()
+    folder = Path(work)
+    con = _worker_connection()
+    try:
+        positions = _read_shard(con, folder / "positions" / f"shard={shard}", KERNEL_COLUMNS["positions"])
+        statics = _read_shard(
+            con, folder / "statics" / f"shard={shard}", KERNEL_COLUMNS["statics"], "mmsi, ts"
+        )
+        if positions is None:
+            empty = {name: schema.empty(schema.EVENT_TABLES[name]) for name in KERNEL_TABLES}
+            return shard, empty, time.process_time() - cpu
+        places = _W["places"]
+        th = _W["thresholds"]
+        routes = _W["routes"]
+        assert isinstance(places, pa.Table) and isinstance(th, Thresholds) and isinstance(routes, list)
+        positions = sorted_positions(positions)  # Arrow's sort: cheaper here than DuckDB's ORDER BY
+        tables = run_vessel_kernels(positions, places, th, routes, statics=statics)
+        _write_aggregates(con, positions, folder, shard)
     finally:
         con.close()
-    return t
-
-
-def _run_shard(work: str, shard: int) -> tuple[int, dict[str, pa.Table]]:
-    folder = Path(work)
-    positions = _read_shard(
-        folder / "positions" / f"shard={shard}", KERNEL_COLUMNS["positions"], "mmsi, ts, lat, lon"
-    )
-    statics = _read_shard(folder / "statics" / f"shard={shard}", KERNEL_COLUMNS["statics"], "mmsi, ts")
-    if positions is None:
-        return shard, {name: schema.empty(schema.EVENT_TABLES[name]) for name in KERNEL_TABLES}
-    places = _W["places"]
-    th = _W["thresholds"]
-    routes = _W["routes"]
-    assert isinstance(places, pa.Table) and isinstance(th, Thresholds) and isinstance(routes, list)
-    return shard, run_vessel_kernels(positions, places, th, routes, statics=statics)
+    return shard, tables, time.process_time() - cpu
 
 
 # --- driver -----------------------------------------------------------------------------------------------
@@ -180,8 +249,9 @@ def detect(
     ``workers`` processes run the kernels (1 = in this process); ``memory_limit`` (e.g. "8GB"; default
     half the machine's RAM) is the run's budget: DuckDB gets half while it splits the store, ``shards``
     (default: from the row count, see :func:`auto_shards`) are small enough that ``workers`` of them fit
-    in the other half, and the cross-vessel SQL, once the workers have exited, gets 85 % (encounters
-    reduced in time slices); ``full`` recomputes every shard even if its inputs did not change.
+    in the other half, and the cross-vessel SQL, once the workers have exited, gets 85 % (the encounter
+    buckets of shards not recomputed are reduced in time slices); ``full`` recomputes every shard even if
+    its inputs did not change.
     """
     if workers < 1 or (shards is not None and shards < 1):
         raise UsageError("--workers and shards must be at least 1")
@@ -265,17 +335,19 @@ def _detect(
     """The run inside :func:`detect`'s lock and connection: plan, kernels, cross-vessel SQL, one commit."""
     index, places_used = places_in_use(places)
     result = DetectResult()
-    phase = Phases(result.seconds)
+    phase = Phases(result.seconds, result.cpu_seconds)
     plan = _plan(store, con, _params_hash(places_used, th, routes, shards), shards, full)
     result.shards_total, result.shards_run = len(plan.signatures), plan.todo
     phase.done("signatures")
     if not plan.todo and not plan.stale and _complete(store):
         result.counts = _counts(store)
         return result
-    fresh = _run_kernels(store, con, (places_used, th, routes), workers, shards, plan.todo, phase)
-    if cross_memory_limit:
-        con.execute(f"SET memory_limit = {literal(cross_memory_limit)}")
-    crossed = _cross_vessel(store, con, fresh, plan, th, index, slice_rows, phase)
+    with store.scratch("detect") as work:
+        fresh = _run_kernels(con, work, (places_used, th, routes), workers, shards, plan.todo, phase)
+        if cross_memory_limit:
+            con.execute(f"SET memory_limit = {literal(cross_memory_limit)}")
+        sources = _Sources(work, _shard_positions(shards, sorted(set(plan.signatures) - set(plan.todo))))
+        crossed = _cross_vessel(store, con, fresh, plan, th, index, slice_rows, sources, phase)
     _commit(store, fresh, crossed, plan.signatures, places_used)
     phase.done("write")
     result.counts = _counts(store)
@@ -295,45 +367,67 @@ _KernelArgs = tuple[pa.Table, Thresholds, Sequence[Route]]
 
 
 def _run_kernels(
-    store: Store,
     con: duckdb.DuckDBPyConnection,
+    work: Path,
     kernel_args: _KernelArgs,
     workers: int,
     shards: int,
     todo: list[int],
     phase: Phases,
 ) -> dict[int, dict[str, pa.Table]]:
-    """Split the ``todo`` shards into a scratch folder of the store, then run the kernels over each (phases
-    "split", "kernels"); the store removes the scratch folder whatever happens."""
-    with store.scratch("detect") as work:
+    """Split the ``todo`` shards into ``work`` (a scratch folder of the store), then run the kernels over
+    each (phases "split", "kernels"). The pool's processes start before the split, so their start-up
+    (imports, place indexes) overlaps it; they have exited when this returns (the cross-vessel SQL then
+    gets their memory)."""
+    pool = _start_pool(kernel_args, workers) if workers > 1 and len(todo) > 1 else None
+    try:
         _split(con, "positions", shards, todo, work)
         _split(con, "statics", shards, todo, work)
         phase.done("split")
-        if workers == 1 or len(todo) <= 1:
+        if pool is None:
             _init_worker(*kernel_args)
-            fresh = dict(_run_shard(str(work), s) for s in todo)
+            done = [_run_shard(str(work), s) for s in todo]
+            worker_cpu = 0.0  # this process: already in the phase's own CPU
         else:
-            fresh = _run_pool(work, kernel_args, workers, todo)
-    phase.done("kernels")
-    return fresh
+            done = _run_pool(pool, work, todo)
+            worker_cpu = sum(cpu for _, _, cpu in done)
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+    phase.done("kernels", worker_cpu)
+    return {shard: tables for shard, tables, _ in done}
 
 
-def _run_pool(
-    work: Path, kernel_args: _KernelArgs, workers: int, todo: list[int]
-) -> dict[int, dict[str, pa.Table]]:
-    """The kernels over the ``todo`` shards in ``workers`` processes.
-
-    Interrupted (Ctrl-C, SIGTERM) or failed, the workers are terminated rather than waited for: a shard
-    can take minutes, and nothing of an unfinished run is kept anyway.
-    """
+def _start_pool(kernel_args: _KernelArgs, workers: int) -> ProcessPoolExecutor:
+    """``workers`` processes, started now, from a thread (one no-op task each: the first start waits for the
+    forkserver's imports, ~0.5 s) while this one splits, rather than at the first shard."""
     pool = ProcessPoolExecutor(
         max_workers=workers,
         mp_context=_mp_context(),
         initializer=_init_pool_worker,
         initargs=(os.getpid(), *kernel_args),
     )
+
+    def start() -> None:
+        # a pool shut down meanwhile (the run failed) or unable to start: the kernels' own submit says why
+        with contextlib.suppress(Exception):
+            for _ in range(workers):
+                pool.submit(_worker_ready)
+
+    threading.Thread(target=start, name="supplyline-pool-start", daemon=True).start()
+    return pool
+
+
+def _run_pool(
+    pool: ProcessPoolExecutor, work: Path, todo: list[int]
+) -> list[tuple[int, dict[str, pa.Table], float]]:
+    """The kernels over the ``todo`` shards in the ``pool``'s processes.
+
+    Interrupted (Ctrl-C, SIGTERM) or failed, the workers are terminated rather than waited for: a shard
+    can take minutes, and nothing of an unfinished run is kept anyway.
+    """
     try:
-        return dict(pool.map(_run_shard, [str(work)] * len(todo), todo))
+        return list(pool.map(_run_shard, [str(work)] * len(todo), todo))
     except BrokenProcessPool as exc:
         raise EngineError(
             "a detection worker died (out of memory?); retry with fewer --workers or --workers 1"
@@ -342,8 +436,30 @@ def _run_pool(
         for proc in list((pool._processes or {}).values()):  # no public API to stop running tasks
             proc.terminate()
         raise
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+
+
+@dataclass
+class _Sources:
+    """Where the cross-vessel SQL finds its per-vessel first steps (:data:`AGGREGATES`): the files the
+    kernel workers wrote into ``work`` for the recomputed shards, and for the others (an incremental run)
+    ``others``, a subquery of their positions, or None."""
+
+    work: Path
+    others: str | None
+
+    def files(self, name: str) -> str | None:
+        """SQL list of the workers' ``name`` files, or None when they wrote none."""
+        files = sorted((self.work / name).glob("*.parquet"))
+        return f"[{', '.join(literal(f) for f in files)}]" if files else None
+
+
+def _shard_positions(shards: int, which: list[int]) -> str | None:
+    """SQL subquery: the positions of the ``which`` shards (None when there are none)."""
+    if not which:
+        return None
+    return (
+        f"(SELECT * FROM positions WHERE {_shard_expr(shards)} IN ({', '.join(str(int(s)) for s in which)}))"
+    )
 
 
 def _cross_vessel(
@@ -354,16 +470,17 @@ def _cross_vessel(
     th: Thresholds,
     index: PlaceLookup,
     slice_rows: int | None,
+    sources: _Sources,
     phase: Phases,
 ) -> _Crossed:
     """Gap coverage of every shard (other vessels' new positions change it, so unchanged shards' gaps are
-    re-read and redone) and the encounters, over all positions (phases "coverage", "encounters")."""
+    re-read and redone) and the encounters, over all vessels (phases "coverage", "encounters")."""
     gaps_parts = {s: tables["gaps"] for s, tables in fresh.items()}
     for s in sorted(set(plan.signatures) - set(plan.todo)):
         gaps_parts[s] = _read_gaps(store, s)
-    gaps_parts = _annotate_all(con, gaps_parts, th)
+    gaps_parts = _annotate_all(con, gaps_parts, th, _gathered_counts(th, sources))
     phase.done("coverage")
-    encounters = detect_encounters(con, th, index, slice_rows=slice_rows)
+    encounters = _gathered_encounters(con, th, index, sources, slice_rows)
     phase.done("encounters")
     return _Crossed(gaps_parts, encounters)
 
@@ -396,32 +513,74 @@ def _state_table(signatures: dict[int, str]) -> pa.Table:
 
 # --- the cross-vessel SQL, run by DuckDB ------------------------------------------------------------------
 def annotate_coverage(
-    con: duckdb.DuckDBPyConnection, gaps: pa.Table, th: Thresholds, positions: str = "positions"
+    con: duckdb.DuckDBPyConnection,
+    gaps: pa.Table,
+    th: Thresholds,
+    positions: str = "positions",
+    *,
+    counts: str | None = None,
 ) -> pa.Table:
-    """Fill ``others_received`` and ``likely`` of ``gaps`` from the positions view ``positions`` of ``con``
-    (rule in :mod:`supplyline.detect.gaps`, SQL in :func:`supplyline.detect._sql.coverage_sql`)."""
+    """Fill ``others_received`` and ``likely`` of ``gaps`` from the positions view ``positions`` of ``con``,
+    or from ``counts`` (a table or subquery of :func:`coverage_counts_sql` rows) when given (rule in
+    :mod:`supplyline.detect.gaps`, SQL in :func:`supplyline.detect._sql.coverage_sql`)."""
     if gaps.num_rows == 0:
         return gaps
     con.register("_gaps_in", coverage_input(gaps))
     try:
-        counts = con.sql(coverage_sql(th, "_gaps_in", positions, DUCKDB)).to_arrow_table()
+        found = con.sql(coverage_sql(th, "_gaps_in", positions, DUCKDB, counts=counts)).to_arrow_table()
     finally:
         con.unregister("_gaps_in")
-    assert counts is not None
-    return finish_coverage(gaps, counts, th)
+    assert found is not None
+    return finish_coverage(gaps, found, th)
 
 
 def _annotate_all(
-    con: duckdb.DuckDBPyConnection, parts: dict[int, pa.Table], th: Thresholds
+    con: duckdb.DuckDBPyConnection, parts: dict[int, pa.Table], th: Thresholds, counts: str
 ) -> dict[int, pa.Table]:
-    """Gap coverage for every shard's gaps in one query (one scan of the positions), split back by shard."""
+    """Gap coverage for every shard's gaps in one query over ``counts``, split back by shard."""
     if not parts:
         return parts
     tagged = [g.append_column("_shard", pa.array([s] * g.num_rows, pa.int64())) for s, g in parts.items()]
-    done = annotate_coverage(con, pa.concat_tables(tagged), th)
+    done = annotate_coverage(con, pa.concat_tables(tagged), th, counts=counts)
     shard = done.column("_shard").to_numpy()
     done = done.drop_columns(["_shard"])
     return {s: done.filter(pa.array(shard == s)) for s in parts}
+
+
+def _gathered_counts(th: Thresholds, sources: _Sources) -> str:
+    """SQL subquery: the coverage counts of every vessel, from the workers' files and the other shards."""
+    files = sources.files("coverage_counts")
+    parts = [f"SELECT cy, cx, hb, mmsi, n FROM read_parquet({files})"] if files else []
+    if sources.others:
+        parts.append(coverage_counts_sql(th, sources.others, DUCKDB))
+    if not parts:  # no positions at all
+        parts = [f"SELECT * FROM ({coverage_counts_sql(th, 'positions', DUCKDB)}) WHERE false"]
+    return f"({' UNION ALL '.join(parts)})"
+
+
+_BUCKETS = "_enc_buckets"
+_BUCKET_COLUMNS = "mmsi BIGINT, bk BIGINT, lat DOUBLE, lon DOUBLE, sog DOUBLE"
+
+
+def _gathered_encounters(
+    con: duckdb.DuckDBPyConnection,
+    th: Thresholds,
+    index: PlaceLookup,
+    sources: _Sources,
+    slice_rows: int | None,
+) -> pa.Table:
+    """Encounters from the encounter buckets of every vessel: the workers' files, and the other shards'
+    positions reduced here (in time slices of about ``slice_rows`` positions, when given)."""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {_BUCKETS} ({_BUCKET_COLUMNS})")
+    try:
+        files = sources.files("encounter_buckets")
+        if files:
+            con.execute(f"INSERT INTO {_BUCKETS} SELECT mmsi, bk, lat, lon, sog FROM read_parquet({files})")
+        if sources.others:
+            _reduce_in_slices(con, th, sources.others, slice_rows, _BUCKETS)
+        return _encounters(con, th, index, encounters_sql(th, dialect=DUCKDB, buckets=_BUCKETS))
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {_BUCKETS}")
 
 
 def detect_encounters(
@@ -437,33 +596,36 @@ def detect_encounters(
     With ``slice_rows``, the per-bucket reduction runs over time slices of about that many positions into a
     temporary table first (same result; DuckDB's medians cannot spill, so this bounds their memory).
     """
-    buckets = None
-    if slice_rows is not None:
-        buckets = "_enc_buckets"
-        _reduce_in_slices(con, th, positions, slice_rows, buckets)
+    if slice_rows is None:
+        return _encounters(con, th, index, encounters_sql(th, positions, DUCKDB))
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {_BUCKETS} ({_BUCKET_COLUMNS})")
     try:
-        raw = con.sql(encounters_sql(th, positions, DUCKDB, buckets=buckets)).to_arrow_table()
+        _reduce_in_slices(con, th, positions, slice_rows, _BUCKETS)
+        return _encounters(con, th, index, encounters_sql(th, dialect=DUCKDB, buckets=_BUCKETS))
     finally:
-        if buckets is not None:
-            con.execute(f"DROP TABLE IF EXISTS {buckets}")
+        con.execute(f"DROP TABLE IF EXISTS {_BUCKETS}")
+
+
+def _encounters(con: duckdb.DuckDBPyConnection, th: Thresholds, index: PlaceLookup, sql: str) -> pa.Table:
+    raw = con.sql(sql).to_arrow_table()
     assert raw is not None
     return finish_encounters(raw, th, index)
 
 
 def _reduce_in_slices(
-    con: duckdb.DuckDBPyConnection, th: Thresholds, positions: str, slice_rows: int, out: str
+    con: duckdb.DuckDBPyConnection, th: Thresholds, positions: str, slice_rows: int | None, out: str
 ) -> None:
-    """``out`` = encounter_buckets_sql over ``positions``, computed over whole-bucket time slices."""
+    """Append encounter_buckets_sql over ``positions`` to the table ``out``, computed over whole-bucket time
+    slices of about ``slice_rows`` positions (one slice when None)."""
     lo, hi, n = con.execute(
         f"SELECT epoch_us(min(ts)), epoch_us(max(ts)), count(*) FROM {positions}"
     ).fetchone()  # type: ignore[misc]
+    if not n:
+        return
     bucket = encounter_bucket_us(th)
-    slices = max(1, -(-int(n) // max(1, slice_rows))) if n else 1
-    first, last = (int(lo) // bucket, int(hi) // bucket + 1) if n else (0, 1)
+    slices = max(1, -(-int(n) // max(1, slice_rows))) if slice_rows else 1
+    first, last = int(lo) // bucket, int(hi) // bucket + 1
     edges = np.unique(np.linspace(first, last, slices + 1).round().astype(np.int64))
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {out} (mmsi BIGINT, bk BIGINT, lat DOUBLE, lon DOUBLE, sog DOUBLE)"
-    )
     # the store's day partitions let DuckDB skip other days' files unopened (the ts bounds alone need
     # every file's footer: ~0.3 s a slice on a 4,000-day store)
     by_day = "day" in con.sql(f"SELECT * FROM {positions} LIMIT 0").columns
