@@ -12,10 +12,17 @@ Each measurement runs in a child process; the parent samples the summed RSS of t
 tree (the process pool's workers, Spark's JVM and its Python workers) from /proc every 0.2 s, so "peak
 RSS" is the peak of the sum, not of one process. Throughput = positions / wall-clock seconds of the
 engine call (store opened, all tables written; JVM start-up excluded for Spark, reported separately).
+Spark on a local store reads it through its vessel-partitioned copy (``STORE/_cache``): ``--copy cold``
+(the default) deletes the copy first, so the run includes the split; ``--repeat 2`` then runs again in the
+same session with the copy in place (``runs``: seconds and phases of each run; ``tree_cpu_s`` is the
+whole child's, JVM start and stop included: run cold and warm apart for a CPU figure of each);
+``--copy off`` takes the JVM path (Spark reads and shuffles the positions), as for a remote store. The
+output goes to a scratch store, so every run recomputes every partition (no incremental skip).
 
   python bench/scale.py build STORE --positions 1e7          # make a store
   python bench/scale.py run local STORE [--workers 2] [--memory-limit 6GB]
   python bench/scale.py run spark STORE [--master local[2]] [--driver-memory 4g] [--event-log DIR]
+                                       [--copy cold|warm|off] [--repeat 2]
   python bench/scale.py run duckdb STORE                     # lag() gap query, 2 threads: the floor
 """
 
@@ -25,6 +32,7 @@ import argparse
 import json
 import math
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -103,39 +111,7 @@ def child(engine: str, store_path: str, opts: dict[str, str]) -> dict[str, objec
             phases_cpu=res.cpu_seconds,
         )
     elif engine == "spark":
-        from pyspark.sql import SparkSession
-
-        from supplyline.engine.spark import detect_spark, spark_session
-
-        t0 = time.perf_counter()
-        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-        builder = SparkSession.builder.master(opts.get("master", "local[2]"))
-        builder = builder.config("spark.driver.memory", opts.get("driver_memory", "4g"))
-        if opts.get("event_log"):
-            Path(opts["event_log"]).mkdir(parents=True, exist_ok=True)
-            builder = builder.config("spark.eventLog.enabled", "true").config(
-                "spark.eventLog.dir", opts["event_log"]
-            )
-        builder.getOrCreate()
-        spark = spark_session()
-        out["startup_s"] = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        parts = opts.get("partitions")
-        with tempfile.TemporaryDirectory() as tmp:
-            res = detect_spark(
-                store_path,
-                places,  # type: ignore[arg-type]
-                Thresholds(),
-                routes,  # type: ignore[arg-type]
-                spark=spark,
-                partitions=int(parts) if parts else None,
-                out=Path(tmp) / "out",
-            )
-        out.update(seconds=time.perf_counter() - t0, counts=res.counts, partitions=res.shards_total)
-        app = spark.sparkContext.applicationId
-        spark.stop()
-        if opts.get("event_log"):
-            out["stages"] = stage_metrics(Path(opts["event_log"]), app)
+        out.update(_child_spark(store_path, opts, places, routes))
     elif engine == "duckdb":
         con = Store.open(store_path).connect(memory_limit=opts.get("memory_limit") or None, threads=2)
         t0 = time.perf_counter()
@@ -146,6 +122,61 @@ def child(engine: str, store_path: str, opts: dict[str, str]) -> dict[str, objec
         out.update(seconds=time.perf_counter() - t0, counts={"gaps": row[0] if row else 0})
     else:
         raise SystemExit(f"unknown engine {engine}")
+    return out
+
+
+def _child_spark(
+    store_path: str, opts: dict[str, str], places: object, routes: list[object]
+) -> dict[str, object]:
+    """The Spark measurement: session start-up apart, then ``--repeat`` detect runs (see ``--copy``)."""
+    from pyspark.sql import SparkSession
+
+    from supplyline.detect import Thresholds
+    from supplyline.engine.spark import detect_spark, spark_session
+
+    out: dict[str, object] = {}
+    t0 = time.perf_counter()
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    builder = SparkSession.builder.master(opts.get("master", "local[2]"))
+    builder = builder.config("spark.driver.memory", opts.get("driver_memory", "4g"))
+    if opts.get("event_log"):
+        Path(opts["event_log"]).mkdir(parents=True, exist_ok=True)
+        builder = builder.config("spark.eventLog.enabled", "true").config(
+            "spark.eventLog.dir", opts["event_log"]
+        )
+    builder.getOrCreate()
+    spark = spark_session()
+    out["startup_s"] = time.perf_counter() - t0
+    mode = opts.get("copy", "cold")
+    if mode == "cold":  # the first run splits the whole store into the vessel-partitioned copy
+        for old in Path(store_path, "_cache").glob("spark-vessels-*"):
+            shutil.rmtree(old)
+    parts = opts.get("partitions")
+    runs = []
+    for _ in range(int(opts.get("repeat") or 1)):
+        t0 = time.perf_counter()
+        with tempfile.TemporaryDirectory() as tmp:
+            res = detect_spark(
+                store_path,
+                places,  # type: ignore[arg-type]
+                Thresholds(),
+                routes,  # type: ignore[arg-type]
+                spark=spark,
+                partitions=int(parts) if parts else None,
+                out=Path(tmp) / "out",
+                prepartition=mode != "off",
+            )
+        runs.append(
+            {
+                "seconds": time.perf_counter() - t0,
+                "phases": {k: round(v, 2) for k, v in res.seconds.items()},
+            }
+        )
+    out.update(seconds=runs[0]["seconds"], runs=runs, counts=res.counts, partitions=res.shards_total)
+    app = spark.sparkContext.applicationId
+    spark.stop()
+    if opts.get("event_log"):
+        out["stages"] = stage_metrics(Path(opts["event_log"]), app)
     return out
 
 
@@ -273,6 +304,8 @@ def measure(engine: str, store: Path, opts: dict[str, str]) -> dict[str, object]
         positions_per_s=round(n / secs),
         tree_cpu_s=round(cpu, 1),
     )
+    for run in out.get("runs", []):
+        run["positions_per_s"] = round(n / float(run["seconds"]))
     return out
 
 
@@ -303,6 +336,16 @@ def main() -> None:
     r.add_argument(
         "--event-log", default="", help="Spark: write the event log here and report per-stage metrics"
     )
+    r.add_argument(
+        "--copy",
+        choices=["cold", "warm", "off"],
+        default="cold",
+        help="Spark on a local store: cold = drop the vessel-partitioned copy first (the run splits the "
+        "store), warm = keep it, off = the JVM path (Spark reads and shuffles positions)",
+    )
+    r.add_argument(
+        "--repeat", default="1", help="Spark: detect this many times in one session (2 = cold, warm)"
+    )
     a = ap.parse_args()
     if a.cmd == "build":
         t0 = time.perf_counter()
@@ -318,6 +361,8 @@ def main() -> None:
         "driver_memory": a.driver_memory,
         "partitions": a.partitions,
         "event_log": a.event_log,
+        "copy": a.copy,
+        "repeat": a.repeat,
     }
     load = os.getloadavg()[0]
     out = measure(a.engine, a.store, opts)

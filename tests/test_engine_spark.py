@@ -139,6 +139,12 @@ def test_nyharbor_week_same_events(spark: Any, shared_data: Path, tmp_path: Path
     assert counts["visits"] > 600 and counts["voyages"] > 500 and counts["gaps"] == 265
     assert counts["encounters"] > 0
 
+    # The JVM path (what a remote store takes: Spark reads and shuffles the positions) gives them too.
+    jvm = tmp_path / "spark-jvm"
+    res = detect_spark(store.root, TERMINALS, th, SIF, spark=spark, partitions=3, out=jvm, prepartition=False)
+    assert res.counts == counts
+    assert_same_tables(tables(store), tables(Store.open(jvm)))
+
     # A remote store's tables are written by Spark itself (one folder per table): same rows back.
     spark_tables = tables(Store.open(out))
     _write(spark, f"file:{tmp_path}/remote", spark_tables, TERMINALS)
@@ -170,7 +176,8 @@ def test_simulated_meeting_same_events_through_the_cli(spark: Any, tmp_path: Pat
         "spark",
     ]
     assert _cli([*args, "--partitions", "4"]) == 0  # into the same store, replacing the local tables
-    assert {p.name for p in store.table_dir("visits").glob("*.parquet")} == {"all.parquet"}
+    visits = {p.name for p in store.table_dir("visits").glob("*.parquet")}
+    assert visits and visits <= {f"shard-{k:04d}.parquet" for k in range(4)}  # Spark's parts, not local's 16
     counts = assert_same_tables(local, tables(store))
     assert counts["visits"] > 0 and counts["draught_changes"] > 0  # gaps: see the NY Harbor week
     enc = local["encounters"].to_pylist()
@@ -180,6 +187,47 @@ def test_simulated_meeting_same_events_through_the_cli(spark: Any, tmp_path: Pat
     # The local engine after Spark recomputes everything and drops Spark's parts: no duplicated rows.
     detect(store, places, Thresholds(), [], workers=1)
     assert {name: t.num_rows for name, t in tables(store).items()} == counts
+
+
+def test_incremental_copy_and_parts(spark: Any, shared_data: Path, tmp_path: Path) -> None:
+    """Into the store itself, as the local engine: the vessel-partitioned copy is split once; a run with no
+    new data recomputes nothing; a new input re-splits only its own file and recomputes only the parts its
+    vessels hash to, and the tables equal a full local run's; after a local run, Spark redoes every part."""
+    from supplyline.engine.spark import detect_spark
+
+    store = Store.create(tmp_path / "s")
+    ingest(store, [data_file(shared_data, WEEK)])
+    th = Thresholds(port_call_min_h=0.0)
+    n = 8
+    first = detect_spark(store.root, TERMINALS, th, SIF, spark=spark, partitions=n)
+    assert first.shards_run == list(range(n)) and first.seconds["split"] > 0
+    again = detect_spark(store.root, TERMINALS, th, SIF, spark=spark, partitions=n)
+    assert again.shards_run == [] and again.counts == first.counts
+
+    before = {r[0] for r in store.connect().execute("SELECT DISTINCT mmsi FROM positions").fetchall()}
+    scenario = tmp_path / "effects.toml"
+    scenario.write_text(EFFECTS, encoding="utf-8")
+    ingest(store, [simulate(scenario, tmp_path / "sim", formats=("nmea",)).paths["nmea"]])
+    con = store.connect()
+    new_mmsi = sorted({r[0] for r in con.execute("SELECT DISTINCT mmsi FROM positions").fetchall()} - before)
+    parts = con.execute(
+        f"SELECT DISTINCT hash(mmsi) % {n} FROM positions WHERE mmsi IN ({', '.join(map(str, new_mmsi))})"
+    )
+    touched = sorted(int(r[0]) for r in parts.fetchall())
+    con.close()
+    assert new_mmsi and len(touched) < n  # the test needs parts the new input leaves alone
+    split_files = set(store.cache_dir("spark-vessels-v1-p8").glob("positions/part=*/*.parquet"))
+    third = detect_spark(store.root, TERMINALS, th, SIF, spark=spark, partitions=n)
+    assert third.shards_run == touched
+    added = set(store.cache_dir("spark-vessels-v1-p8").glob("positions/part=*/*.parquet")) - split_files
+    assert added and {int(f.parent.name.split("=")[1]) for f in added} == set(touched)
+    spark_tables = tables(store)
+
+    detect(store, TERMINALS, th, SIF, workers=1)  # the local engine, everything from scratch
+    counts = assert_same_tables(tables(store), spark_tables)
+    assert counts == third.counts and counts["encounters"] > first.counts["encounters"]
+    after_local = detect_spark(store.root, TERMINALS, th, SIF, spark=spark, partitions=n)
+    assert after_local.shards_run == list(range(n)) and after_local.counts == counts
 
 
 def test_cli_rejects_spark_options_without_spark_and_bad_store(spark: Any, tmp_path: Path) -> None:

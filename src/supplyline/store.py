@@ -9,6 +9,7 @@ Layout (readable by Spark and DuckDB as it is)::
       manifest/<input_id>.parquet                        one row per ingested input (hash, counts, time)
       tables/<name>/<part>.parquet                       derived tables (events, places, claims, alerts...)
       _staging/, _journal/                               in-flight transactions (never read by views)
+      _cache/<name>/                                     rebuildable engine data kept between runs
 
 Writes are transactions: files are written complete under ``_staging``, a journal listing every move is
 written atomically, then files are renamed into place and the journal removed. A run killed at any moment
@@ -64,6 +65,7 @@ TABLES = "tables"
 WHOLE = "all"
 """Part name of a derived table written whole (by Spark or by a single-writer stage)."""
 _STAGING = "_staging"
+_CACHE = "_cache"
 LAST_COMMIT = "_last_commit"
 """File in the store folder holding the id of the last transaction applied (see the outside-reader protocol)."""
 TABLE_NAME = re.compile(r"[a-z_][a-z0-9_]*")
@@ -444,8 +446,13 @@ class Store:
         tables = [pq.read_table(f) for f in files]
         return pa.concat_tables(tables, promote_options="default")
 
-    def raw_files(self, name: str) -> list[Path]:
-        """The Parquet files of raw table ``name`` (positions, statics ...), sorted."""
+    def cache_dir(self, name: str) -> Path:
+        """A folder of rebuildable data an engine keeps between runs (the Spark engine's vessel-partitioned
+        copy of positions); never read by views, never part of a transaction, safe to delete."""
+        return self.root / _CACHE / name
+
+    def files(self, name: str) -> list[Path]:
+        """The Parquet files of raw or derived table ``name`` now (sorted)."""
         return self._files(name)
 
     def has_files(self, name: str) -> bool:

@@ -97,31 +97,89 @@ def encounters_sql(
     """Candidate encounters (before the distance-from-port filter) over ``positions`` (mmsi, ts, lat, lon,
     sog_kn), or over ``buckets`` already reduced by :func:`encounter_buckets_sql`. Columns: mmsi_a, mmsi_b,
     start_us, end_us, duration_h, median_dist_km, median_speed_kn, lat, lon.
-    See :mod:`supplyline.detect.encounters` for the rules."""
-    bucket_us = encounter_bucket_us(th)
-    hours_per_bucket = th.encounter_bucket_min / 60.0
-    bucket_h = f"CAST({hours_per_bucket!r} AS DOUBLE)"  # a double, not a decimal literal
-    dlat = th.encounter_dist_km / KM_PER_DEG * (1 + 1e-9)
+    See :mod:`supplyline.detect.encounters` for the rules.
+
+    The query is three steps, each also available alone so an engine can run it where its input is whole:
+    per vessel (:func:`encounter_cells_sql`: speed and grid cell of each bucket), per time bucket
+    (:func:`encounter_close_sql`: the close pairs) and per pair (:func:`encounter_runs_sql`: runs, medians)."""
+    source = (
+        f"SELECT mmsi, bk, lat, lon, sog FROM {buckets}"
+        if buckets
+        else encounter_buckets_sql(th, positions, dialect)
+    )
+    runs, final = _runs_ctes(th, "close")
+    return f"""
+    WITH b AS (
+        {source}
+    ), {_cells_ctes(th, "b")}, {_close_ctes(th, "sc", dialect)}, {runs}
+    {final}
+    """
+
+
+ENCOUNTER_CELLS = "mmsi BIGINT, bk BIGINT, lat DOUBLE, lon DOUBLE, spd DOUBLE, cy BIGINT, cx BIGINT"
+"""Columns (Spark DDL) of :func:`encounter_cells_sql`."""
+ENCOUNTER_CLOSE = "mmsi_a BIGINT, mmsi_b BIGINT, bk BIGINT, d_km DOUBLE, spd DOUBLE, lat DOUBLE, lon DOUBLE"
+"""Columns (Spark DDL) of :func:`encounter_close_sql`."""
+ENCOUNTER_RUNS = (
+    "mmsi_a BIGINT, mmsi_b BIGINT, start_us BIGINT, end_us BIGINT, duration_h DOUBLE,"
+    " median_dist_km DOUBLE, median_speed_kn DOUBLE, lat DOUBLE, lon DOUBLE"
+)
+"""Columns (Spark DDL) of :func:`encounter_runs_sql` and :func:`encounters_sql`."""
+
+
+def encounter_cells_sql(th: Thresholds, positions: str = "positions", dialect: Dialect = DUCKDB) -> str:
+    """Step 1 of :func:`encounters_sql` over ``positions`` holding whole vessels: one row per (mmsi, bucket)
+    with its speed (from the previous bucket where no SOG was reported) and grid cell
+    (:data:`ENCOUNTER_CELLS`)."""
+    return f"""WITH b AS ({encounter_buckets_sql(th, positions, dialect)}), {_cells_ctes(th, "b")}
+        SELECT mmsi, bk, lat, lon, spd, cy, cx FROM sc"""
+
+
+def encounter_close_sql(th: Thresholds, cells: str, dialect: Dialect = DUCKDB) -> str:
+    """Step 2 of :func:`encounters_sql` over ``cells`` (:func:`encounter_cells_sql` rows) holding whole time
+    buckets: every pair of vessels closer than ``encounter_dist_km`` in a bucket (:data:`ENCOUNTER_CLOSE`)."""
+    return f"WITH {_close_ctes(th, cells, dialect)} SELECT mmsi_a, mmsi_b, bk, d_km, spd, lat, lon FROM close"
+
+
+def encounter_runs_sql(th: Thresholds, close: str) -> str:
+    """Step 3 of :func:`encounters_sql` over ``close`` (:func:`encounter_close_sql` rows) holding whole
+    pairs: runs of close buckets long and slow enough (:data:`ENCOUNTER_RUNS`)."""
+    runs, final = _runs_ctes(th, close)
+    return f"WITH {runs} {final}"
+
+
+def _grid_dlat(th: Thresholds) -> float:
+    """Height of an encounter grid row in degrees (a hair over ``encounter_dist_km``)."""
+    return th.encounter_dist_km / KM_PER_DEG * (1 + 1e-9)
+
+
+def _cells_ctes(th: Thresholds, src: str) -> str:
+    """CTEs ``s``, ``sc`` over bucket rows ``src`` (mmsi, bk, lat, lon, sog): speed and grid cell."""
+    bucket_h = f"CAST({th.encounter_bucket_min / 60.0!r} AS DOUBLE)"  # a double, not a decimal literal
+    dlat = _grid_dlat(th)
+    step = hav_km("lag(lat) OVER w", "lag(lon) OVER w", "lat", "lon")
+    return f"""s AS (
+        SELECT mmsi, bk, lat, lon,
+               coalesce(sog, {step} / {KM_PER_NM} / ((bk - lag(bk) OVER w) * {bucket_h})) AS spd,
+               CAST(floor(lat / {dlat}) AS BIGINT) AS cy
+        FROM {src} WINDOW w AS (PARTITION BY mmsi ORDER BY bk)
+    ), sc AS (
+        SELECT s.*, {_column("lon", _row_columns("cy", dlat))} AS cx FROM s
+    )"""
+
+
+def _close_ctes(th: Thresholds, src: str, dialect: Dialect) -> str:
+    """CTEs ``nr``, ``nc``, ``nb``, ``close`` over cell rows ``src``: one side of each pair expanded to the
+    cells that could hold a partner, then an equality join on (bucket, row, column)."""
+    dlat = _grid_dlat(th)
     # columns of the neighbour row ny a point may meet a partner in: its longitude +- the reach, mod the row
     c0 = _column("(lon - reach)", "n")
     span = "least(CAST(floor((lon + reach + 180) * n / 360.0) AS BIGINT) - CAST(floor((lon - reach + 180) * n / 360.0) AS BIGINT) + 1, n)"
     cols = dialect.series.format(a="c0", b="c0 + span")
-    max_gap = max(1, int(np.floor(th.encounter_max_gap_h / hours_per_bucket + 1e-9)))
-    step = hav_km("lag(lat) OVER w", "lag(lon) OVER w", "lat", "lon")
     close = hav_km("a.lat", "a.lon", "b.lat", "b.lon")
-    return f"""
-    WITH b AS (
-        {f"SELECT mmsi, bk, lat, lon, sog FROM {buckets}" if buckets else encounter_buckets_sql(th, positions, dialect)}
-    ), s AS (
-        SELECT mmsi, bk, lat, lon,
-               coalesce(sog, {step} / {KM_PER_NM} / ((bk - lag(bk) OVER w) * {bucket_h})) AS spd,
-               CAST(floor(lat / {dlat}) AS BIGINT) AS cy
-        FROM b WINDOW w AS (PARTITION BY mmsi ORDER BY bk)
-    ), sc AS (
-        SELECT s.*, {_column("lon", _row_columns("cy", dlat))} AS cx FROM s
-    ), nr AS (
+    return f"""nr AS (
         SELECT sc.*, cy + dy AS ny, {_row_columns("cy + dy", dlat)} AS n, {_lon_reach_deg("lat", th.encounter_dist_km)} AS reach
-        FROM sc, {dialect.neighbours} WHERE dx = 0
+        FROM {src} sc, {dialect.neighbours} WHERE dx = 0
     ), nc AS (
         SELECT nr.*, {c0} AS c0, {span} AS span FROM nr
     ), nb AS (
@@ -133,10 +191,19 @@ def encounters_sql(
                (a.lat + b.lat) / 2 AS lat,
                degrees(atan2(sin(radians(a.lon)) + sin(radians(b.lon)),
                              cos(radians(a.lon)) + cos(radians(b.lon)))) AS lon
-        FROM sc a JOIN nb b ON a.bk = b.bk AND a.cy = b.ny AND a.cx = b.nx AND a.mmsi < b.mmsi
+        FROM {src} a JOIN nb b ON a.bk = b.bk AND a.cy = b.ny AND a.cx = b.nx AND a.mmsi < b.mmsi
         WHERE {close} <= {th.encounter_dist_km}
-    ), lagged AS (
-        SELECT *, lag(bk) OVER (PARTITION BY mmsi_a, mmsi_b ORDER BY bk) AS prev_bk FROM close
+    )"""
+
+
+def _runs_ctes(th: Thresholds, src: str) -> tuple[str, str]:
+    """CTEs ``lagged``, ``runs``, ``long_runs`` over close rows ``src``, and the final SELECT."""
+    bucket_us = encounter_bucket_us(th)
+    hours_per_bucket = th.encounter_bucket_min / 60.0
+    bucket_h = f"CAST({hours_per_bucket!r} AS DOUBLE)"
+    max_gap = max(1, int(np.floor(th.encounter_max_gap_h / hours_per_bucket + 1e-9)))
+    ctes = f"""lagged AS (
+        SELECT *, lag(bk) OVER (PARTITION BY mmsi_a, mmsi_b ORDER BY bk) AS prev_bk FROM {src}
     ), runs AS (
         SELECT *, sum(CASE WHEN bk - prev_bk <= {max_gap} THEN 0 ELSE 1 END)
                   OVER (PARTITION BY mmsi_a, mmsi_b ORDER BY bk) AS run
@@ -144,16 +211,16 @@ def encounters_sql(
     ), long_runs AS (
         SELECT mmsi_a, mmsi_b, run FROM runs GROUP BY mmsi_a, mmsi_b, run
         HAVING (max(bk) + 1 - min(bk)) * {bucket_h} >= {th.encounter_min_h} - 1e-9
-    )
-    SELECT mmsi_a, mmsi_b, min(bk) * {bucket_us} AS start_us, (max(bk) + 1) * {bucket_us} AS end_us,
+    )"""
+    final = f"""SELECT mmsi_a, mmsi_b, min(bk) * {bucket_us} AS start_us, (max(bk) + 1) * {bucket_us} AS end_us,
            (max(bk) + 1 - min(bk)) * {bucket_h} AS duration_h,
            median(d_km) AS median_dist_km, median(spd) AS median_speed_kn,
            median(lat) AS lat, {circular_mean_lon("lon")} AS lon
     FROM runs JOIN long_runs USING (mmsi_a, mmsi_b, run)
     GROUP BY mmsi_a, mmsi_b, run
     HAVING median(spd) < {th.encounter_speed_kn}
-    ORDER BY mmsi_a, mmsi_b, start_us
-    """
+    ORDER BY mmsi_a, mmsi_b, start_us"""
+    return ctes, final
 
 
 def _coverage_columns(lat: str, cell: float, ncol: int) -> str:

@@ -48,8 +48,7 @@ class Snapshot:
         inputs = store.manifest_ids()
         files = {
             name: [
-                RawFile(_input_of(p), p.parent.name.removeprefix("day="), str(p))
-                for p in store.raw_files(name)
+                RawFile(_input_of(p), p.parent.name.removeprefix("day="), str(p)) for p in store.files(name)
             ]
             for name in ("positions", "statics")
         }

@@ -32,12 +32,25 @@ import pyarrow.parquet as pq
 
 from supplyline import schema
 from supplyline.detect import KERNEL_TABLES, Route, Thresholds, place_indexes, run_vessel_kernels
-from supplyline.detect._sql import DUCKDB, SPARK, coverage_sql, encounter_buckets_sql, encounters_sql
+from supplyline.detect._sql import (
+    COVERAGE_COUNTS,
+    DUCKDB,
+    ENCOUNTER_CELLS,
+    ENCOUNTER_CLOSE,
+    ENCOUNTER_RUNS,
+    coverage_counts_sql,
+    coverage_sql,
+    coverage_wanted_sql,
+    encounter_cells_sql,
+    encounter_close_sql,
+    encounter_runs_sql,
+)
 from supplyline.detect.kernels import PlaceLookup, sort_events
 from supplyline.engine.base import (
     PLACES_TABLE,
     STATE_TABLE,
     DetectResult,
+    Phases,
     coverage_input,
     empty_event_tables,
     finish_coverage,
@@ -48,22 +61,29 @@ from supplyline.engine.base import (
 from supplyline.engine.local import KERNEL_COLUMNS
 from supplyline.engine.spark_runtime import check_java, from_arrow, to_arrow
 from supplyline.errors import DependencyError, EngineError
-from supplyline.store import WHOLE, Store, raw_uri, table_uri
+from supplyline.store import WHOLE, Store, raw_uri, shard_part, table_uri
 
 if TYPE_CHECKING:
     from pyspark.broadcast import Broadcast
     from pyspark.sql import DataFrame, SparkSession
 
-ENVELOPE = "table string, ipc binary"
-"""Schema of ``mapInArrow``'s output: one row per (partition, event table) with the table as Arrow IPC."""
+KERNEL_OUT = (
+    "table STRING, ipc BINARY, mmsi BIGINT, bk BIGINT, cy BIGINT, cx BIGINT, lat DOUBLE, lon DOUBLE,"
+    " spd DOUBLE, n BIGINT"
+)
+"""Schema of the kernel job's output rows, three kinds in one frame (``mapInArrow`` has one schema):
+an event table of a partition as Arrow IPC (``table`` = its name, ``ipc``), an encounter cell row
+(``table`` = :data:`CELLS`; mmsi, bk, lat, lon, spd, cy, cx of :func:`encounter_cells_sql`) or a coverage
+count row (``table`` = :data:`COUNTS`; mmsi, bk = the UTC hour, cy, cx, n of :func:`coverage_counts_sql`)."""
+ENVELOPE = KERNEL_OUT  # the name earlier releases exported
+CELLS = "_encounter_cells"
+COUNTS = "_coverage_counts"
 ROWS_PER_PARTITION = 2_000_000
 """Default partition size: a Python worker holds its partition's positions and the kernels' temporaries
 (~1 KB per position at peak), so 2 M positions keep each task near 2 GB."""
 ARROW_BATCH_ROWS = 200_000
 """Rows per Arrow batch sent to ``mapInArrow`` (the partition is concatenated there anyway)."""
 _KIND = "_static"
-BUCKETS = "_encounter_buckets"
-"""Envelope name of a partition's encounter buckets (see :func:`_partition_kernel`)."""
 
 
 def _require_pyspark() -> str:
@@ -165,10 +185,12 @@ def _from_ipc(blob: bytes) -> pa.Table:
 
 def _partition_kernel(places: Broadcast[pa.Table], th: Thresholds, routes: Sequence[Route]) -> Any:
     """The function ``mapInArrow`` ships to the executors: all kernels over one partition (whole vessels),
-    and the partition's encounter buckets (one row per vessel and bucket, the first step of the encounter
-    query, computed here by DuckDB as the local engine does, so Spark's query starts from them)."""
-    out_schema = pa.schema([("table", pa.string()), ("ipc", pa.binary())])
-    bucket_sql = encounter_buckets_sql(th, "p", DUCKDB)
+    plus what the cross-vessel steps need of it, so positions are read once (:data:`KERNEL_OUT`): the
+    encounter cell rows (per vessel and bucket) and the coverage counts (per vessel, cell and hour), both
+    computed by DuckDB with the local engine's SQL."""
+    out_schema = _arrow_schema(KERNEL_OUT)
+    cells_sql = encounter_cells_sql(th, "p", DUCKDB)
+    counts_sql = coverage_counts_sql(th, "p", DUCKDB)
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         batch_list = list(batches)  # the kernels need every row of a vessel at once
@@ -184,27 +206,66 @@ def _partition_kernel(places: Broadcast[pa.Table], th: Thresholds, routes: Seque
             statics = both.filter(is_static).select(list(KERNEL_COLUMNS["statics"]))
         table = places.value  # loaded once per Python worker, so place_indexes' cache hits across tasks
         tables = run_vessel_kernels(positions, table, th, routes, statics=statics, index=place_indexes(table))
-        tables[BUCKETS] = _buckets(positions, bucket_sql)
-        names = [n for n in (*KERNEL_TABLES, BUCKETS) if tables[n].num_rows]
+        names = [n for n in KERNEL_TABLES if tables[n].num_rows]
         if names:
-            yield pa.RecordBatch.from_pydict(
-                {"table": names, "ipc": [_ipc(tables[n]) for n in names]}, schema=out_schema
-            )
+            blobs = {"table": pa.array(names), "ipc": pa.array([_ipc(tables[n]) for n in names], pa.binary())}
+            yield _as_rows(out_schema, blobs)
+        cells, counts = _duckdb(positions, cells_sql, counts_sql)
+        yield _as_rows(out_schema, {"table": pa.array([CELLS] * cells.num_rows), **_columns(cells)})
+        counts = counts.rename_columns(["cy", "cx", "bk", "mmsi", "n"])  # bk holds the hour here
+        yield _as_rows(out_schema, {"table": pa.array([COUNTS] * counts.num_rows), **_columns(counts)})
 
     return run
 
 
-def _buckets(positions: pa.Table, sql: str) -> pa.Table:
-    """:func:`encounter_buckets_sql` over one partition's positions (whole vessels: whole groups)."""
+def _columns(table: pa.Table) -> dict[str, pa.Array]:
+    return {name: table.column(name).combine_chunks() for name in table.column_names}
+
+
+def _as_rows(target: pa.Schema, columns: Mapping[str, pa.Array]) -> pa.RecordBatch:
+    """A batch of ``target``'s columns: those given (cast to the target's type), nulls elsewhere."""
+    n = len(next(iter(columns.values())))
+    arrays = [columns[f.name].cast(f.type) if f.name in columns else pa.nulls(n, f.type) for f in target]
+    return pa.RecordBatch.from_arrays(arrays, schema=target)
+
+
+def _duckdb(positions: pa.Table, *queries: str) -> list[pa.Table]:
+    """``queries`` over one partition's positions (registered as ``p``) in a one-thread DuckDB."""
     import duckdb
 
     con = duckdb.connect(":memory:", config={"threads": 1})
     try:
         con.execute("SET TimeZone = 'UTC'")
         con.register("p", positions)
-        return con.sql(sql).to_arrow_table()
+        return [con.sql(q).to_arrow_table() for q in queries]
     finally:
         con.close()
+
+
+def _sql_map(sql: str, ddl: str) -> Any:
+    """A ``mapInArrow`` function running DuckDB ``sql`` over the partition's rows (registered as ``p``),
+    returning rows of ``ddl``: the cross-vessel steps run where their input is whole (time buckets, pairs)."""
+    target = _arrow_schema(ddl)
+
+    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        batch_list = list(batches)
+        if sum(b.num_rows for b in batch_list) == 0:
+            return  # an empty partition (e.g. more partitions than time buckets)
+        rows = pa.Table.from_batches(batch_list)
+        (result,) = _duckdb(rows, sql)
+        if result.num_rows:
+            yield from result.select(target.names).cast(target).to_batches()
+
+    return run
+
+
+_ARROW_TYPES = {"STRING": pa.string(), "BINARY": pa.binary(), "BIGINT": pa.int64(), "DOUBLE": pa.float64()}
+
+
+def _arrow_schema(ddl: str) -> pa.Schema:
+    """The Arrow schema of a Spark DDL string of the types above (``"mmsi BIGINT, lat DOUBLE"``)."""
+    pairs = [col.split() for col in ddl.split(",")]
+    return pa.schema([(name, _ARROW_TYPES[kind.upper()]) for name, kind in pairs])
 
 
 def _read(spark: SparkSession, uri: str, name: str, target: pa.Schema) -> DataFrame | None:
@@ -263,13 +324,17 @@ def detect_spark(
     partitions: int | None = None,
     spark: SparkSession | None = None,
     out: str | Path | None = None,
+    prepartition: bool = True,
 ) -> DetectResult:
     """Run every detector on Spark over the store at ``store`` (folder or URI) and write the event tables.
 
-    ``partitions`` vessel partitions (default: 2 per core, at most ``ROWS_PER_PARTITION`` positions each);
-    ``spark`` reuses a session (else one is made with ``master``). Tables go to ``out`` (default the
-    store itself): a local store gets them in one store transaction, exactly as the local engine lays them
-    out; a remote one gets ``tables/<name>/`` written by Spark.
+    ``partitions`` vessel partitions (default: 2 per core, at most ``ROWS_PER_PARTITION`` positions each;
+    a power of two for a local store); ``spark`` reuses a session (else one is made with ``master``).
+    A local store (a folder every executor sees at the same path) is read through its vessel-partitioned
+    copy (:mod:`.spark_files`) unless ``prepartition`` is False; a remote one (``hdfs://``, ``s3a://``) is
+    read and shuffled by Spark. Tables go to ``out`` (default the store itself): a local store gets them
+    in one store transaction, exactly as the local engine lays them out; a remote one gets
+    ``tables/<name>/`` written by Spark.
     """
     uri = store_uri(store)
     local = _local_path(uri)
@@ -277,12 +342,16 @@ def detect_spark(
         Store.open(local)  # a clear StoreError when there is no store there
     session = spark or spark_session(master)
     idx, places_used = places_in_use(places)
+    target = store_uri(out) if out else uri
+    if local is not None and prepartition:
+        if not Store(local).has_files("positions"):
+            return _write_empty(session, target, places_used)
+        n = _partitions_pow2(session, local, partitions)
+        return _run_files(session, Store.open(local), places_used, idx, thresholds, routes, n, target)
     positions = _read(session, uri, "positions", schema.POSITIONS)
     statics = _read(session, uri, "statics", schema.STATICS)
     if positions is None:
-        tables = empty_event_tables()
-        _write(session, store_uri(out) if out else uri, tables, places_used)
-        return DetectResult(counts=dict.fromkeys(tables, 0))
+        return _write_empty(session, target, places_used)
 
     n = _partitions(session, uri, positions, partitions)
     # SQL shuffles sized like the vessel partitions: Spark's default 200 tasks per stage cost ~10x on small
@@ -290,14 +359,191 @@ def detect_spark(
     shuffle = session.conf.get("spark.sql.shuffle.partitions")
     session.conf.set("spark.sql.shuffle.partitions", str(n))
     try:
-        return _run(session, uri, positions, statics, places_used, idx, thresholds, routes, n, out)
+        return _run(session, positions, statics, places_used, idx, thresholds, routes, n, target)
     finally:
         session.conf.set("spark.sql.shuffle.partitions", shuffle or "200")
 
 
+def _write_empty(session: SparkSession, target: str, places_used: pa.Table) -> DetectResult:
+    tables = empty_event_tables()
+    _write(session, target, tables, places_used)
+    return DetectResult(counts=dict.fromkeys(tables, 0))
+
+
+def _partitions_pow2(session: SparkSession, local: Path, requested: int | None) -> int:
+    """Parts of a local store's copy: as :func:`_partitions`, rounded up to a power of two so the count
+    (and the copy) stays the same while the store grows, until it doubles."""
+    if requested is not None:
+        if requested < 1:
+            raise EngineError("--partitions must be at least 1")
+        return requested
+    rows = sum(pq.ParquetFile(f).metadata.num_rows for f in Store(local).files("positions"))
+    wanted = max(2, session.sparkContext.defaultParallelism * 2, math.ceil(rows / ROWS_PER_PARTITION))
+    return 1 << (wanted - 1).bit_length()
+
+
+def _run_files(
+    session: SparkSession,
+    store: Store,
+    places_used: pa.Table,
+    idx: PlaceLookup,
+    th: Thresholds,
+    routes: Sequence[Route],
+    n: int,
+    target: str,
+) -> DetectResult:
+    """The local-store path (:mod:`.spark_files`): copy update, kernels of the parts whose input changed,
+    close pairs, then the driver's DuckDB steps and the write; phases timed as the local engine's.
+
+    Incremental when the tables go back into the store itself, as the local engine: a part is recomputed
+    when its signature (its split files and the parameters) differs from the one this engine recorded in
+    :data:`SPARK_STATE` at its last run; every part when another engine wrote the tables since."""
+    from supplyline.engine import spark_files as sf
+    from supplyline.engine.local import _params_hash
+
+    result = DetectResult(shards_total=n)
+    phase = Phases(result.seconds)
+    shared = session.sparkContext.broadcast(places_used)
+    out = _local_path(target)
+    same = out is not None and out.resolve() == store.root.resolve()
+    try:
+        with store.lock():  # the copy is read and written by this run only
+            copy = sf.update_copy(session, store, n)
+            signatures = sf.part_signatures(copy, _params_hash(places_used, th, routes, n))
+            old = _spark_state(store) if same else {}
+            todo = sorted(k for k in set(signatures) | set(old) if old.get(k) != signatures.get(k))
+            result.shards_run = todo
+            phase.done("split")
+            if same and not todo:
+                result.counts = {name: store.count_rows(name) for name in schema.EVENT_TABLES}
+                return result
+            fresh = _by_part(sf.run_kernels(session, copy, shared, th, routes, todo), signatures, todo)
+            phase.done("kernels")
+            gaps = {k: fresh[k]["gaps"] if k in fresh else _stored_gaps(store, k) for k in signatures}
+            gaps = _coverage_by_part(gaps, th, sf.counts_source(copy))
+            phase.done("coverage")
+            raw = sf.encounter_runs(sf.close_pairs(session, copy, th), th)
+    except EngineError:
+        raise
+    except Exception as exc:
+        raise EngineError(f"the Spark detection job failed: {_short(exc)}") from exc
+    finally:
+        shared.unpersist()
+    empty = _arrow_schema(ENCOUNTER_RUNS).empty_table()
+    encounters = finish_encounters(raw if raw is not None else empty, th, idx)
+    phase.done("encounters")
+    if out is None:  # a remote target: whole tables, written by Spark
+        tables = _whole_tables(fresh, gaps, encounters)
+        _write(session, target, tables, places_used)
+        result.counts = {name: t.num_rows for name, t in tables.items()}
+    else:
+        written = store if same else Store.create(out)
+        _commit_parts(written, fresh, gaps, encounters, places_used, signatures)
+        result.counts = {name: written.count_rows(name) for name in schema.EVENT_TABLES}
+    phase.done("write")
+    return result
+
+
+def _whole_tables(
+    fresh: dict[int, dict[str, pa.Table]], gaps: dict[int, pa.Table], encounters: pa.Table
+) -> dict[str, pa.Table]:
+    """Every event table whole (parts concatenated, canonical order), for a target without parts."""
+    tables = {"encounters": encounters}
+    for name in KERNEL_TABLES:
+        parts = list(gaps.values()) if name == "gaps" else [t[name] for t in fresh.values()]
+        whole = pa.concat_tables(parts) if parts else schema.empty(schema.EVENT_TABLES[name])
+        tables[name] = sort_events(name, whole)
+    return tables
+
+
+SPARK_STATE = "detect_state_spark"
+"""Per-part input signatures of the Spark engine's last run on a local store (schema
+:data:`supplyline.schema.DETECT_STATE`); absent, or the local engine's state present, means recompute all."""
+
+
+def _spark_state(store: Store) -> dict[int, str]:
+    """The signatures of this engine's last run, if the event tables are still its own (the local engine
+    writes its :data:`STATE_TABLE` and the JVM path drops :data:`SPARK_STATE`)."""
+    local_wrote = store.read_part(STATE_TABLE, WHOLE) is not None
+    if local_wrote or not all(store.has_table(name) for name in schema.EVENT_TABLES):
+        return {}
+    t = store.read_part(SPARK_STATE, WHOLE)
+    if t is None:
+        return {}
+    return dict(zip(t.column("shard").to_pylist(), t.column("signature").to_pylist(), strict=True))
+
+
+def _by_part(
+    triples: Sequence[tuple[int, str, bytes]], signatures: Mapping[int, str], todo: Sequence[int]
+) -> dict[int, dict[str, pa.Table]]:
+    """Each recomputed (still non-empty) part's event tables from its tasks' (part, name, IPC) triples."""
+    out = {}
+    for k in todo:
+        if k in signatures:
+            mine = [(name, blob) for part, name, blob in triples if part == k]
+            out[k] = _decode([name for name, _ in mine], [blob for _, blob in mine])
+    return out
+
+
+def _stored_gaps(store: Store, k: int) -> pa.Table:
+    t = store.read_part("gaps", shard_part(k))
+    return schema.empty(schema.GAPS) if t is None else t.cast(schema.GAPS)
+
+
+def _coverage_by_part(parts: dict[int, pa.Table], th: Thresholds, counts: str) -> dict[int, pa.Table]:
+    """Coverage of every part's gaps in one query (other vessels' new positions change old gaps' too)."""
+    if not parts or not any(g.num_rows for g in parts.values()):
+        return parts
+    tagged = [g.append_column("_part", pa.array([k] * g.num_rows, pa.int64())) for k, g in parts.items()]
+    done = _coverage_duckdb(pa.concat_tables(tagged), th, counts)
+    part = done.column("_part").to_numpy()
+    done = done.drop_columns(["_part"])
+    return {k: done.filter(pa.array(part == k)) for k in parts}
+
+
+def _commit_parts(
+    store: Store,
+    fresh: dict[int, dict[str, pa.Table]],
+    gaps: dict[int, pa.Table],
+    encounters: pa.Table,
+    places: pa.Table,
+    signatures: Mapping[int, str],
+) -> None:
+    """One transaction: the recomputed parts, every part's gaps, the whole tables and the signatures;
+    parts of parts now empty, and any other engine's parts, are dropped."""
+    keep = [shard_part(k) for k in signatures]
+    state = pa.table(
+        {
+            "shard": pa.array(sorted(signatures), pa.int64()),
+            "signature": [signatures[k] for k in sorted(signatures)],
+        },
+        schema=schema.DETECT_STATE,
+    )
+    with store.lock(), store.transaction() as txn:
+        for name in KERNEL_TABLES:
+            by_part = gaps if name == "gaps" else {k: t[name] for k, t in fresh.items()}
+            txn.replace_parts(name, {shard_part(k): t for k, t in by_part.items()}, keep=keep)
+        stage_cross_tables(txn, encounters, places)
+        txn.drop_table(STATE_TABLE)
+        txn.put_part(SPARK_STATE, WHOLE, state)
+
+
+def _coverage_duckdb(gaps: pa.Table, th: Thresholds, counts: str) -> pa.Table:
+    """Gaps with coverage from the partitions' counts (relation ``counts``), in DuckDB on the driver."""
+    import duckdb
+
+    con = duckdb.connect(":memory:")
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        con.register("_gaps_in", coverage_input(gaps))
+        rows = con.sql(coverage_sql(th, "_gaps_in", dialect=DUCKDB, counts=counts)).to_arrow_table()
+    finally:
+        con.close()
+    return finish_coverage(gaps, rows, th)
+
+
 def _run(
     session: SparkSession,
-    uri: str,
     positions: DataFrame,
     statics: DataFrame | None,
     places_used: pa.Table,
@@ -305,8 +551,11 @@ def _run(
     thresholds: Thresholds,
     routes: Sequence[Route],
     n: int,
-    out: str | Path | None,
+    target: str,
 ) -> DetectResult:
+    """One pass over the positions (the kernel job, its output cached), then the two cross-vessel steps
+    from that output, and the write."""
+    from pyspark import StorageLevel
     from pyspark.sql import functions as F
 
     # only the kernels' columns travel through the shuffle (source and input_id strings would double it)
@@ -316,42 +565,70 @@ def _run(
         both = both.unionByName(kernel_statics, allowMissingColumns=True)
     ordered = both.repartition(n, "mmsi").sortWithinPartitions("mmsi", "ts", "lat", "lon")
     shared = session.sparkContext.broadcast(places_used)
+    kernel_out = ordered.mapInArrow(_partition_kernel(shared, thresholds, list(routes)), KERNEL_OUT)
+    kernel_out = kernel_out.persist(StorageLevel.MEMORY_AND_DISK)  # read by the three steps below
     try:
-        kernel = _partition_kernel(shared, thresholds, list(routes))
-        envelope = to_arrow(ordered.mapInArrow(kernel, ENVELOPE))
-    except Exception as exc:
-        raise EngineError(f"the Spark detection job failed: {_short(exc)}") from exc
+        try:
+            envelope = to_arrow(kernel_out.where(F.col("ipc").isNotNull()).select("table", "ipc"))
+        except Exception as exc:
+            raise EngineError(f"the Spark detection job failed: {_short(exc)}") from exc
+        tables = _decode(envelope.column("table").to_pylist(), envelope.column("ipc").to_pylist())
+        try:
+            if tables["gaps"].num_rows:
+                tables["gaps"] = _coverage(session, kernel_out, tables["gaps"], thresholds)
+            raw = _encounters(kernel_out, thresholds, n)
+        except Exception as exc:
+            raise EngineError(f"the Spark encounter/coverage query failed: {_short(exc)}") from exc
     finally:
+        kernel_out.unpersist()
         shared.unpersist()
-    tables = _decode(envelope)
-    buckets = _decode_one(envelope, BUCKETS)
-
-    positions.createOrReplaceTempView("_sl_positions")
-    try:
-        gaps = tables["gaps"]
-        if gaps.num_rows:
-            from_arrow(session, coverage_input(gaps)).createOrReplaceTempView("_sl_gaps")
-            counts = to_arrow(session.sql(coverage_sql(thresholds, "_sl_gaps", "_sl_positions", SPARK)))
-            tables["gaps"] = finish_coverage(gaps, counts, thresholds)
-        over = "_sl_positions", SPARK
-        if buckets is not None:  # none only when no partition had positions
-            from_arrow(session, buckets).createOrReplaceTempView("_sl_buckets")
-            raw = to_arrow(session.sql(encounters_sql(thresholds, *over, buckets="_sl_buckets")))
-        else:
-            raw = to_arrow(session.sql(encounters_sql(thresholds, *over)))
-    except Exception as exc:
-        raise EngineError(f"the Spark encounter/coverage query failed: {_short(exc)}") from exc
-    finally:
-        session.catalog.dropTempView("_sl_positions")
-        session.catalog.dropTempView("_sl_gaps")
-        session.catalog.dropTempView("_sl_buckets")
     tables["encounters"] = finish_encounters(raw, thresholds, idx)
-    _write(session, store_uri(out) if out else uri, tables, places_used)
+    _write(session, target, tables, places_used)
     return DetectResult(
         counts={name: tables[name].num_rows for name in schema.EVENT_TABLES},
         shards_total=n,
         shards_run=list(range(n)),
     )
+
+
+def _coverage(session: SparkSession, kernel_out: DataFrame, gaps: pa.Table, th: Thresholds) -> pa.Table:
+    """Gaps with coverage: the (cell, hour)s the gaps ask about are found on the driver, the partitions'
+    counts of those are gathered (a broadcast join, no shuffle), and the local engine's coverage SQL runs
+    over them in DuckDB (counts are sums, so the answer is the one over all positions)."""
+    import duckdb
+    from pyspark.sql import functions as F
+
+    con = duckdb.connect(":memory:")
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        con.register("_gaps_in", coverage_input(gaps))
+        wanted = con.sql(coverage_wanted_sql(th, "_gaps_in", DUCKDB)).to_arrow_table()
+        found = (
+            kernel_out.where(F.col("table") == COUNTS)
+            .select("cy", "cx", F.col("bk").alias("hb"), "mmsi", "n")
+            .join(F.broadcast(from_arrow(session, wanted)), ["cy", "cx", "hb"])
+        )
+        counts = to_arrow(found).select(_arrow_schema(COVERAGE_COUNTS).names)
+        con.register("_counts", counts)
+        rows = con.sql(coverage_sql(th, "_gaps_in", dialect=DUCKDB, counts="_counts")).to_arrow_table()
+    finally:
+        con.close()
+    return finish_coverage(gaps, rows, th)
+
+
+def _encounters(kernel_out: DataFrame, th: Thresholds, n: int) -> pa.Table:
+    """Candidate encounters: the partitions' cell rows regrouped by time bucket (close pairs), the close
+    rows regrouped by pair (runs and medians), each step the local engine's SQL run by DuckDB."""
+    from pyspark.sql import functions as F
+
+    cells = kernel_out.where(F.col("table") == CELLS).select(*_arrow_schema(ENCOUNTER_CELLS).names)
+    close_sql = encounter_close_sql(th, "p", DUCKDB)
+    close = cells.repartition(n, "bk").mapInArrow(_sql_map(close_sql, ENCOUNTER_CLOSE), ENCOUNTER_CLOSE)
+    runs_sql = encounter_runs_sql(th, "p")
+    runs = close.repartition(n, "mmsi_a", "mmsi_b").mapInArrow(
+        _sql_map(runs_sql, ENCOUNTER_RUNS), ENCOUNTER_RUNS
+    )
+    return to_arrow(runs)
 
 
 def _short(exc: Exception) -> str:
@@ -362,26 +639,15 @@ def _short(exc: Exception) -> str:
     return (lines[-1] if "Traceback" in str(exc) else lines[0])[:500]
 
 
-def _decode(envelope: pa.Table) -> dict[str, pa.Table]:
-    """Every partition's blobs concatenated per event table, in the canonical order."""
-    names = envelope.column("table").to_pylist()
-    blobs = envelope.column("ipc").to_pylist()
+def _decode(names: Sequence[str], blobs: Sequence[bytes]) -> dict[str, pa.Table]:
+    """Every partition's blobs (``names[i]``'s table in ``blobs[i]``) concatenated per event table, in the
+    canonical order."""
     out: dict[str, pa.Table] = {}
     for name in KERNEL_TABLES:
         target = schema.EVENT_TABLES[name]
         parts = [_from_ipc(b).cast(target) for n, b in zip(names, blobs, strict=True) if n == name]
         out[name] = sort_events(name, pa.concat_tables(parts)) if parts else schema.empty(target)
     return out
-
-
-def _decode_one(envelope: pa.Table, name: str) -> pa.Table | None:
-    """Every partition's blobs of table ``name`` concatenated (None when no partition sent one)."""
-    blobs = [
-        b
-        for n, b in zip(envelope.column("table").to_pylist(), envelope.column("ipc").to_pylist(), strict=True)
-        if n == name
-    ]
-    return pa.concat_tables([_from_ipc(b) for b in blobs]) if blobs else None
 
 
 def _write(session: SparkSession, target: str, tables: dict[str, pa.Table], places: pa.Table) -> None:
@@ -400,6 +666,7 @@ def _write(session: SparkSession, target: str, tables: dict[str, pa.Table], plac
                 txn.replace_parts(name, {WHOLE: table})
         stage_cross_tables(txn, tables["encounters"], places)
         txn.drop_table(STATE_TABLE)
+        txn.drop_table(SPARK_STATE)
 
 
 __all__ = ["ENVELOPE", "ROWS_PER_PARTITION", "detect_spark", "spark_session", "store_uri"]
