@@ -1,8 +1,7 @@
 """Hostile and odd inputs (issue 21): bounded memory, one bad line quarantined (not the input), strict MMSIs,
 simulator folders, many small files. Every big input is generated in tmp_path, never committed.
 
-Memory is asserted on a ``supplyline ingest`` child process: ``resource.getrusage(RUSAGE_CHILDREN)``'s peak
-RSS after it ends (the test process's own children only).
+Memory is asserted on a ``supplyline ingest`` child process: its own peak RSS, from ``os.wait4`` on it.
 """
 
 from __future__ import annotations
@@ -10,9 +9,10 @@ from __future__ import annotations
 import gzip
 import json
 import os
-import resource
 import subprocess
 import sys
+import tempfile
+import threading
 import zipfile
 from pathlib import Path
 
@@ -52,14 +52,23 @@ def nmea_lines(n: int, first_mmsi: int = 367_000_000, t0: int = T0) -> list[byte
 
 
 def run_ingest(*args: str) -> tuple[subprocess.CompletedProcess[str], int]:
-    """``supplyline ingest ARGS --json`` as a child process; (result, the peak RSS of children so far in KB)."""
-    out = subprocess.run(
-        [sys.executable, "-m", "supplyline", "ingest", *args, "--json"],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    return out, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    """``supplyline ingest ARGS --json`` as a child process; (result, that child's own peak RSS in KB).
+
+    The peak comes from ``os.wait4`` on this child alone: ``getrusage(RUSAGE_CHILDREN)`` is the largest of
+    every child the test process ever reaped, so another test's big child would be charged to this one."""
+    with tempfile.TemporaryFile("w+") as out_f, tempfile.TemporaryFile("w+") as err_f:
+        cmd = [sys.executable, "-m", "supplyline", "ingest", *args, "--json"]
+        proc = subprocess.Popen(cmd, stdout=out_f, stderr=err_f, text=True)
+        timer = threading.Timer(600, proc.kill)
+        timer.start()
+        try:
+            _, status, usage = os.wait4(proc.pid, 0)
+        finally:
+            timer.cancel()
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out_f.seek(0), err_f.seek(0)
+        result = subprocess.CompletedProcess(cmd, proc.returncode, out_f.read(), err_f.read())
+    return result, usage.ru_maxrss
 
 
 def only_file(out: subprocess.CompletedProcess[str]) -> dict[str, object]:
