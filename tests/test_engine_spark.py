@@ -237,6 +237,19 @@ def test_cli_rejects_spark_options_without_spark_and_bad_store(spark: Any, tmp_p
     assert _cli(["detect", "--store", str(tmp_path / "none"), "--engine", "spark"]) == 3
 
 
+def test_store_on_a_filesystem_without_connector_says_how(spark: Any) -> None:
+    """No hadoop-aws here: a store at s3a:// fails in one line that names the way out (`supplyline pull`),
+    not with the JVM's stack trace."""
+    from supplyline.engine.spark import detect_spark
+    from supplyline.errors import EngineError
+
+    with pytest.raises(EngineError) as err:
+        detect_spark("s3a://no-bucket/store", TERMINALS, Thresholds(), SIF, spark=spark, partitions=2)
+    message = str(err.value)
+    assert "no filesystem connector for s3a://" in message and "supplyline pull" in message
+    assert "\n" not in message and "at org.apache" not in message
+
+
 def test_store_uri() -> None:
     from supplyline.engine.spark import store_uri
 

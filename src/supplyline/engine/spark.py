@@ -280,8 +280,22 @@ def _read(spark: SparkSession, uri: str, name: str, target: pa.Schema) -> DataFr
     except Exception as exc:  # AnalysisException: path missing or empty (remote stores)
         if "PATH_NOT_FOUND" in str(exc) or "UNABLE_TO_INFER_SCHEMA" in str(exc):
             return None
-        raise EngineError(f"Spark could not read {raw_uri(uri, name)}: {exc}") from exc
+        raise _read_error(raw_uri(uri, name), str(exc)) from exc
     return frame.select(*[f.name for f in target])
+
+
+def _read_error(path: str, message: str) -> EngineError:
+    """Spark's read failure in a line or two: a missing filesystem connector says how to get one or how to
+    do without (the Java stack trace stays on the exception's cause)."""
+    scheme = path.split("://", 1)[0] if "://" in path else "file"
+    if "ClassNotFoundException" in message or "No FileSystem for scheme" in message:
+        return EngineError(
+            f"Spark has no filesystem connector for {scheme}:// here ({path}): put it on Spark's classpath "
+            f"(for s3a: the hadoop-aws jar of your Spark's Hadoop version and its AWS SDK, e.g. "
+            f"spark.jars.packages), or copy the store with `supplyline pull s3://... --store DIR` and detect on DIR"
+        )
+    first = next((line for line in message.splitlines() if line.strip()), message)
+    return EngineError(f"Spark could not read {path}: {first[:500]}")
 
 
 _SPARK_TYPES = {"int8": "TINYINT", "int16": "SMALLINT", "int32": "INT", "int64": "BIGINT", "float": "FLOAT",
