@@ -1,7 +1,7 @@
 """Hostile and odd inputs (issue 21): bounded memory, one bad line quarantined (not the input), strict MMSIs,
 simulator folders, many small files. Every big input is generated in tmp_path, never committed.
 
-Memory is asserted on a ``supplyline ingest`` child process: its own peak RSS, from ``os.wait4`` on it.
+Memory is asserted on a ``supplyline ingest`` child process: its own peak RSS (VmHWM), which it writes at exit.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import threading
 import zipfile
 from pathlib import Path
 
@@ -51,24 +50,31 @@ def nmea_lines(n: int, first_mmsi: int = 367_000_000, t0: int = T0) -> list[byte
     return [bytes(r).rstrip(b"\n") for r in rows]
 
 
-def run_ingest(*args: str) -> tuple[subprocess.CompletedProcess[str], int]:
-    """``supplyline ingest ARGS --json`` as a child process; (result, that child's own peak RSS in KB).
+# The child writes its own peak at exit: VmHWM of its process image after exec. Not the rusage figures:
+# Linux carries the pre-exec image's high-water mark (here the test process's, which subprocess vforks)
+# into ru_maxrss, so a child of a 1 GB pytest process "peaks" at 1 GB whatever it does.
+_PEAK_WRAPPER = """
+import atexit, os, sys
+def _peak():
+    with open("/proc/self/status") as status:
+        kb = next(line.split()[1] for line in status if line.startswith("VmHWM:"))
+    with open(os.environ["SUPPLYLINE_TEST_PEAK_FILE"], "w") as out:
+        out.write(kb)
+atexit.register(_peak)
+sys.argv = ["supplyline", *sys.argv[1:]]
+from supplyline.cli import main
+main()
+"""
 
-    The peak comes from ``os.wait4`` on this child alone: ``getrusage(RUSAGE_CHILDREN)`` is the largest of
-    every child the test process ever reaped, so another test's big child would be charged to this one."""
-    with tempfile.TemporaryFile("w+") as out_f, tempfile.TemporaryFile("w+") as err_f:
-        cmd = [sys.executable, "-m", "supplyline", "ingest", *args, "--json"]
-        proc = subprocess.Popen(cmd, stdout=out_f, stderr=err_f, text=True)
-        timer = threading.Timer(600, proc.kill)
-        timer.start()
-        try:
-            _, status, usage = os.wait4(proc.pid, 0)
-        finally:
-            timer.cancel()
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        out_f.seek(0), err_f.seek(0)
-        result = subprocess.CompletedProcess(cmd, proc.returncode, out_f.read(), err_f.read())
-    return result, usage.ru_maxrss
+
+def run_ingest(*args: str) -> tuple[subprocess.CompletedProcess[str], int]:
+    """``supplyline ingest ARGS --json`` as a child process; (result, that child's own peak RSS in KB)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        peak_file = Path(tmp) / "peak_kb"
+        env = {**os.environ, "SUPPLYLINE_TEST_PEAK_FILE": str(peak_file)}
+        cmd = [sys.executable, "-c", _PEAK_WRAPPER, "ingest", *args, "--json"]
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env)
+        return out, int(peak_file.read_text())
 
 
 def only_file(out: subprocess.CompletedProcess[str]) -> dict[str, object]:
