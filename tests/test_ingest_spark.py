@@ -22,6 +22,7 @@ import pytest
 from supplyline.engine.spark_ingest import ingest_spark, vessel_days
 from supplyline.ingest.accounting import IngestReport
 from supplyline.ingest.pipeline import ingest
+from supplyline.remote_store import RemoteStore
 from supplyline.store import Store
 from tests.conftest import data_file
 from tests.test_detect_nyharbor import WEEK
@@ -38,8 +39,9 @@ SORT = {
 }
 
 
-def contents(store: Store) -> dict[str, pa.Table]:
-    """Every raw table of ``store`` in a canonical row order (the manifest without its clock column)."""
+def contents(store: Store | RemoteStore) -> dict[str, pa.Table]:
+    """Every raw table of ``store`` (a folder or on S3: committed inputs only) in a canonical row order (the
+    manifest without its clock column)."""
     out = {}
     for name, keys in SORT.items():
         table = store.read_table(name)

@@ -36,23 +36,12 @@ from tests.test_ingest_spark import DMA, SORT, contents, overlapping_logs, repor
 pytestmark = pytest.mark.spark
 
 
-def remote_contents(store: RemoteStore) -> dict[str, pa.Table]:
-    """:func:`tests.test_ingest_spark.contents` of a store on S3: committed inputs only, same row order."""
-    out = {}
-    for name, keys in SORT.items():
-        table = store.read_table(name)
-        if name == "manifest":
-            table = table.drop_columns(["ingested_at"])
-        out[name] = table.sort_by([(k, "ascending") for k in keys])
-    return out
-
-
 def assert_same_as_local(
     local: Store, store: RemoteStore, rename: tuple[str, str] | None = None
 ) -> dict[str, int]:
     """Same rows in every raw table and the same data files; ``rename``: (local prefix, URI prefix) of the
     input names the manifest and quarantine record."""
-    a, b = contents(local), remote_contents(store)
+    a, b = contents(local), contents(store)
     for name in SORT:
         table = a[name]
         if rename and name in ("manifest", "quarantine"):
@@ -137,7 +126,7 @@ def test_failed_commit_leaves_the_old_state(
     week, dma = str(data_file(shared_data, WEEK)), str(data_file(shared_data, DMA))
     store = RemoteStore.create(s3_server.uri("fail"))
     ingest_spark(store, [week], spark=spark)
-    before = remote_contents(store)
+    before = contents(store)
 
     real_put = RemoteStore._put
 
@@ -151,7 +140,7 @@ def test_failed_commit_leaves_the_old_state(
         ingest_spark(store, [dma], spark=spark)
     debris = [r for r in store.files("positions", committed=False) if r not in store.files("positions")]
     assert debris  # the log's position files were written ...
-    after = remote_contents(RemoteStore.open(store.uri))
+    after = contents(RemoteStore.open(store.uri))
     assert all(after[name].equals(before[name]) for name in SORT)  # ... and no reader sees them
     assert leftovers(store) == []  # staging and lease removed on the way out
 
