@@ -98,6 +98,19 @@ def _side_consistent(
     return {(int(k // 2), int(k % 2)): float(v) for k, v in zip(uk, share, strict=True)}
 
 
+def _jump(same: np.ndarray, km: FloatArray, kn: FloatArray, th: IdentityThresholds) -> np.ndarray:
+    return np.concatenate([[False], same & (kn > th.max_speed_kn) & (km >= th.min_jump_km)])
+
+
+def jumps(
+    mmsi: IntArray, ts: IntArray, lat: FloatArray, lon: FloatArray, th: IdentityThresholds | None = None
+) -> np.ndarray:
+    """Per fix of positions sorted by (mmsi, ts): whether the step into it is a jump (module docstring)."""
+    if len(ts) < 2:
+        return np.zeros(len(ts), bool)
+    return _jump(*_steps(mmsi, ts, lat, lon), th or IdentityThresholds())
+
+
 def find_identities(
     mmsi: IntArray, ts: IntArray, lat: FloatArray, lon: FloatArray, th: IdentityThresholds | None = None
 ) -> Identities:
@@ -109,7 +122,7 @@ def find_identities(
     if n < 2:
         return Identities(identity, spoofed, EVENTS.empty_table())
     same, km, kn = _steps(mmsi, ts, lat, lon)
-    jump = np.concatenate([[False], same & (kn > th.max_speed_kn) & (km >= th.min_jump_km)])
+    jump = _jump(same, km, kn, th)
     first = np.concatenate([[True], ~same])
     grp = np.cumsum(first) - 1  # MMSI group number
     cum = np.cumsum(jump)

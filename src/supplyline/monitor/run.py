@@ -18,7 +18,9 @@ import pyarrow.compute as pc
 from supplyline import schema
 from supplyline.errors import StoreError
 from supplyline.monitor.alerts import MonitorConfig, MonitorInputs, evaluate, replay
-from supplyline.monitor.dark import gap_context
+from supplyline.monitor.dark import DarkConfig
+from supplyline.monitor.facts import PositionFacts, whole_store_facts
+from supplyline.monitor.kept_update import refresh
 from supplyline.monitor.opensanctions import load_case_sanctions
 from supplyline.store import Store
 
@@ -27,34 +29,25 @@ if TYPE_CHECKING:
 
 
 def inputs_from_store(
-    store: Store, case: Case | None = None, cfg: MonitorConfig | None = None
+    store: Store,
+    case: Case | None = None,
+    cfg: MonitorConfig | None = None,
+    *,
+    full: bool = False,
+    stats: dict[str, Any] | None = None,
 ) -> MonitorInputs:
-    """Read voyages, gaps (with their context), statics and the vessels seen; watched routes from the case."""
+    """Read voyages, gaps, statics and what the monitor derives from positions (kept in the store and updated
+    from new positions, :mod:`supplyline.monitor.kept`; ``full``: read from every position instead, the
+    state untouched); watched routes from the case. ``stats`` receives what the update did."""
     voyages = store.read_table("voyages")
     gaps = store.read_table("gaps")
+    facts = position_facts(store, voyages, gaps, (cfg or MonitorConfig()).dark, case, full=full, stats=stats)
     con = store.connect()
     try:
-        places = case.places if case is not None else None
-        context = gap_context(con, gaps, (cfg or MonitorConfig()).dark, places)
-        span = con.sql("SELECT min(ts), max(ts) FROM positions").fetchall()[0]
-        seen = con.sql("SELECT mmsi, min(ts) AS first_seen FROM positions GROUP BY mmsi").to_arrow_table()
         statics = con.sql("SELECT mmsi, ts, imo, name FROM statics").to_arrow_table()
-        identity_events = _identity_events(con)
-        # reception of the route fleets (vessels with a routed voyage), the last position per vessel and 10 min:
-        # enough for the cadence's reception_gap_h (1 h) and small however dense the positions are
-        received = None
-        if voyages.num_rows:
-            con.register("v_routed", voyages.select(["mmsi", "route"]))
-            received = con.sql(
-                "SELECT mmsi, max(ts) AS ts FROM positions "
-                "WHERE mmsi IN (SELECT mmsi FROM v_routed WHERE route IS NOT NULL) "
-                "GROUP BY mmsi, time_bucket(INTERVAL 10 minutes, ts) ORDER BY ts"
-            ).to_arrow_table()
-            if received.num_rows == 0:  # voyages without positions (imported events): no reception data
-                received = None
     finally:
         con.close()
-    start, end = span if span else (None, None)
+    start, end = facts.span
     if start is None:
         if voyages.num_rows == 0:
             raise StoreError(
@@ -70,32 +63,37 @@ def inputs_from_store(
         end=_utc(end),
         routes=routes,
         gaps=gaps,
-        identity_events=identity_events,
+        identity_events=facts.identity_events,
         sanctions=load_case_sanctions(case.watchlist.sanctions) if case is not None else None,
-        gap_context=context,
+        gap_context=facts.gap_context,
         statics=statics,
-        seen=seen.cast(pa.schema([pa.field("mmsi", pa.int64()), pa.field("first_seen", schema.TS)])),
-        received=None
-        if received is None
-        else received.cast(pa.schema([pa.field("mmsi", pa.int64()), pa.field("ts", schema.TS)])),
+        seen=facts.seen,
+        received=facts.received,
     )
 
 
-def _identity_events(con: Any, rows_per_pass: int = 5_000_000) -> pa.Table:
-    """Shared-MMSI and spoofing events over every position of the store (detect.identity), a share of the
-    MMSIs at a time (each MMSI whole) so memory stays ~32 bytes x ``rows_per_pass``."""
-    from supplyline.detect.identity import EVENTS, find_identities
-
-    n = int(con.sql("SELECT count(*) FROM positions").fetchall()[0][0])
-    passes = max(1, -(-n // rows_per_pass))
-    parts = [EVENTS.empty_table()]
-    for k in range(passes):
-        p = con.sql(
-            f"SELECT mmsi, epoch_us(ts) AS ts, lat, lon FROM positions WHERE mmsi % {passes} = {k} ORDER BY mmsi, ts"
-        ).fetchnumpy()
-        mmsi, ts = np.asarray(p["mmsi"], np.int64), np.asarray(p["ts"], np.int64)
-        parts.append(find_identities(mmsi, ts, np.asarray(p["lat"]), np.asarray(p["lon"])).events)
-    return pa.concat_tables(parts)
+def position_facts(
+    store: Store,
+    voyages: pa.Table,
+    gaps: pa.Table,
+    dark: DarkConfig,
+    case: Case | None,
+    *,
+    full: bool = False,
+    stats: dict[str, Any] | None = None,
+) -> PositionFacts:
+    """The facts from positions: kept and updated (default), or from every position (``full``)."""
+    places = case.places if case is not None else None
+    if not full:
+        facts, run = refresh(store, voyages, gaps, dark, places)
+        if stats is not None:
+            stats.update(run.to_dict())
+        return facts
+    con = store.connect()
+    try:
+        return whole_store_facts(con, voyages, gaps, dark, places)
+    finally:
+        con.close()
 
 
 def _utc(t: datetime) -> datetime:
@@ -126,14 +124,17 @@ def run_monitor(
     daily_replay: bool = False,
     record: bool = True,
     as_new: bool = False,
+    full: bool = False,
+    stats: dict[str, Any] | None = None,
 ) -> pa.Table:
     """Alerts not emitted before (schema.ALERTS), recorded in the store's ``alerts`` table when ``record``.
 
     ``as_new``: answer "when would each alert have been raised" — every alert, whether emitted before or not,
-    with nothing read from or written to the stored alerts (``record`` is ignored).
+    with nothing read from or written to the stored alerts (``record`` is ignored). ``full``: the facts from
+    every position, not the kept ones (:func:`inputs_from_store`); ``stats`` receives what updating them did.
     """
     cfg = config_for_case(case, cfg)
-    inputs = inputs_from_store(store, case, cfg)
+    inputs = inputs_from_store(store, case, cfg, full=full, stats=stats)
     if as_of is not None:
         inputs.end = min(inputs.end, _utc(as_of))
     alerts = replay(inputs, cfg, since=since) if daily_replay else evaluate(inputs, cfg=cfg, since=since)

@@ -1,0 +1,147 @@
+"""Shared-MMSI and spoofing events kept per vessel between monitor runs (pure kernel, no I/O).
+
+:func:`supplyline.detect.identity.find_identities` judges an MMSI over its whole history: "shared" needs
+``min_switches`` jumps, one per ``1 / min_switch_rate`` fixes between the first and the last jump, and
+both sides consistent over all their steps; a spoofed window is the run of fixes between a jump out and
+the next jump back. With new positions all after a vessel's last one (the append case) its events can
+change only in these ways, which decide how much of its history a run reads again:
+
+* **no new jump**: no run closes and the shared period (first to last jump) keeps its fixes; appended
+  steps are not jumps, so each side's consistency can only rise. Events are unchanged, except for a
+  *pending* vessel (enough jumps at a high enough rate, not shared: rising consistency can make it
+  shared). Only counts are updated; nothing is read.
+* **new jumps, fewer than ``min_switches`` in all**: it cannot be shared; the only new events are spoofed
+  windows closed by a new jump, whose run starts at the last jump before the new rows. The vessel is
+  re-read from the fix before that jump (its *horizon*; the last fix if it never jumped), and the events
+  found there that a new fix completed (``detected_ts`` after the last old fix) are added.
+* **otherwise** (``min_switches`` jumps with a new one, pending, late rows, a new vessel): the vessel's
+  whole history is judged again (a new vessel's history is its new rows).
+
+The per-vessel state (:data:`VESSELS`) holds the counts that make this exact: fixes, jumps, the index of
+the first and last jump (for the rate), the time of the fix before the last jump, the last fix itself
+(the step into the first new fix) and the first time seen. tests/test_monitor_incremental.py checks the
+events equal a whole-store pass.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+
+from supplyline.detect.identity import IdentityThresholds, jumps
+
+NONE = -1
+"""Index or time of a jump a vessel never had."""
+VESSELS = pa.schema(
+    [
+        pa.field("mmsi", pa.int64()),
+        pa.field("first_seen_us", pa.int64()),  # earliest position, microseconds since 1970
+        pa.field("last_us", pa.int64()),  # the last fix in (ts, lat, lon) order ...
+        pa.field("last_lat", pa.float64()),
+        pa.field("last_lon", pa.float64()),
+        pa.field("n_fixes", pa.int64()),
+        pa.field("n_jumps", pa.int64()),
+        pa.field("first_jump", pa.int64()),  # index of the first jump's fix in the vessel's history (NONE)
+        pa.field("last_jump", pa.int64()),  # ... of the last one
+        pa.field("run_from_us", pa.int64()),  # time of the fix before the last jump (NONE)
+        pa.field("shared", pa.bool_()),  # has a shared_mmsi event
+    ]
+)
+
+
+@dataclass
+class Rows:
+    """Positions sorted by (mmsi, ts, lat, lon) (``ts`` in microseconds), ``new`` where the row is new."""
+
+    mmsi: np.ndarray
+    ts: np.ndarray
+    lat: np.ndarray
+    lon: np.ndarray
+    new: np.ndarray
+
+    def take(self, keep: np.ndarray) -> Rows:
+        return Rows(self.mmsi[keep], self.ts[keep], self.lat[keep], self.lon[keep], self.new[keep])
+
+
+def groups(mmsi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(first row of each vessel, vessel number of each row) of rows sorted by mmsi."""
+    first = np.concatenate([[True], mmsi[1:] != mmsi[:-1]]) if len(mmsi) else np.zeros(0, bool)
+    return np.flatnonzero(first), np.cumsum(first) - 1
+
+
+def summarise(rows: Rows, base: np.ndarray, old: pa.Table, th: IdentityThresholds) -> pa.Table:
+    """The state (:data:`VESSELS`, ``shared`` left False) of each vessel of ``rows`` after them: ``old`` its
+    state before (aligned with the vessels; ``n_fixes`` 0 for none), ``base`` the index in the vessel's
+    history of its first row here (0 whole, ``n_fixes - 1`` when the first row is its last old fix)."""
+    starts, grp = groups(rows.mmsi)
+    ends = np.append(starts[1:], len(rows.ts)) - 1
+    o = {c: np.asarray(old.column(c).to_numpy(), np.int64) for c in ("n_fixes", "n_jumps", "first_jump")}
+    o |= {c: np.asarray(old.column(c).to_numpy(), np.int64) for c in ("last_jump", "run_from_us")}
+    new_jump = jumps(rows.mmsi, rows.ts, rows.lat, rows.lon, th) & rows.new
+    at = np.flatnonzero(new_jump)
+    index = base[grp[at]] + at - starts[grp[at]]  # each new jump's index in its vessel's history
+    first_new, last_new = _first_last(grp[at], len(starts))
+    has = first_new >= 0
+    first_seen = np.minimum.reduceat(rows.ts, starts) if len(starts) else np.zeros(0, np.int64)
+    old_seen = old.column("first_seen_us").to_numpy(zero_copy_only=False)
+    out = {
+        "mmsi": rows.mmsi[starts],
+        "first_seen_us": np.where(o["n_fixes"] > 0, np.minimum(old_seen, first_seen), first_seen),
+        "last_us": rows.ts[ends],
+        "last_lat": rows.lat[ends],
+        "last_lon": rows.lon[ends],
+        "n_fixes": o["n_fixes"] + np.bincount(grp, weights=rows.new, minlength=len(starts)).astype(np.int64),
+        "n_jumps": o["n_jumps"] + np.bincount(grp[at], minlength=len(starts)),
+        "first_jump": np.where(o["first_jump"] >= 0, o["first_jump"], _pick(index, first_new, NONE)),
+        "last_jump": np.where(has, _pick(index, last_new, NONE), o["last_jump"]),
+        "run_from_us": np.where(has, _pick(rows.ts, _before(at, last_new), NONE), o["run_from_us"]),
+        "shared": np.zeros(len(starts), bool),
+    }
+    return pa.table(out, schema=VESSELS)
+
+
+def _first_last(grp_of: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per vessel 0..n-1: the position in ``grp_of`` (sorted) of its first and last entry, -1 if none."""
+    first, last = np.full(n, -1, np.int64), np.full(n, -1, np.int64)
+    if len(grp_of):
+        u, i = np.unique(grp_of, return_index=True)
+        first[u] = i
+        u, i = np.unique(grp_of[::-1], return_index=True)
+        last[u] = len(grp_of) - 1 - i
+    return first, last
+
+
+def _before(at: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """The row before the jump row ``at[k]`` (-1 where ``k`` is -1)."""
+    return np.where(k >= 0, at[np.maximum(k, 0)] - 1, -1) if len(at) else k
+
+
+def _pick(values: np.ndarray, at: np.ndarray, default: int) -> np.ndarray:
+    """``values[at]`` where ``at >= 0``, else ``default``."""
+    if len(values) == 0:
+        return np.full(len(at), default, np.int64)
+    return np.where(at >= 0, values[np.maximum(at, 0)], default).astype(np.int64)
+
+
+def pending(state: pa.Table, th: IdentityThresholds) -> np.ndarray:
+    """Vessels that have ``min_switches`` jumps at the rate shared needs but are not shared: more feasible
+    steps (new fixes without a jump) can make them shared."""
+    n = np.asarray(state.column("n_jumps").to_numpy(), np.int64)
+    span = (
+        np.asarray(state.column("last_jump").to_numpy(), np.int64) - state.column("first_jump").to_numpy() + 2
+    )
+    shared = np.asarray(state.column("shared").to_numpy(zero_copy_only=False), bool)
+    return (n >= th.min_switches) & (n >= th.min_switch_rate * span) & ~shared
+
+
+def empty_state(n: int) -> pa.Table:
+    """``n`` rows of "no state yet" (no fixes, no jumps)."""
+    zeros, none = np.zeros(n, np.int64), np.full(n, NONE, np.int64)
+    cols: dict[str, np.ndarray] = {f.name: zeros for f in VESSELS} | {"first_jump": none, "last_jump": none, "run_from_us": none}
+    cols |= {"last_lat": np.zeros(n), "last_lon": np.zeros(n), "shared": np.zeros(n, bool)}
+    return pa.table(cols, schema=VESSELS)
+
+
+__all__ = ["NONE", "VESSELS", "Rows", "empty_state", "groups", "pending", "summarise"]
