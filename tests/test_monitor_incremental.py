@@ -156,3 +156,25 @@ def test_state_is_rebuilt_when_missing_stale_or_foreign(tmp_path: Path) -> None:
     at = moved.places.schema.get_field_index("lat")
     moved.places = moved.places.set_column(at, "lat", pc.add(moved.places["lat"], 0.01))
     assert _rebuilt(store, moved) == "other places or dark-gap settings"
+
+
+def test_cli_monitor_uses_kept_facts_and_full_recomputes(tmp_path: Path) -> None:
+    """`supplyline monitor` updates the kept facts (the state tables appear) and gives the alerts `--full`
+    gives; `--full` leaves the kept facts untouched."""
+    from typer.testing import CliRunner
+
+    from supplyline.cli import app
+
+    store, _ = _kept_store(tmp_path)
+    ingest_bytes(store, _slices(fleet(1_700_000_000), [12.5, 24.0, 36.0])[3], name="b3", fmt="nmea")
+    args = ["monitor", "--store", str(store.root), "--case", str(CASE), "--as-new", "--jsonl"]
+    state = store.table_dir(kept.STATE) / "all.parquet"
+    before = state.stat().st_mtime_ns
+    full = CliRunner().invoke(app, [*args, "--full"])
+    assert full.exit_code == 0, full.output
+    assert state.stat().st_mtime_ns == before
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 0, res.output
+    assert state.stat().st_mtime_ns > before
+    assert sorted(res.output.splitlines()) == sorted(full.output.splitlines())
+    assert '"kind": "shared_mmsi"' in res.output or '"shared_mmsi"' in res.output

@@ -87,6 +87,15 @@ AsNewOpt = Annotated[
 ]
 DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Show new alerts without recording them.")]
 JsonlOpt = Annotated[bool, typer.Option("--jsonl", help="One JSON object per alert per line.")]
+FullOpt = Annotated[
+    bool,
+    typer.Option(
+        "--full",
+        help="Derive what the rules need from positions (first sightings, reception, shared MMSIs, spoofing, "
+        "gap contexts) from every position, not the facts kept in the store (same answer, slower; the kept "
+        "facts are left as they are). See docs/monitor.md.",
+    ),
+]
 FailOpt = Annotated[
     bool, typer.Option("--fail-on-alert", help=f"Exit with code {FAIL_EXIT} when a new alert is raised.")
 ]
@@ -110,6 +119,7 @@ def monitor(
     no_day_types: NoDayTypesOpt = False,
     dry_run: DryRunOpt = False,
     as_new: AsNewOpt = False,
+    full: FullOpt = False,
     as_json: JsonOpt = False,
     jsonl: JsonlOpt = False,
     fail_on_alert: FailOpt = False,
@@ -119,6 +129,9 @@ def monitor(
     Example: supplyline monitor --store STORE --case cases/dprk-russia --jsonl
 
     "When would I have been alerted?": supplyline monitor --store STORE --case cases/dprk-russia --replay --as-new
+
+    The facts derived from positions are kept in the store and updated from new positions only; --full
+    recomputes them from every position: supplyline monitor --store STORE --case cases/dprk-russia --full
     """
     cfg = MonitorConfig(
         cadence=CadenceConfig(
@@ -140,6 +153,7 @@ def monitor(
         daily_replay=daily,
         record=not (dry_run or as_new),
         as_new=as_new,
+        full=full,
     )
     _print_alerts(alerts, as_json, jsonl, "alerts as they would have been raised" if as_new else "new alerts")
     if fail_on_alert and alerts.num_rows:

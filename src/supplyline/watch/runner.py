@@ -246,6 +246,7 @@ class Watch:
             "positions": taken,
             "stored": sum(t.kept for t in self.tally.values()),
             **({"detect": last.to_dict()} if last is not None else {}),
+            "monitor": self.analysis.monitor,
         }
         self.log("analysis", **self.last_analysis)
 

@@ -2,8 +2,9 @@
 
 `detect` runs time-incrementally (:mod:`supplyline.engine.incremental`: each vessel with new positions is
 re-analysed from a horizon near its end, the cross-vessel steps over the time the new positions touch),
-and `monitor` records every alert it raises in the store's ``alerts`` table once, so running both often
-costs time proportional to the new data, not the store. The analysis runs on its own thread beside the
+and `monitor` updates the facts it derives from positions from the new positions only
+(:mod:`supplyline.monitor.kept`) and records every alert it raises in the store's ``alerts`` table once,
+so running both often costs time proportional to the new data, not the store. The analysis runs on its own thread beside the
 storing (:class:`supplyline.watch.runner.Watch`); positions stored while it runs are counted for the next
 run, which starts as soon as the current one ends if they are due: runs coalesce, nothing queues.
 """
@@ -31,6 +32,7 @@ class Analysis:
     thresholds: Any
     case: Any | None = None
     last: Any | None = None  # the last run's DetectResult
+    monitor: dict[str, Any] = field(default_factory=dict)  # the last run's monitor: seconds, kept-facts update
 
     @classmethod
     def load(cls, case_path: Path | None) -> Analysis:
@@ -57,7 +59,15 @@ class Analysis:
         # next run, or the monitor would see a silence where detect has not looked yet
         end = self.last.data_end_us
         as_of = None if end is None else datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=end)
-        return run_monitor(store, self.case, as_of=as_of)
+        t0, cpu0 = time.perf_counter(), time.thread_time()
+        stats: dict[str, Any] = {}
+        alerts = run_monitor(store, self.case, as_of=as_of, stats=stats)  # on the kept facts (monitor.kept)
+        self.monitor = {
+            "seconds": round(time.perf_counter() - t0, 3),
+            "cpu_s": round(time.thread_time() - cpu0, 3),
+            **stats,
+        }
+        return alerts
 
 
 @dataclass
