@@ -11,7 +11,9 @@
 * **soak** (``--soak-minutes M``, instead of the two runs above): lines at ``--rate`` lines/s for M minutes
   with the NY case, the default analysis schedule and a JSON-lines sink; every ``--sample-s`` seconds the
   watch's RSS, its lag, the lines stored and the load average. Flat memory: compare the RSS of the second
-  half with the first (``rss_mb_slope_per_10min`` over the second half).
+  half with the first (``rss_mb_slope_per_10min`` over the second half; max/mean per 5 minutes), the
+  monitor's seconds per analysis run (from the watch's log), and each alert's latency: the time it reached
+  the JSON-lines sink minus the time the line that made it true was sent.
 
 Data: the NY Harbor week (real, 172,679 positions) as NMEA, repeated with times shifted by whole weeks
 (``--copies``) so no line is a duplicate. Run: ``python bench/watch.py`` (``--help`` for sizes).
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import bisect
+import itertools
 import json
 import os
 import socket
@@ -136,7 +139,8 @@ class AlertWatcher(threading.Thread):
 
     def __init__(self, path: Path) -> None:
         super().__init__(daemon=True)
-        self.path, self.seen, self.stop = path, {}, threading.Event()
+        self.path, self.stop = path, threading.Event()
+        self.seen: dict[str, tuple[float, str]] = {}
 
     def run(self) -> None:
         while not self.stop.wait(0.1):
@@ -192,18 +196,55 @@ def week_stream(rate: float, minutes: float) -> Any:
         done, k = min(total, done + len(lines)), k + 1
 
 
-def stream_send(port: int, blocks: Any, rate: float, per_block: int) -> int:
-    """Send ``blocks`` at ``rate`` lines/s (each block ``per_block`` lines); returns the bytes acknowledged."""
+def stream_send(
+    port: int, blocks: Any, rate: float, per_block: int, sent_log: list[tuple[int, float]] | None = None
+) -> int:
+    """Send ``blocks`` at ``rate`` lines/s (each block ``per_block`` lines); returns the bytes acknowledged.
+    ``sent_log`` receives (data time of the block's last line, wall time it was sent) per block."""
     t0, sent = time.perf_counter(), 0
     with socket.create_connection(("127.0.0.1", port)) as sock:
         reader = sock.makefile("rb")
         for i, block in enumerate(blocks, start=1):
             sock.sendall(block)
             sent += len(block)
+            if sent_log is not None:
+                sent_log.append((_stamp(block.rstrip(b"\n").rsplit(b"\n", 1)[-1]), time.time()))
             time.sleep(max(0.0, t0 + i * per_block / rate - time.perf_counter()))
         while int(reader.readline().split()[1]) < sent:
             pass
     return sent
+
+
+def _stamp(line: bytes) -> int:
+    """The data time (unix s) in an NMEA line's tag block (``c:``)."""
+    return int(line.split(b"c:")[1][:10])
+
+
+def alert_latency(seen: dict[str, tuple[float, str]], sent_log: list[tuple[int, float]]) -> dict[str, Any]:
+    """Per alert: the wall time it reached the sink minus the time the line that made it true was sent (the
+    first line whose data time is at or after the alert's ``ts``); median, 95th percentile and max (s)."""
+    last_ts = list(itertools.accumulate((t for t, _ in sent_log), max))
+    delays = []
+    for seen_at, ts in seen.values():
+        i = bisect.bisect_left(last_ts, int(datetime.fromisoformat(ts).timestamp()))
+        if i < len(sent_log):
+            delays.append(seen_at - sent_log[i][1])
+    if not delays:
+        return {"alerts": 0}
+    delays.sort()
+    return {"alerts": len(delays), "median_s": round(statistics.median(delays), 1),
+            "p95_s": round(delays[int(0.95 * (len(delays) - 1))], 1), "max_s": round(delays[-1], 1),
+            "under_60_s": round(sum(d < 60 for d in delays) / len(delays), 3)}  # fmt: skip
+
+
+def windows(samples: list[dict[str, Any]], key: str, width_s: float = 300) -> list[dict[str, Any]]:
+    """Max and mean of ``key`` per ``width_s`` window of the samples."""
+    out: dict[int, list[float]] = {}
+    for s in samples:
+        if s.get(key) is not None:
+            out.setdefault(int(s["t_s"] // width_s), []).append(s[key])
+    return [{"from_min": round(k * width_s / 60), "max": max(v), "mean": round(statistics.fmean(v))}
+            for k, v in sorted(out.items())]  # fmt: skip
 
 
 def _slope_per_10min(points: list[tuple[float, float]]) -> float | None:
@@ -238,13 +279,16 @@ def soak(work: Path, rate: float, minutes: float, sample_s: float, analyse: bool
                             "last_analysis_s": last.get("seconds"), "load1": os.getloadavg()[0]})  # fmt: skip
             print(json.dumps(samples[-1]), file=sys.stderr, flush=True)
 
-    sampler = threading.Thread(target=sample, daemon=True)
+    sampler, watcher = threading.Thread(target=sample, daemon=True), AlertWatcher(alerts)
+    sent_log: list[tuple[int, float]] = []
     sampler.start()
+    watcher.start()
     cpu0 = _cpu(proc.pid)
-    sent = stream_send(port, week_stream(rate, minutes), rate, max(1, int(rate / 10)))
+    sent = stream_send(port, week_stream(rate, minutes), rate, max(1, int(rate / 10)), sent_log)
     wall = time.time() - t0
     wait_stored(store)
     stop.set()
+    watcher.stop.set()
     cpu, peak = _cpu(proc.pid) - cpu0, _mem(proc.pid).get("VmHWM")
     proc.terminate()
     proc.wait(120)
@@ -259,6 +303,7 @@ def soak(work: Path, rate: float, minutes: float, sample_s: float, analyse: bool
             "rss_mb_slope_per_10min": _slope_per_10min(half),
             "lag_s_max": max((s["lag_s"] or 0 for s in samples), default=None),
             "load1_mean": round(statistics.fmean(s["load1"] for s in samples), 2) if samples else None,
+            "rss_mb_per_5min": windows(samples, "rss_mb"), "alert_latency": alert_latency(watcher.seen, sent_log),
             "analysis_runs": analysis_runs(work / "watch.log", t0, wall), "samples": samples}  # fmt: skip
 
 
@@ -274,13 +319,21 @@ def analysis_runs(log: Path, t0: float, wall: float) -> dict[str, Any]:
         end = datetime.fromisoformat(rec["ts"]).timestamp() - t0
         det = rec.get("detect") or {}
         inc = det.get("incremental", {})
+        mon = rec.get("monitor") or {}
         runs.append({"t_s": round(end), "seconds": rec["seconds"], "cpu_s": rec.get("cpu_s"),
                      "detect_s": round(sum(det.get("seconds", {}).values()), 3), "stored": rec.get("stored"),
+                     "monitor_s": mon.get("seconds"), "monitor_cpu_s": mon.get("cpu_s"),
+                     "monitor_rebuilt": mon.get("rebuilt"), "monitor_rows_read": mon.get("rows_read"),
+                     "monitor_vessels": mon.get("vessels"), "monitor_new_positions": mon.get("new_positions"),
                      "positions": rec.get("positions"), "rows_read": inc.get("rows"),
                      "vessels_cut": inc.get("cut"), "vessels_whole": inc.get("whole")})  # fmt: skip
     late = [(r["t_s"], r["seconds"]) for r in runs if r["t_s"] >= wall / 2]
     late_detect = [(r["t_s"], r["detect_s"]) for r in runs if r["t_s"] >= wall / 2]
-    late_monitor = [(r["t_s"], r["seconds"] - r["detect_s"]) for r in runs if r["t_s"] >= wall / 2]
+    late_monitor = [
+        (r["t_s"], r["monitor_s"] if r["monitor_s"] is not None else r["seconds"] - r["detect_s"])
+        for r in runs
+        if r["t_s"] >= wall / 2
+    ]
     return {"runs": len(runs), "seconds_slope_per_10min_second_half": _slope_per_10min(late),
             "detect_s_slope_per_10min_second_half": _slope_per_10min(late_detect),
             "monitor_s_slope_per_10min_second_half": _slope_per_10min(late_monitor),

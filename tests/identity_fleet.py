@@ -39,7 +39,9 @@ def _alternating(t: np.ndarray, a: tuple[np.ndarray, np.ndarray], b: tuple[np.nd
     return np.where(use_b, b[0], a[0]), np.where(use_b, b[1], a[1])
 
 
-def _excursions(t: np.ndarray, track: tuple[np.ndarray, np.ndarray], starts_h: list[float]) -> tuple[np.ndarray, np.ndarray]:
+def _excursions(
+    t: np.ndarray, track: tuple[np.ndarray, np.ndarray], starts_h: list[float]
+) -> tuple[np.ndarray, np.ndarray]:
     """``track`` with 20-fix excursions 60 km north from each of ``starts_h`` hours."""
     lat, lon = track[0].copy(), track[1]
     for h in starts_h:

@@ -8,6 +8,7 @@ events, gap contexts) and the alerts must equal what `monitor --full` derives fr
 
 from __future__ import annotations
 
+import itertools
 import shutil
 from collections.abc import Iterable
 from pathlib import Path
@@ -16,7 +17,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-import pytest
 
 from supplyline.case import Case, bundled_case_path, load_case
 from supplyline.engine.incremental import detect_incremental
@@ -35,7 +35,7 @@ def _slices(rows: dict[str, np.ndarray], edges_h: list[float], order: list[int] 
     """``rows`` cut at ``edges_h`` hours after the first, as NMEA blocks (in ``order`` if given)."""
     t0 = int(rows["ts"].min())
     edges = [t0, *(t0 + int(h * 3600) for h in edges_h), int(rows["ts"].max()) + 1]
-    blocks = [_nmea(rows, (rows["ts"] >= a) & (rows["ts"] < b)) for a, b in zip(edges[:-1], edges[1:], strict=True)]
+    blocks = [_nmea(rows, (rows["ts"] >= a) & (rows["ts"] < b)) for a, b in itertools.pairwise(edges)]
     return [blocks[k] for k in order] if order else blocks
 
 
@@ -49,7 +49,9 @@ def _same_inputs(got: MonitorInputs, want: MonitorInputs) -> None:
     assert got.gap_context.sort_by("gap_id").equals(want.gap_context.sort_by("gap_id"))
 
 
-def _replay(store: Store, blocks: Iterable[bytes], case: Case, *, detect: bool = True) -> list[dict[str, object]]:
+def _replay(
+    store: Store, blocks: Iterable[bytes], case: Case, *, detect: bool = True
+) -> list[dict[str, object]]:
     """Ingest each block, detect incrementally, monitor on the kept facts; after each, the facts and the
     alerts equal a monitor over every position. Returns each update's stats."""
     places, cfg, runs = conform_places(case.places), config_for_case(case), []

@@ -139,7 +139,11 @@ def pending(state: pa.Table, th: IdentityThresholds) -> np.ndarray:
 def empty_state(n: int) -> pa.Table:
     """``n`` rows of "no state yet" (no fixes, no jumps)."""
     zeros, none = np.zeros(n, np.int64), np.full(n, NONE, np.int64)
-    cols: dict[str, np.ndarray] = {f.name: zeros for f in VESSELS} | {"first_jump": none, "last_jump": none, "run_from_us": none}
+    cols: dict[str, np.ndarray] = {f.name: zeros for f in VESSELS} | {
+        "first_jump": none,
+        "last_jump": none,
+        "run_from_us": none,
+    }
     cols |= {"last_lat": np.zeros(n), "last_lon": np.zeros(n), "shared": np.zeros(n, bool)}
     return pa.table(cols, schema=VESSELS)
 

@@ -82,9 +82,10 @@ def position_facts(
     full: bool = False,
     stats: dict[str, Any] | None = None,
 ) -> PositionFacts:
-    """The facts from positions: kept and updated (default), or from every position (``full``)."""
+    """The facts from positions: kept and updated (default), or from every position (``full``, and a store
+    whose positions have no manifest rows: written by hand or another tool, not by ingest)."""
     places = case.places if case is not None else None
-    if not full:
+    if not (full or (store.has_files("positions") and not store.manifest_ids())):
         facts, run = refresh(store, voyages, gaps, dark, places)
         if stats is not None:
             stats.update(run.to_dict())

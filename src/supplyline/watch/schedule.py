@@ -32,7 +32,9 @@ class Analysis:
     thresholds: Any
     case: Any | None = None
     last: Any | None = None  # the last run's DetectResult
-    monitor: dict[str, Any] = field(default_factory=dict)  # the last run's monitor: seconds, kept-facts update
+    monitor: dict[str, Any] = field(
+        default_factory=dict
+    )  # the last run's monitor: seconds, kept-facts update
 
     @classmethod
     def load(cls, case_path: Path | None) -> Analysis:
