@@ -42,11 +42,8 @@ def inputs_from_store(
     voyages = store.read_table("voyages")
     gaps = store.read_table("gaps")
     facts = position_facts(store, voyages, gaps, (cfg or MonitorConfig()).dark, case, full=full, stats=stats)
-    con = store.connect()
-    try:
-        statics = con.sql("SELECT mmsi, ts, imo, name FROM statics").to_arrow_table()
-    finally:
-        con.close()
+    # not through store.connect(): its views read every position file's schema when they are made
+    statics = store.read_table("statics").select(["mmsi", "ts", "imo", "name"])
     start, end = facts.span
     if start is None:
         if voyages.num_rows == 0:
