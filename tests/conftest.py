@@ -60,3 +60,14 @@ def spark_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     cluster = SparkCluster(tmp_path_factory.mktemp("spark-cluster")).start()
     yield cluster
     cluster.stop()
+
+
+@pytest.fixture
+def receiver(request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A local webhook receiver answering 500 for an outage, then 200 (tests.watch_support.http_receiver).
+    The outage in seconds is the fixture's indirect parameter (default 2):
+    ``@pytest.mark.parametrize("receiver", [60.0], indirect=True)``."""
+    from tests.watch_support import http_receiver
+
+    with http_receiver(float(getattr(request, "param", 2.0))) as server:
+        yield server

@@ -9,10 +9,9 @@ import hashlib
 import hmac
 import json
 import socket
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -20,34 +19,9 @@ import pytest
 
 from supplyline import schema
 from supplyline.watch.deliver import Deliverer, Retry, ledger, parse_sink
-from tests.watch_support import self_signed, store_with_alerts
+from tests.watch_support import Receiver, http_receiver, self_signed, store_with_alerts
 
 SECRET = "s3cret-for-tests"
-
-
-class Receiver(BaseHTTPRequestHandler):
-    """Answers 500 until ``server.fail_until`` (monotonic seconds), then 200; records every request."""
-
-    def do_POST(self) -> None:
-        data = self.rfile.read(int(self.headers["Content-Length"]))
-        ok = time.monotonic() >= self.server.fail_until  # type: ignore[attr-defined]
-        self.server.seen.append((dict(self.headers), data, ok))  # type: ignore[attr-defined]
-        self.send_response(200 if ok else 500)
-        self.end_headers()
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
-@pytest.fixture
-def receiver() -> Iterator[ThreadingHTTPServer]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
-    server.seen, server.fail_until = [], time.monotonic() + 2.0  # type: ignore[attr-defined]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
 
 
 def test_webhook_500s_then_recovers_every_alert_once_and_signed(
@@ -97,9 +71,7 @@ def test_webhook_refusal_holds_the_sink_back(tmp_path: Path) -> None:
             self.send_response(403)
             self.end_headers()
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Refuse)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
+    with http_receiver(0, Refuse) as server:
         store = store_with_alerts(tmp_path / "st", 1)
         deliverer = Deliverer(store, [parse_sink(f"http://127.0.0.1:{server.server_port}/#name=x", Retry())])
         errors: list[str] = []
@@ -107,9 +79,6 @@ def test_webhook_refusal_holds_the_sink_back(tmp_path: Path) -> None:
         assert deliverer.run() == 0 and "HTTP 403" in errors[0]
         assert ledger.delivered(store, "x") == set()  # not delivered: tried again later
         assert deliverer.run() == 0 and len(errors) == 1  # held back, not hammered
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 # --- SMTP -----------------------------------------------------------------------------------------------------

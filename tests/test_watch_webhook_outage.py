@@ -7,10 +7,8 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
 from http.server import ThreadingHTTPServer
 from pathlib import Path
 
@@ -18,22 +16,11 @@ import pytest
 
 from supplyline import schema
 from supplyline.store import Store
-from tests.test_watch_delivery import SECRET, Receiver
+from tests.test_watch_delivery import SECRET
 from tests.watch_support import start_watch, status, stop_watch, store_with_alerts, wait_for
 
 OUTAGE_S = 60.0
 N_ALERTS = 6
-
-
-@pytest.fixture
-def receiver() -> Iterator[ThreadingHTTPServer]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
-    server.seen, server.fail_until = [], time.monotonic() + 3600  # type: ignore[attr-defined]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
 
 
 def _free_udp_port() -> int:
@@ -48,6 +35,7 @@ def _accepted(server: ThreadingHTTPServer) -> Counter[str]:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("receiver", [OUTAGE_S], indirect=True)
 def test_webhook_500s_for_a_minute_then_recovers_every_alert_once(
     receiver: ThreadingHTTPServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -56,8 +44,7 @@ def test_webhook_500s_for_a_minute_then_recovers_every_alert_once(
     store_with_alerts(store, N_ALERTS)
     url = f"http://127.0.0.1:{receiver.server_port}/hook#name=hook"
     args = ["--source", f"udp://127.0.0.1:{_free_udp_port()}#name=ais", "--no-analysis", "--deliver", url]
-    outage_ends = time.monotonic() + OUTAGE_S
-    receiver.fail_until = outage_ends  # type: ignore[attr-defined]
+    outage_ends = receiver.fail_until  # type: ignore[attr-defined]  # the fixture's outage, from its start
     proc = start_watch(store, *args, log=tmp_path / "watch.log")
     try:
         wait_for(lambda: len(receiver.seen) >= 3, 30, "retries during the outage", proc)  # type: ignore[attr-defined]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import ipaddress
 import json
@@ -9,8 +10,10 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -181,3 +184,33 @@ def self_signed(folder: Path) -> tuple[Path, Path]:
         )
     )
     return cert_path, key_path
+
+
+class Receiver(BaseHTTPRequestHandler):
+    """Answers 500 until ``server.fail_until`` (monotonic seconds), then 200; records every request."""
+
+    def do_POST(self) -> None:
+        data = self.rfile.read(int(self.headers["Content-Length"]))
+        ok = time.monotonic() >= self.server.fail_until  # type: ignore[attr-defined]
+        self.server.seen.append((dict(self.headers), data, ok))  # type: ignore[attr-defined]
+        self.send_response(200 if ok else 500)
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def http_receiver(
+    outage_s: float, handler: type[BaseHTTPRequestHandler] = Receiver
+) -> Iterator[ThreadingHTTPServer]:
+    """A real HTTP server on 127.0.0.1 (``handler``; by default answering 500 for ``outage_s`` seconds from
+    now, then 200), serving in a thread until the block ends; ``server.seen`` holds (headers, body, ok)."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.seen, server.fail_until = [], time.monotonic() + outage_s  # type: ignore[attr-defined]
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
