@@ -83,10 +83,10 @@ def _steps(
     return same, km, km / KM_PER_NM / dt_h
 
 
-def _side_consistent(
+def side_steps(
     mmsi: IntArray, ts: IntArray, lat: FloatArray, lon: FloatArray, side: IntArray, th: IdentityThresholds
-) -> dict[tuple[int, int], float]:
-    """Share of feasible steps within each (mmsi, side) track."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per (mmsi, side) track with steps: its key ``mmsi * 2 + side``, its steps and its feasible steps."""
     order = np.lexsort((ts, side, mmsi))
     m, s = mmsi[order], side[order]
     same, km, kn = _steps(m, ts[order], lat[order], lon[order])
@@ -94,7 +94,15 @@ def _side_consistent(
     ok = (kn <= th.max_speed_kn) | (km < th.min_jump_km)
     keys = m[1:][within] * 2 + s[1:][within]
     uk, inv = np.unique(keys, return_inverse=True)
-    share = np.bincount(inv, weights=ok[within].astype(np.float64)) / np.maximum(np.bincount(inv), 1)
+    return uk, np.bincount(inv), np.bincount(inv, weights=ok[within].astype(np.float64))
+
+
+def _side_consistent(
+    mmsi: IntArray, ts: IntArray, lat: FloatArray, lon: FloatArray, side: IntArray, th: IdentityThresholds
+) -> dict[tuple[int, int], float]:
+    """Share of feasible steps within each (mmsi, side) track."""
+    uk, n, ok = side_steps(mmsi, ts, lat, lon, side, th)
+    share = ok / np.maximum(n, 1)
     return {(int(k // 2), int(k % 2)): float(v) for k, v in zip(uk, share, strict=True)}
 
 

@@ -7,19 +7,21 @@ the next jump back. With new positions all after a vessel's last one (the append
 change only in these ways, which decide how much of its history a run reads again:
 
 * **no new jump**: no run closes and the shared period (first to last jump) keeps its fixes; appended
-  steps are not jumps, so each side's consistency can only rise. Events are unchanged, except for a
-  *pending* vessel (enough jumps at a high enough rate, not shared: rising consistency can make it
-  shared). Only counts are updated; nothing is read.
+  steps are not jumps, so each side's consistency can only rise. Events are unchanged unless the vessel
+  has enough jumps at a high enough rate, is not shared, and its kept consistency counts now reach
+  ``consistent_share``: then it turns shared and is judged again whole. Otherwise only counts are
+  updated; nothing is read.
 * **new jumps, fewer than ``min_switches`` in all**: it cannot be shared; the only new events are spoofed
   windows closed by a new jump, whose run starts at the last jump before the new rows. The vessel is
   re-read from the fix before that jump (its *horizon*; the last fix if it never jumped), and the events
   found there that a new fix completed (``detected_ts`` after the last old fix) are added.
-* **otherwise** (``min_switches`` jumps with a new one, pending, late rows, a new vessel): the vessel's
-  whole history is judged again (a new vessel's history is its new rows).
+* **otherwise** (``min_switches`` jumps with a new one, turning shared, late rows, a new vessel): the
+  vessel's whole history is judged again (a new vessel's history is its new rows).
 
 The per-vessel state (:data:`VESSELS`) holds the counts that make this exact: fixes, jumps, the index of
-the first and last jump (for the rate), the time of the fix before the last jump, the last fix itself
-(the step into the first new fix) and the first time seen. tests/test_monitor_incremental.py checks the
+the first and last jump (for the rate), each side's steps and feasible steps (for the consistency), the
+time of the fix before the last jump, the last fix itself (the step into the first new fix) and the first
+time seen. tests/test_monitor_incremental.py checks the
 events equal a whole-store pass.
 """
 
@@ -30,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from supplyline.detect.identity import IdentityThresholds, jumps
+from supplyline.detect.identity import IdentityThresholds, jumps, side_steps
 
 NONE = -1
 """Index or time of a jump a vessel never had."""
@@ -47,8 +49,17 @@ VESSELS = pa.schema(
         pa.field("last_jump", pa.int64()),  # ... of the last one
         pa.field("run_from_us", pa.int64()),  # time of the fix before the last jump (NONE)
         pa.field("shared", pa.bool_()),  # has a shared_mmsi event
+        # steps within the track of side 0 / 1 (jump parity) and the feasible ones (find_identities'
+        # consistency); UNKNOWN after a tail update (fewer than min_switches jumps: not needed until a whole one)
+        pa.field("steps0", pa.int64()),
+        pa.field("ok0", pa.int64()),
+        pa.field("steps1", pa.int64()),
+        pa.field("ok1", pa.int64()),
     ]
 )
+UNKNOWN = -1
+"""Consistency counts not kept (see :data:`VESSELS`)."""
+SIDES = ("steps0", "ok0", "steps1", "ok1")
 
 
 @dataclass
@@ -99,7 +110,42 @@ def summarise(rows: Rows, base: np.ndarray, old: pa.Table, th: IdentityThreshold
         "run_from_us": np.where(has, _pick(rows.ts, _before(at, last_new), NONE), o["run_from_us"]),
         "shared": np.zeros(len(starts), bool),
     }
+    parity = o["n_jumps"] % 2  # the side of each vessel's first row here (its last old fix, or 0)
+    for name, counts in zip(SIDES, _side_counts(rows, grp, new_jump, parity, th), strict=True):
+        was = np.asarray(old.column(name).to_numpy(), np.int64)
+        out[name] = np.where(was == UNKNOWN, UNKNOWN, was + counts)
     return pa.table(out, schema=VESSELS)
+
+
+def _side_counts(
+    rows: Rows, grp: np.ndarray, new_jump: np.ndarray, parity: np.ndarray, th: IdentityThresholds
+) -> list[np.ndarray]:
+    """Per vessel: steps and feasible steps of side 0 and 1 among ``rows`` (steps0, ok0, steps1, ok1); exact
+    for rows that are a vessel's whole history, or its last old fix and new rows without a jump."""
+    starts = np.flatnonzero(np.r_[True, grp[1:] != grp[:-1]]) if len(grp) else grp
+    cum = np.cumsum(new_jump)
+    side = (parity[grp] + cum - cum[starts][grp]) % 2
+    keys, n, ok = side_steps(rows.mmsi, rows.ts, rows.lat, rows.lon, side, th)
+    at = np.searchsorted(rows.mmsi[starts], keys // 2)
+    out = [np.zeros(len(starts), np.int64) for _ in SIDES]
+    for s in (0, 1):
+        k = keys % 2 == s
+        out[2 * s][at[k]] = n[k]
+        out[2 * s + 1][at[k]] = ok[k].astype(np.int64)
+    return out
+
+
+def may_turn_shared(state: pa.Table, shared_before: np.ndarray, th: IdentityThresholds) -> np.ndarray:
+    """Vessels not shared before whose jumps (count and rate) and consistency (or unknown consistency)
+    would make them shared now: they are judged again whole."""
+    n = np.asarray(state.column("n_jumps").to_numpy(), np.int64)
+    span = (
+        np.asarray(state.column("last_jump").to_numpy(), np.int64) - state.column("first_jump").to_numpy() + 2
+    )
+    c = {name: np.asarray(state.column(name).to_numpy(), np.int64) for name in SIDES}
+    share = np.minimum(c["ok0"] / np.maximum(c["steps0"], 1), c["ok1"] / np.maximum(c["steps1"], 1))
+    consistent = (c["steps0"] == UNKNOWN) | (share >= th.consistent_share)
+    return (n >= th.min_switches) & (n >= th.min_switch_rate * span) & ~shared_before & consistent
 
 
 def _first_last(grp_of: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -125,17 +171,6 @@ def _pick(values: np.ndarray, at: np.ndarray, default: int) -> np.ndarray:
     return np.where(at >= 0, values[np.maximum(at, 0)], default).astype(np.int64)
 
 
-def pending(state: pa.Table, th: IdentityThresholds) -> np.ndarray:
-    """Vessels that have ``min_switches`` jumps at the rate shared needs but are not shared: more feasible
-    steps (new fixes without a jump) can make them shared."""
-    n = np.asarray(state.column("n_jumps").to_numpy(), np.int64)
-    span = (
-        np.asarray(state.column("last_jump").to_numpy(), np.int64) - state.column("first_jump").to_numpy() + 2
-    )
-    shared = np.asarray(state.column("shared").to_numpy(zero_copy_only=False), bool)
-    return (n >= th.min_switches) & (n >= th.min_switch_rate * span) & ~shared
-
-
 def empty_state(n: int) -> pa.Table:
     """``n`` rows of "no state yet" (no fixes, no jumps)."""
     zeros, none = np.zeros(n, np.int64), np.full(n, NONE, np.int64)
@@ -148,4 +183,4 @@ def empty_state(n: int) -> pa.Table:
     return pa.table(cols, schema=VESSELS)
 
 
-__all__ = ["NONE", "VESSELS", "Rows", "empty_state", "groups", "pending", "summarise"]
+__all__ = ["NONE", "UNKNOWN", "VESSELS", "Rows", "empty_state", "groups", "may_turn_shared", "summarise"]

@@ -37,7 +37,7 @@ from supplyline.monitor import identity_state as ids
 from supplyline.monitor.dark import CONTEXT, DarkConfig
 from supplyline.store import WHOLE, Store
 
-VERSION = 1
+VERSION = 2
 STATE = "monitor_kept"
 VESSELS = "monitor_kept_vessels"
 IDENTITY = "monitor_kept_identity"

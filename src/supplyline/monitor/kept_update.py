@@ -158,7 +158,9 @@ def _identity_pass(
     new_jumps = _col(summary, "n_jumps") - _col(old, "n_jumps")
     late = known & (new_min <= _col(old, "last_us"))
     many = _col(summary, "n_jumps") >= th.min_switches
-    whole = late | (known & many & ((new_jumps > 0) | ids.pending(old, th)))
+    shared_before = np.asarray(old.column("shared").to_numpy(zero_copy_only=False), bool)
+    turns = ids.may_turn_shared(summary, shared_before, th)
+    whole = late | (known & ((many & (new_jumps > 0)) | turns))
     tail = known & ~whole & (new_jumps > 0)
     fresh = ~known
     states, events = [summary.filter(pa.array(~whole & ~tail))], []
@@ -236,7 +238,12 @@ def _tails(
         at = np.searchsorted(_col(old, "mmsi"), _col(events, "mmsi"))
         detected = np.asarray(pc.cast(events["detected_ts"], pa.int64()).to_numpy(), np.int64)
         events = events.filter(pa.array(detected > last[at]))
-    return ids.summarise(rows, base, old, th), events
+    state = ids.summarise(rows, base, old, th)
+    for name in ids.SIDES:  # the tail does not hold the tracks' earlier steps (not needed below min_switches)
+        state = state.set_column(
+            state.schema.get_field_index(name), name, pa.array(np.full(len(starts), ids.UNKNOWN))
+        )
+    return state, events
 
 
 def _wholes(
