@@ -518,5 +518,12 @@ TABLE_SCHEMAS: dict[str, pa.Schema] = {
 }
 """Every user-facing table's declared schema, by store table name."""
 
-INTERNAL_TABLES: frozenset[str] = frozenset({"detect_state", "detect_incr", "detect_incr_vessels"})
-"""Engine bookkeeping tables: stored, never exported."""
+INTERNAL_TABLES: frozenset[str] = frozenset(
+    {
+        "detect_state", "detect_incr", "detect_incr_vessels",
+        # the monitor's kept position facts (supplyline.monitor.kept)
+        "monitor_kept", "monitor_kept_vessels", "monitor_kept_identity", "monitor_kept_reception",
+        "monitor_kept_context",
+    }
+)  # fmt: skip
+"""Engine and monitor bookkeeping tables: stored, never exported."""

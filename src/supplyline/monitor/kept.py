@@ -43,6 +43,7 @@ VESSELS = "monitor_kept_vessels"
 IDENTITY = "monitor_kept_identity"
 RECEPTION = "monitor_kept_reception"
 CONTEXT_TABLE = "monitor_kept_context"
+assert {STATE, VESSELS, IDENTITY, RECEPTION, CONTEXT_TABLE} <= schema.INTERNAL_TABLES  # never exported
 META = pa.schema(
     [
         pa.field("version", pa.int64()),
