@@ -11,18 +11,19 @@ change only in these ways, which decide how much of its history a run reads agai
   has enough jumps at a high enough rate, is not shared, and its kept consistency counts now reach
   ``consistent_share``: then it turns shared and is judged again whole. Otherwise only counts are
   updated; nothing is read.
-* **new jumps, fewer than ``min_switches`` in all**: it cannot be shared; the only new events are spoofed
-  windows closed by a new jump, whose run starts at the last jump before the new rows. The vessel is
-  re-read from the fix before that jump (its *horizon*; the last fix if it never jumped), and the events
-  found there that a new fix completed (``detected_ts`` after the last old fix) are added.
-* **otherwise** (``min_switches`` jumps with a new one, turning shared, late rows, a new vessel): the
-  vessel's whole history is judged again (a new vessel's history is its new rows).
+* **new jumps, not shared before, and too few jumps or too sparse for shared after** (count and rate are
+  kept exactly): it is not shared before or after, so the only new events are spoofed windows closed by
+  a new jump, whose run starts at the last jump before the new rows. The vessel is re-read from the fix
+  before that jump (its *horizon*; the last fix if it never jumped), and the events found there that a
+  new fix completed (``detected_ts`` after the last old fix) are added (if the tail alone looks shared,
+  the vessel is judged whole instead).
+* **otherwise** (new jumps on a shared vessel or enough for shared, turning shared, late rows, a new
+  vessel): the vessel's whole history is judged again (a new vessel's history is its new rows).
 
 The per-vessel state (:data:`VESSELS`) holds the counts that make this exact: fixes, jumps, the index of
 the first and last jump (for the rate), each side's steps and feasible steps (for the consistency), the
 time of the fix before the last jump, the last fix itself (the step into the first new fix) and the first
-time seen. tests/test_monitor_incremental.py checks the
-events equal a whole-store pass.
+time seen. tests/test_monitor_incremental.py checks the events equal a whole-store pass.
 """
 
 from __future__ import annotations
@@ -135,17 +136,23 @@ def _side_counts(
     return out
 
 
-def may_turn_shared(state: pa.Table, shared_before: np.ndarray, th: IdentityThresholds) -> np.ndarray:
-    """Vessels not shared before whose jumps (count and rate) and consistency (or unknown consistency)
-    would make them shared now: they are judged again whole."""
+def enough_jumps(state: pa.Table, th: IdentityThresholds) -> np.ndarray:
+    """Vessels whose jumps pass the shared test's count and rate (``min_switches``, one per
+    ``1 / min_switch_rate`` fixes from the first to the last jump); consistency aside."""
     n = np.asarray(state.column("n_jumps").to_numpy(), np.int64)
     span = (
         np.asarray(state.column("last_jump").to_numpy(), np.int64) - state.column("first_jump").to_numpy() + 2
     )
+    return (n >= th.min_switches) & (n >= th.min_switch_rate * span)
+
+
+def may_turn_shared(state: pa.Table, shared_before: np.ndarray, th: IdentityThresholds) -> np.ndarray:
+    """Vessels not shared before whose jumps and consistency (or unknown consistency) would make them
+    shared now: they are judged again whole."""
     c = {name: np.asarray(state.column(name).to_numpy(), np.int64) for name in SIDES}
     share = np.minimum(c["ok0"] / np.maximum(c["steps0"], 1), c["ok1"] / np.maximum(c["steps1"], 1))
     consistent = (c["steps0"] == UNKNOWN) | (share >= th.consistent_share)
-    return (n >= th.min_switches) & (n >= th.min_switch_rate * span) & ~shared_before & consistent
+    return enough_jumps(state, th) & ~shared_before & consistent
 
 
 def _first_last(grp_of: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -183,4 +190,14 @@ def empty_state(n: int) -> pa.Table:
     return pa.table(cols, schema=VESSELS)
 
 
-__all__ = ["NONE", "UNKNOWN", "VESSELS", "Rows", "empty_state", "groups", "may_turn_shared", "summarise"]
+__all__ = [
+    "NONE",
+    "UNKNOWN",
+    "VESSELS",
+    "Rows",
+    "empty_state",
+    "enough_jumps",
+    "groups",
+    "may_turn_shared",
+    "summarise",
+]

@@ -157,10 +157,9 @@ def _identity_pass(
     new_min = np.minimum.reduceat(np.where(rows.new, rows.ts, np.iinfo(np.int64).max), starts)
     new_jumps = _col(summary, "n_jumps") - _col(old, "n_jumps")
     late = known & (new_min <= _col(old, "last_us"))
-    many = _col(summary, "n_jumps") >= th.min_switches
     shared_before = np.asarray(old.column("shared").to_numpy(zero_copy_only=False), bool)
-    turns = ids.may_turn_shared(summary, shared_before, th)
-    whole = late | (known & ((many & (new_jumps > 0)) | turns))
+    may_share = shared_before | ids.enough_jumps(summary, th)
+    whole = late | (known & (((new_jumps > 0) & may_share) | ids.may_turn_shared(summary, shared_before, th)))
     tail = known & ~whole & (new_jumps > 0)
     fresh = ~known
     states, events = [summary.filter(pa.array(~whole & ~tail))], []
@@ -234,6 +233,14 @@ def _tails(
     rows.new = rows.ts > last[grp]
     base = _col(old, "n_fixes") - np.bincount(grp, weights=~rows.new, minlength=len(starts)).astype(np.int64)
     events = find_identities(rows.mmsi, rows.ts, rows.lat, rows.lon, th).events
+    looks_shared = np.isin(
+        _col(old, "mmsi"), _col(events.filter(pc.equal(events["kind"], "shared_mmsi")), "mmsi")
+    )
+    if looks_shared.any():  # the tail alone looks shared (the whole is not): judge those whole
+        parts = [_wholes(con, snap, old.filter(pa.array(looks_shared)), th, stats)]
+        if not looks_shared.all():
+            parts.append(_tails(con, snap, old.filter(pa.array(~looks_shared)), th, stats))
+        return pa.concat_tables([p[0] for p in parts]), pa.concat_tables([p[1] for p in parts])
     if events.num_rows:
         at = np.searchsorted(_col(old, "mmsi"), _col(events, "mmsi"))
         detected = np.asarray(pc.cast(events["detected_ts"], pa.int64()).to_numpy(), np.int64)
