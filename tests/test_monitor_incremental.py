@@ -82,11 +82,12 @@ def _ny_with_fleet() -> dict[str, np.ndarray]:
 
 def test_identity_fleet_in_uneven_batches_equals_whole_pass(tmp_path: Path) -> None:
     """Synthetic vessels only (no detect): cuts inside the shared episode (hours 12-24), inside the
-    excursions and during the pending vessel's turn to shared (hour 32-35), and an hour delivered late."""
+    excursions (the third one, at hour 40, closes with the sixth jump: a sparse vessel's tail), during the
+    pending vessel's turn to shared (hour 32-35), and a slice delivered late."""
     case = load_case(CASE)
     rows = fleet(1_700_000_000)
-    edges = [6.0, 10.1, 12.5, 13.0, 16.0, 20.2, 24.0, 30.5, 32.2, 33.0, 34.0, 40.0, 41.0, 55.0]
-    order = [*range(0, 12), 13, 12, 14]  # 40-41 h arrives after 41-55 h
+    edges = [6.0, 10.1, 12.5, 13.0, 16.0, 20.2, 24.0, 30.5, 32.2, 33.0, 34.0, 40.0, 40.1, 41.0, 55.0]
+    order = [*range(0, 14), 15, 14]  # 41-55 h arrives after 55-72 h
     store = Store.create(tmp_path / "store")
     runs = _replay(store, _slices(rows, edges, order), case, detect=False)
     events = _events(store, case)
