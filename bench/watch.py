@@ -323,6 +323,7 @@ def analysis_runs(log: Path, t0: float, wall: float) -> dict[str, Any]:
         runs.append({"t_s": round(end), "seconds": rec["seconds"], "cpu_s": rec.get("cpu_s"),
                      "detect_s": round(sum(det.get("seconds", {}).values()), 3), "stored": rec.get("stored"),
                      "monitor_s": mon.get("seconds"), "monitor_cpu_s": mon.get("cpu_s"),
+                     "monitor_facts_s": mon.get("facts_s"),
                      "monitor_rebuilt": mon.get("rebuilt"), "monitor_rows_read": mon.get("rows_read"),
                      "monitor_vessels": mon.get("vessels"), "monitor_new_positions": mon.get("new_positions"),
                      "positions": rec.get("positions"), "rows_read": inc.get("rows"),

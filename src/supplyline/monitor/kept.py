@@ -70,6 +70,7 @@ class RunStats:
     vessels: dict[str, int] = field(default_factory=dict)  # counts-only / tail / whole / new
     rows_read: int = 0  # positions re-read from the store for tails and whole vessels
     contexts: int = 0  # gap contexts computed
+    facts_s: float = 0.0  # wall time of the update (the rest of a monitor run is the rules)
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)

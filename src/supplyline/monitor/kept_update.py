@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
 import duckdb
@@ -51,7 +52,7 @@ def refresh(
     rows_per_pass: int = ROWS_PER_PASS,
 ) -> tuple[PositionFacts, RunStats]:
     """Bring the kept facts up to the store's committed inputs (under its lock) and return them."""
-    params = params_hash(places, dark)
+    params, t0 = params_hash(places, dark), time.perf_counter()
     with store.lock():
         snap = Snapshot.take(store)
         kept, why = load(store, snap, params)
@@ -67,7 +68,9 @@ def refresh(
                 kept.inputs = set(snap.inputs)
             _update_contexts(con, snap, kept, gaps, touched, dark, places, stats)
             commit(store, kept, snap, params)
-            return _facts(con, store, kept, voyages), stats
+            facts = _facts(con, store, kept, voyages)
+            stats.facts_s = round(time.perf_counter() - t0, 3)
+            return facts, stats
         finally:
             con.close()
 
