@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import warnings
 from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -127,3 +128,61 @@ def evaluate(methods: tuple[str, ...] = ("global", "cfar")) -> dict[str, dict[st
         m: {k: prf(c) for k, c in t.items()} | {"all": prf(t["inshore"] + t["offshore"])}
         for m, t in tally.items()
     }
+
+
+@dataclass
+class Mosaic:
+    """Chips tiled into one image, as a wide swath holds several clutter regimes.
+
+    ``x`` is NaN (no data, as outside a GRD's swath) where the chips of a row or column are smaller than the
+    largest: no pixel is invented or resampled. ``owner`` gives every pixel the position (in the order given)
+    of the chip whose grid cell holds it, so a detection in a cell's no-data corner is that chip's.
+    """
+
+    x: np.ndarray
+    land: np.ndarray
+    owner: np.ndarray
+    offsets: list[tuple[int, int]]  # (row, col) of each chip's top-left corner
+
+
+def mosaic(chips: list[np.ndarray], lands: list[np.ndarray], cols: int = 3) -> Mosaic:
+    """Tile ``chips`` row by row, ``cols`` to a row; each row as tall and each column as wide as its largest."""
+    n = len(chips)
+    heights = [max(c.shape[0] for c in chips[r : r + cols]) for r in range(0, n, cols)]
+    widths = [max(c.shape[1] for c in chips[j::cols]) for j in range(min(cols, n))]
+    row0, col0 = np.cumsum([0, *heights]), np.cumsum([0, *widths])
+    x = np.full((int(row0[-1]), int(col0[-1])), np.nan)
+    land = np.zeros(x.shape, bool)
+    owner = np.zeros(x.shape, np.int32)
+    offsets = []
+    for i, (c, lm) in enumerate(zip(chips, lands, strict=True)):
+        r, j = divmod(i, cols)
+        r0, c0 = int(row0[r]), int(col0[j])
+        owner[r0 : r0 + heights[r], c0 : c0 + widths[j]] = i
+        x[r0 : r0 + c.shape[0], c0 : c0 + c.shape[1]] = c
+        land[r0 : r0 + c.shape[0], c0 : c0 + c.shape[1]] = lm
+        offsets.append((r0, c0))
+    return Mosaic(x, land, owner, offsets)
+
+
+def mosaic_groups(folds: dict[str, int], seed: int, size: int = 9) -> list[list[str]]:
+    """Chip names dealt into mosaics of about ``size``: each fold's chips shuffled (seeded) and cut into
+    near-equal groups, so a mosaic holds chips of one fold only."""
+    rng = np.random.default_rng(seed)
+    groups = []
+    for f in sorted(set(folds.values())):
+        names = sorted(n for n, g in folds.items() if g == f)
+        shuffled = [names[i] for i in rng.permutation(len(names))]
+        parts = np.array_split(np.arange(len(names)), max(1, round(len(names) / size)))
+        groups += [[shuffled[i] for i in part] for part in parts]
+    return groups
+
+
+def deal_folds(inshore: dict[str, bool], folds: int = 5) -> dict[str, int]:
+    """Chip name -> fold, stratified: offshore and inshore chips each dealt in turn by sorted name (the
+    inshore ones starting at fold 2), so every fold holds inshore chips."""
+    out = {}
+    for kind in (False, True):
+        for i, name in enumerate(sorted(n for n, v in inshore.items() if v == kind)):
+            out[name] = (i + 2 * kind) % folds
+    return out
