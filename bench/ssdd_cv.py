@@ -243,10 +243,7 @@ def split_by_chip(f: dict[str, np.ndarray], scene: Scene) -> list[tuple[int, dic
     """The objects of one image dealt to the chips they count for, in chip coordinates."""
     if scene.owner is None:
         return [(scene.members[0][0], f)]
-    h, w = scene.x.shape
-    r = np.clip(np.round(f["row"]).astype(np.int64), 0, h - 1)
-    c = np.clip(np.round(f["col"]).astype(np.int64), 0, w - 1)
-    own = scene.owner[r, c]
+    own = ssdd.owners(scene.owner, f["row"], f["col"])
     out = []
     for j, (i, r0, c0) in enumerate(scene.members):
         sel = own == j

@@ -30,6 +30,14 @@ CFAR = CfarConfig(k=5.0, guard=40, train=60, sd_floor=1.5, min_water=0.05, censo
 OBJECTS = ObjectConfig(min_pixels=40, close=1)
 GLOBAL_K = 6.0
 GLOBAL_OBJECTS = ObjectConfig(min_pixels=20, close=1, merge=6)
+# the naive baselines: one 8-bit level for every chip, and mean + k std over a whole mosaic of chips; and CFAR
+# over the same mosaics (bench/ssdd_cv.py's all-chip choices, mosaic seed 1)
+FIXED_LEVEL = 180.0
+FIXED_OBJECTS = ObjectConfig(min_pixels=20, close=1, merge=6)
+MOSAIC_GLOBAL_K = 3.0
+MOSAIC_GLOBAL_OBJECTS = ObjectConfig(min_pixels=40, close=1, merge=6)
+MOSAIC_CFAR = CfarConfig(k=6.0, guard=40, train=60, sd_floor=0.5, min_water=0.05, censor=2, block=1)
+MOSAIC_OBJECTS = ObjectConfig(min_pixels=10, close=1, merge=6)
 
 
 def boxes() -> dict[str, list[tuple[int, int, int, int]]]:
@@ -103,14 +111,57 @@ def prf(c: np.ndarray) -> dict[str, float]:
     }
 
 
-def detect(method: str, x: np.ndarray, land: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(row, col) of the objects ``method`` (``global`` or ``cfar``) reports on one chip."""
+def detect(
+    method: str, x: np.ndarray, land: np.ndarray, mosaic: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """(row, col) of the objects ``method`` (``global``, ``fixed`` or ``cfar``) reports on one chip, or with
+    ``mosaic`` on one mosaic of chips (``global`` is then scene-wide; the parameters chosen there)."""
     if method == "global":
-        ob = find_objects(global_threshold_mask(x, land, GLOBAL_K), x, x, GLOBAL_OBJECTS)
+        k, objects = (MOSAIC_GLOBAL_K, MOSAIC_GLOBAL_OBJECTS) if mosaic else (GLOBAL_K, GLOBAL_OBJECTS)
+        ob = find_objects(global_threshold_mask(x, land, k), x, x, objects)
+    elif method == "fixed":
+        ob = find_objects(~land & (x > FIXED_LEVEL), x, x, FIXED_OBJECTS)
     else:
-        mask, contrast = cfar_mask(x, land, CFAR)
-        ob = find_objects(mask, x, contrast, OBJECTS)
+        cfg, objects = (MOSAIC_CFAR, MOSAIC_OBJECTS) if mosaic else (CFAR, OBJECTS)
+        mask, contrast = cfar_mask(x, land, cfg)
+        ob = find_objects(mask, x, contrast, objects)
     return ob.row, ob.col
+
+
+def owners(owner: np.ndarray, row: np.ndarray, col: np.ndarray) -> np.ndarray:
+    """The chip (position in the mosaic) each object at (row, col) counts for."""
+    h, w = owner.shape
+    r = np.clip(np.round(row).astype(np.int64), 0, h - 1)
+    c = np.clip(np.round(col).astype(np.int64), 0, w - 1)
+    return np.asarray(owner[r, c])
+
+
+def evaluate_mosaics(
+    seed: int, folds: tuple[int, ...], methods: tuple[str, ...] = ("global", "fixed", "cfar")
+) -> dict[str, dict[str, dict[str, float]]]:
+    """Precision/recall of each method over the mosaics (``mosaic_groups(seed)``) of the given folds, each
+    object scored on the chip it falls in; pooled inshore, offshore and all."""
+    bx = boxes()
+    xs = {n: chip(n) for n in sorted(bx)}
+    lands = {n: land_of(x) for n, x in xs.items()}
+    fold = deal_folds({n: bool(v.any()) for n, v in lands.items()})
+    tally = {m: {k: np.zeros(5) for k in ("inshore", "offshore")} for m in methods}
+    for group in mosaic_groups(fold, seed):
+        if fold[group[0]] not in folds:
+            continue
+        mos = mosaic([xs[n] for n in group], [lands[n] for n in group])
+        for m in methods:
+            row, col = detect(m, mos.x, mos.land, mosaic=True)
+            own = owners(mos.owner, row, col)
+            for j, (n, (r0, c0)) in enumerate(zip(group, mos.offsets, strict=True)):
+                sel = own == j
+                hit = inbox(row[sel] - r0, col[sel] - c0, np.array(bx[n], np.float64))
+                kind = "inshore" if lands[n].any() else "offshore"
+                tally[m][kind] += counts(np.ones((int(sel.sum()), 1), bool), hit)[0]
+    return {
+        m: {k: prf(c) for k, c in t.items()} | {"all": prf(t["inshore"] + t["offshore"])}
+        for m, t in tally.items()
+    }
 
 
 def evaluate(methods: tuple[str, ...] = ("global", "cfar")) -> dict[str, dict[str, dict[str, float]]]:
