@@ -317,7 +317,7 @@ def detectors() -> list[Detector]:
     mosaic_cfar = [
         Prescreen("cfar", k, replace(base, guard=g, train=t, sd_floor=f), o)
         for k, (g, t), f, o in itertools.product(
-            (4.0, 5.0, 6.0, 7.0), guards, (0.25, 0.5, 1.0), [*objs, merges[2]]
+            (4.0, 5.0, 6.0, 7.0, 8.0, 9.0), guards, (0.25, 0.5, 1.0), [*objs, merges[2]]
         )
     ]
     objs4 = [*objs, *merges[1:]]
