@@ -7,16 +7,28 @@ scores that fold, and the held-out counts of the 5 folds are pooled, so every ch
 all 486 offshore) is scored once by parameters that never saw it. A hit = a detection centroid inside a ship
 box (3 px margin); "strict" precision counts a second detection in the same box as a false alarm.
 
-Detectors: the naive global threshold (``mean + k std`` of the chip's water; ``k`` and the object stage -
-closing, merging fragments, minimum size - chosen in the training folds), the same without merging,
-two-parameter CFAR and K-distribution CFAR (the same object stage, no merging), and the pipeline: a
-permissive CFAR prescreen, fragments merged, then a rule-based discriminator on object features
-(``object_features`` below; an experiment kept here, not in the package) whose thresholds are chosen in the
-training folds. Each selection criterion (F1, strict F1) has its own run of the folds. The F1 difference
-of each detector minus the global threshold carries a 95 % paired bootstrap interval over chips (2,000
-resamples of the held-out per-chip counts). Results and reading: docs/imagery.md, bench/RESULTS.md.
+Detectors on the chips: the per-chip threshold (``mean + k std`` of the chip's water, named "global" here:
+one threshold per chip, which on these ~500 px crops is already local; ``k`` and the object stage - closing,
+merging fragments, minimum size - chosen in the training folds), the same without merging, one fixed 8-bit
+level for every chip ("fixed", a naive global threshold), two-parameter CFAR and K-distribution CFAR (the
+same object stage, no merging), and the pipeline: a permissive CFAR prescreen, fragments merged, then a
+rule-based discriminator on object features (``object_features`` below; an experiment kept here, not in
+the package) whose thresholds are chosen in the training folds.
 
-    python bench/ssdd_cv.py                 # the held-out tables (~5 min CPU on a quiet machine)
+Detectors on mosaics ("mosaic-*", once per ``--seeds`` seed): each fold's chips shuffled and tiled 3 to a
+row into mosaics of ~9 (no resampling; NaN, i.e. no data, where chips of a row or column are smaller), so
+one image holds several clutter regimes as a wide swath does; a mosaic holds one fold's chips only. The
+scene-wide threshold (``mean + k std`` over the whole mosaic's water), two-parameter CFAR and K-distribution
+CFAR run over the whole mosaic; each object is scored on the chip whose cell it falls in, so the folds,
+the per-chip counts and the scoring are the chips'.
+
+Each selection criterion (F1, strict F1) has its own run of the folds. The F1 difference of the COMPARE
+pairs (detector minus baseline) carries a 95 % paired bootstrap interval (2,000 resamples of the held-out
+per-chip counts: over chips, or over whole mosaics when a mosaic detector is involved). Results and
+reading: docs/imagery.md, bench/RESULTS.md.
+
+    python bench/ssdd_cv.py                 # the held-out tables (~24 min CPU, 3 mosaic seeds)
+    python bench/ssdd_cv.py --only fixed --only mosaic-global --only mosaic-cfar --seeds 1
     python bench/ssdd_cv.py --json out.json # and every fold's chosen parameters
 """
 
@@ -139,13 +151,16 @@ def mask_of(pre: Prescreen, scene: Scene) -> tuple[np.ndarray, np.ndarray]:
     return cfar_mask(scene.x, scene.land, replace(pre.cfar, k=pre.k))
 
 
-def features_of(pre: Prescreen, scene: Scene, cache: dict[Any, Any], full: bool) -> dict[str, np.ndarray]:
-    """Object features of one image under one prescreen (masks cached across object configurations)."""
+def features_of(
+    pre: Prescreen, scene: Scene, cache: dict[Any, Any], full: bool, min_px: int
+) -> dict[str, np.ndarray]:
+    """Object features of one image under one prescreen (masks cached across object configurations); only
+    objects of at least ``min_px`` pixels, the smallest any rule point keeps (the rest cost memory only)."""
     key = (pre.kind, pre.k, pre.cfar, scene.name)
     if key not in cache:
         cache[key] = mask_of(pre, scene)
     mask, contrast = cache[key]
-    ob = find_objects(mask, scene.x, contrast, replace(pre.objects, min_pixels=1))
+    ob = find_objects(mask, scene.x, contrast, replace(pre.objects, min_pixels=min_px))
     return object_features(ob, scene, full)
 
 
@@ -258,12 +273,13 @@ def score(det: Detector, chips: list[Chip], scenes: list[Scene]) -> dict[str, di
     choice and its in-sample figures. ``scenes``: the images the detector runs on (chips or mosaics); its
     objects are scored on the chips they fall in."""
     names, grid = rule_grid(det.full_rules)
+    min_px = int(grid[:, names.index("min_pixels")].min())
     cache: dict[Any, Any] = {}
     feats: list[list[Any]] = [[None] * len(det.prescreens) for _ in chips]
     sums = np.zeros((FOLDS, len(det.prescreens), len(grid), 5), np.float64)
     for scene in scenes:
         for p, pre in enumerate(det.prescreens):
-            for i, f in split_by_chip(features_of(pre, scene, cache, det.full_rules), scene):
+            for i, f in split_by_chip(features_of(pre, scene, cache, det.full_rules, min_px), scene):
                 hit = inbox(f["row"], f["col"], chips[i].boxes)
                 feats[i][p] = (f, hit)
                 sums[chips[i].fold, p] += counts(keep_matrix(f, names, grid), hit)
