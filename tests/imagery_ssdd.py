@@ -36,8 +36,8 @@ FIXED_LEVEL = 180.0
 FIXED_OBJECTS = ObjectConfig(min_pixels=20, close=1, merge=6)
 MOSAIC_GLOBAL_K = 3.0
 MOSAIC_GLOBAL_OBJECTS = ObjectConfig(min_pixels=40, close=1, merge=6)
-MOSAIC_CFAR = CfarConfig(k=6.0, guard=40, train=60, sd_floor=0.5, min_water=0.05, censor=2, block=1)
-MOSAIC_OBJECTS = ObjectConfig(min_pixels=10, close=1, merge=6)
+MOSAIC_CFAR = CfarConfig(k=7.0, guard=40, train=60, sd_floor=0.5, min_water=0.05, censor=2, block=1)
+MOSAIC_OBJECTS = ObjectConfig(min_pixels=5, close=1, merge=6)
 
 
 def boxes() -> dict[str, list[tuple[int, int, int, int]]]:

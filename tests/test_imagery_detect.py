@@ -322,9 +322,11 @@ def test_ssdd_mosaics_cfar_vs_scene_wide_threshold():
     print(json.dumps(res, indent=1))
     cfar, scene_wide, fixed = res["cfar"], res["global"], res["fixed"]
     assert (cfar["inshore"]["boxes"], cfar["offshore"]["boxes"]) == (47, 486)
-    # measured: scene-wide F1 0.701 (offshore 0.730), CFAR MOSAIC_CFAR_F1; the margin less a 0.02 safety gap
-    assert scene_wide["all"]["f1"] <= 0.71, scene_wide
-    assert cfar["all"]["f1"] >= scene_wide["all"]["f1"] + MOSAIC_MARGIN, (cfar, scene_wide)
-    assert cfar["offshore"]["f1"] >= scene_wide["offshore"]["f1"] + MOSAIC_OFFSHORE_MARGIN, (cfar, scene_wide)
-    assert cfar["inshore"]["recall"] > scene_wide["inshore"]["recall"], (cfar, scene_wide)
-    assert cfar["all"]["f1"] >= fixed["all"]["f1"] + MOSAIC_MARGIN, (cfar, fixed)
+    # measured (in-sample): F1 all / offshore, scene-wide 0.701 / 0.730, fixed level 0.701 / 0.717, CFAR
+    # 0.766 / 0.766; each margin less a 0.02 safety gap (held-out, the 3 seeds: +0.010 to +0.054 over all)
+    assert scene_wide["all"]["f1"] <= 0.71 and fixed["all"]["f1"] <= 0.71, (scene_wide, fixed)
+    assert cfar["all"]["f1"] >= scene_wide["all"]["f1"] + 0.045, (cfar, scene_wide)
+    assert cfar["offshore"]["f1"] >= scene_wide["offshore"]["f1"] + 0.016, (cfar, scene_wide)
+    assert cfar["all"]["f1"] >= fixed["all"]["f1"] + 0.045, (cfar, fixed)
+    # inshore, the mosaic's one threshold sits above the dark sea next to bright land: 0.298 recall, CFAR 0.872
+    assert cfar["inshore"]["recall"] >= scene_wide["inshore"]["recall"] + 0.4, (cfar, scene_wide)
