@@ -24,7 +24,7 @@ from supplyline.errors import InputError, UsageError  # noqa: E402
 from supplyline.geo import haversine_km  # noqa: E402
 from supplyline.imagery.cfar import CfarConfig, cfar_mask, global_threshold_mask  # noqa: E402
 from supplyline.imagery.detect import DetectConfig, detect_scene  # noqa: E402
-from supplyline.imagery.ghosts import GhostConfig  # noqa: E402
+from supplyline.imagery.ghosts import GhostConfig, ghost_mask  # noqa: E402
 from supplyline.imagery.landmask import land_mask, polygons  # noqa: E402
 from supplyline.imagery.objects import ObjectConfig, find_objects  # noqa: E402
 from supplyline.imagery.read import open_scene, parse_aoi  # noqa: E402
@@ -86,12 +86,21 @@ def test_ghost_suppression_and_land_mask_each_matter(scene):
     assert no_land["precision"] < 0.8, no_land  # bright scatterers on land
 
 
-def _f1_at_ships(spec: SceneSpec, mask: np.ndarray, contrast: np.ndarray, x: np.ndarray) -> float:
+def _f1_at_ships(
+    spec: SceneSpec, mask: np.ndarray, contrast: np.ndarray, x: np.ndarray, ghosts: GhostConfig | None = None
+) -> float:
+    """F1 of the objects of ``mask`` against the ships' centres (a hit within 6 px); with ``ghosts`` the
+    azimuth ghosts are suppressed first, as ``imagery detect --ghost-px`` does."""
     ob = find_objects(mask, x, contrast, ObjectConfig(min_pixels=3))
-    if len(ob.row) == 0:
+    row, col = ob.row, ob.col
+    if ghosts is not None and len(row):
+        assert ob.peak_value is not None
+        real = ~ghost_mask(row, col, ob.peak_value, ob.length_px, ghosts)
+        row, col = row[real], col[real]
+    if len(row) == 0:
         return 0.0
     rows, cols = np.array([s.row for s in spec.ships]), np.array([s.col for s in spec.ships])
-    d = np.hypot(ob.row[:, None] + 0.5 - rows[None], ob.col[:, None] + 0.5 - cols[None])
+    d = np.hypot(row[:, None] + 0.5 - rows[None], col[:, None] + 0.5 - cols[None])
     p, r = (d.min(1) <= 6).mean(), (d.min(0) <= 6).mean()
     return float(2 * p * r / max(p + r, 1e-9))
 
@@ -108,8 +117,26 @@ def test_cfar_beats_a_global_threshold_across_the_swath():
     )
     x = render_block(spec, 0, spec.height)
     cfar_f1 = _f1_at_ships(spec, *cfar_mask(x, None, CfarConfig(k=6.0, guard=20, train=40)), x)
-    global_f1 = max(_f1_at_ships(spec, global_threshold_mask(x, None, k), x, x) for k in (3.0, 6.0, 10.0))
-    assert cfar_f1 >= 0.9 and global_f1 < cfar_f1 - 0.2, (cfar_f1, global_f1)
+    # the scene-wide threshold at its best k for this very scene (2-12.5 by 0.5; 0.756 at 6.5 measured)
+    ks = np.arange(2.0, 13.0, 0.5)
+    global_f1 = max(_f1_at_ships(spec, global_threshold_mask(x, None, k), x, x) for k in ks)
+    assert cfar_f1 >= 0.95 and global_f1 < cfar_f1 - 0.2, (cfar_f1, global_f1)
+
+
+def test_scene_wide_threshold_ties_cfar_on_bright_ships(scene):
+    """The coastal scene of the table (land, the 10 dB swath gradient, ghosts; ships -5 to +10 dB): with
+    the same land mask and ghost suppression a scene-wide ``mean + k std`` at its best k finds them as well
+    as CFAR does: bright hulls clear any threshold across the swath. The gradient costs it on weak vessels
+    (the test above)."""
+    spec, _, _ = scene
+    x = render_block(spec, 0, spec.height)
+    land = np.zeros(x.shape, bool)
+    land[:, : spec.land_cols] = True
+    ghosts = GhostConfig(offset_px=300)
+    cfar_f1 = _f1_at_ships(spec, *cfar_mask(x, land, CfarConfig(k=6.0, guard=20, train=40)), x, ghosts)
+    by_k = {k: _f1_at_ships(spec, global_threshold_mask(x, land, k), x, x, ghosts) for k in (3.0, 5.0, 8.0)}
+    assert cfar_f1 >= 0.98 and by_k[3.0] >= 0.98 and by_k[5.0] >= 0.98, (cfar_f1, by_k)
+    assert by_k[8.0] < 0.95, by_k  # the threshold does matter: far-range ships drop out above k ~6
 
 
 def test_merge_joins_the_fragments_of_one_hull():
@@ -257,7 +284,7 @@ def test_ssdd_chips_cfar_vs_global_threshold():
         pytest.skip(
             f"SSDD chips not found at {ssdd.SSDD} (shared/data/ssdd_sar_ship_chips): the test needs them"
         )
-    res = ssdd.evaluate()
+    res = ssdd.evaluate(("global", "fixed", "cfar"))
     print(json.dumps(res, indent=1))
     cfar, naive = res["cfar"], res["global"]
     assert (cfar["inshore"]["boxes"], cfar["offshore"]["boxes"]) == (47, 486)
@@ -272,3 +299,34 @@ def test_ssdd_chips_cfar_vs_global_threshold():
     assert cfar["all"]["f1"] < naive["all"]["f1"], (
         "CFAR now beats the global threshold: update docs/imagery.md"
     )
+    # ... but that threshold adapts to each chip; one fixed 8-bit level for every chip (level 180, merge 6,
+    # >= 20 px) is the naive one, and CFAR beats it (F1 0.700 against 0.759 measured)
+    fixed = res["fixed"]
+    assert fixed["all"]["f1"] <= 0.71 and cfar["all"]["f1"] >= fixed["all"]["f1"] + 0.04, (fixed, cfar)
+
+
+def test_ssdd_mosaics_cfar_vs_scene_wide_threshold():
+    """The SSDD chips tiled into mosaics of ~9 chips of one fold (seed 1, the bench's), so one image holds
+    several clutter regimes as a wide swath does: one ``mean + k std`` over the whole mosaic (the naive
+    analyst's threshold) against two-parameter CFAR over the same mosaic, each object scored on the chip it
+    falls in; parameters: bench/ssdd_cv.py's all-chip choices (in-sample; the held-out figures per seed
+    are in docs/imagery.md)."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    import imagery_ssdd as ssdd
+
+    if not ssdd.SSDD.exists():
+        pytest.skip(
+            f"SSDD chips not found at {ssdd.SSDD} (shared/data/ssdd_sar_ship_chips): the test needs them"
+        )
+    res = ssdd.evaluate_mosaics(seed=1, folds=(0, 1, 2, 3, 4))
+    print(json.dumps(res, indent=1))
+    cfar, scene_wide, fixed = res["cfar"], res["global"], res["fixed"]
+    assert (cfar["inshore"]["boxes"], cfar["offshore"]["boxes"]) == (47, 486)
+    # measured (in-sample): F1 all / offshore, scene-wide 0.701 / 0.730, fixed level 0.701 / 0.717, CFAR
+    # 0.766 / 0.766; each margin less a 0.02 safety gap (held-out, the 3 seeds: +0.010 to +0.054 over all)
+    assert scene_wide["all"]["f1"] <= 0.71 and fixed["all"]["f1"] <= 0.71, (scene_wide, fixed)
+    assert cfar["all"]["f1"] >= scene_wide["all"]["f1"] + 0.045, (cfar, scene_wide)
+    assert cfar["offshore"]["f1"] >= scene_wide["offshore"]["f1"] + 0.016, (cfar, scene_wide)
+    assert cfar["all"]["f1"] >= fixed["all"]["f1"] + 0.045, (cfar, fixed)
+    # inshore, the mosaic's one threshold sits above the dark sea next to bright land: 0.298 recall, CFAR 0.872
+    assert cfar["inshore"]["recall"] >= scene_wide["inshore"]["recall"] + 0.4, (cfar, scene_wide)
