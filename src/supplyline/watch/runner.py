@@ -30,6 +30,7 @@ from supplyline.watch.deliver import Deliverer, Retry, Sink, parse_sink
 from supplyline.watch.deliver.config import load_delivery, missing_env
 from supplyline.watch.deliver.dispatch import make_sink
 from supplyline.watch.logs import JsonLog
+from supplyline.watch.memory import release_free_memory, settle_allocators
 from supplyline.watch.queue import ByteQueue, Item
 from supplyline.watch.schedule import Analysis, Schedule
 from supplyline.watch.sources import Source, parse_source
@@ -238,6 +239,7 @@ class Watch:
             self.schedule.done(0)  # nothing committed: the positions stay due
             raise
         self.schedule.done(taken)
+        release_free_memory()  # the run's freed pages back to the system before the next one
         last = self.analysis.last
         self.last_analysis = {
             "seconds": round(time.perf_counter() - t0, 3),
@@ -374,7 +376,9 @@ def configured_sinks(cfg: WatchConfig, retry: Retry) -> list[Sink]:
 
 
 def run_watch(cfg: WatchConfig, log: JsonLog | None = None) -> None:
-    """Run a watch until SIGTERM/SIGINT."""
+    """Run a watch until SIGTERM/SIGINT, with allocator settings for a long-running process (watch.memory)."""
+    log = log or JsonLog()
+    log("allocators", **settle_allocators())
 
     async def main() -> None:
         await Watch(cfg, log).run()
