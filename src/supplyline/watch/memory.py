@@ -5,8 +5,9 @@ store and analysis threads, DuckDB's and Arrow's pools). With Arrow's default po
 default of up to 8 arenas per core, the peak of each run kept rising with the runs even though what the
 run holds does not (10 MB of events after 30 weeks): fragmentation, not a leak. Measured by feeding the
 NY Harbor week 30 times to the watch's detect + monitor (bench/RESULTS.md, "Allocator settings"): the
-peak per run rose 373 -> 709 MB with the defaults and stayed 399 -> 425 MB from run 11 to 29 with Arrow on
-the system allocator and two glibc arenas (each alone halved the rise, no more).
+peak per run rose 415 -> 629 MB with the defaults and 373 -> 485 MB with Arrow on the system allocator
+and two glibc arenas (each alone did about half as well). What still grows is each run's work (the event
+tables are read and rewritten whole), not fragmentation.
 """
 
 from __future__ import annotations
