@@ -4,8 +4,8 @@
 re-analysed from a horizon near its end, the cross-vessel steps over the time the new positions touch),
 and `monitor` updates the facts it derives from positions from the new positions only
 (:mod:`supplyline.monitor.kept`) and records every alert it raises in the store's ``alerts`` table once,
-so running both often costs time proportional to the new data, not the store. The analysis runs on its own thread beside the
-storing (:class:`supplyline.watch.runner.Watch`); positions stored while it runs are counted for the next
+so running both often costs time proportional to the new data, not the store. The analysis runs on its own
+thread beside the storing (:class:`supplyline.watch.runner.Watch`); positions stored while it runs are counted for the next
 run, which starts as soon as the current one ends if they are due: runs coalesce, nothing queues.
 """
 
@@ -32,9 +32,8 @@ class Analysis:
     thresholds: Any
     case: Any | None = None
     last: Any | None = None  # the last run's DetectResult
-    monitor: dict[str, Any] = field(
-        default_factory=dict
-    )  # the last run's monitor: seconds, kept-facts update
+    # the last run's monitor: seconds, CPU and what updating the kept facts did (monitor.kept.RunStats)
+    monitor: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def load(cls, case_path: Path | None) -> Analysis:
