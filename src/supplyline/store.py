@@ -483,15 +483,18 @@ class Store:
 
     # --- DuckDB -------------------------------------------------------------------------------------------
     def connect(
-        self, memory_limit: str | None = None, threads: int | None = None
+        self, memory_limit: str | None = None, threads: int | None = None, *, views: bool = True
     ) -> duckdb.DuckDBPyConnection:
-        """An in-memory DuckDB connection with one view per table of the store (empty tables included).
+        """An in-memory DuckDB connection with one view per table of the store (empty tables included;
+        ``views=False``: none, for a stage that makes views over just the files it needs, since making a
+        view reads every one of its files' schemas).
 
         Full access: for supplyline's own stages. Anything that runs SQL it did not write uses :meth:`reader`.
         """
         con = duckdb.connect(":memory:")
         self._settings(con, memory_limit, threads)
-        self._views(con, self.root)
+        if views:
+            self._views(con, self.root)
         return con
 
     def reader(self, memory_limit: str | None = None, threads: int | None = None) -> ReadOnlyConnection:

@@ -12,6 +12,7 @@ import pyarrow.compute as pc
 
 from supplyline.detect.identity import EVENTS, IdentityThresholds, find_identities
 from supplyline.engine.snapshot import US_PER_DAY, Snapshot, day_of
+from supplyline.errors import StoreError
 from supplyline.monitor import identity_state as ids
 from supplyline.monitor.dark import CONTEXT, DarkConfig, gap_context
 from supplyline.monitor.facts import (
@@ -77,10 +78,7 @@ def refresh(
 
 def _connect(store: Store) -> duckdb.DuckDBPyConnection:
     """A bare connection (views over just the files each step needs are made on it)."""
-    con = duckdb.connect(":memory:")
-    con.execute("SET TimeZone = 'UTC'")
-    con.execute("SET threads = 1")
-    con.execute("SET memory_limit = '512MB'")
+    con = store.connect(memory_limit="512MB", threads=1, views=False)
     con.execute(f"SET temp_directory = {literal(str(store.scratch_dir('duckdb-tmp')))}")
     return con
 
@@ -232,7 +230,10 @@ def _tails(
     stats.rows_read += len(rows.ts)
     starts, grp = ids.groups(rows.mmsi)
     if len(starts) != old.num_rows:
-        raise AssertionError("kept monitor state does not match the stored positions; run `monitor --full`")
+        raise StoreError(
+            "the monitor's kept facts do not match the stored positions; run `supplyline monitor --full`, "
+            "or delete the store's tables/monitor_kept* folders so they are rebuilt"
+        )
     rows.new = rows.ts > last[grp]
     base = _col(old, "n_fixes") - np.bincount(grp, weights=~rows.new, minlength=len(starts)).astype(np.int64)
     events = find_identities(rows.mmsi, rows.ts, rows.lat, rows.lon, th).events
