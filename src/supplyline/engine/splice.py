@@ -54,18 +54,33 @@ class _Rows:
 
     table: pa.Table
     by_mmsi: dict[int, list[int]]
-    prints: list[str]
+    prints: list[str | None]  # None: not needed (keyed before its vessel's cut)
     keys: np.ndarray  # key time per row, microseconds
+    ends: np.ndarray  # end time per row (segments; else the key), microseconds
 
     @classmethod
-    def of(cls, name: str, table: pa.Table) -> _Rows:
+    def of(cls, name: str, table: pa.Table, since: np.ndarray | None = None) -> _Rows:
+        """``since``: per row, the earliest key whose fingerprint the rule can ask for (OLD: its vessel's
+        cut); rows keyed before it get none, so a run's cost does not grow with the stored history."""
+        keys = ts_us(table.column(KEYS[name]))
+        wanted = np.flatnonzero(keys >= since) if since is not None else np.arange(table.num_rows)
         cols = [c for c in table.column_names if not (name == "gaps" and c in COVERAGE_COLUMNS)]
-        values = [table.column(c).to_pylist() for c in cols]
-        prints = [repr(row) for row in zip(*values, strict=True)] if values else []
-        by: dict[int, list[int]] = defaultdict(list)
-        for i, m in enumerate(table.column("mmsi").to_pylist()):
-            by[m].append(i)
-        return cls(table, by, prints, ts_us(table.column(KEYS[name])))
+        sub = table.select(cols).take(pa.array(wanted, pa.int64()))
+        values = [sub.column(c).to_pylist() for c in cols]
+        prints: list[str | None] = [None] * table.num_rows
+        for i, row in zip(wanted.tolist(), zip(*values, strict=True), strict=True):
+            prints[i] = repr(row)
+        ends = ts_us(table.column("end_ts")) if name == "segments" else keys
+        return cls(table, _by_mmsi(table), prints, keys, ends)
+
+
+def _by_mmsi(table: pa.Table) -> dict[int, list[int]]:
+    """Row indices per vessel, each in table order."""
+    mmsi = np.asarray(table.column("mmsi").to_numpy(), np.int64)
+    order = np.argsort(mmsi, kind="stable")
+    vessels, starts = np.unique(mmsi[order], return_index=True)
+    ends = np.append(starts[1:], len(order)).tolist() if len(starts) else []
+    return {m: order[a:b].tolist() for m, a, b in zip(vessels.tolist(), starts.tolist(), ends, strict=True)}
 
 
 @dataclass
@@ -87,9 +102,10 @@ def splice(
     """The rule (module docstring) for every vessel of ``cuts`` (mmsi -> (C, H) in microseconds); vessels
     that fail are in ``failed`` and contribute nothing else."""
     rows = {
-        name: (_Rows.of(name, old[name]), _Rows.of(name, ot[name]), _Rows.of(name, nt[name]))
+        name: (_Rows.of(name, old[name], _cut_per_row(old[name], cuts)), _Rows.of(name, ot[name]),
+               _Rows.of(name, nt[name]))
         for name in KERNEL_TABLES
-    }
+    }  # fmt: skip
     out = Splice()
     for mmsi, (cut, h) in cuts.items():
         parts = [_vessel(name, *rows[name], mmsi, cut if name == "segments" else h) for name in KERNEL_TABLES]
@@ -103,6 +119,18 @@ def splice(
             out.add[name] += add
             out.merged += merged
     return out
+
+
+def _cut_per_row(table: pa.Table, cuts: dict[int, tuple[int, int]]) -> np.ndarray:
+    """Each row's vessel's cut C (no vessel's horizon H is before it); vessels not re-analysed: never."""
+    never = np.iinfo(np.int64).max
+    if not cuts:
+        return np.full(table.num_rows, never, np.int64)
+    vessels = np.asarray(sorted(cuts), np.int64)
+    cut = np.asarray([cuts[m][0] for m in vessels.tolist()], np.int64)
+    mmsi = np.asarray(table.column("mmsi").to_numpy(), np.int64)
+    at = np.minimum(np.searchsorted(vessels, mmsi), len(vessels) - 1)
+    return np.where(vessels[at] == mmsi, cut[at], never)
 
 
 _Part = tuple[list[int], list[int], list[dict[str, object]]]
@@ -124,7 +152,8 @@ def _vessel(name: str, o: _Rows, ot: _Rows, nt: _Rows, mmsi: int, cut: int) -> _
         if not gone <= nt_prints:
             return None  # rule 2: the new positions reached back to an artefact
         return after, [i for i in nt_rows if nt.prints[i] not in gone], []
-    merged = _merge_segments(o, ot, nt, [i for i in mine if o.keys[i] < cut], artefacts, nt_rows)
+    spans_cut = [i for i in mine if o.keys[i] < cut <= o.ends[i]]  # the OLD segments an artefact can be in
+    merged = _merge_segments(o, ot, nt, spans_cut, artefacts, nt_rows)
     if merged is None:
         return None
     spanning, rows, artefact_ids = merged
