@@ -10,7 +10,7 @@ only data up to D, so evaluating as of every day gives the same alerts as one ru
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -347,10 +347,17 @@ def _dark_row(r: dict[str, Any], ts: datetime, cls: str, ended: bool) -> dict[st
     }
 
 
-def dark_alerts(inputs: MonitorInputs, as_of: datetime, cfg: MonitorConfig) -> pa.Table:
+def dark_alerts(
+    inputs: MonitorInputs, as_of: datetime, cfg: MonitorConfig, known: Collection[str] = frozenset()
+) -> pa.Table:
     """A gap near a watched place that is dark by its context (``monitor.dark``): alerted ``dark_min_h``
     into the silence; a moored vessel's silence only if it reappears ``left_km`` away (at that time);
-    reception holes and sparse sampling never."""
+    reception holes and sparse sampling never.
+
+    Each gap's alert depends on that gap (and its context) alone, so the gaps that raise one are chosen on
+    whole columns (:func:`_dark_raising`) and the rows built only for them, less the ids in ``known``
+    (alerts emitted before, which the caller drops anyway): a watch's run builds rows for its new alerts,
+    not for every dark gap of the history."""
     g = inputs.gaps
     if g.num_rows == 0:
         return schema.ALERTS.empty_table()
@@ -359,18 +366,35 @@ def dark_alerts(inputs: MonitorInputs, as_of: datetime, cfg: MonitorConfig) -> p
     classes = classify(g, inputs.gap_context, cfg.dark_min_h, cfg.dark)
     # detect's own class: stationary with both ends in port is a moored silence (no alert unless it moved)
     classes[np.asarray(g["likely"].to_pylist(), dtype=object) == "in_port_silence"] = "moored"
+    raising = _dark_raising(g, classes, as_of, cfg)
+    ids = [stable_id("alert", "dark_near_place", gid) for gid in g["gap_id"].filter(raising).to_pylist()]
+    pick = np.flatnonzero(raising)[np.array([i not in known for i in ids], dtype=bool)]
     rows: list[dict[str, Any]] = []
-    for r, cls in zip(g.to_pylist(), classes, strict=True):
+    for r, cls in zip(g.take(pick).to_pylist(), classes[pick], strict=True):
         ended = r["end_ts"] is not None and r["end_ts"] <= as_of
         if cls in ("dark", "coverage"):
             ts = min(r["start_ts"] + timedelta(hours=cfg.dark_min_h), r["end_ts"] or r["start_ts"])
-        elif cls == "moored" and ended and (r["dist_km"] or 0.0) >= cfg.dark.left_km:
+        else:  # moored, ended, and reappeared left_km away (_dark_raising)
             ts = r["end_ts"]
-        else:
-            continue
-        if ts <= as_of:
-            rows.append(_dark_row(r, ts, str(cls), ended))
+        rows.append(_dark_row(r, ts, str(cls), ended))
     return _alert_rows(rows)
+
+
+def _dark_raising(g: pa.Table, classes: np.ndarray, as_of: datetime, cfg: MonitorConfig) -> np.ndarray:
+    """Which gaps raise a dark alert by ``as_of`` (bool per row of ``g``), on whole columns: a dark or
+    coverage gap at ``min(start + dark_min_h, end or start)``, a moored one that ended ``left_km`` or more
+    from where it started at its end; microseconds, as the rows' times."""
+    start = pc.cast(g["start_ts"], pa.int64()).to_numpy(zero_copy_only=False)
+    end = pc.cast(g["end_ts"], pa.int64()).fill_null(-(2**62)).to_numpy(zero_copy_only=False)
+    has_end = pc.is_valid(g["end_ts"]).to_numpy(zero_copy_only=False)
+    limit = _us(as_of)
+    ended = has_end & (end <= limit)
+    into = start + timedelta(hours=cfg.dark_min_h) // timedelta(microseconds=1)
+    dark_ts = np.minimum(into, np.where(has_end, end, start))
+    dist = pc.fill_null(g["dist_km"], 0.0).to_numpy(zero_copy_only=False)
+    dark = np.isin(classes, ["dark", "coverage"]) & (dark_ts <= limit)
+    moored = (classes == "moored") & ended & (dist >= cfg.dark.left_km)
+    return np.asarray(dark | moored, dtype=bool)
 
 
 def seen_vessels(inputs: MonitorInputs) -> pa.Table:
@@ -571,11 +595,13 @@ def _spoofing_rows(inputs: MonitorInputs, as_of: datetime, shared: set[int]) -> 
     return rows
 
 
-def _all_rules(inputs: MonitorInputs, vessels: pa.Table, as_of: datetime, cfg: MonitorConfig) -> pa.Table:
+def _all_rules(
+    inputs: MonitorInputs, vessels: pa.Table, as_of: datetime, cfg: MonitorConfig, known: Collection[str]
+) -> pa.Table:
     parts = [
         halt_alerts(inputs, as_of, cfg),
         new_vessel_alerts(inputs, as_of, cfg),
-        dark_alerts(inputs, as_of, cfg),
+        dark_alerts(inputs, as_of, cfg, known),
         sanction_alerts(vessels, as_of, cfg, inputs.sanctions),
         identity_alerts(inputs, as_of),
     ]
@@ -589,10 +615,15 @@ def evaluate(
     as_of: datetime | None = None,
     cfg: MonitorConfig | None = None,
     since: datetime | None = None,
+    *,
+    known: Collection[str] = frozenset(),
 ) -> pa.Table:
-    """Every alert whose condition is true as of ``as_of`` (default: the end of the data), sorted by ts."""
+    """Every alert whose condition is true as of ``as_of`` (default: the end of the data), sorted by ts.
+
+    ``known``: ids of alerts emitted before; a rule may leave them out (the caller drops them anyway) where
+    that saves building their rows, so the alerts not in ``known`` are the same either way (tested)."""
     cfg = cfg or MonitorConfig()
-    out = _all_rules(inputs, seen_vessels(inputs), as_of or inputs.end, cfg)
+    out = _all_rules(inputs, seen_vessels(inputs), as_of or inputs.end, cfg, known)
     if since is not None:
         out = out.filter(pc.greater_equal(out["ts"], pa.scalar(since, schema.TS)))
     return out
@@ -603,6 +634,8 @@ def replay(
     cfg: MonitorConfig | None = None,
     since: datetime | None = None,
     step: timedelta = timedelta(days=1),
+    *,
+    known: Collection[str] = frozenset(),
 ) -> pa.Table:
     """The alerts a run at the end of every day (``step``) would have raised, in the order raised.
 
@@ -610,7 +643,7 @@ def replay(
     evaluating as of many days), so one evaluation over all the data, stamped with the first evaluation time
     at or after each alert's ts (``details.raised_as_of``), is the day-by-day replay without re-running it.
     """
-    alerts = evaluate(inputs, cfg=cfg, since=since)
+    alerts = evaluate(inputs, cfg=cfg, since=since, known=known)
     day0 = datetime.combine(inputs.start.date(), datetime.min.time(), tzinfo=inputs.start.tzinfo)
     raised = []
     for t in alerts["ts"].to_pylist():
