@@ -255,6 +255,8 @@ def halt_alerts(inputs: MonitorInputs, as_of: datetime, cfg: MonitorConfig) -> p
     )
     rows: list[dict[str, Any]] = []
     shifted: set[tuple[str, str]] = set()
+    ends: dict[str, tuple[str | None, str | None]] = {}  # each route's usual ends, counted once
+    names: dict[str, str] | None = None
     for _, route, h in events:
         v = per[route][0]
         row = _halt_row(route, v, h, inputs, cfg)
@@ -268,13 +270,15 @@ def halt_alerts(inputs: MonitorInputs, as_of: datetime, cfg: MonitorConfig) -> p
                 h["expected_at_halt"],
                 voyages,
                 cfg.cadence.window_days,
+                ends=ends,
             )
         )
         if sh is not None and (sh.old_place, sh.new_place) in shifted:
             continue  # the return leg of a shift already raised
         if sh is not None:
             shifted.add((sh.old_place, sh.new_place))
-            row = _shift_row(row, sh, place_names(inputs.voyages))
+            names = place_names(inputs.voyages) if names is None else names
+            row = _shift_row(row, sh, names)
         rows.append(row)
         if h["resume_index"] is not None:
             rows.append(_resumption_row(route, v, h, row["alert_id"]))

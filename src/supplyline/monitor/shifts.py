@@ -66,18 +66,26 @@ def find_shift(
     per_route: dict[str, pa.Table],
     window_days: float,
     min_share: float = 0.5,
+    *,
+    ends: dict[str, tuple[str | None, str | None]] | None = None,
 ) -> Shift | None:
     """The sibling route that took up ``route``'s traffic between ``last_ts`` and ``halt_ts``, if any.
 
-    ``expected`` is the number of departures the halted route's cadence expected in that silence.
+    ``expected`` is the number of departures the halted route's cadence expected in that silence. ``ends``:
+    each route's most common origin and destination, filled as they are found (pass one dict for every halt
+    of the same ``per_route``: they are counted over all of a route's voyages, once, not once per halt).
     """
-    a0, a1 = _ends(per_route[route])
+    ends = {} if ends is None else ends
+    for name in per_route:
+        if name not in ends:
+            ends[name] = _ends(per_route[name])
+    a0, a1 = ends[route]
     best: Shift | None = None
     silence_days = (halt_ts - last_ts).total_seconds() / 86_400
     for other, v in per_route.items():
         if other == route or v.num_rows == 0:
             continue
-        b0, b1 = _ends(v)
+        b0, b1 = ends[other]
         if a0 is not None and a0 == b0 and a1 != b1 and a1 is not None and b1 is not None:
             old, new = a1, b1  # same origin, new destination
         elif a1 is not None and a1 == b1 and a0 != b0 and a0 is not None and b0 is not None:
