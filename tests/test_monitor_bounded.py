@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,16 @@ from supplyline.engine.incremental import detect_incremental
 from supplyline.ingest.pipeline import ingest_bytes
 from supplyline.monitor.alerts import MonitorConfig, MonitorInputs, _alert_rows, _dark_row, dark_alerts
 from supplyline.monitor.dark import classify
-from supplyline.monitor.run import COMPACT_PARTS, RUN_PART, config_for_case, inputs_from_store, run_monitor
+from supplyline.monitor.run import (
+    COMPACT_PARTS,
+    RUN_PART,
+    config_for_case,
+    emitted_ids,
+    inputs_from_store,
+    read_alerts,
+    record_alerts,
+    run_monitor,
+)
 from supplyline.places import conform_places
 from supplyline.store import Store
 from tests.test_detect_incremental import _byte_chunks
@@ -143,3 +152,53 @@ def test_dark_rule_on_columns_equals_row_by_row_and_skips_known(tmp_path: Path) 
     known = set(got["alert_id"].to_pylist()[::2])
     rest = dark_alerts(inputs, inputs.end, cfg, known)
     assert rest.equals(got.filter(pa.array([a not in known for a in got["alert_id"].to_pylist()])))
+
+
+def _alerts(k: int, n: int = 3) -> pa.Table:
+    """``n`` made-up alerts of run ``k`` (only the ids and times matter here)."""
+    t0 = datetime(2024, 1, 1, tzinfo=UTC) + timedelta(hours=k)
+    rows = [
+        {"alert_id": f"a{k:03d}-{i}", "kind": "halt", "ts": t0 + timedelta(minutes=i), "message": f"run {k}"}
+        for i in range(n)
+    ]
+    return pa.Table.from_pylist(rows, schema=schema.ALERTS)
+
+
+def test_record_alerts_merges_run_parts_keeping_rows_and_order(tmp_path: Path) -> None:
+    """20 runs: never more than COMPACT_PARTS run parts, the rows in the order recorded, another writer's
+    part (imagery's) untouched."""
+    store = Store.create(tmp_path / "store")
+    store.write_table("alerts", _alerts(999, 2), part="imagery")
+    for k in range(20):
+        record_alerts(store, _alerts(k))
+        assert len(_run_parts(store)) <= COMPACT_PARTS
+    want = [f"a{k:03d}-{i}" for k in range(20) for i in range(3)]
+    got = read_alerts(store)["alert_id"].to_pylist()
+    assert got[:2] == ["a999-0", "a999-1"] and got[2:] == want  # "imagery" sorts before "run-"
+    assert emitted_ids(store) == set(got) and len(store.files("alerts")) <= COMPACT_PARTS + 1
+
+
+def test_read_alerts_during_a_merge_reads_each_alert_once(tmp_path: Path) -> None:
+    """The moment between the merged part's rename and the old parts' removal (both listed), and a part
+    removed after it was listed: every alert once, in the order recorded."""
+    store = Store.create(tmp_path / "store")
+    for k in range(3):
+        store.write_table("alerts", _alerts(k), part=f"{RUN_PART}2024010{k}")
+    merged = pa.concat_tables([_alerts(0), _alerts(1), _alerts(2), _alerts(3)])
+    store.write_table("alerts", merged, part=f"{RUN_PART}20240103")  # renamed in, the old ones not yet gone
+    assert read_alerts(store).equals(merged)
+
+    class Racing(Store):
+        """Lists a part that is gone when opened, once (a merge committed between listing and reading)."""
+
+        raced = False
+
+        def files(self, name: str) -> list[Path]:
+            if not Racing.raced:
+                Racing.raced = True
+                return [self.table_dir(name) / "run-gone.parquet", *super().files(name)]
+            return super().files(name)
+
+    racing = Racing(store.root)
+    assert read_alerts(racing).equals(merged) and Racing.raced
+    assert emitted_ids(racing) == set(merged["alert_id"].to_pylist())

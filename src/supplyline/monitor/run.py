@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from supplyline import schema
 from supplyline.errors import StoreError
 from supplyline.monitor.alerts import MonitorConfig, MonitorInputs, evaluate, replay
 from supplyline.monitor.dark import DarkConfig
@@ -113,12 +114,41 @@ RUN_PART = "run-"
 """Name prefix of the parts monitor runs write (other writers' parts, e.g. imagery's, are left alone)."""
 
 
+READ_TRIES = 5
+"""Times a reader lists and reads the ``alerts`` files when a merge deleted one it listed meanwhile."""
+
+
+def _read_listed(store: Store, columns: list[str] | None) -> list[pa.Table]:
+    """Every ``alerts`` file as listed now; listed again if a concurrent merge removed one first."""
+    for attempt in range(READ_TRIES):
+        try:
+            return [pq.read_table(f, columns=columns) for f in store.files("alerts")]
+        except FileNotFoundError:
+            if attempt == READ_TRIES - 1:
+                raise
+    return []  # not reached: the last try returns or raises
+
+
 def emitted_ids(store: Store) -> set[str]:
     """Ids of every alert already emitted into this store (the id column only)."""
-    ids: set[str] = set()
-    for f in store.files("alerts"):
-        ids.update(pq.read_table(f, columns=["alert_id"])["alert_id"].to_pylist())
-    return ids
+    return {i for t in _read_listed(store, ["alert_id"]) for i in t["alert_id"].to_pylist()}
+
+
+def read_alerts(store: Store) -> pa.Table:
+    """Every alert emitted into this store (schema.ALERTS), each once, in the order recorded.
+
+    For a reader in another thread or process while a run merges the parts (:func:`record_alerts`): between
+    the merged part's rename and the older parts' removal both are listed (the same rows twice: the later
+    copies are dropped), and a part listed before the merge may be gone when opened (listed again)."""
+    tables = _read_listed(store, None)
+    if not tables:
+        return schema.ALERTS.empty_table()
+    table = pa.concat_tables(tables, promote_options="default")
+    ids = table["alert_id"]
+    if pc.count_distinct(ids).as_py() == table.num_rows:
+        return table
+    _, first = np.unique(np.asarray(ids.to_pylist(), dtype=object), return_index=True)
+    return table.take(pa.array(np.sort(first)))
 
 
 def record_alerts(store: Store, alerts: pa.Table) -> None:

@@ -11,7 +11,6 @@ from urllib.parse import parse_qs
 
 import pyarrow as pa
 
-from supplyline import schema
 from supplyline.errors import UsageError
 from supplyline.store import Store
 from supplyline.watch.deliver import intents, ledger
@@ -118,7 +117,9 @@ class Deliverer:
                 ledger.record(self.store, sink.name, found)
 
     def pending(self, sink: Sink) -> list[dict[str, Any]]:
-        alerts = self.store.read_table("alerts", schema.ALERTS)
+        from supplyline.monitor.run import read_alerts  # the monitor's modules load only once delivering
+
+        alerts = read_alerts(self.store)  # each once while the analysis thread merges the alerts' parts
         done = ledger.delivered(self.store, sink.name)
         keep = pa.array([a not in done for a in alerts["alert_id"].to_pylist()], type=pa.bool_())
         rows = alert_dicts(alerts.filter(keep))
