@@ -21,6 +21,7 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -38,15 +39,15 @@ def _status(key: str) -> int:
     raise KeyError(key)
 
 
-def _slices(parts: int, weeks: int) -> list[bytes]:
-    """The week in ``parts`` equal row slices, repeated ``weeks`` times a week apart, as NMEA blocks."""
+def _slices(parts: int, weeks: int) -> Iterator[bytes]:
+    """The week in ``parts`` equal row slices, repeated ``weeks`` times a week apart, as NMEA blocks (made
+    one at a time: all of them would hold ~600 MB of text)."""
     from tests.watch_support import WEEK, nyharbor_rows
 
     from supplyline.simulate.nmea import encode_positions
 
     rows = nyharbor_rows(DATA / WEEK, 24 * 7)
     bounds = np.linspace(0, len(rows["mmsi"]), parts + 1).astype(int)
-    out = []
     for w in range(weeks):
         for a, b in itertools.pairwise(bounds.tolist()):
             nan, sl = np.full(b - a, np.nan), slice(a, b)
@@ -54,8 +55,7 @@ def _slices(parts: int, weeks: int) -> list[bytes]:
                 rows["mmsi"][sl], rows["ts"][sl] + w * 7 * 86_400, rows["lat"][sl], rows["lon"][sl],
                 nan, nan, nan, np.full(b - a, 15), np.ones(b - a, dtype=np.int64), source="ny",
             )  # fmt: skip
-            out.append(bytes(lines.ravel().tobytes()))
-    return out
+            yield bytes(lines.ravel().tobytes())
 
 
 def run(parts: int, weeks: int) -> list[dict[str, float]]:
