@@ -82,7 +82,8 @@ def detect_incremental(
     if chunk_rows is None:
         chunk_rows = max(10_000, budget // 2 // (ROWS_READ_PER_NEW * KERNEL_BYTES_PER_POSITION))
     with store.lock():
-        con = store.connect(memory_limit=f"{budget // 2 // 2**20}MB", threads=1)
+        # no store views: the run makes its own over the files it reads (the views read every file schema)
+        con = store.connect(memory_limit=f"{budget // 2 // 2**20}MB", threads=1, views=False)
         try:
             con.execute(f"SET temp_directory = {literal(store.scratch_dir('duckdb-tmp'))}")
             run = _Run(places, thresholds, routes, chunk_rows, (archive_after_h, archive_step_h))
