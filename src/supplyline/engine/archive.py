@@ -82,8 +82,9 @@ def boundary(old: int | None, end_us: int | None, after_h: float, step_h: float)
 def ends(name: str, table: pa.Table) -> np.ndarray:
     """Each row's end (microseconds); :data:`NEVER` where it has none yet."""
     column = table.column(END[name])
-    out = ts_us(column).copy()
-    out[np.asarray(column.is_null().to_numpy(zero_copy_only=False), bool)] = NEVER
+    null = np.asarray(column.is_null().to_numpy(zero_copy_only=False), bool)
+    out = ts_us(column.fill_null(pa.scalar(0, column.type)) if null.any() else column).copy()
+    out[null] = NEVER
     return out
 
 
