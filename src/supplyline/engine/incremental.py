@@ -9,16 +9,20 @@ detect (tests/test_detect_incremental.py; the one difference is in docs/detect.m
    the state of the last run are new. Views over exactly those files, so inputs stored meanwhile wait.
 2. **Plan** (:mod:`supplyline.engine.horizon`). Per vessel with new rows: *whole* (new vessel, rows not
    after its last analysed one, or its speed class changes) or a *cut* C: before every stored event the
-   new rows can change, with a margin.
+   new rows can change, with a margin. Over the live events, plus the archived ones the plan needs
+   (:mod:`supplyline.engine.archive`: events that ended 30 days before the data are read only there).
 3. **Kernels** over each vessel's rows from C with and without the new rows, joined to the stored events
    by the splice rule (:mod:`supplyline.engine.splice`); a vessel failing its checks is redone whole.
 4. **Cross-vessel** steps over the time window new rows can change (:mod:`supplyline.engine.window`).
-5. **Commit**: the event tables (one part each), the places and the state, in one transaction; the local
-   engine's shard state is dropped (a later `detect` recomputes every shard).
+5. **Commit**: the event tables (the live part, and the archive parts that lose or gain rows), the places
+   and the state, in one transaction; the local engine's shard state is dropped (a later `detect`
+   recomputes every shard).
 
 The state (``tables/detect_incr``, ``tables/detect_incr_vessels``) holds the inputs analysed, a hash of the
 places and thresholds, a fingerprint of the event tables as written (another engine's run means a rebuild)
-and per vessel its last time, fast-pair count and speed class.
+and per vessel its last time, fast-pair count and speed class; the archive boundary. Counts of a run
+(``DetectResult.incremental``): vessels planned, whole, cut, rows read, speed-class changes, splice
+failures, and ``archive_vessels``: vessels whose archived events the run replaced (deep or whole).
 """
 
 from __future__ import annotations
@@ -145,7 +149,7 @@ class _Run:
         phase.done("write")
         result.data_end_us = end
         result.counts = _counts(store)
-        result.incremental = plan.summary() | counts | {"archived_vessels": len(replace.since)}
+        result.incremental = plan.summary() | counts | {"archive_vessels": len(replace.since)}
         return result
 
     def _window(
