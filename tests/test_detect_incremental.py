@@ -69,6 +69,11 @@ def _byte_chunks(data: bytes, sizes: list[int]) -> Iterator[bytes]:
         yield data[start:]
 
 
+def _live_rows(store: Store, name: str) -> int:
+    live = store.read_part(name, "incr")
+    return 0 if live is None else live.num_rows
+
+
 def _events(store: Store) -> dict[str, pa.Table]:
     return {name: sort_events(name, store.read_table(name)) for name in schema.EVENT_TABLES}
 
@@ -78,8 +83,17 @@ def _assert_equal(inc: dict[str, pa.Table], batch: dict[str, pa.Table]) -> None:
         assert_same_events(name, inc[name], batch[name])
 
 
+ARCHIVE_SOON = {"archive_after_h": 80.0, "archive_step_h": 6.0}
+"""Events archived 80 hours behind the data (default 30 days; at least the 72-hour reception window of gap
+coverage, or every run re-reads the archive), so a week exercises it."""
+
+
 def _replay(
-    tmp: Path, blocks: Iterator[bytes], case_path: Path, chunk_rows: int | None = None
+    tmp: Path,
+    blocks: Iterator[bytes],
+    case_path: Path,
+    chunk_rows: int | None = None,
+    archiving: dict[str, float] | None = None,
 ) -> tuple[dict[str, pa.Table], dict[str, pa.Table], list[dict[str, int]]]:
     """Ingest each block and detect incrementally; then a batch detect of the same store."""
     case = load_case(case_path)
@@ -88,8 +102,11 @@ def _replay(
     runs = []
     for k, block in enumerate(blocks):
         ingest_bytes(store, block, name=f"batch-{k:03d}", fmt="nmea")
-        res = detect_incremental(store, places, case.thresholds, case.routes, chunk_rows=chunk_rows)
-        runs.append(res.incremental)
+        res = detect_incremental(
+            store, places, case.thresholds, case.routes, chunk_rows=chunk_rows, **(archiving or {})
+        )
+        arch = [p for p in store.parts("visits") if p.startswith("arch-")]
+        runs.append(res.incremental | {"live_visits": _live_rows(store, "visits"), "arch_parts": len(arch)})
     inc = _events(store)
     detect(store, places, case.thresholds, case.routes, workers=1, full=True)
     return inc, _events(store), runs
@@ -103,6 +120,18 @@ def test_ny_week_in_micro_batches_equals_batch_detect(tmp_path: Path, hours: int
     assert batch["visits"].num_rows > 1000 and batch["gaps"].num_rows > 100  # the tables are not trivial
     assert sum(r.get("cut", 0) for r in runs) > 100  # most later runs re-analysed tails, not whole vessels
     assert sum(r.get("failed", 0) for r in runs) <= sum(r.get("cut", 0) for r in runs) // 10
+
+
+def test_ny_week_with_events_archived_after_80_hours_equals_batch_detect(tmp_path: Path) -> None:
+    """Events ending 80 h before the data are archived: runs read the live part, and all archived events
+    only of the vessels whose cut reaches back before the boundary; still equal to a batch detect."""
+    rows = _week()
+    slices = _time_slices(rows, list(range(6, 24 * 7, 6)))
+    inc, batch, runs = _replay(tmp_path, slices, CASE, archiving=ARCHIVE_SOON)
+    _assert_equal(inc, batch)
+    assert runs[-1]["live_visits"] < 0.6 * batch["visits"].num_rows  # what ended 80-86 h before the end
+    assert sum(r["failed"] for r in runs) == 0  # the archived rows deep vessels need were read (else: 4 fail)
+    assert runs[-1]["arch_parts"] >= 10  # one per 6 hours of data archived
 
 
 def test_ny_week_uneven_split_equals_batch_detect(tmp_path: Path) -> None:
@@ -154,9 +183,12 @@ def test_late_slice_reanalyses_the_vessels_it_touches_whole(tmp_path: Path) -> N
     rows = _week()
     days = list(_time_slices(rows, [24.0 * d for d in range(1, 7)]))
     order = [0, 1, 3, 2, 4, 5, 6]  # day 3 arrives after day 4
-    inc, batch, runs = _replay(tmp_path, iter([days[k] for k in order]), CASE)
-    _assert_equal(inc, batch)
-    assert runs[3]["whole"] >= runs[3]["vessels"] // 2  # most vessels of the late day had later positions
+    for archiving in (None, ARCHIVE_SOON):  # late beyond the archive boundary: every archived row re-read
+        inc, batch, runs = _replay(
+            tmp_path / str(archiving), iter([days[k] for k in order]), CASE, None, archiving
+        )
+        _assert_equal(inc, batch)
+        assert runs[3]["whole"] >= runs[3]["vessels"] // 2  # most vessels of the late day had later positions
 
 
 def _fast_ferry() -> dict[str, np.ndarray]:
@@ -182,9 +214,11 @@ def _fast_ferry() -> dict[str, np.ndarray]:
 
 def test_vessel_turning_fast_is_reanalysed_whole(tmp_path: Path) -> None:
     rows = _fast_ferry()
-    inc, batch, runs = _replay(tmp_path, _time_slices(rows, [24, 48, 60, 72, 84]), CASE)
-    _assert_equal(inc, batch)
-    assert sum(r["speed"] for r in runs) >= 1  # its speed class changed once: re-read whole
+    for archiving in (None, ARCHIVE_SOON):  # with archived events: they are replaced too
+        slices = _time_slices(rows, [24, 48, 60, 72, 84])
+        inc, batch, runs = _replay(tmp_path / str(archiving), slices, CASE, None, archiving)
+        _assert_equal(inc, batch)
+        assert sum(r["speed"] for r in runs) >= 1  # its speed class changed once: re-read whole
 
 
 def test_splice_fingerprints_stored_events_only_from_each_vessels_cut() -> None:

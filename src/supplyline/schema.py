@@ -475,6 +475,9 @@ DETECT_INCR = pa.schema(
         pa.field("fingerprint", pa.string()),  # the event tables' files as the last run wrote them
         pa.field("inputs", pa.list_(pa.string())),  # input ids analysed
         pa.field("end_us", pa.int64()),  # the latest position analysed, microseconds since 1970
+        pa.field(
+            "archive_us", pa.int64()
+        ),  # events ending before it are archived (supplyline.engine.archive)
     ]
 )
 """``tables/detect_incr``: one row, the time-incremental detect's run state (supplyline.engine.incremental)."""

@@ -68,8 +68,15 @@ class Plan:
         return dict(self.counts)
 
 
-def plan(con: duckdb.DuckDBPyConnection, old: dict[str, pa.Table], state: pa.Table, th: Thresholds) -> Plan:
-    """The vessels the new inputs (views ``_new_positions``, ``_new_statics``) touch, each with its cut."""
+def plan(
+    con: duckdb.DuckDBPyConnection,
+    old: dict[str, pa.Table],
+    state: pa.Table,
+    th: Thresholds,
+    last_stops: pa.Table | None = None,
+) -> Plan:
+    """The vessels the new inputs (views ``_new_positions``, ``_new_statics``) touch, each with its cut;
+    ``last_stops`` (mmsi, s): the arrival of each one's last visit with a stop not in ``old`` (archived)."""
     con.register("_state", state)
     try:
         touched = con.sql(_TOUCHED_SQL).to_arrow_table()
@@ -78,7 +85,7 @@ def plan(con: duckdb.DuckDBPyConnection, old: dict[str, pa.Table], state: pa.Tab
         ).fetchall()[0]
     finally:
         con.unregister("_state")
-    cuts, hs = _cuts(con, touched, old, th)
+    cuts, hs = _cuts(con, touched, old, th, last_stops)
     vessels = touched.append_column("cut_us", pa.array(cuts, pa.int64()))
     vessels = vessels.append_column("h_us", pa.array(hs, pa.int64()))
     whole = int((cuts == WHOLE_CUT).sum())
@@ -99,7 +106,11 @@ _TOUCHED_SQL = """
 
 
 def _cuts(
-    con: duckdb.DuckDBPyConnection, touched: pa.Table, old: dict[str, pa.Table], th: Thresholds
+    con: duckdb.DuckDBPyConnection,
+    touched: pa.Table,
+    old: dict[str, pa.Table],
+    th: Thresholds,
+    last_stops: pa.Table | None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Each touched vessel's cut C and horizon H (module docstring); :data:`WHOLE_CUT` for both where it
     is re-analysed whole."""
@@ -115,7 +126,7 @@ def _cuts(
     ok = known & ~(hsc & ~fast)
     ok[ok] = col["new_min"][ok].astype(np.int64) > col["last_us"][ok].astype(np.int64)
     if ok.any():
-        h = _horizons(con, touched.filter(pa.array(ok)), old, th)
+        h = _horizons(con, touched.filter(pa.array(ok)), old, th, last_stops)
         c = h - int((th.max_gap_h + 1) * US_PER_H)
         first = col["first_us"][ok].astype(np.int64)
         cuts[np.flatnonzero(ok)] = np.where(c > first, c, WHOLE_CUT)
@@ -124,22 +135,31 @@ def _cuts(
 
 
 def _horizons(
-    con: duckdb.DuckDBPyConnection, cand: pa.Table, old: dict[str, pa.Table], th: Thresholds
+    con: duckdb.DuckDBPyConnection,
+    cand: pa.Table,
+    old: dict[str, pa.Table],
+    th: Thresholds,
+    last_stops: pa.Table | None,
 ) -> np.ndarray:
     """H per candidate vessel (in ``cand``'s order), from the stored events (module docstring)."""
     reach = int(max(th.max_gap_h, th.loiter_min_h) * US_PER_H)
     names = {"_v": "visits", "_g": "gaps", "_l": "loitering", "_d": "draught_changes", "_y": "voyages"}
     con.register("_cand", cand.select(["mmsi", "last_us", "tail_us"]))
+    con.register("_as", last_stops if last_stops is not None else _NO_STOPS)
     for alias, name in names.items():
         con.register(alias, old[name])
     try:
-        h = con.sql(_HORIZON_SQL.format(reach=reach)).to_arrow_table()
+        h = con.sql(_HORIZON_SQL.format(reach=reach, stops=STOP_CLASSES)).to_arrow_table()
     finally:
-        for alias in (*names, "_cand"):
+        for alias in (*names, "_cand", "_as"):
             con.unregister(alias)
     by = dict(zip(h.column("mmsi").to_pylist(), h.column("h").to_pylist(), strict=True))
     return np.asarray([by[m] for m in cand.column("mmsi").to_pylist()], dtype=np.int64)
 
+
+STOP_CLASSES = "('port_call', 'short_stop')"
+"""Visit classes with a stop: a new voyage may start at the vessel's last one."""
+_NO_STOPS = pa.table({"mmsi": pa.array([], pa.int64()), "s": pa.array([], pa.int64())})
 
 _HORIZON_SQL = """
 WITH c AS (SELECT mmsi, least(last_us - {reach}, tail_us) AS te FROM _cand),
@@ -151,8 +171,9 @@ ev AS (
 ),
 h1 AS (SELECT c.mmsi, least(c.te, min(ev.s)) AS h FROM c LEFT JOIN ev ON ev.mmsi = c.mmsi AND ev.e >= c.te
        GROUP BY c.mmsi, c.te),
-stop AS (SELECT mmsi, max(epoch_us(arrival_ts)) AS s FROM _v WHERE visit_class IN ('port_call', 'short_stop')
-         GROUP BY mmsi),
+stop AS (SELECT mmsi, max(s) AS s FROM (
+             SELECT mmsi, epoch_us(arrival_ts) AS s FROM _v WHERE visit_class IN {stops}
+             UNION ALL SELECT mmsi, s FROM _as) GROUP BY mmsi),
 h2 AS (SELECT h1.mmsi, least(h1.h, any_value(stop.s), min(epoch_us(y.departure_ts))) AS h
        FROM h1 LEFT JOIN stop ON stop.mmsi = h1.mmsi
        LEFT JOIN _y y ON y.mmsi = h1.mmsi AND epoch_us(y.arrival_ts) >= h1.h

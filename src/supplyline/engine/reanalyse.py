@@ -45,24 +45,27 @@ def analyse(
     kernel: Kernels,
     chunk_rows: int,
     phase: Phases,
-) -> tuple[dict[str, pa.Table], pa.Table, dict[str, int]]:
-    """(every kernel table after the run, the vessel state after it, counts): untouched vessels as stored,
-    the planned ones re-analysed group by group (about ``chunk_rows`` new rows per group). Counts: rows
-    read (``rows``), vessels whose speed class changed (``speed``) or that failed the splice (``failed``)."""
+) -> tuple[dict[str, pa.Table], pa.Table, dict[str, int], set[int]]:
+    """(every kernel table after the run, the vessel state after it, counts, the vessels re-analysed
+    whole): untouched vessels as stored, the planned ones re-analysed group by group (about ``chunk_rows``
+    new rows per group). Counts: rows read (``rows``), vessels whose speed class changed (``speed``) or that
+    failed the splice (``failed``)."""
     touched = plan.vessels.column("mmsi")
     out = {name: [_without(old[name], touched)] for name in KERNEL_TABLES}
     states = [_without(state, touched)]
     counts = {"rows": 0, "speed": 0, "failed": 0}
+    whole: set[int] = set()
     for group in _groups(plan.vessels, chunk_rows):
-        tables, st = _group(
+        tables, st, redone = _group(
             con, snap, group, {n: _only(old[n], group.column("mmsi")) for n in KERNEL_TABLES}, kernel, counts
         )
         for name in KERNEL_TABLES:
             out[name].append(tables[name])
         states.append(st)
+        whole |= redone
         phase.done("kernels")
     events = {name: pa.concat_tables([t.cast(schema.EVENT_TABLES[name]) for t in out[name]]) for name in out}
-    return events, pa.concat_tables([s.cast(VESSEL_STATE) for s in states]), counts
+    return events, pa.concat_tables([s.cast(VESSEL_STATE) for s in states]), counts, whole
 
 
 def _without(t: pa.Table, mmsi: pa.ChunkedArray | pa.Array) -> pa.Table:
@@ -98,8 +101,9 @@ def _group(
     old: dict[str, pa.Table],
     kernel: Kernels,
     counts: dict[str, int],
-) -> tuple[dict[str, pa.Table], pa.Table]:
-    """One group of vessels: rows, speed class, NT and OT, splice, failed vessels whole, state."""
+) -> tuple[dict[str, pa.Table], pa.Table, set[int]]:
+    """One group of vessels: rows, speed class, NT and OT, splice, failed vessels whole; (tables, state,
+    the vessels re-analysed whole)."""
     rows = read_rows(con, snap, group)
     before = np.asarray(group.column("cut_us").to_numpy(), np.int64) != WHOLE_CUT
     group, rows, speed = _settle_speed(con, snap, group, rows, kernel)
@@ -134,7 +138,7 @@ def _group(
             )
         rows = _merge_rows(rows, again, sp.failed)
         cut[np.isin(mmsi, sorted(sp.failed))] = WHOLE_CUT
-    return tables, _state(group, cut, rows, speed)
+    return tables, _state(group, cut, rows, speed), set(mmsi[cut == WHOLE_CUT].tolist())
 
 
 def _settle_speed(

@@ -136,6 +136,11 @@ def _insert_last_buckets(
     con.execute(f"INSERT INTO _win_b {encounter_buckets_sql(th, last, DUCKDB)}")
 
 
+def coverage_reach(t_min: int, th: Thresholds) -> int:
+    """The earliest gap end whose coverage new positions from ``t_min`` on can change (microseconds)."""
+    return t_min - int((th.reception_window_h + 1) * US_PER_H)
+
+
 def coverage_since(
     con: duckdb.DuckDBPyConnection, snap: Snapshot, gaps: pa.Table, t_min: int, th: Thresholds
 ) -> pa.Table:
@@ -144,7 +149,7 @@ def coverage_since(
     touch."""
     if gaps.num_rows == 0:
         return gaps
-    reach = t_min - int((th.reception_window_h + 1) * US_PER_H)
+    reach = coverage_reach(t_min, th)
     redo = pc.or_(
         pc.is_null(gaps.column("others_start")),
         pc.greater_equal(gaps.column("end_ts"), pa.scalar(reach, schema.TS)),
