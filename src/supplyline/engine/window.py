@@ -95,8 +95,9 @@ def _add_previous_buckets(
 ) -> None:
     """Append to ``_win_b`` each of its vessels' last bucket before ``w0``: from the two days before w0;
     for vessels silent longer, the bucket of their last analysed position (every position before w0 was
-    analysed: new ones are all after it); only a vessel that reappeared within the stored positions after a
-    two-day silence is looked for in every file (rare)."""
+    analysed: new ones are all after it); a vessel that reappeared within the stored positions after a
+    two-day silence is looked for further back, 2 weeks, then 2 months, then in every file (so a run's
+    cost does not grow with the history for a vessel away for a week)."""
     bucket = encounter_bucket_us(th)
     snap.view(con, "_prev_pos", "positions", since=w0 - 2 * US_PER_DAY)
     _insert_last_buckets(con, th, "_prev_pos", w0, None)
@@ -109,10 +110,15 @@ def _add_previous_buckets(
     if known:
         snap.view(con, "_prev_pos", "positions", days={day_of(t) for t in known.values()})
         _insert_last_buckets(con, th, "_prev_pos", w0, sorted(known))
-    rest = sorted(m for m in missing if m in last and m not in known)  # analysed rows after w0: look back
-    if rest:
-        snap.view(con, "_prev_pos", "positions")
+    first = dict(zip(st.column("mmsi").to_pylist(), st.column("first_us").to_pylist(), strict=True))
+    # analysed rows after w0: look back, unless the vessel was first seen after w0 (nothing before it)
+    rest = sorted(m for m in missing if m in last and m not in known and (first[m] or w0) < w0)
+    for days in (14, 61, None):
+        if not rest:
+            return
+        snap.view(con, "_prev_pos", "positions", since=None if days is None else w0 - days * US_PER_DAY)
         _insert_last_buckets(con, th, "_prev_pos", w0, rest)
+        rest = sorted(set(rest) & set(_missing(con, w0 // bucket)))
 
 
 def _missing(con: duckdb.DuckDBPyConnection, w0_bucket: int) -> list[int]:
