@@ -15,51 +15,20 @@ left in a temporary folder, printed first, for profiling).
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import os
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
-
-import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 DATA = Path(os.environ.get("SUPPLYLINE_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 
 
-def _status(key: str) -> int:
-    """A /proc/self/status field in MB."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(key + ":"):
-            return int(line.split()[1]) // 1024
-    raise KeyError(key)
-
-
-def _slices(parts: int, weeks: int) -> Iterator[bytes]:
-    """The week in ``parts`` equal row slices, repeated ``weeks`` times a week apart, as NMEA blocks (made
-    one at a time: all of them would hold ~600 MB of text)."""
-    from tests.watch_support import WEEK, nyharbor_rows
-
-    from supplyline.simulate.nmea import encode_positions
-
-    rows = nyharbor_rows(DATA / WEEK, 24 * 7)
-    bounds = np.linspace(0, len(rows["mmsi"]), parts + 1).astype(int)
-    for w in range(weeks):
-        for a, b in itertools.pairwise(bounds.tolist()):
-            nan, sl = np.full(b - a, np.nan), slice(a, b)
-            lines = encode_positions(
-                rows["mmsi"][sl], rows["ts"][sl] + w * 7 * 86_400, rows["lat"][sl], rows["lon"][sl],
-                nan, nan, nan, np.full(b - a, 15), np.ones(b - a, dtype=np.int64), source="ny",
-            )  # fmt: skip
-            yield bytes(lines.ravel().tobytes())
-
-
 def run(parts: int, weeks: int) -> list[dict[str, float]]:
-    from tests.watch_support import CASE
+    from tests.watch_support import CASE, WEEK, proc_status_mb, week_slices
 
     from supplyline.case import load_case
     from supplyline.engine.incremental import detect_incremental
@@ -75,16 +44,17 @@ def run(parts: int, weeks: int) -> list[dict[str, float]]:
     store = Store.create(Path(tempfile.mkdtemp(prefix="monitor-per-run-")) / "store")
     print(json.dumps({"store": str(store.root)}), flush=True)
     out = []
-    for k, block in enumerate(_slices(parts, weeks), start=1):
+    blocks = (data for _, data in week_slices(DATA / WEEK, weeks, parts, source="ny"))
+    for k, block in enumerate(blocks, start=1):
         ingest_bytes(store, block, name=f"b{k:04d}", fmt="nmea")
         detect_incremental(store, places, case.thresholds, case.routes, memory_limit="1GB")
         Path("/proc/self/clear_refs").write_text("5")  # VmHWM := VmRSS
         t0, c0 = time.perf_counter(), time.process_time()
         alerts = run_monitor(store, case)
-        wall, cpu, peak = time.perf_counter() - t0, time.process_time() - c0, _status("VmHWM")
+        wall, cpu, peak = time.perf_counter() - t0, time.process_time() - c0, proc_status_mb("VmHWM")
         release_free_memory()
         row = {"run": k, "mon_s": round(wall, 3), "mon_cpu_s": round(cpu, 3), "mon_peak_mb": peak,
-               "rss_after_mb": _status("VmRSS"), "alerts": alerts.num_rows,
+               "rss_after_mb": proc_status_mb("VmRSS"), "alerts": alerts.num_rows,
                "alert_files": len(store.files("alerts"))}  # fmt: skip
         print(json.dumps(row), flush=True)
         out.append(row)

@@ -18,7 +18,6 @@ apart and the seconds of each, summarised per ``--every`` runs: ``python bench/w
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import os
 import statistics
@@ -26,52 +25,26 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from tests.watch_support import proc_status_mb
+
 DATA = Path(os.environ.get("SUPPLYLINE_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
-
-
-def _status(key: str) -> int:
-    """A /proc/self/status field in MB."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(key + ":"):
-            return int(line.split()[1]) // 1024
-    raise KeyError(key)
-
-
-def _slices(copies: int, parts: int) -> Iterator[tuple[str, bytes]]:
-    """(name, NMEA) of each run's input: the week ``copies`` times, a week later each, in ``parts`` slices."""
-    import numpy as np
-    from tests.watch_support import WEEK, nyharbor_rows
-
-    from supplyline.simulate.nmea import encode_positions
-
-    rows = nyharbor_rows(DATA / WEEK, 24 * 7)
-    edges = np.linspace(0, len(rows["mmsi"]), parts + 1).astype(int)
-    for k in range(copies):
-        for p, (a, b) in enumerate(itertools.pairwise(edges.tolist())):
-            nan = np.full(b - a, np.nan)
-            lines = encode_positions(
-                rows["mmsi"][a:b], rows["ts"][a:b] + k * 7 * 86400, rows["lat"][a:b], rows["lon"][a:b],
-                nan, nan, nan, np.full(b - a, 15), np.ones(b - a, dtype=np.int64), source="nyharbor",
-            )  # fmt: skip
-            yield f"w{k}p{p}", bytes(lines.ravel().tobytes())
 
 
 def _peak() -> int:
     """VmHWM in MB, then reset to the current resident set (``/proc/self/clear_refs``)."""
-    peak = _status("VmHWM")
+    peak = proc_status_mb("VmHWM")
     Path("/proc/self/clear_refs").write_text("5")
     return peak
 
 
 def child(copies: int, settle: bool, parts: int = 1) -> None:
     """One variant: one JSON line per run on stdout."""
-    from tests.watch_support import CASE
+    from tests.watch_support import CASE, WEEK, week_slices
 
     from supplyline.case import load_case
     from supplyline.engine.incremental import detect_incremental
@@ -86,17 +59,18 @@ def child(copies: int, settle: bool, parts: int = 1) -> None:
     case = load_case(CASE)
     places = conform_places(case.places)
     store = Store.create(Path(tempfile.mkdtemp(prefix="watch-memory-")) / "store")
-    for k, (name, data) in enumerate(_slices(copies, parts)):
+    for k, (name, data) in enumerate(week_slices(DATA / WEEK, copies, parts)):
         ingest_bytes(store, data, name=name, fmt="nmea")
         _peak()
         t0 = time.perf_counter()
         detect_incremental(store, places, case.thresholds, case.routes, memory_limit="1GB")
         t1, detect_peak = time.perf_counter(), _peak()
         run_monitor(store, case)
-        t2, monitor_peak = time.perf_counter(), _status("VmHWM")
+        t2, monitor_peak = time.perf_counter(), proc_status_mb("VmHWM")
         if settle:
             release_free_memory()
-        run = {"run": k + 1, "peak_mb": max(detect_peak, monitor_peak), "rss_after_mb": _status("VmRSS"),
+        after = proc_status_mb("VmRSS")
+        run = {"run": k + 1, "peak_mb": max(detect_peak, monitor_peak), "rss_after_mb": after,
                "detect_peak_mb": detect_peak, "monitor_peak_mb": monitor_peak,
                "detect_s": round(t1 - t0, 3), "monitor_s": round(t2 - t1, 3)}  # fmt: skip
         print(json.dumps(run), flush=True)

@@ -223,8 +223,8 @@ def test_vessel_turning_fast_is_reanalysed_whole(tmp_path: Path) -> None:
 
 def test_splice_fingerprints_stored_events_only_from_each_vessels_cut() -> None:
     """The splice compares a vessel's stored events from its cut on; turning the rest of the history into
-    Python objects made each run's time and memory grow with the store (1.3 of 2.2 s per run after a year of
-    the NY week replayed), so events keyed before the cut, and of vessels not re-analysed, get no print."""
+    Python objects made each run's time and memory grow with the store (bench/watch_memory.py --phases), so
+    events keyed before the cut, and of vessels not re-analysed, get no print."""
     from supplyline.engine import splice
 
     hour = 3_600_000_000

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import ipaddress
+import itertools
 import json
 import os
 import signal
@@ -47,9 +48,13 @@ def nyharbor_nmea(csv: Path, hours: float, shift_s: int = 0, source: str = "nyha
     The CSV has no SOG/COG/heading, so those are sent as "not available"; written with the simulator's NMEA
     encoder (tag block ``c:`` carries the time, ``s:`` the ``source``).
     """
+    return rows_nmea(nyharbor_rows(csv, hours, shift_s), source)
+
+
+def rows_nmea(t: dict[str, np.ndarray], source: str) -> bytes:
+    """Rows (mmsi, ts, lat, lon) as type-1 NMEA lines (:func:`nyharbor_nmea`)."""
     from supplyline.simulate.nmea import encode_positions
 
-    t = nyharbor_rows(csv, hours, shift_s)
     n = len(t["mmsi"])
     nan = np.full(n, np.nan)
     lines = encode_positions(
@@ -57,6 +62,25 @@ def nyharbor_nmea(csv: Path, hours: float, shift_s: int = 0, source: str = "nyha
         source=source,
     )  # fmt: skip
     return bytes(lines.ravel().tobytes())
+
+
+def week_slices(csv: Path, copies: int, parts: int, source: str = "nyharbor") -> Iterator[tuple[str, bytes]]:
+    """(name, NMEA) per slice: the NY Harbor week ``copies`` times, each a week later, each cut into
+    ``parts`` equal row slices (made one at a time: all of a year's would hold ~600 MB of text)."""
+    rows = nyharbor_rows(csv, 24 * 7)
+    edges = np.linspace(0, len(rows["mmsi"]), parts + 1).astype(int).tolist()
+    for k in range(copies):
+        for p, (a, b) in enumerate(itertools.pairwise(edges)):
+            part = {c: v[a:b] for c, v in rows.items()}
+            yield f"w{k}p{p}", rows_nmea(part | {"ts": part["ts"] + k * 7 * 86_400}, source)
+
+
+def proc_status_mb(key: str) -> int:
+    """A ``/proc/self/status`` field (``VmRSS``, ``VmHWM``) in MB (Linux)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1]) // 1024
+    raise KeyError(key)
 
 
 def aisstream_json(rows: dict[str, np.ndarray]) -> list[str]:

@@ -41,7 +41,7 @@ from supplyline.store import Store
 US_PER_H = 3_600_000_000
 ARCHIVE_AFTER_H = 30 * 24.0
 """Events ending this long before the latest position analysed are archived (hours; longer than the horizon
-reaches back for almost every vessel: 15 days at most on the NY Harbor data)."""
+reaches back for almost every vessel; a vessel whose cut falls earlier has its archived events read)."""
 ARCHIVE_STEP_H = 7 * 24.0
 """The boundary advances in whole steps (hours): one archive part per step of data."""
 PREFIX = "arch-"

@@ -112,7 +112,9 @@ def _add_previous_buckets(
         _insert_last_buckets(con, th, "_prev_pos", w0, sorted(known))
     first = dict(zip(st.column("mmsi").to_pylist(), st.column("first_us").to_pylist(), strict=True))
     # analysed rows after w0: look back, unless the vessel was first seen after w0 (nothing before it)
-    rest = sorted(m for m in missing if m in last and m not in known and (first[m] or w0) < w0)
+    rest = sorted(
+        m for m in missing if m in last and m not in known and (first[m] if first[m] is not None else w0) < w0
+    )
     for days in (14, 61, None):
         if not rest:
             return

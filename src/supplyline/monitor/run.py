@@ -120,13 +120,12 @@ READ_TRIES = 5
 
 def _read_listed(store: Store, columns: list[str] | None) -> list[pa.Table]:
     """Every ``alerts`` file as listed now; listed again if a concurrent merge removed one first."""
-    for attempt in range(READ_TRIES):
+    for _ in range(READ_TRIES - 1):
         try:
             return [pq.read_table(f, columns=columns) for f in store.files("alerts")]
         except FileNotFoundError:
-            if attempt == READ_TRIES - 1:
-                raise
-    return []  # not reached: the last try returns or raises
+            continue
+    return [pq.read_table(f, columns=columns) for f in store.files("alerts")]
 
 
 def emitted_ids(store: Store) -> set[str]:

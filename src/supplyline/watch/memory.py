@@ -6,8 +6,8 @@ default of up to 8 arenas per core, the peak of each run kept rising with the ru
 run holds does not (10 MB of events after 30 weeks): fragmentation, not a leak. Measured by feeding the
 NY Harbor week 30 times to the watch's detect + monitor (bench/RESULTS.md, "Allocator settings"): the
 peak per run rose 415 -> 629 MB with the defaults and 373 -> 485 MB with Arrow on the system allocator
-and two glibc arenas (each alone did about half as well). What still grows is each run's work (the event
-tables are read and rewritten whole), not fragmentation.
+and two glibc arenas (each alone did about half as well). What grew beyond that was each run's work (the
+event tables read whole, fixed by supplyline.engine.archive), not fragmentation.
 """
 
 from __future__ import annotations
